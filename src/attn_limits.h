@@ -1,0 +1,52 @@
+/*
+ * attn_limits.h - every size limit attn-trace enforces, in one place.
+ *
+ * Each limit is a named constant with the reason it exists. Code that
+ * checks an input against a limit names the constant in its error message,
+ * so a user who hits one learns which value was too large.
+ */
+#ifndef ATTN_LIMITS_H
+#define ATTN_LIMITS_H
+
+/* Most dimensions a tensor may have: the article needs 3, einsum
+ * examples such as 'bhqd,bhkd->bhqk' need 4. */
+#define TENSOR_MAX_DIMS 4
+
+/* Largest number of tokens in a sentence. GPT-2 uses 1024 positions;
+ * we allow four times that for experiments. */
+#define LIMIT_MAX_TOKENS 4096
+
+/* Largest embedding width (d_model). GPT-2 XL uses 1600. */
+#define LIMIT_MAX_D_MODEL 4096
+
+/* Largest number of attention heads. */
+#define LIMIT_MAX_HEADS 256
+
+/* Largest vocabulary (rows of the embedding table). GPT-2 has 50257. */
+#define LIMIT_MAX_VOCAB 262144
+
+/* Longest single word of a sentence, in bytes. */
+#define LIMIT_MAX_WORD_BYTES 256
+
+/* Largest sentence file or --sentence argument, in bytes. */
+#define LIMIT_MAX_SENTENCE_BYTES (1024 * 1024)
+
+/* Operands an einsum equation may name. */
+#define EINSUM_MAX_OPERANDS 4
+
+/* Distinct letters an einsum equation may use. */
+#define EINSUM_MAX_LETTERS 16
+
+/* Longest tensor name in a trace, including the terminating NUL. */
+#define TRACE_NAME_BYTES 32
+
+/* Most tensors one step of the trace shows. */
+#define TRACE_MAX_STEP_TENSORS 8
+
+/* Most steps in a trace. */
+#define TRACE_MAX_STEPS 32
+
+/* Size of an error message buffer. */
+#define ERROR_MESSAGE_BYTES 512
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * cli.c - command-line parsing (see cli.h, and --help for the flags).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn_limits.h"
+#include "numfmt.h"
+
+static const char USAGE[] =
+    "usage: attn-trace [options]\n"
+    "Walks through the attention mechanism step by step, with every tensor.\n"
+    "With no options it traces the article's example: \"my name is Marcello Politi\".\n"
+    "\n"
+    "Output:\n"
+    "  --print               every step as plain text (the default for now)\n"
+    "  --json                the whole trace as JSON (see docs/json.md)\n"
+    "  --step ID|N           only that step (an id such as 'softmax', or its number)\n"
+    "  --precision N         digits after the point, 0 to 9 (default 4)\n"
+    "\n"
+    "What to trace:\n"
+    "  --sentence TEXT       the sentence; tokenized by lowercasing and splitting on\n"
+    "                        white space, ids = positions in the sorted distinct words\n"
+    "  --sentence-file FILE  read the sentence from FILE\n"
+    "  --token-ids \"2 6 8\"   token ids instead of tokenizing (words only label them)\n"
+    "  --vocab-size N        rows of the embedding table (default: the number of\n"
+    "                        distinct words, or the largest id + 1 with --token-ids)\n"
+    "  --d-model N           embedding width (default 16)\n"
+    "  --heads N             attention heads in part 2; must divide d-model (default 4)\n"
+    "  --focus N             the token part 1 follows, 1-based (default 1)\n"
+    "  --seed N              torch.manual_seed value (default 0)\n"
+    "  --causal              hide later tokens from each query (decoder-style mask)\n"
+    "\n"
+    "  -h, --help            this text\n"
+    "  -V, --version         the version\n"
+    "\n"
+    "Exit status: 0 success, 1 other failure, 2 bad command line,\n"
+    "65 invalid input data, 66 a file that cannot be read.\n";
+
+const char *cli_usage(void)
+{
+    return USAGE;
+}
+
+void cli_options_free(Options *opts)
+{
+    if (opts != NULL)
+        config_free(&opts->config);
+}
+
+/* Parses text as a whole number in [min, max]; fails naming flag. */
+static bool parse_number(const char *flag, const char *text, uint64_t min, uint64_t max, uint64_t *out, Error *err)
+{
+    const char *p = text;
+    bool digits_only = *p != '\0';
+    for (; *p != '\0'; p++)
+        if (*p < '0' || *p > '9')
+            digits_only = false;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long value = digits_only ? strtoull(text, &end, 10) : 0;
+    if (!digits_only || errno == ERANGE || value < min || value > max)
+        return error_set(err, STATUS_USAGE, "%s: expected a whole number from %llu to %llu, got '%.40s'", flag,
+                         (unsigned long long)min, (unsigned long long)max, text);
+    *out = value;
+    return true;
+}
+
+/* Reads a sentence file whole, checking size, NUL bytes and UTF-8; errors
+ * name FILE:LINE:COL. The caller frees *text. */
+static bool read_sentence_file(const char *path, char **text, Error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return error_set(err, STATUS_NOINPUT, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = malloc(LIMIT_MAX_SENTENCE_BYTES + 2);
+    if (buf == NULL) {
+        fclose(f);
+        return error_oom(err, "a sentence file");
+    }
+    size_t n = fread(buf, 1, LIMIT_MAX_SENTENCE_BYTES + 1, f);
+    bool read_error = ferror(f) != 0;
+    int saved_errno = errno;
+    fclose(f);
+    if (read_error) {
+        free(buf);
+        return error_set(err, STATUS_NOINPUT, "%s: cannot read: %s", path, strerror(saved_errno));
+    }
+    if (n > LIMIT_MAX_SENTENCE_BYTES) {
+        free(buf);
+        return error_set(err, STATUS_DATAERR, "%s: larger than %d bytes (LIMIT_MAX_SENTENCE_BYTES)", path,
+                         LIMIT_MAX_SENTENCE_BYTES);
+    }
+    buf[n] = '\0';
+    size_t start = 0;
+    if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        start = 3; /* a byte-order mark is not part of the sentence */
+    memmove(buf, buf + start, n - start + 1);
+    n -= start;
+    const char *nul = memchr(buf, '\0', n);
+    if (nul != NULL) {
+        error_set_at(err, STATUS_DATAERR, (size_t)(nul - buf), "a NUL byte is not allowed in a sentence");
+        error_locate(err, buf, path, true);
+        free(buf);
+        return false;
+    }
+    *text = buf;
+    return true;
+}
+
+/* Names of the flags that take a value. */
+static const char *const VALUE_FLAGS[] = {
+    "--step",     "--precision", "--sentence", "--sentence-file", "--token-ids", "--vocab-size",
+    "--d-model",  "--heads",     "--focus",    "--seed",
+};
+
+/* Names of the long flags that take no value. */
+static const char *const SWITCH_FLAGS[] = {"--print", "--json", "--help", "--version", "--causal"};
+
+static bool is_switch(const char *flag)
+{
+    for (size_t i = 0; i < sizeof SWITCH_FLAGS / sizeof SWITCH_FLAGS[0]; i++)
+        if (strcmp(flag, SWITCH_FLAGS[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool takes_value(const char *flag)
+{
+    for (size_t i = 0; i < sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0]; i++)
+        if (strcmp(flag, VALUE_FLAGS[i]) == 0)
+            return true;
+    return false;
+}
+
+bool cli_parse(int argc, char **argv, Options *opts, Error *err)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->mode = MODE_DEFAULT;
+    opts->precision = NUMFMT_DEFAULT_PRECISION;
+
+    /* What the flags say, before it is applied to the configuration. */
+    const char *sentence = NULL, *sentence_file = NULL, *token_ids = NULL;
+    uint64_t vocab_size = 0, d_model = 0, heads = 0, focus = 0, seed = 0, precision = 0;
+    bool have_vocab = false, have_d_model = false, have_heads = false, have_focus = false, have_seed = false;
+    bool causal = false;
+    char *file_text = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        char flag[64];
+        const char *value = NULL;
+        const char *eq = strchr(arg, '=');
+        if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
+            size_t len = (size_t)(eq - arg);
+            if (len >= sizeof flag)
+                len = sizeof flag - 1;
+            memcpy(flag, arg, len);
+            flag[len] = '\0';
+            value = eq + 1;
+        } else {
+            snprintf(flag, sizeof flag, "%s", arg);
+        }
+        if (strncmp(flag, "--", 2) == 0 && !takes_value(flag) && !is_switch(flag))
+            return error_set(err, STATUS_USAGE, "unknown option '%.60s' (see --help)", flag);
+        if (takes_value(flag)) {
+            if (value == NULL) {
+                if (i + 1 >= argc)
+                    return error_set(err, STATUS_USAGE, "%s: needs a value (see --help)", flag);
+                value = argv[++i];
+            }
+        } else if (value != NULL) {
+            return error_set(err, STATUS_USAGE, "%s: takes no value", flag);
+        }
+
+        bool ok = true;
+        if (strcmp(flag, "--print") == 0 || strcmp(flag, "--json") == 0) {
+            OutputMode mode = flag[2] == 'p' ? MODE_PRINT : MODE_JSON;
+            if (opts->mode != MODE_DEFAULT && opts->mode != mode)
+                return error_set(err, STATUS_USAGE, "--print and --json cannot be used together");
+            opts->mode = mode;
+        } else if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+            opts->help = true;
+        } else if (strcmp(flag, "--version") == 0 || strcmp(flag, "-V") == 0) {
+            opts->version = true;
+        } else if (strcmp(flag, "--causal") == 0) {
+            causal = true;
+        } else if (strcmp(flag, "--step") == 0) {
+            if (*value == '\0')
+                return error_set(err, STATUS_USAGE, "--step: needs a step id or number");
+            opts->step = value;
+        } else if (strcmp(flag, "--precision") == 0) {
+            ok = parse_number(flag, value, 0, NUMFMT_MAX_PRECISION, &precision, err);
+            opts->precision = (int)precision;
+        } else if (strcmp(flag, "--sentence") == 0) {
+            sentence = value;
+        } else if (strcmp(flag, "--sentence-file") == 0) {
+            if (*value == '\0')
+                return error_set(err, STATUS_USAGE, "--sentence-file: needs a file name");
+            sentence_file = value;
+        } else if (strcmp(flag, "--token-ids") == 0) {
+            token_ids = value;
+        } else if (strcmp(flag, "--vocab-size") == 0) {
+            ok = have_vocab = parse_number(flag, value, 1, LIMIT_MAX_VOCAB, &vocab_size, err);
+        } else if (strcmp(flag, "--d-model") == 0) {
+            ok = have_d_model = parse_number(flag, value, 1, LIMIT_MAX_D_MODEL, &d_model, err);
+        } else if (strcmp(flag, "--heads") == 0) {
+            ok = have_heads = parse_number(flag, value, 1, LIMIT_MAX_HEADS, &heads, err);
+        } else if (strcmp(flag, "--focus") == 0) {
+            ok = have_focus = parse_number(flag, value, 1, LIMIT_MAX_TOKENS, &focus, err);
+        } else if (strcmp(flag, "--seed") == 0) {
+            ok = have_seed = parse_number(flag, value, 0, UINT64_MAX, &seed, err);
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            return error_set(err, STATUS_USAGE, "unknown option '%.60s' (see --help)", flag);
+        } else {
+            return error_set(err, STATUS_USAGE, "unexpected argument '%.60s' (see --help)", arg);
+        }
+        if (!ok)
+            return false;
+    }
+    if (opts->help || opts->version)
+        return true;
+    if (sentence != NULL && sentence_file != NULL)
+        return error_set(err, STATUS_USAGE, "--sentence and --sentence-file cannot be used together");
+
+    /* Apply: the article's configuration, then what the flags change. */
+    if (!config_default(&opts->config, err))
+        return false;
+    Config *cfg = &opts->config;
+    if (sentence_file != NULL && !read_sentence_file(sentence_file, &file_text, err))
+        goto fail;
+    bool explicit_sentence = sentence != NULL || file_text != NULL;
+    if (explicit_sentence) {
+        const char *text = sentence != NULL ? sentence : file_text;
+        if (!config_set_sentence(cfg, text, err)) {
+            error_locate(err, text, sentence != NULL ? "--sentence" : sentence_file, sentence == NULL);
+            goto fail;
+        }
+    }
+    if (token_ids != NULL) {
+        size_t words = cfg->n_tokens;
+        if (!explicit_sentence) { /* the article's words label only the article's ids */
+            free(cfg->sentence);
+            cfg->sentence = NULL;
+        }
+        if (!config_set_token_ids(cfg, token_ids, err)) {
+            error_locate(err, token_ids, "--token-ids", false);
+            goto fail;
+        }
+        if (explicit_sentence && words != cfg->n_tokens) {
+            error_set(err, STATUS_USAGE, "--token-ids gives %zu ids but the sentence has %zu words", cfg->n_tokens,
+                      words);
+            goto fail;
+        }
+    }
+    free(file_text);
+    file_text = NULL;
+    if (have_vocab)
+        cfg->vocab_size = (size_t)vocab_size;
+    if (have_d_model)
+        cfg->d_model = (size_t)d_model;
+    if (have_heads)
+        cfg->heads = (size_t)heads;
+    if (have_focus)
+        cfg->focus = (size_t)focus;
+    if (have_seed)
+        cfg->seed = seed;
+    cfg->causal = causal;
+    if (!config_validate(cfg, err))
+        goto fail;
+    return true;
+fail:
+    free(file_text);
+    cli_options_free(opts);
+    return false;
+}

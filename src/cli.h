@@ -1,0 +1,48 @@
+/*
+ * cli.h - the command line: argv in, Options out.
+ *
+ * cli_parse is pure apart from reading a --sentence-file: it never prints
+ * and never exits. main reports its error and picks the exit status.
+ */
+#ifndef ATTN_CLI_H
+#define ATTN_CLI_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+
+#define PROGRAM_NAME "attn-trace"
+#define PROGRAM_VERSION "0.1.0"
+
+typedef enum OutputMode {
+    MODE_DEFAULT,  /* no output flag: the tracer (prints the walk-through until the UI exists) */
+    MODE_PRINT,    /* --print: the walk-through as text */
+    MODE_JSON      /* --json: the trace as JSON */
+} OutputMode;
+
+typedef struct Options {
+    OutputMode mode;
+    bool help;          /* --help: print usage and exit 0 */
+    bool version;       /* --version: print the version and exit 0 */
+    const char *step;   /* --step ID|N, or NULL for every step; points into argv */
+    int precision;      /* --precision N */
+    Config config;      /* the configuration the flags describe; owned */
+} Options;
+
+/* Parses argv into opts (which it initialises). Long options take their
+ * value as the next argument or after '='. Errors: STATUS_USAGE for an
+ * unknown flag, a missing or malformed value; STATUS_NOINPUT for a
+ * --sentence-file that cannot be read; STATUS_DATAERR for a sentence or ids
+ * that are not valid, or sizes that do not fit together. Messages start with
+ * the flag or FILE:LINE:COL, never with the program name. On failure opts is
+ * released. */
+bool cli_parse(int argc, char **argv, Options *opts, Error *err);
+
+/* Releases what opts owns. */
+void cli_options_free(Options *opts);
+
+/* The --help text. */
+const char *cli_usage(void);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * numfmt.h - writing tensor values the way PyTorch prints them.
+ *
+ * PyTorch picks one notation per tensor: whole numbers when every value is
+ * one; scientific ("7.9161e-05") when the non-zero magnitudes span more than
+ * a factor of 1000, exceed 1e8 or fall below 1e-4; fixed ("0.5839")
+ * otherwise, with 4 decimals. Values are right-aligned to the widest one so
+ * columns line up, signs included. The text printer and the UI share this.
+ */
+#ifndef ATTN_NUMFMT_H
+#define ATTN_NUMFMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Default digits after the point, as torch.set_printoptions(precision=4). */
+#define NUMFMT_DEFAULT_PRECISION 4
+/* Largest precision accepted (float32 has about 9 significant digits). */
+#define NUMFMT_MAX_PRECISION 9
+/* Room for one formatted value, NUL included. */
+#define NUMFMT_BUF 48
+
+typedef enum NumNotation {
+    NUM_INTEGER,     /* "2" */
+    NUM_FIXED,       /* "-0.6136" */
+    NUM_SCIENTIFIC   /* "7.9161e-05" */
+} NumNotation;
+
+typedef struct NumFormat {
+    NumNotation notation;
+    int precision;   /* digits after the point (fixed) or in the mantissa (scientific) */
+    int width;       /* width of the widest value, for right alignment */
+} NumFormat;
+
+/* Chooses the notation and width for n values (n may be 0). precision is
+ * clamped to 0..NUMFMT_MAX_PRECISION. */
+NumFormat numfmt_choose(const float *values, size_t n, int precision);
+
+/* Whole-number notation whatever the values' range, for tensors that hold
+ * integers by nature (token ids), as PyTorch prints an int64 tensor. */
+NumFormat numfmt_choose_integer(const float *values, size_t n);
+
+/* Writes value in fmt's notation, unpadded, into buf (NUMFMT_BUF bytes).
+ * Infinities are "inf"/"-inf" and NaN "nan". Returns the length. */
+int numfmt_write(const NumFormat *fmt, float value, char *buf);
+
+/* As numfmt_write, right-aligned to fmt->width. */
+int numfmt_write_padded(const NumFormat *fmt, float value, char *buf);
+
+/* Writes value with the fewest digits that read back as the same float32
+ * (up to 9 significant), for JSON. Infinities and NaN as for numfmt_write. */
+int numfmt_write_exact(float value, char *buf);
+
+#endif

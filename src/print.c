@@ -1,0 +1,453 @@
+/*
+ * print.c - plain-text and JSON renderings of a trace (see print.h and
+ * docs/json.md).
+ */
+#include "print.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "numfmt.h"
+
+/* ------------------------------------------------------------------------
+ * Text helpers
+ * ---------------------------------------------------------------------- */
+
+/* Appends label cut to at most max_cols columns (ending in "…" when cut)
+ * and padded with spaces to exactly max_cols. */
+static void put_label(StrBuf *out, const char *label, size_t max_cols)
+{
+    size_t width = utf8_width(label);
+    if (width <= max_cols) {
+        strbuf_puts(out, label);
+        strbuf_repeat(out, ' ', max_cols - width);
+        return;
+    }
+    size_t cols = 0, i = 0;
+    while (label[i] != '\0') {
+        if (((unsigned char)label[i] & 0xc0) != 0x80) {
+            if (cols == max_cols - 1)
+                break;
+            cols++;
+        }
+        i++;
+    }
+    strbuf_append(out, label, i);
+    strbuf_puts(out, "…");
+}
+
+/* Appends text wrapped at width columns, each line starting with indent. */
+static void put_wrapped(StrBuf *out, const char *text, const char *indent, size_t width)
+{
+    size_t indent_cols = utf8_width(indent);
+    size_t col = 0;
+    const char *p = text;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *end = p;
+        while (*end != '\0' && *end != ' ')
+            end++;
+        size_t word_len = (size_t)(end - p);
+        char word[256];
+        size_t copy = word_len < sizeof word - 1 ? word_len : sizeof word - 1;
+        memcpy(word, p, copy);
+        word[copy] = '\0';
+        size_t word_cols = utf8_width(word);
+        if (col > 0 && col + 1 + word_cols > width) {
+            strbuf_puts(out, "\n");
+            col = 0;
+        }
+        if (col == 0) {
+            strbuf_puts(out, indent);
+            col = indent_cols;
+        } else {
+            strbuf_puts(out, " ");
+            col++;
+        }
+        strbuf_append(out, p, word_len);
+        col += word_cols;
+        p = end;
+    }
+    if (col > 0)
+        strbuf_puts(out, "\n");
+}
+
+/* The indices of a dimension of n entries that are shown: all of them, or
+ * when summarizing the first and last PRINT_EDGE_ITEMS with a gap between.
+ * Writes them to idx and returns how many; *gap_at is the position in idx
+ * before which "..." goes, or (size_t)-1. */
+static size_t shown_indices(size_t n, bool summarize, size_t *idx, size_t *gap_at)
+{
+    *gap_at = (size_t)-1;
+    if (!summarize || n <= 2 * PRINT_EDGE_ITEMS) {
+        for (size_t i = 0; i < n; i++)
+            idx[i] = i;
+        return n;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < PRINT_EDGE_ITEMS; i++)
+        idx[k++] = i;
+    *gap_at = k;
+    for (size_t i = n - PRINT_EDGE_ITEMS; i < n; i++)
+        idx[k++] = i;
+    return k;
+}
+
+/* A row of values (row[0..n)) as "[a, b, c]", wrapped so no line passes
+ * PRINT_LINE_WIDTH; continuation lines are indented to the first value. */
+static void put_row(StrBuf *out, const float *row, size_t n, size_t stride, bool summarize, const NumFormat *fmt,
+                    size_t start_col)
+{
+    size_t idx[2 * PRINT_EDGE_ITEMS];
+    size_t gap_at;
+    size_t shown;
+    bool use_idx = summarize && n > 2 * PRINT_EDGE_ITEMS;
+    if (use_idx)
+        shown = shown_indices(n, true, idx, &gap_at);
+    else {
+        shown = n;
+        gap_at = (size_t)-1;
+    }
+    size_t cell = (size_t)fmt->width + 2; /* value plus ", " */
+    size_t room = PRINT_LINE_WIDTH > start_col + 2 ? PRINT_LINE_WIDTH - start_col - 2 : cell;
+    size_t per_line = room / cell > 0 ? room / cell : 1;
+    strbuf_puts(out, "[");
+    size_t on_line = 0;
+    for (size_t k = 0; k < shown; k++) {
+        size_t i = use_idx ? idx[k] : k;
+        if (k == gap_at) {
+            strbuf_puts(out, on_line > 0 ? " ...," : "...,");
+            on_line++;
+        }
+        if (on_line == per_line) {
+            strbuf_puts(out, "\n");
+            strbuf_repeat(out, ' ', start_col + 1);
+            on_line = 0;
+        } else if (on_line > 0) {
+            strbuf_puts(out, " ");
+        }
+        char buf[NUMFMT_BUF];
+        numfmt_write_padded(fmt, row[i * stride], buf);
+        strbuf_puts(out, buf);
+        if (k + 1 < shown)
+            strbuf_puts(out, ",");
+        on_line++;
+    }
+    strbuf_puts(out, "]");
+}
+
+/* Label of entry i of a dimension of kind dim. */
+static void dim_label(char *buf, size_t size, DimKind dim, size_t i, const Config *cfg)
+{
+    if (dim == DIM_SEQ && i < cfg->n_tokens)
+        snprintf(buf, size, "%s", cfg->tokens[i]);
+    else if (dim == DIM_HEAD)
+        snprintf(buf, size, "head %zu", i);
+    else
+        snprintf(buf, size, "[%zu]", i);
+}
+
+/* A 2-D slice (rows, cols) at data with row labels when rows are tokens. */
+static void put_matrix(StrBuf *out, const float *data, size_t rows, size_t cols, DimKind row_dim, DimKind col_dim,
+                       bool summarize, const NumFormat *fmt, const Config *cfg, const char *indent)
+{
+    size_t label_cols = 0;
+    if (row_dim == DIM_SEQ) {
+        for (size_t r = 0; r < rows && r < cfg->n_tokens; r++) {
+            size_t w = utf8_width(cfg->tokens[r]);
+            if (w > label_cols)
+                label_cols = w;
+        }
+        if (label_cols > PRINT_LABEL_WIDTH)
+            label_cols = PRINT_LABEL_WIDTH;
+    }
+    size_t indent_cols = utf8_width(indent);
+    size_t prefix = indent_cols + (label_cols > 0 ? label_cols + 2 : 0);
+    /* Column header: key tokens above an attention matrix, when they fit. */
+    if (col_dim == DIM_SEQ && !summarize && (size_t)fmt->width >= 4 &&
+        prefix + 1 + cols * ((size_t)fmt->width + 2) <= PRINT_LINE_WIDTH) {
+        strbuf_puts(out, indent);
+        strbuf_repeat(out, ' ', prefix - indent_cols + 1);
+        for (size_t c = 0; c < cols; c++) {
+            char label[64];
+            dim_label(label, sizeof label, col_dim, c, cfg);
+            if (c + 1 < cols) {
+                put_label(out, label, (size_t)fmt->width);
+                strbuf_puts(out, "  ");
+            } else if (utf8_width(label) <= (size_t)fmt->width) {
+                strbuf_puts(out, label); /* no padding at the end of the line */
+            } else {
+                put_label(out, label, (size_t)fmt->width);
+            }
+        }
+        strbuf_puts(out, "\n");
+    }
+    size_t idx[2 * PRINT_EDGE_ITEMS + 1];
+    size_t gap_at;
+    size_t shown = rows;
+    bool use_idx = summarize && rows > 2 * PRINT_EDGE_ITEMS;
+    if (use_idx)
+        shown = shown_indices(rows, true, idx, &gap_at);
+    else
+        gap_at = (size_t)-1;
+    for (size_t k = 0; k < shown; k++) {
+        size_t r = use_idx ? idx[k] : k;
+        if (k == gap_at) {
+            strbuf_puts(out, indent);
+            strbuf_puts(out, "...\n");
+        }
+        strbuf_puts(out, indent);
+        if (label_cols > 0) {
+            char label[64];
+            dim_label(label, sizeof label, row_dim, r, cfg);
+            put_label(out, label, label_cols);
+            strbuf_puts(out, "  ");
+        }
+        put_row(out, data + r * cols, cols, 1, summarize, fmt, prefix);
+        strbuf_puts(out, "\n");
+    }
+}
+
+/* Appends to shown every value of t at the indices the summary keeps:
+ * dimension by dimension, the first and last PRINT_EDGE_ITEMS. */
+static void gather_shown(const Tensor *t, int dim, size_t offset, float *shown, size_t *n_shown)
+{
+    if (dim == t->ndim) {
+        shown[(*n_shown)++] = t->data[offset];
+        return;
+    }
+    size_t idx[2 * PRINT_EDGE_ITEMS], gap_at;
+    size_t n = t->shape[dim];
+    size_t count = n > 2 * PRINT_EDGE_ITEMS ? shown_indices(n, true, idx, &gap_at) : n;
+    for (size_t k = 0; k < count; k++)
+        gather_shown(t, dim + 1, offset * n + (n > 2 * PRINT_EDGE_ITEMS ? idx[k] : k), shown, n_shown);
+}
+
+/* The notation for a tensor. As PyTorch does, a summarized tensor is
+ * judged by the values it shows, not by those it hides. */
+static NumFormat choose_format(const TraceTensor *tt, bool summarize, int precision)
+{
+    const Tensor *t = tt->tensor;
+    float shown[(2 * PRINT_EDGE_ITEMS) * (2 * PRINT_EDGE_ITEMS) * (2 * PRINT_EDGE_ITEMS) * (2 * PRINT_EDGE_ITEMS)];
+    const float *values = t->data;
+    size_t n = t->size;
+    if (summarize) {
+        n = 0;
+        gather_shown(t, 0, 0, shown, &n);
+        values = shown;
+    }
+    return tt->is_integer ? numfmt_choose_integer(values, n) : numfmt_choose(values, n, precision);
+}
+
+void print_tensor_text(StrBuf *out, const TraceTensor *tt, const Config *cfg, int precision, const char *indent)
+{
+    const Tensor *t = tt->tensor;
+    bool summarize = t->size > PRINT_SUMMARY_THRESHOLD;
+    NumFormat fmt = choose_format(tt, summarize, precision);
+
+    if (t->ndim == 0) {
+        char buf[NUMFMT_BUF];
+        numfmt_write(&fmt, t->data[0], buf);
+        strbuf_printf(out, "%s%s\n", indent, buf);
+    } else if (t->ndim == 1 && tt->dims[0] == DIM_SEQ) {
+        /* one value per token: a column with the token beside each */
+        put_matrix(out, t->data, t->shape[0], 1, DIM_SEQ, DIM_OTHER, summarize, &fmt, cfg, indent);
+    } else if (t->ndim == 1) {
+        strbuf_puts(out, indent);
+        put_row(out, t->data, t->shape[0], 1, summarize, &fmt, utf8_width(indent));
+        strbuf_puts(out, "\n");
+    } else {
+        /* the last two dimensions form matrices; any before them are blocks */
+        size_t rows = t->shape[t->ndim - 2], cols = t->shape[t->ndim - 1];
+        size_t n_blocks = t->size / (rows * cols);
+        size_t idx[2 * PRINT_EDGE_ITEMS + 1];
+        size_t gap_at = (size_t)-1;
+        size_t shown = n_blocks;
+        bool use_idx = summarize && t->ndim == 3 && n_blocks > 2 * PRINT_EDGE_ITEMS;
+        if (use_idx)
+            shown = shown_indices(n_blocks, true, idx, &gap_at);
+        for (size_t k = 0; k < shown; k++) {
+            size_t b = use_idx ? idx[k] : k;
+            if (k == gap_at)
+                strbuf_printf(out, "%s...\n", indent);
+            if (t->ndim > 2) {
+                char label[64];
+                if (t->ndim == 3) {
+                    dim_label(label, sizeof label, tt->dims[0], b, cfg);
+                } else {
+                    snprintf(label, sizeof label, "[%zu, %zu]", b / t->shape[1], b % t->shape[1]);
+                }
+                strbuf_printf(out, "%s%s:\n", indent, label);
+            }
+            char inner[64];
+            snprintf(inner, sizeof inner, "%s%s", indent, t->ndim > 2 ? "  " : "");
+            put_matrix(out, t->data + b * rows * cols, rows, cols, tt->dims[t->ndim - 2], tt->dims[t->ndim - 1],
+                       summarize, &fmt, cfg, inner);
+        }
+    }
+}
+
+/* The configuration in one or two lines. */
+static void put_config_text(StrBuf *out, const Config *cfg)
+{
+    if (cfg->sentence != NULL)
+        strbuf_printf(out, "sentence: \"%s\"\n", cfg->sentence);
+    strbuf_puts(out, "token ids:");
+    for (size_t i = 0; i < cfg->n_tokens && i < 32; i++)
+        strbuf_printf(out, " %ld", cfg->token_ids[i]);
+    if (cfg->n_tokens > 32)
+        strbuf_printf(out, " ... (%zu tokens)", cfg->n_tokens);
+    strbuf_printf(out, "\nvocab_size %zu, d_model %zu, heads %zu (d_k %zu), seed %llu, focus token %zu, causal %s\n",
+                  cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed,
+                  cfg->focus, cfg->causal ? "on" : "off");
+}
+
+void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
+{
+    strbuf_puts(out, "attn-trace: attention, step by step\n");
+    put_config_text(out, &trace->config);
+    for (int i = 0; i < trace->n_steps; i++) {
+        if (opts->only_step >= 0 && opts->only_step != i)
+            continue;
+        const TraceStep *step = &trace->steps[i];
+        strbuf_puts(out, "\n");
+        char rule[128];
+        int n = snprintf(rule, sizeof rule, "== Step %d/%d: %s (%s) ", i + 1, trace->n_steps, step->id,
+                         trace_part_name(step->part));
+        strbuf_puts(out, rule);
+        if (n > 0 && n < PRINT_LINE_WIDTH)
+            strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
+        strbuf_printf(out, "\n%s\n\n", step->title);
+        strbuf_printf(out, "  %s\n\n", step->formula);
+        put_wrapped(out, step->explanation, "  ", PRINT_LINE_WIDTH - 2);
+        for (int j = 0; j < step->n_tensors; j++) {
+            const TraceTensor *tt = &step->tensors[j];
+            char shape[64];
+            strbuf_printf(out, "\n  %s %s%s\n", tt->name, tensor_shape_str(tt->tensor, shape, sizeof shape),
+                          tt->is_output ? "" : "  (input)");
+            print_tensor_text(out, tt, &trace->config, opts->precision, "    ");
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * JSON
+ * ---------------------------------------------------------------------- */
+
+/* Appends s as a JSON string literal. */
+static void put_json_string(StrBuf *out, const char *s)
+{
+    strbuf_puts(out, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        switch (*p) {
+        case '"':
+            strbuf_puts(out, "\\\"");
+            break;
+        case '\\':
+            strbuf_puts(out, "\\\\");
+            break;
+        case '\n':
+            strbuf_puts(out, "\\n");
+            break;
+        case '\t':
+            strbuf_puts(out, "\\t");
+            break;
+        case '\r':
+            strbuf_puts(out, "\\r");
+            break;
+        default:
+            if (*p < 0x20)
+                strbuf_printf(out, "\\u%04x", *p);
+            else
+                strbuf_append(out, (const char *)p, 1);
+        }
+    }
+    strbuf_puts(out, "\"");
+}
+
+/* Appends one float: the shortest text that reads back as the same float32;
+ * infinities and NaN as the strings "-inf", "inf", "nan". */
+static void put_json_float(StrBuf *out, float v)
+{
+    char buf[NUMFMT_BUF];
+    numfmt_write_exact(v, buf);
+    if (isfinite(v))
+        strbuf_puts(out, buf);
+    else
+        strbuf_printf(out, "\"%s\"", buf);
+}
+
+static void put_json_config(StrBuf *out, const Config *cfg)
+{
+    strbuf_puts(out, "  \"config\": {\n    \"sentence\": ");
+    if (cfg->sentence != NULL)
+        put_json_string(out, cfg->sentence);
+    else
+        strbuf_puts(out, "null");
+    strbuf_puts(out, ",\n    \"tokens\": [");
+    for (size_t i = 0; i < cfg->n_tokens; i++) {
+        if (i > 0)
+            strbuf_puts(out, ", ");
+        put_json_string(out, cfg->tokens[i]);
+    }
+    strbuf_puts(out, "],\n    \"token_ids\": [");
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        strbuf_printf(out, "%s%ld", i > 0 ? ", " : "", cfg->token_ids[i]);
+    strbuf_printf(out,
+                  "],\n    \"vocab_size\": %zu,\n    \"d_model\": %zu,\n    \"heads\": %zu,\n    \"d_k\": %zu,\n"
+                  "    \"seed\": %llu,\n    \"focus\": %zu,\n    \"causal\": %s\n  },\n",
+                  cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed,
+                  cfg->focus, cfg->causal ? "true" : "false");
+}
+
+void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
+{
+    strbuf_puts(out, "{\n  \"format\": \"attn-trace/1\",\n");
+    put_json_config(out, &trace->config);
+    strbuf_puts(out, "  \"steps\": [");
+    bool first_step = true;
+    for (int i = 0; i < trace->n_steps; i++) {
+        if (opts->only_step >= 0 && opts->only_step != i)
+            continue;
+        const TraceStep *step = &trace->steps[i];
+        strbuf_puts(out, first_step ? "\n" : ",\n");
+        first_step = false;
+        strbuf_printf(out, "    {\n      \"index\": %d,\n      \"id\": ", i + 1);
+        put_json_string(out, step->id);
+        strbuf_puts(out, ",\n      \"part\": ");
+        put_json_string(out, trace_part_name(step->part));
+        strbuf_puts(out, ",\n      \"title\": ");
+        put_json_string(out, step->title);
+        strbuf_puts(out, ",\n      \"formula\": ");
+        put_json_string(out, step->formula);
+        strbuf_puts(out, ",\n      \"explanation\": ");
+        put_json_string(out, step->explanation);
+        strbuf_puts(out, ",\n      \"tensors\": [");
+        for (int j = 0; j < step->n_tensors; j++) {
+            const TraceTensor *tt = &step->tensors[j];
+            const Tensor *t = tt->tensor;
+            strbuf_puts(out, j > 0 ? ",\n" : "\n");
+            strbuf_puts(out, "        {\"name\": ");
+            put_json_string(out, tt->name);
+            strbuf_puts(out, ", \"shape\": [");
+            for (int d = 0; d < t->ndim; d++)
+                strbuf_printf(out, "%s%zu", d > 0 ? ", " : "", t->shape[d]);
+            strbuf_printf(out, "], \"role\": \"%s\", \"data\": [", tt->is_output ? "output" : "input");
+            for (size_t k = 0; k < t->size; k++) {
+                if (k > 0)
+                    strbuf_puts(out, ", ");
+                if (tt->is_integer)
+                    strbuf_printf(out, "%.0f", (double)t->data[k]);
+                else
+                    put_json_float(out, t->data[k]);
+            }
+            strbuf_puts(out, "]}");
+        }
+        strbuf_puts(out, "\n      ]\n    }");
+    }
+    strbuf_puts(out, "\n  ]\n}\n");
+}

@@ -1,0 +1,130 @@
+/*
+ * rng.c - PyTorch-compatible mt19937, uniform and normal draws (see rng.h).
+ */
+#include "rng.h"
+
+#include <math.h>
+
+#define MT19937_M 397
+#define MT19937_MATRIX_A 0x9908b0dfu
+#define MT19937_UPPER_MASK 0x80000000u
+#define MT19937_LOWER_MASK 0x7fffffffu
+
+/* 2^-24 and 2^-53: the step of a float32 and of a double uniform. */
+#define FLOAT_UNIFORM_STEP (1.0f / 16777216.0f)
+#define DOUBLE_UNIFORM_STEP (1.0 / 9007199254740992.0)
+
+static const double TWO_PI = 6.283185307179586476925286766559;
+
+void rng_seed(Rng *rng, uint64_t seed)
+{
+    rng->state[0] = (uint32_t)(seed & 0xffffffffu);
+    for (uint32_t i = 1; i < MT19937_N; i++) {
+        uint32_t prev = rng->state[i - 1];
+        rng->state[i] = 1812433253u * (prev ^ (prev >> 30)) + i;
+    }
+    rng->next = MT19937_N;
+    rng->has_cached_normal = false;
+    rng->cached_normal = 0.0;
+}
+
+/* Makes the next MT19937_N state words from the current ones. */
+static void rng_twist(Rng *rng)
+{
+    for (size_t k = 0; k < MT19937_N; k++) {
+        uint32_t y = (rng->state[k] & MT19937_UPPER_MASK) |
+                     (rng->state[(k + 1) % MT19937_N] & MT19937_LOWER_MASK);
+        uint32_t mix = (y >> 1) ^ ((y & 1u) ? MT19937_MATRIX_A : 0u);
+        rng->state[k] = rng->state[(k + MT19937_M) % MT19937_N] ^ mix;
+    }
+    rng->next = 0;
+}
+
+uint32_t rng_next_u32(Rng *rng)
+{
+    if (rng->next >= MT19937_N)
+        rng_twist(rng);
+    uint32_t y = rng->state[rng->next++];
+    /* tempering */
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    y ^= y >> 18;
+    return y;
+}
+
+uint64_t rng_next_u64(Rng *rng)
+{
+    uint64_t high = rng_next_u32(rng);
+    uint64_t low = rng_next_u32(rng);
+    return (high << 32) | low;
+}
+
+/* A float32 uniform in [0, 1) from 24 bits of one draw. */
+static float rng_uniform_float(Rng *rng)
+{
+    return (float)(rng_next_u32(rng) & 0xffffffu) * FLOAT_UNIFORM_STEP;
+}
+
+/* A double uniform in [0, 1) from 53 bits of two draws. */
+static double rng_uniform_double(Rng *rng)
+{
+    return (double)(rng_next_u64(rng) & ((UINT64_C(1) << 53) - 1)) * DOUBLE_UNIFORM_STEP;
+}
+
+void rng_fill_uniform(Rng *rng, float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = rng_uniform_float(rng);
+}
+
+/* Box-Muller in float32 over one block of 16 uniforms: values j and j+8
+ * (j < 8) become a pair of normal samples. */
+static void normal_block16(float *block, float mean, float std)
+{
+    for (size_t j = 0; j < 8; j++) {
+        float u1 = 1.0f - block[j]; /* in (0, 1], so log is finite */
+        float u2 = block[j + 8];
+        float radius = sqrtf(-2.0f * logf(u1));
+        float theta = (float)TWO_PI * u2;
+        block[j] = radius * cosf(theta) * std + mean;
+        block[j + 8] = radius * sinf(theta) * std + mean;
+    }
+}
+
+/* One standard normal in double precision, using and refilling the
+ * generator's cached second value as PyTorch's normal_distribution<double>. */
+static double rng_normal_double(Rng *rng)
+{
+    if (rng->has_cached_normal) {
+        rng->has_cached_normal = false;
+        return rng->cached_normal;
+    }
+    double u1 = rng_uniform_double(rng);
+    double u2 = rng_uniform_double(rng);
+    double radius = sqrt(-2.0 * log1p(-u2));
+    double theta = TWO_PI * u1;
+    rng->cached_normal = radius * sin(theta);
+    rng->has_cached_normal = true;
+    return radius * cos(theta);
+}
+
+void rng_fill_normal(Rng *rng, float *out, size_t n, double mean, double std)
+{
+    if (n < 16) {
+        /* PyTorch's scalar path: double precision, one value at a time. */
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)(rng_normal_double(rng) * std + mean);
+        return;
+    }
+    /* pass 1: uniforms for every value */
+    rng_fill_uniform(rng, out, n);
+    /* pass 2: transform each whole block of 16 */
+    for (size_t i = 0; i + 16 <= n; i += 16)
+        normal_block16(out + i, (float)mean, (float)std);
+    /* pass 3: a ragged end redraws and transforms the last 16 values */
+    if (n % 16 != 0) {
+        rng_fill_uniform(rng, out + n - 16, 16);
+        normal_block16(out + n - 16, (float)mean, (float)std);
+    }
+}

@@ -1,0 +1,47 @@
+/*
+ * strbuf.h - a growable text buffer.
+ *
+ * Printers append to a StrBuf instead of writing to a stream, so tests can
+ * read what they produced and main can report a failed write in one place.
+ * After an allocation failure the buffer stops growing and remembers it.
+ */
+#ifndef ATTN_STRBUF_H
+#define ATTN_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct StrBuf {
+    char *data;      /* NUL-terminated text, or NULL before the first append; owned */
+    size_t len;      /* bytes of text */
+    size_t cap;      /* bytes allocated */
+    bool failed;     /* an append ran out of memory; the text is incomplete */
+} StrBuf;
+
+/* Appends n bytes of s. */
+void strbuf_append(StrBuf *sb, const char *s, size_t n);
+
+/* Appends a NUL-terminated string. */
+void strbuf_puts(StrBuf *sb, const char *s);
+
+/* Appends printf-style text. */
+void strbuf_printf(StrBuf *sb, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Appends c n times. */
+void strbuf_repeat(StrBuf *sb, char c, size_t n);
+
+/* The text so far ("" when empty). */
+const char *strbuf_text(const StrBuf *sb);
+
+/* Frees the text and resets sb to empty. */
+void strbuf_free(StrBuf *sb);
+
+/* Columns a UTF-8 string takes in a terminal, counting one per code point
+ * (the text we print has no wide or combining characters). */
+size_t utf8_width(const char *s);
+
+#endif

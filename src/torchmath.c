@@ -1,0 +1,206 @@
+/*
+ * torchmath.c - one lane of PyTorch's AVX2 log and sincos (see torchmath.h).
+ *
+ * Where the algorithm comes from: PyTorch's aten/src/ATen/native/cpu/
+ * avx_mathfun.h, the AVX version by Giovanni Garberoglio (2012) of Julien
+ * Pommier's sse_mathfun.h, which in turn rewrites the logf, sinf and cosf
+ * of Stephen L. Moshier's Cephes Math Library. Those files are under the
+ * zlib license. This file is an independent scalar re-implementation of
+ * one vector lane, written for this project; only the numeric constants
+ * (facts that must match to the bit) are taken over.
+ *
+ * What "one lane" means here:
+ *   - the vector code computes every branch and selects with bit masks; we
+ *     do the same, so signed zeros and NaNs come out as they do there;
+ *   - its integer tricks (exponent extraction, quadrant, sign bits) are done
+ *     on the float's bits, read and written through memcpy;
+ *   - the fused multiply-adds are the ones in torch's shipped binary, not
+ *     the ones in the source. The source has only separate _mm256_mul_ps and
+ *     _mm256_add_ps, but GCC compiles the AVX2 kernels with -mfma and its
+ *     default -ffp-contract=fast, and fuses many of those pairs. We read the
+ *     instructions of libtorch_cpu.so 1.13.1 (Debian, GCC 12.2) and write
+ *     each fusion out with fmaf(); every other operation stays a separate,
+ *     rounded float operation.
+ *
+ * REQUIRED: compile with -ffp-contract=off (the Makefile does), so that the
+ * compiler fuses nothing beyond the explicit fmaf() calls.
+ */
+#include "torchmath.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Float bit patterns used as masks. */
+#define SIGN_BIT 0x80000000u
+#define EXPONENT_BITS 0x7f800000u
+#define HALF_BITS 0x3f000000u /* 0.5f */
+#define ALL_BITS 0xffffffffu
+
+/* The smallest normal float (FLT_MIN): log clamps its input to this. */
+#define MIN_NORMAL_BITS 0x00800000u
+
+/* Cephes logf: sqrt(1/2), the polynomial p0..p8, and ln 2 split in two
+ * (q2 + q1, q2 exact in few bits). */
+static const float LOG_SQRTHF = 0.707106781186547524f;
+static const float LOG_P0 = 7.0376836292E-2f;
+static const float LOG_P1 = -1.1514610310E-1f;
+static const float LOG_P2 = 1.1676998740E-1f;
+static const float LOG_P3 = -1.2420140846E-1f;
+static const float LOG_P4 = 1.4249322787E-1f;
+static const float LOG_P5 = -1.6668057665E-1f;
+static const float LOG_P6 = 2.0000714765E-1f;
+static const float LOG_P7 = -2.4999993993E-1f;
+static const float LOG_P8 = 3.3333331174E-1f;
+static const float LOG_Q1 = -2.12194440e-4f;
+static const float LOG_Q2 = 0.693359375f;
+
+/* Cephes sinf/cosf: 4/pi, pi/4 split in three (negated), and the two
+ * polynomials. */
+static const float TRIG_FOPI = 1.27323954473516f;
+static const float TRIG_MINUS_DP1 = -0.78515625f;
+static const float TRIG_MINUS_DP2 = -2.4187564849853515625e-4f;
+static const float TRIG_MINUS_DP3 = -3.77489497744594108e-8f;
+static const float SIN_P0 = -1.9515295891E-4f;
+static const float SIN_P1 = 8.3321608736E-3f;
+static const float SIN_P2 = -1.6666654611E-1f;
+static const float COS_P0 = 2.443315711809948E-005f;
+static const float COS_P1 = -1.388731625493765E-003f;
+static const float COS_P2 = 4.166664568298827E-002f;
+
+/* The bits of a float. */
+static uint32_t bits_of(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* The float with the given bits. */
+static float float_of(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* A float converted to int32 by truncation, as the bits cvttps2dq gives:
+ * out of range or NaN gives the "integer indefinite" 0x80000000. */
+static uint32_t truncate_to_int32_bits(float f)
+{
+    if (f >= -2147483648.0f && f < 2147483648.0f)
+        return (uint32_t)(int32_t)f;
+    return SIGN_BIT;
+}
+
+/* The bits of an int32 converted to float (round to nearest), as
+ * cvtdq2ps does. */
+static float int32_bits_to_float(uint32_t u)
+{
+    int32_t i;
+    memcpy(&i, &u, sizeof i);
+    return (float)i;
+}
+
+float torchmath_logf(float x)
+{
+    /* pass 1: note x <= 0 (false for NaN), then clamp to the smallest normal
+     * the way maxps does: NaN and anything not above FLT_MIN become it */
+    bool invalid = x <= 0.0f;
+    float min_normal = float_of(MIN_NORMAL_BITS);
+    float v = x > min_normal ? x : min_normal;
+
+    /* pass 2: split v into exponent e and mantissa m in [0.5, 1) */
+    uint32_t bits = bits_of(v);
+    uint32_t biased = (bits >> 23) - 0x7fu; /* v > 0, so at most 255 - 127 */
+    float e = int32_bits_to_float(biased);
+    e = e + 1.0f;
+    float m = float_of((bits & ~EXPONENT_BITS) | HALF_BITS);
+
+    /* pass 3: if m < sqrt(1/2), take e - 1 and 2m - 1, else e and m - 1
+     * (both sides computed, one selected by a mask as in the vector code) */
+    bool below = m < LOG_SQRTHF;
+    float m_if_below = below ? m : 0.0f;
+    m = m - 1.0f;
+    e = e - (below ? 1.0f : 0.0f);
+    m = m + m_if_below;
+
+    /* pass 4: the Cephes polynomial, Horner steps fused as torch's binary
+     * fuses them */
+    float z = m * m;
+    float y = LOG_P0;
+    y = fmaf(y, m, LOG_P1);
+    y = fmaf(y, m, LOG_P2);
+    y = fmaf(y, m, LOG_P3);
+    y = fmaf(y, m, LOG_P4);
+    y = fmaf(y, m, LOG_P5);
+    y = fmaf(y, m, LOG_P6);
+    y = fmaf(y, m, LOG_P7);
+    y = fmaf(y, m, LOG_P8);
+    y = y * m;
+    y = fmaf(y, z, e * LOG_Q1);
+    y = fmaf(-z, 0.5f, y);
+
+    /* pass 5: add it up: m + y + e*ln2 */
+    float result = m + y;
+    result = fmaf(e, LOG_Q2, result);
+
+    /* pass 6: x <= 0 gives a NaN with every bit set (the vector code ORs
+     * the all-ones compare mask into the result) */
+    if (invalid)
+        result = float_of(ALL_BITS);
+    return result;
+}
+
+void torchmath_sincosf(float x, float *sin_out, float *cos_out)
+{
+    /* pass 1: |x| and the sign of x (sin is odd, cos even) */
+    uint32_t x_bits = bits_of(x);
+    uint32_t sign_sin = x_bits & SIGN_BIT;
+    float ax = float_of(x_bits & ~SIGN_BIT);
+
+    /* pass 2: the octant j = (trunc(|x| * 4/pi) + 1) & ~1, always even */
+    uint32_t j = truncate_to_int32_bits(ax * TRIG_FOPI);
+    j = (j + 1u) & ~1u;
+    float jf = int32_bits_to_float(j);
+
+    /* pass 3: signs and polynomial choice from j. Bit 2 flips sin; bit 2 of
+     * j - 2, inverted, is cos's sign; bit 1 clear means sin uses the sine
+     * polynomial (and cos the cosine one), set means they swap */
+    sign_sin ^= (j & 4u) << 29;
+    uint32_t sign_cos = (~(j - 2u) & 4u) << 29;
+    bool sine_poly_for_sin = (j & 2u) == 0;
+
+    /* pass 4: reduce, r = |x| - j*pi/4 with pi/4 in three parts */
+    float r = fmaf(jf, TRIG_MINUS_DP1, ax);
+    r = fmaf(jf, TRIG_MINUS_DP2, r);
+    r = fmaf(jf, TRIG_MINUS_DP3, r);
+    float z = r * r;
+
+    /* pass 5: the cosine polynomial, 1 - z/2 + z^2 * P(z) */
+    float c = fmaf(COS_P0, z, COS_P1);
+    c = fmaf(c, z, COS_P2);
+    c = c * z;
+    c = fmaf(c, z, -(z * 0.5f));
+    c = c + 1.0f;
+
+    /* pass 6: the sine polynomial, r + r * z * Q(z) */
+    float s = fmaf(SIN_P0, z, SIN_P1);
+    s = fmaf(s, z, SIN_P2);
+    s = s * z;
+    s = fmaf(s, r, r);
+
+    /* pass 7: select as the vector code does, masking one polynomial to +0
+     * for each output and adding */
+    float sin_from_s = sine_poly_for_sin ? s : 0.0f;
+    float sin_from_c = sine_poly_for_sin ? 0.0f : c;
+    float cos_from_s = s - sin_from_s;
+    float cos_from_c = c - sin_from_c;
+    float sin_value = sin_from_c + sin_from_s;
+    float cos_value = cos_from_c + cos_from_s;
+
+    /* pass 8: apply the signs */
+    *sin_out = float_of(bits_of(sin_value) ^ sign_sin);
+    *cos_out = float_of(bits_of(cos_value) ^ sign_cos);
+}

@@ -1,0 +1,28 @@
+/*
+ * torchmath.h - float log, sin and cos exactly as PyTorch's CPU normal_
+ * computes them on an AVX2 machine.
+ *
+ * torch's normal_fill_16_AVX2 (Box-Muller over blocks of 16 floats) does not
+ * call libm: it uses log256_ps and sincos256_ps from avx_mathfun.h, Cephes
+ * polynomial approximations in single precision. Each AVX lane is plain IEEE
+ * float arithmetic, so one lane can be reproduced bit for bit in scalar C;
+ * these functions do that (see torchmath.c for the details and credits).
+ *
+ * torchmath.c must be compiled with -ffp-contract=off: the fused
+ * multiply-adds it needs are written out with fmaf(), and any other
+ * multiply-add the compiler fused by itself would change the last bits.
+ */
+#ifndef ATTN_TORCHMATH_H
+#define ATTN_TORCHMATH_H
+
+/* float log(x) exactly as torch's AVX2 log256_ps computes it, one lane.
+ * Meant for x in (0, 1]; for the rest it does what the vector code does:
+ * x <= 0 (either zero) gives a NaN (all bits set), a NaN or a positive
+ * subnormal gives log(FLT_MIN) = -87.33655f, +inf gives 88.72284f. */
+float torchmath_logf(float x);
+
+/* sin and cos exactly as torch's AVX2 sincos256_ps computes them, one lane.
+ * Accurate while |x| < 8192; inf and NaN give NaN in both. */
+void torchmath_sincosf(float x, float *sin_out, float *cos_out);
+
+#endif

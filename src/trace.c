@@ -1,0 +1,573 @@
+/*
+ * trace.c - runs the article's computation step by step and records what
+ * each step shows (see trace.h).
+ *
+ * Part 1 follows the article's single-head code: W·x for one token, then
+ * the same for every token with matrices. Part 2 re-seeds the generator as
+ * the article does and computes four heads at once with einsum (x·W).
+ */
+#include "trace.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "einsum.h"
+#include "rng.h"
+
+/* ------------------------------------------------------------------------
+ * Step explanations: short, plain, our own words.
+ * ---------------------------------------------------------------------- */
+
+static const char EXPLAIN_TOKENIZE[] =
+    "A model cannot read words, only numbers. Each word of the sentence is "
+    "replaced by its position in a vocabulary, a fixed list of every word "
+    "the model knows. The article types these ids in by hand.";
+
+static const char EXPLAIN_EMBED[] =
+    "The embedding table has one row of numbers per vocabulary entry. Looking "
+    "up each token's id picks its row, so the sentence becomes a matrix with "
+    "one row per token. The table starts random here; training would shape it.";
+
+static const char EXPLAIN_WEIGHTS[] =
+    "Attention gives every token three new vectors, each made by multiplying "
+    "its embedding by a matrix: a key (what this token offers), a query (what "
+    "it is looking for) and a value (what it passes on). The three matrices "
+    "are drawn at random, in the order the article draws them.";
+
+static const char EXPLAIN_PROJECT_TOKEN[] =
+    "Part 1 follows one token. Its embedding x is multiplied by each matrix "
+    "(matrix times vector, W·x) to give its key, query and value. Each output "
+    "number is the dot product of one matrix row with x.";
+
+static const char EXPLAIN_KEYS_VALUES[] =
+    "To compare the query with every token we need every token's key and "
+    "value. Multiplying the whole embedding matrix by the transposed weight "
+    "matrix does all tokens at once: row j of the result is token j's key.";
+
+static const char EXPLAIN_SCORES[] =
+    "How well does the query match each key? Their dot product says: large "
+    "when the two vectors point the same way, small or negative when they do "
+    "not. One score per token of the sentence.";
+
+static const char EXPLAIN_SCALE[] =
+    "Dot products grow with the vector width, and large scores would make "
+    "softmax pick one token almost exclusively. Dividing by the square root "
+    "of the width keeps them in a range where softmax stays soft.";
+
+static const char EXPLAIN_SCALE_CAUSAL[] =
+    "Dot products grow with the vector width, so they are divided by its "
+    "square root. With the causal mask on, scores of tokens after this one "
+    "become -inf: a decoder may not look at words it has not produced yet.";
+
+static const char EXPLAIN_SOFTMAX[] =
+    "Softmax turns the scores into weights that are positive and sum to 1: "
+    "exponentiate each score, then divide by the total. The largest score "
+    "gets the largest share. A score of -inf gets exactly 0.";
+
+static const char EXPLAIN_WEIGHTED_SUM[] =
+    "The token's new vector is a blend of every token's value, each weighted "
+    "by its attention weight. Tokens that matched the query well contribute "
+    "most. This is the output of attention for one token.";
+
+static const char EXPLAIN_ALL_TOKENS[] =
+    "The same recipe for every token at once: all queries against all keys "
+    "give a square matrix of scores, softmax runs along each row, and each "
+    "row of weights blends the values. Row i of z is token i's new vector.";
+
+static const char EXPLAIN_MH_WEIGHTS[] =
+    "Multi-head attention runs several smaller attentions side by side, so "
+    "each can learn a different kind of relation. Instead of separate "
+    "matrices, each projection is one tensor with a head dimension in front. "
+    "The generator is re-seeded first, so the embedding is the same as before.";
+
+static const char EXPLAIN_MH_PROJECT[] =
+    "One einsum projects every token for every head. The letters name the "
+    "dimensions: s tokens, d embedding width, h heads, e the width of one "
+    "head. The d letter is missing from the output, so it is summed over.";
+
+static const char EXPLAIN_MH_SCORES[] =
+    "Each head compares its own queries with its own keys. The keys are "
+    "transposed so that e is shared, and e is summed away, leaving one "
+    "score matrix per head, scaled by the square root of the head width.";
+
+static const char EXPLAIN_MH_SOFTMAX[] =
+    "Softmax runs along the last dimension: for each head and each query "
+    "token, the weights over the key tokens sum to 1.";
+
+static const char EXPLAIN_MH_WEIGHTED_SUM[] =
+    "Each head blends its own values with its own weights. The shared letter "
+    "j (the key token) is summed away.";
+
+static const char EXPLAIN_MH_CONCAT[] =
+    "The heads' outputs for a token are laid side by side in one row, "
+    "giving back a vector of the full embedding width per token.";
+
+static const char EXPLAIN_MH_OUTPUT[] =
+    "A last matrix mixes the heads' results together, so each output number "
+    "can draw on every head. This is what the attention layer returns.";
+
+/* ------------------------------------------------------------------------
+ * Building
+ * ---------------------------------------------------------------------- */
+
+/* Takes ownership of t (which may be NULL after a failed call). */
+static Tensor *keep(Trace *trace, Tensor *t)
+{
+    if (t == NULL)
+        return NULL;
+    if (trace->n_owned == (int)(sizeof trace->owned / sizeof trace->owned[0])) {
+        tensor_free(t);
+        return NULL;
+    }
+    trace->owned[trace->n_owned++] = t;
+    return t;
+}
+
+static TraceStep *step_begin(Trace *trace, const char *id, TracePart part, const char *explanation)
+{
+    TraceStep *step = &trace->steps[trace->n_steps++];
+    memset(step, 0, sizeof *step);
+    step->id = id;
+    step->part = part;
+    step->explanation = explanation;
+    return step;
+}
+
+/* Adds tensor t to step under name, with dimension kinds dims. */
+static void show(TraceStep *step, const char *name, const Tensor *t, const DimKind *dims, bool is_output)
+{
+    TraceTensor *tt = &step->tensors[step->n_tensors++];
+    snprintf(tt->name, sizeof tt->name, "%s", name);
+    tt->tensor = t;
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++)
+        tt->dims[i] = i < t->ndim ? dims[i] : DIM_OTHER;
+    tt->is_output = is_output;
+    tt->is_integer = false;
+}
+
+static const DimKind DIMS_S[] = {DIM_SEQ};
+static const DimKind DIMS_D[] = {DIM_MODEL};
+static const DimKind DIMS_SD[] = {DIM_SEQ, DIM_MODEL};
+static const DimKind DIMS_SS[] = {DIM_SEQ, DIM_SEQ};
+static const DimKind DIMS_DD[] = {DIM_MODEL, DIM_MODEL};
+static const DimKind DIMS_VD[] = {DIM_VOCAB, DIM_MODEL};
+static const DimKind DIMS_HDE[] = {DIM_HEAD, DIM_MODEL, DIM_HEAD_DIM};
+static const DimKind DIMS_HSE[] = {DIM_HEAD, DIM_SEQ, DIM_HEAD_DIM};
+static const DimKind DIMS_HSS[] = {DIM_HEAD, DIM_SEQ, DIM_SEQ};
+
+/* The embedding table as nn.Embedding(V, d) initialises it after
+ * torch.manual_seed(seed), leaving rng ready for the next draw. */
+static Tensor *draw_embedding(Rng *rng, const Config *cfg, Error *err)
+{
+    rng_seed(rng, cfg->seed);
+    Tensor *table = tensor_new2(cfg->vocab_size, cfg->d_model, err);
+    if (table != NULL)
+        rng_fill_normal(rng, table->data, table->size, 0.0, 1.0);
+    return table;
+}
+
+/* A new tensor of the given shape filled as torch.rand(shape). */
+static Tensor *draw_uniform(Rng *rng, int ndim, const size_t *shape, Error *err)
+{
+    Tensor *t = tensor_new(ndim, shape, err);
+    if (t != NULL)
+        rng_fill_uniform(rng, t->data, t->size);
+    return t;
+}
+
+/* Divides every value of t by divisor in place, as PyTorch's `t / divisor`. */
+static void divide_in_place(Tensor *t, float divisor)
+{
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = t->data[i] / divisor;
+}
+
+/* Part 1: one head, following token `focus`. */
+static bool build_single_head(Trace *trace, Error *err)
+{
+    const Config *cfg = &trace->config;
+    const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
+    const size_t f = cfg->focus - 1; /* 0-based focus */
+    const size_t n = cfg->focus;     /* 1-based, for names */
+    const float sqrt_d = (float)sqrt((double)D);
+    char name[4][TRACE_NAME_BYTES];
+    Rng rng;
+    TraceStep *step;
+
+    /* tokenize */
+    Tensor *ids = keep(trace, tensor_new1(S, err));
+    if (ids == NULL)
+        return false;
+    for (size_t i = 0; i < S; i++)
+        ids->data[i] = (float)cfg->token_ids[i];
+    step = step_begin(trace, "tokenize", PART_SINGLE_HEAD, EXPLAIN_TOKENIZE);
+    snprintf(step->title, sizeof step->title, "Turn the words into token ids");
+    snprintf(step->formula, sizeof step->formula, "tokenized_sentence = ids of %zu words → [%zu]", S, S);
+    show(step, "tokenized_sentence", ids, DIMS_S, true);
+    step->tensors[0].is_integer = true;
+
+    /* embed */
+    Tensor *table = keep(trace, draw_embedding(&rng, cfg, err));
+    if (table == NULL)
+        return false;
+    Tensor *x = keep(trace, tensor_gather_rows(table, cfg->token_ids, S, err));
+    if (x == NULL)
+        return false;
+    step = step_begin(trace, "embed", PART_SINGLE_HEAD, EXPLAIN_EMBED);
+    snprintf(step->title, sizeof step->title, "Look up each token's embedding");
+    snprintf(step->formula, sizeof step->formula,
+             "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]", V, D, S, S, D);
+    show(step, "tokenized_sentence", ids, DIMS_S, false);
+    step->tensors[0].is_integer = true;
+    show(step, "embedding", table, DIMS_VD, true);
+    show(step, "sentence_embed", x, DIMS_SD, true);
+
+    /* weights: drawn in the article's order */
+    const size_t dd[] = {D, D};
+    Tensor *w_key = keep(trace, draw_uniform(&rng, 2, dd, err));
+    Tensor *w_query = w_key ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
+    Tensor *w_value = w_query ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
+    if (w_value == NULL)
+        return false;
+    step = step_begin(trace, "weights", PART_SINGLE_HEAD, EXPLAIN_WEIGHTS);
+    snprintf(step->title, sizeof step->title, "Draw the key, query and value matrices");
+    snprintf(step->formula, sizeof step->formula, "w_key, w_query, w_value = torch.rand(%zu, %zu)   → [%zu, %zu] each",
+             D, D, D, D);
+    show(step, "w_key", w_key, DIMS_DD, true);
+    show(step, "w_query", w_query, DIMS_DD, true);
+    show(step, "w_value", w_value, DIMS_DD, true);
+
+    /* project_token: W·x for the focus token */
+    Tensor *x_f = keep(trace, tensor_row(x, f, err));
+    Tensor *key_f = x_f ? keep(trace, tensor_matmul(w_key, x_f, err)) : NULL;
+    Tensor *query_f = key_f ? keep(trace, tensor_matmul(w_query, x_f, err)) : NULL;
+    Tensor *value_f = query_f ? keep(trace, tensor_matmul(w_value, x_f, err)) : NULL;
+    if (value_f == NULL)
+        return false;
+    step = step_begin(trace, "project_token", PART_SINGLE_HEAD, EXPLAIN_PROJECT_TOKEN);
+    snprintf(step->title, sizeof step->title, "Key, query and value of token %zu (\"%s\")", n, cfg->tokens[f]);
+    snprintf(step->formula, sizeof step->formula, "key_%zu = w_key · x_%zu   [%zu, %zu] · [%zu] → [%zu]   (query, value alike)",
+             n, n, D, D, D, D);
+    snprintf(name[0], sizeof name[0], "x_%zu", n);
+    show(step, name[0], x_f, DIMS_D, true);
+    show(step, "w_key", w_key, DIMS_DD, false);
+    show(step, "w_query", w_query, DIMS_DD, false);
+    show(step, "w_value", w_value, DIMS_DD, false);
+    snprintf(name[1], sizeof name[1], "key_%zu", n);
+    snprintf(name[2], sizeof name[2], "query_%zu", n);
+    snprintf(name[3], sizeof name[3], "value_%zu", n);
+    show(step, name[1], key_f, DIMS_D, true);
+    show(step, name[2], query_f, DIMS_D, true);
+    show(step, name[3], value_f, DIMS_D, true);
+
+    /* keys_values: every token at once, x·Wᵀ */
+    Tensor *keys = keep(trace, tensor_new2(S, D, err));
+    Tensor *values = keys ? keep(trace, tensor_new2(S, D, err)) : NULL;
+    if (values == NULL)
+        return false;
+    matmul_bt_forward(keys->data, x->data, w_key->data, S, D, D);
+    matmul_bt_forward(values->data, x->data, w_value->data, S, D, D);
+    step = step_begin(trace, "keys_values", PART_SINGLE_HEAD, EXPLAIN_KEYS_VALUES);
+    snprintf(step->title, sizeof step->title, "Keys and values of every token");
+    snprintf(step->formula, sizeof step->formula, "keys = sentence_embed · w_keyᵀ   [%zu, %zu] · [%zu, %zu]ᵀ → [%zu, %zu]",
+             S, D, D, D, S, D);
+    show(step, "sentence_embed", x, DIMS_SD, false);
+    show(step, "w_key", w_key, DIMS_DD, false);
+    show(step, "w_value", w_value, DIMS_DD, false);
+    show(step, "keys", keys, DIMS_SD, true);
+    show(step, "values", values, DIMS_SD, true);
+
+    /* scores: query · keysᵀ, unscaled */
+    Tensor *scores_f = keep(trace, tensor_new1(S, err));
+    if (scores_f == NULL)
+        return false;
+    matmul_bt_forward(scores_f->data, query_f->data, keys->data, 1, D, S);
+    step = step_begin(trace, "scores", PART_SINGLE_HEAD, EXPLAIN_SCORES);
+    snprintf(step->title, sizeof step->title, "Score token %zu's query against every key", n);
+    snprintf(step->formula, sizeof step->formula, "scores_%zu = query_%zu · keysᵀ   [%zu] · [%zu, %zu]ᵀ → [%zu]", n, n,
+             D, S, D, S);
+    show(step, name[2], query_f, DIMS_D, false);
+    show(step, "keys", keys, DIMS_SD, false);
+    snprintf(name[0], sizeof name[0], "scores_%zu", n);
+    show(step, name[0], scores_f, DIMS_S, true);
+
+    /* scale (and mask) */
+    Tensor *scaled_f = keep(trace, tensor_copy(scores_f, err));
+    if (scaled_f == NULL)
+        return false;
+    divide_in_place(scaled_f, sqrt_d);
+    if (cfg->causal)
+        tensor_causal_mask_row(scaled_f, f);
+    step = step_begin(trace, "scale", PART_SINGLE_HEAD, cfg->causal ? EXPLAIN_SCALE_CAUSAL : EXPLAIN_SCALE);
+    snprintf(step->title, sizeof step->title, cfg->causal ? "Scale the scores and mask the future" : "Scale the scores");
+    snprintf(step->formula, sizeof step->formula, "scaled_scores_%zu = scores_%zu / √%zu%s   [%zu] → [%zu]", n, n, D,
+             cfg->causal ? ", masked after token" : "", S, S);
+    show(step, name[0], scores_f, DIMS_S, false);
+    snprintf(name[1], sizeof name[1], "scaled_scores_%zu", n);
+    show(step, name[1], scaled_f, DIMS_S, true);
+
+    /* softmax */
+    Tensor *a_f = keep(trace, tensor_softmax_last(scaled_f, err));
+    if (a_f == NULL)
+        return false;
+    step = step_begin(trace, "softmax", PART_SINGLE_HEAD, EXPLAIN_SOFTMAX);
+    snprintf(step->title, sizeof step->title, "Softmax: scores become attention weights");
+    snprintf(step->formula, sizeof step->formula, "a%zu = softmax(scaled_scores_%zu)   [%zu] → [%zu], sums to 1", n, n, S,
+             S);
+    show(step, name[1], scaled_f, DIMS_S, false);
+    snprintf(name[2], sizeof name[2], "a%zu", n);
+    show(step, name[2], a_f, DIMS_S, true);
+
+    /* weighted_sum */
+    Tensor *z_f = keep(trace, tensor_matmul(a_f, values, err));
+    if (z_f == NULL)
+        return false;
+    step = step_begin(trace, "weighted_sum", PART_SINGLE_HEAD, EXPLAIN_WEIGHTED_SUM);
+    snprintf(step->title, sizeof step->title, "Blend the values by the weights");
+    snprintf(step->formula, sizeof step->formula, "z%zu = a%zu · values   [%zu] · [%zu, %zu] → [%zu]", n, n, S, S, D, D);
+    show(step, name[2], a_f, DIMS_S, false);
+    show(step, "values", values, DIMS_SD, false);
+    snprintf(name[3], sizeof name[3], "z%zu", n);
+    show(step, name[3], z_f, DIMS_D, true);
+
+    /* all_tokens: the matrix form */
+    Tensor *queries = keep(trace, tensor_new2(S, D, err));
+    Tensor *scores = queries ? keep(trace, tensor_new2(S, S, err)) : NULL;
+    if (scores == NULL)
+        return false;
+    matmul_bt_forward(queries->data, x->data, w_query->data, S, D, D);
+    matmul_bt_forward(scores->data, queries->data, keys->data, S, D, S);
+    divide_in_place(scores, sqrt_d);
+    if (cfg->causal)
+        tensor_causal_mask(scores);
+    Tensor *weights = keep(trace, tensor_softmax_last(scores, err));
+    Tensor *z = weights ? keep(trace, tensor_matmul(weights, values, err)) : NULL;
+    if (z == NULL)
+        return false;
+    step = step_begin(trace, "all_tokens", PART_SINGLE_HEAD, EXPLAIN_ALL_TOKENS);
+    snprintf(step->title, sizeof step->title, "Every token at once");
+    snprintf(step->formula, sizeof step->formula, "z = softmax(queries · keysᵀ / √%zu%s) · values   [%zu, %zu] → [%zu, %zu]", D,
+             cfg->causal ? ", masked" : "", S, D, S, D);
+    show(step, "w_query", w_query, DIMS_DD, false);
+    show(step, "queries", queries, DIMS_SD, true);
+    show(step, "keys", keys, DIMS_SD, false);
+    show(step, "values", values, DIMS_SD, false);
+    show(step, "scores", scores, DIMS_SS, true);
+    show(step, "attention_weights", weights, DIMS_SS, true);
+    show(step, "z", z, DIMS_SD, true);
+    return true;
+}
+
+/* Part 2: h heads at once with einsum. */
+static bool build_multi_head(Trace *trace, Error *err)
+{
+    const Config *cfg = &trace->config;
+    const size_t S = cfg->n_tokens, D = cfg->d_model, H = cfg->heads, E = config_d_k(cfg);
+    const float sqrt_e = (float)sqrt((double)E);
+    Rng rng;
+    TraceStep *step;
+
+    /* mh_weights: re-seed, embed again, then draw the stacked matrices */
+    Tensor *table = draw_embedding(&rng, cfg, err);
+    if (table == NULL)
+        return false;
+    Tensor *x = keep(trace, tensor_gather_rows(table, cfg->token_ids, S, err));
+    tensor_free(table);
+    if (x == NULL)
+        return false;
+    const size_t hde[] = {H, D, E}, dd[] = {D, D};
+    Tensor *w_query = keep(trace, draw_uniform(&rng, 3, hde, err));
+    Tensor *w_key = w_query ? keep(trace, draw_uniform(&rng, 3, hde, err)) : NULL;
+    Tensor *w_value = w_key ? keep(trace, draw_uniform(&rng, 3, hde, err)) : NULL;
+    Tensor *w_output = w_value ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
+    if (w_output == NULL)
+        return false;
+    step = step_begin(trace, "mh_weights", PART_MULTI_HEAD, EXPLAIN_MH_WEIGHTS);
+    snprintf(step->title, sizeof step->title, "Stacked weights for %zu heads", H);
+    snprintf(step->formula, sizeof step->formula,
+             "w_query, w_key, w_value = torch.rand(h, d, d_k) → [%zu, %zu, %zu]; w_output → [%zu, %zu]", H, D, E, D, D);
+    show(step, "w_query", w_query, DIMS_HDE, true);
+    show(step, "w_key", w_key, DIMS_HDE, true);
+    show(step, "w_value", w_value, DIMS_HDE, true);
+    show(step, "w_output", w_output, DIMS_DD, true);
+
+    /* mh_project: 'sd,hde->hse' */
+    const Tensor *ops[2] = {x, w_query};
+    Tensor *queries = keep(trace, einsum("sd,hde->hse", ops, 2, err));
+    ops[1] = w_key;
+    Tensor *keys = queries ? keep(trace, einsum("sd,hde->hse", ops, 2, err)) : NULL;
+    ops[1] = w_value;
+    Tensor *values = keys ? keep(trace, einsum("sd,hde->hse", ops, 2, err)) : NULL;
+    if (values == NULL)
+        return false;
+    step = step_begin(trace, "mh_project", PART_MULTI_HEAD, EXPLAIN_MH_PROJECT);
+    step->einsum = "sd,hde->hse";
+    snprintf(step->title, sizeof step->title, "Queries, keys and values for every head");
+    snprintf(step->formula, sizeof step->formula,
+             "queries = einsum('sd,hde->hse', sentence_embed, w_query)   [%zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]", S,
+             D, H, D, E, H, S, E);
+    show(step, "sentence_embed", x, DIMS_SD, false);
+    show(step, "w_query", w_query, DIMS_HDE, false);
+    show(step, "w_key", w_key, DIMS_HDE, false);
+    show(step, "w_value", w_value, DIMS_HDE, false);
+    show(step, "queries", queries, DIMS_HSE, true);
+    show(step, "keys", keys, DIMS_HSE, true);
+    show(step, "values", values, DIMS_HSE, true);
+
+    /* mh_scores: 'hse,hek->hsk' with the keys transposed, then scaled */
+    Tensor *keys_t = keep(trace, tensor_new3(H, E, S, err));
+    if (keys_t == NULL)
+        return false;
+    for (size_t h = 0; h < H; h++)
+        for (size_t s = 0; s < S; s++)
+            for (size_t e = 0; e < E; e++)
+                keys_t->data[(h * E + e) * S + s] = keys->data[(h * S + s) * E + e];
+    ops[0] = queries;
+    ops[1] = keys_t;
+    Tensor *scores = keep(trace, einsum("hse,hek->hsk", ops, 2, err));
+    if (scores == NULL)
+        return false;
+    divide_in_place(scores, sqrt_e);
+    if (cfg->causal)
+        tensor_causal_mask(scores);
+    step = step_begin(trace, "mh_scores", PART_MULTI_HEAD, EXPLAIN_MH_SCORES);
+    step->einsum = "hse,hek->hsk";
+    snprintf(step->title, sizeof step->title, "Scores of every head");
+    snprintf(step->formula, sizeof step->formula,
+             "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]", E,
+             cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
+    show(step, "queries", queries, DIMS_HSE, false);
+    show(step, "keys", keys, DIMS_HSE, false);
+    show(step, "scores", scores, DIMS_HSS, true);
+
+    /* mh_softmax */
+    Tensor *weights = keep(trace, tensor_softmax_last(scores, err));
+    if (weights == NULL)
+        return false;
+    step = step_begin(trace, "mh_softmax", PART_MULTI_HEAD, EXPLAIN_MH_SOFTMAX);
+    snprintf(step->title, sizeof step->title, "Softmax in every head");
+    snprintf(step->formula, sizeof step->formula, "attention_weights = softmax(scores, dim=-1)   [%zu, %zu, %zu] → [%zu, %zu, %zu]",
+             H, S, S, H, S, S);
+    show(step, "scores", scores, DIMS_HSS, false);
+    show(step, "attention_weights", weights, DIMS_HSS, true);
+
+    /* mh_weighted_sum: 'hij,hjk->hik' */
+    ops[0] = weights;
+    ops[1] = values;
+    Tensor *head_outputs = keep(trace, einsum("hij,hjk->hik", ops, 2, err));
+    if (head_outputs == NULL)
+        return false;
+    step = step_begin(trace, "mh_weighted_sum", PART_MULTI_HEAD, EXPLAIN_MH_WEIGHTED_SUM);
+    step->einsum = "hij,hjk->hik";
+    snprintf(step->title, sizeof step->title, "Every head blends its values");
+    snprintf(step->formula, sizeof step->formula,
+             "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
+             H, S, S, H, S, E, H, S, E);
+    show(step, "attention_weights", weights, DIMS_HSS, false);
+    show(step, "values", values, DIMS_HSE, false);
+    show(step, "head_outputs", head_outputs, DIMS_HSE, true);
+
+    /* mh_concat */
+    Tensor *concat = keep(trace, tensor_concat_heads(head_outputs, err));
+    if (concat == NULL)
+        return false;
+    step = step_begin(trace, "mh_concat", PART_MULTI_HEAD, EXPLAIN_MH_CONCAT);
+    snprintf(step->title, sizeof step->title, "Put the heads side by side");
+    snprintf(step->formula, sizeof step->formula,
+             "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H, S, E, S, D);
+    show(step, "head_outputs", head_outputs, DIMS_HSE, false);
+    show(step, "concat_heads", concat, DIMS_SD, true);
+
+    /* mh_output */
+    Tensor *output = keep(trace, tensor_matmul(concat, w_output, err));
+    if (output == NULL)
+        return false;
+    step = step_begin(trace, "mh_output", PART_MULTI_HEAD, EXPLAIN_MH_OUTPUT);
+    snprintf(step->title, sizeof step->title, "Mix the heads with the output matrix");
+    snprintf(step->formula, sizeof step->formula, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]",
+             S, D, D, D, S, D);
+    show(step, "concat_heads", concat, DIMS_SD, false);
+    show(step, "w_output", w_output, DIMS_DD, false);
+    show(step, "multihead_output", output, DIMS_SD, true);
+    return true;
+}
+
+Trace *trace_build(const Config *cfg, Error *err)
+{
+    if (!config_validate(cfg, err))
+        return NULL;
+    Trace *trace = calloc(1, sizeof *trace);
+    if (trace == NULL) {
+        error_oom(err, "a trace");
+        return NULL;
+    }
+    if (!config_copy(&trace->config, cfg, err)) {
+        free(trace);
+        return NULL;
+    }
+    if (!build_single_head(trace, err) || !build_multi_head(trace, err)) {
+        if (err != NULL && err->status == STATUS_OK)
+            error_oom(err, "the trace's tensors");
+        trace_free(trace);
+        return NULL;
+    }
+    return trace;
+}
+
+void trace_free(Trace *trace)
+{
+    if (trace == NULL)
+        return;
+    for (int i = 0; i < trace->n_owned; i++)
+        tensor_free(trace->owned[i]);
+    config_free(&trace->config);
+    free(trace);
+}
+
+const char *trace_part_name(TracePart part)
+{
+    switch (part) {
+    case PART_SINGLE_HEAD:
+        return "single_head";
+    case PART_MULTI_HEAD:
+        return "multi_head";
+    }
+    return "?";
+}
+
+int trace_find_step(const Trace *trace, const char *id_or_number, Error *err)
+{
+    size_t digits = strspn(id_or_number, "0123456789");
+    if (digits > 0 && id_or_number[digits] == '\0') {
+        long number = digits <= 4 ? strtol(id_or_number, NULL, 10) : 0;
+        if (number >= 1 && number <= trace->n_steps)
+            return (int)number - 1;
+        error_set(err, STATUS_USAGE, "step %.20s does not exist: steps are numbered 1 to %d", id_or_number,
+                  trace->n_steps);
+        return -1;
+    }
+    for (int i = 0; i < trace->n_steps; i++)
+        if (strcmp(trace->steps[i].id, id_or_number) == 0)
+            return i;
+    char ids[TRACE_MAX_STEPS * 20] = ""; /* room for every id: the longest is 15 bytes */
+    size_t used = 0;
+    for (int i = 0; i < trace->n_steps && used < sizeof ids; i++)
+        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%s", i ? ", " : "", trace->steps[i].id);
+    error_set(err, STATUS_USAGE, "unknown step '%.40s' (steps: %s)", id_or_number, ids);
+    return -1;
+}
+
+const TraceTensor *trace_find_tensor(const Trace *trace, TracePart part, const char *name)
+{
+    for (int i = 0; i < trace->n_steps; i++) {
+        const TraceStep *step = &trace->steps[i];
+        if (step->part != part)
+            continue;
+        for (int j = 0; j < step->n_tensors; j++)
+            if (strcmp(step->tensors[j].name, name) == 0)
+                return &step->tensors[j];
+    }
+    return NULL;
+}

@@ -1,0 +1,443 @@
+#!/bin/sh
+# cli_test.sh - runs the real attn-trace binary and checks its command line:
+# exit statuses, that an error is exactly one clean line on stderr starting
+# with "attn-trace: " and nothing on stdout, and the good paths.
+#
+#   tests/cli_test.sh build/attn-trace
+#
+# Prints TAP-style "ok N - ..." / "not ok N - ..." lines, then
+# "cli: N passed, M failed"; exits 1 when any check failed.
+# Needs only POSIX sh and the usual tools; python3 is used, when present,
+# for the one check that the --json output parses.
+
+BIN=${1:-build/attn-trace}
+case $BIN in
+    */*) ;;
+    *) BIN=./$BIN ;;
+esac
+if [ ! -x "$BIN" ]; then
+    echo "cli_test.sh: $BIN is not an executable (build it with make build-bin)" >&2
+    exit 2
+fi
+
+LC_ALL=C
+export LC_ALL
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-cli-test.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+OUT=$TMP/out
+ERR=$TMP/err
+
+passed=0
+failed=0
+n=0
+
+# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
+ok() {
+    n=$((n + 1))
+    passed=$((passed + 1))
+    printf 'ok %s - %s\n' "$n" "$1"
+}
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    printf 'not ok %s - %s\n' "$n" "$1"
+    shift
+    for line in "$@"; do
+        printf '#   %s\n' "$line"
+    done
+}
+
+# Shows a file's first 300 bytes on one line, control characters made
+# visible (sed's l command: \033 for ESC, $ at each line's end).
+show() {
+    dd bs=300 count=1 <"$1" 2>/dev/null | sed -n l | tr '\n' ' '
+}
+
+# run ARGS...: runs the binary, stdout to $OUT, stderr to $ERR, status in $status.
+run() {
+    "$BIN" "$@" >"$OUT" 2>"$ERR"
+    status=$?
+}
+
+# Why the stderr file is not exactly one clean "attn-trace: " line, or "".
+stderr_problem() {
+    lines=$(wc -l <"$1" | tr -d ' ')
+    bytes=$(wc -c <"$1" | tr -d ' ')
+    if [ "$bytes" -eq 0 ]; then
+        printf '%s\n' "stderr is empty"
+    elif [ "$lines" -ne 1 ]; then
+        printf '%s\n' "stderr has $lines lines: $(show "$1")"
+    elif [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" != '\n' ]; then
+        printf '%s\n' "stderr does not end with a newline"
+    elif ! head -n 1 "$1" | grep -q '^attn-trace: '; then
+        printf '%s\n' "stderr does not start with 'attn-trace: ': $(show "$1")"
+    elif tr -d '\n' <"$1" | grep -q '[[:cntrl:]]'; then
+        printf '%s\n' "stderr carries control characters: $(show "$1")"
+    fi
+}
+
+# bad STATUS PART DESCRIPTION -- ARGS...: expects the exit status, an empty
+# stdout, one clean stderr line containing PART (a fixed string; "" for any).
+bad() {
+    want=$1
+    part=$2
+    desc=$3
+    shift 4
+    run "$@"
+    problems=""
+    [ "$status" -eq "$want" ] || problems="exit status $status, expected $want"
+    [ -s "$OUT" ] && problems="$problems${problems:+; }stdout is not empty ($(wc -c <"$OUT" | tr -d ' ') bytes)"
+    p=$(stderr_problem "$ERR")
+    [ -n "$p" ] && problems="$problems${problems:+; }$p"
+    if [ -n "$part" ] && ! grep -qF -e "$part" "$ERR"; then
+        problems="$problems${problems:+; }stderr lacks \"$part\": $(show "$ERR")"
+    fi
+    if [ -z "$problems" ]; then
+        ok "$desc"
+    else
+        not_ok "$desc" "$problems"
+    fi
+}
+
+# Characters that are awkward to type in POSIX sh.
+NL='
+'
+ESC=$(printf '\033')
+FF=$(printf '\377')
+
+# Sentence files.
+GOOD_FILE=$TMP/good.txt
+printf 'The cat\nsaw the\r\n\tdog\n' >"$GOOD_FILE"
+BOM_FILE=$TMP/bom.txt
+printf '\357\273\277Hello world\n' >"$BOM_FILE"
+EMPTY_FILE=$TMP/empty.txt
+: >"$EMPTY_FILE"
+NUL_FILE=$TMP/nul.txt
+printf 'ab\000cd\n' >"$NUL_FILE"
+UTF8_FILE=$TMP/utf8.txt
+printf 'one two\nthree\nab\377cd\n' >"$UTF8_FILE"
+ESC_FILE=$TMP/esc.txt
+printf 'fine\n\033[31mred\n' >"$ESC_FILE"
+DIR=$TMP/adir
+mkdir "$DIR"
+NEWLINE_PATH="$TMP/no${NL}such"
+
+STEPS="tokenize embed weights project_token keys_values scores scale softmax weighted_sum all_tokens
+mh_weights mh_project mh_scores mh_softmax mh_weighted_sum mh_concat mh_output"
+
+# ---------------------------------------------------------------------------
+# Bad command lines.
+
+# A missing value, for every flag that takes one.
+for flag in --step --precision --sentence --sentence-file --token-ids --vocab-size --d-model --heads --focus --seed; do
+    bad 2 "$flag: needs a value" "$flag without a value" -- "$flag"
+done
+bad 2 "--step" "--step '' (empty)" -- --step ""
+bad 2 "--step" "--step= (empty)" -- --step=
+bad 2 "--heads: expected a whole number" "--heads= (empty)" -- --heads=
+
+# Not a number, negative, out of range; both spellings.
+bad 2 "--heads: expected a whole number from 1 to 256, got 'four'" "--heads four" -- --heads four
+bad 2 "--d-model: expected a whole number" "--d-model=16x" -- --d-model=16x
+bad 2 "--precision: expected a whole number" "--precision 1.5" -- --precision 1.5
+bad 2 "--seed: expected a whole number" "--seed 0x10" -- --seed 0x10
+bad 2 "--vocab-size: expected a whole number" "--vocab-size +5" -- --vocab-size +5
+bad 2 "--focus: expected a whole number" "--focus ' 1'" -- --focus " 1"
+bad 2 "--heads: expected a whole number from 1 to 256" "--heads -1" -- --heads -1
+bad 2 "--d-model: expected a whole number from 1 to 4096" "--d-model=-16" -- --d-model=-16
+bad 2 "--seed: expected a whole number" "--seed -1" -- --seed -1
+bad 2 "--precision: expected a whole number from 0 to 9" "--precision=-1" -- --precision=-1
+bad 2 "--focus" "--focus -2" -- --focus -2
+bad 2 "--heads: expected a whole number from 1 to 256, got '0'" "--heads 0" -- --heads 0
+bad 2 "--heads: expected a whole number from 1 to 256, got '257'" "--heads 257" -- --heads 257
+bad 2 "from 1 to 256" "--heads=257" -- --heads=257
+bad 2 "--d-model: expected a whole number from 1 to 4096" "--d-model 0" -- --d-model 0
+bad 2 "--d-model: expected a whole number from 1 to 4096" "--d-model=4097" -- --d-model=4097
+bad 2 "--heads" "--heads 99999999999999999999" -- --heads 99999999999999999999
+bad 2 "--d-model" "--d-model 99999999999999999999" -- --d-model 99999999999999999999
+bad 2 "--seed" "--seed 2^64 (18446744073709551616)" -- --seed 18446744073709551616
+bad 2 "--precision: expected a whole number from 0 to 9" "--precision 10" -- --precision 10
+bad 2 "--focus" "--focus 0" -- --focus 0
+bad 2 "--vocab-size" "--vocab-size 0" -- --vocab-size 0
+bad 2 "--vocab-size" "--vocab-size 262145" -- --vocab-size 262145
+
+# Modes, values on flags that take none, unknown options, stray arguments.
+bad 2 "--print and --json cannot be used together" "--print --json" -- --print --json
+bad 2 "cannot be used together" "--json --print" -- --json --print
+bad 2 "--print: takes no value" "--print=yes" -- --print=yes
+bad 2 "--causal: takes no value" "--causal=1" -- --causal=1
+bad 2 "unknown option '--bogus'" "--bogus" -- --bogus
+bad 2 "unknown option '-x'" "-x" -- -x
+bad 2 "unknown option" "--" -- --
+bad 2 "unknown option '--bogus'" "--bogus=1 names the unknown option" -- --bogus=1
+bad 2 "unexpected argument 'foo'" "a stray argument" -- foo
+bad 2 "unexpected argument" "a stray argument after --print" -- --print "my name"
+bad 2 "--sentence and --sentence-file cannot be used together" "--sentence with --sentence-file" -- \
+    --sentence "a b" --sentence-file "$GOOD_FILE"
+bad 2 "--token-ids gives 2 ids but the sentence has 3 words" "--token-ids count not matching --sentence" -- \
+    --sentence "a b c" --token-ids "1 2"
+
+# Data that does not fit together (65).
+bad 65 "heads 3 does not divide d_model 16" "--heads 3 does not divide d-model 16" -- --heads 3
+bad 65 "does not divide" "--d-model=10 --heads=4" -- --d-model=10 --heads=4
+bad 65 "focus token 6 is outside 1..5" "--focus 6 beyond the sentence" -- --focus 6
+bad 65 "outside 1..2" "--focus 3 beyond a 2-word --sentence" -- --sentence "a b" --focus 3
+bad 65 "token id 5 (token 2) is not below the vocabulary size 5" "a token id equal to --vocab-size" -- \
+    --token-ids "0 5" --vocab-size 5
+bad 65 "not below the vocabulary size 1" "--vocab-size below the words" -- --sentence "a b" --vocab-size 1
+bad 65 "expected a token id" "--token-ids with a word" -- --token-ids "1 x"
+bad 65 "expected a token id" "--token-ids negative" -- --token-ids -1
+bad 65 "no token ids given" "--token-ids empty" -- --token-ids ""
+bad 65 "empty" "--sentence empty" -- --sentence ""
+bad 65 "empty" "--sentence of only spaces" -- --sentence "    "
+bad 65 "control character" "--sentence with ESC" -- --sentence "a ${ESC}[31mred"
+bad 65 "invalid UTF-8" "--sentence with invalid UTF-8" -- --sentence "caf${FF}"
+
+# Sentence files.
+bad 66 "cannot open" "--sentence-file missing" -- --sentence-file "$TMP/missing.txt"
+bad 66 "$DIR" "--sentence-file a directory" -- --sentence-file "$DIR"
+bad 65 "$UTF8_FILE:3:3: invalid UTF-8" "--sentence-file with invalid UTF-8 on line 3" -- --sentence-file "$UTF8_FILE"
+bad 65 "$NUL_FILE:1:3: a NUL byte is not allowed" "--sentence-file with a NUL byte" -- --sentence-file "$NUL_FILE"
+bad 65 "$ESC_FILE:2:1: control character" "--sentence-file with ESC on line 2" -- --sentence-file "$ESC_FILE"
+bad 65 "$EMPTY_FILE" "--sentence-file empty (the message names the file)" -- --sentence-file "$EMPTY_FILE"
+if [ "$(id -u)" -ne 0 ]; then
+    SECRET=$TMP/secret.txt
+    printf 'a b\n' >"$SECRET"
+    chmod 000 "$SECRET"
+    bad 66 "cannot open" "--sentence-file unreadable" -- --sentence-file "$SECRET"
+else
+    ok "--sentence-file unreadable # SKIP running as root, which reads any file"
+fi
+
+# Steps: checked by main after the trace is built.
+bad 2 "unknown step 'bogus'" "--step with an unknown id" -- --step bogus --print
+run --step bogus
+missing=""
+for id in $STEPS; do
+    grep -qF -e "$id" "$ERR" || missing="$missing $id"
+done
+if [ -z "$missing" ]; then
+    ok "--step with an unknown id lists every valid id"
+else
+    not_ok "--step with an unknown id lists every valid id" "missing:$missing" "$(show "$ERR")"
+fi
+bad 2 "numbered 1 to 17" "--step 0" -- --step 0
+bad 2 "numbered 1 to 17" "--step 18" -- --step 18
+bad 2 "step" "--step -1" -- --step=-1
+
+# Whatever the user typed, an error stays one line with no escape sequence.
+bad 2 "unknown option" "an unknown option with a newline stays one line" -- "--bo${NL}gus"
+bad 2 "unknown option" "an unknown option with ESC is not echoed raw" -- "--${ESC}[2Jx"
+bad 2 "--heads" "a number with a newline stays one line" -- --heads "1${NL}2"
+bad 2 "unknown step" "a --step with ESC is not echoed raw" -- --step "x${ESC}[2J"
+bad 66 "cannot open" "a file path with a newline stays one line" -- --sentence-file "$NEWLINE_PATH"
+
+# ---------------------------------------------------------------------------
+# Good paths.
+
+# expect_ok DESCRIPTION: the last run exited 0, wrote something, no stderr.
+expect_ok() {
+    if [ "$status" -eq 0 ] && [ -s "$OUT" ] && [ ! -s "$ERR" ]; then
+        return 0
+    fi
+    not_ok "$1" "exit status $status, stdout $(wc -c <"$OUT" | tr -d ' ') bytes, stderr: $(show "$ERR")"
+    return 1
+}
+
+run --print
+if expect_ok "--print"; then
+    missing=""
+    i=0
+    for id in $STEPS; do
+        i=$((i + 1))
+        grep -q "^== Step $i/17: $id (" "$OUT" || missing="$missing $i:$id"
+    done
+    if [ -z "$missing" ]; then
+        ok "--print shows all 17 steps, in order, by id"
+    else
+        not_ok "--print shows all 17 steps, in order, by id" "missing:$missing"
+    fi
+fi
+cp "$OUT" "$TMP/print.txt"
+
+run
+if expect_ok "no options prints the walk-through"; then
+    if cmp -s "$OUT" "$TMP/print.txt"; then
+        ok "no options prints what --print prints"
+    else
+        not_ok "no options prints what --print prints"
+    fi
+fi
+
+run --json
+if expect_ok "--json"; then
+    missing=""
+    for id in $STEPS; do
+        grep -qF -e "\"$id\"" "$OUT" || missing="$missing $id"
+    done
+    if [ -z "$missing" ] && dd bs=1 count=1 <"$OUT" 2>/dev/null | grep -q '{' && grep -qF '"attn-trace/1"' "$OUT"; then
+        ok "--json is an attn-trace/1 object naming every step"
+    else
+        not_ok "--json is an attn-trace/1 object naming every step" "missing:$missing" "$(show "$OUT")"
+    fi
+    if command -v python3 >/dev/null 2>&1; then
+        if python3 -c 'import json,sys; json.load(sys.stdin)' <"$OUT" 2>"$TMP/py.err"; then
+            ok "--json output parses as JSON"
+        else
+            not_ok "--json output parses as JSON" "$(head -n 3 "$TMP/py.err")"
+        fi
+    else
+        ok "--json output parses as JSON # SKIP python3 not available"
+    fi
+fi
+
+run --step softmax --print
+if expect_ok "--step softmax --print"; then
+    headers=$(grep -c '^== Step ' "$OUT")
+    if [ "$headers" -eq 1 ] && grep -q '^== Step 8/17: softmax (' "$OUT"; then
+        ok "--step softmax --print shows only step 8"
+    else
+        not_ok "--step softmax --print shows only step 8" "$headers step headers: $(grep '^== Step ' "$OUT" | head -n 3)"
+    fi
+    cp "$OUT" "$TMP/softmax.txt"
+    run --step=8 --print
+    if [ "$status" -eq 0 ] && cmp -s "$OUT" "$TMP/softmax.txt"; then
+        ok "--step=8 prints the same as --step softmax"
+    else
+        not_ok "--step=8 prints the same as --step softmax" "exit status $status"
+    fi
+fi
+
+run --step softmax --precision 2 --print
+if expect_ok "--precision 2"; then
+    if grep -qF '4.38' "$OUT" && ! grep -qF '4.3782' "$OUT"; then
+        ok "--precision 2 shows two digits"
+    else
+        not_ok "--precision 2 shows two digits" "$(grep -F '4.3' "$OUT" | head -n 2)"
+    fi
+fi
+
+run --sentence "The cat saw the dog" --step tokenize --print
+if expect_ok "--sentence"; then
+    if grep -q '^token ids: 3 0 2 3 1$' "$OUT" && grep -q 'vocab_size 4,' "$OUT"; then
+        ok "--sentence 'The cat saw the dog' gives ids 3 0 2 3 1, vocabulary 4"
+    else
+        not_ok "--sentence 'The cat saw the dog' gives ids 3 0 2 3 1, vocabulary 4" "$(head -n 4 "$OUT")"
+    fi
+fi
+
+run --sentence-file "$GOOD_FILE" --step tokenize
+if expect_ok "--sentence-file"; then
+    if grep -q '^token ids: 3 0 2 3 1$' "$OUT"; then
+        ok "--sentence-file reads a multi-line file"
+    else
+        not_ok "--sentence-file reads a multi-line file" "$(head -n 4 "$OUT")"
+    fi
+fi
+
+run --sentence-file "$BOM_FILE" --step 1
+if expect_ok "--sentence-file with a BOM"; then
+    if grep -q '^token ids: 0 1$' "$OUT" && grep -q '^sentence: "Hello world' "$OUT"; then
+        ok "--sentence-file drops a UTF-8 BOM"
+    else
+        not_ok "--sentence-file drops a UTF-8 BOM" "$(head -n 3 "$OUT")"
+    fi
+fi
+
+run --seed 18446744073709551615 --causal --focus 5 --d-model=8 --heads=2 --step weights
+if expect_ok "--seed 2^64-1 --causal --focus 5 --d-model=8 --heads=2"; then
+    if grep -q 'seed 18446744073709551615' "$OUT" && grep -q 'causal on' "$OUT" &&
+        grep -q 'd_model 8, heads 2' "$OUT"; then
+        ok "the header shows --seed 2^64-1, --causal, --d-model, --heads"
+    else
+        not_ok "the header shows --seed 2^64-1, --causal, --d-model, --heads" "$(sed -n 4p "$OUT")"
+    fi
+fi
+
+run --help
+if expect_ok "--help"; then
+    missing=""
+    for flag in --print --json --step --precision --sentence --sentence-file --token-ids --vocab-size \
+        --d-model --heads --focus --seed --causal --help -h --version -V; do
+        grep -qF -e "$flag" "$OUT" || missing="$missing $flag"
+    done
+    if [ -z "$missing" ]; then
+        ok "--help exits 0 and mentions every flag"
+    else
+        not_ok "--help exits 0 and mentions every flag" "missing:$missing"
+    fi
+    cp "$OUT" "$TMP/help.txt"
+    run -h
+    if [ "$status" -eq 0 ] && cmp -s "$OUT" "$TMP/help.txt"; then
+        ok "-h prints the same as --help"
+    else
+        not_ok "-h prints the same as --help" "exit status $status"
+    fi
+fi
+
+run --version
+if expect_ok "--version"; then
+    if [ "$(wc -l <"$OUT" | tr -d ' ')" -eq 1 ] && grep -Eq '^attn-trace [0-9]+\.[0-9]+\.[0-9]+' "$OUT"; then
+        ok "--version prints 'attn-trace X.Y.Z'"
+    else
+        not_ok "--version prints 'attn-trace X.Y.Z'" "$(show "$OUT")"
+    fi
+    cp "$OUT" "$TMP/version.txt"
+    run -V
+    if [ "$status" -eq 0 ] && cmp -s "$OUT" "$TMP/version.txt"; then
+        ok "-V prints the same as --version"
+    else
+        not_ok "-V prints the same as --version" "exit status $status"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
+# Output that cannot be written.
+
+# closed DESCRIPTION ARGS...: stdout closed: status 1 and one clean line.
+closed() {
+    desc=$1
+    shift
+    "$BIN" "$@" >&- 2>"$ERR"
+    status=$?
+    p=$(stderr_problem "$ERR")
+    if [ "$status" -eq 1 ] && [ -z "$p" ]; then
+        ok "$desc"
+    else
+        [ "$status" -eq 1 ] && st="" || st="exit status $status, expected 1"
+        not_ok "$desc" "$st${st:+${p:+; }}$p"
+    fi
+}
+closed "--print to a closed stdout: status 1 and a one-line error" --print
+closed "--json to a closed stdout: status 1 and a one-line error" --json
+closed "--help to a closed stdout: status 1 and a one-line error" --help
+closed "--version to a closed stdout: status 1 and a one-line error" --version
+
+if [ -w /dev/full ]; then
+    "$BIN" --print >/dev/full 2>"$ERR"
+    status=$?
+    p=$(stderr_problem "$ERR")
+    if [ "$status" -eq 1 ] && [ -z "$p" ]; then
+        ok "--print to a full device: status 1 and a one-line error"
+    else
+        not_ok "--print to a full device: status 1 and a one-line error" "exit status $status; ${p:-one line}"
+    fi
+else
+    ok "--print to a full device # SKIP no /dev/full"
+fi
+
+# A reader that stops early: no "broken pipe" error on stderr.
+: >"$ERR"
+first=$("$BIN" --print 2>"$ERR" | head -n 1)
+if [ "$first" = "attn-trace: attention, step by step" ] && [ ! -s "$ERR" ]; then
+    ok "--print | head -1 prints the first line and no error"
+else
+    not_ok "--print | head -1 prints the first line and no error" "first line: $first" \
+        "stderr: $(show "$ERR")" "(with SIGPIPE ignored the write fails with EPIPE and main reports it)"
+fi
+
+printf 'cli: %s passed, %s failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,19 @@
+/*
+ * suites.h - every Check suite of the test runner, one per module.
+ * Each tests/check_<module>.c defines its <module>_suite().
+ */
+#ifndef ATTN_TEST_SUITES_H
+#define ATTN_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *tensor_suite(void);
+Suite *rng_suite(void);
+Suite *einsum_suite(void);
+Suite *config_suite(void);
+Suite *trace_suite(void);
+Suite *golden_suite(void);
+Suite *output_suite(void);
+Suite *cli_suite(void);
+
+#endif
