@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "torchmath.h"
+
 #define MT19937_M 397
 #define MT19937_MATRIX_A 0x9908b0dfu
 #define MT19937_UPPER_MASK 0x80000000u
@@ -79,16 +81,20 @@ void rng_fill_uniform(Rng *rng, float *out, size_t n)
 }
 
 /* Box-Muller in float32 over one block of 16 uniforms: values j and j+8
- * (j < 8) become a pair of normal samples. */
+ * (j < 8) become a pair of normal samples. This is PyTorch's AVX2 kernel
+ * lane by lane: its log, sine and cosine (torchmath.h), and its final fused
+ * multiply-add with std and mean. */
 static void normal_block16(float *block, float mean, float std)
 {
     for (size_t j = 0; j < 8; j++) {
         float u1 = 1.0f - block[j]; /* in (0, 1], so log is finite */
         float u2 = block[j + 8];
-        float radius = sqrtf(-2.0f * logf(u1));
+        float radius = sqrtf(-2.0f * torchmath_logf(u1));
         float theta = (float)TWO_PI * u2;
-        block[j] = radius * cosf(theta) * std + mean;
-        block[j + 8] = radius * sinf(theta) * std + mean;
+        float sin_theta, cos_theta;
+        torchmath_sincosf(theta, &sin_theta, &cos_theta);
+        block[j] = fmaf(radius * cos_theta, std, mean);
+        block[j + 8] = fmaf(radius * sin_theta, std, mean);
     }
 }
 

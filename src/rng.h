@@ -7,8 +7,9 @@
  *     filled in row-major order.
  *   normal_ (what nn.Embedding's initialisation uses), float32:
  *     16 or more values: fill with such uniforms, then Box-Muller each block
- *       of 16 (pairs j and j+8); when the count is not a multiple of 16, the
- *       last 16 are drawn again and transformed again.
+ *       of 16 (pairs j and j+8) with PyTorch's own float log/sin/cos (see
+ *       torchmath.h); when the count is not a multiple of 16, the last 16
+ *       are drawn again and transformed again.
  *     fewer than 16 values: one double-precision Box-Muller per pair of
  *       values, from 53-bit uniforms; the second value of a pair is kept in
  *       the generator for the next draw.

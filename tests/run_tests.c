@@ -9,7 +9,7 @@
 int main(void)
 {
     Suite *(*const suites[])(void) = {
-        tensor_suite, rng_suite, einsum_suite, config_suite,
+        tensor_suite, torchmath_suite, rng_suite, einsum_suite, config_suite,
         trace_suite, golden_suite, output_suite, cli_suite,
     };
     SRunner *runner = srunner_create(NULL);

@@ -9,6 +9,7 @@
 
 Suite *tensor_suite(void);
 Suite *rng_suite(void);
+Suite *torchmath_suite(void);
 Suite *einsum_suite(void);
 Suite *config_suite(void);
 Suite *trace_suite(void);
