@@ -17,11 +17,22 @@ static const char USAGE[] =
     "Walks through the attention mechanism step by step, with every tensor.\n"
     "With no options it traces the article's example: \"my name is Marcello Politi\".\n"
     "\n"
+    "On a terminal it opens the interactive tracer (press ? for its keys); with\n"
+    "output to a file or pipe, or TERM unset or dumb, it prints the walk-through.\n"
+    "\n"
     "Output:\n"
-    "  --print               every step as plain text (the default for now)\n"
+    "  --print               every step as plain text\n"
     "  --json                the whole trace as JSON (see docs/json.md)\n"
-    "  --step ID|N           only that step (an id such as 'softmax', or its number)\n"
+    "  --step ID|N           only that step (an id such as 'softmax', or its number);\n"
+    "                        with the tracer, the step it opens on\n"
     "  --precision N         digits after the point, 0 to 9 (default 4)\n"
+    "  --tui                 the interactive tracer even when stdout is no terminal\n"
+    "  --ascii               plain ASCII lines (automatic when the locale is not UTF-8)\n"
+    "  --no-color            no colour (also when NO_COLOR is set): sizes shown by glyphs\n"
+    "  --dump-screen FILE    headless: replay --keys on a screen of --size and write\n"
+    "                        it to FILE as plain text ('-' for stdout)\n"
+    "  --keys KEYS           keys in vim notation: q <Right> <Enter> <Esc> <C-l> ...\n"
+    "  --size WxH            the headless screen's size (default 80x24)\n"
     "\n"
     "What to trace:\n"
     "  --sentence TEXT       the sentence; tokenized by lowercasing and splitting on\n"
@@ -71,6 +82,49 @@ static bool parse_number(const char *flag, const char *text, uint64_t min, uint6
     return true;
 }
 
+/* The flag that selects mode. */
+static const char *mode_flag(OutputMode mode)
+{
+    switch (mode) {
+    case MODE_PRINT:
+        return "--print";
+    case MODE_JSON:
+        return "--json";
+    case MODE_TUI:
+        return "--tui";
+    case MODE_DUMP:
+        return "--dump-screen";
+    case MODE_DEFAULT:
+        break;
+    }
+    return "the default mode";
+}
+
+/* Largest headless screen, in either direction. */
+#define SCREEN_MAX_SIDE 1000
+
+/* Parses "WxH" (e.g. 80x24) into cols and rows. */
+static bool parse_size(const char *text, int *cols, int *rows, Error *err)
+{
+    unsigned long w = 0, h = 0;
+    char *end;
+    bool ok = text[0] >= '0' && text[0] <= '9';
+    if (ok) {
+        w = strtoul(text, &end, 10);
+        ok = (*end == 'x' || *end == 'X') && end[1] >= '0' && end[1] <= '9';
+        if (ok) {
+            h = strtoul(end + 1, &end, 10);
+            ok = *end == '\0';
+        }
+    }
+    if (!ok || w < 1 || h < 1 || w > SCREEN_MAX_SIDE || h > SCREEN_MAX_SIDE)
+        return error_set(err, STATUS_USAGE, "--size: expected WIDTHxHEIGHT such as 80x24 (each 1 to %d), got '%.40s'",
+                         SCREEN_MAX_SIDE, text);
+    *cols = (int)w;
+    *rows = (int)h;
+    return true;
+}
+
 /* Reads a sentence file whole, checking size, NUL bytes and UTF-8; errors
  * name FILE:LINE:COL. The caller frees *text. */
 static bool read_sentence_file(const char *path, char **text, Error *err)
@@ -115,12 +169,13 @@ static bool read_sentence_file(const char *path, char **text, Error *err)
 
 /* Names of the flags that take a value. */
 static const char *const VALUE_FLAGS[] = {
-    "--step",     "--precision", "--sentence", "--sentence-file", "--token-ids", "--vocab-size",
-    "--d-model",  "--heads",     "--focus",    "--seed",
+    "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
+    "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
 };
 
 /* Names of the long flags that take no value. */
-static const char *const SWITCH_FLAGS[] = {"--print", "--json", "--help", "--version", "--causal"};
+static const char *const SWITCH_FLAGS[] = {"--print", "--json", "--help",  "--version",
+                                           "--causal", "--tui", "--ascii", "--no-color"};
 
 static bool is_switch(const char *flag)
 {
@@ -143,6 +198,9 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
     memset(opts, 0, sizeof *opts);
     opts->mode = MODE_DEFAULT;
     opts->precision = NUMFMT_DEFAULT_PRECISION;
+    opts->screen_cols = 80;
+    opts->screen_rows = 24;
+    bool have_size = false;
 
     /* What the flags say, before it is applied to the configuration. */
     const char *sentence = NULL, *sentence_file = NULL, *token_ids = NULL;
@@ -179,11 +237,25 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
         }
 
         bool ok = true;
-        if (strcmp(flag, "--print") == 0 || strcmp(flag, "--json") == 0) {
-            OutputMode mode = flag[2] == 'p' ? MODE_PRINT : MODE_JSON;
+        if (strcmp(flag, "--print") == 0 || strcmp(flag, "--json") == 0 || strcmp(flag, "--tui") == 0 ||
+            strcmp(flag, "--dump-screen") == 0) {
+            OutputMode mode = flag[2] == 'p' ? MODE_PRINT : flag[2] == 'j' ? MODE_JSON : flag[2] == 't' ? MODE_TUI : MODE_DUMP;
             if (opts->mode != MODE_DEFAULT && opts->mode != mode)
-                return error_set(err, STATUS_USAGE, "--print and --json cannot be used together");
+                return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
             opts->mode = mode;
+            if (mode == MODE_DUMP) {
+                if (*value == '\0')
+                    return error_set(err, STATUS_USAGE, "--dump-screen: needs a file name, or - for stdout");
+                opts->dump_file = value;
+            }
+        } else if (strcmp(flag, "--ascii") == 0) {
+            opts->ascii = true;
+        } else if (strcmp(flag, "--no-color") == 0) {
+            opts->no_color = true;
+        } else if (strcmp(flag, "--keys") == 0) {
+            opts->keys = value;
+        } else if (strcmp(flag, "--size") == 0) {
+            ok = have_size = parse_size(value, &opts->screen_cols, &opts->screen_rows, err);
         } else if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
             opts->help = true;
         } else if (strcmp(flag, "--version") == 0 || strcmp(flag, "-V") == 0) {
@@ -225,6 +297,9 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
     }
     if (opts->help || opts->version)
         return true;
+    if ((opts->keys != NULL || have_size) && opts->mode != MODE_DUMP)
+        return error_set(err, STATUS_USAGE, "%s goes with --dump-screen FILE (the headless mode)",
+                         opts->keys != NULL ? "--keys" : "--size");
     if (sentence != NULL && sentence_file != NULL)
         return error_set(err, STATUS_USAGE, "--sentence and --sentence-file cannot be used together");
 

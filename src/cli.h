@@ -16,9 +16,11 @@
 #define PROGRAM_VERSION "0.1.0"
 
 typedef enum OutputMode {
-    MODE_DEFAULT,  /* no output flag: the tracer (prints the walk-through until the UI exists) */
+    MODE_DEFAULT,  /* no output flag: the tracer on a terminal, else --print */
     MODE_PRINT,    /* --print: the walk-through as text */
-    MODE_JSON      /* --json: the trace as JSON */
+    MODE_JSON,     /* --json: the trace as JSON */
+    MODE_TUI,      /* --tui: the interactive tracer, even when it would not be chosen */
+    MODE_DUMP      /* --dump-screen: replay --keys headless and write the screen */
 } OutputMode;
 
 typedef struct Options {
@@ -27,6 +29,12 @@ typedef struct Options {
     bool version;       /* --version: print the version and exit 0 */
     const char *step;   /* --step ID|N, or NULL for every step; points into argv */
     int precision;      /* --precision N */
+    bool ascii;         /* --ascii: no box drawing or arrows */
+    bool no_color;      /* --no-color */
+    int screen_cols;    /* --size WxH (headless), default 80 */
+    int screen_rows;    /* default 24 */
+    const char *keys;   /* --keys KEYS, or NULL; points into argv */
+    const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
     Config config;      /* the configuration the flags describe; owned */
 } Options;
 

@@ -4,6 +4,7 @@
 #include "strbuf.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +77,49 @@ void strbuf_free(StrBuf *sb)
     memset(sb, 0, sizeof *sb);
 }
 
-size_t utf8_width(const char *s)
+int codepoint_width(uint32_t cp)
+{
+    /* combining marks and zero-width characters */
+    if ((cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x1dc0 && cp <= 0x1dff) ||
+        (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+        (cp >= 0xfe20 && cp <= 0xfe2f))
+        return 0;
+    /* East Asian wide and full-width forms, and emoji */
+    if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0x303e) || (cp >= 0x3041 && cp <= 0x33ff) ||
+        (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xa000 && cp <= 0xa4cf) ||
+        (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+        (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+        (cp >= 0x1f900 && cp <= 0x1f9ff) || (cp >= 0x20000 && cp <= 0x3fffd))
+        return 2;
+    return 1;
+}
+
+size_t utf8_width_n(const char *s, size_t len)
 {
     size_t width = 0;
-    for (; *s != '\0'; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            width++;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len && u[i] != '\0') {
+        size_t n = u[i] < 0x80 ? 1 : (u[i] & 0xe0) == 0xc0 ? 2 : (u[i] & 0xf0) == 0xe0 ? 3 : (u[i] & 0xf8) == 0xf0 ? 4 : 1;
+        uint32_t cp = n == 1 ? u[i] : (uint32_t)(u[i] & (0x7f >> n));
+        bool valid = i + n <= len;
+        for (size_t k = 1; k < n && valid; k++) {
+            if ((u[i + k] & 0xc0) != 0x80)
+                valid = false;
+            else
+                cp = (cp << 6) | (u[i + k] & 0x3fu);
+        }
+        if (!valid) {
+            n = 1;
+            cp = '?';
+        }
+        width += (size_t)codepoint_width(cp);
+        i += n;
+    }
     return width;
+}
+
+size_t utf8_width(const char *s)
+{
+    return utf8_width_n(s, (size_t)-1);
 }

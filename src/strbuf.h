@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct StrBuf {
     char *data;      /* NUL-terminated text, or NULL before the first append; owned */
@@ -40,8 +41,15 @@ const char *strbuf_text(const StrBuf *sb);
 /* Frees the text and resets sb to empty. */
 void strbuf_free(StrBuf *sb);
 
-/* Columns a UTF-8 string takes in a terminal, counting one per code point
- * (the text we print has no wide or combining characters). */
+/* Columns code point cp takes in a terminal: 2 for East Asian wide and
+ * emoji ranges, 0 for combining marks and zero-width characters, else 1. */
+int codepoint_width(uint32_t cp);
+
+/* Columns the UTF-8 string s takes in a terminal (see codepoint_width);
+ * an invalid byte counts as one column. */
 size_t utf8_width(const char *s);
+
+/* As utf8_width, for the first len bytes of s. */
+size_t utf8_width_n(const char *s, size_t len);
 
 #endif

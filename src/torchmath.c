@@ -1,26 +1,42 @@
 /*
- * torchmath.c - one lane of PyTorch's AVX2 log and sincos (see torchmath.h).
+ * torchmath.c - one lane of PyTorch's AVX2 log, sincos and exp (see
+ * torchmath.h).
  *
- * Where the algorithm comes from: PyTorch's aten/src/ATen/native/cpu/
- * avx_mathfun.h, the AVX version by Giovanni Garberoglio (2012) of Julien
- * Pommier's sse_mathfun.h, which in turn rewrites the logf, sinf and cosf
- * of Stephen L. Moshier's Cephes Math Library. Those files are under the
- * zlib license. This file is an independent scalar re-implementation of
- * one vector lane, written for this project; only the numeric constants
- * (facts that must match to the bit) are taken over.
+ * Where the log and sincos algorithm comes from: PyTorch's aten/src/ATen/
+ * native/cpu/avx_mathfun.h, the AVX version by Giovanni Garberoglio (2012)
+ * of Julien Pommier's sse_mathfun.h, which in turn rewrites the logf, sinf
+ * and cosf of Stephen L. Moshier's Cephes Math Library. Those files are
+ * under the zlib license.
+ *
+ * Where the exp algorithm comes from: SLEEF, the SIMD Library for
+ * Evaluating Elementary Functions by Naoki Shibata and contributors
+ * (https://sleef.org, Boost Software License 1.0), its single-precision
+ * xexpf in src/libm/sleefsimdsp.c: a Cody-Waite reduction by ln 2 and a
+ * polynomial of degree 7. Debian's torch 1.13 does not build its own copy: it
+ * links the system libsleef.so.3 (3.5.1), whose Sleef_expf8_u10 dispatches
+ * to Sleef_expf8_u10avx2 on an AVX2 + FMA machine.
+ *
+ * These are independent scalar re-implementations of one vector lane,
+ * written for this project; only the numeric constants (facts that must
+ * match to the bit) are taken over.
  *
  * What "one lane" means here:
  *   - the vector code computes every branch and selects with bit masks; we
  *     do the same, so signed zeros and NaNs come out as they do there;
- *   - its integer tricks (exponent extraction, quadrant, sign bits) are done
- *     on the float's bits, read and written through memcpy;
- *   - the fused multiply-adds are the ones in torch's shipped binary, not
- *     the ones in the source. The source has only separate _mm256_mul_ps and
- *     _mm256_add_ps, but GCC compiles the AVX2 kernels with -mfma and its
- *     default -ffp-contract=fast, and fuses many of those pairs. We read the
- *     instructions of libtorch_cpu.so 1.13.1 (Debian, GCC 12.2) and write
- *     each fusion out with fmaf(); every other operation stays a separate,
- *     rounded float operation.
+ *   - its integer tricks (exponent extraction, quadrant, sign bits, the
+ *     power of two in exp) are done on the float's bits, read and written
+ *     through memcpy;
+ *   - the fused multiply-adds are the ones in the shipped binaries, not
+ *     the ones in the source. The avx_mathfun.h source has only separate
+ *     _mm256_mul_ps and _mm256_add_ps, but GCC compiles the AVX2 kernels
+ *     with -mfma and its default -ffp-contract=fast, and fuses many of those
+ *     pairs. We read the instructions of libtorch_cpu.so 1.13.1 (Debian,
+ *     GCC 12.2) and write each fusion out with fmaf(); every other operation
+ *     stays a separate, rounded float operation. SLEEF's AVX2 build maps
+ *     every mla step of its source to vfmadd, and the instructions of
+ *     Sleef_expf8_u10avx2 in libsleef.so.3.5.1 confirm it: the eight mla
+ *     steps are fused, the product x * log2(e), the square s * s, the final
+ *     + 1 and the two scalings are not.
  *
  * REQUIRED: compile with -ffp-contract=off (the Makefile does), so that the
  * compiler fuses nothing beyond the explicit fmaf() calls.
@@ -69,6 +85,24 @@ static const float COS_P0 = 2.443315711809948E-005f;
 static const float COS_P1 = -1.388731625493765E-003f;
 static const float COS_P2 = 4.166664568298827E-002f;
 
+/* SLEEF expf: log2(e), ln 2 split in two (EXP_L2U exact in its top bits,
+ * EXP_L2L the rest), the polynomial for (exp(s) - 1 - s) / s^2, and the
+ * limits beyond which the result is forced to +0 and +inf. */
+static const float EXP_R_LN2 = 1.442695040888963407359924681001892137f;
+static const float EXP_L2U = 0.693145751953125f;
+static const float EXP_L2L = 1.428606765330187045e-06f;
+static const float EXP_P0 = 0.000198527617612853646278381f;
+static const float EXP_P1 = 0.00139304355252534151077271f;
+static const float EXP_P2 = 0.00833336077630519866943359f;
+static const float EXP_P3 = 0.0416664853692054748535156f;
+static const float EXP_P4 = 0.166666671633720397949219f;
+static const float EXP_P5 = 0.5f;
+static const float EXP_ZERO_BELOW = -104.0f;
+static const float EXP_INF_ABOVE = 100.0f;
+
+/* The bits of 1.0f: adding k << 23 to them gives the bits of 2^k. */
+#define ONE_BITS 0x3f800000u
+
 /* The bits of a float. */
 static uint32_t bits_of(float f)
 {
@@ -91,6 +125,16 @@ static uint32_t truncate_to_int32_bits(float f)
 {
     if (f >= -2147483648.0f && f < 2147483648.0f)
         return (uint32_t)(int32_t)f;
+    return SIGN_BIT;
+}
+
+/* A float rounded to int32 (to nearest, ties to even, in the default
+ * rounding mode), as the bits cvtps2dq gives: out of range or NaN gives
+ * the "integer indefinite" 0x80000000. */
+static uint32_t round_to_int32_bits(float f)
+{
+    if (f >= -2147483648.0f && f < 2147483648.0f)
+        return (uint32_t)(int32_t)rintf(f);
     return SIGN_BIT;
 }
 
@@ -203,4 +247,53 @@ void torchmath_sincosf(float x, float *sin_out, float *cos_out)
     /* pass 8: apply the signs */
     *sin_out = float_of(bits_of(sin_value) ^ sign_sin);
     *cos_out = float_of(bits_of(cos_value) ^ sign_cos);
+}
+
+/* 2^k for the int32 k held in the bits k_bits, made by putting k + 127 in
+ * the exponent field (k_bits << 23 plus the bits of 1.0f, wrapping as the
+ * vector integer add does). Meaningful for k in [-126, 127]. */
+static float power_of_two(uint32_t k_bits)
+{
+    return float_of((k_bits << 23) + ONE_BITS);
+}
+
+float torchmath_expf(float x)
+{
+    /* pass 1: q = rint(x * log2(e)), the product rounded to float first
+     * (not fused), then converted as cvtps2dq does */
+    uint32_t q = round_to_int32_bits(x * EXP_R_LN2);
+    float qf = int32_bits_to_float(q);
+
+    /* pass 2: s = x - q ln 2, ln 2 in two parts, both steps fused */
+    float s = fmaf(qf, -EXP_L2U, x);
+    s = fmaf(qf, -EXP_L2L, s);
+
+    /* pass 3: the polynomial, every Horner step fused, then
+     * exp(s) = 1 + (s + s^2 * u), the square and the + 1 not fused */
+    float u = EXP_P0;
+    u = fmaf(u, s, EXP_P1);
+    u = fmaf(u, s, EXP_P2);
+    u = fmaf(u, s, EXP_P3);
+    u = fmaf(u, s, EXP_P4);
+    u = fmaf(u, s, EXP_P5);
+    u = fmaf(s * s, u, s);
+    u = u + 1.0f;
+
+    /* pass 4: times 2^q, as two multiplications by 2^(q >> 1) and
+     * 2^(q - (q >> 1)) (q >> 1 an arithmetic shift), each factor a normal
+     * float for every q the limits let through: q = 128 (x up to 88.72283)
+     * still gives a finite result, larger q overflow to +inf, and q down to
+     * -150 give a subnormal rounded once, in the second multiplication */
+    uint32_t half_q = (q >> 1) | (q & SIGN_BIT);
+    u = u * power_of_two(half_q);
+    u = u * power_of_two(q - half_q);
+
+    /* pass 5: the limits, masks as in the vector code: below -104 the bits
+     * are cleared (+0, also for -inf), above 100 the result is +inf; a NaN
+     * fails both compares and stays the NaN the arithmetic carried along */
+    if (x < EXP_ZERO_BELOW)
+        u = 0.0f;
+    if (EXP_INF_ABOVE < x)
+        u = float_of(EXPONENT_BITS);
+    return u;
 }

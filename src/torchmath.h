@@ -1,12 +1,18 @@
 /*
  * torchmath.h - float log, sin and cos exactly as PyTorch's CPU normal_
- * computes them on an AVX2 machine.
+ * computes them on an AVX2 machine, and float exp exactly as its vectorized
+ * exp (torch.exp, F.softmax) does.
  *
  * torch's normal_fill_16_AVX2 (Box-Muller over blocks of 16 floats) does not
  * call libm: it uses log256_ps and sincos256_ps from avx_mathfun.h, Cephes
  * polynomial approximations in single precision. Each AVX lane is plain IEEE
  * float arithmetic, so one lane can be reproduced bit for bit in scalar C;
  * these functions do that (see torchmath.c for the details and credits).
+ *
+ * torch's Vectorized<float>::exp() (behind torch.exp and F.softmax on CPU
+ * float tensors) is not libm's expf either: it is SLEEF's Sleef_expf8_u10,
+ * which on an AVX2 machine runs Sleef_expf8_u10avx2. torchmath_expf is one
+ * lane of that.
  *
  * torchmath.c must be compiled with -ffp-contract=off: the fused
  * multiply-adds it needs are written out with fmaf(), and any other
@@ -24,5 +30,14 @@ float torchmath_logf(float x);
 /* sin and cos exactly as torch's AVX2 sincos256_ps computes them, one lane.
  * Accurate while |x| < 8192; inf and NaN give NaN in both. */
 void torchmath_sincosf(float x, float *sin_out, float *cos_out);
+
+/* expf exactly as PyTorch's vectorized exp (Sleef_expf8_u10 on AVX2)
+ * computes it, one lane: torch.exp and F.softmax on CPU float tensors.
+ * Within 1 ulp of exp(x) (SLEEF's u10 bound). The edges: 88.72283f is the
+ * largest x with a finite result, above it (and +inf) gives +inf; results
+ * below FLT_MIN are subnormal, -103.97208f is the smallest x with a nonzero
+ * result, below it (and -inf) gives +0; either zero gives 1; a NaN comes out
+ * as the same NaN, quieted. */
+float torchmath_expf(float x);
 
 #endif

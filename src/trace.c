@@ -135,16 +135,62 @@ static TraceStep *step_begin(Trace *trace, const char *id, TracePart part, const
     return step;
 }
 
-/* Adds tensor t to step under name, with dimension kinds dims. */
-static void show(TraceStep *step, const char *name, const Tensor *t, const DimKind *dims, bool is_output)
+/* Adds tensor t to step under name, with dimension kinds dims. Returns its
+ * index in the step. */
+static int show(TraceStep *step, const char *name, const Tensor *t, const DimKind *dims, bool is_output)
 {
-    TraceTensor *tt = &step->tensors[step->n_tensors++];
+    int index = step->n_tensors++;
+    TraceTensor *tt = &step->tensors[index];
+    memset(tt, 0, sizeof *tt);
     snprintf(tt->name, sizeof tt->name, "%s", name);
     tt->tensor = t;
     for (int i = 0; i < TENSOR_MAX_DIMS; i++)
         tt->dims[i] = i < t->ndim ? dims[i] : DIM_OTHER;
     tt->is_output = is_output;
-    tt->is_integer = false;
+    tt->how = (Derivation){OP_SHOWN, {-1, -1}, 1.0f, false, 0, 0, NULL, false};
+    return index;
+}
+
+/* Records how the step's tensor `out` was made from its tensors in0, in1. */
+static void derive(TraceStep *step, int out, OpKind op, int in0, int in1)
+{
+    Derivation *how = &step->tensors[out].how;
+    how->op = op;
+    how->in[0] = in0;
+    how->in[1] = in1;
+}
+
+/* As derive, for a result divided by divisor and, when causal, masked. */
+static void derive_scaled(TraceStep *step, int out, OpKind op, int in0, int in1, float divisor, bool causal)
+{
+    derive(step, out, op, in0, in1);
+    step->tensors[out].how.divisor = divisor;
+    step->tensors[out].how.causal = causal;
+}
+
+/* True when a and b are the same tensor, or equal copies of it (part 2
+ * embeds the sentence again after re-seeding, with the same result). */
+static bool same_tensor(const Tensor *a, const Tensor *b)
+{
+    return a == b || (tensor_same_shape(a, b) && memcmp(a->data, b->data, a->size * sizeof *a->data) == 0);
+}
+
+/* Fills in made_in for every tensor: the step whose output it is. Runs
+ * once the trace is complete. */
+static void link_inputs(Trace *trace)
+{
+    for (int i = 0; i < trace->n_steps; i++)
+        for (int j = 0; j < trace->steps[i].n_tensors; j++) {
+            TraceTensor *tt = &trace->steps[i].tensors[j];
+            tt->made_in = i;
+            if (tt->is_output)
+                continue;
+            for (int k = 0; k < trace->n_steps; k++)
+                for (int m = 0; m < trace->steps[k].n_tensors; m++)
+                    if (trace->steps[k].tensors[m].is_output && k < tt->made_in &&
+                        same_tensor(trace->steps[k].tensors[m].tensor, tt->tensor))
+                        tt->made_in = k;
+        }
 }
 
 static const DimKind DIMS_S[] = {DIM_SEQ};
@@ -205,7 +251,7 @@ static bool build_single_head(Trace *trace, Error *err)
     step = step_begin(trace, "tokenize", PART_SINGLE_HEAD, EXPLAIN_TOKENIZE);
     snprintf(step->title, sizeof step->title, "Turn the words into token ids");
     snprintf(step->formula, sizeof step->formula, "tokenized_sentence = ids of %zu words → [%zu]", S, S);
-    show(step, "tokenized_sentence", ids, DIMS_S, true);
+    derive(step, show(step, "tokenized_sentence", ids, DIMS_S, true), OP_TOKENIZE, -1, -1);
     step->tensors[0].is_integer = true;
 
     /* embed */
@@ -219,10 +265,11 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Look up each token's embedding");
     snprintf(step->formula, sizeof step->formula,
              "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]", V, D, S, S, D);
-    show(step, "tokenized_sentence", ids, DIMS_S, false);
-    step->tensors[0].is_integer = true;
-    show(step, "embedding", table, DIMS_VD, true);
-    show(step, "sentence_embed", x, DIMS_SD, true);
+    int t_ids = show(step, "tokenized_sentence", ids, DIMS_S, false);
+    step->tensors[t_ids].is_integer = true;
+    int t_table = show(step, "embedding", table, DIMS_VD, true);
+    derive(step, t_table, OP_RAND_NORMAL, -1, -1);
+    derive(step, show(step, "sentence_embed", x, DIMS_SD, true), OP_GATHER_ROWS, t_table, t_ids);
 
     /* weights: drawn in the article's order */
     const size_t dd[] = {D, D};
@@ -235,9 +282,9 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Draw the key, query and value matrices");
     snprintf(step->formula, sizeof step->formula, "w_key, w_query, w_value = torch.rand(%zu, %zu)   → [%zu, %zu] each",
              D, D, D, D);
-    show(step, "w_key", w_key, DIMS_DD, true);
-    show(step, "w_query", w_query, DIMS_DD, true);
-    show(step, "w_value", w_value, DIMS_DD, true);
+    derive(step, show(step, "w_key", w_key, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
+    derive(step, show(step, "w_query", w_query, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
+    derive(step, show(step, "w_value", w_value, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
 
     /* project_token: W·x for the focus token */
     Tensor *x_f = keep(trace, tensor_row(x, f, err));
@@ -250,17 +297,20 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Key, query and value of token %zu (\"%s\")", n, cfg->tokens[f]);
     snprintf(step->formula, sizeof step->formula, "key_%zu = w_key · x_%zu   [%zu, %zu] · [%zu] → [%zu]   (query, value alike)",
              n, n, D, D, D, D);
+    int t_x = show(step, "sentence_embed", x, DIMS_SD, false);
     snprintf(name[0], sizeof name[0], "x_%zu", n);
-    show(step, name[0], x_f, DIMS_D, true);
-    show(step, "w_key", w_key, DIMS_DD, false);
-    show(step, "w_query", w_query, DIMS_DD, false);
-    show(step, "w_value", w_value, DIMS_DD, false);
+    int t_xf = show(step, name[0], x_f, DIMS_D, true);
+    derive(step, t_xf, OP_PICK_ROW, t_x, -1);
+    step->tensors[t_xf].how.row = f;
+    int t_wk = show(step, "w_key", w_key, DIMS_DD, false);
+    int t_wq = show(step, "w_query", w_query, DIMS_DD, false);
+    int t_wv = show(step, "w_value", w_value, DIMS_DD, false);
     snprintf(name[1], sizeof name[1], "key_%zu", n);
     snprintf(name[2], sizeof name[2], "query_%zu", n);
     snprintf(name[3], sizeof name[3], "value_%zu", n);
-    show(step, name[1], key_f, DIMS_D, true);
-    show(step, name[2], query_f, DIMS_D, true);
-    show(step, name[3], value_f, DIMS_D, true);
+    derive(step, show(step, name[1], key_f, DIMS_D, true), OP_MATVEC, t_wk, t_xf);
+    derive(step, show(step, name[2], query_f, DIMS_D, true), OP_MATVEC, t_wq, t_xf);
+    derive(step, show(step, name[3], value_f, DIMS_D, true), OP_MATVEC, t_wv, t_xf);
 
     /* keys_values: every token at once, x·Wᵀ */
     Tensor *keys = keep(trace, tensor_new2(S, D, err));
@@ -273,11 +323,11 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Keys and values of every token");
     snprintf(step->formula, sizeof step->formula, "keys = sentence_embed · w_keyᵀ   [%zu, %zu] · [%zu, %zu]ᵀ → [%zu, %zu]",
              S, D, D, D, S, D);
-    show(step, "sentence_embed", x, DIMS_SD, false);
-    show(step, "w_key", w_key, DIMS_DD, false);
-    show(step, "w_value", w_value, DIMS_DD, false);
-    show(step, "keys", keys, DIMS_SD, true);
-    show(step, "values", values, DIMS_SD, true);
+    t_x = show(step, "sentence_embed", x, DIMS_SD, false);
+    t_wk = show(step, "w_key", w_key, DIMS_DD, false);
+    t_wv = show(step, "w_value", w_value, DIMS_DD, false);
+    derive(step, show(step, "keys", keys, DIMS_SD, true), OP_DOT_ROWS, t_x, t_wk);
+    derive(step, show(step, "values", values, DIMS_SD, true), OP_DOT_ROWS, t_x, t_wv);
 
     /* scores: query · keysᵀ, unscaled */
     Tensor *scores_f = keep(trace, tensor_new1(S, err));
@@ -288,10 +338,10 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Score token %zu's query against every key", n);
     snprintf(step->formula, sizeof step->formula, "scores_%zu = query_%zu · keysᵀ   [%zu] · [%zu, %zu]ᵀ → [%zu]", n, n,
              D, S, D, S);
-    show(step, name[2], query_f, DIMS_D, false);
-    show(step, "keys", keys, DIMS_SD, false);
+    int t_q = show(step, name[2], query_f, DIMS_D, false);
+    int t_keys = show(step, "keys", keys, DIMS_SD, false);
     snprintf(name[0], sizeof name[0], "scores_%zu", n);
-    show(step, name[0], scores_f, DIMS_S, true);
+    derive(step, show(step, name[0], scores_f, DIMS_S, true), OP_DOT_ROWS, t_q, t_keys);
 
     /* scale (and mask) */
     Tensor *scaled_f = keep(trace, tensor_copy(scores_f, err));
@@ -304,9 +354,11 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, cfg->causal ? "Scale the scores and mask the future" : "Scale the scores");
     snprintf(step->formula, sizeof step->formula, "scaled_scores_%zu = scores_%zu / √%zu%s   [%zu] → [%zu]", n, n, D,
              cfg->causal ? ", masked after token" : "", S, S);
-    show(step, name[0], scores_f, DIMS_S, false);
+    int t_scores = show(step, name[0], scores_f, DIMS_S, false);
     snprintf(name[1], sizeof name[1], "scaled_scores_%zu", n);
-    show(step, name[1], scaled_f, DIMS_S, true);
+    int t_scaled = show(step, name[1], scaled_f, DIMS_S, true);
+    derive_scaled(step, t_scaled, OP_SCALE, t_scores, -1, sqrt_d, cfg->causal);
+    step->tensors[t_scaled].how.query_row = f;
 
     /* softmax */
     Tensor *a_f = keep(trace, tensor_softmax_last(scaled_f, err));
@@ -316,9 +368,9 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Softmax: scores become attention weights");
     snprintf(step->formula, sizeof step->formula, "a%zu = softmax(scaled_scores_%zu)   [%zu] → [%zu], sums to 1", n, n, S,
              S);
-    show(step, name[1], scaled_f, DIMS_S, false);
+    t_scaled = show(step, name[1], scaled_f, DIMS_S, false);
     snprintf(name[2], sizeof name[2], "a%zu", n);
-    show(step, name[2], a_f, DIMS_S, true);
+    derive(step, show(step, name[2], a_f, DIMS_S, true), OP_SOFTMAX, t_scaled, -1);
 
     /* weighted_sum */
     Tensor *z_f = keep(trace, tensor_matmul(a_f, values, err));
@@ -327,10 +379,10 @@ static bool build_single_head(Trace *trace, Error *err)
     step = step_begin(trace, "weighted_sum", PART_SINGLE_HEAD, EXPLAIN_WEIGHTED_SUM);
     snprintf(step->title, sizeof step->title, "Blend the values by the weights");
     snprintf(step->formula, sizeof step->formula, "z%zu = a%zu · values   [%zu] · [%zu, %zu] → [%zu]", n, n, S, S, D, D);
-    show(step, name[2], a_f, DIMS_S, false);
-    show(step, "values", values, DIMS_SD, false);
+    int t_a = show(step, name[2], a_f, DIMS_S, false);
+    int t_values = show(step, "values", values, DIMS_SD, false);
     snprintf(name[3], sizeof name[3], "z%zu", n);
-    show(step, name[3], z_f, DIMS_D, true);
+    derive(step, show(step, name[3], z_f, DIMS_D, true), OP_MATMUL, t_a, t_values);
 
     /* all_tokens: the matrix form */
     Tensor *queries = keep(trace, tensor_new2(S, D, err));
@@ -350,13 +402,17 @@ static bool build_single_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Every token at once");
     snprintf(step->formula, sizeof step->formula, "z = softmax(queries · keysᵀ / √%zu%s) · values   [%zu, %zu] → [%zu, %zu]", D,
              cfg->causal ? ", masked" : "", S, D, S, D);
-    show(step, "w_query", w_query, DIMS_DD, false);
-    show(step, "queries", queries, DIMS_SD, true);
-    show(step, "keys", keys, DIMS_SD, false);
-    show(step, "values", values, DIMS_SD, false);
-    show(step, "scores", scores, DIMS_SS, true);
-    show(step, "attention_weights", weights, DIMS_SS, true);
-    show(step, "z", z, DIMS_SD, true);
+    t_x = show(step, "sentence_embed", x, DIMS_SD, false);
+    t_wq = show(step, "w_query", w_query, DIMS_DD, false);
+    int t_queries = show(step, "queries", queries, DIMS_SD, true);
+    derive(step, t_queries, OP_DOT_ROWS, t_x, t_wq);
+    t_keys = show(step, "keys", keys, DIMS_SD, false);
+    t_values = show(step, "values", values, DIMS_SD, false);
+    t_scores = show(step, "scores", scores, DIMS_SS, true);
+    derive_scaled(step, t_scores, OP_DOT_ROWS, t_queries, t_keys, sqrt_d, cfg->causal);
+    int t_weights = show(step, "attention_weights", weights, DIMS_SS, true);
+    derive(step, t_weights, OP_SOFTMAX, t_scores, -1);
+    derive(step, show(step, "z", z, DIMS_SD, true), OP_MATMUL, t_weights, t_values);
     return true;
 }
 
@@ -388,10 +444,10 @@ static bool build_multi_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Stacked weights for %zu heads", H);
     snprintf(step->formula, sizeof step->formula,
              "w_query, w_key, w_value = torch.rand(h, d, d_k) → [%zu, %zu, %zu]; w_output → [%zu, %zu]", H, D, E, D, D);
-    show(step, "w_query", w_query, DIMS_HDE, true);
-    show(step, "w_key", w_key, DIMS_HDE, true);
-    show(step, "w_value", w_value, DIMS_HDE, true);
-    show(step, "w_output", w_output, DIMS_DD, true);
+    derive(step, show(step, "w_query", w_query, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
+    derive(step, show(step, "w_key", w_key, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
+    derive(step, show(step, "w_value", w_value, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
+    derive(step, show(step, "w_output", w_output, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
 
     /* mh_project: 'sd,hde->hse' */
     const Tensor *ops[2] = {x, w_query};
@@ -408,13 +464,19 @@ static bool build_multi_head(Trace *trace, Error *err)
     snprintf(step->formula, sizeof step->formula,
              "queries = einsum('sd,hde->hse', sentence_embed, w_query)   [%zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]", S,
              D, H, D, E, H, S, E);
-    show(step, "sentence_embed", x, DIMS_SD, false);
-    show(step, "w_query", w_query, DIMS_HDE, false);
-    show(step, "w_key", w_key, DIMS_HDE, false);
-    show(step, "w_value", w_value, DIMS_HDE, false);
-    show(step, "queries", queries, DIMS_HSE, true);
-    show(step, "keys", keys, DIMS_HSE, true);
-    show(step, "values", values, DIMS_HSE, true);
+    int m_x = show(step, "sentence_embed", x, DIMS_SD, false);
+    int m_wq = show(step, "w_query", w_query, DIMS_HDE, false);
+    int m_wk = show(step, "w_key", w_key, DIMS_HDE, false);
+    int m_wv = show(step, "w_value", w_value, DIMS_HDE, false);
+    int m_out[3];
+    m_out[0] = show(step, "queries", queries, DIMS_HSE, true);
+    m_out[1] = show(step, "keys", keys, DIMS_HSE, true);
+    m_out[2] = show(step, "values", values, DIMS_HSE, true);
+    derive(step, m_out[0], OP_EINSUM, m_x, m_wq);
+    derive(step, m_out[1], OP_EINSUM, m_x, m_wk);
+    derive(step, m_out[2], OP_EINSUM, m_x, m_wv);
+    for (int i = 0; i < 3; i++)
+        step->tensors[m_out[i]].how.equation = "sd,hde->hse";
 
     /* mh_scores: 'hse,hek->hsk' with the keys transposed, then scaled */
     Tensor *keys_t = keep(trace, tensor_new3(H, E, S, err));
@@ -438,9 +500,12 @@ static bool build_multi_head(Trace *trace, Error *err)
     snprintf(step->formula, sizeof step->formula,
              "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]", E,
              cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
-    show(step, "queries", queries, DIMS_HSE, false);
-    show(step, "keys", keys, DIMS_HSE, false);
-    show(step, "scores", scores, DIMS_HSS, true);
+    int m_q = show(step, "queries", queries, DIMS_HSE, false);
+    int m_k = show(step, "keys", keys, DIMS_HSE, false);
+    int m_scores = show(step, "scores", scores, DIMS_HSS, true);
+    derive_scaled(step, m_scores, OP_EINSUM, m_q, m_k, sqrt_e, cfg->causal);
+    step->tensors[m_scores].how.equation = "hse,hek->hsk";
+    step->tensors[m_scores].how.in1_transposed = true;
 
     /* mh_softmax */
     Tensor *weights = keep(trace, tensor_softmax_last(scores, err));
@@ -450,8 +515,8 @@ static bool build_multi_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Softmax in every head");
     snprintf(step->formula, sizeof step->formula, "attention_weights = softmax(scores, dim=-1)   [%zu, %zu, %zu] → [%zu, %zu, %zu]",
              H, S, S, H, S, S);
-    show(step, "scores", scores, DIMS_HSS, false);
-    show(step, "attention_weights", weights, DIMS_HSS, true);
+    m_scores = show(step, "scores", scores, DIMS_HSS, false);
+    derive(step, show(step, "attention_weights", weights, DIMS_HSS, true), OP_SOFTMAX, m_scores, -1);
 
     /* mh_weighted_sum: 'hij,hjk->hik' */
     ops[0] = weights;
@@ -465,9 +530,11 @@ static bool build_multi_head(Trace *trace, Error *err)
     snprintf(step->formula, sizeof step->formula,
              "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
              H, S, S, H, S, E, H, S, E);
-    show(step, "attention_weights", weights, DIMS_HSS, false);
-    show(step, "values", values, DIMS_HSE, false);
-    show(step, "head_outputs", head_outputs, DIMS_HSE, true);
+    int m_w = show(step, "attention_weights", weights, DIMS_HSS, false);
+    int m_v = show(step, "values", values, DIMS_HSE, false);
+    int m_heads = show(step, "head_outputs", head_outputs, DIMS_HSE, true);
+    derive(step, m_heads, OP_EINSUM, m_w, m_v);
+    step->tensors[m_heads].how.equation = "hij,hjk->hik";
 
     /* mh_concat */
     Tensor *concat = keep(trace, tensor_concat_heads(head_outputs, err));
@@ -477,8 +544,8 @@ static bool build_multi_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Put the heads side by side");
     snprintf(step->formula, sizeof step->formula,
              "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H, S, E, S, D);
-    show(step, "head_outputs", head_outputs, DIMS_HSE, false);
-    show(step, "concat_heads", concat, DIMS_SD, true);
+    m_heads = show(step, "head_outputs", head_outputs, DIMS_HSE, false);
+    derive(step, show(step, "concat_heads", concat, DIMS_SD, true), OP_CONCAT_HEADS, m_heads, -1);
 
     /* mh_output */
     Tensor *output = keep(trace, tensor_matmul(concat, w_output, err));
@@ -488,9 +555,9 @@ static bool build_multi_head(Trace *trace, Error *err)
     snprintf(step->title, sizeof step->title, "Mix the heads with the output matrix");
     snprintf(step->formula, sizeof step->formula, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]",
              S, D, D, D, S, D);
-    show(step, "concat_heads", concat, DIMS_SD, false);
-    show(step, "w_output", w_output, DIMS_DD, false);
-    show(step, "multihead_output", output, DIMS_SD, true);
+    int m_concat = show(step, "concat_heads", concat, DIMS_SD, false);
+    int m_wo = show(step, "w_output", w_output, DIMS_DD, false);
+    derive(step, show(step, "multihead_output", output, DIMS_SD, true), OP_MATMUL, m_concat, m_wo);
     return true;
 }
 
@@ -513,6 +580,7 @@ Trace *trace_build(const Config *cfg, Error *err)
         trace_free(trace);
         return NULL;
     }
+    link_inputs(trace);
     return trace;
 }
 

@@ -37,6 +37,35 @@ typedef enum DimKind {
     DIM_VOCAB      /* vocabulary (V) */
 } DimKind;
 
+/* How a step computed one of its output tensors. The inputs are other
+ * tensors of the same step (indices into TraceStep.tensors). */
+typedef enum OpKind {
+    OP_SHOWN,        /* not made here: an input shown again (see made_in) */
+    OP_TOKENIZE,     /* ids of the words (no tensor inputs) */
+    OP_RAND_NORMAL,  /* drawn by nn.Embedding's normal_ initialisation */
+    OP_RAND_UNIFORM, /* drawn by torch.rand */
+    OP_GATHER_ROWS,  /* out[s][d] = in0[in1[s]][d]          (embedding, token ids) */
+    OP_PICK_ROW,     /* out[d] = in0[row][d] */
+    OP_MATVEC,       /* out[j] = sum_k in0[j][k] * in1[k]    (W·x) */
+    OP_DOT_ROWS,     /* out[i][j] = sum_k in0[i][k] * in1[j][k], / divisor, masked; in0 may be 1-D (then out is 1-D) */
+    OP_MATMUL,       /* out[i][j] = sum_k in0[i][k] * in1[k][j]; in0 may be 1-D (then out is 1-D) */
+    OP_SCALE,        /* out = in0 / divisor, masked */
+    OP_SOFTMAX,      /* softmax of in0 along its last dimension */
+    OP_EINSUM,       /* einsum(equation, in0, in1), / divisor, masked */
+    OP_CONCAT_HEADS  /* out[s][h*E + e] = in0[h][s][e] */
+} OpKind;
+
+typedef struct Derivation {
+    OpKind op;
+    int in[2];             /* input tensors in the same step, -1 when unused */
+    float divisor;         /* the result is divided by this (1 when not scaled) */
+    bool causal;           /* after scaling, entries with key > query are -inf */
+    size_t query_row;      /* for a 1-D masked result: the query's position (0-based) */
+    size_t row;            /* OP_PICK_ROW: which row */
+    const char *equation;  /* OP_EINSUM: the equation */
+    bool in1_transposed;   /* OP_EINSUM: in1 enters with its last two dimensions swapped (keysᵀ) */
+} Derivation;
+
 /* One tensor as shown in a step. The tensor itself belongs to the Trace. */
 typedef struct TraceTensor {
     char name[TRACE_NAME_BYTES];         /* as in the article's code: "query_1", "a1" */
@@ -44,6 +73,8 @@ typedef struct TraceTensor {
     DimKind dims[TENSOR_MAX_DIMS];       /* meaning of each dimension */
     bool is_output;                      /* made by this step (else an input shown again) */
     bool is_integer;                     /* holds whole numbers (token ids) */
+    Derivation how;                      /* how it was made, when is_output */
+    int made_in;                         /* index of the step that made it */
 } TraceTensor;
 
 typedef struct TraceStep {

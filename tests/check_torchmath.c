@@ -1,8 +1,8 @@
 /*
- * check_torchmath.c - tests for torchmath.c: that torchmath_logf and
- * torchmath_sincosf are torch's (bit patterns taken from real torch), and
- * that they are sane approximations of log, sin and cos (against libm in
- * double precision).
+ * check_torchmath.c - tests for torchmath.c: that torchmath_logf,
+ * torchmath_sincosf and torchmath_expf are torch's (bit patterns taken from
+ * real torch), and that they are sane approximations of log, sin, cos and
+ * exp (against libm in double precision).
  *
  * How the expected bit patterns were produced: with torch 1.13.1 (Debian's
  * build, GCC 12.2, CPU capability AVX2) on an AVX2 machine, a throwaway
@@ -19,6 +19,16 @@
  * table is nn.Embedding(10, 16) after torch.manual_seed(0), read from the
  * weight itself. The same script compared this file's functions with torch
  * on all 2^24 possible u1 and all 2^24 possible u2: no bit differed.
+ *
+ * The exp tables: the same torch (its exp is libsleef.so.3.5.1's
+ * Sleef_expf8_u10, the avx2 variant on that machine) gave the expected bits
+ * as torch.exp of a contiguous float32 tensor of the inputs (padded to a
+ * multiple of 8 lanes); each input also gave the same bits alone, as a
+ * 1-element and a 0-d tensor. The inputs where "libm differs" are ones
+ * where glibc 2.36's expf gives another float (off by one ulp), so these
+ * tests fail with libm's expf. A throwaway script compared torchmath_expf
+ * with torch.exp on all 2^32 float bit patterns (NaNs included, bit for
+ * bit): no bit differed, built with gcc or clang.
  */
 #include <check.h>
 #include <float.h>
@@ -303,6 +313,94 @@ static const LaneCase EMBEDDING_CASES[] = {
     {1960319u, 1824443u, 0x3ec5f024u, 0x3ea1231bu},   /* weight[9][5], [9][13] */
 };
 
+/* One input of exp and torch's output, as bits. */
+typedef struct ExpCase {
+    uint32_t x_bits;
+    uint32_t want_bits;
+} ExpCase;
+
+/* exp over the softmax range, x - max in [-30, 0]: inputs where libm's
+ * expf is off, inputs where a version without the fused polynomial steps
+ * is off, the only inputs in the range where a version without the fused
+ * reduction steps is off, and random ones. */
+static const ExpCase SOFTMAX_CASES[] = {
+    /* libm's expf differs from torch: 6 in [-1, 0), 6 in [-5, -1), 6 in [-15, -5), 6 in [-30, -15) */
+    {0xbe698d45u, 0x3f4bcabcu}, /* -0.228077963, libm differs */
+    {0xbe761aeeu, 0x3f494f12u}, /* -0.240337104, libm differs */
+    {0xbe786f72u, 0x3f48d9eeu}, /* -0.24261263, libm differs */
+    {0xbe8d6a8du, 0x3f423772u}, /* -0.276203543, libm differs */
+    {0xbe97450bu, 0x3f3e83bcu}, /* -0.295448631, libm differs */
+    {0xbeeeb730u, 0x3f209a64u}, /* -0.46624136, libm differs */
+    {0xbfaba0d3u, 0x3e85f3a2u}, /* -1.34084547, libm differs */
+    {0xbfc84ba5u, 0x3e5625aau}, /* -1.56480849, libm differs */
+    {0xbfdcfc13u, 0x3e362faau}, /* -1.72644269, libm differs */
+    {0xc00a39c1u, 0x3dec3d2eu}, /* -2.15977502, libm differs */
+    {0xc0727232u, 0x3cb96ed6u}, /* -3.78821993, libm differs */
+    {0xc097e6c9u, 0x3c0e2fb4u}, /* -4.74692202, libm differs */
+    {0xc0a4ef22u, 0x3bbd3d78u}, /* -5.15419102, libm differs */
+    {0xc0baac29u, 0x3b3fdfc2u}, /* -5.83351564, libm differs */
+    {0xc0fe2ce5u, 0x39ba32f4u}, /* -7.94298029, libm differs */
+    {0xc108d2ccu, 0x394aa65cu}, /* -8.55146408, libm differs */
+    {0xc1498c66u, 0x366305ccu}, /* -12.596777, libm differs */
+    {0xc16c5636u, 0x34ce7bc8u}, /* -14.7710476, libm differs */
+    {0xc171db13u, 0x34923eb8u}, /* -15.1159849, libm differs */
+    {0xc1913f71u, 0x325fdc82u}, /* -18.1559772, libm differs */
+    {0xc192bcf0u, 0x3239d08au}, /* -18.3422546, libm differs */
+    {0xc1a2017fu, 0x30dc75b2u}, /* -20.2507305, libm differs */
+    {0xc1afa0c3u, 0x2fa0a704u}, /* -21.9534969, libm differs */
+    {0xc1ef4523u, 0x29e6d86au}, /* -29.9087582, libm differs */
+    /* a version with the polynomial steps unfused differs from torch */
+    {0xbe9a54e8u, 0x3f3d60eeu}, /* -0.301429033, libm differs */
+    {0xc0118ffcu, 0x3dd2a6d3u}, /* -2.27441311 */
+    {0xc04348b4u, 0x3d41ba4du}, /* -3.05131245 */
+    {0xc07a9668u, 0x3ca34861u}, /* -3.91543007 */
+    {0xc0e86635u, 0x3a37dc14u}, /* -7.26247644, libm differs */
+    {0xc12b5c91u, 0x37bb3864u}, /* -10.7100992, libm differs */
+    {0xc17770f2u, 0x344e4d4du}, /* -15.4650745 */
+    {0xc1ae3845u, 0x2fbf927au}, /* -21.7774754, libm differs */
+    /* the only 8 in [-30, 0] where a version with the two reduction steps unfused differs */
+    {0xc147a5d9u, 0x367fa82eu}, /* -12.4779902, libm differs */
+    {0xc147a81du, 0x367f83fdu}, /* -12.4785433 */
+    {0xc1c79c1bu, 0x2d804411u}, /* -24.9512234 */
+    {0xc1c7a515u, 0x2d7f68ebu}, /* -24.9556065 */
+    {0xc1c7a557u, 0x2d7f60b0u}, /* -24.9557323, libm differs */
+    {0xc1c7a5aeu, 0x2d7f55d7u}, /* -24.9558983 */
+    {0xc1c7a658u, 0x2d7f40a6u}, /* -24.9562225, libm differs */
+    {0xc1c7a78fu, 0x2d7f19e6u}, /* -24.9568157, libm differs */
+    /* random */
+    {0xc0c2d038u, 0x3b14c67eu}, /* -6.08791733 */
+    {0xc17f6427u, 0x33fb0a2eu}, /* -15.9619513 */
+    {0xc1852e83u, 0x337ce6b6u}, /* -16.6477108 */
+    {0xc1a745b0u, 0x30644743u}, /* -20.9090271 */
+    {0xc1ad2d88u, 0x2fda388fu}, /* -21.6472321 */
+    {0xc1b2d4d0u, 0x2f5749a1u}, /* -22.3539124 */
+};
+
+/* exp outside the softmax range: where libm's expf is off, and subnormal
+ * results. */
+static const ExpCase WIDE_CASES[] = {
+    /* libm's expf differs from torch, x > 0 */
+    {0x3eb293e3u, 0x3fb56b86u}, /* 0.348784536, libm differs */
+    {0x3e0b451eu, 0x3f92a5ecu}, /* 0.136005849, libm differs */
+    {0x418d3fc8u, 0x4c3197cau}, /* 17.6561432, libm differs */
+    {0x415cc278u, 0x496fc70cu}, /* 13.7974777, libm differs */
+    {0x3fe1cb05u, 0x40babeb8u}, /* 1.76400816, libm differs */
+    {0x4287cef9u, 0x7079e254u}, /* 67.9042435, libm differs */
+    {0x42620f38u, 0x68394c8au}, /* 56.5148621, libm differs */
+    {0x424ed969u, 0x64c2b2e2u}, /* 51.7123146, libm differs */
+    /* libm's expf differs from torch, x < -30 (the last two with subnormal results) */
+    {0xc2012bcau, 0x282a3c62u}, /* -32.2927628, libm differs */
+    {0xc21eaa77u, 0x22dac964u}, /* -39.6664696, libm differs */
+    {0xc2496d18u, 0x1b233e1cu}, /* -50.3565369, libm differs */
+    {0xc256c685u, 0x18b99bf8u}, /* -53.6938667, libm differs */
+    {0xc2b1696au, 0x00208c0eu}, /* -88.7058868, libm differs */
+    {0xc2b35712u, 0x000c6900u}, /* -89.6700592, libm differs */
+    /* random, subnormal results */
+    {0xc2b4688fu, 0x0007463eu}, /* -90.204216 */
+    {0xc2c39af5u, 0x000000efu}, /* -97.8026505 */
+    {0xc2cab3eau, 0x00000007u}, /* -101.351395 */
+    {0xc2cfad41u, 0x00000001u}, /* -103.838387 */
+};
 START_TEST(test_torch_pairs)
 {
     check_lane_case(&PAIR_CASES[_i], "PAIR_CASES", _i);
@@ -332,6 +430,29 @@ END_TEST
 START_TEST(test_torch_embedding)
 {
     check_lane_case(&EMBEDDING_CASES[_i], "EMBEDDING_CASES", _i);
+}
+END_TEST
+
+/* Fails the test unless exp of the case's input gives torch's bits. */
+static void check_exp_case(const ExpCase *c, const char *table, int index)
+{
+    float x = float_of(c->x_bits);
+    float got = torchmath_expf(x);
+    ck_assert_msg(bits_of(got) == c->want_bits,
+                  "%s[%d]: exp(%.9g) (0x%08x) gives 0x%08x (%.9g), torch gives 0x%08x (%.9g)", table,
+                  index, (double)x, c->x_bits, bits_of(got), (double)got, c->want_bits,
+                  (double)float_of(c->want_bits));
+}
+
+START_TEST(test_torch_exp_softmax)
+{
+    check_exp_case(&SOFTMAX_CASES[_i], "SOFTMAX_CASES", _i);
+}
+END_TEST
+
+START_TEST(test_torch_exp_wide)
+{
+    check_exp_case(&WIDE_CASES[_i], "WIDE_CASES", _i);
 }
 END_TEST
 
@@ -402,6 +523,60 @@ START_TEST(test_sincosf_special)
 }
 END_TEST
 
+/* exp at the edges, bits from torch: zeros, tiny inputs, the overflow and
+ * underflow limits of the arithmetic and of SLEEF's two masks (x > 100
+ * gives +inf, x < -104 gives +0), infinities, and NaNs, which pass through
+ * the arithmetic (quieted, sign and payload kept). */
+typedef struct ExpSpecialCase {
+    uint32_t x_bits;
+    uint32_t want_bits;
+    const char *what;
+} ExpSpecialCase;
+
+static const ExpSpecialCase EXP_SPECIAL_CASES[] = {
+    {0x00000000u, 0x3f800000u, "+0 gives 1"},
+    {0x80000000u, 0x3f800000u, "-0 gives 1"},
+    {0x00000001u, 0x3f800000u, "the smallest subnormal gives 1"},
+    {0x80000001u, 0x3f800000u, "minus the smallest subnormal gives 1"},
+    {0x33000000u, 0x3f800000u, "2^-25 rounds to 1"},
+    {0xb3000000u, 0x3f800000u, "-2^-25 rounds to 1"},
+    {0xb3800000u, 0x3f7fffffu, "-2^-24 gives the float below 1"},
+    {0x3f800000u, 0x402df854u, "1 gives (float)e"},
+    {0xbf800000u, 0x3ebc5ab2u, "-1 gives (float)(1/e)"},
+    {0x3f317218u, 0x40000000u, "(float)ln 2 gives 2"},
+    {0xbf317218u, 0x3f000000u, "-(float)ln 2 gives 0.5"},
+    {0x41200000u, 0x46ac14eeu, "10"},
+    {0xc1f00000u, 0x29d2b706u, "-30"},
+    {0x42b17217u, 0x7f7fff84u, "88.72283, the largest input with a finite result (q = 128)"},
+    {0x42b17218u, 0x7f800000u, "88.72284 overflows to +inf"},
+    {0x42b20000u, 0x7f800000u, "89 overflows to +inf"},
+    {0x42c80000u, 0x7f800000u, "100 still overflows in the arithmetic"},
+    {0x42c80001u, 0x7f800000u, "just above 100: the +inf mask"},
+    {0x7f7fffffu, 0x7f800000u, "FLT_MAX gives +inf"},
+    {0x7f800000u, 0x7f800000u, "+inf gives +inf"},
+    {0xc2aeac4fu, 0x00800026u, "-87.33654, the smallest input with a normal result"},
+    {0xc2aeac50u, 0x007fffe6u, "-87.33655 gives a subnormal"},
+    {0xc2cff1b4u, 0x00000001u, "-103.97208, the smallest input with a nonzero result"},
+    {0xc2cff1b5u, 0x00000000u, "just below it: +0 from the arithmetic"},
+    {0xc2d00000u, 0x00000000u, "-104 itself: +0 from the arithmetic"},
+    {0xc2d00001u, 0x00000000u, "just below -104: the +0 mask"},
+    {0xff7fffffu, 0x00000000u, "-FLT_MAX gives +0"},
+    {0xff800000u, 0x00000000u, "-inf gives +0"},
+    {0x7fc00000u, 0x7fc00000u, "NaN stays the same NaN"},
+    {0xffc00000u, 0xffc00000u, "a negative NaN keeps its sign"},
+    {0x7fc12345u, 0x7fc12345u, "a NaN keeps its payload"},
+    {0x7f800001u, 0x7fc00001u, "a signalling NaN comes out quieted"},
+};
+
+START_TEST(test_expf_special)
+{
+    const ExpSpecialCase *c = &EXP_SPECIAL_CASES[_i];
+    float got = torchmath_expf(float_of(c->x_bits));
+    ck_assert_msg(bits_of(got) == c->want_bits, "%s: exp(0x%08x) gives 0x%08x, expected 0x%08x",
+                  c->what, c->x_bits, bits_of(got), c->want_bits);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------
  * Sanity: close to libm in double precision.
  * ------------------------------------------------------------------- */
@@ -457,6 +632,42 @@ START_TEST(test_sincosf_close_to_sincos)
 }
 END_TEST
 
+/* The float after x (x finite, not -0): the next one up. */
+static float next_float_up(float x)
+{
+    uint32_t b = bits_of(x);
+    return float_of(x > 0.0f ? b + 1u : (x < 0.0f ? b - 1u : 1u));
+}
+
+/* Checks exp at x: within 2 ulp of exp in double (torch's is within 1),
+ * and no larger than exp of the next float up (it is monotonic). */
+static void check_exp_at(float x)
+{
+    float got = torchmath_expf(x);
+    assert_close_ulp(got, exp((double)x), 0.0, "exp", x);
+    float next = torchmath_expf(next_float_up(x));
+    if (!(got <= next))
+        ck_abort_msg("exp(%.9g) = %.9g but exp of the next float is %.9g", (double)x, (double)got,
+                     (double)next);
+}
+
+/* exp within 2 ulp and monotonic: floats spread over the softmax range
+ * [-30, 0], then over every input with a finite result, from -104 (where
+ * the results are subnormal or 0) to 88.72283. */
+START_TEST(test_expf_close_to_exp)
+{
+    const uint32_t minus_30 = 0xc1f00000u, minus_104 = 0xc2d00000u;
+    const uint32_t largest_finite = 0x42b17217u;
+    for (uint32_t b = 0x80000000u; b <= minus_30; b += 1021u)
+        check_exp_at(float_of(b));
+    for (uint32_t b = 0x80000000u; b <= minus_104; b += 4001u)
+        check_exp_at(float_of(b));
+    for (uint32_t b = 0x00000000u; b < largest_finite; b += 4001u)
+        check_exp_at(float_of(b));
+    check_exp_at(float_of(largest_finite - 1u));
+}
+END_TEST
+
 /* ---------------------------------------------------------------------
  * The suite.
  * ------------------------------------------------------------------- */
@@ -473,16 +684,20 @@ Suite *torchmath_suite(void)
     tcase_add_loop_test(torch, test_torch_sincos, 0, COUNT_OF(TRIG_CASES));
     tcase_add_loop_test(torch, test_torch_log, 0, COUNT_OF(LOG_CASES));
     tcase_add_loop_test(torch, test_torch_embedding, 0, COUNT_OF(EMBEDDING_CASES));
+    tcase_add_loop_test(torch, test_torch_exp_softmax, 0, COUNT_OF(SOFTMAX_CASES));
+    tcase_add_loop_test(torch, test_torch_exp_wide, 0, COUNT_OF(WIDE_CASES));
     suite_add_tcase(suite, torch);
 
     TCase *special = tcase_create("special");
     tcase_add_loop_test(special, test_logf_special, 0, COUNT_OF(LOG_SPECIAL_CASES));
     tcase_add_test(special, test_sincosf_special);
+    tcase_add_loop_test(special, test_expf_special, 0, COUNT_OF(EXP_SPECIAL_CASES));
     suite_add_tcase(suite, special);
 
     TCase *sanity = tcase_create("sanity");
     tcase_add_test(sanity, test_logf_close_to_log);
     tcase_add_test(sanity, test_sincosf_close_to_sincos);
+    tcase_add_test(sanity, test_expf_close_to_exp);
     suite_add_tcase(suite, sanity);
 
     return suite;

@@ -165,8 +165,10 @@ bad 2 "--vocab-size" "--vocab-size 0" -- --vocab-size 0
 bad 2 "--vocab-size" "--vocab-size 262145" -- --vocab-size 262145
 
 # Modes, values on flags that take none, unknown options, stray arguments.
-bad 2 "--print and --json cannot be used together" "--print --json" -- --print --json
-bad 2 "cannot be used together" "--json --print" -- --json --print
+bad 2 "--json cannot be used with --print" "--print --json" -- --print --json
+bad 2 "--print cannot be used with --json" "--json --print" -- --json --print
+bad 2 "unknown key <Nope>" "--keys with an unknown key name" -- --dump-screen - --keys "<Nope>"
+bad 2 "--keys goes with --dump-screen" "--keys alone" -- --keys q
 bad 2 "--print: takes no value" "--print=yes" -- --print=yes
 bad 2 "--causal: takes no value" "--causal=1" -- --causal=1
 bad 2 "unknown option '--bogus'" "--bogus" -- --bogus

@@ -16,5 +16,7 @@ Suite *trace_suite(void);
 Suite *golden_suite(void);
 Suite *output_suite(void);
 Suite *cli_suite(void);
+Suite *explain_suite(void);
+Suite *view_suite(void);
 
 #endif

@@ -1,0 +1,39 @@
+/*
+ * app.h - what the terminal backend needs from the tracer.
+ *
+ * The backend (tui.c) owns the terminal: it starts and stops curses, reads
+ * keys, tracks the size, and paints Frames. Everything else is here, pure:
+ * app_compose draws the current state into a frame of any size, and
+ * app_handle_key changes the state. The headless mode (--keys,
+ * --dump-screen) drives the same two functions without a terminal.
+ */
+#ifndef ATTN_APP_H
+#define ATTN_APP_H
+
+#include <stdbool.h>
+
+#include "frame.h"
+#include "keys.h"
+
+typedef struct App App;
+
+/* Draws the current screen into frame (already sized to the terminal). */
+void app_compose(App *app, Frame *frame);
+
+/* Applies one key. Returns false when the user asked to quit. rows and
+ * cols are the current terminal size (page movements depend on it). */
+bool app_handle_key(App *app, KeyCode key, int rows, int cols);
+
+/* Options the backend reads. */
+typedef struct TuiOptions {
+    bool no_color;   /* --no-color or NO_COLOR set: attributes and glyphs only */
+    bool ascii;      /* --ascii or a non-UTF-8 locale: no box drawing */
+} TuiOptions;
+
+/* Runs the interactive UI on the terminal until the user quits. Returns
+ * the exit status (0, or STATUS_FAILURE with err set when the terminal
+ * could not be set up). Restores the terminal on every exit path,
+ * including SIGINT, SIGTERM, SIGHUP and crash signals. */
+int tui_run(App *app, const TuiOptions *opts, Error *err);
+
+#endif

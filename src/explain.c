@@ -1,0 +1,1359 @@
+/*
+ * explain.c - where a number came from (see explain.h).
+ *
+ * Every output tensor of a step carries a Derivation: which of the step's
+ * other tensors it was made from, and how. This file reads it three ways:
+ *
+ *   explain_is_source   which input values a selected value depends on
+ *                       (index arithmetic only: called for every cell);
+ *   explain_recompute   the value again, from its inputs, through the same
+ *                       float operations in the same order as the trace;
+ *   explain_cell        the same computation written out for a learner.
+ *
+ * explain_cell and explain_recompute share the functions that compute a
+ * value (dot_sum, einsum_setup + einsum_terms, softmax_rows on the row,
+ * scale_and_mask), so what the inspector prints is what the test checks.
+ */
+#include "explain.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "einsum.h"
+#include "numfmt.h"
+#include "tensor.h"
+#include "torchmath.h"
+
+/* Narrowest width explain_cell wraps to, whatever the caller asks: below
+ * it a term line would break into unreadable pieces. */
+#define EXPLAIN_MIN_WIDTH 20
+
+/* Terms shown before and after the elided middle of a long sum. */
+#define EXPLAIN_HEAD_TERMS (EXPLAIN_MAX_TERMS / 2)
+
+/* Longest token word used as an index label, in columns; longer words are
+ * cut and end in "…". */
+#define LABEL_MAX_COLS 12
+
+/* Room for one index label: LABEL_MAX_COLS code points of up to 4 bytes,
+ * the "…", a "(4096)" position, the NUL. */
+#define LABEL_BYTES 80
+
+/* Room for a tensor element's name with its labels:
+ * "name[label]...[label]" or "name[h=label, ...]". */
+#define NAME_BYTES (TRACE_NAME_BYTES + TENSOR_MAX_DIMS * (LABEL_BYTES + 4) + 8)
+
+/* ------------------------------------------------------------------------
+ * Looking things up in the trace
+ * ---------------------------------------------------------------------- */
+
+/* Tensor `tensor` of step `step`, or NULL when either is out of range. */
+static const TraceTensor *step_tensor(const Trace *trace, int step, int tensor)
+{
+    if (trace == NULL || step < 0 || step >= trace->n_steps)
+        return NULL;
+    const TraceStep *s = &trace->steps[step];
+    if (tensor < 0 || tensor >= s->n_tensors)
+        return NULL;
+    return &s->tensors[tensor];
+}
+
+/* Input k (0 or 1) of out's derivation in step, or NULL when unused. */
+static const TraceTensor *input_of(const Trace *trace, int step, const TraceTensor *out, int k)
+{
+    return step_tensor(trace, step, out->how.in[k]);
+}
+
+/* Size of t's last dimension (1 for a scalar). */
+static size_t last_dim(const Tensor *t)
+{
+    return t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
+}
+
+/* Turns offset into t's multi-index (t->ndim entries). */
+static void unravel_offset(const Tensor *t, size_t offset, size_t *index)
+{
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        index[d] = offset % t->shape[d];
+        offset /= t->shape[d];
+    }
+}
+
+/* The number format the UI uses for tt's panel: the tensor's own, over
+ * all its values (whole numbers for token ids). */
+static NumFormat format_of(const TraceTensor *tt, int precision)
+{
+    const Tensor *t = tt->tensor;
+    return tt->is_integer ? numfmt_choose_integer(t->data, t->size) : numfmt_choose(t->data, t->size, precision);
+}
+
+/* ------------------------------------------------------------------------
+ * Computing a value (shared by explain_recompute and explain_cell)
+ * ---------------------------------------------------------------------- */
+
+/* One product of a sum, as explain_cell lists it. */
+typedef struct ShownTerm {
+    size_t t;                  /* position in the sum, 0-based */
+    float a, b, product;       /* the factors and their float product */
+    size_t summed[EINSUM_MAX_LETTERS]; /* the summed indices' values (dot products: [0]) */
+} ShownTerm;
+
+/* The terms of a sum that explain_cell lists: all of them, or the first
+ * and last EXPLAIN_HEAD_TERMS when there are more than EXPLAIN_MAX_TERMS. */
+typedef struct SumView {
+    size_t n_terms;                        /* products in the sum */
+    size_t n_shown;                        /* entries of shown */
+    ShownTerm shown[EXPLAIN_MAX_TERMS];    /* in sum order */
+} SumView;
+
+/* True when term t of n is one a SumView keeps. */
+static bool term_is_shown(size_t t, size_t n)
+{
+    return n <= EXPLAIN_MAX_TERMS || t < EXPLAIN_HEAD_TERMS || t >= n - EXPLAIN_HEAD_TERMS;
+}
+
+/* Records term t in view when it is one to show; returns the slot or NULL. */
+static ShownTerm *sum_view_add(SumView *view, size_t t, float a, float b, float product)
+{
+    if (view == NULL || !term_is_shown(t, view->n_terms) || view->n_shown == EXPLAIN_MAX_TERMS)
+        return NULL;
+    ShownTerm *term = &view->shown[view->n_shown++];
+    memset(term, 0, sizeof *term);
+    term->t = t;
+    term->a = a;
+    term->b = b;
+    term->product = product;
+    return term;
+}
+
+/* A dot product inside OP_MATVEC, OP_DOT_ROWS or OP_MATMUL: n terms
+ * a[k * stride_a] * b[k * stride_b]. */
+typedef struct DotPlan {
+    const TraceTensor *a, *b;  /* the tensors of the two factors */
+    const float *a0, *b0;      /* first factor of each */
+    size_t stride_a, stride_b; /* distance between consecutive factors */
+    size_t n;                  /* terms */
+    int a_dim, b_dim;          /* the summed dimension in a and in b */
+    size_t a_row, b_col;       /* a's row (unless a is 1-D) and b's row or column (unless b is 1-D) */
+} DotPlan;
+
+/* Works out which row and column the element at index of out (an output
+ * of OP_MATVEC, OP_DOT_ROWS or OP_MATMUL) multiplies. False when the
+ * shapes do not fit the operation. */
+static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const size_t *index, DotPlan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->a = input_of(trace, step, out, 0);
+    plan->b = input_of(trace, step, out, 1);
+    if (plan->a == NULL || plan->b == NULL)
+        return false;
+    const Tensor *a = plan->a->tensor, *b = plan->b->tensor, *o = out->tensor;
+    if (a->ndim < 1 || a->ndim > 2 || o->ndim < 1)
+        return false;
+    size_t K = last_dim(a);
+    size_t i = a->ndim == 2 ? index[0] : 0; /* a's row */
+    size_t j = index[o->ndim - 1];          /* the output's last index */
+    plan->n = K;
+    plan->a_dim = a->ndim - 1;
+    plan->a_row = i;
+    plan->a0 = a->data + i * K;
+    plan->stride_a = 1;
+    switch (out->how.op) {
+    case OP_MATVEC:
+        /* out (J) = a (J, K) · b (K): out[j] = a[j] · b */
+        if (a->ndim != 2 || b->ndim != 1 || b->shape[0] != K || o->ndim != 1)
+            return false;
+        plan->a_row = index[0];
+        plan->a0 = a->data + index[0] * K;
+        plan->b0 = b->data;
+        plan->stride_b = 1;
+        plan->b_dim = 0;
+        return true;
+    case OP_DOT_ROWS:
+        /* out (I, J) = a (I, K) · b (J, K)ᵀ, or out (J) = a (K) · b (J, K)ᵀ */
+        if (b->ndim != 2 || b->shape[1] != K || o->ndim != a->ndim)
+            return false;
+        plan->b_col = j;
+        plan->b0 = b->data + j * K;
+        plan->stride_b = 1;
+        plan->b_dim = 1;
+        return true;
+    case OP_MATMUL:
+        /* out (I, J) = a (I, K) · b (K, J), or out (J) = a (K) · b (K, J) */
+        if (b->ndim != 2 || b->shape[0] != K || o->ndim != a->ndim)
+            return false;
+        plan->b_col = j;
+        plan->b0 = b->data + j;
+        plan->stride_b = b->shape[1];
+        plan->b_dim = 0;
+        return true;
+    case OP_SHOWN:
+    case OP_TOKENIZE:
+    case OP_RAND_NORMAL:
+    case OP_RAND_UNIFORM:
+    case OP_GATHER_ROWS:
+    case OP_PICK_ROW:
+    case OP_SCALE:
+    case OP_SOFTMAX:
+    case OP_EINSUM:
+    case OP_CONCAT_HEADS:
+        break;
+    }
+    return false;
+}
+
+/* The dot product of plan, as dot_strided computes it: each product
+ * rounded to float, added left to right to a float sum starting at 0.
+ * Records the terms to show in view (NULL allowed). */
+static float dot_sum(const DotPlan *plan, SumView *view)
+{
+    if (view != NULL) {
+        memset(view, 0, sizeof *view);
+        view->n_terms = plan->n;
+    }
+    float sum = 0.0f;
+    for (size_t k = 0; k < plan->n; k++) {
+        float a = plan->a0[k * plan->stride_a], b = plan->b0[k * plan->stride_b];
+        float product = a * b;
+        sum += product;
+        ShownTerm *term = sum_view_add(view, k, a, b, product);
+        if (term != NULL)
+            term->summed[0] = k;
+    }
+    return sum;
+}
+
+/* Fills spec for out's einsum (an OP_EINSUM output of step) bound to its
+ * two operands, and ops with them. When in1 enters transposed (keysᵀ), the
+ * last two letters of operand 2 are swapped in spec so that it indexes the
+ * tensor as shown (keys [h, s, e] for 'hek'): the letters, the summed
+ * order and the products stay those einsum_eval ran on the transposed
+ * copy, so the sum is the same float. written (NULL allowed) gets the
+ * equation as written. False when the equation or shapes do not fit. */
+static bool einsum_setup(const Trace *trace, int step, const TraceTensor *out, EinsumSpec *spec, const Tensor *ops[2],
+                         const TraceTensor *in[2], EinsumSpec *written)
+{
+    in[0] = input_of(trace, step, out, 0);
+    in[1] = input_of(trace, step, out, 1);
+    if (in[0] == NULL || in[1] == NULL || out->how.equation == NULL)
+        return false;
+    ops[0] = in[0]->tensor;
+    ops[1] = in[1]->tensor;
+    if (!einsum_parse(out->how.equation, spec, NULL) || spec->n_operands != 2)
+        return false;
+    if (written != NULL)
+        *written = *spec;
+    if (out->how.in1_transposed) {
+        int r = spec->rank[1];
+        if (r < 2)
+            return false;
+        char swap = spec->labels[1][r - 1];
+        spec->labels[1][r - 1] = spec->labels[1][r - 2];
+        spec->labels[1][r - 2] = swap;
+    }
+    if (!einsum_bind(spec, ops, 2, NULL) || spec->out_rank != out->tensor->ndim)
+        return false;
+    for (int d = 0; d < spec->out_rank; d++) {
+        const char *slot = memchr(spec->letters, spec->out_labels[d], (size_t)spec->n_letters);
+        if (slot == NULL || spec->size[slot - spec->letters] != out->tensor->shape[d])
+            return false;
+    }
+    return true;
+}
+
+/* True when the element at index of out (a scaled result) is masked: the
+ * causal mask hides keys after the query. For a 1-D result the query is
+ * how->query_row and the key its index; otherwise the last two indices
+ * are query and key. */
+static bool is_masked(const Derivation *how, const Tensor *out, const size_t *index, size_t *query, size_t *key)
+{
+    if (out->ndim < 1)
+        return false;
+    *key = index[out->ndim - 1];
+    *query = out->ndim == 1 ? how->query_row : index[out->ndim - 2];
+    return how->causal && *key > *query;
+}
+
+/* The trace's last two operations on a sum: divide by the divisor, as
+ * PyTorch's `t / divisor`, then mask. */
+static float scale_and_mask(const Derivation *how, const Tensor *out, const size_t *index, float x)
+{
+    size_t query = 0, key = 0;
+    float scaled = x / how->divisor;
+    return is_masked(how, out, index, &query, &key) ? -INFINITY : scaled;
+}
+
+/* Softmax of the row of in holding offset, recomputed with the kernel the
+ * trace used (softmax_rows) on a copy of the row; the value at offset.
+ * NAN when the row buffer cannot be allocated. */
+static float softmax_value(const Tensor *in, size_t offset)
+{
+    size_t cols = last_dim(in), row = offset / cols;
+    float *buf = malloc(cols * sizeof *buf);
+    if (buf == NULL)
+        return NAN;
+    softmax_rows(buf, in->data + row * cols, 1, cols);
+    float value = buf[offset % cols];
+    free(buf);
+    return value;
+}
+
+/* The float sum of v[0..n) in PyTorch's vectorized order, as softmax_rows
+ * adds its exponentials (see tensor.c): left to right below 8 values,
+ * otherwise 8 lanes combined pairwise. For display only: the value shown
+ * as the result always comes from softmax_rows itself. */
+static float sum_as_torch(const float *v, size_t n)
+{
+    if (n < 8) {
+        float sum = 0.0f;
+        for (size_t i = 0; i < n; i++)
+            sum = i == 0 ? v[0] : sum + v[i];
+        return sum;
+    }
+    float lane[8];
+    for (size_t i = 0; i < 8; i++)
+        lane[i] = v[i];
+    for (size_t i = 8; i < n; i++)
+        lane[i % 8] += v[i];
+    float quad[4];
+    for (size_t i = 0; i < 4; i++)
+        quad[i] = lane[i] + lane[i + 4];
+    return (quad[0] + quad[2]) + (quad[1] + quad[3]);
+}
+
+/* ------------------------------------------------------------------------
+ * explain_recompute
+ * ---------------------------------------------------------------------- */
+
+/* Recomputes the value of out (an output of step) at offset from its
+ * inputs. NAN when its inputs do not fit its operation. */
+static float recompute_output(const Trace *trace, int step, const TraceTensor *out, size_t offset)
+{
+    const Derivation *how = &out->how;
+    const Tensor *o = out->tensor;
+    size_t index[TENSOR_MAX_DIMS] = {0};
+    unravel_offset(o, offset, index);
+    const TraceTensor *in0 = input_of(trace, step, out, 0);
+    switch (how->op) {
+    case OP_SHOWN:
+    case OP_TOKENIZE:
+    case OP_RAND_NORMAL:
+    case OP_RAND_UNIFORM:
+        return o->data[offset];
+    case OP_MATVEC:
+    case OP_DOT_ROWS:
+    case OP_MATMUL: {
+        DotPlan plan;
+        if (!dot_plan(trace, step, out, index, &plan))
+            return NAN;
+        return scale_and_mask(how, o, index, dot_sum(&plan, NULL));
+    }
+    case OP_EINSUM: {
+        EinsumSpec spec;
+        const Tensor *ops[2];
+        const TraceTensor *in[2];
+        float sum = 0.0f;
+        if (!einsum_setup(trace, step, out, &spec, ops, in, NULL))
+            return NAN;
+        einsum_terms(&spec, ops, index, NULL, 0, &sum);
+        return scale_and_mask(how, o, index, sum);
+    }
+    case OP_SCALE:
+        if (in0 == NULL || !tensor_same_shape(in0->tensor, o))
+            return NAN;
+        return scale_and_mask(how, o, index, in0->tensor->data[offset]);
+    case OP_SOFTMAX:
+        if (in0 == NULL || !tensor_same_shape(in0->tensor, o) || o->ndim < 1)
+            return NAN;
+        return softmax_value(in0->tensor, offset);
+    case OP_GATHER_ROWS: {
+        const TraceTensor *ids = input_of(trace, step, out, 1);
+        if (in0 == NULL || ids == NULL || o->ndim != 2 || in0->tensor->ndim != 2 || index[0] >= ids->tensor->size)
+            return NAN;
+        float id = ids->tensor->data[index[0]];
+        if (!(id >= 0.0f) || (size_t)id >= in0->tensor->shape[0] || in0->tensor->shape[1] != o->shape[1])
+            return NAN;
+        return in0->tensor->data[(size_t)id * o->shape[1] + index[1]];
+    }
+    case OP_PICK_ROW:
+        if (in0 == NULL || in0->tensor->ndim != 2 || how->row >= in0->tensor->shape[0] || o->ndim != 1 ||
+            in0->tensor->shape[1] != o->shape[0])
+            return NAN;
+        return in0->tensor->data[how->row * o->shape[0] + offset];
+    case OP_CONCAT_HEADS: {
+        if (in0 == NULL || in0->tensor->ndim != 3 || o->ndim != 2)
+            return NAN;
+        size_t S = in0->tensor->shape[1], E = in0->tensor->shape[2];
+        size_t h = index[1] / E, e = index[1] % E;
+        if (h >= in0->tensor->shape[0] || index[0] >= S)
+            return NAN;
+        return in0->tensor->data[(h * S + index[0]) * E + e];
+    }
+    }
+    return NAN;
+}
+
+/* The value at offset recomputed from its inputs; the stored value for an
+ * input shown again, NAN for a value that does not exist. */
+float explain_recompute(const Trace *trace, int step, int tensor, size_t offset)
+{
+    const TraceTensor *tt = step_tensor(trace, step, tensor);
+    if (tt == NULL || offset >= tt->tensor->size)
+        return NAN;
+    if (!tt->is_output)
+        return tt->tensor->data[offset];
+    return recompute_output(trace, step, tt, offset);
+}
+
+/* ------------------------------------------------------------------------
+ * explain_is_source
+ * ---------------------------------------------------------------------- */
+
+/* True when the value at offset of operand k (a tensor of rank
+ * spec->rank[k]) takes part in the einsum element at sel_index: every
+ * letter of the operand that is also in the output has the selected
+ * value's index for that letter. */
+static bool einsum_source(const EinsumSpec *spec, int k, const Tensor *t, size_t offset, const size_t *sel_index)
+{
+    if (t->ndim != spec->rank[k])
+        return false;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        size_t i = offset % t->shape[d];
+        offset /= t->shape[d];
+        const char *p = memchr(spec->out_labels, spec->labels[k][d], (size_t)spec->out_rank);
+        if (p != NULL && sel_index[p - spec->out_labels] != i)
+            return false;
+    }
+    return true;
+}
+
+/* True when the value at offset of operand k of sel's derivation is one
+ * the selected element (sel_index, sel_offset) is computed from. */
+static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, const size_t *sel_index,
+                         size_t sel_offset, int k, size_t offset)
+{
+    const Derivation *how = &sel->how;
+    const Tensor *o = sel->tensor;
+    const TraceTensor *in = input_of(trace, step, sel, k);
+    if (in == NULL)
+        return false;
+    const Tensor *t = in->tensor;
+    size_t j = o->ndim > 0 ? sel_index[o->ndim - 1] : 0;
+    switch (how->op) {
+    case OP_MATVEC:
+        /* out[j]: row j of the matrix, all of the vector */
+        return k == 1 || offset / last_dim(t) == sel_index[0];
+    case OP_DOT_ROWS:
+        /* out[i][j]: row i of in0 (all of a 1-D in0), row j of in1 */
+        if (k == 0)
+            return t->ndim == 1 || offset / last_dim(t) == sel_index[0];
+        return offset / last_dim(t) == j;
+    case OP_MATMUL:
+        /* out[i][j]: row i of in0 (all of a 1-D in0), column j of in1 */
+        if (k == 0)
+            return t->ndim == 1 || offset / last_dim(t) == sel_index[0];
+        return t->ndim == 1 || offset % last_dim(t) == j;
+    case OP_SCALE:
+        return offset == sel_offset;
+    case OP_SOFTMAX:
+        return offset / last_dim(t) == sel_offset / last_dim(o);
+    case OP_EINSUM: {
+        EinsumSpec spec;
+        if (!einsum_parse(how->equation, &spec, NULL) || spec.n_operands != 2)
+            return false;
+        if (how->in1_transposed && spec.rank[1] >= 2) {
+            char swap = spec.labels[1][spec.rank[1] - 1];
+            spec.labels[1][spec.rank[1] - 1] = spec.labels[1][spec.rank[1] - 2];
+            spec.labels[1][spec.rank[1] - 2] = swap;
+        }
+        return einsum_source(&spec, k, t, offset, sel_index);
+    }
+    case OP_GATHER_ROWS: {
+        /* out[s][d]: ids[s] and table[ids[s]][d] */
+        if (k == 1)
+            return offset == sel_index[0];
+        const TraceTensor *ids = input_of(trace, step, sel, 1);
+        if (ids == NULL || sel_index[0] >= ids->tensor->size || o->ndim != 2)
+            return false;
+        float id = ids->tensor->data[sel_index[0]];
+        return id >= 0.0f && offset == (size_t)id * last_dim(t) + sel_index[1];
+    }
+    case OP_PICK_ROW:
+        return k == 0 && offset == how->row * last_dim(t) + sel_offset;
+    case OP_CONCAT_HEADS: {
+        /* out[s][h*E + e] = in0[h][s][e] */
+        if (k != 0 || t->ndim != 3 || o->ndim != 2)
+            return false;
+        size_t S = t->shape[1], E = t->shape[2];
+        return offset == ((sel_index[1] / E) * S + sel_index[0]) * E + sel_index[1] % E;
+    }
+    case OP_SHOWN:
+    case OP_TOKENIZE:
+    case OP_RAND_NORMAL:
+    case OP_RAND_UNIFORM:
+        break;
+    }
+    return false;
+}
+
+/* Index arithmetic only, no allocation: the selection's multi-index once,
+ * then the rule of its operation for each input it was made from. */
+bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_offset, int tensor, size_t offset)
+{
+    const TraceTensor *sel = step_tensor(trace, step, sel_tensor);
+    const TraceTensor *tt = step_tensor(trace, step, tensor);
+    if (sel == NULL || tt == NULL || !sel->is_output || sel_offset >= sel->tensor->size ||
+        offset >= tt->tensor->size)
+        return false;
+    size_t sel_index[TENSOR_MAX_DIMS] = {0};
+    unravel_offset(sel->tensor, sel_offset, sel_index);
+    for (int k = 0; k < 2; k++)
+        if (sel->how.in[k] == tensor && is_source_of(trace, step, sel, sel_index, sel_offset, k, offset))
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Text: labels, names, numbers, lines
+ * ---------------------------------------------------------------------- */
+
+#if defined(__GNUC__)
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#endif
+
+/* Appends printf-style text to the NUL-terminated buf of size bytes,
+ * cutting it (at a UTF-8 boundary) when it does not fit. */
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n >= size - used) {
+        size_t end = size - 1;
+        while (end > used && ((unsigned char)buf[end] & 0xc0) == 0x80)
+            end--; /* buf[end] starts a sequence that was cut: drop it */
+        buf[end] = '\0';
+    }
+}
+
+/* True when the trace has words for its tokens (else they are only ids). */
+static bool has_words(const Trace *trace)
+{
+    return trace->config.sentence != NULL && trace->config.tokens != NULL;
+}
+
+/* Writes token s's word into buf (LABEL_BYTES), cut to LABEL_MAX_COLS
+ * columns, with its position "(4)" when the word occurs more than once. */
+static void token_word(const Trace *trace, size_t s, char *buf)
+{
+    const char *word = trace->config.tokens[s];
+    size_t bytes = 0, cols = 0;
+    while (word[bytes] != '\0' && cols < LABEL_MAX_COLS) {
+        bytes++;
+        while (((unsigned char)word[bytes] & 0xc0) == 0x80)
+            bytes++;
+        cols++;
+    }
+    buf[0] = '\0';
+    if (word[bytes] != '\0') {
+        /* too long: keep LABEL_MAX_COLS - 1 code points and add "…" */
+        bytes = 0;
+        for (cols = 0; cols + 1 < LABEL_MAX_COLS; cols++) {
+            bytes++;
+            while (((unsigned char)word[bytes] & 0xc0) == 0x80)
+                bytes++;
+        }
+        append(buf, LABEL_BYTES, "%.*s…", (int)bytes, word);
+    } else {
+        append(buf, LABEL_BYTES, "%s", word);
+    }
+    for (size_t i = 0; i < trace->config.n_tokens; i++)
+        if (i != s && strcmp(trace->config.tokens[i], word) == 0) {
+            append(buf, LABEL_BYTES, "(%zu)", s);
+            break;
+        }
+}
+
+/* Writes the label of index i along a dimension of kind `kind` into buf
+ * (LABEL_BYTES): the token's word for a sequence dimension when the
+ * sentence is known, else the number. */
+static void index_label(const Trace *trace, DimKind kind, size_t i, char *buf)
+{
+    if (kind == DIM_SEQ && has_words(trace) && i < trace->config.n_tokens)
+        token_word(trace, i, buf);
+    else
+        snprintf(buf, LABEL_BYTES, "%zu", i);
+}
+
+/* Writes how prose names token s into buf (LABEL_BYTES + 8): "'is'" or,
+ * without words, its position "2". */
+static void token_phrase(const Trace *trace, size_t s, char *buf)
+{
+    char word[LABEL_BYTES];
+    if (has_words(trace) && s < trace->config.n_tokens) {
+        token_word(trace, s, word);
+        snprintf(buf, LABEL_BYTES + 8, "'%s'", word);
+    } else {
+        snprintf(buf, LABEL_BYTES + 8, "%zu", s);
+    }
+}
+
+/* The letter a dot product's summed dimension goes by in the formulas. */
+static char dim_letter(DimKind kind)
+{
+    switch (kind) {
+    case DIM_SEQ:
+        return 'j';
+    case DIM_MODEL:
+        return 'd';
+    case DIM_HEAD:
+        return 'h';
+    case DIM_HEAD_DIM:
+        return 'e';
+    case DIM_VOCAB:
+        return 'v';
+    case DIM_OTHER:
+        break;
+    }
+    return 'k';
+}
+
+/* What a dimension of kind `kind` and size n runs over, for "j runs over
+ * the 5 tokens". Writes into buf (LABEL_BYTES). */
+static void dim_phrase(DimKind kind, size_t n, char *buf)
+{
+    switch (kind) {
+    case DIM_SEQ:
+        snprintf(buf, LABEL_BYTES, "the %zu token%s", n, n == 1 ? "" : "s");
+        return;
+    case DIM_MODEL:
+        snprintf(buf, LABEL_BYTES, "the %zu embedding dimensions", n);
+        return;
+    case DIM_HEAD:
+        snprintf(buf, LABEL_BYTES, "the %zu heads", n);
+        return;
+    case DIM_HEAD_DIM:
+        snprintf(buf, LABEL_BYTES, "the %zu dimensions of a head", n);
+        return;
+    case DIM_VOCAB:
+        snprintf(buf, LABEL_BYTES, "the %zu vocabulary entries", n);
+        return;
+    case DIM_OTHER:
+        break;
+    }
+    snprintf(buf, LABEL_BYTES, "%zu values", n);
+}
+
+/* Writes "name[l0][l1]..." for the element at index of tt into buf
+ * (NAME_BYTES). With summed_dim >= 0, that dimension shows letter instead
+ * of an index; with omit_dim >= 0, that dimension is left out (a row). */
+static void element_name(const Trace *trace, const TraceTensor *tt, const size_t *index, int summed_dim, char letter,
+                         int omit_dim, char *buf)
+{
+    char label[LABEL_BYTES];
+    snprintf(buf, NAME_BYTES, "%s", tt->name);
+    for (int d = 0; d < tt->tensor->ndim; d++) {
+        if (d == omit_dim)
+            continue;
+        if (d == summed_dim) {
+            append(buf, NAME_BYTES, "[%c]", letter);
+        } else {
+            index_label(trace, tt->dims[d], index[d], label);
+            append(buf, NAME_BYTES, "[%s]", label);
+        }
+    }
+}
+
+/* Writes value in fmt into buf (NUMFMT_BUF). Returns buf. */
+static const char *num(const NumFormat *fmt, float value, char *buf)
+{
+    numfmt_write(fmt, value, buf);
+    return buf;
+}
+
+/* As num, right-aligned to fmt's width, so term lines line up. */
+static const char *num_padded(const NumFormat *fmt, float value, char *buf)
+{
+    numfmt_write_padded(fmt, value, buf);
+    return buf;
+}
+
+/* Writes the divisor as a formula ("√16") into label and as a number ("4",
+ * "5.6569") into value (both NUMFMT_BUF). The formula is the number itself
+ * when the divisor is not the square root of a whole number. */
+static void divisor_text(float divisor, int precision, char *label, char *value)
+{
+    if (divisor == floorf(divisor) && fabsf(divisor) < 1e9f)
+        snprintf(value, NUMFMT_BUF, "%.0f", (double)divisor);
+    else
+        snprintf(value, NUMFMT_BUF, "%.*f", precision, (double)divisor);
+    double square = (double)divisor * (double)divisor;
+    if (square >= 1.0 && square < 1e12) {
+        long n = lround(square);
+        if ((float)sqrt((double)n) == divisor) {
+            snprintf(label, NUMFMT_BUF, "√%ld", n);
+            return;
+        }
+    }
+    snprintf(label, NUMFMT_BUF, "%s", value);
+}
+
+/* Where explain_cell writes: lines wrapped to width columns. */
+typedef struct Lines {
+    StrBuf *out;
+    size_t width;
+} Lines;
+
+/* Appends text as one or more lines of at most lines->width columns:
+ * breaks at spaces (or inside a word longer than a line), continuation
+ * lines indented 4 more than the first. Every line ends in '\n'. */
+static void put_wrapped(Lines *lines, const char *text)
+{
+    size_t width = lines->width;
+    size_t lead = strspn(text, " ");
+    size_t indent = lead + 4 < width / 2 ? lead + 4 : width / 2;
+    const char *p = text;
+    bool first = true;
+    while (true) {
+        size_t avail = first ? width : width - indent;
+        if (!first)
+            strbuf_repeat(lines->out, ' ', indent);
+        if (utf8_width(p) <= avail) {
+            strbuf_puts(lines->out, p);
+            strbuf_puts(lines->out, "\n");
+            return;
+        }
+        /* Pass 1: walk avail columns, remembering the last space after
+         * the line's own indentation. */
+        const char *q = p, *space = NULL;
+        bool seen_text = false;
+        for (size_t col = 0; col < avail && *q != '\0'; col++) {
+            if (*q == ' ' && seen_text)
+                space = q;
+            else if (*q != ' ')
+                seen_text = true;
+            q++;
+            while (((unsigned char)*q & 0xc0) == 0x80)
+                q++;
+        }
+        /* Pass 2: break at the space (a space right at the edge will do),
+         * or inside the word when there is none. */
+        const char *end = (*q == ' ' && seen_text) ? q : space != NULL ? space : q;
+        const char *trim = end;
+        while (trim > p && trim[-1] == ' ')
+            trim--;
+        strbuf_append(lines->out, p, (size_t)(trim - p));
+        strbuf_puts(lines->out, "\n");
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            return;
+        first = false;
+    }
+}
+
+#if defined(__GNUC__)
+static void line(Lines *lines, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#endif
+
+/* Appends one printf-style logical line, wrapped (see put_wrapped). */
+static void line(Lines *lines, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char *text = malloc((size_t)n + 1);
+    if (text == NULL) {
+        lines->out->failed = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    put_wrapped(lines, text);
+    free(text);
+}
+
+#if defined(__GNUC__)
+static void equation(Lines *lines, const char *lhs, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#endif
+
+/* Appends "lhs = rhs" (rhs printf-style) as one line when it fits, else
+ * lhs alone and "  = rhs" below it. */
+static void equation(Lines *lines, const char *lhs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *rhs = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (rhs == NULL) {
+        lines->out->failed = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(rhs, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    if (utf8_width(lhs) + 3 + utf8_width(rhs) <= lines->width) {
+        line(lines, "%s = %s", lhs, rhs);
+    } else {
+        line(lines, "%s", lhs);
+        line(lines, "  = %s", rhs);
+    }
+    free(rhs);
+}
+
+/* ------------------------------------------------------------------------
+ * explain_cell, one function per kind of operation
+ * ---------------------------------------------------------------------- */
+
+/* What every explanation needs: the element, its names and formats. */
+typedef struct Cell {
+    const Trace *trace;
+    int step;
+    const TraceTensor *tt;               /* the tensor explained */
+    size_t offset;                       /* the element */
+    size_t index[TENSOR_MAX_DIMS];       /* its multi-index */
+    char name[NAME_BYTES];               /* "scores_1[is]" */
+    int precision;
+    NumFormat fmt;                       /* tt's format in the panel */
+    Lines lines;
+} Cell;
+
+/* The last line: the value exactly as the panel shows it, after the
+ * element's name when both fit on the line. */
+static void put_result(Cell *c)
+{
+    char value[NUMFMT_BUF];
+    num(&c->fmt, c->tt->tensor->data[c->offset], value);
+    if (utf8_width(c->name) + 3 + strlen(value) <= c->lines.width)
+        strbuf_printf(c->lines.out, "%s = %s\n", c->name, value);
+    else
+        strbuf_printf(c->lines.out, "= %s\n", value);
+}
+
+/* The label of one summed index for a term line: "d=3" or "j=my". */
+static void term_label(const Trace *trace, char letter, DimKind kind, size_t i, char *buf)
+{
+    char label[LABEL_BYTES];
+    index_label(trace, kind, i, label);
+    snprintf(buf, LABEL_BYTES + 4, "%c=%s", letter, label);
+}
+
+/* Lists the shown terms of a sum, one "label:  a × b = p" line each, with
+ * one line for the elided middle. labels[i] names shown term i. */
+static void put_terms(Cell *c, const SumView *view, char (*labels)[LABEL_BYTES + 4], const NumFormat *fa,
+                      const NumFormat *fb)
+{
+    size_t label_cols = 0;
+    for (size_t i = 0; i < view->n_shown; i++)
+        if (utf8_width(labels[i]) > label_cols)
+            label_cols = utf8_width(labels[i]);
+    for (size_t i = 0; i < view->n_shown; i++) {
+        const ShownTerm *term = &view->shown[i];
+        if (i > 0 && term->t > view->shown[i - 1].t + 1) {
+            size_t gap = term->t - view->shown[i - 1].t - 1;
+            line(&c->lines, "    … %zu more term%s …", gap, gap == 1 ? "" : "s");
+        }
+        char a[NUMFMT_BUF], b[NUMFMT_BUF], p[NUMFMT_BUF];
+        size_t pad = label_cols - utf8_width(labels[i]);
+        line(&c->lines, "    %s:%*s %s × %s = %s", labels[i], (int)pad, "", num_padded(fa, term->a, a),
+             num_padded(fb, term->b, b), num_padded(&c->fmt, term->product, p));
+    }
+}
+
+/* After the sum: the division by the divisor (when scaled), as
+ * "what / √16 = -18.1116 / 4 = -4.5279" or, without what, "= -18.1116 / 4
+ * = -4.5279"; then the mask (when this element is masked). */
+static void put_scale_and_mask(Cell *c, const char *what, const NumFormat *fx, float x)
+{
+    const Derivation *how = &c->tt->how;
+    char s[NUMFMT_BUF], q[NUMFMT_BUF], label[NUMFMT_BUF], value[NUMFMT_BUF];
+    if (how->divisor != 1.0f) {
+        divisor_text(how->divisor, c->precision, label, value);
+        num(&c->fmt, x / how->divisor, q);
+        if (what == NULL)
+            line(&c->lines, "  = %s / %s = %s", num(fx, x, s), value, q);
+        else if (strcmp(label, value) != 0)
+            line(&c->lines, "  %s / %s = %s / %s = %s", what, label, num(fx, x, s), value, q);
+        else
+            line(&c->lines, "  %s / %s = %s", what, value, q);
+    }
+    size_t query = 0, key = 0;
+    if (is_masked(how, c->tt->tensor, c->index, &query, &key)) {
+        char qw[LABEL_BYTES + 8], kw[LABEL_BYTES + 8];
+        token_phrase(c->trace, query, qw);
+        token_phrase(c->trace, key, kw);
+        line(&c->lines, "  masked: key %s comes after query %s → -inf", kw, qw);
+    }
+}
+
+/* OP_MATVEC, OP_DOT_ROWS, OP_MATMUL: a dot product, term by term. */
+static void explain_dot(Cell *c)
+{
+    DotPlan plan;
+    if (!dot_plan(c->trace, c->step, c->tt, c->index, &plan)) {
+        line(&c->lines, "  (its inputs do not fit a dot product)");
+        return;
+    }
+    const TraceTensor *a = plan.a, *b = plan.b;
+    size_t ai[TENSOR_MAX_DIMS] = {plan.a_row, 0}, bi[TENSOR_MAX_DIMS] = {0};
+    DimKind kind = a->dims[plan.a_dim];
+    char letter = dim_letter(kind);
+    if (b->tensor->ndim == 2)
+        bi[plan.b_dim == 0 ? 1 : 0] = plan.b_col;
+
+    /* Pass 1: the element as a product of a row and a row or column. */
+    char an[NAME_BYTES], bn[NAME_BYTES];
+    element_name(c->trace, a, ai, -1, 0, plan.a_dim, an);
+    if (b->tensor->ndim == 2 && plan.b_dim == 0) {
+        char col[LABEL_BYTES];
+        index_label(c->trace, b->dims[1], plan.b_col, col);
+        snprintf(bn, sizeof bn, "%s[:, %s]", b->name, col);
+    } else {
+        element_name(c->trace, b, bi, -1, 0, plan.b_dim, bn);
+    }
+    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF];
+    if (c->tt->how.divisor != 1.0f)
+        divisor_text(c->tt->how.divisor, c->precision, div_label, div_value);
+    equation(&c->lines, c->name, "%s · %s%s%s", an, bn, div_label[0] ? " / " : "", div_label);
+
+    /* Pass 2: the sum with its letter, then each product. */
+    element_name(c->trace, a, ai, plan.a_dim, letter, -1, an);
+    element_name(c->trace, b, bi, plan.b_dim, letter, -1, bn);
+    line(&c->lines, "  = Σ_%c %s · %s   (%zu term%s)", letter, an, bn, plan.n, plan.n == 1 ? "" : "s");
+    SumView view;
+    float sum = dot_sum(&plan, &view);
+    char labels[EXPLAIN_MAX_TERMS][LABEL_BYTES + 4];
+    for (size_t i = 0; i < view.n_shown; i++)
+        term_label(c->trace, letter, kind, view.shown[i].summed[0], labels[i]);
+    NumFormat fa = format_of(a, c->precision), fb = format_of(b, c->precision);
+    put_terms(c, &view, labels, &fa, &fb);
+
+    /* Pass 3: the sum, the scaling and the mask. */
+    char s[NUMFMT_BUF];
+    line(&c->lines, "  sum = %s", num(&c->fmt, sum, s));
+    put_scale_and_mask(c, "sum", &c->fmt, sum);
+}
+
+/* OP_EINSUM: the equation with its free letters bound, the summed letters
+ * named, then the products as einsum_terms lists them. */
+static void explain_einsum(Cell *c)
+{
+    EinsumSpec spec, written;
+    const Tensor *ops[2];
+    const TraceTensor *in[2];
+    if (!einsum_setup(c->trace, c->step, c->tt, &spec, ops, in, &written)) {
+        line(&c->lines, "  (its inputs do not fit the einsum)");
+        return;
+    }
+    const Derivation *how = &c->tt->how;
+
+    /* Pass 1: each letter's value: free ones from the element, summed ones
+     * shown as the letter; and what each letter indexes (its DimKind). */
+    char letter_label[EINSUM_MAX_LETTERS][LABEL_BYTES];
+    DimKind letter_kind[EINSUM_MAX_LETTERS];
+    for (int l = 0; l < spec.n_letters; l++) {
+        letter_kind[l] = DIM_OTHER;
+        for (int k = 1; k >= 0; k--)
+            for (int d = 0; d < spec.rank[k]; d++)
+                if (spec.labels[k][d] == spec.letters[l])
+                    letter_kind[l] = in[k]->dims[d];
+        snprintf(letter_label[l], LABEL_BYTES, "%c", spec.letters[l]);
+    }
+    char bound[NAME_BYTES];
+    snprintf(bound, sizeof bound, "%s[", c->tt->name);
+    for (int d = 0; d < spec.out_rank; d++) {
+        int l = (int)((const char *)memchr(spec.letters, spec.out_labels[d], (size_t)spec.n_letters) - spec.letters);
+        index_label(c->trace, c->tt->dims[d], c->index[d], letter_label[l]);
+        append(bound, sizeof bound, "%s%c=%s", d > 0 ? ", " : "", spec.out_labels[d], letter_label[l]);
+    }
+    append(bound, sizeof bound, "]");
+
+    /* Pass 2: the formula, operands written with the equation's letters
+     * (keysᵀ[0][e][is] for a transposed operand). */
+    char operand[2][NAME_BYTES], summed_letters[EINSUM_MAX_LETTERS + 1] = "";
+    for (int k = 0; k < 2; k++) {
+        snprintf(operand[k], NAME_BYTES, "%s%s", in[k]->name, k == 1 && how->in1_transposed ? "ᵀ" : "");
+        for (int d = 0; d < written.rank[k]; d++) {
+            int l = (int)((const char *)memchr(spec.letters, written.labels[k][d], (size_t)spec.n_letters) -
+                          spec.letters);
+            append(operand[k], NAME_BYTES, "[%s]", letter_label[l]);
+        }
+    }
+    size_t n_summed = 0;
+    for (int l = 0; l < spec.n_letters; l++)
+        if (spec.summed[l])
+            summed_letters[n_summed++] = spec.letters[l];
+    summed_letters[n_summed] = '\0';
+    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF];
+    if (how->divisor != 1.0f)
+        divisor_text(how->divisor, c->precision, div_label, div_value);
+    if (n_summed > 0)
+        equation(&c->lines, bound, "Σ_%s %s · %s%s%s", summed_letters, operand[0], operand[1],
+             div_label[0] ? " / " : "", div_label);
+    else
+        equation(&c->lines, bound, "%s · %s%s%s", operand[0], operand[1], div_label[0] ? " / " : "", div_label);
+    if (how->in1_transposed) {
+        char plain[NAME_BYTES];
+        snprintf(plain, sizeof plain, "%s", in[1]->name);
+        for (int d = 0; d < spec.rank[1]; d++) {
+            int l = (int)((const char *)memchr(spec.letters, spec.labels[1][d], (size_t)spec.n_letters) -
+                          spec.letters);
+            append(plain, sizeof plain, "[%s]", letter_label[l]);
+        }
+        line(&c->lines, "  (%s is %s)", operand[1], plain);
+    }
+    size_t n_terms = einsum_term_count(&spec);
+    char summed_list[3 * EINSUM_MAX_LETTERS] = "";
+    for (size_t i = 0; i < n_summed; i++)
+        append(summed_list, sizeof summed_list, "%s%c", i > 0 ? ", " : "", summed_letters[i]);
+    if (n_summed > 0)
+        line(&c->lines, "  %s %s not in the output '%.*s', so %s summed", summed_list, n_summed == 1 ? "is" : "are",
+             spec.out_rank, spec.out_labels, n_summed == 1 ? "it is" : "they are");
+    for (int l = 0; l < spec.n_letters; l++)
+        if (spec.summed[l]) {
+            char what[LABEL_BYTES];
+            dim_phrase(letter_kind[l], spec.size[l], what);
+            if (n_summed == 1)
+                line(&c->lines, "  %c runs over %s (%zu term%s)", spec.letters[l], what, n_terms,
+                     n_terms == 1 ? "" : "s");
+            else
+                line(&c->lines, "  %c runs over %s", spec.letters[l], what);
+        }
+    if (n_summed != 1)
+        line(&c->lines, "  %zu term%s:", n_terms, n_terms == 1 ? "" : "s");
+
+    /* Pass 3: the products, in the order einsum_eval added them. */
+    float sum = 0.0f;
+    EinsumTerm *terms = malloc((n_terms > 0 ? n_terms : 1) * sizeof *terms);
+    if (terms == NULL) {
+        einsum_terms(&spec, ops, c->index, NULL, 0, &sum);
+        line(&c->lines, "  (%zu terms; too many to list)", n_terms);
+    } else {
+        size_t got = einsum_terms(&spec, ops, c->index, terms, n_terms, &sum);
+        SumView view;
+        memset(&view, 0, sizeof view);
+        view.n_terms = got;
+        char labels[EXPLAIN_MAX_TERMS][LABEL_BYTES + 4];
+        for (size_t t = 0; t < got; t++) {
+            ShownTerm *shown = sum_view_add(&view, t, terms[t].factor[0], terms[t].factor[1], terms[t].product);
+            if (shown == NULL)
+                continue;
+            char *label = labels[view.n_shown - 1];
+            label[0] = '\0';
+            for (int l = 0; l < spec.n_letters; l++)
+                if (spec.summed[l]) {
+                    char one[LABEL_BYTES + 4];
+                    term_label(c->trace, spec.letters[l], letter_kind[l], terms[t].summed_index[l], one);
+                    append(label, LABEL_BYTES + 4, "%s%s", label[0] ? "," : "", one);
+                }
+        }
+        free(terms);
+        NumFormat fa = format_of(in[0], c->precision), fb = format_of(in[1], c->precision);
+        put_terms(c, &view, labels, &fa, &fb);
+    }
+
+    /* Pass 4: the sum, the scaling and the mask. */
+    char s[NUMFMT_BUF];
+    line(&c->lines, "  sum = %s", num(&c->fmt, sum, s));
+    put_scale_and_mask(c, "sum", &c->fmt, sum);
+}
+
+/* OP_SCALE: one value divided, maybe masked. */
+static void explain_scale(Cell *c)
+{
+    const TraceTensor *in = input_of(c->trace, c->step, c->tt, 0);
+    if (in == NULL || !tensor_same_shape(in->tensor, c->tt->tensor)) {
+        line(&c->lines, "  (its input does not fit)");
+        return;
+    }
+    char in_name[NAME_BYTES], label[NUMFMT_BUF], value[NUMFMT_BUF];
+    element_name(c->trace, in, c->index, -1, 0, -1, in_name);
+    NumFormat fin = format_of(in, c->precision);
+    if (c->tt->how.divisor != 1.0f) {
+        divisor_text(c->tt->how.divisor, c->precision, label, value);
+        equation(&c->lines, c->name, "%s / %s", in_name, label);
+    } else {
+        equation(&c->lines, c->name, "%s", in_name);
+    }
+    put_scale_and_mask(c, NULL, &fin, in->tensor->data[c->offset]);
+}
+
+/* OP_SOFTMAX: the row's maximum, the exponentials, their sum, the share. */
+static void explain_softmax(Cell *c)
+{
+    const TraceTensor *in = input_of(c->trace, c->step, c->tt, 0);
+    const Tensor *o = c->tt->tensor;
+    if (in == NULL || !tensor_same_shape(in->tensor, o) || o->ndim < 1) {
+        line(&c->lines, "  (its input does not fit)");
+        return;
+    }
+    size_t cols = last_dim(o), row = c->offset / cols, col = c->offset % cols;
+    int last = o->ndim - 1;
+    const float *x = in->tensor->data + row * cols;
+    float *exps = malloc(cols * sizeof *exps);
+    if (exps == NULL) {
+        line(&c->lines, "  (out of memory)");
+        return;
+    }
+    NumFormat fin = format_of(in, c->precision);
+    char row_name[NAME_BYTES], col_label[LABEL_BYTES], letter = dim_letter(c->tt->dims[last]);
+    element_name(c->trace, in, c->index, -1, 0, last, row_name);
+    index_label(c->trace, c->tt->dims[last], col, col_label);
+
+    /* Pass 1: the formula, and the row's maximum. */
+    size_t at = 0;
+    float max = -INFINITY;
+    for (size_t j = 0; j < cols; j++)
+        if (x[j] > max) {
+            max = x[j];
+            at = j;
+        }
+    equation(&c->lines, c->name, "softmax(%s)[%s]", row_name, col_label);
+    line(&c->lines, "  = exp(x[%s] − max) / Σ_%c exp(x[%c] − max)", col_label, letter, letter);
+    char a[NUMFMT_BUF], b[NUMFMT_BUF], r[NUMFMT_BUF], label[LABEL_BYTES];
+    index_label(c->trace, c->tt->dims[last], at, label);
+    if (max == -INFINITY) {
+        line(&c->lines, "  every value of the row is -inf: all weights are 0");
+        free(exps);
+        return;
+    }
+    line(&c->lines, "  x = %s, max = %s (at %s)", row_name, num(&fin, max, a), label);
+
+    /* Pass 2: the exponentials (each listed for a short row), their sum in
+     * the kernel's order. Display only: the result comes from softmax_rows. */
+    for (size_t j = 0; j < cols; j++)
+        exps[j] = torchmath_expf(x[j] - max);
+    float sum = sum_as_torch(exps, cols);
+    if (cols <= EXPLAIN_MAX_TERMS) {
+        size_t label_cols = 0;
+        for (size_t j = 0; j < cols; j++) {
+            index_label(c->trace, c->tt->dims[last], j, label);
+            if (utf8_width(label) > label_cols)
+                label_cols = utf8_width(label);
+        }
+        for (size_t j = 0; j < cols; j++) {
+            index_label(c->trace, c->tt->dims[last], j, label);
+            int pad = (int)(label_cols - utf8_width(label));
+            if (x[j] == -INFINITY)
+                line(&c->lines, "    %s:%*s exp(-inf) = 0   (masked)", label, pad, "");
+            else
+                line(&c->lines, "    %s:%*s exp(%s − %s) = %s", label, pad, "", num(&fin, x[j], a), num(&fin, max, b),
+                     num(&c->fmt, exps[j], r));
+        }
+    } else {
+        line(&c->lines, "  exp(%s − %s) = %s", num(&fin, x[col], a), num(&fin, max, b), num(&c->fmt, exps[col], r));
+    }
+    line(&c->lines, "  sum of the %zu exps = %s", cols, num(&c->fmt, sum, a));
+
+    /* Pass 3: this entry's share, as the kernel computed it. */
+    float value = softmax_value(in->tensor, c->offset);
+    line(&c->lines, "  %s / %s = %s", num(&c->fmt, exps[col], a), num(&c->fmt, sum, b), num(&c->fmt, value, r));
+    free(exps);
+}
+
+/* OP_GATHER_ROWS: a value of the embedding row the token's id picks. */
+static void explain_gather(Cell *c)
+{
+    const TraceTensor *table = input_of(c->trace, c->step, c->tt, 0);
+    const TraceTensor *ids = input_of(c->trace, c->step, c->tt, 1);
+    if (table == NULL || ids == NULL || c->tt->tensor->ndim != 2 || c->index[0] >= ids->tensor->size) {
+        line(&c->lines, "  (its inputs do not fit)");
+        return;
+    }
+    size_t s = c->index[0];
+    float id = ids->tensor->data[s];
+    size_t row = id >= 0.0f ? (size_t)id : 0;
+    char token[LABEL_BYTES + 8], ids_name[NAME_BYTES];
+    token_phrase(c->trace, s, token);
+    element_name(c->trace, ids, c->index, -1, 0, -1, ids_name);
+    equation(&c->lines, c->name, "%s[%zu][%zu]", table->name, row, c->index[1]);
+    line(&c->lines, "  because token %s has id %zu (%s = %zu), so its embedding is row %zu of %s", token, row, ids_name,
+         row, row, table->name);
+}
+
+/* OP_PICK_ROW: a copy of one value of the picked row. */
+static void explain_pick(Cell *c)
+{
+    const TraceTensor *in = input_of(c->trace, c->step, c->tt, 0);
+    if (in == NULL || in->tensor->ndim != 2) {
+        line(&c->lines, "  (its input does not fit)");
+        return;
+    }
+    size_t index[TENSOR_MAX_DIMS] = {c->tt->how.row, c->index[0]};
+    char from[NAME_BYTES], token[LABEL_BYTES + 8];
+    element_name(c->trace, in, index, -1, 0, -1, from);
+    equation(&c->lines, c->name, "%s", from);
+    if (in->dims[0] == DIM_SEQ) {
+        token_phrase(c->trace, c->tt->how.row, token);
+        line(&c->lines, "  copied: %s is row %zu of %s, the embedding of token %s", c->tt->name, c->tt->how.row, in->name,
+             token);
+    } else {
+        line(&c->lines, "  copied: %s is row %zu of %s", c->tt->name, c->tt->how.row, in->name);
+    }
+}
+
+/* OP_CONCAT_HEADS: a copy of one head's value. */
+static void explain_concat(Cell *c)
+{
+    const TraceTensor *in = input_of(c->trace, c->step, c->tt, 0);
+    if (in == NULL || in->tensor->ndim != 3 || c->tt->tensor->ndim != 2) {
+        line(&c->lines, "  (its input does not fit)");
+        return;
+    }
+    size_t E = in->tensor->shape[2], h = c->index[1] / E, e = c->index[1] % E;
+    size_t index[TENSOR_MAX_DIMS] = {h, c->index[0], e};
+    char from[NAME_BYTES];
+    element_name(c->trace, in, index, -1, 0, -1, from);
+    equation(&c->lines, c->name, "%s", from);
+    line(&c->lines, "  copied: column %zu = head %zu × %zu + %zu, so value %zu of head %zu", c->index[1], h, E, e, e,
+         h);
+}
+
+/* The ordinal suffix of n: "st", "nd", "rd" or "th". */
+static const char *ordinal(size_t n)
+{
+    if (n % 100 >= 11 && n % 100 <= 13)
+        return "th";
+    return n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+}
+
+/* OP_RAND_UNIFORM, OP_RAND_NORMAL: which draw made the value. */
+static void explain_random(Cell *c)
+{
+    const Tensor *t = c->tt->tensor;
+    char shape[64] = "";
+    for (int d = 0; d < t->ndim; d++)
+        append(shape, sizeof shape, "%s%zu", d > 0 ? ", " : "", t->shape[d]);
+    line(&c->lines, "%s", c->name);
+    if (c->tt->how.op == OP_RAND_NORMAL) {
+        line(&c->lines, "  drawn by nn.Embedding's normal_ initialisation (mean 0, std 1): value #%zu of %zu "
+                        "(seed %" PRIu64 ")",
+             c->offset + 1, t->size, c->trace->config.seed);
+        /* the token whose embedding this row is, when there is one */
+        if (t->ndim == 2 && c->tt->dims[0] == DIM_VOCAB)
+            for (size_t s = 0; s < c->trace->config.n_tokens; s++)
+                if ((size_t)c->trace->config.token_ids[s] == c->index[0]) {
+                    char token[LABEL_BYTES + 8];
+                    token_phrase(c->trace, s, token);
+                    line(&c->lines, "  row %zu is the embedding of token %s", c->index[0], token);
+                    break;
+                }
+        return;
+    }
+    const TraceStep *step = &c->trace->steps[c->step];
+    size_t call = 1;
+    for (int i = 0; i < step->n_tensors && &step->tensors[i] != c->tt; i++)
+        if (step->tensors[i].is_output && step->tensors[i].how.op == OP_RAND_UNIFORM)
+            call++;
+    line(&c->lines, "  drawn by torch.rand(%s): value #%zu of that call", shape, c->offset + 1);
+    line(&c->lines, "  the %zu%s torch.rand call after torch.manual_seed(%" PRIu64 ") and the embedding", call,
+         ordinal(call), c->trace->config.seed);
+}
+
+/* OP_TOKENIZE: the token's id. */
+static void explain_tokenize(Cell *c)
+{
+    char token[LABEL_BYTES + 8];
+    float id = c->tt->tensor->data[c->offset];
+    token_phrase(c->trace, c->index[0], token);
+    line(&c->lines, "%s", c->name);
+    line(&c->lines, "  token %s has id %.0f: it picks row %.0f of the embedding table (a vocabulary of %zu)", token,
+         (double)id, (double)id, c->trace->config.vocab_size);
+}
+
+/* An input shown again: which step made it. */
+static void explain_shown(Cell *c)
+{
+    const Trace *trace = c->trace;
+    int made = c->tt->made_in;
+    line(&c->lines, "%s", c->name);
+    if (made < 0 || made >= trace->n_steps || made == c->step) {
+        line(&c->lines, "  an input of this step");
+        return;
+    }
+    const TraceStep *origin = &trace->steps[made];
+    line(&c->lines, "  made in step %d (%s): %s", made + 1, origin->id, origin->title);
+    /* the same name made by a different tensor: part 2's second embedding */
+    bool same = false;
+    for (int i = 0; i < origin->n_tensors; i++)
+        same |= origin->tensors[i].tensor == c->tt->tensor;
+    if (!same && trace->steps[c->step].part != origin->part)
+        line(&c->lines, "  part 2 made it again after re-seeding (torch.manual_seed(%" PRIu64
+                        ")): its values equal step %d's",
+             trace->config.seed, made + 1);
+    line(&c->lines, "  select it in step %d to see how it was made", made + 1);
+}
+
+/* Writes the explanation of one value: a part per kind of operation, then
+ * the value as the panel shows it. Every line ends in '\n'. */
+void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, int width, StrBuf *out)
+{
+    const TraceTensor *tt = step_tensor(trace, step, tensor);
+    Cell c;
+    memset(&c, 0, sizeof c);
+    c.lines.out = out;
+    c.lines.width = width > EXPLAIN_MIN_WIDTH ? (size_t)width : EXPLAIN_MIN_WIDTH;
+    if (tt == NULL || offset >= tt->tensor->size) {
+        line(&c.lines, "no such value");
+        return;
+    }
+    c.trace = trace;
+    c.step = step;
+    c.tt = tt;
+    c.offset = offset;
+    c.precision = precision;
+    c.fmt = format_of(tt, precision);
+    unravel_offset(tt->tensor, offset, c.index);
+    element_name(trace, tt, c.index, -1, 0, -1, c.name);
+
+    switch (tt->is_output ? tt->how.op : OP_SHOWN) {
+    case OP_SHOWN:
+        explain_shown(&c);
+        break;
+    case OP_TOKENIZE:
+        explain_tokenize(&c);
+        break;
+    case OP_RAND_NORMAL:
+    case OP_RAND_UNIFORM:
+        explain_random(&c);
+        break;
+    case OP_GATHER_ROWS:
+        explain_gather(&c);
+        break;
+    case OP_PICK_ROW:
+        explain_pick(&c);
+        break;
+    case OP_MATVEC:
+    case OP_DOT_ROWS:
+    case OP_MATMUL:
+        explain_dot(&c);
+        break;
+    case OP_SCALE:
+        explain_scale(&c);
+        break;
+    case OP_SOFTMAX:
+        explain_softmax(&c);
+        break;
+    case OP_EINSUM:
+        explain_einsum(&c);
+        break;
+    case OP_CONCAT_HEADS:
+        explain_concat(&c);
+        break;
+    }
+    put_result(&c);
+}

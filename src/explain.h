@@ -1,0 +1,61 @@
+/*
+ * explain.h - where a number came from.
+ *
+ * For a value of a step's output tensor, explain_is_source says which
+ * values of the step's other tensors it was computed from (the UI
+ * highlights them), and explain_cell writes out the arithmetic that made
+ * it, term by term, with the real numbers (the UI's cell inspector). Both
+ * read the Derivation the trace recorded; neither draws.
+ */
+#ifndef ATTN_EXPLAIN_H
+#define ATTN_EXPLAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strbuf.h"
+#include "trace.h"
+
+/* Most terms of a sum explain_cell lists before eliding the middle ones
+ * (the sum itself always covers every term). */
+#define EXPLAIN_MAX_TERMS 12
+
+/* True when the value at offset `offset` of tensor `tensor` of step `step`
+ * is one the selected value (tensor `sel_tensor`, offset `sel_offset`, an
+ * output of the same step) is computed from. Cheap enough to call for
+ * every visible cell:
+ *   OP_MATVEC out[j]: row j of the matrix and all of the vector;
+ *   OP_DOT_ROWS out[i][j]: row i of in0 and row j of in1;
+ *   OP_MATMUL out[i][j]: row i of in0 and column j of in1;
+ *   OP_SCALE, OP_SOFTMAX: the same position, or for softmax the whole row
+ *     it is normalized over;
+ *   OP_EINSUM: every operand value whose free (output) letters take the
+ *     selected value's indices (the summed letters range freely);
+ *   OP_GATHER_ROWS out[s][d]: ids[s] and embedding[ids[s]][d];
+ *   OP_PICK_ROW, OP_CONCAT_HEADS: the one value copied.
+ * False for a selection that is not an output, or any other tensor. */
+bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_offset, int tensor, size_t offset);
+
+/* Appends to out the arithmetic behind one value, as lines of at most
+ * width columns (>= 40), numbers written with `precision` digits as the
+ * UI shows them, and the last line giving the value exactly as the panel
+ * shows it. For example, for scores_1[2]:
+ *   scores_1[is] = query_1 · keys[is]            (a dot product over d = 16)
+ *     =   1.2345 × -0.5000     (d = 0)
+ *     + ...
+ *   = -18.1116
+ * Sums of more than EXPLAIN_MAX_TERMS terms list the first and last few
+ * and say how many were left out. Softmax shows exp(x - max) over the sum
+ * of the row's exps; einsum shows the equation with each letter bound to
+ * its index (h=0, s=2, e=1) and names the summed letter; random draws say
+ * which generator call made them and their position in it; an input shown
+ * again says which step made it. Labels use the token words for sequence
+ * dimensions. */
+void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, int width, StrBuf *out);
+
+/* The value explain_cell arrives at, recomputed from the inputs the way the
+ * trace computed it (for tests: it must equal the tensor's value bit for
+ * bit). For inputs shown again and random draws, the stored value. */
+float explain_recompute(const Trace *trace, int step, int tensor, size_t offset);
+
+#endif

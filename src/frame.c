@@ -1,0 +1,248 @@
+/*
+ * frame.c - the in-memory screen (see frame.h).
+ */
+#include "frame.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool frame_init(Frame *frame, int rows, int cols)
+{
+    memset(frame, 0, sizeof *frame);
+    if (rows < 1)
+        rows = 1;
+    if (cols < 1)
+        cols = 1;
+    frame->cells = malloc((size_t)rows * (size_t)cols * sizeof *frame->cells);
+    if (frame->cells == NULL)
+        return false;
+    frame->rows = rows;
+    frame->cols = cols;
+    frame->ascii = false;
+    frame_clear(frame);
+    return true;
+}
+
+void frame_free(Frame *frame)
+{
+    if (frame == NULL)
+        return;
+    free(frame->cells);
+    memset(frame, 0, sizeof *frame);
+}
+
+void frame_clear(Frame *frame)
+{
+    for (int i = 0; i < frame->rows * frame->cols; i++)
+        frame->cells[i] = (Cell){' ', ROLE_TEXT, 0, 0};
+    frame->cursor_row = -1;
+    frame->cursor_col = -1;
+}
+
+Cell *frame_at(Frame *frame, int row, int col)
+{
+    if (row < 0 || col < 0 || row >= frame->rows || col >= frame->cols)
+        return NULL;
+    return &frame->cells[row * frame->cols + col];
+}
+
+int utf8_encode(uint32_t cp, char *buf)
+{
+    int n;
+    if (cp < 0x80) {
+        buf[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        buf[0] = (char)(0xc0 | (cp >> 6));
+        buf[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        buf[0] = (char)(0xe0 | (cp >> 12));
+        buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        buf[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        buf[0] = (char)(0xf0 | (cp >> 18));
+        buf[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        buf[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        buf[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+int utf8_decode(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int len = u[0] < 0x80 ? 1 : (u[0] & 0xe0) == 0xc0 ? 2 : (u[0] & 0xf0) == 0xe0 ? 3 : (u[0] & 0xf8) == 0xf0 ? 4 : 0;
+    *cp = 0xfffd;
+    if (len == 0)
+        return 0;
+    uint32_t value = len == 1 ? u[0] : (uint32_t)(u[0] & (0x7f >> len));
+    for (int i = 1; i < len; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        value = (value << 6) | (u[i] & 0x3fu);
+    }
+    static const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (value < min_for_len[len] || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
+        return 0;
+    *cp = value;
+    return len;
+}
+
+/* ASCII spellings of the symbols attn-trace's own texts use. */
+static const struct {
+    uint32_t cp;
+    const char *ascii;
+} ASCII_SPELLINGS[] = {
+    {0x00b7, "."},    {0x00d7, "x"},   {0x1d40, "^T"},  {0x2192, "->"}, {0x2190, "<-"},  {0x2191, "^"},
+    {0x2193, "v"},    {0x221a, "sqrt"}, {0x03a3, "sum"}, {0x2211, "sum"}, {0x2026, "..."}, {0x2212, "-"},
+    {0x25b6, ">"},    {0x2500, "-"},   {0x2502, "|"},   {0x256d, "+"},  {0x256e, "+"},   {0x2570, "+"},
+    {0x256f, "+"},    {0x2264, "<="},  {0x2265, ">="},  {0x2219, "."},  {0x2022, "o"},   {0x25cf, "@"},
+    {0x2248, "~"},    {0x2260, "!="},  {0x00f7, "/"},
+};
+
+/* The ASCII spelling of cp in an ascii frame, or NULL to write it as is. */
+static const char *ascii_spelling(uint32_t cp)
+{
+    if (cp < 0x80)
+        return NULL;
+    for (size_t i = 0; i < sizeof ASCII_SPELLINGS / sizeof ASCII_SPELLINGS[0]; i++)
+        if (ASCII_SPELLINGS[i].cp == cp)
+            return ASCII_SPELLINGS[i].ascii;
+    return "?";
+}
+
+void ascii_transliterate(const char *text, StrBuf *out)
+{
+    const char *p = text;
+    while (*p != '\0') {
+        uint32_t cp;
+        int len = utf8_decode(p, &cp);
+        if (len == 0) {
+            strbuf_puts(out, "?");
+            p++;
+            continue;
+        }
+        const char *spelling = ascii_spelling(cp);
+        if (spelling == NULL) {
+            strbuf_append(out, p, (size_t)len);
+        } else if (cp == 0x221a && p[len] >= '0' && p[len] <= '9') {
+            /* "√16" reads as "sqrt(16)" */
+            size_t digits = strspn(p + len, "0123456789");
+            strbuf_printf(out, "sqrt(%.*s)", (int)digits, p + len);
+            len += (int)digits;
+        } else {
+            strbuf_puts(out, spelling);
+        }
+        p += len;
+    }
+}
+
+int frame_put(Frame *frame, int row, int col, const char *text, Role role, int max_cols)
+{
+    StrBuf ascii = {0};
+    if (frame->ascii) {
+        ascii_transliterate(text, &ascii);
+        text = strbuf_text(&ascii);
+    }
+    int written = 0;
+    const char *p = text;
+    while (*p != '\0' && written < max_cols) {
+        uint32_t cp;
+        int len = utf8_decode(p, &cp);
+        if (len == 0) {
+            len = 1;
+            cp = '?';
+        }
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            cp = '?';
+        int width = codepoint_width(cp);
+        if (width == 0) /* a combining mark would merge into its neighbour's cell */
+            cp = '?', width = 1;
+        if (written + width > max_cols || col + written + width > frame->cols)
+            break;
+        Cell *cell = frame_at(frame, row, col + written);
+        if (cell == NULL)
+            break;
+        *cell = (Cell){cp, (uint8_t)role, 0, 0};
+        if (width == 2) /* the right half of a wide character */
+            *frame_at(frame, row, col + written + 1) = (Cell){0, (uint8_t)role, 0, 0};
+        written += width;
+        p += len;
+    }
+    strbuf_free(&ascii);
+    return written;
+}
+
+int frame_printf(Frame *frame, int row, int col, Role role, int max_cols, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return frame_put(frame, row, col, buf, role, max_cols);
+}
+
+void frame_fill(Frame *frame, int row, int col, int rows, int cols, uint32_t ch, Role role)
+{
+    for (int r = row; r < row + rows; r++)
+        for (int c = col; c < col + cols; c++) {
+            Cell *cell = frame_at(frame, r, c);
+            if (cell != NULL)
+                *cell = (Cell){ch, (uint8_t)role, 0, 0};
+        }
+}
+
+void frame_set_role(Frame *frame, int row, int col, int rows, int cols, Role role)
+{
+    for (int r = row; r < row + rows; r++)
+        for (int c = col; c < col + cols; c++) {
+            Cell *cell = frame_at(frame, r, c);
+            if (cell != NULL)
+                cell->role = (uint8_t)role;
+        }
+}
+
+const BoxChars *frame_box_chars(bool ascii)
+{
+    static const BoxChars ascii_box = {'-', '|', '+', '+', '+', '+', '~'};
+    static const BoxChars unicode_box = {0x2500, 0x2502, 0x256d, 0x256e, 0x2570, 0x256f, 0x2026};
+    return ascii ? &ascii_box : &unicode_box;
+}
+
+void frame_box(Frame *frame, int row, int col, int rows, int cols, const BoxChars *box, Role role)
+{
+    if (rows < 2 || cols < 2)
+        return;
+    frame_fill(frame, row, col + 1, 1, cols - 2, box->horizontal, role);
+    frame_fill(frame, row + rows - 1, col + 1, 1, cols - 2, box->horizontal, role);
+    frame_fill(frame, row + 1, col, rows - 2, 1, box->vertical, role);
+    frame_fill(frame, row + 1, col + cols - 1, rows - 2, 1, box->vertical, role);
+    frame_fill(frame, row, col, 1, 1, box->top_left, role);
+    frame_fill(frame, row, col + cols - 1, 1, 1, box->top_right, role);
+    frame_fill(frame, row + rows - 1, col, 1, 1, box->bottom_left, role);
+    frame_fill(frame, row + rows - 1, col + cols - 1, 1, 1, box->bottom_right, role);
+}
+
+void frame_to_text(const Frame *frame, StrBuf *out)
+{
+    for (int r = 0; r < frame->rows; r++) {
+        int last = frame->cols - 1;
+        while (last >= 0 && frame->cells[r * frame->cols + last].ch == ' ')
+            last--;
+        for (int c = 0; c <= last; c++) {
+            if (frame->cells[r * frame->cols + c].ch == 0)
+                continue; /* the right half of a wide character */
+            char buf[8];
+            utf8_encode(frame->cells[r * frame->cols + c].ch, buf);
+            strbuf_puts(out, buf);
+        }
+        strbuf_puts(out, "\n");
+    }
+}

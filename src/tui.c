@@ -1,0 +1,693 @@
+/*
+ * tui.c - the terminal backend: the one file that talks to curses.
+ *
+ * It starts and stops ncurses, reads keys and turns them into KeyCodes,
+ * tracks the terminal size, and paints the Frames the App composes. The
+ * look of each cell role (colours and attributes) is a theme decided here,
+ * at one of three levels: 256 colours, 8 colours, or none (NO_COLOR,
+ * --no-color, or a terminal without colours). Signal handlers make sure
+ * the terminal is restored however the program ends.
+ */
+#define _XOPEN_SOURCE_EXTENDED 1
+
+#include "app.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wchar.h>
+
+/* Escape delay in milliseconds unless ESCDELAY says otherwise: short, so
+ * Esc closes an overlay at once, long enough for a key's escape sequence
+ * to arrive in one piece. */
+#define TUI_ESCAPE_DELAY_MS 25
+
+/* After this many reads in a row that fail (not interrupted by a signal)
+ * the input is taken as gone, and the UI stops instead of spinning. */
+#define TUI_MAX_READ_FAILURES 64
+
+/* ------------------------------------------------------------------------
+ * Theme: how each role looks.
+ */
+
+/* "The terminal's own colour" in the style tables (use_default_colors). */
+#define COLOR_DEFAULT (-1)
+
+#define HEAT_STEPS (2 * FRAME_HEAT_LEVELS + 1)
+#define LETTER_COLORS 6
+
+/* Colour pairs the theme may allocate (it needs about 40). */
+#define THEME_MAX_PAIRS 64
+
+typedef enum ColorLevel {
+    COLOR_LEVEL_NONE, /* attributes only; every cell uses pair 0 */
+    COLOR_LEVEL_8,    /* the eight ANSI colours */
+    COLOR_LEVEL_256   /* the xterm-256 palette */
+} ColorLevel;
+
+/* A look as the tables state it: colours (or COLOR_DEFAULT) and attributes. */
+typedef struct Style {
+    short fg, bg;
+    attr_t attr;
+} Style;
+
+/* A look ready to paint: a colour pair number and attributes. */
+typedef struct Look {
+    short pair;
+    attr_t attr;
+} Look;
+
+/* Every look the painter needs, resolved to pairs once at start. */
+typedef struct Theme {
+    Look role[ROLE_COUNT];          /* by role (heat 0, letter 0 for the heat and letter roles) */
+    Look value[HEAT_STEPS];         /* ROLE_VALUE by heat + FRAME_HEAT_LEVELS */
+    Look cursor[HEAT_STEPS];        /* ROLE_CURSOR by heat */
+    Look source[HEAT_STEPS];        /* ROLE_SOURCE by heat */
+    Look letter[LETTER_COLORS];     /* ROLE_LETTER by letter % LETTER_COLORS */
+    bool default_colors;            /* use_default_colors worked: -1 means the terminal's own */
+    short pair_fg[THEME_MAX_PAIRS]; /* pair i+1 is (pair_fg[i], pair_bg[i]) */
+    short pair_bg[THEME_MAX_PAIRS];
+    int pairs;                      /* pairs allocated so far */
+} Theme;
+
+/* Roles at 256 colours. Foregrounds are mid-bright so they read on dark
+ * and light terminals; bars and overlays set both colours. */
+static const Style STYLES_256[ROLE_COUNT] = {
+    [ROLE_TEXT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_DIM] = {245, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_STRONG] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_CODE] = {107, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_HEADER] = {231, 24, A_BOLD},
+    [ROLE_FOOTER] = {252, 237, A_NORMAL},
+    [ROLE_FOOTER_KEY] = {222, 237, A_BOLD},
+    [ROLE_TITLE] = {39, COLOR_DEFAULT, A_BOLD},
+    [ROLE_FORMULA] = {173, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_BORDER] = {242, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_PANEL_TITLE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_PANEL_FOCUS] = {208, COLOR_DEFAULT, A_BOLD},
+    [ROLE_LABEL] = {73, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_VALUE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_CURSOR] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE},
+    [ROLE_SOURCE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_UNDERLINE},
+    [ROLE_OVERLAY] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_OVERLAY_SELECT] = {231, 24, A_BOLD},
+    [ROLE_LETTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_WARNING] = {196, COLOR_DEFAULT, A_BOLD},
+};
+
+/* Roles at 8 colours. */
+static const Style STYLES_8[ROLE_COUNT] = {
+    [ROLE_TEXT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_DIM] = {COLOR_DEFAULT, COLOR_DEFAULT, A_DIM},
+    [ROLE_STRONG] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_CODE] = {COLOR_GREEN, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_HEADER] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+    [ROLE_FOOTER] = {COLOR_BLACK, COLOR_CYAN, A_NORMAL},
+    [ROLE_FOOTER_KEY] = {COLOR_BLUE, COLOR_CYAN, A_BOLD},
+    [ROLE_TITLE] = {COLOR_CYAN, COLOR_DEFAULT, A_BOLD},
+    [ROLE_FORMULA] = {COLOR_MAGENTA, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_BORDER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_DIM},
+    [ROLE_PANEL_TITLE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_PANEL_FOCUS] = {COLOR_YELLOW, COLOR_DEFAULT, A_BOLD},
+    [ROLE_LABEL] = {COLOR_CYAN, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_VALUE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_CURSOR] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE},
+    [ROLE_SOURCE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_UNDERLINE},
+    [ROLE_OVERLAY] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_OVERLAY_SELECT] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+    [ROLE_LETTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_WARNING] = {COLOR_RED, COLOR_DEFAULT, A_BOLD},
+};
+
+/* Roles without colour: attributes alone. */
+static const Style STYLES_NONE[ROLE_COUNT] = {
+    [ROLE_TEXT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_DIM] = {COLOR_DEFAULT, COLOR_DEFAULT, A_DIM},
+    [ROLE_STRONG] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_CODE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_HEADER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE | A_BOLD},
+    [ROLE_FOOTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE},
+    [ROLE_FOOTER_KEY] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE | A_BOLD},
+    [ROLE_TITLE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_FORMULA] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_BORDER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_DIM},
+    [ROLE_PANEL_TITLE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_PANEL_FOCUS] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_LABEL] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_VALUE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_CURSOR] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE},
+    [ROLE_SOURCE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_UNDERLINE},
+    [ROLE_OVERLAY] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_OVERLAY_SELECT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE | A_BOLD},
+    [ROLE_LETTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_WARNING] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD | A_REVERSE},
+};
+
+/* Heat at 256 colours, from -4 to +4: a diverging blue-to-red background
+ * (close to ColorBrewer's RdBu) from the xterm cube, with the text colour
+ * that reads on each (white on the dark ends, black on the pale tints).
+ * Neutral (0) is the terminal's own colours, so values near zero stay
+ * quiet on dark and light terminals alike. */
+static const short HEAT_BG_256[HEAT_STEPS] = {25, 32, 110, 153, COLOR_DEFAULT, 224, 216, 167, 124};
+static const short HEAT_FG_256[HEAT_STEPS] = {231, 231, 16, 16, COLOR_DEFAULT, 16, 16, 231, 231};
+
+/* Heat as ink at 256 colours, for source cells, which keep one distinct
+ * light background so they stand out from the values around them. */
+static const short HEAT_INK_256[HEAT_STEPS] = {19, 25, 32, 67, 16, 131, 160, 124, 88};
+#define SOURCE_BG_256 229
+#define SOURCE_BG_8 COLOR_YELLOW
+
+/* The einsum letter colours, cycled by letter index. */
+static const short LETTERS_256[LETTER_COLORS] = {167, 71, 172, 68, 133, 37};
+static const short LETTERS_8[LETTER_COLORS] = {COLOR_RED, COLOR_GREEN, COLOR_YELLOW, COLOR_BLUE, COLOR_MAGENTA, COLOR_CYAN};
+
+/* The colour pair for (fg, bg), allocating it on first use. Pair 0 (the
+ * terminal's default) when both are default or when pairs run out. */
+static short theme_pair(Theme *theme, short fg, short bg)
+{
+    if (fg == COLOR_DEFAULT && bg == COLOR_DEFAULT)
+        return 0;
+    if (!theme->default_colors) {
+        if (fg == COLOR_DEFAULT)
+            fg = COLOR_WHITE;
+        if (bg == COLOR_DEFAULT)
+            bg = COLOR_BLACK;
+    }
+    for (int i = 0; i < theme->pairs; i++)
+        if (theme->pair_fg[i] == fg && theme->pair_bg[i] == bg)
+            return (short)(i + 1);
+    if (theme->pairs >= THEME_MAX_PAIRS || theme->pairs + 1 >= COLOR_PAIRS)
+        return 0;
+    short pair = (short)(theme->pairs + 1);
+    if (init_pair(pair, fg, bg) == ERR)
+        return 0;
+    theme->pair_fg[theme->pairs] = fg;
+    theme->pair_bg[theme->pairs] = bg;
+    theme->pairs++;
+    return pair;
+}
+
+/* Resolves a style to a look: a pair (0 without colour) and attributes. */
+static Look theme_look(Theme *theme, ColorLevel level, Style style)
+{
+    Look look = {0, style.attr};
+    if (level != COLOR_LEVEL_NONE)
+        look.pair = theme_pair(theme, style.fg, style.bg);
+    return look;
+}
+
+/* The style of a value of this heat (-4..+4) at this level. */
+static Style heat_value_style(ColorLevel level, int heat)
+{
+    int magnitude = heat < 0 ? -heat : heat;
+    Style style = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL};
+    switch (level) {
+    case COLOR_LEVEL_256:
+        style.fg = HEAT_FG_256[heat + FRAME_HEAT_LEVELS];
+        style.bg = HEAT_BG_256[heat + FRAME_HEAT_LEVELS];
+        break;
+    case COLOR_LEVEL_8:
+        style.fg = heat < 0 ? COLOR_BLUE : heat > 0 ? COLOR_RED : COLOR_DEFAULT;
+        style.attr = magnitude >= 3 ? A_BOLD : A_NORMAL;
+        break;
+    case COLOR_LEVEL_NONE:
+        style.attr = magnitude >= 3 ? A_BOLD : magnitude <= 1 ? A_DIM : A_NORMAL;
+        break;
+    }
+    return style;
+}
+
+/* The style of a source value (one the selected value is computed from):
+ * underlined, and on its own background when there is colour, with the
+ * heat as the text colour. */
+static Style heat_source_style(ColorLevel level, int heat)
+{
+    int magnitude = heat < 0 ? -heat : heat;
+    Style style = heat_value_style(level, heat);
+    switch (level) {
+    case COLOR_LEVEL_256:
+        style.fg = HEAT_INK_256[heat + FRAME_HEAT_LEVELS];
+        style.bg = SOURCE_BG_256;
+        style.attr = magnitude >= 3 ? A_BOLD : A_NORMAL;
+        break;
+    case COLOR_LEVEL_8:
+        style.fg = heat < 0 ? COLOR_BLUE : heat > 0 ? COLOR_RED : COLOR_BLACK;
+        style.bg = SOURCE_BG_8;
+        break;
+    case COLOR_LEVEL_NONE:
+        break;
+    }
+    style.attr |= A_UNDERLINE;
+    return style;
+}
+
+/* Fills theme with every look for this colour level. start_color (and
+ * use_default_colors) must have run when level is not COLOR_LEVEL_NONE. */
+static void theme_build(Theme *theme, ColorLevel level, bool default_colors)
+{
+    memset(theme, 0, sizeof *theme);
+    theme->default_colors = default_colors;
+    const Style *styles = level == COLOR_LEVEL_256 ? STYLES_256 : level == COLOR_LEVEL_8 ? STYLES_8 : STYLES_NONE;
+    for (int role = 0; role < ROLE_COUNT; role++)
+        theme->role[role] = theme_look(theme, level, styles[role]);
+    for (int i = 0; i < HEAT_STEPS; i++) {
+        int heat = i - FRAME_HEAT_LEVELS;
+        Style value = heat_value_style(level, heat);
+        theme->value[i] = theme_look(theme, level, value);
+        /* The cursor is the value's look in reverse video, bold. */
+        value.attr |= A_REVERSE | A_BOLD;
+        theme->cursor[i] = theme_look(theme, level, value);
+        theme->source[i] = theme_look(theme, level, heat_source_style(level, heat));
+    }
+    for (int i = 0; i < LETTER_COLORS; i++) {
+        Style letter = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD};
+        if (level == COLOR_LEVEL_256)
+            letter.fg = LETTERS_256[i];
+        else if (level == COLOR_LEVEL_8)
+            letter.fg = LETTERS_8[i];
+        theme->letter[i] = theme_look(theme, level, letter);
+    }
+    theme->role[ROLE_VALUE] = theme->value[FRAME_HEAT_LEVELS];
+    theme->role[ROLE_CURSOR] = theme->cursor[FRAME_HEAT_LEVELS];
+    theme->role[ROLE_SOURCE] = theme->source[FRAME_HEAT_LEVELS];
+    theme->role[ROLE_LETTER] = theme->letter[0];
+}
+
+/* The look of one cell: by role, and by heat or letter where they apply.
+ * Out-of-range roles and heats are clamped rather than trusted. */
+static Look theme_cell_look(const Theme *theme, const Cell *cell)
+{
+    int heat = cell->heat;
+    if (heat < -FRAME_HEAT_LEVELS)
+        heat = -FRAME_HEAT_LEVELS;
+    if (heat > FRAME_HEAT_LEVELS)
+        heat = FRAME_HEAT_LEVELS;
+    switch (cell->role) {
+    case ROLE_VALUE:
+        return theme->value[heat + FRAME_HEAT_LEVELS];
+    case ROLE_CURSOR:
+        return theme->cursor[heat + FRAME_HEAT_LEVELS];
+    case ROLE_SOURCE:
+        return theme->source[heat + FRAME_HEAT_LEVELS];
+    case ROLE_LETTER:
+        return theme->letter[cell->letter % LETTER_COLORS];
+    default:
+        return cell->role < ROLE_COUNT ? theme->role[cell->role] : theme->role[ROLE_TEXT];
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Signals: leave the terminal usable however the program ends.
+ */
+
+/* True while curses owns the terminal, so a handler knows to call endwin. */
+static volatile sig_atomic_t curses_active;
+
+/* The signals that end the program; their handler restores the terminal
+ * and dies of the same signal. */
+static const int FATAL_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define FATAL_SIGNAL_COUNT (sizeof FATAL_SIGNALS / sizeof FATAL_SIGNALS[0])
+
+/* Every signal whose disposition tui_run changes (directly or through
+ * ncurses, which handles SIGTSTP and SIGWINCH), restored on the way out. */
+static const int SAVED_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTSTP, SIGWINCH};
+#define SAVED_SIGNAL_COUNT (sizeof SAVED_SIGNALS / sizeof SAVED_SIGNALS[0])
+
+/* Restores the terminal, then re-raises sig with its default action so the
+ * exit status says which signal ended the program. endwin is not strictly
+ * async-signal-safe; like htop we accept that, since the alternative is a
+ * terminal left without echo in the alternate screen. */
+static void on_fatal_signal(int sig)
+{
+    if (curses_active) {
+        curses_active = 0;
+        endwin();
+    }
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, sig);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    raise(sig);
+}
+
+/* Ctrl-Z: gives the terminal back (endwin), stops with the default action,
+ * and once continued (fg) puts this handler back and raises SIGWINCH, so
+ * the interrupted get_wch returns KEY_RESIZE with ncurses' idea of the size
+ * brought up to date (the terminal may have been resized meanwhile) and the
+ * loop re-lays and repaints the whole screen. Replaces ncurses' own SIGTSTP
+ * handler, which repaints the old screen at the old size. */
+static void on_stop_signal(int sig)
+{
+    int saved_errno = errno;
+    if (curses_active)
+        endwin();
+    struct sigaction dfl, mine;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, &mine);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, sig);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    raise(sig);
+    /* Stopped here until SIGCONT. */
+    sigaction(sig, &mine, NULL);
+    if (curses_active)
+        raise(SIGWINCH);
+    errno = saved_errno;
+}
+
+/* Saves the dispositions of SAVED_SIGNALS into saved. */
+static void signals_save(struct sigaction *saved)
+{
+    for (size_t i = 0; i < SAVED_SIGNAL_COUNT; i++)
+        sigaction(SAVED_SIGNALS[i], NULL, &saved[i]);
+}
+
+/* Puts back the dispositions signals_save recorded. */
+static void signals_restore(const struct sigaction *saved)
+{
+    for (size_t i = 0; i < SAVED_SIGNAL_COUNT; i++)
+        sigaction(SAVED_SIGNALS[i], &saved[i], NULL);
+}
+
+/* Whether sig was ignored before tui_run (as under nohup), by saved. */
+static bool signal_was_ignored(const struct sigaction *saved, int sig)
+{
+    for (size_t i = 0; i < SAVED_SIGNAL_COUNT; i++)
+        if (SAVED_SIGNALS[i] == sig)
+            return saved[i].sa_handler == SIG_IGN;
+    return false;
+}
+
+/* Installs on_fatal_signal for the fatal signals (over the SIGINT and
+ * SIGTERM handlers ncurses sets, which exit with status 1 instead of dying
+ * of the signal) and on_stop_signal for SIGTSTP. Signals ignored when the
+ * program started stay ignored. No SA_RESTART: a signal interrupts
+ * get_wch, so the loop gets to repaint. */
+static void signals_install(const struct sigaction *saved)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    action.sa_handler = on_fatal_signal;
+    for (size_t i = 0; i < FATAL_SIGNAL_COUNT; i++)
+        if (!signal_was_ignored(saved, FATAL_SIGNALS[i]))
+            sigaction(FATAL_SIGNALS[i], &action, NULL);
+    action.sa_handler = on_stop_signal;
+    if (!signal_was_ignored(saved, SIGTSTP))
+        sigaction(SIGTSTP, &action, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Keys.
+ */
+
+/* Turns what get_wch read (status OK for a character, KEY_CODE_YES for a
+ * function key) into a KeyCode. Returns false for keys the app has no name
+ * for, which are then ignored. */
+static bool translate_key(int status, wint_t wch, KeyCode *key)
+{
+    if (status == KEY_CODE_YES) {
+        switch (wch) {
+        case KEY_UP: *key = KEY_CODE_UP; return true;
+        case KEY_DOWN: *key = KEY_CODE_DOWN; return true;
+        case KEY_LEFT: *key = KEY_CODE_LEFT; return true;
+        case KEY_RIGHT: *key = KEY_CODE_RIGHT; return true;
+        case KEY_PPAGE: *key = KEY_CODE_PAGE_UP; return true;
+        case KEY_NPAGE: *key = KEY_CODE_PAGE_DOWN; return true;
+        case KEY_HOME: *key = KEY_CODE_HOME; return true;
+        case KEY_END: *key = KEY_CODE_END; return true;
+        case KEY_ENTER: *key = KEY_CODE_ENTER; return true;
+        case KEY_BTAB: *key = KEY_CODE_BACK_TAB; return true;
+        case KEY_BACKSPACE: *key = KEY_CODE_BACKSPACE; return true;
+        case KEY_F(1): *key = KEY_CODE_F1; return true;
+        case KEY_RESIZE: *key = KEY_CODE_RESIZE; return true;
+        default: return false;
+        }
+    }
+    switch (wch) {
+    case '\r':
+    case '\n': *key = KEY_CODE_ENTER; return true;
+    case 27: *key = KEY_CODE_ESCAPE; return true;
+    case '\t': *key = KEY_CODE_TAB; return true;
+    case 8:
+    case 127: *key = KEY_CODE_BACKSPACE; return true;
+    default: break;
+    }
+    if (wch >= 1 && wch <= 26) {
+        *key = KEY_CTRL('a' + (int)wch - 1);
+        return true;
+    }
+    if (wch < 0x20 || (wch >= 0x80 && wch <= 0x9f) || wch > 0x10ffff)
+        return false;
+    *key = (KeyCode)wch;
+    return true;
+}
+
+/* Home and End as terminals really send them, which is not always what
+ * TERM's entry says (tmux and screen send ESC [1~ and ESC [4~ whatever TERM
+ * is inside; xterm sends ESC [H or ESC OH depending on its mode; rxvt ESC [7~).
+ * Binds the ones the terminal description leaves free. */
+static void define_extra_keys(void)
+{
+    static const struct {
+        const char *sequence;
+        int key;
+    } extra[] = {
+        {"\033[1~", KEY_HOME}, {"\033[7~", KEY_HOME}, {"\033[H", KEY_HOME}, {"\033OH", KEY_HOME},
+        {"\033[4~", KEY_END},  {"\033[8~", KEY_END},  {"\033[F", KEY_END},  {"\033OF", KEY_END},
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        if (key_defined(extra[i].sequence) == 0)
+            define_key(extra[i].sequence, extra[i].key);
+}
+
+/* ------------------------------------------------------------------------
+ * Painting.
+ */
+
+/* The character to show for a cell: the cell's own when the terminal can
+ * print it in the width the frame gave it, '?' otherwise (control
+ * characters, characters the locale cannot encode, combining marks alone,
+ * and wide characters with no empty cell after them). Sets *wide when the
+ * character takes two columns. */
+static wchar_t printable_char(uint32_t ch, bool room_for_wide, bool *wide)
+{
+    *wide = false;
+    if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch <= 0x9f) || ch > 0x10ffff)
+        return L'?';
+    if (ch < 0x7f)
+        return (wchar_t)ch;
+    int width = wcwidth((wchar_t)ch);
+    if (width == 1)
+        return (wchar_t)ch;
+    if (width == 2 && room_for_wide) {
+        *wide = true;
+        return (wchar_t)ch;
+    }
+    return L'?';
+}
+
+/* Draws frame into stdscr (rows x cols, the window's size) and shows it
+ * with one refresh. Cells with ch 0 after a wide character are its right
+ * half and are skipped. */
+static void paint(const Frame *frame, const Theme *theme, int rows, int cols, int *cursor_visibility)
+{
+    int draw_rows = frame->rows < rows ? frame->rows : rows;
+    int draw_cols = frame->cols < cols ? frame->cols : cols;
+    for (int r = 0; r < draw_rows; r++) {
+        const Cell *line = &frame->cells[r * frame->cols];
+        bool right_half = false;
+        for (int c = 0; c < draw_cols; c++) {
+            const Cell *cell = &line[c];
+            if (cell->ch == 0 && right_half) {
+                right_half = false;
+                continue;
+            }
+            bool room = c + 1 < draw_cols && line[c + 1].ch == 0;
+            bool wide = false;
+            wchar_t text[2] = {L' ', L'\0'};
+            if (cell->ch != 0)
+                text[0] = printable_char(cell->ch, room, &wide);
+            Look look = theme_cell_look(theme, cell);
+            cchar_t cc;
+            setcchar(&cc, text, look.attr, look.pair, NULL);
+            mvadd_wch(r, c, &cc);
+            right_half = wide;
+        }
+    }
+    int want = frame->cursor_row >= 0 && frame->cursor_row < draw_rows && frame->cursor_col >= 0 &&
+                       frame->cursor_col < draw_cols
+                   ? 1
+                   : 0;
+    if (want != *cursor_visibility && curs_set(want) != ERR)
+        *cursor_visibility = want;
+    if (want)
+        move(frame->cursor_row, frame->cursor_col);
+    leaveok(stdscr, want ? FALSE : TRUE);
+    refresh();
+}
+
+/* ------------------------------------------------------------------------
+ * Start, loop, stop.
+ */
+
+/* Everything tui_run sets up, so one function can take it down. */
+typedef struct Tui {
+    SCREEN *screen;
+    FILE *tty;                                  /* /dev/tty when stdin or stdout is redirected, else NULL; owned */
+    int old_cursor;                             /* visibility before we hid it, or ERR */
+    struct sigaction saved[SAVED_SIGNAL_COUNT]; /* dispositions before newterm */
+} Tui;
+
+/* Closes the /dev/tty tui_start may have opened. */
+static void tui_close_tty(Tui *tui)
+{
+    if (tui->tty != NULL)
+        fclose(tui->tty);
+    tui->tty = NULL;
+}
+
+/* Sets up curses on the terminal (stdin and stdout, or /dev/tty when
+ * either is redirected) and fills the theme. Returns false with err set,
+ * leaving the terminal as it was, when the terminal cannot be used. */
+static bool tui_start(Tui *tui, const TuiOptions *opts, Theme *theme, Error *err)
+{
+    const char *term = getenv("TERM");
+    if (term == NULL || term[0] == '\0')
+        return error_set(err, STATUS_FAILURE, "cannot start the terminal UI: TERM is not set");
+    FILE *in = stdin, *out = stdout;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        /* Redirected (--tui > file): the UI goes to the controlling
+         * terminal, as less and fzf do, and stdout stays untouched. */
+        tui->tty = fopen("/dev/tty", "r+");
+        if (tui->tty == NULL)
+            return error_set(err, STATUS_FAILURE, "cannot start the terminal UI: no terminal (/dev/tty: %s)",
+                             strerror(errno));
+        in = out = tui->tty;
+    }
+    fflush(stdout);
+    signals_save(tui->saved);
+    tui->screen = newterm(NULL, out, in);
+    if (tui->screen == NULL) {
+        signals_restore(tui->saved);
+        tui_close_tty(tui);
+        return error_set(err, STATUS_FAILURE, "cannot start the terminal UI: unknown terminal type \"%s\" (TERM)", term);
+    }
+    static char cursor_address_cap[] = "cup";
+    const char *cup = tigetstr(cursor_address_cap);
+    if (cup == NULL || cup == (const char *)-1) {
+        endwin();
+        delscreen(tui->screen);
+        signals_restore(tui->saved);
+        tui_close_tty(tui);
+        return error_set(err, STATUS_FAILURE, "cannot start the terminal UI: terminal type \"%s\" (TERM) cannot move the cursor",
+                         term);
+    }
+    curses_active = 1;
+    signals_install(tui->saved);
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    intrflush(stdscr, FALSE);
+    define_extra_keys();
+    if (getenv("ESCDELAY") == NULL)
+        set_escdelay(TUI_ESCAPE_DELAY_MS);
+    tui->old_cursor = curs_set(0);
+
+    ColorLevel level = COLOR_LEVEL_NONE;
+    bool default_colors = false;
+    if (!opts->no_color && has_colors() && start_color() != ERR) {
+        default_colors = use_default_colors() != ERR;
+        level = COLORS >= 256 ? COLOR_LEVEL_256 : COLORS >= 8 ? COLOR_LEVEL_8 : COLOR_LEVEL_NONE;
+    }
+    theme_build(theme, level, default_colors);
+    return true;
+}
+
+/* Gives the terminal back: the cursor, the modes and the normal screen. */
+static void tui_stop(Tui *tui)
+{
+    if (tui->old_cursor != ERR)
+        curs_set(tui->old_cursor);
+    endwin();
+    curses_active = 0;
+    delscreen(tui->screen);
+    signals_restore(tui->saved);
+    tui_close_tty(tui);
+}
+
+int tui_run(App *app, const TuiOptions *opts, Error *err)
+{
+    static Theme theme;
+    Tui tui;
+    memset(&tui, 0, sizeof tui);
+    if (!tui_start(&tui, opts, &theme, err))
+        return STATUS_FAILURE;
+
+    Frame frame = {0};
+    int status = STATUS_OK;
+    int cursor_visibility = 0;
+    int read_failures = 0;
+    for (;;) {
+        /* Lay out and paint the screen at the terminal's current size. */
+        int rows, cols;
+        getmaxyx(stdscr, rows, cols);
+        if (rows < 1)
+            rows = 1;
+        if (cols < 1)
+            cols = 1;
+        if (frame.cells == NULL || frame.rows != rows || frame.cols != cols) {
+            frame_free(&frame);
+            if (!frame_init(&frame, rows, cols)) {
+                error_oom(err, "the screen");
+                status = STATUS_FAILURE;
+                break;
+            }
+        } else {
+            frame_clear(&frame);
+        }
+        app_compose(app, &frame);
+        paint(&frame, &theme, rows, cols, &cursor_visibility);
+
+        /* Wait for a key and hand it to the app. */
+        wint_t wch = 0;
+        errno = 0;
+        int got = get_wch(&wch);
+        if (got == ERR) {
+            /* A signal (SIGCONT after Ctrl-Z, say) interrupted the read:
+             * repaint everything. Many failures in a row: input is gone. */
+            if (errno != EINTR && ++read_failures >= TUI_MAX_READ_FAILURES) {
+                error_set(err, STATUS_FAILURE, "the terminal input was closed");
+                status = STATUS_FAILURE;
+                break;
+            }
+            clearok(curscr, TRUE);
+            continue;
+        }
+        read_failures = 0;
+        KeyCode key;
+        if (!translate_key(got, wch, &key))
+            continue;
+        if (key == KEY_CODE_RESIZE || key == KEY_CTRL('l'))
+            clearok(curscr, TRUE);
+        getmaxyx(stdscr, rows, cols);
+        if (!app_handle_key(app, key, rows, cols))
+            break;
+    }
+    frame_free(&frame);
+    tui_stop(&tui);
+    return status;
+}

@@ -1,0 +1,105 @@
+/*
+ * view.h - the tracer's state and how keys change it (no curses, no
+ * drawing).
+ *
+ * An App holds the trace, which step is on screen, which tensor panel has
+ * the focus, the selected value of every tensor, and any open overlay.
+ * Scrolling is not state: the composer derives it from the selection and
+ * the screen size (the selection is always kept in view), so the same
+ * state draws the same way at any size. Layout (view_layout) is shared by
+ * the composer and by page movements.
+ */
+#ifndef ATTN_VIEW_H
+#define ATTN_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "numfmt.h"
+#include "trace.h"
+
+/* Smallest terminal the tracer draws in; below it, a message says so. */
+#define VIEW_MIN_COLS 50
+#define VIEW_MIN_ROWS 12
+/* Widest row label (token word) in a panel, in columns. */
+#define VIEW_LABEL_MAX 10
+
+typedef enum Overlay {
+    OVERLAY_NONE,
+    OVERLAY_HELP,      /* the key table */
+    OVERLAY_STEPS,     /* the list of steps, to jump to one */
+    OVERLAY_INSPECT    /* the arithmetic behind the selected value */
+} Overlay;
+
+/* How a tensor is laid out as a grid of rows and columns on screen. */
+typedef struct TensorGrid {
+    size_t slices;     /* 2-D slices (heads) shown one at a time; 1 for ndim <= 2 */
+    size_t rows, cols; /* rows and columns of one slice */
+    bool vertical;     /* a 1-D tensor over tokens, shown as a column */
+    bool wrapped;      /* a 1-D tensor wrapped into rows of `cols` values */
+    DimKind slice_dim, row_dim, col_dim;
+} TensorGrid;
+
+/* Display settings fixed at start. */
+typedef struct ViewOptions {
+    int precision;   /* digits after the point */
+    bool no_color;   /* add a glyph after each value to show its size */
+    bool ascii;      /* ASCII instead of box drawing and arrows */
+    const char *title; /* lesson title for the header */
+} ViewOptions;
+
+struct App {
+    const Trace *trace;
+    ViewOptions options;
+    int step;                                                   /* step on screen */
+    int focus[TRACE_MAX_STEPS];                                 /* focused panel of each step */
+    size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
+    Overlay overlay;
+    int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
+    int overlay_scroll;                                         /* first line shown of a long overlay */
+    NumFormat formats[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* per tensor, computed once */
+    float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* largest finite |value|, for heat */
+};
+
+/* Sets up app over trace (which must outlive it): first step, focus on
+ * each step's first output, number formats computed once per tensor. */
+void app_init(App *app, const Trace *trace, const ViewOptions *options);
+
+/* Columns one value takes in a panel (its formatted width, a space, and the
+ * glyph column without colour). */
+int view_cell_width(const App *app, int step, int tensor);
+
+/* Columns of the row-label column of a tensor's panel (0 when none). */
+int view_label_width(const App *app, int step, int tensor);
+
+/* The grid of tensor `tensor` of step `step` in a panel `width` columns
+ * wide. */
+TensorGrid view_grid(const App *app, int step, int tensor, int width);
+
+/* Offset of (slice, row, col) in the tensor, or (size_t)-1 when that grid
+ * position holds no value (the end of a wrapped row). */
+size_t view_grid_offset(const TensorGrid *grid, size_t slice, size_t row, size_t col);
+
+/* The grid position of offset. */
+void view_grid_locate(const TensorGrid *grid, size_t offset, size_t *slice, size_t *row, size_t *col);
+
+/* Where each part of the step screen goes, for a rows x cols terminal. */
+typedef struct ViewLayout {
+    bool too_small;          /* below VIEW_MIN_ROWS x VIEW_MIN_COLS */
+    int formula_rows;        /* formula (and einsum letters) lines */
+    int explain_top, explain_rows;
+    int explain_col, explain_width; /* the explanation's column: below, or at the right on wide screens */
+    int panels_top, panels_rows, panels_width;
+    int status_row;          /* the selected value's line */
+    int panel_top[TRACE_MAX_STEP_TENSORS];   /* first row of each panel */
+    int panel_rows[TRACE_MAX_STEP_TENSORS];  /* rows each panel gets (1 = title line only) */
+} ViewLayout;
+
+/* Computes the layout of the current step. */
+void view_layout(const App *app, int rows, int cols, ViewLayout *layout);
+
+/* Content rows a panel needs to show its slice whole (title line included). */
+int view_panel_natural_rows(const App *app, int step, int tensor, int width);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * check_view.c - the key table, the key parser, the tracer's state
+ * changes, and its screens against golden files.
+ *
+ * Golden screens live in tests/screens/NAME.txt: the plain text of a frame
+ * composed headless, exactly what `attn-trace --dump-screen` writes. To
+ * regenerate them after an intended change, run the suite with
+ * ATTN_UPDATE_SCREENS=1 (make screens) and review the diff.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "frame.h"
+#include "keys.h"
+#include "suites.h"
+#include "trace.h"
+#include "view.h"
+
+/* ------------------------------------------------------------------------
+ * Keys
+ * ---------------------------------------------------------------------- */
+
+START_TEST(test_every_action_has_a_key_and_help)
+{
+    size_t count;
+    const KeyBinding *table = keys_table(&count);
+    for (Action a = ACTION_QUIT; a < ACTION_COUNT; a++) {
+        bool bound = false;
+        for (size_t i = 0; i < count; i++)
+            bound |= table[i].action == a;
+        ck_assert_msg(bound, "action %d has no key", a);
+        ck_assert_msg(keys_action_help(a)[0] != '\0', "action %d has no help line", a);
+    }
+    /* no key is bound twice */
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = i + 1; j < count; j++)
+            ck_assert_msg(table[i].key != table[j].key, "%s is bound twice", table[i].key_name);
+    /* the habits the issue asks for */
+    ck_assert_int_eq(keys_action(' '), ACTION_NEXT_STEP);
+    ck_assert_int_eq(keys_action('g'), ACTION_FIRST_STEP);
+    ck_assert_int_eq(keys_action('G'), ACTION_LAST_STEP);
+    ck_assert_int_eq(keys_action('j'), ACTION_DOWN);
+    ck_assert_int_eq(keys_action(KEY_CODE_LEFT), ACTION_LEFT);
+    ck_assert_int_eq(keys_action(KEY_CODE_F1), ACTION_HELP);
+    ck_assert_int_eq(keys_action('?'), ACTION_HELP);
+    ck_assert_int_eq(keys_action(KEY_CODE_ESCAPE), ACTION_CLOSE);
+    ck_assert_int_eq(keys_action(KEY_CTRL('l')), ACTION_REDRAW);
+    ck_assert_int_eq(keys_action('q'), ACTION_QUIT);
+    ck_assert_int_eq(keys_action('x'), ACTION_NONE);
+}
+END_TEST
+
+START_TEST(test_keys_parse)
+{
+    KeyCode keys[16];
+    size_t n;
+    Error err;
+    error_clear(&err);
+    ck_assert(keys_parse("ab<Right><enter><ESC><C-l><lt><Space><S-Tab>é", keys, 16, &n, &err));
+    static const KeyCode want[] = {'a', 'b', KEY_CODE_RIGHT, KEY_CODE_ENTER, KEY_CODE_ESCAPE, KEY_CTRL('l'), '<', ' ',
+                                   KEY_CODE_BACK_TAB, 0xe9};
+    ck_assert_uint_eq(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(keys[i] == want[i], "key %zu: got %u", i, keys[i]);
+    ck_assert(keys_parse("", keys, 16, &n, &err));
+    ck_assert_uint_eq(n, 0);
+    ck_assert(keys_parse("a<b", keys, 16, &n, &err)); /* a lone '<' is the key '<' */
+    ck_assert_uint_eq(n, 3);
+    ck_assert(!keys_parse("<Nope>", keys, 16, &n, &err));
+    ck_assert_int_eq(err.status, STATUS_USAGE);
+    ck_assert_msg(strstr(err.message, "<Nope>") != NULL, "%s", err.message);
+    ck_assert(!keys_parse("a\x1b", keys, 16, &n, &err));
+    ck_assert(!keys_parse("abc", keys, 2, &n, &err));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * State
+ * ---------------------------------------------------------------------- */
+
+static Trace *article_trace(void)
+{
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    ck_assert(config_default(&cfg, &err));
+    Trace *trace = trace_build(&cfg, &err);
+    ck_assert_msg(trace != NULL, "%s", err.message);
+    config_free(&cfg);
+    return trace;
+}
+
+static const ViewOptions DEFAULT_VIEW = {4, false, false, "my name is Marcello Politi"};
+
+START_TEST(test_step_keys)
+{
+    Trace *trace = article_trace();
+    static App app;
+    app_init(&app, trace, &DEFAULT_VIEW);
+    ck_assert_int_eq(app.step, 0);
+    app_handle_key(&app, 'b', 24, 80); /* stays at the first step */
+    ck_assert_int_eq(app.step, 0);
+    for (int i = 0; i < 30; i++)
+        app_handle_key(&app, ' ', 24, 80);
+    ck_assert_int_eq(app.step, trace->n_steps - 1); /* stops at the last */
+    app_handle_key(&app, 'g', 24, 80);
+    ck_assert_int_eq(app.step, 0);
+    app_handle_key(&app, 'G', 24, 80);
+    ck_assert_int_eq(app.step, 16);
+    app_handle_key(&app, 'p', 24, 80);
+    ck_assert_int_eq(app.step, 15);
+    /* the step list: open, move, jump */
+    app_handle_key(&app, 's', 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_STEPS);
+    app_handle_key(&app, 'g', 24, 80);
+    app_handle_key(&app, 'j', 24, 80);
+    app_handle_key(&app, 'j', 24, 80);
+    app_handle_key(&app, KEY_CODE_ENTER, 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_NONE);
+    ck_assert_int_eq(app.step, 2);
+    /* q closes an overlay first, then quits */
+    app_handle_key(&app, '?', 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_HELP);
+    ck_assert(app_handle_key(&app, 'q', 24, 80));
+    ck_assert_int_eq(app.overlay, OVERLAY_NONE);
+    ck_assert(!app_handle_key(&app, 'q', 24, 80));
+    trace_free(trace);
+}
+END_TEST
+
+START_TEST(test_selection_moves_and_clamps)
+{
+    Trace *trace = article_trace();
+    static App app;
+    app_init(&app, trace, &DEFAULT_VIEW);
+    int s = trace_find_step(trace, "all_tokens", NULL);
+    app.step = s;
+    int t = app.focus[s];
+    ck_assert_str_eq(trace->steps[s].tensors[t].name, "queries"); /* the first output */
+    app_handle_key(&app, 'j', 24, 80);
+    app_handle_key(&app, 'l', 24, 80);
+    app_handle_key(&app, 'l', 24, 80);
+    ck_assert_uint_eq(app.cursor[s][t], 1 * 16 + 2);
+    for (int i = 0; i < 40; i++)
+        app_handle_key(&app, KEY_CODE_RIGHT, 24, 80);
+    ck_assert_uint_eq(app.cursor[s][t], 1 * 16 + 15); /* clamps at the row end */
+    app_handle_key(&app, '0', 24, 80);
+    ck_assert_uint_eq(app.cursor[s][t], 16);
+    app_handle_key(&app, '$', 24, 80);
+    ck_assert_uint_eq(app.cursor[s][t], 31);
+    for (int i = 0; i < 10; i++)
+        app_handle_key(&app, KEY_CODE_DOWN, 24, 80);
+    ck_assert_uint_eq(app.cursor[s][t], 4 * 16 + 15);
+    /* Tab cycles the panels; each remembers its selection */
+    app_handle_key(&app, KEY_CODE_TAB, 24, 80);
+    ck_assert_int_eq(app.focus[s], t + 1);
+    app_handle_key(&app, KEY_CODE_BACK_TAB, 24, 80);
+    ck_assert_uint_eq(app.cursor[s][app.focus[s]], 4 * 16 + 15);
+    /* a step away and back keeps it too */
+    app_handle_key(&app, ' ', 24, 80);
+    app_handle_key(&app, 'b', 24, 80);
+    ck_assert_uint_eq(app.cursor[s][t], 4 * 16 + 15);
+    /* ] and [ change the head of a 3-D tensor, keeping the position */
+    int m = trace_find_step(trace, "mh_softmax", NULL);
+    app.step = m;
+    int w = app.focus[m];
+    app_handle_key(&app, 'j', 24, 80);
+    app_handle_key(&app, ']', 24, 80);
+    ck_assert_uint_eq(app.cursor[m][w], 1 * 25 + 1 * 5);
+    app_handle_key(&app, '[', 24, 80);
+    app_handle_key(&app, '[', 24, 80);
+    ck_assert_uint_eq(app.cursor[m][w], 3 * 25 + 1 * 5); /* wraps around */
+    trace_free(trace);
+}
+END_TEST
+
+/* Nothing a user can press or any size can crash the state machine. */
+START_TEST(test_every_key_at_every_size)
+{
+    Trace *trace = article_trace();
+    static App app;
+    app_init(&app, trace, &DEFAULT_VIEW);
+    static const int sizes[][2] = {{1, 1}, {3, 10}, {12, 50}, {24, 80}, {40, 120}, {60, 200}};
+    size_t count;
+    const KeyBinding *table = keys_table(&count);
+    Frame frame;
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        ck_assert(frame_init(&frame, sizes[z][0], sizes[z][1]));
+        for (int round = 0; round < 3; round++)
+            for (size_t k = 0; k < count; k++) {
+                if (table[k].action == ACTION_QUIT)
+                    continue;
+                app_handle_key(&app, table[k].key, sizes[z][0], sizes[z][1]);
+                app_compose(&app, &frame);
+            }
+        frame_free(&frame);
+    }
+    trace_free(trace);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Golden screens
+ * ---------------------------------------------------------------------- */
+
+typedef struct ScreenCase {
+    const char *name;   /* tests/screens/NAME.txt */
+    const char *step;   /* step id to open on, or NULL */
+    const char *keys;   /* vim notation, or NULL */
+    int cols, rows;
+    bool no_color, ascii;
+} ScreenCase;
+
+static const ScreenCase SCREENS[] = {
+    {"too-small", NULL, NULL, 40, 10, false, false},
+    {"help", NULL, "?", 80, 24, false, false},
+    {"steps", NULL, "s<Down><Down>", 80, 24, false, false},
+    {"no-color-softmax", "softmax", NULL, 80, 24, true, false},
+    {"ascii-mh-scores", "mh_scores", NULL, 80, 24, false, true},
+    {"inspect-scores", "scores", "jj<Enter>", 80, 24, false, false},
+    {"inspect-scale", "scale", "j<Enter>", 80, 24, false, false},
+    {"inspect-softmax", "softmax", "j<Enter>", 80, 24, false, false},
+    {"inspect-weighted-sum", "weighted_sum", "<Enter>", 80, 24, false, false},
+    {"inspect-embed", "embed", "<Tab>j<Enter>", 80, 24, false, false},
+    {"inspect-mh-project", "mh_project", "]jl<Enter>", 80, 24, false, false},
+    {"inspect-mh-scores", "mh_scores", "jl<Enter>", 80, 24, false, false},
+    {"inspect-mh-weighted-sum", "mh_weighted_sum", "<Enter>", 100, 30, false, false},
+    {"inspect-mh-concat", "mh_concat", "$<Enter>", 80, 24, false, false},
+};
+
+static const char *screens_dir(void)
+{
+    const char *dir = getenv("ATTN_SCREENS_DIR");
+    return dir != NULL && *dir != '\0' ? dir : "tests/screens";
+}
+
+/* Composes a screen the way --dump-screen does. */
+static void compose_screen(const Trace *trace, const char *step, const char *keys, int cols, int rows, bool no_color,
+                           bool ascii, StrBuf *out)
+{
+    static App app;
+    ViewOptions view = DEFAULT_VIEW;
+    view.no_color = no_color;
+    view.ascii = ascii;
+    app_init(&app, trace, &view);
+    if (step != NULL)
+        app.step = trace_find_step(trace, step, NULL);
+    KeyCode codes[64];
+    size_t n = 0;
+    Error err;
+    error_clear(&err);
+    if (keys != NULL)
+        ck_assert_msg(keys_parse(keys, codes, 64, &n, &err), "%s", err.message);
+    for (size_t i = 0; i < n; i++)
+        app_handle_key(&app, codes[i], rows, cols);
+    Frame frame;
+    ck_assert(frame_init(&frame, rows, cols));
+    app_compose(&app, &frame);
+    frame_to_text(&frame, out);
+    frame_free(&frame);
+}
+
+/* Compares text with the golden file path, or writes it when updating. */
+static void check_golden(const char *path, const char *text)
+{
+    if (getenv("ATTN_UPDATE_SCREENS") != NULL) {
+        FILE *f = fopen(path, "w");
+        ck_assert_msg(f != NULL, "cannot write %s", path);
+        fputs(text, f);
+        fclose(f);
+        return;
+    }
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s (make screens writes it)", path, strerror(errno));
+    static char want[1 << 20];
+    size_t n = fread(want, 1, sizeof want - 1, f);
+    fclose(f);
+    want[n] = '\0';
+    if (strcmp(want, text) != 0) {
+        /* name the first line that differs */
+        int line = 1;
+        const char *a = want, *b = text;
+        while (*a != '\0' && *a == *b) {
+            line += *a == '\n';
+            a++, b++;
+        }
+        ck_assert_msg(0, "%s differs from the composed screen at line %d", path, line);
+    }
+}
+
+START_TEST(test_golden_screens)
+{
+    Trace *trace = article_trace();
+    char path[512];
+    /* every step, at the smallest comfortable size and a larger one */
+    static const int sizes[][2] = {{80, 24}, {120, 40}};
+    for (int i = 0; i < trace->n_steps; i++)
+        for (size_t z = 0; z < 2; z++) {
+            StrBuf text = {0};
+            compose_screen(trace, trace->steps[i].id, NULL, sizes[z][0], sizes[z][1], false, false, &text);
+            snprintf(path, sizeof path, "%s/step%02d-%s-%dx%d.txt", screens_dir(), i + 1, trace->steps[i].id,
+                     sizes[z][0], sizes[z][1]);
+            check_golden(path, strbuf_text(&text));
+            strbuf_free(&text);
+        }
+    for (size_t c = 0; c < sizeof SCREENS / sizeof SCREENS[0]; c++) {
+        const ScreenCase *sc = &SCREENS[c];
+        StrBuf text = {0};
+        compose_screen(trace, sc->step, sc->keys, sc->cols, sc->rows, sc->no_color, sc->ascii, &text);
+        snprintf(path, sizeof path, "%s/%s.txt", screens_dir(), sc->name);
+        check_golden(path, strbuf_text(&text));
+        strbuf_free(&text);
+    }
+    trace_free(trace);
+}
+END_TEST
+
+/* Screen properties that hold whatever the golden files say. */
+START_TEST(test_screen_invariants)
+{
+    Trace *trace = article_trace();
+    static App app;
+    app_init(&app, trace, &DEFAULT_VIEW);
+    Frame frame;
+    ck_assert(frame_init(&frame, 24, 80));
+    for (int i = 0; i < trace->n_steps; i++) {
+        app.step = i;
+        app_compose(&app, &frame);
+        StrBuf text = {0};
+        frame_to_text(&frame, &text);
+        char header[32];
+        snprintf(header, sizeof header, "step %d/17", i + 1);
+        ck_assert_msg(strstr(strbuf_text(&text), header) != NULL, "no '%s' in the header", header);
+        ck_assert_msg(strstr(strbuf_text(&text), trace->steps[i].title) != NULL, "step %d: no title", i + 1);
+        ck_assert_msg(strstr(strbuf_text(&text), "q quit") != NULL, "step %d: the footer lacks q", i + 1);
+        /* exactly one cursor cell, and it is on the selected tensor's value */
+        int cursors = 0;
+        for (int k = 0; k < frame.rows * frame.cols; k++)
+            cursors += frame.cells[k].role == ROLE_CURSOR;
+        ck_assert_msg(cursors >= 1, "step %d: no selected value on screen", i + 1);
+        strbuf_free(&text);
+    }
+    /* the selection's sources are highlighted: scores_1[0] comes from query_1 and keys row 0 */
+    app.step = trace_find_step(trace, "scores", NULL);
+    app_compose(&app, &frame);
+    int sources = 0;
+    for (int k = 0; k < frame.rows * frame.cols; k++)
+        sources += frame.cells[k].role == ROLE_SOURCE;
+    ck_assert_msg(sources > 0, "no value is highlighted as a source of scores_1[0]");
+    frame_free(&frame);
+    trace_free(trace);
+}
+END_TEST
+
+Suite *view_suite(void)
+{
+    Suite *s = suite_create("view");
+    TCase *tc = tcase_create("view");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_every_action_has_a_key_and_help);
+    tcase_add_test(tc, test_keys_parse);
+    tcase_add_test(tc, test_step_keys);
+    tcase_add_test(tc, test_selection_moves_and_clamps);
+    tcase_add_test(tc, test_every_key_at_every_size);
+    tcase_add_test(tc, test_golden_screens);
+    tcase_add_test(tc, test_screen_invariants);
+    suite_add_tcase(s, tc);
+    return s;
+}
