@@ -18,7 +18,7 @@
 
 /* Most terms of a sum explain_cell lists before eliding the middle ones
  * (the sum itself always covers every term). */
-#define EXPLAIN_MAX_TERMS 12
+#define EXPLAIN_MAX_TERMS 16
 
 /* True when the value at offset `offset` of tensor `tensor` of step `step`
  * is one the selected value (tensor `sel_tensor`, offset `sel_offset`, an

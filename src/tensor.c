@@ -3,6 +3,8 @@
  */
 #include "tensor.h"
 
+#include "torchmath.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -186,9 +188,10 @@ void softmax_rows(float *out, const float *in, size_t rows, size_t cols)
                 out_r[c] = 0.0f;
             continue;
         }
-        /* pass 2: exponentials of the shifted values; exp(-inf) is exactly 0 */
+        /* pass 2: exponentials of the shifted values, with PyTorch's own exp;
+         * exp(-inf) is exactly 0 */
         for (size_t c = 0; c < cols; c++)
-            out_r[c] = expf(in_r[c] - max);
+            out_r[c] = torchmath_expf(in_r[c] - max);
         /* pass 3: their sum, added in PyTorch's order */
         float sum = sum_as_torch(out_r, cols);
         /* pass 4: normalize, multiplying by the reciprocal as PyTorch does */

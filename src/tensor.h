@@ -67,9 +67,9 @@ void matmul_bt_forward(float *out, const float *a, const float *b, size_t M, siz
 float dot_strided(const float *a, const float *b, size_t K, size_t stride_b);
 
 /* Softmax of each row of in (rows, cols) into out (rows, cols), in place when
- * out == in. Stable: subtracts the row maximum before exp. The sum of the
- * exponentials is added in PyTorch's vectorized order, then each is
- * multiplied by 1/sum. A -inf input gives exactly 0. A row that is all -inf
+ * out == in. Stable: subtracts the row maximum before exp. exp is
+ * PyTorch's own (torchmath_expf); the sum of the exponentials is added in
+ * PyTorch's vectorized order, then each is multiplied by 1/sum. A -inf input gives exactly 0. A row that is all -inf
  * gives all 0 (PyTorch would give NaN; no row of the trace is ever all
  * masked). */
 void softmax_rows(float *out, const float *in, size_t rows, size_t cols);

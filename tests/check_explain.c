@@ -457,9 +457,14 @@ START_TEST(test_cell_dot_product)
     }
     expect_in(text, "    d=0:  ");
     expect_in(text, "    d=15: ");
-    ck_assert_ptr_null(strstr(text, "d=6:"));
-    expect_in(text, "… 4 more terms …");
-    ck_assert_uint_eq(count_in(text, " × "), EXPLAIN_MAX_TERMS);
+    /* 16 terms: all listed when EXPLAIN_MAX_TERMS allows, else the middle elided */
+    if (EXPLAIN_MAX_TERMS >= 16) {
+        expect_in(text, "d=6:");
+        ck_assert_ptr_null(strstr(text, "more terms"));
+    } else {
+        ck_assert_ptr_null(strstr(text, "d=6:"));
+    }
+    ck_assert_uint_eq(count_in(text, " × "), EXPLAIN_MAX_TERMS < 16 ? EXPLAIN_MAX_TERMS : 16);
     snprintf(want, sizeof want, "  sum = %s\n", panel_text(trace, step, t, tensor_at(trace, step, t)->data[2], value));
     expect_in(text, want);
     check_lines(text, 60, value, "scores_1[2]");
@@ -476,13 +481,20 @@ START_TEST(test_cell_elides_long_sums)
     int step = step_of(trace, "scores");
     char *text = explain(trace, step, tensor_of(trace, step, "scores_1"), 0, 80);
     expect_in(text, "(64 terms)");
-    expect_in(text, "    … 52 more terms …\n");
+    char elided[64], first_hidden[16], last_shown_head[16], first_shown_tail[16], last_hidden[16];
+    int head = EXPLAIN_MAX_TERMS / 2, tail = EXPLAIN_MAX_TERMS - EXPLAIN_MAX_TERMS / 2;
+    snprintf(elided, sizeof elided, "    … %d more terms …\n", 64 - EXPLAIN_MAX_TERMS);
+    snprintf(last_shown_head, sizeof last_shown_head, "d=%d:", head - 1);
+    snprintf(first_hidden, sizeof first_hidden, "d=%d:", head);
+    snprintf(last_hidden, sizeof last_hidden, "d=%d:", 64 - tail - 1);
+    snprintf(first_shown_tail, sizeof first_shown_tail, "d=%d:", 64 - tail);
+    expect_in(text, elided);
     ck_assert_uint_eq(count_in(text, " × "), EXPLAIN_MAX_TERMS);
-    expect_in(text, "d=5:");
-    expect_in(text, "d=58:");
+    expect_in(text, last_shown_head);
+    expect_in(text, first_shown_tail);
     expect_in(text, "d=63:");
-    ck_assert_ptr_null(strstr(text, "d=6:"));
-    ck_assert_ptr_null(strstr(text, "d=57:"));
+    ck_assert_ptr_null(strstr(text, first_hidden));
+    ck_assert_ptr_null(strstr(text, last_hidden));
     free(text);
     trace_free(trace);
 }
@@ -568,14 +580,14 @@ START_TEST(test_cell_softmax)
     trace_free(trace);
 
     /* a row longer than EXPLAIN_MAX_TERMS: only this entry's exp */
-    TraceCase long_row = {"14 words", "a b c d e f g h i j k l m n", 0, 0, 1, false};
+    TraceCase long_row = {"20 words", "a b c d e f g h i j k l m n o p q r s t", 0, 0, 1, false};
     trace = build_case(&long_row);
     step = step_of(trace, "softmax");
     t = tensor_of(trace, step, "a1");
     text = explain(trace, step, t, 13, 60);
     expect_in(text, "a1[n] = softmax(scaled_scores_1)[n]\n");
     ck_assert_uint_eq(count_in(text, "exp("), 3); /* the formula's two and this entry's */
-    expect_in(text, "sum of the 14 exps = ");
+    expect_in(text, "sum of the 20 exps = ");
     check_lines(text, 60, panel_text(trace, step, t, tensor_at(trace, step, t)->data[13], value), "a1[13]");
     free(text);
     trace_free(trace);
@@ -594,7 +606,7 @@ START_TEST(test_cell_einsum)
     expect_in(text, "queries[h=1, s=is, e=3] = Σ_d sentence_embed[is][d] · w_query[1][d][3]\n");
     expect_in(text, "d is not in the output 'hse', so it is summed");
     expect_in(text, "d runs over the 16 embedding dimensions (16 terms)");
-    expect_in(text, "… 4 more terms …");
+    expect_in(text, "d=15:");
     check_lines(text, 80, panel_text(trace, step, t, tensor_at(trace, step, t)->data[offset], value), "queries");
     free(text);
 

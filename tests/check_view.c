@@ -229,6 +229,14 @@ static const ScreenCase SCREENS[] = {
     {"inspect-mh-scores", "mh_scores", "jl<Enter>", 80, 24, false, false},
     {"inspect-mh-weighted-sum", "mh_weighted_sum", "<Enter>", 100, 30, false, false},
     {"inspect-mh-concat", "mh_concat", "$<Enter>", 80, 24, false, false},
+    {"inspect-tokenize", "tokenize", "jj<Enter>", 80, 24, false, false},
+    {"inspect-weights", "weights", "jl<Enter>", 80, 24, false, false},
+    {"inspect-project-token", "project_token", "j<Enter>", 80, 24, false, false},
+    {"inspect-keys-values", "keys_values", "jjl<Enter>", 80, 24, false, false},
+    {"inspect-all-tokens-z", "all_tokens", "<S-Tab><S-Tab><S-Tab>jl<Enter>", 80, 24, false, false},
+    {"inspect-mh-output", "mh_output", "jj<Enter>", 80, 24, false, false},
+    {"inspect-input-shown-again", "scores", "<Tab><Tab><Enter>", 80, 24, false, false},
+    {"inspect-scrolled", "mh_project", "<Enter>jjjj", 80, 16, false, false},
 };
 
 static const char *screens_dir(void)

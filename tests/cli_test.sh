@@ -441,5 +441,30 @@ else
         "stderr: $(show "$ERR")" "(with SIGPIPE ignored the write fails with EPIPE and main reports it)"
 fi
 
+# With no output flag: the walk-through as text when stdout is not a
+# terminal, or TERM is dumb or unset (the tracer needs a real terminal).
+for term_setting in pipe dumb unset; do
+    case $term_setting in
+    pipe) first=$("$BIN" 2>"$ERR" </dev/null | head -n 1) ;;
+    dumb) first=$(TERM=dumb "$BIN" 2>"$ERR" </dev/null | head -n 1) ;;
+    unset) first=$(env -u TERM "$BIN" 2>"$ERR" </dev/null | head -n 1) ;;
+    esac
+    if [ "$first" = "attn-trace: attention, step by step" ] && [ ! -s "$ERR" ]; then
+        ok "no flags, $term_setting: prints the walk-through"
+    else
+        not_ok "no flags, $term_setting: prints the walk-through" "first line: $first" "stderr: $(show "$ERR")"
+    fi
+done
+
+# Headless screens: --dump-screen to stdout and to a file give the same text.
+DUMP="$TMP/screen.txt"
+if "$BIN" --dump-screen "$DUMP" --size 80x24 --step softmax --keys 'j<Enter>' 2>"$ERR" &&
+    "$BIN" --dump-screen - --size 80x24 --step softmax --keys 'j<Enter>' 2>>"$ERR" | cmp -s - "$DUMP" &&
+    grep -q 'a1\[name\] = 7.9161e-05' "$DUMP" && [ "$(wc -l <"$DUMP")" -eq 24 ]; then
+    ok "--dump-screen writes the 24-line screen, with the inspector open"
+else
+    not_ok "--dump-screen writes the 24-line screen, with the inspector open" "stderr: $(show "$ERR")"
+fi
+
 printf 'cli: %s passed, %s failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]
