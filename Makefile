@@ -4,6 +4,7 @@
 #   make run      build and open the tracer on the built-in lesson
 #   make check    build and run every test
 #   make screens  rewrite the golden screens in tests/screens (review the diff)
+#   make sanitize build with AddressSanitizer and UBSan in build-sanitize/ and run every test
 #   make deps     install missing build dependencies (apt-get or Homebrew)
 #   make clean    remove build/
 #
@@ -35,7 +36,7 @@ OBJ_LIB  := $(SRC_LIB:src/%.c=$(BUILD)/obj/%.o)
 OBJ_MAIN := $(BUILD)/obj/main.o
 OBJ_TEST := $(SRC_TEST:tests/%.c=$(BUILD)/obj/tests/%.o)
 
-.PHONY: all run check deps clean build-bin build-tests run-tests print-deps screens
+.PHONY: all run check deps clean build-bin build-tests run-tests print-deps screens sanitize
 
 all: deps
 	@$(MAKE) --no-print-directory build-bin
@@ -117,7 +118,15 @@ screens: deps
 	@$(MAKE) --no-print-directory build-tests
 	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=view ./$(TESTBIN)
 
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1 -g $(SANITIZE_FLAGS)" \
+	  LDFLAGS="$(SANITIZE_FLAGS)" build-bin build-tests
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(MAKE) --no-print-directory BUILD=build-sanitize run-tests
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-sanitize
 
 -include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(OBJ_TEST:.o=.d)
