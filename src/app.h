@@ -17,17 +17,26 @@
 
 typedef struct App App;
 
-/* Draws the current screen into frame (already sized to the terminal). */
+/* Draws the current screen into frame (already sized to the terminal).
+ * Its only change to app: an overlay's scroll is clamped to its text. */
 void app_compose(App *app, Frame *frame);
 
 /* Applies one key. Returns false when the user asked to quit. rows and
  * cols are the current terminal size (page movements depend on it). */
 bool app_handle_key(App *app, KeyCode key, int rows, int cols);
 
+/* Milliseconds until app_tick wants to run (autoplay), or -1 to wait for
+ * a key however long it takes. */
+int app_tick_ms(const App *app);
+
+/* Advances autoplay by one move (the selection, or the step). */
+void app_tick(App *app, int rows, int cols);
+
 /* Options the backend reads. */
 typedef struct TuiOptions {
     bool no_color;   /* --no-color or NO_COLOR set: attributes and glyphs only */
     bool ascii;      /* --ascii or a non-UTF-8 locale: no box drawing */
+    bool presenter;  /* --theme presenter: high contrast for a projector */
 } TuiOptions;
 
 /* Runs the interactive UI on the terminal until the user quits. Returns

@@ -13,9 +13,11 @@
 #include "numfmt.h"
 
 static const char USAGE[] =
-    "usage: attn-trace [options]\n"
+    "usage: attn-trace [options] [LESSON]\n"
+    "       attn-trace --check LESSON...\n"
     "Walks through the attention mechanism step by step, with every tensor.\n"
-    "With no options it traces the article's example: \"my name is Marcello Politi\".\n"
+    "With no LESSON it opens the built-in lesson: the article's example, \"my name is\n"
+    "Marcello Politi\". A LESSON is a lesson file (see docs/lesson-format.md).\n"
     "\n"
     "On a terminal it opens the interactive tracer (press ? for its keys); with\n"
     "output to a file or pipe, or TERM unset or dumb, it prints the walk-through.\n"
@@ -46,6 +48,15 @@ static const char USAGE[] =
     "  --focus N             the token part 1 follows, 1-based (default 1)\n"
     "  --seed N              torch.manual_seed value (default 0)\n"
     "  --causal              hide later tokens from each query (decoder-style mask)\n"
+    "\n"
+    "Lessons:\n"
+    "  --check LESSON...     check lesson files: every error as FILE:LINE:COL, exit 0 or 65\n"
+    "  --restart             start the lesson over (forget where it was left)\n"
+    "  --autoplay SECONDS    classroom: show each step for SECONDS (0.5 to 600), the\n"
+    "                        selection walking over its values; any key stops it\n"
+    "  --theme presenter     high-contrast colours for a projector\n"
+    "  --no-lesson           the 17 steps with the built-in texts, no lesson (also when\n"
+    "                        any option above changes the sentence or the sizes)\n"
     "\n"
     "  -h, --help            this text\n"
     "  -V, --version         the version\n"
@@ -171,11 +182,13 @@ static bool read_sentence_file(const char *path, char **text, Error *err)
 static const char *const VALUE_FLAGS[] = {
     "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
     "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
+    "--autoplay", "--theme",
 };
 
 /* Names of the long flags that take no value. */
-static const char *const SWITCH_FLAGS[] = {"--print", "--json", "--help",  "--version",
-                                           "--causal", "--tui", "--ascii", "--no-color"};
+static const char *const SWITCH_FLAGS[] = {"--print",  "--json",  "--help",      "--version", "--causal",
+                                           "--tui",    "--ascii", "--no-color",  "--check",   "--restart",
+                                           "--no-lesson"};
 
 static bool is_switch(const char *flag)
 {
@@ -203,11 +216,8 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
     bool have_size = false;
 
     /* What the flags say, before it is applied to the configuration. */
-    const char *sentence = NULL, *sentence_file = NULL, *token_ids = NULL;
-    uint64_t vocab_size = 0, d_model = 0, heads = 0, focus = 0, seed = 0, precision = 0;
-    bool have_vocab = false, have_d_model = false, have_heads = false, have_focus = false, have_seed = false;
-    bool causal = false;
-    char *file_text = NULL;
+    ConfigFlags *f = &opts->flags;
+    uint64_t precision = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -261,70 +271,117 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
         } else if (strcmp(flag, "--version") == 0 || strcmp(flag, "-V") == 0) {
             opts->version = true;
         } else if (strcmp(flag, "--causal") == 0) {
-            causal = true;
+            f->causal = true;
         } else if (strcmp(flag, "--step") == 0) {
             if (*value == '\0')
                 return error_set(err, STATUS_USAGE, "--step: needs a step id or number");
             opts->step = value;
         } else if (strcmp(flag, "--precision") == 0) {
-            ok = parse_number(flag, value, 0, NUMFMT_MAX_PRECISION, &precision, err);
+            ok = opts->have_precision = parse_number(flag, value, 0, NUMFMT_MAX_PRECISION, &precision, err);
             opts->precision = (int)precision;
         } else if (strcmp(flag, "--sentence") == 0) {
-            sentence = value;
+            f->sentence = value;
         } else if (strcmp(flag, "--sentence-file") == 0) {
             if (*value == '\0')
                 return error_set(err, STATUS_USAGE, "--sentence-file: needs a file name");
-            sentence_file = value;
+            f->sentence_file = value;
         } else if (strcmp(flag, "--token-ids") == 0) {
-            token_ids = value;
+            f->token_ids = value;
         } else if (strcmp(flag, "--vocab-size") == 0) {
-            ok = have_vocab = parse_number(flag, value, 1, LIMIT_MAX_VOCAB, &vocab_size, err);
+            ok = f->have_vocab = parse_number(flag, value, 1, LIMIT_MAX_VOCAB, &f->vocab_size, err);
         } else if (strcmp(flag, "--d-model") == 0) {
-            ok = have_d_model = parse_number(flag, value, 1, LIMIT_MAX_D_MODEL, &d_model, err);
+            ok = f->have_d_model = parse_number(flag, value, 1, LIMIT_MAX_D_MODEL, &f->d_model, err);
         } else if (strcmp(flag, "--heads") == 0) {
-            ok = have_heads = parse_number(flag, value, 1, LIMIT_MAX_HEADS, &heads, err);
+            ok = f->have_heads = parse_number(flag, value, 1, LIMIT_MAX_HEADS, &f->heads, err);
         } else if (strcmp(flag, "--focus") == 0) {
-            ok = have_focus = parse_number(flag, value, 1, LIMIT_MAX_TOKENS, &focus, err);
+            ok = f->have_focus = parse_number(flag, value, 1, LIMIT_MAX_TOKENS, &f->focus, err);
         } else if (strcmp(flag, "--seed") == 0) {
-            ok = have_seed = parse_number(flag, value, 0, UINT64_MAX, &seed, err);
+            ok = f->have_seed = parse_number(flag, value, 0, UINT64_MAX, &f->seed, err);
+        } else if (strcmp(flag, "--autoplay") == 0) {
+            char *end;
+            errno = 0;
+            double seconds = strtod(value, &end);
+            if (errno != 0 || end == value || *end != '\0' || !(seconds >= 0.5 && seconds <= 600))
+                return error_set(err, STATUS_USAGE, "--autoplay: expected seconds per step, 0.5 to 600, got '%.40s'",
+                                 value);
+            opts->autoplay_ms = (int)(seconds * 1000.0);
+        } else if (strcmp(flag, "--theme") == 0) {
+            if (strcmp(value, "presenter") != 0 && strcmp(value, "default") != 0)
+                return error_set(err, STATUS_USAGE, "--theme: expected 'default' or 'presenter', got '%.40s'", value);
+            opts->presenter = strcmp(value, "presenter") == 0;
+        } else if (strcmp(flag, "--check") == 0) {
+            opts->check = true;
+        } else if (strcmp(flag, "--restart") == 0) {
+            opts->restart = true;
+        } else if (strcmp(flag, "--no-lesson") == 0) {
+            opts->no_lesson = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {
             return error_set(err, STATUS_USAGE, "unknown option '%.60s' (see --help)", flag);
+        } else if (opts->check) {
+            /* --check takes every remaining argument that is not an option */
+            if (opts->check_files == NULL)
+                opts->check_files = &argv[i];
+            if (&opts->check_files[opts->n_check_files] != &argv[i])
+                return error_set(err, STATUS_USAGE, "--check: list the lesson files together, after it");
+            opts->n_check_files++;
+        } else if (opts->lesson == NULL) {
+            opts->lesson = arg;
         } else {
-            return error_set(err, STATUS_USAGE, "unexpected argument '%.60s' (see --help)", arg);
+            return error_set(err, STATUS_USAGE, "unexpected argument '%.60s': one LESSON at a time (see --help)", arg);
         }
         if (!ok)
             return false;
     }
     if (opts->help || opts->version)
         return true;
+    if (opts->check) {
+        if (opts->n_check_files == 0)
+            return error_set(err, STATUS_USAGE, "--check: name the lesson files to check");
+        return true;
+    }
+    opts->config_flags = f->sentence != NULL || f->sentence_file != NULL || f->token_ids != NULL || f->have_vocab ||
+                         f->have_d_model || f->have_heads || f->have_focus || f->have_seed || f->causal;
+    if (opts->lesson != NULL && opts->no_lesson)
+        return error_set(err, STATUS_USAGE, "--no-lesson cannot be used with a LESSON");
+    if (opts->lesson == NULL && opts->config_flags)
+        opts->no_lesson = true;
     if ((opts->keys != NULL || have_size) && opts->mode != MODE_DUMP)
         return error_set(err, STATUS_USAGE, "%s goes with --dump-screen FILE (the headless mode)",
                          opts->keys != NULL ? "--keys" : "--size");
-    if (sentence != NULL && sentence_file != NULL)
+    if (f->sentence != NULL && f->sentence_file != NULL)
         return error_set(err, STATUS_USAGE, "--sentence and --sentence-file cannot be used together");
 
     /* Apply: the article's configuration, then what the flags change. */
     if (!config_default(&opts->config, err))
         return false;
-    Config *cfg = &opts->config;
-    if (sentence_file != NULL && !read_sentence_file(sentence_file, &file_text, err))
-        goto fail;
-    bool explicit_sentence = sentence != NULL || file_text != NULL;
+    if (!cli_apply_config(f, &opts->config, err)) {
+        cli_options_free(opts);
+        return false;
+    }
+    return true;
+}
+
+bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)
+{
+    char *file_text = NULL;
+    if (f->sentence_file != NULL && !read_sentence_file(f->sentence_file, &file_text, err))
+        return false;
+    bool explicit_sentence = f->sentence != NULL || file_text != NULL;
     if (explicit_sentence) {
-        const char *text = sentence != NULL ? sentence : file_text;
+        const char *text = f->sentence != NULL ? f->sentence : file_text;
         if (!config_set_sentence(cfg, text, err)) {
-            error_locate(err, text, sentence != NULL ? "--sentence" : sentence_file, sentence == NULL);
+            error_locate(err, text, f->sentence != NULL ? "--sentence" : f->sentence_file, f->sentence == NULL);
             goto fail;
         }
     }
-    if (token_ids != NULL) {
+    if (f->token_ids != NULL) {
         size_t words = cfg->n_tokens;
-        if (!explicit_sentence) { /* the article's words label only the article's ids */
+        if (!explicit_sentence) { /* the base's words label only the base's ids */
             free(cfg->sentence);
             cfg->sentence = NULL;
         }
-        if (!config_set_token_ids(cfg, token_ids, err)) {
-            error_locate(err, token_ids, "--token-ids", false);
+        if (!config_set_token_ids(cfg, f->token_ids, err)) {
+            error_locate(err, f->token_ids, "--token-ids", false);
             goto fail;
         }
         if (explicit_sentence && words != cfg->n_tokens) {
@@ -335,22 +392,20 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
     }
     free(file_text);
     file_text = NULL;
-    if (have_vocab)
-        cfg->vocab_size = (size_t)vocab_size;
-    if (have_d_model)
-        cfg->d_model = (size_t)d_model;
-    if (have_heads)
-        cfg->heads = (size_t)heads;
-    if (have_focus)
-        cfg->focus = (size_t)focus;
-    if (have_seed)
-        cfg->seed = seed;
-    cfg->causal = causal;
-    if (!config_validate(cfg, err))
-        goto fail;
-    return true;
+    if (f->have_vocab)
+        cfg->vocab_size = (size_t)f->vocab_size;
+    if (f->have_d_model)
+        cfg->d_model = (size_t)f->d_model;
+    if (f->have_heads)
+        cfg->heads = (size_t)f->heads;
+    if (f->have_focus)
+        cfg->focus = (size_t)f->focus;
+    if (f->have_seed)
+        cfg->seed = f->seed;
+    if (f->causal)
+        cfg->causal = true;
+    return config_validate(cfg, err);
 fail:
     free(file_text);
-    cli_options_free(opts);
     return false;
 }

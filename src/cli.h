@@ -8,6 +8,7 @@
 #define ATTN_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "error.h"
@@ -23,19 +24,38 @@ typedef enum OutputMode {
     MODE_DUMP      /* --dump-screen: replay --keys headless and write the screen */
 } OutputMode;
 
+/* The configuration flags as given, to apply onto a base configuration. */
+typedef struct ConfigFlags {
+    const char *sentence, *sentence_file, *token_ids; /* point into argv, or NULL */
+    uint64_t vocab_size, d_model, heads, focus, seed;
+    bool have_vocab, have_d_model, have_heads, have_focus, have_seed;
+    bool causal;
+} ConfigFlags;
+
 typedef struct Options {
     OutputMode mode;
     bool help;          /* --help: print usage and exit 0 */
     bool version;       /* --version: print the version and exit 0 */
     const char *step;   /* --step ID|N, or NULL for every step; points into argv */
     int precision;      /* --precision N */
+    bool have_precision; /* --precision was given (else a lesson's own applies) */
     bool ascii;         /* --ascii: no box drawing or arrows */
     bool no_color;      /* --no-color */
     int screen_cols;    /* --size WxH (headless), default 80 */
     int screen_rows;    /* default 24 */
     const char *keys;   /* --keys KEYS, or NULL; points into argv */
     const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
-    Config config;      /* the configuration the flags describe; owned */
+    const char *lesson;    /* the LESSON argument, or NULL; points into argv */
+    bool no_lesson;        /* --no-lesson, or configuration flags given without a LESSON */
+    bool config_flags;     /* any of --sentence ... --causal was given */
+    bool check;            /* --check: validate the lesson files in check_files */
+    int n_check_files;
+    char **check_files;    /* points into argv */
+    bool restart;          /* --restart: forget the lesson's progress */
+    int autoplay_ms;       /* --autoplay SECONDS, in milliseconds; 0 when off */
+    bool presenter;        /* --theme presenter */
+    ConfigFlags flags;  /* the configuration flags as given */
+    Config config;      /* the flags applied to the article's configuration; owned */
 } Options;
 
 /* Parses argv into opts (which it initialises). Long options take their
@@ -46,6 +66,10 @@ typedef struct Options {
  * the flag or FILE:LINE:COL, never with the program name. On failure opts is
  * released. */
 bool cli_parse(int argc, char **argv, Options *opts, Error *err);
+
+/* Applies the configuration flags onto cfg (the article's, or a lesson's)
+ * and validates the result. Errors as for cli_parse. */
+bool cli_apply_config(const ConfigFlags *flags, Config *cfg, Error *err);
 
 /* Releases what opts owns. */
 void cli_options_free(Options *opts);

@@ -46,25 +46,6 @@ static void index_label(const App *app, DimKind dim, size_t i, char *buf, size_t
         snprintf(buf, size, "%zu", i);
 }
 
-/* "name[a][b]" for an element of a tensor, token words for sequence
- * dimensions. */
-static void element_name(const App *app, const TraceTensor *tt, size_t offset, char *buf, size_t size)
-{
-    const Tensor *t = tt->tensor;
-    size_t index[TENSOR_MAX_DIMS] = {0};
-    size_t rest = offset;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        index[d] = rest % t->shape[d];
-        rest /= t->shape[d];
-    }
-    size_t used = (size_t)snprintf(buf, size, "%s", tt->name);
-    for (int d = 0; d < t->ndim && used < size; d++) {
-        char label[64];
-        index_label(app, tt->dims[d], index[d], label, sizeof label);
-        used += (size_t)snprintf(buf + used, size - used, "[%s]", label);
-    }
-}
-
 /* Heat level of v for a tensor whose largest magnitude is max_abs. */
 static int8_t heat_of(float v, float max_abs)
 {
@@ -78,43 +59,6 @@ static int8_t heat_of(float v, float max_abs)
     return (int8_t)level;
 }
 
-/* Writes text wrapped into a box of rows x width at (top, col); a cut
- * ends in an ellipsis. */
-static void put_paragraph(Frame *frame, int top, int col, int rows, int width, const char *text, Role role,
-                          const BoxChars *box)
-{
-    int row = 0, x = 0;
-    const char *p = text;
-    while (*p != '\0' && row < rows) {
-        while (*p == ' ')
-            p++;
-        const char *end = p;
-        while (*end != '\0' && *end != ' ')
-            end++;
-        char word[128];
-        size_t len = (size_t)(end - p) < sizeof word - 1 ? (size_t)(end - p) : sizeof word - 1;
-        memcpy(word, p, len);
-        word[len] = '\0';
-        int w = (int)utf8_width(word);
-        if (w == 0)
-            break;
-        if (x > 0 && x + 1 + w > width) {
-            row++;
-            x = 0;
-            if (row == rows) {
-                Cell *last = frame_at(frame, top + rows - 1, col + width - 1);
-                if (last != NULL)
-                    last->ch = box->ellipsis;
-                break;
-            }
-        }
-        if (x > 0)
-            x++;
-        x += frame_put(frame, top + row, col + x, word, role, width - x);
-        p = end;
-    }
-}
-
 /* ------------------------------------------------------------------------
  * The parts of a step screen
  * ---------------------------------------------------------------------- */
@@ -125,8 +69,8 @@ static void compose_header(const App *app, Frame *frame)
     frame_fill(frame, 0, 0, 1, frame->cols, ' ', ROLE_HEADER);
     char right[96];
     int n = snprintf(right, sizeof right, "%s  step %d/%d ",
-                     step->part == PART_SINGLE_HEAD ? "part 1: one head" : "part 2: multi-head", app->step + 1,
-                     app->trace->n_steps);
+                     step->part == PART_SINGLE_HEAD ? "part 1: one head" : "part 2: multi-head", app->pos + 1,
+                     app->n_walk);
     int right_col = frame->cols - n;
     char left[256];
     snprintf(left, sizeof left, " attn-trace %s %s", app->options.ascii ? "-" : "·", app->options.title);
@@ -142,12 +86,25 @@ static void compose_formula(const App *app, Frame *frame, int row)
     frame_put(frame, 1, 1, step->title, ROLE_TITLE, frame->cols - 2);
     const char *gap = strstr(step->formula, "   ");
     int letters_row = row + 1;
-    if ((int)utf8_width(step->formula) > frame->cols - 2 && gap != NULL) {
-        /* two lines: the expression, then its shapes, indented */
+    if ((int)utf8_width(step->formula) > frame->cols - 2) {
+        /* two lines: the expression, then its shapes, indented; without
+         * that gap, break at the last space that fits */
+        size_t cut;
+        const char *rest;
+        if (gap != NULL) {
+            cut = (size_t)(gap - step->formula);
+            rest = gap + 3;
+        } else {
+            cut = 0;
+            for (size_t i = 0; step->formula[i] != '\0'; i++)
+                if (step->formula[i] == ' ' && (int)utf8_width_n(step->formula, i) <= frame->cols - 2)
+                    cut = i;
+            rest = step->formula + cut + (cut > 0 ? 1 : 0);
+        }
         char expression[160];
-        snprintf(expression, sizeof expression, "%.*s", (int)(gap - step->formula), step->formula);
+        snprintf(expression, sizeof expression, "%.*s", (int)cut, step->formula);
         frame_put(frame, row, 1, expression, ROLE_FORMULA, frame->cols - 2);
-        frame_put(frame, row + 1, 5, gap + 3, ROLE_FORMULA, frame->cols - 6);
+        frame_put(frame, row + 1, 5, rest, ROLE_FORMULA, frame->cols - 6);
         letters_row = row + 2;
     } else {
         frame_put(frame, row, 1, step->formula, ROLE_FORMULA, frame->cols - 2);
@@ -339,7 +296,7 @@ static void compose_status(const App *app, Frame *frame, int row)
     const TraceTensor *tt = &app->trace->steps[s].tensors[t];
     size_t offset = app->cursor[s][t];
     char name[160], value[NUMFMT_BUF];
-    element_name(app, tt, offset, name, sizeof name);
+    explain_element_name(app->trace, tt, offset, name, sizeof name);
     numfmt_write_exact(tt->tensor->data[offset], value);
     int col = 1;
     col += frame_put(frame, row, col, name, ROLE_STRONG, frame->cols - 2);
@@ -428,8 +385,9 @@ static void overlay_box(const App *app, Frame *frame, int want_rows, int want_co
     *top = y + 1, *left = x + 2, *rows = h - 2, *cols = w - 4;
 }
 
-/* Draws lines (separated by '\n') into an overlay, from line `scroll`. */
-static void overlay_lines(const App *app, Frame *frame, const char *text, const char *title, int scroll)
+/* Draws lines (separated by '\n') into an overlay, from line `scroll`
+ * (clamped to the text); returns the scroll used. */
+static int overlay_lines(const App *app, Frame *frame, const char *text, const char *title, int scroll)
 {
     StrBuf ascii = {0};
     if (frame->ascii) { /* measure the text as it will be written */
@@ -468,9 +426,10 @@ static void overlay_lines(const App *app, Frame *frame, const char *text, const 
         frame_put(frame, top + rows, left, more, ROLE_DIM, cols);
     }
     strbuf_free(&ascii);
+    return scroll;
 }
 
-static void compose_help(const App *app, Frame *frame)
+static int compose_help(const App *app, Frame *frame)
 {
     StrBuf text = {0};
     size_t count;
@@ -492,41 +451,155 @@ static void compose_help(const App *app, Frame *frame)
         }
     }
     strbuf_puts(&text, "\nSelecting a computed value highlights the values it is made from.");
-    overlay_lines(app, frame, strbuf_text(&text), "Keys (Esc closes)", app->overlay_scroll);
+    int scroll = overlay_lines(app, frame, strbuf_text(&text), "Keys (Esc closes)", app->overlay_scroll);
     strbuf_free(&text);
+    return scroll;
 }
 
 static void compose_steps(const App *app, Frame *frame)
 {
     const Trace *trace = app->trace;
     int widest = 0;
-    for (int i = 0; i < trace->n_steps; i++) {
-        int w = 23 + (int)utf8_width(trace->steps[i].title); /* "> 12 * mh_weighted_sum   " + title */
+    for (int k = 0; k < app->n_walk; k++) {
+        int w = 24 + (int)utf8_width(trace->steps[app->walk[k]].title); /* "> 12 * mh_weighted_sum   " + title */
         if (w > widest)
             widest = w;
     }
     int top, left, rows, cols;
-    overlay_box(app, frame, trace->n_steps, widest, "Steps (Enter goes, Esc closes)", &top, &left, &rows, &cols);
+    overlay_box(app, frame, app->n_walk, widest, "Steps (Enter goes, Esc closes)", &top, &left, &rows, &cols);
     int first = app->list_selected >= rows ? app->list_selected - rows + 1 : 0;
-    for (int r = 0; r < rows && first + r < trace->n_steps; r++) {
-        int i = first + r;
-        Role role = i == app->list_selected ? ROLE_OVERLAY_SELECT : ROLE_OVERLAY;
+    for (int r = 0; r < rows && first + r < app->n_walk; r++) {
+        int k = first + r;
+        const TraceStep *step = &trace->steps[app->walk[k]];
+        Role role = k == app->list_selected ? ROLE_OVERLAY_SELECT : ROLE_OVERLAY;
         frame_fill(frame, top + r, left, 1, cols, ' ', role);
         /* ">" marks the highlighted line (visible without colour), "*" the step on screen */
-        frame_printf(frame, top + r, left, role, cols, "%c %2d %c %-16s %s", i == app->list_selected ? '>' : ' ',
-                     i + 1, i == app->step ? '*' : ' ', trace->steps[i].id, trace->steps[i].title);
+        frame_printf(frame, top + r, left, role, cols, "%c %2d %c %-16s %s", k == app->list_selected ? '>' : ' ',
+                     k + 1, k == app->pos ? '*' : ' ', step->id, step->title);
     }
 }
 
-static void compose_inspector(const App *app, Frame *frame)
+static int compose_inspector(const App *app, Frame *frame)
 {
     int s = app->step, t = app->focus[s];
     StrBuf text = {0};
     int width = frame->cols - 6 < 76 ? frame->cols - 6 : 76;
     explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, width, &text);
     char title[200];
-    element_name(app, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
-    overlay_lines(app, frame, strbuf_text(&text), title, app->overlay_scroll);
+    explain_element_name(app->trace, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
+    int scroll = overlay_lines(app, frame, strbuf_text(&text), title, app->overlay_scroll);
+    strbuf_free(&text);
+    return scroll;
+}
+
+/* Text with markup (an explanation, presenter notes) in a scrollable box,
+ * rewrapped to the box. */
+static int compose_text_overlay(const App *app, Frame *frame, const char *text, const char *title)
+{
+    int width = frame->cols - 6 < 72 ? frame->cols - 6 : 72;
+    int lines = frame_markup(NULL, 0, 0, 0, width, text, 0, app->options.ascii);
+    int top, left, rows, cols;
+    overlay_box(app, frame, lines, width, title, &top, &left, &rows, &cols);
+    int scroll = app->overlay_scroll > lines - rows ? (lines - rows > 0 ? lines - rows : 0) : app->overlay_scroll;
+    frame_markup(frame, top, left, rows, cols, text, scroll, app->options.ascii);
+    if (lines > rows) {
+        char more[64];
+        snprintf(more, sizeof more, " lines %d-%d of %d, j/k scroll ", scroll + 1, scroll + rows, lines);
+        frame_put(frame, top + rows, left, more, ROLE_DIM, cols);
+    }
+    return scroll;
+}
+
+/* A quiz: the question, choices, the typed answer, and what the last try
+ * said. */
+static void compose_quiz(App *app, Frame *frame)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    const Quiz *quiz = &ls->quizzes[app->quiz_index];
+    const QuizState *state = &app->quiz[app->pos][app->quiz_index];
+    StrBuf text = {0};
+    strbuf_printf(&text, "%s\n", quiz->question);
+    for (int c = 0; c < quiz->n_choices; c++)
+        strbuf_printf(&text, "  %d. %s\n", c + 1, quiz->choices[c]);
+    static const char *const KIND_HINT[] = {"a shape, such as [5, 16]", "a number", "a token of the sentence",
+                                            "the number or the text of a choice"};
+    char answer[128];
+    quiz_answer_text(quiz, answer, sizeof answer);
+    switch (app->quiz_feedback) {
+    case FEEDBACK_NONE:
+        strbuf_printf(&text, "\nType %s, then Enter.\n", KIND_HINT[quiz->kind]);
+        break;
+    case FEEDBACK_WRONG: {
+        strbuf_puts(&text, "\nNot quite.");
+        int hint = state->tries - 1 < quiz->n_hints ? state->tries - 1 : quiz->n_hints - 1;
+        if (hint >= 0)
+            strbuf_printf(&text, " Hint: %s", quiz->hints[hint]);
+        strbuf_puts(&text, "\n");
+        break;
+    }
+    case FEEDBACK_RIGHT:
+        strbuf_printf(&text, "\nRight%s: %s.\n", state->tries == 0 ? ", first try" : "", answer);
+        break;
+    case FEEDBACK_SHOWN:
+        strbuf_printf(&text, "\nThe answer: %s.\n", answer);
+        break;
+    }
+    bool settled = state->status != QUIZ_OPEN;
+    if (settled && quiz->explain != NULL)
+        strbuf_printf(&text, "%s\n", quiz->explain);
+    strbuf_puts(&text, settled ? "\nEnter: continue" : "\n> \n\nEnter: check   Tab: show the answer   Esc: skip");
+    char title[64];
+    snprintf(title, sizeof title, "Question %d of %d", app->quiz_index + 1, ls->n_quizzes);
+    /* word-wrapped into the box, the answer line holding what was typed */
+    int width = frame->cols - 8 < 70 ? frame->cols - 8 : 70;
+    StrBuf wrapped = {0};
+    for (const char *p = strbuf_text(&text); *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), p);
+        if (strcmp(line, "> ") == 0) {
+            strbuf_printf(&wrapped, "> %s\n", app->quiz_input);
+        } else {
+            /* wrap at width */
+            int x = 0;
+            for (const char *w = line; *w != '\0';) {
+                const char *we = strchr(w, ' ');
+                size_t wl = we != NULL ? (size_t)(we - w) : strlen(w);
+                char word[256];
+                snprintf(word, sizeof word, "%.*s", (int)(wl < sizeof word - 1 ? wl : sizeof word - 1), w);
+                int ww = (int)utf8_width(word);
+                if (x > 0 && x + 1 + ww > width) {
+                    strbuf_puts(&wrapped, "\n");
+                    x = 0;
+                }
+                if (x > 0) {
+                    strbuf_puts(&wrapped, " ");
+                    x++;
+                }
+                strbuf_puts(&wrapped, word);
+                x += ww;
+                w = we != NULL ? we + 1 : w + wl;
+            }
+            strbuf_puts(&wrapped, "\n");
+        }
+        p = eol != NULL ? eol + 1 : p + len;
+    }
+    overlay_lines(app, frame, strbuf_text(&wrapped), title, 0);
+    /* the terminal cursor rests after the typed answer */
+    for (int r = 0; r < frame->rows && !settled; r++) {
+        Cell *c0 = frame_at(frame, r, 0);
+        (void)c0;
+        for (int c = 0; c + 1 < frame->cols; c++) {
+            Cell *a = frame_at(frame, r, c), *b = frame_at(frame, r, c + 1);
+            if (a->ch == '>' && b->ch == ' ' && a->role == ROLE_OVERLAY && c > 0 &&
+                frame_at(frame, r, c - 1)->ch == ' ' && frame_at(frame, r, c - 1)->role == ROLE_OVERLAY) {
+                frame->cursor_row = r;
+                frame->cursor_col = c + 2 + (int)utf8_width(app->quiz_input);
+            }
+        }
+    }
+    strbuf_free(&wrapped);
     strbuf_free(&text);
 }
 
@@ -558,27 +631,62 @@ void app_compose(App *app, Frame *frame)
     const TraceStep *step = &app->trace->steps[app->step];
     compose_header(app, frame);
     compose_formula(app, frame, 2);
-    for (int i = 0; i < step->n_tensors; i++)
-        if (layout.panel_rows[i] > 0)
-            compose_panel(app, frame, i, layout.panel_top[i], layout.panel_rows[i], layout.panels_width);
+    if (app_tensors_hidden(app)) {
+        frame_put(frame, layout.panels_top + 1, 2, "Predict first: the tensors of this step appear once you have",
+                  ROLE_DIM, layout.panels_width - 4);
+        frame_put(frame, layout.panels_top + 2, 2, "answered the question (or skipped it with Esc).", ROLE_DIM,
+                  layout.panels_width - 4);
+    } else {
+        for (int i = 0; i < step->n_tensors; i++)
+            if (layout.panel_rows[i] > 0)
+                compose_panel(app, frame, i, layout.panel_top[i], layout.panel_rows[i], layout.panels_width);
+        if (layout.more_panels > 0)
+            frame_printf(frame, layout.more_row, 1, ROLE_DIM, layout.panels_width - 2,
+                         "+%d more tensor%s: Tab shows %s", layout.more_panels, layout.more_panels == 1 ? "" : "s",
+                         layout.more_panels == 1 ? "it" : "them");
+    }
     const BoxChars *box = frame_box_chars(app->options.ascii);
     if (layout.explain_col > 1) /* at the side: a rule between panels and text */
         frame_fill(frame, layout.explain_top, layout.explain_col - 2, layout.explain_rows, 1, box->vertical,
                    ROLE_BORDER);
-    put_paragraph(frame, layout.explain_top, layout.explain_col, layout.explain_rows, layout.explain_width,
-                  step->explanation, ROLE_TEXT, box);
+    int text_lines = frame_markup(frame, layout.explain_top, layout.explain_col, layout.explain_rows,
+                                layout.explain_width, app_explanation(app), 0, app->options.ascii);
+    if (text_lines > layout.explain_rows && layout.explain_rows > 0) {
+        /* more than fits: say where the rest is */
+        const char *more = " … e: read it all ";
+        int w = (int)utf8_width(more);
+        int row = layout.explain_top + layout.explain_rows - 1;
+        int at = layout.explain_col + layout.explain_width - w;
+        frame_fill(frame, row, at, 1, w, ' ', ROLE_TEXT);
+        frame_put(frame, row, at, more, ROLE_DIM, w);
+    }
     compose_status(app, frame, layout.status_row);
     compose_footer(app, frame);
+    /* Overlays on top. A scrolled overlay reports the scroll it could use,
+     * which is kept so that scrolling back answers at once. */
     switch (app->overlay) {
     case OVERLAY_HELP:
-        compose_help(app, frame);
+        app->overlay_scroll = compose_help(app, frame);
         break;
     case OVERLAY_STEPS:
         compose_steps(app, frame);
         break;
     case OVERLAY_INSPECT:
-        compose_inspector(app, frame);
+        app->overlay_scroll = compose_inspector(app, frame);
         break;
+    case OVERLAY_QUIZ:
+        compose_quiz(app, frame);
+        break;
+    case OVERLAY_NOTES:
+        app->overlay_scroll =
+            compose_text_overlay(app, frame, app_lesson_step(app)->notes, "Presenter notes (Esc closes)");
+        break;
+    case OVERLAY_EXPLAIN: {
+        char title[160];
+        snprintf(title, sizeof title, "%s (Esc closes)", step->title);
+        app->overlay_scroll = compose_text_overlay(app, frame, app_explanation(app), title);
+        break;
+    }
     case OVERLAY_NONE:
         break;
     }

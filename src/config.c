@@ -258,6 +258,18 @@ bool config_set_sentence(Config *cfg, const char *text, Error *err)
         free_tokens(words, n_words);
         return error_oom(err, "a vocabulary");
     }
+    /* the sentence as given, less the white space around it (a file's
+     * final newline is not part of the sentence) */
+    {
+        const char *start = text;
+        while (*start != '\0' && is_space((unsigned char)*start))
+            start++;
+        size_t len = strlen(start);
+        while (len > 0 && is_space((unsigned char)start[len - 1]))
+            len--;
+        memmove(sentence, start, len);
+        sentence[len] = '\0';
+    }
     memcpy(vocab, words, n_words * sizeof *vocab);
     qsort(vocab, n_words, sizeof *vocab, compare_strings);
     size_t n_vocab = 0;

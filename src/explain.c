@@ -302,29 +302,6 @@ static float softmax_value(const Tensor *in, size_t offset)
     return value;
 }
 
-/* The float sum of v[0..n) in PyTorch's vectorized order, as softmax_rows
- * adds its exponentials (see tensor.c): left to right below 8 values,
- * otherwise 8 lanes combined pairwise. For display only: the value shown
- * as the result always comes from softmax_rows itself. */
-static float sum_as_torch(const float *v, size_t n)
-{
-    if (n < 8) {
-        float sum = 0.0f;
-        for (size_t i = 0; i < n; i++)
-            sum = i == 0 ? v[0] : sum + v[i];
-        return sum;
-    }
-    float lane[8];
-    for (size_t i = 0; i < 8; i++)
-        lane[i] = v[i];
-    for (size_t i = 8; i < n; i++)
-        lane[i % 8] += v[i];
-    float quad[4];
-    for (size_t i = 0; i < 4; i++)
-        quad[i] = lane[i] + lane[i + 4];
-    return (quad[0] + quad[2]) + (quad[1] + quad[3]);
-}
-
 /* ------------------------------------------------------------------------
  * explain_recompute
  * ---------------------------------------------------------------------- */
@@ -577,7 +554,7 @@ static void token_word(const Trace *trace, size_t s, char *buf)
     }
     for (size_t i = 0; i < trace->config.n_tokens; i++)
         if (i != s && strcmp(trace->config.tokens[i], word) == 0) {
-            append(buf, LABEL_BYTES, "(%zu)", s);
+            append(buf, LABEL_BYTES, "(%zu)", s + 1); /* 1-based, as "token 1" */
             break;
         }
 }
@@ -684,6 +661,19 @@ static const char *num_padded(const NumFormat *fmt, float value, char *buf)
 {
     numfmt_write_padded(fmt, value, buf);
     return buf;
+}
+
+void explain_element_name(const Trace *trace, const TraceTensor *tt, size_t offset, char *buf, size_t size)
+{
+    size_t index[TENSOR_MAX_DIMS] = {0};
+    size_t rest = offset;
+    for (int d = tt->tensor->ndim - 1; d >= 0; d--) {
+        index[d] = rest % tt->tensor->shape[d];
+        rest /= tt->tensor->shape[d];
+    }
+    char name[NAME_BYTES];
+    element_name(trace, tt, index, -1, 0, -1, name);
+    snprintf(buf, size, "%s", name);
 }
 
 /* Writes the divisor as a formula ("√16") into label and as a number ("4",
@@ -1137,7 +1127,7 @@ static void explain_softmax(Cell *c)
      * the kernel's order. Display only: the result comes from softmax_rows. */
     for (size_t j = 0; j < cols; j++)
         exps[j] = torchmath_expf(x[j] - max);
-    float sum = sum_as_torch(exps, cols);
+    float sum = sum_torch_order(exps, cols);
     if (cols <= EXPLAIN_MAX_TERMS) {
         size_t label_cols = 0;
         for (size_t j = 0; j < cols; j++) {

@@ -53,6 +53,11 @@ bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_
  * dimensions. */
 void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, int width, StrBuf *out);
 
+/* Names element offset of tt as the inspector does, into buf: "a1[is]",
+ * "scores[the(1)][the(4)]" (a repeated word carries its 1-based position),
+ * "queries[1][is][3]". */
+void explain_element_name(const Trace *trace, const TraceTensor *tt, size_t offset, char *buf, size_t size);
+
 /* The value explain_cell arrives at, recomputed from the inputs the way the
  * trace computed it (for tests: it must equal the tensor's value bit for
  * bit). For inputs shown again and random draws, the stored value. */

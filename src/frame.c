@@ -246,3 +246,82 @@ void frame_to_text(const Frame *frame, StrBuf *out)
         strbuf_puts(out, "\n");
     }
 }
+
+/* Lays out lesson text with its markup (see frame.h). */
+int frame_markup(Frame *frame, int top, int col, int rows, int width, const char *text, int skip, bool ascii)
+{
+    int line = 0, x = 0, indent = 0;
+    bool bold = false, code = false, at_paragraph_start = true, pending_space = false;
+    const char *p = text;
+    while (*p != '\0') {
+        /* a new source line: a blank one ends the paragraph, "- " starts a bullet */
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        size_t lead = strspn(p, " \t");
+        if (lead == len) { /* blank */
+            if (!at_paragraph_start) {
+                line += 2; /* finish the line, then one empty line */
+                x = 0, indent = 0, at_paragraph_start = true, pending_space = false;
+            }
+            p = eol != NULL ? eol + 1 : p + len;
+            continue;
+        }
+        if (len >= lead + 2 && p[lead] == '-' && p[lead + 1] == ' ') {
+            if (!at_paragraph_start)
+                line++;
+            x = 0;
+            if (frame != NULL && line >= skip && line - skip < rows)
+                frame_put(frame, top + line - skip, col, ascii ? "* " : "• ", ROLE_TEXT, width);
+            x = indent = 2;
+            pending_space = false;
+            lead += 2;
+        }
+        at_paragraph_start = false;
+        /* the words of this source line, with their markup */
+        const char *q = p + lead, *end = p + len;
+        while (q < end) {
+            if (*q == ' ') {
+                pending_space = true;
+                q++;
+                continue;
+            }
+            if (q + 1 < end && q[0] == '*' && q[1] == '*') {
+                bold = !bold;
+                q += 2;
+                continue;
+            }
+            if (*q == '`') {
+                code = !code;
+                q++;
+                continue;
+            }
+            /* a word piece: up to a space or a markup character */
+            const char *w = q;
+            while (q < end && *q != ' ' && *q != '`' && !(q + 1 < end && q[0] == '*' && q[1] == '*'))
+                q++;
+            char word[256];
+            size_t n = (size_t)(q - w) < sizeof word - 1 ? (size_t)(q - w) : sizeof word - 1;
+            memcpy(word, w, n);
+            word[n] = '\0';
+            int wlen = (int)utf8_width(word);
+            if (pending_space && x > indent) {
+                if (x + 1 + wlen > width) {
+                    line++;
+                    x = indent;
+                } else {
+                    x++;
+                }
+            }
+            pending_space = false;
+            Role role = code ? ROLE_CODE : bold ? ROLE_STRONG : ROLE_TEXT;
+            if (frame != NULL && line >= skip && line - skip < rows)
+                x += frame_put(frame, top + line - skip, col + x, word, role, width - x);
+            else
+                x += wlen;
+        }
+        pending_space = true; /* a line break inside a paragraph is a space */
+        p = eol != NULL ? eol + 1 : end;
+    }
+    return at_paragraph_start && line > 0 ? line - 1 : line + 1;
+}
+

@@ -110,6 +110,13 @@ const BoxChars *frame_box_chars(bool ascii);
 /* Draws a box outline in role. */
 void frame_box(Frame *frame, int row, int col, int rows, int cols, const BoxChars *box, Role role);
 
+/* Lays out text with a lesson's markup into rows x width at (top, col),
+ * from its line `skip` on: paragraphs split by blank lines, "- " bullets,
+ * **bold** (ROLE_STRONG) and `code` (ROLE_CODE); ascii draws bullets as
+ * "*". Returns the number of lines the whole text takes; lines outside the
+ * box are not drawn. With frame NULL nothing is drawn: it only measures. */
+int frame_markup(Frame *frame, int top, int col, int rows, int width, const char *text, int skip, bool ascii);
+
 /* The frame as plain text: one line per row, trailing spaces trimmed,
  * appended to out. */
 void frame_to_text(const Frame *frame, StrBuf *out);

@@ -42,6 +42,8 @@ static const KeyBinding KEY_TABLE[] = {
     {']', ACTION_NEXT_SLICE, "]"},
     {'[', ACTION_PREV_SLICE, "["},
     {KEY_CODE_ENTER, ACTION_INSPECT, "Enter"},
+    {'e', ACTION_EXPLAIN, "e"},
+    {'N', ACTION_NOTES, "N"},
     {'?', ACTION_HELP, "?"},
     {KEY_CODE_F1, ACTION_HELP, "F1"},
     {KEY_CODE_ESCAPE, ACTION_CLOSE, "Esc"},
@@ -106,6 +108,10 @@ const char *keys_action_help(Action action)
         return "previous head (slice) of a 3-D tensor";
     case ACTION_INSPECT:
         return "show the arithmetic behind the value";
+    case ACTION_NOTES:
+        return "the presenter's notes for the step (in lessons that have them)";
+    case ACTION_EXPLAIN:
+        return "the step's whole explanation";
     case ACTION_HELP:
         return "this help";
     case ACTION_CLOSE:
@@ -143,6 +149,8 @@ const char *keys_action_group(Action action)
     case ACTION_NONE:
     case ACTION_QUIT:
     case ACTION_INSPECT:
+    case ACTION_NOTES:
+    case ACTION_EXPLAIN:
     case ACTION_HELP:
     case ACTION_CLOSE:
     case ACTION_REDRAW:

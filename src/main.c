@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <langinfo.h>
+#include <limits.h>
+#include <time.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,10 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "builtin.h"
 #include "cli.h"
+#include "lesson.h"
+#include "progress.h"
 #include "frame.h"
 #include "keys.h"
 #include "print.h"
@@ -40,6 +45,54 @@ static int write_out(const char *text, size_t len)
     Error err;
     error_set(&err, STATUS_FAILURE, "cannot write the output: %s", errno != 0 ? strerror(errno) : "write error");
     return fail(&err);
+}
+
+/* --check: parses each lesson file and reports every error. Exit status:
+ * 0 when all are good, 66 when one cannot be read, else 65. */
+static int check_lessons(const Options *opts)
+{
+    int status = STATUS_OK;
+    for (int i = 0; i < opts->n_check_files; i++) {
+        Lesson lesson;
+        LessonErrors errors = {0};
+        int file_status = STATUS_OK;
+        if (lesson_load(opts->check_files[i], &lesson, &errors, &file_status)) {
+            int quizzes = 0;
+            for (int k = 0; k < lesson.n_steps; k++)
+                quizzes += lesson.steps[k].n_quizzes;
+            printf("%s: ok: \"%s\", %d steps, %d quizzes\n", opts->check_files[i], lesson.title, lesson.n_steps,
+                   quizzes);
+            lesson_free(&lesson);
+        } else {
+            fputs(strbuf_text(&errors.text), stderr);
+            if (file_status == STATUS_NOINPUT || status != STATUS_NOINPUT)
+                status = file_status != STATUS_OK ? file_status : STATUS_DATAERR;
+        }
+        lesson_errors_free(&errors);
+    }
+    return fflush(stdout) == 0 ? status : STATUS_FAILURE;
+}
+
+/* Loads the lesson to walk: the LESSON argument, or the built-in one. On
+ * failure prints its errors and returns the exit status; else 0. */
+static int load_lesson(const Options *opts, Lesson *lesson)
+{
+    LessonErrors errors = {0};
+    int status = STATUS_OK;
+    bool ok;
+    if (opts->lesson != NULL) {
+        ok = lesson_load(opts->lesson, lesson, &errors, &status);
+    } else {
+        ok = lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, lesson, &errors);
+        status = STATUS_DATAERR;
+    }
+    if (!ok) {
+        fputs(strbuf_text(&errors.text), stderr);
+        lesson_errors_free(&errors);
+        return status != STATUS_OK ? status : STATUS_DATAERR;
+    }
+    lesson_errors_free(&errors);
+    return STATUS_OK;
 }
 
 /* Writes the walk-through as text or JSON. */
@@ -107,8 +160,14 @@ static int dump_screen(App *app, const Options *opts)
         status = write_out(strbuf_text(&text), text.len);
     } else {
         FILE *f = fopen(opts->dump_file, "w");
-        if (f == NULL || fwrite(strbuf_text(&text), 1, text.len, f) != text.len || fclose(f) != 0) {
-            error_set(&err, STATUS_NOINPUT, "%s: cannot write: %s", opts->dump_file, strerror(errno));
+        bool written = f != NULL && fwrite(strbuf_text(&text), 1, text.len, f) == text.len;
+        int saved_errno = errno;
+        if (f != NULL && fclose(f) != 0 && written) {
+            written = false;
+            saved_errno = errno;
+        }
+        if (!written) {
+            error_set(&err, STATUS_FAILURE, "%s: cannot write: %s", opts->dump_file, strerror(saved_errno));
             status = fail(&err);
         }
     }
@@ -116,13 +175,116 @@ static int dump_screen(App *app, const Options *opts)
     return status;
 }
 
+/* ------------------------------------------------------------------------
+ * Progress: where the learner left a lesson, kept between runs
+ * ---------------------------------------------------------------------- */
+
+typedef struct ProgressSession {
+    char dir[4096];          /* the state directory */
+    char key[PROGRESS_KEY_BYTES];
+    char problem[512];       /* the first save error, reported after the UI ends */
+} ProgressSession;
+
+/* The quiz states of app as progress results, in the lesson's order. */
+static void progress_from_app(const App *app, Progress *progress)
+{
+    progress->n_quizzes = 0;
+    for (int k = 0; k < app->lesson->n_steps; k++)
+        for (int q = 0; q < app->lesson->steps[k].n_quizzes && progress->n_quizzes < PROGRESS_MAX_QUIZZES; q++) {
+            const QuizState *state = &app->quiz[k][q];
+            QuizResult result = QUIZ_UNANSWERED;
+            if (state->status == QUIZ_RIGHT)
+                result = state->tries == 0 ? QUIZ_RIGHT_FIRST_TRY : QUIZ_RIGHT_AFTER_TRIES;
+            else if (state->status == QUIZ_SHOWN)
+                result = QUIZ_REVEALED;
+            else if (state->status == QUIZ_PASSED)
+                result = QUIZ_SKIPPED;
+            progress->quizzes[progress->n_quizzes++] = result;
+        }
+    progress->last_step = app->pos;
+}
+
+/* Restores quiz states and the step from progress. */
+static void progress_to_app(App *app, const Progress *progress)
+{
+    int i = 0;
+    for (int k = 0; k < app->lesson->n_steps; k++)
+        for (int q = 0; q < app->lesson->steps[k].n_quizzes && i < progress->n_quizzes; q++, i++) {
+            QuizState *state = &app->quiz[k][q];
+            switch (progress->quizzes[i]) {
+            case QUIZ_RIGHT_FIRST_TRY:
+                *state = (QuizState){QUIZ_RIGHT, 0};
+                break;
+            case QUIZ_RIGHT_AFTER_TRIES:
+                *state = (QuizState){QUIZ_RIGHT, 1};
+                break;
+            case QUIZ_REVEALED:
+                *state = (QuizState){QUIZ_SHOWN, 0};
+                break;
+            case QUIZ_SKIPPED:
+                *state = (QuizState){QUIZ_PASSED, 0};
+                break;
+            case QUIZ_UNANSWERED:
+                break;
+            }
+        }
+    app_go(app, progress->last_step);
+}
+
+/* App callback: saves the progress after every change of step or quiz. */
+static void save_progress(App *app, void *context)
+{
+    ProgressSession *session = context;
+    static Progress progress;
+    memset(&progress, 0, sizeof progress);
+    snprintf(progress.lesson_key, sizeof progress.lesson_key, "%s", session->key);
+    progress_from_app(app, &progress);
+    progress.updated = (long long)time(NULL);
+    Error err;
+    error_clear(&err);
+    if (!progress_save(session->dir, &progress, &err) && session->problem[0] == '\0')
+        snprintf(session->problem, sizeof session->problem, "%s", err.message);
+}
+
+/* Opens the lesson's progress: forgets it with --restart, else restores
+ * it. Problems are warnings: progress never stops a lesson. */
+static bool progress_open(App *app, const Options *opts, ProgressSession *session)
+{
+    Error err;
+    error_clear(&err);
+    if (!progress_dir(session->dir, sizeof session->dir, &err)) {
+        fprintf(stderr, "%s: warning: progress will not be kept: %s\n", PROGRAM_NAME, err.message);
+        return false;
+    }
+    char path[4096];
+    if (opts->lesson == NULL || realpath(opts->lesson, path) == NULL)
+        snprintf(path, sizeof path, "%s", opts->lesson != NULL ? opts->lesson : "builtin:" BUILTIN_LESSON_PATH);
+    progress_key(path, app->lesson->hash, session->key, sizeof session->key);
+    if (opts->restart) {
+        if (!progress_forget(session->dir, session->key, &err))
+            fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, err.message);
+        return true;
+    }
+    static Progress progress;
+    bool found = false;
+    char warning[512] = "";
+    progress_load(session->dir, session->key, &progress, &found, warning, sizeof warning);
+    if (warning[0] != '\0')
+        fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, warning);
+    if (found)
+        progress_to_app(app, &progress);
+    return true;
+}
+
 /* The interactive tracer, on the terminal or headless. */
-static int run_tracer(const Trace *trace, const Options *opts, OutputMode mode, int first_step)
+static int run_tracer(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode, int first_step)
 {
     const char *no_color_env = getenv("NO_COLOR");
     char title[200];
     const Config *cfg = &trace->config;
-    if (cfg->sentence != NULL)
+    if (lesson != NULL)
+        snprintf(title, sizeof title, "%s", lesson->title);
+    else if (cfg->sentence != NULL)
         snprintf(title, sizeof title, "%s", cfg->sentence);
     else
         snprintf(title, sizeof title, "%zu token ids", cfg->n_tokens);
@@ -133,15 +295,34 @@ static int run_tracer(const Trace *trace, const Options *opts, OutputMode mode, 
         .title = title,
     };
     static App app; /* large (per-tensor state of every step): kept off the stack */
-    app_init(&app, trace, &view);
-    if (first_step >= 0)
-        app.step = first_step;
+    app_init(&app, trace, lesson, &view);
+    if (first_step >= 0) { /* --step: open on that step, where the walk has it */
+        for (int k = 0; k < app.n_walk; k++)
+            if (app.walk[k] == first_step)
+                app_go(&app, k);
+    }
     if (mode == MODE_DUMP)
         return dump_screen(&app, opts);
-    TuiOptions tui = {view.no_color, view.ascii};
+    /* the learner's place in a lesson is kept between runs */
+    static ProgressSession session;
+    if (lesson != NULL && progress_open(&app, opts, &session)) {
+        app.on_progress = save_progress;
+        app.progress_context = &session;
+        if (first_step >= 0) /* an explicit --step wins over the saved place */
+            for (int k = 0; k < app.n_walk; k++)
+                if (app.walk[k] == first_step)
+                    app_go(&app, k);
+    }
+    if (opts->autoplay_ms > 0)
+        app_start_autoplay(&app, opts->autoplay_ms);
+    TuiOptions tui = {view.no_color, view.ascii, opts->presenter};
     Error err;
     error_clear(&err);
     int status = tui_run(&app, &tui, &err);
+    if (app.on_progress != NULL) /* the last place, whatever the last key was */
+        save_progress(&app, &session);
+    if (session.problem[0] != '\0')
+        fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, session.problem);
     if (status != STATUS_OK)
         return fail(&err);
     return status;
@@ -166,14 +347,43 @@ int main(int argc, char **argv)
         return write_out(version, sizeof version - 1);
     }
 
+    if (opts.check) {
+        int status = check_lessons(&opts);
+        cli_options_free(&opts);
+        return status;
+    }
+
+    /* The lesson (unless there is none), with any flags applied on top of
+     * its configuration. */
+    static Lesson lesson; /* large: off the stack */
+    bool have_lesson = !opts.no_lesson;
+    if (have_lesson) {
+        int status = load_lesson(&opts, &lesson);
+        if (status != STATUS_OK) {
+            cli_options_free(&opts);
+            return status;
+        }
+        config_free(&opts.config);
+        if (!config_copy(&opts.config, &lesson.config, &err) || !cli_apply_config(&opts.flags, &opts.config, &err)) {
+            lesson_free(&lesson);
+            cli_options_free(&opts);
+            return fail(&err);
+        }
+        if (!opts.have_precision)
+            opts.precision = lesson.precision;
+    }
     Trace *trace = trace_build(&opts.config, &err);
     if (trace == NULL) {
+        if (have_lesson)
+            lesson_free(&lesson);
         cli_options_free(&opts);
         return fail(&err);
     }
-    PrintOptions print_opts = {opts.precision, -1};
+    PrintOptions print_opts = {opts.precision, -1, have_lesson ? &lesson : NULL};
     if (opts.step != NULL && (print_opts.only_step = trace_find_step(trace, opts.step, &err)) < 0) {
         trace_free(trace);
+        if (have_lesson)
+            lesson_free(&lesson);
         cli_options_free(&opts);
         return fail(&err);
     }
@@ -182,10 +392,12 @@ int main(int argc, char **argv)
         mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
     int status;
     if (mode == MODE_TUI || mode == MODE_DUMP)
-        status = run_tracer(trace, &opts, mode, print_opts.only_step);
+        status = run_tracer(trace, have_lesson ? &lesson : NULL, &opts, mode, print_opts.only_step);
     else
         status = print_trace(trace, mode, &print_opts);
     trace_free(trace);
+    if (have_lesson)
+        lesson_free(&lesson);
     cli_options_free(&opts);
     return status;
 }

@@ -44,13 +44,35 @@ NumFormat numfmt_choose(const float *values, size_t n, int precision)
         fmt.notation = NUM_INTEGER;
     else
         fmt.notation = NUM_FIXED;
-    /* pass 3: the widest value */
-    char buf[NUMFMT_BUF];
+    /* pass 3: the widest value. A number's text is longest for the largest
+     * magnitude of its sign (rounding can only add a digit there), so only
+     * the extremes and any non-finite values need writing out. */
+    float most_positive = 0.0f, most_negative = 0.0f;
+    bool has_inf = false, has_neg_inf = false, has_nan = false;
     for (size_t i = 0; i < n; i++) {
-        int len = numfmt_write(&fmt, values[i], buf);
+        float v = values[i];
+        if (isnan(v))
+            has_nan = true;
+        else if (isinf(v) && v > 0)
+            has_inf = true;
+        else if (isinf(v))
+            has_neg_inf = true;
+        else if (v > most_positive)
+            most_positive = v;
+        else if (v < most_negative)
+            most_negative = v;
+    }
+    char buf[NUMFMT_BUF];
+    const float candidates[] = {most_positive, most_negative, values[0]};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && n > 0; i++) {
+        int len = numfmt_write(&fmt, candidates[i], buf);
         if (len > fmt.width)
             fmt.width = len;
     }
+    if (has_neg_inf && fmt.width < 4)
+        fmt.width = 4;
+    if ((has_inf || has_nan) && fmt.width < 3)
+        fmt.width = 3;
     return fmt;
 }
 

@@ -306,32 +306,131 @@ static void put_config_text(StrBuf *out, const Config *cfg)
                   cfg->focus, cfg->causal ? "on" : "off");
 }
 
-void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
+/* Appends a lesson's text as plain paragraphs: markup marks removed
+ * (** and `), paragraphs rewrapped, "- " bullets kept. */
+static void put_lesson_text(StrBuf *out, const char *text)
 {
-    strbuf_puts(out, "attn-trace: attention, step by step\n");
-    put_config_text(out, &trace->config);
-    for (int i = 0; i < trace->n_steps; i++) {
-        if (opts->only_step >= 0 && opts->only_step != i)
-            continue;
-        const TraceStep *step = &trace->steps[i];
-        strbuf_puts(out, "\n");
-        char rule[128];
-        int n = snprintf(rule, sizeof rule, "== Step %d/%d: %s (%s) ", i + 1, trace->n_steps, step->id,
-                         trace_part_name(step->part));
-        strbuf_puts(out, rule);
-        if (n > 0 && n < PRINT_LINE_WIDTH)
-            strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
-        strbuf_printf(out, "\n%s\n\n", step->title);
-        strbuf_printf(out, "  %s\n\n", step->formula);
+    StrBuf paragraph = {0};
+    const char *p = text;
+    for (;;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        size_t lead = strspn(p, " \t");
+        bool blank = lead >= len;
+        bool bullet = !blank && len >= lead + 2 && p[lead] == '-' && p[lead + 1] == ' ';
+        /* a blank line, a bullet or the end closes the paragraph so far */
+        if ((blank || bullet || *p == '\0') && paragraph.len > 0) {
+            bool was_bullet = strncmp(strbuf_text(&paragraph), "- ", 2) == 0;
+            put_wrapped(out, strbuf_text(&paragraph) + (was_bullet ? 2 : 0), was_bullet ? "  - " : "  ",
+                        PRINT_LINE_WIDTH - 2);
+            strbuf_free(&paragraph);
+            if (blank)
+                strbuf_puts(out, "\n");
+        }
+        if (!blank) {
+            if (paragraph.len > 0)
+                strbuf_puts(&paragraph, " ");
+            for (size_t i = lead; i < len; i++) {
+                if (p[i] == '`' || (p[i] == '*' && i + 1 < len && p[i + 1] == '*')) {
+                    i += p[i] == '*';
+                    continue;
+                }
+                strbuf_append(&paragraph, p + i, 1);
+            }
+        }
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    if (paragraph.len > 0) {
+        bool was_bullet = strncmp(strbuf_text(&paragraph), "- ", 2) == 0;
+        put_wrapped(out, strbuf_text(&paragraph) + (was_bullet ? 2 : 0), was_bullet ? "  - " : "  ",
+                    PRINT_LINE_WIDTH - 2);
+    }
+    strbuf_free(&paragraph);
+}
+
+/* One step: the rule with its number, title, formula, text and tensors. */
+static void put_step_text(StrBuf *out, const Trace *trace, int index, int number, int count, const char *lesson_text,
+                          const PrintOptions *opts)
+{
+    const TraceStep *step = &trace->steps[index];
+    strbuf_puts(out, "\n");
+    char rule[128];
+    int n = snprintf(rule, sizeof rule, "== Step %d/%d: %s (%s) ", number, count, step->id,
+                     trace_part_name(step->part));
+    strbuf_puts(out, rule);
+    if (n > 0 && n < PRINT_LINE_WIDTH)
+        strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
+    strbuf_printf(out, "\n%s\n\n", step->title);
+    strbuf_printf(out, "  %s\n\n", step->formula);
+    if (lesson_text != NULL)
+        put_lesson_text(out, lesson_text);
+    else
         put_wrapped(out, step->explanation, "  ", PRINT_LINE_WIDTH - 2);
-        for (int j = 0; j < step->n_tensors; j++) {
-            const TraceTensor *tt = &step->tensors[j];
-            char shape[64];
-            strbuf_printf(out, "\n  %s %s%s\n", tt->name, tensor_shape_str(tt->tensor, shape, sizeof shape),
-                          tt->is_output ? "" : "  (input)");
-            print_tensor_text(out, tt, &trace->config, opts->precision, "    ");
+    for (int j = 0; j < step->n_tensors; j++) {
+        const TraceTensor *tt = &step->tensors[j];
+        char shape[64];
+        strbuf_printf(out, "\n  %s %s%s\n", tt->name, tensor_shape_str(tt->tensor, shape, sizeof shape),
+                      tt->is_output ? "" : "  (input)");
+        print_tensor_text(out, tt, &trace->config, opts->precision, "    ");
+    }
+}
+
+/* The lesson's questions with their answers, for the end of a handout. */
+static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson, int only_step)
+{
+    int number = 0;
+    for (int k = 0; k < lesson->n_steps; k++) {
+        const LessonStep *ls = &lesson->steps[k];
+        if (only_step >= 0 && strcmp(trace->steps[only_step].id, ls->id) != 0)
+            continue;
+        for (int q = 0; q < ls->n_quizzes; q++) {
+            const Quiz *quiz = &ls->quizzes[q];
+            if (number == 0) {
+                strbuf_puts(out, "\n== Questions ");
+                strbuf_repeat(out, '=', PRINT_LINE_WIDTH - 13);
+                strbuf_puts(out, "\n");
+            }
+            char answer[160], heading[256];
+            quiz_answer_text(quiz, answer, sizeof answer);
+            snprintf(heading, sizeof heading, "%d. (step %s)", ++number, ls->id);
+            strbuf_printf(out, "\n  %s\n", heading);
+            put_wrapped(out, quiz->question, "     ", PRINT_LINE_WIDTH - 5);
+            for (int c = 0; c < quiz->n_choices; c++)
+                strbuf_printf(out, "       %c) %s\n", 'a' + c, quiz->choices[c]);
+            strbuf_printf(out, "     Answer: %s\n", answer);
+            if (quiz->explain != NULL)
+                put_wrapped(out, quiz->explain, "     ", PRINT_LINE_WIDTH - 5);
         }
     }
+}
+
+void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
+{
+    const Lesson *lesson = opts->lesson;
+    if (lesson != NULL) {
+        strbuf_printf(out, "%s\n", lesson->title);
+        if (lesson->author != NULL && lesson->author[0] != '\0')
+            strbuf_printf(out, "by %s\n", lesson->author);
+        strbuf_puts(out, "an attn-trace lesson\n");
+    } else {
+        strbuf_puts(out, "attn-trace: attention, step by step\n");
+    }
+    put_config_text(out, &trace->config);
+    if (lesson != NULL) {
+        for (int k = 0; k < lesson->n_steps; k++) {
+            int index = trace_find_step(trace, lesson->steps[k].id, NULL);
+            if (index < 0 || (opts->only_step >= 0 && opts->only_step != index))
+                continue;
+            put_step_text(out, trace, index, k + 1, lesson->n_steps, lesson->steps[k].text, opts);
+        }
+        put_questions(out, trace, lesson, opts->only_step);
+        return;
+    }
+    for (int i = 0; i < trace->n_steps; i++)
+        if (opts->only_step < 0 || opts->only_step == i)
+            put_step_text(out, trace, i, i + 1, trace->n_steps, NULL, opts);
 }
 
 /* ------------------------------------------------------------------------

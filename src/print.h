@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "lesson.h"
 #include "strbuf.h"
 #include "trace.h"
 
@@ -24,12 +25,16 @@
 typedef struct PrintOptions {
     int precision;   /* digits after the point; NUMFMT_DEFAULT_PRECISION by default */
     int only_step;   /* index of the one step to print, or -1 for all */
+    const Lesson *lesson; /* the lesson walked (its steps, texts and quizzes), or NULL */
 } PrintOptions;
 
 /* The walk-through as readable text: a header with the configuration, then
  * per step its number, id, title, formula, explanation and tensors (name,
  * shape, values in aligned columns, token words beside sequence rows;
- * large tensors summarized with "..." as PyTorch does). */
+ * large tensors summarized with "..." as PyTorch does). With a lesson, a
+ * handout: the lesson's title, its steps in its order with its texts, and
+ * at the end its questions with their answers (presenter notes are left
+ * out). */
 void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts);
 
 /* One tensor as the text output shows it, each line starting with indent. */

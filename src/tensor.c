@@ -146,12 +146,7 @@ void matmul_bt_forward(float *out, const float *a, const float *b, size_t M, siz
             out[m * N + n] = dot_strided(a + m * K, b + n * K, K, 1);
 }
 
-/* The float sum of v[0..n) in the order PyTorch's vectorized reduce_all
- * adds on an 8-lane CPU (AVX2): fewer than 8 values are added left to
- * right; otherwise lane i accumulates v[i], v[i+8], v[i+16], ... and the
- * lanes are combined pairwise: (l0+l4)+(l2+l6) and (l1+l5)+(l3+l7), then
- * those two. */
-static float sum_as_torch(const float *v, size_t n)
+float sum_torch_order(const float *v, size_t n)
 {
     if (n < 8) {
         float sum = 0.0f;
@@ -193,7 +188,7 @@ void softmax_rows(float *out, const float *in, size_t rows, size_t cols)
         for (size_t c = 0; c < cols; c++)
             out_r[c] = torchmath_expf(in_r[c] - max);
         /* pass 3: their sum, added in PyTorch's order */
-        float sum = sum_as_torch(out_r, cols);
+        float sum = sum_torch_order(out_r, cols);
         /* pass 4: normalize, multiplying by the reciprocal as PyTorch does */
         float inv_sum = 1.0f / sum;
         for (size_t c = 0; c < cols; c++)

@@ -4,8 +4,10 @@
  * A Tensor owns a contiguous row-major float buffer of up to TENSOR_MAX_DIMS
  * dimensions. Every kernel here is the plain, obviously correct version: the
  * one a learner reads and the one the cell inspector explains term by term.
- * Dot products accumulate in double and round once to float, so a value can
- * be recomputed exactly from its inputs.
+ * Arithmetic is float32 in the order PyTorch's CPU kernels use (dot
+ * products added left to right, as the reference BLAS does), so results
+ * match PyTorch's bit for bit and a value can be recomputed exactly from
+ * its inputs. The build disables FMA contraction to keep every rounding.
  *
  * Kernels that take Tensors check shapes and report a mismatch through
  * Error; kernels that take raw pointers trust their sizes.
@@ -65,6 +67,12 @@ void matmul_bt_forward(float *out, const float *a, const float *b, size_t M, siz
 /* The dot product of a (K) and b (K), with b read every stride floats,
  * added left to right in float. */
 float dot_strided(const float *a, const float *b, size_t K, size_t stride_b);
+
+/* The float sum of v (n) in the order PyTorch's vectorized reduce_all adds
+ * on an 8-lane CPU (AVX2): fewer than 8 values left to right; otherwise
+ * lane i accumulates v[i], v[i+8], v[i+16], ... and the lanes are combined
+ * pairwise, (l0+l4)+(l2+l6) and (l1+l5)+(l3+l7), then those two. */
+float sum_torch_order(const float *v, size_t n);
 
 /* Softmax of each row of in (rows, cols) into out (rows, cols), in place when
  * out == in. Stable: subtracts the row maximum before exp. exp is

@@ -23,7 +23,8 @@
 static const char EXPLAIN_TOKENIZE[] =
     "A model cannot read words, only numbers. Each word of the sentence is "
     "replaced by its position in a vocabulary, a fixed list of every word "
-    "the model knows. The article types these ids in by hand.";
+    "the model knows. (The article types its ids in by hand; attn-trace "
+    "makes them from any sentence you give it.)";
 
 static const char EXPLAIN_EMBED[] =
     "The embedding table has one row of numbers per vocabulary entry. Looking "
@@ -52,17 +53,20 @@ static const char EXPLAIN_SCORES[] =
     "not. One score per token of the sentence.";
 
 static const char EXPLAIN_SCALE[] =
-    "Dot products grow with the vector width, and large scores would make "
-    "softmax pick one token almost exclusively. Dividing by the square root "
-    "of the width keeps them in a range where softmax stays soft.";
+    "Dot products grow with the vector width, and large scores make softmax "
+    "pick one token almost alone. Dividing by the square root of the width "
+    "is the standard correction: it keeps the scores of zero-mean random "
+    "vectors near 1. The article's weights are all positive, so its scores "
+    "stay large and softmax stays sharp: look at the weights next.";
 
 static const char EXPLAIN_SCALE_CAUSAL[] =
     "Dot products grow with the vector width, so they are divided by its "
-    "square root. With the causal mask on, scores of tokens after this one "
-    "become -inf: a decoder may not look at words it has not produced yet.";
+    "square root, the standard correction. With the causal mask on, scores "
+    "of tokens after this one become -inf: a decoder may not look at words "
+    "it has not produced yet.";
 
 static const char EXPLAIN_SOFTMAX[] =
-    "Softmax turns the scores into weights that are positive and sum to 1: "
+    "Softmax turns the scores into weights between 0 and 1 that sum to 1: "
     "exponentiate each score, then divide by the total. The largest score "
     "gets the largest share. A score of -inf gets exactly 0.";
 
@@ -173,6 +177,39 @@ static void derive_scaled(TraceStep *step, int out, OpKind op, int in0, int in1,
 static bool same_tensor(const Tensor *a, const Tensor *b)
 {
     return a == b || (tensor_same_shape(a, b) && memcmp(a->data, b->data, a->size * sizeof *a->data) == 0);
+}
+
+/* The step's main tensor: the one named name (the UI opens on it). */
+static void set_main(Trace *trace, const char *step_id, const char *name)
+{
+    for (int i = 0; i < trace->n_steps; i++) {
+        TraceStep *step = &trace->steps[i];
+        if (strcmp(step->id, step_id) != 0)
+            continue;
+        for (int j = 0; j < step->n_tensors; j++)
+            if (strcmp(step->tensors[j].name, name) == 0 && step->tensors[j].is_output)
+                step->main_tensor = j;
+    }
+}
+
+/* Chooses each step's main tensor: its last output, but for the steps
+ * whose point is an earlier one. */
+static void choose_main_tensors(Trace *trace)
+{
+    for (int i = 0; i < trace->n_steps; i++) {
+        TraceStep *step = &trace->steps[i];
+        for (int j = 0; j < step->n_tensors; j++)
+            if (step->tensors[j].is_output)
+                step->main_tensor = j;
+    }
+    char name[TRACE_NAME_BYTES];
+    snprintf(name, sizeof name, "key_%zu", trace->config.focus);
+    set_main(trace, "project_token", name);
+    set_main(trace, "weights", "w_key");
+    set_main(trace, "keys_values", "keys");
+    set_main(trace, "all_tokens", "attention_weights");
+    set_main(trace, "mh_weights", "w_query");
+    set_main(trace, "mh_project", "queries");
 }
 
 /* Fills in made_in for every tensor: the step whose output it is. Runs
@@ -352,8 +389,11 @@ static bool build_single_head(Trace *trace, Error *err)
         tensor_causal_mask_row(scaled_f, f);
     step = step_begin(trace, "scale", PART_SINGLE_HEAD, cfg->causal ? EXPLAIN_SCALE_CAUSAL : EXPLAIN_SCALE);
     snprintf(step->title, sizeof step->title, cfg->causal ? "Scale the scores and mask the future" : "Scale the scores");
+    char mask_note[48] = "";
+    if (cfg->causal)
+        snprintf(mask_note, sizeof mask_note, ", masked after token %zu", n);
     snprintf(step->formula, sizeof step->formula, "scaled_scores_%zu = scores_%zu / √%zu%s   [%zu] → [%zu]", n, n, D,
-             cfg->causal ? ", masked after token" : "", S, S);
+             mask_note, S, S);
     int t_scores = show(step, name[0], scores_f, DIMS_S, false);
     snprintf(name[1], sizeof name[1], "scaled_scores_%zu", n);
     int t_scaled = show(step, name[1], scaled_f, DIMS_S, true);
@@ -443,7 +483,8 @@ static bool build_multi_head(Trace *trace, Error *err)
     step = step_begin(trace, "mh_weights", PART_MULTI_HEAD, EXPLAIN_MH_WEIGHTS);
     snprintf(step->title, sizeof step->title, "Stacked weights for %zu heads", H);
     snprintf(step->formula, sizeof step->formula,
-             "w_query, w_key, w_value = torch.rand(h, d, d_k) → [%zu, %zu, %zu]; w_output → [%zu, %zu]", H, D, E, D, D);
+             "w_query, w_key, w_value = torch.rand(h, d, d_k)   → [%zu, %zu, %zu] each; w_output → [%zu, %zu]", H, D, E,
+             D, D);
     derive(step, show(step, "w_query", w_query, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
     derive(step, show(step, "w_key", w_key, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
     derive(step, show(step, "w_value", w_value, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
@@ -581,6 +622,7 @@ Trace *trace_build(const Config *cfg, Error *err)
         return NULL;
     }
     link_inputs(trace);
+    choose_main_tensors(trace);
     return trace;
 }
 

@@ -86,6 +86,7 @@ typedef struct TraceStep {
     const char *einsum;      /* the einsum equation of the step, or NULL */
     int n_tensors;
     TraceTensor tensors[TRACE_MAX_STEP_TENSORS];
+    int main_tensor;         /* the output the step is about (the UI opens on it) */
 } TraceStep;
 
 typedef struct Trace {

@@ -277,6 +277,45 @@ static void theme_build(Theme *theme, ColorLevel level, bool default_colors)
     theme->role[ROLE_LETTER] = theme->letter[0];
 }
 
+/* The presenter theme: for a projector, where pale tints wash out. Every
+ * text is bold and light on black; heat uses fully saturated colours. */
+static void theme_presenter(Theme *theme, ColorLevel level)
+{
+    if (level == COLOR_LEVEL_NONE) {
+        for (int role = 0; role < ROLE_COUNT; role++)
+            theme->role[role].attr |= A_BOLD;
+        for (int i = 0; i < HEAT_STEPS; i++)
+            theme->value[i].attr |= A_BOLD;
+        return;
+    }
+    bool rich = level == COLOR_LEVEL_256;
+    short black = rich ? 16 : COLOR_BLACK, white = rich ? 231 : COLOR_WHITE, yellow = rich ? 226 : COLOR_YELLOW;
+    short cyan = rich ? 51 : COLOR_CYAN, blue = rich ? 21 : COLOR_BLUE;
+    static const Role text_roles[] = {ROLE_TEXT, ROLE_STRONG, ROLE_OVERLAY, ROLE_PANEL_TITLE, ROLE_BORDER, ROLE_DIM};
+    for (size_t i = 0; i < sizeof text_roles / sizeof text_roles[0]; i++)
+        theme->role[text_roles[i]] = theme_look(theme, level, (Style){white, black, A_BOLD});
+    theme->role[ROLE_CODE] = theme_look(theme, level, (Style){cyan, black, A_BOLD});
+    theme->role[ROLE_TITLE] = theme_look(theme, level, (Style){yellow, black, A_BOLD});
+    theme->role[ROLE_FORMULA] = theme_look(theme, level, (Style){cyan, black, A_BOLD});
+    theme->role[ROLE_LABEL] = theme_look(theme, level, (Style){yellow, black, A_BOLD});
+    theme->role[ROLE_PANEL_FOCUS] = theme_look(theme, level, (Style){yellow, black, A_BOLD | A_UNDERLINE});
+    theme->role[ROLE_HEADER] = theme_look(theme, level, (Style){white, blue, A_BOLD});
+    theme->role[ROLE_FOOTER] = theme_look(theme, level, (Style){black, white, A_BOLD});
+    theme->role[ROLE_FOOTER_KEY] = theme_look(theme, level, (Style){blue, white, A_BOLD});
+    /* heat: saturated backgrounds, black text on the light middle */
+    static const short HEAT_PRESENTER_256[HEAT_STEPS] = {21, 27, 33, 39, 16, 208, 202, 196, 160};
+    static const short HEAT_PRESENTER_8[HEAT_STEPS] = {COLOR_BLUE, COLOR_BLUE, COLOR_CYAN,  COLOR_CYAN, COLOR_BLACK,
+                                                       COLOR_YELLOW, COLOR_RED, COLOR_RED, COLOR_RED};
+    for (int i = 0; i < HEAT_STEPS; i++) {
+        short bg = rich ? HEAT_PRESENTER_256[i] : HEAT_PRESENTER_8[i];
+        short fg = i == FRAME_HEAT_LEVELS ? white : (bg == (rich ? 39 : COLOR_CYAN) || bg == (rich ? 208 : COLOR_YELLOW) ? black : white);
+        theme->value[i] = theme_look(theme, level, (Style){fg, bg, A_BOLD});
+        theme->cursor[i] = theme_look(theme, level, (Style){fg, bg, A_BOLD | A_REVERSE});
+    }
+    theme->role[ROLE_VALUE] = theme->value[FRAME_HEAT_LEVELS];
+    theme->role[ROLE_CURSOR] = theme->cursor[FRAME_HEAT_LEVELS];
+}
+
 /* The look of one cell: by role, and by heat or letter where they apply.
  * Out-of-range roles and heats are clamped rather than trusted. */
 static Look theme_cell_look(const Theme *theme, const Cell *cell)
@@ -614,6 +653,8 @@ static bool tui_start(Tui *tui, const TuiOptions *opts, Theme *theme, Error *err
         level = COLORS >= 256 ? COLOR_LEVEL_256 : COLORS >= 8 ? COLOR_LEVEL_8 : COLOR_LEVEL_NONE;
     }
     theme_build(theme, level, default_colors);
+    if (opts->presenter)
+        theme_presenter(theme, level);
     return true;
 }
 
@@ -662,10 +703,17 @@ int tui_run(App *app, const TuiOptions *opts, Error *err)
         app_compose(app, &frame);
         paint(&frame, &theme, rows, cols, &cursor_visibility);
 
-        /* Wait for a key and hand it to the app. */
+        /* Wait for a key (or, during autoplay, for the next tick) and hand
+         * it to the app. */
         wint_t wch = 0;
+        int tick_ms = app_tick_ms(app);
+        timeout(tick_ms);
         errno = 0;
         int got = get_wch(&wch);
+        if (got == ERR && tick_ms >= 0 && errno != EINTR) {
+            app_tick(app, rows, cols);
+            continue;
+        }
         if (got == ERR) {
             /* A signal (SIGCONT after Ctrl-Z, say) interrupted the read:
              * repaint everything. Many failures in a row: input is gone. */

@@ -7,29 +7,35 @@
 #include <math.h>
 #include <string.h>
 
+#include "frame.h"
 #include "strbuf.h"
 
 /* ------------------------------------------------------------------------
  * Set-up
  * ---------------------------------------------------------------------- */
 
-/* The first output tensor of a step, where the selection starts. */
-static int first_output(const TraceStep *step)
-{
-    for (int i = 0; i < step->n_tensors; i++)
-        if (step->tensors[i].is_output)
-            return i;
-    return 0;
-}
-
-void app_init(App *app, const Trace *trace, const ViewOptions *options)
+void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options)
 {
     memset(app, 0, sizeof *app);
     app->trace = trace;
+    app->lesson = lesson;
     app->options = *options;
+    /* the walk: the lesson's steps in its order, or every step */
+    if (lesson != NULL) {
+        for (int i = 0; i < lesson->n_steps && app->n_walk < TRACE_MAX_STEPS; i++) {
+            int index = trace_find_step(trace, lesson->steps[i].id, NULL);
+            if (index >= 0)
+                app->walk[app->n_walk++] = index;
+        }
+    }
+    if (app->n_walk == 0) {
+        app->lesson = NULL;
+        for (int i = 0; i < trace->n_steps; i++)
+            app->walk[app->n_walk++] = i;
+    }
     for (int s = 0; s < trace->n_steps; s++) {
         const TraceStep *step = &trace->steps[s];
-        app->focus[s] = first_output(step);
+        app->focus[s] = step->main_tensor;
         for (int t = 0; t < step->n_tensors; t++) {
             const TraceTensor *tt = &step->tensors[t];
             const Tensor *x = tt->tensor;
@@ -42,6 +48,114 @@ void app_init(App *app, const Trace *trace, const ViewOptions *options)
             app->max_abs[s][t] = max_abs;
         }
     }
+    app_go(app, 0);
+}
+
+const LessonStep *app_lesson_step(const App *app)
+{
+    if (app->lesson == NULL || app->pos >= app->lesson->n_steps)
+        return NULL;
+    return &app->lesson->steps[app->pos];
+}
+
+/* The first quiz of the step on screen that is still open (only the
+ * "before" ones when before_only), or -1. */
+static int first_open_quiz(const App *app, bool before_only)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    if (ls == NULL)
+        return -1;
+    for (int q = 0; q < ls->n_quizzes; q++)
+        if (app->quiz[app->pos][q].status == QUIZ_OPEN && (!before_only || ls->quizzes[q].before))
+            return q;
+    return -1;
+}
+
+const char *app_explanation(const App *app)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    if (ls != NULL && ls->text != NULL)
+        return ls->text;
+    return app->trace->steps[app->step].explanation;
+}
+
+bool app_tensors_hidden(const App *app)
+{
+    return app->autoplay_ms == 0 && first_open_quiz(app, true) >= 0;
+}
+
+void app_start_autoplay(App *app, int ms)
+{
+    app->autoplay_ms = ms > 0 ? ms : 1;
+    app->autoplay_move = 0;
+    app->overlay = OVERLAY_NONE;
+}
+
+int app_tick_ms(const App *app)
+{
+    return app->autoplay_ms > 0 ? app->autoplay_ms / VIEW_AUTOPLAY_MOVES : -1;
+}
+
+void app_tick(App *app, int rows, int cols)
+{
+    (void)rows;
+    (void)cols;
+    if (app->autoplay_ms == 0)
+        return;
+    if (app->autoplay_move >= VIEW_AUTOPLAY_MOVES) {
+        if (app->pos + 1 >= app->n_walk) {
+            app->autoplay_ms = 0; /* the end of the walk */
+            return;
+        }
+        app->autoplay_move = 0;
+        app_go(app, app->pos + 1);
+        app->overlay = OVERLAY_NONE; /* no quizzes while presenting */
+        return;
+    }
+    /* spread the moves over the step's outputs: each output gets its share,
+     * the selection visiting evenly spaced values of it */
+    const TraceStep *step = &app->trace->steps[app->step];
+    int outputs[TRACE_MAX_STEP_TENSORS], n = 0;
+    for (int t = 0; t < step->n_tensors; t++)
+        if (step->tensors[t].is_output)
+            outputs[n++] = t;
+    if (n == 0) {
+        app->autoplay_move = VIEW_AUTOPLAY_MOVES;
+        return;
+    }
+    int per = VIEW_AUTOPLAY_MOVES / n > 0 ? VIEW_AUTOPLAY_MOVES / n : 1;
+    int which = app->autoplay_move / per < n ? app->autoplay_move / per : n - 1;
+    int t = outputs[which];
+    size_t size = step->tensors[t].tensor->size;
+    size_t k = (size_t)(app->autoplay_move - which * per);
+    app->focus[app->step] = t;
+    app->cursor[app->step][t] = size * k / (size_t)per;
+    app->autoplay_move++;
+}
+
+/* Opens quiz q of the step on screen. */
+static void open_quiz(App *app, int q)
+{
+    app->overlay = OVERLAY_QUIZ;
+    app->quiz_index = q;
+    app->quiz_input[0] = '\0';
+    app->quiz_feedback = FEEDBACK_NONE;
+}
+
+void app_go(App *app, int pos)
+{
+    if (pos < 0)
+        pos = 0;
+    if (pos >= app->n_walk)
+        pos = app->n_walk - 1;
+    if (pos != app->pos)
+        app->progress_dirty = true;
+    app->pos = pos;
+    app->step = app->walk[pos];
+    app->overlay = OVERLAY_NONE;
+    int q = app->autoplay_ms == 0 ? first_open_quiz(app, true) : -1;
+    if (q >= 0)
+        open_quiz(app, q);
 }
 
 /* ------------------------------------------------------------------------
@@ -146,34 +260,6 @@ int view_panel_natural_rows(const App *app, int step, int tensor, int width)
     return rows > 10000 ? 10000 : (int)rows;
 }
 
-/* Lines the explanation needs at width columns. */
-static int explanation_lines(const char *text, int width)
-{
-    int lines = 0, col = 0;
-    const char *p = text;
-    while (*p != '\0') {
-        while (*p == ' ')
-            p++;
-        const char *end = p;
-        while (*end != '\0' && *end != ' ')
-            end++;
-        int word = (int)(end - p);
-        if (word == 0)
-            break;
-        if (col == 0) {
-            lines++;
-            col = word;
-        } else if (col + 1 + word > width) {
-            lines++;
-            col = word;
-        } else {
-            col += 1 + word;
-        }
-        p = end;
-    }
-    return lines;
-}
-
 void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
 {
     memset(layout, 0, sizeof *layout);
@@ -183,7 +269,7 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     }
     const TraceStep *step = &app->trace->steps[app->step];
     /* a formula too long for the line goes on two: expression, then shapes */
-    int formula_lines = (int)utf8_width(step->formula) > cols - 2 && strstr(step->formula, "   ") != NULL ? 2 : 1;
+    int formula_lines = (int)utf8_width(step->formula) > cols - 2 ? 2 : 1;
     layout->formula_rows = formula_lines + (step->einsum != NULL ? 1 : 0);
     int top = 2 + layout->formula_rows; /* header, title, formula lines */
     layout->status_row = rows - 2;
@@ -196,7 +282,7 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
         layout->explain_rows = layout->status_row - top;
         layout->panels_width = cols - layout->explain_width - 2;
     } else {
-        int wanted = explanation_lines(step->explanation, cols - 2);
+        int wanted = frame_markup(NULL, 0, 0, 0, cols - 2, app_explanation(app), 0, app->options.ascii);
         int cap = rows >= 30 ? 8 : rows >= 20 ? 4 : 2;
         layout->explain_rows = wanted < cap ? wanted : cap;
         layout->explain_col = 1;
@@ -207,35 +293,51 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     layout->panels_top = top;
     layout->panels_rows = (side ? layout->status_row : layout->explain_top) - top;
 
-    /* Panels: each gets its whole height when everything fits; otherwise
-     * the focused one comes first, the others shrink, down to their title
-     * line alone. */
+    /* Panels: each gets its whole height when everything fits. Otherwise
+     * room goes by priority: the focused panel, the step's main tensor, its
+     * other outputs, then its inputs. Every panel keeps at least its title
+     * line while there is room for all titles; when there is not, the ones
+     * left over are summed up in one "+N more" line. */
     int n = step->n_tensors, focus = app->focus[app->step];
     int natural[TRACE_MAX_STEP_TENSORS] = {0}, total = 0;
+    int order[TRACE_MAX_STEP_TENSORS], n_order = 0;
     for (int i = 0; i < n; i++) {
         natural[i] = view_panel_natural_rows(app, app->step, i, layout->panels_width);
         total += natural[i];
-        layout->panel_rows[i] = 1;
+        layout->panel_rows[i] = 0;
     }
+    order[n_order++] = focus;
+    if (step->main_tensor != focus)
+        order[n_order++] = step->main_tensor;
+    for (int pass = 0; pass < 2; pass++) /* outputs, then inputs */
+        for (int i = 0; i < n; i++)
+            if (i != focus && i != step->main_tensor && step->tensors[i].is_output == (pass == 0))
+                order[n_order++] = i;
     int room = layout->panels_rows;
     if (total <= room) {
         for (int i = 0; i < n; i++)
             layout->panel_rows[i] = natural[i];
-    } else {
-        room -= n; /* every panel keeps its title line */
-        int extra = natural[focus] - 1 < room ? natural[focus] - 1 : room;
-        layout->panel_rows[focus] += extra;
-        room -= extra;
-        for (int i = 0; i < n && room > 0; i++) {
-            if (i == focus)
-                continue;
+    } else if (room >= n + 3) {
+        /* every title shows; the focused panel grows first, then the rest */
+        for (int i = 0; i < n; i++)
+            layout->panel_rows[i] = 1;
+        room -= n;
+        for (int k = 0; k < n_order && room > 0; k++) {
+            int i = order[k];
             int more = natural[i] - 1 < room ? natural[i] - 1 : room;
-            /* a shrunk panel needs at least a few rows to be worth showing */
-            if (more < natural[i] - 1 && more < 3)
-                continue;
+            if (k > 0 && more < natural[i] - 1 && more < 3)
+                continue; /* a sliver of a panel is worth less than its title */
             layout->panel_rows[i] += more;
             room -= more;
         }
+    } else if (room > 0) {
+        /* too few rows for every title: the focused panel, then a line
+         * saying how many more there are */
+        layout->panel_rows[focus] = room > 1 ? room - 1 : 1;
+        layout->more_panels = n - 1;
+        layout->more_row = top + layout->panel_rows[focus];
+        if (room == 1)
+            layout->more_panels = 0;
     }
     int row = top;
     for (int i = 0; i < n; i++) {
@@ -250,11 +352,12 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
 
 /* Moves the selection of the focused tensor by (d_row, d_col), or to the
  * row's start or end, within its slice. */
-static void move_selection(App *app, long d_row, long d_col, int to_edge, int cols)
+static void move_selection(App *app, long d_row, long d_col, int to_edge, int panels_width)
 {
+    int cols = panels_width;
     int s = app->step, t = app->focus[s];
     const Tensor *tensor = app->trace->steps[s].tensors[t].tensor;
-    TensorGrid grid = view_grid(app, s, t, cols >= 120 ? cols - 38 : cols);
+    TensorGrid grid = view_grid(app, s, t, cols);
     size_t slice, row, col;
     view_grid_locate(&grid, app->cursor[s][t], &slice, &row, &col);
     long new_row = (long)row + d_row, new_col = (long)col + d_col;
@@ -292,7 +395,7 @@ static void move_slice(App *app, long delta, int cols)
 /* Handles a key while the step list is open. */
 static void steps_overlay_key(App *app, Action action)
 {
-    int n = app->trace->n_steps;
+    int n = app->n_walk;
     switch (action) {
     case ACTION_UP:
     case ACTION_PREV_STEP:
@@ -313,8 +416,7 @@ static void steps_overlay_key(App *app, Action action)
         app->list_selected = n - 1;
         break;
     case ACTION_INSPECT: /* Enter: go there */
-        app->step = app->list_selected;
-        app->overlay = OVERLAY_NONE;
+        app_go(app, app->list_selected);
         break;
     case ACTION_CLOSE:
     case ACTION_STEP_LIST:
@@ -322,6 +424,8 @@ static void steps_overlay_key(App *app, Action action)
         app->overlay = OVERLAY_NONE;
         break;
     case ACTION_NONE:
+    case ACTION_NOTES:
+    case ACTION_EXPLAIN:
     case ACTION_LEFT:
     case ACTION_RIGHT:
     case ACTION_PAGE_UP:
@@ -337,11 +441,90 @@ static void steps_overlay_key(App *app, Action action)
     }
 }
 
+/* Handles a key while a quiz is open: typing edits the answer, Enter
+ * checks it (or, once settled, closes), Tab shows the answer, Esc skips. */
+static void quiz_key(App *app, KeyCode key)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    if (ls == NULL || app->quiz_index >= ls->n_quizzes) {
+        app->overlay = OVERLAY_NONE;
+        return;
+    }
+    const Quiz *quiz = &ls->quizzes[app->quiz_index];
+    QuizState *state = &app->quiz[app->pos][app->quiz_index];
+    bool settled = state->status != QUIZ_OPEN;
+    size_t len = strlen(app->quiz_input);
+    if (key == KEY_CODE_ESCAPE) {
+        if (state->status == QUIZ_OPEN) {
+            state->status = QUIZ_PASSED;
+            app->progress_dirty = true;
+        }
+        app->overlay = OVERLAY_NONE;
+    } else if (key == KEY_CODE_ENTER) {
+        if (settled) {
+            app->overlay = OVERLAY_NONE;
+        } else if (len > 0 && quiz_check(quiz, app->quiz_input)) {
+            state->status = QUIZ_RIGHT;
+            app->quiz_feedback = FEEDBACK_RIGHT;
+            app->progress_dirty = true;
+        } else if (len > 0) {
+            state->tries++;
+            app->quiz_feedback = FEEDBACK_WRONG;
+            app->quiz_input[0] = '\0';
+        }
+    } else if (key == KEY_CODE_TAB && !settled) {
+        state->status = QUIZ_SHOWN;
+        app->quiz_feedback = FEEDBACK_SHOWN;
+        app->progress_dirty = true;
+    } else if (key == KEY_CODE_BACKSPACE && !settled) {
+        while (len > 0 && ((unsigned char)app->quiz_input[len - 1] & 0xc0) == 0x80)
+            len--; /* continuation bytes of the last character */
+        if (len > 0)
+            len--;
+        app->quiz_input[len] = '\0';
+    } else if (key >= 0x20 && key < KEY_CODE_BASE && key != 0x7f && !settled) {
+        char utf8[8];
+        int n = utf8_encode(key, utf8);
+        if (len + (size_t)n < sizeof app->quiz_input) {
+            memcpy(app->quiz_input + len, utf8, (size_t)n + 1);
+        }
+    }
+    /* a quiz closed: the next open "before" one of the step follows */
+    if (app->overlay == OVERLAY_NONE) {
+        int next = first_open_quiz(app, true);
+        if (next >= 0)
+            open_quiz(app, next);
+    }
+}
+
+/* Applies one key (see app_handle_key). */
+static bool handle_key(App *app, KeyCode key, int rows, int cols);
+
 bool app_handle_key(App *app, KeyCode key, int rows, int cols)
 {
+    bool go_on = handle_key(app, key, rows, cols);
+    if (app->progress_dirty && app->on_progress != NULL)
+        app->on_progress(app, app->progress_context);
+    app->progress_dirty = false;
+    return go_on;
+}
+
+static bool handle_key(App *app, KeyCode key, int rows, int cols)
+{
+    if (app->autoplay_ms > 0 && key != KEY_CODE_RESIZE) { /* any key stops autoplay, and only that */
+        app->autoplay_ms = 0;
+        return true;
+    }
+    if (app->overlay == OVERLAY_QUIZ) { /* every key but a resize is the learner's typing */
+        if (key != KEY_CODE_RESIZE && key != KEY_CTRL('l'))
+            quiz_key(app, key);
+        return true;
+    }
     Action action = keys_action(key);
     if (action == ACTION_REDRAW || key == KEY_CODE_RESIZE)
         return true;
+    if (action == ACTION_QUIT && (rows < VIEW_MIN_ROWS || cols < VIEW_MIN_COLS))
+        return false; /* the too-small screen says q quits, overlay or not */
 
     /* Overlays take keys first. */
     if (app->overlay == OVERLAY_STEPS) {
@@ -368,50 +551,68 @@ bool app_handle_key(App *app, KeyCode key, int rows, int cols)
     int page = layout.too_small ? 1 : layout.panel_rows[app->focus[s]] - 2;
     if (page < 1)
         page = 1;
+    if (layout.too_small && action == ACTION_QUIT)
+        return false; /* the small-screen message says q quits: it does, at once */
     switch (action) {
     case ACTION_QUIT:
         return false;
-    case ACTION_NEXT_STEP:
-        if (app->step < app->trace->n_steps - 1)
-            app->step++;
+    case ACTION_NEXT_STEP: {
+        /* a quiz still open stops the walk until it is answered or skipped */
+        int q = first_open_quiz(app, false);
+        if (q >= 0)
+            open_quiz(app, q);
+        else
+            app_go(app, app->pos + 1);
         break;
+    }
     case ACTION_PREV_STEP:
-        if (app->step > 0)
-            app->step--;
+        app_go(app, app->pos - 1);
         break;
     case ACTION_FIRST_STEP:
-        app->step = 0;
+        app_go(app, 0);
         break;
     case ACTION_LAST_STEP:
-        app->step = app->trace->n_steps - 1;
+        app_go(app, app->n_walk - 1);
         break;
     case ACTION_STEP_LIST:
         app->overlay = OVERLAY_STEPS;
-        app->list_selected = app->step;
+        app->list_selected = app->pos;
         break;
+    case ACTION_EXPLAIN:
+        app->overlay = OVERLAY_EXPLAIN;
+        app->overlay_scroll = 0;
+        break;
+    case ACTION_NOTES: {
+        const LessonStep *ls = app_lesson_step(app);
+        if (ls != NULL && ls->notes != NULL) {
+            app->overlay = OVERLAY_NOTES;
+            app->overlay_scroll = 0;
+        }
+        break;
+    }
     case ACTION_UP:
-        move_selection(app, -1, 0, 0, cols);
+        move_selection(app, -1, 0, 0, layout.panels_width);
         break;
     case ACTION_DOWN:
-        move_selection(app, 1, 0, 0, cols);
+        move_selection(app, 1, 0, 0, layout.panels_width);
         break;
     case ACTION_LEFT:
-        move_selection(app, 0, -1, 0, cols);
+        move_selection(app, 0, -1, 0, layout.panels_width);
         break;
     case ACTION_RIGHT:
-        move_selection(app, 0, 1, 0, cols);
+        move_selection(app, 0, 1, 0, layout.panels_width);
         break;
     case ACTION_ROW_START:
-        move_selection(app, 0, 0, -1, cols);
+        move_selection(app, 0, 0, -1, layout.panels_width);
         break;
     case ACTION_ROW_END:
-        move_selection(app, 0, 0, 1, cols);
+        move_selection(app, 0, 0, 1, layout.panels_width);
         break;
     case ACTION_PAGE_UP:
-        move_selection(app, -page, 0, 0, cols);
+        move_selection(app, -page, 0, 0, layout.panels_width);
         break;
     case ACTION_PAGE_DOWN:
-        move_selection(app, page, 0, 0, cols);
+        move_selection(app, page, 0, 0, layout.panels_width);
         break;
     case ACTION_NEXT_PANEL:
         app->focus[s] = (app->focus[s] + 1) % n_tensors;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "lesson.h"
 #include "numfmt.h"
 #include "trace.h"
 
@@ -29,8 +30,28 @@ typedef enum Overlay {
     OVERLAY_NONE,
     OVERLAY_HELP,      /* the key table */
     OVERLAY_STEPS,     /* the list of steps, to jump to one */
-    OVERLAY_INSPECT    /* the arithmetic behind the selected value */
+    OVERLAY_INSPECT,   /* the arithmetic behind the selected value */
+    OVERLAY_QUIZ,      /* a lesson's question, answered in place */
+    OVERLAY_NOTES,     /* the step's presenter notes */
+    OVERLAY_EXPLAIN    /* the step's whole explanation */
 } Overlay;
+
+/* Where a learner is with one quiz. */
+typedef enum QuizStatus {
+    QUIZ_OPEN,          /* not answered yet */
+    QUIZ_RIGHT,         /* answered right (tries says after how many wrong ones) */
+    QUIZ_SHOWN,         /* the learner asked for the answer */
+    QUIZ_PASSED         /* skipped */
+} QuizStatus;
+
+typedef struct QuizState {
+    QuizStatus status;
+    int tries;          /* wrong answers so far */
+} QuizState;
+
+/* The quiz being answered: its place and what has been typed. */
+#define QUIZ_INPUT_BYTES 128
+typedef enum QuizFeedback { FEEDBACK_NONE, FEEDBACK_WRONG, FEEDBACK_RIGHT, FEEDBACK_SHOWN } QuizFeedback;
 
 /* How a tensor is laid out as a grid of rows and columns on screen. */
 typedef struct TensorGrid {
@@ -51,8 +72,21 @@ typedef struct ViewOptions {
 
 struct App {
     const Trace *trace;
+    const Lesson *lesson;                                       /* the lesson walked, or NULL for all steps */
     ViewOptions options;
-    int step;                                                   /* step on screen */
+    int walk[TRACE_MAX_STEPS];                                  /* trace step indices, in walking order */
+    int n_walk;
+    int pos;                                                    /* position in walk of the step on screen */
+    int step;                                                   /* step on screen: walk[pos] */
+    QuizState quiz[LESSON_MAX_STEPS][LESSON_MAX_QUIZZES];       /* per walk position and quiz */
+    int quiz_index;                                             /* OVERLAY_QUIZ: which quiz of the step */
+    char quiz_input[QUIZ_INPUT_BYTES];                          /* OVERLAY_QUIZ: the typed answer */
+    QuizFeedback quiz_feedback;                                 /* OVERLAY_QUIZ: what the last Enter said */
+    bool progress_dirty;                                        /* the step or a quiz changed since saved */
+    void (*on_progress)(App *app, void *context);               /* called after a key that changed them, or NULL */
+    int autoplay_ms;                                            /* --autoplay: time per step, 0 when off */
+    int autoplay_move;                                          /* moves made on the step on screen */
+    void *progress_context;
     int focus[TRACE_MAX_STEPS];                                 /* focused panel of each step */
     size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
     Overlay overlay;
@@ -62,9 +96,32 @@ struct App {
     float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* largest finite |value|, for heat */
 };
 
-/* Sets up app over trace (which must outlive it): first step, focus on
- * each step's first output, number formats computed once per tensor. */
-void app_init(App *app, const Trace *trace, const ViewOptions *options);
+/* Sets up app over trace and lesson (NULL: every step, built-in texts; both
+ * must outlive app): first step, focus on each step's first output, number
+ * formats computed once per tensor. */
+void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options);
+
+/* Goes to walk position pos (clamped), opening its first unanswered
+ * "before" quiz. */
+void app_go(App *app, int pos);
+
+/* Moves the selection makes on each step during autoplay. */
+#define VIEW_AUTOPLAY_MOVES 8
+
+/* Starts autoplay: each step shown for ms milliseconds, the selection
+ * walking across the values the step computes. Any key stops it. */
+void app_start_autoplay(App *app, int ms);
+
+/* The lesson's part for the step on screen, or NULL. */
+const LessonStep *app_lesson_step(const App *app);
+
+/* The explanation of the step on screen: the lesson's text (with its
+ * markup) or the built-in one. */
+const char *app_explanation(const App *app);
+
+/* True while the step's tensors are hidden: a "before" quiz of this step
+ * is still open (predict first, then see). */
+bool app_tensors_hidden(const App *app);
 
 /* Columns one value takes in a panel (its formatted width, a space, and the
  * glyph column without colour). */
@@ -93,7 +150,9 @@ typedef struct ViewLayout {
     int panels_top, panels_rows, panels_width;
     int status_row;          /* the selected value's line */
     int panel_top[TRACE_MAX_STEP_TENSORS];   /* first row of each panel */
-    int panel_rows[TRACE_MAX_STEP_TENSORS];  /* rows each panel gets (1 = title line only) */
+    int panel_rows[TRACE_MAX_STEP_TENSORS];  /* rows each panel gets (1 = title line only, 0 = not shown) */
+    int more_panels;         /* panels left out for want of room (a "+N more" line says so) */
+    int more_row;            /* where that line goes */
 } ViewLayout;
 
 /* Computes the layout of the current step. */

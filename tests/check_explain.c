@@ -693,7 +693,7 @@ START_TEST(test_cell_labels)
     Trace *trace = build_case(&cat);
     int step = step_of(trace, "all_tokens");
     char *text = explain(trace, step, tensor_of(trace, step, "scores"), 0 * 6 + 4, 60);
-    expect_in(text, "scores[the(0)][the(4)] = ");
+    expect_in(text, "scores[the(1)][the(5)] = ");
     free(text);
     trace_free(trace);
 

@@ -99,7 +99,7 @@ START_TEST(test_step_keys)
 {
     Trace *trace = article_trace();
     static App app;
-    app_init(&app, trace, &DEFAULT_VIEW);
+    app_init(&app, trace, NULL, &DEFAULT_VIEW);
     ck_assert_int_eq(app.step, 0);
     app_handle_key(&app, 'b', 24, 80); /* stays at the first step */
     ck_assert_int_eq(app.step, 0);
@@ -135,11 +135,14 @@ START_TEST(test_selection_moves_and_clamps)
 {
     Trace *trace = article_trace();
     static App app;
-    app_init(&app, trace, &DEFAULT_VIEW);
+    app_init(&app, trace, NULL, &DEFAULT_VIEW);
     int s = trace_find_step(trace, "all_tokens", NULL);
-    app.step = s;
+    app_go(&app, s);
+    ck_assert_str_eq(trace->steps[s].tensors[app.focus[s]].name, "attention_weights"); /* the step's main tensor */
+    for (int i = 0; i < trace->steps[s].n_tensors; i++) /* move to queries, a [5, 16] */
+        if (strcmp(trace->steps[s].tensors[i].name, "queries") == 0)
+            app.focus[s] = i;
     int t = app.focus[s];
-    ck_assert_str_eq(trace->steps[s].tensors[t].name, "queries"); /* the first output */
     app_handle_key(&app, 'j', 24, 80);
     app_handle_key(&app, 'l', 24, 80);
     app_handle_key(&app, 'l', 24, 80);
@@ -165,7 +168,7 @@ START_TEST(test_selection_moves_and_clamps)
     ck_assert_uint_eq(app.cursor[s][t], 4 * 16 + 15);
     /* ] and [ change the head of a 3-D tensor, keeping the position */
     int m = trace_find_step(trace, "mh_softmax", NULL);
-    app.step = m;
+    app_go(&app, m);
     int w = app.focus[m];
     app_handle_key(&app, 'j', 24, 80);
     app_handle_key(&app, ']', 24, 80);
@@ -182,7 +185,7 @@ START_TEST(test_every_key_at_every_size)
 {
     Trace *trace = article_trace();
     static App app;
-    app_init(&app, trace, &DEFAULT_VIEW);
+    app_init(&app, trace, NULL, &DEFAULT_VIEW);
     static const int sizes[][2] = {{1, 1}, {3, 10}, {12, 50}, {24, 80}, {40, 120}, {60, 200}};
     size_t count;
     const KeyBinding *table = keys_table(&count);
@@ -253,9 +256,9 @@ static void compose_screen(const Trace *trace, const char *step, const char *key
     ViewOptions view = DEFAULT_VIEW;
     view.no_color = no_color;
     view.ascii = ascii;
-    app_init(&app, trace, &view);
+    app_init(&app, trace, NULL, &view);
     if (step != NULL)
-        app.step = trace_find_step(trace, step, NULL);
+        app_go(&app, trace_find_step(trace, step, NULL));
     KeyCode codes[64];
     size_t n = 0;
     Error err;
@@ -331,11 +334,11 @@ START_TEST(test_screen_invariants)
 {
     Trace *trace = article_trace();
     static App app;
-    app_init(&app, trace, &DEFAULT_VIEW);
+    app_init(&app, trace, NULL, &DEFAULT_VIEW);
     Frame frame;
     ck_assert(frame_init(&frame, 24, 80));
     for (int i = 0; i < trace->n_steps; i++) {
-        app.step = i;
+        app_go(&app, i);
         app_compose(&app, &frame);
         StrBuf text = {0};
         frame_to_text(&frame, &text);
@@ -352,7 +355,7 @@ START_TEST(test_screen_invariants)
         strbuf_free(&text);
     }
     /* the selection's sources are highlighted: scores_1[0] comes from query_1 and keys row 0 */
-    app.step = trace_find_step(trace, "scores", NULL);
+    app_go(&app, trace_find_step(trace, "scores", NULL));
     app_compose(&app, &frame);
     int sources = 0;
     for (int k = 0; k < frame.rows * frame.cols; k++)

@@ -18,5 +18,7 @@ Suite *output_suite(void);
 Suite *cli_suite(void);
 Suite *explain_suite(void);
 Suite *view_suite(void);
+Suite *lesson_suite(void);
+Suite *progress_suite(void);
 
 #endif

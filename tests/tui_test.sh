@@ -49,7 +49,9 @@ trap 'exit 130' INT TERM HUP
 # terminal can only show what the locale can encode; the headless dump is
 # always UTF-8 unless --ascii. Run everything (tmux, the tracer, the dumps)
 # in a UTF-8 locale when there is one, else give both --ascii.
-FLAGS=""
+# --no-lesson: these cases walk the bare 17 steps; the built-in lesson's
+# quizzes (which stop the walk) have their own case at the end.
+FLAGS="--no-lesson"
 case $(locale charmap 2>/dev/null) in
     UTF-8 | utf8) ;;
     *)
@@ -58,7 +60,7 @@ case $(locale charmap 2>/dev/null) in
             LC_ALL=$utf8_locale
             export LC_ALL
         else
-            FLAGS="--ascii"
+            FLAGS="--no-lesson --ascii"
         fi
         ;;
 esac

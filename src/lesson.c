@@ -1,0 +1,1929 @@
+/*
+ * lesson.c - lesson files (docs/lesson-format.md): the header of settings,
+ * one section per step with its text, quizzes and presenter notes, and the
+ * rules for checking a learner's answer.
+ *
+ * The parser reads the file line by line, once. It never stops at the
+ * first error: it reports each problem where it is (the column points at
+ * the offending key or value) and goes on, so a teacher sees every error
+ * of a file in one run. Errors are kept in file order, at most
+ * LESSON_MAX_ERRORS of them; some are only found later than the line they
+ * are about (a quiz without an answer is known at its closing ':::'), so
+ * the parser keeps the first errors by position, not by discovery.
+ */
+#include "lesson.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "attn_limits.h"
+
+/* ------------------------------------------------------------------------
+ * Names the format knows
+ * ---------------------------------------------------------------------- */
+
+/* The trace's step ids in the order trace_build makes them (trace.c). */
+static const char *const STEP_IDS[] = {
+    "tokenize",  "embed",      "weights",         "project_token", "keys_values", "scores",
+    "scale",     "softmax",    "weighted_sum",    "all_tokens",    "mh_weights",  "mh_project",
+    "mh_scores", "mh_softmax", "mh_weighted_sum", "mh_concat",     "mh_output",
+};
+#define N_STEP_IDS ((int)(sizeof STEP_IDS / sizeof STEP_IDS[0]))
+
+/* Header keys, in the order the spec lists them. */
+enum {
+    H_VERSION, H_TITLE, H_AUTHOR, H_SENTENCE, H_TOKEN_IDS, H_VOCAB, H_SEED,
+    H_D_MODEL, H_HEADS, H_FOCUS, H_CAUSAL, H_STEPS, H_PRECISION, H_COUNT
+};
+static const char *const HEADER_KEYS[H_COUNT] = {
+    "attn-lesson", "title", "author", "sentence", "token-ids", "vocab-size", "seed",
+    "d-model",     "heads", "focus",  "causal",   "steps",     "precision",
+};
+
+/* Keys of a quiz block. */
+enum { Q_KIND, Q_QUESTION, Q_ANSWER, Q_TOLERANCE, Q_CHOICE, Q_HINT, Q_EXPLAIN, Q_WHEN, Q_COUNT };
+static const char *const QUIZ_KEYS[Q_COUNT] = {
+    "kind", "question", "answer", "tolerance", "choice", "hint", "explain", "when",
+};
+
+/* Quiz kinds, indexed by QuizKind. */
+static const char *const QUIZ_KINDS[] = {"shape", "number", "token", "choice"};
+
+static const char *const BLOCK_NAMES[] = {"quiz", "notes"};
+static const char *const WHEN_VALUES[] = {"before", "after"};
+static const char *const CAUSAL_VALUES[] = {"yes", "no"};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+#define DEFAULT_PRECISION 4
+#define MAX_PRECISION 9
+#define DEFAULT_TOLERANCE 0.001
+#define QUOTE_BYTES 48 /* user text quoted in a message is cut to about 40 bytes */
+#define LIST_BYTES 240 /* a list of names in a message */
+#define KEPT_ERRORS (LESSON_MAX_ERRORS + 1)
+
+/* ------------------------------------------------------------------------
+ * Parser state
+ * ---------------------------------------------------------------------- */
+
+/* One line of the file, without its line end. */
+typedef struct Line {
+    const char *s; /* first byte; not NUL-terminated, may hold a NUL */
+    size_t len;    /* bytes, without "\n" or "\r\n" */
+    int no;        /* 1-based line number */
+} Line;
+
+/* A "key: value" setting as read, before it is checked. */
+typedef struct Field {
+    bool seen;   /* the key was given */
+    int line;    /* where */
+    int key_col; /* column of the key */
+    int col;     /* column of the value */
+    char *value; /* the value, trimmed; owned (NULL only after running out of memory) */
+} Field;
+
+/* One error, kept until all are known and sorted by position. */
+typedef struct Found {
+    int line, col;
+    long seq; /* order of discovery, for errors at the same place */
+    char message[ERROR_MESSAGE_BYTES];
+} Found;
+
+/* A quiz block while it is being read. */
+typedef struct QuizDraft {
+    int line;             /* the "::: quiz" line */
+    bool keep;            /* goes into the current step (else it is only checked) */
+    Field field[Q_COUNT]; /* single keys (Q_CHOICE and Q_HINT unused) */
+    int n_choices;
+    Field choices[LESSON_MAX_CHOICES];
+    int n_hints;
+    Field hints[LESSON_MAX_HINTS];
+    bool too_many_choices, too_many_hints; /* already reported */
+} QuizDraft;
+
+typedef enum Block { BLOCK_NONE, BLOCK_QUIZ, BLOCK_NOTES, BLOCK_OTHER } Block;
+
+/* The current section: a step of the walk (>= 0), or one of these. */
+#define SECTION_NONE (-1)    /* before the first "## " line */
+#define SECTION_IGNORED (-2) /* a section in error: its contents are only checked */
+
+typedef struct Parser {
+    const char *name; /* how errors name the file */
+    const char *text; /* the file after its BOM */
+    size_t len;
+    Lesson *lesson;
+
+    /* errors */
+    Found kept[KEPT_ERRORS]; /* the first errors by position, sorted */
+    int n_kept;
+    long n_found;             /* every error found */
+    bool oom;                 /* an allocation failed */
+    unsigned char *bad_lines; /* bit per line: an encoding or length error; other errors there are not shown */
+    int n_lines;
+
+    /* header */
+    Field header[H_COUNT];
+    int first_line;               /* the first line that is not a comment */
+    int header_end;               /* the blank line that ended the header, or 0 */
+    bool config_ok;               /* the configuration is complete and valid (token answers can be checked) */
+    bool steps_bad;               /* the steps key has an error: unwalked sections are not reported */
+    int walk_of[N_STEP_IDS];      /* index in lesson->steps of each step id, or -1 */
+    int section_line[N_STEP_IDS]; /* the "## id" line of each step, or 0 */
+
+    /* body */
+    int section;           /* index in lesson->steps, SECTION_NONE or SECTION_IGNORED */
+    bool quizzes_over;     /* "too many quizzes" reported for this section */
+    int notes_line;        /* the section's "::: notes" line, or 0 */
+    bool outside_reported; /* text outside a section reported for this paragraph */
+    Block block;
+    int block_line;
+    QuizDraft quiz;
+    StrBuf body, notes;           /* the section's text and notes so far */
+    bool text_break, notes_break; /* a paragraph break is due before the next line */
+} Parser;
+
+/* ------------------------------------------------------------------------
+ * Small helpers: strings
+ * ---------------------------------------------------------------------- */
+
+/* A malloc'd copy of s[0..len), or NULL (and p->oom set) when out of memory. */
+static char *dup_n(Parser *p, const char *s, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        if (p != NULL)
+            p->oom = true;
+        return NULL;
+    }
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    return copy;
+}
+
+/* A space or a tab. */
+static bool is_blank_char(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* c with ASCII letters lowercased (the tokenizer's rule). */
+static char lower_ascii(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Narrows s[0..*len) to drop spaces and tabs at both ends. */
+static const char *trim(const char *s, size_t *len)
+{
+    while (*len > 0 && is_blank_char(s[0]))
+        s++, (*len)--;
+    while (*len > 0 && is_blank_char(s[*len - 1]))
+        (*len)--;
+    return s;
+}
+
+/* Whether a[0..alen) and b[0..blen) are equal ignoring ASCII case. */
+static bool equal_fold(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (lower_ascii(a[i]) != lower_ascii(b[i]))
+            return false;
+    return true;
+}
+
+/* Whether s[0..len) is exactly the NUL-terminated word. */
+static bool equal_word(const char *s, size_t len, const char *word)
+{
+    return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+/* The index of s[0..len) in names[0..n), or -1. */
+static int find_name(const char *s, size_t len, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (equal_word(s, len, names[i]))
+            return (int)i;
+    return -1;
+}
+
+/* Copies s[0..len) into buf (QUOTE_BYTES) for a message: cut at a
+ * character boundary to about 40 bytes, with "..." when cut. */
+static const char *quote(char *buf, const char *s, size_t len)
+{
+    size_t max = QUOTE_BYTES - 8;
+    if (len <= max) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        return buf;
+    }
+    size_t cut = max;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+        cut--;
+    memcpy(buf, s, cut);
+    memcpy(buf + cut, "...", 4);
+    return buf;
+}
+
+/* Cuts buf (NUL-terminated) back to a whole UTF-8 character when snprintf
+ * cut it short in the middle of one. */
+static void cut_to_character(char *buf, size_t used, size_t size)
+{
+    if (used < size)
+        return;
+    size_t end = size - 1;
+    size_t start = end;
+    while (start > 0 && ((unsigned char)buf[start - 1] & 0xc0) == 0x80)
+        start--;
+    if (start > 0) {
+        unsigned char lead = (unsigned char)buf[start - 1];
+        size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+        if (need > 1 && end - (start - 1) < need)
+            buf[start - 1] = '\0';
+    }
+}
+
+/* Joins names[0..n) with ", " into buf (LIST_BYTES), ending in ", ..."
+ * when they do not fit. */
+static const char *join_names(char *buf, const char *const *names, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (used + len + 8 > LIST_BYTES) {
+            memcpy(buf + used, i > 0 ? ", ..." : "...", i > 0 ? 6 : 4);
+            return buf;
+        }
+        if (i > 0) {
+            memcpy(buf + used, ", ", 2);
+            used += 2;
+        }
+        memcpy(buf + used, names[i], len);
+        used += len;
+        buf[used] = '\0';
+    }
+    return buf;
+}
+
+/* Edit distance between a and b (insertions, deletions, substitutions and
+ * swaps of neighbours, ignoring ASCII case); both at most 40 bytes. */
+static size_t edit_distance(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t rows[3][41];
+    size_t *before = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= blen; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= alen; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= blen; j++) {
+            size_t cost = lower_ascii(a[i - 1]) == lower_ascii(b[j - 1]) ? 0 : 1;
+            size_t best = prev[j - 1] + cost;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && lower_ascii(a[i - 1]) == lower_ascii(b[j - 2]) &&
+                lower_ascii(a[i - 2]) == lower_ascii(b[j - 1]) && before[j - 2] + 1 < best)
+                best = before[j - 2] + 1;
+            cur[j] = best;
+        }
+        size_t *spare = before;
+        before = prev;
+        prev = cur;
+        cur = spare;
+    }
+    return prev[blen];
+}
+
+/* The name of names[0..n) nearest to s[0..len), or NULL when none is
+ * close: at most 2 edits, and fewer than a third of the name's length
+ * (a case difference alone always counts as close). */
+static const char *nearest_name(const char *s, size_t len, const char *const *names, size_t n)
+{
+    if (len == 0 || len > 40)
+        return NULL;
+    const char *best = NULL;
+    size_t best_distance = 3;
+    for (size_t i = 0; i < n; i++) {
+        size_t nlen = strlen(names[i]);
+        if (nlen > 40)
+            continue;
+        size_t d = edit_distance(s, len, names[i], nlen);
+        size_t allowed = nlen / 3 < 2 ? nlen / 3 : 2;
+        if (allowed < 1)
+            allowed = 1;
+        if ((d <= allowed || d == 0) && d < best_distance) {
+            best = names[i];
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------------
+ * Small helpers: numbers and shapes
+ * ---------------------------------------------------------------------- */
+
+/* Parses a whole number (digits only) filling s[0..len). Returns 1 and
+ * sets *out, 0 when it is not a whole number, -1 when it is too large
+ * for 64 bits. */
+static int parse_whole(const char *s, size_t len, uint64_t *out)
+{
+    if (len == 0)
+        return 0;
+    uint64_t v = 0;
+    bool overflow = false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        unsigned digit = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            overflow = true;
+        else
+            v = v * 10 + digit;
+    }
+    if (overflow)
+        return -1;
+    *out = v;
+    return 1;
+}
+
+/* Parses a decimal number ("-0.25", "3", ".5", "1e-3") filling s[0..len)
+ * after trimming; false for anything else (hex, inf, nan, commas) and for
+ * values too large for a double. The point is always '.' (main keeps
+ * LC_NUMERIC at "C"). */
+static bool parse_decimal(const char *s, size_t len, double *out)
+{
+    s = trim(s, &len);
+    if (len == 0 || len > 64)
+        return false;
+    size_t i = 0, digits = 0;
+    if (s[i] == '+' || s[i] == '-')
+        i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
+    }
+    if (digits == 0)
+        return false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t exp_digits = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, exp_digits++;
+        if (exp_digits == 0)
+            return false;
+    }
+    if (i != len)
+        return false;
+    char buf[72];
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    double v = strtod(buf, NULL);
+    if (!isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A parsed shape: "[5, 16]", "(5,16)", "5x16", "5 × 16", "5 16", "[]". */
+typedef struct Shape {
+    int ndim;
+    size_t dims[4];
+} Shape;
+
+/* Whether s[i..] starts a separator: ',', 'x', 'X' or U+00D7 '×'. Sets
+ * *width to its bytes. */
+static bool shape_separator(const char *s, size_t len, size_t i, size_t *width)
+{
+    if (s[i] == ',' || s[i] == 'x' || s[i] == 'X') {
+        *width = 1;
+        return true;
+    }
+    if (i + 1 < len && (unsigned char)s[i] == 0xc3 && (unsigned char)s[i + 1] == 0x97) {
+        *width = 2;
+        return true;
+    }
+    return false;
+}
+
+/* Parses a shape filling s[0..len) (see Shape). On failure returns false
+ * with *why saying what is wrong and *bad_at its offset in s. A scalar
+ * needs its brackets; one trailing comma is allowed ("(5,)"). */
+static bool parse_shape(const char *s, size_t len, Shape *shape, const char **why, size_t *bad_at)
+{
+    size_t start = 0, end = len;
+    while (start < end && is_blank_char(s[start]))
+        start++;
+    while (end > start && is_blank_char(s[end - 1]))
+        end--;
+    memset(shape, 0, sizeof *shape);
+    *bad_at = start;
+    if (start == end) {
+        *why = "it is empty";
+        return false;
+    }
+    /* 1. optional brackets, which must pair up */
+    bool bracketed = false;
+    if (s[start] == '[' || s[start] == '(') {
+        char close = s[start] == '[' ? ']' : ')';
+        if (s[end - 1] != close || end - start < 2) {
+            *why = close == ']' ? "'[' without its ']'" : "'(' without its ')'";
+            return false;
+        }
+        start++, end--;
+        bracketed = true;
+    }
+    /* 2. numbers separated by ',', 'x', '×' or spaces */
+    size_t i = start;
+    for (;;) {
+        while (i < end && is_blank_char(s[i]))
+            i++;
+        if (i == end)
+            break;
+        *bad_at = i;
+        if (s[i] < '0' || s[i] > '9') {
+            *why = "expected a number";
+            return false;
+        }
+        if (shape->ndim == 4) {
+            *why = "more than 4 dimensions";
+            return false;
+        }
+        size_t v = 0;
+        while (i < end && s[i] >= '0' && s[i] <= '9') {
+            if (v > ((size_t)1 << 40)) {
+                *why = "a dimension is too large";
+                return false;
+            }
+            v = v * 10 + (size_t)(s[i] - '0');
+            i++;
+        }
+        shape->dims[shape->ndim++] = v;
+        size_t gap = i;
+        while (i < end && is_blank_char(s[i]))
+            i++;
+        if (i == end)
+            break;
+        size_t width;
+        if (shape_separator(s, end, i, &width)) {
+            bool comma = s[i] == ',';
+            *bad_at = i;
+            i += width;
+            while (i < end && is_blank_char(s[i]))
+                i++;
+            if (i == end) {
+                if (comma)
+                    break;
+                *why = "expected a number after the separator";
+                return false;
+            }
+            continue;
+        }
+        if (i == gap) {
+            *bad_at = i;
+            *why = "expected ',', 'x' or a space between dimensions";
+            return false;
+        }
+    }
+    if (shape->ndim == 0 && !bracketed) {
+        *why = "it is empty";
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ---------------------------------------------------------------------- */
+
+/* Whether error (line, col) sorts before kept error f (a new error always
+ * comes after an old one at the same place). */
+static bool sorts_before(int line, int col, const Found *f)
+{
+    return line < f->line || (line == f->line && col < f->col);
+}
+
+/* Whether line has an encoding or length error already reported. */
+static bool line_is_bad(const Parser *p, int line)
+{
+    return p->bad_lines != NULL && line >= 1 && line <= p->n_lines &&
+           (p->bad_lines[(line - 1) / 8] & (1u << ((line - 1) % 8))) != 0;
+}
+
+/* Formats " (did you mean 'x'?)" or " (NOUN: a, b, c)" into buf
+ * (LIST_BYTES + 64) for an error at (line, col); "" when that error will
+ * not be shown anyway (the search is the costly part of an error). */
+static const char *suggest(const Parser *p, int line, int col, char *buf, const char *s, size_t len,
+                           const char *const *names, size_t n, const char *noun)
+{
+    buf[0] = '\0';
+    if (line_is_bad(p, line) || (p->n_kept == KEPT_ERRORS && !sorts_before(line, col, &p->kept[KEPT_ERRORS - 1])))
+        return buf;
+    const char *near = nearest_name(s, len, names, n);
+    char list[LIST_BYTES];
+    if (near != NULL)
+        snprintf(buf, LIST_BYTES + 64, " (did you mean '%s'?)", near);
+    else
+        snprintf(buf, LIST_BYTES + 64, " (%s: %s)", noun, join_names(list, names, n));
+    return buf;
+}
+
+/* Records an error at (line, col), keeping the first KEPT_ERRORS by
+ * position. The message is made safe to print (error_set scrubs it). */
+static void vkeep_error(Parser *p, int line, int col, const char *fmt, va_list ap)
+{
+    p->n_found++;
+    if (p->n_kept == KEPT_ERRORS && !sorts_before(line, col, &p->kept[KEPT_ERRORS - 1]))
+        return;
+    int at = p->n_kept;
+    while (at > 0 && sorts_before(line, col, &p->kept[at - 1]))
+        at--;
+    int last = p->n_kept < KEPT_ERRORS ? p->n_kept : KEPT_ERRORS - 1;
+    memmove(&p->kept[at + 1], &p->kept[at], (size_t)(last - at) * sizeof p->kept[0]);
+    if (p->n_kept < KEPT_ERRORS)
+        p->n_kept++;
+    char message[ERROR_MESSAGE_BYTES];
+    vsnprintf(message, sizeof message, fmt, ap);
+    Error err;
+    error_set(&err, STATUS_DATAERR, "%s", message);
+    Found *f = &p->kept[at];
+    f->line = line;
+    f->col = col;
+    f->seq = p->n_found;
+    memcpy(f->message, err.message, sizeof f->message);
+}
+
+/* Reports an error at (line, col); errors on a line whose bytes are
+ * already reported as bad are left out (they would only repeat it). */
+static void report(Parser *p, int line, int col, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void report(Parser *p, int line, int col, const char *fmt, ...)
+{
+    if (line_is_bad(p, line))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vkeep_error(p, line, col, fmt, ap);
+    va_end(ap);
+}
+
+/* Reports an error about the whole file at 1:1 (a missing key), shown
+ * even when line 1 is bad. */
+static void report_file(Parser *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void report_file(Parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vkeep_error(p, 1, 1, fmt, ap);
+    va_end(ap);
+}
+
+/* Reports a bad line itself (encoding or length) and marks it. */
+static void report_bad_line(Parser *p, int line, int col, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void report_bad_line(Parser *p, int line, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vkeep_error(p, line, col, fmt, ap);
+    va_end(ap);
+    if (p->bad_lines != NULL && line >= 1 && line <= p->n_lines)
+        p->bad_lines[(line - 1) / 8] |= (unsigned char)(1u << ((line - 1) % 8));
+}
+
+/* Column (1-based, in characters) of byte `at` of line ln. */
+static int column_of(const Line *ln, const char *at)
+{
+    int col = 1;
+    for (const char *q = ln->s; q < at; q++)
+        if (((unsigned char)*q & 0xc0) != 0x80)
+            col++;
+    return col;
+}
+
+/* Column of byte `offset` of a field's value. */
+static int value_column(const Field *f, size_t offset)
+{
+    int col = f->col;
+    for (size_t i = 0; f->value != NULL && i < offset && f->value[i] != '\0'; i++)
+        if (((unsigned char)f->value[i] & 0xc0) != 0x80)
+            col++;
+    return col;
+}
+
+/* Writes the kept errors into errors, one line each, and the "too many
+ * errors" line after LESSON_MAX_ERRORS of them. */
+static void write_errors(const Parser *p, LessonErrors *errors)
+{
+    int shown = p->n_kept < LESSON_MAX_ERRORS ? p->n_kept : LESSON_MAX_ERRORS;
+    for (int i = 0; i < shown; i++)
+        strbuf_printf(&errors->text, "%s:%d:%d: %s\n", p->name, p->kept[i].line, p->kept[i].col, p->kept[i].message);
+    errors->count = shown;
+    if (p->n_found > LESSON_MAX_ERRORS) {
+        strbuf_printf(&errors->text, "%s: too many errors; stopping\n", p->name);
+        errors->count++;
+    }
+    if (p->oom) {
+        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", p->name);
+        errors->count++;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Lines
+ * ---------------------------------------------------------------------- */
+
+/* Reads the line at *pos of text[0..len) into ln (numbering it after
+ * *no); false at the end of the text. A final "\r" before "\n" (or at the
+ * end) is not part of the line. */
+static bool next_line(const char *text, size_t len, size_t *pos, int *no, Line *ln)
+{
+    if (*pos >= len)
+        return false;
+    const char *s = text + *pos;
+    const char *nl = memchr(s, '\n', len - *pos);
+    size_t n = nl != NULL ? (size_t)(nl - s) : len - *pos;
+    *pos += n + (nl != NULL ? 1 : 0);
+    if (n > 0 && s[n - 1] == '\r')
+        n--;
+    ln->s = s;
+    ln->len = n;
+    ln->no = ++*no;
+    return true;
+}
+
+/* Whether ln holds only spaces and tabs (or nothing). */
+static bool is_blank_line(const Line *ln)
+{
+    for (size_t i = 0; i < ln->len; i++)
+        if (!is_blank_char(ln->s[i]))
+            return false;
+    return true;
+}
+
+/* "# ..." or "#": a comment (outside step text). "##" starts no comment. */
+static bool is_comment(const Line *ln)
+{
+    return ln->len >= 1 && ln->s[0] == '#' && !(ln->len >= 2 && ln->s[1] == '#');
+}
+
+/* "## id": a section line ("##" then a space, a tab or the line end). */
+static bool is_section_line(const Line *ln)
+{
+    return ln->len >= 2 && ln->s[0] == '#' && ln->s[1] == '#' && (ln->len == 2 || is_blank_char(ln->s[2]));
+}
+
+/* A line starting (after blanks) with ":::": opens or closes a block.
+ * Sets *name to what follows, trimmed. */
+static bool is_fence(const Line *ln, const char **name, size_t *name_len)
+{
+    size_t len = ln->len;
+    const char *s = trim(ln->s, &len);
+    if (len < 3 || memcmp(s, ":::", 3) != 0)
+        return false;
+    *name_len = len - 3;
+    *name = trim(s + 3, name_len);
+    return true;
+}
+
+/* The parts of a "key: value" line. */
+typedef struct KeyValue {
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+    int key_col, value_col;
+} KeyValue;
+
+/* Splits ln at its first ':' into a trimmed key and value; false when it
+ * has no ':' or nothing before it. */
+static bool split_key_value(const Line *ln, KeyValue *kv)
+{
+    const char *colon = memchr(ln->s, ':', ln->len);
+    if (colon == NULL)
+        return false;
+    kv->key_len = (size_t)(colon - ln->s);
+    kv->key = trim(ln->s, &kv->key_len);
+    if (kv->key_len == 0)
+        return false;
+    kv->value_len = ln->len - (size_t)(colon + 1 - ln->s);
+    kv->value = trim(colon + 1, &kv->value_len);
+    kv->key_col = column_of(ln, kv->key);
+    kv->value_col = column_of(ln, kv->value);
+    return true;
+}
+
+/* Fills field f from kv (a copy of the value). */
+static void set_field(Parser *p, Field *f, const Line *ln, const KeyValue *kv)
+{
+    f->seen = true;
+    f->line = ln->no;
+    f->key_col = kv->key_col;
+    f->col = kv->value_col;
+    free(f->value);
+    f->value = dup_n(p, kv->value, kv->value_len);
+}
+
+/* Frees f's value and clears it. */
+static void free_field(Field *f)
+{
+    free(f->value);
+    memset(f, 0, sizeof *f);
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 2: every line's bytes (length, NUL, control characters, UTF-8)
+ * ---------------------------------------------------------------------- */
+
+/* Checks one line's bytes and reports the first fault it has. */
+static void check_line_bytes(Parser *p, const Line *ln)
+{
+    if (ln->len > LESSON_MAX_LINE) {
+        report_bad_line(p, ln->no, column_of(ln, ln->s + LESSON_MAX_LINE),
+                        "line is longer than %d bytes (LESSON_MAX_LINE)", LESSON_MAX_LINE);
+        return;
+    }
+    const char *why = NULL;
+    size_t bad = text_find_invalid(ln->s, ln->len, &why);
+    for (size_t i = 0; i < ln->len && i < bad; i++) { /* white space that is still a control character */
+        if (ln->s[i] == '\r' || ln->s[i] == '\v' || ln->s[i] == '\f' || ln->s[i] == '\t') {
+            bad = i;
+            why = "control character";
+            break;
+        }
+    }
+    if (bad == (size_t)-1)
+        return;
+    unsigned char c = (unsigned char)ln->s[bad];
+    int col = column_of(ln, ln->s + bad);
+    if (c == '\0')
+        report_bad_line(p, ln->no, col, "NUL byte (a lesson is UTF-8 text)");
+    else if (strcmp(why, "invalid UTF-8") == 0)
+        report_bad_line(p, ln->no, col, "invalid UTF-8 (byte 0x%02X); save the lesson as UTF-8", c);
+    else if (c == '\t')
+        report_bad_line(p, ln->no, col, "tab character (use spaces)");
+    else if (c == '\r')
+        report_bad_line(p, ln->no, col, "carriage return inside a line (lines end in LF or CRLF)");
+    else if (c == 0xc2)
+        report_bad_line(p, ln->no, col, "control character U+00%02X is not allowed", (unsigned char)ln->s[bad + 1]);
+    else
+        report_bad_line(p, ln->no, col, "control character 0x%02X is not allowed", c);
+}
+
+/* Counts the lines, makes the bad-line map and checks every line. */
+static void check_all_lines(Parser *p)
+{
+    size_t pos = 0;
+    int no = 0;
+    Line ln;
+    while (next_line(p->text, p->len, &pos, &no, &ln)) {
+    }
+    p->n_lines = no;
+    p->bad_lines = calloc((size_t)no / 8 + 1, 1);
+    if (p->bad_lines == NULL) {
+        p->oom = true;
+        return;
+    }
+    pos = 0;
+    no = 0;
+    while (next_line(p->text, p->len, &pos, &no, &ln))
+        check_line_bytes(p, &ln);
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 3: the header lines
+ * ---------------------------------------------------------------------- */
+
+/* Reads one header line: a comment or "key: value". */
+static void header_line(Parser *p, const Line *ln)
+{
+    if (is_comment(ln))
+        return;
+    bool first = p->first_line == 0;
+    if (first)
+        p->first_line = ln->no;
+    KeyValue kv;
+    char q[QUOTE_BYTES], hint[LIST_BYTES + 64];
+    if (!split_key_value(ln, &kv)) {
+        report(p, ln->no, 1, "expected 'key: value' in the header (it ends at the first blank line)");
+        return;
+    }
+    int k = find_name(kv.key, kv.key_len, HEADER_KEYS, H_COUNT);
+    if (k < 0) {
+        report(p, ln->no, kv.key_col, "unknown key '%s'%s", quote(q, kv.key, kv.key_len),
+               suggest(p, ln->no, kv.key_col, hint, kv.key, kv.key_len, HEADER_KEYS, H_COUNT, "keys"));
+        return;
+    }
+    Field *f = &p->header[k];
+    if (f->seen) {
+        report(p, ln->no, kv.key_col, "repeated key '%s' (first on line %d)", HEADER_KEYS[k], f->line);
+        return;
+    }
+    if (k == H_VERSION && !first)
+        report(p, ln->no, kv.key_col,
+               "'attn-lesson: %d' must be the first line that is not a comment (move it above line %d)",
+               LESSON_FORMAT_VERSION, p->first_line);
+    set_field(p, f, ln, &kv);
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 4: the header's values: texts, configuration, walk, precision
+ * ---------------------------------------------------------------------- */
+
+/* Whether a given header field has a value; reports "has no value" when
+ * it is empty. Fields not given are false without a report. */
+static bool header_value(Parser *p, int k)
+{
+    Field *f = &p->header[k];
+    if (!f->seen || f->value == NULL)
+        return false;
+    if (f->value[0] == '\0') {
+        report(p, f->line, f->col, "'%s:' has no value", HEADER_KEYS[k]);
+        return false;
+    }
+    return true;
+}
+
+/* Reports a config_* error about field f (its `at` is an offset in f's value). */
+static void report_config_error(Parser *p, const Field *f, const Error *err)
+{
+    int col = err->at == ERROR_AT_NONE ? f->col : value_column(f, err->at);
+    report(p, f->line, col, "%s", err->message);
+}
+
+/* The first given field of k1, k2, k3 (-1 for none), or NULL. */
+static const Field *first_given(const Parser *p, int k1, int k2, int k3)
+{
+    int keys[3] = {k1, k2, k3};
+    for (int i = 0; i < 3; i++)
+        if (keys[i] >= 0 && p->header[keys[i]].seen)
+            return &p->header[keys[i]];
+    return NULL;
+}
+
+/* Offset in a token-ids value of its index-th id (0-based). */
+static size_t token_id_offset(const char *value, size_t index)
+{
+    size_t i = 0, seen = 0;
+    for (;;) {
+        while (value[i] == ',' || value[i] == ' ' || value[i] == '\t')
+            i++;
+        if (value[i] == '\0' || seen == index)
+            return i;
+        while (value[i] != '\0' && value[i] != ',' && value[i] != ' ' && value[i] != '\t')
+            i++;
+        seen++;
+    }
+}
+
+/* Reports a config_validate error at the line of the key most to blame:
+ * sizes at their own line, a heads/d-model mismatch at heads, a token id
+ * at its place in token-ids, focus at focus. The checks mirror
+ * config_validate's order. */
+static void report_validate_error(Parser *p, const Config *cfg, const Error *err)
+{
+    const Field *f = NULL;
+    size_t offset = 0;
+    if (cfg->n_tokens == 0 || cfg->n_tokens > LIMIT_MAX_TOKENS) {
+        f = first_given(p, H_TOKEN_IDS, H_SENTENCE, -1);
+    } else if (cfg->d_model < 1 || cfg->d_model > LIMIT_MAX_D_MODEL) {
+        f = first_given(p, H_D_MODEL, -1, -1);
+    } else if (cfg->heads < 1 || cfg->heads > LIMIT_MAX_HEADS || cfg->d_model % cfg->heads != 0) {
+        f = first_given(p, H_HEADS, H_D_MODEL, -1);
+    } else if (cfg->vocab_size < 1 || cfg->vocab_size > LIMIT_MAX_VOCAB) {
+        f = first_given(p, H_VOCAB, H_TOKEN_IDS, H_SENTENCE);
+    } else {
+        size_t index = 0; /* the first token id not below the vocabulary size */
+        while (index < cfg->n_tokens && cfg->token_ids[index] >= 0 && (size_t)cfg->token_ids[index] < cfg->vocab_size)
+            index++;
+        if (index < cfg->n_tokens) {
+            f = first_given(p, H_TOKEN_IDS, H_VOCAB, -1);
+            if (f == &p->header[H_TOKEN_IDS] && f->value != NULL)
+                offset = token_id_offset(f->value, index);
+        } else {
+            f = first_given(p, H_FOCUS, -1, -1);
+        }
+    }
+    if (f == NULL)
+        report_file(p, "%s", err->message);
+    else
+        report(p, f->line, value_column(f, offset), "%s", err->message);
+}
+
+/* Parses whole-number header key k into *out (a size_t); false with a
+ * report when it is not one, or too large for 64 bits (max names the
+ * limit). Range checks are otherwise config_validate's. */
+static bool header_size(Parser *p, int k, size_t *out, int max)
+{
+    if (!header_value(p, k))
+        return !p->header[k].seen;
+    const Field *f = &p->header[k];
+    char q[QUOTE_BYTES];
+    uint64_t v;
+    int got = parse_whole(f->value, strlen(f->value), &v);
+    if (got == 0) {
+        report(p, f->line, f->col, "%s must be a whole number, got '%s'", HEADER_KEYS[k],
+               quote(q, f->value, strlen(f->value)));
+        return false;
+    }
+    if (got < 0 || v > SIZE_MAX) {
+        report(p, f->line, f->col, "%s %s is too large (at most %d)", HEADER_KEYS[k],
+               quote(q, f->value, strlen(f->value)), max);
+        return false;
+    }
+    *out = (size_t)v;
+    return true;
+}
+
+/* Builds the lesson's Config: the article's, with the header's keys
+ * applied in a fixed order, then validated. Sets p->config_ok. */
+static void apply_config(Parser *p)
+{
+    Config *cfg = &p->lesson->config;
+    Error err;
+    error_clear(&err);
+    if (!config_default(cfg, &err)) {
+        p->oom = true;
+        return;
+    }
+    bool ok = true;
+    char q[QUOTE_BYTES];
+
+    /* 1. the sentence, then the ids (the words label them when the counts match) */
+    const Field *f = &p->header[H_SENTENCE];
+    bool sentence_set = false;
+    size_t n_words = 0;
+    if (header_value(p, H_SENTENCE)) {
+        if (config_set_sentence(cfg, f->value, &err)) {
+            sentence_set = true;
+            n_words = cfg->n_tokens;
+        } else {
+            report_config_error(p, f, &err);
+            ok = false;
+        }
+    } else if (f->seen) {
+        ok = false;
+    }
+    f = &p->header[H_TOKEN_IDS];
+    if (header_value(p, H_TOKEN_IDS)) {
+        if (!sentence_set) { /* the article's words must not label these ids */
+            free(cfg->sentence);
+            cfg->sentence = NULL;
+        }
+        if (!config_set_token_ids(cfg, f->value, &err)) {
+            report_config_error(p, f, &err);
+            ok = false;
+        } else if (sentence_set && cfg->sentence == NULL) {
+            report(p, f->line, f->col, "%zu token ids for a sentence of %zu words (give one id per word)",
+                   cfg->n_tokens, n_words);
+            ok = false;
+        }
+    } else if (f->seen) {
+        ok = false;
+    }
+
+    /* 2. the sizes, the seed and the mask */
+    ok &= header_size(p, H_VOCAB, &cfg->vocab_size, LIMIT_MAX_VOCAB);
+    ok &= header_size(p, H_D_MODEL, &cfg->d_model, LIMIT_MAX_D_MODEL);
+    ok &= header_size(p, H_HEADS, &cfg->heads, LIMIT_MAX_HEADS);
+    ok &= header_size(p, H_FOCUS, &cfg->focus, LIMIT_MAX_TOKENS);
+    f = &p->header[H_SEED];
+    if (header_value(p, H_SEED)) {
+        uint64_t seed;
+        if (parse_whole(f->value, strlen(f->value), &seed) == 1) {
+            cfg->seed = seed;
+        } else {
+            report(p, f->line, f->col, "seed must be a whole number from 0 to %llu, got '%s'",
+                   (unsigned long long)UINT64_MAX, quote(q, f->value, strlen(f->value)));
+            ok = false;
+        }
+    } else if (f->seen) {
+        ok = false;
+    }
+    f = &p->header[H_CAUSAL];
+    if (header_value(p, H_CAUSAL)) {
+        int v = find_name(f->value, strlen(f->value), CAUSAL_VALUES, COUNT_OF(CAUSAL_VALUES));
+        if (v < 0) {
+            report(p, f->line, f->col, "causal must be 'yes' or 'no', got '%s'", quote(q, f->value, strlen(f->value)));
+            ok = false;
+        } else {
+            cfg->causal = v == 0;
+        }
+    } else if (f->seen) {
+        ok = false;
+    }
+
+    /* 3. the whole, checked as attn-trace checks any configuration */
+    if (ok && !config_validate(cfg, &err)) {
+        report_validate_error(p, cfg, &err);
+        ok = false;
+    }
+    p->config_ok = ok;
+}
+
+/* Reports an unknown step id s[0..len) at (line, col). */
+static void report_unknown_step(Parser *p, int line, int col, const char *s, size_t len)
+{
+    char q[QUOTE_BYTES], hint[LIST_BYTES + 64];
+    uint64_t number;
+    if (parse_whole(s, len, &number) == 1 && number >= 1 && number <= (uint64_t)N_STEP_IDS)
+        report(p, line, col, "unknown step '%s' (steps are named by id: did you mean '%s'?)", quote(q, s, len),
+               STEP_IDS[number - 1]);
+    else
+        report(p, line, col, "unknown step '%s'%s", quote(q, s, len),
+               suggest(p, line, col, hint, s, len, STEP_IDS, (size_t)N_STEP_IDS, "steps"));
+}
+
+/* Sets the walk: the steps key's ids in its order, or all steps. */
+static void apply_steps(Parser *p)
+{
+    Lesson *lesson = p->lesson;
+    for (int i = 0; i < N_STEP_IDS; i++)
+        p->walk_of[i] = -1;
+    const Field *f = &p->header[H_STEPS];
+    if (!f->seen) {
+        for (int i = 0; i < N_STEP_IDS; i++) {
+            snprintf(lesson->steps[i].id, sizeof lesson->steps[i].id, "%s", STEP_IDS[i]);
+            p->walk_of[i] = i;
+        }
+        lesson->n_steps = N_STEP_IDS;
+        return;
+    }
+    if (!header_value(p, H_STEPS)) {
+        p->steps_bad = true;
+        return;
+    }
+    const char *v = f->value;
+    size_t i = 0;
+    int listed = 0;
+    for (;;) {
+        while (v[i] == ',' || v[i] == ' ' || v[i] == '\t')
+            i++;
+        if (v[i] == '\0')
+            break;
+        size_t start = i;
+        while (v[i] != '\0' && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        int col = value_column(f, start);
+        listed++;
+        if (listed > LESSON_MAX_STEPS) {
+            report(p, f->line, col, "more than %d steps (LESSON_MAX_STEPS)", LESSON_MAX_STEPS);
+            p->steps_bad = true;
+            break;
+        }
+        int id = find_name(v + start, i - start, STEP_IDS, (size_t)N_STEP_IDS);
+        if (id < 0) {
+            report_unknown_step(p, f->line, col, v + start, i - start);
+            p->steps_bad = true;
+        } else if (p->walk_of[id] >= 0) {
+            report(p, f->line, col, "step '%s' is listed twice", STEP_IDS[id]);
+            p->steps_bad = true;
+        } else {
+            LessonStep *step = &lesson->steps[lesson->n_steps];
+            snprintf(step->id, sizeof step->id, "%s", STEP_IDS[id]);
+            p->walk_of[id] = lesson->n_steps++;
+        }
+    }
+}
+
+/* Checks and applies the header once all its lines are read. */
+static void apply_header(Parser *p)
+{
+    Lesson *lesson = p->lesson;
+    char q[QUOTE_BYTES];
+
+    /* 1. the version and the texts */
+    const Field *f = &p->header[H_VERSION];
+    if (!f->seen)
+        report_file(p, "missing required key 'attn-lesson' (a lesson starts with 'attn-lesson: %d')",
+                    LESSON_FORMAT_VERSION);
+    else if (header_value(p, H_VERSION) && strcmp(f->value, "1") != 0)
+        report(p, f->line, f->col, "unsupported format version '%s' (this attn-trace reads version %d)",
+               quote(q, f->value, strlen(f->value)), LESSON_FORMAT_VERSION);
+    f = &p->header[H_TITLE];
+    if (!f->seen)
+        report_file(p, "missing required key 'title'");
+    else
+        header_value(p, H_TITLE);
+    lesson->title = p->header[H_TITLE].value != NULL ? p->header[H_TITLE].value : dup_n(p, "", 0);
+    p->header[H_TITLE].value = NULL;
+    lesson->author = p->header[H_AUTHOR].value != NULL ? p->header[H_AUTHOR].value : dup_n(p, "", 0);
+    p->header[H_AUTHOR].value = NULL;
+
+    /* 2. the configuration, the walk and the precision */
+    apply_config(p);
+    apply_steps(p);
+    lesson->precision = DEFAULT_PRECISION;
+    f = &p->header[H_PRECISION];
+    if (header_value(p, H_PRECISION)) {
+        uint64_t v;
+        if (parse_whole(f->value, strlen(f->value), &v) == 1 && v <= MAX_PRECISION)
+            lesson->precision = (int)v;
+        else
+            report(p, f->line, f->col, "precision must be a whole number from 0 to %d, got '%s'", MAX_PRECISION,
+                   quote(q, f->value, strlen(f->value)));
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 5a: quizzes
+ * ---------------------------------------------------------------------- */
+
+static void free_draft(QuizDraft *d)
+{
+    for (int k = 0; k < Q_COUNT; k++)
+        free_field(&d->field[k]);
+    for (int i = 0; i < d->n_choices; i++)
+        free_field(&d->choices[i]);
+    for (int i = 0; i < d->n_hints; i++)
+        free_field(&d->hints[i]);
+    memset(d, 0, sizeof *d);
+}
+
+/* Reads one line inside a quiz block ("key: value", blank or comment). */
+static void quiz_line(Parser *p, const Line *ln)
+{
+    QuizDraft *d = &p->quiz;
+    char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
+    KeyValue kv;
+    if (!split_key_value(ln, &kv)) {
+        report(p, ln->no, 1, "expected 'key: value' in a quiz (keys: %s)", join_names(list, QUIZ_KEYS, Q_COUNT));
+        return;
+    }
+    int k = find_name(kv.key, kv.key_len, QUIZ_KEYS, Q_COUNT);
+    if (k < 0) {
+        report(p, ln->no, kv.key_col, "unknown quiz key '%s'%s", quote(q, kv.key, kv.key_len),
+               suggest(p, ln->no, kv.key_col, hint, kv.key, kv.key_len, QUIZ_KEYS, Q_COUNT, "keys"));
+        return;
+    }
+    if (kv.value_len == 0) {
+        report(p, ln->no, kv.value_col, "'%s:' has no value", QUIZ_KEYS[k]);
+        if (k == Q_CHOICE || k == Q_HINT)
+            return;
+    }
+    if (k == Q_CHOICE || k == Q_HINT) {
+        bool choice = k == Q_CHOICE;
+        int *n = choice ? &d->n_choices : &d->n_hints;
+        bool *over = choice ? &d->too_many_choices : &d->too_many_hints;
+        int max = choice ? LESSON_MAX_CHOICES : LESSON_MAX_HINTS;
+        if (*n == max) {
+            if (!*over)
+                report(p, ln->no, kv.key_col, "more than %d %s in a quiz (%s)", max, choice ? "choices" : "hints",
+                       choice ? "LESSON_MAX_CHOICES" : "LESSON_MAX_HINTS");
+            *over = true;
+            return;
+        }
+        set_field(p, choice ? &d->choices[*n] : &d->hints[*n], ln, &kv);
+        (*n)++;
+        return;
+    }
+    Field *f = &d->field[k];
+    if (f->seen) {
+        report(p, ln->no, kv.key_col, "repeated quiz key '%s' (first on line %d)", QUIZ_KEYS[k], f->line);
+        return;
+    }
+    set_field(p, f, ln, &kv);
+}
+
+/* Whether quiz field k has a non-empty value. */
+static bool draft_has(const QuizDraft *d, int k)
+{
+    return d->field[k].seen && d->field[k].value != NULL && d->field[k].value[0] != '\0';
+}
+
+/* Formats the lesson's token labels as a list into buf (LIST_BYTES). */
+static const char *token_list(const Config *cfg, char *buf)
+{
+    size_t n = cfg->n_tokens < 64 ? cfg->n_tokens : 64;
+    const char *names[64];
+    for (size_t i = 0; i < n; i++)
+        names[i] = cfg->tokens[i];
+    join_names(buf, names, n);
+    if (n < cfg->n_tokens && strlen(buf) + 6 < LIST_BYTES && strcmp(buf + strlen(buf) - 3, "...") != 0)
+        strcat(buf, ", ...");
+    return buf;
+}
+
+/* Checks the answer of a quiz of a known kind and fills quiz from it;
+ * false (with a report) when the answer does not fit the kind. */
+static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *quiz)
+{
+    const Field *a = &d->field[Q_ANSWER];
+    size_t len = strlen(a->value);
+    char q[QUOTE_BYTES], list[LIST_BYTES];
+    switch (kind) {
+    case QUIZ_SHAPE: {
+        Shape shape;
+        const char *why;
+        size_t bad_at;
+        if (!parse_shape(a->value, len, &shape, &why, &bad_at)) {
+            report(p, a->line, value_column(a, bad_at), "shape answer '%s': %s (write a shape as [5, 16])",
+                   quote(q, a->value, len), why);
+            return false;
+        }
+        for (int i = 0; i < shape.ndim; i++) {
+            if (shape.dims[i] == 0) {
+                report(p, a->line, a->col, "shape answer '%s' has a zero dimension", quote(q, a->value, len));
+                return false;
+            }
+        }
+        quiz->shape_ndim = shape.ndim;
+        memcpy(quiz->shape, shape.dims, sizeof quiz->shape);
+        return true;
+    }
+    case QUIZ_NUMBER:
+        if (!parse_decimal(a->value, len, &quiz->number)) {
+            report(p, a->line, a->col, "number answer must be a decimal number such as 0.25 or 1e-3, got '%s'",
+                   quote(q, a->value, len));
+            return false;
+        }
+        return true;
+    case QUIZ_TOKEN: {
+        if (!p->config_ok) /* the tokens are not known: the configuration's own error says why */
+            return true;
+        const Config *cfg = &p->lesson->config;
+        for (size_t i = 0; i < cfg->n_tokens; i++)
+            if (equal_fold(a->value, len, cfg->tokens[i], strlen(cfg->tokens[i])))
+                return true;
+        report(p, a->line, a->col, "token answer '%s' is not a token of the lesson (tokens: %s)",
+               quote(q, a->value, len), token_list(cfg, list));
+        return false;
+    }
+    case QUIZ_CHOICE: {
+        if (d->n_choices == 0)
+            return false; /* reported as too few choices */
+        for (int c = 0; c < d->n_choices; c++) {
+            if (d->choices[c].value != NULL && strcmp(d->choices[c].value, a->value) == 0) {
+                quiz->answer_choice = c;
+                return true;
+            }
+        }
+        uint64_t number;
+        if (parse_whole(a->value, len, &number) == 1 && number >= 1 && number <= (uint64_t)d->n_choices) {
+            quiz->answer_choice = (int)number - 1;
+            return true;
+        }
+        for (int c = 0; c < d->n_choices; c++) {
+            const char *text = d->choices[c].value;
+            if (text != NULL && equal_fold(text, strlen(text), a->value, len)) {
+                report(p, a->line, a->col,
+                       "choice answer '%s' is not one of the choices (did you mean '%s'? write it exactly)",
+                       quote(q, a->value, len), quote(list, text, strlen(text)));
+                return false;
+            }
+        }
+        report(p, a->line, a->col,
+               "choice answer '%s' is not one of the choices (write a choice exactly, or its number 1..%d)",
+               quote(q, a->value, len), d->n_choices);
+        return false;
+    }
+    }
+    return false;
+}
+
+/* Checks a finished quiz block and, when it is right and kept, adds it to
+ * the current step. Every problem is reported. */
+static void finish_quiz(Parser *p)
+{
+    QuizDraft *d = &p->quiz;
+    Quiz quiz;
+    memset(&quiz, 0, sizeof quiz);
+    quiz.line = d->line;
+    bool ok = true;
+    char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
+
+    /* 1. the kind decides what else is allowed */
+    int kind = -1;
+    const Field *f = &d->field[Q_KIND];
+    if (!f->seen) {
+        report(p, d->line, 1, "quiz without 'kind:' (kinds: %s)", join_names(list, QUIZ_KINDS, COUNT_OF(QUIZ_KINDS)));
+        ok = false;
+    } else if (draft_has(d, Q_KIND)) {
+        kind = find_name(f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS));
+        if (kind < 0) {
+            report(p, f->line, f->col, "unknown quiz kind '%s'%s", quote(q, f->value, strlen(f->value)),
+                   suggest(p, f->line, f->col, hint, f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS),
+                           "kinds"));
+            ok = false;
+        }
+    } else {
+        ok = false;
+    }
+    if (!d->field[Q_QUESTION].seen) {
+        report(p, d->line, 1, "quiz without 'question:'");
+        ok = false;
+    }
+    if (!d->field[Q_ANSWER].seen) {
+        report(p, d->line, 1, "quiz without 'answer:'");
+        ok = false;
+    }
+    for (int k = 0; k < Q_COUNT; k++)
+        if (d->field[k].seen && !draft_has(d, k))
+            ok = false; /* reported as having no value */
+
+    /* 2. the keys that belong to one kind */
+    f = &d->field[Q_TOLERANCE];
+    quiz.tolerance = kind == QUIZ_NUMBER ? DEFAULT_TOLERANCE : 0.0;
+    if (draft_has(d, Q_TOLERANCE)) {
+        double tolerance;
+        if (kind >= 0 && kind != QUIZ_NUMBER) {
+            report(p, f->line, f->key_col, "'tolerance' is only for number quizzes");
+            ok = false;
+        } else if (!parse_decimal(f->value, strlen(f->value), &tolerance) || tolerance < 0) {
+            report(p, f->line, f->col, "tolerance must be a decimal number from 0 up, got '%s'",
+                   quote(q, f->value, strlen(f->value)));
+            ok = false;
+        } else {
+            quiz.tolerance = tolerance;
+        }
+    }
+    if (kind >= 0 && kind != QUIZ_CHOICE && d->n_choices > 0) {
+        report(p, d->choices[0].line, d->choices[0].key_col, "'choice' is only for choice quizzes");
+        ok = false;
+    }
+    if (kind == QUIZ_CHOICE) {
+        if (d->n_choices < 2) {
+            report(p, d->line, 1, "a choice quiz needs at least 2 choices (it has %d)", d->n_choices);
+            ok = false;
+        }
+        for (int c = 1; c < d->n_choices; c++) {
+            const Field *fc = &d->choices[c];
+            for (int e = 0; e < c && fc->value != NULL; e++) {
+                const char *other = d->choices[e].value;
+                if (other != NULL && equal_fold(other, strlen(other), fc->value, strlen(fc->value))) {
+                    report(p, fc->line, fc->col, "repeated choice '%s' (the same as choice %d)",
+                           quote(q, fc->value, strlen(fc->value)), e + 1);
+                    ok = false;
+                    break;
+                }
+            }
+        }
+    }
+    f = &d->field[Q_WHEN];
+    if (draft_has(d, Q_WHEN)) {
+        int when = find_name(f->value, strlen(f->value), WHEN_VALUES, COUNT_OF(WHEN_VALUES));
+        if (when < 0) {
+            report(p, f->line, f->col, "when must be 'before' or 'after', got '%s'",
+                   quote(q, f->value, strlen(f->value)));
+            ok = false;
+        }
+        quiz.before = when == 0;
+    }
+
+    /* 3. the answer must fit the kind */
+    if (kind >= 0 && draft_has(d, Q_ANSWER) && !check_answer(p, d, (QuizKind)kind, &quiz))
+        ok = false;
+
+    /* 4. keep it: the strings move from the draft to the quiz */
+    if (ok && d->keep && p->section >= 0 && !p->oom) {
+        LessonStep *step = &p->lesson->steps[p->section];
+        Quiz *kept = &step->quizzes[step->n_quizzes++];
+        *kept = quiz;
+        kept->kind = (QuizKind)kind;
+        kept->question = d->field[Q_QUESTION].value;
+        kept->answer = d->field[Q_ANSWER].value;
+        kept->explain = d->field[Q_EXPLAIN].value;
+        d->field[Q_QUESTION].value = d->field[Q_ANSWER].value = d->field[Q_EXPLAIN].value = NULL;
+        kept->n_choices = d->n_choices;
+        for (int c = 0; c < d->n_choices; c++) {
+            kept->choices[c] = d->choices[c].value;
+            d->choices[c].value = NULL;
+        }
+        kept->n_hints = d->n_hints;
+        for (int h = 0; h < d->n_hints; h++) {
+            kept->hints[h] = d->hints[h].value;
+            d->hints[h].value = NULL;
+        }
+    }
+    free_draft(d);
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 5b: sections, text and blocks
+ * ---------------------------------------------------------------------- */
+
+/* Appends a text line to sb, with one blank line for a pending paragraph
+ * break (leading and repeated blank lines are dropped). */
+static void append_text(StrBuf *sb, bool *paragraph_break, const Line *ln)
+{
+    if (is_blank_line(ln)) {
+        *paragraph_break = sb->len > 0;
+        return;
+    }
+    if (sb->len > 0)
+        strbuf_puts(sb, *paragraph_break ? "\n\n" : "\n");
+    strbuf_append(sb, ln->s, ln->len);
+    *paragraph_break = false;
+}
+
+/* Moves sb's text into *out (NULL when empty) and resets sb. */
+static void take_text(Parser *p, StrBuf *sb, char **out)
+{
+    if (sb->failed)
+        p->oom = true;
+    if (sb->len > 0 && !sb->failed) {
+        *out = sb->data;
+        memset(sb, 0, sizeof *sb);
+    }
+    strbuf_free(sb);
+}
+
+/* Ends the current section: its text and notes go to its step. */
+static void end_section(Parser *p)
+{
+    if (p->section >= 0) {
+        LessonStep *step = &p->lesson->steps[p->section];
+        take_text(p, &p->body, &step->text);
+        take_text(p, &p->notes, &step->notes);
+    }
+    strbuf_free(&p->body);
+    strbuf_free(&p->notes);
+    p->text_break = p->notes_break = false;
+}
+
+/* Starts the section of a "## id" line. */
+static void begin_section(Parser *p, const Line *ln)
+{
+    p->section = SECTION_IGNORED;
+    p->quizzes_over = false;
+    p->notes_line = 0;
+    size_t len = ln->len - 2;
+    const char *id = trim(ln->s + 2, &len);
+    char list[LIST_BYTES];
+    if (len == 0) {
+        report(p, ln->no, 1, "missing step id after '##' (steps: %s)", join_names(list, STEP_IDS, (size_t)N_STEP_IDS));
+        return;
+    }
+    int col = column_of(ln, id);
+    int s = find_name(id, len, STEP_IDS, (size_t)N_STEP_IDS);
+    if (s < 0) {
+        report_unknown_step(p, ln->no, col, id, len);
+        return;
+    }
+    if (p->section_line[s] != 0) {
+        report(p, ln->no, col, "repeated section for step '%s' (first on line %d)", STEP_IDS[s], p->section_line[s]);
+        return;
+    }
+    p->section_line[s] = ln->no;
+    if (p->walk_of[s] < 0) {
+        if (!p->steps_bad) {
+            const char *walked[LESSON_MAX_STEPS];
+            for (int i = 0; i < p->lesson->n_steps; i++)
+                walked[i] = p->lesson->steps[i].id;
+            report(p, ln->no, col, "section for step '%s', which the lesson does not walk (steps: %s)", STEP_IDS[s],
+                   join_names(list, walked, (size_t)p->lesson->n_steps));
+        }
+        return;
+    }
+    p->section = p->walk_of[s];
+    p->lesson->steps[p->section].line = ln->no;
+}
+
+/* Closes the open block; `unclosed` when it ends without its ":::". */
+static void close_block(Parser *p, bool unclosed)
+{
+    Block block = p->block;
+    p->block = BLOCK_NONE;
+    switch (block) {
+    case BLOCK_NONE:
+        return;
+    case BLOCK_QUIZ:
+        if (unclosed)
+            report(p, p->block_line, 1, "'::: quiz' is not closed (end it with a line ':::')");
+        finish_quiz(p);
+        break;
+    case BLOCK_NOTES:
+        if (unclosed)
+            report(p, p->block_line, 1, "'::: notes' is not closed (end it with a line ':::')");
+        p->notes_break = p->notes.len > 0;
+        break;
+    case BLOCK_OTHER:
+        break;
+    }
+    p->text_break = p->body.len > 0; /* a block ends the paragraph before it */
+}
+
+/* Opens the block a "::: name" line names. */
+static void open_block(Parser *p, const Line *ln, const char *name, size_t name_len)
+{
+    char q[QUOTE_BYTES], hint[LIST_BYTES + 64];
+    int col = column_of(ln, name);
+    int b = find_name(name, name_len, BLOCK_NAMES, COUNT_OF(BLOCK_NAMES));
+    p->block_line = ln->no;
+    if (b < 0) {
+        report(p, ln->no, col, "unknown block '::: %s'%s", quote(q, name, name_len),
+               suggest(p, ln->no, col, hint, name, name_len, BLOCK_NAMES, COUNT_OF(BLOCK_NAMES), "blocks"));
+        p->block = BLOCK_OTHER;
+        return;
+    }
+    if (p->section == SECTION_NONE)
+        report(p, ln->no, 1, "'::: %s' outside a step section (start one with '## <step-id>')", BLOCK_NAMES[b]);
+    if (b == 1) {
+        if (p->notes_line != 0)
+            report(p, ln->no, 1, "a second '::: notes' block in this step (a step has one; the first is on line %d)",
+                   p->notes_line);
+        else
+            p->notes_line = ln->no;
+        p->block = BLOCK_NOTES;
+        return;
+    }
+    p->block = BLOCK_QUIZ;
+    memset(&p->quiz, 0, sizeof p->quiz);
+    p->quiz.line = ln->no;
+    if (p->section >= 0) {
+        LessonStep *step = &p->lesson->steps[p->section];
+        if (step->n_quizzes < LESSON_MAX_QUIZZES) {
+            p->quiz.keep = true;
+        } else if (!p->quizzes_over) {
+            report(p, ln->no, 1, "more than %d quizzes in step '%s' (LESSON_MAX_QUIZZES)", LESSON_MAX_QUIZZES,
+                   step->id);
+            p->quizzes_over = true;
+        }
+    }
+}
+
+/* Reads a line between the header and the first section: only blank
+ * lines and comments belong there. One report per paragraph. */
+static void outside_line(Parser *p, const Line *ln)
+{
+    if (is_blank_line(ln)) {
+        p->outside_reported = false;
+        return;
+    }
+    if (is_comment(ln) || p->outside_reported)
+        return;
+    p->outside_reported = true;
+    KeyValue kv;
+    if (split_key_value(ln, &kv) && find_name(kv.key, kv.key_len, HEADER_KEYS, H_COUNT) >= 0)
+        report(p, ln->no, kv.key_col, "'%.*s' is after the header, which ends at the first blank line (line %d)",
+               (int)kv.key_len, kv.key, p->header_end);
+    else
+        report(p, ln->no, 1, "text outside a step section (start one with '## <step-id>')");
+}
+
+/* Reads one line after the header. */
+static void body_line(Parser *p, const Line *ln)
+{
+    const char *name;
+    size_t name_len;
+    bool fence = is_fence(ln, &name, &name_len);
+
+    /* 1. a section line ends whatever was open */
+    if (is_section_line(ln)) {
+        close_block(p, p->block != BLOCK_OTHER);
+        end_section(p);
+        begin_section(p, ln);
+        return;
+    }
+    /* 2. inside a block: its closing line, or its contents */
+    if (p->block != BLOCK_NONE) {
+        if (fence && name_len == 0) {
+            close_block(p, false);
+            return;
+        }
+        if (p->block == BLOCK_OTHER)
+            return;
+        if (fence) {
+            report(p, ln->no, 1, "blocks cannot nest: close the %s with ':::' first",
+                   p->block == BLOCK_QUIZ ? "quiz" : "notes");
+            return;
+        }
+        if (is_comment(ln))
+            return;
+        if (p->block == BLOCK_NOTES) {
+            if (p->section >= 0)
+                append_text(&p->notes, &p->notes_break, ln);
+        } else if (!is_blank_line(ln)) {
+            quiz_line(p, ln);
+        }
+        return;
+    }
+    /* 3. outside blocks: a block's opening line, or text */
+    if (fence) {
+        if (name_len == 0)
+            report(p, ln->no, 1, "':::' closes no block (open one with '::: quiz' or '::: notes')");
+        else
+            open_block(p, ln, name, name_len);
+        return;
+    }
+    if (p->section == SECTION_NONE)
+        outside_line(p, ln);
+    else if (p->section >= 0)
+        append_text(&p->body, &p->text_break, ln);
+}
+
+/* ------------------------------------------------------------------------
+ * Public functions
+ * ---------------------------------------------------------------------- */
+
+/* FNV-1a, 64 bits. */
+static uint64_t fnv1a64(const char *data, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)data[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson, LessonErrors *errors)
+{
+    memset(lesson, 0, sizeof *lesson);
+    memset(errors, 0, sizeof *errors);
+    if (name == NULL)
+        name = "lesson";
+    if (text == NULL)
+        len = 0;
+
+    /* 1. the size limit, the hash and the BOM */
+    if (len > LESSON_MAX_BYTES) {
+        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", name, LESSON_MAX_BYTES);
+        errors->count = 1;
+        return false;
+    }
+    Parser *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", name);
+        errors->count = 1;
+        return false;
+    }
+    p->name = name;
+    p->lesson = lesson;
+    p->section = SECTION_NONE;
+    lesson->hash = fnv1a64(text, len);
+    p->text = text != NULL ? text : "";
+    p->len = len;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        p->text += 3, p->len -= 3;
+
+    /* 2. every line's bytes */
+    check_all_lines(p);
+
+    /* 3. the header: up to the first blank line or "## " line */
+    size_t pos = 0;
+    int no = 0;
+    Line ln;
+    for (;;) {
+        size_t line_start = pos;
+        if (!next_line(p->text, p->len, &pos, &no, &ln))
+            break;
+        if (is_blank_line(&ln)) {
+            p->header_end = ln.no;
+            break;
+        }
+        if (is_section_line(&ln)) {
+            pos = line_start;
+            no--;
+            break;
+        }
+        header_line(p, &ln);
+    }
+
+    /* 4. the header's values */
+    apply_header(p);
+
+    /* 5. the step sections */
+    while (next_line(p->text, p->len, &pos, &no, &ln))
+        body_line(p, &ln);
+    close_block(p, p->block != BLOCK_OTHER);
+    end_section(p);
+
+    /* 6. the result */
+    bool ok = p->n_found == 0 && !p->oom;
+    if (!ok) {
+        write_errors(p, errors);
+        lesson_free(lesson);
+    }
+    for (int k = 0; k < H_COUNT; k++)
+        free_field(&p->header[k]);
+    free_draft(&p->quiz);
+    free(p->bad_lines);
+    free(p);
+    return ok;
+}
+
+bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *status)
+{
+    int dummy;
+    if (status == NULL)
+        status = &dummy;
+    memset(lesson, 0, sizeof *lesson);
+    memset(errors, 0, sizeof *errors);
+    *status = STATUS_NOINPUT;
+    errors->count = 1;
+
+    /* 1. open it: a regular file (or a pipe), not a directory, not too large */
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        strbuf_printf(&errors->text, "%s: cannot open: %s\n", path, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        strbuf_printf(&errors->text, "%s: cannot open: %s\n", path, strerror(errno));
+        fclose(f);
+        return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        strbuf_printf(&errors->text, "%s: cannot open: it is a directory, not a lesson file\n", path);
+        fclose(f);
+        return false;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > LESSON_MAX_BYTES) {
+        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", path, LESSON_MAX_BYTES);
+        *status = STATUS_DATAERR;
+        fclose(f);
+        return false;
+    }
+
+    /* 2. read it all, one byte past the limit to notice a file that grew */
+    char *data = malloc((size_t)LESSON_MAX_BYTES + 1);
+    if (data == NULL) {
+        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", path);
+        *status = STATUS_FAILURE;
+        fclose(f);
+        return false;
+    }
+    size_t n = fread(data, 1, (size_t)LESSON_MAX_BYTES + 1, f);
+    bool read_error = ferror(f) != 0;
+    int read_errno = errno;
+    fclose(f);
+    if (read_error) {
+        strbuf_printf(&errors->text, "%s: cannot read: %s\n", path, strerror(read_errno));
+        free(data);
+        return false;
+    }
+    if (n > LESSON_MAX_BYTES) {
+        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", path, LESSON_MAX_BYTES);
+        *status = STATUS_DATAERR;
+        free(data);
+        return false;
+    }
+
+    /* 3. parse it */
+    errors->count = 0;
+    bool ok = lesson_parse(data, n, path, lesson, errors);
+    free(data);
+    *status = ok ? STATUS_OK : STATUS_DATAERR;
+    return ok;
+}
+
+/* Frees what quiz owns. */
+static void quiz_free(Quiz *quiz)
+{
+    free(quiz->question);
+    free(quiz->answer);
+    free(quiz->explain);
+    for (int c = 0; c < quiz->n_choices && c < LESSON_MAX_CHOICES; c++)
+        free(quiz->choices[c]);
+    for (int h = 0; h < quiz->n_hints && h < LESSON_MAX_HINTS; h++)
+        free(quiz->hints[h]);
+}
+
+void lesson_free(Lesson *lesson)
+{
+    if (lesson == NULL)
+        return;
+    free(lesson->title);
+    free(lesson->author);
+    config_free(&lesson->config);
+    for (int s = 0; s < lesson->n_steps && s < LESSON_MAX_STEPS; s++) {
+        LessonStep *step = &lesson->steps[s];
+        free(step->text);
+        free(step->notes);
+        for (int q = 0; q < step->n_quizzes && q < LESSON_MAX_QUIZZES; q++)
+            quiz_free(&step->quizzes[q]);
+    }
+    memset(lesson, 0, sizeof *lesson);
+}
+
+void lesson_errors_free(LessonErrors *errors)
+{
+    if (errors == NULL)
+        return;
+    strbuf_free(&errors->text);
+    errors->count = 0;
+}
+
+const LessonStep *lesson_find_step(const Lesson *lesson, const char *id)
+{
+    if (lesson == NULL || id == NULL)
+        return NULL;
+    for (int s = 0; s < lesson->n_steps && s < LESSON_MAX_STEPS; s++)
+        if (strcmp(lesson->steps[s].id, id) == 0)
+            return &lesson->steps[s];
+    return NULL;
+}
+
+bool quiz_check(const Quiz *quiz, const char *typed)
+{
+    if (quiz == NULL || typed == NULL)
+        return false;
+    size_t len = strlen(typed);
+    typed = trim(typed, &len);
+    switch (quiz->kind) {
+    case QUIZ_SHAPE: {
+        Shape shape;
+        const char *why;
+        size_t bad_at;
+        if (!parse_shape(typed, len, &shape, &why, &bad_at) || shape.ndim != quiz->shape_ndim)
+            return false;
+        for (int i = 0; i < shape.ndim; i++)
+            if (shape.dims[i] != quiz->shape[i])
+                return false;
+        return true;
+    }
+    case QUIZ_NUMBER: {
+        double value;
+        if (!parse_decimal(typed, len, &value))
+            return false;
+        /* a few ulps of slack, so that 0.501 is within 0.001 of 0.5 */
+        double slack = 4 * DBL_EPSILON * (fabs(value) + fabs(quiz->number) + quiz->tolerance);
+        return fabs(value - quiz->number) <= quiz->tolerance + slack;
+    }
+    case QUIZ_TOKEN: {
+        if (quiz->answer == NULL)
+            return false;
+        size_t alen = strlen(quiz->answer);
+        const char *answer = trim(quiz->answer, &alen);
+        return len > 0 && equal_fold(typed, len, answer, alen);
+    }
+    case QUIZ_CHOICE: {
+        if (quiz->answer_choice < 0 || quiz->answer_choice >= quiz->n_choices || len == 0)
+            return false;
+        /* a choice's text decides first (a choice may itself be a number) */
+        for (int c = 0; c < quiz->n_choices && c < LESSON_MAX_CHOICES; c++) {
+            const char *text = quiz->choices[c];
+            if (text != NULL && equal_fold(typed, len, text, strlen(text)))
+                return c == quiz->answer_choice;
+        }
+        uint64_t number;
+        return parse_whole(typed, len, &number) == 1 && number == (uint64_t)quiz->answer_choice + 1;
+    }
+    }
+    return false;
+}
+
+void quiz_answer_text(const Quiz *quiz, char *buf, size_t size)
+{
+    if (buf == NULL || size == 0)
+        return;
+    buf[0] = '\0';
+    if (quiz == NULL)
+        return;
+    int used = 0;
+    switch (quiz->kind) {
+    case QUIZ_SHAPE: {
+        size_t at = 0;
+        char tmp[128];
+        tmp[at++] = '[';
+        for (int i = 0; i < quiz->shape_ndim && i < 4; i++)
+            at += (size_t)snprintf(tmp + at, sizeof tmp - at, "%s%zu", i > 0 ? ", " : "", quiz->shape[i]);
+        snprintf(tmp + at, sizeof tmp - at, "]");
+        used = snprintf(buf, size, "%s", tmp);
+        break;
+    }
+    case QUIZ_NUMBER:
+        used = snprintf(buf, size, "%s", quiz->answer != NULL ? quiz->answer : "");
+        break;
+    case QUIZ_TOKEN:
+        used = snprintf(buf, size, "%s", quiz->answer != NULL ? quiz->answer : "");
+        for (char *c = buf; *c != '\0'; c++)
+            *c = lower_ascii(*c);
+        break;
+    case QUIZ_CHOICE:
+        if (quiz->answer_choice >= 0 && quiz->answer_choice < quiz->n_choices && quiz->choices[quiz->answer_choice])
+            used = snprintf(buf, size, "%d: %s", quiz->answer_choice + 1, quiz->choices[quiz->answer_choice]);
+        break;
+    }
+    if (used > 0)
+        cut_to_character(buf, (size_t)used, size);
+}

@@ -1,0 +1,99 @@
+/*
+ * lesson.h - lesson files: a header of settings, then per step an
+ * explanation, quizzes and presenter notes (docs/lesson-format.md).
+ *
+ * lesson_parse reads a whole file's text and reports every error it finds
+ * (up to LESSON_MAX_ERRORS) as "FILE:LINE:COL: message". A parsed Lesson
+ * holds the Config to trace and, for each step it walks, that step's text.
+ */
+#ifndef ATTN_LESSON_H
+#define ATTN_LESSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "strbuf.h"
+
+#define LESSON_FORMAT_VERSION 1
+#define LESSON_MAX_ERRORS 20            /* errors reported per file */
+#define LESSON_MAX_BYTES (1024 * 1024)  /* largest lesson file */
+#define LESSON_MAX_LINE 4096            /* longest line, in bytes */
+#define LESSON_MAX_STEPS 32             /* steps a lesson may walk */
+#define LESSON_MAX_QUIZZES 8            /* quizzes per step */
+#define LESSON_MAX_HINTS 8              /* hints per quiz */
+#define LESSON_MAX_CHOICES 8            /* choices per choice quiz */
+
+typedef enum QuizKind { QUIZ_SHAPE, QUIZ_NUMBER, QUIZ_TOKEN, QUIZ_CHOICE } QuizKind;
+
+typedef struct Quiz {
+    QuizKind kind;
+    char *question;                    /* owned */
+    char *answer;                      /* the answer as written in the file; owned */
+    int shape_ndim;                    /* QUIZ_SHAPE: the answer's rank (0 for a scalar) */
+    size_t shape[4];                   /* QUIZ_SHAPE: the answer's dimensions */
+    double number;                     /* QUIZ_NUMBER: the answer */
+    double tolerance;                  /* QUIZ_NUMBER: accepted |typed - answer| */
+    int n_choices;                     /* QUIZ_CHOICE */
+    char *choices[LESSON_MAX_CHOICES]; /* QUIZ_CHOICE: owned */
+    int answer_choice;                 /* QUIZ_CHOICE: index of the right one */
+    int n_hints;
+    char *hints[LESSON_MAX_HINTS];     /* owned */
+    char *explain;                     /* shown after the answer, or NULL; owned */
+    bool before;                       /* asked before the step's tensors are shown */
+    int line;                          /* where the quiz starts in the file */
+} Quiz;
+
+typedef struct LessonStep {
+    char id[32];                       /* a trace step id */
+    char *text;                        /* the section's text (markup kept), or NULL for the built-in; owned */
+    char *notes;                       /* presenter notes, or NULL; owned */
+    int n_quizzes;
+    Quiz quizzes[LESSON_MAX_QUIZZES];
+    int line;                          /* the "## id" line, or 0 without a section */
+} LessonStep;
+
+typedef struct Lesson {
+    char *title;                       /* owned */
+    char *author;                      /* owned; "" when absent */
+    Config config;                     /* what to trace; owned */
+    int precision;                     /* digits after the point */
+    int n_steps;                       /* steps walked, in order */
+    LessonStep steps[LESSON_MAX_STEPS];
+    uint64_t hash;                     /* FNV-1a 64 of the file's bytes (progress is keyed by it) */
+} Lesson;
+
+/* Errors of one file: each a line "FILE:LINE:COL: message". */
+typedef struct LessonErrors {
+    int count;                         /* errors found (those beyond the cap are not kept) */
+    StrBuf text;                       /* the kept ones, one per line, each ending in '\n'; owned */
+} LessonErrors;
+
+/* Parses text[0..len) (a whole file; name is how errors name it) into
+ * lesson. Returns true when the file has no error; otherwise false, with
+ * every error (up to LESSON_MAX_ERRORS) in errors, and lesson released.
+ * lesson_free releases a parsed lesson; errors_free the errors. */
+bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson, LessonErrors *errors);
+
+/* Reads the file at path and parses it. A file that cannot be read gives
+ * one error, "PATH: cannot open: reason", and sets *status to
+ * STATUS_NOINPUT; a file with errors sets STATUS_DATAERR. */
+bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *status);
+
+void lesson_free(Lesson *lesson);
+void lesson_errors_free(LessonErrors *errors);
+
+/* The lesson's step with id, or NULL when the lesson does not walk it. */
+const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);
+
+/* Whether typed is a right answer to quiz (rules in docs/lesson-format.md).
+ * tokens are the lesson's token labels, for QUIZ_TOKEN. */
+bool quiz_check(const Quiz *quiz, const char *typed);
+
+/* The right answer, as a learner should read it ("[5, 16]", "marcello",
+ * "2: softmax"), into buf. */
+void quiz_answer_text(const Quiz *quiz, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * progress.h - where a learner stopped in each lesson, and how their
+ * quizzes went, kept between runs.
+ *
+ * Each lesson's progress is one small text file, <key>.progress, in the
+ * directory progress_dir names ($XDG_STATE_HOME/attn-trace, by default
+ * ~/.local/state/attn-trace). The key (progress_key) joins a hash of the
+ * lesson's path and the hash of its content, so editing a lesson starts it
+ * afresh and two lessons never share a file.
+ *
+ * File format, version 1 (every line ends in '\n'; nothing else may appear):
+ *
+ *     attn-trace-progress 1
+ *     key: 3f2a0c9d11b7e805-c0ffee0000000001
+ *     last_step: 4
+ *     quizzes: F T S U R
+ *     updated: 1732434000
+ *     end
+ *
+ * quizzes lists one letter per quiz, in the lesson's order, each after one
+ * space (none: "quizzes:"): U unanswered, F right at the first try, T right
+ * after more tries, S skipped, R answer revealed. The "end" line shows the
+ * file was written whole. Loading parses strictly: any other text, a
+ * number out of its range, another version or key makes the file unusable.
+ *
+ * Progress is never a reason to refuse to run: a missing or unusable file
+ * loads as "nothing saved" (with a one-line warning for an unusable one),
+ * and saving is atomic, so a crash or kill during a save leaves the old
+ * file whole.
+ */
+#ifndef ATTN_PROGRESS_H
+#define ATTN_PROGRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define PROGRESS_FORMAT_VERSION 1
+#define PROGRESS_MAX_QUIZZES 256      /* quizzes one lesson's progress records */
+#define PROGRESS_MAX_STEP 10000       /* largest Progress.last_step accepted */
+#define PROGRESS_KEY_BYTES 80         /* size of Progress.lesson_key, NUL included */
+#define PROGRESS_MAX_UPDATED 253402300799LL /* largest time stamp accepted: 9999-12-31 23:59:59 UTC */
+#define PROGRESS_MAX_FILE_BYTES 2048  /* larger files are not progress files (a full one is under 700) */
+
+typedef enum QuizResult {
+    QUIZ_UNANSWERED,        /* not asked yet, or left without an answer ('U') */
+    QUIZ_RIGHT_FIRST_TRY,   /* answered right at the first try ('F') */
+    QUIZ_RIGHT_AFTER_TRIES, /* answered right after wrong tries ('T') */
+    QUIZ_SKIPPED,           /* skipped by the learner ('S') */
+    QUIZ_REVEALED           /* the learner asked to see the answer ('R') */
+} QuizResult;
+
+typedef struct Progress {
+    char lesson_key[PROGRESS_KEY_BYTES];      /* identifies the lesson: see progress_key */
+    int last_step;                            /* step the learner was on (0-based, in the lesson's walk) */
+    int n_quizzes;                            /* entries used in quizzes, 0..PROGRESS_MAX_QUIZZES */
+    QuizResult quizzes[PROGRESS_MAX_QUIZZES]; /* in the lesson's order of quizzes */
+    long long updated;                        /* seconds since the epoch it was saved at; 0..PROGRESS_MAX_UPDATED */
+} Progress;
+
+/* Writes into key (size bytes, NUL-terminated, cut to fit) the key of the
+ * lesson at lesson_path whose file has FNV-1a 64 hash content_hash (see
+ * Lesson.hash): "PPPPPPPPPPPPPPPP-CCCCCCCCCCCCCCCC", 16 lowercase hex digits
+ * of the FNV-1a 64 hash of the lesson's absolute path (realpath of
+ * lesson_path; lesson_path as given when that fails, for example for a file
+ * that no longer exists), a '-', then 16 of content_hash. The key is 33
+ * characters (34 bytes with the NUL) and a safe file name. The same file
+ * reached by another relative path gives the same key; a moved or edited
+ * lesson gives another. lesson_path must not be NULL. */
+void progress_key(const char *lesson_path, uint64_t content_hash, char *key, size_t size);
+
+/* Writes into buf (size bytes) the directory progress is kept in:
+ * $XDG_STATE_HOME/attn-trace, or $HOME/.local/state/attn-trace when
+ * XDG_STATE_HOME is unset, empty or relative (the XDG spec says relative
+ * ones are to be ignored). HOME is used only when absolute. Returns true;
+ * or false with err (STATUS_FAILURE) when neither variable is usable or buf
+ * is too small. The directory is not created here (progress_save does). */
+bool progress_dir(char *buf, size_t size, Error *err);
+
+/* Loads the progress of key (a key from progress_key) from dir into *out.
+ * Returns true, always. *found tells whether a usable file was there; when
+ * it was not, *out is zeroed except for lesson_key, which is set to key
+ * (when key is valid), so that it is a fresh start to use as it is. warning (warning_size bytes; NULL
+ * or 0 for none) gets "" or, when a file was there but is unusable
+ * (unreadable, not a regular file, truncated, garbage, of another format
+ * version, for another key, a number out of range), one printable line
+ * naming the file and the reason. The caller prints it and starts afresh;
+ * the next progress_save replaces the file. Temporary files of interrupted
+ * saves are never read. */
+bool progress_load(const char *dir, const char *key, Progress *out, bool *found, char *warning, size_t warning_size);
+
+/* Saves progress as dir/<progress->lesson_key>.progress, atomically:
+ * creates dir (and its parents, mode 0700) when needed, writes a temporary
+ * file in dir (mode 0600), fsyncs it, renames it over the old file and
+ * fsyncs dir. progress->updated is written as given, or as the current time
+ * when it is 0. Temporary files left in dir by saves of this key that were
+ * killed (their process is gone) are removed first. On failure - dir cannot
+ * be made or written, the disk is full, progress is out of range (an
+ * invalid key, last_step, n_quizzes or result) - returns false with err
+ * (STATUS_FAILURE, "cannot save progress in DIR: reason"), removes its
+ * temporary file and leaves any old file whole. */
+bool progress_save(const char *dir, const Progress *progress, Error *err);
+
+/* Deletes the progress of key from dir (for --restart), and the temporary
+ * files of killed saves of that key. Returns true when there is none
+ * afterwards (no file, or no dir, is not an error); otherwise false with err
+ * (STATUS_FAILURE, "cannot forget progress in DIR: reason"). */
+bool progress_forget(const char *dir, const char *key, Error *err);
+
+#endif
