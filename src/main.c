@@ -47,6 +47,17 @@ static int write_out(const char *text, size_t len)
     return fail(&err);
 }
 
+/* Prints a lesson's errors on stderr: "FILE:LINE:COL: message" lines, as
+ * compilers do; a file that cannot be read is named after the program,
+ * like any other failure to run. */
+static void print_lesson_errors(const LessonErrors *errors, int status)
+{
+    if (status == STATUS_NOINPUT)
+        fprintf(stderr, "%s: %s", PROGRAM_NAME, strbuf_text(&errors->text));
+    else
+        fputs(strbuf_text(&errors->text), stderr);
+}
+
 /* --check: parses each lesson file and reports every error. Exit status:
  * 0 when all are good, 66 when one cannot be read, else 65. */
 static int check_lessons(const Options *opts)
@@ -64,7 +75,7 @@ static int check_lessons(const Options *opts)
                    quizzes);
             lesson_free(&lesson);
         } else {
-            fputs(strbuf_text(&errors.text), stderr);
+            print_lesson_errors(&errors, file_status);
             if (file_status == STATUS_NOINPUT || status != STATUS_NOINPUT)
                 status = file_status != STATUS_OK ? file_status : STATUS_DATAERR;
         }
@@ -87,7 +98,7 @@ static int load_lesson(const Options *opts, Lesson *lesson)
         status = STATUS_DATAERR;
     }
     if (!ok) {
-        fputs(strbuf_text(&errors.text), stderr);
+        print_lesson_errors(&errors, status);
         lesson_errors_free(&errors);
         return status != STATUS_OK ? status : STATUS_DATAERR;
     }

@@ -175,8 +175,8 @@ bad 2 "unknown option '--bogus'" "--bogus" -- --bogus
 bad 2 "unknown option '-x'" "-x" -- -x
 bad 2 "unknown option" "--" -- --
 bad 2 "unknown option '--bogus'" "--bogus=1 names the unknown option" -- --bogus=1
-bad 2 "unexpected argument 'foo'" "a stray argument" -- foo
-bad 2 "unexpected argument" "a stray argument after --print" -- --print "my name"
+bad 66 "foo: cannot open" "a LESSON that does not exist" -- foo
+bad 2 "unexpected argument 'b.lesson': one LESSON at a time" "two LESSON arguments" -- --print a.lesson b.lesson
 bad 2 "--sentence and --sentence-file cannot be used together" "--sentence with --sentence-file" -- \
     --sentence "a b" --sentence-file "$GOOD_FILE"
 bad 2 "--token-ids gives 2 ids but the sentence has 3 words" "--token-ids count not matching --sentence" -- \
@@ -434,7 +434,7 @@ fi
 # A reader that stops early: no "broken pipe" error on stderr.
 : >"$ERR"
 first=$("$BIN" --print 2>"$ERR" | head -n 1)
-if [ "$first" = "attn-trace: attention, step by step" ] && [ ! -s "$ERR" ]; then
+if [ "$first" = "The article: attention from scratch" ] && [ ! -s "$ERR" ]; then
     ok "--print | head -1 prints the first line and no error"
 else
     not_ok "--print | head -1 prints the first line and no error" "first line: $first" \
@@ -449,10 +449,10 @@ for term_setting in pipe dumb unset; do
     dumb) first=$(TERM=dumb "$BIN" 2>"$ERR" </dev/null | head -n 1) ;;
     unset) first=$(env -u TERM "$BIN" 2>"$ERR" </dev/null | head -n 1) ;;
     esac
-    if [ "$first" = "attn-trace: attention, step by step" ] && [ ! -s "$ERR" ]; then
-        ok "no flags, $term_setting: prints the walk-through"
+    if [ "$first" = "The article: attention from scratch" ] && [ ! -s "$ERR" ]; then
+        ok "no flags, $term_setting: prints the built-in lesson as a handout"
     else
-        not_ok "no flags, $term_setting: prints the walk-through" "first line: $first" "stderr: $(show "$ERR")"
+        not_ok "no flags, $term_setting: prints the built-in lesson as a handout" "first line: $first" "stderr: $(show "$ERR")"
     fi
 done
 
@@ -464,6 +464,33 @@ if "$BIN" --dump-screen "$DUMP" --size 80x24 --step softmax --keys 'j<Enter>' 2>
     ok "--dump-screen writes the 24-line screen, with the inspector open"
 else
     not_ok "--dump-screen writes the 24-line screen, with the inspector open" "stderr: $(show "$ERR")"
+fi
+
+# Lessons: every shipped lesson passes --check; a broken one is reported
+# as FILE:LINE:COL with status 65; --print of a lesson is a handout.
+LESSON_DIR=$(dirname "$0")/../lessons
+if "$BIN" --check "$LESSON_DIR"/*.lesson >"$TMP/check.out" 2>"$ERR" &&
+    [ "$(grep -c ': ok: ' "$TMP/check.out")" -ge 5 ] && [ ! -s "$ERR" ]; then
+    ok "every shipped lesson passes --check ($(grep -c ': ok: ' "$TMP/check.out") lessons)"
+else
+    not_ok "every shipped lesson passes --check" "$(show "$ERR")"
+fi
+BAD="$TMP/bad.lesson"
+printf 'attn-lesson: 1\ntitle: A broken lesson\ncolour: red\nheads: 3\n\n## softmx\nText.\n' >"$BAD"
+"$BIN" --check "$BAD" >/dev/null 2>"$ERR"
+status=$?
+if [ "$status" -eq 65 ] && grep -q "^$BAD:3:1: unknown key 'colour'" "$ERR" && grep -q "^$BAD:6:4: unknown step 'softmx'" "$ERR" &&
+    grep -q "^$BAD:4:" "$ERR"; then
+    ok "--check on a broken lesson: status 65 and every error as FILE:LINE:COL"
+else
+    not_ok "--check on a broken lesson: status 65 and every error as FILE:LINE:COL" "status $status" "$(show "$ERR")"
+fi
+if "$BIN" --print "$LESSON_DIR/causal-mask.lesson" >"$TMP/handout.txt" 2>"$ERR" &&
+    grep -q '^== Questions' "$TMP/handout.txt" && grep -q 'Answer: ' "$TMP/handout.txt" &&
+    ! grep -q ':::' "$TMP/handout.txt"; then
+    ok "--print of a lesson is a handout: its texts, then its questions with answers"
+else
+    not_ok "--print of a lesson is a handout" "$(show "$ERR")"
 fi
 
 printf 'cli: %s passed, %s failed\n' "$passed" "$failed"
