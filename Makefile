@@ -88,8 +88,10 @@ LIBS_APP    = $(shell $(PKG_CONFIG) --libs $(PKGS_APP)) -lm
 CFLAGS_TEST = $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST))
 LIBS_TEST   = $(shell $(PKG_CONFIG) --libs $(PKGS_TEST)) -lm
 
+PROGRESS_WRITER := $(BUILD)/progress-writer
+
 build-bin: $(BIN)
-build-tests: $(TESTBIN)
+build-tests: $(TESTBIN) $(PROGRESS_WRITER)
 
 $(BIN): $(OBJ_LIB) $(OBJ_MAIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_APP)
@@ -112,6 +114,11 @@ $(BUILD)/obj/builtin_lesson.o: $(BUILD)/gen/builtin_lesson.c src/builtin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# A helper for tests/progress_kill_test.sh: saves progress in a loop to be
+# killed mid-write.
+$(PROGRESS_WRITER): $(BUILD)/obj/tests/progress_writer.o $(BUILD)/obj/progress.o $(BUILD)/obj/error.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CFLAGS_APP) -c -o $@ $<
@@ -123,9 +130,10 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 # The end-to-end terminal tests need tmux; without it they say so and exit
 # 77 (skipped), which fails the run under CI (CI=true), where .ci/run
 # installs tmux.
-run-tests: $(TESTBIN) $(BIN)
+run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./$(TESTBIN)
 	./tests/cli_test.sh ./$(BIN)
+	./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 	@status=0; ./tests/tui_test.sh ./$(BIN) || status=$$?; \
 	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
 
@@ -144,4 +152,4 @@ sanitize: deps
 clean:
 	rm -rf $(BUILD) build-sanitize
 
--include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(OBJ_TEST:.o=.d)
+-include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(OBJ_TEST:.o=.d) $(BUILD)/obj/tests/progress_writer.d
