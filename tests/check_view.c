@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "app.h"
+#include "builtin.h"
 #include "frame.h"
+#include "lesson.h"
 #include "keys.h"
 #include "suites.h"
 #include "trace.h"
@@ -211,6 +213,7 @@ END_TEST
 
 typedef struct ScreenCase {
     const char *name;   /* tests/screens/NAME.txt */
+    bool lesson;        /* walk the built-in lesson (else no lesson) */
     const char *step;   /* step id to open on, or NULL */
     const char *keys;   /* vim notation, or NULL */
     int cols, rows;
@@ -218,28 +221,34 @@ typedef struct ScreenCase {
 } ScreenCase;
 
 static const ScreenCase SCREENS[] = {
-    {"too-small", NULL, NULL, 40, 10, false, false},
-    {"help", NULL, "?", 80, 24, false, false},
-    {"steps", NULL, "s<Down><Down>", 80, 24, false, false},
-    {"no-color-softmax", "softmax", NULL, 80, 24, true, false},
-    {"ascii-mh-scores", "mh_scores", NULL, 80, 24, false, true},
-    {"inspect-scores", "scores", "jj<Enter>", 80, 24, false, false},
-    {"inspect-scale", "scale", "j<Enter>", 80, 24, false, false},
-    {"inspect-softmax", "softmax", "j<Enter>", 80, 24, false, false},
-    {"inspect-weighted-sum", "weighted_sum", "<Enter>", 80, 24, false, false},
-    {"inspect-embed", "embed", "<Tab>j<Enter>", 80, 24, false, false},
-    {"inspect-mh-project", "mh_project", "]jl<Enter>", 80, 24, false, false},
-    {"inspect-mh-scores", "mh_scores", "jl<Enter>", 80, 24, false, false},
-    {"inspect-mh-weighted-sum", "mh_weighted_sum", "<Enter>", 100, 30, false, false},
-    {"inspect-mh-concat", "mh_concat", "$<Enter>", 80, 24, false, false},
-    {"inspect-tokenize", "tokenize", "jj<Enter>", 80, 24, false, false},
-    {"inspect-weights", "weights", "jl<Enter>", 80, 24, false, false},
-    {"inspect-project-token", "project_token", "j<Enter>", 80, 24, false, false},
-    {"inspect-keys-values", "keys_values", "jjl<Enter>", 80, 24, false, false},
-    {"inspect-all-tokens-z", "all_tokens", "<S-Tab><S-Tab><S-Tab>jl<Enter>", 80, 24, false, false},
-    {"inspect-mh-output", "mh_output", "jj<Enter>", 80, 24, false, false},
-    {"inspect-input-shown-again", "scores", "<Tab><Tab><Enter>", 80, 24, false, false},
-    {"inspect-scrolled", "mh_project", "<Enter>jjjj", 80, 16, false, false},
+    {"too-small", false, NULL, NULL, 40, 10, false, false},
+    {"help", false, NULL, "?", 80, 24, false, false},
+    {"steps", false, NULL, "s<Down><Down>", 80, 24, false, false},
+    {"no-color-softmax", false, "softmax", NULL, 80, 24, true, false},
+    {"ascii-mh-scores", false, "mh_scores", NULL, 80, 24, false, true},
+    {"inspect-scores", false, "scores", "jj<Enter>", 80, 24, false, false},
+    {"inspect-scale", false, "scale", "j<Enter>", 80, 24, false, false},
+    {"inspect-softmax", false, "softmax", "j<Enter>", 80, 24, false, false},
+    {"inspect-weighted-sum", false, "weighted_sum", "<Enter>", 80, 24, false, false},
+    {"inspect-embed", false, "embed", "<Tab>j<Enter>", 80, 24, false, false},
+    {"inspect-mh-project", false, "mh_project", "]jl<Enter>", 80, 24, false, false},
+    {"inspect-mh-scores", false, "mh_scores", "jl<Enter>", 80, 24, false, false},
+    {"inspect-mh-weighted-sum", false, "mh_weighted_sum", "<Enter>", 100, 30, false, false},
+    {"inspect-mh-concat", false, "mh_concat", "$<Enter>", 80, 24, false, false},
+    {"inspect-tokenize", false, "tokenize", "jj<Enter>", 80, 24, false, false},
+    {"inspect-weights", false, "weights", "jl<Enter>", 80, 24, false, false},
+    {"inspect-project-token", false, "project_token", "j<Enter>", 80, 24, false, false},
+    {"inspect-keys-values", false, "keys_values", "jjl<Enter>", 80, 24, false, false},
+    {"inspect-all-tokens-z", false, "all_tokens", "<S-Tab><S-Tab><S-Tab>jl<Enter>", 80, 24, false, false},
+    {"inspect-mh-output", false, "mh_output", "jj<Enter>", 80, 24, false, false},
+    {"inspect-input-shown-again", false, "scores", "<Tab><Tab><Enter>", 80, 24, false, false},
+    {"inspect-scrolled", false, "mh_project", "<Enter>jjjj", 80, 16, false, false},
+    /* the built-in lesson: a predict-first quiz, wrong then right, and the handout-style text */
+    {"lesson-quiz-before", true, NULL, "<Space>", 80, 24, false, false},
+    {"lesson-quiz-wrong", true, NULL, "<Space>[16,5]<Enter>", 80, 24, false, false},
+    {"lesson-quiz-right", true, NULL, "<Space>[16,5]<Enter>5x16<Enter>", 80, 24, false, false},
+    {"lesson-quiz-revealed-then-tensors", true, NULL, "<Space><Tab><Enter>", 80, 24, false, false},
+    {"lesson-explanation", true, NULL, "e", 80, 24, false, false},
 };
 
 static const char *screens_dir(void)
@@ -249,14 +258,16 @@ static const char *screens_dir(void)
 }
 
 /* Composes a screen the way --dump-screen does. */
-static void compose_screen(const Trace *trace, const char *step, const char *keys, int cols, int rows, bool no_color,
-                           bool ascii, StrBuf *out)
+static void compose_screen(const Trace *trace, const Lesson *lesson, const char *step, const char *keys, int cols,
+                           int rows, bool no_color, bool ascii, StrBuf *out)
 {
     static App app;
     ViewOptions view = DEFAULT_VIEW;
     view.no_color = no_color;
     view.ascii = ascii;
-    app_init(&app, trace, NULL, &view);
+    if (lesson != NULL)
+        view.title = lesson->title;
+    app_init(&app, trace, lesson, &view);
     if (step != NULL)
         app_go(&app, trace_find_step(trace, step, NULL));
     KeyCode codes[64];
@@ -311,20 +322,27 @@ START_TEST(test_golden_screens)
     for (int i = 0; i < trace->n_steps; i++)
         for (size_t z = 0; z < 2; z++) {
             StrBuf text = {0};
-            compose_screen(trace, trace->steps[i].id, NULL, sizes[z][0], sizes[z][1], false, false, &text);
+            compose_screen(trace, NULL, trace->steps[i].id, NULL, sizes[z][0], sizes[z][1], false, false, &text);
             snprintf(path, sizeof path, "%s/step%02d-%s-%dx%d.txt", screens_dir(), i + 1, trace->steps[i].id,
                      sizes[z][0], sizes[z][1]);
             check_golden(path, strbuf_text(&text));
             strbuf_free(&text);
         }
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert_msg(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors),
+                  "the built-in lesson: %s", strbuf_text(&errors.text));
+    lesson_errors_free(&errors);
     for (size_t c = 0; c < sizeof SCREENS / sizeof SCREENS[0]; c++) {
         const ScreenCase *sc = &SCREENS[c];
         StrBuf text = {0};
-        compose_screen(trace, sc->step, sc->keys, sc->cols, sc->rows, sc->no_color, sc->ascii, &text);
+        compose_screen(trace, sc->lesson ? &lesson : NULL, sc->step, sc->keys, sc->cols, sc->rows, sc->no_color,
+                       sc->ascii, &text);
         snprintf(path, sizeof path, "%s/%s.txt", screens_dir(), sc->name);
         check_golden(path, strbuf_text(&text));
         strbuf_free(&text);
     }
+    lesson_free(&lesson);
     trace_free(trace);
 }
 END_TEST
