@@ -28,7 +28,10 @@ OPT      ?= -O2 -g
 CFLAGS   ?=
 LDFLAGS  ?=
 
-ALL_CFLAGS = $(CSTD) $(WARNINGS) $(OPT) -MMD -MP -Isrc $(CFLAGS)
+PREFIX   ?= /usr/local
+LESSON_DIR ?= $(PREFIX)/share/attn-trace/lessons
+
+ALL_CFLAGS = $(CSTD) $(WARNINGS) $(OPT) -MMD -MP -Isrc -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS)
 
 SRC_LIB  := $(filter-out src/main.c,$(sort $(wildcard src/*.c)))
 SRC_TEST := $(sort $(wildcard tests/check_*.c)) tests/run_tests.c tests/fixture.c

@@ -17,7 +17,8 @@ static const char USAGE[] =
     "       attn-trace --check LESSON...\n"
     "Walks through the attention mechanism step by step, with every tensor.\n"
     "With no LESSON it opens the built-in lesson: the article's example, \"my name is\n"
-    "Marcello Politi\". A LESSON is a lesson file (see docs/lesson-format.md).\n"
+    "Marcello Politi\". A LESSON is a lesson file (see docs/lesson-format.md) or the\n"
+    "name of an installed one, such as causal-mask (see --list-lessons).\n"
     "\n"
     "On a terminal it opens the interactive tracer (press ? for its keys); with\n"
     "output to a file or pipe, or TERM unset or dumb, it prints the walk-through.\n"
@@ -51,6 +52,7 @@ static const char USAGE[] =
     "\n"
     "Lessons:\n"
     "  --check LESSON...     check lesson files: every error as FILE:LINE:COL, exit 0 or 65\n"
+    "  --list-lessons        the installed lessons, and how far you are in each\n"
     "  --restart             start the lesson over (forget where it was left)\n"
     "  --autoplay SECONDS    classroom: show each step for SECONDS (0.5 to 600), the\n"
     "                        selection walking over its values; any key stops it\n"
@@ -188,7 +190,7 @@ static const char *const VALUE_FLAGS[] = {
 /* Names of the long flags that take no value. */
 static const char *const SWITCH_FLAGS[] = {"--print",  "--json",  "--help",      "--version", "--causal",
                                            "--tui",    "--ascii", "--no-color",  "--check",   "--restart",
-                                           "--no-lesson"};
+                                           "--no-lesson", "--list-lessons"};
 
 static bool is_switch(const char *flag)
 {
@@ -313,6 +315,8 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
             opts->check = true;
         } else if (strcmp(flag, "--restart") == 0) {
             opts->restart = true;
+        } else if (strcmp(flag, "--list-lessons") == 0) {
+            opts->list_lessons = true;
         } else if (strcmp(flag, "--no-lesson") == 0) {
             opts->no_lesson = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {
@@ -332,7 +336,7 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
         if (!ok)
             return false;
     }
-    if (opts->help || opts->version)
+    if (opts->help || opts->version || opts->list_lessons)
         return true;
     if (opts->check) {
         if (opts->n_check_files == 0)

@@ -54,6 +54,7 @@ typedef struct Options {
     bool restart;          /* --restart: forget the lesson's progress */
     int autoplay_ms;       /* --autoplay SECONDS, in milliseconds; 0 when off */
     bool presenter;        /* --theme presenter */
+    bool list_lessons;     /* --list-lessons */
     ConfigFlags flags;  /* the configuration flags as given */
     Config config;      /* the flags applied to the article's configuration; owned */
 } Options;

@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "builtin.h"
+#include "catalog.h"
 #include "cli.h"
 #include "lesson.h"
 #include "progress.h"
@@ -350,6 +351,12 @@ int main(int argc, char **argv)
     Options opts;
     if (!cli_parse(argc, argv, &opts, &err))
         return fail(&err);
+    /* a bare lesson name is looked up in the lesson directories */
+    static char lesson_path[CATALOG_PATH_BYTES];
+    if (opts.lesson != NULL) {
+        catalog_resolve(opts.lesson, lesson_path, sizeof lesson_path);
+        opts.lesson = lesson_path;
+    }
     if (opts.help || opts.version) {
         cli_options_free(&opts);
         if (opts.help)
@@ -360,6 +367,14 @@ int main(int argc, char **argv)
 
     if (opts.check) {
         int status = check_lessons(&opts);
+        cli_options_free(&opts);
+        return status;
+    }
+    if (opts.list_lessons) {
+        StrBuf list = {0};
+        catalog_list(&list);
+        int status = write_out(strbuf_text(&list), list.len);
+        strbuf_free(&list);
         cli_options_free(&opts);
         return status;
     }

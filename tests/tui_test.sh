@@ -431,5 +431,52 @@ else
     not_ok "Ctrl-Z: the program starts from an interactive shell" "$(show_screen)"
 fi
 
+# 12. A lesson: a quiz typed in place stops the walk until answered, and
+# the lesson opens where it was left (progress in XDG_STATE_HOME).
+LESSON_FILE=$(cd "$(dirname "$0")/.." && pwd)/lessons/article.lesson
+STATE="$TMP/state"
+mkdir -p "$STATE"
+lesson_session() {
+    tmx kill-session -t attn >/dev/null 2>&1
+    rm -f "$TMP/pid" "$TMP/exit" "$TMP/stty"
+    tmx new-session -d -s attn -x 80 -y 24 \
+        "XDG_STATE_HOME='$STATE' '$TMP/run.sh' '$TMP' - '$BIN' --tui $* '$LESSON_FILE'" || return 1
+}
+if lesson_session && poll shows "step 1/17"; then
+    tmx send-keys -t attn Space
+    poll shows "Question 1 of 1"
+    check $? "a lesson's predict-first quiz opens on step 2" "$(show_screen)"
+    tmx send-keys -t attn -l "q"          # typed into the answer, not quitting
+    tmx send-keys -t attn BSpace
+    tmx send-keys -t attn -l "[5, 16]"
+    tmx send-keys -t attn Enter
+    poll shows "Right"
+    check $? "typing the answer and Enter: Right" "$(show_screen)"
+    tmx send-keys -t attn Enter
+    poll shows "sentence_embed [5, 16]"
+    check $? "after the answer the step's tensors appear" "$(show_screen)"
+    tmx send-keys -t attn Space
+    poll shows "step 3/17"
+    tmx send-keys -t attn q
+    [ "$(exit_status)" = 0 ]
+    check $? "q quits the lesson with status 0" "$(show_screen)"
+    if lesson_session && poll shows "step 3/17"; then
+        ok "the lesson opens again where it was left (step 3)"
+    else
+        not_ok "the lesson opens again where it was left (step 3)" "$(show_screen)"
+    fi
+    tmx send-keys -t attn q
+    exit_status >/dev/null
+    if lesson_session --restart && poll shows "step 1/17"; then
+        ok "--restart starts the lesson over"
+    else
+        not_ok "--restart starts the lesson over" "$(show_screen)"
+    fi
+    tmx send-keys -t attn q
+    exit_status >/dev/null
+else
+    not_ok "a lesson starts in the tracer" "$(show_screen)"
+fi
+
 echo "tui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
