@@ -248,7 +248,7 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
     int sel_tensor = app->focus[s];
     size_t sel_offset = app->cursor[s][sel_tensor];
     bool show_sources = step->tensors[sel_tensor].is_output && step->tensors[sel_tensor].how.op != OP_SHOWN;
-    static const char *const GLYPHS_UNICODE[] = {" ", "·", "∙", "•", "●"};
+    static const char *const GLYPHS_UNICODE[] = {" ", "·", "∘", "•", "●"};
     static const char *const GLYPHS_ASCII[] = {" ", ".", "-", "+", "#"};
     for (int r = 0; r < body_rows && top_row + (size_t)r < grid.rows; r++) {
         size_t grid_row = top_row + (size_t)r;
@@ -484,6 +484,10 @@ static int compose_inspector(const App *app, Frame *frame)
     int s = app->step, t = app->focus[s];
     StrBuf text = {0};
     int width = frame->cols - 6 < 76 ? frame->cols - 6 : 76;
+    if (app->options.ascii) /* room for the ASCII spellings, longer than "√4" or "ᵀ" */
+        width -= 8;
+    if (width < 40)
+        width = 40;
     explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, width, &text);
     char title[200];
     explain_element_name(app->trace, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
