@@ -67,14 +67,16 @@ typedef struct Lesson {
 
 /* Errors of one file: each a line "FILE:LINE:COL: message". */
 typedef struct LessonErrors {
-    int count;                         /* errors found (those beyond the cap are not kept) */
+    int count;                         /* lines in text: up to LESSON_MAX_ERRORS errors, plus one "too many errors" line */
     StrBuf text;                       /* the kept ones, one per line, each ending in '\n'; owned */
 } LessonErrors;
 
 /* Parses text[0..len) (a whole file; name is how errors name it) into
  * lesson. Returns true when the file has no error; otherwise false, with
  * every error (up to LESSON_MAX_ERRORS) in errors, and lesson released.
- * lesson_free releases a parsed lesson; errors_free the errors. */
+ * lesson and errors are overwritten, not freed: free an earlier result
+ * first. lesson_free releases a parsed lesson; lesson_errors_free the
+ * errors. */
 bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson, LessonErrors *errors);
 
 /* Reads the file at path and parses it. A file that cannot be read gives
@@ -89,7 +91,8 @@ void lesson_errors_free(LessonErrors *errors);
 const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);
 
 /* Whether typed is a right answer to quiz (rules in docs/lesson-format.md).
- * tokens are the lesson's token labels, for QUIZ_TOKEN. */
+ * A token quiz's answer was checked against the lesson's tokens when the
+ * file was parsed. */
 bool quiz_check(const Quiz *quiz, const char *typed);
 
 /* The right answer, as a learner should read it ("[5, 16]", "marcello",
