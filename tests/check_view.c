@@ -182,6 +182,39 @@ START_TEST(test_selection_moves_and_clamps)
 }
 END_TEST
 
+/* Autoplay walks the selection over the step's outputs, then moves on;
+ * any key stops it (and does nothing else). */
+START_TEST(test_autoplay)
+{
+    Trace *trace = article_trace();
+    static App app;
+    app_init(&app, trace, NULL, &DEFAULT_VIEW);
+    ck_assert_int_eq(app_tick_ms(&app), -1); /* off: wait for keys */
+    app_start_autoplay(&app, 2000);
+    ck_assert_int_eq(app_tick_ms(&app), 2000 / VIEW_AUTOPLAY_MOVES);
+    size_t seen[VIEW_AUTOPLAY_MOVES];
+    for (int i = 0; i < VIEW_AUTOPLAY_MOVES; i++) {
+        app_tick(&app, 24, 80);
+        ck_assert_int_eq(app.step, 0);
+        seen[i] = app.cursor[0][app.focus[0]];
+    }
+    ck_assert_msg(seen[VIEW_AUTOPLAY_MOVES - 1] != seen[0], "the selection did not move");
+    app_tick(&app, 24, 80);
+    ck_assert_int_eq(app.step, 1); /* on to the next step */
+    app_handle_key(&app, ' ', 24, 80);
+    ck_assert_int_eq(app_tick_ms(&app), -1); /* stopped by the key ... */
+    ck_assert_int_eq(app.step, 1);           /* ... which did nothing else */
+    /* at the last step autoplay ends by itself */
+    app_go(&app, app.n_walk - 1);
+    app_start_autoplay(&app, 800);
+    for (int i = 0; i <= VIEW_AUTOPLAY_MOVES; i++)
+        app_tick(&app, 24, 80);
+    ck_assert_int_eq(app_tick_ms(&app), -1);
+    ck_assert_int_eq(app.pos, app.n_walk - 1);
+    trace_free(trace);
+}
+END_TEST
+
 /* Nothing a user can press or any size can crash the state machine. */
 START_TEST(test_every_key_at_every_size)
 {
@@ -393,6 +426,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_keys_parse);
     tcase_add_test(tc, test_step_keys);
     tcase_add_test(tc, test_selection_moves_and_clamps);
+    tcase_add_test(tc, test_autoplay);
     tcase_add_test(tc, test_every_key_at_every_size);
     tcase_add_test(tc, test_golden_screens);
     tcase_add_test(tc, test_screen_invariants);

@@ -478,5 +478,24 @@ else
     not_ok "a lesson starts in the tracer" "$(show_screen)"
 fi
 
+# 13. Classroom: --autoplay moves on by itself, in the presenter theme.
+tmx kill-session -t attn >/dev/null 2>&1
+rm -f "$TMP/pid" "$TMP/exit" "$TMP/stty"
+if tmx new-session -d -s attn -x 80 -y 24 "'$TMP/run.sh' '$TMP' - '$BIN' --tui $FLAGS --autoplay 0.5 --theme presenter" &&
+    poll shows "step 1/17" && poll shows "step 2/17"; then
+    ok "--autoplay 0.5 --theme presenter moves on by itself"
+    tmx send-keys -t attn x   # any key stops autoplay
+    sleep 1.2
+    now=$(tmx capture-pane -p -t attn | head -n 1)
+    sleep 1.2
+    [ "$(tmx capture-pane -p -t attn | head -n 1)" = "$now" ]
+    check $? "a key stops autoplay" "$(show_screen)"
+    tmx send-keys -t attn q
+    [ "$(exit_status)" = 0 ]
+    check $? "q quits after autoplay with status 0" "$(show_screen)"
+else
+    not_ok "--autoplay 0.5 --theme presenter moves on by itself" "$(show_screen)"
+fi
+
 echo "tui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
