@@ -5,6 +5,7 @@
 #   make check    build and run every test
 #   make screens  rewrite the golden screens in tests/screens (review the diff)
 #   make sanitize build with AddressSanitizer and UBSan in build-sanitize/ and run every test
+#   make valgrind run the unit tests and the program under valgrind (zero errors, nothing lost)
 #   make deps     install missing build dependencies (apt-get or Homebrew)
 #   make clean    remove build/
 #
@@ -39,7 +40,7 @@ OBJ_LIB  := $(SRC_LIB:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/builtin_lesson.o
 OBJ_MAIN := $(BUILD)/obj/main.o
 OBJ_TEST := $(SRC_TEST:tests/%.c=$(BUILD)/obj/tests/%.o)
 
-.PHONY: all run check deps clean build-bin build-tests run-tests print-deps screens sanitize
+.PHONY: all run check deps clean build-bin build-tests run-tests print-deps screens sanitize valgrind
 
 all: deps
 	@$(MAKE) --no-print-directory build-bin
@@ -151,6 +152,17 @@ sanitize: deps
 	  LDFLAGS="$(SANITIZE_FLAGS)" build-bin build-tests
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(MAKE) --no-print-directory BUILD=build-sanitize run-tests
+
+VALGRIND := valgrind --quiet --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite
+
+valgrind: deps
+	@$(MAKE) --no-print-directory build-bin build-tests
+	CK_FORK=no $(VALGRIND) ./$(TESTBIN)
+	$(VALGRIND) ./$(BIN) --print >/dev/null
+	$(VALGRIND) ./$(BIN) --json --causal --focus 3 >/dev/null
+	$(VALGRIND) ./$(BIN) --dump-screen /dev/null --keys 'jj<Enter><Esc> ?<Esc>s<Down><Enter>'
+	$(VALGRIND) ./$(BIN) --check lessons/*.lesson >/dev/null
+	@echo "valgrind: no errors, nothing definitely lost"
 
 clean:
 	rm -rf $(BUILD) build-sanitize

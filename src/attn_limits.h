@@ -31,6 +31,11 @@
 /* Largest sentence file or --sentence argument, in bytes. */
 #define LIMIT_MAX_SENTENCE_BYTES (1024 * 1024)
 
+/* Bytes the trace's tensors may take unless --max-memory says otherwise:
+ * 1 GiB. GPT-2 small (d_model 768, 12 heads) at 1024 tokens needs about
+ * 170 MiB; the cap stops a mistyped size from taking the machine down. */
+#define LIMIT_DEFAULT_MAX_BYTES ((unsigned long long)1 << 30)
+
 /* Operands an einsum equation may name. */
 #define EINSUM_MAX_OPERANDS 4
 

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ static const char USAGE[] =
     "  --focus N             the token part 1 follows, 1-based (default 1)\n"
     "  --seed N              torch.manual_seed value (default 0)\n"
     "  --causal              hide later tokens from each query (decoder-style mask)\n"
+    "  --max-memory SIZE     the most the trace's tensors may take (default 1G)\n"
     "\n"
     "Lessons:\n"
     "  --check LESSON...     check lesson files: every error as FILE:LINE:COL, exit 0 or 65\n"
@@ -111,6 +113,34 @@ static const char *mode_flag(OutputMode mode)
         break;
     }
     return "the default mode";
+}
+
+/* Parses a size such as 512M, 2G or 1048576 (bytes; K, M, G, T are
+ * powers of 1024) for --max-memory. */
+static bool parse_bytes(const char *text, unsigned long long *out, Error *err)
+{
+    size_t digits = strspn(text, "0123456789");
+    unsigned long long value = 0;
+    bool ok = digits > 0 && digits <= 15;
+    for (size_t i = 0; ok && i < digits; i++)
+        value = value * 10 + (unsigned long long)(text[i] - '0');
+    const char *suffix = text + digits;
+    int shift = 0;
+    if (ok && *suffix != '\0') {
+        const char *units = "KMGT";
+        const char *at = strchr(units, suffix[0] & ~0x20); /* either case */
+        ok = at != NULL && suffix[0] != '\0' &&
+             (suffix[1] == '\0' || ((suffix[1] == 'i' || suffix[1] == 'I') && (suffix[2] == 'B' || suffix[2] == 'b') &&
+                                    suffix[3] == '\0') || ((suffix[1] == 'B' || suffix[1] == 'b') && suffix[2] == '\0'));
+        if (ok)
+            shift = 10 * (int)(at - units + 1);
+    }
+    if (ok && shift > 0 && value > (ULLONG_MAX >> shift))
+        ok = false;
+    if (!ok || value == 0)
+        return error_set(err, STATUS_USAGE, "--max-memory: expected a size such as 512M or 4G, got '%.40s'", text);
+    *out = value << shift;
+    return true;
 }
 
 /* Largest headless screen, in either direction. */
@@ -184,7 +214,7 @@ static bool read_sentence_file(const char *path, char **text, Error *err)
 static const char *const VALUE_FLAGS[] = {
     "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
     "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
-    "--autoplay", "--theme",
+    "--autoplay", "--theme", "--max-memory",
 };
 
 /* Names of the long flags that take no value. */
@@ -307,6 +337,8 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
                 return error_set(err, STATUS_USAGE, "--autoplay: expected seconds per step, 0.5 to 600, got '%.40s'",
                                  value);
             opts->autoplay_ms = (int)(seconds * 1000.0);
+        } else if (strcmp(flag, "--max-memory") == 0) {
+            ok = parse_bytes(value, &f->max_bytes, err);
         } else if (strcmp(flag, "--theme") == 0) {
             if (strcmp(value, "presenter") != 0 && strcmp(value, "default") != 0)
                 return error_set(err, STATUS_USAGE, "--theme: expected 'default' or 'presenter', got '%.40s'", value);
@@ -408,6 +440,8 @@ bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)
         cfg->seed = f->seed;
     if (f->causal)
         cfg->causal = true;
+    if (f->max_bytes != 0)
+        cfg->max_bytes = f->max_bytes;
     return config_validate(cfg, err);
 fail:
     free(file_text);

@@ -30,6 +30,7 @@ typedef struct ConfigFlags {
     uint64_t vocab_size, d_model, heads, focus, seed;
     bool have_vocab, have_d_model, have_heads, have_focus, have_seed;
     bool causal;
+    unsigned long long max_bytes;  /* --max-memory, 0 when not given */
 } ConfigFlags;
 
 typedef struct Options {

@@ -28,6 +28,7 @@ typedef struct Config {
     size_t focus;          /* the token whose query part 1 follows, 1-based */
     uint64_t seed;         /* torch.manual_seed value */
     bool causal;           /* mask out keys after each query */
+    unsigned long long max_bytes; /* cap on the trace's tensors, 0 for LIMIT_DEFAULT_MAX_BYTES */
 } Config;
 
 /* Fills cfg with the article's configuration: "my name is Marcello Politi",

@@ -8,6 +8,7 @@
  */
 #include "trace.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -602,10 +603,67 @@ static bool build_multi_head(Trace *trace, Error *err)
     return true;
 }
 
+/* a * b, or ULLONG_MAX when that overflows. */
+static unsigned long long mul_sat(unsigned long long a, unsigned long long b)
+{
+    return a != 0 && b > ULLONG_MAX / a ? ULLONG_MAX : a * b;
+}
+
+/* a + b, or ULLONG_MAX when that overflows. */
+static unsigned long long add_sat(unsigned long long a, unsigned long long b)
+{
+    return b > ULLONG_MAX - a ? ULLONG_MAX : a + b;
+}
+
+unsigned long long trace_bytes(const Config *cfg)
+{
+    unsigned long long S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size, H = cfg->heads;
+    /* the floats each part keeps, from the shapes in build_single_head and
+     * build_multi_head: [V, D] tables (part 2's is freed, but both live at
+     * once for a moment), [D, D] weights, [S, D] activations, [S, S] and
+     * [H, S, S] scores and weights, and the short vectors */
+    unsigned long long floats = 0;
+    floats = add_sat(floats, mul_sat(2, mul_sat(V, D)));             /* embedding tables */
+    floats = add_sat(floats, mul_sat(8, mul_sat(D, D)));             /* 3 + 3 weights, [h, d, e] as d*d, w_output... */
+    floats = add_sat(floats, mul_sat(14, mul_sat(S, D)));            /* sentence_embed twice, keys, values, queries, z, q/k/v, keysᵀ, heads, concat, output */
+    floats = add_sat(floats, mul_sat(2 + 2 * H, mul_sat(S, S)));     /* scores and weights, per head in part 2 */
+    floats = add_sat(floats, add_sat(mul_sat(5, S), mul_sat(5, D))); /* ids, scores_f, scaled, a_f; x_f, k/q/v, z_f */
+    return mul_sat(floats, sizeof(float));
+}
+
+/* Writes bytes as "1.5 GiB" (or MiB, KiB) into buf. */
+static void human_bytes(unsigned long long bytes, char *buf, size_t size)
+{
+    static const char *const UNITS[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double value = (double)bytes;
+    int unit = 0;
+    while (value >= 1024.0 && unit < 6) {
+        value /= 1024.0;
+        unit++;
+    }
+    snprintf(buf, size, unit == 0 ? "%.0f %s" : "%.1f %s", value, UNITS[unit]);
+}
+
 Trace *trace_build(const Config *cfg, Error *err)
 {
     if (!config_validate(cfg, err))
         return NULL;
+    /* the memory guard: refuse before allocating anything */
+    unsigned long long need = trace_bytes(cfg);
+    unsigned long long cap = cfg->max_bytes != 0 ? cfg->max_bytes : LIMIT_DEFAULT_MAX_BYTES;
+    if (need > cap) {
+        char need_text[32], cap_text[32];
+        human_bytes(need, need_text, sizeof need_text);
+        human_bytes(cap, cap_text, sizeof cap_text);
+        unsigned long long gib = need / ((unsigned long long)1 << 30) + 1;
+        if (need == ULLONG_MAX)
+            error_set(err, STATUS_DATAERR, "these sizes need more memory than can be counted; make them smaller");
+        else
+            error_set(err, STATUS_DATAERR,
+                      "these sizes need %s for the trace's tensors, over the %s cap; --max-memory %lluG allows it",
+                      need_text, cap_text, gib);
+        return NULL;
+    }
     Trace *trace = calloc(1, sizeof *trace);
     if (trace == NULL) {
         error_oom(err, "a trace");

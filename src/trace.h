@@ -97,8 +97,17 @@ typedef struct Trace {
     Tensor *owned[64];
 } Trace;
 
-/* Computes the whole walk-through for cfg (validated first). Returns a new
- * Trace (free with trace_free) or NULL with err set. */
+/* The bytes the tensors of a trace of cfg take (cfg validated), computed
+ * from the sizes alone, before anything is allocated; saturates at
+ * ULLONG_MAX instead of overflowing. */
+unsigned long long trace_bytes(const Config *cfg);
+
+/* Computes the whole walk-through for cfg (validated first). A
+ * configuration whose tensors would take more than its cap
+ * (cfg->max_bytes, or LIMIT_DEFAULT_MAX_BYTES) is refused before anything
+ * is allocated, with STATUS_DATAERR and a message giving the size needed
+ * and the --max-memory value that allows it. Returns a new Trace (free
+ * with trace_free) or NULL with err set. */
 Trace *trace_build(const Config *cfg, Error *err);
 
 /* Frees the trace and every tensor in it. NULL is a no-op. */

@@ -413,6 +413,10 @@ static const BadCase BAD_CASES[] = {
     {"--autoplay zero", {"--autoplay", "0", NULL}, U, "--autoplay: expected seconds per step"},
     {"--autoplay not a number", {"--autoplay", "fast", NULL}, U, "--autoplay: expected seconds per step"},
     {"--theme unknown", {"--theme", "neon", NULL}, U, "--theme: expected 'default' or 'presenter'"},
+    {"--max-memory no unit", {"--max-memory", "5X", NULL}, U, "--max-memory: expected a size"},
+    {"--max-memory zero", {"--max-memory", "0", NULL}, U, "--max-memory: expected a size"},
+    {"--max-memory overflow", {"--max-memory", "99999999999999T", NULL}, U, "--max-memory: expected a size"},
+    {"--max-memory negative", {"--max-memory", "-1G", NULL}, U, "--max-memory: expected a size"},
     /* flags that exclude each other */
     {"--sentence with --sentence-file", {"--sentence", "a b", "--sentence-file", "/nonexistent/x", NULL}, U,
      "--sentence and --sentence-file cannot be used together"},

@@ -3,6 +3,7 @@
  * relations between tensors that must hold whatever the numbers are.
  * (The numbers themselves are checked against PyTorch in check_golden.c.)
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,6 +182,61 @@ START_TEST(test_find_step)
 }
 END_TEST
 
+/* The memory guard's estimate covers what a trace really allocates (the
+ * tensors it keeps, plus part 2's embedding table, freed after use), and
+ * not by much more; over the cap nothing is built. */
+START_TEST(test_memory_estimate_and_cap)
+{
+    static const struct {
+        const char *sentence;
+        size_t d_model, heads;
+    } cases[] = {
+        {"my name is Marcello Politi", 16, 4},
+        {"a b c d e f g h i j k l m n o p q r s t u v w x y z", 64, 8},
+        {"one", 8, 1},
+        {"the cat sat on the mat and looked at the other cat", 96, 12},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        Config cfg;
+        Error err;
+        error_clear(&err);
+        ck_assert(config_default(&cfg, &err));
+        ck_assert(config_set_sentence(&cfg, cases[c].sentence, &err));
+        cfg.d_model = cases[c].d_model;
+        cfg.heads = cases[c].heads;
+        Trace *trace = trace_build(&cfg, &err);
+        ck_assert_msg(trace != NULL, "%s", err.message);
+        unsigned long long kept = 0;
+        for (int i = 0; i < trace->n_owned; i++)
+            kept += trace->owned[i]->size * sizeof(float);
+        kept += cfg.vocab_size * cfg.d_model * sizeof(float); /* part 2's table, while it lives */
+        unsigned long long estimate = trace_bytes(&cfg);
+        ck_assert_msg(estimate >= kept, "case %zu: estimate %llu below the %llu bytes allocated", c, estimate, kept);
+        ck_assert_msg(estimate <= kept + kept / 2, "case %zu: estimate %llu far above the %llu allocated", c, estimate,
+                      kept);
+        trace_free(trace);
+        /* just under the estimate: refused, with the size and the flag */
+        cfg.max_bytes = estimate - 1;
+        ck_assert_ptr_null(trace_build(&cfg, &err));
+        ck_assert_int_eq(err.status, STATUS_DATAERR);
+        ck_assert_msg(strstr(err.message, "--max-memory") != NULL, "%s", err.message);
+        cfg.max_bytes = estimate;
+        trace = trace_build(&cfg, &err);
+        ck_assert_ptr_nonnull(trace);
+        trace_free(trace);
+        config_free(&cfg);
+    }
+    /* sizes whose product overflows saturate instead of wrapping */
+    Config big;
+    Error err;
+    ck_assert(config_default(&big, &err));
+    big.d_model = (size_t)1 << 40;
+    big.vocab_size = (size_t)1 << 40;
+    ck_assert_uint_eq(trace_bytes(&big), ULLONG_MAX);
+    config_free(&big);
+}
+END_TEST
+
 START_TEST(test_invalid_config_is_refused)
 {
     Config cfg;
@@ -205,6 +261,7 @@ Suite *trace_suite(void)
     tcase_add_test(tc, test_causal_zeros_and_rows_sum_to_one);
     tcase_add_test(tc, test_multi_head_shapes_and_concat);
     tcase_add_test(tc, test_find_step);
+    tcase_add_test(tc, test_memory_estimate_and_cap);
     tcase_add_test(tc, test_invalid_config_is_refused);
     suite_add_tcase(s, tc);
     return s;
