@@ -120,7 +120,7 @@ $(BUILD)/obj/builtin_lesson.o: $(BUILD)/gen/builtin_lesson.c src/builtin.h
 
 # A helper for tests/progress_kill_test.sh: saves progress in a loop to be
 # killed mid-write.
-$(PROGRESS_WRITER): $(BUILD)/obj/tests/progress_writer.o $(BUILD)/obj/progress.o $(BUILD)/obj/error.o
+$(PROGRESS_WRITER): $(BUILD)/obj/tests/progress_writer.o $(BUILD)/obj/progress.o $(BUILD)/obj/error.o $(BUILD)/obj/strbuf.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/obj/%.o: src/%.c
@@ -140,6 +140,7 @@ run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 	@status=0; ./tests/tui_test.sh ./$(BIN) || status=$$?; \
 	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
+	@for h in $(FUZZ_HARNESSES); do ./$(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h || exit 1; done
 
 screens: deps
 	@$(MAKE) --no-print-directory build-tests
@@ -168,3 +169,98 @@ clean:
 	rm -rf $(BUILD) build-sanitize
 
 -include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(OBJ_TEST:.o=.d) $(BUILD)/obj/tests/progress_writer.d
+
+# --- fuzzing (tests/fuzz) ---
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): the lesson parser, einsum, the
+# command line, and key sequences against the tracer's composer.
+#
+#   make fuzz        build them with clang (libFuzzer, ASan, UBSan) into
+#                    build-fuzz/ and run each for FUZZ_SECONDS (default 60) on
+#                    tests/fuzz/corpus/<harness>; new inputs go to
+#                    build-fuzz/new/<harness>, crashes to build-fuzz/crashes/<harness>,
+#                    the fuzzer's output to build-fuzz/logs/<harness>.log
+#   make fuzz-build  only build them (FUZZ_CC, default clang; Debian needs
+#                    clang and libclang-rt-14-dev for libFuzzer)
+#   make check       replays every committed corpus through
+#                    $(BUILD)/fuzz-replay-<harness> (tests/fuzz/replay_main.c,
+#                    built with $(CC): no clang needed); sanitized under make sanitize
+#
+# To keep an input found by a run, minimize into a fresh directory first:
+#   build-fuzz/fuzz_lesson -merge=1 NEW_DIR tests/fuzz/corpus/lesson build-fuzz/new/lesson
+FUZZ_HARNESSES := lesson einsum cli keys
+FUZZ_SECONDS   ?= 60
+FUZZ_CC        ?= clang
+FUZZ_BUILD     := build-fuzz
+FUZZ_OPTIONS   ?=
+FUZZ_SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS     = $(CSTD) $(filter-out -Werror -Wformat=2,$(WARNINGS)) -Wformat -g -O1 $(FUZZ_SANITIZE) \
+                  -MMD -MP -Isrc -Itests/fuzz -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS_APP)
+FUZZ_LIB_OBJ   := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out src/tui.c,$(SRC_LIB))) \
+                  $(FUZZ_BUILD)/obj/builtin_lesson.o
+FUZZ_BINS      := $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
+# per harness: the longest input worth trying
+FUZZ_MAX_LEN_lesson := 16384
+FUZZ_MAX_LEN_einsum := 256
+FUZZ_MAX_LEN_cli    := 1024
+FUZZ_MAX_LEN_keys   := 1024
+
+# The replay builds: the library's objects (without tui.c, so no curses),
+# each harness and the shared main, with the project's flags.
+FUZZ_REPLAY_LIB  := $(filter-out $(BUILD)/obj/tui.o,$(OBJ_LIB))
+FUZZ_REPLAY_BINS := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay-%)
+FUZZ_REPLAY_OBJ  := $(FUZZ_HARNESSES:%=$(BUILD)/obj/tests/fuzz/fuzz_%.o) $(BUILD)/obj/tests/fuzz/replay_main.o
+
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean
+# the harnesses' objects are made by a chain of pattern rules: keep them
+.SECONDARY: $(FUZZ_REPLAY_OBJ) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/fuzz/fuzz_%.o) $(FUZZ_LIB_OBJ)
+
+build-tests: $(FUZZ_REPLAY_BINS)
+run-tests: $(FUZZ_REPLAY_BINS)
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+
+$(BUILD)/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_REPLAY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+fuzz-build: deps
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || \
+	  { echo "make fuzz: $(FUZZ_CC) not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@status=0; for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p $(FUZZ_BUILD)/new/$$h $(FUZZ_BUILD)/crashes/$$h $(FUZZ_BUILD)/logs; \
+	  dict=""; [ -f tests/fuzz/$$h.dict ] && dict="-dict=tests/fuzz/$$h.dict"; \
+	  case $$h in lesson) max=$(FUZZ_MAX_LEN_lesson);; einsum) max=$(FUZZ_MAX_LEN_einsum);; \
+	    cli) max=$(FUZZ_MAX_LEN_cli);; *) max=$(FUZZ_MAX_LEN_keys);; esac; \
+	  echo "fuzz $$h: $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/logs/$$h.log)"; \
+	  if ./$(FUZZ_BUILD)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 \
+	       -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$h/ $$dict $(FUZZ_OPTIONS) \
+	       $(FUZZ_BUILD)/new/$$h tests/fuzz/corpus/$$h >$(FUZZ_BUILD)/logs/$$h.log 2>&1; then \
+	    grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_BUILD)/logs/$$h.log | sed 's/^/  /'; \
+	    grep -E ' DONE ' $(FUZZ_BUILD)/logs/$$h.log | tail -1 | sed 's/^/  /'; \
+	  else \
+	    status=1; echo "fuzz $$h: FOUND A PROBLEM (inputs in $(FUZZ_BUILD)/crashes/$$h/):"; \
+	    grep -E -A12 '^==[0-9]+==ERROR|runtime error|invariant failed|^==[0-9]+== ERROR' $(FUZZ_BUILD)/logs/$$h.log | head -40; \
+	  fi; \
+	done; exit $$status
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_SANITIZE) -fsanitize=fuzzer -o $@ $^ -lm
+
+$(FUZZ_BUILD)/obj/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/builtin_lesson.o: $(BUILD)/gen/builtin_lesson.c src/builtin.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+-include $(FUZZ_REPLAY_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/*.d $(FUZZ_BUILD)/obj/fuzz/*.d)
+# --- end of fuzzing ---

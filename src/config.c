@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "attn_limits.h"
+#include "strbuf.h"
 
 /* The article's sentence and the ids it typed in by hand. */
 static const char ARTICLE_SENTENCE[] = "my name is Marcello Politi";
@@ -43,36 +44,6 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* Length of the UTF-8 sequence starting at s (1..4), or 0 when it is not
- * well-formed (overlong forms, surrogates and values past U+10FFFF
- * included). */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned int min;
-    unsigned int cp;
-    if ((c & 0xe0) == 0xc0) {
-        len = 2, min = 0x80, cp = c & 0x1fu;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, min = 0x800, cp = c & 0x0fu;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4, min = 0x10000, cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 size_t text_find_invalid(const char *text, size_t len, const char **why)
 {
     const unsigned char *s = (const unsigned char *)text;
@@ -92,7 +63,8 @@ size_t text_find_invalid(const char *text, size_t len, const char **why)
         }
         /* a sequence cut short by the end of the text is invalid too */
         size_t need = s[i] < 0x80 ? 1 : (s[i] & 0xe0) == 0xc0 ? 2 : (s[i] & 0xf0) == 0xe0 ? 3 : 4;
-        size_t seq = i + need <= len ? utf8_sequence_length(s + i) : 0;
+        uint32_t cp;
+        size_t seq = i + need <= len ? (size_t)utf8_decode((const char *)s + i, &cp) : 0;
         if (seq == 0) {
             *why = "invalid UTF-8";
             return i;

@@ -3,6 +3,10 @@
  */
 #include "error.h"
 
+#include <stdint.h>
+
+#include "strbuf.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,25 +20,15 @@ void error_clear(Error *err)
     err->at = ERROR_AT_NONE;
 }
 
-/* Length of the well-formed UTF-8 sequence at s that is not a C1 control
- * character (U+0080..U+009F), or 0. */
+/* Length of the well-formed UTF-8 character at s when it is printable
+ * (not a C0 or C1 control, not DEL), else 0. */
 static size_t printable_sequence(const unsigned char *s)
 {
-    if (s[0] >= 0x20 && s[0] < 0x7f)
-        return 1;
-    size_t len = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-    if (len == 0)
+    uint32_t cp;
+    int len = utf8_decode((const char *)s, &cp);
+    if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
         return 0;
-    unsigned int cp = s[0] & (0x7fu >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    static const unsigned int min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
-        return 0;
-    return len;
+    return (size_t)len;
 }
 
 /* Replaces, in place, every byte that is not part of a printable UTF-8

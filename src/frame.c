@@ -48,52 +48,6 @@ Cell *frame_at(Frame *frame, int row, int col)
     return &frame->cells[row * frame->cols + col];
 }
 
-int utf8_encode(uint32_t cp, char *buf)
-{
-    int n;
-    if (cp < 0x80) {
-        buf[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        buf[0] = (char)(0xc0 | (cp >> 6));
-        buf[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        buf[0] = (char)(0xe0 | (cp >> 12));
-        buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        buf[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        buf[0] = (char)(0xf0 | (cp >> 18));
-        buf[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        buf[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        buf[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    buf[n] = '\0';
-    return n;
-}
-
-int utf8_decode(const char *s, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    int len = u[0] < 0x80 ? 1 : (u[0] & 0xe0) == 0xc0 ? 2 : (u[0] & 0xf0) == 0xe0 ? 3 : (u[0] & 0xf8) == 0xf0 ? 4 : 0;
-    *cp = 0xfffd;
-    if (len == 0)
-        return 0;
-    uint32_t value = len == 1 ? u[0] : (uint32_t)(u[0] & (0x7f >> len));
-    for (int i = 1; i < len; i++) {
-        if ((u[i] & 0xc0) != 0x80)
-            return 0;
-        value = (value << 6) | (u[i] & 0x3fu);
-    }
-    static const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (value < min_for_len[len] || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
-        return 0;
-    *cp = value;
-    return len;
-}
-
 /* ASCII spellings of the symbols attn-trace's own texts use. */
 static const struct {
     uint32_t cp;

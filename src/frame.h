@@ -121,12 +121,4 @@ int frame_markup(Frame *frame, int top, int col, int rows, int width, const char
  * appended to out. */
 void frame_to_text(const Frame *frame, StrBuf *out);
 
-/* Encodes code point cp as UTF-8 into buf (at least 5 bytes, NUL added);
- * returns the length. */
-int utf8_encode(uint32_t cp, char *buf);
-
-/* Decodes the UTF-8 sequence at s into *cp; returns its length (1..4), or
- * 0 for an invalid sequence (then *cp is 0xFFFD). */
-int utf8_decode(const char *s, uint32_t *cp);
-
 #endif

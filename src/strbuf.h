@@ -41,6 +41,14 @@ const char *strbuf_text(const StrBuf *sb);
 /* Frees the text and resets sb to empty. */
 void strbuf_free(StrBuf *sb);
 
+/* Encodes code point cp as UTF-8 into buf (at least 5 bytes, NUL added);
+ * returns the length. */
+int utf8_encode(uint32_t cp, char *buf);
+
+/* Decodes the UTF-8 sequence at s into *cp; returns its length (1..4), or
+ * 0 for an invalid sequence (then *cp is 0xFFFD). */
+int utf8_decode(const char *s, uint32_t *cp);
+
 /* Columns code point cp takes in a terminal: 2 for East Asian wide and
  * emoji ranges, 0 for combining marks and zero-width characters, else 1. */
 int codepoint_width(uint32_t cp);
