@@ -330,10 +330,14 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
         } else if (strcmp(flag, "--seed") == 0) {
             ok = f->have_seed = parse_number(flag, value, 0, UINT64_MAX, &f->seed, err);
         } else if (strcmp(flag, "--autoplay") == 0) {
+            /* plain decimal seconds only: no sign, spaces, exponent or hex */
+            size_t whole = strspn(value, "0123456789");
+            size_t frac = value[whole] == '.' ? strspn(value + whole + 1, "0123456789") : 0;
+            bool plain = whole + frac > 0 && value[whole + (value[whole] == '.' ? 1 + frac : 0)] == '\0';
             char *end;
             errno = 0;
-            double seconds = strtod(value, &end);
-            if (errno != 0 || end == value || *end != '\0' || !(seconds >= 0.5 && seconds <= 600))
+            double seconds = plain ? strtod(value, &end) : 0.0;
+            if (!plain || errno != 0 || !(seconds >= 0.5 && seconds <= 600))
                 return error_set(err, STATUS_USAGE, "--autoplay: expected seconds per step, 0.5 to 600, got '%.40s'",
                                  value);
             opts->autoplay_ms = (int)(seconds * 1000.0);

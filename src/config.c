@@ -207,6 +207,8 @@ static bool split_words(const char *text, char ***words, size_t *n_words, Error 
 
 bool config_set_sentence(Config *cfg, const char *text, Error *err)
 {
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0) /* a byte-order mark is not part of the sentence */
+        text += 3;
     if (strlen(text) > LIMIT_MAX_SENTENCE_BYTES)
         return error_set(err, STATUS_DATAERR, "longer than %d bytes (LIMIT_MAX_SENTENCE_BYTES)",
                          LIMIT_MAX_SENTENCE_BYTES);
@@ -230,17 +232,22 @@ bool config_set_sentence(Config *cfg, const char *text, Error *err)
         free_tokens(words, n_words);
         return error_oom(err, "a vocabulary");
     }
-    /* the sentence as given, less the white space around it (a file's
-     * final newline is not part of the sentence) */
+    /* the sentence as shown: its words as given (case kept), one space
+     * between them; line breaks, tabs and a file's final newline go */
     {
-        const char *start = text;
-        while (*start != '\0' && is_space((unsigned char)*start))
-            start++;
-        size_t len = strlen(start);
-        while (len > 0 && is_space((unsigned char)start[len - 1]))
-            len--;
-        memmove(sentence, start, len);
-        sentence[len] = '\0';
+        size_t used = 0;
+        const char *p = text;
+        while (*p != '\0') {
+            while (*p != '\0' && is_space((unsigned char)*p))
+                p++;
+            if (*p == '\0')
+                break;
+            if (used > 0)
+                sentence[used++] = ' ';
+            while (*p != '\0' && !is_space((unsigned char)*p))
+                sentence[used++] = *p++;
+        }
+        sentence[used] = '\0';
     }
     memcpy(vocab, words, n_words * sizeof *vocab);
     qsort(vocab, n_words, sizeof *vocab, compare_strings);

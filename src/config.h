@@ -18,7 +18,7 @@
 #include "error.h"
 
 typedef struct Config {
-    char *sentence;        /* as given; NULL when only ids were given; owned */
+    char *sentence;        /* its words as given, one space apart; NULL when only ids were given; owned */
     size_t n_tokens;       /* tokens in the sequence (s), >= 1 */
     char **tokens;         /* n_tokens labels (the lowercased words, or the ids as text); owned */
     long *token_ids;       /* n_tokens ids, each < vocab_size; owned */

@@ -31,15 +31,15 @@ static size_t printable_sequence(const unsigned char *s)
     return (size_t)len;
 }
 
-/* Replaces, in place, every byte that is not part of a printable UTF-8
- * character with '?'. */
-static void scrub_message(char *message)
+void error_scrub(char *text, bool keep_newlines)
 {
-    unsigned char *s = (unsigned char *)message;
+    unsigned char *s = (unsigned char *)text;
     while (*s != '\0') {
         size_t len = printable_sequence(s);
         if (len == 0) {
-            *s++ = '?';
+            if (!(keep_newlines && *s == '\n'))
+                *s = '?';
+            s++;
             continue;
         }
         s += len;
@@ -51,7 +51,7 @@ static bool error_vset(Error *err, int status, size_t at, const char *fmt, va_li
     if (err == NULL)
         return false;
     vsnprintf(err->message, sizeof err->message, fmt, ap);
-    scrub_message(err->message);
+    error_scrub(err->message, false);
     err->status = status;
     err->at = at;
     return false;

@@ -61,6 +61,12 @@ _Bool error_set_at(Error *err, int status, size_t at, const char *fmt, ...)
  * "name: column COL: message" or "name: message". */
 void error_locate(Error *err, const char *text, const char *name, _Bool file_style);
 
+/* Makes text safe to print on a terminal, in place, as error_set does
+ * with its messages: every byte that is not part of a printable UTF-8
+ * character (C0, DEL, C1, invalid UTF-8) becomes '?'; '\n' is kept when
+ * keep_newlines. */
+void error_scrub(char *text, _Bool keep_newlines);
+
 /* Records an out-of-memory error naming what was being allocated. */
 _Bool error_oom(Error *err, const char *what);
 

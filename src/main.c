@@ -51,8 +51,10 @@ static int write_out(const char *text, size_t len)
 /* Prints a lesson's errors on stderr: "FILE:LINE:COL: message" lines, as
  * compilers do; a file that cannot be read is named after the program,
  * like any other failure to run. */
-static void print_lesson_errors(const LessonErrors *errors, int status)
+static void print_lesson_errors(LessonErrors *errors, int status)
 {
+    if (errors->text.data != NULL) /* a file name may hold anything: nothing raw reaches the terminal */
+        error_scrub(errors->text.data, true);
     if (status == STATUS_NOINPUT)
         fprintf(stderr, "%s: %s", PROGRAM_NAME, strbuf_text(&errors->text));
     else

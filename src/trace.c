@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "einsum.h"
 #include "rng.h"
@@ -662,6 +663,17 @@ Trace *trace_build(const Config *cfg, Error *err)
             error_set(err, STATUS_DATAERR,
                       "these sizes need %s for the trace's tensors, over the %s cap; --max-memory %lluG allows it",
                       need_text, cap_text, gib);
+        return NULL;
+    }
+    /* and a limit on the process's memory (ulimit -v) is respected before
+     * the first allocation, not discovered at the last one */
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && need > (unsigned long long)limit.rlim_cur) {
+        char need_text[32], limit_text[32];
+        human_bytes(need, need_text, sizeof need_text);
+        human_bytes((unsigned long long)limit.rlim_cur, limit_text, sizeof limit_text);
+        error_set(err, STATUS_FAILURE, "these sizes need %s for the trace's tensors, more than the %s this process may use (ulimit -v)",
+                  need_text, limit_text);
         return NULL;
     }
     Trace *trace = calloc(1, sizeof *trace);
