@@ -125,11 +125,13 @@ void app_tick(App *app, int rows, int cols)
     }
     int per = VIEW_AUTOPLAY_MOVES / n > 0 ? VIEW_AUTOPLAY_MOVES / n : 1;
     int which = app->autoplay_move / per < n ? app->autoplay_move / per : n - 1;
+    /* the last output takes the moves left over, so it spreads over those */
+    int moves_here = which == n - 1 ? VIEW_AUTOPLAY_MOVES - which * per : per;
     int t = outputs[which];
     size_t size = step->tensors[t].tensor->size;
     size_t k = (size_t)(app->autoplay_move - which * per);
     app->focus[app->step] = t;
-    app->cursor[app->step][t] = size * k / (size_t)per;
+    app->cursor[app->step][t] = size * k / (size_t)(moves_here > 0 ? moves_here : 1); /* k < moves_here: in range */
     app->autoplay_move++;
 }
 

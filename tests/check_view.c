@@ -204,6 +204,20 @@ START_TEST(test_autoplay)
     app_handle_key(&app, ' ', 24, 80);
     ck_assert_int_eq(app_tick_ms(&app), -1); /* stopped by the key ... */
     ck_assert_int_eq(app.step, 1);           /* ... which did nothing else */
+    /* on every step, whatever its number of outputs, the selection stays
+     * inside its tensor (the fuzzer found 256 of 256 on a 3-output step) */
+    for (int k = 0; k < app.n_walk; k++) {
+        app_go(&app, k);
+        app_start_autoplay(&app, 800);
+        for (int i = 0; i < VIEW_AUTOPLAY_MOVES; i++) {
+            app_tick(&app, 24, 80);
+            int t = app.focus[app.step];
+            ck_assert_msg(app.cursor[app.step][t] < trace->steps[app.step].tensors[t].tensor->size,
+                          "step %d move %d: selection %zu of %zu", app.step, i, app.cursor[app.step][t],
+                          trace->steps[app.step].tensors[t].tensor->size);
+        }
+    }
+    app.autoplay_ms = 0;
     /* at the last step autoplay ends by itself */
     app_go(&app, app.n_walk - 1);
     app_start_autoplay(&app, 800);
