@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "lesson.h"
 #include "progress.h"
 
@@ -102,6 +103,11 @@ static void list_one(StrBuf *out, const char *dir, const char *name, const char 
     int status = 0;
     char short_name[256];
     snprintf(short_name, sizeof short_name, "%.*s", (int)(strlen(name) - strlen(".lesson")), name);
+    error_scrub(short_name, false); /* a file name may hold anything */
+    if (!is_file(path)) { /* a FIFO or a device would block or never end */
+        strbuf_printf(out, "  %-16s (not a regular file)\n", short_name);
+        return;
+    }
     if (!lesson_load(path, &lesson, &errors, &status)) {
         const char *text = strbuf_text(&errors.text);
         strbuf_printf(out, "  %-16s (has errors: %.*s)\n", short_name, (int)strcspn(text, "\n"), text);
@@ -121,11 +127,14 @@ static void list_one(StrBuf *out, const char *dir, const char *name, const char 
         char warning[256];
         progress_load(state_dir, key, &progress, &found, warning, sizeof warning);
         if (found) {
+            /* a saved place is clamped to the lesson as it is now (it may
+             * have been edited since, or the file damaged but well formed) */
             int answered = 0;
-            for (int i = 0; i < progress.n_quizzes; i++)
+            for (int i = 0; i < progress.n_quizzes && i < quizzes; i++)
                 answered += progress.quizzes[i] != QUIZ_UNANSWERED;
-            snprintf(where, sizeof where, "at step %d of %d, %d of %d questions done", progress.last_step + 1,
-                     lesson.n_steps, answered, quizzes);
+            int step = progress.last_step < lesson.n_steps ? progress.last_step : lesson.n_steps - 1;
+            snprintf(where, sizeof where, "at step %d of %d, %d of %d questions done", step + 1, lesson.n_steps,
+                     answered, quizzes);
         }
     }
     strbuf_printf(out, "  %-16s %s\n  %-16s %d steps, %d questions; %s\n", short_name, lesson.title, "",
@@ -147,7 +156,10 @@ void catalog_list(StrBuf *out)
                            "program, and %s).\n",
                       LESSON_DIR);
     for (int i = 0; i < n; i++) {
-        strbuf_printf(out, "%s%s:\n", i > 0 ? "\n" : "", dirs[i]);
+        char heading[CATALOG_PATH_BYTES];
+        snprintf(heading, sizeof heading, "%.4000s", dirs[i]);
+        error_scrub(heading, false);
+        strbuf_printf(out, "%s%s:\n", i > 0 ? "\n" : "", heading);
         DIR *d = opendir(dirs[i]);
         if (d == NULL)
             continue;

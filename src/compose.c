@@ -598,8 +598,11 @@ static void compose_quiz(App *app, Frame *frame)
             Cell *a = frame_at(frame, r, c), *b = frame_at(frame, r, c + 1);
             if (a->ch == '>' && b->ch == ' ' && a->role == ROLE_OVERLAY && c > 0 &&
                 frame_at(frame, r, c - 1)->ch == ' ' && frame_at(frame, r, c - 1)->role == ROLE_OVERLAY) {
+                /* after the typed answer, kept inside the frame when the
+                 * answer fills the line */
+                int col = c + 2 + (int)utf8_width(app->quiz_input);
                 frame->cursor_row = r;
-                frame->cursor_col = c + 2 + (int)utf8_width(app->quiz_input);
+                frame->cursor_col = col < frame->cols ? col : frame->cols - 1;
             }
         }
     }

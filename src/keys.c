@@ -203,7 +203,7 @@ bool keys_parse(const char *text, KeyCode *keys, size_t max, size_t *n, Error *e
         } else {
             uint32_t cp;
             int len = utf8_decode(p, &cp);
-            if (len == 0 || cp < 0x20 || cp == 0x7f)
+            if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
                 return error_set_at(err, STATUS_USAGE, at, "a control character or invalid UTF-8; name keys as <Esc>, <C-l>");
             key = cp;
             p += len;

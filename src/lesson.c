@@ -1740,25 +1740,31 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     *status = STATUS_NOINPUT;
     errors->count = 1;
 
+    /* the name messages use: the path, with nothing that could break the
+     * line or reach the terminal as a control sequence */
+    char shown[1024];
+    snprintf(shown, sizeof shown, "%s", path);
+    error_scrub(shown, false);
+
     /* 1. open it: a regular file (or a pipe), not a directory, not too large */
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        strbuf_printf(&errors->text, "%s: cannot open: %s\n", path, strerror(errno));
+        strbuf_printf(&errors->text, "%s: cannot open: %s\n", shown, strerror(errno));
         return false;
     }
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
-        strbuf_printf(&errors->text, "%s: cannot open: %s\n", path, strerror(errno));
+        strbuf_printf(&errors->text, "%s: cannot open: %s\n", shown, strerror(errno));
         fclose(f);
         return false;
     }
     if (S_ISDIR(st.st_mode)) {
-        strbuf_printf(&errors->text, "%s: cannot open: it is a directory, not a lesson file\n", path);
+        strbuf_printf(&errors->text, "%s: cannot open: it is a directory, not a lesson file\n", shown);
         fclose(f);
         return false;
     }
     if (S_ISREG(st.st_mode) && st.st_size > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", path, LESSON_MAX_BYTES);
+        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", shown, LESSON_MAX_BYTES);
         *status = STATUS_DATAERR;
         fclose(f);
         return false;
@@ -1767,7 +1773,7 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     /* 2. read it all, one byte past the limit to notice a file that grew */
     char *data = malloc((size_t)LESSON_MAX_BYTES + 1);
     if (data == NULL) {
-        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", path);
+        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", shown);
         *status = STATUS_FAILURE;
         fclose(f);
         return false;
@@ -1777,12 +1783,12 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     int read_errno = errno;
     fclose(f);
     if (read_error) {
-        strbuf_printf(&errors->text, "%s: cannot read: %s\n", path, strerror(read_errno));
+        strbuf_printf(&errors->text, "%s: cannot read: %s\n", shown, strerror(read_errno));
         free(data);
         return false;
     }
     if (n > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", path, LESSON_MAX_BYTES);
+        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", shown, LESSON_MAX_BYTES);
         *status = STATUS_DATAERR;
         free(data);
         return false;
@@ -1790,7 +1796,7 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
 
     /* 3. parse it */
     errors->count = 0;
-    bool ok = lesson_parse(data, n, path, lesson, errors);
+    bool ok = lesson_parse(data, n, shown, lesson, errors);
     free(data);
     *status = ok ? STATUS_OK : STATUS_DATAERR;
     return ok;

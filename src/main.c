@@ -112,18 +112,26 @@ static int load_lesson(const Options *opts, Lesson *lesson)
 /* Writes the walk-through as text or JSON. */
 static int print_trace(const Trace *trace, OutputMode mode, const PrintOptions *print_opts)
 {
+    /* streamed: the text goes to stdout as it is made, so a trace of any
+     * size prints in bounded memory */
     StrBuf out = {0};
+    out.sink = stdout;
     if (mode == MODE_JSON)
         print_trace_json(&out, trace, print_opts);
     else
         print_trace_text(&out, trace, print_opts);
-    int status;
-    if (out.failed) {
+    int status = STATUS_OK;
+    bool written = strbuf_flush(&out);
+    int saved_errno = errno;
+    if (out.data == NULL && !written) {
         Error err;
         error_oom(&err, "the output");
         status = fail(&err);
-    } else {
-        status = write_out(strbuf_text(&out), out.len);
+    } else if (!written || fflush(stdout) != 0) {
+        Error err;
+        error_set(&err, STATUS_FAILURE, "cannot write the output: %s",
+                  saved_errno != 0 ? strerror(saved_errno) : "write error");
+        status = fail(&err);
     }
     strbuf_free(&out);
     return status;

@@ -119,8 +119,10 @@ int numfmt_write_exact(float value, char *buf)
         NumFormat any = {NUM_FIXED, 0, 0};
         return numfmt_write(&any, value, buf);
     }
+    /* %g drops trailing zeros, so 6 digits already give the short form of
+     * values that have one ("0.1"); most floats need 7 to 9 */
     int len = 0;
-    for (int digits = 1; digits <= 9; digits++) {
+    for (int digits = 6; digits <= 9; digits++) {
         len = snprintf(buf, NUMFMT_BUF, "%.*g", digits, (double)value);
         if (strtof(buf, NULL) == value)
             break;

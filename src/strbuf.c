@@ -29,6 +29,24 @@ static bool strbuf_reserve(StrBuf *sb, size_t extra)
     return true;
 }
 
+bool strbuf_flush(StrBuf *sb)
+{
+    if (sb->sink == NULL || sb->len == 0)
+        return !sb->failed;
+    if (!sb->failed && fwrite(sb->data, 1, sb->len, sb->sink) != sb->len)
+        sb->failed = true;
+    sb->len = 0;
+    sb->data[0] = '\0';
+    return !sb->failed;
+}
+
+/* Writes out a long text when sb has a sink. */
+static void strbuf_maybe_flush(StrBuf *sb)
+{
+    if (sb->sink != NULL && sb->len >= STRBUF_FLUSH_BYTES)
+        strbuf_flush(sb);
+}
+
 void strbuf_append(StrBuf *sb, const char *s, size_t n)
 {
     if (!strbuf_reserve(sb, n))
@@ -36,6 +54,7 @@ void strbuf_append(StrBuf *sb, const char *s, size_t n)
     memcpy(sb->data + sb->len, s, n);
     sb->len += n;
     sb->data[sb->len] = '\0';
+    strbuf_maybe_flush(sb);
 }
 
 void strbuf_puts(StrBuf *sb, const char *s)
@@ -55,6 +74,7 @@ void strbuf_printf(StrBuf *sb, const char *fmt, ...)
     vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     sb->len += (size_t)n;
+    strbuf_maybe_flush(sb);
 }
 
 void strbuf_repeat(StrBuf *sb, char c, size_t n)
@@ -64,6 +84,7 @@ void strbuf_repeat(StrBuf *sb, char c, size_t n)
     memset(sb->data + sb->len, c, n);
     sb->len += n;
     sb->data[sb->len] = '\0';
+    strbuf_maybe_flush(sb);
 }
 
 const char *strbuf_text(const StrBuf *sb)
@@ -74,7 +95,9 @@ const char *strbuf_text(const StrBuf *sb)
 void strbuf_free(StrBuf *sb)
 {
     free(sb->data);
+    FILE *sink = sb->sink;
     memset(sb, 0, sizeof *sb);
+    sb->sink = sink;
 }
 
 int utf8_encode(uint32_t cp, char *buf)

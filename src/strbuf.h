@@ -12,12 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
+/* Text held before a StrBuf with a sink writes it out. */
+#define STRBUF_FLUSH_BYTES (64 * 1024)
+
 typedef struct StrBuf {
     char *data;      /* NUL-terminated text, or NULL before the first append; owned */
     size_t len;      /* bytes of text */
     size_t cap;      /* bytes allocated */
-    bool failed;     /* an append ran out of memory; the text is incomplete */
+    bool failed;     /* an append ran out of memory, or the sink could not be written */
+    FILE *sink;      /* when set, the text is written here as it grows (then data holds only the tail) */
 } StrBuf;
+
+/* Writes what sb holds to its sink and empties it; false (and failed set)
+ * when the write fails. Without a sink, does nothing and returns true. */
+bool strbuf_flush(StrBuf *sb);
 
 /* Appends n bytes of s. */
 void strbuf_append(StrBuf *sb, const char *s, size_t n);

@@ -7,8 +7,9 @@
  *           pick_rows: 1..200 x 1..60, the usual sizes more often)
  *   byte 2  flags: bit 0 the built-in lesson, bit 1 ascii, bit 2
  *           no_color, bits 4-7 precision (mod 10)
- *   rest    one key per byte (see next_key), or a resize (0xf0..0xff,
+ *   rest    one key per byte (see key_of), or a resize (0xf0..0xff,
  *           with two more bytes for the new size), or an autoplay event
+ *           (0xc0 starts autoplay, 0xc1..0xc7 is a tick of its timer)
  * After each key (app_handle_key) the app is composed into a frame of the
  * current size, and the frame and state are checked: every cell within
  * the frame holds a printable character or the second half of a wide one,
@@ -115,12 +116,24 @@ static KeyCode key_of(uint8_t b)
     return COMMON[b % (sizeof COMMON / sizeof COMMON[0])];
 }
 
+/* Known problems to step around while their fixes are pending, so that
+ * fuzzing can go on past them: ATTN_FUZZ_SKIP holds any of "ticks" (no
+ * autoplay ticks) and "cursor" (no check of the terminal cursor's
+ * column). Unset in make check, so the committed reproducers still fail
+ * until fixed. */
+static bool skipping(const char *what)
+{
+    const char *skip = getenv("ATTN_FUZZ_SKIP");
+    return skip != NULL && strstr(skip, what) != NULL;
+}
+
 /* Every cell of the frame is something a terminal can be handed. */
 static void check_frame(const Frame *frame)
 {
     FUZZ_CHECK(frame->cursor_row == -1 || (frame->cursor_row >= 0 && frame->cursor_row < frame->rows),
                "cursor row %d of %d", frame->cursor_row, frame->rows);
-    FUZZ_CHECK(frame->cursor_row == -1 || (frame->cursor_col >= 0 && frame->cursor_col < frame->cols),
+    FUZZ_CHECK(frame->cursor_row == -1 || skipping("cursor") ||
+                   (frame->cursor_col >= 0 && frame->cursor_col < frame->cols),
                "cursor col %d of %d", frame->cursor_col, frame->cols);
     for (int r = 0; r < frame->rows; r++)
         for (int c = 0; c < frame->cols; c++) {
@@ -207,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
         } else if (b == 0xc0) { /* autoplay starts (as --autoplay does) */
             app_start_autoplay(&app, 500 + (int)(i % 4) * 1000);
-        } else if (b >= 0xc1 && b <= 0xc7) { /* its timer fires */
+        } else if (b >= 0xc1 && b <= 0xc7 && !skipping("ticks")) { /* its timer fires */
             FUZZ_CHECK(app_tick_ms(&app) != 0, "a zero autoplay tick");
             app_tick(&app, rows, cols);
         } else if (!app_handle_key(&app, key_of(b), rows, cols)) {
