@@ -152,7 +152,8 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1 -g $(SANITIZE_FLAGS)" \
 	  LDFLAGS="$(SANITIZE_FLAGS)" build-bin build-tests
-	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ATTN_SANITIZED=1 \
 	  $(MAKE) --no-print-directory BUILD=build-sanitize run-tests
 
 VALGRIND := valgrind --quiet --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite
