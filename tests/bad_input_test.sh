@@ -68,25 +68,7 @@ SECONDS_MAX=10   # timeout: a run longer than this is a hang
 # (sanitizers slow the heavy rows several times: 60 s under make sanitize)
 [ -z "${ATTN_SANITIZED:-}" ] || SECONDS_MAX=60
 
-passed=0
-failed=0
-n=0
-
-# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    printf 'ok %s - %s\n' "$n" "$1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    printf 'not ok %s - %s\n' "$n" "$1"
-    shift
-    for line in "$@"; do
-        printf '#   %s\n' "$line"
-    done
-}
+. "$(dirname "$0")/tap.sh"
 # verdict DESCRIPTION PROBLEMS: ok when PROBLEMS is empty.
 verdict() {
     if [ -z "$2" ]; then

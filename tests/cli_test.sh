@@ -30,25 +30,7 @@ trap 'exit 130' INT TERM
 OUT=$TMP/out
 ERR=$TMP/err
 
-passed=0
-failed=0
-n=0
-
-# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    printf 'ok %s - %s\n' "$n" "$1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    printf 'not ok %s - %s\n' "$n" "$1"
-    shift
-    for line in "$@"; do
-        printf '#   %s\n' "$line"
-    done
-}
+. "$(dirname "$0")/tap.sh"
 
 # Shows a file's first 300 bytes on one line, control characters made
 # visible (sed's l command: \033 for ESC, $ at each line's end).

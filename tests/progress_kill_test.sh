@@ -42,25 +42,7 @@ DIR=$TMP/state/attn-trace
 ROUNDS=${PROGRESS_KILL_ROUNDS:-50}
 SEED=${PROGRESS_KILL_SEED:-$(date +%s)}
 
-passed=0
-failed=0
-n=0
-
-# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    printf 'ok %s - %s\n' "$n" "$1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    printf 'not ok %s - %s\n' "$n" "$1"
-    shift
-    for line in "$@"; do
-        printf '#   %s\n' "$line"
-    done
-}
+. "$(dirname "$0")/tap.sh"
 
 # Sets temps to the number of temporary files in $DIR.
 count_temps() {

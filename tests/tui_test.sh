@@ -65,25 +65,7 @@ case $(locale charmap 2>/dev/null) in
         ;;
 esac
 
-passed=0
-failed=0
-n=0
-
-# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    printf 'ok %s - %s\n' "$n" "$1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    printf 'not ok %s - %s\n' "$n" "$1"
-    shift
-    for line in "$@"; do
-        printf '%s\n' "$line" | sed 's/^/#   /'
-    done
-}
+. "$(dirname "$0")/tap.sh"
 
 # check STATUS DESCRIPTION [DIAGNOSTIC...]: ok when STATUS is 0.
 check() {
