@@ -32,7 +32,7 @@ LDFLAGS  ?=
 PREFIX   ?= /usr/local
 LESSON_DIR ?= $(PREFIX)/share/attn-trace/lessons
 
-ALL_CFLAGS = $(CSTD) $(WARNINGS) $(OPT) -MMD -MP -Isrc -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS)
+ALL_CFLAGS = $(CSTD) $(WARNINGS) $(OPT) -pthread -MMD -MP -Isrc -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS)
 
 SRC_LIB  := $(filter-out src/main.c,$(sort $(wildcard src/*.c)))
 SRC_TEST := $(sort $(wildcard tests/check_*.c)) tests/run_tests.c tests/fixture.c
@@ -88,7 +88,7 @@ print-deps:
 # ---------------------------------------------------------------------------
 # The real build (run through the targets above).
 CFLAGS_APP  = $(shell $(PKG_CONFIG) --cflags $(PKGS_APP))
-LIBS_APP    = $(shell $(PKG_CONFIG) --libs $(PKGS_APP)) -lm
+LIBS_APP    = $(shell $(PKG_CONFIG) --libs $(PKGS_APP)) -lm -pthread
 CFLAGS_TEST = $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST))
 LIBS_TEST   = $(shell $(PKG_CONFIG) --libs $(PKGS_TEST)) -lm
 
@@ -226,7 +226,7 @@ run-tests: $(FUZZ_REPLAY_BINS)
 fuzz-replay: $(FUZZ_REPLAY_BINS)
 
 $(BUILD)/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_REPLAY_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -lm -pthread
 
 fuzz-build: deps
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || \

@@ -32,6 +32,9 @@ int app_tick_ms(const App *app);
 /* Advances autoplay by one move (the selection, or the step). */
 void app_tick(App *app, int rows, int cols);
 
+/* The trace step on screen (an index into the trace's steps). */
+int app_step(const App *app);
+
 /* Options the backend reads. */
 typedef struct TuiOptions {
     bool no_color;   /* --no-color or NO_COLOR set: attributes and glyphs only */
@@ -44,5 +47,16 @@ typedef struct TuiOptions {
  * could not be set up). Restores the terminal on every exit path,
  * including SIGINT, SIGTERM, SIGHUP and crash signals. */
 int tui_run(App *app, const TuiOptions *opts, Error *err);
+
+/* The frame benchmark (--bench-frames): a curses screen of rows x cols
+ * whose output goes to /dev/null (terminal type $TERM when terminfo knows
+ * it, else xterm-256color). Paints the first frame, then for each key
+ * applies it, composes the frame and paints it, recording in frame_ms[i]
+ * the milliseconds from the key to the painted frame (frame_ms[0] is the
+ * first frame) and in frame_step[i] the step it showed. Both arrays hold
+ * n_keys + 1 entries. Stops early when a key quits. Returns the number of
+ * frames timed, or -1 with err set when curses cannot start. */
+long tui_bench_frames(App *app, const TuiOptions *opts, const KeyCode *keys, size_t n_keys, int rows, int cols,
+                      double *frame_ms, int *frame_step, Error *err);
 
 #endif

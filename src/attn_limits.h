@@ -16,6 +16,9 @@
  * we allow four times that for experiments. */
 #define LIMIT_MAX_TOKENS 4096
 
+/* The most timed runs --bench N takes. */
+#define LIMIT_MAX_BENCH_RUNS 10000
+
 /* Largest embedding width (d_model). GPT-2 XL uses 1600. */
 #define LIMIT_MAX_D_MODEL 4096
 

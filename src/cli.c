@@ -109,6 +109,10 @@ static const char *mode_flag(OutputMode mode)
         return "--tui";
     case MODE_DUMP:
         return "--dump-screen";
+    case MODE_BENCH:
+        return "--bench";
+    case MODE_BENCH_FRAMES:
+        return "--bench-frames";
     case MODE_DEFAULT:
         break;
     }
@@ -214,13 +218,13 @@ static bool read_sentence_file(const char *path, char **text, Error *err)
 static const char *const VALUE_FLAGS[] = {
     "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
     "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
-    "--autoplay", "--theme", "--max-memory",
+    "--autoplay", "--theme", "--max-memory", "--tokens", "--kernels", "--threads", "--bench",
 };
 
 /* Names of the long flags that take no value. */
 static const char *const SWITCH_FLAGS[] = {"--print",  "--json",  "--help",      "--version", "--causal",
                                            "--tui",    "--ascii", "--no-color",  "--check",   "--restart",
-                                           "--no-lesson", "--list-lessons"};
+                                           "--no-lesson", "--list-lessons", "--bench-frames"};
 
 static bool is_switch(const char *flag)
 {
@@ -290,6 +294,32 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
                     return error_set(err, STATUS_USAGE, "--dump-screen: needs a file name, or - for stdout");
                 opts->dump_file = value;
             }
+        } else if (strcmp(flag, "--bench") == 0 || strcmp(flag, "--bench-frames") == 0) {
+            OutputMode mode = value != NULL ? MODE_BENCH : MODE_BENCH_FRAMES;
+            if (opts->mode != MODE_DEFAULT && opts->mode != mode)
+                return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
+            opts->mode = mode;
+            uint64_t runs = 0;
+            if (value != NULL) {
+                ok = parse_number(flag, value, 1, LIMIT_MAX_BENCH_RUNS, &runs, err);
+                opts->bench_runs = (int)runs;
+            }
+        } else if (strcmp(flag, "--tokens") == 0) {
+            ok = parse_number(flag, value, 1, LIMIT_MAX_TOKENS, &f->tokens, err);
+        } else if (strcmp(flag, "--threads") == 0) {
+            uint64_t threads = 0;
+            ok = parse_number(flag, value, 1, KERNELS_MAX_THREADS, &threads, err);
+            f->threads = (int)threads;
+        } else if (strcmp(flag, "--kernels") == 0) {
+            if (strcmp(value, "auto") == 0)
+                f->kernels = KERNELS_AUTO;
+            else if (strcmp(value, "fast") == 0)
+                f->kernels = KERNELS_FAST;
+            else if (strcmp(value, "reference") == 0)
+                f->kernels = KERNELS_REFERENCE;
+            else
+                return error_set(err, STATUS_USAGE, "--kernels: expected auto, fast or reference, got '%.40s'", value);
+            f->have_kernels = true;
         } else if (strcmp(flag, "--ascii") == 0) {
             opts->ascii = true;
         } else if (strcmp(flag, "--no-color") == 0) {
@@ -380,14 +410,19 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
         return true;
     }
     opts->config_flags = f->sentence != NULL || f->sentence_file != NULL || f->token_ids != NULL || f->have_vocab ||
-                         f->have_d_model || f->have_heads || f->have_focus || f->have_seed || f->causal;
+                         f->have_d_model || f->have_heads || f->have_focus || f->have_seed || f->causal ||
+                         f->tokens != 0;
     if (opts->lesson != NULL && opts->no_lesson)
         return error_set(err, STATUS_USAGE, "--no-lesson cannot be used with a LESSON");
-    if (opts->lesson == NULL && opts->config_flags)
-        opts->no_lesson = true;
-    if ((opts->keys != NULL || have_size) && opts->mode != MODE_DUMP)
-        return error_set(err, STATUS_USAGE, "%s goes with --dump-screen FILE (the headless mode)",
+    if (opts->lesson == NULL && (opts->config_flags || opts->mode == MODE_BENCH || opts->mode == MODE_BENCH_FRAMES))
+        opts->no_lesson = true; /* the benchmarks walk the steps, not a lesson's quizzes */
+    if ((opts->keys != NULL || have_size) && opts->mode != MODE_DUMP && opts->mode != MODE_BENCH_FRAMES)
+        return error_set(err, STATUS_USAGE, "%s goes with --dump-screen FILE (the headless mode) or --bench-frames",
                          opts->keys != NULL ? "--keys" : "--size");
+    if (opts->mode == MODE_BENCH_FRAMES && !have_size) { /* the size the frame budget is stated for */
+        opts->screen_cols = 120;
+        opts->screen_rows = 40;
+    }
     if (f->sentence != NULL && f->sentence_file != NULL)
         return error_set(err, STATUS_USAGE, "--sentence and --sentence-file cannot be used together");
 
@@ -446,6 +481,12 @@ bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)
         cfg->causal = true;
     if (f->max_bytes != 0)
         cfg->max_bytes = f->max_bytes;
+    if (f->have_kernels)
+        cfg->kernels = f->kernels;
+    if (f->threads != 0)
+        cfg->threads = f->threads;
+    if (f->tokens != 0 && !config_repeat_tokens(cfg, (size_t)f->tokens, err))
+        return false;
     return config_validate(cfg, err);
 fail:
     free(file_text);

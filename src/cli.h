@@ -21,7 +21,9 @@ typedef enum OutputMode {
     MODE_PRINT,    /* --print: the walk-through as text */
     MODE_JSON,     /* --json: the trace as JSON */
     MODE_TUI,      /* --tui: the interactive tracer, even when it would not be chosen */
-    MODE_DUMP      /* --dump-screen: replay --keys headless and write the screen */
+    MODE_DUMP,     /* --dump-screen: replay --keys headless and write the screen */
+    MODE_BENCH,    /* --bench N: time the trace's computation */
+    MODE_BENCH_FRAMES /* --bench-frames: time key-to-frame through the composer and the backend */
 } OutputMode;
 
 /* The configuration flags as given, to apply onto a base configuration. */
@@ -31,6 +33,10 @@ typedef struct ConfigFlags {
     bool have_vocab, have_d_model, have_heads, have_focus, have_seed;
     bool causal;
     unsigned long long max_bytes;  /* --max-memory, 0 when not given */
+    uint64_t tokens;               /* --tokens N, 0 when not given */
+    KernelChoice kernels;          /* --kernels */
+    bool have_kernels;
+    int threads;                   /* --threads N, 0 when not given */
 } ConfigFlags;
 
 typedef struct Options {
@@ -56,6 +62,7 @@ typedef struct Options {
     int autoplay_ms;       /* --autoplay SECONDS, in milliseconds; 0 when off */
     bool presenter;        /* --theme presenter */
     bool list_lessons;     /* --list-lessons */
+    int bench_runs;        /* --bench N: timed runs after the warm-up */
     ConfigFlags flags;  /* the configuration flags as given */
     Config config;      /* the flags applied to the article's configuration; owned */
 } Options;

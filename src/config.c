@@ -364,6 +364,53 @@ size_t config_d_k(const Config *cfg)
     return cfg->heads == 0 ? 0 : cfg->d_model / cfg->heads;
 }
 
+bool config_repeat_tokens(Config *cfg, size_t n, Error *err)
+{
+    if (n == 0 || n > LIMIT_MAX_TOKENS)
+        return error_set(err, STATUS_USAGE, "--tokens: expected 1 to %d tokens, got %zu", LIMIT_MAX_TOKENS, n);
+    const size_t base = cfg->n_tokens;
+    char **tokens = calloc(n, sizeof *tokens);
+    long *ids = calloc(n, sizeof *ids);
+    char *sentence = NULL;
+    size_t sentence_bytes = 1;
+    if (tokens == NULL || ids == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        if ((tokens[i] = dup_string(cfg->tokens[i % base])) == NULL)
+            goto oom;
+        ids[i] = cfg->token_ids[i % base];
+        sentence_bytes += strlen(tokens[i]) + 1;
+    }
+    if (cfg->sentence != NULL) { /* the words, one space apart */
+        if ((sentence = malloc(sentence_bytes)) == NULL)
+            goto oom;
+        size_t used = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = strlen(tokens[i]);
+            memcpy(sentence + used, tokens[i], len);
+            used += len;
+            sentence[used++] = i + 1 < n ? ' ' : '\0';
+        }
+        free(cfg->sentence);
+        cfg->sentence = sentence;
+    }
+    for (size_t i = 0; i < base; i++)
+        free(cfg->tokens[i]);
+    free(cfg->tokens);
+    free(cfg->token_ids);
+    cfg->tokens = tokens;
+    cfg->token_ids = ids;
+    cfg->n_tokens = n;
+    return true;
+oom:
+    if (tokens != NULL)
+        for (size_t i = 0; i < n; i++)
+            free(tokens[i]);
+    free(tokens);
+    free(ids);
+    return error_oom(err, "the repeated tokens");
+}
+
 bool config_validate(const Config *cfg, Error *err)
 {
     if (cfg->n_tokens == 0)

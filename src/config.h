@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "kernels.h"
 
 typedef struct Config {
     char *sentence;        /* its words as given, one space apart; NULL when only ids were given; owned */
@@ -29,6 +30,8 @@ typedef struct Config {
     uint64_t seed;         /* torch.manual_seed value */
     bool causal;           /* mask out keys after each query */
     unsigned long long max_bytes; /* cap on the trace's tensors, 0 for LIMIT_DEFAULT_MAX_BYTES */
+    KernelChoice kernels;  /* which kernels compute the trace (--kernels); never changes a reference-sized trace */
+    int threads;           /* threads for the fast kernels (--threads), 0 for the default */
 } Config;
 
 /* Fills cfg with the article's configuration: "my name is Marcello Politi",
@@ -54,6 +57,12 @@ bool config_set_sentence(Config *cfg, const char *text, Error *err);
  * sentence's words when a sentence with as many words is set; otherwise the
  * sentence is dropped and the ids label themselves. */
 bool config_set_token_ids(Config *cfg, const char *text, Error *err);
+
+/* Repeats the tokens (ids and labels, and the sentence's words when there
+ * is a sentence) until there are n, or keeps the first n when there are
+ * more: "my name is" with n = 5 gives "my name is my name". The vocabulary
+ * is unchanged. Fails (STATUS_USAGE) for n outside 1..LIMIT_MAX_TOKENS. */
+bool config_repeat_tokens(Config *cfg, size_t n, Error *err);
 
 /* Checks that the sizes fit together: 1 <= heads divides d_model, every id
  * below vocab_size, focus in 1..n_tokens, each size within attn_limits.h.

@@ -23,6 +23,8 @@
  */
 #include "einsum.h"
 
+#include "kernels.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -515,6 +517,94 @@ Tensor *einsum(const char *equation, const Tensor *const *operands, int n, Error
     if (!einsum_parse(equation, &spec, err) || !einsum_bind(&spec, operands, n, err))
         return NULL;
     return einsum_eval(&spec, operands, n, err);
+}
+
+/* ---------------------------------------------------------------------
+ * The fast path: equations that are (batched) matrix products.
+ * ------------------------------------------------------------------- */
+
+/* The stride, in floats, of letter in operand k (0 when k lacks it), or
+ * -1 when k has it twice (a diagonal, which the fast path leaves alone). */
+static long letter_stride(const EinsumSpec *spec, const Tensor *const *operands, int k, char letter)
+{
+    long stride = 0;
+    int seen = 0;
+    for (int p = 0; p < spec->rank[k]; p++)
+        if (spec->labels[k][p] == letter) {
+            size_t step = 1;
+            for (int q = p + 1; q < spec->rank[k]; q++)
+                step *= operands[k]->shape[q];
+            stride = (long)step;
+            seen++;
+        }
+    return seen > 1 ? -1 : stride;
+}
+
+/* Fills the views when the bound two-operand spec is out[b][m][n] =
+ * sum_k A[..m..k..] B[..k..n..] (b optional and possibly in one operand
+ * only); false when it is any other shape of equation. */
+static bool as_matrix_product(const EinsumSpec *spec, const Tensor *const *operands, MatrixView *a, MatrixView *b,
+                              size_t size[4])
+{
+    if (spec->n_operands != 2 || spec->out_rank < 2 || spec->out_rank > 3)
+        return false;
+    char batch = spec->out_rank == 3 ? spec->out_labels[0] : 0;
+    char m = spec->out_labels[spec->out_rank - 2], n = spec->out_labels[spec->out_rank - 1];
+    char k = 0;
+    for (int i = 0; i < spec->n_letters; i++)
+        if (spec->summed[i]) {
+            if (k != 0)
+                return false; /* more than one summed letter */
+            k = spec->letters[i];
+        }
+    if (k == 0)
+        return false;
+    for (int op = 0; op < 2; op++)
+        for (int p = 0; p < spec->rank[op]; p++) {
+            char l = spec->labels[op][p];
+            if (l != k && l != batch && l != (op == 0 ? m : n))
+                return false; /* m in B, n in A, or a letter of another role */
+        }
+    long s[2][4]; /* per operand: batch, m or n, k */
+    for (int op = 0; op < 2; op++) {
+        s[op][0] = batch ? letter_stride(spec, operands, op, batch) : 0;
+        s[op][1] = letter_stride(spec, operands, op, op == 0 ? m : n);
+        s[op][2] = letter_stride(spec, operands, op, k);
+        if (s[op][0] < 0 || s[op][1] <= 0 || s[op][2] <= 0)
+            return false;
+    }
+    *a = (MatrixView){operands[0]->data, (size_t)s[0][1], (size_t)s[0][2], (size_t)s[0][0]};
+    *b = (MatrixView){operands[1]->data, (size_t)s[1][2], (size_t)s[1][1], (size_t)s[1][0]};
+    size[0] = batch ? spec->size[letter_slot(spec, batch)] : 1;
+    size[1] = spec->size[letter_slot(spec, m)];
+    size[2] = spec->size[letter_slot(spec, k)];
+    size[3] = spec->size[letter_slot(spec, n)];
+    return true;
+}
+
+Tensor *einsum_eval_fast(const EinsumSpec *spec, const Tensor *const *operands, int n, int threads, Error *err)
+{
+    MatrixView a, b;
+    size_t size[4];
+    if (!spec->bound || !operands_fit(spec, operands, n, err) || !as_matrix_product(spec, operands, &a, &b, size))
+        return einsum_eval(spec, operands, n, err);
+    size_t out_shape[3] = {size[0], size[1], size[3]};
+    Tensor *out = spec->out_rank == 3 ? tensor_new(3, out_shape, err) : tensor_new(2, out_shape + 1, err);
+    if (out == NULL)
+        return NULL;
+    if (!kernels_gemm(out->data, a, b, size[0], size[1], size[2], size[3], threads, err)) {
+        tensor_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+Tensor *einsum_fast(const char *equation, const Tensor *const *operands, int n, int threads, Error *err)
+{
+    EinsumSpec spec;
+    if (!einsum_parse(equation, &spec, err) || !einsum_bind(&spec, operands, n, err))
+        return NULL;
+    return einsum_eval_fast(&spec, operands, n, threads, err);
 }
 
 /* ---------------------------------------------------------------------

@@ -59,6 +59,18 @@ Tensor *einsum_eval(const EinsumSpec *spec, const Tensor *const *operands, int n
 /* Parses, binds and evaluates in one call. */
 Tensor *einsum(const char *equation, const Tensor *const *operands, int n, Error *err);
 
+/* The result of einsum_eval computed by the fast kernels (kernels.h) when
+ * the equation is a matrix product with an optional batch letter:
+ * two operands, one summed letter k, and output letters (b,) m, n, where m
+ * is only in the first operand, n only in the second and b in the output
+ * and either operand ('sd,hde->hse', 'hse,hek->hsk', 'hij,hjk->hik').
+ * Its sums agree with einsum_eval's within the fast kernels' tolerance.
+ * Any other equation goes to einsum_eval. threads: as kernels_gemm. */
+Tensor *einsum_eval_fast(const EinsumSpec *spec, const Tensor *const *operands, int n, int threads, Error *err);
+
+/* einsum() with einsum_eval_fast. */
+Tensor *einsum_fast(const char *equation, const Tensor *const *operands, int n, int threads, Error *err);
+
 /* One product summed into an output element. */
 typedef struct EinsumTerm {
     size_t summed_index[EINSUM_MAX_LETTERS];   /* value of each summed letter, in spec->letters order (free letters' slots unused) */

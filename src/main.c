@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "bench.h"
 #include "builtin.h"
 #include "catalog.h"
 #include "cli.h"
@@ -298,6 +299,61 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
     return true;
 }
 
+/* The keys --bench-frames replays without --keys: on every step, moves of
+ * the cursor, scrolling, a change of panel and head, the inspector opened
+ * and closed, then the next step. */
+static const char BENCH_WALK[] = "jjjlll<PgDn><PgDn><PgUp><Tab>]<Enter><Esc>G<Space>";
+
+/* --bench-frames: the frame times of keys through the composer and the
+ * curses backend, reported overall and per step. */
+static int bench_frames(App *app, const Options *opts, const TuiOptions *tui)
+{
+    Error err;
+    error_clear(&err);
+    static KeyCode keys[MAX_REPLAY_KEYS];
+    size_t n_keys = 0;
+    if (opts->keys != NULL) {
+        if (!keys_parse(opts->keys, keys, MAX_REPLAY_KEYS, &n_keys, &err)) {
+            error_locate(&err, opts->keys, "--keys", false);
+            return fail(&err);
+        }
+    } else {
+        for (int k = 0; k < app->n_walk; k++) {
+            size_t got = 0;
+            if (!keys_parse(BENCH_WALK, keys + n_keys, MAX_REPLAY_KEYS - n_keys, &got, &err))
+                return fail(&err);
+            n_keys += got;
+        }
+    }
+    static double frame_ms[MAX_REPLAY_KEYS + 1], sorted[MAX_REPLAY_KEYS + 1];
+    static int frame_step[MAX_REPLAY_KEYS + 1];
+    long n = tui_bench_frames(app, tui, keys, n_keys, opts->screen_rows, opts->screen_cols, frame_ms, frame_step,
+                              &err);
+    if (n < 0)
+        return fail(&err);
+    const Trace *trace = app->trace;
+    memcpy(sorted, frame_ms, (size_t)n * sizeof *sorted);
+    BenchStats all = bench_stats(sorted, (size_t)n);
+    StrBuf text = {0};
+    strbuf_printf(&text, "bench-frames: %dx%d, %ld frames, median %.3f ms, p99 %.3f ms, max %.3f ms (s=%zu d=%zu h=%zu)\n",
+                  opts->screen_cols, opts->screen_rows, n, all.median, all.p99, all.max, trace->config.n_tokens,
+                  trace->config.d_model, trace->config.heads);
+    for (int step = 0; step < trace->n_steps; step++) {
+        size_t count = 0;
+        for (long i = 0; i < n; i++)
+            if (frame_step[i] == step)
+                sorted[count++] = frame_ms[i];
+        if (count == 0)
+            continue;
+        BenchStats s = bench_stats(sorted, count);
+        strbuf_printf(&text, "  step %2d %-16s %4zu frames, median %.3f ms, p99 %.3f ms, max %.3f ms\n", step + 1,
+                      trace->steps[step].id, count, s.median, s.p99, s.max);
+    }
+    int status = write_out(strbuf_text(&text), text.len);
+    strbuf_free(&text);
+    return status;
+}
+
 /* The interactive tracer, on the terminal or headless. */
 static int run_tracer(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode, int first_step)
 {
@@ -325,6 +381,10 @@ static int run_tracer(const Trace *trace, const Lesson *lesson, const Options *o
     }
     if (mode == MODE_DUMP)
         return dump_screen(&app, opts);
+    if (mode == MODE_BENCH_FRAMES) {
+        TuiOptions tui = {view.no_color, view.ascii, opts->presenter};
+        return bench_frames(&app, opts, &tui);
+    }
     /* the learner's place in a lesson is kept between runs */
     static ProgressSession session;
     if (lesson != NULL && progress_open(&app, opts, &session)) {
@@ -408,6 +468,16 @@ int main(int argc, char **argv)
         if (!opts.have_precision)
             opts.precision = lesson.precision;
     }
+    if (opts.mode == MODE_BENCH) {
+        StrBuf report = {0};
+        bool ok = bench_trace(&opts.config, opts.bench_runs, &report, &err);
+        int status = ok ? write_out(strbuf_text(&report), report.len) : fail(&err);
+        strbuf_free(&report);
+        if (have_lesson)
+            lesson_free(&lesson);
+        cli_options_free(&opts);
+        return status;
+    }
     Trace *trace = trace_build(&opts.config, &err);
     if (trace == NULL) {
         if (have_lesson)
@@ -427,7 +497,7 @@ int main(int argc, char **argv)
     if (mode == MODE_DEFAULT)
         mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
     int status;
-    if (mode == MODE_TUI || mode == MODE_DUMP)
+    if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES)
         status = run_tracer(trace, have_lesson ? &lesson : NULL, &opts, mode, print_opts.only_step);
     else
         status = print_trace(trace, mode, &print_opts);

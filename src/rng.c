@@ -30,24 +30,32 @@ void rng_seed(Rng *rng, uint64_t seed)
     rng->cached_normal = 0.0;
 }
 
-/* Makes the next MT19937_N state words from the current ones. */
+/* One step of the twist: the new word from words a (upper bit), b (lower
+ * bits) and far (the word MT19937_M ahead). */
+static uint32_t twist_word(uint32_t a, uint32_t b, uint32_t far)
+{
+    uint32_t y = (a & MT19937_UPPER_MASK) | (b & MT19937_LOWER_MASK);
+    return far ^ (y >> 1) ^ ((y & 1u) ? MT19937_MATRIX_A : 0u);
+}
+
+/* Makes the next MT19937_N state words from the current ones, in place and
+ * in index order (so words past the end wrap to the new ones), split into
+ * three loops so that no index needs a modulo. */
 static void rng_twist(Rng *rng)
 {
-    for (size_t k = 0; k < MT19937_N; k++) {
-        uint32_t y = (rng->state[k] & MT19937_UPPER_MASK) |
-                     (rng->state[(k + 1) % MT19937_N] & MT19937_LOWER_MASK);
-        uint32_t mix = (y >> 1) ^ ((y & 1u) ? MT19937_MATRIX_A : 0u);
-        rng->state[k] = rng->state[(k + MT19937_M) % MT19937_N] ^ mix;
-    }
+    uint32_t *mt = rng->state;
+    size_t k = 0;
+    for (; k < MT19937_N - MT19937_M; k++)
+        mt[k] = twist_word(mt[k], mt[k + 1], mt[k + MT19937_M]);
+    for (; k < MT19937_N - 1; k++)
+        mt[k] = twist_word(mt[k], mt[k + 1], mt[k + MT19937_M - MT19937_N]);
+    mt[MT19937_N - 1] = twist_word(mt[MT19937_N - 1], mt[0], mt[MT19937_M - 1]);
     rng->next = 0;
 }
 
-uint32_t rng_next_u32(Rng *rng)
+/* The tempering of a state word into an output. */
+static uint32_t temper(uint32_t y)
 {
-    if (rng->next >= MT19937_N)
-        rng_twist(rng);
-    uint32_t y = rng->state[rng->next++];
-    /* tempering */
     y ^= y >> 11;
     y ^= (y << 7) & 0x9d2c5680u;
     y ^= (y << 15) & 0xefc60000u;
@@ -55,17 +63,18 @@ uint32_t rng_next_u32(Rng *rng)
     return y;
 }
 
+uint32_t rng_next_u32(Rng *rng)
+{
+    if (rng->next >= MT19937_N)
+        rng_twist(rng);
+    return temper(rng->state[rng->next++]);
+}
+
 uint64_t rng_next_u64(Rng *rng)
 {
     uint64_t high = rng_next_u32(rng);
     uint64_t low = rng_next_u32(rng);
     return (high << 32) | low;
-}
-
-/* A float32 uniform in [0, 1) from 24 bits of one draw. */
-static float rng_uniform_float(Rng *rng)
-{
-    return (float)(rng_next_u32(rng) & 0xffffffu) * FLOAT_UNIFORM_STEP;
 }
 
 /* A double uniform in [0, 1) from 53 bits of two draws. */
@@ -76,8 +85,21 @@ static double rng_uniform_double(Rng *rng)
 
 void rng_fill_uniform(Rng *rng, float *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = rng_uniform_float(rng);
+    /* n float32 uniforms in [0, 1), each from the low 24 bits of one draw,
+     * a run of state words at a time */
+    size_t i = 0;
+    while (i < n) {
+        if (rng->next >= MT19937_N)
+            rng_twist(rng);
+        size_t run = MT19937_N - rng->next;
+        if (run > n - i)
+            run = n - i;
+        const uint32_t *words = rng->state + rng->next;
+        for (size_t j = 0; j < run; j++)
+            out[i + j] = (float)(temper(words[j]) & 0xffffffu) * FLOAT_UNIFORM_STEP;
+        rng->next += run;
+        i += run;
+    }
 }
 
 /* Box-Muller in float32 over one block of 16 uniforms: values j and j+8

@@ -21,6 +21,9 @@
 #ifndef ATTN_TORCHMATH_H
 #define ATTN_TORCHMATH_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* float log(x) exactly as torch's AVX2 log256_ps computes it, one lane.
  * Meant for x in (0, 1]; for the rest it does what the vector code does:
  * x <= 0 (either zero) gives a NaN (all bits set), a NaN or a positive
@@ -39,5 +42,18 @@ void torchmath_sincosf(float x, float *sin_out, float *cos_out);
  * result, below it (and -inf) gives +0; either zero gives 1; a NaN comes out
  * as the same NaN, quieted. */
 float torchmath_expf(float x);
+
+/* out[i] = torchmath_expf(in[i]) for i < n (out == in allowed): eight lanes
+ * at a time with AVX2 and FMA when the CPU has them, bit-identical to the
+ * scalar function. */
+void torchmath_expf_array(float *out, const float *in, size_t n);
+
+/* out[i] = torchmath_expf(in[i] - shift) for i < n (out == in allowed),
+ * the subtraction rounded to float first: softmax's shifted exponentials,
+ * eight lanes at a time as torchmath_expf_array. */
+void torchmath_expf_shifted(float *out, const float *in, float shift, size_t n);
+
+/* True when this CPU has AVX2 and FMA (x86-64 built with GCC or clang). */
+bool torchmath_have_avx2(void);
 
 #endif

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "einsum.h"
+#include "kernels.h"
 #include "rng.h"
 
 /* ------------------------------------------------------------------------
@@ -131,8 +133,87 @@ static Tensor *keep(Trace *trace, Tensor *t)
     return t;
 }
 
+/* A monotonic clock in milliseconds. */
+static double clock_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
+}
+
+/* ------------------------------------------------------------------------
+ * The kernels: the reference ones, or the fast ones for a large trace
+ * ---------------------------------------------------------------------- */
+
+bool trace_uses_fast_kernels(const Config *cfg)
+{
+    if (cfg->kernels != KERNELS_AUTO)
+        return cfg->kernels == KERNELS_FAST;
+    /* multiply-adds of the six projections and the four s x s products */
+    double S = (double)cfg->n_tokens, D = (double)cfg->d_model;
+    return S * D * D * 7.0 + S * S * D * 4.0 > (double)TRACE_FAST_MIN_WORK;
+}
+
+int trace_threads(const Config *cfg)
+{
+    if (cfg->threads > 0)
+        return cfg->threads;
+    int cpus = kernels_cpu_count();
+    return cpus < KERNELS_DEFAULT_MAX_THREADS ? cpus : KERNELS_DEFAULT_MAX_THREADS;
+}
+
+/* out (M, N) = a (M, K) · b (N, K)ᵀ. */
+static bool product_bt(const Trace *trace, float *out, const float *a, const float *b, size_t M, size_t K, size_t N,
+                       Error *err)
+{
+    if (!trace->fast_kernels) {
+        matmul_bt_forward(out, a, b, M, K, N);
+        return true;
+    }
+    MatrixView va = {a, K, 1, 0}, vb = {b, 1, K, 0};
+    return kernels_gemm(out, va, vb, 1, M, K, N, trace->threads, err);
+}
+
+/* tensor_matmul, on the fast kernels for two matrices. */
+static Tensor *product(const Trace *trace, const Tensor *a, const Tensor *b, Error *err)
+{
+    if (!trace->fast_kernels || a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0])
+        return tensor_matmul(a, b, err);
+    const size_t M = a->shape[0], K = a->shape[1], N = b->shape[1];
+    Tensor *out = tensor_new2(M, N, err);
+    MatrixView va = {a->data, K, 1, 0}, vb = {b->data, N, 1, 0};
+    if (out != NULL && !kernels_gemm(out->data, va, vb, 1, M, K, N, trace->threads, err)) {
+        tensor_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* tensor_softmax_last, on the fast kernels (bit-identical) for a large
+ * trace. */
+static Tensor *softmax_last(const Trace *trace, const Tensor *a, Error *err)
+{
+    if (!trace->fast_kernels || a->ndim < 1)
+        return tensor_softmax_last(a, err);
+    Tensor *out = tensor_new(a->ndim, a->shape, err);
+    if (out != NULL) {
+        size_t cols = a->shape[a->ndim - 1];
+        kernels_softmax_rows(out->data, a->data, a->size / cols, cols, trace->threads);
+    }
+    return out;
+}
+
+/* einsum, on the fast kernels for a large trace. */
+static Tensor *trace_einsum(const Trace *trace, const char *equation, const Tensor *const *ops, Error *err)
+{
+    if (!trace->fast_kernels)
+        return einsum(equation, ops, 2, err);
+    return einsum_fast(equation, ops, 2, trace->threads, err);
+}
+
 static TraceStep *step_begin(Trace *trace, const char *id, TracePart part, const char *explanation)
 {
+    trace->step_ms[trace->n_steps] = clock_ms(); /* made relative by trace_build */
     TraceStep *step = &trace->steps[trace->n_steps++];
     memset(step, 0, sizeof *step);
     step->id = id;
@@ -356,8 +437,9 @@ static bool build_single_head(Trace *trace, Error *err)
     Tensor *values = keys ? keep(trace, tensor_new2(S, D, err)) : NULL;
     if (values == NULL)
         return false;
-    matmul_bt_forward(keys->data, x->data, w_key->data, S, D, D);
-    matmul_bt_forward(values->data, x->data, w_value->data, S, D, D);
+    if (!product_bt(trace, keys->data, x->data, w_key->data, S, D, D, err) ||
+        !product_bt(trace, values->data, x->data, w_value->data, S, D, D, err))
+        return false;
     step = step_begin(trace, "keys_values", PART_SINGLE_HEAD, EXPLAIN_KEYS_VALUES);
     snprintf(step->title, sizeof step->title, "Keys and values of every token");
     snprintf(step->formula, sizeof step->formula, "keys = sentence_embed · w_keyᵀ   [%zu, %zu] · [%zu, %zu]ᵀ → [%zu, %zu]",
@@ -431,13 +513,14 @@ static bool build_single_head(Trace *trace, Error *err)
     Tensor *scores = queries ? keep(trace, tensor_new2(S, S, err)) : NULL;
     if (scores == NULL)
         return false;
-    matmul_bt_forward(queries->data, x->data, w_query->data, S, D, D);
-    matmul_bt_forward(scores->data, queries->data, keys->data, S, D, S);
+    if (!product_bt(trace, queries->data, x->data, w_query->data, S, D, D, err) ||
+        !product_bt(trace, scores->data, queries->data, keys->data, S, D, S, err))
+        return false;
     divide_in_place(scores, sqrt_d);
     if (cfg->causal)
         tensor_causal_mask(scores);
-    Tensor *weights = keep(trace, tensor_softmax_last(scores, err));
-    Tensor *z = weights ? keep(trace, tensor_matmul(weights, values, err)) : NULL;
+    Tensor *weights = keep(trace, softmax_last(trace, scores, err));
+    Tensor *z = weights ? keep(trace, product(trace, weights, values, err)) : NULL;
     if (z == NULL)
         return false;
     step = step_begin(trace, "all_tokens", PART_SINGLE_HEAD, EXPLAIN_ALL_TOKENS);
@@ -494,11 +577,11 @@ static bool build_multi_head(Trace *trace, Error *err)
 
     /* mh_project: 'sd,hde->hse' */
     const Tensor *ops[2] = {x, w_query};
-    Tensor *queries = keep(trace, einsum("sd,hde->hse", ops, 2, err));
+    Tensor *queries = keep(trace, trace_einsum(trace, "sd,hde->hse", ops, err));
     ops[1] = w_key;
-    Tensor *keys = queries ? keep(trace, einsum("sd,hde->hse", ops, 2, err)) : NULL;
+    Tensor *keys = queries ? keep(trace, trace_einsum(trace, "sd,hde->hse", ops, err)) : NULL;
     ops[1] = w_value;
-    Tensor *values = keys ? keep(trace, einsum("sd,hde->hse", ops, 2, err)) : NULL;
+    Tensor *values = keys ? keep(trace, trace_einsum(trace, "sd,hde->hse", ops, err)) : NULL;
     if (values == NULL)
         return false;
     step = step_begin(trace, "mh_project", PART_MULTI_HEAD, EXPLAIN_MH_PROJECT);
@@ -531,7 +614,7 @@ static bool build_multi_head(Trace *trace, Error *err)
                 keys_t->data[(h * E + e) * S + s] = keys->data[(h * S + s) * E + e];
     ops[0] = queries;
     ops[1] = keys_t;
-    Tensor *scores = keep(trace, einsum("hse,hek->hsk", ops, 2, err));
+    Tensor *scores = keep(trace, trace_einsum(trace, "hse,hek->hsk", ops, err));
     if (scores == NULL)
         return false;
     divide_in_place(scores, sqrt_e);
@@ -551,7 +634,7 @@ static bool build_multi_head(Trace *trace, Error *err)
     step->tensors[m_scores].how.in1_transposed = true;
 
     /* mh_softmax */
-    Tensor *weights = keep(trace, tensor_softmax_last(scores, err));
+    Tensor *weights = keep(trace, softmax_last(trace, scores, err));
     if (weights == NULL)
         return false;
     step = step_begin(trace, "mh_softmax", PART_MULTI_HEAD, EXPLAIN_MH_SOFTMAX);
@@ -564,7 +647,7 @@ static bool build_multi_head(Trace *trace, Error *err)
     /* mh_weighted_sum: 'hij,hjk->hik' */
     ops[0] = weights;
     ops[1] = values;
-    Tensor *head_outputs = keep(trace, einsum("hij,hjk->hik", ops, 2, err));
+    Tensor *head_outputs = keep(trace, trace_einsum(trace, "hij,hjk->hik", ops, err));
     if (head_outputs == NULL)
         return false;
     step = step_begin(trace, "mh_weighted_sum", PART_MULTI_HEAD, EXPLAIN_MH_WEIGHTED_SUM);
@@ -591,7 +674,7 @@ static bool build_multi_head(Trace *trace, Error *err)
     derive(step, show(step, "concat_heads", concat, DIMS_SD, true), OP_CONCAT_HEADS, m_heads, -1);
 
     /* mh_output */
-    Tensor *output = keep(trace, tensor_matmul(concat, w_output, err));
+    Tensor *output = keep(trace, product(trace, concat, w_output, err));
     if (output == NULL)
         return false;
     step = step_begin(trace, "mh_output", PART_MULTI_HEAD, EXPLAIN_MH_OUTPUT);
@@ -685,11 +768,20 @@ Trace *trace_build(const Config *cfg, Error *err)
         free(trace);
         return NULL;
     }
+    trace->fast_kernels = trace_uses_fast_kernels(cfg);
+    trace->threads = trace->fast_kernels ? trace_threads(cfg) : 1;
+    double started = clock_ms();
     if (!build_single_head(trace, err) || !build_multi_head(trace, err)) {
         if (err != NULL && err->status == STATUS_OK)
             error_oom(err, "the trace's tensors");
         trace_free(trace);
         return NULL;
+    }
+    /* each step's time: from the previous step's start (or the build's) */
+    for (int i = 0; i < trace->n_steps; i++) {
+        double at = trace->step_ms[i];
+        trace->step_ms[i] = at - started;
+        started = at;
     }
     link_inputs(trace);
     choose_main_tensors(trace);

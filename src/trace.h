@@ -93,6 +93,9 @@ typedef struct Trace {
     Config config;                   /* copy of what it was built from */
     int n_steps;
     TraceStep steps[TRACE_MAX_STEPS];
+    bool fast_kernels;               /* computed by the fast kernels (kernels.h), not the reference ones */
+    int threads;                     /* threads the fast kernels used */
+    double step_ms[TRACE_MAX_STEPS]; /* milliseconds each step took to compute */
     int n_owned;                     /* tensors owned, freed by trace_free */
     Tensor *owned[64];
 } Trace;
@@ -109,6 +112,18 @@ unsigned long long trace_bytes(const Config *cfg);
  * and the --max-memory value that allows it. Returns a new Trace (free
  * with trace_free) or NULL with err set. */
 Trace *trace_build(const Config *cfg, Error *err);
+
+/* Whether cfg's trace runs on the fast kernels: always with
+ * KERNELS_FAST, never with KERNELS_REFERENCE, and with KERNELS_AUTO when its
+ * products are large enough (over TRACE_FAST_MIN_WORK multiply-adds) that
+ * the reference loops would keep the learner waiting. Below that the trace
+ * is bit-identical to PyTorch's reference-BLAS numbers. */
+bool trace_uses_fast_kernels(const Config *cfg);
+#define TRACE_FAST_MIN_WORK (1ull << 24)
+
+/* The threads cfg's fast kernels use: cfg->threads, or by default the CPUs
+ * online, at most KERNELS_DEFAULT_MAX_THREADS. */
+int trace_threads(const Config *cfg);
 
 /* Frees the trace and every tensor in it. NULL is a no-op. */
 void trace_free(Trace *trace);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -738,4 +739,78 @@ int tui_run(App *app, const TuiOptions *opts, Error *err)
     frame_free(&frame);
     tui_stop(&tui);
     return status;
+}
+
+/* ------------------------------------------------------------------------
+ * The frame benchmark: the real composer and painter, output to /dev/null.
+ */
+
+static double tui_clock_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
+}
+
+long tui_bench_frames(App *app, const TuiOptions *opts, const KeyCode *keys, size_t n_keys, int rows, int cols,
+                      double *frame_ms, int *frame_step, Error *err)
+{
+    FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
+    if (out == NULL || in == NULL) {
+        if (out != NULL)
+            fclose(out);
+        if (in != NULL)
+            fclose(in);
+        error_set(err, STATUS_FAILURE, "--bench-frames: cannot open /dev/null: %s", strerror(errno));
+        return -1;
+    }
+    const char *term = getenv("TERM");
+    static char fallback[] = "xterm-256color";
+    SCREEN *screen = NULL;
+    if (term != NULL && term[0] != '\0')
+        screen = newterm(term, out, in);
+    if (screen == NULL)
+        screen = newterm(fallback, out, in);
+    if (screen == NULL) {
+        fclose(out);
+        fclose(in);
+        error_set(err, STATUS_FAILURE, "--bench-frames: curses cannot start (no terminfo for $TERM or xterm-256color)");
+        return -1;
+    }
+    resize_term(rows, cols);
+    static Theme theme;
+    ColorLevel level = COLOR_LEVEL_NONE;
+    bool default_colors = false;
+    if (!opts->no_color && has_colors() && start_color() != ERR) {
+        default_colors = use_default_colors() != ERR;
+        level = COLORS >= 256 ? COLOR_LEVEL_256 : COLORS >= 8 ? COLOR_LEVEL_8 : COLOR_LEVEL_NONE;
+    }
+    theme_build(&theme, level, default_colors);
+    if (opts->presenter)
+        theme_presenter(&theme, level);
+
+    Frame frame = {0};
+    long timed = -1;
+    int cursor_visibility = 0;
+    if (frame_init(&frame, rows, cols)) {
+        timed = 0;
+        for (size_t i = 0; i <= n_keys; i++) {
+            double start = tui_clock_ms();
+            if (i > 0 && !app_handle_key(app, keys[i - 1], rows, cols))
+                break;
+            frame_clear(&frame);
+            app_compose(app, &frame);
+            paint(&frame, &theme, rows, cols, &cursor_visibility);
+            frame_ms[timed] = tui_clock_ms() - start;
+            frame_step[timed++] = app_step(app);
+        }
+        frame_free(&frame);
+    } else {
+        error_oom(err, "the screen");
+    }
+    endwin();
+    delscreen(screen);
+    fclose(out);
+    fclose(in);
+    return timed;
 }

@@ -96,6 +96,11 @@ int app_tick_ms(const App *app)
     return app->autoplay_ms > 0 ? app->autoplay_ms / VIEW_AUTOPLAY_MOVES : -1;
 }
 
+int app_step(const App *app)
+{
+    return app->step;
+}
+
 void app_tick(App *app, int rows, int cols)
 {
     (void)rows;

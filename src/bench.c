@@ -1,0 +1,105 @@
+/*
+ * bench.c - timing the trace and the frames (see bench.h).
+ */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#include "kernels.h"
+#include "trace.h"
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+BenchStats bench_stats(double *samples, size_t n)
+{
+    BenchStats stats = {0};
+    if (n == 0)
+        return stats;
+    qsort(samples, n, sizeof *samples, compare_doubles);
+    stats.n = n;
+    stats.min = samples[0];
+    stats.max = samples[n - 1];
+    stats.median = n % 2 == 1 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2.0;
+    size_t rank = (n * 99 + 99) / 100; /* ceil(0.99 n), 1-based */
+    stats.p99 = samples[rank - 1];
+    return stats;
+}
+
+double bench_trace_flops(const Config *cfg)
+{
+    double S = (double)cfg->n_tokens, D = (double)cfg->d_model, H = (double)cfg->heads;
+    /* part 1: keys, values, queries (3 S D D), one token's three W·x and
+     * its scores and weighted sum (3 D D + 2 S D), scores and z (2 S S D);
+     * part 2: the three einsum projections (3 S D D), scores and weighted
+     * sums (2 S S D), the output matrix (S D D) */
+    double madds = 7.0 * S * D * D + 3.0 * D * D + 2.0 * S * D + 4.0 * S * S * D;
+    double softmax = S + S * S + H * S * S;
+    return 2.0 * madds + 5.0 * softmax;
+}
+
+unsigned long long bench_peak_rss(void)
+{
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0)
+        return 0;
+    return (unsigned long long)usage.ru_maxrss * 1024ull; /* Linux reports KiB */
+}
+
+bool bench_trace(const Config *cfg, int runs, StrBuf *out, Error *err)
+{
+    Trace *trace = trace_build(cfg, err); /* the warm-up */
+    if (trace == NULL)
+        return false;
+    const int n_steps = trace->n_steps;
+    const char *ids[TRACE_MAX_STEPS];
+    for (int i = 0; i < n_steps; i++)
+        ids[i] = trace->steps[i].id;
+    const bool fast = trace->fast_kernels;
+    const int threads = trace->threads;
+    trace_free(trace);
+
+    double *total = calloc((size_t)runs, sizeof *total);
+    double *step = calloc((size_t)runs * (size_t)n_steps, sizeof *step);
+    if (total == NULL || step == NULL) {
+        free(total);
+        free(step);
+        return error_oom(err, "the benchmark's samples");
+    }
+    for (int r = 0; r < runs; r++) {
+        trace = trace_build(cfg, err);
+        if (trace == NULL) {
+            free(total);
+            free(step);
+            return false;
+        }
+        for (int i = 0; i < n_steps; i++) {
+            step[(size_t)i * (size_t)runs + (size_t)r] = trace->step_ms[i];
+            total[r] += trace->step_ms[i];
+        }
+        trace_free(trace);
+    }
+
+    BenchStats all = bench_stats(total, (size_t)runs);
+    double flops = bench_trace_flops(cfg);
+    double mib = 1024.0 * 1024.0;
+    strbuf_printf(out, "bench: trace median %.2f ms over %d runs (s=%zu d=%zu h=%zu)\n", all.median, runs,
+                  cfg->n_tokens, cfg->d_model, cfg->heads);
+    strbuf_printf(out,
+                  "bench: kernels %s (%s), %d thread%s; %.3f GFLOP, %.1f GFLOP/s; min %.2f ms, max %.2f ms; "
+                  "peak RSS %.1f MiB for %.1f MiB of tensors\n",
+                  fast ? "fast" : "reference", fast ? kernels_isa() : "in order", threads, threads == 1 ? "" : "s",
+                  flops / 1e9, all.median > 0 ? flops / (all.median * 1e6) : 0.0, all.min, all.max,
+                  (double)bench_peak_rss() / mib, (double)trace_bytes(cfg) / mib);
+    for (int i = 0; i < n_steps; i++) {
+        BenchStats s = bench_stats(step + (size_t)i * (size_t)runs, (size_t)runs);
+        strbuf_printf(out, "  step %2d %-16s %9.3f ms\n", i + 1, ids[i], s.median);
+    }
+    free(total);
+    free(step);
+    return true;
+}

@@ -1,0 +1,45 @@
+/*
+ * bench.h - timing the trace (--bench N) and the frames (--bench-frames):
+ * the statistics and the report, with no terminal in it.
+ */
+#ifndef ATTN_BENCH_H
+#define ATTN_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+#include "strbuf.h"
+
+typedef struct BenchStats {
+    size_t n;       /* samples */
+    double median;  /* the middle sample (the mean of the two middle ones for an even n) */
+    double p99;     /* the sample 99% of the others are at most: the ceil(0.99 n)-th smallest */
+    double min, max;
+} BenchStats;
+
+/* The statistics of samples[0..n) (sorted in place). n = 0 gives zeros. */
+BenchStats bench_stats(double *samples, size_t n);
+
+/* The floating-point operations of cfg's trace: 2 per multiply-add of
+ * every matrix product, and 5 per softmax element (compare for the
+ * maximum, subtract, exp counted as one, add, multiply). */
+double bench_trace_flops(const Config *cfg);
+
+/* Builds cfg's trace once to warm up, then `runs` times, and writes the
+ * report to out:
+ *
+ *   bench: trace median X ms over N runs (s=S d=D h=H)
+ *   bench: kernels K (ISA), T threads; G GFLOP, R GFLOP/s; peak RSS M MiB for B MiB of tensors
+ *     step  1 tokenize           0.01 ms
+ *     ...
+ *
+ * Each step's time is its median over the runs. Fails as trace_build. */
+bool bench_trace(const Config *cfg, int runs, StrBuf *out, Error *err);
+
+/* The peak resident memory of this process so far, in bytes (0 when the
+ * system does not say). */
+unsigned long long bench_peak_rss(void);
+
+#endif
