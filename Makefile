@@ -6,6 +6,8 @@
 #   make screens  rewrite the golden screens in tests/screens (review the diff)
 #   make sanitize build with AddressSanitizer and UBSan in build-sanitize/ and run every test
 #   make valgrind run the unit tests and the program under valgrind (zero errors, nothing lost)
+#   make bench    time the trace and the frames at GPT-2's size against PyTorch
+#                 (docs/performance.md; BENCH_UPDATE=docs/performance.md rewrites its table)
 #   make deps     install missing build dependencies (apt-get or Homebrew)
 #   make clean    remove build/
 #
@@ -40,7 +42,7 @@ OBJ_LIB  := $(SRC_LIB:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/builtin_lesson.o
 OBJ_MAIN := $(BUILD)/obj/main.o
 OBJ_TEST := $(SRC_TEST:tests/%.c=$(BUILD)/obj/tests/%.o)
 
-.PHONY: all run check deps clean build-bin build-tests run-tests print-deps screens sanitize valgrind
+.PHONY: all run check bench deps clean build-bin build-tests run-tests print-deps screens sanitize valgrind
 
 all: deps
 	@$(MAKE) --no-print-directory build-bin
@@ -166,6 +168,12 @@ valgrind: deps
 	$(VALGRIND) ./$(BIN) --dump-screen /dev/null --keys 'jj<Enter><Esc> ?<Esc>s<Down><Enter>'
 	$(VALGRIND) ./$(BIN) --check lessons/*.lesson >/dev/null
 	@echo "valgrind: no errors, nothing definitely lost"
+
+# The performance table (tests/bench.sh): attn-trace against PyTorch's
+# article code when /usr/bin/python3 can import torch.
+bench: deps
+	@$(MAKE) --no-print-directory build-bin
+	./tests/bench.sh ./$(BIN)
 
 clean:
 	rm -rf $(BUILD) build-sanitize

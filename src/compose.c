@@ -243,7 +243,7 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
     }
 
     /* the values */
-    const NumFormat *fmt = &app->formats[s][tensor];
+    const NumFormat *fmt = &app->formats.of[s][tensor];
     float max_abs = app->max_abs[s][tensor];
     int sel_tensor = app->focus[s];
     size_t sel_offset = app->cursor[s][sel_tensor];
@@ -488,7 +488,7 @@ static int compose_inspector(const App *app, Frame *frame)
         width -= 8;
     if (width < 40)
         width = 40;
-    explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, width, &text);
+    explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, &app->formats, width, &text);
     char title[200];
     explain_element_name(app->trace, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
     int scroll = overlay_lines(app, frame, strbuf_text(&text), title, app->overlay_scroll);

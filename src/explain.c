@@ -91,6 +91,16 @@ static NumFormat format_of(const TraceTensor *tt, int precision)
     return tt->is_integer ? numfmt_choose_integer(t->data, t->size) : numfmt_choose(t->data, t->size, precision);
 }
 
+/* format_of tensor tt of step, from the caller's table when there is one
+ * (choosing a format reads every value: millions at GPT-2's size). */
+static NumFormat step_format(const ExplainFormats *formats, int step, const TraceTensor *tt, const TraceStep *in_step,
+                             int precision)
+{
+    if (formats != NULL)
+        return formats->of[step][tt - in_step->tensors];
+    return format_of(tt, precision);
+}
+
 /* ------------------------------------------------------------------------
  * Computing a value (shared by explain_recompute and explain_cell)
  * ---------------------------------------------------------------------- */
@@ -819,15 +829,35 @@ typedef struct Cell {
     char name[NAME_BYTES];               /* "scores_1[is]" */
     int precision;
     NumFormat fmt;                       /* tt's format in the panel */
+    const ExplainFormats *formats;       /* the panels' formats, or NULL to choose them here */
     Lines lines;
 } Cell;
+
+/* The panel format of a tensor of the cell's step. */
+static NumFormat cell_format(const Cell *c, const TraceTensor *tt)
+{
+    return step_format(c->formats, c->step, tt, &c->trace->steps[c->step], c->precision);
+}
 
 /* The last line: the value exactly as the panel shows it, after the
  * element's name when both fit on the line. */
 static void put_result(Cell *c)
 {
     char value[NUMFMT_BUF];
-    num(&c->fmt, c->tt->tensor->data[c->offset], value);
+    float shown = c->tt->tensor->data[c->offset];
+    if (c->trace->fast_kernels && c->tt->is_output) {
+        /* the fast kernels add in blocks with fused multiply-adds: say so
+         * when that changed the last bits of what the steps above give */
+        int tensor = (int)(c->tt - c->trace->steps[c->step].tensors);
+        float in_order = explain_recompute(c->trace, c->step, tensor, c->offset);
+        if (memcmp(&in_order, &shown, sizeof shown) != 0 && !(isnan(in_order) && isnan(shown))) {
+            char exact[NUMFMT_BUF];
+            snprintf(exact, sizeof exact, "%.9g", (double)in_order);
+            strbuf_printf(c->lines.out, "(added in order: %s; the fast kernels add in blocks, so the last digits may differ)\n",
+                          exact);
+        }
+    }
+    num(&c->fmt, shown, value);
     if (utf8_width(c->name) + 3 + strlen(value) <= c->lines.width)
         strbuf_printf(c->lines.out, "%s = %s\n", c->name, value);
     else
@@ -929,7 +959,7 @@ static void explain_dot(Cell *c)
     char labels[EXPLAIN_MAX_TERMS][LABEL_BYTES + 4];
     for (size_t i = 0; i < view.n_shown; i++)
         term_label(c->trace, letter, kind, view.shown[i].summed[0], labels[i]);
-    NumFormat fa = format_of(a, c->precision), fb = format_of(b, c->precision);
+    NumFormat fa = cell_format(c, a), fb = cell_format(c, b);
     put_terms(c, &view, labels, &fa, &fb);
 
     /* Pass 3: the sum, the scaling and the mask. */
@@ -1052,7 +1082,7 @@ static void explain_einsum(Cell *c)
                 }
         }
         free(terms);
-        NumFormat fa = format_of(in[0], c->precision), fb = format_of(in[1], c->precision);
+        NumFormat fa = cell_format(c, in[0]), fb = cell_format(c, in[1]);
         put_terms(c, &view, labels, &fa, &fb);
     }
 
@@ -1072,7 +1102,7 @@ static void explain_scale(Cell *c)
     }
     char in_name[NAME_BYTES], label[NUMFMT_BUF], value[NUMFMT_BUF];
     element_name(c->trace, in, c->index, -1, 0, -1, in_name);
-    NumFormat fin = format_of(in, c->precision);
+    NumFormat fin = cell_format(c, in);
     if (c->tt->how.divisor != 1.0f) {
         divisor_text(c->tt->how.divisor, c->precision, label, value);
         equation(&c->lines, c->name, "%s / %s", in_name, label);
@@ -1099,7 +1129,7 @@ static void explain_softmax(Cell *c)
         line(&c->lines, "  (out of memory)");
         return;
     }
-    NumFormat fin = format_of(in, c->precision);
+    NumFormat fin = cell_format(c, in);
     char row_name[NAME_BYTES], col_label[LABEL_BYTES], letter = dim_letter(c->tt->dims[last]);
     element_name(c->trace, in, c->index, -1, 0, last, row_name);
     index_label(c->trace, c->tt->dims[last], col, col_label);
@@ -1290,7 +1320,8 @@ static void explain_shown(Cell *c)
 
 /* Writes the explanation of one value: a part per kind of operation, then
  * the value as the panel shows it. Every line ends in '\n'. */
-void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, int width, StrBuf *out)
+void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision,
+                  const ExplainFormats *formats, int width, StrBuf *out)
 {
     const TraceTensor *tt = step_tensor(trace, step, tensor);
     Cell c;
@@ -1306,7 +1337,8 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
     c.tt = tt;
     c.offset = offset;
     c.precision = precision;
-    c.fmt = format_of(tt, precision);
+    c.formats = formats;
+    c.fmt = step_format(formats, step, tt, &trace->steps[step], precision);
     unravel_offset(tt->tensor, offset, c.index);
     element_name(trace, tt, c.index, -1, 0, -1, c.name);
 

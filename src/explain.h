@@ -13,8 +13,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "numfmt.h"
 #include "strbuf.h"
 #include "trace.h"
+
+/* The number format of every tensor of every step, as the panels show
+ * them (view.c chooses them once). */
+typedef struct ExplainFormats {
+    NumFormat of[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];
+} ExplainFormats;
 
 /* Most terms of a sum explain_cell lists before eliding the middle ones
  * (the sum itself always covers every term). */
@@ -50,8 +57,11 @@ bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_
  * its index (h=0, s=2, e=1) and names the summed letter; random draws say
  * which generator call made them and their position in it; an input shown
  * again says which step made it. Labels use the token words for sequence
- * dimensions. */
-void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, int width, StrBuf *out);
+ * dimensions. formats, when not NULL, gives every tensor's panel format
+ * (the UI has them; choosing one reads every value of the tensor), else
+ * they are chosen here. */
+void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision,
+                  const ExplainFormats *formats, int width, StrBuf *out);
 
 /* Names element offset of tt as the inspector does, into buf: "a1[is]",
  * "scores[the(1)][the(4)]" (a repeated word carries its 1-based position),

@@ -57,11 +57,14 @@
  * most. */
 #define PACK_ALIGN 64
 
-/* out (mr, nr), row stride ldc: the tile of kc products of the packed A
- * sliver (kc x MR_TILE) and B sliver (kc x NR_TILE), written (accumulate
- * false) or added (accumulate true). mr <= MR_TILE, nr <= NR_TILE. */
-typedef void MicroKernel(size_t kc, const float *a_pack, const float *b_pack, float *out, size_t ldc,
-                         bool accumulate, size_t mr, size_t nr);
+/* out (mr, nr), row stride ldc: the tile of kc products of A's rows
+ * (row i, step k at a[i * a_row_stride + k * a_k_stride]: a packed sliver
+ * has strides 1 and MR_TILE, rows of a row-major matrix lda and 1) and the
+ * packed B sliver (kc x NR_TILE), written (accumulate false) or added
+ * (accumulate true). mr <= MR_TILE, nr <= NR_TILE; rows of A past mr are
+ * not read. */
+typedef void MicroKernel(size_t kc, const float *a, size_t a_row_stride, size_t a_k_stride, const float *b_pack,
+                         float *out, size_t ldc, bool accumulate, size_t mr, size_t nr);
 
 /* Rounds n up to a multiple of to. */
 static size_t round_up(size_t n, size_t to)
@@ -79,16 +82,17 @@ static void store_tile(float tile[MR_TILE][NR_TILE], float *out, size_t ldc, boo
 }
 
 /* The micro-kernel in plain C: the compiler vectorizes the j loop. */
-static void micro_portable(size_t kc, const float *a_pack, const float *b_pack, float *out, size_t ldc,
-                           bool accumulate, size_t mr, size_t nr)
+static void micro_portable(size_t kc, const float *a, size_t a_row_stride, size_t a_k_stride, const float *b_pack,
+                           float *out, size_t ldc, bool accumulate, size_t mr, size_t nr)
 {
     float tile[MR_TILE][NR_TILE] = {{0}};
     for (size_t k = 0; k < kc; k++) {
-        const float *a_k = a_pack + k * MR_TILE;
         const float *b_k = b_pack + k * NR_TILE;
-        for (size_t i = 0; i < MR_TILE; i++)
+        for (size_t i = 0; i < mr; i++) {
+            float a_ik = a[i * a_row_stride + k * a_k_stride];
             for (size_t j = 0; j < NR_TILE; j++)
-                tile[i][j] += a_k[i] * b_k[j];
+                tile[i][j] += a_ik * b_k[j];
+        }
     }
     store_tile(tile, out, ldc, accumulate, mr, nr);
 }
@@ -96,20 +100,26 @@ static void micro_portable(size_t kc, const float *a_pack, const float *b_pack, 
 #if KERNELS_X86
 /* The micro-kernel with AVX2 and FMA: row i of the tile is the register
  * pair (lo_i, hi_i). */
-__attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const float *a_pack, const float *b_pack,
-                                                           float *out, size_t ldc, bool accumulate, size_t mr,
-                                                           size_t nr)
+__attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const float *a, size_t a_row_stride,
+                                                           size_t a_k_stride, const float *b_pack, float *out,
+                                                           size_t ldc, bool accumulate, size_t mr, size_t nr)
 {
+    /* one pointer per row; rows past mr repeat the last one (their sums
+     * are computed and dropped, and nothing outside A is read) */
+    const float *a_row[MR_TILE];
+    for (size_t i = 0; i < MR_TILE; i++)
+        a_row[i] = a + (i < mr ? i : mr - 1) * a_row_stride;
+    const float *a0 = a_row[0], *a1 = a_row[1], *a2 = a_row[2], *a3 = a_row[3], *a4 = a_row[4], *a5 = a_row[5];
     __m256 lo0 = _mm256_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0;
     __m256 lo3 = lo0, hi3 = lo0, lo4 = lo0, hi4 = lo0, lo5 = lo0, hi5 = lo0;
     for (size_t k = 0; k < kc; k++) {
         const __m256 b_lo = _mm256_load_ps(b_pack);
         const __m256 b_hi = _mm256_load_ps(b_pack + 8);
-        __m256 a;
+        __m256 a_ik;
 #define MICRO_ROW(i)                                                                                                   \
-    a = _mm256_broadcast_ss(a_pack + (i));                                                                             \
-    lo##i = _mm256_fmadd_ps(a, b_lo, lo##i);                                                                           \
-    hi##i = _mm256_fmadd_ps(a, b_hi, hi##i)
+    a_ik = _mm256_broadcast_ss(a##i);                                                                                  \
+    lo##i = _mm256_fmadd_ps(a_ik, b_lo, lo##i);                                                                        \
+    hi##i = _mm256_fmadd_ps(a_ik, b_hi, hi##i)
         MICRO_ROW(0);
         MICRO_ROW(1);
         MICRO_ROW(2);
@@ -117,7 +127,12 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const floa
         MICRO_ROW(4);
         MICRO_ROW(5);
 #undef MICRO_ROW
-        a_pack += MR_TILE;
+        a0 += a_k_stride;
+        a1 += a_k_stride;
+        a2 += a_k_stride;
+        a3 += a_k_stride;
+        a4 += a_k_stride;
+        a5 += a_k_stride;
         b_pack += NR_TILE;
     }
     if (mr == MR_TILE && nr == NR_TILE) {
@@ -269,8 +284,12 @@ static void gemm_band(const GemmJob *job, size_t b_first, size_t b_count, size_t
             }
             for (size_t i0 = 0; i0 < rows; i0 += MC_BLOCK) {
                 size_t mc = rows - i0 < MC_BLOCK ? rows - i0 : MC_BLOCK;
-                /* pass 2: this block of A */
-                pack_a(a_pack, a_rows, job->a.row_stride, job->a.col_stride, i0, mc, k0, kc);
+                /* pass 2: this block of A, packed unless its rows are
+                 * contiguous already (then the micro-kernel reads them
+                 * where they are) */
+                const bool packed = job->a.col_stride != 1;
+                if (packed)
+                    pack_a(a_pack, a_rows, job->a.row_stride, job->a.col_stride, i0, mc, k0, kc);
                 /* pass 3: every tile of the block's output */
                 for (size_t jr = 0; jr < nc; jr += NR_TILE) {
                     size_t b = b_first + (j0 + jr) / n_pad, j = (j0 + jr) % n_pad;
@@ -278,7 +297,12 @@ static void gemm_band(const GemmJob *job, size_t b_first, size_t b_count, size_t
                     float *out = job->out + b * M * N + (row0 + i0) * N + j;
                     for (size_t ir = 0; ir < mc; ir += MR_TILE) {
                         size_t mr = mc - ir < MR_TILE ? mc - ir : MR_TILE;
-                        job->micro(kc, a_pack + ir * kc, b_pack + jr * kc, out + ir * N, N, k0 > 0, mr, nr);
+                        if (packed)
+                            job->micro(kc, a_pack + ir * kc, 1, MR_TILE, b_pack + jr * kc, out + ir * N, N, k0 > 0,
+                                       mr, nr);
+                        else
+                            job->micro(kc, a_rows + (i0 + ir) * job->a.row_stride + k0, job->a.row_stride, 1,
+                                       b_pack + jr * kc, out + ir * N, N, k0 > 0, mr, nr);
                     }
                 }
             }

@@ -302,7 +302,7 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
 /* The keys --bench-frames replays without --keys: on every step, moves of
  * the cursor, scrolling, a change of panel and head, the inspector opened
  * and closed, then the next step. */
-static const char BENCH_WALK[] = "jjjlll<PgDn><PgDn><PgUp><Tab>]<Enter><Esc>G<Space>";
+static const char BENCH_WALK[] = "jjjlll<PageDown><PageDown><PageUp>$0<Tab>]<Enter><Esc><S-Tab>e<Esc><Space>";
 
 /* --bench-frames: the frame times of keys through the composer and the
  * curses backend, reported overall and per step. */

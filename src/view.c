@@ -39,8 +39,24 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
         for (int t = 0; t < step->n_tensors; t++) {
             const TraceTensor *tt = &step->tensors[t];
             const Tensor *x = tt->tensor;
-            app->formats[s][t] = tt->is_integer ? numfmt_choose_integer(x->data, x->size)
-                                                : numfmt_choose(x->data, x->size, options->precision);
+            /* a tensor shown again (an input of a later step) keeps what
+             * was found for it: at GPT-2's size each pass reads millions */
+            int s0 = -1, t0 = -1;
+            for (int ps = 0; ps <= s && s0 < 0; ps++)
+                for (int pt = 0; pt < (ps < s ? trace->steps[ps].n_tensors : t); pt++)
+                    if (trace->steps[ps].tensors[pt].tensor == x &&
+                        trace->steps[ps].tensors[pt].is_integer == tt->is_integer) {
+                        s0 = ps;
+                        t0 = pt;
+                        break;
+                    }
+            if (s0 >= 0) {
+                app->formats.of[s][t] = app->formats.of[s0][t0];
+                app->max_abs[s][t] = app->max_abs[s0][t0];
+                continue;
+            }
+            app->formats.of[s][t] = tt->is_integer ? numfmt_choose_integer(x->data, x->size)
+                                                   : numfmt_choose(x->data, x->size, options->precision);
             float max_abs = 0.0f;
             for (size_t i = 0; i < x->size; i++)
                 if (isfinite(x->data[i]) && fabsf(x->data[i]) > max_abs)
@@ -171,7 +187,7 @@ void app_go(App *app, int pos)
 
 int view_cell_width(const App *app, int step, int tensor)
 {
-    return app->formats[step][tensor].width + 1 + (app->options.no_color ? 1 : 0);
+    return app->formats.of[step][tensor].width + 1 + (app->options.no_color ? 1 : 0);
 }
 
 int view_label_width(const App *app, int step, int tensor)

@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "lesson.h"
+#include "explain.h"
 #include "numfmt.h"
 #include "trace.h"
 
@@ -92,7 +93,7 @@ struct App {
     Overlay overlay;
     int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
     int overlay_scroll;                                         /* first line shown of a long overlay */
-    NumFormat formats[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* per tensor, computed once */
+    ExplainFormats formats;                                      /* per tensor, computed once */
     float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* largest finite |value|, for heat */
 };
 

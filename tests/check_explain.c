@@ -120,7 +120,7 @@ static const char *panel_text(const Trace *trace, int step, int t, float value, 
 static char *explain(const Trace *trace, int step, int t, size_t offset, int width)
 {
     StrBuf sb = {0};
-    explain_cell(trace, step, t, offset, NUMFMT_DEFAULT_PRECISION, width, &sb);
+    explain_cell(trace, step, t, offset, NUMFMT_DEFAULT_PRECISION, NULL, width, &sb);
     ck_assert(!sb.failed);
     char *text = strdup(strbuf_text(&sb));
     strbuf_free(&sb);
