@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "einsum.h"
+#include "explain.h"
 #include "kernels.h"
 #include "suites.h"
 #include "tensor.h"
@@ -350,6 +351,57 @@ START_TEST(test_auto_choice)
 }
 END_TEST
 
+
+/* On a trace computed by the fast kernels the inspector still adds the
+ * products in order, and says so, with the in-order sum, exactly where the
+ * fast kernels' blocks rounded differently; elsewhere it adds nothing. */
+START_TEST(test_inspector_notes_fast_rounding)
+{
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    ck_assert(config_default(&cfg, &err));
+    ck_assert(config_repeat_tokens(&cfg, 24, &err));
+    cfg.d_model = 64;
+    cfg.heads = 4;
+    cfg.kernels = KERNELS_FAST;
+    Trace *trace = trace_build(&cfg, &err);
+    ck_assert_msg(trace != NULL, "%s", err.message);
+    int step = trace_find_step(trace, "keys_values", &err);
+    ck_assert_int_ge(step, 0);
+    int tensor = -1;
+    for (int t = 0; t < trace->steps[step].n_tensors; t++)
+        if (strcmp(trace->steps[step].tensors[t].name, "keys") == 0)
+            tensor = t;
+    ck_assert_int_ge(tensor, 0);
+    const Tensor *keys = trace->steps[step].tensors[tensor].tensor;
+    size_t noted = 0, plain = 0;
+    for (size_t i = 0; i < keys->size; i++) {
+        float in_order = explain_recompute(trace, step, tensor, i);
+        bool differs = memcmp(&in_order, &keys->data[i], sizeof in_order) != 0;
+        if ((differs && noted >= 3) || (!differs && plain >= 3))
+            continue;
+        StrBuf text = {0};
+        explain_cell(trace, step, tensor, i, 4, NULL, 72, &text);
+        bool has_note = strstr(strbuf_text(&text), "(added in order: ") != NULL;
+        ck_assert_msg(has_note == differs, "keys[%zu]: note %d, differs %d:\n%s", i, has_note, differs,
+                      strbuf_text(&text));
+        if (differs) {
+            char expect[64];
+            snprintf(expect, sizeof expect, "(added in order: %.9g;", (double)in_order);
+            ck_assert_msg(strstr(strbuf_text(&text), expect) != NULL, "keys[%zu] lacks %s", i, expect);
+            noted++;
+        } else {
+            plain++;
+        }
+        strbuf_free(&text);
+    }
+    ck_assert_msg(noted >= 1 && plain >= 1, "expected cells of both kinds (noted %zu, plain %zu)", noted, plain);
+    trace_free(trace);
+    config_free(&cfg);
+}
+END_TEST
+
 Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -362,6 +414,7 @@ Suite *kernels_suite(void)
     tcase_add_test(tc, test_exp_array_bit_identical);
     tcase_add_test(tc, test_trace_fast_against_reference);
     tcase_add_test(tc, test_auto_choice);
+    tcase_add_test(tc, test_inspector_notes_fast_rounding);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -475,5 +475,75 @@ else
     not_ok "--print of a lesson is a handout" "$(show "$ERR")"
 fi
 
+# ---------------------------------------------------------------------------
+# Performance options: --tokens, --kernels, --threads, --bench, --bench-frames.
+bad 2 "--tokens: expected a whole number from 1 to 4096" "--tokens 0" -- --tokens 0
+bad 2 "--tokens: expected a whole number from 1 to 4096" "--tokens 4097" -- --tokens 4097
+bad 2 "--kernels: expected auto, fast or reference" "--kernels bogus" -- --kernels bogus
+bad 2 "--threads: expected a whole number from 1 to 64" "--threads 0" -- --threads 0
+bad 2 "--threads: expected a whole number from 1 to 64" "--threads 65" -- --threads 65
+bad 2 "--bench: expected a whole number from 1 to 10000" "--bench 0" -- --bench 0
+bad 2 "--bench: needs a value" "--bench without a count" -- --bench
+bad 2 "--json cannot be used with --bench" "--bench with --json" -- --bench 2 --json
+bad 2 "--bench-frames cannot be used with --print" "--bench-frames with --print" -- --print --bench-frames
+bad 2 "--keys goes with --dump-screen" "--keys without a headless mode" -- --bench 2 --keys q
+bad 65 "focus token 4 is outside 1..2" "--tokens cuts below the focus" -- --tokens 2 --focus 4
+
+run --tokens 12 --json
+if expect_ok "--tokens 12 --json" && grep -q '"sentence": "my name is marcello politi my name is marcello politi my name"' "$OUT" &&
+    grep -q '"token_ids": \[2, 6, 8, 3, 1, 2, 6, 8, 3, 1, 2, 6\]' "$OUT"; then
+    ok "--tokens 12 repeats the article's words and ids to 12 tokens"
+else
+    not_ok "--tokens 12 repeats the article's words and ids to 12 tokens" "$(grep -m2 -E '"sentence"|"token_ids"' "$OUT" | tr '\n' ' ')"
+fi
+
+run --bench 3 --tokens 20 --d-model 32 --heads 4
+if expect_ok "--bench 3" && [ "$(wc -l <"$OUT")" -eq 19 ] &&
+    grep -Eq '^bench: trace median [0-9]+\.[0-9]+ ms over 3 runs \(s=20 d=32 h=4\)$' "$OUT" &&
+    grep -Eq '^bench: kernels reference \(in order\), 1 thread; [0-9.]+ GFLOP, [0-9.]+ GFLOP/s; .*peak RSS [0-9.]+ MiB for [0-9.]+ MiB of tensors$' "$OUT" &&
+    grep -Eq '^  step  1 tokenize +[0-9]+\.[0-9]+ ms$' "$OUT" && grep -Eq '^  step 17 mh_output +[0-9]+\.[0-9]+ ms$' "$OUT"; then
+    ok "--bench 3: the median line, the kernels line and one line per step"
+else
+    not_ok "--bench 3: the median line, the kernels line and one line per step" "$(show "$OUT")"
+fi
+
+run --bench 2 --tokens 8 --d-model 16 --heads 2 --kernels fast --threads 2
+if expect_ok "--bench with --kernels fast" && grep -Eq '^bench: kernels fast \((avx2\+fma|portable C)\), 2 threads;' "$OUT"; then
+    ok "--bench --kernels fast --threads 2 says which kernels and threads ran"
+else
+    not_ok "--bench --kernels fast --threads 2 says which kernels and threads ran" "$(show "$OUT")"
+fi
+
+run --bench-frames --size 80x24 --keys 'jjl<Space><Enter><Esc>'
+if expect_ok "--bench-frames" &&
+    grep -Eq '^bench-frames: 80x24, 7 frames, median [0-9.]+ ms, p99 [0-9.]+ ms, max [0-9.]+ ms \(s=5 d=16 h=4\)$' "$OUT" &&
+    grep -Eq '^  step  1 tokenize +4 frames' "$OUT" && grep -Eq '^  step  2 embed +3 frames' "$OUT"; then
+    ok "--bench-frames --keys: one frame per key plus the first, counted per step"
+else
+    not_ok "--bench-frames --keys: one frame per key plus the first, counted per step" "$(show "$OUT")"
+fi
+
+run --bench-frames
+if expect_ok "--bench-frames" && grep -Eq '^bench-frames: 120x40, [0-9]+ frames' "$OUT" && [ "$(grep -c '^  step ' "$OUT")" -eq 17 ]; then
+    ok "--bench-frames walks every step at 120x40 by default"
+else
+    not_ok "--bench-frames walks every step at 120x40 by default" "$(show "$OUT")"
+fi
+
+run --json --kernels reference
+cp "$OUT" "$TMP/reference.json"
+run --json --kernels auto
+if expect_ok "--kernels auto" && cmp -s "$OUT" "$TMP/reference.json"; then
+    ok "--kernels auto keeps the article on the reference kernels (identical JSON)"
+else
+    not_ok "--kernels auto keeps the article on the reference kernels (identical JSON)"
+fi
+run --print --kernels fast --threads 3 --step all_tokens
+if expect_ok "--kernels fast --print" && grep -q 'attention_weights' "$OUT"; then
+    ok "--kernels fast --threads 3 computes and prints the trace"
+else
+    not_ok "--kernels fast --threads 3 computes and prints the trace" "$(show "$ERR")"
+fi
+
 printf 'cli: %s passed, %s failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]
