@@ -10,6 +10,8 @@
 #                 (docs/performance.md; BENCH_UPDATE=docs/performance.md rewrites its table)
 #   make deps     install missing build dependencies (apt-get or Homebrew)
 #   make clean    remove build/
+#   make install / uninstall / dist / distcheck / guide / lint-man: see
+#                 "Installing, the source tarball, the manual and the guide" below
 #
 # The public targets first make sure the dependencies are there (make deps),
 # then run a sub-make, so pkg-config is asked only once they are installed.
@@ -43,6 +45,7 @@ OBJ_MAIN := $(BUILD)/obj/main.o
 OBJ_TEST := $(SRC_TEST:tests/%.c=$(BUILD)/obj/tests/%.o)
 
 .PHONY: all run check bench deps clean build-bin build-tests run-tests print-deps screens sanitize valgrind
+.PHONY: install uninstall dist distcheck guide lint-man
 
 all: deps
 	@$(MAKE) --no-print-directory build-bin
@@ -141,6 +144,10 @@ run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./tests/cli_test.sh ./$(BIN)
 	./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 	./tests/bad_input_test.sh ./$(BIN)
+	./tests/install_test.sh
+	./tests/docs_test.sh ./$(BIN)
+	./tests/completion_test.sh ./$(BIN)
+	@$(MAKE) --no-print-directory lint-man
 	@status=0; ./tests/tui_test.sh ./$(BIN) || status=$$?; \
 	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
 	@for h in $(FUZZ_HARNESSES); do ./$(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h || exit 1; done
@@ -179,6 +186,108 @@ clean:
 	rm -rf $(BUILD) build-sanitize
 
 -include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(OBJ_TEST:.o=.d) $(BUILD)/obj/tests/progress_writer.d
+
+# ---------------------------------------------------------------------------
+# Installing, the source tarball, the manual and the guide.
+#
+#   make install    the program, its manual, lessons, docs and bash completion
+#                   under $(DESTDIR)$(PREFIX) (PREFIX default /usr/local,
+#                   DESTDIR default empty; see the paths below)
+#   make uninstall  removes exactly the files install put there, and the
+#                   share/attn-trace and share/doc/attn-trace directories when
+#                   that leaves them empty (bin/, man1/ and so on stay)
+#   make dist       attn-trace-VERSION.tar.gz: the files git tracks (git
+#                   ls-files), unpacking into attn-trace-VERSION/
+#   make distcheck  make dist, then unpack it in a temporary directory, run
+#                   make check there and remove it (slow: CI runs it, make
+#                   check does not)
+#   make guide      rewrite the screen dumps in docs/guide.md and README.md
+#                   from the current program (make check fails when they differ)
+#   make lint-man   mandoc -T lint on the manual, docs/attn-trace.1 (make check
+#                   runs it; skipped without mandoc, except under CI)
+#
+# The program finds installed lessons in LESSON_DIR, which is compiled in from
+# PREFIX. The build remembers the LESSON_DIR it compiled ($(BUILD)/lesson-dir),
+# so `make install PREFIX=/opt` after a plain `make` recompiles src/catalog.c
+# and relinks before installing. DESTDIR is never compiled in: it stages the
+# files for a package, which puts them under PREFIX later.
+INSTALL     ?= install
+DESTDIR     ?=
+BINDIR       = $(PREFIX)/bin
+MAN1DIR      = $(PREFIX)/share/man/man1
+DOCDIR       = $(PREFIX)/share/doc/attn-trace
+BASHCOMPDIR  = $(PREFIX)/share/bash-completion/completions
+LESSON_FILES := $(sort $(wildcard lessons/*.lesson))
+DOC_FILES    := README.md $(sort $(wildcard docs/*.md))
+MANPAGE      := docs/attn-trace.1
+COMPLETION   := src/attn-trace.bash-completion
+VERSION      := $(shell sed -n 's/^\#define PROGRAM_VERSION "\(.*\)"$$/\1/p' src/cli.h)
+DIST_NAME    := attn-trace-$(VERSION)
+
+.PHONY: install-files FORCE
+
+# Rewritten only when LESSON_DIR changes, so catalog.o is rebuilt only then.
+$(BUILD)/lesson-dir: FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(LESSON_DIR)' ]; then printf '%s\n' '$(LESSON_DIR)' >$@; fi
+$(BUILD)/obj/catalog.o: $(BUILD)/lesson-dir
+FORCE:
+
+install: deps
+	@$(MAKE) --no-print-directory build-bin
+	@$(MAKE) --no-print-directory install-files
+
+install-files: $(BIN)
+	$(INSTALL) -d -m 755 "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MAN1DIR)" "$(DESTDIR)$(LESSON_DIR)" \
+	  "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(BASHCOMPDIR)"
+	$(INSTALL) -m 755 $(BIN) "$(DESTDIR)$(BINDIR)/attn-trace"
+	$(INSTALL) -m 644 $(MANPAGE) "$(DESTDIR)$(MAN1DIR)/attn-trace.1"
+	$(INSTALL) -m 644 $(LESSON_FILES) "$(DESTDIR)$(LESSON_DIR)/"
+	$(INSTALL) -m 644 $(DOC_FILES) "$(DESTDIR)$(DOCDIR)/"
+	$(INSTALL) -m 644 $(COMPLETION) "$(DESTDIR)$(BASHCOMPDIR)/attn-trace"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/attn-trace" "$(DESTDIR)$(MAN1DIR)/attn-trace.1" \
+	  "$(DESTDIR)$(BASHCOMPDIR)/attn-trace"
+	@for f in $(notdir $(LESSON_FILES)); do echo "rm -f \"$(DESTDIR)$(LESSON_DIR)/$$f\""; \
+	  rm -f "$(DESTDIR)$(LESSON_DIR)/$$f"; done
+	@for f in $(notdir $(DOC_FILES)); do echo "rm -f \"$(DESTDIR)$(DOCDIR)/$$f\""; \
+	  rm -f "$(DESTDIR)$(DOCDIR)/$$f"; done
+	@for d in "$(DESTDIR)$(LESSON_DIR)" "$(DESTDIR)$(PREFIX)/share/attn-trace" "$(DESTDIR)$(DOCDIR)"; do \
+	  if [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; then echo "rmdir \"$$d\""; fi; done
+
+dist:
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+	  { echo "make dist: needs git and a git checkout (it packs what git ls-files lists)" >&2; exit 1; }
+	@[ -n "$(VERSION)" ] || { echo "make dist: no PROGRAM_VERSION in src/cli.h" >&2; exit 1; }
+	rm -rf $(BUILD)/dist $(DIST_NAME).tar.gz
+	mkdir -p $(BUILD)/dist/$(DIST_NAME)
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(BUILD)/dist/$(DIST_NAME)
+	tar -C $(BUILD)/dist -cf - $(DIST_NAME) | gzip -9 >$(DIST_NAME).tar.gz
+	rm -rf $(BUILD)/dist
+	@echo "make dist: $(DIST_NAME).tar.gz ($$(git ls-files | wc -l | tr -d ' ') files)"
+
+distcheck: dist
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/attn-trace-distcheck.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$tmp"' EXIT; \
+	echo "distcheck: unpacking $(DIST_NAME).tar.gz in $$tmp"; \
+	gzip -dc $(DIST_NAME).tar.gz | tar -xf - -C "$$tmp" || exit 1; \
+	[ "$$(ls "$$tmp")" = "$(DIST_NAME)" ] || { echo "distcheck: the tarball does not unpack into $(DIST_NAME)/ alone" >&2; exit 1; }; \
+	$(MAKE) --no-print-directory -C "$$tmp/$(DIST_NAME)" check || { echo "distcheck: make check failed in the unpacked tarball" >&2; exit 1; }; \
+	echo "distcheck: $(DIST_NAME).tar.gz builds and passes make check"
+
+guide: deps
+	@$(MAKE) --no-print-directory build-bin
+	./tests/docs_test.sh --update ./$(BIN)
+
+lint-man:
+	@if command -v mandoc >/dev/null 2>&1; then \
+	  mandoc -T lint -W warning $(MANPAGE) && echo "lint-man: $(MANPAGE) is clean"; \
+	elif [ -n "$$CI" ]; then \
+	  echo "lint-man: mandoc is not installed (.ci/run installs it)" >&2; exit 1; \
+	else \
+	  echo "lint-man: skipped: mandoc is not installed (Debian: apt-get install mandoc)"; \
+	fi
 
 # --- fuzzing (tests/fuzz) ---
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the lesson parser, einsum, the

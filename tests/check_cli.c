@@ -819,18 +819,31 @@ END_TEST
  * The usage text.
  * ------------------------------------------------------------------- */
 
-START_TEST(test_usage_names_every_flag)
+/* --help is short: the usage lines, the most used flags, and a pointer to
+ * the manual, which documents every flag (tests/docs_test.sh checks that). */
+START_TEST(test_usage_is_short_and_points_to_the_manual)
 {
     static const char *const flags[] = {
-        "--print", "--json",  "--step",  "--precision", "--sentence", "--sentence-file", "--token-ids", "--vocab-size",
-        "--d-model", "--heads", "--focus", "--seed",     "--causal",   "--help",          "-h",          "--version",
-        "-V",      "65",      "66",
+        "--print", "--json", "--step", "--sentence", "--d-model", "--heads", "--causal",
+        "--help",  "-h",     "--version", "-V",      "--check",   "--list-lessons",
     };
     const char *usage = cli_usage();
     ck_assert_ptr_nonnull(usage);
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         ck_assert_msg(strstr(usage, flags[i]) != NULL, "--help does not mention %s", flags[i]);
     ck_assert_msg(strncmp(usage, "usage: attn-trace", 17) == 0, "usage starts with \"%.20s\"", usage);
+    ck_assert_msg(strstr(usage, "man attn-trace") != NULL && strstr(usage, "attn-trace(1)") != NULL,
+                  "--help does not point to the manual");
+    int lines = 0;
+    size_t widest = 0;
+    for (const char *line = usage; *line != '\0'; lines++) {
+        size_t len = strcspn(line, "\n");
+        if (len > widest)
+            widest = len;
+        line += len + (line[len] == '\n');
+    }
+    ck_assert_msg(lines >= 15 && lines <= 25, "--help has %d lines, expected 15 to 25", lines);
+    ck_assert_msg(widest <= 80, "--help has a line of %zu columns, expected at most 80", widest);
 }
 END_TEST
 
@@ -855,7 +868,7 @@ Suite *cli_suite(void)
 
     TCase *good = tcase_create("good");
     tcase_add_loop_test(good, test_good, 0, COUNT_OF(GOOD_CASES));
-    tcase_add_test(good, test_usage_names_every_flag);
+    tcase_add_test(good, test_usage_is_short_and_points_to_the_manual);
     tcase_add_test(good, test_options_free);
     suite_add_tcase(suite, good);
 

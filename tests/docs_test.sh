@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# docs_test.sh - keeps the documentation true to the program.
+#
+#   tests/docs_test.sh build/attn-trace            check (make check)
+#   tests/docs_test.sh --update build/attn-trace   rewrite the dumps (make guide)
+#
+# 1. Every option src/cli.c accepts (its VALUE_FLAGS and SWITCH_FLAGS tables,
+#    and the short -h and -V) has an entry (.It) in the manual
+#    docs/attn-trace.1, a row in README.md's usage table, and a place in the
+#    bash completion's option lists, which also offers it after "--".
+# 2. The screens and outputs shown in docs/guide.md and README.md are what
+#    the program writes now. Each sits between markers:
+#
+#      <!-- screen: ARGS -->        attn-trace --dump-screen - --size 80x24 ARGS
+#      ```text
+#      ...the screen...
+#      ```
+#      <!-- /screen -->
+#
+#      <!-- output: ARGS -->        attn-trace ARGS (its standard output,
+#      ```text                      after a "$ attn-trace ARGS" line)
+#      ...
+#      ```
+#      <!-- /output -->
+#
+#    ARGS are words as the shell reads them (quotes work; they are eval'ed,
+#    so write only arguments there). Paths are relative to the repository's
+#    top. --update rewrites everything between the markers; the check fails
+#    when a rewrite would change anything.
+#
+# Prints TAP-style lines, then "docs: N passed, M failed"; exits 1 when any
+# check failed.
+
+update=0
+if [ "${1:-}" = --update ]; then
+    update=1
+    shift
+fi
+BIN=${1:-build/attn-trace}
+if [ ! -x "$BIN" ]; then
+    echo "docs_test.sh: $BIN is not an executable (build it with make build-bin)" >&2
+    exit 2
+fi
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+cd "$(dirname "$0")/.." || exit 2
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-docs-test.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+. tests/tap.sh
+
+# The same environment for every run, whoever runs it: no saved progress,
+# no extra lesson directories, the C locale.
+export LC_ALL=C XDG_STATE_HOME=$TMP/state HOME=$TMP/home
+unset NO_COLOR ATTN_TRACE_LESSONS
+mkdir -p "$TMP/state" "$TMP/home"
+
+# ---------------------------------------------------------------------------
+# 1. The options.
+
+# options_in NAME: the option strings in cli.c's table NAME, one a line.
+options_in() {
+    sed -n "/^static const char \*const $1\[\] = {/,/};/p" src/cli.c | grep -o '"-[-a-zA-Z0-9]*"' | tr -d '"'
+}
+value_options=$(options_in VALUE_FLAGS)
+switches=$( (options_in SWITCH_FLAGS; grep -o 'strcmp(flag, "-[a-zA-Z]")' src/cli.c | grep -o '"-[a-zA-Z]"' | tr -d '"') | sort -u)
+all_options=$(printf '%s\n%s\n' "$value_options" "$switches" | sort -u)
+count=$(printf '%s\n' "$all_options" | grep -c .)
+if [ "$count" -ge 25 ] && printf '%s\n' "$switches" | grep -qx -- -h && printf '%s\n' "$value_options" | grep -qx -- --step; then
+    ok "found $count options in src/cli.c"
+else
+    not_ok "found the options in src/cli.c" "only $count: has the layout of VALUE_FLAGS / SWITCH_FLAGS changed?"
+fi
+
+# The manual: an .It line naming the option ("Fl -print", "Fl h").
+# The README: a row of the usage table whose first cell has `--print...`.
+# The completion: in its lists, and offered after "--".
+offered=$(bash -c '. src/attn-trace.bash-completion
+    COMP_WORDS=(attn-trace --); COMP_CWORD=1; _attn_trace; printf "%s\n" "${COMPREPLY[@]}"' 2>&1)
+completion_values=$(bash -c '. src/attn-trace.bash-completion; printf "%s\n" $_attn_trace_value_options')
+completion_switches=$(bash -c '. src/attn-trace.bash-completion; printf "%s\n" $_attn_trace_switches')
+for where in manual README completion; do
+    missing=""
+    for opt in $all_options; do
+        case $where in
+        manual)
+            grep -Eq "^\.It .*Fl ${opt#-}( |$)" docs/attn-trace.1 ;;
+        README)
+            grep -Eq "^\| [^|]*\`$opt[\` ]" README.md ;;
+        completion)
+            if printf '%s\n' "$value_options" | grep -qx -- "$opt"; then
+                printf '%s\n' "$completion_values" | grep -qx -- "$opt"
+            else
+                printf '%s\n' "$completion_switches" | grep -qx -- "$opt"
+            fi && { [ "${opt#--}" = "$opt" ] || printf '%s\n' "$offered" | grep -qx -- "$opt"; } ;;
+        esac || missing="$missing $opt"
+    done
+    if [ -z "$missing" ]; then
+        ok "every option of src/cli.c is in the $where"
+    else
+        not_ok "every option of src/cli.c is in the $where" "missing:$missing"
+    fi
+done
+
+# ---------------------------------------------------------------------------
+# 2. The screens and outputs in the docs.
+
+# render FILE OUT: FILE with every marked block rewritten from the program,
+# into OUT. Fails, naming the marker, when a run fails or a block is not
+# closed.
+render() {
+    local file=$1 out=$2 line kind args lineno=0 start=0
+    rendered=0
+    : >"$out"
+    while IFS= read -r line || [ -n "$line" ]; do
+        lineno=$((lineno + 1))
+        if [ "$start" -ne 0 ]; then # inside a block: drop until its end
+            case $line in
+            "<!-- /$kind -->") start=0 ;;
+            *) continue ;;
+            esac
+        elif [[ $line == '<!-- /screen -->' || $line == '<!-- /output -->' ]]; then
+            echo "$file:$lineno: $line closes no block"
+            return 1
+        fi
+        printf '%s\n' "$line" >>"$out"
+        [[ $line =~ ^'<!-- '(screen|output):(.*)' -->'$ ]] || continue
+        kind=${BASH_REMATCH[1]}
+        args=${BASH_REMATCH[2]# }
+        start=$lineno
+        rendered=$((rendered + 1))
+        eval "set -- $args" || { echo "$file:$lineno: cannot read the arguments: $args"; return 1; }
+        if [ "$kind" = screen ]; then
+            set -- --dump-screen - --size 80x24 "$@"
+        fi
+        if ! "$BIN" "$@" >"$TMP/run.out" 2>"$TMP/run.err"; then
+            echo "$file:$lineno: attn-trace $args failed: $(head -c 300 "$TMP/run.err")"
+            return 1
+        fi
+        {
+            echo '```text'
+            [ "$kind" = output ] && echo "\$ attn-trace $args"
+            sed 's/[[:space:]]*$//' "$TMP/run.out"
+            echo '```'
+        } >>"$out"
+    done <"$file"
+    if [ "$start" -ne 0 ]; then
+        echo "$file:$start: <!-- $kind: --> has no <!-- /$kind -->"
+        return 1
+    fi
+}
+
+for file in docs/guide.md README.md; do
+    blocks=$(grep -Ec '^<!-- (screen|output):' "$file")
+    rendered=0
+    if ! render "$file" "$TMP/rendered" >"$TMP/why" 2>&1; then
+        not_ok "$file: the marked screens and outputs can be made" "$(cat "$TMP/why")"
+    elif [ "$blocks" -eq 0 ] || [ "$rendered" -ne "$blocks" ]; then
+        not_ok "$file: has marked screens or outputs, each well formed" \
+            "$blocks lines start a marker, $rendered are <!-- screen: ARGS --> or <!-- output: ARGS -->"
+    elif cmp -s "$file" "$TMP/rendered"; then
+        ok "$file: its $blocks screens and outputs are what the program writes now"
+    elif [ "$update" -eq 1 ]; then
+        cp "$TMP/rendered" "$file"
+        ok "$file: rewrote its $blocks screens and outputs"
+    else
+        not_ok "$file: its screens and outputs are what the program writes now" \
+            "$(diff -u "$file" "$TMP/rendered" | head -n 40)" "run make guide, and review the diff"
+    fi
+done
+
+printf 'docs: %s passed, %s failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
