@@ -109,6 +109,8 @@ static const char *mode_flag(OutputMode mode)
         return "--tui";
     case MODE_DUMP:
         return "--dump-screen";
+    case MODE_NPY:
+        return "--export-npy";
     case MODE_DEFAULT:
         break;
     }
@@ -215,6 +217,7 @@ static const char *const VALUE_FLAGS[] = {
     "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
     "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
     "--autoplay", "--theme", "--max-memory",
+    "--export-npy", "--weights",
 };
 
 /* Names of the long flags that take no value. */
@@ -290,6 +293,17 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
                     return error_set(err, STATUS_USAGE, "--dump-screen: needs a file name, or - for stdout");
                 opts->dump_file = value;
             }
+        } else if (strcmp(flag, "--export-npy") == 0) {
+            if (opts->mode != MODE_DEFAULT && opts->mode != MODE_NPY)
+                return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
+            if (*value == '\0')
+                return error_set(err, STATUS_USAGE, "--export-npy: needs a directory");
+            opts->mode = MODE_NPY;
+            opts->npy_dir = value;
+        } else if (strcmp(flag, "--weights") == 0) {
+            if (*value == '\0')
+                return error_set(err, STATUS_USAGE, "--weights: needs a directory");
+            f->weights_dir = value;
         } else if (strcmp(flag, "--ascii") == 0) {
             opts->ascii = true;
         } else if (strcmp(flag, "--no-color") == 0) {
@@ -380,7 +394,8 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
         return true;
     }
     opts->config_flags = f->sentence != NULL || f->sentence_file != NULL || f->token_ids != NULL || f->have_vocab ||
-                         f->have_d_model || f->have_heads || f->have_focus || f->have_seed || f->causal;
+                         f->have_d_model || f->have_heads || f->have_focus || f->have_seed || f->causal ||
+                         f->weights_dir != NULL;
     if (opts->lesson != NULL && opts->no_lesson)
         return error_set(err, STATUS_USAGE, "--no-lesson cannot be used with a LESSON");
     if (opts->lesson == NULL && opts->config_flags)
@@ -446,6 +461,8 @@ bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)
         cfg->causal = true;
     if (f->max_bytes != 0)
         cfg->max_bytes = f->max_bytes;
+    if (f->weights_dir != NULL)
+        return true; /* the files may still set the sizes: weights_load validates */
     return config_validate(cfg, err);
 fail:
     free(file_text);

@@ -21,7 +21,8 @@ typedef enum OutputMode {
     MODE_PRINT,    /* --print: the walk-through as text */
     MODE_JSON,     /* --json: the trace as JSON */
     MODE_TUI,      /* --tui: the interactive tracer, even when it would not be chosen */
-    MODE_DUMP      /* --dump-screen: replay --keys headless and write the screen */
+    MODE_DUMP,     /* --dump-screen: replay --keys headless and write the screen */
+    MODE_NPY       /* --export-npy DIR: every tensor as a .npy file in DIR */
 } OutputMode;
 
 /* The configuration flags as given, to apply onto a base configuration. */
@@ -31,6 +32,7 @@ typedef struct ConfigFlags {
     bool have_vocab, have_d_model, have_heads, have_focus, have_seed;
     bool causal;
     unsigned long long max_bytes;  /* --max-memory, 0 when not given */
+    const char *weights_dir;       /* --weights DIR, or NULL; points into argv */
 } ConfigFlags;
 
 typedef struct Options {
@@ -46,6 +48,7 @@ typedef struct Options {
     int screen_rows;    /* default 24 */
     const char *keys;   /* --keys KEYS, or NULL; points into argv */
     const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
+    const char *npy_dir;   /* --export-npy DIR, or NULL; points into argv */
     const char *lesson;    /* the LESSON argument, or NULL; points into argv */
     bool no_lesson;        /* --no-lesson, or configuration flags given without a LESSON */
     bool config_flags;     /* any of --sentence ... --causal was given */
@@ -70,7 +73,8 @@ typedef struct Options {
 bool cli_parse(int argc, char **argv, Options *opts, Error *err);
 
 /* Applies the configuration flags onto cfg (the article's, or a lesson's)
- * and validates the result. Errors as for cli_parse. */
+ * and validates the result (not with --weights: the files may still
+ * change the sizes, and weights_load validates). Errors as for cli_parse. */
 bool cli_apply_config(const ConfigFlags *flags, Config *cfg, Error *err);
 
 /* Releases what opts owns. */

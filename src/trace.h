@@ -73,6 +73,7 @@ typedef struct TraceTensor {
     DimKind dims[TENSOR_MAX_DIMS];       /* meaning of each dimension */
     bool is_output;                      /* made by this step (else an input shown again) */
     bool is_integer;                     /* holds whole numbers (token ids) */
+    bool loaded;                         /* read from a --weights file instead of drawn (how.op still names the draw it replaced) */
     Derivation how;                      /* how it was made, when is_output */
     int made_in;                         /* index of the step that made it */
 } TraceTensor;
@@ -109,6 +110,16 @@ unsigned long long trace_bytes(const Config *cfg);
  * and the --max-memory value that allows it. Returns a new Trace (free
  * with trace_free) or NULL with err set. */
 Trace *trace_build(const Config *cfg, Error *err);
+
+struct Weights;
+
+/* As trace_build, with the embedding and weight matrices that weights
+ * holds (weights.h; NULL for none) in place of the generator's: the draws
+ * still happen, in their order, and a loaded tensor replaces the one
+ * drawn, so the tensors not loaded are the same as without weights. The
+ * steps that show loaded tensors say so in their formulas. weights must
+ * fit cfg (weights_load checks that) and is not kept. */
+Trace *trace_build_weights(const Config *cfg, const struct Weights *weights, Error *err);
 
 /* Frees the trace and every tensor in it. NULL is a no-op. */
 void trace_free(Trace *trace);
