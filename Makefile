@@ -137,6 +137,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./$(TESTBIN)
 	./tests/cli_test.sh ./$(BIN)
+	./tests/npy_test.sh ./$(BIN)
 	./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 	./tests/bad_input_test.sh ./$(BIN)
 	@status=0; ./tests/tui_test.sh ./$(BIN) || status=$$?; \
