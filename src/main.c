@@ -148,16 +148,16 @@ static int export_trace(const Trace *trace, const char *dir, int only_step)
     ExportSummary summary;
     if (!export_npy(trace, dir, only_step, &summary, &err))
         return fail(&err);
-    char shown[512];
-    snprintf(shown, sizeof shown, "%s", dir);
-    error_scrub(shown, false);
+    static const char *const UNITS[] = {"bytes", "KiB", "MiB", "GiB"};
     double size = (double)summary.bytes;
     int unit = 0;
     for (; size >= 1024.0 && unit < 3; unit++)
         size /= 1024.0;
+    char shown[512]; /* the name as given, made safe to print */
+    snprintf(shown, sizeof shown, "%s", dir);
+    error_scrub(shown, false);
     fprintf(stderr, "%s: wrote %d .npy file%s (%.*f %s) to %s\n", PROGRAM_NAME, summary.files,
-            summary.files == 1 ? "" : "s", unit == 0 ? 0 : 1, size, (const char *[]){"bytes", "KiB", "MiB", "GiB"}[unit],
-            shown);
+            summary.files == 1 ? "" : "s", unit == 0 ? 0 : 1, size, UNITS[unit], shown);
     return STATUS_OK;
 }
 
