@@ -142,6 +142,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./$(TESTBIN)
 	./tests/cli_test.sh ./$(BIN)
+	./tests/npy_test.sh ./$(BIN)
 	./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 	./tests/bad_input_test.sh ./$(BIN)
 	./tests/install_test.sh

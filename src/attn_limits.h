@@ -54,6 +54,11 @@
 /* Most steps in a trace. */
 #define TRACE_MAX_STEPS 32
 
+/* Longest .npy header read (the dictionary after the magic, version and
+ * length): NumPy's own reader refuses longer ones unless told otherwise,
+ * and a real header for four dimensions takes about 130 bytes. */
+#define LIMIT_NPY_HEADER_BYTES 10000
+
 /* Size of an error message buffer. */
 #define ERROR_MESSAGE_BYTES 512
 

@@ -50,9 +50,9 @@ unsigned long long bench_peak_rss(void)
     return (unsigned long long)usage.ru_maxrss * 1024ull; /* Linux reports KiB */
 }
 
-bool bench_trace(const Config *cfg, int runs, StrBuf *out, Error *err)
+bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, StrBuf *out, Error *err)
 {
-    Trace *trace = trace_build(cfg, err); /* the warm-up */
+    Trace *trace = trace_build_weights(cfg, weights, err); /* the warm-up */
     if (trace == NULL)
         return false;
     const int n_steps = trace->n_steps;
@@ -71,7 +71,7 @@ bool bench_trace(const Config *cfg, int runs, StrBuf *out, Error *err)
         return error_oom(err, "the benchmark's samples");
     }
     for (int r = 0; r < runs; r++) {
-        trace = trace_build(cfg, err);
+        trace = trace_build_weights(cfg, weights, err);
         if (trace == NULL) {
             free(total);
             free(step);

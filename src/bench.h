@@ -12,6 +12,8 @@
 #include "error.h"
 #include "strbuf.h"
 
+struct Weights;
+
 typedef struct BenchStats {
     size_t n;       /* samples */
     double median;  /* the middle sample (the mean of the two middle ones for an even n) */
@@ -35,8 +37,9 @@ double bench_trace_flops(const Config *cfg);
  *     step  1 tokenize           0.01 ms
  *     ...
  *
- * Each step's time is its median over the runs. Fails as trace_build. */
-bool bench_trace(const Config *cfg, int runs, StrBuf *out, Error *err);
+ * Each step's time is its median over the runs. weights: as
+ * trace_build_weights (NULL for the generator's). Fails as trace_build. */
+bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, StrBuf *out, Error *err);
 
 /* The peak resident memory of this process so far, in bytes (0 when the
  * system does not say). */

@@ -85,6 +85,8 @@ static const char *mode_flag(OutputMode mode)
         return "--bench";
     case MODE_BENCH_FRAMES:
         return "--bench-frames";
+    case MODE_NPY:
+        return "--export-npy";
     case MODE_DEFAULT:
         break;
     }
@@ -191,6 +193,7 @@ static const char *const VALUE_FLAGS[] = {
     "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
     "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
     "--autoplay", "--theme", "--max-memory", "--tokens", "--kernels", "--threads", "--bench",
+    "--export-npy", "--weights",
 };
 
 /* Names of the long flags that take no value. */
@@ -292,6 +295,17 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
             else
                 return error_set(err, STATUS_USAGE, "--kernels: expected auto, fast or reference, got '%.40s'", value);
             f->have_kernels = true;
+        } else if (strcmp(flag, "--export-npy") == 0) {
+            if (opts->mode != MODE_DEFAULT && opts->mode != MODE_NPY)
+                return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
+            if (*value == '\0')
+                return error_set(err, STATUS_USAGE, "--export-npy: needs a directory");
+            opts->mode = MODE_NPY;
+            opts->npy_dir = value;
+        } else if (strcmp(flag, "--weights") == 0) {
+            if (*value == '\0')
+                return error_set(err, STATUS_USAGE, "--weights: needs a directory");
+            f->weights_dir = value;
         } else if (strcmp(flag, "--ascii") == 0) {
             opts->ascii = true;
         } else if (strcmp(flag, "--no-color") == 0) {
@@ -383,7 +397,7 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
     }
     opts->config_flags = f->sentence != NULL || f->sentence_file != NULL || f->token_ids != NULL || f->have_vocab ||
                          f->have_d_model || f->have_heads || f->have_focus || f->have_seed || f->causal ||
-                         f->tokens != 0;
+                         f->tokens != 0 || f->weights_dir != NULL;
     if (opts->lesson != NULL && opts->no_lesson)
         return error_set(err, STATUS_USAGE, "--no-lesson cannot be used with a LESSON");
     if (opts->lesson == NULL && (opts->config_flags || opts->mode == MODE_BENCH || opts->mode == MODE_BENCH_FRAMES))
@@ -459,6 +473,8 @@ bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)
         cfg->threads = f->threads;
     if (f->tokens != 0 && !config_repeat_tokens(cfg, (size_t)f->tokens, err))
         return false;
+    if (f->weights_dir != NULL)
+        return true; /* the files may still set the sizes: weights_load validates */
     return config_validate(cfg, err);
 fail:
     free(file_text);

@@ -23,7 +23,8 @@ typedef enum OutputMode {
     MODE_TUI,      /* --tui: the interactive tracer, even when it would not be chosen */
     MODE_DUMP,     /* --dump-screen: replay --keys headless and write the screen */
     MODE_BENCH,    /* --bench N: time the trace's computation */
-    MODE_BENCH_FRAMES /* --bench-frames: time key-to-frame through the composer and the backend */
+    MODE_BENCH_FRAMES, /* --bench-frames: time key-to-frame through the composer and the backend */
+    MODE_NPY       /* --export-npy DIR: every tensor as a .npy file in DIR */
 } OutputMode;
 
 /* The configuration flags as given, to apply onto a base configuration. */
@@ -37,6 +38,7 @@ typedef struct ConfigFlags {
     KernelChoice kernels;          /* --kernels */
     bool have_kernels;
     int threads;                   /* --threads N, 0 when not given */
+    const char *weights_dir;       /* --weights DIR, or NULL; points into argv */
 } ConfigFlags;
 
 typedef struct Options {
@@ -52,6 +54,7 @@ typedef struct Options {
     int screen_rows;    /* default 24 */
     const char *keys;   /* --keys KEYS, or NULL; points into argv */
     const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
+    const char *npy_dir;   /* --export-npy DIR, or NULL; points into argv */
     const char *lesson;    /* the LESSON argument, or NULL; points into argv */
     bool no_lesson;        /* --no-lesson, or configuration flags given without a LESSON */
     bool config_flags;     /* any of --sentence ... --causal was given */
@@ -77,7 +80,8 @@ typedef struct Options {
 bool cli_parse(int argc, char **argv, Options *opts, Error *err);
 
 /* Applies the configuration flags onto cfg (the article's, or a lesson's)
- * and validates the result. Errors as for cli_parse. */
+ * and validates the result (not with --weights: the files may still
+ * change the sizes, and weights_load validates). Errors as for cli_parse. */
 bool cli_apply_config(const ConfigFlags *flags, Config *cfg, Error *err);
 
 /* Releases what opts owns. */

@@ -1259,6 +1259,11 @@ static void explain_random(Cell *c)
     for (int d = 0; d < t->ndim; d++)
         append(shape, sizeof shape, "%s%zu", d > 0 ? ", " : "", t->shape[d]);
     line(&c->lines, "%s", c->name);
+    if (c->tt->loaded) { /* --weights: read from a file, not drawn */
+        line(&c->lines, "  read from %s.%s.npy (--weights): value #%zu of %zu",
+             trace_part_name(c->trace->steps[c->step].part), c->tt->name, c->offset + 1, t->size);
+        return;
+    }
     if (c->tt->how.op == OP_RAND_NORMAL) {
         line(&c->lines, "  drawn by nn.Embedding's normal_ initialisation (mean 0, std 1): value #%zu of %zu "
                         "(seed %" PRIu64 ")",

@@ -17,6 +17,7 @@
 #include "builtin.h"
 #include "catalog.h"
 #include "cli.h"
+#include "export.h"
 #include "lesson.h"
 #include "progress.h"
 #include "frame.h"
@@ -25,6 +26,7 @@
 #include "strbuf.h"
 #include "trace.h"
 #include "view.h"
+#include "weights.h"
 
 /* Most keys --keys may hold. */
 #define MAX_REPLAY_KEYS 4096
@@ -136,6 +138,28 @@ static int print_trace(const Trace *trace, OutputMode mode, const PrintOptions *
     }
     strbuf_free(&out);
     return status;
+}
+
+/* --export-npy: writes the tensors into dir and says so in one line on
+ * stderr (stdout stays empty). */
+static int export_trace(const Trace *trace, const char *dir, int only_step)
+{
+    Error err;
+    error_clear(&err);
+    ExportSummary summary;
+    if (!export_npy(trace, dir, only_step, &summary, &err))
+        return fail(&err);
+    static const char *const UNITS[] = {"bytes", "KiB", "MiB", "GiB"};
+    double size = (double)summary.bytes;
+    int unit = 0;
+    for (; size >= 1024.0 && unit < 3; unit++)
+        size /= 1024.0;
+    char shown[512]; /* the name as given, made safe to print */
+    snprintf(shown, sizeof shown, "%s", dir);
+    error_scrub(shown, false);
+    fprintf(stderr, "%s: wrote %d .npy file%s (%.*f %s) to %s\n", PROGRAM_NAME, summary.files,
+            summary.files == 1 ? "" : "s", unit == 0 ? 0 : 1, size, UNITS[unit], shown);
+    return STATUS_OK;
 }
 
 /* The interactive tracer is chosen when both ends are a terminal that can
@@ -468,17 +492,33 @@ int main(int argc, char **argv)
         if (!opts.have_precision)
             opts.precision = lesson.precision;
     }
+    /* --weights: the files fix the sizes the flags left open, then stand
+     * in for the draws */
+    static Weights weights; /* off the stack */
+    if (opts.flags.weights_dir != NULL) {
+        unsigned fixed = (opts.flags.have_vocab ? WEIGHTS_FIXED_VOCAB : 0u) |
+                         (opts.flags.have_d_model ? WEIGHTS_FIXED_D_MODEL : 0u) |
+                         (opts.flags.have_heads ? WEIGHTS_FIXED_HEADS : 0u);
+        if (!weights_load(opts.flags.weights_dir, fixed, &opts.config, &weights, &err)) {
+            if (have_lesson)
+                lesson_free(&lesson);
+            cli_options_free(&opts);
+            return fail(&err);
+        }
+    }
     if (opts.mode == MODE_BENCH) {
         StrBuf report = {0};
-        bool ok = bench_trace(&opts.config, opts.bench_runs, &report, &err);
+        bool ok = bench_trace(&opts.config, opts.flags.weights_dir != NULL ? &weights : NULL, opts.bench_runs, &report, &err);
         int status = ok ? write_out(strbuf_text(&report), report.len) : fail(&err);
         strbuf_free(&report);
+        weights_free(&weights);
         if (have_lesson)
             lesson_free(&lesson);
         cli_options_free(&opts);
         return status;
     }
-    Trace *trace = trace_build(&opts.config, &err);
+    Trace *trace = trace_build_weights(&opts.config, opts.flags.weights_dir != NULL ? &weights : NULL, &err);
+    weights_free(&weights);
     if (trace == NULL) {
         if (have_lesson)
             lesson_free(&lesson);
@@ -499,6 +539,8 @@ int main(int argc, char **argv)
     int status;
     if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES)
         status = run_tracer(trace, have_lesson ? &lesson : NULL, &opts, mode, print_opts.only_step);
+    else if (mode == MODE_NPY)
+        status = export_trace(trace, opts.npy_dir, print_opts.only_step);
     else
         status = print_trace(trace, mode, &print_opts);
     trace_free(trace);

@@ -19,6 +19,7 @@
 #include "einsum.h"
 #include "kernels.h"
 #include "rng.h"
+#include "weights.h"
 
 /* ------------------------------------------------------------------------
  * Step explanations: short, plain, our own words.
@@ -350,8 +351,9 @@ static void divide_in_place(Tensor *t, float divisor)
         t->data[i] = t->data[i] / divisor;
 }
 
-/* Part 1: one head, following token `focus`. */
-static bool build_single_head(Trace *trace, Error *err)
+/* Part 1: one head, following token `focus`; the tensors `loaded` holds
+ * replace the ones drawn. */
+static bool build_single_head(Trace *trace, const Weights *loaded, Error *err)
 {
     const Config *cfg = &trace->config;
     const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
@@ -376,7 +378,7 @@ static bool build_single_head(Trace *trace, Error *err)
 
     /* embed */
     Tensor *table = keep(trace, draw_embedding(&rng, cfg, err));
-    if (table == NULL)
+    if (table == NULL || !weights_apply(loaded, WEIGHT_EMBEDDING, table, err))
         return false;
     Tensor *x = keep(trace, tensor_gather_rows(table, cfg->token_ids, S, err));
     if (x == NULL)
@@ -384,11 +386,14 @@ static bool build_single_head(Trace *trace, Error *err)
     step = step_begin(trace, "embed", PART_SINGLE_HEAD, EXPLAIN_EMBED);
     snprintf(step->title, sizeof step->title, "Look up each token's embedding");
     snprintf(step->formula, sizeof step->formula,
-             "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]", V, D, S, S, D);
+             "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]%s%s", V, D, S, S, D,
+             weights_has(loaded, WEIGHT_EMBEDDING) ? "; embedding loaded from " : "",
+             weights_has(loaded, WEIGHT_EMBEDDING) ? loaded->shown_dir : "");
     int t_ids = show(step, "tokenized_sentence", ids, DIMS_S, false);
     step->tensors[t_ids].is_integer = true;
     int t_table = show(step, "embedding", table, DIMS_VD, true);
     derive(step, t_table, OP_RAND_NORMAL, -1, -1);
+    step->tensors[t_table].loaded = weights_has(loaded, WEIGHT_EMBEDDING);
     derive(step, show(step, "sentence_embed", x, DIMS_SD, true), OP_GATHER_ROWS, t_table, t_ids);
 
     /* weights: drawn in the article's order */
@@ -396,15 +401,20 @@ static bool build_single_head(Trace *trace, Error *err)
     Tensor *w_key = keep(trace, draw_uniform(&rng, 2, dd, err));
     Tensor *w_query = w_key ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
     Tensor *w_value = w_query ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
-    if (w_value == NULL)
+    if (w_value == NULL || !weights_apply(loaded, WEIGHT_KEY, w_key, err) ||
+        !weights_apply(loaded, WEIGHT_QUERY, w_query, err) || !weights_apply(loaded, WEIGHT_VALUE, w_value, err))
         return false;
     step = step_begin(trace, "weights", PART_SINGLE_HEAD, EXPLAIN_WEIGHTS);
     snprintf(step->title, sizeof step->title, "Draw the key, query and value matrices");
-    snprintf(step->formula, sizeof step->formula, "w_key, w_query, w_value = torch.rand(%zu, %zu)   → [%zu, %zu] each",
-             D, D, D, D);
+    char drawn_as[64], shapes[64];
+    snprintf(drawn_as, sizeof drawn_as, "torch.rand(%zu, %zu)", D, D);
+    snprintf(shapes, sizeof shapes, "   → [%zu, %zu] each", D, D);
+    weights_describe(loaded, WEIGHT_KEY, WEIGHT_VALUE, drawn_as, shapes, step->formula, sizeof step->formula);
     derive(step, show(step, "w_key", w_key, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
     derive(step, show(step, "w_query", w_query, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
     derive(step, show(step, "w_value", w_value, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
+    for (int i = 0; i < 3; i++)
+        step->tensors[i].loaded = weights_has(loaded, (WeightId)(WEIGHT_KEY + i));
 
     /* project_token: W·x for the focus token */
     Tensor *x_f = keep(trace, tensor_row(x, f, err));
@@ -541,8 +551,9 @@ static bool build_single_head(Trace *trace, Error *err)
     return true;
 }
 
-/* Part 2: h heads at once with einsum. */
-static bool build_multi_head(Trace *trace, Error *err)
+/* Part 2: h heads at once with einsum; the tensors `loaded` holds replace
+ * the ones drawn. */
+static bool build_multi_head(Trace *trace, const Weights *loaded, Error *err)
 {
     const Config *cfg = &trace->config;
     const size_t S = cfg->n_tokens, D = cfg->d_model, H = cfg->heads, E = config_d_k(cfg);
@@ -554,6 +565,10 @@ static bool build_multi_head(Trace *trace, Error *err)
     Tensor *table = draw_embedding(&rng, cfg, err);
     if (table == NULL)
         return false;
+    if (!weights_apply(loaded, WEIGHT_EMBEDDING, table, err)) {
+        tensor_free(table);
+        return false;
+    }
     Tensor *x = keep(trace, tensor_gather_rows(table, cfg->token_ids, S, err));
     tensor_free(table);
     if (x == NULL)
@@ -563,17 +578,23 @@ static bool build_multi_head(Trace *trace, Error *err)
     Tensor *w_key = w_query ? keep(trace, draw_uniform(&rng, 3, hde, err)) : NULL;
     Tensor *w_value = w_key ? keep(trace, draw_uniform(&rng, 3, hde, err)) : NULL;
     Tensor *w_output = w_value ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
-    if (w_output == NULL)
+    if (w_output == NULL || !weights_apply(loaded, WEIGHT_MH_QUERY, w_query, err) ||
+        !weights_apply(loaded, WEIGHT_MH_KEY, w_key, err) || !weights_apply(loaded, WEIGHT_MH_VALUE, w_value, err) ||
+        !weights_apply(loaded, WEIGHT_MH_OUTPUT, w_output, err))
         return false;
     step = step_begin(trace, "mh_weights", PART_MULTI_HEAD, EXPLAIN_MH_WEIGHTS);
     snprintf(step->title, sizeof step->title, "Stacked weights for %zu heads", H);
-    snprintf(step->formula, sizeof step->formula,
-             "w_query, w_key, w_value = torch.rand(h, d, d_k)   → [%zu, %zu, %zu] each; w_output → [%zu, %zu]", H, D, E,
-             D, D);
+    char shapes[128];
+    snprintf(shapes, sizeof shapes, "   → [%zu, %zu, %zu] each; w_output%s → [%zu, %zu]", H, D, E,
+             weights_has(loaded, WEIGHT_MH_OUTPUT) ? " (loaded)" : "", D, D);
+    weights_describe(loaded, WEIGHT_MH_QUERY, WEIGHT_MH_VALUE, "torch.rand(h, d, d_k)", shapes, step->formula,
+                     sizeof step->formula);
     derive(step, show(step, "w_query", w_query, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
     derive(step, show(step, "w_key", w_key, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
     derive(step, show(step, "w_value", w_value, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
     derive(step, show(step, "w_output", w_output, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
+    for (int i = 0; i < 4; i++)
+        step->tensors[i].loaded = weights_has(loaded, (WeightId)(WEIGHT_MH_QUERY + i));
 
     /* mh_project: 'sd,hde->hse' */
     const Tensor *ops[2] = {x, w_query};
@@ -730,6 +751,11 @@ static void human_bytes(unsigned long long bytes, char *buf, size_t size)
 
 Trace *trace_build(const Config *cfg, Error *err)
 {
+    return trace_build_weights(cfg, NULL, err);
+}
+
+Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err)
+{
     if (!config_validate(cfg, err))
         return NULL;
     /* the memory guard: refuse before allocating anything */
@@ -771,7 +797,7 @@ Trace *trace_build(const Config *cfg, Error *err)
     trace->fast_kernels = trace_uses_fast_kernels(cfg);
     trace->threads = trace->fast_kernels ? trace_threads(cfg) : 1;
     double started = clock_ms();
-    if (!build_single_head(trace, err) || !build_multi_head(trace, err)) {
+    if (!build_single_head(trace, weights, err) || !build_multi_head(trace, weights, err)) {
         if (err != NULL && err->status == STATUS_OK)
             error_oom(err, "the trace's tensors");
         trace_free(trace);

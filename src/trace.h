@@ -73,6 +73,7 @@ typedef struct TraceTensor {
     DimKind dims[TENSOR_MAX_DIMS];       /* meaning of each dimension */
     bool is_output;                      /* made by this step (else an input shown again) */
     bool is_integer;                     /* holds whole numbers (token ids) */
+    bool loaded;                         /* read from a --weights file instead of drawn (how.op still names the draw it replaced) */
     Derivation how;                      /* how it was made, when is_output */
     int made_in;                         /* index of the step that made it */
 } TraceTensor;
@@ -124,6 +125,15 @@ bool trace_uses_fast_kernels(const Config *cfg);
 /* The threads cfg's fast kernels use: cfg->threads, or by default the CPUs
  * online, at most KERNELS_DEFAULT_MAX_THREADS. */
 int trace_threads(const Config *cfg);
+struct Weights;
+
+/* As trace_build, with the embedding and weight matrices that weights
+ * holds (weights.h; NULL for none) in place of the generator's: the draws
+ * still happen, in their order, and a loaded tensor replaces the one
+ * drawn, so the tensors not loaded are the same as without weights. The
+ * steps that show loaded tensors say so in their formulas. weights must
+ * fit cfg (weights_load checks that) and is not kept. */
+Trace *trace_build_weights(const Config *cfg, const struct Weights *weights, Error *err);
 
 /* Frees the trace and every tensor in it. NULL is a no-op. */
 void trace_free(Trace *trace);

@@ -258,6 +258,11 @@ static const GoodCase GOOD_CASES[] = {
      SIZES(10, 16, 4, 1), .seed = 4294967301u},
     {"--causal", {"--causal", NULL}, MODE_DEFAULT, 4, NULL, false, false, ARTICLE_TOKENS, SIZES(10, 16, 4, 1),
      .causal = true},
+    {"--export-npy DIR", {"--export-npy", "out", NULL}, MODE_NPY, 4, NULL, false, false, ARTICLE_TOKENS,
+     SIZES(10, 16, 4, 1)},
+    /* the files may still set d_model: the sizes are checked once they are read */
+    {"--weights DIR leaves the sizes to the files", {"--weights=w", "--heads", "3", NULL}, MODE_DEFAULT, 4, NULL, false,
+     false, ARTICLE_TOKENS, SIZES(10, 16, 3, 1)},
     {"everything at once",
      {"--json", "--step=3", "--precision", "2", "--sentence", "The cat saw the dog", "--d-model=12", "--heads", "3",
       "--focus", "4", "--seed=7", "--causal", NULL},
@@ -388,6 +393,10 @@ static const BadCase BAD_CASES[] = {
     {"--size zero", {"--dump-screen", "-", "--size", "0x24", NULL}, U, "--size: expected WIDTHxHEIGHT"},
     {"--size huge", {"--dump-screen", "-", "--size", "100000x24", NULL}, U, "--size: expected WIDTHxHEIGHT"},
     {"--dump-screen empty", {"--dump-screen", "", NULL}, U, "--dump-screen: needs a file name"},
+    {"--export-npy empty", {"--export-npy=", NULL}, U, "--export-npy: needs a directory"},
+    {"--json --export-npy", {"--json", "--export-npy", "d", NULL}, U, "--export-npy cannot be used with --json"},
+    {"--export-npy --print", {"--export-npy", "d", "--print", NULL}, U, "--print cannot be used with --export-npy"},
+    {"--weights empty", {"--weights", "", NULL}, U, "--weights: needs a directory"},
     {"--ascii with a value", {"--ascii=1", NULL}, U, "--ascii: takes no value"},
     /* flags that take no value */
     {"--print=yes", {"--print=yes", NULL}, U, "--print: takes no value"},

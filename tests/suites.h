@@ -21,5 +21,6 @@ Suite *view_suite(void);
 Suite *lesson_suite(void);
 Suite *progress_suite(void);
 Suite *kernels_suite(void);
+Suite *npy_suite(void);
 
 #endif
