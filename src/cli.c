@@ -109,6 +109,8 @@ static const char *mode_flag(OutputMode mode)
         return "--tui";
     case MODE_DUMP:
         return "--dump-screen";
+    case MODE_SVG:
+        return "--svg";
     case MODE_DEFAULT:
         break;
     }
@@ -214,7 +216,7 @@ static bool read_sentence_file(const char *path, char **text, Error *err)
 static const char *const VALUE_FLAGS[] = {
     "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
     "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
-    "--autoplay", "--theme", "--max-memory",
+    "--autoplay", "--theme", "--max-memory", "--svg",
 };
 
 /* Names of the long flags that take no value. */
@@ -280,8 +282,10 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
 
         bool ok = true;
         if (strcmp(flag, "--print") == 0 || strcmp(flag, "--json") == 0 || strcmp(flag, "--tui") == 0 ||
-            strcmp(flag, "--dump-screen") == 0) {
+            strcmp(flag, "--dump-screen") == 0 || strcmp(flag, "--svg") == 0) {
             OutputMode mode = flag[2] == 'p' ? MODE_PRINT : flag[2] == 'j' ? MODE_JSON : flag[2] == 't' ? MODE_TUI : MODE_DUMP;
+            if (flag[2] == 's')
+                mode = MODE_SVG;
             if (opts->mode != MODE_DEFAULT && opts->mode != mode)
                 return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
             opts->mode = mode;
@@ -289,6 +293,11 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
                 if (*value == '\0')
                     return error_set(err, STATUS_USAGE, "--dump-screen: needs a file name, or - for stdout");
                 opts->dump_file = value;
+            }
+            if (mode == MODE_SVG) {
+                if (*value == '\0')
+                    return error_set(err, STATUS_USAGE, "--svg: needs a file name, or - for stdout");
+                opts->svg_file = value;
             }
         } else if (strcmp(flag, "--ascii") == 0) {
             opts->ascii = true;

@@ -21,7 +21,8 @@ typedef enum OutputMode {
     MODE_PRINT,    /* --print: the walk-through as text */
     MODE_JSON,     /* --json: the trace as JSON */
     MODE_TUI,      /* --tui: the interactive tracer, even when it would not be chosen */
-    MODE_DUMP      /* --dump-screen: replay --keys headless and write the screen */
+    MODE_DUMP,     /* --dump-screen: replay --keys headless and write the screen */
+    MODE_SVG       /* --svg: one step's attention as heat maps, in an SVG file */
 } OutputMode;
 
 /* The configuration flags as given, to apply onto a base configuration. */
@@ -46,6 +47,7 @@ typedef struct Options {
     int screen_rows;    /* default 24 */
     const char *keys;   /* --keys KEYS, or NULL; points into argv */
     const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
+    const char *svg_file;  /* --svg FILE ("-" for stdout), or NULL */
     const char *lesson;    /* the LESSON argument, or NULL; points into argv */
     bool no_lesson;        /* --no-lesson, or configuration flags given without a LESSON */
     bool config_flags;     /* any of --sentence ... --causal was given */
