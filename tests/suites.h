@@ -20,5 +20,6 @@ Suite *explain_suite(void);
 Suite *view_suite(void);
 Suite *lesson_suite(void);
 Suite *progress_suite(void);
+Suite *svg_suite(void);
 
 #endif
