@@ -233,6 +233,9 @@ static double scale_pos(const HeatMap *hm, float v)
     return t > 1.0 ? 1.0 : t > 0.0 ? t : 0.0;
 }
 
+/* Fills hm for the tensor tt of trace: how many maps of what size, the
+ * colour scale's ends, whether any cell is masked, and the number format
+ * (precision digits). */
 static void heatmap_init(HeatMap *hm, const Trace *trace, const TraceTensor *tt, int precision)
 {
     const Tensor *t = tt->tensor;
@@ -268,19 +271,24 @@ static void heatmap_init(HeatMap *hm, const Trace *trace, const TraceTensor *tt,
     /* A heat map is read at a glance: fixed notation ("0.0082") rather than
      * the scientific one PyTorch picks for a wide span ("8.2053e-03"),
      * unless the values are too large for it to stay short. */
-    double max_abs = 0.0;
-    for (size_t i = 0; i < t->size; i++)
-        if (isfinite(t->data[i]))
-            max_abs = fmax(max_abs, fabs((double)t->data[i]));
-    if (hm->fmt.notation == NUM_SCIENTIFIC && max_abs < 1e6) {
+    float most_negative = 0.0f, most_positive = 0.0f;
+    bool non_finite = false;
+    for (size_t i = 0; i < t->size; i++) {
+        float v = t->data[i];
+        non_finite |= !isfinite(v);
+        if (isfinite(v) && v < most_negative)
+            most_negative = v;
+        if (isfinite(v) && v > most_positive)
+            most_positive = v;
+    }
+    if (hm->fmt.notation == NUM_SCIENTIFIC && -most_negative < 1e6f && most_positive < 1e6f) {
+        /* the widest text is that of an extreme value, or "-inf" */
+        char buf[NUMFMT_BUF];
         hm->fmt.notation = NUM_FIXED;
-        hm->fmt.width = 1;
-        for (size_t i = 0; i < t->size; i++) {
-            char buf[NUMFMT_BUF];
-            int len = numfmt_write(&hm->fmt, t->data[i], buf);
-            if (len > hm->fmt.width)
-                hm->fmt.width = len;
-        }
+        int neg = numfmt_write(&hm->fmt, most_negative, buf), pos = numfmt_write(&hm->fmt, most_positive, buf);
+        hm->fmt.width = neg > pos ? neg : pos;
+        if (non_finite && hm->fmt.width < 4)
+            hm->fmt.width = 4;
     }
 }
 
@@ -335,6 +343,10 @@ static void axis_label(const HeatMap *hm, size_t label_step, size_t i, char *buf
         snprintf(buf, size, "%s", word);
 }
 
+/* Lays out the maps of hm: vector or raster, the size of a cell, which
+ * tokens are labelled and the room the labels take, and the grid of
+ * panels (about as many columns as rows). The header is left to
+ * svg_write. */
 static void layout_maps(Layout *lo, const HeatMap *hm)
 {
     size_t side = hm->cols > hm->rows ? hm->cols : hm->rows;
@@ -390,7 +402,7 @@ static void layout_maps(Layout *lo, const HeatMap *hm)
  * Header and colour scale
  * ---------------------------------------------------------------------- */
 
-/* The header's lines of text, and their font sizes. */
+/* The header's lines of text. */
 typedef struct Header {
     char title[256];
     char formula[sizeof ((TraceStep *)0)->formula];
@@ -398,6 +410,9 @@ typedef struct Header {
     char axes[256];
 } Header;
 
+/* Fills h for step step_index of trace, drawn as hm: the title (number,
+ * id, title), the formula, the configuration (the sentence shortened to
+ * SVG_SENTENCE_COLS) and what the rows and columns are. */
 static void header_make(Header *h, const Trace *trace, int step_index, const HeatMap *hm)
 {
     const TraceStep *step = &trace->steps[step_index];
