@@ -136,9 +136,9 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CFLAGS_TEST) -Itests -c -o $@ $<
 
-# The end-to-end terminal tests need tmux; without it they say so and exit
-# 77 (skipped), which fails the run under CI (CI=true), where .ci/run
-# installs tmux.
+# The end-to-end terminal tests need tmux, and the SVG checks xmllint;
+# without it they say so and exit 77 (skipped), which fails the run under
+# CI (CI=true), where .ci/run installs tmux and libxml2-utils.
 run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./$(TESTBIN)
 	./tests/cli_test.sh ./$(BIN)
@@ -149,6 +149,8 @@ run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./tests/docs_test.sh ./$(BIN)
 	./tests/completion_test.sh ./$(BIN)
 	@$(MAKE) --no-print-directory lint-man
+	@status=0; ./tests/svg_test.sh ./$(BIN) || status=$$?; \
+	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
 	@status=0; ./tests/tui_test.sh ./$(BIN) || status=$$?; \
 	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
 	@for h in $(FUZZ_HARNESSES); do ./$(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h || exit 1; done
@@ -175,6 +177,8 @@ valgrind: deps
 	$(VALGRIND) ./$(BIN) --json --causal --focus 3 >/dev/null
 	$(VALGRIND) ./$(BIN) --dump-screen /dev/null --keys 'jj<Enter><Esc> ?<Esc>s<Down><Enter>'
 	$(VALGRIND) ./$(BIN) --check lessons/*.lesson >/dev/null
+	$(VALGRIND) ./$(BIN) --svg - --causal >/dev/null
+	$(VALGRIND) ./$(BIN) --svg - --d-model 64 --sentence "$$(seq -s ' ' 1 80)" >/dev/null
 	@echo "valgrind: no errors, nothing definitely lost"
 
 # The performance table (tests/bench.sh): attn-trace against PyTorch's

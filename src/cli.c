@@ -87,6 +87,8 @@ static const char *mode_flag(OutputMode mode)
         return "--bench-frames";
     case MODE_NPY:
         return "--export-npy";
+    case MODE_SVG:
+        return "--svg";
     case MODE_DEFAULT:
         break;
     }
@@ -193,7 +195,7 @@ static const char *const VALUE_FLAGS[] = {
     "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
     "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
     "--autoplay", "--theme", "--max-memory", "--tokens", "--kernels", "--threads", "--bench",
-    "--export-npy", "--weights",
+    "--export-npy", "--weights", "--svg",
 };
 
 /* Names of the long flags that take no value. */
@@ -259,8 +261,10 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
 
         bool ok = true;
         if (strcmp(flag, "--print") == 0 || strcmp(flag, "--json") == 0 || strcmp(flag, "--tui") == 0 ||
-            strcmp(flag, "--dump-screen") == 0) {
+            strcmp(flag, "--dump-screen") == 0 || strcmp(flag, "--svg") == 0) {
             OutputMode mode = flag[2] == 'p' ? MODE_PRINT : flag[2] == 'j' ? MODE_JSON : flag[2] == 't' ? MODE_TUI : MODE_DUMP;
+            if (flag[2] == 's')
+                mode = MODE_SVG;
             if (opts->mode != MODE_DEFAULT && opts->mode != mode)
                 return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
             opts->mode = mode;
@@ -268,6 +272,11 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
                 if (*value == '\0')
                     return error_set(err, STATUS_USAGE, "--dump-screen: needs a file name, or - for stdout");
                 opts->dump_file = value;
+            }
+            if (mode == MODE_SVG) {
+                if (*value == '\0')
+                    return error_set(err, STATUS_USAGE, "--svg: needs a file name, or - for stdout");
+                opts->svg_file = value;
             }
         } else if (strcmp(flag, "--bench") == 0 || strcmp(flag, "--bench-frames") == 0) {
             OutputMode mode = value != NULL ? MODE_BENCH : MODE_BENCH_FRAMES;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -24,6 +25,7 @@
 #include "keys.h"
 #include "print.h"
 #include "strbuf.h"
+#include "svg.h"
 #include "trace.h"
 #include "view.h"
 #include "weights.h"
@@ -160,6 +162,67 @@ static int export_trace(const Trace *trace, const char *dir, int only_step)
     fprintf(stderr, "%s: wrote %d .npy file%s (%.*f %s) to %s\n", PROGRAM_NAME, summary.files,
             summary.files == 1 ? "" : "s", unit == 0 ? 0 : 1, size, UNITS[unit], shown);
     return STATUS_OK;
+}
+
+/* --svg: one step's heat maps (step: --step's index, or -1 for the
+ * default), to stdout for "-". A regular file is written to a temporary
+ * file beside it, renamed over it once whole, so a failed run leaves no
+ * half file; a device or FIFO (/dev/stdout) is written directly. */
+static int write_svg(const Trace *trace, const Options *opts, int step)
+{
+    Error err;
+    error_clear(&err);
+    if ((step = svg_pick_step(trace, step, &err)) < 0)
+        return fail(&err);
+    const char *path = opts->svg_file;
+    struct stat st;
+    bool direct = strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+    char tmp[4096] = "";
+    FILE *f = strcmp(path, "-") == 0 ? stdout : NULL;
+    if (f == NULL && direct) {
+        f = fopen(path, "w");
+    } else if (f == NULL) {
+        errno = ENAMETOOLONG;
+        int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+        int fd = n > 0 && (size_t)n < sizeof tmp ? mkstemp(tmp) : -1;
+        mode_t mask = umask(0); /* mkstemp made it 0600: give it a new file's usual mode */
+        umask(mask);
+        if (fd >= 0 && (fchmod(fd, 0666 & ~mask) != 0 || (f = fdopen(fd, "w")) == NULL)) {
+            int saved_errno = errno;
+            close(fd);
+            unlink(tmp);
+            errno = saved_errno;
+        }
+    }
+    if (f == NULL) {
+        error_set(&err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(errno));
+        return fail(&err);
+    }
+    StrBuf out = {0};
+    out.sink = f;
+    errno = 0;
+    svg_write(&out, trace, step, opts->precision);
+    bool written = strbuf_flush(&out) && fflush(f) == 0 && (direct || fsync(fileno(f)) == 0);
+    int saved_errno = errno;
+    strbuf_free(&out);
+    if (f != stdout && fclose(f) != 0 && written) {
+        written = false;
+        saved_errno = errno;
+    }
+    if (!direct && written && rename(tmp, path) != 0) {
+        written = false;
+        saved_errno = errno;
+    }
+    if (!direct && !written)
+        unlink(tmp);
+    if (written)
+        return STATUS_OK;
+    const char *why = saved_errno != 0 ? strerror(saved_errno) : "write error";
+    if (f == stdout)
+        error_set(&err, STATUS_FAILURE, "cannot write the output: %s", why);
+    else
+        error_set(&err, STATUS_FAILURE, "%s: cannot write: %s", path, why);
+    return fail(&err);
 }
 
 /* The interactive tracer is chosen when both ends are a terminal that can
@@ -541,6 +604,8 @@ int main(int argc, char **argv)
         status = run_tracer(trace, have_lesson ? &lesson : NULL, &opts, mode, print_opts.only_step);
     else if (mode == MODE_NPY)
         status = export_trace(trace, opts.npy_dir, print_opts.only_step);
+    else if (mode == MODE_SVG)
+        status = write_svg(trace, &opts, print_opts.only_step);
     else
         status = print_trace(trace, mode, &print_opts);
     trace_free(trace);

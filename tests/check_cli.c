@@ -178,6 +178,8 @@ static const GoodCase GOOD_CASES[] = {
     {"no arguments: the article", {NULL}, MODE_DEFAULT, 4, NULL, false, false, ARTICLE_TOKENS, SIZES(10, 16, 4, 1)},
     {"--print", {"--print", NULL}, MODE_PRINT, 4, NULL, false, false, ARTICLE_TOKENS, SIZES(10, 16, 4, 1)},
     {"--json", {"--json", NULL}, MODE_JSON, 4, NULL, false, false, ARTICLE_TOKENS, SIZES(10, 16, 4, 1)},
+    {"--svg FILE --step", {"--svg", "a.svg", "--step", "mh_scores", NULL}, MODE_SVG, 4, "mh_scores", false, false,
+     ARTICLE_TOKENS, SIZES(10, 16, 4, 1)},
     {"--print twice", {"--print", "--print", NULL}, MODE_PRINT, 4, NULL, false, false, ARTICLE_TOKENS,
      SIZES(10, 16, 4, 1)},
     {"--json twice", {"--json", "--json", NULL}, MODE_JSON, 4, NULL, false, false, ARTICLE_TOKENS,
@@ -397,6 +399,8 @@ static const BadCase BAD_CASES[] = {
     {"--json --export-npy", {"--json", "--export-npy", "d", NULL}, U, "--export-npy cannot be used with --json"},
     {"--export-npy --print", {"--export-npy", "d", "--print", NULL}, U, "--print cannot be used with --export-npy"},
     {"--weights empty", {"--weights", "", NULL}, U, "--weights: needs a directory"},
+    {"--svg empty", {"--svg=", NULL}, U, "--svg: needs a file name"},
+    {"--svg --print", {"--svg", "a.svg", "--print", NULL}, U, "--print cannot be used with --svg"},
     {"--ascii with a value", {"--ascii=1", NULL}, U, "--ascii: takes no value"},
     /* flags that take no value */
     {"--print=yes", {"--print=yes", NULL}, U, "--print: takes no value"},

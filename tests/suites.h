@@ -22,5 +22,6 @@ Suite *lesson_suite(void);
 Suite *progress_suite(void);
 Suite *kernels_suite(void);
 Suite *npy_suite(void);
+Suite *svg_suite(void);
 
 #endif
