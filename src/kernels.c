@@ -516,6 +516,34 @@ void kernels_softmax_rows(float *out, const float *in, size_t rows, size_t cols,
 }
 
 /* ------------------------------------------------------------------------
+ * Division by a constant
+ * ---------------------------------------------------------------------- */
+
+#if KERNELS_X86
+__attribute__((target("avx2,fma"))) static void divide_avx2(float *v, size_t n, float divisor)
+{
+    const __m256 d = _mm256_set1_ps(divisor);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(v + i, _mm256_div_ps(_mm256_loadu_ps(v + i), d));
+    for (; i < n; i++)
+        v[i] = v[i] / divisor;
+}
+#endif
+
+void kernels_divide(float *v, size_t n, float divisor)
+{
+#if KERNELS_X86
+    if (torchmath_have_avx2()) {
+        divide_avx2(v, n, divisor);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        v[i] = v[i] / divisor;
+}
+
+/* ------------------------------------------------------------------------
  * Odds and ends
  * ---------------------------------------------------------------------- */
 

@@ -58,6 +58,10 @@ bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t 
  * shared among up to `threads` threads. */
 void kernels_softmax_rows(float *out, const float *in, size_t rows, size_t cols, int threads);
 
+/* v[i] = v[i] / divisor for i < n (a true division, correctly rounded,
+ * eight at a time when the CPU can): bit-identical to the scalar loop. */
+void kernels_divide(float *v, size_t n, float divisor);
+
 /* The instruction set the fast kernels use on this machine: "avx2+fma" or
  * "portable C". */
 const char *kernels_isa(void);

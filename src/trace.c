@@ -175,13 +175,15 @@ static bool product_bt(const Trace *trace, float *out, const float *a, const flo
     return kernels_gemm(out, va, vb, 1, M, K, N, trace->threads, err);
 }
 
-/* tensor_matmul, on the fast kernels for two matrices. */
+/* tensor_matmul, on the fast kernels for a large trace: (M, K) @ (K, N),
+ * (M, K) @ (K) and (K) @ (K, N). */
 static Tensor *product(const Trace *trace, const Tensor *a, const Tensor *b, Error *err)
 {
-    if (!trace->fast_kernels || a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0])
+    if (!trace->fast_kernels || a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2 || (a->ndim == 1 && b->ndim == 1) ||
+        a->shape[a->ndim - 1] != b->shape[0])
         return tensor_matmul(a, b, err);
-    const size_t M = a->shape[0], K = a->shape[1], N = b->shape[1];
-    Tensor *out = tensor_new2(M, N, err);
+    const size_t M = a->ndim == 2 ? a->shape[0] : 1, K = b->shape[0], N = b->ndim == 2 ? b->shape[1] : 1;
+    Tensor *out = a->ndim == 2 && b->ndim == 2 ? tensor_new2(M, N, err) : tensor_new1(a->ndim == 2 ? M : N, err);
     MatrixView va = {a->data, K, 1, 0}, vb = {b->data, N, 1, 0};
     if (out != NULL && !kernels_gemm(out->data, va, vb, 1, M, K, N, trace->threads, err)) {
         tensor_free(out);
@@ -347,8 +349,7 @@ static Tensor *draw_uniform(Rng *rng, int ndim, const size_t *shape, Error *err)
 /* Divides every value of t by divisor in place, as PyTorch's `t / divisor`. */
 static void divide_in_place(Tensor *t, float divisor)
 {
-    for (size_t i = 0; i < t->size; i++)
-        t->data[i] = t->data[i] / divisor;
+    kernels_divide(t->data, t->size, divisor); /* each element / divisor, rounded once */
 }
 
 /* Part 1: one head, following token `focus`; the tensors `loaded` holds
@@ -418,9 +419,9 @@ static bool build_single_head(Trace *trace, const Weights *loaded, Error *err)
 
     /* project_token: W·x for the focus token */
     Tensor *x_f = keep(trace, tensor_row(x, f, err));
-    Tensor *key_f = x_f ? keep(trace, tensor_matmul(w_key, x_f, err)) : NULL;
-    Tensor *query_f = key_f ? keep(trace, tensor_matmul(w_query, x_f, err)) : NULL;
-    Tensor *value_f = query_f ? keep(trace, tensor_matmul(w_value, x_f, err)) : NULL;
+    Tensor *key_f = x_f ? keep(trace, product(trace, w_key, x_f, err)) : NULL;
+    Tensor *query_f = key_f ? keep(trace, product(trace, w_query, x_f, err)) : NULL;
+    Tensor *value_f = query_f ? keep(trace, product(trace, w_value, x_f, err)) : NULL;
     if (value_f == NULL)
         return false;
     step = step_begin(trace, "project_token", PART_SINGLE_HEAD, EXPLAIN_PROJECT_TOKEN);
@@ -507,7 +508,7 @@ static bool build_single_head(Trace *trace, const Weights *loaded, Error *err)
     derive(step, show(step, name[2], a_f, DIMS_S, true), OP_SOFTMAX, t_scaled, -1);
 
     /* weighted_sum */
-    Tensor *z_f = keep(trace, tensor_matmul(a_f, values, err));
+    Tensor *z_f = keep(trace, product(trace, a_f, values, err));
     if (z_f == NULL)
         return false;
     step = step_begin(trace, "weighted_sum", PART_SINGLE_HEAD, EXPLAIN_WEIGHTED_SUM);

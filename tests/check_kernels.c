@@ -245,6 +245,24 @@ START_TEST(test_softmax_bit_identical)
 }
 END_TEST
 
+/* kernels_divide is a true division, element by element: the same bits as
+ * the scalar loop, for every length around the 8 lanes. */
+START_TEST(test_divide_bit_identical)
+{
+    for (size_t n = 1; n <= 37; n++) {
+        float *v = random_floats(n), *want = malloc(n * sizeof *want);
+        ck_assert_ptr_nonnull(want);
+        v[0] = -INFINITY;
+        for (size_t i = 0; i < n; i++)
+            want[i] = v[i] / 27.712812921102035f; /* sqrt(768) as a float */
+        kernels_divide(v, n, 27.712812921102035f);
+        ck_assert_msg(memcmp(v, want, n * sizeof *v) == 0, "division of %zu values", n);
+        free(v);
+        free(want);
+    }
+}
+END_TEST
+
 /* torchmath_expf_array equals torchmath_expf lane for lane: a sweep of
  * 2^19 inputs over the whole useful range, the limits and the specials. */
 START_TEST(test_exp_array_bit_identical)
@@ -411,6 +429,7 @@ Suite *kernels_suite(void)
     tcase_add_test(tc, test_gemm_layouts);
     tcase_add_test(tc, test_einsum_fast);
     tcase_add_test(tc, test_softmax_bit_identical);
+    tcase_add_test(tc, test_divide_bit_identical);
     tcase_add_test(tc, test_exp_array_bit_identical);
     tcase_add_test(tc, test_trace_fast_against_reference);
     tcase_add_test(tc, test_auto_choice);
