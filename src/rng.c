@@ -7,6 +7,13 @@
 
 #include "torchmath.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RNG_X86 1
+#include <immintrin.h>
+#else
+#define RNG_X86 0
+#endif
+
 #define MT19937_M 397
 #define MT19937_MATRIX_A 0x9908b0dfu
 #define MT19937_UPPER_MASK 0x80000000u
@@ -38,15 +45,49 @@ static uint32_t twist_word(uint32_t a, uint32_t b, uint32_t far)
     return far ^ (y >> 1) ^ ((y & 1u) ? MT19937_MATRIX_A : 0u);
 }
 
+#if RNG_X86
+/* Eight steps of the twist at once: words k..k+7 from k+1..k+8 and the
+ * words `far` ahead (already the new ones when far is negative: every
+ * twist step reads words at least 227 places away, so eight lanes never
+ * read a word the same instruction writes). */
+__attribute__((target("avx2,fma"))) static void twist8_avx2(uint32_t *mt, size_t k, long far)
+{
+    const __m256i upper = _mm256_set1_epi32((int)MT19937_UPPER_MASK);
+    const __m256i lower = _mm256_set1_epi32((int)MT19937_LOWER_MASK);
+    const __m256i matrix = _mm256_set1_epi32((int)MT19937_MATRIX_A);
+    const __m256i one = _mm256_set1_epi32(1);
+    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(mt + k));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(mt + k + 1));
+    __m256i f = _mm256_loadu_si256((const __m256i *)(const void *)(mt + (long)k + far));
+    __m256i y = _mm256_or_si256(_mm256_and_si256(a, upper), _mm256_and_si256(b, lower));
+    __m256i odd = _mm256_cmpeq_epi32(_mm256_and_si256(y, one), one);
+    __m256i word = _mm256_xor_si256(_mm256_xor_si256(f, _mm256_srli_epi32(y, 1)), _mm256_and_si256(odd, matrix));
+    _mm256_storeu_si256((__m256i *)(void *)(mt + k), word);
+}
+#endif
+
 /* Makes the next MT19937_N state words from the current ones, in place and
  * in index order (so words past the end wrap to the new ones), split into
- * three loops so that no index needs a modulo. */
+ * three loops so that no index needs a modulo; eight words at a time with
+ * AVX2, which gives the same words. */
 static void rng_twist(Rng *rng)
 {
     uint32_t *mt = rng->state;
     size_t k = 0;
+#if RNG_X86
+    if (torchmath_have_avx2()) {
+        for (; k + 8 <= MT19937_N - MT19937_M; k += 8)
+            twist8_avx2(mt, k, MT19937_M);
+    }
+#endif
     for (; k < MT19937_N - MT19937_M; k++)
         mt[k] = twist_word(mt[k], mt[k + 1], mt[k + MT19937_M]);
+#if RNG_X86
+    if (torchmath_have_avx2()) {
+        for (; k + 8 <= MT19937_N - 1; k += 8)
+            twist8_avx2(mt, k, (long)MT19937_M - (long)MT19937_N);
+    }
+#endif
     for (; k < MT19937_N - 1; k++)
         mt[k] = twist_word(mt[k], mt[k + 1], mt[k + MT19937_M - MT19937_N]);
     mt[MT19937_N - 1] = twist_word(mt[MT19937_N - 1], mt[0], mt[MT19937_M - 1]);
@@ -83,6 +124,28 @@ static double rng_uniform_double(Rng *rng)
     return (double)(rng_next_u64(rng) & ((UINT64_C(1) << 53) - 1)) * DOUBLE_UNIFORM_STEP;
 }
 
+#if RNG_X86
+/* out[j] = uniform float of words[j] for j < n, eight at a time: the
+ * tempering and the 24-bit conversion of rng_fill_uniform, lane by lane. */
+__attribute__((target("avx2,fma"))) static size_t uniform_avx2(float *out, const uint32_t *words, size_t n)
+{
+    const __m256i b = _mm256_set1_epi32((int)0x9d2c5680u), c = _mm256_set1_epi32((int)0xefc60000u);
+    const __m256i low24 = _mm256_set1_epi32(0xffffff);
+    const __m256 step = _mm256_set1_ps(FLOAT_UNIFORM_STEP);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(words + j));
+        y = _mm256_xor_si256(y, _mm256_srli_epi32(y, 11));
+        y = _mm256_xor_si256(y, _mm256_and_si256(_mm256_slli_epi32(y, 7), b));
+        y = _mm256_xor_si256(y, _mm256_and_si256(_mm256_slli_epi32(y, 15), c));
+        y = _mm256_xor_si256(y, _mm256_srli_epi32(y, 18));
+        __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(y, low24)), step);
+        _mm256_storeu_ps(out + j, u);
+    }
+    return j;
+}
+#endif
+
 void rng_fill_uniform(Rng *rng, float *out, size_t n)
 {
     /* n float32 uniforms in [0, 1), each from the low 24 bits of one draw,
@@ -95,7 +158,12 @@ void rng_fill_uniform(Rng *rng, float *out, size_t n)
         if (run > n - i)
             run = n - i;
         const uint32_t *words = rng->state + rng->next;
-        for (size_t j = 0; j < run; j++)
+        size_t j = 0;
+#if RNG_X86
+        if (torchmath_have_avx2())
+            j = uniform_avx2(out + i, words, run);
+#endif
+        for (; j < run; j++)
             out[i + j] = (float)(temper(words[j]) & 0xffffffu) * FLOAT_UNIFORM_STEP;
         rng->next += run;
         i += run;

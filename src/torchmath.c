@@ -355,6 +355,14 @@ __attribute__((target("avx2,fma"))) static void expf_shifted_avx2(float *out, co
 }
 #endif
 
+/* Set by torchmath_force_portable (tests only). */
+static bool portable_forced = false;
+
+void torchmath_force_portable(bool on)
+{
+    portable_forced = on;
+}
+
 bool torchmath_have_avx2(void)
 {
 #if TORCHMATH_X86
@@ -363,7 +371,7 @@ bool torchmath_have_avx2(void)
         __builtin_cpu_init();
         have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
-    return have != 0;
+    return have != 0 && !portable_forced;
 #else
     return false;
 #endif

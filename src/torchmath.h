@@ -53,7 +53,13 @@ void torchmath_expf_array(float *out, const float *in, size_t n);
  * eight lanes at a time as torchmath_expf_array. */
 void torchmath_expf_shifted(float *out, const float *in, float shift, size_t n);
 
-/* True when this CPU has AVX2 and FMA (x86-64 built with GCC or clang). */
+/* True when this CPU has AVX2 and FMA (x86-64 built with GCC or clang)
+ * and the portable paths are not forced. Every AVX2 path of the program
+ * (exp, softmax, the fast kernels, the random draws) asks this. */
 bool torchmath_have_avx2(void);
+
+/* For tests: with on, torchmath_have_avx2 answers false, so the portable
+ * C paths run (and can be compared with the AVX2 ones) on any machine. */
+void torchmath_force_portable(bool on);
 
 #endif

@@ -420,6 +420,56 @@ START_TEST(test_inspector_notes_fast_rounding)
 }
 END_TEST
 
+/* The portable C paths, forced on this machine: the random draws give the
+ * same bits as the AVX2 ones (so a machine without AVX2 traces the same
+ * weights), exp, softmax and division the same bits, and the portable
+ * micro-kernel's products stay within the tolerance. */
+START_TEST(test_portable_paths)
+{
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    ck_assert(config_default(&cfg, &err));
+    ck_assert(config_repeat_tokens(&cfg, 12, &err));
+    cfg.d_model = 40;
+    cfg.heads = 5;
+    cfg.kernels = KERNELS_FAST;
+    Trace *simd = trace_build(&cfg, &err);
+    ck_assert_msg(simd != NULL, "%s", err.message);
+    torchmath_force_portable(true);
+    ck_assert(!torchmath_have_avx2());
+    ck_assert_str_eq(kernels_isa(), "portable C");
+    Trace *plain = trace_build(&cfg, &err);
+    ck_assert_msg(plain != NULL, "%s", err.message);
+    check_layout(3, 20, 33, 18, false, true, false, false);
+    check_layout(4, 9, 300, 40, false, false, true, false);
+    float in[37], want[37], got[37];
+    for (size_t i = 0; i < 37; i++)
+        in[i] = test_uniform() * 90.0f;
+    torchmath_expf_array(got, in, 37);
+    torchmath_force_portable(false);
+    torchmath_expf_array(want, in, 37);
+    ck_assert(memcmp(got, want, sizeof got) == 0);
+    for (int s = 0; s < simd->n_steps; s++)
+        for (int t = 0; t < simd->steps[s].n_tensors; t++) {
+            const TraceTensor *a = &simd->steps[s].tensors[t], *b = &plain->steps[s].tensors[t];
+            bool drawn = a->is_output && (a->how.op == OP_RAND_UNIFORM || a->how.op == OP_RAND_NORMAL);
+            for (size_t i = 0; i < a->tensor->size; i++) {
+                double x = a->tensor->data[i], y = b->tensor->data[i];
+                if (drawn || isinf(x))
+                    ck_assert_msg(memcmp(&a->tensor->data[i], &b->tensor->data[i], sizeof(float)) == 0,
+                                  "%s %s[%zu]: AVX2 %.9g, portable %.9g", simd->steps[s].id, a->name, i, x, y);
+                else
+                    ck_assert_msg(fabs(x - y) <= 1e-4 + 1e-4 * fabs(x), "%s %s[%zu]: AVX2 %.9g, portable %.9g",
+                                  simd->steps[s].id, a->name, i, x, y);
+            }
+        }
+    trace_free(simd);
+    trace_free(plain);
+    config_free(&cfg);
+}
+END_TEST
+
 Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -434,6 +484,7 @@ Suite *kernels_suite(void)
     tcase_add_test(tc, test_trace_fast_against_reference);
     tcase_add_test(tc, test_auto_choice);
     tcase_add_test(tc, test_inspector_notes_fast_rounding);
+    tcase_add_test(tc, test_portable_paths);
     suite_add_tcase(s, tc);
     return s;
 }
