@@ -23,6 +23,7 @@
 #include "progress.h"
 #include "frame.h"
 #include "keys.h"
+#include "numfmt.h"
 #include "print.h"
 #include "strbuf.h"
 #include "svg.h"
@@ -151,16 +152,13 @@ static int export_trace(const Trace *trace, const char *dir, int only_step)
     ExportSummary summary;
     if (!export_npy(trace, dir, only_step, &summary, &err))
         return fail(&err);
-    static const char *const UNITS[] = {"bytes", "KiB", "MiB", "GiB"};
-    double size = (double)summary.bytes;
-    int unit = 0;
-    for (; size >= 1024.0 && unit < 3; unit++)
-        size /= 1024.0;
+    char size[32];
+    numfmt_bytes(summary.bytes, size, sizeof size);
     char shown[512]; /* the name as given, made safe to print */
     snprintf(shown, sizeof shown, "%s", dir);
     error_scrub(shown, false);
-    fprintf(stderr, "%s: wrote %d .npy file%s (%.*f %s) to %s\n", PROGRAM_NAME, summary.files,
-            summary.files == 1 ? "" : "s", unit == 0 ? 0 : 1, size, UNITS[unit], shown);
+    fprintf(stderr, "%s: wrote %d .npy file%s (%s) to %s\n", PROGRAM_NAME, summary.files,
+            summary.files == 1 ? "" : "s", size, shown);
     return STATUS_OK;
 }
 

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "strbuf.h"
 static const unsigned char MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 /* Bytes before the header text: magic, two version bytes, and the length
@@ -534,31 +535,11 @@ bool npy_read(const char *path, NpyArray *arr, Error *err)
     return true;
 }
 
-/* Writes len bytes to fd, retrying short writes. */
-static bool write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return false;
-        if (w == 0) {
-            errno = EIO;
-            return false;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return true;
-}
-
 /* Writes count values of itemsize bytes as little-endian. */
 static bool write_values(int fd, const void *data, size_t count, size_t itemsize)
 {
     if (host_is_little_endian())
-        return write_all(fd, data, count * itemsize);
+        return fd_write_all(fd, data, count * itemsize);
     unsigned char chunk[8192];
     size_t per_chunk = sizeof chunk / itemsize;
     const unsigned char *p = data;
@@ -566,7 +547,7 @@ static bool write_values(int fd, const void *data, size_t count, size_t itemsize
         size_t n = count - done < per_chunk ? count - done : per_chunk;
         memcpy(chunk, p + done * itemsize, n * itemsize);
         swap_bytes(chunk, n, itemsize);
-        if (!write_all(fd, chunk, n * itemsize))
+        if (!fd_write_all(fd, chunk, n * itemsize))
             return false;
         done += n;
     }
@@ -603,7 +584,7 @@ bool npy_write(const char *path, const NpyArray *arr, uint64_t *file_bytes, Erro
     }
     if (fd < 0)
         return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(errno));
-    bool ok = write_all(fd, header, header_len) && write_values(fd, arr->data, count, itemsize);
+    bool ok = fd_write_all(fd, header, header_len) && write_values(fd, arr->data, count, itemsize);
     int e = errno;
     if (close(fd) != 0 && ok) {
         ok = false;

@@ -129,3 +129,15 @@ int numfmt_write_exact(float value, char *buf)
     }
     return len;
 }
+
+void numfmt_bytes(unsigned long long bytes, char *buf, size_t size)
+{
+    static const char *const UNITS[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double value = (double)bytes;
+    int unit = 0;
+    while (value >= 1024.0 && unit < 6) {
+        value /= 1024.0;
+        unit++;
+    }
+    snprintf(buf, size, unit == 0 ? "%.0f %s" : "%.1f %s", value, UNITS[unit]);
+}

@@ -51,4 +51,8 @@ int numfmt_write_padded(const NumFormat *fmt, float value, char *buf);
  * (up to 9 significant), for JSON. Infinities and NaN as for numfmt_write. */
 int numfmt_write_exact(float value, char *buf);
 
+/* Writes a size in bytes for people, in powers of 1024: "512 bytes",
+ * "16.9 KiB", "1.5 GiB". buf is always NUL-terminated. */
+void numfmt_bytes(unsigned long long bytes, char *buf, size_t size);
+
 #endif

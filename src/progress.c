@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "strbuf.h"
 /* Longest path this module builds (a directory plus a file name). */
 #define PROGRESS_PATH_BYTES 4096
 
@@ -484,25 +485,6 @@ static void remove_stale_temporaries(const char *dir, const char *key)
     closedir(d);
 }
 
-/* Writes all of buf[0..len) to fd. */
-static bool write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return false;
-        if (w == 0) {
-            errno = EIO;
-            return false;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return true;
-}
-
 /* fsyncs the directory dir, so a rename in it survives a crash. File
  * systems that cannot sync a directory (EINVAL) are let be. */
 static bool sync_dir(const char *dir)
@@ -548,7 +530,7 @@ bool progress_save(const char *dir, const Progress *progress, Error *err)
     int fd = mkstemp(tmp);
     if (fd < 0)
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s", dir, strerror(errno));
-    if (!write_all(fd, text, len) || fsync(fd) != 0) {
+    if (!fd_write_all(fd, text, len) || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);

@@ -3,11 +3,13 @@
  */
 #include "strbuf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Makes room for extra more bytes plus a NUL; false when out of memory. */
 static bool strbuf_reserve(StrBuf *sb, size_t extra)
@@ -182,4 +184,23 @@ size_t utf8_width_n(const char *s, size_t len)
 size_t utf8_width(const char *s)
 {
     return utf8_width_n(s, (size_t)-1);
+}
+
+bool fd_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return false;
+        if (w == 0) {
+            errno = EIO;
+            return false;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
 }

@@ -51,6 +51,11 @@ const char *strbuf_text(const StrBuf *sb);
 /* Frees the text and resets sb to empty. */
 void strbuf_free(StrBuf *sb);
 
+/* Writes all of buf[0..len) to the file descriptor fd, going on after
+ * short writes and EINTR. False with errno set when a write fails (EIO
+ * when one writes nothing). */
+bool fd_write_all(int fd, const void *buf, size_t len);
+
 /* Encodes code point cp as UTF-8 into buf (at least 5 bytes, NUL added);
  * returns the length. */
 int utf8_encode(uint32_t cp, char *buf);

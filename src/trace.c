@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "numfmt.h"
 #include "einsum.h"
 #include "kernels.h"
 #include "rng.h"
@@ -737,19 +738,6 @@ unsigned long long trace_bytes(const Config *cfg)
     return mul_sat(floats, sizeof(float));
 }
 
-/* Writes bytes as "1.5 GiB" (or MiB, KiB) into buf. */
-static void human_bytes(unsigned long long bytes, char *buf, size_t size)
-{
-    static const char *const UNITS[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    double value = (double)bytes;
-    int unit = 0;
-    while (value >= 1024.0 && unit < 6) {
-        value /= 1024.0;
-        unit++;
-    }
-    snprintf(buf, size, unit == 0 ? "%.0f %s" : "%.1f %s", value, UNITS[unit]);
-}
-
 Trace *trace_build(const Config *cfg, Error *err)
 {
     return trace_build_weights(cfg, NULL, err);
@@ -764,8 +752,8 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
     unsigned long long cap = cfg->max_bytes != 0 ? cfg->max_bytes : LIMIT_DEFAULT_MAX_BYTES;
     if (need > cap) {
         char need_text[32], cap_text[32];
-        human_bytes(need, need_text, sizeof need_text);
-        human_bytes(cap, cap_text, sizeof cap_text);
+        numfmt_bytes(need, need_text, sizeof need_text);
+        numfmt_bytes(cap, cap_text, sizeof cap_text);
         unsigned long long gib = need / ((unsigned long long)1 << 30) + 1;
         if (need == ULLONG_MAX)
             error_set(err, STATUS_DATAERR, "these sizes need more memory than can be counted; make them smaller");
@@ -780,8 +768,8 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
     struct rlimit limit;
     if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && need > (unsigned long long)limit.rlim_cur) {
         char need_text[32], limit_text[32];
-        human_bytes(need, need_text, sizeof need_text);
-        human_bytes((unsigned long long)limit.rlim_cur, limit_text, sizeof limit_text);
+        numfmt_bytes(need, need_text, sizeof need_text);
+        numfmt_bytes((unsigned long long)limit.rlim_cur, limit_text, sizeof limit_text);
         error_set(err, STATUS_FAILURE, "these sizes need %s for the trace's tensors, more than the %s this process may use (ulimit -v)",
                   need_text, limit_text);
         return NULL;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "numfmt.h"
 #include "trace.h"
 
 /* Longest path of a weight file. */
@@ -98,19 +99,6 @@ static void needed_shape(const Config *cfg, WeightId id, size_t shape[3])
     shape[0] = id == WEIGHT_EMBEDDING ? V : id >= WEIGHT_MH_QUERY && id <= WEIGHT_MH_VALUE ? H : D;
     shape[1] = D;
     shape[2] = H != 0 ? D / H : 0;
-}
-
-/* Writes bytes as "1.5 GiB" (or MiB, KiB) into buf. */
-static void human_bytes(unsigned long long bytes, char *buf, size_t size)
-{
-    static const char *const UNITS[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    double value = (double)bytes;
-    int unit = 0;
-    while (value >= 1024.0 && unit < 6) {
-        value /= 1024.0;
-        unit++;
-    }
-    snprintf(buf, size, unit == 0 ? "%.0f %s" : "%.1f %s", value, UNITS[unit]);
 }
 
 /* Where each size came from, for messages. */
@@ -252,8 +240,8 @@ static bool check_sizes(const char *dir, const Weights *w, const Config *cfg, co
     unsigned long long cap = cfg->max_bytes != 0 ? cfg->max_bytes : LIMIT_DEFAULT_MAX_BYTES;
     if (need > cap) {
         char need_text[32], cap_text[32];
-        human_bytes(need, need_text, sizeof need_text);
-        human_bytes(cap, cap_text, sizeof cap_text);
+        numfmt_bytes(need, need_text, sizeof need_text);
+        numfmt_bytes(cap, cap_text, sizeof cap_text);
         return error_set(err, STATUS_DATAERR,
                          "--weights %s: these sizes need %s for the weights and the trace's tensors, over the %s cap; "
                          "--max-memory %lluG allows it",
