@@ -82,12 +82,6 @@ add() {
     [ -n "$1" ] && problems="$problems${problems:+; }$1"
 }
 
-# Shows a file's first 300 bytes on one line, control characters made
-# visible (sed's l command: \033 for ESC, $ at each line's end).
-show() {
-    dd bs=300 count=1 <"$1" 2>/dev/null | sed -n l | tr '\n' ' '
-}
-
 # Why FILE holds a raw control character (C0 other than newline, DEL, or a
 # C1 control, encoded or as a lone byte) or invalid UTF-8; "" when clean.
 # Printable ASCII and newlines cannot be a problem, so only what is left
