@@ -9,21 +9,24 @@
 #   BIN  the binary to run (a path: ./build/attn-trace or an absolute one)
 #   OUT  the file that receives a run's stdout
 #   ERR  the file that receives a run's stderr
-# and LC_ALL=C, so that [[:cntrl:]] means the bytes 0-31 and 127.
+# (and LC_ALL=C, as every script does, so that the checks see bytes).
 #
 #   run ARGS...         runs "$BIN" ARGS..., stdout to $OUT, stderr to $ERR;
 #                       sets $status to the exit status.
-#   stderr_problem FILE prints why FILE is not one clean error line (empty,
+#   raw_problem FILE    prints why FILE could garble a terminal (a raw C0
+#                       control other than newline, DEL, a C1 control, or
+#                       invalid UTF-8); prints nothing when it is clean.
+#   stderr_problem FILE [PREFIX]
+#                       prints why FILE is not one clean error line (empty,
 #                       more or fewer than one line, no final newline, not
-#                       starting with "attn-trace: ", a control character
-#                       in it); prints nothing when it is.
+#                       starting with "attn-trace: " (or PREFIX), or a
+#                       raw_problem); prints nothing when it is.
 #   bad STATUS PART DESCRIPTION -- ARGS...
 #                       one test case (ok / not_ok from tap.sh): runs ARGS
 #                       and expects exit status STATUS, an empty stdout and
 #                       a clean stderr line (stderr_problem) containing
 #                       PART, a fixed string ("" for any). Sets $status, and
-#                       uses the globals want, part, desc, problems, p,
-#                       lines and bytes.
+#                       uses the globals want, part, desc, problems and p.
 # shellcheck shell=sh
 
 # run ARGS...: runs the binary, stdout to $OUT, stderr to $ERR, status in $status.
@@ -32,21 +35,59 @@ run() {
     status=$?
 }
 
-# stderr_problem FILE: why FILE is not exactly one clean "attn-trace: "
-# line, or "" when it is.
+# raw_problem FILE: why FILE holds a raw control character (C0 other than
+# newline, DEL, or a C1 control, encoded or as a lone byte) or invalid
+# UTF-8; "" when clean.
+# Printable ASCII and newlines cannot be a problem, so only what is left
+# after deleting them is decoded (multi-byte sequences stay whole).
+raw_problem() {
+    tr -d '\n\040-\176' <"$1" | od -An -v -tu1 | awk '
+        {
+            for (i = 1; i <= NF; i++) {
+                b = $i + 0
+                if (need > 0) {
+                    if (b < 128 || b > 191) {
+                        bad = sprintf("invalid UTF-8 (byte 0x%02X after a lead byte)", b)
+                        exit
+                    }
+                    cp = cp * 64 + b - 128
+                    if (--need == 0 && cp >= 128 && cp < 160) { bad = sprintf("a raw C1 control U+%04X", cp); exit }
+                    continue
+                }
+                if (b == 27) { bad = "a raw ESC"; exit }
+                if (b < 32 || b == 127) { bad = sprintf("a raw control byte 0x%02X", b); exit }
+                if (b >= 194 && b <= 223) { need = 1; cp = b - 192 }
+                else if (b >= 224 && b <= 239) { need = 2; cp = b - 224 }
+                else if (b >= 240 && b <= 244) { need = 3; cp = b - 240 }
+                else if (b < 160) { bad = sprintf("a raw C1 byte 0x%02X", b); exit }
+                else { bad = sprintf("invalid UTF-8 (byte 0x%02X)", b); exit }
+            }
+        }
+        END {
+            if (bad == "" && need > 0) bad = "invalid UTF-8 (a truncated sequence)"
+            if (bad != "") print bad
+        }'
+}
+
+# stderr_problem FILE [PREFIX]: why FILE is not one clean error line; ""
+# when it is. The line starts with "attn-trace: ", or with PREFIX when one
+# is given (a lesson's FILE:LINE:COL errors start with the file's name).
 stderr_problem() {
     lines=$(wc -l <"$1" | tr -d ' ')
     bytes=$(wc -c <"$1" | tr -d ' ')
     if [ "$bytes" -eq 0 ]; then
         printf '%s\n' "stderr is empty"
     elif [ "$lines" -ne 1 ]; then
-        printf '%s\n' "stderr has $lines lines: $(show "$1")"
-    elif [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" != '\n' ]; then
-        printf '%s\n' "stderr does not end with a newline"
-    elif ! head -n 1 "$1" | grep -q '^attn-trace: '; then
-        printf '%s\n' "stderr does not start with 'attn-trace: ': $(show "$1")"
-    elif tr -d '\n' <"$1" | grep -q '[[:cntrl:]]'; then
-        printf '%s\n' "stderr carries control characters: $(show "$1")"
+        printf '%s\n' "stderr has $lines lines, not 1: $(show "$1")"
+    elif [ "$(tail -c 1 "$1" | od -An -tu1 | tr -d ' ')" != 10 ]; then
+        printf '%s\n' "stderr does not end with a newline: $(show "$1")"
+    elif ! head -n 1 "$1" | grep -q '^attn-trace: ' &&
+        { [ -z "$2" ] || [ "$(head -c ${#2} "$1")" != "$2" ]; }; then
+        # shellcheck disable=SC2016 # $2 is inside double quotes: it expands
+        printf '%s\n' "stderr does not start with 'attn-trace: '${2:+ or '$2'}: $(show "$1")"
+    else
+        p=$(raw_problem "$1")
+        [ -n "$p" ] && printf '%s\n' "stderr carries $p: $(show "$1")"
     fi
 }
 
