@@ -69,6 +69,8 @@ SECONDS_MAX=10   # timeout: a run longer than this is a hang
 [ -z "${ATTN_SANITIZED:-}" ] || SECONDS_MAX=60
 
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/cli_lib.sh"
+
 # verdict DESCRIPTION PROBLEMS: ok when PROBLEMS is empty.
 verdict() {
     if [ -z "$2" ]; then
@@ -80,47 +82,6 @@ verdict() {
 # add PROBLEM: appends to $problems, "; "-separated.
 add() {
     [ -n "$1" ] && problems="$problems${problems:+; }$1"
-}
-
-# Shows a file's first 300 bytes on one line, control characters made
-# visible (sed's l command: \033 for ESC, $ at each line's end).
-show() {
-    dd bs=300 count=1 <"$1" 2>/dev/null | sed -n l | tr '\n' ' '
-}
-
-# Why FILE holds a raw control character (C0 other than newline, DEL, or a
-# C1 control, encoded or as a lone byte) or invalid UTF-8; "" when clean.
-# Printable ASCII and newlines cannot be a problem, so only what is left
-# after deleting them is decoded (multi-byte sequences stay whole).
-raw_problem() {
-    tr -d '\n\040-\176' <"$1" >"$TMP/residue"
-    [ -s "$TMP/residue" ] || return 0
-    od -An -v -tu1 "$TMP/residue" | awk '
-        {
-            for (i = 1; i <= NF; i++) {
-                b = $i + 0
-                if (need > 0) {
-                    if (b < 128 || b > 191) {
-                        bad = sprintf("invalid UTF-8 (byte 0x%02X after a lead byte)", b)
-                        exit
-                    }
-                    cp = cp * 64 + b - 128
-                    if (--need == 0 && cp >= 128 && cp < 160) { bad = sprintf("a raw C1 control U+%04X", cp); exit }
-                    continue
-                }
-                if (b == 27) { bad = "a raw ESC"; exit }
-                if (b < 32 || b == 127) { bad = sprintf("a raw control byte 0x%02X", b); exit }
-                if (b >= 194 && b <= 223) { need = 1; cp = b - 192 }
-                else if (b >= 224 && b <= 239) { need = 2; cp = b - 224 }
-                else if (b >= 240 && b <= 244) { need = 3; cp = b - 240 }
-                else if (b < 160) { bad = sprintf("a raw C1 byte 0x%02X", b); exit }
-                else { bad = sprintf("invalid UTF-8 (byte 0x%02X)", b); exit }
-            }
-        }
-        END {
-            if (bad == "" && need > 0) bad = "invalid UTF-8 (a truncated sequence)"
-            if (bad != "") print bad
-        }'
 }
 
 # Why the status is not WANT, naming hangs and crashes; "" when it is.
@@ -136,28 +97,6 @@ status_problem() {
     esac
 }
 
-# Why the stderr file is not one clean error line; "" when it is. The line
-# starts with "attn-trace: ", or with PREFIX when one is given (a lesson's
-# FILE:LINE:COL errors start with the file's name).
-stderr_problem() {
-    lines=$(wc -l <"$1" | tr -d ' ')
-    bytes=$(wc -c <"$1" | tr -d ' ')
-    if [ "$bytes" -eq 0 ]; then
-        printf '%s\n' "stderr is empty"
-    elif [ "$lines" -ne 1 ]; then
-        printf '%s\n' "stderr has $lines lines, not 1: $(show "$1")"
-    elif [ "$(tail -c 1 "$1" | od -An -tu1 | tr -d ' ')" != 10 ]; then
-        printf '%s\n' "stderr does not end with a newline: $(show "$1")"
-    elif ! head -n 1 "$1" | grep -q '^attn-trace: ' &&
-        { [ -z "$2" ] || [ "$(head -c ${#2} "$1")" != "$2" ]; }; then
-        # shellcheck disable=SC2016 # $2 is inside double quotes: it expands
-        printf '%s\n' "stderr does not start with 'attn-trace: '${2:+ or '$2'}: $(show "$1")"
-    else
-        p=$(raw_problem "$1")
-        [ -n "$p" ] && printf '%s\n' "stderr carries $p: $(show "$1")"
-    fi
-}
-
 # Why stderr holds anything but one-line "attn-trace: warning: " lines
 # (allowed beside a success); "" when it does not.
 warnings_problem() {
@@ -171,7 +110,8 @@ warnings_problem() {
 }
 
 # run ARGS...: runs the binary under the time and memory limits, stdin
-# from /dev/null, stdout to $OUT, stderr to $ERR, status in $status.
+# from /dev/null, stdout to $OUT, stderr to $ERR, status in $status (it
+# replaces cli_lib.sh's plain run, for every row of this script).
 # $WITH holds env(1) arguments for this run (such as "TERM=dumb" or
 # "-u TERM"); rows set it and reset it.
 WITH=

@@ -31,58 +31,7 @@ OUT=$TMP/out
 ERR=$TMP/err
 
 . "$(dirname "$0")/tap.sh"
-
-# Shows a file's first 300 bytes on one line, control characters made
-# visible (sed's l command: \033 for ESC, $ at each line's end).
-show() {
-    dd bs=300 count=1 <"$1" 2>/dev/null | sed -n l | tr '\n' ' '
-}
-
-# run ARGS...: runs the binary, stdout to $OUT, stderr to $ERR, status in $status.
-run() {
-    "$BIN" "$@" >"$OUT" 2>"$ERR"
-    status=$?
-}
-
-# Why the stderr file is not exactly one clean "attn-trace: " line, or "".
-stderr_problem() {
-    lines=$(wc -l <"$1" | tr -d ' ')
-    bytes=$(wc -c <"$1" | tr -d ' ')
-    if [ "$bytes" -eq 0 ]; then
-        printf '%s\n' "stderr is empty"
-    elif [ "$lines" -ne 1 ]; then
-        printf '%s\n' "stderr has $lines lines: $(show "$1")"
-    elif [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" != '\n' ]; then
-        printf '%s\n' "stderr does not end with a newline"
-    elif ! head -n 1 "$1" | grep -q '^attn-trace: '; then
-        printf '%s\n' "stderr does not start with 'attn-trace: ': $(show "$1")"
-    elif tr -d '\n' <"$1" | grep -q '[[:cntrl:]]'; then
-        printf '%s\n' "stderr carries control characters: $(show "$1")"
-    fi
-}
-
-# bad STATUS PART DESCRIPTION -- ARGS...: expects the exit status, an empty
-# stdout, one clean stderr line containing PART (a fixed string; "" for any).
-bad() {
-    want=$1
-    part=$2
-    desc=$3
-    shift 4
-    run "$@"
-    problems=""
-    [ "$status" -eq "$want" ] || problems="exit status $status, expected $want"
-    [ -s "$OUT" ] && problems="$problems${problems:+; }stdout is not empty ($(wc -c <"$OUT" | tr -d ' ') bytes)"
-    p=$(stderr_problem "$ERR")
-    [ -n "$p" ] && problems="$problems${problems:+; }$p"
-    if [ -n "$part" ] && ! grep -qF -e "$part" "$ERR"; then
-        problems="$problems${problems:+; }stderr lacks \"$part\": $(show "$ERR")"
-    fi
-    if [ -z "$problems" ]; then
-        ok "$desc"
-    else
-        not_ok "$desc" "$problems"
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # Characters that are awkward to type in POSIX sh.
 NL='

@@ -37,39 +37,7 @@ OUT=$TMP/out
 ERR=$TMP/err
 
 . "$(dirname "$0")/tap.sh"
-
-# run ARGS...: runs the binary, stdout to $OUT, stderr to $ERR, status in $status.
-run() {
-    "$BIN" "$@" >"$OUT" 2>"$ERR"
-    status=$?
-}
-
-# one_line FILE: "" when FILE is exactly one line starting with
-# "attn-trace: ", else what is wrong.
-one_line() {
-    if [ "$(wc -l <"$1" | tr -d ' ')" -ne 1 ] || [ "$(wc -c <"$1" | tr -d ' ')" -eq 0 ]; then
-        printf 'stderr is not one line: %s' "$(head -c 300 "$1" | tr '\n' '|')"
-    elif ! grep -q '^attn-trace: ' "$1"; then
-        printf 'stderr does not start with attn-trace: %s' "$(head -c 300 "$1")"
-    fi
-}
-
-# bad STATUS PART DESCRIPTION -- ARGS...: the exit status, an empty stdout,
-# one stderr line holding PART.
-bad() {
-    want=$1
-    part=$2
-    desc=$3
-    shift 4
-    run "$@"
-    problems=""
-    [ "$status" -eq "$want" ] || problems="exit status $status, expected $want"
-    [ -s "$OUT" ] && problems="$problems${problems:+; }stdout is not empty"
-    p=$(one_line "$ERR")
-    [ -n "$p" ] && problems="$problems${problems:+; }$p"
-    grep -qF -e "$part" "$ERR" || problems="$problems${problems:+; }stderr lacks \"$part\": $(head -c 300 "$ERR")"
-    if [ -z "$problems" ]; then ok "$desc"; else not_ok "$desc" "$problems"; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # check DESCRIPTION PROBLEMS: ok when PROBLEMS is empty.
 check() {

@@ -35,14 +35,10 @@ OUT=$TMP/out
 ERR=$TMP/err
 
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/cli_lib.sh"
 
 have_xmllint=false
 command -v xmllint >/dev/null 2>&1 && have_xmllint=true
-
-# Shows a file's first 300 bytes on one line, control characters visible.
-show() {
-    dd bs=300 count=1 <"$1" 2>/dev/null | sed -n l | tr '\n' ' '
-}
 
 # count FILE TEXT: how many times the fixed TEXT occurs in FILE.
 count() {
@@ -57,8 +53,7 @@ good() {
     file=$2
     maps=$3
     shift 3
-    "$BIN" --svg "$file" "$@" >"$OUT" 2>"$ERR"
-    status=$?
+    run --svg "$file" "$@"
     problems=""
     [ "$status" -eq 0 ] || problems="exit status $status: $(show "$ERR")"
     [ -s "$OUT" ] && problems="$problems${problems:+; }stdout is not empty"
@@ -75,28 +70,6 @@ good() {
             problems="$problems${problems:+; }not well-formed: $(head -c 300 "$TMP/xmllint" | tr '\n' ' ')"
         fi
     fi
-    if [ -z "$problems" ]; then
-        ok "$desc"
-    else
-        not_ok "$desc" "$problems"
-    fi
-}
-
-# bad STATUS PART DESCRIPTION -- ARGS...: expects the exit status, an empty
-# stdout and exactly one line on stderr, "attn-trace: " and PART in it.
-bad() {
-    want=$1
-    part=$2
-    desc=$3
-    shift 4
-    "$BIN" "$@" >"$OUT" 2>"$ERR"
-    status=$?
-    problems=""
-    [ "$status" -eq "$want" ] || problems="exit status $status, expected $want"
-    [ -s "$OUT" ] && problems="$problems${problems:+; }stdout is not empty"
-    [ "$(wc -l <"$ERR" | tr -d ' ')" = 1 ] || problems="$problems${problems:+; }stderr is not one line: $(show "$ERR")"
-    grep -q '^attn-trace: ' "$ERR" || problems="$problems${problems:+; }stderr: $(show "$ERR")"
-    grep -qF -e "$part" "$ERR" || problems="$problems${problems:+; }stderr lacks \"$part\": $(show "$ERR")"
     if [ -z "$problems" ]; then
         ok "$desc"
     else

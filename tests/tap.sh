@@ -1,6 +1,8 @@
 # tap.sh - the TAP-style reporting the shell test scripts share. Source it:
 #   . "$(dirname "$0")/tap.sh"
-# then call ok / not_ok per case and report $passed and $failed at the end.
+# then call ok / not_ok per case and report $passed and $failed at the end;
+# show quotes a file in a not_ok diagnostic. (tests/cli_lib.sh adds the
+# helpers for running the binary and checking its error line.)
 # shellcheck shell=sh
 
 passed=0
@@ -24,4 +26,11 @@ not_ok() {
     for line in "$@"; do
         printf '%s\n' "$line" | sed 's/^/#   /'
     done
+}
+
+# show FILE: FILE's first 300 bytes on one line, control characters made
+# visible (sed's l command: \033 for ESC, $ at each line's end), for a
+# diagnostic that must not garble the terminal or the TAP output.
+show() {
+    dd bs=300 count=1 <"$1" 2>/dev/null | sed -n l | tr '\n' ' '
 }
