@@ -502,6 +502,8 @@ static void *softmax_worker_run(void *arg)
 
 void kernels_softmax_rows(float *out, const float *in, size_t rows, size_t cols, int threads)
 {
+    if (rows == 0 || cols == 0)
+        return;
     threads = clamp_threads(threads, (double)rows * (double)cols * 16.0);
     if ((size_t)threads > rows)
         threads = (int)rows;
