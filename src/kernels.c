@@ -395,6 +395,7 @@ typedef struct SoftmaxWorker {
     float *out;
     const float *in;
     size_t row0, rows, cols;
+    bool simd;         /* use the AVX2 passes (decided once, by the caller) */
 } SoftmaxWorker;
 
 /* The maximum of v (n). */
@@ -477,7 +478,7 @@ static void *softmax_worker_run(void *arg)
     float (*sum_of)(const float *, size_t) = sum_torch_order;
     void (*scale)(float *, const float *, float, size_t) = row_scale;
 #if KERNELS_X86
-    if (torchmath_have_avx2()) {
+    if (w->simd) {
         max_of = row_max_avx2;
         sum_of = sum_torch_order_avx2;
         scale = row_scale_avx2;
@@ -504,6 +505,7 @@ void kernels_softmax_rows(float *out, const float *in, size_t rows, size_t cols,
 {
     if (rows == 0 || cols == 0)
         return;
+    const bool simd = torchmath_have_avx2(); /* asked here, not in the workers: its cache is filled once */
     threads = clamp_threads(threads, (double)rows * (double)cols * 16.0);
     if ((size_t)threads > rows)
         threads = (int)rows;
@@ -511,7 +513,7 @@ void kernels_softmax_rows(float *out, const float *in, size_t rows, size_t cols,
     size_t per = rows / (size_t)threads, extra = rows % (size_t)threads, row0 = 0;
     for (int i = 0; i < threads; i++) {
         size_t n = per + ((size_t)i < extra ? 1 : 0);
-        workers[i] = (SoftmaxWorker){.out = out, .in = in, .row0 = row0, .rows = n, .cols = cols};
+        workers[i] = (SoftmaxWorker){.out = out, .in = in, .row0 = row0, .rows = n, .cols = cols, .simd = simd};
         row0 += n;
     }
     run_workers(softmax_worker_run, workers, sizeof workers[0], threads);
