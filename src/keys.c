@@ -198,7 +198,7 @@ bool keys_parse(const char *text, KeyCode *keys, size_t max, size_t *n, Error *e
                 found = true;
             }
             if (!found)
-                return error_set_at(err, STATUS_USAGE, at, "unknown key <%s> (see --help for the key names)", name);
+                return error_set_at(err, STATUS_USAGE, at, "unknown key <%s> (the names are listed under --keys in man attn-trace)", name);
             p = close + 1;
         } else {
             uint32_t cp;

@@ -431,6 +431,7 @@ fi
 
 # ---------------------------------------------------------------------------
 # Performance options: --tokens, --kernels, --threads, --bench, --bench-frames.
+bad 2 "unknown key <Foo> (the names are listed under --keys in man attn-trace)" "an unknown key name points to the manual" -- --dump-screen - --keys '<Foo>'
 bad 2 "--tokens: expected a whole number from 1 to 4096" "--tokens 0" -- --tokens 0
 bad 2 "--tokens: expected a whole number from 1 to 4096" "--tokens 4097" -- --tokens 4097
 bad 2 "--kernels: expected auto, fast or reference" "--kernels bogus" -- --kernels bogus
