@@ -36,12 +36,31 @@ LDFLAGS  ?=
 PREFIX   ?= /usr/local
 LESSON_DIR ?= $(PREFIX)/share/attn-trace/lessons
 
-ALL_CFLAGS = $(CSTD) $(WARNINGS) $(OPT) -pthread -MMD -MP -Isrc -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS)
+# The layers, bottom first: each is a folder of src/, and a file in one may
+# include only its own folder's headers and those of the layers named for
+# it below (INC_<layer>), so an upward include does not compile. See
+# docs/architecture.md.
+LAYERS     := base math format trace lesson output ui tui cli
+INC_base   := base
+INC_math   := math base
+INC_format := format base
+INC_trace  := trace format math base
+INC_lesson := lesson trace format math base
+INC_output := output lesson trace format math base
+INC_ui     := ui lesson trace format math base
+INC_tui    := tui ui lesson trace format math base
+INC_cli    := cli tui ui output lesson trace format math base
+# the include flags of the layer a path under src/ (or build/obj/) is in
+layer_of    = $(firstword $(subst /, ,$(1)))
+layer_inc   = $(addprefix -Isrc/,$(INC_$(call layer_of,$(1))))
+INC_ALL    := $(addprefix -Isrc/,$(LAYERS))
 
-SRC_LIB  := $(filter-out src/main.c,$(sort $(wildcard src/*.c)))
+ALL_CFLAGS = $(CSTD) $(WARNINGS) $(OPT) -pthread -MMD -MP -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS)
+
+SRC_LIB  := $(filter-out src/cli/main.c,$(sort $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))))
 SRC_TEST := $(sort $(wildcard tests/check_*.c)) tests/run_tests.c tests/fixture.c
-OBJ_LIB  := $(SRC_LIB:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/builtin_lesson.o
-OBJ_MAIN := $(BUILD)/obj/main.o
+OBJ_LIB  := $(SRC_LIB:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/lesson/builtin_lesson.o
+OBJ_MAIN := $(BUILD)/obj/cli/main.o
 OBJ_TEST := $(SRC_TEST:tests/%.c=$(BUILD)/obj/tests/%.o)
 
 .PHONY: all run check bench deps clean build-bin build-tests run-tests print-deps screens sanitize valgrind
@@ -119,22 +138,23 @@ $(BUILD)/gen/builtin_lesson.c: lessons/article.lesson
 	  echo '0x00};'; \
 	  echo 'const size_t BUILTIN_LESSON_SIZE = sizeof BUILTIN_LESSON - 1;'; } > $@
 
-$(BUILD)/obj/builtin_lesson.o: $(BUILD)/gen/builtin_lesson.c src/builtin.h
+$(BUILD)/obj/lesson/builtin_lesson.o: $(BUILD)/gen/builtin_lesson.c src/lesson/builtin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Isrc/lesson -c -o $@ $<
 
 # A helper for tests/progress_kill_test.sh: saves progress in a loop to be
 # killed mid-write.
-$(PROGRESS_WRITER): $(BUILD)/obj/tests/progress_writer.o $(BUILD)/obj/progress.o $(BUILD)/obj/error.o $(BUILD)/obj/strbuf.o
+$(PROGRESS_WRITER): $(BUILD)/obj/tests/progress_writer.o $(BUILD)/obj/lesson/progress.o $(BUILD)/obj/base/error.o \
+                    $(BUILD)/obj/base/strbuf.o $(BUILD)/obj/base/utf8.o
 	$(CC) $(LDFLAGS) -o $@ $^
-
-$(BUILD)/obj/%.o: src/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CFLAGS_APP) -c -o $@ $<
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CFLAGS_TEST) -Itests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CFLAGS_TEST) -Itests $(INC_ALL) -c -o $@ $<
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call layer_inc,$*) $(CFLAGS_APP) -c -o $@ $<
 
 # The end-to-end terminal tests need tmux, and the SVG checks xmllint;
 # without it they say so and exit 77 (skipped), which fails the run under
@@ -213,7 +233,7 @@ clean:
 #
 # The program finds installed lessons in LESSON_DIR, which is compiled in from
 # PREFIX. The build remembers the LESSON_DIR it compiled ($(BUILD)/lesson-dir),
-# so `make install PREFIX=/opt` after a plain `make` recompiles src/catalog.c
+# so `make install PREFIX=/opt` after a plain `make` recompiles src/lesson/catalog.c
 # and relinks before installing. DESTDIR is never compiled in: it stages the
 # files for a package, which puts them under PREFIX later.
 INSTALL     ?= install
@@ -225,8 +245,8 @@ BASHCOMPDIR  = $(PREFIX)/share/bash-completion/completions
 LESSON_FILES := $(sort $(wildcard lessons/*.lesson))
 DOC_FILES    := README.md $(sort $(wildcard docs/*.md))
 MANPAGE      := docs/attn-trace.1
-COMPLETION   := src/attn-trace.bash-completion
-VERSION      := $(shell sed -n 's/^\#define PROGRAM_VERSION "\(.*\)"$$/\1/p' src/cli.h)
+COMPLETION   := src/cli/attn-trace.bash-completion
+VERSION      := $(shell sed -n 's/^\#define PROGRAM_VERSION "\(.*\)"$$/\1/p' src/cli/cli.h)
 DIST_NAME    := attn-trace-$(VERSION)
 
 .PHONY: install-files FORCE
@@ -235,7 +255,7 @@ DIST_NAME    := attn-trace-$(VERSION)
 $(BUILD)/lesson-dir: FORCE
 	@mkdir -p $(dir $@)
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(LESSON_DIR)' ]; then printf '%s\n' '$(LESSON_DIR)' >$@; fi
-$(BUILD)/obj/catalog.o: $(BUILD)/lesson-dir
+$(BUILD)/obj/lesson/catalog.o: $(BUILD)/lesson-dir
 FORCE:
 
 install: deps
@@ -264,7 +284,7 @@ uninstall:
 dist:
 	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
 	  { echo "make dist: needs git and a git checkout (it packs what git ls-files lists)" >&2; exit 1; }
-	@[ -n "$(VERSION)" ] || { echo "make dist: no PROGRAM_VERSION in src/cli.h" >&2; exit 1; }
+	@[ -n "$(VERSION)" ] || { echo "make dist: no PROGRAM_VERSION in src/cli/cli.h" >&2; exit 1; }
 	rm -rf $(BUILD)/dist $(DIST_NAME).tar.gz
 	mkdir -p $(BUILD)/dist/$(DIST_NAME)
 	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(BUILD)/dist/$(DIST_NAME)
@@ -318,13 +338,14 @@ FUZZ_BUILD     := build-fuzz
 FUZZ_OPTIONS   ?=
 FUZZ_SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS     = $(CSTD) $(filter-out -Werror -Wformat=2,$(WARNINGS)) -Wformat -g -O1 $(FUZZ_SANITIZE) \
-                  -MMD -MP -Isrc -Itests/fuzz -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS_APP)
-FUZZ_LIB_OBJ   := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out src/tui.c,$(SRC_LIB))) \
-                  $(FUZZ_BUILD)/obj/builtin_lesson.o
+                  -MMD -MP $(INC_ALL) -Itests/fuzz -DLESSON_DIR='"$(LESSON_DIR)"' $(CFLAGS_APP)
+FUZZ_LIB_OBJ   := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out src/tui/tui.c,$(SRC_LIB))) \
+                  $(FUZZ_BUILD)/obj/lesson/builtin_lesson.o
 FUZZ_BINS      := $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
 # Comparison tracing guides the fuzzer through parsers; in the numeric and
 # drawing code it only costs time (the keys harness ran 4x slower with it).
-FUZZ_NO_CMP    := compose frame strbuf explain numfmt print tensor torchmath rng trace view
+FUZZ_NO_CMP    := ui/compose ui/frame base/strbuf trace/explain base/numfmt output/print math/tensor \
+                  math/torchmath math/rng trace/trace ui/view
 FUZZ_COV       :=
 $(FUZZ_NO_CMP:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/fuzz/fuzz_keys.o: FUZZ_COV := -fno-sanitize-coverage=trace-cmp
 # per harness: the longest input worth trying
@@ -335,7 +356,7 @@ FUZZ_MAX_LEN_keys   := 1024
 
 # The replay builds: the library's objects (without tui.c, so no curses),
 # each harness and the shared main, with the project's flags.
-FUZZ_REPLAY_LIB  := $(filter-out $(BUILD)/obj/tui.o,$(OBJ_LIB))
+FUZZ_REPLAY_LIB  := $(filter-out $(BUILD)/obj/tui/tui.o,$(OBJ_LIB))
 FUZZ_REPLAY_BINS := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay-%)
 FUZZ_REPLAY_OBJ  := $(FUZZ_HARNESSES:%=$(BUILD)/obj/tests/fuzz/fuzz_%.o) $(BUILD)/obj/tests/fuzz/replay_main.o
 
@@ -380,7 +401,7 @@ $(FUZZ_BUILD)/obj/fuzz/%.o: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_COV) -c -o $@ $<
 
-$(FUZZ_BUILD)/obj/builtin_lesson.o: $(BUILD)/gen/builtin_lesson.c src/builtin.h
+$(FUZZ_BUILD)/obj/lesson/builtin_lesson.o: $(BUILD)/gen/builtin_lesson.c src/lesson/builtin.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -391,5 +412,5 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD)
 
--include $(FUZZ_REPLAY_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/*.d $(FUZZ_BUILD)/obj/fuzz/*.d)
+-include $(FUZZ_REPLAY_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/fuzz/*.d)
 # --- end of fuzzing ---

@@ -528,7 +528,7 @@ verdict "lessons: --check good and bad: status 65" "$(status_problem "$status" 6
 #
 # A lesson's progress lives in $XDG_STATE_HOME/attn-trace/<key>.progress,
 # <key> being the FNV-1a 64 hash of the lesson's real path, '-', the hash
-# of its bytes (src/progress.h). The hashes are computed here in shell
+# of its bytes (src/lesson/progress.h). The hashes are computed here in shell
 # arithmetic, which wraps at 64 bits in dash and bash; the first row checks
 # that the tracer really reads the file so named.
 

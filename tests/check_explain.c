@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "explain.h"
+#include "utf8.h"
 #include "numfmt.h"
 #include "suites.h"
 #include "trace.h"

@@ -687,7 +687,7 @@ START_TEST(test_weights_round_trip)
     Config cfg;
     ck_assert(config_default(&cfg, &err));
     Weights weights;
-    ck_assert_msg(weights_load(dir, 0, &cfg, &weights, &err), "%s", err.message);
+    ck_assert_msg(weights_load(dir, 0, trace_bytes, &cfg, &weights, &err), "%s", err.message);
     ck_assert_uint_eq(cfg.d_model, 32);
     ck_assert_uint_eq(cfg.heads, 8);
     ck_assert_uint_eq(cfg.vocab_size, 10);
@@ -734,7 +734,7 @@ START_TEST(test_weights_one_file)
     Config cfg;
     ck_assert(config_default(&cfg, &err));
     Weights weights;
-    ck_assert_msg(weights_load(dir, 0, &cfg, &weights, &err), "%s", err.message);
+    ck_assert_msg(weights_load(dir, 0, trace_bytes, &cfg, &weights, &err), "%s", err.message);
     Trace *loaded = trace_build_weights(&cfg, &weights, &err);
     weights_free(&weights);
     ck_assert_ptr_nonnull(loaded);
@@ -823,7 +823,7 @@ START_TEST(test_weights_bad)
     if (BAD_WEIGHTS[_i].fixed & WEIGHTS_FIXED_D_MODEL)
         cfg.d_model = BAD_WEIGHTS[_i].d_model;
     Weights weights;
-    bool ok = weights_load(dir, BAD_WEIGHTS[_i].fixed, &cfg, &weights, &err);
+    bool ok = weights_load(dir, BAD_WEIGHTS[_i].fixed, trace_bytes, &cfg, &weights, &err);
     config_free(&cfg);
     remove_dir(dir);
     ck_assert_msg(!ok, "%s: loaded", BAD_WEIGHTS[_i].name);
@@ -845,12 +845,12 @@ START_TEST(test_weights_dir_problems)
     ck_assert(config_default(&cfg, &err));
     Weights weights;
     snprintf(path, sizeof path, "%s/missing", dir);
-    ck_assert(!weights_load(path, 0, &cfg, &weights, &err));
+    ck_assert(!weights_load(path, 0, trace_bytes, &cfg, &weights, &err));
     ck_assert_int_eq(err.status, STATUS_NOINPUT);
     ck_assert_msg(strstr(err.message, "cannot open") != NULL, "%s", err.message);
     snprintf(path, sizeof path, "%s/file", dir);
     write_bytes(path, "x", 1);
-    ck_assert(!weights_load(path, 0, &cfg, &weights, &err));
+    ck_assert(!weights_load(path, 0, trace_bytes, &cfg, &weights, &err));
     ck_assert_int_eq(err.status, STATUS_NOINPUT);
     ck_assert_msg(strstr(err.message, "not a directory") != NULL, "%s", err.message);
     /* a truncated weight file */
@@ -858,7 +858,7 @@ START_TEST(test_weights_dir_problems)
     unsigned char file[256];
     size_t len = make_npy(file, sizeof file, 1, F4_2x3("(16, 16)"), 100);
     write_bytes(path, file, len);
-    ck_assert(!weights_load(dir, 0, &cfg, &weights, &err));
+    ck_assert(!weights_load(dir, 0, trace_bytes, &cfg, &weights, &err));
     ck_assert_int_eq(err.status, STATUS_DATAERR);
     ck_assert_msg(strstr(err.message, "single_head.w_key.npy: truncated") != NULL, "%s", err.message);
     config_free(&cfg);

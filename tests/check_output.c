@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "numfmt.h"
+#include "utf8.h"
 #include "print.h"
 #include "suites.h"
 

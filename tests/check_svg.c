@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "png.h"
+#include "utf8.h"
 #include "suites.h"
 #include "svg.h"
 #include "trace.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# completion_test.sh - the bash completion (src/attn-trace.bash-completion),
+# completion_test.sh - the bash completion (src/cli/attn-trace.bash-completion),
 # driven as bash drives it: COMP_WORDS and COMP_CWORD set, the function
 # called, COMPREPLY checked.
 #
@@ -7,7 +7,7 @@
 #
 # Prints TAP-style lines, then "completion: N passed, M failed"; exits 1
 # when any check failed. (That every option is offered is checked by
-# tests/docs_test.sh, against src/cli.c.)
+# tests/docs_test.sh, against src/cli/cli.c.)
 
 BIN=${1:-build/attn-trace}
 if [ ! -x "$BIN" ]; then
@@ -26,7 +26,7 @@ trap 'exit 130' INT TERM
 
 # (compopt, which the completion calls, only complains outside a real
 # completion; the function silences it.)
-. src/attn-trace.bash-completion
+. src/cli/attn-trace.bash-completion
 
 export XDG_STATE_HOME=$TMP/state HOME=$TMP/home LC_ALL=C
 unset ATTN_TRACE_LESSONS

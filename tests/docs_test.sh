@@ -4,7 +4,7 @@
 #   tests/docs_test.sh build/attn-trace            check (make check)
 #   tests/docs_test.sh --update build/attn-trace   rewrite the dumps (make guide)
 #
-# 1. Every option src/cli.c accepts (its VALUE_FLAGS and SWITCH_FLAGS tables,
+# 1. Every option src/cli/cli.c accepts (its VALUE_FLAGS and SWITCH_FLAGS tables,
 #    and the short -h and -V) has an entry (.It) in the manual
 #    docs/attn-trace.1, a row in README.md's usage table, and a place in the
 #    bash completion's option lists, which also offers it after "--".
@@ -61,25 +61,25 @@ mkdir -p "$TMP/state" "$TMP/home"
 
 # options_in NAME: the option strings in cli.c's table NAME, one a line.
 options_in() {
-    sed -n "/^static const char \*const $1\[\] = {/,/};/p" src/cli.c | grep -o '"-[-a-zA-Z0-9]*"' | tr -d '"'
+    sed -n "/^static const char \*const $1\[\] = {/,/};/p" src/cli/cli.c | grep -o '"-[-a-zA-Z0-9]*"' | tr -d '"'
 }
 value_options=$(options_in VALUE_FLAGS)
-switches=$( (options_in SWITCH_FLAGS; grep -o 'strcmp(flag, "-[a-zA-Z]")' src/cli.c | grep -o '"-[a-zA-Z]"' | tr -d '"') | sort -u)
+switches=$( (options_in SWITCH_FLAGS; grep -o 'strcmp(flag, "-[a-zA-Z]")' src/cli/cli.c | grep -o '"-[a-zA-Z]"' | tr -d '"') | sort -u)
 all_options=$(printf '%s\n%s\n' "$value_options" "$switches" | sort -u)
 count=$(printf '%s\n' "$all_options" | grep -c .)
 if [ "$count" -ge 25 ] && printf '%s\n' "$switches" | grep -qx -- -h && printf '%s\n' "$value_options" | grep -qx -- --step; then
-    ok "found $count options in src/cli.c"
+    ok "found $count options in src/cli/cli.c"
 else
-    not_ok "found the options in src/cli.c" "only $count: has the layout of VALUE_FLAGS / SWITCH_FLAGS changed?"
+    not_ok "found the options in src/cli/cli.c" "only $count: has the layout of VALUE_FLAGS / SWITCH_FLAGS changed?"
 fi
 
 # The manual: an .It line naming the option ("Fl -print", "Fl h").
 # The README: a row of the usage table whose first cell has `--print...`.
 # The completion: in its lists, and offered after "--".
-offered=$(bash -c '. src/attn-trace.bash-completion
+offered=$(bash -c '. src/cli/attn-trace.bash-completion
     COMP_WORDS=(attn-trace --); COMP_CWORD=1; _attn_trace; printf "%s\n" "${COMPREPLY[@]}"' 2>&1)
-completion_values=$(bash -c '. src/attn-trace.bash-completion; printf "%s\n" $_attn_trace_value_options')
-completion_switches=$(bash -c '. src/attn-trace.bash-completion; printf "%s\n" $_attn_trace_switches')
+completion_values=$(bash -c '. src/cli/attn-trace.bash-completion; printf "%s\n" $_attn_trace_value_options')
+completion_switches=$(bash -c '. src/cli/attn-trace.bash-completion; printf "%s\n" $_attn_trace_switches')
 for where in manual README completion; do
     missing=""
     for opt in $all_options; do
@@ -97,9 +97,9 @@ for where in manual README completion; do
         esac || missing="$missing $opt"
     done
     if [ -z "$missing" ]; then
-        ok "every option of src/cli.c is in the $where"
+        ok "every option of src/cli/cli.c is in the $where"
     else
-        not_ok "every option of src/cli.c is in the $where" "missing:$missing"
+        not_ok "every option of src/cli/cli.c is in the $where" "missing:$missing"
     fi
 done
 

@@ -84,7 +84,7 @@ for f in lessons/*.lesson; do
     cmp -s "$f" "$P/share/attn-trace/lessons/${f#lessons/}" || differs="$differs $f"
 done
 cmp -s docs/attn-trace.1 "$P/share/man/man1/attn-trace.1" || differs="$differs docs/attn-trace.1"
-cmp -s src/attn-trace.bash-completion "$P/share/bash-completion/completions/attn-trace" || differs="$differs completion"
+cmp -s src/cli/attn-trace.bash-completion "$P/share/bash-completion/completions/attn-trace" || differs="$differs completion"
 if [ -z "$differs" ]; then
     ok "the installed lessons, manual and completion are copies of the sources"
 else

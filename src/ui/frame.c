@@ -2,6 +2,7 @@
  * frame.c - the in-memory screen (see frame.h).
  */
 #include "frame.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,6 +3,7 @@
  * and docs/keys.md).
  */
 #include "view.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <string.h>

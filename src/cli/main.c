@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "tui.h"
 #include "bench.h"
 #include "builtin.h"
 #include "catalog.h"
@@ -560,7 +561,7 @@ int main(int argc, char **argv)
         unsigned fixed = (opts.flags.have_vocab ? WEIGHTS_FIXED_VOCAB : 0u) |
                          (opts.flags.have_d_model ? WEIGHTS_FIXED_D_MODEL : 0u) |
                          (opts.flags.have_heads ? WEIGHTS_FIXED_HEADS : 0u);
-        if (!weights_load(opts.flags.weights_dir, fixed, &opts.config, &weights, &err)) {
+        if (!weights_load(opts.flags.weights_dir, fixed, trace_bytes, &opts.config, &weights, &err)) {
             if (have_lesson)
                 lesson_free(&lesson);
             cli_options_free(&opts);

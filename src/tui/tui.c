@@ -10,7 +10,7 @@
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 
-#include "app.h"
+#include "tui.h"
 
 #include <curses.h>
 #include <errno.h>

@@ -15,6 +15,7 @@
  * scale_and_mask), so what the inspector prints is what the test checks.
  */
 #include "explain.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <math.h>

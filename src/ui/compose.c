@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "utf8.h"
 #include "explain.h"
 #include "frame.h"
 #include "keys.h"

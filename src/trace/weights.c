@@ -16,7 +16,6 @@
 #include <sys/types.h>
 
 #include "numfmt.h"
-#include "trace.h"
 
 /* Longest path of a weight file. */
 #define WEIGHTS_PATH_BYTES 4096
@@ -183,7 +182,8 @@ static void take_sizes(const Weights *w, unsigned fixed, Config *cfg, SizeSource
 }
 
 /* Pass 2b: the configuration fits together and every file fits it. */
-static bool check_sizes(const char *dir, const Weights *w, const Config *cfg, const SizeSources *from, Error *err)
+static bool check_sizes(const char *dir, const Weights *w, const Config *cfg, const SizeSources *from,
+                        WeightsTraceNeed trace_need, Error *err)
 {
     char path[WEIGHTS_PATH_BYTES];
     if (w->present[WEIGHT_EMBEDDING]) {
@@ -232,7 +232,7 @@ static bool check_sizes(const char *dir, const Weights *w, const Config *cfg, co
         return error_set(err, STATUS_DATAERR, "%s: shape %s, but %s %s", path, found, sizes, wanted);
     }
     /* the memory guard: the trace's tensors and the loaded copies */
-    unsigned long long need = trace_bytes(cfg);
+    unsigned long long need = trace_need(cfg);
     for (int id = 0; id < WEIGHT_COUNT; id++) {
         unsigned long long bytes = w->present[id] ? (unsigned long long)w->arrays[id].count * sizeof(float) : 0;
         need = bytes > ULLONG_MAX - need ? ULLONG_MAX : need + bytes;
@@ -273,7 +273,8 @@ static bool read_values(const char *dir, Weights *w, Error *err)
     return true;
 }
 
-bool weights_load(const char *dir, unsigned fixed, Config *cfg, Weights *weights, Error *err)
+bool weights_load(const char *dir, unsigned fixed, WeightsTraceNeed trace_need, Config *cfg, Weights *weights,
+                  Error *err)
 {
     memset(weights, 0, sizeof *weights);
     shorten_dir(dir, weights->shown_dir, sizeof weights->shown_dir);
@@ -281,7 +282,7 @@ bool weights_load(const char *dir, unsigned fixed, Config *cfg, Weights *weights
     bool ok = read_headers(dir, weights, err);
     if (ok) {
         take_sizes(weights, fixed, cfg, &from);
-        ok = check_sizes(dir, weights, cfg, &from, err) && read_values(dir, weights, err);
+        ok = check_sizes(dir, weights, cfg, &from, trace_need, err) && read_values(dir, weights, err);
     }
     if (!ok)
         weights_free(weights);

@@ -66,7 +66,10 @@ const char *weights_file_name(WeightId id);
  * embedding, d from any of the others, h from the multi-head projections;
  * then cfg is validated and every file is checked against it. Nothing but
  * the headers is read until the sizes fit and the memory guard
- * (trace_bytes plus the files, against cfg->max_bytes) allows them.
+ * (the bytes trace_need reports for the fitted cfg, plus the files,
+ * against cfg->max_bytes) allows them. trace_need is the trace's own
+ * count (trace_bytes in trace.h); the caller passes it, so this module
+ * does not depend on the one that uses it.
  * Errors name the file: STATUS_NOINPUT when dir or a file cannot be read
  * or no known file is there (the message lists the names);
  * STATUS_DATAERR for a file that is not float32 .npy (float64 files are
@@ -74,7 +77,11 @@ const char *weights_file_name(WeightId id);
  * not fit (the message gives the shape found and the one needed), a token
  * id not below the embedding's rows, sizes that do not fit together, or
  * the memory guard. */
-bool weights_load(const char *dir, unsigned fixed, Config *cfg, Weights *weights, Error *err);
+/* How many bytes a trace of cfg's sizes keeps (trace_bytes). */
+typedef unsigned long long (*WeightsTraceNeed)(const Config *cfg);
+
+bool weights_load(const char *dir, unsigned fixed, WeightsTraceNeed trace_need, Config *cfg, Weights *weights,
+                  Error *err);
 
 /* Frees what weights holds and clears it. NULL is a no-op. */
 void weights_free(Weights *weights);

@@ -3,6 +3,7 @@
  * (see config.h for the tokenization rule).
  */
 #include "config.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -3,6 +3,7 @@
  * docs/json.md).
  */
 #include "print.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdio.h>

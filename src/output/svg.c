@@ -10,6 +10,7 @@
  * font is at hand.
  */
 #include "svg.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdio.h>

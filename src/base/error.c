@@ -2,6 +2,7 @@
  * error.c - filling in Error values (see error.h).
  */
 #include "error.h"
+#include "utf8.h"
 
 #include <stdint.h>
 

@@ -3,6 +3,7 @@
  * parser (see keys.h, and docs/keys.md for why the keys are what they are).
  */
 #include "keys.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <string.h>
