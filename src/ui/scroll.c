@@ -16,10 +16,12 @@ long scroll_follow(long top, long selected, long window)
 {
     if (window <= 0)
         return 0;
+    if (top < 0)
+        top = 0;
     if (selected < top)
-        return selected > 0 ? selected : 0;
-    if (selected >= top + window)
-        return selected - window + 1;
+        top = selected;
+    else if (selected >= top + window)
+        top = selected - window + 1;
     return top > 0 ? top : 0;
 }
 

@@ -18,10 +18,10 @@
  * as the content or taller (or a content of nothing) gives 0. */
 long scroll_clamp(long top, long count, long window);
 
-/* A first row that keeps row `selected` in view: top when it is already
- * shown, else the nearest top that shows it (selected at the window's top
- * when it lies above, at its bottom when below). A window of no rows shows
- * nothing and gives 0. */
+/* A first row that keeps row `selected` (>= 0) in view: top (taken as 0
+ * when negative) when it already shows it, else the nearest top that does
+ * (selected on the window's first row when it lies above, on its last row
+ * when below). A window of no rows shows nothing and gives 0. */
 long scroll_follow(long top, long selected, long window);
 
 /* Position pos moved by delta, kept on the content's rows 0..count-1 (0
