@@ -431,6 +431,119 @@ START_TEST(test_screen_invariants)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * The composer's contract: it reads the App and writes only the frame
+ * ---------------------------------------------------------------------- */
+
+/* Composing changes nothing in the App, whatever is open and however far
+ * an overlay was scrolled, at every size. */
+START_TEST(test_compose_is_pure)
+{
+    Trace *trace = article_trace();
+    static App app, before;
+    static const char *const KEYS[] = {"", "?", "s<Down>", "jj<Enter>", "e", "?jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj"};
+    static const int sizes[][2] = {{24, 80}, {16, 60}, {40, 120}, {10, 40}};
+    for (size_t k = 0; k < sizeof KEYS / sizeof KEYS[0]; k++)
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            app_init(&app, trace, NULL, &DEFAULT_VIEW);
+            KeyCode codes[64];
+            size_t n = 0;
+            Error err;
+            error_clear(&err);
+            ck_assert_msg(keys_parse(KEYS[k], codes, 64, &n, &err), "%s", err.message);
+            for (size_t i = 0; i < n; i++)
+                app_handle_key(&app, codes[i], 24, 80);
+            app.overlay_scroll += 1000; /* far past any text: the composer must clamp, not store */
+            memcpy(&before, &app, sizeof app);
+            Frame frame;
+            ck_assert(frame_init(&frame, sizes[z][0], sizes[z][1]));
+            app_compose(&app, &frame);
+            frame_free(&frame);
+            ck_assert_msg(memcmp(&before, &app, sizeof app) == 0, "composing \"%s\" at %dx%d changed the App",
+                          KEYS[k], sizes[z][1], sizes[z][0]);
+        }
+    trace_free(trace);
+}
+END_TEST
+
+/* Reads "lines A-B of N" from the overlay's note on a composed screen;
+ * false when the screen has no such note. */
+static bool overlay_note(const App *app, int rows, int cols, int *a, int *b, int *n)
+{
+    Frame frame;
+    ck_assert(frame_init(&frame, rows, cols));
+    app_compose(app, &frame);
+    StrBuf text = {0};
+    frame_to_text(&frame, &text);
+    frame_free(&frame);
+    bool found = false;
+    for (const char *at = strstr(strbuf_text(&text), " lines "); at != NULL && !found; at = strstr(at + 1, " lines "))
+        found = sscanf(at, " lines %d-%d of %d", a, b, n) == 3;
+    strbuf_free(&text);
+    return found;
+}
+
+/* Applies keys (vim notation) to app on a rows x cols screen, composing
+ * nothing in between (as --dump-screen does), then `repeat` times the key
+ * `more` (none when 0). */
+static void press(App *app, const char *keys, KeyCode more, int repeat, int rows, int cols)
+{
+    KeyCode codes[16];
+    size_t n = 0;
+    Error err;
+    error_clear(&err);
+    ck_assert_msg(keys_parse(keys, codes, 16, &n, &err), "%s", err.message);
+    for (size_t i = 0; i < n; i++)
+        app_handle_key(app, codes[i], rows, cols);
+    for (int i = 0; i < repeat; i++)
+        app_handle_key(app, i % 2 == 0 ? more : KEY_CODE_PAGE_DOWN, rows, cols);
+}
+
+/* Scrolling an overlay past its end stops at the end, so the first key
+ * back scrolls back at once: with no frame composed in between (headless
+ * replay) exactly as in the terminal, which composes after every key. */
+START_TEST(test_overlay_scroll_stops_at_the_end)
+{
+    Trace *trace = article_trace();
+    static App app, ended;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    static const struct {
+        const char *open; /* the keys that open the overlay */
+        bool lesson;      /* on the built-in lesson's first step (its text is long), else on scores */
+        int rows, cols;
+    } CASES[] = {{"?", false, 24, 80}, {"?", false, 16, 60}, {"jj<Enter>", false, 16, 80}, {"e", true, 12, 50}};
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        int rows = CASES[c].rows, cols = CASES[c].cols, a, b, total;
+        App *both[] = {&app, &ended};
+        for (int k = 0; k < 2; k++) {
+            app_init(both[k], trace, CASES[c].lesson ? &lesson : NULL, &DEFAULT_VIEW);
+            if (!CASES[c].lesson)
+                app_go(both[k], trace_find_step(trace, "scores", NULL));
+        }
+        press(&app, CASES[c].open, 0, 0, rows, cols);
+        ck_assert_msg(overlay_note(&app, rows, cols, &a, &b, &total), "case %zu: the overlay does not scroll here", c);
+        ck_assert_int_eq(a, 1);
+        /* far past the end: the note says the last lines */
+        press(&ended, CASES[c].open, 'j', 200, rows, cols);
+        ck_assert(overlay_note(&ended, rows, cols, &a, &b, &total));
+        ck_assert_msg(b == total, "case %zu: after scrolling down the note says lines %d-%d of %d", c, a, b, total);
+        ck_assert_int_eq(ended.overlay_scroll, a - 1);
+        /* the same, then one k: one line back */
+        int end_a = a;
+        press(&app, "", 'j', 200, rows, cols);
+        press(&app, "k", 0, 0, rows, cols);
+        ck_assert(overlay_note(&app, rows, cols, &a, &b, &total));
+        ck_assert_msg(a == end_a - 1, "case %zu: one k after the end shows from line %d, expected %d", c, a,
+                      end_a - 1);
+    }
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 Suite *view_suite(void)
 {
     Suite *s = suite_create("view");
@@ -444,6 +557,8 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_every_key_at_every_size);
     tcase_add_test(tc, test_golden_screens);
     tcase_add_test(tc, test_screen_invariants);
+    tcase_add_test(tc, test_compose_is_pure);
+    tcase_add_test(tc, test_overlay_scroll_stops_at_the_end);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -583,9 +583,26 @@ static void paint(const Frame *frame, const Theme *theme, int rows, int cols, in
  * Start, loop, stop.
  */
 
+/* Fills theme for the curses screen just started: the colours the
+ * terminal has (none with --no-color), then the presenter's contrast when
+ * asked for. Allocates the colour pairs it uses. */
+static void theme_setup(Theme *theme, const TuiOptions *opts)
+{
+    ColorLevel level = COLOR_LEVEL_NONE;
+    bool default_colors = false;
+    if (!opts->no_color && has_colors() && start_color() != ERR) {
+        default_colors = use_default_colors() != ERR;
+        level = COLORS >= 256 ? COLOR_LEVEL_256 : COLORS >= 8 ? COLOR_LEVEL_8 : COLOR_LEVEL_NONE;
+    }
+    theme_build(theme, level, default_colors);
+    if (opts->presenter)
+        theme_presenter(theme, level);
+}
+
 /* Everything tui_run sets up, so one function can take it down. */
 typedef struct Tui {
     SCREEN *screen;
+    Theme theme;                                /* the looks of the roles on this terminal (tui_start) */
     FILE *tty;                                  /* /dev/tty when stdin or stdout is redirected, else NULL; owned */
     int old_cursor;                             /* visibility before we hid it, or ERR */
     struct sigaction saved[SAVED_SIGNAL_COUNT]; /* dispositions before newterm */
@@ -600,9 +617,9 @@ static void tui_close_tty(Tui *tui)
 }
 
 /* Sets up curses on the terminal (stdin and stdout, or /dev/tty when
- * either is redirected) and fills the theme. Returns false with err set,
+ * either is redirected) and fills tui->theme. Returns false with err set,
  * leaving the terminal as it was, when the terminal cannot be used. */
-static bool tui_start(Tui *tui, const TuiOptions *opts, Theme *theme, Error *err)
+static bool tui_start(Tui *tui, const TuiOptions *opts, Error *err)
 {
     const char *term = getenv("TERM");
     if (term == NULL || term[0] == '\0')
@@ -647,15 +664,7 @@ static bool tui_start(Tui *tui, const TuiOptions *opts, Theme *theme, Error *err
         set_escdelay(TUI_ESCAPE_DELAY_MS);
     tui->old_cursor = curs_set(0);
 
-    ColorLevel level = COLOR_LEVEL_NONE;
-    bool default_colors = false;
-    if (!opts->no_color && has_colors() && start_color() != ERR) {
-        default_colors = use_default_colors() != ERR;
-        level = COLORS >= 256 ? COLOR_LEVEL_256 : COLORS >= 8 ? COLOR_LEVEL_8 : COLOR_LEVEL_NONE;
-    }
-    theme_build(theme, level, default_colors);
-    if (opts->presenter)
-        theme_presenter(theme, level);
+    theme_setup(&tui->theme, opts);
     return true;
 }
 
@@ -673,10 +682,9 @@ static void tui_stop(Tui *tui)
 
 int tui_run(App *app, const TuiOptions *opts, Error *err)
 {
-    static Theme theme;
     Tui tui;
     memset(&tui, 0, sizeof tui);
-    if (!tui_start(&tui, opts, &theme, err))
+    if (!tui_start(&tui, opts, err))
         return STATUS_FAILURE;
 
     Frame frame = {0};
@@ -702,7 +710,7 @@ int tui_run(App *app, const TuiOptions *opts, Error *err)
             frame_clear(&frame);
         }
         app_compose(app, &frame);
-        paint(&frame, &theme, rows, cols, &cursor_visibility);
+        paint(&frame, &tui.theme, rows, cols, &cursor_visibility);
 
         /* Wait for a key (or, during autoplay, for the next tick) and hand
          * it to the app. */
@@ -778,16 +786,8 @@ long tui_bench_frames(App *app, const TuiOptions *opts, const KeyCode *keys, siz
         return -1;
     }
     resize_term(rows, cols);
-    static Theme theme;
-    ColorLevel level = COLOR_LEVEL_NONE;
-    bool default_colors = false;
-    if (!opts->no_color && has_colors() && start_color() != ERR) {
-        default_colors = use_default_colors() != ERR;
-        level = COLORS >= 256 ? COLOR_LEVEL_256 : COLORS >= 8 ? COLOR_LEVEL_8 : COLOR_LEVEL_NONE;
-    }
-    theme_build(&theme, level, default_colors);
-    if (opts->presenter)
-        theme_presenter(&theme, level);
+    Theme theme; /* a local: the frames are painted before this returns */
+    theme_setup(&theme, opts);
 
     Frame frame = {0};
     long timed = -1;

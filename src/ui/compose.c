@@ -1,5 +1,6 @@
 /*
- * compose.c - draws the tracer's screens into a Frame (see app.h, view.h).
+ * compose.c - draws the tracer's screens into a Frame (see compose.h,
+ * view.h).
  *
  * A pure function of the App and the frame's size: header, step title,
  * formula (with einsum letters), one panel per tensor, the explanation,
@@ -11,12 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app.h"
-#include "utf8.h"
+#include "compose.h"
+
 #include "explain.h"
 #include "frame.h"
 #include "keys.h"
+#include "scroll.h"
 #include "strbuf.h"
+#include "utf8.h"
 #include "view.h"
 
 /* Letters of the article's einsums get fixed colours, so a letter looks the
@@ -79,6 +82,56 @@ static void compose_header(const App *app, Frame *frame)
     frame_put(frame, 0, right_col, right, ROLE_HEADER, n);
 }
 
+/* The einsum's letters line at row: each letter, its size, and which are
+ * summed over. */
+static void compose_letters(const App *app, Frame *frame, int row)
+{
+    const TraceStep *step = &app->trace->steps[app->step];
+    const Config *cfg = &app->trace->config;
+    const char *eq = step->einsum;
+    const char *arrow = strstr(eq, "->");
+    int col = 1;
+    col += frame_put(frame, row, col, "letters:", ROLE_DIM, frame->cols - col);
+    char seen[32] = "";
+    for (const char *c = eq; *c != '\0'; c++) {
+        if (*c < 'a' || *c > 'z' || strchr(seen, *c) != NULL)
+            continue;
+        size_t len = strlen(seen);
+        seen[len] = *c;
+        seen[len + 1] = '\0';
+        size_t size = *c == 's' || *c == 'i' || *c == 'j' || *c == 'k' ? cfg->n_tokens
+                      : *c == 'd'                                       ? cfg->d_model
+                      : *c == 'h'                                       ? cfg->heads
+                                                                        : config_d_k(cfg);
+        /* in 'hij,hjk->hik' k runs over the head width, in 'hse,hek->hsk' over tokens */
+        if (*c == 'k' && strstr(eq, "hjk") != NULL)
+            size = config_d_k(cfg);
+        col += 1;
+        Cell *cell = frame_at(frame, row, col);
+        if (cell != NULL) {
+            *cell = (Cell){(uint32_t)*c, ROLE_LETTER, 0, letter_colour(*c)};
+        }
+        col += 1;
+        col += frame_printf(frame, row, col, ROLE_DIM, frame->cols - col, "=%zu", size);
+    }
+    col += frame_put(frame, row, col, app->options.ascii ? "  - summed:" : "  · summed:", ROLE_DIM,
+                     frame->cols - col);
+    for (const char *c = eq; arrow != NULL && c < arrow; c++) {
+        if (*c < 'a' || *c > 'z' || strchr(arrow, *c) != NULL)
+            continue;
+        bool repeated = false;
+        for (const char *b = eq; b < c; b++)
+            repeated |= *b == *c;
+        if (repeated)
+            continue;
+        col += 1;
+        Cell *cell = frame_at(frame, row, col);
+        if (cell != NULL)
+            *cell = (Cell){(uint32_t)*c, ROLE_LETTER, 0, letter_colour(*c)};
+        col += 1;
+    }
+}
+
 /* The formula line, with einsum letters coloured, and for einsum steps a
  * second line binding each letter to its size. */
 static void compose_formula(const App *app, Frame *frame, int row)
@@ -124,50 +177,146 @@ static void compose_formula(const App *app, Frame *frame, int row)
             }
         }
     }
-    /* the letters line: each letter, its size, and which are summed */
-    const Config *cfg = &app->trace->config;
-    const char *eq = step->einsum;
-    const char *arrow = strstr(eq, "->");
-    row = letters_row - 1;
-    int col = 1;
-    col += frame_put(frame, row + 1, col, "letters:", ROLE_DIM, frame->cols - col);
-    char seen[32] = "";
-    for (const char *c = eq; *c != '\0'; c++) {
-        if (*c < 'a' || *c > 'z' || strchr(seen, *c) != NULL)
-            continue;
-        size_t len = strlen(seen);
-        seen[len] = *c;
-        seen[len + 1] = '\0';
-        size_t size = *c == 's' || *c == 'i' || *c == 'j' || *c == 'k' ? cfg->n_tokens
-                      : *c == 'd'                                       ? cfg->d_model
-                      : *c == 'h'                                       ? cfg->heads
-                                                                        : config_d_k(cfg);
-        /* in 'hij,hjk->hik' k runs over the head width, in 'hse,hek->hsk' over tokens */
-        if (*c == 'k' && strstr(eq, "hjk") != NULL)
-            size = config_d_k(cfg);
-        col += 1;
-        Cell *cell = frame_at(frame, row + 1, col);
-        if (cell != NULL) {
-            *cell = (Cell){(uint32_t)*c, ROLE_LETTER, 0, letter_colour(*c)};
-        }
-        col += 1;
-        col += frame_printf(frame, row + 1, col, ROLE_DIM, frame->cols - col, "=%zu", size);
+    compose_letters(app, frame, letters_row);
+}
+
+/* What part of a tensor's grid a panel shows. */
+typedef struct PanelView {
+    TensorGrid grid;
+    size_t slice, cur_row, cur_col; /* where the tensor's selected value is in the grid */
+    int label_w, cell_w;            /* columns of the row labels and of one value */
+    bool header;                    /* a line of column labels above the values */
+    int body_rows, visible_cols;    /* rows and columns of values that fit */
+    size_t top_row, left_col;       /* first row and column shown: the selection kept in view */
+} PanelView;
+
+/* The view of tensor `tensor` of the step on screen in a panel of rows x
+ * width (its title line included). */
+static PanelView panel_view(const App *app, int tensor, int rows, int width)
+{
+    int s = app->step;
+    PanelView pv;
+    pv.grid = view_grid(app, s, tensor, width);
+    view_grid_locate(&pv.grid, app->cursor[s][tensor], &pv.slice, &pv.cur_row, &pv.cur_col);
+    pv.label_w = view_label_width(app, s, tensor);
+    pv.cell_w = view_cell_width(app, s, tensor);
+    pv.header = !pv.grid.vertical && !pv.grid.wrapped && app->trace->steps[s].tensors[tensor].tensor->ndim >= 2;
+    pv.body_rows = rows - 1 - (pv.header ? 1 : 0);
+    pv.visible_cols = (width - 1 - pv.label_w) / pv.cell_w;
+    if (pv.visible_cols < 1)
+        pv.visible_cols = 1;
+    pv.top_row = (size_t)scroll_follow(0, (long)pv.cur_row, pv.body_rows);
+    pv.left_col = (size_t)scroll_follow(0, (long)pv.cur_col, pv.visible_cols);
+    if (pv.grid.vertical || pv.grid.wrapped)
+        pv.left_col = 0;
+    return pv;
+}
+
+/* A panel's title line at row top: the tensor's name and shape, the head
+ * shown, and which rows and columns are in view. */
+static void panel_title(const App *app, Frame *frame, int tensor, const PanelView *pv, int top, int rows, int width)
+{
+    const BoxChars *box = frame_box_chars(app->options.ascii);
+    const TraceTensor *tt = &app->trace->steps[app->step].tensors[tensor];
+    const TensorGrid *grid = &pv->grid;
+    bool focused = app->focus[app->step] == tensor;
+    Role title_role = focused ? ROLE_PANEL_FOCUS : ROLE_BORDER;
+    frame_fill(frame, top, 0, 1, width, box->horizontal, title_role);
+    char shape[64], title[200];
+    tensor_shape_str(tt->tensor, shape, sizeof shape);
+    const char *marker = focused ? (app->options.ascii ? "> " : "▶ ") : "";
+    int n = snprintf(title, sizeof title, " %s%s %s%s", marker, tt->name, shape, tt->is_output ? "" : " (input)");
+    if (grid->slices > 1 && n > 0 && (size_t)n < sizeof title) {
+        char label[64];
+        index_label(app, grid->slice_dim, pv->slice, label, sizeof label);
+        n += snprintf(title + n, sizeof title - (size_t)n, ", head %s of %zu", label, grid->slices);
     }
-    col += frame_put(frame, row + 1, col, app->options.ascii ? "  - summed:" : "  · summed:", ROLE_DIM,
-                     frame->cols - col);
-    for (const char *c = eq; arrow != NULL && c < arrow; c++) {
-        if (*c < 'a' || *c > 'z' || strchr(arrow, *c) != NULL)
-            continue;
-        bool repeated = false;
-        for (const char *b = eq; b < c; b++)
-            repeated |= *b == *c;
-        if (repeated)
-            continue;
-        col += 1;
-        Cell *cell = frame_at(frame, row + 1, col);
-        if (cell != NULL)
-            *cell = (Cell){(uint32_t)*c, ROLE_LETTER, 0, letter_colour(*c)};
-        col += 1;
+    if (rows > 1 && n > 0 && (size_t)n < sizeof title) {
+        size_t shown_rows = pv->body_rows > 0 ? (size_t)pv->body_rows : 0;
+        size_t top_row = pv->top_row, left_col = pv->left_col;
+        if (grid->rows > shown_rows)
+            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row + 1,
+                          top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row),
+                          grid->rows);
+        if (!grid->wrapped && !grid->vertical && grid->cols > (size_t)pv->visible_cols)
+            n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col + 1,
+                          left_col + (size_t)pv->visible_cols, grid->cols);
+    }
+    if (rows == 1 && (size_t)n < sizeof title)
+        snprintf(title + n, sizeof title - (size_t)n, "%s", focused ? "" : "  (Tab shows it)");
+    strcat(title, " ");
+    frame_put(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
+}
+
+/* The column labels of a panel at row. */
+static void panel_column_labels(const App *app, Frame *frame, const PanelView *pv, int row)
+{
+    for (int c = 0; c < pv->visible_cols && pv->left_col + (size_t)c < pv->grid.cols; c++) {
+        char label[64];
+        index_label(app, pv->grid.col_dim, pv->left_col + (size_t)c, label, sizeof label);
+        int x = pv->label_w + c * pv->cell_w;
+        int w = (int)utf8_width(label);
+        int fit = pv->cell_w - 1;
+        /* right-aligned over the numbers, cut to the column */
+        frame_put(frame, row, x + (w < fit ? fit - w : 0), label, ROLE_LABEL, fit);
+    }
+}
+
+/* One value of a panel at (row, x): its number with its heat, in the role
+ * that says whether it is selected or a source of the selection, and
+ * without colour a glyph after it for its size. */
+static void panel_value(const App *app, Frame *frame, int tensor, size_t offset, int row, int x, int cell_w)
+{
+    static const char *const GLYPHS_UNICODE[] = {" ", "·", "∘", "•", "●"};
+    static const char *const GLYPHS_ASCII[] = {" ", ".", "-", "+", "#"};
+    int s = app->step;
+    const TraceStep *step = &app->trace->steps[s];
+    int sel_tensor = app->focus[s];
+    size_t sel_offset = app->cursor[s][sel_tensor];
+    bool show_sources = step->tensors[sel_tensor].is_output && step->tensors[sel_tensor].how.op != OP_SHOWN;
+    float v = step->tensors[tensor].tensor->data[offset];
+    Role role = ROLE_VALUE;
+    if (tensor == sel_tensor && offset == sel_offset)
+        role = ROLE_CURSOR;
+    else if (show_sources && tensor != sel_tensor &&
+             explain_is_source(app->trace, s, sel_tensor, sel_offset, tensor, offset))
+        role = ROLE_SOURCE;
+    char buf[NUMFMT_BUF];
+    numfmt_write_padded(&app->formats.of[s][tensor], v, buf);
+    int8_t heat = heat_of(v, app->max_abs[s][tensor]);
+    int w = frame_put(frame, row, x, buf, role, cell_w - 1);
+    for (int k = 0; k < w; k++)
+        frame_at(frame, row, x + k)->heat = heat;
+    if (app->options.no_color) {
+        int level = heat < 0 ? -heat : heat;
+        frame_put(frame, row, x + w, app->options.ascii ? GLYPHS_ASCII[level] : GLYPHS_UNICODE[level],
+                  role == ROLE_CURSOR ? ROLE_CURSOR : ROLE_DIM, 1);
+    }
+}
+
+/* The rows of a panel's values from row on: each with its label. */
+static void panel_values(const App *app, Frame *frame, int tensor, const PanelView *pv, int row)
+{
+    const TensorGrid *grid = &pv->grid;
+    const Tensor *t = app->trace->steps[app->step].tensors[tensor].tensor;
+    for (int r = 0; r < pv->body_rows && pv->top_row + (size_t)r < grid->rows; r++) {
+        size_t grid_row = pv->top_row + (size_t)r;
+        char label[64];
+        if (grid->wrapped)
+            snprintf(label, sizeof label, "%zu", grid_row * grid->cols);
+        else
+            index_label(app, grid->row_dim, grid_row, label, sizeof label);
+        if (pv->label_w > 0) {
+            int w = (int)utf8_width(label);
+            int fit = pv->label_w - 1;
+            frame_put(frame, row + r, w < fit && !(grid->row_dim == DIM_SEQ) ? fit - w : 0, label, ROLE_LABEL, fit);
+        }
+        for (int c = 0; c < pv->visible_cols && pv->left_col + (size_t)c < grid->cols; c++) {
+            size_t offset = view_grid_offset(grid, pv->slice, grid_row, pv->left_col + (size_t)c);
+            if (offset >= t->size)
+                break;
+            panel_value(app, frame, tensor, offset, row + r, pv->label_w + c * pv->cell_w, pv->cell_w);
+        }
     }
 }
 
@@ -176,118 +325,16 @@ static void compose_formula(const App *app, Frame *frame, int row)
  * view. */
 static void compose_panel(const App *app, Frame *frame, int tensor, int top, int rows, int width)
 {
-    const BoxChars *box = frame_box_chars(app->options.ascii);
-    int s = app->step;
-    const TraceStep *step = &app->trace->steps[s];
-    const TraceTensor *tt = &step->tensors[tensor];
-    const Tensor *t = tt->tensor;
-    bool focused = app->focus[s] == tensor;
-    TensorGrid grid = view_grid(app, s, tensor, width);
-    size_t cursor = app->cursor[s][tensor];
-    size_t slice, cur_row, cur_col;
-    view_grid_locate(&grid, cursor, &slice, &cur_row, &cur_col);
-
-    int label_w = view_label_width(app, s, tensor);
-    int cell_w = view_cell_width(app, s, tensor);
-    bool header = !grid.vertical && !grid.wrapped && t->ndim >= 2;
-    int body_rows = rows - 1 - (header ? 1 : 0);
-    int visible_cols = (width - 1 - label_w) / cell_w;
-    if (visible_cols < 1)
-        visible_cols = 1;
-    size_t top_row = body_rows > 0 && cur_row >= (size_t)body_rows ? cur_row - (size_t)body_rows + 1 : 0;
-    size_t left_col = cur_col >= (size_t)visible_cols ? cur_col - (size_t)visible_cols + 1 : 0;
-    if (grid.vertical || grid.wrapped)
-        left_col = 0;
-
-    /* title line */
-    Role title_role = focused ? ROLE_PANEL_FOCUS : ROLE_BORDER;
-    frame_fill(frame, top, 0, 1, width, box->horizontal, title_role);
-    char shape[64], title[200];
-    tensor_shape_str(t, shape, sizeof shape);
-    const char *marker = focused ? (app->options.ascii ? "> " : "▶ ") : "";
-    int n = snprintf(title, sizeof title, " %s%s %s%s", marker, tt->name, shape, tt->is_output ? "" : " (input)");
-    if (grid.slices > 1 && n > 0 && (size_t)n < sizeof title) {
-        char label[64];
-        index_label(app, grid.slice_dim, slice, label, sizeof label);
-        n += snprintf(title + n, sizeof title - (size_t)n, ", head %s of %zu", label, grid.slices);
-    }
-    if (rows > 1 && n > 0 && (size_t)n < sizeof title) {
-        size_t shown_rows = body_rows > 0 ? (size_t)body_rows : 0;
-        if (grid.rows > shown_rows)
-            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row + 1,
-                          top_row + (shown_rows < grid.rows - top_row ? shown_rows : grid.rows - top_row), grid.rows);
-        if (!grid.wrapped && !grid.vertical && grid.cols > (size_t)visible_cols)
-            n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col + 1,
-                          left_col + (size_t)visible_cols, grid.cols);
-    }
-    if (rows == 1 && (size_t)n < sizeof title)
-        snprintf(title + n, sizeof title - (size_t)n, "%s", focused ? "" : "  (Tab shows it)");
-    strcat(title, " ");
-    int used = frame_put(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
-    (void)used;
+    PanelView pv = panel_view(app, tensor, rows, width);
+    panel_title(app, frame, tensor, &pv, top, rows, width);
     if (rows <= 1)
         return;
-
-    /* column labels */
     int row = top + 1;
-    if (header) {
-        for (int c = 0; c < visible_cols && left_col + (size_t)c < grid.cols; c++) {
-            char label[64];
-            index_label(app, grid.col_dim, left_col + (size_t)c, label, sizeof label);
-            int x = label_w + c * cell_w;
-            int w = (int)utf8_width(label);
-            int fit = cell_w - 1;
-            /* right-aligned over the numbers, cut to the column */
-            frame_put(frame, row, x + (w < fit ? fit - w : 0), label, ROLE_LABEL, fit);
-        }
+    if (pv.header) {
+        panel_column_labels(app, frame, &pv, row);
         row++;
     }
-
-    /* the values */
-    const NumFormat *fmt = &app->formats.of[s][tensor];
-    float max_abs = app->max_abs[s][tensor];
-    int sel_tensor = app->focus[s];
-    size_t sel_offset = app->cursor[s][sel_tensor];
-    bool show_sources = step->tensors[sel_tensor].is_output && step->tensors[sel_tensor].how.op != OP_SHOWN;
-    static const char *const GLYPHS_UNICODE[] = {" ", "·", "∘", "•", "●"};
-    static const char *const GLYPHS_ASCII[] = {" ", ".", "-", "+", "#"};
-    for (int r = 0; r < body_rows && top_row + (size_t)r < grid.rows; r++) {
-        size_t grid_row = top_row + (size_t)r;
-        char label[64];
-        if (grid.wrapped)
-            snprintf(label, sizeof label, "%zu", grid_row * grid.cols);
-        else
-            index_label(app, grid.row_dim, grid_row, label, sizeof label);
-        if (label_w > 0) {
-            int w = (int)utf8_width(label);
-            int fit = label_w - 1;
-            frame_put(frame, row + r, w < fit && !(grid.row_dim == DIM_SEQ) ? fit - w : 0, label, ROLE_LABEL, fit);
-        }
-        for (int c = 0; c < visible_cols && left_col + (size_t)c < grid.cols; c++) {
-            size_t offset = view_grid_offset(&grid, slice, grid_row, left_col + (size_t)c);
-            if (offset >= t->size)
-                break;
-            float v = t->data[offset];
-            Role role = ROLE_VALUE;
-            if (focused && offset == cursor)
-                role = ROLE_CURSOR;
-            else if (show_sources && tensor != sel_tensor &&
-                     explain_is_source(app->trace, s, sel_tensor, sel_offset, tensor, offset))
-                role = ROLE_SOURCE;
-            char buf[NUMFMT_BUF];
-            numfmt_write_padded(fmt, v, buf);
-            int x = label_w + c * cell_w;
-            int8_t heat = heat_of(v, max_abs);
-            int w = frame_put(frame, row + r, x, buf, role, cell_w - 1);
-            for (int k = 0; k < w; k++)
-                frame_at(frame, row + r, x + k)->heat = heat;
-            if (app->options.no_color) {
-                int level = heat < 0 ? -heat : heat;
-                frame_put(frame, row + r, x + w, app->options.ascii ? GLYPHS_ASCII[level] : GLYPHS_UNICODE[level],
-                          role == ROLE_CURSOR ? ROLE_CURSOR : ROLE_DIM, 1);
-            }
-        }
-    }
+    panel_values(app, frame, tensor, &pv, row);
 }
 
 /* The selected value's line: its name, its value, and what Enter shows. */
@@ -370,12 +417,21 @@ static void compose_footer(const App *app, Frame *frame)
  * Overlays
  * ---------------------------------------------------------------------- */
 
+/* Lines of text an overlay box shows when it holds want_rows of them on a
+ * frame of frame_rows rows (the box takes two more for its frame and
+ * leaves a row free above and below). */
+static int overlay_inner_rows(int want_rows, int frame_rows)
+{
+    int h = want_rows + 2 < frame_rows - 2 ? want_rows + 2 : frame_rows - 2;
+    return h - 2;
+}
+
 /* A centred box of at most rows x cols with a title; returns its inner
  * area through the pointers. */
 static void overlay_box(const App *app, Frame *frame, int want_rows, int want_cols, const char *title, int *top,
                         int *left, int *rows, int *cols)
 {
-    int h = want_rows + 2 < frame->rows - 2 ? want_rows + 2 : frame->rows - 2;
+    int h = overlay_inner_rows(want_rows, frame->rows) + 2;
     int w = want_cols + 4 < frame->cols - 2 ? want_cols + 4 : frame->cols - 2;
     int y = (frame->rows - h) / 2, x = (frame->cols - w) / 2;
     frame_fill(frame, y, x, h, w, ' ', ROLE_OVERLAY);
@@ -386,29 +442,49 @@ static void overlay_box(const App *app, Frame *frame, int want_rows, int want_co
     *top = y + 1, *left = x + 2, *rows = h - 2, *cols = w - 4;
 }
 
+/* The number of lines of text (separated by '\n'; a last '\n' ends a line
+ * rather than starting one), and through widest the widest in columns. */
+static int count_lines(const char *text, int *widest)
+{
+    int n_lines = 0;
+    *widest = 0;
+    for (const char *p = text; *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        int w = (int)utf8_width_n(p, len);
+        if (w > *widest)
+            *widest = w;
+        n_lines++;
+        p = end != NULL ? end + 1 : p + len;
+    }
+    return n_lines;
+}
+
+/* The "lines a-b of n" note under a scrolled overlay's text, when it does
+ * not all fit. */
+static void overlay_more(Frame *frame, int row, int left, int cols, int scroll, int rows, int n_lines)
+{
+    if (n_lines <= rows)
+        return;
+    char more[64];
+    snprintf(more, sizeof more, " lines %d-%d of %d, j/k scroll ", scroll + 1, scroll + rows, n_lines);
+    frame_put(frame, row, left, more, ROLE_DIM, cols);
+}
+
 /* Draws lines (separated by '\n') into an overlay, from line `scroll`
- * (clamped to the text); returns the scroll used. */
-static int overlay_lines(const App *app, Frame *frame, const char *text, const char *title, int scroll)
+ * clamped to the text (the clamped value is not kept: see compose.h). */
+static void overlay_lines(const App *app, Frame *frame, const char *text, const char *title, int scroll)
 {
     StrBuf ascii = {0};
     if (frame->ascii) { /* measure the text as it will be written */
         ascii_transliterate(text, &ascii);
         text = strbuf_text(&ascii);
     }
-    int n_lines = 0, widest = 0;
-    for (const char *p = text; *p != '\0';) {
-        const char *end = strchr(p, '\n');
-        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        int w = (int)utf8_width_n(p, len);
-        if (w > widest)
-            widest = w;
-        n_lines++;
-        p = end != NULL ? end + 1 : p + len;
-    }
+    int widest;
+    int n_lines = count_lines(text, &widest);
     int top, left, rows, cols;
     overlay_box(app, frame, n_lines, widest, title, &top, &left, &rows, &cols);
-    if (scroll > n_lines - rows)
-        scroll = n_lines - rows > 0 ? n_lines - rows : 0;
+    scroll = (int)scroll_clamp(scroll, n_lines, rows);
     int line = 0;
     for (const char *p = text; *p != '\0' && line - scroll < rows;) {
         const char *end = strchr(p, '\n');
@@ -421,23 +497,18 @@ static int overlay_lines(const App *app, Frame *frame, const char *text, const c
         line++;
         p = end != NULL ? end + 1 : p + len;
     }
-    if (n_lines > rows) {
-        char more[64];
-        snprintf(more, sizeof more, " lines %d-%d of %d, j/k scroll ", scroll + 1, scroll + rows, n_lines);
-        frame_put(frame, top + rows, left, more, ROLE_DIM, cols);
-    }
+    overlay_more(frame, top + rows, left, cols, scroll, rows, n_lines);
     strbuf_free(&ascii);
-    return scroll;
 }
 
-static int compose_help(const App *app, Frame *frame)
+/* Appends the help overlay's text to text: the key table by group. */
+static void help_text(StrBuf *text)
 {
-    StrBuf text = {0};
     size_t count;
     const KeyBinding *table = keys_table(&count);
     static const char *const GROUPS[] = {"Steps", "Selection", "Views"};
     for (size_t g = 0; g < 3; g++) {
-        strbuf_printf(&text, "%s%s\n", g > 0 ? "\n" : "", GROUPS[g]);
+        strbuf_printf(text, "%s%s\n", g > 0 ? "\n" : "", GROUPS[g]);
         for (Action a = ACTION_QUIT; a < ACTION_COUNT; a++) {
             if (strcmp(keys_action_group(a), GROUPS[g]) != 0)
                 continue;
@@ -448,13 +519,18 @@ static int compose_help(const App *app, Frame *frame)
                     used += (size_t)snprintf(keys + used, sizeof keys - used, "%s%s", used > 0 ? ", " : "",
                                              table[k].key_name);
             size_t pad = utf8_width(keys) < 18 ? 18 - utf8_width(keys) : 1;
-            strbuf_printf(&text, "  %s%*s%s\n", keys, (int)pad, "", keys_action_help(a));
+            strbuf_printf(text, "  %s%*s%s\n", keys, (int)pad, "", keys_action_help(a));
         }
     }
-    strbuf_puts(&text, "\nSelecting a computed value highlights the values it is made from.");
-    int scroll = overlay_lines(app, frame, strbuf_text(&text), "Keys (Esc closes)", app->overlay_scroll);
+    strbuf_puts(text, "\nSelecting a computed value highlights the values it is made from.");
+}
+
+static void compose_help(const App *app, Frame *frame)
+{
+    StrBuf text = {0};
+    help_text(&text);
+    overlay_lines(app, frame, strbuf_text(&text), "Keys (Esc closes)", app->overlay_scroll);
     strbuf_free(&text);
-    return scroll;
 }
 
 static void compose_steps(const App *app, Frame *frame)
@@ -468,7 +544,7 @@ static void compose_steps(const App *app, Frame *frame)
     }
     int top, left, rows, cols;
     overlay_box(app, frame, app->n_walk, widest, "Steps (Enter goes, Esc closes)", &top, &left, &rows, &cols);
-    int first = app->list_selected >= rows ? app->list_selected - rows + 1 : 0;
+    int first = (int)scroll_follow(0, app->list_selected, rows);
     for (int r = 0; r < rows && first + r < app->n_walk; r++) {
         int k = first + r;
         const TraceStep *step = &trace->steps[app->walk[k]];
@@ -480,82 +556,180 @@ static void compose_steps(const App *app, Frame *frame)
     }
 }
 
-static int compose_inspector(const App *app, Frame *frame)
+/* Appends the cell inspector's text for the selected value to text,
+ * wrapped for a frame cols wide. */
+static void inspector_text(const App *app, int cols, StrBuf *text)
 {
     int s = app->step, t = app->focus[s];
-    StrBuf text = {0};
-    int width = frame->cols - 6 < 76 ? frame->cols - 6 : 76;
+    int width = cols - 6 < 76 ? cols - 6 : 76;
     if (app->options.ascii) /* room for the ASCII spellings, longer than "√4" or "ᵀ" */
         width -= 8;
     if (width < 40)
         width = 40;
-    explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, &app->formats, width, &text);
+    explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, &app->formats, width, text);
+}
+
+static void compose_inspector(const App *app, Frame *frame)
+{
+    int s = app->step, t = app->focus[s];
+    StrBuf text = {0};
+    inspector_text(app, frame->cols, &text);
     char title[200];
     explain_element_name(app->trace, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
-    int scroll = overlay_lines(app, frame, strbuf_text(&text), title, app->overlay_scroll);
+    overlay_lines(app, frame, strbuf_text(&text), title, app->overlay_scroll);
     strbuf_free(&text);
-    return scroll;
+}
+
+/* Columns a text overlay (explanation, notes) wraps its text to on a
+ * frame cols wide. */
+static int text_overlay_width(int cols)
+{
+    return cols - 6 < 72 ? cols - 6 : 72;
+}
+
+/* The text (with markup) of the open text overlay: the presenter notes or
+ * the step's whole explanation; NULL for any other overlay. */
+static const char *text_overlay_text(const App *app)
+{
+    if (app->overlay == OVERLAY_NOTES)
+        return app_lesson_step(app)->notes;
+    if (app->overlay == OVERLAY_EXPLAIN)
+        return app_explanation(app);
+    return NULL;
 }
 
 /* Text with markup (an explanation, presenter notes) in a scrollable box,
  * rewrapped to the box. */
-static int compose_text_overlay(const App *app, Frame *frame, const char *text, const char *title)
+static void compose_text_overlay(const App *app, Frame *frame, const char *text, const char *title)
 {
-    int width = frame->cols - 6 < 72 ? frame->cols - 6 : 72;
-    int lines = frame_markup(NULL, 0, 0, 0, width, text, 0, app->options.ascii);
+    int width = text_overlay_width(frame->cols);
+    int lines = frame_markup_lines(text, width, app->options.ascii);
     int top, left, rows, cols;
     overlay_box(app, frame, lines, width, title, &top, &left, &rows, &cols);
-    int scroll = app->overlay_scroll > lines - rows ? (lines - rows > 0 ? lines - rows : 0) : app->overlay_scroll;
+    int scroll = (int)scroll_clamp(app->overlay_scroll, lines, rows);
     frame_markup(frame, top, left, rows, cols, text, scroll, app->options.ascii);
-    if (lines > rows) {
-        char more[64];
-        snprintf(more, sizeof more, " lines %d-%d of %d, j/k scroll ", scroll + 1, scroll + rows, lines);
-        frame_put(frame, top + rows, left, more, ROLE_DIM, cols);
-    }
-    return scroll;
+    overlay_more(frame, top + rows, left, cols, scroll, rows, lines);
 }
 
-/* A quiz: the question, choices, the typed answer, and what the last try
- * said. */
-static void compose_quiz(App *app, Frame *frame)
+bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int *window)
 {
-    const LessonStep *ls = app_lesson_step(app);
-    const Quiz *quiz = &ls->quizzes[app->quiz_index];
-    const QuizState *state = &app->quiz[app->pos][app->quiz_index];
+    if (rows < VIEW_MIN_ROWS || cols < VIEW_MIN_COLS)
+        return false; /* the too-small screen shows no overlay */
     StrBuf text = {0};
-    strbuf_printf(&text, "%s\n", quiz->question);
+    int n = 0, widest;
+    switch (app->overlay) {
+    case OVERLAY_HELP:
+        help_text(&text);
+        n = count_lines(strbuf_text(&text), &widest);
+        break;
+    case OVERLAY_INSPECT:
+        inspector_text(app, cols, &text);
+        n = count_lines(strbuf_text(&text), &widest);
+        break;
+    case OVERLAY_NOTES:
+    case OVERLAY_EXPLAIN:
+        n = frame_markup_lines(text_overlay_text(app), text_overlay_width(cols), app->options.ascii);
+        break;
+    case OVERLAY_NONE:
+    case OVERLAY_STEPS:
+    case OVERLAY_QUIZ:
+        return false;
+    }
+    strbuf_free(&text);
+    *lines = n;
+    *window = overlay_inner_rows(n, rows);
+    return true;
+}
+
+/* Appends a quiz's text to text: the question, choices, what the last try
+ * said, and the keys; a line "> " stands for the answer being typed. */
+static void quiz_text(const App *app, StrBuf *text)
+{
+    const Quiz *quiz = &app_lesson_step(app)->quizzes[app->quiz_index];
+    const QuizState *state = &app->quiz[app->pos][app->quiz_index];
+    strbuf_printf(text, "%s\n", quiz->question);
     for (int c = 0; c < quiz->n_choices; c++)
-        strbuf_printf(&text, "  %d. %s\n", c + 1, quiz->choices[c]);
+        strbuf_printf(text, "  %d. %s\n", c + 1, quiz->choices[c]);
     static const char *const KIND_HINT[] = {"a shape, such as [5, 16]", "a number", "a token of the sentence",
                                             "the number or the text of a choice"};
     char answer[128];
     quiz_answer_text(quiz, answer, sizeof answer);
     switch (app->quiz_feedback) {
     case FEEDBACK_NONE:
-        strbuf_printf(&text, "\nType %s, then Enter.\n", KIND_HINT[quiz->kind]);
+        strbuf_printf(text, "\nType %s, then Enter.\n", KIND_HINT[quiz->kind]);
         break;
     case FEEDBACK_WRONG: {
-        strbuf_puts(&text, "\nNot quite.");
+        strbuf_puts(text, "\nNot quite.");
         int hint = state->tries - 1 < quiz->n_hints ? state->tries - 1 : quiz->n_hints - 1;
         if (hint >= 0)
-            strbuf_printf(&text, " Hint: %s", quiz->hints[hint]);
-        strbuf_puts(&text, "\n");
+            strbuf_printf(text, " Hint: %s", quiz->hints[hint]);
+        strbuf_puts(text, "\n");
         break;
     }
     case FEEDBACK_RIGHT:
-        strbuf_printf(&text, "\nRight%s: %s.\n", state->tries == 0 ? ", first try" : "", answer);
+        strbuf_printf(text, "\nRight%s: %s.\n", state->tries == 0 ? ", first try" : "", answer);
         break;
     case FEEDBACK_SHOWN:
-        strbuf_printf(&text, "\nThe answer: %s.\n", answer);
+        strbuf_printf(text, "\nThe answer: %s.\n", answer);
         break;
     }
     bool settled = state->status != QUIZ_OPEN;
     if (settled && quiz->explain != NULL)
-        strbuf_printf(&text, "%s\n", quiz->explain);
-    strbuf_puts(&text, settled ? "\nEnter: continue" : "\n> \n\nEnter: check   Tab: show the answer   Esc: skip");
+        strbuf_printf(text, "%s\n", quiz->explain);
+    strbuf_puts(text, settled ? "\nEnter: continue" : "\n> \n\nEnter: check   Tab: show the answer   Esc: skip");
+}
+
+/* Appends line (one line, no '\n') to out word-wrapped at width columns,
+ * ending with a '\n'. */
+static void wrap_line(const char *line, int width, StrBuf *out)
+{
+    int x = 0;
+    for (const char *w = line; *w != '\0';) {
+        const char *we = strchr(w, ' ');
+        size_t wl = we != NULL ? (size_t)(we - w) : strlen(w);
+        char word[256];
+        snprintf(word, sizeof word, "%.*s", (int)(wl < sizeof word - 1 ? wl : sizeof word - 1), w);
+        int ww = (int)utf8_width(word);
+        if (x > 0 && x + 1 + ww > width) {
+            strbuf_puts(out, "\n");
+            x = 0;
+        }
+        if (x > 0) {
+            strbuf_puts(out, " ");
+            x++;
+        }
+        strbuf_puts(out, word);
+        x += ww;
+        w = we != NULL ? we + 1 : w + wl;
+    }
+    strbuf_puts(out, "\n");
+}
+
+/* Rests the terminal cursor after the typed answer: on the overlay's
+ * "> " line, kept inside the frame when the answer fills the line. */
+static void place_quiz_cursor(const App *app, Frame *frame)
+{
+    for (int r = 0; r < frame->rows; r++)
+        for (int c = 0; c + 1 < frame->cols; c++) {
+            Cell *a = frame_at(frame, r, c), *b = frame_at(frame, r, c + 1);
+            if (a->ch == '>' && b->ch == ' ' && a->role == ROLE_OVERLAY && c > 0 &&
+                frame_at(frame, r, c - 1)->ch == ' ' && frame_at(frame, r, c - 1)->role == ROLE_OVERLAY) {
+                int col = c + 2 + (int)utf8_width(app->quiz_input);
+                frame->cursor_row = r;
+                frame->cursor_col = col < frame->cols ? col : frame->cols - 1;
+            }
+        }
+}
+
+/* A quiz: the question, choices, the typed answer, and what the last try
+ * said, word-wrapped into a box, the answer line holding what was typed. */
+static void compose_quiz(const App *app, Frame *frame)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    StrBuf text = {0};
+    quiz_text(app, &text);
     char title[64];
     snprintf(title, sizeof title, "Question %d of %d", app->quiz_index + 1, ls->n_quizzes);
-    /* word-wrapped into the box, the answer line holding what was typed */
     int width = frame->cols - 8 < 70 ? frame->cols - 8 : 70;
     StrBuf wrapped = {0};
     for (const char *p = strbuf_text(&text); *p != '\0';) {
@@ -563,50 +737,15 @@ static void compose_quiz(App *app, Frame *frame)
         size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
         char line[512];
         snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), p);
-        if (strcmp(line, "> ") == 0) {
+        if (strcmp(line, "> ") == 0)
             strbuf_printf(&wrapped, "> %s\n", app->quiz_input);
-        } else {
-            /* wrap at width */
-            int x = 0;
-            for (const char *w = line; *w != '\0';) {
-                const char *we = strchr(w, ' ');
-                size_t wl = we != NULL ? (size_t)(we - w) : strlen(w);
-                char word[256];
-                snprintf(word, sizeof word, "%.*s", (int)(wl < sizeof word - 1 ? wl : sizeof word - 1), w);
-                int ww = (int)utf8_width(word);
-                if (x > 0 && x + 1 + ww > width) {
-                    strbuf_puts(&wrapped, "\n");
-                    x = 0;
-                }
-                if (x > 0) {
-                    strbuf_puts(&wrapped, " ");
-                    x++;
-                }
-                strbuf_puts(&wrapped, word);
-                x += ww;
-                w = we != NULL ? we + 1 : w + wl;
-            }
-            strbuf_puts(&wrapped, "\n");
-        }
+        else
+            wrap_line(line, width, &wrapped);
         p = eol != NULL ? eol + 1 : p + len;
     }
     overlay_lines(app, frame, strbuf_text(&wrapped), title, 0);
-    /* the terminal cursor rests after the typed answer */
-    for (int r = 0; r < frame->rows && !settled; r++) {
-        Cell *c0 = frame_at(frame, r, 0);
-        (void)c0;
-        for (int c = 0; c + 1 < frame->cols; c++) {
-            Cell *a = frame_at(frame, r, c), *b = frame_at(frame, r, c + 1);
-            if (a->ch == '>' && b->ch == ' ' && a->role == ROLE_OVERLAY && c > 0 &&
-                frame_at(frame, r, c - 1)->ch == ' ' && frame_at(frame, r, c - 1)->role == ROLE_OVERLAY) {
-                /* after the typed answer, kept inside the frame when the
-                 * answer fills the line */
-                int col = c + 2 + (int)utf8_width(app->quiz_input);
-                frame->cursor_row = r;
-                frame->cursor_col = col < frame->cols ? col : frame->cols - 1;
-            }
-        }
-    }
+    if (app->quiz[app->pos][app->quiz_index].status == QUIZ_OPEN)
+        place_quiz_cursor(app, frame);
     strbuf_free(&wrapped);
     strbuf_free(&text);
 }
@@ -626,7 +765,58 @@ static void compose_too_small(Frame *frame)
         frame_put(frame, i, 0, lines[i], i == 0 ? ROLE_WARNING : ROLE_TEXT, frame->cols);
 }
 
-void app_compose(App *app, Frame *frame)
+/* The open overlay, drawn on top of the step screen. */
+static void compose_overlay(const App *app, Frame *frame)
+{
+    switch (app->overlay) {
+    case OVERLAY_HELP:
+        compose_help(app, frame);
+        break;
+    case OVERLAY_STEPS:
+        compose_steps(app, frame);
+        break;
+    case OVERLAY_INSPECT:
+        compose_inspector(app, frame);
+        break;
+    case OVERLAY_QUIZ:
+        compose_quiz(app, frame);
+        break;
+    case OVERLAY_NOTES:
+        compose_text_overlay(app, frame, text_overlay_text(app), "Presenter notes (Esc closes)");
+        break;
+    case OVERLAY_EXPLAIN: {
+        char title[160];
+        snprintf(title, sizeof title, "%s (Esc closes)", app->trace->steps[app->step].title);
+        compose_text_overlay(app, frame, text_overlay_text(app), title);
+        break;
+    }
+    case OVERLAY_NONE:
+        break;
+    }
+}
+
+/* The step's explanation in its place of the layout, with a note when it
+ * does not all fit. */
+static void compose_explanation(const App *app, Frame *frame, const ViewLayout *layout)
+{
+    const BoxChars *box = frame_box_chars(app->options.ascii);
+    if (layout->explain_col > 1) /* at the side: a rule between panels and text */
+        frame_fill(frame, layout->explain_top, layout->explain_col - 2, layout->explain_rows, 1, box->vertical,
+                   ROLE_BORDER);
+    int text_lines = frame_markup(frame, layout->explain_top, layout->explain_col, layout->explain_rows,
+                                  layout->explain_width, app_explanation(app), 0, app->options.ascii);
+    if (text_lines > layout->explain_rows && layout->explain_rows > 0) {
+        /* more than fits: say where the rest is */
+        const char *more = " … e: read it all ";
+        int w = (int)utf8_width(more);
+        int row = layout->explain_top + layout->explain_rows - 1;
+        int at = layout->explain_col + layout->explain_width - w;
+        frame_fill(frame, row, at, 1, w, ' ', ROLE_TEXT);
+        frame_put(frame, row, at, more, ROLE_DIM, w);
+    }
+}
+
+void app_compose(const App *app, Frame *frame)
 {
     frame_clear(frame);
     frame->ascii = app->options.ascii;
@@ -653,49 +843,8 @@ void app_compose(App *app, Frame *frame)
                          "+%d more tensor%s: Tab shows %s", layout.more_panels, layout.more_panels == 1 ? "" : "s",
                          layout.more_panels == 1 ? "it" : "them");
     }
-    const BoxChars *box = frame_box_chars(app->options.ascii);
-    if (layout.explain_col > 1) /* at the side: a rule between panels and text */
-        frame_fill(frame, layout.explain_top, layout.explain_col - 2, layout.explain_rows, 1, box->vertical,
-                   ROLE_BORDER);
-    int text_lines = frame_markup(frame, layout.explain_top, layout.explain_col, layout.explain_rows,
-                                layout.explain_width, app_explanation(app), 0, app->options.ascii);
-    if (text_lines > layout.explain_rows && layout.explain_rows > 0) {
-        /* more than fits: say where the rest is */
-        const char *more = " … e: read it all ";
-        int w = (int)utf8_width(more);
-        int row = layout.explain_top + layout.explain_rows - 1;
-        int at = layout.explain_col + layout.explain_width - w;
-        frame_fill(frame, row, at, 1, w, ' ', ROLE_TEXT);
-        frame_put(frame, row, at, more, ROLE_DIM, w);
-    }
+    compose_explanation(app, frame, &layout);
     compose_status(app, frame, layout.status_row);
     compose_footer(app, frame);
-    /* Overlays on top. A scrolled overlay reports the scroll it could use,
-     * which is kept so that scrolling back answers at once. */
-    switch (app->overlay) {
-    case OVERLAY_HELP:
-        app->overlay_scroll = compose_help(app, frame);
-        break;
-    case OVERLAY_STEPS:
-        compose_steps(app, frame);
-        break;
-    case OVERLAY_INSPECT:
-        app->overlay_scroll = compose_inspector(app, frame);
-        break;
-    case OVERLAY_QUIZ:
-        compose_quiz(app, frame);
-        break;
-    case OVERLAY_NOTES:
-        app->overlay_scroll =
-            compose_text_overlay(app, frame, app_lesson_step(app)->notes, "Presenter notes (Esc closes)");
-        break;
-    case OVERLAY_EXPLAIN: {
-        char title[160];
-        snprintf(title, sizeof title, "%s (Esc closes)", step->title);
-        app->overlay_scroll = compose_text_overlay(app, frame, app_explanation(app), title);
-        break;
-    }
-    case OVERLAY_NONE:
-        break;
-    }
+    compose_overlay(app, frame);
 }

@@ -202,8 +202,10 @@ void frame_to_text(const Frame *frame, StrBuf *out)
     }
 }
 
-/* Lays out lesson text with its markup (see frame.h). */
-int frame_markup(Frame *frame, int top, int col, int rows, int width, const char *text, int skip, bool ascii)
+/* Lays out lesson text with its markup (see frame_markup in frame.h): the
+ * one layout that both drawing and measuring follow, so the two cannot
+ * disagree on where a line breaks. With frame NULL it only counts. */
+static int markup_layout(Frame *frame, int top, int col, int rows, int width, const char *text, int skip, bool ascii)
 {
     int line = 0, x = 0, indent = 0;
     bool bold = false, code = false, at_paragraph_start = true, pending_space = false;
@@ -280,3 +282,12 @@ int frame_markup(Frame *frame, int top, int col, int rows, int width, const char
     return at_paragraph_start && line > 0 ? line - 1 : line + 1;
 }
 
+int frame_markup(Frame *frame, int top, int col, int rows, int width, const char *text, int skip, bool ascii)
+{
+    return markup_layout(frame, top, col, rows, width, text, skip, ascii);
+}
+
+int frame_markup_lines(const char *text, int width, bool ascii)
+{
+    return markup_layout(NULL, 0, 0, 0, width, text, 0, ascii);
+}

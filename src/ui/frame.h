@@ -114,8 +114,14 @@ void frame_box(Frame *frame, int row, int col, int rows, int cols, const BoxChar
  * from its line `skip` on: paragraphs split by blank lines, "- " bullets,
  * **bold** (ROLE_STRONG) and `code` (ROLE_CODE); ascii draws bullets as
  * "*". Returns the number of lines the whole text takes; lines outside the
- * box are not drawn. With frame NULL nothing is drawn: it only measures. */
+ * box are not drawn. frame is drawn into (to measure only, use
+ * frame_markup_lines). */
 int frame_markup(Frame *frame, int top, int col, int rows, int width, const char *text, int skip, bool ascii);
+
+/* The number of lines frame_markup lays text out in at `width` columns
+ * (ascii as there), drawing nothing: the same line breaks, without a
+ * frame. */
+int frame_markup_lines(const char *text, int width, bool ascii);
 
 /* The frame as plain text: one line per row, trailing spaces trimmed,
  * appended to out. */

@@ -1,6 +1,6 @@
 /*
- * view.c - the tracer's state, its layout and its key handling (see view.h
- * and docs/keys.md).
+ * view.c - the tracer's state and its layout (see view.h). How keys change
+ * the state is in input.c.
  */
 #include "view.h"
 #include "utf8.h"
@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "frame.h"
-#include "strbuf.h"
 
 /* ------------------------------------------------------------------------
  * Set-up
@@ -75,9 +74,7 @@ const LessonStep *app_lesson_step(const App *app)
     return &app->lesson->steps[app->pos];
 }
 
-/* The first quiz of the step on screen that is still open (only the
- * "before" ones when before_only), or -1. */
-static int first_open_quiz(const App *app, bool before_only)
+int app_first_open_quiz(const App *app, bool before_only)
 {
     const LessonStep *ls = app_lesson_step(app);
     if (ls == NULL)
@@ -98,7 +95,7 @@ const char *app_explanation(const App *app)
 
 bool app_tensors_hidden(const App *app)
 {
-    return app->autoplay_ms == 0 && first_open_quiz(app, true) >= 0;
+    return app->autoplay_ms == 0 && app_first_open_quiz(app, true) >= 0;
 }
 
 void app_start_autoplay(App *app, int ms)
@@ -157,8 +154,7 @@ void app_tick(App *app, int rows, int cols)
     app->autoplay_move++;
 }
 
-/* Opens quiz q of the step on screen. */
-static void open_quiz(App *app, int q)
+void app_open_quiz(App *app, int q)
 {
     app->overlay = OVERLAY_QUIZ;
     app->quiz_index = q;
@@ -177,9 +173,9 @@ void app_go(App *app, int pos)
     app->pos = pos;
     app->step = app->walk[pos];
     app->overlay = OVERLAY_NONE;
-    int q = app->autoplay_ms == 0 ? first_open_quiz(app, true) : -1;
+    int q = app->autoplay_ms == 0 ? app_first_open_quiz(app, true) : -1;
     if (q >= 0)
-        open_quiz(app, q);
+        app_open_quiz(app, q);
 }
 
 /* ------------------------------------------------------------------------
@@ -284,44 +280,16 @@ int view_panel_natural_rows(const App *app, int step, int tensor, int width)
     return rows > 10000 ? 10000 : (int)rows;
 }
 
-void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
+/* Shares the panels' rows (layout->panels_top, panels_rows, panels_width
+ * already set) among the tensors of the step on screen. Each gets its
+ * whole height when everything fits. Otherwise room goes by priority: the
+ * focused panel, the step's main tensor, its other outputs, then its
+ * inputs. Every panel keeps at least its title line while there is room
+ * for all titles; when there is not, the ones left over are summed up in
+ * one "+N more" line. Fills panel_top, panel_rows, more_panels, more_row. */
+static void layout_panels(const App *app, ViewLayout *layout)
 {
-    memset(layout, 0, sizeof *layout);
-    if (rows < VIEW_MIN_ROWS || cols < VIEW_MIN_COLS) {
-        layout->too_small = true;
-        return;
-    }
     const TraceStep *step = &app->trace->steps[app->step];
-    /* a formula too long for the line goes on two: expression, then shapes */
-    int formula_lines = (int)utf8_width(step->formula) > cols - 2 ? 2 : 1;
-    layout->formula_rows = formula_lines + (step->einsum != NULL ? 1 : 0);
-    int top = 2 + layout->formula_rows; /* header, title, formula lines */
-    layout->status_row = rows - 2;
-    bool side = cols >= 120;
-    if (side) {
-        /* wide screens: the explanation in a column at the right */
-        layout->explain_width = 36;
-        layout->explain_col = cols - layout->explain_width;
-        layout->explain_top = top;
-        layout->explain_rows = layout->status_row - top;
-        layout->panels_width = cols - layout->explain_width - 2;
-    } else {
-        int wanted = frame_markup(NULL, 0, 0, 0, cols - 2, app_explanation(app), 0, app->options.ascii);
-        int cap = rows >= 30 ? 8 : rows >= 20 ? 4 : 2;
-        layout->explain_rows = wanted < cap ? wanted : cap;
-        layout->explain_col = 1;
-        layout->explain_width = cols - 2;
-        layout->explain_top = layout->status_row - layout->explain_rows;
-        layout->panels_width = cols;
-    }
-    layout->panels_top = top;
-    layout->panels_rows = (side ? layout->status_row : layout->explain_top) - top;
-
-    /* Panels: each gets its whole height when everything fits. Otherwise
-     * room goes by priority: the focused panel, the step's main tensor, its
-     * other outputs, then its inputs. Every panel keeps at least its title
-     * line while there is room for all titles; when there is not, the ones
-     * left over are summed up in one "+N more" line. */
     int n = step->n_tensors, focus = app->focus[app->step];
     int natural[TRACE_MAX_STEP_TENSORS] = {0}, total = 0;
     int order[TRACE_MAX_STEP_TENSORS], n_order = 0;
@@ -337,7 +305,7 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
         for (int i = 0; i < n; i++)
             if (i != focus && i != step->main_tensor && step->tensors[i].is_output == (pass == 0))
                 order[n_order++] = i;
-    int room = layout->panels_rows;
+    int room = layout->panels_rows, top = layout->panels_top;
     if (total <= room) {
         for (int i = 0; i < n; i++)
             layout->panel_rows[i] = natural[i];
@@ -370,299 +338,37 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     }
 }
 
-/* ------------------------------------------------------------------------
- * Keys
- * ---------------------------------------------------------------------- */
-
-/* Moves the selection of the focused tensor by (d_row, d_col), or to the
- * row's start or end, within its slice. */
-static void move_selection(App *app, long d_row, long d_col, int to_edge, int panels_width)
+void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
 {
-    int cols = panels_width;
-    int s = app->step, t = app->focus[s];
-    const Tensor *tensor = app->trace->steps[s].tensors[t].tensor;
-    TensorGrid grid = view_grid(app, s, t, cols);
-    size_t slice, row, col;
-    view_grid_locate(&grid, app->cursor[s][t], &slice, &row, &col);
-    long new_row = (long)row + d_row, new_col = (long)col + d_col;
-    if (to_edge < 0)
-        new_col = 0;
-    if (to_edge > 0)
-        new_col = (long)grid.cols - 1;
-    if (new_row < 0)
-        new_row = 0;
-    if (new_row >= (long)grid.rows)
-        new_row = (long)grid.rows - 1;
-    if (new_col < 0)
-        new_col = 0;
-    if (new_col >= (long)grid.cols)
-        new_col = (long)grid.cols - 1;
-    size_t offset = view_grid_offset(&grid, slice, (size_t)new_row, (size_t)new_col);
-    if (offset >= tensor->size) /* the short last row of a wrapped tensor */
-        offset = tensor->size - 1;
-    app->cursor[s][t] = offset;
-}
-
-/* Moves the focused tensor's selection to another slice (head). */
-static void move_slice(App *app, long delta, int cols)
-{
-    int s = app->step, t = app->focus[s];
-    TensorGrid grid = view_grid(app, s, t, cols);
-    if (grid.slices <= 1)
-        return;
-    size_t slice, row, col;
-    view_grid_locate(&grid, app->cursor[s][t], &slice, &row, &col);
-    long next = ((long)slice + delta + (long)grid.slices) % (long)grid.slices;
-    app->cursor[s][t] = view_grid_offset(&grid, (size_t)next, row, col);
-}
-
-/* Handles a key while the step list is open. */
-static void steps_overlay_key(App *app, Action action)
-{
-    int n = app->n_walk;
-    switch (action) {
-    case ACTION_UP:
-    case ACTION_PREV_STEP:
-        if (app->list_selected > 0)
-            app->list_selected--;
-        break;
-    case ACTION_DOWN:
-    case ACTION_NEXT_STEP:
-        if (app->list_selected < n - 1)
-            app->list_selected++;
-        break;
-    case ACTION_FIRST_STEP:
-    case ACTION_ROW_START:
-        app->list_selected = 0;
-        break;
-    case ACTION_LAST_STEP:
-    case ACTION_ROW_END:
-        app->list_selected = n - 1;
-        break;
-    case ACTION_INSPECT: /* Enter: go there */
-        app_go(app, app->list_selected);
-        break;
-    case ACTION_CLOSE:
-    case ACTION_STEP_LIST:
-    case ACTION_QUIT:
-        app->overlay = OVERLAY_NONE;
-        break;
-    case ACTION_NONE:
-    case ACTION_NOTES:
-    case ACTION_EXPLAIN:
-    case ACTION_LEFT:
-    case ACTION_RIGHT:
-    case ACTION_PAGE_UP:
-    case ACTION_PAGE_DOWN:
-    case ACTION_NEXT_PANEL:
-    case ACTION_PREV_PANEL:
-    case ACTION_NEXT_SLICE:
-    case ACTION_PREV_SLICE:
-    case ACTION_HELP:
-    case ACTION_REDRAW:
-    case ACTION_COUNT:
-        break;
-    }
-}
-
-/* Handles a key while a quiz is open: typing edits the answer, Enter
- * checks it (or, once settled, closes), Tab shows the answer, Esc skips. */
-static void quiz_key(App *app, KeyCode key)
-{
-    const LessonStep *ls = app_lesson_step(app);
-    if (ls == NULL || app->quiz_index >= ls->n_quizzes) {
-        app->overlay = OVERLAY_NONE;
+    memset(layout, 0, sizeof *layout);
+    if (rows < VIEW_MIN_ROWS || cols < VIEW_MIN_COLS) {
+        layout->too_small = true;
         return;
     }
-    const Quiz *quiz = &ls->quizzes[app->quiz_index];
-    QuizState *state = &app->quiz[app->pos][app->quiz_index];
-    bool settled = state->status != QUIZ_OPEN;
-    size_t len = strlen(app->quiz_input);
-    if (key == KEY_CODE_ESCAPE) {
-        if (state->status == QUIZ_OPEN) {
-            state->status = QUIZ_PASSED;
-            app->progress_dirty = true;
-        }
-        app->overlay = OVERLAY_NONE;
-    } else if (key == KEY_CODE_ENTER) {
-        if (settled) {
-            app->overlay = OVERLAY_NONE;
-        } else if (len > 0 && quiz_check(quiz, app->quiz_input)) {
-            state->status = QUIZ_RIGHT;
-            app->quiz_feedback = FEEDBACK_RIGHT;
-            app->progress_dirty = true;
-        } else if (len > 0) {
-            state->tries++;
-            app->quiz_feedback = FEEDBACK_WRONG;
-            app->quiz_input[0] = '\0';
-        }
-    } else if (key == KEY_CODE_TAB && !settled) {
-        state->status = QUIZ_SHOWN;
-        app->quiz_feedback = FEEDBACK_SHOWN;
-        app->progress_dirty = true;
-    } else if (key == KEY_CODE_BACKSPACE && !settled) {
-        while (len > 0 && ((unsigned char)app->quiz_input[len - 1] & 0xc0) == 0x80)
-            len--; /* continuation bytes of the last character */
-        if (len > 0)
-            len--;
-        app->quiz_input[len] = '\0';
-    } else if (key >= 0x20 && key < KEY_CODE_BASE && key != 0x7f && !settled) {
-        char utf8[8];
-        int n = utf8_encode(key, utf8);
-        if (len + (size_t)n < sizeof app->quiz_input) {
-            memcpy(app->quiz_input + len, utf8, (size_t)n + 1);
-        }
+    const TraceStep *step = &app->trace->steps[app->step];
+    /* a formula too long for the line goes on two: expression, then shapes */
+    int formula_lines = (int)utf8_width(step->formula) > cols - 2 ? 2 : 1;
+    layout->formula_rows = formula_lines + (step->einsum != NULL ? 1 : 0);
+    int top = 2 + layout->formula_rows; /* header, title, formula lines */
+    layout->status_row = rows - 2;
+    bool side = cols >= 120;
+    if (side) {
+        /* wide screens: the explanation in a column at the right */
+        layout->explain_width = 36;
+        layout->explain_col = cols - layout->explain_width;
+        layout->explain_top = top;
+        layout->explain_rows = layout->status_row - top;
+        layout->panels_width = cols - layout->explain_width - 2;
+    } else {
+        int wanted = frame_markup_lines(app_explanation(app), cols - 2, app->options.ascii);
+        int cap = rows >= 30 ? 8 : rows >= 20 ? 4 : 2;
+        layout->explain_rows = wanted < cap ? wanted : cap;
+        layout->explain_col = 1;
+        layout->explain_width = cols - 2;
+        layout->explain_top = layout->status_row - layout->explain_rows;
+        layout->panels_width = cols;
     }
-    /* a quiz closed: the next open "before" one of the step follows */
-    if (app->overlay == OVERLAY_NONE) {
-        int next = first_open_quiz(app, true);
-        if (next >= 0)
-            open_quiz(app, next);
-    }
-}
-
-/* Applies one key (see app_handle_key). */
-static bool handle_key(App *app, KeyCode key, int rows, int cols);
-
-bool app_handle_key(App *app, KeyCode key, int rows, int cols)
-{
-    bool go_on = handle_key(app, key, rows, cols);
-    if (app->progress_dirty && app->on_progress != NULL)
-        app->on_progress(app, app->progress_context);
-    app->progress_dirty = false;
-    return go_on;
-}
-
-static bool handle_key(App *app, KeyCode key, int rows, int cols)
-{
-    if (app->autoplay_ms > 0 && key != KEY_CODE_RESIZE) { /* any key stops autoplay, and only that */
-        app->autoplay_ms = 0;
-        return true;
-    }
-    if (app->overlay == OVERLAY_QUIZ) { /* every key but a resize is the learner's typing */
-        if (key != KEY_CODE_RESIZE && key != KEY_CTRL('l'))
-            quiz_key(app, key);
-        return true;
-    }
-    Action action = keys_action(key);
-    if (action == ACTION_REDRAW || key == KEY_CODE_RESIZE)
-        return true;
-    if (action == ACTION_QUIT && (rows < VIEW_MIN_ROWS || cols < VIEW_MIN_COLS))
-        return false; /* the too-small screen says q quits, overlay or not */
-
-    /* Overlays take keys first. */
-    if (app->overlay == OVERLAY_STEPS) {
-        steps_overlay_key(app, action);
-        return true;
-    }
-    if (app->overlay != OVERLAY_NONE) {
-        if (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_HELP ||
-            (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT))
-            app->overlay = OVERLAY_NONE;
-        else if (action == ACTION_DOWN || action == ACTION_PAGE_DOWN)
-            app->overlay_scroll += action == ACTION_DOWN ? 1 : rows / 2;
-        else if ((action == ACTION_UP || action == ACTION_PAGE_UP) && app->overlay_scroll > 0)
-            app->overlay_scroll -= action == ACTION_UP ? 1 : rows / 2;
-        if (app->overlay_scroll < 0)
-            app->overlay_scroll = 0;
-        return true;
-    }
-
-    int s = app->step;
-    int n_tensors = app->trace->steps[s].n_tensors;
-    ViewLayout layout;
-    view_layout(app, rows, cols, &layout);
-    int page = layout.too_small ? 1 : layout.panel_rows[app->focus[s]] - 2;
-    if (page < 1)
-        page = 1;
-    if (layout.too_small && action == ACTION_QUIT)
-        return false; /* the small-screen message says q quits: it does, at once */
-    switch (action) {
-    case ACTION_QUIT:
-        return false;
-    case ACTION_NEXT_STEP: {
-        /* a quiz still open stops the walk until it is answered or skipped */
-        int q = first_open_quiz(app, false);
-        if (q >= 0)
-            open_quiz(app, q);
-        else
-            app_go(app, app->pos + 1);
-        break;
-    }
-    case ACTION_PREV_STEP:
-        app_go(app, app->pos - 1);
-        break;
-    case ACTION_FIRST_STEP:
-        app_go(app, 0);
-        break;
-    case ACTION_LAST_STEP:
-        app_go(app, app->n_walk - 1);
-        break;
-    case ACTION_STEP_LIST:
-        app->overlay = OVERLAY_STEPS;
-        app->list_selected = app->pos;
-        break;
-    case ACTION_EXPLAIN:
-        app->overlay = OVERLAY_EXPLAIN;
-        app->overlay_scroll = 0;
-        break;
-    case ACTION_NOTES: {
-        const LessonStep *ls = app_lesson_step(app);
-        if (ls != NULL && ls->notes != NULL) {
-            app->overlay = OVERLAY_NOTES;
-            app->overlay_scroll = 0;
-        }
-        break;
-    }
-    case ACTION_UP:
-        move_selection(app, -1, 0, 0, layout.panels_width);
-        break;
-    case ACTION_DOWN:
-        move_selection(app, 1, 0, 0, layout.panels_width);
-        break;
-    case ACTION_LEFT:
-        move_selection(app, 0, -1, 0, layout.panels_width);
-        break;
-    case ACTION_RIGHT:
-        move_selection(app, 0, 1, 0, layout.panels_width);
-        break;
-    case ACTION_ROW_START:
-        move_selection(app, 0, 0, -1, layout.panels_width);
-        break;
-    case ACTION_ROW_END:
-        move_selection(app, 0, 0, 1, layout.panels_width);
-        break;
-    case ACTION_PAGE_UP:
-        move_selection(app, -page, 0, 0, layout.panels_width);
-        break;
-    case ACTION_PAGE_DOWN:
-        move_selection(app, page, 0, 0, layout.panels_width);
-        break;
-    case ACTION_NEXT_PANEL:
-        app->focus[s] = (app->focus[s] + 1) % n_tensors;
-        break;
-    case ACTION_PREV_PANEL:
-        app->focus[s] = (app->focus[s] + n_tensors - 1) % n_tensors;
-        break;
-    case ACTION_NEXT_SLICE:
-        move_slice(app, 1, layout.panels_width);
-        break;
-    case ACTION_PREV_SLICE:
-        move_slice(app, -1, layout.panels_width);
-        break;
-    case ACTION_INSPECT:
-        app->overlay = OVERLAY_INSPECT;
-        app->overlay_scroll = 0;
-        break;
-    case ACTION_HELP:
-        app->overlay = OVERLAY_HELP;
-        app->overlay_scroll = 0;
-        break;
-    case ACTION_NONE:
-    case ACTION_CLOSE:
-    case ACTION_REDRAW:
-    case ACTION_COUNT:
-        break;
-    }
-    return true;
+    layout->panels_top = top;
+    layout->panels_rows = (side ? layout->status_row : layout->explain_top) - top;
+    layout_panels(app, layout);
 }

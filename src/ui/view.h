@@ -1,13 +1,15 @@
 /*
- * view.h - the tracer's state and how keys change it (no curses, no
- * drawing).
+ * view.h - the tracer's state and its layout (no curses, no drawing).
  *
  * An App holds the trace, which step is on screen, which tensor panel has
  * the focus, the selected value of every tensor, and any open overlay.
- * Scrolling is not state: the composer derives it from the selection and
- * the screen size (the selection is always kept in view), so the same
- * state draws the same way at any size. Layout (view_layout) is shared by
- * the composer and by page movements.
+ * How keys change it is input.c (app_handle_key, declared in app.h).
+ * A panel's scrolling is not state: the composer derives it from the
+ * selection and the screen size (the selection is always kept in view,
+ * scroll.h), so the same state draws the same way at any size. The one
+ * scroll that is state is an overlay's first line (overlay_scroll), which
+ * app_handle_key keeps inside the overlay's text at the size it is given.
+ * Layout (view_layout) is shared by the composer and by page movements.
  */
 #ifndef ATTN_VIEW_H
 #define ATTN_VIEW_H
@@ -92,7 +94,8 @@ struct App {
     size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
     Overlay overlay;
     int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
-    int overlay_scroll;                                         /* first line shown of a long overlay */
+    int overlay_scroll;                                         /* first line shown of a long overlay, >= 0;
+                                                                   app_handle_key clamps it to the text */
     ExplainFormats formats;                                      /* per tensor, computed once */
     float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* largest finite |value|, for heat */
 };
@@ -105,6 +108,14 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
 /* Goes to walk position pos (clamped), opening its first unanswered
  * "before" quiz. */
 void app_go(App *app, int pos);
+
+/* The first quiz of the step on screen that is still open (only the
+ * "before" ones when before_only), or -1 (also when no lesson is walked). */
+int app_first_open_quiz(const App *app, bool before_only);
+
+/* Opens quiz q (an index into the step's lesson quizzes) of the step on
+ * screen, with an empty answer and no feedback yet. */
+void app_open_quiz(App *app, int q);
 
 /* Moves the selection makes on each step during autoplay. */
 #define VIEW_AUTOPLAY_MOVES 8

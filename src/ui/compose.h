@@ -1,0 +1,33 @@
+/*
+ * compose.h - the composer: draws the tracer's state into a Frame.
+ *
+ * The composer is a pure function of (App, frame size): it reads the App
+ * and writes only the frame, so the same state draws the same screen every
+ * time, in the terminal, in --dump-screen and in the golden screen tests.
+ * Whatever scrolls is derived while composing (scroll.h): a panel from its
+ * selection, an overlay from app->overlay_scroll clamped to its text,
+ * never stored back. app_handle_key uses compose_overlay_extent to keep
+ * app->overlay_scroll inside the text, so scrolling back after the end
+ * answers at once.
+ */
+#ifndef ATTN_COMPOSE_H
+#define ATTN_COMPOSE_H
+
+#include <stdbool.h>
+
+#include "frame.h"
+
+typedef struct App App;
+
+/* Draws the current screen into frame (already sized to the terminal; its
+ * cells are cleared first). Changes nothing but the frame. */
+void app_compose(const App *app, Frame *frame);
+
+/* How the open overlay scrolls on a rows x cols screen: sets *lines to the
+ * lines of its text and *window to the lines its box shows, and returns
+ * true. Returns false (leaving both alone) when nothing scrolls there: no
+ * overlay, the step list or a quiz (which scroll on their own terms), or a
+ * screen too small to show any overlay. */
+bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int *window);
+
+#endif

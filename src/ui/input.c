@@ -1,0 +1,356 @@
+/*
+ * input.c - how keys change the tracer's state: app_handle_key (see
+ * app.h and docs/keys.md).
+ *
+ * keys.c turns a key into an Action (its one table binds keys, actions and
+ * their help); here each Action gets what it does: on the step screen
+ * through STEP_ACTIONS, a table of Action -> handler, and in an open
+ * overlay through that overlay's own small function. Scrolling and moving
+ * within bounds go through scroll.h. No drawing: the composer reads the
+ * state afterwards.
+ */
+#include "app.h"
+
+#include <string.h>
+
+#include "compose.h"
+#include "keys.h"
+#include "scroll.h"
+#include "utf8.h"
+#include "view.h"
+
+/* ------------------------------------------------------------------------
+ * Moving the selection
+ * ---------------------------------------------------------------------- */
+
+/* Moves the selection of the focused tensor by (d_row, d_col), or to the
+ * row's start (to_edge < 0) or end (to_edge > 0), within its slice, laid
+ * out in a panel panels_width columns wide. */
+static void move_selection(App *app, long d_row, long d_col, int to_edge, int panels_width)
+{
+    int s = app->step, t = app->focus[s];
+    const Tensor *tensor = app->trace->steps[s].tensors[t].tensor;
+    TensorGrid grid = view_grid(app, s, t, panels_width);
+    size_t slice, row, col;
+    view_grid_locate(&grid, app->cursor[s][t], &slice, &row, &col);
+    long new_row = scroll_move((long)row, d_row, (long)grid.rows);
+    long new_col = to_edge < 0   ? 0
+                   : to_edge > 0 ? scroll_move(0, (long)grid.cols - 1, (long)grid.cols)
+                                 : scroll_move((long)col, d_col, (long)grid.cols);
+    size_t offset = view_grid_offset(&grid, slice, (size_t)new_row, (size_t)new_col);
+    if (offset >= tensor->size) /* the short last row of a wrapped tensor */
+        offset = tensor->size - 1;
+    app->cursor[s][t] = offset;
+}
+
+/* Moves the focused tensor's selection to another slice (head), wrapping
+ * around. */
+static void move_slice(App *app, long delta, int cols)
+{
+    int s = app->step, t = app->focus[s];
+    TensorGrid grid = view_grid(app, s, t, cols);
+    if (grid.slices <= 1)
+        return;
+    size_t slice, row, col;
+    view_grid_locate(&grid, app->cursor[s][t], &slice, &row, &col);
+    long next = ((long)slice + delta + (long)grid.slices) % (long)grid.slices;
+    app->cursor[s][t] = view_grid_offset(&grid, (size_t)next, row, col);
+}
+
+/* ------------------------------------------------------------------------
+ * Keys in overlays
+ * ---------------------------------------------------------------------- */
+
+/* Handles a key while the step list is open. */
+static void steps_overlay_key(App *app, Action action)
+{
+    int n = app->n_walk;
+    switch (action) {
+    case ACTION_UP:
+    case ACTION_PREV_STEP:
+        app->list_selected = (int)scroll_move(app->list_selected, -1, n);
+        break;
+    case ACTION_DOWN:
+    case ACTION_NEXT_STEP:
+        app->list_selected = (int)scroll_move(app->list_selected, 1, n);
+        break;
+    case ACTION_FIRST_STEP:
+    case ACTION_ROW_START:
+        app->list_selected = 0;
+        break;
+    case ACTION_LAST_STEP:
+    case ACTION_ROW_END:
+        app->list_selected = n - 1;
+        break;
+    case ACTION_INSPECT: /* Enter: go there */
+        app_go(app, app->list_selected);
+        break;
+    case ACTION_CLOSE:
+    case ACTION_STEP_LIST:
+    case ACTION_QUIT:
+        app->overlay = OVERLAY_NONE;
+        break;
+    case ACTION_NONE:
+    case ACTION_NOTES:
+    case ACTION_EXPLAIN:
+    case ACTION_LEFT:
+    case ACTION_RIGHT:
+    case ACTION_PAGE_UP:
+    case ACTION_PAGE_DOWN:
+    case ACTION_NEXT_PANEL:
+    case ACTION_PREV_PANEL:
+    case ACTION_NEXT_SLICE:
+    case ACTION_PREV_SLICE:
+    case ACTION_HELP:
+    case ACTION_REDRAW:
+    case ACTION_COUNT:
+        break;
+    }
+}
+
+/* Handles a key while a quiz is open: typing edits the answer, Enter
+ * checks it (or, once settled, closes), Tab shows the answer, Esc skips. */
+static void quiz_key(App *app, KeyCode key)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    if (ls == NULL || app->quiz_index >= ls->n_quizzes) {
+        app->overlay = OVERLAY_NONE;
+        return;
+    }
+    const Quiz *quiz = &ls->quizzes[app->quiz_index];
+    QuizState *state = &app->quiz[app->pos][app->quiz_index];
+    bool settled = state->status != QUIZ_OPEN;
+    size_t len = strlen(app->quiz_input);
+    if (key == KEY_CODE_ESCAPE) {
+        if (state->status == QUIZ_OPEN) {
+            state->status = QUIZ_PASSED;
+            app->progress_dirty = true;
+        }
+        app->overlay = OVERLAY_NONE;
+    } else if (key == KEY_CODE_ENTER) {
+        if (settled) {
+            app->overlay = OVERLAY_NONE;
+        } else if (len > 0 && quiz_check(quiz, app->quiz_input)) {
+            state->status = QUIZ_RIGHT;
+            app->quiz_feedback = FEEDBACK_RIGHT;
+            app->progress_dirty = true;
+        } else if (len > 0) {
+            state->tries++;
+            app->quiz_feedback = FEEDBACK_WRONG;
+            app->quiz_input[0] = '\0';
+        }
+    } else if (key == KEY_CODE_TAB && !settled) {
+        state->status = QUIZ_SHOWN;
+        app->quiz_feedback = FEEDBACK_SHOWN;
+        app->progress_dirty = true;
+    } else if (key == KEY_CODE_BACKSPACE && !settled) {
+        while (len > 0 && ((unsigned char)app->quiz_input[len - 1] & 0xc0) == 0x80)
+            len--; /* continuation bytes of the last character */
+        if (len > 0)
+            len--;
+        app->quiz_input[len] = '\0';
+    } else if (key >= 0x20 && key < KEY_CODE_BASE && key != 0x7f && !settled) {
+        char utf8[8];
+        int n = utf8_encode(key, utf8);
+        if (len + (size_t)n < sizeof app->quiz_input) {
+            memcpy(app->quiz_input + len, utf8, (size_t)n + 1);
+        }
+    }
+    /* a quiz closed: the next open "before" one of the step follows */
+    if (app->overlay == OVERLAY_NONE) {
+        int next = app_first_open_quiz(app, true);
+        if (next >= 0)
+            app_open_quiz(app, next);
+    }
+}
+
+/* Handles a key while a text overlay (help, inspector, notes, the whole
+ * explanation) is open: Esc, q or the key that opened it closes it, j/k
+ * and the arrows scroll a line, Page Up/Down half a screen of `rows`. The
+ * scroll only stays at or above 0 here; app_handle_key keeps it inside the
+ * text. */
+static void text_overlay_key(App *app, Action action, int rows)
+{
+    if (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_HELP ||
+        (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT)) {
+        app->overlay = OVERLAY_NONE;
+        return;
+    }
+    long page = rows / 2;
+    long delta = action == ACTION_DOWN        ? 1
+                 : action == ACTION_PAGE_DOWN ? page
+                 : action == ACTION_UP        ? -1
+                 : action == ACTION_PAGE_UP   ? -page
+                                              : 0;
+    long scroll = app->overlay_scroll + delta;
+    app->overlay_scroll = scroll > 0 ? (int)scroll : 0;
+}
+
+/* Keeps an open overlay's first line inside its text as shown on a rows x
+ * cols screen (compose_overlay_extent says how long the text is and how
+ * much of it the box shows); nothing to do at line 0 or where no overlay
+ * scrolls. */
+static void keep_overlay_scroll(App *app, int rows, int cols)
+{
+    int lines, window;
+    if (app->overlay_scroll > 0 && compose_overlay_extent(app, rows, cols, &lines, &window))
+        app->overlay_scroll = (int)scroll_clamp(app->overlay_scroll, lines, window);
+}
+
+/* ------------------------------------------------------------------------
+ * Keys on the step screen: one handler per action
+ * ---------------------------------------------------------------------- */
+
+/* What a step-screen handler knows of the screen besides the state. */
+typedef struct KeyContext {
+    int panels_width;   /* columns of the tensor panels (view_layout) */
+    long page;          /* rows Page Up and Page Down move the selection */
+} KeyContext;
+
+typedef void (*StepAction)(App *app, Action action, const KeyContext *ctx);
+
+/* Space, n: the next step, unless a quiz of this one is still open (it
+ * stops the walk until it is answered or skipped). */
+static void next_step(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    int q = app_first_open_quiz(app, false);
+    if (q >= 0)
+        app_open_quiz(app, q);
+    else
+        app_go(app, app->pos + 1);
+}
+
+/* b, g, G: back one step, to the first, to the last. */
+static void go_step(App *app, Action action, const KeyContext *ctx)
+{
+    (void)ctx;
+    app_go(app, action == ACTION_PREV_STEP ? app->pos - 1 : action == ACTION_FIRST_STEP ? 0 : app->n_walk - 1);
+}
+
+/* s: the step list, the step on screen highlighted. */
+static void open_step_list(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    app->overlay = OVERLAY_STEPS;
+    app->list_selected = app->pos;
+}
+
+/* Enter, ?, e, p: the inspector, help, the whole explanation, the
+ * presenter notes (when the lesson has notes for this step); each opens at
+ * its first line. */
+static void open_text_overlay(App *app, Action action, const KeyContext *ctx)
+{
+    (void)ctx;
+    if (action == ACTION_NOTES) {
+        const LessonStep *ls = app_lesson_step(app);
+        if (ls == NULL || ls->notes == NULL)
+            return;
+    }
+    app->overlay = action == ACTION_INSPECT ? OVERLAY_INSPECT
+                   : action == ACTION_HELP  ? OVERLAY_HELP
+                   : action == ACTION_NOTES ? OVERLAY_NOTES
+                                            : OVERLAY_EXPLAIN;
+    app->overlay_scroll = 0;
+}
+
+/* How each movement action moves the selection. */
+static const struct {
+    long d_row, d_col; /* rows (in pages when paged) and columns to move */
+    int to_edge;       /* -1: the row's start, 1: its end, 0: neither */
+    bool paged;
+} MOVES[ACTION_COUNT] = {
+    [ACTION_UP] = {-1, 0, 0, false},        [ACTION_DOWN] = {1, 0, 0, false},
+    [ACTION_LEFT] = {0, -1, 0, false},      [ACTION_RIGHT] = {0, 1, 0, false},
+    [ACTION_ROW_START] = {0, 0, -1, false}, [ACTION_ROW_END] = {0, 0, 1, false},
+    [ACTION_PAGE_UP] = {-1, 0, 0, true},    [ACTION_PAGE_DOWN] = {1, 0, 0, true},
+};
+
+/* The arrows, h/j/k/l, 0/$ and the page keys: moves the selection (MOVES). */
+static void move(App *app, Action action, const KeyContext *ctx)
+{
+    long d_row = MOVES[action].paged ? MOVES[action].d_row * ctx->page : MOVES[action].d_row;
+    move_selection(app, d_row, MOVES[action].d_col, MOVES[action].to_edge, ctx->panels_width);
+}
+
+/* Tab, Shift-Tab: the focus to the next or previous panel, wrapping. */
+static void switch_panel(App *app, Action action, const KeyContext *ctx)
+{
+    (void)ctx;
+    int s = app->step, n = app->trace->steps[s].n_tensors;
+    app->focus[s] = (app->focus[s] + (action == ACTION_NEXT_PANEL ? 1 : n - 1)) % n;
+}
+
+/* ] and [: the selection to the next or previous head. */
+static void switch_slice(App *app, Action action, const KeyContext *ctx)
+{
+    move_slice(app, action == ACTION_NEXT_SLICE ? 1 : -1, ctx->panels_width);
+}
+
+/* What each action does on the step screen; NULL: nothing there. Quitting
+ * is handled before the table (it is the one action that ends the loop). */
+static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
+    [ACTION_NEXT_STEP] = next_step,      [ACTION_PREV_STEP] = go_step,
+    [ACTION_FIRST_STEP] = go_step,       [ACTION_LAST_STEP] = go_step,
+    [ACTION_STEP_LIST] = open_step_list, [ACTION_UP] = move,
+    [ACTION_DOWN] = move,                [ACTION_LEFT] = move,
+    [ACTION_RIGHT] = move,               [ACTION_ROW_START] = move,
+    [ACTION_ROW_END] = move,             [ACTION_PAGE_UP] = move,
+    [ACTION_PAGE_DOWN] = move,           [ACTION_NEXT_PANEL] = switch_panel,
+    [ACTION_PREV_PANEL] = switch_panel,  [ACTION_NEXT_SLICE] = switch_slice,
+    [ACTION_PREV_SLICE] = switch_slice,  [ACTION_INSPECT] = open_text_overlay,
+    [ACTION_NOTES] = open_text_overlay,  [ACTION_EXPLAIN] = open_text_overlay,
+    [ACTION_HELP] = open_text_overlay,
+};
+
+/* ------------------------------------------------------------------------
+ * One key
+ * ---------------------------------------------------------------------- */
+
+/* Applies one key (see app_handle_key), without the progress callback and
+ * the overlay's scroll bound. Returns false to quit. */
+static bool handle_key(App *app, KeyCode key, int rows, int cols)
+{
+    if (app->autoplay_ms > 0 && key != KEY_CODE_RESIZE) { /* any key stops autoplay, and only that */
+        app->autoplay_ms = 0;
+        return true;
+    }
+    if (app->overlay == OVERLAY_QUIZ) { /* every key but a resize is the learner's typing */
+        if (key != KEY_CODE_RESIZE && key != KEY_CTRL('l'))
+            quiz_key(app, key);
+        return true;
+    }
+    Action action = keys_action(key);
+    if (action == ACTION_REDRAW || key == KEY_CODE_RESIZE)
+        return true;
+    if (action == ACTION_QUIT && (rows < VIEW_MIN_ROWS || cols < VIEW_MIN_COLS))
+        return false; /* the too-small screen says q quits, overlay or not */
+
+    /* Overlays take keys first. */
+    if (app->overlay == OVERLAY_STEPS) {
+        steps_overlay_key(app, action);
+        return true;
+    }
+    if (app->overlay != OVERLAY_NONE) {
+        text_overlay_key(app, action, rows);
+        return true;
+    }
+    if (action == ACTION_QUIT)
+        return false;
+    ViewLayout layout;
+    view_layout(app, rows, cols, &layout);
+    KeyContext ctx = {layout.panels_width, scroll_page(layout.panel_rows[app->focus[app->step]] - 2)};
+    if (STEP_ACTIONS[action] != NULL)
+        STEP_ACTIONS[action](app, action, &ctx);
+    return true;
+}
+
+bool app_handle_key(App *app, KeyCode key, int rows, int cols)
+{
+    bool go_on = handle_key(app, key, rows, cols);
+    keep_overlay_scroll(app, rows, cols);
+    if (app->progress_dirty && app->on_progress != NULL)
+        app->on_progress(app, app->progress_context);
+    app->progress_dirty = false;
+    return go_on;
+}
