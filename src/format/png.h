@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Largest side of an image, in pixels (PNG allows 2^31 - 1). */
-#define PNG_MAX_SIDE 65536
+#include "attn_limits.h" /* PNG_MAX_SIDE */
+
 /* Bytes of one stored deflate block at most (the format's 16-bit length). */
 #define PNG_STORED_BLOCK 65535
 

@@ -62,7 +62,7 @@ static const char *const CAUSAL_VALUES[] = {"yes", "no"};
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 #define DEFAULT_PRECISION 4
-#define MAX_PRECISION 9
+#define MAX_PRECISION NUMFMT_MAX_PRECISION
 #define DEFAULT_TOLERANCE 0.001
 #define QUOTE_BYTES 48 /* user text quoted in a message is cut to about 40 bytes */
 #define LIST_BYTES 240 /* a list of names in a message */
@@ -638,22 +638,45 @@ static int value_column(const Field *f, size_t offset)
     return col;
 }
 
+/* Appends one line (fmt, without its '\n') to errors and counts it; the
+ * first line added is also kept in errors->first, with status. */
+static void errors_add(LessonErrors *errors, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void errors_add(LessonErrors *errors, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *line = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (line != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(line, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    const char *shown = line != NULL ? line : "out of memory while reporting an error";
+    strbuf_printf(&errors->text, "%s\n", shown);
+    if (errors->count++ == 0)
+        error_set(&errors->first, status, "%s", shown);
+    free(line);
+}
+
 /* Writes the kept errors into errors, one line each, and the "too many
  * errors" line after LESSON_MAX_ERRORS of them. */
 static void write_errors(const Parser *p, LessonErrors *errors)
 {
     int shown = p->n_kept < LESSON_MAX_ERRORS ? p->n_kept : LESSON_MAX_ERRORS;
     for (int i = 0; i < shown; i++)
-        strbuf_printf(&errors->text, "%s:%d:%d: %s\n", p->name, p->kept[i].line, p->kept[i].col, p->kept[i].message);
-    errors->count = shown;
-    if (p->n_found > LESSON_MAX_ERRORS) {
-        strbuf_printf(&errors->text, "%s: too many errors; stopping\n", p->name);
-        errors->count++;
-    }
-    if (p->oom) {
-        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", p->name);
-        errors->count++;
-    }
+        errors_add(errors, STATUS_DATAERR, "%s:%d:%d: %s", p->name, p->kept[i].line, p->kept[i].col,
+                   p->kept[i].message);
+    if (p->n_found > LESSON_MAX_ERRORS)
+        errors_add(errors, STATUS_DATAERR, "%s: too many errors; stopping", p->name);
+    if (p->oom)
+        errors_add(errors, STATUS_DATAERR, "%s: out of memory while reading the lesson", p->name);
 }
 
 /* ------------------------------------------------------------------------
@@ -1658,6 +1681,7 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
 {
     memset(lesson, 0, sizeof *lesson);
     memset(errors, 0, sizeof *errors);
+    error_clear(&errors->first);
     if (name == NULL)
         name = "lesson";
     if (text == NULL)
@@ -1665,14 +1689,12 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
 
     /* 1. the size limit, the hash and the BOM */
     if (len > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", name, LESSON_MAX_BYTES);
-        errors->count = 1;
+        errors_add(errors, STATUS_DATAERR, "%s: larger than %d bytes (LESSON_MAX_BYTES)", name, LESSON_MAX_BYTES);
         return false;
     }
     Parser *p = calloc(1, sizeof *p);
     if (p == NULL) {
-        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", name);
-        errors->count = 1;
+        errors_add(errors, STATUS_DATAERR, "%s: out of memory while reading the lesson", name);
         return false;
     }
     p->name = name;
@@ -1730,15 +1752,11 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
     return ok;
 }
 
-bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *status)
+bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors)
 {
-    int dummy;
-    if (status == NULL)
-        status = &dummy;
     memset(lesson, 0, sizeof *lesson);
     memset(errors, 0, sizeof *errors);
-    *status = STATUS_NOINPUT;
-    errors->count = 1;
+    error_clear(&errors->first);
 
     /* the name messages use: the path, with nothing that could break the
      * line or reach the terminal as a control sequence */
@@ -1749,23 +1767,22 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     /* 1. open it: a regular file (or a pipe), not a directory, not too large */
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        strbuf_printf(&errors->text, "%s: cannot open: %s\n", shown, strerror(errno));
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot open: %s", shown, strerror(errno));
         return false;
     }
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
-        strbuf_printf(&errors->text, "%s: cannot open: %s\n", shown, strerror(errno));
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot open: %s", shown, strerror(errno));
         fclose(f);
         return false;
     }
     if (S_ISDIR(st.st_mode)) {
-        strbuf_printf(&errors->text, "%s: cannot open: it is a directory, not a lesson file\n", shown);
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot open: it is a directory, not a lesson file", shown);
         fclose(f);
         return false;
     }
     if (S_ISREG(st.st_mode) && st.st_size > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", shown, LESSON_MAX_BYTES);
-        *status = STATUS_DATAERR;
+        errors_add(errors, STATUS_DATAERR, "%s: larger than %d bytes (LESSON_MAX_BYTES)", shown, LESSON_MAX_BYTES);
         fclose(f);
         return false;
     }
@@ -1773,8 +1790,7 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     /* 2. read it all, one byte past the limit to notice a file that grew */
     char *data = malloc((size_t)LESSON_MAX_BYTES + 1);
     if (data == NULL) {
-        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", shown);
-        *status = STATUS_FAILURE;
+        errors_add(errors, STATUS_FAILURE, "%s: out of memory while reading the lesson", shown);
         fclose(f);
         return false;
     }
@@ -1783,22 +1799,19 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     int read_errno = errno;
     fclose(f);
     if (read_error) {
-        strbuf_printf(&errors->text, "%s: cannot read: %s\n", shown, strerror(read_errno));
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot read: %s", shown, strerror(read_errno));
         free(data);
         return false;
     }
     if (n > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", shown, LESSON_MAX_BYTES);
-        *status = STATUS_DATAERR;
+        errors_add(errors, STATUS_DATAERR, "%s: larger than %d bytes (LESSON_MAX_BYTES)", shown, LESSON_MAX_BYTES);
         free(data);
         return false;
     }
 
     /* 3. parse it */
-    errors->count = 0;
     bool ok = lesson_parse(data, n, shown, lesson, errors);
     free(data);
-    *status = ok ? STATUS_OK : STATUS_DATAERR;
     return ok;
 }
 
@@ -1837,6 +1850,7 @@ void lesson_errors_free(LessonErrors *errors)
         return;
     strbuf_free(&errors->text);
     errors->count = 0;
+    error_clear(&errors->first);
 }
 
 const LessonStep *lesson_find_step(const Lesson *lesson, const char *id)
