@@ -37,7 +37,8 @@ int svg_tensor(const TraceStep *step);
 int svg_pick_step(const Trace *trace, int step, Error *err);
 
 /* Writes the SVG document for step (one that svg_tensor can draw) to out,
- * numbers with precision digits as the text output writes them. */
+ * numbers with precision digits as the text output writes them. When
+ * memory runs out, sets out->failed, as any StrBuf append does. */
 void svg_write(StrBuf *out, const Trace *trace, int step, int precision);
 
 /* Appends text escaped for XML character data and attribute values (&,
