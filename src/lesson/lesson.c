@@ -420,6 +420,23 @@ static bool shape_separator(const char *s, size_t len, size_t i, size_t *width)
     return false;
 }
 
+/* Reads the digits at s[*i..end) as one dimension into *value and moves
+ * *i past them. False with *why when the number is too large. */
+static bool shape_dimension(const char *s, size_t end, size_t *i, size_t *value, const char **why)
+{
+    size_t v = 0;
+    while (*i < end && s[*i] >= '0' && s[*i] <= '9') {
+        if (v > ((size_t)1 << 40)) {
+            *why = "a dimension is too large";
+            return false;
+        }
+        v = v * 10 + (size_t)(s[*i] - '0');
+        (*i)++;
+    }
+    *value = v;
+    return true;
+}
+
 /* Parses a shape filling s[0..len) (see Shape). On failure returns false
  * with *why saying what is wrong and *bad_at its offset in s. A scalar
  * needs its brackets; one trailing comma is allowed ("(5,)"). */
@@ -464,14 +481,8 @@ static bool parse_shape(const char *s, size_t len, Shape *shape, const char **wh
             return false;
         }
         size_t v = 0;
-        while (i < end && s[i] >= '0' && s[i] <= '9') {
-            if (v > ((size_t)1 << 40)) {
-                *why = "a dimension is too large";
-                return false;
-            }
-            v = v * 10 + (size_t)(s[i] - '0');
-            i++;
-        }
+        if (!shape_dimension(s, end, &i, &v, why))
+            return false;
         shape->dims[shape->ndim++] = v;
         size_t gap = i;
         while (i < end && is_blank_char(s[i]))
@@ -985,30 +996,21 @@ static bool header_size(Parser *p, int k, size_t *out, int max)
     return true;
 }
 
-/* Builds the lesson's Config: the article's, with the header's keys
- * applied in a fixed order, then validated. Sets p->config_ok. */
-static void apply_config(Parser *p)
+/* Applies the header's sentence and token_ids to cfg: the sentence, then
+ * the ids (the words label them when the counts match). Reports what is
+ * wrong; returns false when either is. err is scratch space. */
+static bool apply_tokens(Parser *p, Config *cfg, Error *err)
 {
-    Config *cfg = &p->lesson->config;
-    Error err;
-    error_clear(&err);
-    if (!config_default(cfg, &err)) {
-        p->oom = true;
-        return;
-    }
     bool ok = true;
-    char q[QUOTE_BYTES];
-
-    /* 1. the sentence, then the ids (the words label them when the counts match) */
     const Field *f = &p->header[H_SENTENCE];
     bool sentence_set = false;
     size_t n_words = 0;
     if (header_value(p, H_SENTENCE)) {
-        if (config_set_sentence(cfg, f->value, &err)) {
+        if (config_set_sentence(cfg, f->value, err)) {
             sentence_set = true;
             n_words = cfg->n_tokens;
         } else {
-            report_config_error(p, f, &err);
+            report_config_error(p, f, err);
             ok = false;
         }
     } else if (f->seen) {
@@ -1020,8 +1022,8 @@ static void apply_config(Parser *p)
             free(cfg->sentence);
             cfg->sentence = NULL;
         }
-        if (!config_set_token_ids(cfg, f->value, &err)) {
-            report_config_error(p, f, &err);
+        if (!config_set_token_ids(cfg, f->value, err)) {
+            report_config_error(p, f, err);
             ok = false;
         } else if (sentence_set && cfg->sentence == NULL) {
             report(p, f->line, f->col, "%zu token ids for a sentence of %zu words (give one id per word)",
@@ -1031,6 +1033,25 @@ static void apply_config(Parser *p)
     } else if (f->seen) {
         ok = false;
     }
+    return ok;
+}
+
+/* Builds the lesson's Config: the article's, with the header's keys
+ * applied in a fixed order, then validated. Sets p->config_ok. */
+static void apply_config(Parser *p)
+{
+    Config *cfg = &p->lesson->config;
+    Error err;
+    error_clear(&err);
+    if (!config_default(cfg, &err)) {
+        p->oom = true;
+        return;
+    }
+    char q[QUOTE_BYTES];
+
+    /* 1. the sentence, then the ids (the words label them when the counts match) */
+    bool ok = apply_tokens(p, cfg, &err);
+    const Field *f;
 
     /* 2. the sizes, the seed and the mask */
     ok &= header_size(p, H_VOCAB, &cfg->vocab_size, LIMIT_MAX_VOCAB);
@@ -1331,26 +1352,21 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
     return false;
 }
 
-/* Checks a finished quiz block and, when it is right and kept, adds it to
- * the current step. Every problem is reported. */
-static void finish_quiz(Parser *p)
+/* Checks a quiz's kind and its required keys (question, answer), and that
+ * every key given has a value; reports what is wrong. Sets *kind to the
+ * QuizKind, or leaves it -1 when there is none. Returns false on any
+ * error. */
+static bool check_kind_and_keys(Parser *p, const QuizDraft *d, int *kind)
 {
-    QuizDraft *d = &p->quiz;
-    Quiz quiz;
-    memset(&quiz, 0, sizeof quiz);
-    quiz.line = d->line;
     bool ok = true;
     char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
-
-    /* 1. the kind decides what else is allowed */
-    int kind = -1;
     const Field *f = &d->field[Q_KIND];
     if (!f->seen) {
         report(p, d->line, 1, "quiz without 'kind:' (kinds: %s)", join_names(list, QUIZ_KINDS, COUNT_OF(QUIZ_KINDS)));
         ok = false;
     } else if (draft_has(d, Q_KIND)) {
-        kind = find_name(f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS));
-        if (kind < 0) {
+        *kind = find_name(f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS));
+        if (*kind < 0) {
             report(p, f->line, f->col, "unknown quiz kind '%s'%s", quote(q, f->value, strlen(f->value)),
                    suggest(p, f->line, f->col, hint, f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS),
                            "kinds"));
@@ -1370,23 +1386,16 @@ static void finish_quiz(Parser *p)
     for (int k = 0; k < Q_COUNT; k++)
         if (d->field[k].seen && !draft_has(d, k))
             ok = false; /* reported as having no value */
+    return ok;
+}
 
-    /* 2. the keys that belong to one kind */
-    f = &d->field[Q_TOLERANCE];
-    quiz.tolerance = kind == QUIZ_NUMBER ? DEFAULT_TOLERANCE : 0.0;
-    if (draft_has(d, Q_TOLERANCE)) {
-        double tolerance;
-        if (kind >= 0 && kind != QUIZ_NUMBER) {
-            report(p, f->line, f->key_col, "'tolerance' is only for number quizzes");
-            ok = false;
-        } else if (!parse_decimal(f->value, strlen(f->value), &tolerance) || tolerance < 0) {
-            report(p, f->line, f->col, "tolerance must be a decimal number from 0 up, got '%s'",
-                   quote(q, f->value, strlen(f->value)));
-            ok = false;
-        } else {
-            quiz.tolerance = tolerance;
-        }
-    }
+/* Checks a quiz's choices against its kind (-1 when unknown): none on
+ * another kind, at least 2 on a choice quiz, no two the same (ignoring
+ * case). Reports what is wrong; returns false on any error. */
+static bool check_choices(Parser *p, const QuizDraft *d, int kind)
+{
+    bool ok = true;
+    char q[QUOTE_BYTES];
     if (kind >= 0 && kind != QUIZ_CHOICE && d->n_choices > 0) {
         report(p, d->choices[0].line, d->choices[0].key_col, "'choice' is only for choice quizzes");
         ok = false;
@@ -1409,6 +1418,66 @@ static void finish_quiz(Parser *p)
             }
         }
     }
+    return ok;
+}
+
+/* Moves quiz, of kind, into the current step with the strings of the
+ * draft d (question, answer, explanation, choices, hints), which d no
+ * longer owns. The step has room (the section checks it). */
+static void keep_quiz(Parser *p, QuizDraft *d, const Quiz *quiz, QuizKind kind)
+{
+    LessonStep *step = &p->lesson->steps[p->section];
+    Quiz *kept = &step->quizzes[step->n_quizzes++];
+    *kept = *quiz;
+    kept->kind = kind;
+    kept->question = d->field[Q_QUESTION].value;
+    kept->answer = d->field[Q_ANSWER].value;
+    kept->explain = d->field[Q_EXPLAIN].value;
+    d->field[Q_QUESTION].value = d->field[Q_ANSWER].value = d->field[Q_EXPLAIN].value = NULL;
+    kept->n_choices = d->n_choices;
+    for (int c = 0; c < d->n_choices; c++) {
+        kept->choices[c] = d->choices[c].value;
+        d->choices[c].value = NULL;
+    }
+    kept->n_hints = d->n_hints;
+    for (int h = 0; h < d->n_hints; h++) {
+        kept->hints[h] = d->hints[h].value;
+        d->hints[h].value = NULL;
+    }
+}
+
+/* Checks a finished quiz block and, when it is right and kept, adds it to
+ * the current step. Every problem is reported. */
+static void finish_quiz(Parser *p)
+{
+    QuizDraft *d = &p->quiz;
+    Quiz quiz;
+    memset(&quiz, 0, sizeof quiz);
+    quiz.line = d->line;
+    char q[QUOTE_BYTES];
+
+    /* 1. the kind decides what else is allowed */
+    int kind = -1;
+    bool ok = check_kind_and_keys(p, d, &kind);
+
+    /* 2. the keys that belong to one kind */
+    const Field *f = &d->field[Q_TOLERANCE];
+    quiz.tolerance = kind == QUIZ_NUMBER ? DEFAULT_TOLERANCE : 0.0;
+    if (draft_has(d, Q_TOLERANCE)) {
+        double tolerance;
+        if (kind >= 0 && kind != QUIZ_NUMBER) {
+            report(p, f->line, f->key_col, "'tolerance' is only for number quizzes");
+            ok = false;
+        } else if (!parse_decimal(f->value, strlen(f->value), &tolerance) || tolerance < 0) {
+            report(p, f->line, f->col, "tolerance must be a decimal number from 0 up, got '%s'",
+                   quote(q, f->value, strlen(f->value)));
+            ok = false;
+        } else {
+            quiz.tolerance = tolerance;
+        }
+    }
+    if (!check_choices(p, d, kind))
+        ok = false;
     f = &d->field[Q_WHEN];
     if (draft_has(d, Q_WHEN)) {
         int when = find_name(f->value, strlen(f->value), WHEN_VALUES, COUNT_OF(WHEN_VALUES));
@@ -1425,26 +1494,8 @@ static void finish_quiz(Parser *p)
         ok = false;
 
     /* 4. keep it: the strings move from the draft to the quiz */
-    if (ok && d->keep && p->section >= 0 && !p->oom) {
-        LessonStep *step = &p->lesson->steps[p->section];
-        Quiz *kept = &step->quizzes[step->n_quizzes++];
-        *kept = quiz;
-        kept->kind = (QuizKind)kind;
-        kept->question = d->field[Q_QUESTION].value;
-        kept->answer = d->field[Q_ANSWER].value;
-        kept->explain = d->field[Q_EXPLAIN].value;
-        d->field[Q_QUESTION].value = d->field[Q_ANSWER].value = d->field[Q_EXPLAIN].value = NULL;
-        kept->n_choices = d->n_choices;
-        for (int c = 0; c < d->n_choices; c++) {
-            kept->choices[c] = d->choices[c].value;
-            d->choices[c].value = NULL;
-        }
-        kept->n_hints = d->n_hints;
-        for (int h = 0; h < d->n_hints; h++) {
-            kept->hints[h] = d->hints[h].value;
-            d->hints[h].value = NULL;
-        }
-    }
+    if (ok && d->keep && p->section >= 0 && !p->oom)
+        keep_quiz(p, d, &quiz, (QuizKind)kind);
     free_draft(d);
 }
 
