@@ -347,7 +347,9 @@ START_TEST(test_png_reads_back)
         size_t w = sizes[i][0], h = sizes[i][1];
         pattern_width = w;
         Bytes b = {NULL, 0};
-        ck_assert(png_write(w, h, palette, 7, pattern_rows, NULL, bytes_sink, &b));
+        Error err;
+        error_clear(&err);
+        ck_assert_msg(png_write(w, h, palette, 7, pattern_rows, NULL, bytes_sink, &b, &err), "%s", err.message);
         ck_assert_uint_eq(b.len, png_size(w, h, 7));
         ReadPng png;
         png_read(b.data, b.len, &png);
@@ -372,11 +374,19 @@ START_TEST(test_png_refuses_bad_sizes)
 {
     unsigned char palette[3] = {0, 0, 0};
     Bytes b = {NULL, 0};
-    ck_assert(!png_write(0, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(1, 0, palette, 1, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(PNG_MAX_SIDE + 1, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(1, 1, palette, 0, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(1, 1, palette, 257, pattern_rows, NULL, bytes_sink, &b));
+    Error err;
+    error_clear(&err);
+    ck_assert(!png_write(0, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    ck_assert_str_eq(err.message, "cannot write a PNG of 0x1 pixels with 1 colours (sides 1 to 65536, PNG_MAX_SIDE; "
+                                  "1 to 256 colours)");
+    ck_assert(!png_write(1, 0, palette, 1, pattern_rows, NULL, bytes_sink, &b, NULL)); /* NULL err is allowed */
+    ck_assert(!png_write(PNG_MAX_SIDE + 1, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    ck_assert(!png_write(1, 1, palette, 0, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    ck_assert(!png_write(1, 1, palette, 257, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
     ck_assert_uint_eq(b.len, 0); /* nothing written */
     ck_assert_uint_eq(png_size(PNG_MAX_SIDE, PNG_MAX_SIDE, 256), 0); /* IDAT over 2^31 - 1 bytes */
 }

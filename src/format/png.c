@@ -190,13 +190,16 @@ static void stored_write(Stored *st, const unsigned char *data, size_t n)
 }
 
 bool png_write(size_t width, size_t height, const unsigned char *palette, int n_colors, PngRowFn rows,
-               void *rows_context, PngSink sink, void *sink_context)
+               void *rows_context, PngSink sink, void *sink_context, Error *err)
 {
     if (png_size(width, height, n_colors) == 0)
-        return false;
+        return error_set(err, STATUS_DATAERR,
+                         "cannot write a PNG of %zux%zu pixels with %d colours (sides 1 to %d, PNG_MAX_SIDE; "
+                         "1 to 256 colours)",
+                         width, height, n_colors, PNG_MAX_SIDE);
     unsigned char *row = malloc(width + 1);
     if (row == NULL)
-        return false;
+        return error_oom(err, "a PNG row");
     PngOut out = {sink, sink_context, 0};
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
     sink(sink_context, signature, sizeof signature);

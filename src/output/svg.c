@@ -693,8 +693,10 @@ static void put_raster_map(StrBuf *out, const HeatMap *hm, const Layout *lo, siz
                       "xlink:href=\"data:image/png;base64,",
                       lo->map_x, lo->map_y + (int)rr.first_row * lo->cell_h, width, rows * (size_t)lo->cell_h);
         Base64 b64 = {out, {0}, 0};
-        if (!png_write(width, rows * px, palette, SVG_RASTER_LEVELS + 2, raster_row, &rr, base64_sink, &b64))
-            out->failed = true; /* only an allocation can fail here: sizes are in range */
+        Error err; /* only an allocation can fail here: sizes are in range */
+        error_clear(&err);
+        if (!png_write(width, rows * px, palette, SVG_RASTER_LEVELS + 2, raster_row, &rr, base64_sink, &b64, &err))
+            out->failed = true; /* as a StrBuf that runs out of memory */
         base64_end(&b64);
         strbuf_puts(out, "\"/>\n");
     }
