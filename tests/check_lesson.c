@@ -1060,7 +1060,8 @@ START_TEST(test_catalog_resolve)
     ck_assert(!catalog_resolve("a/long/path.lesson", small, sizeof small, &err));
     ck_assert_int_eq(err.status, STATUS_NOINPUT);
     ck_assert_str_eq(small, "");
-    ck_assert_str_eq(err.message, "a/long/path.lesson: cannot open: the path is longer than 7 bytes (LIMIT_PATH_BYTES)");
+    ck_assert_str_eq(err.message,
+                     "a/long/path.lesson: cannot open: the path is longer than 7 bytes (LIMIT_PATH_BYTES)");
 
     remove_lessons(dir, 1);
     catalog_env(NULL);

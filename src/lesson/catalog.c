@@ -88,8 +88,9 @@ bool catalog_resolve(const char *lesson, char *path, size_t size, Error *err)
     if (n < 0 || (size_t)n >= size) {
         if (size > 0)
             path[0] = '\0';
-        return error_set(err, STATUS_NOINPUT, "%.1000s: cannot open: the path is longer than %zu bytes (LIMIT_PATH_BYTES)",
-                         lesson, size > 0 ? size - 1 : 0);
+        return error_set(err, STATUS_NOINPUT,
+                         "%.300s: cannot open: the path is longer than %zu bytes (LIMIT_PATH_BYTES)", lesson,
+                         size > 0 ? size - 1 : 0);
     }
     if (is_file(lesson) || strchr(lesson, '/') != NULL)
         return true;
