@@ -16,8 +16,9 @@
  * to move when their modules are next changed: KERNELS_MAX_THREADS and
  * KERNELS_DEFAULT_MAX_THREADS (kernels.h), VIEW_LABEL_MAX and
  * QUIZ_INPUT_BYTES (view.h), SCREEN_MAX_SIDE (cli.c), MAX_REPLAY_KEYS and
- * a path buffer (main.c), TUI_MAX_READ_FAILURES and THEME_MAX_PAIRS
- * (tui.c).
+ * three path buffers of 4096 bytes, to become LIMIT_PATH_BYTES (main.c),
+ * TUI_MAX_READ_FAILURES and THEME_MAX_PAIRS (tui.c), TENSOR_MAP_MIN_BYTES
+ * and TENSOR_MAP_ALIGN (tensor.c).
  */
 #ifndef ATTN_LIMITS_H
 #define ATTN_LIMITS_H
