@@ -8,6 +8,10 @@
  * as make check runs from the top of the tree). Errors always name a bad
  * file "tests/lessons/NAME", as the .expected files do.
  */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* realpath */
+#endif
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "lesson.h"
 #include "suites.h"
 
@@ -834,14 +839,16 @@ START_TEST(test_load)
     /* 1. a file that is not there, and a directory */
     make_temp_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/missing.lesson", dir);
-    ck_assert(!lesson_load(path, &lesson, &errors, &status));
+    ck_assert(!lesson_load(path, &lesson, &errors));
+    status = errors.first.status;
     ck_assert_int_eq(status, STATUS_NOINPUT);
     ck_assert_int_eq(errors.count, 1);
     char want[700];
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory\n", path);
     ck_assert_str_eq(strbuf_text(&errors.text), want);
     lesson_errors_free(&errors);
-    ck_assert(!lesson_load(dir, &lesson, &errors, &status));
+    ck_assert(!lesson_load(dir, &lesson, &errors));
+    status = errors.first.status;
     ck_assert_int_eq(status, STATUS_NOINPUT);
     snprintf(want, sizeof want, "%s: cannot open: it is a directory, not a lesson file\n", dir);
     ck_assert_str_eq(strbuf_text(&errors.text), want);
@@ -854,7 +861,8 @@ START_TEST(test_load)
     ck_assert_int_eq(fseek(f, LESSON_MAX_BYTES, SEEK_SET), 0);
     ck_assert_int_eq(fputc('\n', f), '\n');
     ck_assert_int_eq(fclose(f), 0);
-    ck_assert(!lesson_load(path, &lesson, &errors, &status));
+    ck_assert(!lesson_load(path, &lesson, &errors));
+    status = errors.first.status;
     ck_assert_int_eq(status, STATUS_DATAERR);
     snprintf(want, sizeof want, "%s: larger than 1048576 bytes (LESSON_MAX_BYTES)\n", path);
     ck_assert_str_eq(strbuf_text(&errors.text), want);
@@ -864,21 +872,199 @@ START_TEST(test_load)
 
     /* 3. a good and a bad lesson of the corpus (errors name the path as given) */
     snprintf(good, sizeof good, "%s/good-full.lesson", lesson_dir());
-    ck_assert(lesson_load(good, &lesson, &errors, &status));
+    ck_assert(lesson_load(good, &lesson, &errors));
+    status = errors.first.status;
     ck_assert_int_eq(status, STATUS_OK);
     ck_assert_int_eq(errors.count, 0);
     ck_assert_str_eq(lesson.title, "Softmax up close");
     lesson_free(&lesson);
     lesson_errors_free(&errors);
     snprintf(bad, sizeof bad, "%s/bad-unknown-key.lesson", lesson_dir());
-    ck_assert(!lesson_load(bad, &lesson, &errors, NULL)); /* status may be NULL */
+    ck_assert(!lesson_load(bad, &lesson, &errors));
     lesson_errors_free(&errors);
-    ck_assert(!lesson_load(bad, &lesson, &errors, &status));
+    ck_assert(!lesson_load(bad, &lesson, &errors));
+    status = errors.first.status;
     ck_assert_int_eq(status, STATUS_DATAERR);
     ck_assert_int_eq(errors.count, 1);
     snprintf(want, sizeof want, "%s:3:1: unknown key 'colour'", bad);
     ck_assert(strncmp(strbuf_text(&errors.text), want, strlen(want)) == 0);
     lesson_errors_free(&errors);
+}
+END_TEST
+
+/* LessonErrors.first: the first line of the text and the file's status,
+ * as an Error; cleared when the file is good. */
+START_TEST(test_errors_first)
+{
+    Lesson lesson;
+    LessonErrors errors;
+    const char *bad = "attn-lesson: 1\ntitle: T\ncolour: red\nshade: blue\n";
+    ck_assert(!lesson_parse(bad, strlen(bad), "t.lesson", &lesson, &errors));
+    ck_assert_int_eq(errors.count, 2);
+    ck_assert_int_eq(errors.first.status, STATUS_DATAERR);
+    const char *text = strbuf_text(&errors.text);
+    ck_assert_msg(strncmp(text, "t.lesson:3:1: ", 14) == 0, "text '%s'", text);
+    ck_assert_uint_eq(strlen(errors.first.message), strcspn(text, "\n"));
+    ck_assert(strncmp(errors.first.message, text, strlen(errors.first.message)) == 0);
+    lesson_errors_free(&errors);
+    ck_assert_int_eq(errors.first.status, STATUS_OK);
+
+    const char *good = "attn-lesson: 1\ntitle: T\n";
+    ck_assert(lesson_parse(good, strlen(good), "t.lesson", &lesson, &errors));
+    ck_assert_int_eq(errors.first.status, STATUS_OK);
+    ck_assert_str_eq(errors.first.message, "");
+    lesson_free(&lesson);
+    lesson_errors_free(&errors);
+
+    ck_assert(!lesson_load("/nonexistent/dir/x.lesson", &lesson, &errors));
+    ck_assert_int_eq(errors.first.status, STATUS_NOINPUT);
+    ck_assert_str_eq(errors.first.message, "/nonexistent/dir/x.lesson: cannot open: No such file or directory");
+    lesson_errors_free(&errors);
+}
+END_TEST
+
+/* Writes an empty file dir/NAME. */
+static void touch(const char *dir, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot create %s", path);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Counts the lines of text that start with prefix. */
+static int count_lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    for (const char *line = text; *line != '\0';) {
+        n += strncmp(line, prefix, strlen(prefix)) == 0;
+        const char *nl = strchr(line, '\n');
+        if (nl == NULL)
+            break;
+        line = nl + 1;
+    }
+    return n;
+}
+
+/* Points the catalog at dir alone (and progress at dir/state); restores
+ * the environment when dir is NULL. */
+static void catalog_env(const char *dir)
+{
+    static char *saved_lessons, *saved_state;
+    if (dir != NULL) {
+        const char *l = getenv("ATTN_TRACE_LESSONS"), *x = getenv("XDG_STATE_HOME");
+        saved_lessons = l != NULL ? strdup(l) : NULL;
+        saved_state = x != NULL ? strdup(x) : NULL;
+        char state[700];
+        snprintf(state, sizeof state, "%s/state", dir);
+        ck_assert_int_eq(setenv("ATTN_TRACE_LESSONS", dir, 1), 0);
+        ck_assert_int_eq(setenv("XDG_STATE_HOME", state, 1), 0);
+        return;
+    }
+    if (saved_lessons != NULL)
+        setenv("ATTN_TRACE_LESSONS", saved_lessons, 1);
+    else
+        unsetenv("ATTN_TRACE_LESSONS");
+    if (saved_state != NULL)
+        setenv("XDG_STATE_HOME", saved_state, 1);
+    else
+        unsetenv("XDG_STATE_HOME");
+    free(saved_lessons);
+    free(saved_state);
+    saved_lessons = saved_state = NULL;
+}
+
+/* Removes dir/NAME for the n names x000.lesson... and dir itself. */
+static void remove_lessons(const char *dir, int n)
+{
+    char path[1200];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/x%03d.lesson", dir, i);
+        ck_assert_int_eq(unlink(path), 0);
+    }
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+
+/* --list-lessons lists up to CATALOG_MAX_LESSONS lessons of a directory;
+ * one more is an error naming the directory and the limit, never a list
+ * silently cut. */
+START_TEST(test_catalog_limit)
+{
+    ck_assert_int_eq(CATALOG_MAX_LESSONS, 256);
+    char dir[512];
+    make_temp_dir(dir, sizeof dir);
+    catalog_env(dir);
+    char name[32];
+    for (int i = 0; i < CATALOG_MAX_LESSONS; i++) {
+        snprintf(name, sizeof name, "x%03d.lesson", i);
+        touch(dir, name);
+    }
+    touch(dir, ".hidden.lesson"); /* neither listed nor counted */
+    touch(dir, "notes.txt");
+
+    /* 1. exactly at the limit: every one is listed, in order */
+    StrBuf out = {0};
+    Error err;
+    error_clear(&err);
+    ck_assert_msg(catalog_list(&out, &err), "%s", err.message);
+    ck_assert_int_eq(err.status, STATUS_OK);
+    ck_assert_int_eq(count_lines_starting(strbuf_text(&out), "  x"), CATALOG_MAX_LESSONS);
+    ck_assert_ptr_nonnull(strstr(strbuf_text(&out), "  x000 "));
+    ck_assert_ptr_nonnull(strstr(strbuf_text(&out), "  x255 "));
+    ck_assert(strstr(strbuf_text(&out), "  x000 ") < strstr(strbuf_text(&out), "  x255 "));
+    strbuf_free(&out);
+
+    /* 2. one more: an error */
+    touch(dir, "x256.lesson");
+    ck_assert(!catalog_list(&out, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    char want[800];
+    snprintf(want, sizeof want, "%s: more than 256 lessons in one directory (CATALOG_MAX_LESSONS)", dir);
+    ck_assert_str_eq(err.message, want);
+    strbuf_free(&out);
+
+    char hidden[700];
+    snprintf(hidden, sizeof hidden, "%s/.hidden.lesson", dir);
+    ck_assert_int_eq(unlink(hidden), 0);
+    snprintf(hidden, sizeof hidden, "%s/notes.txt", dir);
+    ck_assert_int_eq(unlink(hidden), 0);
+    remove_lessons(dir, CATALOG_MAX_LESSONS + 1);
+    catalog_env(NULL);
+}
+END_TEST
+
+/* catalog_resolve: a bare name found in a lesson directory, a name found
+ * nowhere (kept as typed), and a path too long for the buffer (an error,
+ * where it used to be cut silently). */
+START_TEST(test_catalog_resolve)
+{
+    char dir[512];
+    make_temp_dir(dir, sizeof dir);
+    catalog_env(dir);
+    touch(dir, "x000.lesson");
+    char path[CATALOG_PATH_BYTES], want[CATALOG_PATH_BYTES + 16];
+    Error err;
+    error_clear(&err);
+
+    ck_assert(catalog_resolve("x000", path, sizeof path, &err));
+    char real[CATALOG_PATH_BYTES];
+    ck_assert_ptr_nonnull(realpath(dir, real));
+    snprintf(want, sizeof want, "%s/x000.lesson", real);
+    ck_assert_str_eq(path, want);
+    ck_assert(catalog_resolve("no-such-lesson", path, sizeof path, &err));
+    ck_assert_str_eq(path, "no-such-lesson");
+    ck_assert_int_eq(err.status, STATUS_OK);
+
+    char small[8];
+    ck_assert(!catalog_resolve("a/long/path.lesson", small, sizeof small, &err));
+    ck_assert_int_eq(err.status, STATUS_NOINPUT);
+    ck_assert_str_eq(small, "");
+    ck_assert_str_eq(err.message,
+                     "a/long/path.lesson: cannot open: the path is longer than 7 bytes (LIMIT_PATH_BYTES)");
+
+    remove_lessons(dir, 1);
+    catalog_env(NULL);
 }
 END_TEST
 
@@ -908,7 +1094,13 @@ Suite *lesson_suite(void)
     tcase_add_test(limits, test_parse_odd_arguments);
     tcase_add_test(limits, test_hash);
     tcase_add_test(limits, test_load);
+    tcase_add_test(limits, test_errors_first);
     tcase_set_timeout(limits, 30); /* megabyte inputs; slow under valgrind */
     suite_add_tcase(s, limits);
+    TCase *catalog = tcase_create("catalog");
+    tcase_add_test(catalog, test_catalog_limit);
+    tcase_add_test(catalog, test_catalog_resolve);
+    tcase_set_timeout(catalog, 30); /* 257 files; slow under valgrind */
+    suite_add_tcase(s, catalog);
     return s;
 }

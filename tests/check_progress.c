@@ -193,6 +193,23 @@ static void make_dir(void)
     mkdir(g_dir, 0700);
 }
 
+/* progress_load with the contract it had before it returned an Error: true
+ * always, and warning (warning_size bytes; NULL or 0 for none) gets "" or
+ * the Error's message, cut to fit. The tests written for that contract use
+ * it unchanged; test_load_error checks the Error itself. */
+static bool load_with_warning(const char *dir, const char *key, Progress *out, bool *found, char *warning,
+                              size_t warning_size)
+{
+    Error err;
+    error_clear(&err);
+    bool usable = progress_load(dir, key, out, found, &err);
+    ck_assert_msg(usable || err.status != STATUS_OK, "false without an error status");
+    ck_assert_msg(!usable || !*found || err.message[0] == '\0', "loaded with an error '%s'", err.message);
+    if (warning != NULL && warning_size > 0)
+        snprintf(warning, warning_size, "%s", usable ? "" : err.message);
+    return true;
+}
+
 /* The test's standard key and the path of its file in g_dir. */
 static void test_key(char *key, char *path, size_t path_size)
 {
@@ -208,7 +225,7 @@ static void assert_refused(const char *dir, const char *key, const char *what, c
     bool found = true;
     char warning[512];
     memset(warning, 'x', sizeof warning);
-    ck_assert(progress_load(dir, key, &p, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(dir, key, &p, &found, warning, sizeof warning));
     ck_assert_msg(!found, "%s: loaded as valid", what);
     ck_assert_msg(warning[0] != '\0', "%s: no warning", what);
     ck_assert_msg(memchr(warning, '\0', sizeof warning) != NULL, "%s: warning not terminated", what);
@@ -403,7 +420,7 @@ START_TEST(test_round_trip)
         ck_assert_msg(progress_save(g_dir, &saved, &err), "case %zu: %s", c, err.message);
         bool found = false;
         char warning[256] = "junk";
-        ck_assert(progress_load(g_dir, key, &loaded, &found, warning, sizeof warning));
+        ck_assert(load_with_warning(g_dir, key, &loaded, &found, warning, sizeof warning));
         ck_assert_msg(found, "case %zu: %s", c, warning);
         ck_assert_str_eq(warning, "");
         assert_same(&saved, &loaded);
@@ -417,7 +434,7 @@ START_TEST(test_round_trip)
     error_clear(&err);
     ck_assert(progress_save(g_dir, &saved, &err));
     bool found = false;
-    ck_assert(progress_load(g_dir, key, &loaded, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, NULL, 0));
     ck_assert(found);
     assert_same(&saved, &loaded);
 }
@@ -468,7 +485,7 @@ START_TEST(test_updated_zero_means_now)
     ck_assert(progress_save(g_dir, &p, &err));
     long long after = (long long)time(NULL);
     bool found = false;
-    ck_assert(progress_load(g_dir, key, &loaded, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, NULL, 0));
     ck_assert(found);
     ck_assert_msg(loaded.updated >= before && loaded.updated <= after, "updated %lld not in %lld..%lld",
                   loaded.updated, before, after);
@@ -487,10 +504,10 @@ START_TEST(test_save_replaces_and_keys_are_separate)
     ck_assert(progress_save(g_dir, &c, &err));
     ck_assert(progress_save(g_dir, &b, &err));
     bool found = false;
-    ck_assert(progress_load(g_dir, key, &loaded, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, NULL, 0));
     ck_assert(found);
     assert_same(&b, &loaded);
-    ck_assert(progress_load(g_dir, other, &loaded, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, other, &loaded, &found, NULL, 0));
     ck_assert(found);
     assert_same(&c, &loaded);
     ck_assert_int_eq(count_entries(g_dir), 2);
@@ -506,7 +523,7 @@ START_TEST(test_load_nothing_saved)
     bool found = true;
     char warning[256] = "junk";
     /* neither the directory nor the file exists */
-    ck_assert(progress_load(g_dir, key, &p, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_dir, key, &p, &found, warning, sizeof warning));
     ck_assert(!found);
     ck_assert_str_eq(warning, "");
     ck_assert_str_eq(p.lesson_key, key);
@@ -515,7 +532,7 @@ START_TEST(test_load_nothing_saved)
     ck_assert_int_eq(p.updated, 0);
     /* the directory exists, the file does not */
     make_dir();
-    ck_assert(progress_load(g_dir, key, &p, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, key, &p, &found, NULL, 0));
     ck_assert(!found);
 }
 END_TEST
@@ -545,7 +562,7 @@ START_TEST(test_truncated_at_every_offset)
     write_file(path, whole, len);
     Progress loaded;
     bool found = false;
-    ck_assert(progress_load(g_dir, key, &loaded, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, NULL, 0));
     ck_assert(found);
     assert_same(&p, &loaded);
 }
@@ -640,14 +657,14 @@ START_TEST(test_damaged_files)
     Progress p;
     bool found = false;
     char warning[512];
-    ck_assert(progress_load(g_dir, key, &p, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_dir, key, &p, &found, warning, sizeof warning));
     ck_assert_msg(found, "%s", warning);
     ck_assert_int_eq(p.last_step, PROGRESS_MAX_STEP);
     ck_assert_int_eq(p.n_quizzes, PROGRESS_MAX_QUIZZES);
     ck_assert_int_eq(p.updated, PROGRESS_MAX_UPDATED);
     snprintf(text, sizeof text, "attn-trace-progress 1\nkey: %s\nlast_step: 0\nquizzes:\nupdated: 0\nend\n", key);
     write_file(path, text, strlen(text));
-    ck_assert(progress_load(g_dir, key, &p, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_dir, key, &p, &found, warning, sizeof warning));
     ck_assert_msg(found, "%s", warning);
     ck_assert_int_eq(p.n_quizzes, 0);
 }
@@ -709,7 +726,7 @@ START_TEST(test_every_byte_changed)
             Progress loaded;
             bool found = false;
             char warning[512];
-            ck_assert(progress_load(g_dir, key, &loaded, &found, warning, sizeof warning));
+            ck_assert(load_with_warning(g_dir, key, &loaded, &found, warning, sizeof warning));
             ck_assert_msg(found || warning[0] != '\0', "byte %zu: refused without a warning", i);
             if (found) {
                 ck_assert_str_eq(loaded.lesson_key, key);
@@ -764,20 +781,76 @@ START_TEST(test_warning_is_safe_and_bounded)
     char small[12];
     Progress p;
     bool found = true;
-    ck_assert(progress_load(dir, key, &p, &found, small, sizeof small));
+    ck_assert(load_with_warning(dir, key, &p, &found, small, sizeof small));
     ck_assert(!found);
     ck_assert_uint_eq(strlen(small), sizeof small - 1);
-    ck_assert(progress_load(dir, key, &p, &found, NULL, 0));
+    ck_assert(load_with_warning(dir, key, &p, &found, NULL, 0));
     ck_assert(!found);
     /* an invalid key is refused with a warning, never used as a path */
     char warning[512];
-    ck_assert(progress_load(g_tmp, "../../etc/passwd", &p, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_tmp, "../../etc/passwd", &p, &found, warning, sizeof warning));
     ck_assert(!found);
     ck_assert_msg(strstr(warning, "the lesson key is invalid") != NULL, "%s", warning);
     ck_assert_str_eq(p.lesson_key, "");
-    ck_assert(progress_load(g_tmp, "", &p, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_tmp, "", &p, &found, warning, sizeof warning));
     ck_assert(!found);
     ck_assert_msg(strstr(warning, "the lesson key is invalid") != NULL, "%s", warning);
+}
+END_TEST
+
+/* progress_load's Error: true and no status without a file or with a good
+ * one; false with the status of the problem and the "ignoring saved
+ * progress" line (the old warning) for an unusable one, and a fresh start
+ * all the same. */
+START_TEST(test_load_error)
+{
+    char key[PROGRESS_KEY_BYTES], path[800];
+    test_key(key, path, sizeof path);
+    make_dir();
+    Progress p;
+    bool found = true;
+    Error err;
+
+    /* 1. no file: true, nothing found, err untouched */
+    error_clear(&err);
+    ck_assert(progress_load(g_dir, key, &p, &found, &err));
+    ck_assert(!found);
+    ck_assert_int_eq(err.status, STATUS_OK);
+
+    /* 2. a good file: true, found */
+    Progress saved = sample(key, 3, 2, 7);
+    ck_assert_msg(progress_save(g_dir, &saved, &err), "%s", err.message);
+    error_clear(&err);
+    ck_assert(progress_load(g_dir, key, &p, &found, &err));
+    ck_assert(found);
+    ck_assert_int_eq(err.status, STATUS_OK);
+    ck_assert_int_eq(p.last_step, 3);
+
+    /* 3. garbage: false, STATUS_DATAERR, the path and the reason */
+    write_file(path, "junk\n", 5);
+    ck_assert(!progress_load(g_dir, key, &p, &found, &err));
+    ck_assert(!found);
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    char want[1000];
+    snprintf(want, sizeof want, "ignoring saved progress in %s: not an attn-trace progress file", path);
+    ck_assert_str_eq(err.message, want);
+    ck_assert_str_eq(p.lesson_key, key); /* still a fresh start for the key */
+    ck_assert_int_eq(p.n_quizzes, 0);
+
+    /* 4. not a regular file: false, STATUS_NOINPUT */
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    ck_assert(!progress_load(g_dir, key, &p, &found, &err));
+    ck_assert_int_eq(err.status, STATUS_NOINPUT);
+    ck_assert_msg(strstr(err.message, "it is not a regular file") != NULL, "%s", err.message);
+    ck_assert_int_eq(rmdir(path), 0);
+
+    /* 5. an invalid key: false, STATUS_FAILURE, naming the directory */
+    ck_assert(!progress_load(g_dir, "../x", &p, &found, &err));
+    ck_assert(!found);
+    ck_assert_int_eq(err.status, STATUS_FAILURE);
+    snprintf(want, sizeof want, "ignoring saved progress in %s: the lesson key is invalid", g_dir);
+    ck_assert_str_eq(err.message, want);
 }
 END_TEST
 
@@ -871,7 +944,7 @@ START_TEST(test_unwritable_directory)
         assert_save_fails(g_dir, &b, "chmod 0500");
         chmod(g_dir, 0700);
         bool found = false;
-        ck_assert(progress_load(g_dir, key, &loaded, &found, NULL, 0));
+        ck_assert(load_with_warning(g_dir, key, &loaded, &found, NULL, 0));
         ck_assert(found);
         assert_same(&a, &loaded);
         ck_assert_int_eq(count_entries(g_dir), 1);
@@ -904,7 +977,7 @@ START_TEST(test_failed_write_keeps_old_file)
     ck_assert_int_eq(err.status, STATUS_FAILURE);
     ck_assert_msg(strstr(err.message, "cannot save progress in ") == err.message, "%s", err.message);
     bool found = false;
-    ck_assert(progress_load(g_dir, key, &loaded, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, NULL, 0));
     ck_assert(found);
     assert_same(&a, &loaded);
     ck_assert_int_eq(count_entries(g_dir), 1); /* the temporary file was removed */
@@ -965,7 +1038,7 @@ START_TEST(test_stale_temporaries_are_removed)
     Progress loaded;
     bool found = true;
     char warning[256];
-    ck_assert(progress_load(g_dir, key, &loaded, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, warning, sizeof warning));
     ck_assert(!found);
     ck_assert_str_eq(warning, "");
 
@@ -976,7 +1049,7 @@ START_TEST(test_stale_temporaries_are_removed)
     for (size_t i = 0; i < 4; i++)
         ck_assert_msg(exists(names[i]) != temps[i].removed, "temporary %zu: %s", i,
                       temps[i].removed ? "kept" : "removed");
-    ck_assert(progress_load(g_dir, key, &loaded, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, warning, sizeof warning));
     ck_assert(found);
     assert_same(&a, &loaded);
 
@@ -1005,11 +1078,11 @@ START_TEST(test_forget)
     ck_assert(!exists(path));
     bool found = true;
     char warning[256];
-    ck_assert(progress_load(g_dir, key, &loaded, &found, warning, sizeof warning));
+    ck_assert(load_with_warning(g_dir, key, &loaded, &found, warning, sizeof warning));
     ck_assert(!found);
     ck_assert_str_eq(warning, "");
     /* the other lesson is kept */
-    ck_assert(progress_load(g_dir, other, &loaded, &found, NULL, 0));
+    ck_assert(load_with_warning(g_dir, other, &loaded, &found, NULL, 0));
     ck_assert(found);
     /* twice is fine */
     ck_assert(progress_forget(g_dir, key, &err));
@@ -1075,6 +1148,7 @@ Suite *progress_suite(void)
     tcase_add_test(tc, test_every_byte_changed);
     tcase_add_test(tc, test_unreadable_files);
     tcase_add_test(tc, test_warning_is_safe_and_bounded);
+    tcase_add_test(tc, test_load_error);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failures");

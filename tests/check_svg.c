@@ -262,6 +262,33 @@ END_TEST
  * PNG
  * ---------------------------------------------------------------------- */
 
+/* The bitwise CRC-32 of PNG (reflected polynomial 0xEDB88320), one bit at
+ * a time: the definition, independent of png.c's table. */
+static uint32_t crc32_bitwise(const unsigned char *data, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= data[i];
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* png.c's CRC table is written out at compile time: every one of its 256
+ * entries (reached through one-byte and two-byte inputs) against the
+ * bitwise definition. */
+START_TEST(test_crc_table_every_entry)
+{
+    for (int b = 0; b < 256; b++) {
+        unsigned char one[2] = {(unsigned char)b, (unsigned char)(255 - b)};
+        ck_assert_msg(png_crc32(0, one, 1) == crc32_bitwise(one, 1), "byte %d: %08x, expected %08x", b,
+                      png_crc32(0, one, 1), crc32_bitwise(one, 1));
+        ck_assert_uint_eq(png_crc32(0, one, 2), crc32_bitwise(one, 2));
+    }
+}
+END_TEST
+
 START_TEST(test_checksums_known_values)
 {
     ck_assert_uint_eq(png_crc32(0, (const unsigned char *)"123456789", 9), 0xCBF43926u);
@@ -320,7 +347,9 @@ START_TEST(test_png_reads_back)
         size_t w = sizes[i][0], h = sizes[i][1];
         pattern_width = w;
         Bytes b = {NULL, 0};
-        ck_assert(png_write(w, h, palette, 7, pattern_rows, NULL, bytes_sink, &b));
+        Error err;
+        error_clear(&err);
+        ck_assert_msg(png_write(w, h, palette, 7, pattern_rows, NULL, bytes_sink, &b, &err), "%s", err.message);
         ck_assert_uint_eq(b.len, png_size(w, h, 7));
         ReadPng png;
         png_read(b.data, b.len, &png);
@@ -345,11 +374,19 @@ START_TEST(test_png_refuses_bad_sizes)
 {
     unsigned char palette[3] = {0, 0, 0};
     Bytes b = {NULL, 0};
-    ck_assert(!png_write(0, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(1, 0, palette, 1, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(PNG_MAX_SIDE + 1, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(1, 1, palette, 0, pattern_rows, NULL, bytes_sink, &b));
-    ck_assert(!png_write(1, 1, palette, 257, pattern_rows, NULL, bytes_sink, &b));
+    Error err;
+    error_clear(&err);
+    ck_assert(!png_write(0, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    ck_assert_str_eq(err.message, "cannot write a PNG of 0x1 pixels with 1 colours (sides 1 to 65536, PNG_MAX_SIDE; "
+                                  "1 to 256 colours)");
+    ck_assert(!png_write(1, 0, palette, 1, pattern_rows, NULL, bytes_sink, &b, NULL)); /* NULL err is allowed */
+    ck_assert(!png_write(PNG_MAX_SIDE + 1, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    ck_assert(!png_write(1, 1, palette, 0, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    ck_assert(!png_write(1, 1, palette, 257, pattern_rows, NULL, bytes_sink, &b, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
     ck_assert_uint_eq(b.len, 0); /* nothing written */
     ck_assert_uint_eq(png_size(PNG_MAX_SIDE, PNG_MAX_SIDE, 256), 0); /* IDAT over 2^31 - 1 bytes */
 }
@@ -595,6 +632,7 @@ Suite *svg_suite(void)
     tcase_add_test(tc, test_escape_hostile_words);
     tcase_add_test(tc, test_shorten_labels);
     tcase_add_test(tc, test_checksums_known_values);
+    tcase_add_test(tc, test_crc_table_every_entry);
     tcase_add_test(tc, test_png_reads_back);
     tcase_add_test(tc, test_png_refuses_bad_sizes);
     tcase_add_test(tc, test_colour_scale_ends);

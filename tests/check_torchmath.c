@@ -33,6 +33,7 @@
 #include <check.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -669,6 +670,41 @@ START_TEST(test_expf_close_to_exp)
 END_TEST
 
 /* ---------------------------------------------------------------------
+ * The CPU feature cache, asked from many threads at once.
+ * ------------------------------------------------------------------- */
+
+#define FEATURE_THREADS 8
+
+/* A thread's answer: torchmath_have_avx2, asked as soon as the thread runs. */
+static void *ask_have_avx2(void *result)
+{
+    *(bool *)result = torchmath_have_avx2();
+    return NULL;
+}
+
+/* Threads that ask at the same time all get the answer the CPU gives:
+ * __builtin_cpu_supports asked here directly, the independent reference. */
+START_TEST(test_have_avx2_from_threads)
+{
+    pthread_t threads[FEATURE_THREADS];
+    bool answers[FEATURE_THREADS];
+    for (int i = 0; i < FEATURE_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, ask_have_avx2, &answers[i]), 0);
+    for (int i = 0; i < FEATURE_THREADS; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    __builtin_cpu_init();
+    bool expected = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    bool expected = false;
+#endif
+    for (int i = 0; i < FEATURE_THREADS; i++)
+        ck_assert_msg(answers[i] == expected, "thread %d: %d, the CPU says %d", i, answers[i], expected);
+    ck_assert(torchmath_have_avx2() == expected);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
  * The suite.
  * ------------------------------------------------------------------- */
 
@@ -698,6 +734,7 @@ Suite *torchmath_suite(void)
     tcase_add_test(sanity, test_logf_close_to_log);
     tcase_add_test(sanity, test_sincosf_close_to_sincos);
     tcase_add_test(sanity, test_expf_close_to_exp);
+    tcase_add_test(sanity, test_have_avx2_from_threads);
     suite_add_tcase(suite, sanity);
 
     return suite;

@@ -46,8 +46,10 @@ static int check(const char *dir)
 {
     Progress a = version(0), b = version(1), loaded;
     bool found = false;
-    char warning[512];
-    progress_load(dir, a.lesson_key, &loaded, &found, warning, sizeof warning);
+    Error err;
+    error_clear(&err);
+    bool usable = progress_load(dir, a.lesson_key, &loaded, &found, &err);
+    const char *warning = usable ? "" : err.message;
     if (!found && warning[0] == '\0') {
         puts("absent");
         return 3;

@@ -1,9 +1,24 @@
 /*
- * attn_limits.h - every size limit attn-trace enforces, in one place.
+ * attn_limits.h - the limits attn-trace enforces and the sizes modules
+ * share, in one place.
  *
  * Each limit is a named constant with the reason it exists. Code that
  * checks an input against a limit names the constant in its error message,
  * so a user who hits one learns which value was too large.
+ *
+ * What lives here: every limit a user can run into (an input refused or an
+ * output cut), and every size that more than one file relies on (buffer
+ * sizes in a public header, a path's size). What stays in its .c file,
+ * next to its only use, with a comment: sizes private to one file that no
+ * input can exceed (scratch room for a message, a shortened label, the
+ * layout of a drawing) and constants fixed by a file format rather than
+ * chosen by us (PNG's chunk and stored-block lengths). Not yet here, and
+ * to move when their modules are next changed: KERNELS_MAX_THREADS and
+ * KERNELS_DEFAULT_MAX_THREADS (kernels.h), VIEW_LABEL_MAX and
+ * QUIZ_INPUT_BYTES (view.h), SCREEN_MAX_SIDE (cli.c), MAX_REPLAY_KEYS and
+ * three path buffers of 4096 bytes, to become LIMIT_PATH_BYTES (main.c),
+ * TUI_MAX_READ_FAILURES and THEME_MAX_PAIRS (tui.c), TENSOR_MAP_MIN_BYTES
+ * and TENSOR_MAP_ALIGN (tensor.c).
  */
 #ifndef ATTN_LIMITS_H
 #define ATTN_LIMITS_H
@@ -58,6 +73,103 @@
  * length): NumPy's own reader refuses longer ones unless told otherwise,
  * and a real header for four dimensions takes about 130 bytes. */
 #define LIMIT_NPY_HEADER_BYTES 10000
+
+/* Size of a buffer that holds a file path, NUL included: Linux's PATH_MAX.
+ * A longer path is refused with an error naming it, never cut. */
+#define LIMIT_PATH_BYTES 4096
+
+/* Text a StrBuf with a sink holds before it writes it out. */
+#define STRBUF_FLUSH_BYTES (64 * 1024)
+
+/* Largest --precision or lesson "precision" (float32 has about 9
+ * significant digits). */
+#define NUMFMT_MAX_PRECISION 9
+
+/* Room for one formatted value, NUL included. */
+#define NUMFMT_BUF 48
+
+/* ---- lessons (docs/lesson-format.md) ---- */
+
+/* Errors reported per lesson file; more end in "too many errors". */
+#define LESSON_MAX_ERRORS 20
+
+/* Largest lesson file, in bytes. */
+#define LESSON_MAX_BYTES (1024 * 1024)
+
+/* Longest line of a lesson file, in bytes. */
+#define LESSON_MAX_LINE 4096
+
+/* Steps one lesson may walk (a trace has at most TRACE_MAX_STEPS). */
+#define LESSON_MAX_STEPS 32
+
+/* Quizzes per step of a lesson. */
+#define LESSON_MAX_QUIZZES 8
+
+/* Hints per quiz. */
+#define LESSON_MAX_HINTS 8
+
+/* Choices per choice quiz. */
+#define LESSON_MAX_CHOICES 8
+
+/* Lesson directories searched (see catalog.h). */
+#define CATALOG_MAX_DIRS 8
+
+/* Lessons --list-lessons lists from one directory; a directory with more
+ * is an error rather than a list silently cut. */
+#define CATALOG_MAX_LESSONS 256
+
+/* ---- progress files (progress.h) ---- */
+
+/* Quizzes one lesson's progress records. */
+#define PROGRESS_MAX_QUIZZES 256
+
+/* Largest Progress.last_step accepted. */
+#define PROGRESS_MAX_STEP 10000
+
+/* Size of Progress.lesson_key, NUL included (a key is 33 characters). */
+#define PROGRESS_KEY_BYTES 80
+
+/* Largest time stamp accepted: 9999-12-31 23:59:59 UTC. */
+#define PROGRESS_MAX_UPDATED 253402300799LL
+
+/* Largest progress file read; a larger one is not a progress file (a full
+ * one is under 700 bytes). */
+#define PROGRESS_MAX_FILE_BYTES 2048
+
+/* ---- files written and drawn ---- */
+
+/* Room for any .npy header npy_format_header writes (magic to '\n'). */
+#define NPY_HEADER_WRITE_BYTES 256
+
+/* Largest side of a PNG image, in pixels (PNG itself allows 2^31 - 1). */
+#define PNG_MAX_SIDE 65536
+
+/* Most tokens drawn as one rectangle (with a tooltip) per cell in --svg;
+ * above it each map is a raster image, since s = 512 with 12 heads would
+ * be three million rectangles. */
+#define SVG_MAX_VECTOR_TOKENS 64
+
+/* Widest token label in an SVG, in columns; a longer word is cut and ends
+ * in "…". */
+#define SVG_LABEL_COLS 12
+
+/* Widest sentence in an SVG's title, in columns. */
+#define SVG_SENTENCE_COLS 90
+
+/* Raw pixel bytes of one PNG embedded in an SVG at most; a larger map is
+ * cut into horizontal strips, so no attribute grows past what XML parsers
+ * accept. */
+#define SVG_MAX_IMAGE_BYTES (3 * 1024 * 1024)
+
+/* Levels of the colour scale in the SVG's raster images (palette entries). */
+#define SVG_RASTER_LEVELS 254
+
+/* Most terms of a sum explain_cell lists before eliding the middle ones
+ * (the sum itself always covers every term). */
+#define EXPLAIN_MAX_TERMS 16
+
+/* Bytes of the weights directory's name as the trace's formulas show it. */
+#define WEIGHTS_SHOWN_DIR_BYTES 32
 
 /* Size of an error message buffer. */
 #define ERROR_MESSAGE_BYTES 512

@@ -9,6 +9,7 @@
 #ifndef ATTN_ERROR_H
 #define ATTN_ERROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "attn_limits.h"
@@ -41,14 +42,14 @@ void error_clear(Error *err);
  * carries an escape sequence from user input. Always returns false, so
  * callers can write `return error_set(err, ...)` in functions returning
  * bool. */
-_Bool error_set(Error *err, int status, const char *fmt, ...)
+bool error_set(Error *err, int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
 /* As error_set, and records the byte offset `at` the message is about. */
-_Bool error_set_at(Error *err, int status, size_t at, const char *fmt, ...)
+bool error_set_at(Error *err, int status, size_t at, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -59,15 +60,15 @@ _Bool error_set_at(Error *err, int status, size_t at, const char *fmt, ...)
  * file_style: "name:LINE:COL: message" (1-based; the column counts
  * characters), or "name: message" when err->at is ERROR_AT_NONE. Otherwise:
  * "name: column COL: message" or "name: message". */
-void error_locate(Error *err, const char *text, const char *name, _Bool file_style);
+void error_locate(Error *err, const char *text, const char *name, bool file_style);
 
 /* Makes text safe to print on a terminal, in place, as error_set does
  * with its messages: every byte that is not part of a printable UTF-8
  * character (C0, DEL, C1, invalid UTF-8) becomes '?'; '\n' is kept when
  * keep_newlines. */
-void error_scrub(char *text, _Bool keep_newlines);
+void error_scrub(char *text, bool keep_newlines);
 
 /* Records an out-of-memory error naming what was being allocated. */
-_Bool error_oom(Error *err, const char *what);
+bool error_oom(Error *err, const char *what);
 
 #endif

@@ -13,12 +13,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attn_limits.h"
+
 /* Default digits after the point, as torch.set_printoptions(precision=4). */
 #define NUMFMT_DEFAULT_PRECISION 4
-/* Largest precision accepted (float32 has about 9 significant digits). */
-#define NUMFMT_MAX_PRECISION 9
-/* Room for one formatted value, NUL included. */
-#define NUMFMT_BUF 48
+/* NUMFMT_MAX_PRECISION and NUMFMT_BUF are in attn_limits.h. */
 
 typedef enum NumNotation {
     NUM_INTEGER,     /* "2" */

@@ -14,8 +14,8 @@
 
 #include <stdio.h>
 
-/* Text held before a StrBuf with a sink writes it out. */
-#define STRBUF_FLUSH_BYTES (64 * 1024)
+#include "attn_limits.h"
+
 
 typedef struct StrBuf {
     char *data;      /* NUL-terminated text, or NULL before the first append; owned */

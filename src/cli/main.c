@@ -76,8 +76,9 @@ static int check_lessons(const Options *opts)
     for (int i = 0; i < opts->n_check_files; i++) {
         Lesson lesson;
         LessonErrors errors = {0};
-        int file_status = STATUS_OK;
-        if (lesson_load(opts->check_files[i], &lesson, &errors, &file_status)) {
+        bool loaded = lesson_load(opts->check_files[i], &lesson, &errors);
+        int file_status = errors.first.status;
+        if (loaded) {
             int quizzes = 0;
             for (int k = 0; k < lesson.n_steps; k++)
                 quizzes += lesson.steps[k].n_quizzes;
@@ -102,7 +103,8 @@ static int load_lesson(const Options *opts, Lesson *lesson)
     int status = STATUS_OK;
     bool ok;
     if (opts->lesson != NULL) {
-        ok = lesson_load(opts->lesson, lesson, &errors, &status);
+        ok = lesson_load(opts->lesson, lesson, &errors);
+        status = errors.first.status;
     } else {
         ok = lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, lesson, &errors);
         status = STATUS_DATAERR;
@@ -376,10 +378,8 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
     }
     static Progress progress;
     bool found = false;
-    char warning[512] = "";
-    progress_load(session->dir, session->key, &progress, &found, warning, sizeof warning);
-    if (warning[0] != '\0')
-        fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, warning);
+    if (!progress_load(session->dir, session->key, &progress, &found, &err))
+        fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, err.message);
     if (found)
         progress_to_app(app, &progress);
     return true;
@@ -510,7 +510,10 @@ int main(int argc, char **argv)
     /* a bare lesson name is looked up in the lesson directories */
     static char lesson_path[CATALOG_PATH_BYTES];
     if (opts.lesson != NULL) {
-        catalog_resolve(opts.lesson, lesson_path, sizeof lesson_path);
+        if (!catalog_resolve(opts.lesson, lesson_path, sizeof lesson_path, &err)) {
+            cli_options_free(&opts);
+            return fail(&err);
+        }
         opts.lesson = lesson_path;
     }
     if (opts.help || opts.version) {
@@ -528,8 +531,7 @@ int main(int argc, char **argv)
     }
     if (opts.list_lessons) {
         StrBuf list = {0};
-        catalog_list(&list);
-        int status = write_out(strbuf_text(&list), list.len);
+        int status = catalog_list(&list, &err) ? write_out(strbuf_text(&list), list.len) : fail(&err);
         strbuf_free(&list);
         cli_options_free(&opts);
         return status;

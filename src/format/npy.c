@@ -27,9 +27,6 @@ static const unsigned char MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 #define PREAMBLE_V1 10
 #define PREAMBLE_V2 12
 
-/* Longest path npy_write builds for its temporary file. */
-#define NPY_PATH_BYTES 4096
-
 /* ------------------------------------------------------------------------
  * Small helpers
  * ---------------------------------------------------------------------- */
@@ -572,7 +569,7 @@ bool npy_write(const char *path, const NpyArray *arr, uint64_t *file_bytes, Erro
     const char *slash = strrchr(path, '/');
     int dir_len = slash != NULL ? (int)(slash - path + 1) : 0;
     const char *base = path + dir_len;
-    char tmp[NPY_PATH_BYTES];
+    char tmp[LIMIT_PATH_BYTES];
     int fd = -1;
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         int n = snprintf(tmp, sizeof tmp, "%.*s.%s.%ld.%d.tmp", dir_len, path, base, (long)getpid(), attempt);

@@ -36,8 +36,8 @@ typedef enum NpyDtype {
     NPY_INT64    /* '<i8': token ids */
 } NpyDtype;
 
-/* Room for any header npy_format_header writes (magic to '\n'). */
-#define NPY_HEADER_WRITE_BYTES 256
+/* NPY_HEADER_WRITE_BYTES, the room for any header npy_format_header
+ * writes, is in attn_limits.h. */
 
 /* One array. For writing, fill dtype, ndim, shape and data; for reading,
  * npy_read fills everything. */

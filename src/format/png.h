@@ -15,8 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Largest side of an image, in pixels (PNG allows 2^31 - 1). */
-#define PNG_MAX_SIDE 65536
+#include "attn_limits.h" /* PNG_MAX_SIDE */
+#include "error.h"
+
 /* Bytes of one stored deflate block at most (the format's 16-bit length). */
 #define PNG_STORED_BLOCK 65535
 
@@ -41,10 +42,11 @@ uint64_t png_size(size_t width, size_t height, int n_colors);
 /* Writes a whole PNG file to sink: signature, IHDR (8-bit indexed colour),
  * PLTE (n_colors RGB triples from palette, 1 to 256), one IDAT (a zlib
  * stream of stored blocks over the rows, each with filter byte 0) and
- * IEND. rows is called once per row, in order. Returns false, having
- * written nothing, when width or height is 0 or above PNG_MAX_SIDE, when
- * n_colors is out of range, or when a row buffer cannot be allocated. */
+ * IEND. rows is called once per row, in order. Returns true; or false
+ * with err, having written nothing, when width or height is 0 or above
+ * PNG_MAX_SIDE or n_colors is out of range (STATUS_DATAERR), or when a row
+ * buffer cannot be allocated (STATUS_FAILURE). */
 bool png_write(size_t width, size_t height, const unsigned char *palette, int n_colors, PngRowFn rows,
-               void *rows_context, PngSink sink, void *sink_context);
+               void *rows_context, PngSink sink, void *sink_context, Error *err);
 
 #endif

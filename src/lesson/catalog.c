@@ -71,23 +71,47 @@ int catalog_dirs(char dirs[][CATALOG_PATH_BYTES], int max)
     return n;
 }
 
-void catalog_resolve(const char *lesson, char *path, size_t size)
+/* A list of lesson directories on the heap (CATALOG_MAX_DIRS paths of
+ * CATALOG_PATH_BYTES: too large for the stack). Returns NULL with err when
+ * memory runs out; the caller frees it. */
+static char (*dirs_new(Error *err))[CATALOG_PATH_BYTES]
 {
-    snprintf(path, size, "%s", lesson);
+    char(*dirs)[CATALOG_PATH_BYTES] = malloc(CATALOG_MAX_DIRS * sizeof *dirs);
+    if (dirs == NULL)
+        error_oom(err, "the list of lesson directories");
+    return dirs;
+}
+
+bool catalog_resolve(const char *lesson, char *path, size_t size, Error *err)
+{
+    int n = snprintf(path, size, "%s", lesson);
+    if (n < 0 || (size_t)n >= size) {
+        if (size > 0)
+            path[0] = '\0';
+        return error_set(err, STATUS_NOINPUT,
+                         "%.300s: cannot open: the path is longer than %zu bytes (LIMIT_PATH_BYTES)", lesson,
+                         size > 0 ? size - 1 : 0);
+    }
     if (is_file(lesson) || strchr(lesson, '/') != NULL)
-        return;
-    static char dirs[CATALOG_MAX_DIRS][CATALOG_PATH_BYTES];
-    int n = catalog_dirs(dirs, CATALOG_MAX_DIRS);
-    for (int i = 0; i < n; i++) {
+        return true;
+    char(*dirs)[CATALOG_PATH_BYTES] = dirs_new(err);
+    if (dirs == NULL) {
+        path[0] = '\0';
+        return false;
+    }
+    int n_dirs = catalog_dirs(dirs, CATALOG_MAX_DIRS);
+    for (int i = 0; i < n_dirs; i++) {
         char candidate[CATALOG_PATH_BYTES * 2];
         snprintf(candidate, sizeof candidate, "%.4000s/%.1000s.lesson", dirs[i], lesson);
         if (!is_file(candidate))
             snprintf(candidate, sizeof candidate, "%.4000s/%.1000s", dirs[i], lesson);
-        if (is_file(candidate)) {
+        if (is_file(candidate) && strlen(candidate) < size) {
             snprintf(path, size, "%s", candidate);
-            return;
+            break;
         }
     }
+    free(dirs);
+    return true;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -95,12 +119,44 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One line for the lesson at path (named name). */
-static void list_one(StrBuf *out, const char *dir, const char *name, const char *path, const char *state_dir)
+/* What listing one lesson needs, too large for the stack: allocated once
+ * per catalog_list and reused for every lesson. */
+typedef struct ListScratch {
+    Lesson lesson;     /* the lesson being listed */
+    Progress progress; /* its saved progress */
+} ListScratch;
+
+/* "at step S of N, A of Q questions done" into where (size bytes) when
+ * state_dir holds usable progress of the lesson at path; else leaves where
+ * as it is. An unusable progress file is left alone: the lesson shows as
+ * not started, as it would start. */
+static void describe_progress(ListScratch *scratch, const char *path, const char *state_dir, int quizzes,
+                              char *where, size_t size)
 {
-    static Lesson lesson;
+    const Lesson *lesson = &scratch->lesson;
+    Progress *progress = &scratch->progress;
+    char key[PROGRESS_KEY_BYTES];
+    progress_key(path, lesson->hash, key, sizeof key);
+    bool found = false;
+    Error unusable; /* ignored: see above */
+    error_clear(&unusable);
+    progress_load(state_dir, key, progress, &found, &unusable);
+    if (!found)
+        return;
+    /* a saved place is clamped to the lesson as it is now (it may have
+     * been edited since, or the file damaged but well formed) */
+    int answered = 0;
+    for (int i = 0; i < progress->n_quizzes && i < quizzes; i++)
+        answered += progress->quizzes[i] != QUIZ_UNANSWERED;
+    int step = progress->last_step < lesson->n_steps ? progress->last_step : lesson->n_steps - 1;
+    snprintf(where, size, "at step %d of %d, %d of %d questions done", step + 1, lesson->n_steps, answered, quizzes);
+}
+
+/* One line for the lesson at path (named name). */
+static void list_one(StrBuf *out, ListScratch *scratch, const char *name, const char *path, const char *state_dir)
+{
+    Lesson *lesson = &scratch->lesson;
     LessonErrors errors = {0};
-    int status = 0;
     char short_name[256];
     snprintf(short_name, sizeof short_name, "%.*s", (int)(strlen(name) - strlen(".lesson")), name);
     error_scrub(short_name, false); /* a file name may hold anything */
@@ -108,7 +164,7 @@ static void list_one(StrBuf *out, const char *dir, const char *name, const char 
         strbuf_printf(out, "  %-16s (not a regular file)\n", short_name);
         return;
     }
-    if (!lesson_load(path, &lesson, &errors, &status)) {
+    if (!lesson_load(path, lesson, &errors)) {
         const char *text = strbuf_text(&errors.text);
         strbuf_printf(out, "  %-16s (has errors: %.*s)\n", short_name, (int)strcspn(text, "\n"), text);
         lesson_errors_free(&errors);
@@ -116,72 +172,96 @@ static void list_one(StrBuf *out, const char *dir, const char *name, const char 
     }
     lesson_errors_free(&errors);
     int quizzes = 0;
-    for (int k = 0; k < lesson.n_steps; k++)
-        quizzes += lesson.steps[k].n_quizzes;
+    for (int k = 0; k < lesson->n_steps; k++)
+        quizzes += lesson->steps[k].n_quizzes;
     char where[128] = "not started";
-    if (state_dir != NULL) {
-        char key[PROGRESS_KEY_BYTES];
-        progress_key(path, lesson.hash, key, sizeof key);
-        static Progress progress;
-        bool found = false;
-        char warning[256];
-        progress_load(state_dir, key, &progress, &found, warning, sizeof warning);
-        if (found) {
-            /* a saved place is clamped to the lesson as it is now (it may
-             * have been edited since, or the file damaged but well formed) */
-            int answered = 0;
-            for (int i = 0; i < progress.n_quizzes && i < quizzes; i++)
-                answered += progress.quizzes[i] != QUIZ_UNANSWERED;
-            int step = progress.last_step < lesson.n_steps ? progress.last_step : lesson.n_steps - 1;
-            snprintf(where, sizeof where, "at step %d of %d, %d of %d questions done", step + 1, lesson.n_steps,
-                     answered, quizzes);
-        }
-    }
-    strbuf_printf(out, "  %-16s %s\n  %-16s %d steps, %d questions; %s\n", short_name, lesson.title, "",
-                  lesson.n_steps, quizzes, where);
-    (void)dir;
-    lesson_free(&lesson);
+    if (state_dir != NULL)
+        describe_progress(scratch, path, state_dir, quizzes, where, sizeof where);
+    strbuf_printf(out, "  %-16s %s\n  %-16s %d steps, %d questions; %s\n", short_name, lesson->title, "",
+                  lesson->n_steps, quizzes, where);
+    lesson_free(lesson);
 }
 
-void catalog_list(StrBuf *out)
+/* Reads the names of the lessons in dir (files ending in ".lesson", not
+ * hidden) into names, sorted; *count gets how many. Returns true; or false
+ * with err when there are more than CATALOG_MAX_LESSONS or memory runs
+ * out. The caller frees names[0..*count) in either case. A directory that
+ * cannot be opened holds no lessons. */
+static bool read_lesson_names(const char *dir, char *names[CATALOG_MAX_LESSONS], int *count, Error *err)
 {
-    static char dirs[CATALOG_MAX_DIRS][CATALOG_PATH_BYTES];
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return true;
+    bool ok = true;
+    for (struct dirent *e = readdir(d); e != NULL && ok; e = readdir(d)) {
+        size_t len = strlen(e->d_name);
+        if (len <= 7 || strcmp(e->d_name + len - 7, ".lesson") != 0 || e->d_name[0] == '.')
+            continue;
+        if (*count == CATALOG_MAX_LESSONS) {
+            char shown[CATALOG_PATH_BYTES];
+            snprintf(shown, sizeof shown, "%s", dir);
+            ok = error_set(err, STATUS_DATAERR, "%.4000s: more than %d lessons in one directory (CATALOG_MAX_LESSONS)",
+                           shown, CATALOG_MAX_LESSONS);
+            break;
+        }
+        names[*count] = malloc(len + 1);
+        if (names[*count] == NULL) {
+            ok = error_oom(err, "a lesson's name");
+            break;
+        }
+        memcpy(names[(*count)++], e->d_name, len + 1);
+    }
+    closedir(d);
+    qsort(names, (size_t)*count, sizeof names[0], compare_names);
+    return ok;
+}
+
+/* Lists the lessons of dir (the i-th lesson directory) into out. */
+static bool list_dir(StrBuf *out, ListScratch *scratch, const char *dir, int i, const char *state_dir, Error *err)
+{
+    char heading[CATALOG_PATH_BYTES];
+    snprintf(heading, sizeof heading, "%.4000s", dir);
+    error_scrub(heading, false);
+    strbuf_printf(out, "%s%s:\n", i > 0 ? "\n" : "", heading);
+    char *names[CATALOG_MAX_LESSONS];
+    int count = 0;
+    bool ok = read_lesson_names(dir, names, &count, err);
+    for (int k = 0; k < count; k++) {
+        if (ok) {
+            char path[CATALOG_PATH_BYTES * 2];
+            snprintf(path, sizeof path, "%.4000s/%.1000s", dir, names[k]);
+            list_one(out, scratch, names[k], path, state_dir);
+        }
+        free(names[k]);
+    }
+    if (ok && count == 0)
+        strbuf_puts(out, "  (no lessons)\n");
+    return ok;
+}
+
+bool catalog_list(StrBuf *out, Error *err)
+{
+    char(*dirs)[CATALOG_PATH_BYTES] = dirs_new(err);
+    ListScratch *scratch = malloc(sizeof *scratch);
+    if (dirs == NULL || scratch == NULL) {
+        free(dirs);
+        free(scratch);
+        return error_oom(err, "the list of lessons");
+    }
     int n = catalog_dirs(dirs, CATALOG_MAX_DIRS);
     char state_buf[CATALOG_PATH_BYTES];
-    Error err;
-    error_clear(&err);
-    const char *state_dir = progress_dir(state_buf, sizeof state_buf, &err) ? state_buf : NULL;
+    Error no_state; /* without a state directory every lesson is "not started" */
+    error_clear(&no_state);
+    const char *state_dir = progress_dir(state_buf, sizeof state_buf, &no_state) ? state_buf : NULL;
     if (n == 0)
         strbuf_printf(out, "No lesson directory found (looked in $ATTN_TRACE_LESSONS, lessons/ beside the "
                            "program, and %s).\n",
                       LESSON_DIR);
-    for (int i = 0; i < n; i++) {
-        char heading[CATALOG_PATH_BYTES];
-        snprintf(heading, sizeof heading, "%.4000s", dirs[i]);
-        error_scrub(heading, false);
-        strbuf_printf(out, "%s%s:\n", i > 0 ? "\n" : "", heading);
-        DIR *d = opendir(dirs[i]);
-        if (d == NULL)
-            continue;
-        char *names[256];
-        int count = 0;
-        for (struct dirent *e = readdir(d); e != NULL && count < 256; e = readdir(d)) {
-            size_t len = strlen(e->d_name);
-            if (len > 7 && strcmp(e->d_name + len - 7, ".lesson") == 0 && e->d_name[0] != '.') {
-                names[count] = malloc(len + 1);
-                if (names[count] != NULL)
-                    memcpy(names[count++], e->d_name, len + 1);
-            }
-        }
-        closedir(d);
-        qsort(names, (size_t)count, sizeof names[0], compare_names);
-        for (int k = 0; k < count; k++) {
-            char path[CATALOG_PATH_BYTES * 2];
-            snprintf(path, sizeof path, "%.4000s/%.1000s", dirs[i], names[k]);
-            list_one(out, dirs[i], names[k], path, state_dir);
-            free(names[k]);
-        }
-        if (count == 0)
-            strbuf_puts(out, "  (no lessons)\n");
-    }
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++)
+        ok = list_dir(out, scratch, dirs[i], i, state_dir, err);
+    free(scratch);
+    free(dirs);
+    return ok;
 }

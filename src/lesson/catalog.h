@@ -13,28 +13,39 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "error.h"
 #include "strbuf.h"
 
 #ifndef LESSON_DIR
 #define LESSON_DIR "/usr/local/share/attn-trace/lessons"
 #endif
 
-#define CATALOG_MAX_DIRS 8
-#define CATALOG_PATH_BYTES 4096
+/* Size of one directory or path the catalog writes (CATALOG_MAX_DIRS and
+ * CATALOG_MAX_LESSONS are in attn_limits.h). */
+#define CATALOG_PATH_BYTES LIMIT_PATH_BYTES
 
 /* Fills dirs with the lesson directories that exist, in search order, and
- * returns how many. */
+ * returns how many (at most max). */
 int catalog_dirs(char dirs[][CATALOG_PATH_BYTES], int max);
 
 /* Resolves a LESSON argument: an existing file is itself; a bare name
  * (no '/') is looked up as NAME.lesson or NAME in the lesson directories.
- * Writes the path to use into path (the argument unchanged when nothing
- * matches, so the error names what the user typed). */
-void catalog_resolve(const char *lesson, char *path, size_t size);
+ * Writes the path to use into path (size bytes) and returns true; when
+ * nothing matches, that path is the argument unchanged, so that the error
+ * of loading it names what the user typed. Returns false with err when
+ * lesson does not fit in path (STATUS_NOINPUT: it could not be opened
+ * either, "LESSON: cannot open: the path is longer than ...") or memory runs out
+ * (STATUS_FAILURE); path then holds "". */
+bool catalog_resolve(const char *lesson, char *path, size_t size, Error *err);
 
 /* Appends the list of lessons in the lesson directories to out: each
- * lesson's name, title, size, and the learner's progress in it. Lessons
- * that do not parse are listed with their first error. */
-void catalog_list(StrBuf *out);
+ * lesson's name, title, size, and the learner's progress in it (a lesson
+ * whose progress file is unusable shows as not started). Lessons that do
+ * not parse are listed with their first error. Returns true; or false
+ * with err when a directory holds more than CATALOG_MAX_LESSONS lessons
+ * (STATUS_DATAERR, naming the directory and the limit) or memory runs out
+ * (STATUS_FAILURE). out then holds the part listed so far; the caller
+ * frees it in either case. */
+bool catalog_list(StrBuf *out, Error *err);
 
 #endif

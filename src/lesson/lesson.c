@@ -62,7 +62,7 @@ static const char *const CAUSAL_VALUES[] = {"yes", "no"};
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 #define DEFAULT_PRECISION 4
-#define MAX_PRECISION 9
+#define MAX_PRECISION NUMFMT_MAX_PRECISION
 #define DEFAULT_TOLERANCE 0.001
 #define QUOTE_BYTES 48 /* user text quoted in a message is cut to about 40 bytes */
 #define LIST_BYTES 240 /* a list of names in a message */
@@ -420,6 +420,23 @@ static bool shape_separator(const char *s, size_t len, size_t i, size_t *width)
     return false;
 }
 
+/* Reads the digits at s[*i..end) as one dimension into *value and moves
+ * *i past them. False with *why when the number is too large. */
+static bool shape_dimension(const char *s, size_t end, size_t *i, size_t *value, const char **why)
+{
+    size_t v = 0;
+    while (*i < end && s[*i] >= '0' && s[*i] <= '9') {
+        if (v > ((size_t)1 << 40)) {
+            *why = "a dimension is too large";
+            return false;
+        }
+        v = v * 10 + (size_t)(s[*i] - '0');
+        (*i)++;
+    }
+    *value = v;
+    return true;
+}
+
 /* Parses a shape filling s[0..len) (see Shape). On failure returns false
  * with *why saying what is wrong and *bad_at its offset in s. A scalar
  * needs its brackets; one trailing comma is allowed ("(5,)"). */
@@ -464,14 +481,8 @@ static bool parse_shape(const char *s, size_t len, Shape *shape, const char **wh
             return false;
         }
         size_t v = 0;
-        while (i < end && s[i] >= '0' && s[i] <= '9') {
-            if (v > ((size_t)1 << 40)) {
-                *why = "a dimension is too large";
-                return false;
-            }
-            v = v * 10 + (size_t)(s[i] - '0');
-            i++;
-        }
+        if (!shape_dimension(s, end, &i, &v, why))
+            return false;
         shape->dims[shape->ndim++] = v;
         size_t gap = i;
         while (i < end && is_blank_char(s[i]))
@@ -638,22 +649,45 @@ static int value_column(const Field *f, size_t offset)
     return col;
 }
 
+/* Appends one line (fmt, without its '\n') to errors and counts it; the
+ * first line added is also kept in errors->first, with status. */
+static void errors_add(LessonErrors *errors, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void errors_add(LessonErrors *errors, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *line = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (line != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(line, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    const char *shown = line != NULL ? line : "out of memory while reporting an error";
+    strbuf_printf(&errors->text, "%s\n", shown);
+    if (errors->count++ == 0)
+        error_set(&errors->first, status, "%s", shown);
+    free(line);
+}
+
 /* Writes the kept errors into errors, one line each, and the "too many
  * errors" line after LESSON_MAX_ERRORS of them. */
 static void write_errors(const Parser *p, LessonErrors *errors)
 {
     int shown = p->n_kept < LESSON_MAX_ERRORS ? p->n_kept : LESSON_MAX_ERRORS;
     for (int i = 0; i < shown; i++)
-        strbuf_printf(&errors->text, "%s:%d:%d: %s\n", p->name, p->kept[i].line, p->kept[i].col, p->kept[i].message);
-    errors->count = shown;
-    if (p->n_found > LESSON_MAX_ERRORS) {
-        strbuf_printf(&errors->text, "%s: too many errors; stopping\n", p->name);
-        errors->count++;
-    }
-    if (p->oom) {
-        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", p->name);
-        errors->count++;
-    }
+        errors_add(errors, STATUS_DATAERR, "%s:%d:%d: %s", p->name, p->kept[i].line, p->kept[i].col,
+                   p->kept[i].message);
+    if (p->n_found > LESSON_MAX_ERRORS)
+        errors_add(errors, STATUS_DATAERR, "%s: too many errors; stopping", p->name);
+    if (p->oom)
+        errors_add(errors, STATUS_DATAERR, "%s: out of memory while reading the lesson", p->name);
 }
 
 /* ------------------------------------------------------------------------
@@ -962,30 +996,21 @@ static bool header_size(Parser *p, int k, size_t *out, int max)
     return true;
 }
 
-/* Builds the lesson's Config: the article's, with the header's keys
- * applied in a fixed order, then validated. Sets p->config_ok. */
-static void apply_config(Parser *p)
+/* Applies the header's sentence and token_ids to cfg: the sentence, then
+ * the ids (the words label them when the counts match). Reports what is
+ * wrong; returns false when either is. err is scratch space. */
+static bool apply_tokens(Parser *p, Config *cfg, Error *err)
 {
-    Config *cfg = &p->lesson->config;
-    Error err;
-    error_clear(&err);
-    if (!config_default(cfg, &err)) {
-        p->oom = true;
-        return;
-    }
     bool ok = true;
-    char q[QUOTE_BYTES];
-
-    /* 1. the sentence, then the ids (the words label them when the counts match) */
     const Field *f = &p->header[H_SENTENCE];
     bool sentence_set = false;
     size_t n_words = 0;
     if (header_value(p, H_SENTENCE)) {
-        if (config_set_sentence(cfg, f->value, &err)) {
+        if (config_set_sentence(cfg, f->value, err)) {
             sentence_set = true;
             n_words = cfg->n_tokens;
         } else {
-            report_config_error(p, f, &err);
+            report_config_error(p, f, err);
             ok = false;
         }
     } else if (f->seen) {
@@ -997,8 +1022,8 @@ static void apply_config(Parser *p)
             free(cfg->sentence);
             cfg->sentence = NULL;
         }
-        if (!config_set_token_ids(cfg, f->value, &err)) {
-            report_config_error(p, f, &err);
+        if (!config_set_token_ids(cfg, f->value, err)) {
+            report_config_error(p, f, err);
             ok = false;
         } else if (sentence_set && cfg->sentence == NULL) {
             report(p, f->line, f->col, "%zu token ids for a sentence of %zu words (give one id per word)",
@@ -1008,6 +1033,25 @@ static void apply_config(Parser *p)
     } else if (f->seen) {
         ok = false;
     }
+    return ok;
+}
+
+/* Builds the lesson's Config: the article's, with the header's keys
+ * applied in a fixed order, then validated. Sets p->config_ok. */
+static void apply_config(Parser *p)
+{
+    Config *cfg = &p->lesson->config;
+    Error err;
+    error_clear(&err);
+    if (!config_default(cfg, &err)) {
+        p->oom = true;
+        return;
+    }
+    char q[QUOTE_BYTES];
+
+    /* 1. the sentence, then the ids (the words label them when the counts match) */
+    bool ok = apply_tokens(p, cfg, &err);
+    const Field *f;
 
     /* 2. the sizes, the seed and the mask */
     ok &= header_size(p, H_VOCAB, &cfg->vocab_size, LIMIT_MAX_VOCAB);
@@ -1308,26 +1352,21 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
     return false;
 }
 
-/* Checks a finished quiz block and, when it is right and kept, adds it to
- * the current step. Every problem is reported. */
-static void finish_quiz(Parser *p)
+/* Checks a quiz's kind and its required keys (question, answer), and that
+ * every key given has a value; reports what is wrong. Sets *kind to the
+ * QuizKind, or leaves it -1 when there is none. Returns false on any
+ * error. */
+static bool check_kind_and_keys(Parser *p, const QuizDraft *d, int *kind)
 {
-    QuizDraft *d = &p->quiz;
-    Quiz quiz;
-    memset(&quiz, 0, sizeof quiz);
-    quiz.line = d->line;
     bool ok = true;
     char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
-
-    /* 1. the kind decides what else is allowed */
-    int kind = -1;
     const Field *f = &d->field[Q_KIND];
     if (!f->seen) {
         report(p, d->line, 1, "quiz without 'kind:' (kinds: %s)", join_names(list, QUIZ_KINDS, COUNT_OF(QUIZ_KINDS)));
         ok = false;
     } else if (draft_has(d, Q_KIND)) {
-        kind = find_name(f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS));
-        if (kind < 0) {
+        *kind = find_name(f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS));
+        if (*kind < 0) {
             report(p, f->line, f->col, "unknown quiz kind '%s'%s", quote(q, f->value, strlen(f->value)),
                    suggest(p, f->line, f->col, hint, f->value, strlen(f->value), QUIZ_KINDS, COUNT_OF(QUIZ_KINDS),
                            "kinds"));
@@ -1347,23 +1386,16 @@ static void finish_quiz(Parser *p)
     for (int k = 0; k < Q_COUNT; k++)
         if (d->field[k].seen && !draft_has(d, k))
             ok = false; /* reported as having no value */
+    return ok;
+}
 
-    /* 2. the keys that belong to one kind */
-    f = &d->field[Q_TOLERANCE];
-    quiz.tolerance = kind == QUIZ_NUMBER ? DEFAULT_TOLERANCE : 0.0;
-    if (draft_has(d, Q_TOLERANCE)) {
-        double tolerance;
-        if (kind >= 0 && kind != QUIZ_NUMBER) {
-            report(p, f->line, f->key_col, "'tolerance' is only for number quizzes");
-            ok = false;
-        } else if (!parse_decimal(f->value, strlen(f->value), &tolerance) || tolerance < 0) {
-            report(p, f->line, f->col, "tolerance must be a decimal number from 0 up, got '%s'",
-                   quote(q, f->value, strlen(f->value)));
-            ok = false;
-        } else {
-            quiz.tolerance = tolerance;
-        }
-    }
+/* Checks a quiz's choices against its kind (-1 when unknown): none on
+ * another kind, at least 2 on a choice quiz, no two the same (ignoring
+ * case). Reports what is wrong; returns false on any error. */
+static bool check_choices(Parser *p, const QuizDraft *d, int kind)
+{
+    bool ok = true;
+    char q[QUOTE_BYTES];
     if (kind >= 0 && kind != QUIZ_CHOICE && d->n_choices > 0) {
         report(p, d->choices[0].line, d->choices[0].key_col, "'choice' is only for choice quizzes");
         ok = false;
@@ -1386,6 +1418,66 @@ static void finish_quiz(Parser *p)
             }
         }
     }
+    return ok;
+}
+
+/* Moves quiz, of kind, into the current step with the strings of the
+ * draft d (question, answer, explanation, choices, hints), which d no
+ * longer owns. The step has room (the section checks it). */
+static void keep_quiz(Parser *p, QuizDraft *d, const Quiz *quiz, QuizKind kind)
+{
+    LessonStep *step = &p->lesson->steps[p->section];
+    Quiz *kept = &step->quizzes[step->n_quizzes++];
+    *kept = *quiz;
+    kept->kind = kind;
+    kept->question = d->field[Q_QUESTION].value;
+    kept->answer = d->field[Q_ANSWER].value;
+    kept->explain = d->field[Q_EXPLAIN].value;
+    d->field[Q_QUESTION].value = d->field[Q_ANSWER].value = d->field[Q_EXPLAIN].value = NULL;
+    kept->n_choices = d->n_choices;
+    for (int c = 0; c < d->n_choices; c++) {
+        kept->choices[c] = d->choices[c].value;
+        d->choices[c].value = NULL;
+    }
+    kept->n_hints = d->n_hints;
+    for (int h = 0; h < d->n_hints; h++) {
+        kept->hints[h] = d->hints[h].value;
+        d->hints[h].value = NULL;
+    }
+}
+
+/* Checks a finished quiz block and, when it is right and kept, adds it to
+ * the current step. Every problem is reported. */
+static void finish_quiz(Parser *p)
+{
+    QuizDraft *d = &p->quiz;
+    Quiz quiz;
+    memset(&quiz, 0, sizeof quiz);
+    quiz.line = d->line;
+    char q[QUOTE_BYTES];
+
+    /* 1. the kind decides what else is allowed */
+    int kind = -1;
+    bool ok = check_kind_and_keys(p, d, &kind);
+
+    /* 2. the keys that belong to one kind */
+    const Field *f = &d->field[Q_TOLERANCE];
+    quiz.tolerance = kind == QUIZ_NUMBER ? DEFAULT_TOLERANCE : 0.0;
+    if (draft_has(d, Q_TOLERANCE)) {
+        double tolerance;
+        if (kind >= 0 && kind != QUIZ_NUMBER) {
+            report(p, f->line, f->key_col, "'tolerance' is only for number quizzes");
+            ok = false;
+        } else if (!parse_decimal(f->value, strlen(f->value), &tolerance) || tolerance < 0) {
+            report(p, f->line, f->col, "tolerance must be a decimal number from 0 up, got '%s'",
+                   quote(q, f->value, strlen(f->value)));
+            ok = false;
+        } else {
+            quiz.tolerance = tolerance;
+        }
+    }
+    if (!check_choices(p, d, kind))
+        ok = false;
     f = &d->field[Q_WHEN];
     if (draft_has(d, Q_WHEN)) {
         int when = find_name(f->value, strlen(f->value), WHEN_VALUES, COUNT_OF(WHEN_VALUES));
@@ -1402,26 +1494,8 @@ static void finish_quiz(Parser *p)
         ok = false;
 
     /* 4. keep it: the strings move from the draft to the quiz */
-    if (ok && d->keep && p->section >= 0 && !p->oom) {
-        LessonStep *step = &p->lesson->steps[p->section];
-        Quiz *kept = &step->quizzes[step->n_quizzes++];
-        *kept = quiz;
-        kept->kind = (QuizKind)kind;
-        kept->question = d->field[Q_QUESTION].value;
-        kept->answer = d->field[Q_ANSWER].value;
-        kept->explain = d->field[Q_EXPLAIN].value;
-        d->field[Q_QUESTION].value = d->field[Q_ANSWER].value = d->field[Q_EXPLAIN].value = NULL;
-        kept->n_choices = d->n_choices;
-        for (int c = 0; c < d->n_choices; c++) {
-            kept->choices[c] = d->choices[c].value;
-            d->choices[c].value = NULL;
-        }
-        kept->n_hints = d->n_hints;
-        for (int h = 0; h < d->n_hints; h++) {
-            kept->hints[h] = d->hints[h].value;
-            d->hints[h].value = NULL;
-        }
-    }
+    if (ok && d->keep && p->section >= 0 && !p->oom)
+        keep_quiz(p, d, &quiz, (QuizKind)kind);
     free_draft(d);
 }
 
@@ -1658,6 +1732,7 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
 {
     memset(lesson, 0, sizeof *lesson);
     memset(errors, 0, sizeof *errors);
+    error_clear(&errors->first);
     if (name == NULL)
         name = "lesson";
     if (text == NULL)
@@ -1665,14 +1740,12 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
 
     /* 1. the size limit, the hash and the BOM */
     if (len > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", name, LESSON_MAX_BYTES);
-        errors->count = 1;
+        errors_add(errors, STATUS_DATAERR, "%s: larger than %d bytes (LESSON_MAX_BYTES)", name, LESSON_MAX_BYTES);
         return false;
     }
     Parser *p = calloc(1, sizeof *p);
     if (p == NULL) {
-        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", name);
-        errors->count = 1;
+        errors_add(errors, STATUS_DATAERR, "%s: out of memory while reading the lesson", name);
         return false;
     }
     p->name = name;
@@ -1730,15 +1803,11 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
     return ok;
 }
 
-bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *status)
+bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors)
 {
-    int dummy;
-    if (status == NULL)
-        status = &dummy;
     memset(lesson, 0, sizeof *lesson);
     memset(errors, 0, sizeof *errors);
-    *status = STATUS_NOINPUT;
-    errors->count = 1;
+    error_clear(&errors->first);
 
     /* the name messages use: the path, with nothing that could break the
      * line or reach the terminal as a control sequence */
@@ -1749,23 +1818,22 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     /* 1. open it: a regular file (or a pipe), not a directory, not too large */
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        strbuf_printf(&errors->text, "%s: cannot open: %s\n", shown, strerror(errno));
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot open: %s", shown, strerror(errno));
         return false;
     }
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
-        strbuf_printf(&errors->text, "%s: cannot open: %s\n", shown, strerror(errno));
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot open: %s", shown, strerror(errno));
         fclose(f);
         return false;
     }
     if (S_ISDIR(st.st_mode)) {
-        strbuf_printf(&errors->text, "%s: cannot open: it is a directory, not a lesson file\n", shown);
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot open: it is a directory, not a lesson file", shown);
         fclose(f);
         return false;
     }
     if (S_ISREG(st.st_mode) && st.st_size > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", shown, LESSON_MAX_BYTES);
-        *status = STATUS_DATAERR;
+        errors_add(errors, STATUS_DATAERR, "%s: larger than %d bytes (LESSON_MAX_BYTES)", shown, LESSON_MAX_BYTES);
         fclose(f);
         return false;
     }
@@ -1773,8 +1841,7 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     /* 2. read it all, one byte past the limit to notice a file that grew */
     char *data = malloc((size_t)LESSON_MAX_BYTES + 1);
     if (data == NULL) {
-        strbuf_printf(&errors->text, "%s: out of memory while reading the lesson\n", shown);
-        *status = STATUS_FAILURE;
+        errors_add(errors, STATUS_FAILURE, "%s: out of memory while reading the lesson", shown);
         fclose(f);
         return false;
     }
@@ -1783,22 +1850,19 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *st
     int read_errno = errno;
     fclose(f);
     if (read_error) {
-        strbuf_printf(&errors->text, "%s: cannot read: %s\n", shown, strerror(read_errno));
+        errors_add(errors, STATUS_NOINPUT, "%s: cannot read: %s", shown, strerror(read_errno));
         free(data);
         return false;
     }
     if (n > LESSON_MAX_BYTES) {
-        strbuf_printf(&errors->text, "%s: larger than %d bytes (LESSON_MAX_BYTES)\n", shown, LESSON_MAX_BYTES);
-        *status = STATUS_DATAERR;
+        errors_add(errors, STATUS_DATAERR, "%s: larger than %d bytes (LESSON_MAX_BYTES)", shown, LESSON_MAX_BYTES);
         free(data);
         return false;
     }
 
     /* 3. parse it */
-    errors->count = 0;
     bool ok = lesson_parse(data, n, shown, lesson, errors);
     free(data);
-    *status = ok ? STATUS_OK : STATUS_DATAERR;
     return ok;
 }
 
@@ -1837,6 +1901,7 @@ void lesson_errors_free(LessonErrors *errors)
         return;
     strbuf_free(&errors->text);
     errors->count = 0;
+    error_clear(&errors->first);
 }
 
 const LessonStep *lesson_find_step(const Lesson *lesson, const char *id)

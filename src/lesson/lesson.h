@@ -18,13 +18,7 @@
 #include "strbuf.h"
 
 #define LESSON_FORMAT_VERSION 1
-#define LESSON_MAX_ERRORS 20            /* errors reported per file */
-#define LESSON_MAX_BYTES (1024 * 1024)  /* largest lesson file */
-#define LESSON_MAX_LINE 4096            /* longest line, in bytes */
-#define LESSON_MAX_STEPS 32             /* steps a lesson may walk */
-#define LESSON_MAX_QUIZZES 8            /* quizzes per step */
-#define LESSON_MAX_HINTS 8              /* hints per quiz */
-#define LESSON_MAX_CHOICES 8            /* choices per choice quiz */
+/* LESSON_MAX_* (errors, bytes, line, steps, quizzes, hints, choices) are in attn_limits.h. */
 
 typedef enum QuizKind { QUIZ_SHAPE, QUIZ_NUMBER, QUIZ_TOKEN, QUIZ_CHOICE } QuizKind;
 
@@ -65,24 +59,33 @@ typedef struct Lesson {
     uint64_t hash;                     /* FNV-1a 64 of the file's bytes (progress is keyed by it) */
 } Lesson;
 
-/* Errors of one file: each a line "FILE:LINE:COL: message". */
+/* Errors of one file: each a line "FILE:LINE:COL: message". This is the
+ * lesson parser's Error: it comes last in lesson_parse and lesson_load, as
+ * an Error * does elsewhere, but holds every error of the file, because
+ * the checker (--check) reports them all in one pass. first is the Error
+ * a caller that wants only one uses; first.status is the file's status. */
 typedef struct LessonErrors {
+    Error first;                       /* the first line of text (without '\n', made printable) and the status:
+                                          STATUS_OK when there is no error, else STATUS_DATAERR (errors in the
+                                          text), STATUS_NOINPUT (cannot be read) or STATUS_FAILURE (out of memory) */
     int count;                         /* lines in text: up to LESSON_MAX_ERRORS errors, plus one "too many errors" line */
     StrBuf text;                       /* the kept ones, one per line, each ending in '\n'; owned */
 } LessonErrors;
 
 /* Parses text[0..len) (a whole file; name is how errors name it) into
- * lesson. Returns true when the file has no error; otherwise false, with
- * every error (up to LESSON_MAX_ERRORS) in errors, and lesson released.
+ * lesson. Returns true when the file has no error (errors->first.status is
+ * STATUS_OK); otherwise false, with every error (up to LESSON_MAX_ERRORS)
+ * in errors, errors->first.status STATUS_DATAERR, and lesson released.
  * lesson and errors are overwritten, not freed: free an earlier result
  * first. lesson_free releases a parsed lesson; lesson_errors_free the
  * errors. */
 bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson, LessonErrors *errors);
 
-/* Reads the file at path and parses it. A file that cannot be read gives
- * one error, "PATH: cannot open: reason", and sets *status to
- * STATUS_NOINPUT; a file with errors sets STATUS_DATAERR. */
-bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors, int *status);
+/* Reads the file at path and parses it, as lesson_parse does. A file that
+ * cannot be read gives one error, "PATH: cannot open: reason", with
+ * errors->first.status STATUS_NOINPUT; a file too large or with errors
+ * gives STATUS_DATAERR; no memory to read it, STATUS_FAILURE. */
+bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors);
 
 void lesson_free(Lesson *lesson);
 void lesson_errors_free(LessonErrors *errors);

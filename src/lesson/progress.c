@@ -29,8 +29,6 @@
 #include <unistd.h>
 
 #include "strbuf.h"
-/* Longest path this module builds (a directory plus a file name). */
-#define PROGRESS_PATH_BYTES 4096
 
 static const char MAGIC[] = "attn-trace-progress ";
 static const char SUFFIX[] = ".progress";
@@ -194,20 +192,15 @@ static bool parse_number_line(const char *text, size_t len, const char *name, lo
     return parse_number(text + n + 2, len - n - 2, max, out);
 }
 
-/* Parses data[0..len), the bytes of the file for key, into out. On failure
- * writes the reason into why (why_size bytes) and returns false. */
-static bool parse_progress(const char *data, size_t len, const char *key, Progress *out, char *why, size_t why_size)
+/* Reads the first line of data[0..len) from r: the magic and the format
+ * version, which must be PROGRESS_FORMAT_VERSION. On failure writes the
+ * reason into why and returns false. */
+static bool parse_magic_line(Reader *r, const char *data, size_t len, char *why, size_t why_size)
 {
-    Reader r = {data, data + len, 1};
     const char *text;
     size_t n;
     long long value;
-
-    if (len == 0)
-        return refuse(why, why_size, "the file is empty");
-
-    /* 1. The magic line and the format version. */
-    if (!next_line(&r, &text, &n)) {
+    if (!next_line(r, &text, &n)) {
         bool magic_so_far = memcmp(data, MAGIC, len < sizeof MAGIC - 1 ? len : sizeof MAGIC - 1) == 0;
         const char *reason = magic_so_far ? "the file is cut short (line 1)" : "not an attn-trace progress file";
         return refuse(why, why_size, "%s", reason);
@@ -222,6 +215,50 @@ static bool parse_progress(const char *data, size_t len, const char *key, Progre
                             PROGRESS_FORMAT_VERSION);
         return refuse(why, why_size, "line 1: not a format version");
     }
+    return true;
+}
+
+/* Reads the "quizzes:" line from r into out->quizzes and *n_quizzes. On
+ * failure writes the reason into why and returns false. */
+static bool parse_quizzes_line(Reader *r, Progress *out, int *n_quizzes, char *why, size_t why_size)
+{
+    const char *text;
+    size_t n;
+    if (!next_line(r, &text, &n))
+        return refuse(why, why_size, "the file is cut short (line %d)", r->line);
+    if (!starts_with(text, n, "quizzes:"))
+        return refuse(why, why_size, "line %d: expected 'quizzes: ...'", r->line - 1);
+    const char *q = text + 8;
+    size_t q_len = n - 8;
+    if (q_len % 2 != 0 || q_len / 2 > PROGRESS_MAX_QUIZZES)
+        return refuse(why, why_size, "line %d: expected up to %d quiz letters, each after one space", r->line - 1,
+                        PROGRESS_MAX_QUIZZES);
+    *n_quizzes = (int)(q_len / 2);
+    for (int i = 0; i < *n_quizzes; i++) {
+        const char *letter = q[2 * i + 1] != '\0' ? strchr(RESULT_LETTERS, q[2 * i + 1]) : NULL;
+        if (q[2 * i] != ' ' || letter == NULL)
+            return refuse(why, why_size, "line %d: quiz %d is not one of the letters %s", r->line - 1, i + 1,
+                            RESULT_LETTERS);
+        out->quizzes[i] = (QuizResult)(letter - RESULT_LETTERS);
+    }
+    return true;
+}
+
+/* Parses data[0..len), the bytes of the file for key, into out. On failure
+ * writes the reason into why (why_size bytes) and returns false. */
+static bool parse_progress(const char *data, size_t len, const char *key, Progress *out, char *why, size_t why_size)
+{
+    Reader r = {data, data + len, 1};
+    const char *text;
+    size_t n;
+    long long value;
+
+    if (len == 0)
+        return refuse(why, why_size, "the file is empty");
+
+    /* 1. The magic line and the format version. */
+    if (!parse_magic_line(&r, data, len, why, why_size))
+        return false;
 
     /* 2. The key: it must be the one asked for. */
     if (!next_line(&r, &text, &n))
@@ -241,23 +278,9 @@ static bool parse_progress(const char *data, size_t len, const char *key, Progre
     int last_step = (int)value;
 
     /* 4. quizzes: one letter per quiz, each after a space. */
-    if (!next_line(&r, &text, &n))
-        return refuse(why, why_size, "the file is cut short (line %d)", r.line);
-    if (!starts_with(text, n, "quizzes:"))
-        return refuse(why, why_size, "line %d: expected 'quizzes: ...'", r.line - 1);
-    const char *q = text + 8;
-    size_t q_len = n - 8;
-    if (q_len % 2 != 0 || q_len / 2 > PROGRESS_MAX_QUIZZES)
-        return refuse(why, why_size, "line %d: expected up to %d quiz letters, each after one space", r.line - 1,
-                        PROGRESS_MAX_QUIZZES);
-    int n_quizzes = (int)(q_len / 2);
-    for (int i = 0; i < n_quizzes; i++) {
-        const char *letter = q[2 * i + 1] != '\0' ? strchr(RESULT_LETTERS, q[2 * i + 1]) : NULL;
-        if (q[2 * i] != ' ' || letter == NULL)
-            return refuse(why, why_size, "line %d: quiz %d is not one of the letters %s", r.line - 1, i + 1,
-                            RESULT_LETTERS);
-        out->quizzes[i] = (QuizResult)(letter - RESULT_LETTERS);
-    }
+    int n_quizzes = 0;
+    if (!parse_quizzes_line(&r, out, &n_quizzes, why, why_size))
+        return false;
 
     /* 5. updated. */
     if (!next_line(&r, &text, &n))
@@ -285,15 +308,12 @@ static bool parse_progress(const char *data, size_t len, const char *key, Progre
  * Loading
  * ---------------------------------------------------------------------- */
 
-/* Fills warning with "ignoring saved progress in PATH: REASON", made safe
- * to print by error_set (no control characters from the path). */
-static void set_warning(char *warning, size_t size, const char *path, const char *reason)
+/* Records in err, with status, "ignoring saved progress in PATH: REASON",
+ * made safe to print by error_set (no control characters from the path).
+ * Returns false, for progress_load's callers to return. */
+static bool refuse_file(Error *err, int status, const char *path, const char *reason)
 {
-    if (warning == NULL || size == 0)
-        return;
-    Error tmp;
-    error_set(&tmp, STATUS_OK, "ignoring saved progress in %s: %s", path, reason);
-    snprintf(warning, size, "%s", tmp.message);
+    return error_set(err, status, "ignoring saved progress in %s: %s", path, reason);
 }
 
 /* Reads the whole regular file at path (at most PROGRESS_MAX_FILE_BYTES)
@@ -343,23 +363,17 @@ static int read_small_file(const char *path, char *buf, size_t *len, char *why, 
     return 1;
 }
 
-bool progress_load(const char *dir, const char *key, Progress *out, bool *found, char *warning, size_t warning_size)
+bool progress_load(const char *dir, const char *key, Progress *out, bool *found, Error *err)
 {
     memset(out, 0, sizeof *out);
     *found = false;
-    if (warning != NULL && warning_size > 0)
-        warning[0] = '\0';
 
-    char path[PROGRESS_PATH_BYTES];
-    if (!key_is_valid(key)) {
-        set_warning(warning, warning_size, dir, "the lesson key is invalid");
-        return true;
-    }
+    char path[LIMIT_PATH_BYTES];
+    if (!key_is_valid(key))
+        return refuse_file(err, STATUS_FAILURE, dir, "the lesson key is invalid");
     snprintf(out->lesson_key, sizeof out->lesson_key, "%s", key);
-    if (!progress_path(dir, key, path, sizeof path)) {
-        set_warning(warning, warning_size, dir, "the path is too long");
-        return true;
-    }
+    if (!progress_path(dir, key, path, sizeof path))
+        return refuse_file(err, STATUS_FAILURE, dir, "the path is too long");
 
     char data[PROGRESS_MAX_FILE_BYTES + 1];
     size_t len = 0;
@@ -367,12 +381,12 @@ bool progress_load(const char *dir, const char *key, Progress *out, bool *found,
     int got = read_small_file(path, data, &len, why, sizeof why);
     if (got == 0)
         return true;
+    if (got < 0)
+        return refuse_file(err, STATUS_NOINPUT, path, why);
     Progress parsed;
     memset(&parsed, 0, sizeof parsed);
-    if (got < 0 || !parse_progress(data, len, key, &parsed, why, sizeof why)) {
-        set_warning(warning, warning_size, path, why);
-        return true;
-    }
+    if (!parse_progress(data, len, key, &parsed, why, sizeof why))
+        return refuse_file(err, STATUS_DATAERR, path, why);
     *out = parsed;
     *found = true;
     return true;
@@ -421,7 +435,7 @@ static bool make_dirs(const char *dir, char *failed, size_t failed_size)
     struct stat st;
     if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
         return true;
-    char path[PROGRESS_PATH_BYTES];
+    char path[LIMIT_PATH_BYTES];
     size_t len = strlen(dir);
     if (len >= sizeof path) {
         snprintf(failed, failed_size, "the path");
@@ -477,7 +491,7 @@ static void remove_stale_temporaries(const char *dir, const char *key)
         bool gone = (pid_t)pid == getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
         if (!gone)
             continue;
-        char path[PROGRESS_PATH_BYTES];
+        char path[LIMIT_PATH_BYTES];
         int n = snprintf(path, sizeof path, "%s/%s", dir, name);
         if (n > 0 && (size_t)n < sizeof path)
             (void)unlink(path);
@@ -507,14 +521,14 @@ bool progress_save(const char *dir, const Progress *progress, Error *err)
     if (!progress_valid(progress, why, sizeof why))
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s", dir, why);
 
-    char path[PROGRESS_PATH_BYTES];
-    char tmp[PROGRESS_PATH_BYTES];
+    char path[LIMIT_PATH_BYTES];
+    char tmp[LIMIT_PATH_BYTES];
     int n = snprintf(tmp, sizeof tmp, "%s/.%s%s.%ld.XXXXXX", dir, progress->lesson_key, SUFFIX, (long)getpid());
     if (!progress_path(dir, progress->lesson_key, path, sizeof path) || n < 0 || (size_t)n >= sizeof tmp)
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: the path is too long", dir);
 
     /* 1. The directory. */
-    char failed[PROGRESS_PATH_BYTES];
+    char failed[LIMIT_PATH_BYTES];
     if (!make_dirs(dir, failed, sizeof failed))
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s: %s", dir, failed, strerror(errno));
     remove_stale_temporaries(dir, progress->lesson_key);
@@ -563,7 +577,7 @@ bool progress_forget(const char *dir, const char *key, Error *err)
         return error_set(err, STATUS_FAILURE, "cannot forget progress: no directory");
     if (!key_is_valid(key))
         return error_set(err, STATUS_FAILURE, "cannot forget progress in %s: invalid lesson key", dir);
-    char path[PROGRESS_PATH_BYTES];
+    char path[LIMIT_PATH_BYTES];
     if (!progress_path(dir, key, path, sizeof path))
         return error_set(err, STATUS_FAILURE, "cannot forget progress in %s: the path is too long", dir);
     remove_stale_temporaries(dir, key);

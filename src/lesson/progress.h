@@ -24,7 +24,8 @@
  * number out of its range, another version or key makes the file unusable.
  *
  * Progress is never a reason to refuse to run: a missing or unusable file
- * loads as "nothing saved" (with a one-line warning for an unusable one),
+ * loads as "nothing saved" (an unusable one also fails with an Error that
+ * the caller shows as a one-line warning),
  * and saving is atomic, so a crash or kill during a save leaves the old
  * file whole.
  */
@@ -38,11 +39,7 @@
 #include "error.h"
 
 #define PROGRESS_FORMAT_VERSION 1
-#define PROGRESS_MAX_QUIZZES 256      /* quizzes one lesson's progress records */
-#define PROGRESS_MAX_STEP 10000       /* largest Progress.last_step accepted */
-#define PROGRESS_KEY_BYTES 80         /* size of Progress.lesson_key, NUL included */
-#define PROGRESS_MAX_UPDATED 253402300799LL /* largest time stamp accepted: 9999-12-31 23:59:59 UTC */
-#define PROGRESS_MAX_FILE_BYTES 2048  /* larger files are not progress files (a full one is under 700) */
+/* PROGRESS_MAX_* and PROGRESS_KEY_BYTES are in attn_limits.h. */
 
 typedef enum QuizResult {
     QUIZ_UNANSWERED,        /* not asked yet, or left without an answer ('U') */
@@ -80,16 +77,21 @@ void progress_key(const char *lesson_path, uint64_t content_hash, char *key, siz
 bool progress_dir(char *buf, size_t size, Error *err);
 
 /* Loads the progress of key (a key from progress_key) from dir into *out.
- * Returns true, always. *found tells whether a usable file was there; when
- * it was not, *out is zeroed except for lesson_key, which is set to key
- * (when key is valid), so that it is a fresh start to use as it is. warning (warning_size bytes; NULL
- * or 0 for none) gets "" or, when a file was there but is unusable
- * (unreadable, not a regular file, truncated, garbage, of another format
- * version, for another key, a number out of range), one printable line
- * naming the file and the reason. The caller prints it and starts afresh;
- * the next progress_save replaces the file. Temporary files of interrupted
- * saves are never read. */
-bool progress_load(const char *dir, const char *key, Progress *out, bool *found, char *warning, size_t warning_size);
+ * Returns true when there is no file (*found false) or a usable one
+ * (*found true, *out filled in). When there is no usable progress, *out is
+ * zeroed except for lesson_key, which is set to key (when key is valid),
+ * so that it is a fresh start to use as it is.
+ *
+ * Returns false, with err, when a file is there but unusable: err's
+ * message is one printable line, "ignoring saved progress in PATH: REASON",
+ * and its status STATUS_NOINPUT (unreadable, not a regular file, too large),
+ * STATUS_DATAERR (truncated, garbage, of another format version, for
+ * another key, a number out of range) or STATUS_FAILURE (an invalid key, a
+ * path too long). This failure is a warning to the caller, not a reason to
+ * stop: *out and *found are still valid (a fresh start), the caller prints
+ * the message and goes on, and the next progress_save replaces the file.
+ * Temporary files of interrupted saves are never read. */
+bool progress_load(const char *dir, const char *key, Progress *out, bool *found, Error *err);
 
 /* Saves progress as dir/<progress->lesson_key>.progress, atomically:
  * creates dir (and its parents, mode 0700) when needed, writes a temporary

@@ -44,6 +44,7 @@
 #include "torchmath.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -355,7 +356,8 @@ __attribute__((target("avx2,fma"))) static void expf_shifted_avx2(float *out, co
 }
 #endif
 
-/* Set by torchmath_force_portable (tests only). */
+/* Set by torchmath_force_portable (tests only, and only while no other
+ * thread runs a kernel: it is a plain bool, read without a lock). */
 static bool portable_forced = false;
 
 void torchmath_force_portable(bool on)
@@ -363,15 +365,26 @@ void torchmath_force_portable(bool on)
     portable_forced = on;
 }
 
+#if TORCHMATH_X86
+/* Whether the CPU has AVX2 and FMA: a process-wide cache that kernel
+ * threads read. It is filled once, by the first caller, under
+ * pthread_once, so two threads that ask at the same time never race on
+ * it (and __builtin_cpu_init runs once); every later read sees it filled. */
+static pthread_once_t cpu_features_once = PTHREAD_ONCE_INIT;
+static bool cpu_has_avx2_fma;
+
+static void cpu_features_detect(void)
+{
+    __builtin_cpu_init();
+    cpu_has_avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
 bool torchmath_have_avx2(void)
 {
 #if TORCHMATH_X86
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return have != 0 && !portable_forced;
+    pthread_once(&cpu_features_once, cpu_features_detect);
+    return cpu_has_avx2_fma && !portable_forced;
 #else
     return false;
 #endif

@@ -12,9 +12,6 @@
 
 #include "npy.h"
 
-/* Longest path of an exported file. */
-#define EXPORT_PATH_BYTES 4096
-
 /* Most tensors a trace shows, counting repeats. */
 #define MAX_SHOWN (TRACE_MAX_STEPS * TRACE_MAX_STEP_TENSORS)
 
@@ -88,7 +85,7 @@ bool export_npy(const Trace *trace, const char *dir, int only_step, ExportSummar
                 seen = written_part[k] == step->part && strcmp(written[k]->name, tt->name) == 0;
             if (seen || n_written == MAX_SHOWN)
                 continue;
-            char path[EXPORT_PATH_BYTES];
+            char path[LIMIT_PATH_BYTES];
             int n = snprintf(path, sizeof path, "%.*s%s%s.%s.npy", (int)dir_len, dir, sep, trace_part_name(step->part),
                              tt->name);
             if (n < 0 || (size_t)n >= sizeof path)

@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "numfmt.h"
@@ -411,11 +412,16 @@ typedef struct Header {
     char axes[256];
 } Header;
 
-/* Fills h for step step_index of trace, drawn as hm: the title (number,
- * id, title), the formula, the configuration (the sentence shortened to
- * SVG_SENTENCE_COLS) and what the rows and columns are. */
-static void header_make(Header *h, const Trace *trace, int step_index, const HeatMap *hm)
+/* The header for step step_index of trace, drawn as hm, on the heap (a
+ * few KB): the title (number, id, title), the formula, the configuration
+ * (the sentence shortened to SVG_SENTENCE_COLS) and what the rows and
+ * columns are. NULL when memory runs out; the caller frees it with
+ * header_free. */
+static Header *header_new(const Trace *trace, int step_index, const HeatMap *hm)
 {
+    Header *h = malloc(sizeof *h);
+    if (h == NULL)
+        return NULL;
     const TraceStep *step = &trace->steps[step_index];
     const Config *cfg = &trace->config;
     snprintf(h->title, sizeof h->title, "Step %d · %s · %s", step_index + 1, step->id, step->title);
@@ -436,6 +442,13 @@ static void header_make(Header *h, const Trace *trace, int step_index, const Hea
     else
         snprintf(h->axes, sizeof h->axes, "%s %s · rows: queries (the token looking) · columns: keys (the tokens looked at)",
                  hm->tt->name, shape);
+    return h;
+}
+
+/* Frees a header of header_new; NULL is a no-op. */
+static void header_free(Header *h)
+{
+    free(h);
 }
 
 /* Writes one line of text at (x, y); attrs are extra attributes. */
@@ -680,8 +693,10 @@ static void put_raster_map(StrBuf *out, const HeatMap *hm, const Layout *lo, siz
                       "xlink:href=\"data:image/png;base64,",
                       lo->map_x, lo->map_y + (int)rr.first_row * lo->cell_h, width, rows * (size_t)lo->cell_h);
         Base64 b64 = {out, {0}, 0};
-        if (!png_write(width, rows * px, palette, SVG_RASTER_LEVELS + 2, raster_row, &rr, base64_sink, &b64))
-            out->failed = true; /* only an allocation can fail here: sizes are in range */
+        Error err; /* only an allocation can fail here: sizes are in range */
+        error_clear(&err);
+        if (!png_write(width, rows * px, palette, SVG_RASTER_LEVELS + 2, raster_row, &rr, base64_sink, &b64, &err))
+            out->failed = true; /* as a StrBuf that runs out of memory */
         base64_end(&b64);
         strbuf_puts(out, "\"/>\n");
     }
@@ -691,6 +706,32 @@ static void put_raster_map(StrBuf *out, const HeatMap *hm, const Layout *lo, siz
 /* ------------------------------------------------------------------------
  * The document
  * ---------------------------------------------------------------------- */
+
+/* Writes every map of hm, laid out as lo, each in its group under the
+ * header: its title, its labels, its cells and its frame. */
+static void put_maps(StrBuf *out, const HeatMap *hm, const Layout *lo)
+{
+    for (size_t m = 0; m < hm->n_maps; m++) {
+        int x = MARGIN + (int)(m % lo->grid_cols) * lo->panel_w;
+        int y = lo->header_h + (int)(m / lo->grid_cols) * lo->panel_h;
+        strbuf_printf(out, "<g class=\"heatmap\" id=\"map-%zu\" transform=\"translate(%d %d)\">\n", m + 1, x, y);
+        char title[TRACE_NAME_BYTES + 16];
+        if (hm->tt->tensor->ndim == 3)
+            snprintf(title, sizeof title, "head %zu", m + 1);
+        else
+            snprintf(title, sizeof title, "%s", hm->tt->name);
+        put_line(out, lo->map_x, 14, "font-size=\"13\" font-weight=\"bold\"", title);
+        put_labels(out, hm, lo);
+        if (lo->raster)
+            put_raster_map(out, hm, lo, m);
+        else
+            put_vector_map(out, hm, lo, m);
+        strbuf_printf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#888888\" "
+                           "stroke-width=\"0.5\"/>\n</g>\n",
+                      lo->map_x, lo->map_y, (int)hm->cols * lo->cell, (int)hm->rows * lo->cell_h);
+    }
+}
+
 
 void svg_write(StrBuf *out, const Trace *trace, int step_index, int precision)
 {
@@ -703,8 +744,11 @@ void svg_write(StrBuf *out, const Trace *trace, int step_index, int precision)
     Layout lo;
     memset(&lo, 0, sizeof lo);
     layout_maps(&lo, &hm);
-    static Header header; /* a few KB: off the stack */
-    header_make(&header, trace, step_index, &hm);
+    Header *header = header_new(trace, step_index, &hm);
+    if (header == NULL) {
+        out->failed = true; /* as a StrBuf that runs out of memory */
+        return;
+    }
 
     /* baselines of the header's lines, then the colour scale */
     int y_title = MARGIN + 16, y_formula = y_title + 26, y_config = y_formula + 22, y_axes = y_config + 19;
@@ -712,8 +756,8 @@ void svg_write(StrBuf *out, const Trace *trace, int step_index, int precision)
     lo.header_h = y_legend + LEGEND_H + 13 + 20;
     int grid_w = (int)lo.grid_cols * lo.panel_w - GAP, grid_h = (int)lo.grid_rows * lo.panel_h - GAP;
     int width = grid_w;
-    int widths[] = {text_width(header.title, 18 * 1.05), text_width(header.formula, 13),
-                    text_width(header.config, 12), text_width(header.axes, 12),
+    int widths[] = {text_width(header->title, 18 * 1.05), text_width(header->formula, 13),
+                    text_width(header->config, 12), text_width(header->axes, 12),
                     LEGEND_W + (hm.any_masked ? 250 : 0)};
     for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
         if (widths[i] > width)
@@ -727,36 +771,20 @@ void svg_write(StrBuf *out, const Trace *trace, int step_index, int precision)
                   "version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"" FONT_SANS "\">\n",
                   lo.width, lo.height, lo.width, lo.height);
     strbuf_puts(out, "<title>");
-    svg_put_text(out, header.title);
+    svg_put_text(out, header->title);
     strbuf_puts(out, "</title>\n<desc>");
-    svg_put_text(out, header.config);
+    svg_put_text(out, header->config);
     strbuf_puts(out, "</desc>\n");
     put_defs(out);
     strbuf_puts(out, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
 
-    put_line(out, MARGIN, y_title, "font-size=\"18\" font-weight=\"bold\"", header.title);
-    put_line(out, MARGIN, y_formula, "font-size=\"13\" font-family=\"" FONT_MONO "\"", header.formula);
-    put_line(out, MARGIN, y_config, "font-size=\"12\" fill=\"#444444\"", header.config);
-    put_line(out, MARGIN, y_axes, "font-size=\"12\" fill=\"#444444\"", header.axes);
+    put_line(out, MARGIN, y_title, "font-size=\"18\" font-weight=\"bold\"", header->title);
+    put_line(out, MARGIN, y_formula, "font-size=\"13\" font-family=\"" FONT_MONO "\"", header->formula);
+    put_line(out, MARGIN, y_config, "font-size=\"12\" fill=\"#444444\"", header->config);
+    put_line(out, MARGIN, y_axes, "font-size=\"12\" fill=\"#444444\"", header->axes);
     put_legend(out, &hm, y_legend);
 
-    for (size_t m = 0; m < hm.n_maps; m++) {
-        int x = MARGIN + (int)(m % lo.grid_cols) * lo.panel_w, y = lo.header_h + (int)(m / lo.grid_cols) * lo.panel_h;
-        strbuf_printf(out, "<g class=\"heatmap\" id=\"map-%zu\" transform=\"translate(%d %d)\">\n", m + 1, x, y);
-        char title[TRACE_NAME_BYTES + 16];
-        if (hm.tt->tensor->ndim == 3)
-            snprintf(title, sizeof title, "head %zu", m + 1);
-        else
-            snprintf(title, sizeof title, "%s", hm.tt->name);
-        put_line(out, lo.map_x, 14, "font-size=\"13\" font-weight=\"bold\"", title);
-        put_labels(out, &hm, &lo);
-        if (lo.raster)
-            put_raster_map(out, &hm, &lo, m);
-        else
-            put_vector_map(out, &hm, &lo, m);
-        strbuf_printf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#888888\" "
-                           "stroke-width=\"0.5\"/>\n</g>\n",
-                      lo.map_x, lo.map_y, (int)hm.cols * lo.cell, (int)hm.rows * lo.cell_h);
-    }
+    put_maps(out, &hm, &lo);
     strbuf_puts(out, "</svg>\n");
+    header_free(header);
 }

@@ -21,19 +21,9 @@
 #include "strbuf.h"
 #include "trace.h"
 
-/* Most tokens drawn as one rectangle (with a tooltip) per cell; above it
- * each map is a raster image, since s = 512 with 12 heads would be three
- * million rectangles. */
-#define SVG_MAX_VECTOR_TOKENS 64
-/* Widest token label, in columns; a longer word is cut and ends in "…". */
-#define SVG_LABEL_COLS 12
-/* Widest sentence in the title, in columns. */
-#define SVG_SENTENCE_COLS 90
-/* Raw pixel bytes of one embedded PNG at most; a larger map is cut into
- * horizontal strips, so no attribute grows past what XML parsers accept. */
-#define SVG_MAX_IMAGE_BYTES (3 * 1024 * 1024)
-/* Levels of the colour scale in the raster images (palette entries). */
-#define SVG_RASTER_LEVELS 254
+/* The SVG limits (SVG_MAX_VECTOR_TOKENS, SVG_LABEL_COLS,
+ * SVG_SENTENCE_COLS, SVG_MAX_IMAGE_BYTES, SVG_RASTER_LEVELS) are in
+ * attn_limits.h. */
 
 /* The tensor of step that --svg draws: an output whose dimensions are
  * [s, s] or [h, s, s] (or [s] for one token's scores or weights), the
@@ -47,7 +37,8 @@ int svg_tensor(const TraceStep *step);
 int svg_pick_step(const Trace *trace, int step, Error *err);
 
 /* Writes the SVG document for step (one that svg_tensor can draw) to out,
- * numbers with precision digits as the text output writes them. */
+ * numbers with precision digits as the text output writes them. When
+ * memory runs out, sets out->failed, as any StrBuf append does. */
 void svg_write(StrBuf *out, const Trace *trace, int step, int precision);
 
 /* Appends text escaped for XML character data and attribute values (&,

@@ -274,12 +274,19 @@ bool config_set_sentence(Config *cfg, const char *text, Error *err)
     return true;
 }
 
-bool config_set_token_ids(Config *cfg, const char *text, Error *err)
+/* Parses text, token ids separated by commas or spaces, into a new array
+ * of *n ids (at least one). Returns it (the caller frees it); or NULL with
+ * err (STATUS_DATAERR, at the offending byte) when an id is not a whole
+ * number, is LIMIT_MAX_VOCAB or more, or there are none or more than
+ * LIMIT_MAX_TOKENS; or with error_oom. */
+static long *parse_token_ids(const char *text, size_t *n_out, Error *err)
 {
     size_t cap = 16, n = 0;
     long *ids = malloc(cap * sizeof *ids);
-    if (ids == NULL)
-        return error_oom(err, "token ids");
+    if (ids == NULL) {
+        error_oom(err, "token ids");
+        return NULL;
+    }
     const char *p = text;
     for (;;) {
         while (*p == ',' || is_space((unsigned char)*p))
@@ -289,31 +296,36 @@ bool config_set_token_ids(Config *cfg, const char *text, Error *err)
         size_t at = (size_t)(p - text);
         if (!isdigit((unsigned char)*p)) {
             free(ids);
-            return error_set_at(err, STATUS_DATAERR, at, "expected a token id (a whole number from 0 up), got '%c'",
-                                isprint((unsigned char)*p) ? *p : '?');
+            error_set_at(err, STATUS_DATAERR, at, "expected a token id (a whole number from 0 up), got '%c'",
+                         isprint((unsigned char)*p) ? *p : '?');
+            return NULL;
         }
         errno = 0;
         char *end;
         long id = strtol(p, &end, 10);
         if (*end != '\0' && *end != ',' && !is_space((unsigned char)*end)) {
             free(ids);
-            return error_set_at(err, STATUS_DATAERR, at, "expected a token id (a whole number from 0 up)");
+            error_set_at(err, STATUS_DATAERR, at, "expected a token id (a whole number from 0 up)");
+            return NULL;
         }
         if (errno != 0 || id >= LIMIT_MAX_VOCAB) {
             free(ids);
-            return error_set_at(err, STATUS_DATAERR, at,
-                                "token id %.*s is too large: a vocabulary has at most %d entries (LIMIT_MAX_VOCAB)",
-                                (int)(end - p < 24 ? end - p : 24), p, LIMIT_MAX_VOCAB);
+            error_set_at(err, STATUS_DATAERR, at,
+                         "token id %.*s is too large: a vocabulary has at most %d entries (LIMIT_MAX_VOCAB)",
+                         (int)(end - p < 24 ? end - p : 24), p, LIMIT_MAX_VOCAB);
+            return NULL;
         }
         if (n == LIMIT_MAX_TOKENS) {
             free(ids);
-            return error_set_at(err, STATUS_DATAERR, at, "more than %d ids (LIMIT_MAX_TOKENS)", LIMIT_MAX_TOKENS);
+            error_set_at(err, STATUS_DATAERR, at, "more than %d ids (LIMIT_MAX_TOKENS)", LIMIT_MAX_TOKENS);
+            return NULL;
         }
         if (n == cap) {
             long *grown = realloc(ids, 2 * cap * sizeof *ids);
             if (grown == NULL) {
                 free(ids);
-                return error_oom(err, "token ids");
+                error_oom(err, "token ids");
+                return NULL;
             }
             ids = grown;
             cap *= 2;
@@ -323,8 +335,19 @@ bool config_set_token_ids(Config *cfg, const char *text, Error *err)
     }
     if (n == 0) {
         free(ids);
-        return error_set(err, STATUS_DATAERR, "no token ids given");
+        error_set(err, STATUS_DATAERR, "no token ids given");
+        return NULL;
     }
+    *n_out = n;
+    return ids;
+}
+
+bool config_set_token_ids(Config *cfg, const char *text, Error *err)
+{
+    size_t n = 0;
+    long *ids = parse_token_ids(text, &n, err);
+    if (ids == NULL)
+        return false;
 
     /* Labels: the sentence's words when they match one to one, else the ids. */
     char **labels = calloc(n, sizeof *labels);

@@ -969,123 +969,166 @@ static void explain_dot(Cell *c)
     put_scale_and_mask(c, "sum", &c->fmt, sum);
 }
 
+/* What the passes of explain_einsum share about one einsum cell. */
+typedef struct EinsumCell {
+    EinsumSpec spec;                                    /* the equation as evaluated */
+    EinsumSpec written;                                 /* the equation as the step writes it (see einsum_setup) */
+    const Tensor *ops[2];                               /* the two operands */
+    const TraceTensor *in[2];                           /* the trace tensors they come from */
+    char letter_label[EINSUM_MAX_LETTERS][LABEL_BYTES]; /* a free letter's index, or the summed letter itself */
+    DimKind letter_kind[EINSUM_MAX_LETTERS];            /* what each letter indexes */
+    char bound[NAME_BYTES];                             /* the output element, its letters bound: "out[i=0, j=2]" */
+    char summed_letters[EINSUM_MAX_LETTERS + 1];        /* the summed letters, in the equation's order */
+    size_t n_summed;                                    /* strlen(summed_letters) */
+} EinsumCell;
+
+/* Index of letter in e->spec.letters (it is one of them). */
+static int letter_index(const EinsumCell *e, char letter)
+{
+    return (int)((const char *)memchr(e->spec.letters, letter, (size_t)e->spec.n_letters) - e->spec.letters);
+}
+
+/* Pass 1 of explain_einsum: each letter's value (free ones from the
+ * element, summed ones shown as the letter), what each letter indexes (its
+ * DimKind), the bound output element and the summed letters. */
+static void einsum_bind_letters(const Cell *c, EinsumCell *e)
+{
+    const EinsumSpec *spec = &e->spec;
+    for (int l = 0; l < spec->n_letters; l++) {
+        e->letter_kind[l] = DIM_OTHER;
+        for (int k = 1; k >= 0; k--)
+            for (int d = 0; d < spec->rank[k]; d++)
+                if (spec->labels[k][d] == spec->letters[l])
+                    e->letter_kind[l] = e->in[k]->dims[d];
+        snprintf(e->letter_label[l], LABEL_BYTES, "%c", spec->letters[l]);
+    }
+    snprintf(e->bound, sizeof e->bound, "%s[", c->tt->name);
+    for (int d = 0; d < spec->out_rank; d++) {
+        int l = letter_index(e, spec->out_labels[d]);
+        index_label(c->trace, c->tt->dims[d], c->index[d], e->letter_label[l]);
+        append(e->bound, sizeof e->bound, "%s%c=%s", d > 0 ? ", " : "", spec->out_labels[d], e->letter_label[l]);
+    }
+    append(e->bound, sizeof e->bound, "]");
+    e->n_summed = 0;
+    for (int l = 0; l < spec->n_letters; l++)
+        if (spec->summed[l])
+            e->summed_letters[e->n_summed++] = spec->letters[l];
+    e->summed_letters[e->n_summed] = '\0';
+}
+
+/* Pass 2 of explain_einsum, the formula: the bound element equals the sum
+ * of the products of the operands, written with the equation's letters
+ * (keysᵀ[0][e][is] for a transposed operand, then what that is). */
+static void einsum_put_formula(Cell *c, const EinsumCell *e)
+{
+    const EinsumSpec *spec = &e->spec;
+    const Derivation *how = &c->tt->how;
+    char operand[2][NAME_BYTES];
+    for (int k = 0; k < 2; k++) {
+        snprintf(operand[k], NAME_BYTES, "%s%s", e->in[k]->name, k == 1 && how->in1_transposed ? "ᵀ" : "");
+        for (int d = 0; d < e->written.rank[k]; d++)
+            append(operand[k], NAME_BYTES, "[%s]", e->letter_label[letter_index(e, e->written.labels[k][d])]);
+    }
+    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF];
+    if (how->divisor != 1.0f)
+        divisor_text(how->divisor, c->precision, div_label, div_value);
+    if (e->n_summed > 0)
+        equation(&c->lines, e->bound, "Σ_%s %s · %s%s%s", e->summed_letters, operand[0], operand[1],
+             div_label[0] ? " / " : "", div_label);
+    else
+        equation(&c->lines, e->bound, "%s · %s%s%s", operand[0], operand[1], div_label[0] ? " / " : "", div_label);
+    if (how->in1_transposed) {
+        char plain[NAME_BYTES];
+        snprintf(plain, sizeof plain, "%s", e->in[1]->name);
+        for (int d = 0; d < spec->rank[1]; d++)
+            append(plain, sizeof plain, "[%s]", e->letter_label[letter_index(e, spec->labels[1][d])]);
+        line(&c->lines, "  (%s is %s)", operand[1], plain);
+    }
+}
+
+/* Pass 2 of explain_einsum, continued: which letters are summed, what
+ * each runs over, and how many terms (n_terms) the sum has. */
+static void einsum_put_summed(Cell *c, const EinsumCell *e, size_t n_terms)
+{
+    const EinsumSpec *spec = &e->spec;
+    size_t n_summed = e->n_summed;
+    char summed_list[3 * EINSUM_MAX_LETTERS] = "";
+    for (size_t i = 0; i < n_summed; i++)
+        append(summed_list, sizeof summed_list, "%s%c", i > 0 ? ", " : "", e->summed_letters[i]);
+    if (n_summed > 0)
+        line(&c->lines, "  %s %s not in the output '%.*s', so %s summed", summed_list, n_summed == 1 ? "is" : "are",
+             spec->out_rank, spec->out_labels, n_summed == 1 ? "it is" : "they are");
+    for (int l = 0; l < spec->n_letters; l++)
+        if (spec->summed[l]) {
+            char what[LABEL_BYTES];
+            dim_phrase(e->letter_kind[l], spec->size[l], what);
+            if (n_summed == 1)
+                line(&c->lines, "  %c runs over %s (%zu term%s)", spec->letters[l], what, n_terms,
+                     n_terms == 1 ? "" : "s");
+            else
+                line(&c->lines, "  %c runs over %s", spec->letters[l], what);
+        }
+    if (n_summed != 1)
+        line(&c->lines, "  %zu term%s:", n_terms, n_terms == 1 ? "" : "s");
+}
+
+/* Pass 3 of explain_einsum: the n_terms products, in the order einsum_eval
+ * added them (the middle ones elided past EXPLAIN_MAX_TERMS), each labelled
+ * with its summed indices. Returns the sum, taken in that order. */
+static float einsum_put_products(Cell *c, const EinsumCell *e, size_t n_terms)
+{
+    const EinsumSpec *spec = &e->spec;
+    float sum = 0.0f;
+    EinsumTerm *terms = malloc((n_terms > 0 ? n_terms : 1) * sizeof *terms);
+    if (terms == NULL) {
+        einsum_terms(spec, e->ops, c->index, NULL, 0, &sum);
+        line(&c->lines, "  (%zu terms; too many to list)", n_terms);
+        return sum;
+    }
+    size_t got = einsum_terms(spec, e->ops, c->index, terms, n_terms, &sum);
+    SumView view;
+    memset(&view, 0, sizeof view);
+    view.n_terms = got;
+    char labels[EXPLAIN_MAX_TERMS][LABEL_BYTES + 4];
+    for (size_t t = 0; t < got; t++) {
+        ShownTerm *shown = sum_view_add(&view, t, terms[t].factor[0], terms[t].factor[1], terms[t].product);
+        if (shown == NULL)
+            continue;
+        char *label = labels[view.n_shown - 1];
+        label[0] = '\0';
+        for (int l = 0; l < spec->n_letters; l++)
+            if (spec->summed[l]) {
+                char one[LABEL_BYTES + 4];
+                term_label(c->trace, spec->letters[l], e->letter_kind[l], terms[t].summed_index[l], one);
+                append(label, LABEL_BYTES + 4, "%s%s", label[0] ? "," : "", one);
+            }
+    }
+    free(terms);
+    NumFormat fa = cell_format(c, e->in[0]), fb = cell_format(c, e->in[1]);
+    put_terms(c, &view, labels, &fa, &fb);
+    return sum;
+}
+
 /* OP_EINSUM: the equation with its free letters bound, the summed letters
  * named, then the products as einsum_terms lists them. */
 static void explain_einsum(Cell *c)
 {
-    EinsumSpec spec, written;
-    const Tensor *ops[2];
-    const TraceTensor *in[2];
-    if (!einsum_setup(c->trace, c->step, c->tt, &spec, ops, in, &written)) {
+    EinsumCell e;
+    if (!einsum_setup(c->trace, c->step, c->tt, &e.spec, e.ops, e.in, &e.written)) {
         line(&c->lines, "  (its inputs do not fit the einsum)");
         return;
     }
-    const Derivation *how = &c->tt->how;
 
-    /* Pass 1: each letter's value: free ones from the element, summed ones
-     * shown as the letter; and what each letter indexes (its DimKind). */
-    char letter_label[EINSUM_MAX_LETTERS][LABEL_BYTES];
-    DimKind letter_kind[EINSUM_MAX_LETTERS];
-    for (int l = 0; l < spec.n_letters; l++) {
-        letter_kind[l] = DIM_OTHER;
-        for (int k = 1; k >= 0; k--)
-            for (int d = 0; d < spec.rank[k]; d++)
-                if (spec.labels[k][d] == spec.letters[l])
-                    letter_kind[l] = in[k]->dims[d];
-        snprintf(letter_label[l], LABEL_BYTES, "%c", spec.letters[l]);
-    }
-    char bound[NAME_BYTES];
-    snprintf(bound, sizeof bound, "%s[", c->tt->name);
-    for (int d = 0; d < spec.out_rank; d++) {
-        int l = (int)((const char *)memchr(spec.letters, spec.out_labels[d], (size_t)spec.n_letters) - spec.letters);
-        index_label(c->trace, c->tt->dims[d], c->index[d], letter_label[l]);
-        append(bound, sizeof bound, "%s%c=%s", d > 0 ? ", " : "", spec.out_labels[d], letter_label[l]);
-    }
-    append(bound, sizeof bound, "]");
+    /* Pass 1: each letter's value and what it indexes. */
+    einsum_bind_letters(c, &e);
 
-    /* Pass 2: the formula, operands written with the equation's letters
-     * (keysᵀ[0][e][is] for a transposed operand). */
-    char operand[2][NAME_BYTES], summed_letters[EINSUM_MAX_LETTERS + 1] = "";
-    for (int k = 0; k < 2; k++) {
-        snprintf(operand[k], NAME_BYTES, "%s%s", in[k]->name, k == 1 && how->in1_transposed ? "ᵀ" : "");
-        for (int d = 0; d < written.rank[k]; d++) {
-            int l = (int)((const char *)memchr(spec.letters, written.labels[k][d], (size_t)spec.n_letters) -
-                          spec.letters);
-            append(operand[k], NAME_BYTES, "[%s]", letter_label[l]);
-        }
-    }
-    size_t n_summed = 0;
-    for (int l = 0; l < spec.n_letters; l++)
-        if (spec.summed[l])
-            summed_letters[n_summed++] = spec.letters[l];
-    summed_letters[n_summed] = '\0';
-    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF];
-    if (how->divisor != 1.0f)
-        divisor_text(how->divisor, c->precision, div_label, div_value);
-    if (n_summed > 0)
-        equation(&c->lines, bound, "Σ_%s %s · %s%s%s", summed_letters, operand[0], operand[1],
-             div_label[0] ? " / " : "", div_label);
-    else
-        equation(&c->lines, bound, "%s · %s%s%s", operand[0], operand[1], div_label[0] ? " / " : "", div_label);
-    if (how->in1_transposed) {
-        char plain[NAME_BYTES];
-        snprintf(plain, sizeof plain, "%s", in[1]->name);
-        for (int d = 0; d < spec.rank[1]; d++) {
-            int l = (int)((const char *)memchr(spec.letters, spec.labels[1][d], (size_t)spec.n_letters) -
-                          spec.letters);
-            append(plain, sizeof plain, "[%s]", letter_label[l]);
-        }
-        line(&c->lines, "  (%s is %s)", operand[1], plain);
-    }
-    size_t n_terms = einsum_term_count(&spec);
-    char summed_list[3 * EINSUM_MAX_LETTERS] = "";
-    for (size_t i = 0; i < n_summed; i++)
-        append(summed_list, sizeof summed_list, "%s%c", i > 0 ? ", " : "", summed_letters[i]);
-    if (n_summed > 0)
-        line(&c->lines, "  %s %s not in the output '%.*s', so %s summed", summed_list, n_summed == 1 ? "is" : "are",
-             spec.out_rank, spec.out_labels, n_summed == 1 ? "it is" : "they are");
-    for (int l = 0; l < spec.n_letters; l++)
-        if (spec.summed[l]) {
-            char what[LABEL_BYTES];
-            dim_phrase(letter_kind[l], spec.size[l], what);
-            if (n_summed == 1)
-                line(&c->lines, "  %c runs over %s (%zu term%s)", spec.letters[l], what, n_terms,
-                     n_terms == 1 ? "" : "s");
-            else
-                line(&c->lines, "  %c runs over %s", spec.letters[l], what);
-        }
-    if (n_summed != 1)
-        line(&c->lines, "  %zu term%s:", n_terms, n_terms == 1 ? "" : "s");
+    /* Pass 2: the formula, and the letters summed. */
+    einsum_put_formula(c, &e);
+    size_t n_terms = einsum_term_count(&e.spec);
+    einsum_put_summed(c, &e, n_terms);
 
     /* Pass 3: the products, in the order einsum_eval added them. */
-    float sum = 0.0f;
-    EinsumTerm *terms = malloc((n_terms > 0 ? n_terms : 1) * sizeof *terms);
-    if (terms == NULL) {
-        einsum_terms(&spec, ops, c->index, NULL, 0, &sum);
-        line(&c->lines, "  (%zu terms; too many to list)", n_terms);
-    } else {
-        size_t got = einsum_terms(&spec, ops, c->index, terms, n_terms, &sum);
-        SumView view;
-        memset(&view, 0, sizeof view);
-        view.n_terms = got;
-        char labels[EXPLAIN_MAX_TERMS][LABEL_BYTES + 4];
-        for (size_t t = 0; t < got; t++) {
-            ShownTerm *shown = sum_view_add(&view, t, terms[t].factor[0], terms[t].factor[1], terms[t].product);
-            if (shown == NULL)
-                continue;
-            char *label = labels[view.n_shown - 1];
-            label[0] = '\0';
-            for (int l = 0; l < spec.n_letters; l++)
-                if (spec.summed[l]) {
-                    char one[LABEL_BYTES + 4];
-                    term_label(c->trace, spec.letters[l], letter_kind[l], terms[t].summed_index[l], one);
-                    append(label, LABEL_BYTES + 4, "%s%s", label[0] ? "," : "", one);
-                }
-        }
-        free(terms);
-        NumFormat fa = cell_format(c, in[0]), fb = cell_format(c, in[1]);
-        put_terms(c, &view, labels, &fa, &fb);
-    }
+    float sum = einsum_put_products(c, &e, n_terms);
 
     /* Pass 4: the sum, the scaling and the mask. */
     char s[NUMFMT_BUF];

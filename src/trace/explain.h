@@ -23,9 +23,8 @@ typedef struct ExplainFormats {
     NumFormat of[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];
 } ExplainFormats;
 
-/* Most terms of a sum explain_cell lists before eliding the middle ones
- * (the sum itself always covers every term). */
-#define EXPLAIN_MAX_TERMS 16
+/* EXPLAIN_MAX_TERMS, the most terms of a sum explain_cell lists before
+ * eliding the middle ones, is in attn_limits.h. */
 
 /* True when the value at offset `offset` of tensor `tensor` of step `step`
  * is one the selected value (tensor `sel_tensor`, offset `sel_offset`, an

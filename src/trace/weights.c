@@ -17,9 +17,6 @@
 
 #include "numfmt.h"
 
-/* Longest path of a weight file. */
-#define WEIGHTS_PATH_BYTES 4096
-
 static const struct {
     const char *file;   /* its name in the directory */
     const char *name;   /* the tensor's name in the trace */
@@ -68,7 +65,7 @@ void weights_free(Weights *weights)
  * the end of the name when it is longer. */
 static void shorten_dir(const char *dir, char *out, size_t size)
 {
-    char copy[WEIGHTS_PATH_BYTES];
+    char copy[LIMIT_PATH_BYTES];
     snprintf(copy, sizeof copy, "%s", dir);
     error_scrub(copy, false);
     size_t len = strlen(copy);
@@ -119,7 +116,7 @@ static bool read_headers(const char *dir, Weights *w, Error *err)
         return error_set(err, STATUS_NOINPUT, "%s: not a directory (--weights takes a directory of .npy files)", dir);
     int found = 0;
     for (int id = 0; id < WEIGHT_COUNT; id++) {
-        char path[WEIGHTS_PATH_BYTES];
+        char path[LIMIT_PATH_BYTES];
         if (!weight_path(dir, (WeightId)id, path, sizeof path))
             return error_set(err, STATUS_NOINPUT, "%s: the path is too long", dir);
         if (stat(path, &st) != 0) {
@@ -185,7 +182,7 @@ static void take_sizes(const Weights *w, unsigned fixed, Config *cfg, SizeSource
 static bool check_sizes(const char *dir, const Weights *w, const Config *cfg, const SizeSources *from,
                         WeightsTraceNeed trace_need, Error *err)
 {
-    char path[WEIGHTS_PATH_BYTES];
+    char path[LIMIT_PATH_BYTES];
     if (w->present[WEIGHT_EMBEDDING]) {
         weight_path(dir, WEIGHT_EMBEDDING, path, sizeof path);
         size_t rows = w->arrays[WEIGHT_EMBEDDING].shape[0];
@@ -256,7 +253,7 @@ static bool read_values(const char *dir, Weights *w, Error *err)
     for (int id = 0; id < WEIGHT_COUNT; id++) {
         if (!w->present[id])
             continue;
-        char path[WEIGHTS_PATH_BYTES];
+        char path[LIMIT_PATH_BYTES];
         weight_path(dir, (WeightId)id, path, sizeof path);
         NpyArray arr;
         if (!npy_read(path, &arr, err))

@@ -45,8 +45,7 @@ enum {
     WEIGHTS_FIXED_HEADS = 4    /* --heads */
 };
 
-/* Bytes of the directory's name as the trace's formulas show it. */
-#define WEIGHTS_SHOWN_DIR_BYTES 32
+/* WEIGHTS_SHOWN_DIR_BYTES (the directory's name as formulas show it) is in attn_limits.h. */
 
 typedef struct Weights {
     bool present[WEIGHT_COUNT];      /* read from a file (else drawn) */

@@ -52,6 +52,11 @@ static void check_errors(const LessonErrors *errors)
         line = nl + 1;
     }
     FUZZ_CHECK(lines == errors->count, "%d error lines but count %d", lines, errors->count);
+    /* the first error, as an Error: the status of a bad file and the first line */
+    FUZZ_CHECK(errors->first.status == STATUS_DATAERR, "status %d for a bad file", errors->first.status);
+    size_t first_len = strlen(errors->first.message);
+    FUZZ_CHECK(first_len > 0 && first_len <= strcspn(text, "\n"), "first error '%s' is not the first line",
+               errors->first.message);
 }
 
 /* The invariants of one parsed quiz. */
