@@ -208,7 +208,7 @@ START_TEST(test_memory_estimate_and_cap)
         ck_assert_msg(trace != NULL, "%s", err.message);
         unsigned long long kept = 0;
         for (int i = 0; i < trace->n_owned; i++)
-            kept += trace->owned[i]->size * sizeof(float);
+            kept += trace->owned[i].tensor->size * sizeof(float);
         kept += cfg.vocab_size * cfg.d_model * sizeof(float); /* part 2's table, while it lives */
         unsigned long long estimate = trace_bytes(&cfg);
         ck_assert_msg(estimate >= kept, "case %zu: estimate %llu below the %llu bytes allocated", c, estimate, kept);
