@@ -838,7 +838,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .explanation = EXPLAIN_MH_SCORES, .einsum = "hse,hek->hsk", .build = build_mh_scores,
      .tensors = {IN("queries", DIMS_HSE), IN("keys", DIMS_HSE), OUT("scores", DIMS_HSS)}},
     {.id = "mh_softmax", .part = PART_MULTI_HEAD, .title = "Softmax in every head",
-     .explanation = EXPLAIN_MH_SOFTMAX, .build = build_mh_softmax,
+     .explanation = EXPLAIN_MH_SOFTMAX, .build = build_mh_softmax, .default_picture = true,
      .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
     {.id = "mh_weighted_sum", .part = PART_MULTI_HEAD, .title = "Every head blends its values",
      .explanation = EXPLAIN_MH_WEIGHTED_SUM, .einsum = "hij,hjk->hik", .build = build_mh_weighted_sum,
