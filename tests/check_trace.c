@@ -111,7 +111,8 @@ static void check_steps_fill_their_rows(const Trace *trace, const char *label)
     for (int i = 0; i < trace->n_steps; i++) {
         const TraceStep *step = &trace->steps[i];
         const TraceStepDef *def = step->def;
-        ck_assert_msg(def != NULL && step->id == def->id && step->part == def->part, "%s: step %d has no row", label, i);
+        ck_assert_msg(def != NULL && step->id == def->id && step->part == def->part, "%s: step %d has no row", label,
+                      i);
         int n = trace_step_def_tensors(def);
         ck_assert_msg(step->n_tensors == n && n >= 1 && n <= TRACE_MAX_STEP_TENSORS, "%s: %s shows %d tensors, row %d",
                       label, step->id, step->n_tensors, n);
@@ -151,8 +152,9 @@ START_TEST(test_every_step_fills_its_row)
         bool causal;
         KernelChoice kernels;
     } cases[] = {
-        {1, 16, 4, 0, false, KERNELS_AUTO}, {5, 16, 4, 0, true, KERNELS_AUTO},   {3, 8, 1, 0, false, KERNELS_AUTO},
-        {2, 16, 16, 0, true, KERNELS_AUTO}, {40, 32, 4, 40, true, KERNELS_FAST}, {7, 64, 8, 9, false, KERNELS_REFERENCE},
+        {1, 16, 4, 0, false, KERNELS_AUTO},  {5, 16, 4, 0, true, KERNELS_AUTO},
+        {3, 8, 1, 0, false, KERNELS_AUTO},   {2, 16, 16, 0, true, KERNELS_AUTO},
+        {40, 32, 4, 40, true, KERNELS_FAST}, {7, 64, 8, 9, false, KERNELS_REFERENCE},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         Config cfg;

@@ -693,7 +693,8 @@ static bool build_mh_project(TraceBuild *b, Error *err)
         make_einsum(b, "keys", "sd,hde->hse", "sentence_embed", "w_key", err) == NULL ||
         make_einsum(b, "values", "sd,hde->hse", "sentence_embed", "w_value", err) == NULL)
         return false;
-    formula(b, "queries = einsum('sd,hde->hse', sentence_embed, w_query)   [%zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
+    formula(b,
+            "queries = einsum('sd,hde->hse', sentence_embed, w_query)   [%zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
             S, D, H, D, E, H, S, E);
     return true;
 }
@@ -720,7 +721,9 @@ static bool build_mh_scores(TraceBuild *b, Error *err)
     Derivation *how = derive(b, "scores", OP_EINSUM, "queries", "keys");
     how->equation = "hse,hek->hsk";
     how->in1_transposed = true;
-    formula(b, "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
+    formula(b,
+            "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
+            "[%zu, %zu, %zu]",
             E, cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
     return true;
 }
@@ -739,7 +742,9 @@ static bool build_mh_weighted_sum(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
     if (make_einsum(b, "head_outputs", "hij,hjk->hik", "attention_weights", "values", err) == NULL)
         return false;
-    formula(b, "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
+    formula(b,
+            "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
+            "[%zu, %zu, %zu]",
             H, S, S, H, S, E, H, S, E);
     return true;
 }
@@ -749,8 +754,8 @@ static bool build_mh_concat(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
     if (put(b, "concat_heads", tensor_concat_heads(value(b, "head_outputs"), err), err) == NULL)
         return false;
-    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H, S,
-            E, S, D);
+    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S,
+            H, S, E, S, D);
     derive(b, "concat_heads", OP_CONCAT_HEADS, "head_outputs", NULL);
     return true;
 }
@@ -760,7 +765,8 @@ static bool build_mh_output(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model;
     if (make_product(b, "multihead_output", OP_MATMUL, "concat_heads", "w_output", err) == NULL)
         return false;
-    formula(b, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]", S, D, D, D, S, D);
+    formula(b, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]", S, D, D, D, S,
+            D);
     return true;
 }
 

@@ -99,7 +99,7 @@ typedef bool (*TraceStepBuildFn)(TraceBuild *build, Error *err);
 
 /* One tensor a step shows, as its table row declares it. */
 typedef struct TraceTensorDef {
-    const char *name;              /* "keys"; '#' stands for the focus token's number ("key_#" is "key_1"); NULL ends the list */
+    const char *name;              /* "keys"; '#' is the focus token's number ("key_#": "key_1"); NULL ends the list */
     int ndim;                      /* dimensions the tensor has */
     DimKind dims[TENSOR_MAX_DIMS]; /* what each of them runs over */
     bool is_output;                /* made by the step; else a tensor of the part made earlier, shown again */
@@ -110,7 +110,7 @@ typedef struct TraceTensorDef {
 typedef struct TraceStepDef {
     const char *id;                /* stable id: "scores", "mh_softmax"; unique in the table */
     TracePart part;                /* the part of the walk it belongs to */
-    const char *title;             /* one line, true of every trace (--list-steps); the build may make it more precise */
+    const char *title;             /* one line, true of every trace (--list-steps); the build may refine it */
     const char *explanation;       /* a short paragraph, static text; the build may choose another for its config */
     const char *einsum;            /* the step's einsum equation, or NULL */
     const char *main;              /* the output the UI opens on ('#' as in names), or NULL for the last output */
