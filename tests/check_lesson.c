@@ -21,6 +21,7 @@
 
 #include "catalog.h"
 #include "lesson.h"
+#include "steps_expected.h"
 #include "suites.h"
 
 #define MIN_BAD_CASES 40
@@ -219,17 +220,14 @@ START_TEST(test_good_minimal_is_the_article)
 {
     Lesson lesson;
     parse_good("good-minimal.lesson", &lesson);
-    static const char *const ids[] = {
-        "tokenize",  "embed",      "weights",         "project_token", "keys_values", "scores",
-        "scale",     "softmax",    "weighted_sum",    "all_tokens",    "mh_weights",  "mh_project",
-        "mh_scores", "mh_softmax", "mh_weighted_sum", "mh_concat",     "mh_output",
-    };
+    ExpectedSteps want; /* every step, in order */
+    expected_steps_load(&want);
     ck_assert_str_eq(lesson.title, "Minimal");
     ck_assert_str_eq(lesson.author, "");
     ck_assert_int_eq(lesson.precision, 4);
-    ck_assert_int_eq(lesson.n_steps, 17);
-    for (int i = 0; i < 17; i++) {
-        ck_assert_str_eq(lesson.steps[i].id, ids[i]);
+    ck_assert_int_eq(lesson.n_steps, want.n);
+    for (int i = 0; i < want.n; i++) {
+        ck_assert_str_eq(lesson.steps[i].id, want.id[i]);
         ck_assert_ptr_null(lesson.steps[i].text);
         ck_assert_ptr_null(lesson.steps[i].notes);
         ck_assert_int_eq(lesson.steps[i].n_quizzes, 0);
@@ -747,26 +745,29 @@ START_TEST(test_limits)
                   "t.lesson:46:1: more than 8 quizzes in step 'softmax' (LESSON_MAX_QUIZZES)\n");
     strbuf_free(&quizzes);
 
-    /* 5. steps: all 17 once is fine; 33 names (so 16 twice) are too many */
-    expect_text(
-        "17 steps",
-        "attn-lesson: 1\ntitle: T\nsteps: tokenize embed weights project_token keys_values scores scale softmax "
-        "weighted_sum all_tokens mh_weights mh_project mh_scores mh_softmax mh_weighted_sum mh_concat mh_output\n",
-        NULL);
+    /* 5. steps: every step once is fine; LESSON_MAX_STEPS + 1 names (the
+     * steps, then 'scores' again and again) are too many */
+    ExpectedSteps want;
+    expected_steps_load(&want);
     StrBuf steps = {0};
-    strbuf_puts(&steps,
-                "attn-lesson: 1\ntitle: T\nsteps: tokenize embed weights project_token keys_values scores scale "
-                "softmax weighted_sum all_tokens mh_weights mh_project mh_scores mh_softmax mh_weighted_sum "
-                "mh_concat mh_output");
-    for (int i = 17; i <= LESSON_MAX_STEPS; i++)
+    strbuf_puts(&steps, "attn-lesson: 1\ntitle: T\nsteps:");
+    for (int i = 0; i < want.n; i++)
+        strbuf_printf(&steps, " %s", want.id[i]);
+    size_t first_repeat = steps.len + 2 - strlen("attn-lesson: 1\ntitle: T\n"); /* its column on line 3 */
+    strbuf_puts(&steps, "\n");
+    expect_text("every step once", steps.data, NULL);
+    steps.len--;
+    for (int i = want.n; i <= LESSON_MAX_STEPS; i++)
         strbuf_puts(&steps, " scores");
     strbuf_puts(&steps, "\n");
     Lesson lesson;
     LessonErrors errors;
     ck_assert(!lesson_parse(steps.data, steps.len, "t.lesson", &lesson, &errors));
     ck_assert_ptr_nonnull(strstr(strbuf_text(&errors.text), "more than 32 steps (LESSON_MAX_STEPS)"));
-    ck_assert_ptr_nonnull(strstr(strbuf_text(&errors.text), "t.lesson:3:181: step 'scores' is listed twice"));
-    ck_assert_int_eq(errors.count, 16); /* 15 repeats, then the 33rd name */
+    char twice[64];
+    snprintf(twice, sizeof twice, "t.lesson:3:%zu: step 'scores' is listed twice", first_repeat);
+    ck_assert_msg(strstr(strbuf_text(&errors.text), twice) != NULL, "no '%s' in %s", twice, strbuf_text(&errors.text));
+    ck_assert_int_eq(errors.count, LESSON_MAX_STEPS - want.n + 1); /* the repeats, then the 33rd name */
     lesson_errors_free(&errors);
     strbuf_free(&steps);
 

@@ -5,9 +5,15 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "fatal.h"
+#include "steps_expected.h"
 #include "suites.h"
 #include "trace.h"
 
@@ -34,15 +40,14 @@ static const Tensor *get(const Trace *trace, TracePart part, const char *name)
 
 START_TEST(test_steps_in_order)
 {
-    static const char *const ids[] = {"tokenize", "embed", "weights", "project_token", "keys_values", "scores",
-                                      "scale", "softmax", "weighted_sum", "all_tokens", "mh_weights", "mh_project",
-                                      "mh_scores", "mh_softmax", "mh_weighted_sum", "mh_concat", "mh_output"};
+    ExpectedSteps want;
+    expected_steps_load(&want);
     Trace *trace = build(1, false);
-    ck_assert_int_eq(trace->n_steps, (int)(sizeof ids / sizeof ids[0]));
+    ck_assert_int_eq(trace->n_steps, want.n);
     for (int i = 0; i < trace->n_steps; i++) {
         const TraceStep *step = &trace->steps[i];
-        ck_assert_str_eq(step->id, ids[i]);
-        ck_assert_int_eq(step->part, i < 10 ? PART_SINGLE_HEAD : PART_MULTI_HEAD);
+        ck_assert_str_eq(step->id, want.id[i]);
+        ck_assert_int_eq(step->part, strncmp(step->id, "mh_", 3) != 0 ? PART_SINGLE_HEAD : PART_MULTI_HEAD);
         ck_assert_msg(step->title[0] && step->formula[0] && step->explanation[0], "step %s lacks text", step->id);
         ck_assert_msg(strchr(step->formula, '[') != NULL, "step %s: formula has no shapes: %s", step->id,
                       step->formula);
@@ -53,6 +58,202 @@ START_TEST(test_steps_in_order)
         ck_assert_msg(has_output, "step %s makes nothing", step->id);
     }
     trace_free(trace);
+}
+END_TEST
+
+/* The table: its ids are unique and are, in order, the tests' own list
+ * (tests/steps.expected), titles too; every way of reading it agrees. */
+START_TEST(test_step_table_is_the_expected_list)
+{
+    ExpectedSteps want;
+    expected_steps_load(&want);
+    ck_assert_int_eq((int)trace_step_def_count(), want.n);
+    ck_assert_int_le((int)trace_step_def_count(), TRACE_MAX_STEPS);
+    const char *const *ids = trace_step_ids();
+    ck_assert_ptr_eq(ids, trace_step_ids());
+    for (size_t i = 0; i < trace_step_def_count(); i++) {
+        const TraceStepDef *def = trace_step_def(i);
+        ck_assert_ptr_nonnull(def);
+        ck_assert_str_eq(def->id, want.id[i]);
+        ck_assert_str_eq(def->title, want.title[i]);
+        ck_assert_str_eq(ids[i], want.id[i]);
+        ck_assert_ptr_eq(trace_step_def_find(want.id[i]), def);
+        ck_assert_msg(def->build != NULL && def->explanation != NULL && def->explanation[0], "row %s lacks text",
+                      def->id);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(strcmp(trace_step_def(j)->id, def->id) != 0, "id %s is in the table twice", def->id);
+    }
+    ck_assert_ptr_null(trace_step_def(trace_step_def_count()));
+    ck_assert_ptr_null(trace_step_def_find("softmaks"));
+    ck_assert_ptr_null(trace_step_def_find(""));
+}
+END_TEST
+
+/* name with every '#' replaced by focus: the table's naming rule, written
+ * again here. */
+static void focus_name(char *out, size_t size, const char *name, size_t focus)
+{
+    const char *hash = strchr(name, '#');
+    if (hash == NULL)
+        snprintf(out, size, "%s", name);
+    else
+        snprintf(out, size, "%.*s%zu%s", (int)(hash - name), name, focus, hash + 1);
+}
+
+/* Checks that every step of trace shows exactly what its row lists: as
+ * many tensors (within TRACE_MAX_STEP_TENSORS), each made, named, of the
+ * rank and dimension kinds declared, owned by the trace, and derived from
+ * tensors of the same step. */
+static void check_steps_fill_their_rows(const Trace *trace, const char *label)
+{
+    ck_assert_int_le(trace->n_steps, TRACE_MAX_STEPS);
+    ck_assert_int_le(trace->n_owned, TRACE_MAX_VALUES);
+    for (int i = 0; i < trace->n_steps; i++) {
+        const TraceStep *step = &trace->steps[i];
+        const TraceStepDef *def = step->def;
+        ck_assert_msg(def != NULL && step->id == def->id && step->part == def->part, "%s: step %d has no row", label,
+                      i);
+        int n = trace_step_def_tensors(def);
+        ck_assert_msg(step->n_tensors == n && n >= 1 && n <= TRACE_MAX_STEP_TENSORS, "%s: %s shows %d tensors, row %d",
+                      label, step->id, step->n_tensors, n);
+        ck_assert_msg(step->main_tensor >= 0 && step->main_tensor < n && step->tensors[step->main_tensor].is_output,
+                      "%s: %s opens on tensor %d", label, step->id, step->main_tensor);
+        for (int j = 0; j < n; j++) {
+            const TraceTensor *tt = &step->tensors[j];
+            const TraceTensorDef *td = &def->tensors[j];
+            char name[TRACE_NAME_BYTES];
+            focus_name(name, sizeof name, td->name, trace->config.focus);
+            ck_assert_msg(strcmp(tt->name, name) == 0, "%s: %s tensor %d is %s, row says %s", label, step->id, j,
+                          tt->name, name);
+            ck_assert_msg(tt->tensor != NULL && tt->tensor->ndim == td->ndim, "%s: %s.%s rank", label, step->id, name);
+            ck_assert(tt->is_output == td->is_output && tt->is_integer == td->is_integer);
+            for (int d = 0; d < TENSOR_MAX_DIMS; d++)
+                ck_assert_msg(tt->dims[d] == (d < td->ndim ? td->dims[d] : DIM_OTHER), "%s: %s.%s dim %d", label,
+                              step->id, name, d);
+            bool owned = false;
+            for (int k = 0; k < trace->n_owned; k++)
+                owned |= trace->owned[k].tensor == tt->tensor;
+            ck_assert_msg(owned, "%s: %s.%s is not the trace's", label, step->id, name);
+            for (int k = 0; k < 2; k++)
+                ck_assert_msg(tt->how.in[k] >= -1 && tt->how.in[k] < n, "%s: %s.%s input %d", label, step->id, name, k);
+            ck_assert_msg(tt->is_output == (tt->how.op != OP_SHOWN), "%s: %s.%s derivation", label, step->id, name);
+            ck_assert_msg(tt->made_in >= 0 && tt->made_in <= i, "%s: %s.%s made in %d", label, step->id, name,
+                          tt->made_in);
+        }
+    }
+}
+
+/* Every step's function fills its row, within the bounds, whatever the
+ * configuration: focus, mask, heads, sizes, kernels, loaded weights. */
+START_TEST(test_every_step_fills_its_row)
+{
+    static const struct {
+        size_t focus, d_model, heads, tokens;
+        bool causal;
+        KernelChoice kernels;
+    } cases[] = {
+        {1, 16, 4, 0, false, KERNELS_AUTO},  {5, 16, 4, 0, true, KERNELS_AUTO},
+        {3, 8, 1, 0, false, KERNELS_AUTO},   {2, 16, 16, 0, true, KERNELS_AUTO},
+        {40, 32, 4, 40, true, KERNELS_FAST}, {7, 64, 8, 9, false, KERNELS_REFERENCE},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        Config cfg;
+        Error err;
+        error_clear(&err);
+        ck_assert(config_default(&cfg, &err));
+        if (cases[c].tokens != 0)
+            ck_assert_msg(config_repeat_tokens(&cfg, cases[c].tokens, &err), "%s", err.message);
+        cfg.focus = cases[c].focus;
+        cfg.d_model = cases[c].d_model;
+        cfg.heads = cases[c].heads;
+        cfg.causal = cases[c].causal;
+        cfg.kernels = cases[c].kernels;
+        Trace *trace = trace_build(&cfg, &err);
+        ck_assert_msg(trace != NULL, "case %zu: %s", c, err.message);
+        char label[32];
+        snprintf(label, sizeof label, "case %zu", c);
+        ck_assert_int_eq(trace->n_steps, (int)trace_step_def_count()); /* every row applies to these */
+        check_steps_fill_their_rows(trace, label);
+        trace_free(trace);
+        config_free(&cfg);
+    }
+}
+END_TEST
+
+/* A step holds TRACE_MAX_STEP_TENSORS tensors; one more stops the
+ * program (SIGABRT) instead of writing past the array. */
+START_TEST(test_show_past_the_bound_aborts)
+{
+    static TraceStep step;
+    const TraceTensorDef def = {"t", 1, {DIM_SEQ}, true, false};
+    memset(&step, 0, sizeof step);
+    step.id = "test";
+    for (int i = 0; i < TRACE_MAX_STEP_TENSORS; i++)
+        ck_assert_int_eq(trace_step_show(&step, &def, "t", NULL), i);
+    ck_assert_int_eq(step.n_tensors, TRACE_MAX_STEP_TENSORS);
+    ck_assert_ptr_nonnull(freopen("/dev/null", "w", stderr)); /* this child's message is not the run's */
+    trace_step_show(&step, &def, "t", NULL);                  /* aborts */
+    ck_abort_msg("showing a tensor past TRACE_MAX_STEP_TENSORS returned");
+}
+END_TEST
+
+/* fatal.h's promise: one line on stderr, "attn-trace: internal error at
+ * FILE:LINE: " and the message, then SIGABRT. Checked in a child of its
+ * own, whose stderr is a pipe. */
+START_TEST(test_fatal_says_where)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        volatile int two = 2;
+        ATTN_ASSERT(two + two == 5);
+        _exit(0);
+    }
+    close(fds[1]);
+    char got[256] = "";
+    size_t used = 0;
+    ssize_t n;
+    while (used < sizeof got - 1 && (n = read(fds[0], got + used, sizeof got - 1 - used)) > 0)
+        used += (size_t)n;
+    close(fds[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "the child ended with status %d", status);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "attn-trace: internal error at %s:", __FILE__);
+    const char suffix[] = ": assertion failed: two + two == 5\n";
+    ck_assert_msg(strncmp(got, prefix, strlen(prefix)) == 0, "stderr: %s", got);
+    ck_assert_msg(strspn(got + strlen(prefix), "0123456789") > 0, "no line number: %s", got);
+    ck_assert_msg(used > strlen(suffix) && strcmp(got + used - strlen(suffix), suffix) == 0, "stderr: %s", got);
+}
+END_TEST
+
+/* A trace owns TRACE_MAX_VALUES tensors; one more is freed and refused
+ * with an error that says why, and a NULL (a failed call) passes through
+ * without touching the error. */
+START_TEST(test_keep_when_full_sets_the_error)
+{
+    Trace *trace = calloc(1, sizeof *trace);
+    ck_assert_ptr_nonnull(trace);
+    Error err;
+    error_clear(&err);
+    ck_assert_ptr_null(trace_keep(trace, PART_SINGLE_HEAD, "x", NULL, &err));
+    ck_assert_int_eq(err.status, STATUS_OK);
+    for (int i = 0; i < TRACE_MAX_VALUES; i++) {
+        Tensor *t = tensor_new1(1, &err);
+        ck_assert_ptr_eq(trace_keep(trace, PART_MULTI_HEAD, "", t, &err), t);
+    }
+    ck_assert_int_eq(err.status, STATUS_OK);
+    ck_assert_ptr_null(trace_keep(trace, PART_MULTI_HEAD, "one_more", tensor_new1(1, &err), &err));
+    ck_assert_int_eq(err.status, STATUS_FAILURE);
+    ck_assert_msg(strstr(err.message, "TRACE_MAX_VALUES") != NULL, "%s", err.message);
+    ck_assert_int_eq(trace->n_owned, TRACE_MAX_VALUES);
+    trace_free(trace); /* frees the 64; the refused one was freed already (valgrind, ASan) */
 }
 END_TEST
 
@@ -208,7 +409,7 @@ START_TEST(test_memory_estimate_and_cap)
         ck_assert_msg(trace != NULL, "%s", err.message);
         unsigned long long kept = 0;
         for (int i = 0; i < trace->n_owned; i++)
-            kept += trace->owned[i]->size * sizeof(float);
+            kept += trace->owned[i].tensor->size * sizeof(float);
         kept += cfg.vocab_size * cfg.d_model * sizeof(float); /* part 2's table, while it lives */
         unsigned long long estimate = trace_bytes(&cfg);
         ck_assert_msg(estimate >= kept, "case %zu: estimate %llu below the %llu bytes allocated", c, estimate, kept);
@@ -256,6 +457,9 @@ Suite *trace_suite(void)
     Suite *s = suite_create("trace");
     TCase *tc = tcase_create("structure");
     tcase_add_test(tc, test_steps_in_order);
+    tcase_add_test(tc, test_step_table_is_the_expected_list);
+    tcase_add_test(tc, test_every_step_fills_its_row);
+    tcase_add_test(tc, test_keep_when_full_sets_the_error);
     tcase_add_test(tc, test_names_are_unique_within_a_part);
     tcase_add_test(tc, test_focus_names_and_agreement);
     tcase_add_test(tc, test_causal_zeros_and_rows_sum_to_one);
@@ -264,5 +468,14 @@ Suite *trace_suite(void)
     tcase_add_test(tc, test_memory_estimate_and_cap);
     tcase_add_test(tc, test_invalid_config_is_refused);
     suite_add_tcase(s, tc);
+    /* an abort can only be expected of a child process: not under
+     * CK_FORK=no (make valgrind), where every test runs in the runner */
+    const char *fork_mode = getenv("CK_FORK");
+    if (fork_mode == NULL || strcmp(fork_mode, "no") != 0) {
+        TCase *fatal = tcase_create("fatal");
+        tcase_add_test_raise_signal(fatal, test_show_past_the_bound_aborts, SIGABRT);
+        tcase_add_test(fatal, test_fatal_says_where);
+        suite_add_tcase(s, fatal);
+    }
     return s;
 }

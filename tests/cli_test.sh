@@ -56,8 +56,12 @@ DIR=$TMP/adir
 mkdir "$DIR"
 NEWLINE_PATH="$TMP/no${NL}such"
 
-STEPS="tokenize embed weights project_token keys_values scores scale softmax weighted_sum all_tokens
-mh_weights mh_project mh_scores mh_softmax mh_weighted_sum mh_concat mh_output"
+# The steps, from the tests' own list (number, id, title a line).
+STEPS_EXPECTED=$TMP/steps.expected
+grep -v '^#' "$(dirname "$0")/steps.expected" >"$STEPS_EXPECTED"
+STEPS=$(cut -f2 "$STEPS_EXPECTED")
+N_STEPS=$(grep -c . "$STEPS_EXPECTED")
+LAST_STEP=$(tail -n 1 "$STEPS_EXPECTED" | cut -f2)
 
 # ---------------------------------------------------------------------------
 # Bad command lines.
@@ -157,8 +161,8 @@ if [ -z "$missing" ]; then
 else
     not_ok "--step with an unknown id lists every valid id" "missing:$missing" "$(show "$ERR")"
 fi
-bad 2 "numbered 1 to 17" "--step 0" -- --step 0
-bad 2 "numbered 1 to 17" "--step 18" -- --step 18
+bad 2 "numbered 1 to $N_STEPS" "--step 0" -- --step 0
+bad 2 "numbered 1 to $N_STEPS" "--step $((N_STEPS + 1))" -- --step $((N_STEPS + 1))
 bad 2 "step" "--step -1" -- --step=-1
 
 # Whatever the user typed, an error stays one line with no escape sequence.
@@ -186,12 +190,12 @@ if expect_ok "--print"; then
     i=0
     for id in $STEPS; do
         i=$((i + 1))
-        grep -q "^== Step $i/17: $id (" "$OUT" || missing="$missing $i:$id"
+        grep -q "^== Step $i/$N_STEPS: $id (" "$OUT" || missing="$missing $i:$id"
     done
     if [ -z "$missing" ]; then
-        ok "--print shows all 17 steps, in order, by id"
+        ok "--print shows all $N_STEPS steps, in order, by id"
     else
-        not_ok "--print shows all 17 steps, in order, by id" "missing:$missing"
+        not_ok "--print shows all $N_STEPS steps, in order, by id" "missing:$missing"
     fi
 fi
 cp "$OUT" "$TMP/print.txt"
@@ -230,7 +234,7 @@ fi
 run --step softmax --print
 if expect_ok "--step softmax --print"; then
     headers=$(grep -c '^== Step ' "$OUT")
-    if [ "$headers" -eq 1 ] && grep -q '^== Step 8/17: softmax (' "$OUT"; then
+    if [ "$headers" -eq 1 ] && grep -q "^== Step 8/$N_STEPS: softmax (" "$OUT"; then
         ok "--step softmax --print shows only step 8"
     else
         not_ok "--step softmax --print shows only step 8" "$headers step headers: $(grep '^== Step ' "$OUT" | head -n 3)"
@@ -313,6 +317,16 @@ if expect_ok "--help"; then
         ok "-h prints the same as --help"
     else
         not_ok "-h prints the same as --help" "exit status $status"
+    fi
+fi
+
+run --list-steps
+if expect_ok "--list-steps"; then
+    if cmp -s "$OUT" "$STEPS_EXPECTED"; then
+        ok "--list-steps prints number, id and title of every step, as tests/steps.expected lists them"
+    else
+        not_ok "--list-steps prints number, id and title of every step, as tests/steps.expected lists them" \
+            "$(diff "$STEPS_EXPECTED" "$OUT" | head -n 6)"
     fi
 fi
 
@@ -456,7 +470,7 @@ run --bench 3 --tokens 20 --d-model 32 --heads 4
 if expect_ok "--bench 3" && [ "$(wc -l <"$OUT")" -eq 19 ] &&
     grep -Eq '^bench: trace median [0-9]+\.[0-9]+ ms over 3 runs \(s=20 d=32 h=4\)$' "$OUT" &&
     grep -Eq '^bench: kernels reference \(in order\), 1 thread; [0-9.]+ GFLOP, [0-9.]+ GFLOP/s; .*peak RSS [0-9.]+ MiB for [0-9.]+ MiB of tensors$' "$OUT" &&
-    grep -Eq '^  step  1 tokenize +[0-9]+\.[0-9]+ ms$' "$OUT" && grep -Eq '^  step 17 mh_output +[0-9]+\.[0-9]+ ms$' "$OUT"; then
+    grep -Eq '^  step  1 tokenize +[0-9]+\.[0-9]+ ms$' "$OUT" && grep -Eq "^  step $N_STEPS $LAST_STEP +[0-9]+\\.[0-9]+ ms\$" "$OUT"; then
     ok "--bench 3: the median line, the kernels line and one line per step"
 else
     not_ok "--bench 3: the median line, the kernels line and one line per step" "$(show "$OUT")"
@@ -479,7 +493,7 @@ else
 fi
 
 run --bench-frames
-if expect_ok "--bench-frames" && grep -Eq '^bench-frames: 120x40, [0-9]+ frames' "$OUT" && [ "$(grep -c '^  step ' "$OUT")" -eq 17 ]; then
+if expect_ok "--bench-frames" && grep -Eq '^bench-frames: 120x40, [0-9]+ frames' "$OUT" && [ "$(grep -c '^  step ' "$OUT")" -eq "$N_STEPS" ]; then
     ok "--bench-frames walks every step at 120x40 by default"
 else
     not_ok "--bench-frames walks every step at 120x40 by default" "$(show "$OUT")"

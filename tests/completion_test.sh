@@ -99,14 +99,33 @@ expect "--theme offers default and presenter" "default presenter" attn-trace --t
 expect "--theme p completes to presenter" "presenter" attn-trace --theme p
 expect "--kernels offers auto, fast and reference" "auto fast reference" attn-trace --kernels ""
 expect "--kernels r completes to reference" "reference" attn-trace --kernels r
-steps="tokenize embed weights project_token keys_values scores scale softmax weighted_sum all_tokens
-mh_weights mh_project mh_scores mh_softmax mh_weighted_sum mh_concat mh_output $(seq 1 17)"
-expect "--step offers the 17 ids and the numbers 1 to 17" "$steps" attn-trace --step ""
-expect "--step mh_s completes to mh_scores and mh_softmax" "mh_scores mh_softmax" attn-trace --step mh_s
-expect "--step 1 completes to 1 and 10 to 17" "1 10 11 12 13 14 15 16 17" attn-trace --step 1
+# --step: the ids and numbers the program lists (--list-steps), which are
+# those of the tests' own list.
+steps=$(grep -v '^#' "$ROOT/tests/steps.expected" | cut -f1,2 | tr '\t' '\n')
+n_steps=$(grep -vc '^#' "$ROOT/tests/steps.expected")
+ones=$(seq 1 "$n_steps" | grep '^1')
+expect "--step offers the $n_steps ids and the numbers 1 to $n_steps" "$steps" "$BIN" --step ""
+expect "--step mh_s completes to mh_scores and mh_softmax" "mh_scores mh_softmax" "$BIN" --step mh_s
+expect "--step 1 completes to the numbers starting with 1" "$ones" "$BIN" --step 1
 expect "--precision offers 0 to 9" "0 1 2 3 4 5 6 7 8 9" attn-trace --precision ""
-expect "--step=so (split at '=' by bash) completes to softmax" "softmax" attn-trace --step = so
-expect "--step= (split at '=') offers every step" "$steps" attn-trace --step =
+expect "--step=so (split at '=' by bash) completes to softmax" "softmax" "$BIN" --step = so
+expect "--step= (split at '=') offers every step" "$steps" "$BIN" --step =
+expect "--step=mh_c as one word completes to --step=mh_concat" "--step=mh_concat" "$BIN" --step=mh_c
+expect "--step with attn-trace not found offers nothing" "" /nonexistent/attn-trace --step ""
+# a program whose list holds something other than plain words: only the
+# plain ones are offered, and nothing in the others runs
+cat >"$TMP/fake-trace" <<'FAKE'
+#!/bin/sh
+[ "$1" = --list-steps ] || exit 2
+printf '1\t$(touch pwned)\tA\n2\tok_id\tB\nx\tnot_numbered\tC\n3\t`touch pwned`\tD\n'
+FAKE
+chmod +x "$TMP/fake-trace"
+expect "--step keeps only plain ids from --list-steps" "ok_id 2" "$TMP/fake-trace" --step ""
+if [ ! -e pwned ] && [ ! -e "$TMP/pwned" ]; then
+    ok "completing --step runs nothing the program lists"
+else
+    not_ok "completing --step runs nothing the program lists" "a file 'pwned' was created"
+fi
 expect "--kernels=f as one word completes to --kernels=fast" "--kernels=fast" attn-trace --kernels=f
 expect "--theme after another option's value" "presenter" attn-trace --seed 3 --theme pr
 

@@ -8,6 +8,9 @@
 #    and the short -h and -V) has an entry (.It) in the manual
 #    docs/attn-trace.1, a row in README.md's usage table, and a place in the
 #    bash completion's option lists, which also offers it after "--".
+#    The steps that `attn-trace --list-steps` prints (the program's step
+#    table) are, by number and id and in order, README.md's table of steps,
+#    the manual's list of steps and the table of docs/lesson-format.md.
 # 2. The screens and outputs shown in docs/guide.md and README.md are what
 #    the program writes now. Each sits between markers:
 #
@@ -100,6 +103,35 @@ for where in manual README completion; do
         ok "every option of src/cli/cli.c is in the $where"
     else
         not_ok "every option of src/cli/cli.c is in the $where" "missing:$missing"
+    fi
+done
+
+# The steps: "N id" a line, from the program and from each document.
+program_steps=$("$BIN" --list-steps | cut -f1,2 | tr '\t' ' ')
+if [ "$(printf '%s\n' "$program_steps" | grep -c .)" -ge 17 ]; then
+    ok "attn-trace --list-steps lists $(printf '%s\n' "$program_steps" | grep -c .) steps"
+else
+    not_ok "attn-trace --list-steps lists the steps" "got: $(printf '%s' "$program_steps" | head -c 300)"
+fi
+# README: the rows "| N | `id` | ..." of its table of steps.
+readme_steps=$(sed -n 's/^| \([0-9][0-9]*\) | `\([A-Za-z0-9_]*\)` |.*/\1 \2/p' README.md)
+# The manual: after "The steps, by number and id:", a number line, then ".Cm id".
+manual_steps=$(sed -n '/^The steps, by number and id:$/,/^\.Sh /p' docs/attn-trace.1 |
+    awk '/^[0-9]+$/ { n = $1; next } /^\.Cm / && n != "" { print n, $2; n = "" }')
+# docs/lesson-format.md: the rows "| `id` | ..." of its table "| id | shows |", numbered here.
+format_steps=$(sed -n '/^| id | shows |$/,/^$/p' docs/lesson-format.md | sed -n 's/^| `\([A-Za-z0-9_]*\)` |.*/\1/p' |
+    awk '{ print NR, $1 }')
+for where in README.md docs/attn-trace.1 docs/lesson-format.md; do
+    case $where in
+    README.md) listed=$readme_steps ;;
+    docs/attn-trace.1) listed=$manual_steps ;;
+    *) listed=$format_steps ;;
+    esac
+    if [ "$listed" = "$program_steps" ]; then
+        ok "$where lists the steps of --list-steps, by number and id, in order"
+    else
+        not_ok "$where lists the steps of --list-steps, by number and id, in order" \
+            "$(diff <(printf '%s\n' "$program_steps") <(printf '%s\n' "$listed") | head -n 8)"
     fi
 done
 

@@ -201,7 +201,7 @@ static const char *const VALUE_FLAGS[] = {
 /* Names of the long flags that take no value. */
 static const char *const SWITCH_FLAGS[] = {"--print",  "--json",  "--help",      "--version", "--causal",
                                            "--tui",    "--ascii", "--no-color",  "--check",   "--restart",
-                                           "--no-lesson", "--list-lessons", "--bench-frames"};
+                                           "--no-lesson", "--list-lessons", "--bench-frames", "--list-steps"};
 
 static bool is_switch(const char *flag)
 {
@@ -378,6 +378,8 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
             opts->restart = true;
         } else if (strcmp(flag, "--list-lessons") == 0) {
             opts->list_lessons = true;
+        } else if (strcmp(flag, "--list-steps") == 0) {
+            opts->list_steps = true;
         } else if (strcmp(flag, "--no-lesson") == 0) {
             opts->no_lesson = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {

@@ -529,6 +529,15 @@ int main(int argc, char **argv)
         cli_options_free(&opts);
         return status;
     }
+    if (opts.list_steps) { /* the step table: "number<TAB>id<TAB>title" a line */
+        StrBuf list = {0};
+        for (size_t i = 0; i < trace_step_def_count(); i++)
+            strbuf_printf(&list, "%zu\t%s\t%s\n", i + 1, trace_step_def(i)->id, trace_step_def(i)->title);
+        int status = write_out(strbuf_text(&list), list.len);
+        strbuf_free(&list);
+        cli_options_free(&opts);
+        return status;
+    }
     if (opts.list_lessons) {
         StrBuf list = {0};
         int status = catalog_list(&list, &err) ? write_out(strbuf_text(&list), list.len) : fail(&err);

@@ -23,18 +23,17 @@
 #include <sys/stat.h>
 
 #include "attn_limits.h"
+#include "trace.h"
 
 /* ------------------------------------------------------------------------
  * Names the format knows
  * ---------------------------------------------------------------------- */
 
-/* The trace's step ids in the order trace_build makes them (trace.c). */
-static const char *const STEP_IDS[] = {
-    "tokenize",  "embed",      "weights",         "project_token", "keys_values", "scores",
-    "scale",     "softmax",    "weighted_sum",    "all_tokens",    "mh_weights",  "mh_project",
-    "mh_scores", "mh_softmax", "mh_weighted_sum", "mh_concat",     "mh_output",
-};
-#define N_STEP_IDS ((int)(sizeof STEP_IDS / sizeof STEP_IDS[0]))
+/* The step ids, from the trace's step table (trace.h), in its order; at
+ * most TRACE_MAX_STEPS of them. */
+#define STEP_IDS (trace_step_ids())
+#define N_STEP_IDS ((int)trace_step_def_count())
+_Static_assert(TRACE_MAX_STEPS <= LESSON_MAX_STEPS, "a lesson without a steps key walks every step of the table");
 
 /* Header keys, in the order the spec lists them. */
 enum {
@@ -133,8 +132,8 @@ typedef struct Parser {
     int header_end;               /* the blank line that ended the header, or 0 */
     bool config_ok;               /* the configuration is complete and valid (token answers can be checked) */
     bool steps_bad;               /* the steps key has an error: unwalked sections are not reported */
-    int walk_of[N_STEP_IDS];      /* index in lesson->steps of each step id, or -1 */
-    int section_line[N_STEP_IDS]; /* the "## id" line of each step, or 0 */
+    int walk_of[TRACE_MAX_STEPS];      /* index in lesson->steps of each step id, or -1 */
+    int section_line[TRACE_MAX_STEPS]; /* the "## id" line of each step, or 0 */
 
     /* body */
     int section;           /* index in lesson->steps, SECTION_NONE or SECTION_IGNORED */

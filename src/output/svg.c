@@ -188,7 +188,7 @@ int svg_pick_step(const Trace *trace, int step, Error *err)
     const char *what = step >= 0 && step < trace->n_steps ? trace->steps[step].id : "?";
     if (step < 0)
         for (int i = 0; i < trace->n_steps; i++)
-            if (strcmp(trace->steps[i].id, "mh_softmax") == 0)
+            if (trace->steps[i].def->default_picture)
                 step = i;
     if (step >= 0 && step < trace->n_steps && svg_tensor(&trace->steps[step]) >= 0)
         return step;

@@ -2,6 +2,13 @@
  * trace.c - runs the article's computation step by step and records what
  * each step shows (see trace.h).
  *
+ * The steps are rows of one table, STEP_DEFS, near the end of the building
+ * code: each row names its step, its text and the tensors it shows, and
+ * points to a short function that computes them. trace_build runs the rows
+ * in order. A step finds the tensors it needs by name among those its part
+ * has made (the Trace owns every tensor under its name), so a function
+ * depends on names, never on another function's locals.
+ *
  * Part 1 follows the article's single-head code: W·x for one token, then
  * the same for every token with matrices. Part 2 re-seeds the generator as
  * the article does and computes four heads at once with einsum (x·W).
@@ -10,12 +17,15 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "fatal.h"
 #include "numfmt.h"
 #include "einsum.h"
 #include "kernels.h"
@@ -119,20 +129,42 @@ static const char EXPLAIN_MH_OUTPUT[] =
     "can draw on every head. This is what the attention layer returns.";
 
 /* ------------------------------------------------------------------------
- * Building
+ * Owning tensors, and showing them in steps
  * ---------------------------------------------------------------------- */
 
-/* Takes ownership of t (which may be NULL after a failed call). */
-static Tensor *keep(Trace *trace, Tensor *t)
+Tensor *trace_keep(Trace *trace, TracePart part, const char *name, Tensor *t, Error *err)
 {
     if (t == NULL)
         return NULL;
-    if (trace->n_owned == (int)(sizeof trace->owned / sizeof trace->owned[0])) {
+    if (trace->n_owned >= TRACE_MAX_VALUES) {
         tensor_free(t);
+        error_set(err, STATUS_FAILURE, "a trace keeps at most %d tensors (TRACE_MAX_VALUES)", TRACE_MAX_VALUES);
         return NULL;
     }
-    trace->owned[trace->n_owned++] = t;
+    TraceValue *value = &trace->owned[trace->n_owned++];
+    value->tensor = t;
+    value->part = part;
+    snprintf(value->name, sizeof value->name, "%s", name);
     return t;
+}
+
+int trace_step_show(TraceStep *step, const TraceTensorDef *def, const char *name, const Tensor *t)
+{
+    if (step->n_tensors >= TRACE_MAX_STEP_TENSORS)
+        ATTN_FATAL("step %s shows more than %d tensors (TRACE_MAX_STEP_TENSORS)", step->id ? step->id : "?",
+                   TRACE_MAX_STEP_TENSORS);
+    ATTN_ASSERT(def->ndim >= 0 && def->ndim <= TENSOR_MAX_DIMS);
+    int index = step->n_tensors++;
+    TraceTensor *tt = &step->tensors[index];
+    memset(tt, 0, sizeof *tt);
+    snprintf(tt->name, sizeof tt->name, "%s", name);
+    tt->tensor = t;
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++)
+        tt->dims[i] = i < def->ndim ? def->dims[i] : DIM_OTHER;
+    tt->is_output = def->is_output;
+    tt->is_integer = def->is_integer;
+    tt->how = (Derivation){OP_SHOWN, {-1, -1}, 1.0f, false, 0, 0, NULL, false};
+    return index;
 }
 
 /* A monotonic clock in milliseconds. */
@@ -215,88 +247,11 @@ static Tensor *trace_einsum(const Trace *trace, const char *equation, const Tens
     return einsum_fast(equation, ops, 2, trace->threads, err);
 }
 
-static TraceStep *step_begin(Trace *trace, const char *id, TracePart part, const char *explanation)
-{
-    trace->step_ms[trace->n_steps] = clock_ms(); /* made relative by trace_build */
-    TraceStep *step = &trace->steps[trace->n_steps++];
-    memset(step, 0, sizeof *step);
-    step->id = id;
-    step->part = part;
-    step->explanation = explanation;
-    return step;
-}
-
-/* Adds tensor t to step under name, with dimension kinds dims. Returns its
- * index in the step. */
-static int show(TraceStep *step, const char *name, const Tensor *t, const DimKind *dims, bool is_output)
-{
-    int index = step->n_tensors++;
-    TraceTensor *tt = &step->tensors[index];
-    memset(tt, 0, sizeof *tt);
-    snprintf(tt->name, sizeof tt->name, "%s", name);
-    tt->tensor = t;
-    for (int i = 0; i < TENSOR_MAX_DIMS; i++)
-        tt->dims[i] = i < t->ndim ? dims[i] : DIM_OTHER;
-    tt->is_output = is_output;
-    tt->how = (Derivation){OP_SHOWN, {-1, -1}, 1.0f, false, 0, 0, NULL, false};
-    return index;
-}
-
-/* Records how the step's tensor `out` was made from its tensors in0, in1. */
-static void derive(TraceStep *step, int out, OpKind op, int in0, int in1)
-{
-    Derivation *how = &step->tensors[out].how;
-    how->op = op;
-    how->in[0] = in0;
-    how->in[1] = in1;
-}
-
-/* As derive, for a result divided by divisor and, when causal, masked. */
-static void derive_scaled(TraceStep *step, int out, OpKind op, int in0, int in1, float divisor, bool causal)
-{
-    derive(step, out, op, in0, in1);
-    step->tensors[out].how.divisor = divisor;
-    step->tensors[out].how.causal = causal;
-}
-
 /* True when a and b are the same tensor, or equal copies of it (part 2
  * embeds the sentence again after re-seeding, with the same result). */
 static bool same_tensor(const Tensor *a, const Tensor *b)
 {
     return a == b || (tensor_same_shape(a, b) && memcmp(a->data, b->data, a->size * sizeof *a->data) == 0);
-}
-
-/* The step's main tensor: the one named name (the UI opens on it). */
-static void set_main(Trace *trace, const char *step_id, const char *name)
-{
-    for (int i = 0; i < trace->n_steps; i++) {
-        TraceStep *step = &trace->steps[i];
-        if (strcmp(step->id, step_id) != 0)
-            continue;
-        for (int j = 0; j < step->n_tensors; j++)
-            if (strcmp(step->tensors[j].name, name) == 0 && step->tensors[j].is_output)
-                step->main_tensor = j;
-    }
-}
-
-/* Chooses each step's main tensor: its last output, but for the steps
- * whose point is an earlier one. */
-static void choose_main_tensors(Trace *trace)
-{
-    for (int i = 0; i < trace->n_steps; i++) {
-        TraceStep *step = &trace->steps[i];
-        for (int j = 0; j < step->n_tensors; j++)
-            if (step->tensors[j].is_output)
-                step->main_tensor = j;
-    }
-    char name[TRACE_NAME_BYTES];
-    snprintf(name, sizeof name, "key_%zu", trace->config.focus);
-    set_main(trace, "project_token", name);
-    set_main(trace, "weights", "w_key");
-    set_main(trace, "keys_values", "keys");
-    set_main(trace, "all_tokens", "attention_weights");
-    set_main(trace, "mh_weights", "w_query");
-    set_main(trace, "mh_project", "queries");
 }
 
 /* Fills in made_in for every tensor: the step whose output it is. Runs
@@ -317,15 +272,9 @@ static void link_inputs(Trace *trace)
         }
 }
 
-static const DimKind DIMS_S[] = {DIM_SEQ};
-static const DimKind DIMS_D[] = {DIM_MODEL};
-static const DimKind DIMS_SD[] = {DIM_SEQ, DIM_MODEL};
-static const DimKind DIMS_SS[] = {DIM_SEQ, DIM_SEQ};
-static const DimKind DIMS_DD[] = {DIM_MODEL, DIM_MODEL};
-static const DimKind DIMS_VD[] = {DIM_VOCAB, DIM_MODEL};
-static const DimKind DIMS_HDE[] = {DIM_HEAD, DIM_MODEL, DIM_HEAD_DIM};
-static const DimKind DIMS_HSE[] = {DIM_HEAD, DIM_SEQ, DIM_HEAD_DIM};
-static const DimKind DIMS_HSS[] = {DIM_HEAD, DIM_SEQ, DIM_SEQ};
+/* ------------------------------------------------------------------------
+ * Drawing, and small in-place operations
+ * ---------------------------------------------------------------------- */
 
 /* The embedding table as nn.Embedding(V, d) initialises it after
  * torch.manual_seed(seed), leaving rng ready for the next draw. */
@@ -353,361 +302,683 @@ static void divide_in_place(Tensor *t, float divisor)
     kernels_divide(t->data, t->size, divisor); /* each element / divisor, rounded once */
 }
 
-/* Part 1: one head, following token `focus`; the tensors `loaded` holds
- * replace the ones drawn. */
-static bool build_single_head(Trace *trace, const Weights *loaded, Error *err)
-{
-    const Config *cfg = &trace->config;
-    const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
-    const size_t f = cfg->focus - 1; /* 0-based focus */
-    const size_t n = cfg->focus;     /* 1-based, for names */
-    const float sqrt_d = (float)sqrt((double)D);
-    char name[4][TRACE_NAME_BYTES];
-    Rng rng;
-    TraceStep *step;
 
-    /* tokenize */
-    Tensor *ids = keep(trace, tensor_new1(S, err));
+/* ------------------------------------------------------------------------
+ * Building a step: the helpers every step function uses
+ * ---------------------------------------------------------------------- */
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define PRINTF_LIKE(fmt, args)
+#endif
+
+struct TraceBuild {
+    Trace *trace;          /* the trace being built */
+    const Config *cfg;     /* &trace->config */
+    const Weights *loaded; /* tensors that replace the draws (weights.h), or NULL */
+    Rng rng;               /* the generator, carried from step to step; a part's first draw seeds it */
+    TraceStep *step;       /* the step being built */
+};
+
+/* pattern with each '#' replaced by focus (the 1-based focus token), into
+ * out. A name that does not fit is a broken table: it aborts. */
+static void expand_name(char out[TRACE_NAME_BYTES], const char *pattern, size_t focus)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *p = pattern; *p != '\0'; p++) {
+        int n = *p == '#' ? snprintf(out + used, TRACE_NAME_BYTES - used, "%zu", focus)
+                          : snprintf(out + used, TRACE_NAME_BYTES - used, "%c", *p);
+        if (n < 0 || used + (size_t)n >= TRACE_NAME_BYTES)
+            ATTN_FATAL("tensor name '%s' does not fit in TRACE_NAME_BYTES", pattern);
+        used += (size_t)n;
+    }
+}
+
+/* The tensor named pattern among those the part of the step being built
+ * has made so far (shown or not). Aborts when there is none: the table
+ * lists a step before the one that makes what it needs. */
+static const Tensor *value(const TraceBuild *b, const char *pattern)
+{
+    char name[TRACE_NAME_BYTES];
+    expand_name(name, pattern, b->cfg->focus);
+    for (int i = 0; i < b->trace->n_owned; i++)
+        if (b->trace->owned[i].part == b->step->part && strcmp(b->trace->owned[i].name, name) == 0)
+            return b->trace->owned[i].tensor;
+    ATTN_FATAL("step %s needs %s, which no earlier step of its part made", b->step->id, name);
+}
+
+/* The index of the tensor named pattern in the step being built. Aborts
+ * when the step's row does not list it. */
+static int slot(const TraceBuild *b, const char *pattern)
+{
+    char name[TRACE_NAME_BYTES];
+    expand_name(name, pattern, b->cfg->focus);
+    for (int i = 0; i < b->step->n_tensors; i++)
+        if (strcmp(b->step->tensors[i].name, name) == 0)
+            return i;
+    ATTN_FATAL("step %s shows no tensor %s (see its row of STEP_DEFS)", b->step->id, name);
+}
+
+/* Hands t, just made by the step being built, to the trace under
+ * pattern's name in the step's part, and fills the step's output of that
+ * name when its row lists one (else the part keeps t unshown, for later
+ * steps). Returns t, or NULL with err set (t was NULL after a failed call,
+ * or the trace is full). A name made twice in a part aborts. */
+static Tensor *put(TraceBuild *b, const char *pattern, Tensor *t, Error *err)
+{
+    char name[TRACE_NAME_BYTES];
+    expand_name(name, pattern, b->cfg->focus);
+    for (int i = 0; t != NULL && i < b->trace->n_owned; i++)
+        if (b->trace->owned[i].part == b->step->part && strcmp(b->trace->owned[i].name, name) == 0)
+            ATTN_FATAL("step %s makes %s again", b->step->id, name);
+    if (trace_keep(b->trace, b->step->part, name, t, err) == NULL)
+        return NULL;
+    for (int i = 0; i < b->step->n_tensors; i++) {
+        TraceTensor *tt = &b->step->tensors[i];
+        if (strcmp(tt->name, name) != 0)
+            continue;
+        if (!tt->is_output)
+            ATTN_FATAL("step %s makes %s, which its row lists as an input", b->step->id, name);
+        tt->tensor = t;
+    }
+    return t;
+}
+
+/* Records how the step's output `out` was made from its tensors in0 and
+ * in1 (names; NULL when unused). Returns the derivation, for the fields
+ * an op needs besides (divisor, row, equation). */
+static Derivation *derive(TraceBuild *b, const char *out, OpKind op, const char *in0, const char *in1)
+{
+    Derivation *how = &b->step->tensors[slot(b, out)].how;
+    how->op = op;
+    how->in[0] = in0 != NULL ? slot(b, in0) : -1;
+    how->in[1] = in1 != NULL ? slot(b, in1) : -1;
+    return how;
+}
+
+/* Sets the step's formula, printf-style (cut to fit). */
+static void PRINTF_LIKE(2, 3) formula(TraceBuild *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->step->formula, sizeof b->step->formula, fmt, ap);
+    va_end(ap);
+}
+
+/* Replaces the row's title with one about this trace, printf-style. */
+static void PRINTF_LIKE(2, 3) title(TraceBuild *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->step->title, sizeof b->step->title, fmt, ap);
+    va_end(ap);
+}
+
+/* Marks the step's tensor named as weight id as read from --weights, when
+ * it was. */
+static void mark_loaded(TraceBuild *b, WeightId id)
+{
+    b->step->tensors[slot(b, weights_tensor_name(id))].loaded = weights_has(b->loaded, id);
+}
+
+/* The step's output named as weight id: drawn as torch.rand(shape), then
+ * replaced by the loaded tensor when there is one. NULL with err set. */
+static Tensor *draw_weight(TraceBuild *b, WeightId id, int ndim, const size_t *shape, Error *err)
+{
+    const char *name = weights_tensor_name(id);
+    Tensor *t = put(b, name, draw_uniform(&b->rng, ndim, shape, err), err);
+    if (t == NULL || !weights_apply(b->loaded, id, t, err))
+        return NULL;
+    derive(b, name, OP_RAND_UNIFORM, NULL, NULL);
+    mark_loaded(b, id);
+    return t;
+}
+
+/* The step's output out = in0 @ in1 (tensors of the part; tensor_matmul's
+ * shapes), made by op (OP_MATVEC or OP_MATMUL). NULL with err set. */
+static Tensor *make_product(TraceBuild *b, const char *out, OpKind op, const char *in0, const char *in1, Error *err)
+{
+    Tensor *t = put(b, out, product(b->trace, value(b, in0), value(b, in1), err), err);
+    if (t != NULL)
+        derive(b, out, op, in0, in1);
+    return t;
+}
+
+/* The step's output out (M, N) = in0 (M, K) · in1 (N, K)ᵀ: every row of
+ * in0 against every row of in1 (OP_DOT_ROWS). NULL with err set. */
+static Tensor *make_dot_rows(TraceBuild *b, const char *out, const char *in0, const char *in1, Error *err)
+{
+    const Tensor *x = value(b, in0), *w = value(b, in1);
+    const size_t M = x->shape[0], K = x->shape[1], N = w->shape[0];
+    Tensor *t = put(b, out, tensor_new2(M, N, err), err);
+    if (t == NULL || !product_bt(b->trace, t->data, x->data, w->data, M, K, N, err))
+        return NULL;
+    derive(b, out, OP_DOT_ROWS, in0, in1);
+    return t;
+}
+
+/* The step's output out = einsum(equation, in0, in1), tensors of the part
+ * (OP_EINSUM). NULL with err set. */
+static Tensor *make_einsum(TraceBuild *b, const char *out, const char *equation, const char *in0, const char *in1,
+                           Error *err)
+{
+    const Tensor *ops[2] = {value(b, in0), value(b, in1)};
+    Tensor *t = put(b, out, trace_einsum(b->trace, equation, ops, err), err);
+    if (t != NULL)
+        derive(b, out, OP_EINSUM, in0, in1)->equation = equation;
+    return t;
+}
+
+/* The step's output out = softmax of in along its last dimension. NULL
+ * with err set. */
+static Tensor *make_softmax(TraceBuild *b, const char *out, const char *in, Error *err)
+{
+    Tensor *t = put(b, out, softmax_last(b->trace, value(b, in), err), err);
+    if (t != NULL)
+        derive(b, out, OP_SOFTMAX, in, NULL);
+    return t;
+}
+
+/* Divides the step's score matrices `name` (t, [.., s, s]) by divisor and,
+ * in a causal trace, masks every key after its query; the derivation
+ * records both. */
+static void scale_scores(TraceBuild *b, const char *name, Tensor *t, float divisor)
+{
+    divide_in_place(t, divisor);
+    if (b->cfg->causal)
+        tensor_causal_mask(t);
+    Derivation *how = &b->step->tensors[slot(b, name)].how;
+    how->divisor = divisor;
+    how->causal = b->cfg->causal;
+}
+
+/* ------------------------------------------------------------------------
+ * The steps of part 1: one head, following the focus token (W·x)
+ * ---------------------------------------------------------------------- */
+
+static bool build_tokenize(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens;
+    Tensor *ids = put(b, "tokenized_sentence", tensor_new1(S, err), err);
     if (ids == NULL)
         return false;
     for (size_t i = 0; i < S; i++)
-        ids->data[i] = (float)cfg->token_ids[i];
-    step = step_begin(trace, "tokenize", PART_SINGLE_HEAD, EXPLAIN_TOKENIZE);
-    snprintf(step->title, sizeof step->title, "Turn the words into token ids");
-    snprintf(step->formula, sizeof step->formula, "tokenized_sentence = ids of %zu words → [%zu]", S, S);
-    derive(step, show(step, "tokenized_sentence", ids, DIMS_S, true), OP_TOKENIZE, -1, -1);
-    step->tensors[0].is_integer = true;
-
-    /* embed */
-    Tensor *table = keep(trace, draw_embedding(&rng, cfg, err));
-    if (table == NULL || !weights_apply(loaded, WEIGHT_EMBEDDING, table, err))
-        return false;
-    Tensor *x = keep(trace, tensor_gather_rows(table, cfg->token_ids, S, err));
-    if (x == NULL)
-        return false;
-    step = step_begin(trace, "embed", PART_SINGLE_HEAD, EXPLAIN_EMBED);
-    snprintf(step->title, sizeof step->title, "Look up each token's embedding");
-    snprintf(step->formula, sizeof step->formula,
-             "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]%s%s", V, D, S, S, D,
-             weights_has(loaded, WEIGHT_EMBEDDING) ? "; embedding loaded from " : "",
-             weights_has(loaded, WEIGHT_EMBEDDING) ? loaded->shown_dir : "");
-    int t_ids = show(step, "tokenized_sentence", ids, DIMS_S, false);
-    step->tensors[t_ids].is_integer = true;
-    int t_table = show(step, "embedding", table, DIMS_VD, true);
-    derive(step, t_table, OP_RAND_NORMAL, -1, -1);
-    step->tensors[t_table].loaded = weights_has(loaded, WEIGHT_EMBEDDING);
-    derive(step, show(step, "sentence_embed", x, DIMS_SD, true), OP_GATHER_ROWS, t_table, t_ids);
-
-    /* weights: drawn in the article's order */
-    const size_t dd[] = {D, D};
-    Tensor *w_key = keep(trace, draw_uniform(&rng, 2, dd, err));
-    Tensor *w_query = w_key ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
-    Tensor *w_value = w_query ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
-    if (w_value == NULL || !weights_apply(loaded, WEIGHT_KEY, w_key, err) ||
-        !weights_apply(loaded, WEIGHT_QUERY, w_query, err) || !weights_apply(loaded, WEIGHT_VALUE, w_value, err))
-        return false;
-    step = step_begin(trace, "weights", PART_SINGLE_HEAD, EXPLAIN_WEIGHTS);
-    snprintf(step->title, sizeof step->title, "Draw the key, query and value matrices");
-    char drawn_as[64], shapes[64];
-    snprintf(drawn_as, sizeof drawn_as, "torch.rand(%zu, %zu)", D, D);
-    snprintf(shapes, sizeof shapes, "   → [%zu, %zu] each", D, D);
-    weights_describe(loaded, WEIGHT_KEY, WEIGHT_VALUE, drawn_as, shapes, step->formula, sizeof step->formula);
-    derive(step, show(step, "w_key", w_key, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
-    derive(step, show(step, "w_query", w_query, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
-    derive(step, show(step, "w_value", w_value, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
-    for (int i = 0; i < 3; i++)
-        step->tensors[i].loaded = weights_has(loaded, (WeightId)(WEIGHT_KEY + i));
-
-    /* project_token: W·x for the focus token */
-    Tensor *x_f = keep(trace, tensor_row(x, f, err));
-    Tensor *key_f = x_f ? keep(trace, product(trace, w_key, x_f, err)) : NULL;
-    Tensor *query_f = key_f ? keep(trace, product(trace, w_query, x_f, err)) : NULL;
-    Tensor *value_f = query_f ? keep(trace, product(trace, w_value, x_f, err)) : NULL;
-    if (value_f == NULL)
-        return false;
-    step = step_begin(trace, "project_token", PART_SINGLE_HEAD, EXPLAIN_PROJECT_TOKEN);
-    snprintf(step->title, sizeof step->title, "Key, query and value of token %zu (\"%s\")", n, cfg->tokens[f]);
-    snprintf(step->formula, sizeof step->formula, "key_%zu = w_key · x_%zu   [%zu, %zu] · [%zu] → [%zu]   (query, value alike)",
-             n, n, D, D, D, D);
-    int t_x = show(step, "sentence_embed", x, DIMS_SD, false);
-    snprintf(name[0], sizeof name[0], "x_%zu", n);
-    int t_xf = show(step, name[0], x_f, DIMS_D, true);
-    derive(step, t_xf, OP_PICK_ROW, t_x, -1);
-    step->tensors[t_xf].how.row = f;
-    int t_wk = show(step, "w_key", w_key, DIMS_DD, false);
-    int t_wq = show(step, "w_query", w_query, DIMS_DD, false);
-    int t_wv = show(step, "w_value", w_value, DIMS_DD, false);
-    snprintf(name[1], sizeof name[1], "key_%zu", n);
-    snprintf(name[2], sizeof name[2], "query_%zu", n);
-    snprintf(name[3], sizeof name[3], "value_%zu", n);
-    derive(step, show(step, name[1], key_f, DIMS_D, true), OP_MATVEC, t_wk, t_xf);
-    derive(step, show(step, name[2], query_f, DIMS_D, true), OP_MATVEC, t_wq, t_xf);
-    derive(step, show(step, name[3], value_f, DIMS_D, true), OP_MATVEC, t_wv, t_xf);
-
-    /* keys_values: every token at once, x·Wᵀ */
-    Tensor *keys = keep(trace, tensor_new2(S, D, err));
-    Tensor *values = keys ? keep(trace, tensor_new2(S, D, err)) : NULL;
-    if (values == NULL)
-        return false;
-    if (!product_bt(trace, keys->data, x->data, w_key->data, S, D, D, err) ||
-        !product_bt(trace, values->data, x->data, w_value->data, S, D, D, err))
-        return false;
-    step = step_begin(trace, "keys_values", PART_SINGLE_HEAD, EXPLAIN_KEYS_VALUES);
-    snprintf(step->title, sizeof step->title, "Keys and values of every token");
-    snprintf(step->formula, sizeof step->formula, "keys = sentence_embed · w_keyᵀ   [%zu, %zu] · [%zu, %zu]ᵀ → [%zu, %zu]",
-             S, D, D, D, S, D);
-    t_x = show(step, "sentence_embed", x, DIMS_SD, false);
-    t_wk = show(step, "w_key", w_key, DIMS_DD, false);
-    t_wv = show(step, "w_value", w_value, DIMS_DD, false);
-    derive(step, show(step, "keys", keys, DIMS_SD, true), OP_DOT_ROWS, t_x, t_wk);
-    derive(step, show(step, "values", values, DIMS_SD, true), OP_DOT_ROWS, t_x, t_wv);
-
-    /* scores: query · keysᵀ, unscaled */
-    Tensor *scores_f = keep(trace, tensor_new1(S, err));
-    if (scores_f == NULL)
-        return false;
-    matmul_bt_forward(scores_f->data, query_f->data, keys->data, 1, D, S);
-    step = step_begin(trace, "scores", PART_SINGLE_HEAD, EXPLAIN_SCORES);
-    snprintf(step->title, sizeof step->title, "Score token %zu's query against every key", n);
-    snprintf(step->formula, sizeof step->formula, "scores_%zu = query_%zu · keysᵀ   [%zu] · [%zu, %zu]ᵀ → [%zu]", n, n,
-             D, S, D, S);
-    int t_q = show(step, name[2], query_f, DIMS_D, false);
-    int t_keys = show(step, "keys", keys, DIMS_SD, false);
-    snprintf(name[0], sizeof name[0], "scores_%zu", n);
-    derive(step, show(step, name[0], scores_f, DIMS_S, true), OP_DOT_ROWS, t_q, t_keys);
-
-    /* scale (and mask) */
-    Tensor *scaled_f = keep(trace, tensor_copy(scores_f, err));
-    if (scaled_f == NULL)
-        return false;
-    divide_in_place(scaled_f, sqrt_d);
-    if (cfg->causal)
-        tensor_causal_mask_row(scaled_f, f);
-    step = step_begin(trace, "scale", PART_SINGLE_HEAD, cfg->causal ? EXPLAIN_SCALE_CAUSAL : EXPLAIN_SCALE);
-    snprintf(step->title, sizeof step->title, cfg->causal ? "Scale the scores and mask the future" : "Scale the scores");
-    char mask_note[48] = "";
-    if (cfg->causal)
-        snprintf(mask_note, sizeof mask_note, ", masked after token %zu", n);
-    snprintf(step->formula, sizeof step->formula, "scaled_scores_%zu = scores_%zu / √%zu%s   [%zu] → [%zu]", n, n, D,
-             mask_note, S, S);
-    int t_scores = show(step, name[0], scores_f, DIMS_S, false);
-    snprintf(name[1], sizeof name[1], "scaled_scores_%zu", n);
-    int t_scaled = show(step, name[1], scaled_f, DIMS_S, true);
-    derive_scaled(step, t_scaled, OP_SCALE, t_scores, -1, sqrt_d, cfg->causal);
-    step->tensors[t_scaled].how.query_row = f;
-
-    /* softmax */
-    Tensor *a_f = keep(trace, tensor_softmax_last(scaled_f, err));
-    if (a_f == NULL)
-        return false;
-    step = step_begin(trace, "softmax", PART_SINGLE_HEAD, EXPLAIN_SOFTMAX);
-    snprintf(step->title, sizeof step->title, "Softmax: scores become attention weights");
-    snprintf(step->formula, sizeof step->formula, "a%zu = softmax(scaled_scores_%zu)   [%zu] → [%zu], sums to 1", n, n, S,
-             S);
-    t_scaled = show(step, name[1], scaled_f, DIMS_S, false);
-    snprintf(name[2], sizeof name[2], "a%zu", n);
-    derive(step, show(step, name[2], a_f, DIMS_S, true), OP_SOFTMAX, t_scaled, -1);
-
-    /* weighted_sum */
-    Tensor *z_f = keep(trace, product(trace, a_f, values, err));
-    if (z_f == NULL)
-        return false;
-    step = step_begin(trace, "weighted_sum", PART_SINGLE_HEAD, EXPLAIN_WEIGHTED_SUM);
-    snprintf(step->title, sizeof step->title, "Blend the values by the weights");
-    snprintf(step->formula, sizeof step->formula, "z%zu = a%zu · values   [%zu] · [%zu, %zu] → [%zu]", n, n, S, S, D, D);
-    int t_a = show(step, name[2], a_f, DIMS_S, false);
-    int t_values = show(step, "values", values, DIMS_SD, false);
-    snprintf(name[3], sizeof name[3], "z%zu", n);
-    derive(step, show(step, name[3], z_f, DIMS_D, true), OP_MATMUL, t_a, t_values);
-
-    /* all_tokens: the matrix form */
-    Tensor *queries = keep(trace, tensor_new2(S, D, err));
-    Tensor *scores = queries ? keep(trace, tensor_new2(S, S, err)) : NULL;
-    if (scores == NULL)
-        return false;
-    if (!product_bt(trace, queries->data, x->data, w_query->data, S, D, D, err) ||
-        !product_bt(trace, scores->data, queries->data, keys->data, S, D, S, err))
-        return false;
-    divide_in_place(scores, sqrt_d);
-    if (cfg->causal)
-        tensor_causal_mask(scores);
-    Tensor *weights = keep(trace, softmax_last(trace, scores, err));
-    Tensor *z = weights ? keep(trace, product(trace, weights, values, err)) : NULL;
-    if (z == NULL)
-        return false;
-    step = step_begin(trace, "all_tokens", PART_SINGLE_HEAD, EXPLAIN_ALL_TOKENS);
-    snprintf(step->title, sizeof step->title, "Every token at once");
-    snprintf(step->formula, sizeof step->formula, "z = softmax(queries · keysᵀ / √%zu%s) · values   [%zu, %zu] → [%zu, %zu]", D,
-             cfg->causal ? ", masked" : "", S, D, S, D);
-    t_x = show(step, "sentence_embed", x, DIMS_SD, false);
-    t_wq = show(step, "w_query", w_query, DIMS_DD, false);
-    int t_queries = show(step, "queries", queries, DIMS_SD, true);
-    derive(step, t_queries, OP_DOT_ROWS, t_x, t_wq);
-    t_keys = show(step, "keys", keys, DIMS_SD, false);
-    t_values = show(step, "values", values, DIMS_SD, false);
-    t_scores = show(step, "scores", scores, DIMS_SS, true);
-    derive_scaled(step, t_scores, OP_DOT_ROWS, t_queries, t_keys, sqrt_d, cfg->causal);
-    int t_weights = show(step, "attention_weights", weights, DIMS_SS, true);
-    derive(step, t_weights, OP_SOFTMAX, t_scores, -1);
-    derive(step, show(step, "z", z, DIMS_SD, true), OP_MATMUL, t_weights, t_values);
+        ids->data[i] = (float)b->cfg->token_ids[i];
+    formula(b, "tokenized_sentence = ids of %zu words → [%zu]", S, S);
+    derive(b, "tokenized_sentence", OP_TOKENIZE, NULL, NULL);
     return true;
 }
 
-/* Part 2: h heads at once with einsum; the tensors `loaded` holds replace
- * the ones drawn. */
-static bool build_multi_head(Trace *trace, const Weights *loaded, Error *err)
+/* Seeds the generator and draws the table: the first draw of part 1. */
+static bool build_embed(TraceBuild *b, Error *err)
 {
-    const Config *cfg = &trace->config;
-    const size_t S = cfg->n_tokens, D = cfg->d_model, H = cfg->heads, E = config_d_k(cfg);
-    const float sqrt_e = (float)sqrt((double)E);
-    Rng rng;
-    TraceStep *step;
+    const Config *cfg = b->cfg;
+    const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
+    Tensor *table = put(b, "embedding", draw_embedding(&b->rng, cfg, err), err);
+    if (table == NULL || !weights_apply(b->loaded, WEIGHT_EMBEDDING, table, err) ||
+        put(b, "sentence_embed", tensor_gather_rows(table, cfg->token_ids, S, err), err) == NULL)
+        return false;
+    bool loaded = weights_has(b->loaded, WEIGHT_EMBEDDING);
+    formula(b, "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]%s%s", V, D, S, S, D,
+            loaded ? "; embedding loaded from " : "", loaded ? b->loaded->shown_dir : "");
+    derive(b, "embedding", OP_RAND_NORMAL, NULL, NULL);
+    mark_loaded(b, WEIGHT_EMBEDDING);
+    derive(b, "sentence_embed", OP_GATHER_ROWS, "embedding", "tokenized_sentence");
+    return true;
+}
 
-    /* mh_weights: re-seed, embed again, then draw the stacked matrices */
-    Tensor *table = draw_embedding(&rng, cfg, err);
+/* Draws in the article's order: key, query, value. */
+static bool build_weights(TraceBuild *b, Error *err)
+{
+    const size_t D = b->cfg->d_model, dd[] = {D, D};
+    if (draw_weight(b, WEIGHT_KEY, 2, dd, err) == NULL || draw_weight(b, WEIGHT_QUERY, 2, dd, err) == NULL ||
+        draw_weight(b, WEIGHT_VALUE, 2, dd, err) == NULL)
+        return false;
+    char drawn_as[64], shapes[64];
+    snprintf(drawn_as, sizeof drawn_as, "torch.rand(%zu, %zu)", D, D);
+    snprintf(shapes, sizeof shapes, "   → [%zu, %zu] each", D, D);
+    weights_describe(b->loaded, WEIGHT_KEY, WEIGHT_VALUE, drawn_as, shapes, b->step->formula, sizeof b->step->formula);
+    return true;
+}
+
+/* W·x for the focus token. */
+static bool build_project_token(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    const size_t D = cfg->d_model, f = cfg->focus - 1, n = cfg->focus;
+    if (put(b, "x_#", tensor_row(value(b, "sentence_embed"), f, err), err) == NULL ||
+        make_product(b, "key_#", OP_MATVEC, "w_key", "x_#", err) == NULL ||
+        make_product(b, "query_#", OP_MATVEC, "w_query", "x_#", err) == NULL ||
+        make_product(b, "value_#", OP_MATVEC, "w_value", "x_#", err) == NULL)
+        return false;
+    title(b, "Key, query and value of token %zu (\"%s\")", n, cfg->tokens[f]);
+    formula(b, "key_%zu = w_key · x_%zu   [%zu, %zu] · [%zu] → [%zu]   (query, value alike)", n, n, D, D, D, D);
+    derive(b, "x_#", OP_PICK_ROW, "sentence_embed", NULL)->row = f;
+    return true;
+}
+
+/* Every token at once, x·Wᵀ. */
+static bool build_keys_values(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model;
+    if (make_dot_rows(b, "keys", "sentence_embed", "w_key", err) == NULL ||
+        make_dot_rows(b, "values", "sentence_embed", "w_value", err) == NULL)
+        return false;
+    formula(b, "keys = sentence_embed · w_keyᵀ   [%zu, %zu] · [%zu, %zu]ᵀ → [%zu, %zu]", S, D, D, D, S, D);
+    return true;
+}
+
+/* query · keysᵀ, unscaled, on the reference loop whatever the kernels. */
+static bool build_scores(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, n = b->cfg->focus;
+    Tensor *scores = put(b, "scores_#", tensor_new1(S, err), err);
+    if (scores == NULL)
+        return false;
+    matmul_bt_forward(scores->data, value(b, "query_#")->data, value(b, "keys")->data, 1, D, S);
+    title(b, "Score token %zu's query against every key", n);
+    formula(b, "scores_%zu = query_%zu · keysᵀ   [%zu] · [%zu, %zu]ᵀ → [%zu]", n, n, D, S, D, S);
+    derive(b, "scores_#", OP_DOT_ROWS, "query_#", "keys");
+    return true;
+}
+
+/* Divides by √d and, in a causal trace, masks the keys after the focus. */
+static bool build_scale(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    const size_t S = cfg->n_tokens, D = cfg->d_model, f = cfg->focus - 1, n = cfg->focus;
+    const float sqrt_d = (float)sqrt((double)D);
+    Tensor *scaled = put(b, "scaled_scores_#", tensor_copy(value(b, "scores_#"), err), err);
+    if (scaled == NULL)
+        return false;
+    divide_in_place(scaled, sqrt_d);
+    char mask_note[48] = "";
+    if (cfg->causal) {
+        tensor_causal_mask_row(scaled, f);
+        b->step->explanation = EXPLAIN_SCALE_CAUSAL;
+        title(b, "Scale the scores and mask the future");
+        snprintf(mask_note, sizeof mask_note, ", masked after token %zu", n);
+    }
+    formula(b, "scaled_scores_%zu = scores_%zu / √%zu%s   [%zu] → [%zu]", n, n, D, mask_note, S, S);
+    Derivation *how = derive(b, "scaled_scores_#", OP_SCALE, "scores_#", NULL);
+    how->divisor = sqrt_d;
+    how->causal = cfg->causal;
+    how->query_row = f;
+    return true;
+}
+
+/* The focus token's weights, on the reference softmax whatever the kernels. */
+static bool build_softmax(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, n = b->cfg->focus;
+    if (put(b, "a#", tensor_softmax_last(value(b, "scaled_scores_#"), err), err) == NULL)
+        return false;
+    formula(b, "a%zu = softmax(scaled_scores_%zu)   [%zu] → [%zu], sums to 1", n, n, S, S);
+    derive(b, "a#", OP_SOFTMAX, "scaled_scores_#", NULL);
+    return true;
+}
+
+static bool build_weighted_sum(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, n = b->cfg->focus;
+    if (make_product(b, "z#", OP_MATMUL, "a#", "values", err) == NULL)
+        return false;
+    formula(b, "z%zu = a%zu · values   [%zu] · [%zu, %zu] → [%zu]", n, n, S, S, D, D);
+    return true;
+}
+
+/* The matrix form: every query against every key. */
+static bool build_all_tokens(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    const size_t S = cfg->n_tokens, D = cfg->d_model;
+    Tensor *scores;
+    if (make_dot_rows(b, "queries", "sentence_embed", "w_query", err) == NULL ||
+        (scores = make_dot_rows(b, "scores", "queries", "keys", err)) == NULL)
+        return false;
+    scale_scores(b, "scores", scores, (float)sqrt((double)D));
+    if (make_softmax(b, "attention_weights", "scores", err) == NULL ||
+        make_product(b, "z", OP_MATMUL, "attention_weights", "values", err) == NULL)
+        return false;
+    formula(b, "z = softmax(queries · keysᵀ / √%zu%s) · values   [%zu, %zu] → [%zu, %zu]", D,
+            cfg->causal ? ", masked" : "", S, D, S, D);
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * The steps of part 2: every head at once with einsum (x·W)
+ * ---------------------------------------------------------------------- */
+
+/* Part 2's sentence_embed, which the part keeps without showing it: the
+ * generator re-seeded as the article does, the table drawn again (or
+ * loaded) and freed once its rows are gathered. */
+static bool embed_again(TraceBuild *b, Error *err)
+{
+    Tensor *table = draw_embedding(&b->rng, b->cfg, err);
     if (table == NULL)
         return false;
-    if (!weights_apply(loaded, WEIGHT_EMBEDDING, table, err)) {
+    if (!weights_apply(b->loaded, WEIGHT_EMBEDDING, table, err)) {
         tensor_free(table);
         return false;
     }
-    Tensor *x = keep(trace, tensor_gather_rows(table, cfg->token_ids, S, err));
+    Tensor *x = put(b, "sentence_embed", tensor_gather_rows(table, b->cfg->token_ids, b->cfg->n_tokens, err), err);
     tensor_free(table);
-    if (x == NULL)
-        return false;
+    return x != NULL;
+}
+
+/* Re-seeds, embeds again, then draws the stacked matrices. */
+static bool build_mh_weights(TraceBuild *b, Error *err)
+{
+    const size_t D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
     const size_t hde[] = {H, D, E}, dd[] = {D, D};
-    Tensor *w_query = keep(trace, draw_uniform(&rng, 3, hde, err));
-    Tensor *w_key = w_query ? keep(trace, draw_uniform(&rng, 3, hde, err)) : NULL;
-    Tensor *w_value = w_key ? keep(trace, draw_uniform(&rng, 3, hde, err)) : NULL;
-    Tensor *w_output = w_value ? keep(trace, draw_uniform(&rng, 2, dd, err)) : NULL;
-    if (w_output == NULL || !weights_apply(loaded, WEIGHT_MH_QUERY, w_query, err) ||
-        !weights_apply(loaded, WEIGHT_MH_KEY, w_key, err) || !weights_apply(loaded, WEIGHT_MH_VALUE, w_value, err) ||
-        !weights_apply(loaded, WEIGHT_MH_OUTPUT, w_output, err))
+    if (!embed_again(b, err) || draw_weight(b, WEIGHT_MH_QUERY, 3, hde, err) == NULL ||
+        draw_weight(b, WEIGHT_MH_KEY, 3, hde, err) == NULL || draw_weight(b, WEIGHT_MH_VALUE, 3, hde, err) == NULL ||
+        draw_weight(b, WEIGHT_MH_OUTPUT, 2, dd, err) == NULL)
         return false;
-    step = step_begin(trace, "mh_weights", PART_MULTI_HEAD, EXPLAIN_MH_WEIGHTS);
-    snprintf(step->title, sizeof step->title, "Stacked weights for %zu heads", H);
+    title(b, "Stacked weights for %zu heads", H);
     char shapes[128];
     snprintf(shapes, sizeof shapes, "   → [%zu, %zu, %zu] each; w_output%s → [%zu, %zu]", H, D, E,
-             weights_has(loaded, WEIGHT_MH_OUTPUT) ? " (loaded)" : "", D, D);
-    weights_describe(loaded, WEIGHT_MH_QUERY, WEIGHT_MH_VALUE, "torch.rand(h, d, d_k)", shapes, step->formula,
-                     sizeof step->formula);
-    derive(step, show(step, "w_query", w_query, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
-    derive(step, show(step, "w_key", w_key, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
-    derive(step, show(step, "w_value", w_value, DIMS_HDE, true), OP_RAND_UNIFORM, -1, -1);
-    derive(step, show(step, "w_output", w_output, DIMS_DD, true), OP_RAND_UNIFORM, -1, -1);
-    for (int i = 0; i < 4; i++)
-        step->tensors[i].loaded = weights_has(loaded, (WeightId)(WEIGHT_MH_QUERY + i));
+             weights_has(b->loaded, WEIGHT_MH_OUTPUT) ? " (loaded)" : "", D, D);
+    weights_describe(b->loaded, WEIGHT_MH_QUERY, WEIGHT_MH_VALUE, "torch.rand(h, d, d_k)", shapes, b->step->formula,
+                     sizeof b->step->formula);
+    return true;
+}
 
-    /* mh_project: 'sd,hde->hse' */
-    const Tensor *ops[2] = {x, w_query};
-    Tensor *queries = keep(trace, trace_einsum(trace, "sd,hde->hse", ops, err));
-    ops[1] = w_key;
-    Tensor *keys = queries ? keep(trace, trace_einsum(trace, "sd,hde->hse", ops, err)) : NULL;
-    ops[1] = w_value;
-    Tensor *values = keys ? keep(trace, trace_einsum(trace, "sd,hde->hse", ops, err)) : NULL;
-    if (values == NULL)
+static bool build_mh_project(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
+    if (make_einsum(b, "queries", "sd,hde->hse", "sentence_embed", "w_query", err) == NULL ||
+        make_einsum(b, "keys", "sd,hde->hse", "sentence_embed", "w_key", err) == NULL ||
+        make_einsum(b, "values", "sd,hde->hse", "sentence_embed", "w_value", err) == NULL)
         return false;
-    step = step_begin(trace, "mh_project", PART_MULTI_HEAD, EXPLAIN_MH_PROJECT);
-    step->einsum = "sd,hde->hse";
-    snprintf(step->title, sizeof step->title, "Queries, keys and values for every head");
-    snprintf(step->formula, sizeof step->formula,
-             "queries = einsum('sd,hde->hse', sentence_embed, w_query)   [%zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]", S,
-             D, H, D, E, H, S, E);
-    int m_x = show(step, "sentence_embed", x, DIMS_SD, false);
-    int m_wq = show(step, "w_query", w_query, DIMS_HDE, false);
-    int m_wk = show(step, "w_key", w_key, DIMS_HDE, false);
-    int m_wv = show(step, "w_value", w_value, DIMS_HDE, false);
-    int m_out[3];
-    m_out[0] = show(step, "queries", queries, DIMS_HSE, true);
-    m_out[1] = show(step, "keys", keys, DIMS_HSE, true);
-    m_out[2] = show(step, "values", values, DIMS_HSE, true);
-    derive(step, m_out[0], OP_EINSUM, m_x, m_wq);
-    derive(step, m_out[1], OP_EINSUM, m_x, m_wk);
-    derive(step, m_out[2], OP_EINSUM, m_x, m_wv);
-    for (int i = 0; i < 3; i++)
-        step->tensors[m_out[i]].how.equation = "sd,hde->hse";
+    formula(b,
+            "queries = einsum('sd,hde->hse', sentence_embed, w_query)   [%zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
+            S, D, H, D, E, H, S, E);
+    return true;
+}
 
-    /* mh_scores: 'hse,hek->hsk' with the keys transposed, then scaled */
-    Tensor *keys_t = keep(trace, tensor_new3(H, E, S, err));
+/* 'hse,hek->hsk' with the keys transposed (kept unshown as keysᵀ), then
+ * scaled by √d_k. */
+static bool build_mh_scores(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    const size_t S = cfg->n_tokens, H = cfg->heads, E = config_d_k(cfg);
+    const Tensor *keys = value(b, "keys");
+    Tensor *keys_t = put(b, "keysᵀ", tensor_new3(H, E, S, err), err);
     if (keys_t == NULL)
         return false;
     for (size_t h = 0; h < H; h++)
         for (size_t s = 0; s < S; s++)
             for (size_t e = 0; e < E; e++)
                 keys_t->data[(h * E + e) * S + s] = keys->data[(h * S + s) * E + e];
-    ops[0] = queries;
-    ops[1] = keys_t;
-    Tensor *scores = keep(trace, trace_einsum(trace, "hse,hek->hsk", ops, err));
+    const Tensor *ops[2] = {value(b, "queries"), keys_t};
+    Tensor *scores = put(b, "scores", trace_einsum(b->trace, "hse,hek->hsk", ops, err), err);
     if (scores == NULL)
         return false;
-    divide_in_place(scores, sqrt_e);
-    if (cfg->causal)
-        tensor_causal_mask(scores);
-    step = step_begin(trace, "mh_scores", PART_MULTI_HEAD, EXPLAIN_MH_SCORES);
-    step->einsum = "hse,hek->hsk";
-    snprintf(step->title, sizeof step->title, "Scores of every head");
-    snprintf(step->formula, sizeof step->formula,
-             "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]", E,
-             cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
-    int m_q = show(step, "queries", queries, DIMS_HSE, false);
-    int m_k = show(step, "keys", keys, DIMS_HSE, false);
-    int m_scores = show(step, "scores", scores, DIMS_HSS, true);
-    derive_scaled(step, m_scores, OP_EINSUM, m_q, m_k, sqrt_e, cfg->causal);
-    step->tensors[m_scores].how.equation = "hse,hek->hsk";
-    step->tensors[m_scores].how.in1_transposed = true;
-
-    /* mh_softmax */
-    Tensor *weights = keep(trace, softmax_last(trace, scores, err));
-    if (weights == NULL)
-        return false;
-    step = step_begin(trace, "mh_softmax", PART_MULTI_HEAD, EXPLAIN_MH_SOFTMAX);
-    snprintf(step->title, sizeof step->title, "Softmax in every head");
-    snprintf(step->formula, sizeof step->formula, "attention_weights = softmax(scores, dim=-1)   [%zu, %zu, %zu] → [%zu, %zu, %zu]",
-             H, S, S, H, S, S);
-    m_scores = show(step, "scores", scores, DIMS_HSS, false);
-    derive(step, show(step, "attention_weights", weights, DIMS_HSS, true), OP_SOFTMAX, m_scores, -1);
-
-    /* mh_weighted_sum: 'hij,hjk->hik' */
-    ops[0] = weights;
-    ops[1] = values;
-    Tensor *head_outputs = keep(trace, trace_einsum(trace, "hij,hjk->hik", ops, err));
-    if (head_outputs == NULL)
-        return false;
-    step = step_begin(trace, "mh_weighted_sum", PART_MULTI_HEAD, EXPLAIN_MH_WEIGHTED_SUM);
-    step->einsum = "hij,hjk->hik";
-    snprintf(step->title, sizeof step->title, "Every head blends its values");
-    snprintf(step->formula, sizeof step->formula,
-             "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu], [%zu, %zu, %zu] → [%zu, %zu, %zu]",
-             H, S, S, H, S, E, H, S, E);
-    int m_w = show(step, "attention_weights", weights, DIMS_HSS, false);
-    int m_v = show(step, "values", values, DIMS_HSE, false);
-    int m_heads = show(step, "head_outputs", head_outputs, DIMS_HSE, true);
-    derive(step, m_heads, OP_EINSUM, m_w, m_v);
-    step->tensors[m_heads].how.equation = "hij,hjk->hik";
-
-    /* mh_concat */
-    Tensor *concat = keep(trace, tensor_concat_heads(head_outputs, err));
-    if (concat == NULL)
-        return false;
-    step = step_begin(trace, "mh_concat", PART_MULTI_HEAD, EXPLAIN_MH_CONCAT);
-    snprintf(step->title, sizeof step->title, "Put the heads side by side");
-    snprintf(step->formula, sizeof step->formula,
-             "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H, S, E, S, D);
-    m_heads = show(step, "head_outputs", head_outputs, DIMS_HSE, false);
-    derive(step, show(step, "concat_heads", concat, DIMS_SD, true), OP_CONCAT_HEADS, m_heads, -1);
-
-    /* mh_output */
-    Tensor *output = keep(trace, product(trace, concat, w_output, err));
-    if (output == NULL)
-        return false;
-    step = step_begin(trace, "mh_output", PART_MULTI_HEAD, EXPLAIN_MH_OUTPUT);
-    snprintf(step->title, sizeof step->title, "Mix the heads with the output matrix");
-    snprintf(step->formula, sizeof step->formula, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]",
-             S, D, D, D, S, D);
-    int m_concat = show(step, "concat_heads", concat, DIMS_SD, false);
-    int m_wo = show(step, "w_output", w_output, DIMS_DD, false);
-    derive(step, show(step, "multihead_output", output, DIMS_SD, true), OP_MATMUL, m_concat, m_wo);
+    scale_scores(b, "scores", scores, (float)sqrt((double)E));
+    Derivation *how = derive(b, "scores", OP_EINSUM, "queries", "keys");
+    how->equation = "hse,hek->hsk";
+    how->in1_transposed = true;
+    formula(b,
+            "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
+            "[%zu, %zu, %zu]",
+            E, cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
     return true;
+}
+
+static bool build_mh_softmax(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, H = b->cfg->heads;
+    if (make_softmax(b, "attention_weights", "scores", err) == NULL)
+        return false;
+    formula(b, "attention_weights = softmax(scores, dim=-1)   [%zu, %zu, %zu] → [%zu, %zu, %zu]", H, S, S, H, S, S);
+    return true;
+}
+
+static bool build_mh_weighted_sum(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
+    if (make_einsum(b, "head_outputs", "hij,hjk->hik", "attention_weights", "values", err) == NULL)
+        return false;
+    formula(b,
+            "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
+            "[%zu, %zu, %zu]",
+            H, S, S, H, S, E, H, S, E);
+    return true;
+}
+
+static bool build_mh_concat(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
+    if (put(b, "concat_heads", tensor_concat_heads(value(b, "head_outputs"), err), err) == NULL)
+        return false;
+    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S,
+            H, S, E, S, D);
+    derive(b, "concat_heads", OP_CONCAT_HEADS, "head_outputs", NULL);
+    return true;
+}
+
+static bool build_mh_output(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model;
+    if (make_product(b, "multihead_output", OP_MATMUL, "concat_heads", "w_output", err) == NULL)
+        return false;
+    formula(b, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]", S, D, D, D, S,
+            D);
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * The step table
+ *
+ * One row per step, in the order a trace makes them. A row's tensors are
+ * what the step shows, in order: IN names a tensor an earlier step of the
+ * part made, OUT one this step's function makes (through put). DIMS_*
+ * say what each dimension runs over. docs/arch-notes/steps.md: how to add
+ * a row.
+ * ---------------------------------------------------------------------- */
+
+#define DIMS_S 1, {DIM_SEQ}
+#define DIMS_D 1, {DIM_MODEL}
+#define DIMS_SD 2, {DIM_SEQ, DIM_MODEL}
+#define DIMS_SS 2, {DIM_SEQ, DIM_SEQ}
+#define DIMS_DD 2, {DIM_MODEL, DIM_MODEL}
+#define DIMS_VD 2, {DIM_VOCAB, DIM_MODEL}
+#define DIMS_HDE 3, {DIM_HEAD, DIM_MODEL, DIM_HEAD_DIM}
+#define DIMS_HSE 3, {DIM_HEAD, DIM_SEQ, DIM_HEAD_DIM}
+#define DIMS_HSS 3, {DIM_HEAD, DIM_SEQ, DIM_SEQ}
+
+#define IN(name, dims) {name, dims, false, false}
+#define OUT(name, dims) {name, dims, true, false}
+#define IN_IDS(name, dims) {name, dims, false, true}
+#define OUT_IDS(name, dims) {name, dims, true, true}
+
+static const TraceStepDef STEP_DEFS[] = {
+    /* part 1 */
+    {.id = "tokenize", .part = PART_SINGLE_HEAD, .title = "Turn the words into token ids",
+     .explanation = EXPLAIN_TOKENIZE, .build = build_tokenize,
+     .tensors = {OUT_IDS("tokenized_sentence", DIMS_S)}},
+    {.id = "embed", .part = PART_SINGLE_HEAD, .title = "Look up each token's embedding",
+     .explanation = EXPLAIN_EMBED, .build = build_embed,
+     .tensors = {IN_IDS("tokenized_sentence", DIMS_S), OUT("embedding", DIMS_VD), OUT("sentence_embed", DIMS_SD)}},
+    {.id = "weights", .part = PART_SINGLE_HEAD, .title = "Draw the key, query and value matrices",
+     .explanation = EXPLAIN_WEIGHTS, .build = build_weights, .main = "w_key",
+     .tensors = {OUT("w_key", DIMS_DD), OUT("w_query", DIMS_DD), OUT("w_value", DIMS_DD)}},
+    {.id = "project_token", .part = PART_SINGLE_HEAD, .title = "Key, query and value of the focus token",
+     .explanation = EXPLAIN_PROJECT_TOKEN, .build = build_project_token, .main = "key_#",
+     .tensors = {IN("sentence_embed", DIMS_SD), OUT("x_#", DIMS_D), IN("w_key", DIMS_DD), IN("w_query", DIMS_DD),
+                 IN("w_value", DIMS_DD), OUT("key_#", DIMS_D), OUT("query_#", DIMS_D), OUT("value_#", DIMS_D)}},
+    {.id = "keys_values", .part = PART_SINGLE_HEAD, .title = "Keys and values of every token",
+     .explanation = EXPLAIN_KEYS_VALUES, .build = build_keys_values, .main = "keys",
+     .tensors = {IN("sentence_embed", DIMS_SD), IN("w_key", DIMS_DD), IN("w_value", DIMS_DD), OUT("keys", DIMS_SD),
+                 OUT("values", DIMS_SD)}},
+    {.id = "scores", .part = PART_SINGLE_HEAD, .title = "Score the focus token's query against every key",
+     .explanation = EXPLAIN_SCORES, .build = build_scores,
+     .tensors = {IN("query_#", DIMS_D), IN("keys", DIMS_SD), OUT("scores_#", DIMS_S)}},
+    {.id = "scale", .part = PART_SINGLE_HEAD, .title = "Scale the scores",
+     .explanation = EXPLAIN_SCALE, .build = build_scale,
+     .tensors = {IN("scores_#", DIMS_S), OUT("scaled_scores_#", DIMS_S)}},
+    {.id = "softmax", .part = PART_SINGLE_HEAD, .title = "Softmax: scores become attention weights",
+     .explanation = EXPLAIN_SOFTMAX, .build = build_softmax,
+     .tensors = {IN("scaled_scores_#", DIMS_S), OUT("a#", DIMS_S)}},
+    {.id = "weighted_sum", .part = PART_SINGLE_HEAD, .title = "Blend the values by the weights",
+     .explanation = EXPLAIN_WEIGHTED_SUM, .build = build_weighted_sum,
+     .tensors = {IN("a#", DIMS_S), IN("values", DIMS_SD), OUT("z#", DIMS_D)}},
+    {.id = "all_tokens", .part = PART_SINGLE_HEAD, .title = "Every token at once",
+     .explanation = EXPLAIN_ALL_TOKENS, .build = build_all_tokens, .main = "attention_weights",
+     .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_DD), OUT("queries", DIMS_SD), IN("keys", DIMS_SD),
+                 IN("values", DIMS_SD), OUT("scores", DIMS_SS), OUT("attention_weights", DIMS_SS),
+                 OUT("z", DIMS_SD)}},
+    /* part 2 */
+    {.id = "mh_weights", .part = PART_MULTI_HEAD, .title = "Stacked weights for every head",
+     .explanation = EXPLAIN_MH_WEIGHTS, .build = build_mh_weights, .main = "w_query",
+     .tensors = {OUT("w_query", DIMS_HDE), OUT("w_key", DIMS_HDE), OUT("w_value", DIMS_HDE),
+                 OUT("w_output", DIMS_DD)}},
+    {.id = "mh_project", .part = PART_MULTI_HEAD, .title = "Queries, keys and values for every head",
+     .explanation = EXPLAIN_MH_PROJECT, .einsum = "sd,hde->hse", .build = build_mh_project, .main = "queries",
+     .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_HDE), IN("w_key", DIMS_HDE), IN("w_value", DIMS_HDE),
+                 OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
+    {.id = "mh_scores", .part = PART_MULTI_HEAD, .title = "Scores of every head",
+     .explanation = EXPLAIN_MH_SCORES, .einsum = "hse,hek->hsk", .build = build_mh_scores,
+     .tensors = {IN("queries", DIMS_HSE), IN("keys", DIMS_HSE), OUT("scores", DIMS_HSS)}},
+    {.id = "mh_softmax", .part = PART_MULTI_HEAD, .title = "Softmax in every head",
+     .explanation = EXPLAIN_MH_SOFTMAX, .build = build_mh_softmax, .default_picture = true,
+     .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
+    {.id = "mh_weighted_sum", .part = PART_MULTI_HEAD, .title = "Every head blends its values",
+     .explanation = EXPLAIN_MH_WEIGHTED_SUM, .einsum = "hij,hjk->hik", .build = build_mh_weighted_sum,
+     .tensors = {IN("attention_weights", DIMS_HSS), IN("values", DIMS_HSE), OUT("head_outputs", DIMS_HSE)}},
+    {.id = "mh_concat", .part = PART_MULTI_HEAD, .title = "Put the heads side by side",
+     .explanation = EXPLAIN_MH_CONCAT, .build = build_mh_concat,
+     .tensors = {IN("head_outputs", DIMS_HSE), OUT("concat_heads", DIMS_SD)}},
+    {.id = "mh_output", .part = PART_MULTI_HEAD, .title = "Mix the heads with the output matrix",
+     .explanation = EXPLAIN_MH_OUTPUT, .build = build_mh_output,
+     .tensors = {IN("concat_heads", DIMS_SD), IN("w_output", DIMS_DD), OUT("multihead_output", DIMS_SD)}},
+};
+
+#define N_STEP_DEFS (sizeof STEP_DEFS / sizeof STEP_DEFS[0])
+_Static_assert(N_STEP_DEFS <= TRACE_MAX_STEPS, "more rows in STEP_DEFS than a Trace has steps (TRACE_MAX_STEPS)");
+
+size_t trace_step_def_count(void)
+{
+    return N_STEP_DEFS;
+}
+
+const TraceStepDef *trace_step_def(size_t i)
+{
+    return i < N_STEP_DEFS ? &STEP_DEFS[i] : NULL;
+}
+
+const TraceStepDef *trace_step_def_find(const char *id)
+{
+    for (size_t i = 0; i < N_STEP_DEFS; i++)
+        if (strcmp(STEP_DEFS[i].id, id) == 0)
+            return &STEP_DEFS[i];
+    return NULL;
+}
+
+int trace_step_def_tensors(const TraceStepDef *def)
+{
+    int n = 0;
+    while (n < TRACE_MAX_STEP_TENSORS && def->tensors[n].name != NULL)
+        n++;
+    return n;
+}
+
+/* The ids as one array, for the callers that match a name against a list
+ * (the lesson parser). Filled once, under pthread_once, from the table. */
+static const char *step_ids[N_STEP_DEFS];
+static pthread_once_t step_ids_once = PTHREAD_ONCE_INIT;
+
+static void fill_step_ids(void)
+{
+    for (size_t i = 0; i < N_STEP_DEFS; i++)
+        step_ids[i] = STEP_DEFS[i].id;
+}
+
+const char *const *trace_step_ids(void)
+{
+    pthread_once(&step_ids_once, fill_step_ids);
+    return step_ids;
+}
+
+/* ------------------------------------------------------------------------
+ * Running the table
+ * ---------------------------------------------------------------------- */
+
+/* Starts the step of row def: its text from the row, its tensors laid out
+ * as the row lists them, each input found by name among the part's
+ * tensors, each output empty until the row's function makes it. */
+static void step_begin(TraceBuild *b, const TraceStepDef *def)
+{
+    Trace *trace = b->trace;
+    if (trace->n_steps >= TRACE_MAX_STEPS)
+        ATTN_FATAL("more than %d steps (TRACE_MAX_STEPS)", TRACE_MAX_STEPS);
+    TraceStep *step = &trace->steps[trace->n_steps++];
+    memset(step, 0, sizeof *step);
+    step->id = def->id;
+    step->def = def;
+    step->part = def->part;
+    snprintf(step->title, sizeof step->title, "%s", def->title);
+    step->explanation = def->explanation;
+    step->einsum = def->einsum;
+    b->step = step;
+    for (int i = 0; i < trace_step_def_tensors(def); i++) {
+        const TraceTensorDef *tdef = &def->tensors[i];
+        char name[TRACE_NAME_BYTES];
+        expand_name(name, tdef->name, b->cfg->focus);
+        trace_step_show(step, tdef, name, tdef->is_output ? NULL : value(b, name));
+    }
+}
+
+/* Checks that the function made every output its row lists, of the rank
+ * the row gives, and chooses the main tensor: the row's, or the last
+ * output. */
+static void step_end(TraceBuild *b)
+{
+    TraceStep *step = b->step;
+    for (int i = 0; i < step->n_tensors; i++) {
+        const TraceTensor *tt = &step->tensors[i];
+        if (tt->tensor == NULL)
+            ATTN_FATAL("step %s did not make %s", step->id, tt->name);
+        if (tt->tensor->ndim != step->def->tensors[i].ndim)
+            ATTN_FATAL("step %s: %s has %d dimensions, its row says %d", step->id, tt->name, tt->tensor->ndim,
+                       step->def->tensors[i].ndim);
+        if (tt->is_output)
+            step->main_tensor = i;
+    }
+    if (step->def->main != NULL)
+        step->main_tensor = slot(b, step->def->main);
+    ATTN_ASSERT(step->tensors[step->main_tensor].is_output);
+}
+
+/* Runs every row of the table that applies to the trace's config, in
+ * order, timing each. Returns false with err set when a step fails. */
+static bool run_steps(Trace *trace, const Weights *weights, Error *err)
+{
+    TraceBuild *b = calloc(1, sizeof *b); /* the generator's state is a few KB */
+    if (b == NULL)
+        return error_oom(err, "a trace");
+    b->trace = trace;
+    b->cfg = &trace->config;
+    b->loaded = weights;
+    bool ok = true;
+    for (size_t i = 0; ok && i < N_STEP_DEFS; i++) {
+        const TraceStepDef *def = &STEP_DEFS[i];
+        if (def->applies != NULL && !def->applies(b->cfg))
+            continue;
+        double started = clock_ms();
+        step_begin(b, def);
+        ok = def->build(b, err);
+        if (ok)
+            step_end(b);
+        else if (err != NULL && err->status == STATUS_OK)
+            ATTN_FATAL("step %s failed without saying why", def->id);
+        trace->step_ms[trace->n_steps - 1] = clock_ms() - started;
+    }
+    free(b);
+    return ok;
 }
 
 /* a * b, or ULLONG_MAX when that overflows. */
@@ -725,8 +996,8 @@ static unsigned long long add_sat(unsigned long long a, unsigned long long b)
 unsigned long long trace_bytes(const Config *cfg)
 {
     unsigned long long S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size, H = cfg->heads;
-    /* the floats each part keeps, from the shapes in build_single_head and
-     * build_multi_head: [V, D] tables (part 2's is freed, but both live at
+    /* the floats each part keeps, from the shapes its steps make (the
+     * build_* functions): [V, D] tables (part 2's is freed, but both live at
      * once for a moment), [D, D] weights, [S, D] activations, [S, S] and
      * [H, S, S] scores and weights, and the short vectors */
     unsigned long long floats = 0;
@@ -743,37 +1014,40 @@ Trace *trace_build(const Config *cfg, Error *err)
     return trace_build_weights(cfg, NULL, err);
 }
 
-Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err)
+/* The memory guard: true when a trace of cfg fits its cap (cfg->max_bytes,
+ * or LIMIT_DEFAULT_MAX_BYTES) and the process's limit (ulimit -v); else
+ * false with err set, before anything is allocated. */
+static bool trace_fits(const Config *cfg, Error *err)
 {
-    if (!config_validate(cfg, err))
-        return NULL;
-    /* the memory guard: refuse before allocating anything */
     unsigned long long need = trace_bytes(cfg);
     unsigned long long cap = cfg->max_bytes != 0 ? cfg->max_bytes : LIMIT_DEFAULT_MAX_BYTES;
+    char need_text[32], limit_text[32];
+    numfmt_bytes(need, need_text, sizeof need_text);
     if (need > cap) {
-        char need_text[32], cap_text[32];
-        numfmt_bytes(need, need_text, sizeof need_text);
-        numfmt_bytes(cap, cap_text, sizeof cap_text);
+        numfmt_bytes(cap, limit_text, sizeof limit_text);
         unsigned long long gib = need / ((unsigned long long)1 << 30) + 1;
         if (need == ULLONG_MAX)
-            error_set(err, STATUS_DATAERR, "these sizes need more memory than can be counted; make them smaller");
-        else
-            error_set(err, STATUS_DATAERR,
-                      "these sizes need %s for the trace's tensors, over the %s cap; --max-memory %lluG allows it",
-                      need_text, cap_text, gib);
-        return NULL;
+            return error_set(err, STATUS_DATAERR, "these sizes need more memory than can be counted; make them smaller");
+        return error_set(err, STATUS_DATAERR,
+                         "these sizes need %s for the trace's tensors, over the %s cap; --max-memory %lluG allows it",
+                         need_text, limit_text, gib);
     }
     /* and a limit on the process's memory (ulimit -v) is respected before
      * the first allocation, not discovered at the last one */
     struct rlimit limit;
     if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && need > (unsigned long long)limit.rlim_cur) {
-        char need_text[32], limit_text[32];
-        numfmt_bytes(need, need_text, sizeof need_text);
         numfmt_bytes((unsigned long long)limit.rlim_cur, limit_text, sizeof limit_text);
-        error_set(err, STATUS_FAILURE, "these sizes need %s for the trace's tensors, more than the %s this process may use (ulimit -v)",
-                  need_text, limit_text);
-        return NULL;
+        return error_set(err, STATUS_FAILURE,
+                         "these sizes need %s for the trace's tensors, more than the %s this process may use (ulimit -v)",
+                         need_text, limit_text);
     }
+    return true;
+}
+
+Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err)
+{
+    if (!config_validate(cfg, err) || !trace_fits(cfg, err))
+        return NULL;
     Trace *trace = calloc(1, sizeof *trace);
     if (trace == NULL) {
         error_oom(err, "a trace");
@@ -785,21 +1059,11 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
     }
     trace->fast_kernels = trace_uses_fast_kernels(cfg);
     trace->threads = trace->fast_kernels ? trace_threads(cfg) : 1;
-    double started = clock_ms();
-    if (!build_single_head(trace, weights, err) || !build_multi_head(trace, weights, err)) {
-        if (err != NULL && err->status == STATUS_OK)
-            error_oom(err, "the trace's tensors");
+    if (!run_steps(trace, weights, err)) {
         trace_free(trace);
         return NULL;
     }
-    /* each step's time: from the previous step's start (or the build's) */
-    for (int i = 0; i < trace->n_steps; i++) {
-        double at = trace->step_ms[i];
-        trace->step_ms[i] = at - started;
-        started = at;
-    }
     link_inputs(trace);
-    choose_main_tensors(trace);
     return trace;
 }
 
@@ -808,7 +1072,7 @@ void trace_free(Trace *trace)
     if (trace == NULL)
         return;
     for (int i = 0; i < trace->n_owned; i++)
-        tensor_free(trace->owned[i]);
+        tensor_free(trace->owned[i].tensor);
     config_free(&trace->config);
     free(trace);
 }

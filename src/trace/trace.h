@@ -7,6 +7,12 @@
  * formula with shapes and a short explanation. Printers and the UI only read
  * a Trace; they never compute.
  *
+ * The steps are one table (TraceStepDef, trace_step_def): each row names
+ * a step, its part, its text, the tensors it shows with what each of their
+ * dimensions runs over, and the function that computes it. Everything else
+ * that needs the steps (lessons, --step, --list-steps, the completion, the
+ * tests) reads that table; docs/arch-notes/steps.md says how to add a row.
+ *
  * Part 1 (single_head) follows one token, the focus, with the W·x
  * convention; part 2 (multi_head) uses x·W and einsum, as the article does.
  */
@@ -78,8 +84,67 @@ typedef struct TraceTensor {
     int made_in;                         /* index of the step that made it */
 } TraceTensor;
 
+/* ------------------------------------------------------------------------
+ * The step table
+ * ---------------------------------------------------------------------- */
+
+/* The state of a trace being built (trace.c): the trace, the step being
+ * made, the generator. A step's build function gets it. */
+typedef struct TraceBuild TraceBuild;
+
+/* Computes one step: reads earlier tensors of its part by name, makes its
+ * outputs and fills the step's formula. Returns false with err set when an
+ * allocation or a loaded tensor fails. */
+typedef bool (*TraceStepBuildFn)(TraceBuild *build, Error *err);
+
+/* One tensor a step shows, as its table row declares it. */
+typedef struct TraceTensorDef {
+    const char *name;              /* "keys"; '#' is the focus token's number ("key_#": "key_1"); NULL ends the list */
+    int ndim;                      /* dimensions the tensor has */
+    DimKind dims[TENSOR_MAX_DIMS]; /* what each of them runs over */
+    bool is_output;                /* made by the step; else a tensor of the part made earlier, shown again */
+    bool is_integer;               /* holds whole numbers (token ids) */
+} TraceTensorDef;
+
+/* One row of the step table. */
+typedef struct TraceStepDef {
+    const char *id;                /* stable id: "scores", "mh_softmax"; unique in the table */
+    TracePart part;                /* the part of the walk it belongs to */
+    const char *title;             /* one line, true of every trace (--list-steps); the build may refine it */
+    const char *explanation;       /* a short paragraph, static text; the build may choose another for its config */
+    const char *einsum;            /* the step's einsum equation, or NULL */
+    const char *main;              /* the output the UI opens on ('#' as in names), or NULL for the last output */
+    bool (*applies)(const Config *cfg); /* whether cfg's trace has the step; NULL: every trace has it */
+    bool default_picture;          /* the step --svg draws when no step is named (the trace's last such step) */
+    TraceStepBuildFn build;        /* computes it */
+    TraceTensorDef tensors[TRACE_MAX_STEP_TENSORS]; /* what it shows, in order; unused entries have a NULL name */
+} TraceStepDef;
+
+/* The steps the table defines (whether or not a given trace has them). */
+size_t trace_step_def_count(void);
+
+/* Row i of the table (0-based, in the order a trace makes them), or NULL
+ * when i >= trace_step_def_count(). The row is static. */
+const TraceStepDef *trace_step_def(size_t i);
+
+/* The row whose id is id, or NULL. */
+const TraceStepDef *trace_step_def_find(const char *id);
+
+/* The ids of the table's rows, in order: trace_step_def_count() strings,
+ * static, the same array on every call (safe from any thread). */
+const char *const *trace_step_ids(void);
+
+/* How many tensors the row shows (its entries before the first NULL name),
+ * at most TRACE_MAX_STEP_TENSORS. */
+int trace_step_def_tensors(const TraceStepDef *def);
+
+/* ------------------------------------------------------------------------
+ * A trace
+ * ---------------------------------------------------------------------- */
+
 typedef struct TraceStep {
-    const char *id;          /* stable id: "scores", "mh_softmax" */
+    const char *id;          /* stable id: "scores", "mh_softmax" (the table's) */
+    const TraceStepDef *def; /* its row of the table */
     TracePart part;
     char title[96];          /* one line */
     char formula[160];       /* one line, with shapes, UTF-8 */
@@ -90,6 +155,17 @@ typedef struct TraceStep {
     int main_tensor;         /* the output the step is about (the UI opens on it) */
 } TraceStep;
 
+/* A tensor the Trace owns, under its name in its part. Steps find their
+ * inputs here, by name; the tensors a step shows point here. */
+typedef struct TraceValue {
+    Tensor *tensor;              /* owned */
+    TracePart part;              /* the part it belongs to */
+    char name[TRACE_NAME_BYTES]; /* "keys", "key_1", unique within the part; "" for an unnamed one */
+} TraceValue;
+
+/* The most tensors a Trace owns (the article's walk keeps 32). */
+#define TRACE_MAX_VALUES 64
+
 typedef struct Trace {
     Config config;                   /* copy of what it was built from */
     int n_steps;
@@ -98,7 +174,7 @@ typedef struct Trace {
     int threads;                     /* threads the fast kernels used */
     double step_ms[TRACE_MAX_STEPS]; /* milliseconds each step took to compute */
     int n_owned;                     /* tensors owned, freed by trace_free */
-    Tensor *owned[64];
+    TraceValue owned[TRACE_MAX_VALUES]; /* every tensor made, by part and name */
 } Trace;
 
 /* The bytes the tensors of a trace of cfg take (cfg validated), computed
@@ -147,5 +223,19 @@ int trace_find_step(const Trace *trace, const char *id_or_number, Error *err);
 
 /* The first tensor named name in part, or NULL. */
 const TraceTensor *trace_find_tensor(const Trace *trace, TracePart part, const char *name);
+
+/* Adds tensor t (owned by the trace, or NULL to be filled in later) to
+ * step's tensors, as def describes it, under name (def's name with '#'
+ * replaced). Returns its index in the step. Aborts the program
+ * (ATTN_FATAL) when the step already holds TRACE_MAX_STEP_TENSORS tensors:
+ * the table guarantees it never does. */
+int trace_step_show(TraceStep *step, const TraceTensorDef *def, const char *name, const Tensor *t);
+
+/* Hands t to trace, which frees it with trace_free, under name in part
+ * (name may be "" for a tensor no step finds by name). Returns t. When t is
+ * NULL (the call that made it failed and set err), returns NULL. When the
+ * trace already owns TRACE_MAX_VALUES tensors, frees t, sets err
+ * (STATUS_FAILURE) and returns NULL. */
+Tensor *trace_keep(Trace *trace, TracePart part, const char *name, Tensor *t, Error *err);
 
 #endif
