@@ -166,10 +166,12 @@ static bool read_sentence_file(const char *path, char **text, Error *err)
     *text = buf;
     return true;
 }
+
 /* ------------------------------------------------------------------------
  * The setters and handlers the table's rows point to
  * ---------------------------------------------------------------------- */
 
+/* The parser's state while it reads argv; the handlers write through it. */
 struct CliParse {
     Options *opts;   /* what the flags say so far */
     bool have_size;  /* --size was given */

@@ -1,6 +1,10 @@
 /*
  * main.c - the edge of the program: parse the command line, build the
  * trace, write it out, and turn errors into one line and an exit status.
+ *
+ * One run's state is one heap context (Run, at the end of the file) that
+ * main releases in one place; the helpers return false with an Error and
+ * only main prints it.
  */
 #include <errno.h>
 #include <langinfo.h>
