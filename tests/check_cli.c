@@ -1181,7 +1181,7 @@ END_TEST
 /* What an unknown flag, or a known one used wrongly, is told: the exact
  * messages (tests/bad_input_test.sh checks them at the command line too). */
 static const struct {
-    const char *args[3];
+    const char *args[4]; /* NULL-terminated */
     const char *message;
 } MISUSES[] = {
     {{"--bogus", NULL}, "unknown option '--bogus' (see --help)"},
