@@ -875,6 +875,456 @@ START_TEST(test_options_free)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------
+ * The flag table: well formed, every row parses, and the manual and the
+ * bash completion name exactly its flags.
+ * ------------------------------------------------------------------- */
+
+/* Where the manual, the completion and the README are: $ATTN_SOURCE_DIR
+ * (the repository's top), else the current directory. */
+static void source_path(char *path, size_t size, const char *name)
+{
+    const char *top = getenv("ATTN_SOURCE_DIR");
+    snprintf(path, size, "%s/%s", top != NULL && top[0] != '\0' ? top : ".", name);
+}
+
+/* The whole file name (under source_path) as a malloc'd string; fails the
+ * test when it cannot be read. The caller frees it. */
+static char *read_source(const char *name)
+{
+    char path[1024];
+    source_path(path, sizeof path, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s (run the tests from the repository's top)", path);
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    for (size_t n; (n = fread(text + len, 1, cap - len - 1, f)) > 0;) {
+        len += n;
+        if (len + 1 == cap) {
+            cap *= 2;
+            text = realloc(text, cap);
+            ck_assert_ptr_nonnull(text);
+        }
+    }
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+/* Most words a list below keeps, and the room for each. */
+#define MAX_WORDS 256
+#define WORD_BYTES 64
+
+typedef struct Words {
+    int n;
+    char word[MAX_WORDS][WORD_BYTES];
+} Words;
+
+static void words_add(Words *w, const char *word, size_t len)
+{
+    ck_assert_msg(w->n < MAX_WORDS && len < WORD_BYTES, "too many or too long words (at '%.*s')", (int)len, word);
+    memcpy(w->word[w->n], word, len);
+    w->word[w->n][len] = '\0';
+    w->n++;
+}
+
+static bool words_have(const Words *w, const char *word)
+{
+    for (int i = 0; i < w->n; i++)
+        if (strcmp(w->word[i], word) == 0)
+            return true;
+    return false;
+}
+
+/* The flags the manual names: the word after each "Fl" on a macro line
+ * (".It Fl -print", ".Op Fl h"), as "-" followed by it ("--print", "-h").
+ * With entries_only, only the .It lines: the flags the manual documents. */
+static void man_flags(const char *man, bool entries_only, Words *out)
+{
+    out->n = 0;
+    for (const char *line = man; *line != '\0';) {
+        size_t len = strcspn(line, "\n");
+        if (line[0] == '.' && (!entries_only || strncmp(line, ".It ", 4) == 0)) {
+            for (const char *p = line; p < line + len;) {
+                p += strspn(p, " ");
+                size_t word = strcspn(p, " \n");
+                size_t skip = p == line ? 1 : 0; /* "Fl" inside a line, ".Fl" opening one */
+                if (word == 2 + skip && strncmp(p + skip, "Fl", 2) == 0) {
+                    const char *flag = p + word + 1;
+                    size_t flag_len = p + word < line + len ? strcspn(flag, " \n") : 0;
+                    char name[WORD_BYTES];
+                    if (flag_len > 0 && flag_len + 1 < sizeof name) {
+                        snprintf(name, sizeof name, "-%.*s", (int)flag_len, flag);
+                        if (!words_have(out, name))
+                            words_add(out, name, strlen(name));
+                    }
+                }
+                p += word;
+            }
+        }
+        line += len + (line[len] == '\n');
+    }
+}
+
+/* The words of the completion's shell variable var='...'. */
+static void completion_list(const char *completion, const char *var, Words *out)
+{
+    char start[128];
+    snprintf(start, sizeof start, "\n%s='", var);
+    const char *p = strstr(completion, start);
+    ck_assert_msg(p != NULL, "the completion has no %s='...' list", var);
+    p += strlen(start);
+    const char *end = strchr(p, '\'');
+    ck_assert_ptr_nonnull(end);
+    out->n = 0;
+    while (p < end) {
+        p += strspn(p, " \t\n");
+        size_t len = strcspn(p, " \t\n'");
+        if (len > 0)
+            words_add(out, p, len);
+        p += len;
+    }
+}
+
+/* The row of the table named (long name or alias) name, or NULL. */
+static const CliFlag *table_row(const char *name)
+{
+    for (size_t i = 0; i < cli_flag_count(); i++) {
+        const CliFlag *flag = cli_flag(i);
+        if (strcmp(flag->name, name) == 0 || (flag->alias != NULL && strcmp(flag->alias, name) == 0))
+            return flag;
+    }
+    return NULL;
+}
+
+/* Names and aliases are unique, well formed, and their help lines fit. */
+START_TEST(test_table_is_well_formed)
+{
+    size_t n = cli_flag_count();
+    ck_assert_msg(n >= 30, "the table has %zu rows", n);
+    ck_assert_ptr_null(cli_flag(n));
+    for (size_t i = 0; i < n; i++) {
+        const CliFlag *a = cli_flag(i);
+        ck_assert_msg(strncmp(a->name, "--", 2) == 0 && strlen(a->name) > 2 && strchr(a->name, '=') == NULL,
+                      "row %zu: '%s' is not a long flag name", i, a->name);
+        ck_assert_msg(a->alias == NULL || (a->alias[0] == '-' && a->alias[1] != '-' && a->alias[1] != '\0' &&
+                                           a->alias[2] == '\0'),
+                      "%s: alias '%s' is not a dash and one letter", a->name, a->alias);
+        ck_assert_msg(a->handle != NULL, "%s has no handler", a->name);
+        ck_assert_msg(cli_flag_find(a->name) == a, "cli_flag_find(%s) is not its row", a->name);
+        if (a->alias != NULL)
+            ck_assert_msg(cli_flag_find(a->alias) == a, "cli_flag_find(%s) is not its row", a->alias);
+        if (a->help != NULL) /* "  " + the 22 columns of names + the help, in 80 columns */
+            ck_assert_msg(strlen(a->help) <= 80 - 24, "%s: its help line is %zu characters", a->name, strlen(a->help));
+        for (size_t k = i + 1; k < n; k++) {
+            const CliFlag *b = cli_flag(k);
+            ck_assert_msg(strcmp(a->name, b->name) != 0, "%s is in the table twice (rows %zu and %zu)", a->name, i, k);
+            ck_assert_msg(a->alias == NULL || b->alias == NULL || strcmp(a->alias, b->alias) != 0,
+                          "alias %s is in the table twice", a->alias);
+        }
+    }
+    ck_assert_ptr_null(cli_flag_find("--bogus"));
+    ck_assert_ptr_null(cli_flag_find("--prin"));
+    ck_assert_ptr_null(cli_flag_find("-x"));
+    ck_assert_ptr_null(cli_flag_find(NULL));
+}
+END_TEST
+
+/* A valid use of each flag, kept by hand (an independent list): the flag,
+ * its argument ("@file": a sentence file made for the test; NULL for a
+ * switch), and arguments it needs beside it, given in both runs. */
+typedef struct FlagUse {
+    const char *name;
+    const char *value;
+    const char *with[3];
+} FlagUse;
+
+static const FlagUse FLAG_USES[] = {
+    {"--print", NULL, {NULL}},
+    {"--json", NULL, {NULL}},
+    {"--tui", NULL, {NULL}},
+    {"--svg", "out.svg", {NULL}},
+    {"--export-npy", "npy-dir", {NULL}},
+    {"--step", "softmax", {NULL}},
+    {"--precision", "3", {NULL}},
+    {"--sentence", "a b c", {NULL}},
+    {"--sentence-file", "@file", {NULL}},
+    {"--token-ids", "1 2 3", {NULL}},
+    {"--vocab-size", "50", {NULL}},
+    {"--d-model", "32", {NULL}},
+    {"--heads", "2", {NULL}},
+    {"--focus", "2", {NULL}},
+    {"--seed", "7", {NULL}},
+    {"--causal", NULL, {NULL}},
+    {"--tokens", "8", {NULL}},
+    {"--weights", "weights-dir", {NULL}},
+    {"--max-memory", "1G", {NULL}},
+    {"--kernels", "fast", {NULL}},
+    {"--threads", "3", {NULL}},
+    {"--check", NULL, {"a.lesson", NULL}},
+    {"--list-lessons", NULL, {NULL}},
+    {"--list-steps", NULL, {NULL}},
+    {"--restart", NULL, {NULL}},
+    {"--no-lesson", NULL, {NULL}},
+    {"--autoplay", "2.5", {NULL}},
+    {"--theme", "presenter", {NULL}},
+    {"--ascii", NULL, {NULL}},
+    {"--no-color", NULL, {NULL}},
+    {"--dump-screen", "-", {NULL}},
+    {"--keys", "jj<Enter>", {"--dump-screen", "-", NULL}},
+    {"--size", "100x30", {"--dump-screen", "-", NULL}},
+    {"--bench", "3", {NULL}},
+    {"--bench-frames", NULL, {NULL}},
+    {"--help", NULL, {NULL}},
+    {"--version", NULL, {NULL}},
+};
+
+/* What a parse produced, as one line of text (so two parses compare as
+ * strings), or "error N: message". */
+static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
+{
+    Options o;
+    Error err;
+    error_clear(&err);
+    if (!cli_parse(argc, argv, &o, &err)) {
+        snprintf(out, size, "error %d: %s", err.status, err.message);
+        return;
+    }
+    const ConfigFlags *f = &o.flags;
+    const Config *c = &o.config;
+#define S(text) ((text) != NULL ? (text) : "-")
+    snprintf(out, size,
+             "mode %d help %d version %d step %s precision %d/%d ascii %d no_color %d screen %dx%d keys %s dump %s "
+             "npy %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d presenter %d "
+             "list %d/%d runs %d | sentence %s file %s ids %s sizes %d%d%d%d%d kernels %d/%d threads %d weights %s "
+             "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d",
+             (int)o.mode, o.help, o.version, S(o.step), o.precision, o.have_precision, o.ascii, o.no_color,
+             o.screen_cols, o.screen_rows, S(o.keys), S(o.dump_file), S(o.npy_dir), S(o.svg_file), S(o.lesson),
+             o.no_lesson, o.config_flags, o.check, o.n_check_files, o.restart, o.autoplay_ms, o.presenter,
+             o.list_lessons, o.list_steps, o.bench_runs, S(f->sentence), S(f->sentence_file), S(f->token_ids), f->have_vocab,
+             f->have_d_model, f->have_heads, f->have_focus, f->have_seed, (int)f->kernels, f->have_kernels,
+             f->threads, S(f->weights_dir), c->n_tokens, c->vocab_size, c->d_model, c->heads, c->focus,
+             (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels, c->threads);
+#undef S
+    cli_options_free(&o);
+}
+
+/* Builds argv: the program, then spelling (the flag, or NULL for none) and
+ * value (NULL for none), then use->with. Returns argc. */
+static int use_argv(const FlagUse *use, const char *spelling, const char *value, char **argv)
+{
+    int argc = 0;
+    argv[argc++] = (char *)"attn-trace";
+    if (spelling != NULL)
+        argv[argc++] = (char *)spelling;
+    if (value != NULL)
+        argv[argc++] = (char *)value;
+    for (int i = 0; use->with[i] != NULL; i++)
+        argv[argc++] = (char *)use->with[i];
+    argv[argc] = NULL;
+    return argc;
+}
+
+/* Every row of the table parses with FLAG_USES' argument, in each of its
+ * spellings (--flag value, --flag=value, the alias), the same way, and
+ * changes what the parse produces. */
+START_TEST(test_every_flag_parses)
+{
+    char dir[512], file[600];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(file, sizeof file, "%s/sentence.txt", dir);
+    ck_assert(write_file(file, "x y z\n", 6));
+    char failure[8192] = "";
+    for (size_t i = 0; i < cli_flag_count() && failure[0] == '\0'; i++) {
+        const CliFlag *flag = cli_flag(i);
+        const FlagUse *use = NULL;
+        for (int k = 0; k < COUNT_OF(FLAG_USES); k++)
+            if (strcmp(FLAG_USES[k].name, flag->name) == 0)
+                use = &FLAG_USES[k];
+        if (use == NULL) {
+            snprintf(failure, sizeof failure, "%s: add a valid use of it to FLAG_USES", flag->name);
+            break;
+        }
+        const char *value = use->value != NULL && strcmp(use->value, "@file") == 0 ? file : use->value;
+        if ((flag->arg != NULL) != (value != NULL)) {
+            snprintf(failure, sizeof failure, "%s: the table says it takes %s", flag->name,
+                     flag->arg != NULL ? "a value" : "none");
+            break;
+        }
+        char *argv[8];
+        char given[ERROR_MESSAGE_BYTES * 2], baseline[ERROR_MESSAGE_BYTES * 2], other[ERROR_MESSAGE_BYTES * 2];
+        parse_fingerprint(use_argv(use, flag->name, value, argv), argv, given, sizeof given);
+        parse_fingerprint(use_argv(use, NULL, NULL, argv), argv, baseline, sizeof baseline);
+        if (strncmp(given, "error", 5) == 0)
+            snprintf(failure, sizeof failure, "%s %s: %s", flag->name, value != NULL ? value : "", given);
+        else if (strcmp(given, baseline) == 0)
+            snprintf(failure, sizeof failure, "%s changes nothing: %s", flag->name, given);
+        char joined[700];
+        if (failure[0] == '\0' && value != NULL) {
+            snprintf(joined, sizeof joined, "%s=%s", flag->name, value);
+            parse_fingerprint(use_argv(use, joined, NULL, argv), argv, other, sizeof other);
+            if (strcmp(given, other) != 0)
+                snprintf(failure, sizeof failure, "%s: --flag=value gives\n%s\nnot\n%s", joined, other, given);
+        }
+        if (failure[0] == '\0' && flag->alias != NULL) {
+            parse_fingerprint(use_argv(use, flag->alias, value, argv), argv, other, sizeof other);
+            if (strcmp(given, other) != 0)
+                snprintf(failure, sizeof failure, "%s: the alias gives\n%s\nnot\n%s", flag->alias, other, given);
+        }
+    }
+    unlink(file);
+    rmdir(dir);
+    ck_assert_msg(failure[0] == '\0', "%s", failure);
+}
+END_TEST
+
+/* What an unknown flag, or a known one used wrongly, is told: the exact
+ * messages (tests/bad_input_test.sh checks them at the command line too). */
+static const struct {
+    const char *args[4]; /* NULL-terminated */
+    const char *message;
+} MISUSES[] = {
+    {{"--bogus", NULL}, "unknown option '--bogus' (see --help)"},
+    {{"--bogus=1", NULL}, "unknown option '--bogus' (see --help)"},
+    {{"--prin", NULL}, "unknown option '--prin' (see --help)"},
+    {{"--print-all", NULL}, "unknown option '--print-all' (see --help)"},
+    {{"-x", NULL}, "unknown option '-x' (see --help)"},
+    {{"-hV", NULL}, "unknown option '-hV' (see --help)"},
+    {{"-h=1", NULL}, "unknown option '-h=1' (see --help)"},
+    {{"--", NULL}, "unknown option '--' (see --help)"},
+    {{"--print=1", NULL}, "--print: takes no value"},
+    {{"--help=", NULL}, "--help: takes no value"},
+    {{"--step", NULL}, "--step: needs a value (see --help)"},
+    {{"--print", "--json", NULL}, "--json cannot be used with --print"},
+    {{"--bench", "2", "--bench-frames"}, "--bench-frames cannot be used with --bench"},
+};
+
+START_TEST(test_misuse_messages)
+{
+    Snapshot s;
+    parse_snapshot(MISUSES[_i].args, &s);
+    ck_assert_msg(!s.ok, "%s: parsed", MISUSES[_i].args[0]);
+    ck_assert_int_eq(s.status, STATUS_USAGE);
+    ck_assert_str_eq(s.message, MISUSES[_i].message);
+}
+END_TEST
+
+/* The manual documents every flag of the table (an .It entry), and names
+ * no flag the table lacks. */
+START_TEST(test_manual_matches_the_table)
+{
+    char *man = read_source("docs/attn-trace.1");
+    Words entries, named;
+    man_flags(man, true, &entries);
+    man_flags(man, false, &named);
+    free(man);
+    char missing[1024] = "", extra[1024] = "";
+    for (size_t i = 0; i < cli_flag_count(); i++) {
+        const CliFlag *flag = cli_flag(i);
+        if (!words_have(&entries, flag->name))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s", flag->name);
+        if (flag->alias != NULL && !words_have(&entries, flag->alias))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s", flag->alias);
+    }
+    for (int i = 0; i < named.n; i++)
+        if (table_row(named.word[i]) == NULL)
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " %s", named.word[i]);
+    ck_assert_msg(missing[0] == '\0', "docs/attn-trace.1 has no .It entry for:%s", missing);
+    ck_assert_msg(extra[0] == '\0', "docs/attn-trace.1 names flags src/cli/cli.c does not have:%s", extra);
+}
+END_TEST
+
+/* The completion lists every flag of the table, under its kind (value
+ * options, switches), and no flag the table lacks. */
+START_TEST(test_completion_matches_the_table)
+{
+    char *completion = read_source("src/cli/attn-trace.bash-completion");
+    Words values, switches;
+    completion_list(completion, "_attn_trace_value_options", &values);
+    completion_list(completion, "_attn_trace_switches", &switches);
+    free(completion);
+    char problems[2048] = "";
+    for (size_t i = 0; i < cli_flag_count(); i++) {
+        const CliFlag *flag = cli_flag(i);
+        const Words *list = flag->arg != NULL ? &values : &switches;
+        const char *names[2] = {flag->name, flag->alias};
+        for (int k = 0; k < 2; k++)
+            if (names[k] != NULL && !words_have(list, names[k]))
+                snprintf(problems + strlen(problems), sizeof problems - strlen(problems), " %s is not in %s;",
+                         names[k], flag->arg != NULL ? "_attn_trace_value_options" : "_attn_trace_switches");
+    }
+    const Words *lists[2] = {&values, &switches};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < lists[l]->n; i++) {
+            const CliFlag *flag = table_row(lists[l]->word[i]);
+            if (flag == NULL || (flag->arg != NULL) != (l == 0))
+                snprintf(problems + strlen(problems), sizeof problems - strlen(problems), " %s is listed as %s;",
+                         lists[l]->word[i], l == 0 ? "taking a value" : "a switch");
+        }
+    ck_assert_msg(problems[0] == '\0', "src/cli/attn-trace.bash-completion differs from the table:%s", problems);
+}
+END_TEST
+
+/* README.md's usage table has a row for every flag of the table: a first
+ * cell holding `NAME` or `NAME ARG`. */
+START_TEST(test_readme_lists_the_table)
+{
+    char *readme = read_source("README.md");
+    char missing[1024] = "";
+    for (size_t i = 0; i < cli_flag_count(); i++) {
+        const CliFlag *flag = cli_flag(i);
+        const char *names[2] = {flag->name, flag->alias};
+        for (int k = 0; k < 2; k++) {
+            if (names[k] == NULL)
+                continue;
+            bool found = false;
+            for (const char *line = readme; *line != '\0' && !found;) {
+                size_t len = strcspn(line, "\n");
+                if (strncmp(line, "| ", 2) == 0) {
+                    size_t cell = strcspn(line + 2, "|\n");
+                    for (const char *p = line + 2; p < line + 2 + cell && !found; p++) {
+                        size_t n = strlen(names[k]);
+                        found = p[0] == '`' && strncmp(p + 1, names[k], n) == 0 && (p[n + 1] == '`' || p[n + 1] == ' ');
+                    }
+                }
+                line += len + (line[len] == '\n');
+            }
+            if (!found)
+                snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s", names[k]);
+        }
+    }
+    free(readme);
+    ck_assert_msg(missing[0] == '\0', "README.md's usage table has no row for:%s", missing);
+}
+END_TEST
+
+/* The short --help is made from the table's help lines, in its order: each
+ * line names the flag (and alias and argument) in its 22 columns. */
+START_TEST(test_usage_lines_come_from_the_table)
+{
+    const char *usage = cli_usage();
+    ck_assert_ptr_eq(usage, cli_usage()); /* built once */
+    int lines = 0;
+    const char *after = usage;
+    for (size_t i = 0; i < cli_flag_count(); i++) {
+        const CliFlag *flag = cli_flag(i);
+        if (flag->help == NULL)
+            continue;
+        char line[256];
+        char names[64];
+        snprintf(names, sizeof names, "%s%s%s%s%s", flag->alias ? flag->alias : "", flag->alias ? ", " : "",
+                 flag->name, flag->arg ? " " : "", flag->arg ? flag->arg : "");
+        snprintf(line, sizeof line, "\n  %-22s%s\n", names, flag->help);
+        const char *at = strstr(after, line);
+        ck_assert_msg(at != NULL, "--help lacks, or has out of order, the line:%s", line);
+        after = at + strlen(line) - 1;
+        lines++;
+    }
+    ck_assert_int_ge(lines, 10);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *suite = suite_create("cli");
@@ -904,6 +1354,19 @@ Suite *cli_suite(void)
     tcase_add_test(files, test_file_is_directory);
     tcase_add_test(files, test_file_unreadable);
     suite_add_tcase(suite, files);
+
+    TCase *table = tcase_create("table");
+    tcase_add_test(table, test_table_is_well_formed);
+    tcase_add_test(table, test_every_flag_parses);
+    tcase_add_loop_test(table, test_misuse_messages, 0, COUNT_OF(MISUSES));
+    tcase_add_test(table, test_usage_lines_come_from_the_table);
+    suite_add_tcase(suite, table);
+
+    TCase *drift = tcase_create("drift");
+    tcase_add_test(drift, test_manual_matches_the_table);
+    tcase_add_test(drift, test_completion_matches_the_table);
+    tcase_add_test(drift, test_readme_lists_the_table);
+    suite_add_tcase(suite, drift);
 
     return suite;
 }

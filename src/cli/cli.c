@@ -1,10 +1,19 @@
 /*
  * cli.c - command-line parsing (see cli.h, and --help for the flags).
+ *
+ * Every flag is one row of FLAGS below: its names, its argument, its line
+ * in --help and the function that applies it. cli_parse looks each argument
+ * up in the table, takes the value a row asks for, and calls the row's
+ * handler; cli_usage prints the rows that have a help line. Most rows use a
+ * generic setter (set_true, set_text, set_u64, set_int, set_mode) that
+ * writes the Options member the row names with offsetof.
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +22,19 @@
 #include "attn_limits.h"
 #include "numfmt.h"
 
-static const char USAGE[] =
+/* The headless screen without --size, and the one --bench-frames states its
+ * frame budget for. */
+#define SCREEN_DEFAULT_COLS 80
+#define SCREEN_DEFAULT_ROWS 24
+#define SCREEN_BENCH_COLS 120
+#define SCREEN_BENCH_ROWS 40
+
+/* Largest headless screen, in either direction. */
+#define SCREEN_MAX_SIDE 1000
+
+/* The --help text around the flags' lines, and the width of the column that
+ * names the flag in those lines. */
+static const char USAGE_HEAD[] =
     "usage: attn-trace [options] [LESSON]\n"
     "       attn-trace --check LESSON...\n"
     "       attn-trace --list-lessons\n"
@@ -21,29 +42,14 @@ static const char USAGE[] =
     "interactive tracer on a terminal (press ? for its keys), the walk-through as\n"
     "text into a file or a pipe. LESSON is a lesson file or the name of an installed\n"
     "one, such as causal-mask; without one, the article's example.\n"
-    "\n"
-    "  --print               every step as plain text\n"
-    "  --json                the whole trace as JSON\n"
-    "  --step ID|N           only that step (in the tracer: the step it opens on)\n"
-    "  --sentence TEXT       the sentence to trace\n"
-    "  --d-model N           embedding width (default 16)\n"
-    "  --heads N             attention heads; must divide d-model (default 4)\n"
-    "  --causal              hide later tokens from each query\n"
-    "  --tokens N            repeat the words to N tokens (try 512, --d-model 768)\n"
-    "  --restart             start the lesson over\n"
-    "  --theme presenter     high-contrast colours for a projector\n"
-    "  --dump-screen FILE    headless: replay --keys, write the screen as text\n"
-    "  --keys KEYS           keys in vim notation: jj<Enter> <Esc> <Tab> <C-l> <lt>\n"
-    "  -h, --help            this text\n"
-    "  -V, --version         the version\n"
+    "\n";
+static const char USAGE_TAIL[] =
     "\n"
     "See attn-trace(1) or `man attn-trace` for every option, the keys and the exit\n"
     "statuses, and docs/guide.md for a tour.\n";
-
-const char *cli_usage(void)
-{
-    return USAGE;
-}
+#define USAGE_FLAG_COLUMN 22
+/* Room for the whole --help text (about 1.4 KB today). */
+#define USAGE_BYTES 4096
 
 void cli_options_free(Options *opts)
 {
@@ -67,32 +73,6 @@ static bool parse_number(const char *flag, const char *text, uint64_t min, uint6
                          (unsigned long long)min, (unsigned long long)max, text);
     *out = value;
     return true;
-}
-
-/* The flag that selects mode. */
-static const char *mode_flag(OutputMode mode)
-{
-    switch (mode) {
-    case MODE_PRINT:
-        return "--print";
-    case MODE_JSON:
-        return "--json";
-    case MODE_TUI:
-        return "--tui";
-    case MODE_DUMP:
-        return "--dump-screen";
-    case MODE_BENCH:
-        return "--bench";
-    case MODE_BENCH_FRAMES:
-        return "--bench-frames";
-    case MODE_NPY:
-        return "--export-npy";
-    case MODE_SVG:
-        return "--svg";
-    case MODE_DEFAULT:
-        break;
-    }
-    return "the default mode";
 }
 
 /* Parses a size such as 512M, 2G or 1048576 (bytes; K, M, G, T are
@@ -122,9 +102,6 @@ static bool parse_bytes(const char *text, unsigned long long *out, Error *err)
     *out = value << shift;
     return true;
 }
-
-/* Largest headless screen, in either direction. */
-#define SCREEN_MAX_SIDE 1000
 
 /* Parses "WxH" (e.g. 80x24) into cols and rows. */
 static bool parse_size(const char *text, int *cols, int *rows, Error *err)
@@ -190,215 +167,355 @@ static bool read_sentence_file(const char *path, char **text, Error *err)
     return true;
 }
 
-/* Names of the flags that take a value. */
-static const char *const VALUE_FLAGS[] = {
-    "--step",    "--precision", "--sentence", "--sentence-file", "--token-ids",   "--vocab-size", "--d-model",
-    "--heads",   "--focus",     "--seed",     "--keys",          "--dump-screen", "--size",
-    "--autoplay", "--theme", "--max-memory", "--tokens", "--kernels", "--threads", "--bench",
-    "--export-npy", "--weights", "--svg",
+/* ------------------------------------------------------------------------
+ * The setters and handlers the table's rows point to
+ * ---------------------------------------------------------------------- */
+
+/* The parser's state while it reads argv; the handlers write through it. */
+struct CliParse {
+    Options *opts;   /* what the flags say so far */
+    bool have_size;  /* --size was given */
+    bool saw_config; /* a configuration flag (a row with .config) was given */
 };
 
-/* Names of the long flags that take no value. */
-static const char *const SWITCH_FLAGS[] = {"--print",  "--json",  "--help",      "--version", "--causal",
-                                           "--tui",    "--ascii", "--no-color",  "--check",   "--restart",
-                                           "--no-lesson", "--list-lessons", "--bench-frames", "--list-steps"};
+/* The member of the parse's Options at the row's offset. */
+#define FIELD(parse, offset, type) ((type *)(void *)((char *)(parse)->opts + (offset)))
 
-static bool is_switch(const char *flag)
+/* A switch: sets the bool at flag->field. */
+static bool set_true(CliParse *p, const CliFlag *flag, const char *value, Error *err)
 {
-    for (size_t i = 0; i < sizeof SWITCH_FLAGS / sizeof SWITCH_FLAGS[0]; i++)
-        if (strcmp(flag, SWITCH_FLAGS[i]) == 0)
-            return true;
-    return false;
+    (void)value;
+    (void)err;
+    *FIELD(p, flag->field, bool) = true;
+    return true;
 }
 
-static bool takes_value(const char *flag)
+/* A text (pointing into argv) into the const char * at flag->field; "" is
+ * refused with flag->empty when the row has one. */
+static bool set_text(CliParse *p, const CliFlag *flag, const char *value, Error *err)
 {
-    for (size_t i = 0; i < sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0]; i++)
-        if (strcmp(flag, VALUE_FLAGS[i]) == 0)
-            return true;
-    return false;
+    if (flag->empty != NULL && *value == '\0')
+        return error_set(err, STATUS_USAGE, "%s: %s", flag->name, flag->empty);
+    *FIELD(p, flag->field, const char *) = value;
+    return true;
 }
 
-bool cli_parse(int argc, char **argv, Options *opts, Error *err)
+/* A whole number in [min, max] into the uint64_t at flag->field, and true
+ * into the bool at flag->have when the row has one. */
+static bool set_u64(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    if (!parse_number(flag->name, value, flag->min, flag->max, FIELD(p, flag->field, uint64_t), err))
+        return false;
+    if (flag->have != 0)
+        *FIELD(p, flag->have, bool) = true;
+    return true;
+}
+
+/* As set_u64, into an int (the row's max fits an int). */
+static bool set_int(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    uint64_t number = 0;
+    if (!parse_number(flag->name, value, flag->min, flag->max, &number, err))
+        return false;
+    *FIELD(p, flag->field, int) = (int)number;
+    if (flag->have != 0)
+        *FIELD(p, flag->have, bool) = true;
+    return true;
+}
+
+/* The flag that selects mode (its row in the table). */
+static const char *mode_flag(OutputMode mode)
+{
+    for (size_t i = 0; i < cli_flag_count(); i++)
+        if (mode != MODE_DEFAULT && cli_flag(i)->mode == mode)
+            return cli_flag(i)->name;
+    return "the default mode";
+}
+
+/* Selects flag->mode, unless another mode was chosen already. */
+static bool choose_mode(CliParse *p, const CliFlag *flag, Error *err)
+{
+    Options *opts = p->opts;
+    if (opts->mode != MODE_DEFAULT && opts->mode != flag->mode)
+        return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag->name, mode_flag(opts->mode));
+    opts->mode = flag->mode;
+    return true;
+}
+
+/* An output mode (see choose_mode). A row with a field also keeps its value
+ * there, as set_text does. */
+static bool set_mode(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    return choose_mode(p, flag, err) && (flag->field == 0 || set_text(p, flag, value, err));
+}
+
+/* --bench N: the mode, and the number of timed runs (as set_int). */
+static bool set_bench(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    return choose_mode(p, flag, err) && set_int(p, flag, value, err);
+}
+
+/* --kernels auto|fast|reference. */
+static bool set_kernels(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    static const struct {
+        const char *name;
+        KernelChoice choice;
+    } choices[] = {{"auto", KERNELS_AUTO}, {"fast", KERNELS_FAST}, {"reference", KERNELS_REFERENCE}};
+    (void)flag;
+    for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++)
+        if (strcmp(value, choices[i].name) == 0) {
+            p->opts->flags.kernels = choices[i].choice;
+            p->opts->flags.have_kernels = true;
+            return true;
+        }
+    return error_set(err, STATUS_USAGE, "--kernels: expected auto, fast or reference, got '%.40s'", value);
+}
+
+/* --size WxH. */
+static bool set_size(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    (void)flag;
+    return p->have_size = parse_size(value, &p->opts->screen_cols, &p->opts->screen_rows, err);
+}
+
+/* --autoplay SECONDS: plain decimal seconds only (no sign, spaces, exponent
+ * or hex), 0.5 to 600, kept in milliseconds. */
+static bool set_autoplay(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    (void)flag;
+    size_t whole = strspn(value, "0123456789");
+    size_t frac = value[whole] == '.' ? strspn(value + whole + 1, "0123456789") : 0;
+    bool plain = whole + frac > 0 && value[whole + (value[whole] == '.' ? 1 + frac : 0)] == '\0';
+    char *end;
+    errno = 0;
+    double seconds = plain ? strtod(value, &end) : 0.0;
+    if (!plain || errno != 0 || !(seconds >= 0.5 && seconds <= 600))
+        return error_set(err, STATUS_USAGE, "--autoplay: expected seconds per step, 0.5 to 600, got '%.40s'", value);
+    p->opts->autoplay_ms = (int)(seconds * 1000.0);
+    return true;
+}
+
+/* --max-memory SIZE. */
+static bool set_max_memory(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    (void)flag;
+    return parse_bytes(value, &p->opts->flags.max_bytes, err);
+}
+
+/* --theme default|presenter. */
+static bool set_theme(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    (void)flag;
+    if (strcmp(value, "presenter") != 0 && strcmp(value, "default") != 0)
+        return error_set(err, STATUS_USAGE, "--theme: expected 'default' or 'presenter', got '%.40s'", value);
+    p->opts->presenter = strcmp(value, "presenter") == 0;
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * The flag table
+ *
+ * One row a flag. The rows with a help line appear in --help in this order.
+ * A row's name must also be in docs/attn-trace.1 (an .It Fl line) and in the
+ * bash completion's lists: tests/check_cli.c fails when one is missing.
+ * ---------------------------------------------------------------------- */
+
+#define AT(member) offsetof(Options, member)
+
+static const CliFlag FLAGS[] = {
+    /* what to write */
+    {"--print", .handle = set_mode, .mode = MODE_PRINT, .help = "every step as plain text"},
+    {"--json", .handle = set_mode, .mode = MODE_JSON, .help = "the whole trace as JSON"},
+    {"--tui", .handle = set_mode, .mode = MODE_TUI},
+    {"--svg", .arg = "FILE", .handle = set_mode, .mode = MODE_SVG, .field = AT(svg_file),
+     .empty = "needs a file name, or - for stdout"},
+    {"--export-npy", .arg = "DIR", .handle = set_mode, .mode = MODE_NPY, .field = AT(npy_dir),
+     .empty = "needs a directory"},
+    {"--step", .arg = "ID|N", .handle = set_text, .field = AT(step), .empty = "needs a step id or number",
+     .help = "only that step (in the tracer: the step it opens on)"},
+    {"--precision", .arg = "N", .handle = set_int, .min = 0, .max = NUMFMT_MAX_PRECISION, .field = AT(precision),
+     .have = AT(have_precision)},
+    /* the configuration */
+    {"--sentence", .arg = "TEXT", .handle = set_text, .field = AT(flags.sentence), .config = true,
+     .help = "the sentence to trace"},
+    {"--sentence-file", .arg = "FILE", .handle = set_text, .field = AT(flags.sentence_file), .config = true,
+     .empty = "needs a file name"},
+    {"--token-ids", .arg = "IDS", .handle = set_text, .field = AT(flags.token_ids), .config = true},
+    {"--vocab-size", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_VOCAB, .field = AT(flags.vocab_size),
+     .have = AT(flags.have_vocab), .config = true},
+    {"--d-model", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_D_MODEL, .field = AT(flags.d_model),
+     .have = AT(flags.have_d_model), .config = true, .help = "embedding width (default 16)"},
+    {"--heads", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_HEADS, .field = AT(flags.heads),
+     .have = AT(flags.have_heads), .config = true, .help = "attention heads; must divide d-model (default 4)"},
+    {"--focus", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_TOKENS, .field = AT(flags.focus),
+     .have = AT(flags.have_focus), .config = true},
+    {"--seed", .arg = "N", .handle = set_u64, .min = 0, .max = UINT64_MAX, .field = AT(flags.seed),
+     .have = AT(flags.have_seed), .config = true},
+    {"--causal", .handle = set_true, .field = AT(flags.causal), .config = true,
+     .help = "hide later tokens from each query"},
+    {"--tokens", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_TOKENS, .field = AT(flags.tokens),
+     .config = true, .help = "repeat the words to N tokens (try 512, --d-model 768)"},
+    {"--weights", .arg = "DIR", .handle = set_text, .field = AT(flags.weights_dir), .empty = "needs a directory",
+     .config = true},
+    {"--max-memory", .arg = "SIZE", .handle = set_max_memory},
+    {"--kernels", .arg = "NAME", .handle = set_kernels},
+    {"--threads", .arg = "N", .handle = set_int, .min = 1, .max = KERNELS_MAX_THREADS, .field = AT(flags.threads)},
+    /* lessons */
+    {"--check", .handle = set_true, .field = AT(check)},
+    {"--list-lessons", .handle = set_true, .field = AT(list_lessons)},
+    {"--list-steps", .handle = set_true, .field = AT(list_steps)},
+    {"--restart", .handle = set_true, .field = AT(restart), .help = "start the lesson over"},
+    {"--no-lesson", .handle = set_true, .field = AT(no_lesson)},
+    {"--autoplay", .arg = "SECONDS", .handle = set_autoplay},
+    /* the tracer's screen; --help names the choice it describes */
+    {"--theme", .arg = "presenter", .handle = set_theme, .help = "high-contrast colours for a projector"},
+    {"--ascii", .handle = set_true, .field = AT(ascii)},
+    {"--no-color", .handle = set_true, .field = AT(no_color)},
+    {"--dump-screen", .arg = "FILE", .handle = set_mode, .mode = MODE_DUMP, .field = AT(dump_file),
+     .empty = "needs a file name, or - for stdout", .help = "headless: replay --keys, write the screen as text"},
+    {"--keys", .arg = "KEYS", .handle = set_text, .field = AT(keys),
+     .help = "keys in vim notation: jj<Enter> <Esc> <Tab> <C-l> <lt>"},
+    {"--size", .arg = "WxH", .handle = set_size},
+    /* timing */
+    {"--bench", .arg = "N", .handle = set_bench, .mode = MODE_BENCH, .min = 1, .max = LIMIT_MAX_BENCH_RUNS,
+     .field = AT(bench_runs)},
+    {"--bench-frames", .handle = set_mode, .mode = MODE_BENCH_FRAMES},
+    /* about the program */
+    {"--help", .alias = "-h", .handle = set_true, .field = AT(help), .help = "this text"},
+    {"--version", .alias = "-V", .handle = set_true, .field = AT(version), .help = "the version"},
+};
+
+#undef AT
+
+size_t cli_flag_count(void)
+{
+    return sizeof FLAGS / sizeof FLAGS[0];
+}
+
+const CliFlag *cli_flag(size_t i)
+{
+    return i < cli_flag_count() ? &FLAGS[i] : NULL;
+}
+
+/* The row named by the first len bytes of name: a long name when they
+ * start with "--", else an alias. NULL when none is. */
+static const CliFlag *find_flag(const char *name, size_t len)
+{
+    bool is_long = strncmp(name, "--", 2) == 0;
+    for (size_t i = 0; i < cli_flag_count(); i++) {
+        const char *candidate = is_long ? FLAGS[i].name : FLAGS[i].alias;
+        if (candidate != NULL && strlen(candidate) == len && memcmp(candidate, name, len) == 0)
+            return &FLAGS[i];
+    }
+    return NULL;
+}
+
+const CliFlag *cli_flag_find(const char *name)
+{
+    return name != NULL ? find_flag(name, strlen(name)) : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * --help
+ * ---------------------------------------------------------------------- */
+
+static char usage_text[USAGE_BYTES];
+static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
+
+/* Writes the --help text into usage_text: the head, one line for each row
+ * with help ("  -h, --help            this text"), the tail. */
+static void build_usage(void)
+{
+    size_t len = (size_t)snprintf(usage_text, sizeof usage_text, "%s", USAGE_HEAD);
+    for (size_t i = 0; i < cli_flag_count() && len < sizeof usage_text; i++) {
+        const CliFlag *flag = &FLAGS[i];
+        if (flag->help == NULL)
+            continue;
+        char names[64];
+        snprintf(names, sizeof names, "%s%s%s%s%s", flag->alias != NULL ? flag->alias : "",
+                 flag->alias != NULL ? ", " : "", flag->name, flag->arg != NULL ? " " : "",
+                 flag->arg != NULL ? flag->arg : "");
+        len += (size_t)snprintf(usage_text + len, sizeof usage_text - len, "  %-*s%s\n", USAGE_FLAG_COLUMN, names,
+                                flag->help);
+    }
+    if (len < sizeof usage_text)
+        len += (size_t)snprintf(usage_text + len, sizeof usage_text - len, "%s", USAGE_TAIL);
+    if (len >= sizeof usage_text) { /* an impossible state: the help lines outgrew USAGE_BYTES */
+        fprintf(stderr, "%s:%d: the --help text does not fit in USAGE_BYTES\n", __FILE__, __LINE__);
+        abort();
+    }
+}
+
+const char *cli_usage(void)
+{
+    pthread_once(&usage_once, build_usage);
+    return usage_text;
+}
+
+/* ------------------------------------------------------------------------
+ * Parsing argv
+ * ---------------------------------------------------------------------- */
+
+/* Opts with nothing given yet. */
+static void options_init(Options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->mode = MODE_DEFAULT;
     opts->precision = NUMFMT_DEFAULT_PRECISION;
-    opts->screen_cols = 80;
-    opts->screen_rows = 24;
-    bool have_size = false;
+    opts->screen_cols = SCREEN_DEFAULT_COLS;
+    opts->screen_rows = SCREEN_DEFAULT_ROWS;
+}
 
-    /* What the flags say, before it is applied to the configuration. */
-    ConfigFlags *f = &opts->flags;
-    uint64_t precision = 0;
-
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        char flag[64];
-        const char *value = NULL;
-        const char *eq = strchr(arg, '=');
-        if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
-            size_t len = (size_t)(eq - arg);
-            if (len >= sizeof flag)
-                len = sizeof flag - 1;
-            memcpy(flag, arg, len);
-            flag[len] = '\0';
-            value = eq + 1;
-        } else {
-            snprintf(flag, sizeof flag, "%s", arg);
-        }
-        if (strncmp(flag, "--", 2) == 0 && !takes_value(flag) && !is_switch(flag))
-            return error_set(err, STATUS_USAGE, "unknown option '%.60s' (see --help)", flag);
-        if (takes_value(flag)) {
-            if (value == NULL) {
-                if (i + 1 >= argc)
-                    return error_set(err, STATUS_USAGE, "%s: needs a value (see --help)", flag);
-                value = argv[++i];
-            }
-        } else if (value != NULL) {
-            return error_set(err, STATUS_USAGE, "%s: takes no value", flag);
-        }
-
-        bool ok = true;
-        if (strcmp(flag, "--print") == 0 || strcmp(flag, "--json") == 0 || strcmp(flag, "--tui") == 0 ||
-            strcmp(flag, "--dump-screen") == 0 || strcmp(flag, "--svg") == 0) {
-            OutputMode mode = flag[2] == 'p' ? MODE_PRINT : flag[2] == 'j' ? MODE_JSON : flag[2] == 't' ? MODE_TUI : MODE_DUMP;
-            if (flag[2] == 's')
-                mode = MODE_SVG;
-            if (opts->mode != MODE_DEFAULT && opts->mode != mode)
-                return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
-            opts->mode = mode;
-            if (mode == MODE_DUMP) {
-                if (*value == '\0')
-                    return error_set(err, STATUS_USAGE, "--dump-screen: needs a file name, or - for stdout");
-                opts->dump_file = value;
-            }
-            if (mode == MODE_SVG) {
-                if (*value == '\0')
-                    return error_set(err, STATUS_USAGE, "--svg: needs a file name, or - for stdout");
-                opts->svg_file = value;
-            }
-        } else if (strcmp(flag, "--bench") == 0 || strcmp(flag, "--bench-frames") == 0) {
-            OutputMode mode = value != NULL ? MODE_BENCH : MODE_BENCH_FRAMES;
-            if (opts->mode != MODE_DEFAULT && opts->mode != mode)
-                return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
-            opts->mode = mode;
-            uint64_t runs = 0;
-            if (value != NULL) {
-                ok = parse_number(flag, value, 1, LIMIT_MAX_BENCH_RUNS, &runs, err);
-                opts->bench_runs = (int)runs;
-            }
-        } else if (strcmp(flag, "--tokens") == 0) {
-            ok = parse_number(flag, value, 1, LIMIT_MAX_TOKENS, &f->tokens, err);
-        } else if (strcmp(flag, "--threads") == 0) {
-            uint64_t threads = 0;
-            ok = parse_number(flag, value, 1, KERNELS_MAX_THREADS, &threads, err);
-            f->threads = (int)threads;
-        } else if (strcmp(flag, "--kernels") == 0) {
-            if (strcmp(value, "auto") == 0)
-                f->kernels = KERNELS_AUTO;
-            else if (strcmp(value, "fast") == 0)
-                f->kernels = KERNELS_FAST;
-            else if (strcmp(value, "reference") == 0)
-                f->kernels = KERNELS_REFERENCE;
-            else
-                return error_set(err, STATUS_USAGE, "--kernels: expected auto, fast or reference, got '%.40s'", value);
-            f->have_kernels = true;
-        } else if (strcmp(flag, "--export-npy") == 0) {
-            if (opts->mode != MODE_DEFAULT && opts->mode != MODE_NPY)
-                return error_set(err, STATUS_USAGE, "%s cannot be used with %s", flag, mode_flag(opts->mode));
-            if (*value == '\0')
-                return error_set(err, STATUS_USAGE, "--export-npy: needs a directory");
-            opts->mode = MODE_NPY;
-            opts->npy_dir = value;
-        } else if (strcmp(flag, "--weights") == 0) {
-            if (*value == '\0')
-                return error_set(err, STATUS_USAGE, "--weights: needs a directory");
-            f->weights_dir = value;
-        } else if (strcmp(flag, "--ascii") == 0) {
-            opts->ascii = true;
-        } else if (strcmp(flag, "--no-color") == 0) {
-            opts->no_color = true;
-        } else if (strcmp(flag, "--keys") == 0) {
-            opts->keys = value;
-        } else if (strcmp(flag, "--size") == 0) {
-            ok = have_size = parse_size(value, &opts->screen_cols, &opts->screen_rows, err);
-        } else if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
-            opts->help = true;
-        } else if (strcmp(flag, "--version") == 0 || strcmp(flag, "-V") == 0) {
-            opts->version = true;
-        } else if (strcmp(flag, "--causal") == 0) {
-            f->causal = true;
-        } else if (strcmp(flag, "--step") == 0) {
-            if (*value == '\0')
-                return error_set(err, STATUS_USAGE, "--step: needs a step id or number");
-            opts->step = value;
-        } else if (strcmp(flag, "--precision") == 0) {
-            ok = opts->have_precision = parse_number(flag, value, 0, NUMFMT_MAX_PRECISION, &precision, err);
-            opts->precision = (int)precision;
-        } else if (strcmp(flag, "--sentence") == 0) {
-            f->sentence = value;
-        } else if (strcmp(flag, "--sentence-file") == 0) {
-            if (*value == '\0')
-                return error_set(err, STATUS_USAGE, "--sentence-file: needs a file name");
-            f->sentence_file = value;
-        } else if (strcmp(flag, "--token-ids") == 0) {
-            f->token_ids = value;
-        } else if (strcmp(flag, "--vocab-size") == 0) {
-            ok = f->have_vocab = parse_number(flag, value, 1, LIMIT_MAX_VOCAB, &f->vocab_size, err);
-        } else if (strcmp(flag, "--d-model") == 0) {
-            ok = f->have_d_model = parse_number(flag, value, 1, LIMIT_MAX_D_MODEL, &f->d_model, err);
-        } else if (strcmp(flag, "--heads") == 0) {
-            ok = f->have_heads = parse_number(flag, value, 1, LIMIT_MAX_HEADS, &f->heads, err);
-        } else if (strcmp(flag, "--focus") == 0) {
-            ok = f->have_focus = parse_number(flag, value, 1, LIMIT_MAX_TOKENS, &f->focus, err);
-        } else if (strcmp(flag, "--seed") == 0) {
-            ok = f->have_seed = parse_number(flag, value, 0, UINT64_MAX, &f->seed, err);
-        } else if (strcmp(flag, "--autoplay") == 0) {
-            /* plain decimal seconds only: no sign, spaces, exponent or hex */
-            size_t whole = strspn(value, "0123456789");
-            size_t frac = value[whole] == '.' ? strspn(value + whole + 1, "0123456789") : 0;
-            bool plain = whole + frac > 0 && value[whole + (value[whole] == '.' ? 1 + frac : 0)] == '\0';
-            char *end;
-            errno = 0;
-            double seconds = plain ? strtod(value, &end) : 0.0;
-            if (!plain || errno != 0 || !(seconds >= 0.5 && seconds <= 600))
-                return error_set(err, STATUS_USAGE, "--autoplay: expected seconds per step, 0.5 to 600, got '%.40s'",
-                                 value);
-            opts->autoplay_ms = (int)(seconds * 1000.0);
-        } else if (strcmp(flag, "--max-memory") == 0) {
-            ok = parse_bytes(value, &f->max_bytes, err);
-        } else if (strcmp(flag, "--theme") == 0) {
-            if (strcmp(value, "presenter") != 0 && strcmp(value, "default") != 0)
-                return error_set(err, STATUS_USAGE, "--theme: expected 'default' or 'presenter', got '%.40s'", value);
-            opts->presenter = strcmp(value, "presenter") == 0;
-        } else if (strcmp(flag, "--check") == 0) {
-            opts->check = true;
-        } else if (strcmp(flag, "--restart") == 0) {
-            opts->restart = true;
-        } else if (strcmp(flag, "--list-lessons") == 0) {
-            opts->list_lessons = true;
-        } else if (strcmp(flag, "--list-steps") == 0) {
-            opts->list_steps = true;
-        } else if (strcmp(flag, "--no-lesson") == 0) {
-            opts->no_lesson = true;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            return error_set(err, STATUS_USAGE, "unknown option '%.60s' (see --help)", flag);
-        } else if (opts->check) {
-            /* --check takes every remaining argument that is not an option */
-            if (opts->check_files == NULL)
-                opts->check_files = &argv[i];
-            if (&opts->check_files[opts->n_check_files] != &argv[i])
-                return error_set(err, STATUS_USAGE, "--check: list the lesson files together, after it");
-            opts->n_check_files++;
-        } else if (opts->lesson == NULL) {
-            opts->lesson = arg;
-        } else {
-            return error_set(err, STATUS_USAGE, "unexpected argument '%.60s': one LESSON at a time (see --help)", arg);
-        }
-        if (!ok)
-            return false;
+/* argv[*i], which starts with '-' and is not "-": finds its row, takes its
+ * value (after '=' in a long flag, else the next argument, advancing *i)
+ * and applies it. */
+static bool parse_flag(CliParse *p, int argc, char **argv, int *i, Error *err)
+{
+    const char *arg = argv[*i];
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+    const char *value = eq != NULL ? eq + 1 : NULL;
+    const CliFlag *flag = find_flag(arg, len);
+    if (flag == NULL)
+        return error_set(err, STATUS_USAGE, "unknown option '%.*s' (see --help)", (int)(len < 60 ? len : 60), arg);
+    if (flag->arg != NULL && value == NULL) {
+        if (*i + 1 >= argc)
+            return error_set(err, STATUS_USAGE, "%s: needs a value (see --help)", flag->name);
+        value = argv[++*i];
+    } else if (flag->arg == NULL && value != NULL) {
+        return error_set(err, STATUS_USAGE, "%s: takes no value", flag->name);
     }
+    if (flag->config)
+        p->saw_config = true;
+    return flag->handle(p, flag, value, err);
+}
+
+/* argv[i], an operand: a file for --check (which takes every operand, all
+ * together after it), else the one LESSON. */
+static bool parse_operand(CliParse *p, char **argv, int i, Error *err)
+{
+    Options *opts = p->opts;
+    if (opts->check) {
+        if (opts->check_files == NULL)
+            opts->check_files = &argv[i];
+        if (&opts->check_files[opts->n_check_files] != &argv[i])
+            return error_set(err, STATUS_USAGE, "--check: list the lesson files together, after it");
+        opts->n_check_files++;
+        return true;
+    }
+    if (opts->lesson == NULL) {
+        opts->lesson = argv[i];
+        return true;
+    }
+    return error_set(err, STATUS_USAGE, "unexpected argument '%.60s': one LESSON at a time (see --help)", argv[i]);
+}
+
+/* After the last argument: checks the flags that go together, then applies
+ * the configuration flags onto the article's configuration. */
+static bool finish_parse(CliParse *p, Error *err)
+{
+    Options *opts = p->opts;
     if (opts->help || opts->version || opts->list_lessons)
         return true;
     if (opts->check) {
@@ -406,31 +523,42 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
             return error_set(err, STATUS_USAGE, "--check: name the lesson files to check");
         return true;
     }
-    opts->config_flags = f->sentence != NULL || f->sentence_file != NULL || f->token_ids != NULL || f->have_vocab ||
-                         f->have_d_model || f->have_heads || f->have_focus || f->have_seed || f->causal ||
-                         f->tokens != 0 || f->weights_dir != NULL;
+    opts->config_flags = p->saw_config;
     if (opts->lesson != NULL && opts->no_lesson)
         return error_set(err, STATUS_USAGE, "--no-lesson cannot be used with a LESSON");
     if (opts->lesson == NULL && (opts->config_flags || opts->mode == MODE_BENCH || opts->mode == MODE_BENCH_FRAMES))
         opts->no_lesson = true; /* the benchmarks walk the steps, not a lesson's quizzes */
-    if ((opts->keys != NULL || have_size) && opts->mode != MODE_DUMP && opts->mode != MODE_BENCH_FRAMES)
+    if ((opts->keys != NULL || p->have_size) && opts->mode != MODE_DUMP && opts->mode != MODE_BENCH_FRAMES)
         return error_set(err, STATUS_USAGE, "%s goes with --dump-screen FILE (the headless mode) or --bench-frames",
                          opts->keys != NULL ? "--keys" : "--size");
-    if (opts->mode == MODE_BENCH_FRAMES && !have_size) { /* the size the frame budget is stated for */
-        opts->screen_cols = 120;
-        opts->screen_rows = 40;
+    if (opts->mode == MODE_BENCH_FRAMES && !p->have_size) { /* the size the frame budget is stated for */
+        opts->screen_cols = SCREEN_BENCH_COLS;
+        opts->screen_rows = SCREEN_BENCH_ROWS;
     }
-    if (f->sentence != NULL && f->sentence_file != NULL)
+    if (opts->flags.sentence != NULL && opts->flags.sentence_file != NULL)
         return error_set(err, STATUS_USAGE, "--sentence and --sentence-file cannot be used together");
 
     /* Apply: the article's configuration, then what the flags change. */
     if (!config_default(&opts->config, err))
         return false;
-    if (!cli_apply_config(f, &opts->config, err)) {
+    if (!cli_apply_config(&opts->flags, &opts->config, err)) {
         cli_options_free(opts);
         return false;
     }
     return true;
+}
+
+bool cli_parse(int argc, char **argv, Options *opts, Error *err)
+{
+    options_init(opts);
+    CliParse parse = {opts, false, false};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        bool is_flag = arg[0] == '-' && arg[1] != '\0';
+        if (!(is_flag ? parse_flag(&parse, argc, argv, &i, err) : parse_operand(&parse, argv, i, err)))
+            return false;
+    }
+    return finish_parse(&parse, err);
 }
 
 bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)

@@ -73,6 +73,43 @@ typedef struct Options {
     Config config;      /* the flags applied to the article's configuration; owned */
 } Options;
 
+/* ------------------------------------------------------------------------
+ * The flag table: every flag attn-trace accepts is one CliFlag row in cli.c.
+ * cli_parse, --help, the messages that name a mode's flag and the drift test
+ * against the manual and the completion (tests/check_cli.c) all read it.
+ * ---------------------------------------------------------------------- */
+
+typedef struct CliParse CliParse; /* the parser's state while it reads argv (private to cli.c) */
+typedef struct CliFlag CliFlag;
+
+/* Applies one flag to the parse: value is its argument (never NULL when the
+ * row has an arg, always NULL for a switch). Returns false with err set when
+ * the value is not acceptable; the message starts with the flag's name. */
+typedef bool CliHandler(CliParse *parse, const CliFlag *flag, const char *value, Error *err);
+
+struct CliFlag {
+    const char *name;    /* the long name, such as "--print" */
+    const char *alias;   /* the short name, such as "-h", or NULL */
+    const char *arg;     /* the argument as --help shows it ("FILE"), or NULL: a switch takes none */
+    const char *help;    /* its line in the short --help, or NULL: only the manual describes it */
+    CliHandler *handle;  /* applies it: one of cli.c's setters, or a handler of its own */
+    size_t field;        /* for the setters: offsetof(Options, the member written); 0 for none */
+    size_t have;         /* for the number setters: offsetof the bool saying it was given; 0 for none */
+    uint64_t min, max;   /* for the number setters: the accepted range */
+    OutputMode mode;     /* for the mode setters: the mode the flag selects */
+    const char *empty;   /* for the text setters: why "" is refused ("needs a file name"); NULL accepts "" */
+    bool config;         /* a configuration flag: given without a LESSON, it implies --no-lesson */
+};
+
+/* The number of rows in the flag table. */
+size_t cli_flag_count(void);
+
+/* Row i of the flag table (static storage), or NULL when i >= cli_flag_count(). */
+const CliFlag *cli_flag(size_t i);
+
+/* The row whose name or alias is exactly name, or NULL. */
+const CliFlag *cli_flag_find(const char *name);
+
 /* Parses argv into opts (which it initialises). Long options take their
  * value as the next argument or after '='. Errors: STATUS_USAGE for an
  * unknown flag, a missing or malformed value; STATUS_NOINPUT for a
@@ -90,7 +127,8 @@ bool cli_apply_config(const ConfigFlags *flags, Config *cfg, Error *err);
 /* Releases what opts owns. */
 void cli_options_free(Options *opts);
 
-/* The --help text. */
+/* The --help text, made from the flag table's help lines (static storage,
+ * built once; safe to call from any thread). */
 const char *cli_usage(void);
 
 #endif

@@ -1,6 +1,10 @@
 /*
  * main.c - the edge of the program: parse the command line, build the
  * trace, write it out, and turn errors into one line and an exit status.
+ *
+ * One run's state is one heap context (Run, at the end of the file) that
+ * main releases in one place; the helpers return false with an Error and
+ * only main prints it.
  */
 #include <errno.h>
 #include <langinfo.h>
@@ -32,8 +36,26 @@
 #include "view.h"
 #include "weights.h"
 
-/* Most keys --keys may hold. */
+/* ------------------------------------------------------------------------
+ * Limits of this file (named here; they belong with src/base/attn_limits.h)
+ * ---------------------------------------------------------------------- */
+
+/* Most keys --keys may hold, and so most frames --bench-frames times. */
 #define MAX_REPLAY_KEYS 4096
+/* A path this file builds: the state directory, a lesson's real path, the
+ * --svg temporary file beside the output. At least PATH_MAX, for realpath. */
+#define MAIN_PATH_BYTES 4096
+#if defined(PATH_MAX) && PATH_MAX > MAIN_PATH_BYTES
+#error "MAIN_PATH_BYTES must hold PATH_MAX bytes (realpath writes that many)"
+#endif
+/* A warning kept for later: a progress save's first error, a load's warning. */
+#define MAIN_WARNING_BYTES 512
+/* A name echoed in a message (--export-npy's directory), made safe to print. */
+#define MAIN_SHOWN_NAME_BYTES 512
+/* The tracer's title: the lesson's title, the sentence, or "N token ids". */
+#define MAIN_TITLE_BYTES 200
+/* A size as numfmt_bytes writes it ("1.5 MiB"). */
+#define MAIN_SIZE_TEXT_BYTES 32
 
 /* Prints "attn-trace: message" on stderr and returns status. */
 static int fail(const Error *err)
@@ -42,17 +64,15 @@ static int fail(const Error *err)
     return err->status != STATUS_OK ? err->status : STATUS_FAILURE;
 }
 
-/* Writes len bytes of text to stdout. On a write error reports it (one
- * line, with the reason) and returns STATUS_FAILURE. */
-static int write_out(const char *text, size_t len)
+/* Writes len bytes of text to stdout. False on a write error, with err
+ * saying so (one line, with the reason). */
+static bool write_out(const char *text, size_t len, Error *err)
 {
     errno = 0;
     size_t n = fwrite(text, 1, len, stdout);
     if (n == len && fflush(stdout) == 0)
-        return STATUS_OK;
-    Error err;
-    error_set(&err, STATUS_FAILURE, "cannot write the output: %s", errno != 0 ? strerror(errno) : "write error");
-    return fail(&err);
+        return true;
+    return error_set(err, STATUS_FAILURE, "cannot write the output: %s", errno != 0 ? strerror(errno) : "write error");
 }
 
 /* Prints a lesson's errors on stderr: "FILE:LINE:COL: message" lines, as
@@ -68,23 +88,29 @@ static void print_lesson_errors(LessonErrors *errors, int status)
         fputs(strbuf_text(&errors->text), stderr);
 }
 
-/* --check: parses each lesson file and reports every error. Exit status:
- * 0 when all are good, 66 when one cannot be read, else 65. */
+/* --check: parses each lesson file and reports every error (the lesson
+ * parser's FILE:LINE:COL lines, not an Error). Exit status: 0 when all are
+ * good, 66 when one cannot be read, else 65 (70 when out of memory). */
 static int check_lessons(const Options *opts)
 {
+    Lesson *lesson = malloc(sizeof *lesson); /* large: off the stack */
+    if (lesson == NULL) {
+        Error err;
+        error_oom(&err, "a lesson");
+        return fail(&err);
+    }
     int status = STATUS_OK;
     for (int i = 0; i < opts->n_check_files; i++) {
-        Lesson lesson;
         LessonErrors errors = {0};
-        bool loaded = lesson_load(opts->check_files[i], &lesson, &errors);
+        bool loaded = lesson_load(opts->check_files[i], lesson, &errors);
         int file_status = errors.first.status;
         if (loaded) {
             int quizzes = 0;
-            for (int k = 0; k < lesson.n_steps; k++)
-                quizzes += lesson.steps[k].n_quizzes;
-            printf("%s: ok: \"%s\", %d steps, %d quizzes\n", opts->check_files[i], lesson.title, lesson.n_steps,
+            for (int k = 0; k < lesson->n_steps; k++)
+                quizzes += lesson->steps[k].n_quizzes;
+            printf("%s: ok: \"%s\", %d steps, %d quizzes\n", opts->check_files[i], lesson->title, lesson->n_steps,
                    quizzes);
-            lesson_free(&lesson);
+            lesson_free(lesson);
         } else {
             print_lesson_errors(&errors, file_status);
             if (file_status == STATUS_NOINPUT || status != STATUS_NOINPUT)
@@ -92,11 +118,13 @@ static int check_lessons(const Options *opts)
         }
         lesson_errors_free(&errors);
     }
+    free(lesson);
     return fflush(stdout) == 0 ? status : STATUS_FAILURE;
 }
 
 /* Loads the lesson to walk: the LESSON argument, or the built-in one. On
- * failure prints its errors and returns the exit status; else 0. */
+ * failure prints its errors (the lesson parser's lines, not an Error) and
+ * returns the exit status; else 0. */
 static int load_lesson(const Options *opts, Lesson *lesson)
 {
     LessonErrors errors = {0};
@@ -118,8 +146,9 @@ static int load_lesson(const Options *opts, Lesson *lesson)
     return STATUS_OK;
 }
 
-/* Writes the walk-through as text or JSON. */
-static int print_trace(const Trace *trace, OutputMode mode, const PrintOptions *print_opts)
+/* Writes the walk-through as text or JSON to stdout. False with err when
+ * out of memory or on a write error. */
+static bool print_trace(const Trace *trace, OutputMode mode, const PrintOptions *print_opts, Error *err)
 {
     /* streamed: the text goes to stdout as it is made, so a trace of any
      * size prints in bounded memory */
@@ -129,56 +158,48 @@ static int print_trace(const Trace *trace, OutputMode mode, const PrintOptions *
         print_trace_json(&out, trace, print_opts);
     else
         print_trace_text(&out, trace, print_opts);
-    int status = STATUS_OK;
+    bool ok = true;
     bool written = strbuf_flush(&out);
     int saved_errno = errno;
-    if (out.data == NULL && !written) {
-        Error err;
-        error_oom(&err, "the output");
-        status = fail(&err);
-    } else if (!written || fflush(stdout) != 0) {
-        Error err;
-        error_set(&err, STATUS_FAILURE, "cannot write the output: %s",
-                  saved_errno != 0 ? strerror(saved_errno) : "write error");
-        status = fail(&err);
-    }
+    if (out.data == NULL && !written)
+        ok = error_oom(err, "the output");
+    else if (!written || fflush(stdout) != 0)
+        ok = error_set(err, STATUS_FAILURE, "cannot write the output: %s",
+                       saved_errno != 0 ? strerror(saved_errno) : "write error");
     strbuf_free(&out);
-    return status;
+    return ok;
 }
 
 /* --export-npy: writes the tensors into dir and says so in one line on
- * stderr (stdout stays empty). */
-static int export_trace(const Trace *trace, const char *dir, int only_step)
+ * stderr (stdout stays empty). False with err when export_npy fails. */
+static bool export_trace(const Trace *trace, const char *dir, int only_step, Error *err)
 {
-    Error err;
-    error_clear(&err);
     ExportSummary summary;
-    if (!export_npy(trace, dir, only_step, &summary, &err))
-        return fail(&err);
-    char size[32];
+    if (!export_npy(trace, dir, only_step, &summary, err))
+        return false;
+    char size[MAIN_SIZE_TEXT_BYTES];
     numfmt_bytes(summary.bytes, size, sizeof size);
-    char shown[512]; /* the name as given, made safe to print */
+    char shown[MAIN_SHOWN_NAME_BYTES]; /* the name as given, made safe to print */
     snprintf(shown, sizeof shown, "%s", dir);
     error_scrub(shown, false);
     fprintf(stderr, "%s: wrote %d .npy file%s (%s) to %s\n", PROGRAM_NAME, summary.files,
             summary.files == 1 ? "" : "s", size, shown);
-    return STATUS_OK;
+    return true;
 }
 
 /* --svg: one step's heat maps (step: --step's index, or -1 for the
  * default), to stdout for "-". A regular file is written to a temporary
  * file beside it, renamed over it once whole, so a failed run leaves no
- * half file; a device or FIFO (/dev/stdout) is written directly. */
-static int write_svg(const Trace *trace, const Options *opts, int step)
+ * half file; a device or FIFO (/dev/stdout) is written directly. False
+ * with err when the step has no heat map or the file cannot be written. */
+static bool write_svg(const Trace *trace, const Options *opts, int step, Error *err)
 {
-    Error err;
-    error_clear(&err);
-    if ((step = svg_pick_step(trace, step, &err)) < 0)
-        return fail(&err);
+    if ((step = svg_pick_step(trace, step, err)) < 0)
+        return false;
     const char *path = opts->svg_file;
     struct stat st;
     bool direct = strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
-    char tmp[4096] = "";
+    char tmp[MAIN_PATH_BYTES] = "";
     FILE *f = strcmp(path, "-") == 0 ? stdout : NULL;
     if (f == NULL && direct) {
         f = fopen(path, "w");
@@ -195,10 +216,8 @@ static int write_svg(const Trace *trace, const Options *opts, int step)
             errno = saved_errno;
         }
     }
-    if (f == NULL) {
-        error_set(&err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(errno));
-        return fail(&err);
-    }
+    if (f == NULL)
+        return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(errno));
     StrBuf out = {0};
     out.sink = f;
     errno = 0;
@@ -217,13 +236,11 @@ static int write_svg(const Trace *trace, const Options *opts, int step)
     if (!direct && !written)
         unlink(tmp);
     if (written)
-        return STATUS_OK;
+        return true;
     const char *why = saved_errno != 0 ? strerror(saved_errno) : "write error";
     if (f == stdout)
-        error_set(&err, STATUS_FAILURE, "cannot write the output: %s", why);
-    else
-        error_set(&err, STATUS_FAILURE, "%s: cannot write: %s", path, why);
-    return fail(&err);
+        return error_set(err, STATUS_FAILURE, "cannot write the output: %s", why);
+    return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, why);
 }
 
 /* The interactive tracer is chosen when both ends are a terminal that can
@@ -242,48 +259,133 @@ static bool locale_is_utf8(void)
     return codeset != NULL && (strcmp(codeset, "UTF-8") == 0 || strcmp(codeset, "utf8") == 0);
 }
 
-/* Headless mode: replays keys against the composer on a screen of the
- * given size and writes the final screen as plain text. */
-static int dump_screen(App *app, const Options *opts)
+/* ------------------------------------------------------------------------
+ * Replayed keys: --dump-screen and --bench-frames
+ * ---------------------------------------------------------------------- */
+
+/* The keys a headless run replays, and the time of each frame they make;
+ * too large for the stack, so replay_new puts it on the heap. */
+typedef struct Replay {
+    KeyCode keys[MAX_REPLAY_KEYS];
+    size_t n_keys;
+    double frame_ms[MAX_REPLAY_KEYS + 1]; /* --bench-frames: each frame's time */
+    double sorted[MAX_REPLAY_KEYS + 1];   /* scratch for the statistics */
+    int frame_step[MAX_REPLAY_KEYS + 1];  /* the step each frame showed */
+} Replay;
+
+/* A Replay holding --keys (none when opts has no --keys). NULL with err set
+ * when out of memory or the keys do not parse. The caller frees it. */
+static Replay *replay_new(const Options *opts, Error *err)
 {
-    Error err;
-    error_clear(&err);
-    static KeyCode keys[MAX_REPLAY_KEYS];
-    size_t n_keys = 0;
-    if (opts->keys != NULL && !keys_parse(opts->keys, keys, MAX_REPLAY_KEYS, &n_keys, &err)) {
-        error_locate(&err, opts->keys, "--keys", false);
-        return fail(&err);
+    Replay *replay = calloc(1, sizeof *replay);
+    if (replay == NULL) {
+        error_oom(err, "the keys");
+        return NULL;
     }
-    for (size_t i = 0; i < n_keys; i++)
-        if (!app_handle_key(app, keys[i], opts->screen_rows, opts->screen_cols))
+    if (opts->keys != NULL && !keys_parse(opts->keys, replay->keys, MAX_REPLAY_KEYS, &replay->n_keys, err)) {
+        error_locate(err, opts->keys, "--keys", false);
+        free(replay);
+        return NULL;
+    }
+    return replay;
+}
+
+/* Writes text to path ("-": stdout). False with err on a write error. */
+static bool write_text_file(const char *path, const StrBuf *text, Error *err)
+{
+    if (strcmp(path, "-") == 0)
+        return write_out(strbuf_text(text), text->len, err);
+    FILE *f = fopen(path, "w");
+    bool written = f != NULL && fwrite(strbuf_text(text), 1, text->len, f) == text->len;
+    int saved_errno = errno;
+    if (f != NULL && fclose(f) != 0 && written) {
+        written = false;
+        saved_errno = errno;
+    }
+    if (!written)
+        return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(saved_errno));
+    return true;
+}
+
+/* Headless mode: replays keys against the composer on a screen of the
+ * given size and writes the final screen as plain text. False with err on
+ * bad --keys, out of memory or a write error. */
+static bool dump_screen(App *app, const Options *opts, Error *err)
+{
+    Replay *replay = replay_new(opts, err);
+    if (replay == NULL)
+        return false;
+    for (size_t i = 0; i < replay->n_keys; i++)
+        if (!app_handle_key(app, replay->keys[i], opts->screen_rows, opts->screen_cols))
             break; /* q: the screen as it was when the user quit */
+    free(replay);
     Frame frame;
-    if (!frame_init(&frame, opts->screen_rows, opts->screen_cols)) {
-        error_oom(&err, "the screen");
-        return fail(&err);
-    }
+    if (!frame_init(&frame, opts->screen_rows, opts->screen_cols))
+        return error_oom(err, "the screen");
     app_compose(app, &frame);
     StrBuf text = {0};
     frame_to_text(&frame, &text);
     frame_free(&frame);
-    int status = STATUS_OK;
-    if (strcmp(opts->dump_file, "-") == 0) {
-        status = write_out(strbuf_text(&text), text.len);
-    } else {
-        FILE *f = fopen(opts->dump_file, "w");
-        bool written = f != NULL && fwrite(strbuf_text(&text), 1, text.len, f) == text.len;
-        int saved_errno = errno;
-        if (f != NULL && fclose(f) != 0 && written) {
-            written = false;
-            saved_errno = errno;
-        }
-        if (!written) {
-            error_set(&err, STATUS_FAILURE, "%s: cannot write: %s", opts->dump_file, strerror(saved_errno));
-            status = fail(&err);
-        }
-    }
+    bool ok = write_text_file(opts->dump_file, &text, err);
     strbuf_free(&text);
-    return status;
+    return ok;
+}
+
+/* The keys --bench-frames replays without --keys: on every step, moves of
+ * the cursor, scrolling, a change of panel and head, the inspector opened
+ * and closed, then the next step. */
+static const char BENCH_WALK[] = "jjjlll<PageDown><PageDown><PageUp>$0<Tab>]<Enter><Esc><S-Tab>e<Esc><Space>";
+
+/* The report of --bench-frames: one line overall, one a step, from the
+ * n frame times in replay (replay->sorted is overwritten). */
+static void bench_frames_report(const App *app, const Options *opts, Replay *replay, long n, StrBuf *text)
+{
+    const Trace *trace = app->trace;
+    memcpy(replay->sorted, replay->frame_ms, (size_t)n * sizeof *replay->sorted);
+    BenchStats all = bench_stats(replay->sorted, (size_t)n);
+    strbuf_printf(text, "bench-frames: %dx%d, %ld frames, median %.3f ms, p99 %.3f ms, max %.3f ms (s=%zu d=%zu h=%zu)\n",
+                  opts->screen_cols, opts->screen_rows, n, all.median, all.p99, all.max, trace->config.n_tokens,
+                  trace->config.d_model, trace->config.heads);
+    for (int step = 0; step < trace->n_steps; step++) {
+        size_t count = 0;
+        for (long i = 0; i < n; i++)
+            if (replay->frame_step[i] == step)
+                replay->sorted[count++] = replay->frame_ms[i];
+        if (count == 0)
+            continue;
+        BenchStats s = bench_stats(replay->sorted, count);
+        strbuf_printf(text, "  step %2d %-16s %4zu frames, median %.3f ms, p99 %.3f ms, max %.3f ms\n", step + 1,
+                      trace->steps[step].id, count, s.median, s.p99, s.max);
+    }
+}
+
+/* --bench-frames: the frame times of keys through the composer and the
+ * curses backend, reported overall and per step. False with err on bad
+ * --keys, a failure of the backend or a write error. */
+static bool bench_frames(App *app, const Options *opts, const TuiOptions *tui, Error *err)
+{
+    Replay *replay = replay_new(opts, err);
+    if (replay == NULL)
+        return false;
+    for (int k = 0; opts->keys == NULL && k < app->n_walk; k++) {
+        size_t got = 0;
+        if (!keys_parse(BENCH_WALK, replay->keys + replay->n_keys, MAX_REPLAY_KEYS - replay->n_keys, &got, err)) {
+            free(replay);
+            return false;
+        }
+        replay->n_keys += got;
+    }
+    long n = tui_bench_frames(app, tui, replay->keys, replay->n_keys, opts->screen_rows, opts->screen_cols,
+                              replay->frame_ms, replay->frame_step, err);
+    bool ok = n >= 0;
+    if (ok) {
+        StrBuf text = {0};
+        bench_frames_report(app, opts, replay, n, &text);
+        ok = write_out(strbuf_text(&text), text.len, err);
+        strbuf_free(&text);
+    }
+    free(replay);
+    return ok;
 }
 
 /* ------------------------------------------------------------------------
@@ -291,9 +393,10 @@ static int dump_screen(App *app, const Options *opts)
  * ---------------------------------------------------------------------- */
 
 typedef struct ProgressSession {
-    char dir[4096];          /* the state directory */
+    char dir[MAIN_PATH_BYTES];        /* the state directory */
     char key[PROGRESS_KEY_BYTES];
-    char problem[512];       /* the first save error, reported after the UI ends */
+    char problem[MAIN_WARNING_BYTES]; /* the first save error, reported after the UI ends */
+    Progress progress;                /* scratch for a load or a save (large) */
 } ProgressSession;
 
 /* The quiz states of app as progress results, in the lesson's order. */
@@ -342,23 +445,42 @@ static void progress_to_app(App *app, const Progress *progress)
     app_go(app, progress->last_step);
 }
 
-/* App callback: saves the progress after every change of step or quiz. */
+/* App callback: saves the progress after every change of step or quiz; the
+ * first failure is kept in the session's problem, for after the UI. */
 static void save_progress(App *app, void *context)
 {
     ProgressSession *session = context;
-    static Progress progress;
-    memset(&progress, 0, sizeof progress);
-    snprintf(progress.lesson_key, sizeof progress.lesson_key, "%s", session->key);
-    progress_from_app(app, &progress);
-    progress.updated = (long long)time(NULL);
+    Progress *progress = &session->progress;
+    memset(progress, 0, sizeof *progress);
+    snprintf(progress->lesson_key, sizeof progress->lesson_key, "%s", session->key);
+    progress_from_app(app, progress);
+    progress->updated = (long long)time(NULL);
     Error err;
     error_clear(&err);
-    if (!progress_save(session->dir, &progress, &err) && session->problem[0] == '\0')
+    if (!progress_save(session->dir, progress, &err) && session->problem[0] == '\0')
         snprintf(session->problem, sizeof session->problem, "%s", err.message);
 }
 
+/* Prints a warning on stderr: progress never stops a lesson. */
+static void warn(const char *message)
+{
+    fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, message);
+}
+
+/* Reads the saved progress of session's lesson into app, when there is
+ * one; a damaged file is a warning. */
+static void progress_restore(App *app, ProgressSession *session)
+{
+    bool found = false;
+    Error err;
+    if (!progress_load(session->dir, session->key, &session->progress, &found, &err))
+        warn(err.message);
+    if (found)
+        progress_to_app(app, &session->progress);
+}
+
 /* Opens the lesson's progress: forgets it with --restart, else restores
- * it. Problems are warnings: progress never stops a lesson. */
+ * it. Problems are warnings. False when progress cannot be kept at all. */
 static bool progress_open(App *app, const Options *opts, ProgressSession *session)
 {
     Error err;
@@ -367,133 +489,255 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
         fprintf(stderr, "%s: warning: progress will not be kept: %s\n", PROGRAM_NAME, err.message);
         return false;
     }
-    char path[4096];
+    char path[MAIN_PATH_BYTES];
     if (opts->lesson == NULL || realpath(opts->lesson, path) == NULL)
         snprintf(path, sizeof path, "%s", opts->lesson != NULL ? opts->lesson : "builtin:" BUILTIN_LESSON_PATH);
     progress_key(path, app->lesson->hash, session->key, sizeof session->key);
     if (opts->restart) {
         if (!progress_forget(session->dir, session->key, &err))
-            fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, err.message);
+            warn(err.message);
         return true;
     }
-    static Progress progress;
-    bool found = false;
-    if (!progress_load(session->dir, session->key, &progress, &found, &err))
-        fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, err.message);
-    if (found)
-        progress_to_app(app, &progress);
+    progress_restore(app, session);
     return true;
 }
 
-/* The keys --bench-frames replays without --keys: on every step, moves of
- * the cursor, scrolling, a change of panel and head, the inspector opened
- * and closed, then the next step. */
-static const char BENCH_WALK[] = "jjjlll<PageDown><PageDown><PageUp>$0<Tab>]<Enter><Esc><S-Tab>e<Esc><Space>";
+/* ------------------------------------------------------------------------
+ * The tracer
+ * ---------------------------------------------------------------------- */
 
-/* --bench-frames: the frame times of keys through the composer and the
- * curses backend, reported overall and per step. */
-static int bench_frames(App *app, const Options *opts, const TuiOptions *tui)
+/* What the tracer keeps while it runs: large (the per-tensor state of every
+ * step), so tracer_new puts it on the heap. */
+typedef struct Tracer {
+    App app;
+    ProgressSession session;
+    ViewOptions view;
+    TuiOptions tui;
+    char title[MAIN_TITLE_BYTES];
+} Tracer;
+
+/* Moves the tracer to step (where the walk has it); -1 stays. */
+static void tracer_go(Tracer *t, int step)
 {
-    Error err;
-    error_clear(&err);
-    static KeyCode keys[MAX_REPLAY_KEYS];
-    size_t n_keys = 0;
-    if (opts->keys != NULL) {
-        if (!keys_parse(opts->keys, keys, MAX_REPLAY_KEYS, &n_keys, &err)) {
-            error_locate(&err, opts->keys, "--keys", false);
-            return fail(&err);
-        }
-    } else {
-        for (int k = 0; k < app->n_walk; k++) {
-            size_t got = 0;
-            if (!keys_parse(BENCH_WALK, keys + n_keys, MAX_REPLAY_KEYS - n_keys, &got, &err))
-                return fail(&err);
-            n_keys += got;
-        }
-    }
-    static double frame_ms[MAX_REPLAY_KEYS + 1], sorted[MAX_REPLAY_KEYS + 1];
-    static int frame_step[MAX_REPLAY_KEYS + 1];
-    long n = tui_bench_frames(app, tui, keys, n_keys, opts->screen_rows, opts->screen_cols, frame_ms, frame_step,
-                              &err);
-    if (n < 0)
-        return fail(&err);
-    const Trace *trace = app->trace;
-    memcpy(sorted, frame_ms, (size_t)n * sizeof *sorted);
-    BenchStats all = bench_stats(sorted, (size_t)n);
-    StrBuf text = {0};
-    strbuf_printf(&text, "bench-frames: %dx%d, %ld frames, median %.3f ms, p99 %.3f ms, max %.3f ms (s=%zu d=%zu h=%zu)\n",
-                  opts->screen_cols, opts->screen_rows, n, all.median, all.p99, all.max, trace->config.n_tokens,
-                  trace->config.d_model, trace->config.heads);
-    for (int step = 0; step < trace->n_steps; step++) {
-        size_t count = 0;
-        for (long i = 0; i < n; i++)
-            if (frame_step[i] == step)
-                sorted[count++] = frame_ms[i];
-        if (count == 0)
-            continue;
-        BenchStats s = bench_stats(sorted, count);
-        strbuf_printf(&text, "  step %2d %-16s %4zu frames, median %.3f ms, p99 %.3f ms, max %.3f ms\n", step + 1,
-                      trace->steps[step].id, count, s.median, s.p99, s.max);
-    }
-    int status = write_out(strbuf_text(&text), text.len);
-    strbuf_free(&text);
-    return status;
+    if (step < 0)
+        return;
+    for (int k = 0; k < t->app.n_walk; k++)
+        if (t->app.walk[k] == step)
+            app_go(&t->app, k);
 }
 
-/* The interactive tracer, on the terminal or headless. */
-static int run_tracer(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode, int first_step)
+/* A Tracer of trace (and lesson, or NULL) for mode, opened on first_step
+ * (a step index, or -1). NULL with err set when out of memory. The caller
+ * frees it (free); it points into trace and lesson. */
+static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode,
+                          int first_step, Error *err)
 {
+    Tracer *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        error_oom(err, "the tracer");
+        return NULL;
+    }
     const char *no_color_env = getenv("NO_COLOR");
-    char title[200];
     const Config *cfg = &trace->config;
     if (lesson != NULL)
-        snprintf(title, sizeof title, "%s", lesson->title);
+        snprintf(t->title, sizeof t->title, "%s", lesson->title);
     else if (cfg->sentence != NULL)
-        snprintf(title, sizeof title, "%s", cfg->sentence);
+        snprintf(t->title, sizeof t->title, "%s", cfg->sentence);
     else
-        snprintf(title, sizeof title, "%zu token ids", cfg->n_tokens);
-    ViewOptions view = {
+        snprintf(t->title, sizeof t->title, "%zu token ids", cfg->n_tokens);
+    t->view = (ViewOptions){
         .precision = opts->precision,
         .no_color = opts->no_color || (no_color_env != NULL && *no_color_env != '\0'),
         .ascii = opts->ascii || (mode == MODE_TUI && !locale_is_utf8()),
-        .title = title,
+        .title = t->title,
     };
-    static App app; /* large (per-tensor state of every step): kept off the stack */
-    app_init(&app, trace, lesson, &view);
-    if (first_step >= 0) { /* --step: open on that step, where the walk has it */
-        for (int k = 0; k < app.n_walk; k++)
-            if (app.walk[k] == first_step)
-                app_go(&app, k);
-    }
-    if (mode == MODE_DUMP)
-        return dump_screen(&app, opts);
-    if (mode == MODE_BENCH_FRAMES) {
-        TuiOptions tui = {view.no_color, view.ascii, opts->presenter};
-        return bench_frames(&app, opts, &tui);
-    }
-    /* the learner's place in a lesson is kept between runs */
-    static ProgressSession session;
-    if (lesson != NULL && progress_open(&app, opts, &session)) {
-        app.on_progress = save_progress;
-        app.progress_context = &session;
-        if (first_step >= 0) /* an explicit --step wins over the saved place */
-            for (int k = 0; k < app.n_walk; k++)
-                if (app.walk[k] == first_step)
-                    app_go(&app, k);
+    t->tui = (TuiOptions){t->view.no_color, t->view.ascii, opts->presenter};
+    app_init(&t->app, trace, lesson, &t->view);
+    tracer_go(t, first_step);
+    return t;
+}
+
+/* The interactive tracer on the terminal, with the lesson's progress kept
+ * between runs (first_step: an explicit --step, which wins over the saved
+ * place, or -1). False with err when the terminal UI fails. */
+static bool run_terminal(Tracer *t, const Options *opts, int first_step, Error *err)
+{
+    App *app = &t->app;
+    if (app->lesson != NULL && progress_open(app, opts, &t->session)) {
+        app->on_progress = save_progress;
+        app->progress_context = &t->session;
+        tracer_go(t, first_step);
     }
     if (opts->autoplay_ms > 0)
-        app_start_autoplay(&app, opts->autoplay_ms);
-    TuiOptions tui = {view.no_color, view.ascii, opts->presenter};
-    Error err;
-    error_clear(&err);
-    int status = tui_run(&app, &tui, &err);
-    if (app.on_progress != NULL) /* the last place, whatever the last key was */
-        save_progress(&app, &session);
-    if (session.problem[0] != '\0')
-        fprintf(stderr, "%s: warning: %s\n", PROGRAM_NAME, session.problem);
-    if (status != STATUS_OK)
-        return fail(&err);
-    return status;
+        app_start_autoplay(app, opts->autoplay_ms);
+    int status = tui_run(app, &t->tui, err);
+    if (app->on_progress != NULL) /* the last place, whatever the last key was */
+        save_progress(app, &t->session);
+    if (t->session.problem[0] != '\0')
+        warn(t->session.problem);
+    return status == STATUS_OK;
+}
+
+/* The interactive tracer, on the terminal or headless (--dump-screen,
+ * --bench-frames). False with err on failure. */
+static bool run_tracer(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode, int first_step,
+                       Error *err)
+{
+    Tracer *t = tracer_new(trace, lesson, opts, mode, first_step, err);
+    if (t == NULL)
+        return false;
+    bool ok;
+    if (mode == MODE_DUMP)
+        ok = dump_screen(&t->app, opts, err);
+    else if (mode == MODE_BENCH_FRAMES)
+        ok = bench_frames(&t->app, opts, &t->tui, err);
+    else
+        ok = run_terminal(t, opts, first_step, err);
+    free(t);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------
+ * main: one run of the program, its state in one heap context
+ * ---------------------------------------------------------------------- */
+
+/* Everything one run holds; run_free releases it all, whatever was reached. */
+typedef struct Run {
+    Options opts;                         /* the command line */
+    char lesson_path[CATALOG_PATH_BYTES]; /* LESSON looked up in the lesson directories */
+    Lesson lesson;                        /* the lesson walked, when have_lesson */
+    bool have_lesson;
+    Weights weights;                      /* --weights' tensors; all zero when none */
+    Trace *trace;                         /* the trace, once built */
+    int only_step;                        /* --step's index, or -1 */
+} Run;
+
+/* A run with nothing in it yet, or NULL with err set when out of memory.
+ * The caller releases it with run_free. */
+static Run *run_new(Error *err)
+{
+    Run *run = calloc(1, sizeof *run);
+    if (run == NULL)
+        error_oom(err, "the program's state");
+    else
+        run->only_step = -1;
+    return run;
+}
+
+/* Releases run and all it holds; NULL is a no-op. */
+static void run_free(Run *run)
+{
+    if (run == NULL)
+        return;
+    trace_free(run->trace);
+    weights_free(&run->weights);
+    if (run->have_lesson)
+        lesson_free(&run->lesson);
+    cli_options_free(&run->opts);
+    free(run);
+}
+
+/* A bare lesson name is looked up in the lesson directories. */
+static bool resolve_lesson(Run *run, Error *err)
+{
+    if (run->opts.lesson != NULL) {
+        if (!catalog_resolve(run->opts.lesson, run->lesson_path, sizeof run->lesson_path, err))
+            return false;
+        run->opts.lesson = run->lesson_path;
+    }
+    return true;
+}
+
+/* --list-steps: the step table, "number<TAB>id<TAB>title" a line. */
+static bool print_steps(Error *err)
+{
+    StrBuf list = {0};
+    for (size_t i = 0; i < trace_step_def_count(); i++)
+        strbuf_printf(&list, "%zu\t%s\t%s\n", i + 1, trace_step_def(i)->id, trace_step_def(i)->title);
+    bool ok = write_out(strbuf_text(&list), list.len, err);
+    strbuf_free(&list);
+    return ok;
+}
+
+/* --help, --version, --list-steps or --list-lessons: writes it to stdout. */
+static bool print_info(const Options *opts, Error *err)
+{
+    if (opts->help)
+        return write_out(cli_usage(), strlen(cli_usage()), err);
+    if (opts->version) {
+        const char version[] = PROGRAM_NAME " " PROGRAM_VERSION "\n";
+        return write_out(version, sizeof version - 1, err);
+    }
+    if (opts->list_steps)
+        return print_steps(err);
+    StrBuf list = {0};
+    bool ok = catalog_list(&list, err) && write_out(strbuf_text(&list), list.len, err);
+    strbuf_free(&list);
+    return ok;
+}
+
+/* The lesson's configuration with the flags applied on top, and its
+ * precision unless --precision was given. */
+static bool apply_lesson(Run *run, Error *err)
+{
+    Options *opts = &run->opts;
+    config_free(&opts->config);
+    if (!config_copy(&opts->config, &run->lesson.config, err) || !cli_apply_config(&opts->flags, &opts->config, err))
+        return false;
+    if (!opts->have_precision)
+        opts->precision = run->lesson.precision;
+    return true;
+}
+
+/* --weights: the files fix the sizes the flags left open, then stand in
+ * for the draws. */
+static bool load_weights(Run *run, Error *err)
+{
+    const ConfigFlags *flags = &run->opts.flags;
+    unsigned fixed = (flags->have_vocab ? WEIGHTS_FIXED_VOCAB : 0u) | (flags->have_d_model ? WEIGHTS_FIXED_D_MODEL : 0u) |
+                     (flags->have_heads ? WEIGHTS_FIXED_HEADS : 0u);
+    return weights_load(flags->weights_dir, fixed, trace_bytes, &run->opts.config, &run->weights, err);
+}
+
+/* --bench N: times the trace and writes the report. */
+static bool run_bench(Run *run, Error *err)
+{
+    StrBuf report = {0};
+    const Weights *weights = run->opts.flags.weights_dir != NULL ? &run->weights : NULL;
+    bool ok = bench_trace(&run->opts.config, weights, run->opts.bench_runs, &report, err) &&
+              write_out(strbuf_text(&report), report.len, err);
+    strbuf_free(&report);
+    return ok;
+}
+
+/* Builds the trace (the weights are not needed after) and finds --step. */
+static bool build_trace(Run *run, Error *err)
+{
+    const Weights *weights = run->opts.flags.weights_dir != NULL ? &run->weights : NULL;
+    run->trace = trace_build_weights(&run->opts.config, weights, err);
+    weights_free(&run->weights);
+    if (run->trace == NULL)
+        return false;
+    return run->opts.step == NULL || (run->only_step = trace_find_step(run->trace, run->opts.step, err)) >= 0;
+}
+
+/* Writes the trace in the mode asked for (by default the tracer on a
+ * terminal, else the text). */
+static bool write_trace(Run *run, Error *err)
+{
+    const Options *opts = &run->opts;
+    const Lesson *lesson = run->have_lesson ? &run->lesson : NULL;
+    OutputMode mode = opts->mode;
+    if (mode == MODE_DEFAULT)
+        mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
+    if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES)
+        return run_tracer(run->trace, lesson, opts, mode, run->only_step, err);
+    if (mode == MODE_NPY)
+        return export_trace(run->trace, opts->npy_dir, run->only_step, err);
+    if (mode == MODE_SVG)
+        return write_svg(run->trace, opts, run->only_step, err);
+    PrintOptions print_opts = {opts->precision, run->only_step, lesson};
+    return print_trace(run->trace, mode, &print_opts, err);
 }
 
 int main(int argc, char **argv)
@@ -504,123 +748,39 @@ int main(int argc, char **argv)
     setlocale(LC_NUMERIC, "C");
     Error err;
     error_clear(&err);
-    Options opts;
-    if (!cli_parse(argc, argv, &opts, &err))
+    Run *run = run_new(&err);
+    if (run == NULL)
         return fail(&err);
-    /* a bare lesson name is looked up in the lesson directories */
-    static char lesson_path[CATALOG_PATH_BYTES];
-    if (opts.lesson != NULL) {
-        if (!catalog_resolve(opts.lesson, lesson_path, sizeof lesson_path, &err)) {
-            cli_options_free(&opts);
-            return fail(&err);
-        }
-        opts.lesson = lesson_path;
+    Options *opts = &run->opts;
+    int status = STATUS_OK;
+    if (!cli_parse(argc, argv, opts, &err) || !resolve_lesson(run, &err))
+        goto failed;
+    if (opts->check && !opts->help && !opts->version) {
+        status = check_lessons(opts);
+        goto out;
     }
-    if (opts.help || opts.version) {
-        cli_options_free(&opts);
-        if (opts.help)
-            return write_out(cli_usage(), strlen(cli_usage()));
-        const char version[] = PROGRAM_NAME " " PROGRAM_VERSION "\n";
-        return write_out(version, sizeof version - 1);
+    if (opts->help || opts->version || opts->list_steps || opts->list_lessons) {
+        if (!print_info(opts, &err))
+            goto failed;
+        goto out;
     }
-
-    if (opts.check) {
-        int status = check_lessons(&opts);
-        cli_options_free(&opts);
-        return status;
-    }
-    if (opts.list_steps) { /* the step table: "number<TAB>id<TAB>title" a line */
-        StrBuf list = {0};
-        for (size_t i = 0; i < trace_step_def_count(); i++)
-            strbuf_printf(&list, "%zu\t%s\t%s\n", i + 1, trace_step_def(i)->id, trace_step_def(i)->title);
-        int status = write_out(strbuf_text(&list), list.len);
-        strbuf_free(&list);
-        cli_options_free(&opts);
-        return status;
-    }
-    if (opts.list_lessons) {
-        StrBuf list = {0};
-        int status = catalog_list(&list, &err) ? write_out(strbuf_text(&list), list.len) : fail(&err);
-        strbuf_free(&list);
-        cli_options_free(&opts);
-        return status;
-    }
-
     /* The lesson (unless there is none), with any flags applied on top of
      * its configuration. */
-    static Lesson lesson; /* large: off the stack */
-    bool have_lesson = !opts.no_lesson;
-    if (have_lesson) {
-        int status = load_lesson(&opts, &lesson);
-        if (status != STATUS_OK) {
-            cli_options_free(&opts);
-            return status;
-        }
-        config_free(&opts.config);
-        if (!config_copy(&opts.config, &lesson.config, &err) || !cli_apply_config(&opts.flags, &opts.config, &err)) {
-            lesson_free(&lesson);
-            cli_options_free(&opts);
-            return fail(&err);
-        }
-        if (!opts.have_precision)
-            opts.precision = lesson.precision;
+    if (!opts->no_lesson) {
+        if ((status = load_lesson(opts, &run->lesson)) != STATUS_OK)
+            goto out;
+        run->have_lesson = true;
+        if (!apply_lesson(run, &err))
+            goto failed;
     }
-    /* --weights: the files fix the sizes the flags left open, then stand
-     * in for the draws */
-    static Weights weights; /* off the stack */
-    if (opts.flags.weights_dir != NULL) {
-        unsigned fixed = (opts.flags.have_vocab ? WEIGHTS_FIXED_VOCAB : 0u) |
-                         (opts.flags.have_d_model ? WEIGHTS_FIXED_D_MODEL : 0u) |
-                         (opts.flags.have_heads ? WEIGHTS_FIXED_HEADS : 0u);
-        if (!weights_load(opts.flags.weights_dir, fixed, trace_bytes, &opts.config, &weights, &err)) {
-            if (have_lesson)
-                lesson_free(&lesson);
-            cli_options_free(&opts);
-            return fail(&err);
-        }
-    }
-    if (opts.mode == MODE_BENCH) {
-        StrBuf report = {0};
-        bool ok = bench_trace(&opts.config, opts.flags.weights_dir != NULL ? &weights : NULL, opts.bench_runs, &report, &err);
-        int status = ok ? write_out(strbuf_text(&report), report.len) : fail(&err);
-        strbuf_free(&report);
-        weights_free(&weights);
-        if (have_lesson)
-            lesson_free(&lesson);
-        cli_options_free(&opts);
-        return status;
-    }
-    Trace *trace = trace_build_weights(&opts.config, opts.flags.weights_dir != NULL ? &weights : NULL, &err);
-    weights_free(&weights);
-    if (trace == NULL) {
-        if (have_lesson)
-            lesson_free(&lesson);
-        cli_options_free(&opts);
-        return fail(&err);
-    }
-    PrintOptions print_opts = {opts.precision, -1, have_lesson ? &lesson : NULL};
-    if (opts.step != NULL && (print_opts.only_step = trace_find_step(trace, opts.step, &err)) < 0) {
-        trace_free(trace);
-        if (have_lesson)
-            lesson_free(&lesson);
-        cli_options_free(&opts);
-        return fail(&err);
-    }
-    OutputMode mode = opts.mode;
-    if (mode == MODE_DEFAULT)
-        mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
-    int status;
-    if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES)
-        status = run_tracer(trace, have_lesson ? &lesson : NULL, &opts, mode, print_opts.only_step);
-    else if (mode == MODE_NPY)
-        status = export_trace(trace, opts.npy_dir, print_opts.only_step);
-    else if (mode == MODE_SVG)
-        status = write_svg(trace, &opts, print_opts.only_step);
-    else
-        status = print_trace(trace, mode, &print_opts);
-    trace_free(trace);
-    if (have_lesson)
-        lesson_free(&lesson);
-    cli_options_free(&opts);
+    if (opts->flags.weights_dir != NULL && !load_weights(run, &err))
+        goto failed;
+    if (opts->mode == MODE_BENCH ? !run_bench(run, &err) : !build_trace(run, &err) || !write_trace(run, &err))
+        goto failed;
+    goto out;
+failed:
+    status = fail(&err);
+out:
+    run_free(run);
     return status;
 }
