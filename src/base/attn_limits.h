@@ -12,13 +12,8 @@
  * next to its only use, with a comment: sizes private to one file that no
  * input can exceed (scratch room for a message, a shortened label, the
  * layout of a drawing) and constants fixed by a file format rather than
- * chosen by us (PNG's chunk and stored-block lengths). Not yet here, and
- * to move when their modules are next changed: KERNELS_MAX_THREADS and
- * KERNELS_DEFAULT_MAX_THREADS (kernels.h), VIEW_LABEL_MAX and
- * QUIZ_INPUT_BYTES (view.h), SCREEN_MAX_SIDE (cli.c), MAX_REPLAY_KEYS and
- * three path buffers of 4096 bytes, to become LIMIT_PATH_BYTES (main.c),
- * TUI_MAX_READ_FAILURES and THEME_MAX_PAIRS (tui.c), TENSOR_MAP_MIN_BYTES
- * and TENSOR_MAP_ALIGN (tensor.c).
+ * chosen by us (PNG's chunk and stored-block lengths). The scratch
+ * buffers of main.c (MAIN_*_BYTES) are of that kind.
  */
 #ifndef ATTN_LIMITS_H
 #define ATTN_LIMITS_H
@@ -173,5 +168,44 @@
 
 /* Size of an error message buffer. */
 #define ERROR_MESSAGE_BYTES 512
+
+/* The most threads the fast kernels use. */
+#define KERNELS_MAX_THREADS 64
+
+/* The most threads used when --threads is not given (the CPUs online,
+ * at most this many). */
+#define KERNELS_DEFAULT_MAX_THREADS 4
+
+/* Smallest terminal the tracer draws in; below it, a message says so. */
+#define VIEW_MIN_COLS 50
+#define VIEW_MIN_ROWS 12
+
+/* Widest row label (token word) in a panel, in columns. */
+#define VIEW_LABEL_MAX 10
+
+/* Bytes a quiz answer may take as it is typed (more is ignored). */
+#define QUIZ_INPUT_BYTES 128
+
+/* Largest headless screen, in either direction. */
+#define SCREEN_MAX_SIDE 1000
+
+/* Most keys --keys may hold, and so most frames --bench-frames times. */
+#define MAX_REPLAY_KEYS 4096
+
+/* After this many reads in a row that fail (not interrupted by a signal)
+ * the input is taken as gone, and the UI stops instead of spinning. */
+#define TUI_MAX_READ_FAILURES 64
+
+/* Colour pairs the theme may allocate (it needs about 40). */
+#define THEME_MAX_PAIRS 64
+
+/* Tensors of at least this many bytes get their own zeroed mapping, on
+ * huge pages where the kernel offers them (a 48 MiB matrix of attention
+ * weights is then 24 page faults, not 12,288). */
+#define TENSOR_MAP_MIN_BYTES ((size_t)4 << 20)
+#define TENSOR_MAP_ALIGN ((size_t)2 << 20)
+
+/* The most tensors a Trace owns (the article's walk keeps 32). */
+#define TRACE_MAX_VALUES 64
 
 #endif

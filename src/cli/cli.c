@@ -29,9 +29,6 @@
 #define SCREEN_BENCH_COLS 120
 #define SCREEN_BENCH_ROWS 40
 
-/* Largest headless screen, in either direction. */
-#define SCREEN_MAX_SIDE 1000
-
 /* The --help text around the flags' lines, and the width of the column that
  * names the flag in those lines. */
 static const char USAGE_HEAD[] =

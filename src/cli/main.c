@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "attn_limits.h"
 #include "tui.h"
 #include "bench.h"
 #include "builtin.h"
@@ -37,16 +38,14 @@
 #include "weights.h"
 
 /* ------------------------------------------------------------------------
- * Limits of this file (named here; they belong with src/base/attn_limits.h)
+ * Scratch sizes of this file (the limits are in src/base/attn_limits.h)
  * ---------------------------------------------------------------------- */
 
-/* Most keys --keys may hold, and so most frames --bench-frames times. */
-#define MAX_REPLAY_KEYS 4096
-/* A path this file builds: the state directory, a lesson's real path, the
- * --svg temporary file beside the output. At least PATH_MAX, for realpath. */
-#define MAIN_PATH_BYTES 4096
-#if defined(PATH_MAX) && PATH_MAX > MAIN_PATH_BYTES
-#error "MAIN_PATH_BYTES must hold PATH_MAX bytes (realpath writes that many)"
+/* The paths this file builds (the state directory, a lesson's real path,
+ * the --svg temporary file beside the output) take LIMIT_PATH_BYTES, which
+ * must hold PATH_MAX: realpath writes that many. */
+#if defined(PATH_MAX) && PATH_MAX > LIMIT_PATH_BYTES
+#error "LIMIT_PATH_BYTES must hold PATH_MAX bytes (realpath writes that many)"
 #endif
 /* A warning kept for later: a progress save's first error, a load's warning. */
 #define MAIN_WARNING_BYTES 512
@@ -199,7 +198,7 @@ static bool write_svg(const Trace *trace, const Options *opts, int step, Error *
     const char *path = opts->svg_file;
     struct stat st;
     bool direct = strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
-    char tmp[MAIN_PATH_BYTES] = "";
+    char tmp[LIMIT_PATH_BYTES] = "";
     FILE *f = strcmp(path, "-") == 0 ? stdout : NULL;
     if (f == NULL && direct) {
         f = fopen(path, "w");
@@ -393,7 +392,7 @@ static bool bench_frames(App *app, const Options *opts, const TuiOptions *tui, E
  * ---------------------------------------------------------------------- */
 
 typedef struct ProgressSession {
-    char dir[MAIN_PATH_BYTES];        /* the state directory */
+    char dir[LIMIT_PATH_BYTES];        /* the state directory */
     char key[PROGRESS_KEY_BYTES];
     char problem[MAIN_WARNING_BYTES]; /* the first save error, reported after the UI ends */
     Progress progress;                /* scratch for a load or a save (large) */
@@ -489,7 +488,7 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
         fprintf(stderr, "%s: warning: progress will not be kept: %s\n", PROGRAM_NAME, err.message);
         return false;
     }
-    char path[MAIN_PATH_BYTES];
+    char path[LIMIT_PATH_BYTES];
     if (opts->lesson == NULL || realpath(opts->lesson, path) == NULL)
         snprintf(path, sizeof path, "%s", opts->lesson != NULL ? opts->lesson : "builtin:" BUILTIN_LESSON_PATH);
     progress_key(path, app->lesson->hash, session->key, sizeof session->key);

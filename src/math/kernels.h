@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attn_limits.h"
 #include "error.h"
 
 /* Which kernels a trace uses (--kernels). */
@@ -29,9 +30,6 @@ typedef enum KernelChoice {
     KERNELS_REFERENCE, /* the plain kernels of tensor.c and einsum.c */
     KERNELS_FAST       /* the kernels of this file */
 } KernelChoice;
-
-/* The most threads the fast kernels use. */
-#define KERNELS_MAX_THREADS 64
 
 /* A strided view of a batch of matrices: element (b, i, j) is at
  * data[b * batch_stride + i * row_stride + j * col_stride]. A batch_stride
@@ -69,7 +67,6 @@ const char *kernels_isa(void);
 /* The number of CPUs online, at least 1 (the default thread count is this,
  * at most KERNELS_DEFAULT_MAX_THREADS). */
 int kernels_cpu_count(void);
-#define KERNELS_DEFAULT_MAX_THREADS 4
 
 /* "auto", "reference" or "fast". */
 const char *kernels_choice_name(KernelChoice choice);

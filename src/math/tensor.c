@@ -20,12 +20,6 @@
  * Construction
  * ---------------------------------------------------------------------- */
 
-/* Tensors of at least this many bytes get their own zeroed mapping, on
- * huge pages where the kernel offers them (a 48 MiB matrix of attention
- * weights is then 24 page faults, not 12,288). */
-#define TENSOR_MAP_MIN_BYTES ((size_t)4 << 20)
-#define TENSOR_MAP_ALIGN ((size_t)2 << 20)
-
 /* Zeroed memory for bytes bytes: calloc, or for large sizes an anonymous
  * mapping aligned to 2 MiB and advised to use huge pages; *mapped is its
  * length then (0 for calloc). NULL when out of memory. */

@@ -163,9 +163,6 @@ typedef struct TraceValue {
     char name[TRACE_NAME_BYTES]; /* "keys", "key_1", unique within the part; "" for an unnamed one */
 } TraceValue;
 
-/* The most tensors a Trace owns (the article's walk keeps 32). */
-#define TRACE_MAX_VALUES 64
-
 typedef struct Trace {
     Config config;                   /* copy of what it was built from */
     int n_steps;

@@ -22,14 +22,12 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "attn_limits.h"
+
 /* Escape delay in milliseconds unless ESCDELAY says otherwise: short, so
  * Esc closes an overlay at once, long enough for a key's escape sequence
  * to arrive in one piece. */
 #define TUI_ESCAPE_DELAY_MS 25
-
-/* After this many reads in a row that fail (not interrupted by a signal)
- * the input is taken as gone, and the UI stops instead of spinning. */
-#define TUI_MAX_READ_FAILURES 64
 
 /* ------------------------------------------------------------------------
  * Theme: how each role looks.
@@ -40,9 +38,6 @@
 
 #define HEAT_STEPS (2 * FRAME_HEAT_LEVELS + 1)
 #define LETTER_COLORS 6
-
-/* Colour pairs the theme may allocate (it needs about 40). */
-#define THEME_MAX_PAIRS 64
 
 typedef enum ColorLevel {
     COLOR_LEVEL_NONE, /* attributes only; every cell uses pair 0 */

@@ -19,15 +19,10 @@
 
 #include "app.h"
 #include "lesson.h"
+#include "attn_limits.h"
 #include "explain.h"
 #include "numfmt.h"
 #include "trace.h"
-
-/* Smallest terminal the tracer draws in; below it, a message says so. */
-#define VIEW_MIN_COLS 50
-#define VIEW_MIN_ROWS 12
-/* Widest row label (token word) in a panel, in columns. */
-#define VIEW_LABEL_MAX 10
 
 typedef enum Overlay {
     OVERLAY_NONE,
@@ -53,7 +48,6 @@ typedef struct QuizState {
 } QuizState;
 
 /* The quiz being answered: its place and what has been typed. */
-#define QUIZ_INPUT_BYTES 128
 typedef enum QuizFeedback { FEEDBACK_NONE, FEEDBACK_WRONG, FEEDBACK_RIGHT, FEEDBACK_SHOWN } QuizFeedback;
 
 /* How a tensor is laid out as a grid of rows and columns on screen. */
