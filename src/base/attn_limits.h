@@ -62,4 +62,19 @@
 /* Size of an error message buffer. */
 #define ERROR_MESSAGE_BYTES 512
 
+/* Largest safetensors header (the JSON text after the 8-byte length):
+ * 16 MiB. GPT-2 XL's header takes about 60 kB; the format itself allows
+ * up to 100 MB, which would only ever be a hostile file here. */
+#define LIMIT_SAFETENSORS_HEADER_BYTES (16 * 1024 * 1024)
+
+/* Most tensors one safetensors file may list. GPT-2 XL has about 580. */
+#define LIMIT_SAFETENSORS_TENSORS 65536
+
+/* Most dimensions a tensor of a safetensors file may have (GPT-2's
+ * attention mask buffers are [1, 1, 1024, 1024]). */
+#define LIMIT_SAFETENSORS_MAX_RANK 8
+
+/* Most layers a GPT-2-layout checkpoint may have (GPT-2 XL has 48). */
+#define LIMIT_MAX_LAYERS 256
+
 #endif
