@@ -23,6 +23,7 @@ Suite *progress_suite(void);
 Suite *kernels_suite(void);
 Suite *npy_suite(void);
 Suite *svg_suite(void);
+Suite *model_suite(void);
 Suite *json_suite(void);
 
 #endif

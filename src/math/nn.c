@@ -148,8 +148,10 @@ void layernorm_forward(float *out, const float *x, const float *gamma, const flo
         layernorm_moments(x_r, d, &mean, &variance);
         const float rstd = 1.0f / sqrtf(variance + eps);
         const float shift = -rstd * mean;
+        /* two fused multiply-adds, as in PyTorch's binary: its compiler
+         * contracted the vector code (x * rstd + shift) * gamma + beta */
         for (size_t i = 0; i < d; i++)
-            out_r[i] = (x_r[i] * rstd + shift) * gamma[i] + beta[i];
+            out_r[i] = fmaf(fmaf(x_r[i], rstd, shift), gamma[i], beta[i]);
         if (mean_out != NULL)
             mean_out[r] = mean;
         if (rstd_out != NULL)
