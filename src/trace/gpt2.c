@@ -320,6 +320,16 @@ void gpt2_close(Gpt2Model *model)
     free(model);
 }
 
+/* True when t's F32 values can be read in place: a little-endian host and
+ * a float-aligned address. */
+static bool usable_in_place(const SafeTensor *t)
+{
+    const uint32_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return t->dtype == SAFE_F32 && first == 1 && (uintptr_t)t->data % _Alignof(float) == 0;
+}
+
 bool gpt2_block_load(const Gpt2Model *model, size_t layer, Gpt2Block *block, Error *err)
 {
     if (layer >= model->config.n_layer)
@@ -330,14 +340,28 @@ bool gpt2_block_load(const Gpt2Model *model, size_t layer, Gpt2Block *block, Err
     for (int w = 0; w < GPT2_BLOCK_TENSORS; w++) {
         const SafeTensor *t = model->blocks[layer][w];
         safetensors_prefetch(model->file, t, 0, t->shape[0]);
-        block->w[w] = at;
-        if (!safetensors_read_f32(model->file, t, 0, t->shape[0], at, err))
-            return false;
-        safetensors_release(model->file, t, 0, t->shape[0]);
+        if (usable_in_place(t)) {
+            block->w[w] = (const float *)(const void *)t->data;
+        } else {
+            if (!safetensors_read_f32(model->file, t, 0, t->shape[0], at, err))
+                return false;
+            safetensors_release(model->file, t, 0, t->shape[0]);
+            block->w[w] = at;
+        }
         at += block_tensor_floats((Gpt2BlockTensor)w, d);
     }
     block->layer = layer;
     return true;
+}
+
+void gpt2_block_release(const Gpt2Model *model, const Gpt2Block *block)
+{
+    if (block->layer >= model->config.n_layer)
+        return;
+    for (int w = 0; w < GPT2_BLOCK_TENSORS; w++) {
+        const SafeTensor *t = model->blocks[block->layer][w];
+        safetensors_release(model->file, t, 0, t->shape[0]);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -590,8 +614,27 @@ static bool run_blocks(const Gpt2Model *m, Gpt2Trace *t, size_t first, size_t la
             return false;
         run_attention(&m->config, &t->scratch, x, t->n_tokens, t->scale, t->work);
         run_mlp(&m->config, &t->scratch, x, t->n_tokens, t->work);
+        gpt2_block_release(m, &t->scratch);
     }
     return true;
+}
+
+/* out[r] = x . rows[r] for r < n (rows is (n, d)), each dot product added
+ * left to right from 0 as dot_strided does (the reference BLAS's order);
+ * eight rows advance together so that the eight sums do not wait on each
+ * other. */
+static void logit_rows(float *out, const float *x, const float *rows, size_t n, size_t d)
+{
+    size_t r = 0;
+    for (; r + 8 <= n; r += 8) {
+        float sum[8] = {0};
+        for (size_t k = 0; k < d; k++)
+            for (size_t j = 0; j < 8; j++)
+                sum[j] = sum[j] + x[k] * rows[(r + j) * d + k];
+        memcpy(out + r, sum, sizeof sum);
+    }
+    for (; r < n; r++)
+        out[r] = dot_strided(x, rows + r * d, d, 1);
 }
 
 /* The last token's logits x_last . wte^T into probs (vocab), wte streamed
@@ -611,8 +654,7 @@ static bool next_token(const Gpt2Model *m, Gpt2Trace *t, Error *err)
         if (!safetensors_read_f32(m->file, m->wte, first, rows, t->work->chunk, err))
             return false;
         safetensors_release(m->file, m->wte, first, rows);
-        for (size_t r = 0; r < rows; r++)
-            logits[first + r] = dot_strided(x_last, t->work->chunk + r * d, d, 1);
+        logit_rows(logits + first, x_last, t->work->chunk, rows, d);
     }
     softmax_rows(logits, logits, 1, V);
     /* the top k, most likely first; a tie goes to the lower id */
@@ -713,6 +755,7 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
     case GPT2_STAGE_NEXT_TOKEN:
         memcpy(w->x, t->attn_residual->data, s * d * sizeof(float));
         run_mlp(c, &t->block, w->x, s, w);
+        gpt2_block_release(m, &t->block);
         if (!run_blocks(m, t, t->layer + 1, c->n_layer, w->x, err))
             return false;
         {

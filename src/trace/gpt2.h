@@ -78,10 +78,13 @@ typedef enum Gpt2BlockTensor {
  * "attn.c_attn.weight", ...). */
 const char *gpt2_block_tensor_name(Gpt2BlockTensor which);
 
-/* One block's weights as float32, each a pointer into one buffer. */
+/* One block's weights as float32: each points into storage (converted
+ * from F16 or BF16, or F32 on a big-endian host or at an odd offset) or
+ * straight into the file's read-only mapping (F32, aligned, on a
+ * little-endian host: nothing is copied). */
 typedef struct Gpt2Block {
-    float *w[GPT2_BLOCK_TENSORS];   /* w[GPT2_C_ATTN_WEIGHT] is [d, 3d] row-major, as in the file */
-    float *storage;                 /* owns them all: gpt2_block_floats(d) floats */
+    const float *w[GPT2_BLOCK_TENSORS];   /* w[GPT2_C_ATTN_WEIGHT] is [d, 3d] row-major, as in the file */
+    float *storage;                 /* room for all of them: gpt2_block_floats(d) floats; owned by the trace */
     size_t layer;                   /* which block they are (SIZE_MAX: none yet) */
 } Gpt2Block;
 
@@ -122,11 +125,17 @@ Gpt2Model *gpt2_open(const char *dir, Error *err);
 /* Unmaps and frees model. NULL is a no-op. */
 void gpt2_close(Gpt2Model *model);
 
-/* Converts block `layer`'s weights to float32 into block (whose storage
- * has gpt2_block_floats(d) floats; the pointers are set here), then
- * releases the block's mapped pages. Fails only for a layer out of range
- * (STATUS_DATAERR). */
+/* Makes block `layer`'s weights readable as float32 through block->w:
+ * F32 tensors aligned in the mapping (on a little-endian host) are used in
+ * place; the others are converted into block->storage (which has
+ * gpt2_block_floats(d) floats) and their mapped pages released at once.
+ * Fails only for a layer out of range (STATUS_DATAERR). */
 bool gpt2_block_load(const Gpt2Model *model, size_t layer, Gpt2Block *block, Error *err);
+
+/* Releases the mapped pages of block's tensors (safetensors_release), so
+ * that a block used in place leaves the resident set; reading block->w
+ * afterwards is still valid (the pages come back from the page cache). */
+void gpt2_block_release(const Gpt2Model *model, const Gpt2Block *block);
 
 /* The stages of a trace, in the order they run. */
 typedef enum Gpt2Stage {
