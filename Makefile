@@ -331,7 +331,7 @@ lint-man:
 #
 # To keep an input found by a run, minimize into a fresh directory first:
 #   build-fuzz/fuzz_lesson -merge=1 NEW_DIR tests/fuzz/corpus/lesson build-fuzz/new/lesson
-FUZZ_HARNESSES := lesson einsum cli keys json
+FUZZ_HARNESSES := lesson einsum cli keys json safetensors
 FUZZ_SECONDS   ?= 60
 FUZZ_CC        ?= clang
 FUZZ_BUILD     := build-fuzz
