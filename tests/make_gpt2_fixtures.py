@@ -35,6 +35,9 @@ weights drawn from a fixed seed:
                        attn_residual (block_input + attn_output),
                        ln_f (after all blocks), top5_ids, top5_probs
                        (the next token after the last one).
+                     The prefixed checkpoints also carry h.N.attn.bias
+                     [1, 1, P, P] and h.N.attn.masked_bias [] (a scalar), the
+                     buffers transformers' GPT2LMHeadModel files hold.
 
 The computation follows the GPT-2 architecture (transformers' GPT2Block)
 with torch.nn.functional and torch.addmm, written out here: it never calls
@@ -246,7 +249,14 @@ def write_fixture(name, d, heads, n_layer, vocab, positions, dtype, prefix, seed
         shutil.rmtree(directory)
     os.makedirs(os.path.join(directory, "ref"))
     weights = draw_weights(rng, d, n_layer, vocab, positions)
-    rounded = write_safetensors(os.path.join(directory, "model.safetensors"), weights, dtype, prefix)
+    stored = dict(weights)
+    if prefix:
+        # the buffers GPT2LMHeadModel's own files carry beside the weights
+        # (the causal mask and its fill value): a reader must skip them
+        for l in range(n_layer):
+            stored["h.%d.attn.bias" % l] = np.tril(np.ones((positions, positions), np.float32))[None, None]
+            stored["h.%d.attn.masked_bias" % l] = np.array(-1e4, np.float32)
+    rounded = write_safetensors(os.path.join(directory, "model.safetensors"), stored, dtype, prefix)
     write_config(os.path.join(directory, "config.json"), d, heads, n_layer, vocab, positions)
     ref = reference(rounded, d, heads, n_layer, ids)
     for key, value in ref.items():
