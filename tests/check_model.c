@@ -490,6 +490,22 @@ START_TEST(test_bad_safetensors)
                       cases[i].message);
         ck_assert_msg(strchr(err.message, '\n') == NULL, "case %zu: more than one line", i);
     }
+    /* a real checkpoint cut in half: its last tensors run past the end */
+    {
+        FILE *f = fopen(FIXTURE_DIR "/d16_h2_l2_bf16/model.safetensors", "rb");
+        ck_assert(f != NULL);
+        static unsigned char whole[1 << 16];
+        size_t len = fread(whole, 1, sizeof whole, f);
+        fclose(f);
+        ck_assert(len > 1000 && len < sizeof whole);
+        write_bytes(path, whole, len / 2);
+        Error cut;
+        error_clear(&cut);
+        ck_assert(safetensors_open(path, &cut) == NULL && cut.status == STATUS_DATAERR);
+        ck_assert_msg(strstr(cut.message, "run past the data section") != NULL &&
+                          strstr(cut.message, "the file is cut short?") != NULL,
+                      "%s", cut.message);
+    }
     /* a truncated file, a directory, a missing file */
     write_bytes(path, "\x02\0\0", 3);
     Error err;
@@ -701,16 +717,24 @@ START_TEST(test_bench_gpt2_small)
     for (int i = 0; i < 20; i++)
         ids[i] = (long)((i * 7919 + 13) % 50257);
     Gpt2Trace trace;
-    ck_assert_msg(gpt2_trace_run(model, ids, 20, 5, 0, &trace, &err), "%s", err.message);
+    struct timespec t_attn;
+    ck_assert_msg(gpt2_trace_begin(model, ids, 20, 5, 0, &trace, &err), "%s", err.message);
+    for (int s = 0; s < GPT2_STAGE_COUNT; s++) {
+        ck_assert_msg(gpt2_trace_stage(model, &trace, (Gpt2Stage)s, &err), "%s", err.message);
+        if (s == GPT2_STAGE_RESIDUAL)
+            clock_gettime(CLOCK_MONOTONIC, &t_attn);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t2);
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     double open_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     double run_s = (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) * 1e-9;
+    double attn_s = (double)(t_attn.tv_sec - t1.tv_sec) + (double)(t_attn.tv_nsec - t1.tv_nsec) * 1e-9;
     fprintf(stderr,
-            "bench: GPT-2 small shape (file %zu bytes): open %.3f s, trace layer 5 of 20 tokens (all 12 blocks, "
-            "ln_f, logits over %zu rows) %.3f s, total %.3f s; peak RSS %ld MiB; top token %ld (p %.4g)\n",
-            model->file->map_bytes, open_s, model->config.vocab_size, run_s, open_s + run_s,
+            "bench: GPT-2 small shape (file %zu bytes): open %.3f s; trace layer 5 of 20 tokens %.3f s: blocks 0-4 "
+            "and block 5's attention %.3f s, then blocks 5-11's rest, ln_f and the logits over %zu rows %.3f s; "
+            "total %.3f s; peak RSS %ld MiB; top token %ld (p %.4g)\n",
+            model->file->map_bytes, open_s, run_s, attn_s, model->config.vocab_size, run_s - attn_s, open_s + run_s,
             usage.ru_maxrss / 1024, trace.top_ids[0], (double)trace.top_probs[0]);
     ck_assert_msg(open_s + run_s < 1.0, "took %.3f s", open_s + run_s);
     ck_assert_msg(usage.ru_maxrss < 200 * 1024, "peak RSS %ld KiB", usage.ru_maxrss);

@@ -406,7 +406,10 @@ unsigned long long gpt2_trace_bytes(const Gpt2Config *cfg, size_t s)
     count(&floats, 2 * h * s, s); /* scores, attention_weights */
     count(&floats, cfg->vocab_size, 1);
     count(&floats, s, 2);         /* ln_1's mean and rstd */
-    count(&floats, 2, gpt2_block_floats(cfg->n_embd));
+    unsigned long long block = 0;  /* 12 d^2 + 13 d, counted without overflow */
+    count(&block, 12 * (unsigned long long)(d > ULLONG_MAX / 12 ? ULLONG_MAX / 12 : d), d);
+    count(&block, 13, d);
+    count(&floats, 2, block);
     unsigned long long work = work_floats(cfg, s);
     count(&floats, work, 1);
     if (floats == ULLONG_MAX)
