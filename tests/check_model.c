@@ -282,6 +282,23 @@ START_TEST(test_stage_by_stage)
             ck_assert(gpt2_trace_tensor(&trace, "block_input") != NULL && gpt2_trace_tensor(&trace, "ln_1") == NULL);
     }
     ck_assert(gpt2_trace_tensor(&trace, "next_token_probs") != NULL);
+    /* every cell of q, k and v is its qkv column, recomputed from c_attn by hand */
+    {
+        size_t d = model->config.n_embd, h = model->config.n_head, d_k = d / h;
+        const Tensor *parts[3] = {trace.queries, trace.keys, trace.values};
+        ck_assert_int_eq((int)gpt2_qkv_column(&model->config, GPT2_PART_VALUE, 1, 3), (int)(2 * d + d_k + 3));
+        for (int p = 0; p < 3; p++)
+            for (size_t hh = 0; hh < h; hh++)
+                for (size_t i = 0; i < 3; i++)
+                    for (size_t j = 0; j < d_k; j++) {
+                        size_t c = gpt2_qkv_column(&model->config, (Gpt2QkvPart)p, hh, j);
+                        float want = trace.block.w[GPT2_C_ATTN_BIAS][c];
+                        for (size_t k = 0; k < d; k++)
+                            want = want + trace.ln_1->data[i * d + k] * trace.block.w[GPT2_C_ATTN_WEIGHT][k * 3 * d + c];
+                        ck_assert_float_eq(parts[p]->data[(hh * 3 + i) * d_k + j], want);
+                        ck_assert_float_eq(trace.qkv->data[i * 3 * d + c], want);
+                    }
+    }
     ck_assert(gpt2_trace_tensor(&trace, "no_such") == NULL);
     ck_assert_int_eq((int)trace.block.layer, 1);
     float sum = 0.0f;

@@ -441,6 +441,12 @@ struct Gpt2Work {
 };
 typedef struct Gpt2Work Work;
 
+size_t gpt2_qkv_column(const Gpt2Config *cfg, Gpt2QkvPart part, size_t head, size_t j)
+{
+    size_t d = cfg->n_embd, d_k = d / cfg->n_head;
+    return (size_t)part * d + head * d_k + j;
+}
+
 /* Copies head h's columns of part (0 q, 1 k, 2 v) of qkv [s, 3d] into
  * out [s, d_k]: qkv[i][part * d + h * d_k + j]. */
 static void split_head(float *out, const float *qkv, size_t s, size_t d, size_t d_k, size_t part, size_t h)

@@ -137,6 +137,19 @@ bool gpt2_block_load(const Gpt2Model *model, size_t layer, Gpt2Block *block, Err
  * afterwards is still valid (the pages come back from the page cache). */
 void gpt2_block_release(const Gpt2Model *model, const Gpt2Block *block);
 
+/* Which third of qkv (and of c_attn.weight's columns) a value is in. */
+typedef enum Gpt2QkvPart {
+    GPT2_PART_QUERY,   /* columns 0 .. d-1 */
+    GPT2_PART_KEY,     /* columns d .. 2d-1 */
+    GPT2_PART_VALUE    /* columns 2d .. 3d-1 */
+} Gpt2QkvPart;
+
+/* The column of qkv [s, 3d], and so of c_attn.weight [d, 3d] and
+ * c_attn.bias [3d], that element j (0 <= j < d_k) of head `head` of
+ * `part` comes from: part * d + head * d_k + j. queries[head][i][j] is
+ * qkv[i][that column] = c_attn.bias[c] + ln_1[i] . c_attn.weight[:, c]. */
+size_t gpt2_qkv_column(const Gpt2Config *cfg, Gpt2QkvPart part, size_t head, size_t j);
+
 /* The stages of a trace, in the order they run. */
 typedef enum Gpt2Stage {
     GPT2_STAGE_EMBED,         /* token_embed, position_embed (rows of wte and wpe) */
