@@ -708,6 +708,8 @@ START_TEST(test_bad_requests)
     ck_assert(gpt2_trace_bytes(&xl, 1024) > ((unsigned long long)1 << 28));
     Gpt2Config huge = {SIZE_MAX / 2, 1, 1, 1, 1, 1e-5f};
     ck_assert(gpt2_trace_bytes(&huge, SIZE_MAX / 2) == ULLONG_MAX);
+    Gpt2Config largest = {LIMIT_MAX_D_MODEL, LIMIT_MAX_HEADS, LIMIT_MAX_LAYERS, LIMIT_MAX_TOKENS, LIMIT_MAX_VOCAB, 1e-5f};
+    ck_assert(gpt2_trace_bytes(&largest, LIMIT_MAX_TOKENS) < ULLONG_MAX / 2);
     ck_assert(!gpt2_block_load(model, 5, &trace.block, &err));
     ck_assert_msg(strstr(err.message, "layer 5 is out of range") != NULL, "%s", err.message);
     gpt2_close(model);

@@ -399,6 +399,11 @@ static unsigned long long work_floats(const Gpt2Config *cfg, size_t s)
 
 unsigned long long gpt2_trace_bytes(const Gpt2Config *cfg, size_t s)
 {
+    /* sizes past the limits are not counted (gpt2_open never makes them);
+     * within them no product below can overflow */
+    if (cfg->n_embd > LIMIT_MAX_D_MODEL || cfg->n_head > LIMIT_MAX_HEADS || cfg->vocab_size > LIMIT_MAX_VOCAB ||
+        s > LIMIT_MAX_TOKENS)
+        return ULLONG_MAX;
     unsigned long long floats = 0, d = cfg->n_embd, h = cfg->n_head;
     count(&floats, s, d * 8);     /* token, position, block_input, ln_1, concat, attn_output, attn_residual, ln_f */
     count(&floats, s, d * 3);     /* qkv */
@@ -406,10 +411,7 @@ unsigned long long gpt2_trace_bytes(const Gpt2Config *cfg, size_t s)
     count(&floats, 2 * h * s, s); /* scores, attention_weights */
     count(&floats, cfg->vocab_size, 1);
     count(&floats, s, 2);         /* ln_1's mean and rstd */
-    unsigned long long block = 0;  /* 12 d^2 + 13 d, counted without overflow */
-    count(&block, 12 * (unsigned long long)(d > ULLONG_MAX / 12 ? ULLONG_MAX / 12 : d), d);
-    count(&block, 13, d);
-    count(&floats, 2, block);
+    count(&floats, 2, gpt2_block_floats(cfg->n_embd));
     unsigned long long work = work_floats(cfg, s);
     count(&floats, work, 1);
     if (floats == ULLONG_MAX)

@@ -200,8 +200,9 @@ typedef struct Gpt2Trace {
 } Gpt2Trace;
 
 /* Bytes a trace of n_tokens tokens of cfg's sizes allocates (all its
- * tensors, two blocks of weights, the working buffers); ULLONG_MAX when
- * that cannot be counted. */
+ * tensors, two blocks of weights, the working buffers); ULLONG_MAX for
+ * sizes past LIMIT_MAX_D_MODEL, LIMIT_MAX_HEADS, LIMIT_MAX_VOCAB or
+ * LIMIT_MAX_TOKENS tokens. */
 unsigned long long gpt2_trace_bytes(const Gpt2Config *cfg, size_t n_tokens);
 
 /* Starts a trace of ids (n_tokens of them) at block `layer`: checks the
