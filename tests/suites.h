@@ -24,5 +24,7 @@ Suite *kernels_suite(void);
 Suite *npy_suite(void);
 Suite *svg_suite(void);
 Suite *scroll_suite(void);
+Suite *model_suite(void);
+Suite *json_suite(void);
 
 #endif

@@ -208,4 +208,29 @@
 /* The most tensors a Trace owns (the article's walk keeps 32). */
 #define TRACE_MAX_VALUES 64
 
+/* Largest JSON text json_parse reads (vocab.json, a safetensors header,
+ * config.json): 64 MiB. GPT-2's vocab.json is about 1 MB; the
+ * safetensors format itself caps its header at 100 MB, but a real header
+ * for GPT-2 XL is under 100 kB. */
+#define LIMIT_JSON_MAX_BYTES (64 * 1024 * 1024)
+
+/* Deepest nesting of arrays and objects json_parse accepts. A safetensors
+ * header needs 3, a config.json a few; the limit keeps a hostile file from
+ * exhausting the stack of the recursive parser. */
+#define LIMIT_JSON_MAX_DEPTH 64
+/* Largest safetensors header (the JSON text after the 8-byte length):
+ * 16 MiB. GPT-2 XL's header takes about 60 kB; the format itself allows
+ * up to 100 MB, which would only ever be a hostile file here. */
+#define LIMIT_SAFETENSORS_HEADER_BYTES (16 * 1024 * 1024)
+
+/* Most tensors one safetensors file may list. GPT-2 XL has about 580. */
+#define LIMIT_SAFETENSORS_TENSORS 65536
+
+/* Most dimensions a tensor of a safetensors file may have (GPT-2's
+ * attention mask buffers are [1, 1, 1024, 1024]). */
+#define LIMIT_SAFETENSORS_MAX_RANK 8
+
+/* Most layers a GPT-2-layout checkpoint may have (GPT-2 XL has 48). */
+#define LIMIT_MAX_LAYERS 256
+
 #endif
