@@ -24,5 +24,6 @@ Suite *kernels_suite(void);
 Suite *npy_suite(void);
 Suite *svg_suite(void);
 Suite *json_suite(void);
+Suite *bpe_suite(void);
 
 #endif

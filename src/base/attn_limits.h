@@ -73,4 +73,10 @@
  * exhausting the stack of the recursive parser. */
 #define LIMIT_JSON_MAX_DEPTH 64
 
+/* Longest word (bytes of one word of GPT-2's pre-split) whose merges
+ * bpe_replay records pass by pass. Its states take up to n(n+1)/2 ids, 2 MB
+ * at this length; a real word is rarely longer than 20 bytes. Longer words
+ * are still encoded, only not replayed. */
+#define LIMIT_BPE_REPLAY_BYTES 1024
+
 #endif
