@@ -422,23 +422,25 @@ static bool load_vocab(Bpe *bpe, const JsonDoc *doc, Error *err)
         const JsonMember *m = &root->u.members[k];
         /* 1. the id: an integer in 0..n-1 that no other token has */
         int64_t id;
-        char what[80];
-        snprintf(what, sizeof what, "the id of token \"%s\"", shorten(m->key, m->key_len, shown));
-        if (!json_int64(doc, &m->value, what, &id, err)) {
-            ok = false;
+        if (!json_int64(doc, &m->value, NULL, &id, NULL)) {
+            /* again, to say which token (the message is made only now: 50,000 would cost) */
+            char what[80];
+            snprintf(what, sizeof what, "the id of token \"%s\"", shorten(m->key, m->key_len, shown));
+            ok = json_int64(doc, &m->value, what, &id, err);
             break;
         }
         if (id < 0 || (uint64_t)id >= n) {
             ok = json_error_at(doc, m->value.offset, err,
                                "token \"%s\" has id %lld, out of range: %zu tokens need the ids 0 to %zu",
-                               shown, (long long)id, n, n - 1);
+                               shorten(m->key, m->key_len, shown), (long long)id, n, n - 1);
             break;
         }
         if (by_id[id] != NULL) {
             const JsonMember *first = by_id[id];
             char other[48];
             ok = json_error_at(doc, m->value.offset, err, "id %lld is given twice: to \"%s\" and before to \"%s\"",
-                               (long long)id, shown, shorten(first->key, first->key_len, other));
+                               (long long)id, shorten(m->key, m->key_len, shown),
+                               shorten(first->key, first->key_len, other));
             break;
         }
         by_id[id] = m;
@@ -462,7 +464,7 @@ static bool load_vocab(Bpe *bpe, const JsonDoc *doc, Error *err)
                 ok = json_error_at(doc, m->key_offset, err,
                                    "token \"%s\" holds U+%04X, which is not a byte-level character (U+0021-U+007E, "
                                    "U+00A1-U+00AC, U+00AE-U+00FF, U+0100-U+0143)",
-                                   shown, (unsigned)cp);
+                                   shorten(m->key, m->key_len, shown), (unsigned)cp);
                 break;
             }
             bpe->bytes_pool[bytes_at++] = (char)b;
