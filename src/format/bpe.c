@@ -789,6 +789,11 @@ static bool work_reserve(Work *w, size_t n, Error *err)
 
 static void heap_push(Work *w, uint64_t key)
 {
+    if (w->heap_n == w->heap_cap) {
+        /* impossible: a word of n bytes pushes at most n - 1 + 2 (n - 1) pairs */
+        fprintf(stderr, "%s:%d: the merge heap is full (a bug)\n", __FILE__, __LINE__);
+        abort();
+    }
     size_t i = w->heap_n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
