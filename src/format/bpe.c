@@ -58,16 +58,17 @@ static bool byte_is_printable(unsigned b)
     return (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
 }
 
+/* The 68 others, in increasing order, are 0x00-0x20 (33 bytes), 0x7F-0xA0
+ * (34) and 0xAD (1): they get U+0100 + their place in that order. */
 uint32_t bpe_byte_char(unsigned char b)
 {
     if (byte_is_printable(b))
         return b;
-    /* the others in increasing order from U+0100: count those below b */
-    uint32_t n = 0;
-    for (unsigned c = 0; c < b; c++)
-        if (!byte_is_printable(c))
-            n++;
-    return 256 + n;
+    if (b <= 0x20)
+        return 256u + b;
+    if (b >= 0x7f && b <= 0xa0)
+        return 256u + 33u + (b - 0x7fu);
+    return 256u + 67u; /* 0xAD, the soft hyphen */
 }
 
 int bpe_char_byte(uint32_t cp)
@@ -77,10 +78,11 @@ int bpe_char_byte(uint32_t cp)
     if (cp >= 256 + 68)
         return -1;
     uint32_t n = cp - 256;
-    for (unsigned c = 0; c < 256; c++)
-        if (!byte_is_printable(c) && n-- == 0)
-            return (int)c;
-    return -1;
+    if (n <= 32)
+        return (int)n;
+    if (n <= 66)
+        return (int)(0x7f + n - 33);
+    return 0xad;
 }
 
 /* ------------------------------------------------------------------------
