@@ -193,9 +193,10 @@ TESTS_MAY_SKIP := svg tui
 
 # The unit tests run one Check suite per process (tests/unit_test.sh),
 # with their durations in $(TEST_LOGS)/unit/SUITE.xml. A test case without
-# a timeout of its own gets CK_TIMEOUT seconds (Check's 4 s is too close:
-# one case takes 1.6 s alone and 4.9 s on a loaded machine); under make
-# sanitize every timeout is doubled (CK_TIMEOUT_MULTIPLIER).
+# a timeout of its own gets CK_TIMEOUT seconds (Check's default of 4 s was
+# too close: the slowest such case took 4.9 s on the loaded 2-core machine,
+# 9.3 s sanitized); under make sanitize every timeout is doubled
+# (CK_TIMEOUT_MULTIPLIER). make valgrind runs them unforked: no timeouts.
 CK_TIMEOUT := 60
 
 # The install test builds a second copy for its PREFIX from a copy of this
