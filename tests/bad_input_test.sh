@@ -16,7 +16,9 @@
 # newline, DEL, C1) or invalid UTF-8.
 #
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines, then
-# "bad-input: N passed, M failed"; exits 1 when any check failed.
+# "bad-input: N passed, M failed"; exits 1 when any check failed. The
+# table runs in parts side by side (ATTN_TEST_JOBS at a time), printed in
+# order and numbered as one run: see "Running the parts" at the end.
 # Needs POSIX sh, timeout, od and awk; the rows that need a terminal use
 # util-linux `script` and are skipped without it. Fixtures live in a
 # mktemp directory; HOME and XDG_STATE_HOME point into it, so the user's
