@@ -279,7 +279,7 @@ VALGRIND := valgrind --quiet --error-exitcode=3 --leak-check=full --errors-for-l
 
 valgrind: deps
 	@$(MAKE) --no-print-directory $(PAR) build-bin build-tests
-	CK_FORK=no $(VALGRIND) ./$(TESTBIN)
+	CK_FORK=no ATTN_UNIT_WRAPPER="$(VALGRIND)" ./tests/unit_test.sh ./$(TESTBIN)
 	$(VALGRIND) ./$(BIN) --print >/dev/null
 	$(VALGRIND) ./$(BIN) --json --causal --focus 3 >/dev/null
 	$(VALGRIND) ./$(BIN) --dump-screen /dev/null --keys 'jj<Enter><Esc> ?<Esc>s<Down><Enter>'

@@ -10,8 +10,10 @@
 # tests/run_tests.c) is a failure, so none is skipped silently.
 # ATTN_TEST_JOBS (default: the number of cores) sets JOBS; ATTN_UNIT_XML,
 # when set, is a directory that gets each suite's Check XML log (with every
-# test's duration), NAME.xml. CK_DEFAULT_TIMEOUT and CK_TIMEOUT_MULTIPLIER
-# pass through to Check as usual.
+# test's duration), NAME.xml. ATTN_UNIT_WRAPPER, when set, is a command
+# (words) each run goes through, such as valgrind and its options (make
+# valgrind). CK_DEFAULT_TIMEOUT, CK_TIMEOUT_MULTIPLIER and CK_FORK pass
+# through to Check as usual.
 #
 # Prints each suite's Check output, then "unit: N checks in S suites, F
 # failed"; exits 1 when a check failed or a suite did not run.
@@ -58,10 +60,11 @@ lane() {
         mkdir "$TMP/claim-$s" 2>/dev/null || continue
         status=0
         if [ -n "${ATTN_UNIT_XML:-}" ]; then
-            CK_RUN_SUITE=$s CK_XML_LOG_FILE_NAME=$ATTN_UNIT_XML/$s.xml "$RUNNER" >"$TMP/$s.log" 2>&1 || status=$?
-        else
-            CK_RUN_SUITE=$s "$RUNNER" >"$TMP/$s.log" 2>&1 || status=$?
+            CK_XML_LOG_FILE_NAME=$ATTN_UNIT_XML/$s.xml
+            export CK_XML_LOG_FILE_NAME
         fi
+        # shellcheck disable=SC2086 # the wrapper is a list of words
+        CK_RUN_SUITE=$s ${ATTN_UNIT_WRAPPER:-} "$RUNNER" >"$TMP/$s.log" 2>&1 || status=$?
         echo "$status" >"$TMP/$s.status"
     done
 }
