@@ -43,6 +43,8 @@ export LC_ALL
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-bad-input.XXXXXX") || exit 2
 cleanup() {
+    # shellcheck disable=SC2086 # the lanes of "Running the parts", if any
+    [ -z "${lanes:-}" ] || kill $lanes 2>/dev/null
     chmod -R u+rwx "$TMP" 2>/dev/null
     rm -rf "$TMP"
 }
@@ -880,6 +882,7 @@ while [ "$i" -lt "$JOBS" ]; do
 done
 # shellcheck disable=SC2086 # a list of process ids
 wait $lanes
+lanes="" # all ended: nothing for the cleanup to stop
 
 passed=0
 failed=0

@@ -31,7 +31,9 @@ RUNNER=$(cd "$(dirname "$RUNNER")" && pwd)/$(basename "$RUNNER")
 cd "$(dirname "$0")/.." || exit 2
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-unit-test.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
+lanes=""
+# shellcheck disable=SC2086 # a list of process ids
+trap '[ -z "$lanes" ] || kill $lanes 2>/dev/null; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM HUP
 
 SUITES=$(sed -n 's/.*suite_create("\([A-Za-z0-9_]*\)").*/\1/p' tests/check_*.c | LC_ALL=C sort -u)
@@ -70,7 +72,6 @@ lane() {
 }
 
 [ -z "${ATTN_UNIT_XML:-}" ] || mkdir -p "$ATTN_UNIT_XML"
-lanes=""
 i=0
 while [ "$i" -lt "$JOBS" ]; do
     lane &
@@ -79,6 +80,7 @@ while [ "$i" -lt "$JOBS" ]; do
 done
 # shellcheck disable=SC2086 # a list of process ids
 wait $lanes
+lanes="" # all ended: nothing for the cleanup to stop
 
 checks=0
 bad=0
