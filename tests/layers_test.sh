@@ -23,6 +23,8 @@
 # Prints TAP-style lines, then "layers: N passed, M failed"; exits 1 when
 # any check failed.
 
+# shellcheck disable=SC2086 # $LAYERS and the header lists are split on purpose
+# shellcheck disable=SC1091,SC2154 # tap.sh is sourced: it sets passed and failed
 cd "$(dirname "$0")/.." || exit 2
 MAKE=${MAKE:-make}
 CC=${CC:-cc}

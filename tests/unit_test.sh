@@ -36,7 +36,7 @@ lanes=""
 trap '[ -z "$lanes" ] || kill $lanes 2>/dev/null; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM HUP
 
-SUITES=$(sed -n 's/.*suite_create("\([A-Za-z0-9_]*\)").*/\1/p' tests/check_*.c | LC_ALL=C sort -u)
+SUITES=$(sed -n 's/.*suite_create("\([A-Za-z0-9_]*\)").*/\1/p' tests/check_*.c | LC_ALL=C sort -u | tr '\n' ' ')
 if [ -z "$SUITES" ]; then
     echo "unit_test.sh: no suite_create(\"...\") in tests/check_*.c" >&2
     exit 2
@@ -45,7 +45,7 @@ fi
 SLOW="kernels golden torchmath svg explain progress"
 ORDER=""
 for s in $SLOW; do
-    case " $(echo $SUITES) " in *" $s "*) ORDER="$ORDER $s" ;; esac
+    case " $SUITES " in *" $s "*) ORDER="$ORDER $s" ;; esac
 done
 for s in $SUITES; do
     case " $SLOW " in *" $s "*) ;; *) ORDER="$ORDER $s" ;; esac
