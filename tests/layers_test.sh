@@ -10,10 +10,12 @@
 # For every pair of layers X and Y it compiles (-fsyntax-only), in a
 # temporary folder standing for src/X, a file including every header of Y
 # with X's flags: it must compile when Y is one of X's include folders;
-# otherwise a one-line file including each header of Y must fail because
-# the header is not found (or find a file of that name outside src/, such
-# as a system header: never the one in src/Y). It also checks what makes that proof
-# hold for the real tree: every folder of src/ holding code is a layer; no
+# otherwise a one-line file including a header of Y must fail because the
+# header is not found (or find a file of that name outside src/, such as a
+# system header: never the one in src/Y), and no header of Y may be found
+# (cc -M -MG lists what an include reaches). It also checks what makes that proof
+# hold for the real tree: make compiles each layer's files with its flags
+# alone (make -n); every folder of src/ holding code is a layer; no
 # quoted #include in src/ names a path with a "/" (no "../trace/trace.h"
 # escape past the include path); no two headers share a name (so a header
 # cannot be reached through another layer's folder); no layer lists a layer
@@ -144,12 +146,31 @@ for x in $LAYERS; do
     fi
 done
 
+# The build uses those lists: the command make would run for a file of
+# each layer (make -n) has exactly that layer's -I flags, in order.
+for x in $LAYERS; do
+    c=""
+    for f in src/"$x"/*.c; do
+        [ -f "$f" ] && c=$f && break
+    done
+    [ -n "$c" ] || continue
+    obj=$TMP/b/obj/$x/$(basename "$c" .c).o
+    want=$(for d in $(inc "$x"); do printf '%s ' "-Isrc/$d"; done)
+    got=$("$MAKE" --no-print-directory -n BUILD="$TMP/b" "$obj" 2>"$TMP/err" | grep -F -- "-o $obj" |
+        tr ' ' '\n' | grep '^-Isrc/' | tr '\n' ' ')
+    if [ -n "$got" ] && [ "$got" = "$want" ]; then
+        ok "make compiles $c with the include folders of $x alone"
+    else
+        not_ok "make compiles $c with the include folders of $x alone" "want: $want" "got: $got $(head -c 200 "$TMP/err")"
+    fi
+done
+
 # ---------------------------------------------------------------------------
 # Every pair of layers.
 
-# compile LAYER FILE [-E]: compiles FILE (standing in src/LAYER) with
-# LAYER's include flags (-fsyntax-only, or with -E only preprocesses it into
-# $TMP/cc.out); stderr in $TMP/cc.err.
+# compile LAYER FILE [MODE]: compiles FILE (standing in src/LAYER) with
+# LAYER's include flags and MODE (default -fsyntax-only; -E or "-M -MG"
+# write to $TMP/cc.out); stderr in $TMP/cc.err.
 compile() {
     flags=""
     for d in $(inc "$1"); do
@@ -179,19 +200,29 @@ for x in $LAYERS; do
                 not_ok "a file in src/$x can include every header of $y" "$(head -n 5 "$TMP/cc.err")"
             fi
         else
-            # Not found, or found outside src/: a system header of the
-            # same name (src/format/png.h shares its name with libpng's).
+            # A one-line file including Y's first header must fail, the
+            # header not found (or, should a system header have its name,
+            # as src/format/png.h has libpng's, src/Y must not be reached).
+            # Then every header of Y at once through -M -MG (a header not
+            # found is listed, not an error): none may come from src/Y.
             problems=""
-            for h in $hs; do
-                printf '#include "%s"\n' "$h" >"$probe"
-                if compile "$x" "$probe" -E; then
-                    if grep -qF "src/$y/$h\"" "$TMP/cc.out"; then
-                        problems="$problems${problems:+; }src/$y/$h is reached"
-                    fi
-                elif ! grep -q "$h" "$TMP/cc.err" || ! grep -qiE 'no such file|not found' "$TMP/cc.err"; then
-                    problems="$problems${problems:+; }$h fails for another reason: $(head -n 3 "$TMP/cc.err" | tr '\n' ' ')"
+            h=$(echo $hs | cut -d' ' -f1)
+            printf '#include "%s"\n' "$h" >"$probe"
+            if compile "$x" "$probe" -E; then
+                if grep -qF "src/$y/$h\"" "$TMP/cc.out"; then
+                    problems="src/$y/$h is reached"
                 fi
-            done
+            elif ! grep -q "$h" "$TMP/cc.err" || ! grep -qiE 'no such file|not found' "$TMP/cc.err"; then
+                problems="$h fails for another reason: $(head -n 3 "$TMP/cc.err" | tr '\n' ' ')"
+            fi
+            for h in $hs; do
+                printf '#include "%s"\n' "$h"
+            done >"$probe"
+            if ! compile "$x" "$probe" "-M -MG"; then
+                problems="$problems${problems:+; }cc -M -MG failed: $(head -n 3 "$TMP/cc.err" | tr '\n' ' ')"
+            elif grep -qF "src/$y/" "$TMP/cc.out"; then
+                problems="$problems${problems:+; }reached: $(tr ' ' '\n' <"$TMP/cc.out" | grep -F "src/$y/" | tr '\n' ' ')"
+            fi
             if [ -z "$problems" ]; then
                 ok "a file in src/$x cannot include any header of $y"
             else
