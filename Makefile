@@ -2,7 +2,10 @@
 #
 #   make          build build/attn-trace (installs missing build deps first)
 #   make run      build and open the tracer on the built-in lesson
-#   make check    build and run every test
+#   make check    build and run every test, in parallel (one job per core;
+#                 `make -jN check` picks another count); each test's output
+#                 goes to build/test-logs/NAME.log and a summary follows.
+#                 V=1 prints every log in full
 #   make screens  rewrite the golden screens in tests/screens (review the diff)
 #   make sanitize build with AddressSanitizer and UBSan in build-sanitize/ and run every test
 #   make valgrind run the unit tests and the program under valgrind (zero errors, nothing lost)
@@ -10,11 +13,16 @@
 #                 (docs/performance.md; BENCH_UPDATE=docs/performance.md rewrites its table)
 #   make deps     install missing build dependencies (apt-get or Homebrew)
 #   make clean    remove build/
+#   make format   rewrite src/ and tests/ with clang-format (.clang-format)
+#   make format-check  list the files clang-format would change (fails if any)
+#   make print-layers  the layers and each one's include folders
 #   make install / uninstall / dist / distcheck / guide / lint-man: see
 #                 "Installing, the source tarball, the manual and the guide" below
 #
 # The public targets first make sure the dependencies are there (make deps),
 # then run a sub-make, so pkg-config is asked only once they are installed.
+# That sub-make runs $(JOBS) jobs at once (one per core) unless the user
+# chose a count with -j (make -j1 check is the serial build).
 
 BUILD   := build
 BIN     := $(BUILD)/attn-trace
@@ -32,6 +40,11 @@ CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off
 OPT      ?= -O2 -g
 CFLAGS   ?=
 LDFLAGS  ?=
+
+# -j$(JOBS) for the public targets' sub-makes, unless make was given -j
+# (checked when the recipe runs: MAKEFLAGS holds -jN only then)
+JOBS     ?= $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+PAR       = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
 PREFIX   ?= /usr/local
 LESSON_DIR ?= $(PREFIX)/share/attn-trace/lessons
@@ -64,18 +77,17 @@ OBJ_MAIN := $(BUILD)/obj/cli/main.o
 OBJ_TEST := $(SRC_TEST:tests/%.c=$(BUILD)/obj/tests/%.o)
 
 .PHONY: all run check bench deps clean build-bin build-tests run-tests print-deps screens sanitize valgrind
-.PHONY: install uninstall dist distcheck guide lint-man
+.PHONY: install uninstall dist distcheck guide lint-man print-layers format format-check
 
 all: deps
-	@$(MAKE) --no-print-directory build-bin
+	@$(MAKE) --no-print-directory $(PAR) build-bin
 
 run: deps
-	@$(MAKE) --no-print-directory build-bin
+	@$(MAKE) --no-print-directory $(PAR) build-bin
 	./$(BIN)
 
 check: deps
-	@$(MAKE) --no-print-directory build-bin build-tests
-	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory $(PAR) build-bin build-tests run-tests
 
 # ---------------------------------------------------------------------------
 # Dependencies: what the build needs, and how to get it when it is missing.
@@ -108,6 +120,12 @@ deps:
 
 print-deps:
 	@echo "Debian/Ubuntu: $(DEB_PKGS)"; echo "Homebrew: $(BREW_PKGS)"
+
+# print-layers: one line per layer, bottom first, "LAYER: FOLDERS..." (its
+# include folders under src/), then "cflags: ..." (what every file is
+# compiled with besides -I); tests/layers_test.sh reads it.
+print-layers:
+	@$(foreach l,$(LAYERS),echo '$(l): $(INC_$(l))';) echo 'cflags: $(CSTD)'
 
 # ---------------------------------------------------------------------------
 # The real build (run through the targets above).
@@ -156,43 +174,112 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call layer_inc,$*) $(CFLAGS_APP) -c -o $@ $<
 
+# The tests make check runs. Each is a target test-NAME that runs one test
+# program with its output in $(TEST_LOGS)/NAME.log and "STATUS SECONDS" in
+# NAME.status, and never fails itself, so that make -j runs them side by
+# side and every one runs; run-tests then prints one line per test, in the
+# order of TESTS (the longest first, so they start first), the failing
+# lines of each failed test (V=1: every log in full), and fails when one
+# failed. Adding a test: a name in TESTS, TEST_CMD_<name>, and what it
+# needs in TEST_NEEDS_<name>.
+#
 # The end-to-end terminal tests need tmux, and the SVG checks xmllint;
 # without it they say so and exit 77 (skipped), which fails the run under
 # CI (CI=true), where .ci/run installs tmux and libxml2-utils.
-run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
-	./$(TESTBIN)
-	./tests/cli_test.sh ./$(BIN)
-	./tests/npy_test.sh ./$(BIN)
-	./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
-	./tests/bad_input_test.sh ./$(BIN)
-	./tests/install_test.sh
-	./tests/docs_test.sh ./$(BIN)
-	./tests/completion_test.sh ./$(BIN)
-	@$(MAKE) --no-print-directory lint-man
-	@status=0; ./tests/svg_test.sh ./$(BIN) || status=$$?; \
-	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
-	@status=0; ./tests/tui_test.sh ./$(BIN) || status=$$?; \
-	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
-	@for h in $(FUZZ_HARNESSES); do ./$(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h || exit 1; done
+TESTS     := bad-input unit tui install cli npy progress-kill layers docs completion svg lint-man fuzz-replay
+TEST_LOGS  = $(BUILD)/test-logs
+TESTS_MAY_SKIP := svg tui
+# (format-check is ready to join them once the tree is formatted: TESTS += format-check)
+
+# The unit tests run one Check suite per process (tests/unit_test.sh),
+# with their durations in $(TEST_LOGS)/unit/SUITE.xml. A test case without
+# a timeout of its own gets CK_TIMEOUT seconds (Check's default of 4 s was
+# too close: the slowest such case took 4.9 s on the loaded 2-core machine,
+# 9.3 s sanitized); under make sanitize every timeout is doubled
+# (CK_TIMEOUT_MULTIPLIER). make valgrind runs them unforked: no timeouts.
+CK_TIMEOUT := 60
+
+# The install test builds a second copy for its PREFIX from a copy of this
+# build's objects (only catalog.c, which holds LESSON_DIR, is recompiled),
+# with the same compiler and flags.
+TEST_CMD_unit          = CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-$(CK_TIMEOUT)} ATTN_UNIT_XML=$(TEST_LOGS)/unit \
+                         ./tests/unit_test.sh ./$(TESTBIN)
+TEST_CMD_cli           = ./tests/cli_test.sh ./$(BIN)
+TEST_CMD_npy           = ./tests/npy_test.sh ./$(BIN)
+TEST_CMD_progress-kill = ./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
+TEST_CMD_bad-input     = ./tests/bad_input_test.sh ./$(BIN)
+TEST_CMD_install       = ATTN_INSTALL_SEED='$(BUILD)' ATTN_INSTALL_CC='$(CC)' ATTN_INSTALL_OPT='$(OPT)' \
+                         ATTN_INSTALL_CFLAGS='$(CFLAGS)' ATTN_INSTALL_LDFLAGS='$(LDFLAGS)' ./tests/install_test.sh
+TEST_CMD_layers        = CC='$(CC)' ./tests/layers_test.sh
+TEST_CMD_docs          = ./tests/docs_test.sh ./$(BIN)
+TEST_CMD_completion    = ./tests/completion_test.sh ./$(BIN)
+TEST_CMD_lint-man      = $(MAKE) --no-print-directory lint-man
+TEST_CMD_svg           = ./tests/svg_test.sh ./$(BIN)
+TEST_CMD_tui           = ./tests/tui_test.sh ./$(BIN)
+TEST_CMD_format-check  = $(MAKE) --no-print-directory format-check
+TEST_CMD_fuzz-replay   = for h in $(FUZZ_HARNESSES); do \
+                           ./$(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h || exit 1; done
+
+TEST_NEEDS_unit          = $(TESTBIN)
+TEST_NEEDS_progress-kill = $(PROGRESS_WRITER)
+TEST_NEEDS_install       = $(BIN) $(OBJ_LIB) $(OBJ_MAIN)
+TEST_NEEDS_layers        =
+TEST_NEEDS_lint-man      =
+TEST_NEEDS_format-check  =
+TEST_NEEDS_fuzz-replay   = $(FUZZ_REPLAY_BINS)
+TEST_NEEDS_DEFAULT       = $(BIN)
+test_needs = $(if $(filter undefined,$(origin TEST_NEEDS_$(1))),$(TEST_NEEDS_DEFAULT),$(TEST_NEEDS_$(1)))
+
+.PHONY: $(TESTS:%=test-%)
+.SECONDEXPANSION:
+$(TESTS:%=test-%): test-%: $$(call test_needs,$$*)
+	@mkdir -p $(TEST_LOGS)
+	@rm -f $(TEST_LOGS)/$*.status
+	@start=$$(date +%s); status=0; \
+	( $(TEST_CMD_$*) ) </dev/null >$(TEST_LOGS)/$*.log 2>&1 || status=$$?; \
+	secs=$$(($$(date +%s) - start)); echo "$$status $$secs" >$(TEST_LOGS)/$*.status; \
+	echo "  finished $* ($$secs s, status $$status)"
+
+run-tests: $(TESTS:%=test-%)
+	@echo "make check: $(words $(TESTS)) tests (logs in $(TEST_LOGS)/):"; \
+	bad=""; for t in $(TESTS); do \
+	  log=$(TEST_LOGS)/$$t.log; status=2; secs=?; \
+	  [ -f $(TEST_LOGS)/$$t.status ] && read status secs <$(TEST_LOGS)/$$t.status; \
+	  if [ "$$status" -eq 0 ]; then verdict=PASS; \
+	  elif [ "$$status" -eq 77 ] && [ -z "$$CI" ] && \
+	       case " $(TESTS_MAY_SKIP) " in *" $$t "*) true;; *) false;; esac; then verdict=SKIP; \
+	  else verdict=FAIL; bad="$$bad $$t"; fi; \
+	  if [ -n "$(V)" ]; then echo "--- $$t:"; cat "$$log"; fi; \
+	  printf '%s %-14s %4s s  %s\n' $$verdict $$t "$$secs" "$$(tail -n 1 "$$log" 2>/dev/null)"; \
+	  if [ $$verdict = FAIL ] && [ -z "$(V)" ]; then \
+	    if grep -q '^not ok ' "$$log"; then \
+	      sed -n '/^not ok /,/^ok /{/^ok /d;p;}' "$$log" | head -n 60 | sed 's/^/    /'; \
+	    else tail -n 30 "$$log" | sed 's/^/    /'; fi; \
+	    echo "    (status $$status; the whole log: $$log)"; \
+	  fi; \
+	done; \
+	if [ -n "$$bad" ]; then echo "make check: FAILED:$$bad"; exit 1; fi; \
+	echo "make check: every test passed"
 
 screens: deps
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) --no-print-directory $(PAR) build-tests
 	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=view ./$(TESTBIN)
 
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1 -g $(SANITIZE_FLAGS)" \
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-sanitize OPT="-O1 -g $(SANITIZE_FLAGS)" \
 	  LDFLAGS="$(SANITIZE_FLAGS)" build-bin build-tests
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
-	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ATTN_SANITIZED=1 \
-	  $(MAKE) --no-print-directory BUILD=build-sanitize run-tests
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ATTN_SANITIZED=1 CK_TIMEOUT_MULTIPLIER=2 \
+	  $(MAKE) --no-print-directory $(PAR) BUILD=build-sanitize OPT="-O1 -g $(SANITIZE_FLAGS)" \
+	  LDFLAGS="$(SANITIZE_FLAGS)" run-tests
 
 VALGRIND := valgrind --quiet --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite
 
 valgrind: deps
-	@$(MAKE) --no-print-directory build-bin build-tests
-	CK_FORK=no $(VALGRIND) ./$(TESTBIN)
+	@$(MAKE) --no-print-directory $(PAR) build-bin build-tests
+	CK_FORK=no ATTN_UNIT_WRAPPER="$(VALGRIND)" ./tests/unit_test.sh ./$(TESTBIN)
 	$(VALGRIND) ./$(BIN) --print >/dev/null
 	$(VALGRIND) ./$(BIN) --json --causal --focus 3 >/dev/null
 	$(VALGRIND) ./$(BIN) --dump-screen /dev/null --keys 'jj<Enter><Esc> ?<Esc>s<Down><Enter>'
@@ -204,7 +291,7 @@ valgrind: deps
 # The performance table (tests/bench.sh): attn-trace against PyTorch's
 # article code when /usr/bin/python3 can import torch.
 bench: deps
-	@$(MAKE) --no-print-directory build-bin
+	@$(MAKE) --no-print-directory $(PAR) build-bin
 	./tests/bench.sh ./$(BIN)
 
 clean:
@@ -259,7 +346,7 @@ $(BUILD)/obj/lesson/catalog.o: $(BUILD)/lesson-dir
 FORCE:
 
 install: deps
-	@$(MAKE) --no-print-directory build-bin
+	@$(MAKE) --no-print-directory $(PAR) build-bin
 	@$(MAKE) --no-print-directory install-files
 
 install-files: $(BIN)
@@ -302,7 +389,7 @@ distcheck: dist
 	echo "distcheck: $(DIST_NAME).tar.gz builds and passes make check"
 
 guide: deps
-	@$(MAKE) --no-print-directory build-bin
+	@$(MAKE) --no-print-directory $(PAR) build-bin
 	./tests/docs_test.sh --update ./$(BIN)
 
 lint-man:
@@ -313,6 +400,40 @@ lint-man:
 	else \
 	  echo "lint-man: skipped: mandoc is not installed (Debian: apt-get install mandoc)"; \
 	fi
+
+# ---------------------------------------------------------------------------
+# The layout of the C code: .clang-format (STYLE.md rule 8), written for
+# clang-format 14 (another version may lay out a few lines differently;
+# CLANG_FORMAT=clang-format-14 picks that one when both are installed).
+#
+#   make format        rewrites every C file of src/ and tests/ in place
+#   make format-check  lists the files clang-format would change and fails
+#                      when there is one; skipped with a message when
+#                      clang-format is missing, except under CI (CI=true)
+ifeq ($(origin CLANG_FORMAT),undefined)
+CLANG_FORMAT := $(shell command -v clang-format-14 2>/dev/null || echo clang-format)
+endif
+FORMAT_FILES = $(sort $(wildcard src/*/*.c src/*/*.h tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h))
+
+format:
+	@command -v $(CLANG_FORMAT) >/dev/null 2>&1 || \
+	  { echo "make format: $(CLANG_FORMAT) is not installed (Debian: apt-get install clang-format)" >&2; exit 1; }
+	$(CLANG_FORMAT) -i --style=file $(FORMAT_FILES)
+
+format-check:
+	@if ! command -v $(CLANG_FORMAT) >/dev/null 2>&1; then \
+	  if [ -n "$$CI" ]; then echo "format-check: $(CLANG_FORMAT) is not installed (.ci/run installs it)" >&2; exit 1; fi; \
+	  echo "format-check: skipped: $(CLANG_FORMAT) is not installed (Debian: apt-get install clang-format)"; exit 0; \
+	fi; \
+	bad=""; for f in $(FORMAT_FILES); do \
+	  $(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then \
+	  echo "format-check: clang-format ($$($(CLANG_FORMAT) --version | sed 's/.*version //')) would change:"; \
+	  for f in $$bad; do echo "  $$f"; done; \
+	  echo "format-check: make format rewrites them"; exit 1; \
+	fi; \
+	echo "format-check: the $(words $(FORMAT_FILES)) C files follow .clang-format"
 
 # --- fuzzing (tests/fuzz) ---
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the lesson parser, einsum, the
@@ -370,7 +491,6 @@ FUZZ_REPLAY_OBJ  := $(FUZZ_HARNESSES:%=$(BUILD)/obj/tests/fuzz/fuzz_%.o) $(BUILD
 .SECONDARY: $(FUZZ_REPLAY_OBJ) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/fuzz/fuzz_%.o) $(FUZZ_LIB_OBJ)
 
 build-tests: $(FUZZ_REPLAY_BINS)
-run-tests: $(FUZZ_REPLAY_BINS)
 fuzz-replay: $(FUZZ_REPLAY_BINS)
 
 $(BUILD)/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_REPLAY_LIB)

@@ -7,7 +7,7 @@
 #
 #   tests/bad_input_test.sh build/attn-trace
 #
-# Every run is wrapped in `timeout 10` (a hang is a failure) and a 4 GB
+# Every run is wrapped in `timeout 60` (a hang is a failure) and a 4 GB
 # address-space limit (`ulimit -v`), so a runaway allocation fails inside
 # the program instead of taking the machine down. A row checks the exit
 # status; on error that stdout is empty and stderr is exactly one line
@@ -16,7 +16,9 @@
 # newline, DEL, C1) or invalid UTF-8.
 #
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines, then
-# "bad-input: N passed, M failed"; exits 1 when any check failed.
+# "bad-input: N passed, M failed"; exits 1 when any check failed. The
+# table runs in parts side by side (ATTN_TEST_JOBS at a time), printed in
+# order and numbered as one run: see "Running the parts" at the end.
 # Needs POSIX sh, timeout, od and awk; the rows that need a terminal use
 # util-linux `script` and are skipped without it. Fixtures live in a
 # mktemp directory; HOME and XDG_STATE_HOME point into it, so the user's
@@ -41,6 +43,8 @@ export LC_ALL
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-bad-input.XXXXXX") || exit 2
 cleanup() {
+    # shellcheck disable=SC2086 # the lanes of "Running the parts", if any
+    [ -z "${lanes:-}" ] || kill $lanes 2>/dev/null
     chmod -R u+rwx "$TMP" 2>/dev/null
     rm -rf "$TMP"
 }
@@ -64,9 +68,12 @@ LIMIT_KB=4000000 # ulimit -v: 4 GB of address space
 # space is not limited, and the rows that rely on that limit are skipped.
 SANITIZED=${ATTN_SANITIZED:-}
 
-SECONDS_MAX=10   # timeout: a run longer than this is a hang
-# (sanitizers slow the heavy rows several times: 60 s under make sanitize)
-[ -z "${ATTN_SANITIZED:-}" ] || SECONDS_MAX=60
+# timeout: a run longer than this is a hang. The slowest row (d-model 512,
+# heads 256, --json) takes 3.5 s on an idle 2-core machine and 13 s on one
+# loaded by other builds; a hang is told apart at 60 s, and at 180 s under
+# make sanitize (where that row took 12 s loaded, and others slow more).
+SECONDS_MAX=60
+[ -z "${ATTN_SANITIZED:-}" ] || SECONDS_MAX=180
 
 . "$(dirname "$0")/tap.sh"
 . "$(dirname "$0")/cli_lib.sh"
@@ -228,6 +235,8 @@ else
     UNREADABLE=$S/secret.txt
 fi
 
+part_sentences() {
+# (The rows of each part are not indented, to keep this table easy to diff.)
 expect 65 "empty" "sentence: empty" -- --sentence ""
 expect 65 "empty" "sentence: only spaces" -- --sentence "     "
 expect 65 "empty" "sentence: only white space and newlines" -- --sentence "  ${NL}  ${NL}"
@@ -292,12 +301,14 @@ expect 66 "cannot open" "sentence: an unreadable --sentence-file" -- --sentence-
 expect 66 "cannot open" "sentence: a missing --sentence-file" -- --sentence-file "$S/missing.txt"
 expect 66 "cannot open" "sentence: a --sentence-file path with ESC is not echoed raw" -- \
     --sentence-file "$S/no${ESC}[2Jsuch"
+}
 
 # ===========================================================================
 # Numbers.
 
 # Every numeric option against the same bad values. Only seed 0 and
 # precision 0 are valid; --size is read by --dump-screen.
+part_numbers() {
 for flag in --d-model --heads --focus --seed --vocab-size --precision --autoplay --size; do
     case $flag in
     --size) mode="--dump-screen -" ;;
@@ -312,6 +323,10 @@ for flag in --d-model --heads --focus --seed --vocab-size --precision --autoplay
         expect "$want" "$flag" "numbers: $flag '$value'" -- $mode "$flag" "$value"
     done
 done
+}
+
+# The rest of the numbers: other values, memory caps, divisibility, token ids.
+part_sizes() {
 expect 2 "--autoplay" "numbers: --autoplay 0x1p-1 (a hex float) is refused like other hex" -- \
     --autoplay 0x1p-1 --print --step 1
 expect 2 "--max-memory" "numbers: --max-memory 0" -- --max-memory 0 --print
@@ -338,6 +353,10 @@ expect 65 "token id" "numbers: token id 1e3" -- --token-ids "1e3" --print
 expect 65 "token id" "numbers: token id 0x10" -- --token-ids "0x10" --print
 expect 0 "" "numbers: token id 262143 at --vocab-size 262144 (the limit) works" -- \
     --token-ids 262143 --vocab-size 262144 --step 1 --print
+}
+
+# The largest sizes the limits allow, and past them.
+part_limits() {
 expect 2 "--heads" "numbers: d-model 4096, heads 4096 (over the heads limit) with a 1-word sentence" -- \
     --d-model 4096 --heads 4096 --sentence a --print
 expect 0 "" "numbers: d-model 4096, heads 256 (both limits) with a 1-word sentence works" -- \
@@ -373,10 +392,13 @@ if [ -z "$SANITIZED" ]; then
 else
     ok "numbers: --max-memory 64G under a 4 GB limit # SKIP the sanitizer build runs without an address-space limit"
 fi
+}
 
 # ===========================================================================
 # Lessons.
 
+part_lessons() {
+# (The rows of each part are not indented, to keep this table easy to diff.)
 LD=$TMP/lessons
 mkdir "$LD"
 # mklesson FILE TITLE TEXT QUESTION ANSWER TOLERANCE [HEADER...]
@@ -522,6 +544,7 @@ p=$(raw_problem "$ERR")
 verdict "lessons: --check good, missing, bad: status 66, each file reported on its own line" "$problems"
 run --check "$LD/good.lesson" "$LD/heads.lesson"
 verdict "lessons: --check good and bad: status 65" "$(status_problem "$status" 65)"
+}
 
 # ===========================================================================
 # Saved progress.
@@ -540,18 +563,6 @@ fnv1a64() {
     done
     printf '%016x' "$h"
 }
-
-PD=$TMP/plessons
-mkdir "$PD"
-PL=$PD/state.lesson
-{
-    printf 'attn-lesson: 1\ntitle: State test\nsteps: tokenize embed softmax\n\n## softmax\n\nText.\n\n'
-    printf '::: quiz\nkind: number\nquestion: Sum of a1?\nanswer: 1\n:::\n'
-} >"$PL"
-PL_REAL=$(cd "$PD" && pwd -P)/state.lesson
-KEY=$(printf '%s' "$PL_REAL" | fnv1a64)-$(fnv1a64 <"$PL")
-SD=$TMP/pstate/attn-trace
-PF=$SD/$KEY.progress
 
 # progress TEXT...: writes the progress file (printf format and args).
 progress() {
@@ -627,6 +638,20 @@ state_rows() {
         "env XDG_STATE_HOME='$xdg' TERM=xterm '$BIN' --tui '$PL' 2>'$ERR'"
 }
 
+part_progress() {
+# (The rows of each part are not indented, to keep this table easy to diff.)
+PD=$TMP/plessons
+mkdir "$PD"
+PL=$PD/state.lesson
+{
+    printf 'attn-lesson: 1\ntitle: State test\nsteps: tokenize embed softmax\n\n## softmax\n\nText.\n\n'
+    printf '::: quiz\nkind: number\nquestion: Sum of a1?\nanswer: 1\n:::\n'
+} >"$PL"
+PL_REAL=$(cd "$PD" && pwd -P)/state.lesson
+KEY=$(printf '%s' "$PL_REAL" | fnv1a64)-$(fnv1a64 <"$PL")
+SD=$TMP/pstate/attn-trace
+PF=$SD/$KEY.progress
+
 progress 'attn-trace-progress 1\nkey: %s\nlast_step: 1\nquizzes: U\nupdated: 1732434000\nend\n' "$KEY"
 WITH="ATTN_TRACE_LESSONS=$PD XDG_STATE_HOME=$TMP/pstate"
 run --list-lessons
@@ -677,10 +702,13 @@ mkdir -p "$PF"
 tui "state: --restart when the progress file is a directory: runs, warnings one line each" 0 q \
     "env XDG_STATE_HOME='$TMP/pstate' TERM=xterm '$BIN' --tui --restart '$PL' 2>'$ERR'"
 rm -rf "$PF"
+}
 
 # ===========================================================================
 # Headless screens.
 
+part_headless() {
+# (The rows of each part are not indented, to keep this table easy to diff.)
 expect 2 "--size" "headless: --size 0x0" -- --dump-screen - --size 0x0
 expect 0 "" "headless: --size 1x1 works" -- --dump-screen - --size 1x1
 expect 2 "--size" "headless: --size 100000x1" -- --dump-screen - --size 100000x1
@@ -757,10 +785,13 @@ for size in 80x24 50x12 1x1 200x60; do
 done
 expect 0 "" "headless: 4096 random keys on a 64-token, 64-wide, 16-head trace at 120x40" -- \
     --dump-screen - --size 120x40 --sentence "$(words 64 w)" --d-model 64 --heads 16 --keys "$(fuzz_keys 99)"
+}
 
 # ===========================================================================
 # Terminal.
 
+part_terminal() {
+# (The rows of each part are not indented, to keep this table easy to diff.)
 WITH="TERM=dumb"
 expect 1 "cannot start the terminal UI" "terminal: TERM=dumb with --tui, stdout a file" -- --tui
 WITH="-u TERM"
@@ -798,6 +829,76 @@ tui "terminal: a 10x5 terminal (below the minimum): q quits, the terminal restor
 tui "terminal: control bytes and escape sequences typed at the tracer, then q" 0 \
     "$(printf 'jj\033[2J\033]0;x\007\001\002\233\377\033[200~paste\033[201~\033Oq\033q')q" \
     "env TERM=xterm '$BIN' --tui --no-lesson 2>'$ERR'"
+
+}
+
+# ===========================================================================
+# Running the parts.
+#
+# The parts run side by side, JOBS at a time (ATTN_TEST_JOBS, default one
+# more than the number of cores: the terminal rows mostly wait), each in a subshell with its own $TMP/part-NAME (its
+# fixtures, $OUT, $ERR, HOME and XDG_STATE_HOME), its TAP lines in
+# $TMP/NAME.tap and its counts in $TMP/NAME.count. A lane takes the next
+# part nobody has claimed (mkdir is atomic), longest first. The parts'
+# lines are then printed in the table's order, numbered 1, 2, ... across
+# the parts as if one shell had run them all in turn.
+PARTS="sentences numbers sizes limits lessons progress headless terminal"
+LONGEST_FIRST="limits terminal progress numbers lessons sentences sizes headless"
+JOBS=${ATTN_TEST_JOBS:-$(($(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1))}
+case $JOBS in
+'' | *[!0-9]* | 0) JOBS=2 ;;
+esac
+
+# run_part NAME: runs part NAME in this (sub)shell with its own state.
+run_part() {
+    TMP=$TOP/part-$1
+    mkdir "$TMP" "$TMP/home" "$TMP/state" "$TMP/nolessons"
+    OUT=$TMP/out
+    ERR=$TMP/err
+    HOME=$TMP/home
+    XDG_STATE_HOME=$TMP/state
+    ATTN_TRACE_LESSONS=$TMP/nolessons
+    n=0 passed=0 failed=0
+    "part_$1"
+    printf '%s %s\n' "$passed" "$failed" >"$TOP/$1.count"
+}
+
+# lane: runs parts until every one is claimed.
+lane() {
+    for part in $LONGEST_FIRST; do
+        if mkdir "$TOP/claim-$part" 2>/dev/null; then
+            run_part "$part" >"$TOP/$part.tap" 2>&1
+        fi
+    done
+}
+
+TOP=$TMP
+lanes=""
+i=0
+while [ "$i" -lt "$JOBS" ]; do
+    lane &
+    lanes="$lanes $!"
+    i=$((i + 1))
+done
+# shellcheck disable=SC2086 # a list of process ids
+wait $lanes
+lanes="" # all ended: nothing for the cleanup to stop
+
+passed=0
+failed=0
+for part in $PARTS; do
+    if [ ! -f "$TOP/$part.count" ]; then
+        failed=$((failed + 1))
+        echo "not ok 0 - bad-input: the part $part of the table did not finish" >>"$TOP/$part.tap"
+        continue
+    fi
+    read -r p f <"$TOP/$part.count"
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+for part in $PARTS; do
+    cat "$TOP/$part.tap" 2>/dev/null
+done | awk '/^(not )?ok [0-9]+ / { k++; sub(/ok [0-9]+ /, "ok " k " ") } { print }'
 
 printf 'bad-input: %s passed, %s failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]

@@ -16,6 +16,13 @@
 #    program in it looks for lessons under /usr/local, not under DESTDIR;
 #    a DESTDIR uninstall leaves no file behind.
 #
+# Run by hand, the second copy is a full build. make check sets
+# ATTN_INSTALL_SEED to its own build directory (and ATTN_INSTALL_CC,
+# _OPT, _CFLAGS, _LDFLAGS to the flags it built with): the objects are
+# copied from there with their times, so only src/lesson/catalog.c, which
+# holds the lesson path compiled from PREFIX, is recompiled and the
+# program relinked.
+#
 # Prints TAP-style lines, then "install: N passed, M failed"; exits 1 when
 # any check failed.
 
@@ -56,10 +63,24 @@ files_under() {
     (cd "$1" 2>/dev/null && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
 }
 
+# The make variables every build here gets ("$@"): none for a full build,
+# the seed build's compiler and flags when its objects are reused.
+set --
+if [ -n "${ATTN_INSTALL_SEED:-}" ]; then
+    if [ -d "$ATTN_INSTALL_SEED/obj" ] && [ -d "$ATTN_INSTALL_SEED/gen" ] && mkdir -p "$TMP/build" &&
+        cp -pR "$ATTN_INSTALL_SEED/obj" "$ATTN_INSTALL_SEED/gen" "$TMP/build/"; then
+        set -- CC="${ATTN_INSTALL_CC:-cc}" OPT="${ATTN_INSTALL_OPT:--O2 -g}" CFLAGS="${ATTN_INSTALL_CFLAGS:-}" \
+            LDFLAGS="${ATTN_INSTALL_LDFLAGS:-}"
+    else
+        echo "install_test.sh: cannot reuse the objects of $ATTN_INSTALL_SEED; doing a full build" >&2
+        rm -rf "$TMP/build"
+    fi
+fi
+
 # ---------------------------------------------------------------------------
 # 1. Install under a temporary PREFIX.
 
-if "$MAKE" --no-print-directory BUILD="$TMP/build" PREFIX="$P" install >"$LOG" 2>&1; then
+if "$MAKE" --no-print-directory "$@" BUILD="$TMP/build" PREFIX="$P" install >"$LOG" 2>&1; then
     ok "make BUILD=... PREFIX=\$TMP/prefix install"
 else
     not_ok "make BUILD=... PREFIX=\$TMP/prefix install" "$(tail -n 20 "$LOG")"
@@ -158,7 +179,7 @@ echo other >"$P/bin/other-tool"
 echo other >"$P/share/man/man1/other.1"
 echo other >"$P/share/doc/other/README"
 printf '%s\n' bin/other-tool share/doc/other/README share/man/man1/other.1 >"$TMP/others"
-if "$MAKE" --no-print-directory BUILD="$TMP/build" PREFIX="$P" uninstall >"$LOG" 2>&1; then
+if "$MAKE" --no-print-directory "$@" BUILD="$TMP/build" PREFIX="$P" uninstall >"$LOG" 2>&1; then
     ok "make PREFIX=\$TMP/prefix uninstall"
 else
     not_ok "make PREFIX=\$TMP/prefix uninstall" "$(tail -n 20 "$LOG")"
@@ -183,7 +204,7 @@ fi
 D=$TMP/dest
 touch "$TMP/stamp"
 sleep 1 # so that a file written after the stamp is newer than it
-if "$MAKE" --no-print-directory BUILD="$TMP/build" PREFIX=/usr/local DESTDIR="$D" install >"$LOG" 2>&1; then
+if "$MAKE" --no-print-directory "$@" BUILD="$TMP/build" PREFIX=/usr/local DESTDIR="$D" install >"$LOG" 2>&1; then
     ok "make PREFIX=/usr/local DESTDIR=\$TMP/dest install"
 else
     not_ok "make PREFIX=/usr/local DESTDIR=\$TMP/dest install" "$(tail -n 20 "$LOG")"
@@ -224,7 +245,7 @@ if grep -qF "$want" "$TMP/out" && ! grep -qF "$D" "$TMP/out"; then
 else
     not_ok "the staged program looks for lessons in $want, not under DESTDIR" "$(head -n 5 "$TMP/out")"
 fi
-if "$MAKE" --no-print-directory BUILD="$TMP/build" PREFIX=/usr/local DESTDIR="$D" uninstall >"$LOG" 2>&1 &&
+if "$MAKE" --no-print-directory "$@" BUILD="$TMP/build" PREFIX=/usr/local DESTDIR="$D" uninstall >"$LOG" 2>&1 &&
     [ -z "$(files_under "$D")" ]; then
     ok "make DESTDIR=... uninstall leaves no file under DESTDIR"
 else
