@@ -258,6 +258,8 @@ run-tests: $(TESTS:%=test-%)
 	    echo "    (status $$status; the whole log: $$log)"; \
 	  fi; \
 	done; \
+	failed=$$(echo $$bad | wc -w); \
+	echo "check: $$(($(words $(TESTS)) - failed)) passed, $$failed failed"; \
 	if [ -n "$$bad" ]; then echo "make check: FAILED:$$bad"; exit 1; fi; \
 	echo "make check: every test passed"
 
