@@ -776,7 +776,7 @@ static bool build_mh_output(TraceBuild *b, Error *err)
  * One row per step, in the order a trace makes them. A row's tensors are
  * what the step shows, in order: IN names a tensor an earlier step of the
  * part made, OUT one this step's function makes (through put). DIMS_*
- * say what each dimension runs over. docs/arch-notes/steps.md: how to add
+ * say what each dimension runs over. docs/architecture.md ("How to add a step"): how to add
  * a row.
  * ---------------------------------------------------------------------- */
 

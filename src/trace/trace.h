@@ -11,7 +11,7 @@
  * a step, its part, its text, the tensors it shows with what each of their
  * dimensions runs over, and the function that computes it. Everything else
  * that needs the steps (lessons, --step, --list-steps, the completion, the
- * tests) reads that table; docs/arch-notes/steps.md says how to add a row.
+ * tests) reads that table; docs/architecture.md ("How to add a step") says how to add a row.
  *
  * Part 1 (single_head) follows one token, the focus, with the W·x
  * convention; part 2 (multi_head) uses x·W and einsum, as the article does.
