@@ -776,8 +776,8 @@ static bool build_mh_output(TraceBuild *b, Error *err)
  * One row per step, in the order a trace makes them. A row's tensors are
  * what the step shows, in order: IN names a tensor an earlier step of the
  * part made, OUT one this step's function makes (through put). DIMS_*
- * say what each dimension runs over. docs/architecture.md ("How to add a step"): how to add
- * a row.
+ * say what each dimension runs over. How to add a row: "How to add a
+ * step" in docs/architecture.md.
  * ---------------------------------------------------------------------- */
 
 #define DIMS_S 1, {DIM_SEQ}
