@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compose.h"
@@ -26,6 +27,8 @@
  * same on every screen it appears on. */
 static const char LETTER_ORDER[] = "sdhekij";
 #define LETTER_COLOURS 6
+
+static bool compose_step_screen(const App *app, Frame *frame);
 
 /* ------------------------------------------------------------------------
  * Small helpers
@@ -190,6 +193,127 @@ typedef struct PanelView {
     size_t top_row, left_col;       /* first row and column shown: the selection kept in view */
 } PanelView;
 
+/* Most candidate positions panel_anchor tries before giving up on finding
+ * a source: bounds the cost of a frame whatever the tensors' sizes. */
+#define ANCHOR_MAX_TRIES 4096
+
+/* Most candidate indices kept for one dimension. */
+#define ANCHOR_MAX_CANDIDATES 24
+
+/* Adds index i to the list (of *n entries) when it is below limit and not
+ * there yet. */
+static void add_candidate(size_t *list, int *n, size_t i, size_t limit)
+{
+    if (i >= limit || *n >= ANCHOR_MAX_CANDIDATES)
+        return;
+    for (int k = 0; k < *n; k++)
+        if (list[k] == i)
+            return;
+    list[(*n)++] = i;
+}
+
+/* The index of the selected value along its first DIM_HEAD dimension, or
+ * -1 when the selected tensor has none. */
+static long selected_head(const App *app)
+{
+    int s = app->step, sel = app->focus[s];
+    const TraceTensor *tt = &app->trace->steps[s].tensors[sel];
+    size_t index[TENSOR_MAX_DIMS] = {0}, offset = app->cursor[s][sel];
+    for (int d = tt->tensor->ndim - 1; d >= 0; d--) {
+        index[d] = offset % tt->tensor->shape[d];
+        offset /= tt->tensor->shape[d];
+    }
+    for (int d = 0; d < tt->tensor->ndim; d++)
+        if (tt->dims[d] == DIM_HEAD)
+            return (long)index[d];
+    return -1;
+}
+
+/* Looks for a value of input panel `tensor` that the selection is computed
+ * from, trying likely positions only: along each dimension the panel's own
+ * cursor, the selection's indices (and their quotients and remainders by
+ * the panel's sizes, which is how heads are laid side by side), the token
+ * id a looked-up row stands for, and 0. Sets *found and returns true when
+ * one is a source. */
+static bool find_source(const App *app, int tensor, size_t *found)
+{
+    int s = app->step, sel = app->focus[s];
+    const TraceStep *step = &app->trace->steps[s];
+    const TraceTensor *st = &step->tensors[sel];
+    const Tensor *t = step->tensors[tensor].tensor, *o = st->tensor;
+    if (t->ndim == 0 || t->ndim > TENSOR_MAX_DIMS)
+        return false;
+    size_t sel_index[TENSOR_MAX_DIMS] = {0}, own[TENSOR_MAX_DIMS] = {0};
+    for (size_t d = (size_t)o->ndim, off = app->cursor[s][sel]; d-- > 0; off /= o->shape[d])
+        sel_index[d] = off % o->shape[d];
+    for (size_t d = (size_t)t->ndim, off = app->cursor[s][tensor]; d-- > 0; off /= t->shape[d])
+        own[d] = off % t->shape[d];
+    size_t cand[TENSOR_MAX_DIMS][ANCHOR_MAX_CANDIDATES];
+    int n_cand[TENSOR_MAX_DIMS] = {0};
+    for (int d = 0; d < t->ndim; d++) {
+        size_t n = t->shape[d];
+        add_candidate(cand[d], &n_cand[d], own[d], n);
+        for (int k = 0; k < o->ndim; k++)
+            add_candidate(cand[d], &n_cand[d], sel_index[k], n);
+        for (int k = 0; k < 2; k++) { /* a looked-up row: the id the selection's row holds */
+            const TraceTensor *in = st->how.in[k] >= 0 ? &step->tensors[st->how.in[k]] : NULL;
+            if (in != NULL && in->is_integer && o->ndim > 0 && sel_index[0] < in->tensor->size &&
+                in->tensor->data[sel_index[0]] >= 0.0f)
+                add_candidate(cand[d], &n_cand[d], (size_t)in->tensor->data[sel_index[0]], n);
+        }
+        if (st->how.op == OP_PICK_ROW)
+            add_candidate(cand[d], &n_cand[d], st->how.row, n);
+        for (int k = 0; k < o->ndim; k++)
+            for (int m = 0; m < t->ndim; m++) {
+                add_candidate(cand[d], &n_cand[d], sel_index[k] / t->shape[m], n);
+                add_candidate(cand[d], &n_cand[d], sel_index[k] % t->shape[m], n);
+            }
+        add_candidate(cand[d], &n_cand[d], 0, n);
+    }
+    /* every combination of the candidates, the first dimension slowest */
+    int pick[TENSOR_MAX_DIMS] = {0};
+    for (int tries = 0; tries < ANCHOR_MAX_TRIES; tries++) {
+        size_t offset = 0;
+        for (int d = 0; d < t->ndim; d++)
+            offset = offset * t->shape[d] + cand[d][pick[d]];
+        if (explain_is_source(app->trace, s, sel, app->cursor[s][sel], tensor, offset)) {
+            *found = offset;
+            return true;
+        }
+        int d = t->ndim - 1;
+        while (d >= 0 && ++pick[d] == n_cand[d])
+            pick[d--] = 0;
+        if (d < 0)
+            break;
+    }
+    return false;
+}
+
+/* The value panel `tensor` keeps in view: the selection in its own panel;
+ * in a panel holding values the selection is computed from, one of them
+ * (so they light up on screen, in the right head); in any other panel
+ * sliced by heads, its own selection moved to the head of the selected
+ * value; else its own selection. Derived each time, never stored. */
+static size_t panel_anchor(const App *app, int tensor)
+{
+    int s = app->step, sel = app->focus[s];
+    const TraceStep *step = &app->trace->steps[s];
+    const TraceTensor *st = &step->tensors[sel];
+    size_t own = app->cursor[s][tensor], found;
+    if (tensor == sel)
+        return own;
+    if (st->is_output && st->how.op != OP_SHOWN && (st->how.in[0] == tensor || st->how.in[1] == tensor) &&
+        find_source(app, tensor, &found))
+        return found;
+    const TraceTensor *tt = &step->tensors[tensor];
+    long head = selected_head(app);
+    const Tensor *t = tt->tensor;
+    if (head < 0 || t->ndim != 3 || tt->dims[0] != DIM_HEAD || (size_t)head >= t->shape[0])
+        return own;
+    size_t slice_size = t->shape[1] * t->shape[2];
+    return (size_t)head * slice_size + own % slice_size;
+}
+
 /* The view of tensor `tensor` of the step on screen in a panel of rows x
  * width (its title line included). */
 static PanelView panel_view(const App *app, int tensor, int rows, int width)
@@ -197,7 +321,7 @@ static PanelView panel_view(const App *app, int tensor, int rows, int width)
     int s = app->step;
     PanelView pv;
     pv.grid = view_grid(app, s, tensor, width);
-    view_grid_locate(&pv.grid, app->cursor[s][tensor], &pv.slice, &pv.cur_row, &pv.cur_col);
+    view_grid_locate(&pv.grid, panel_anchor(app, tensor), &pv.slice, &pv.cur_row, &pv.cur_col);
     pv.label_w = view_label_width(app, s, tensor);
     pv.cell_w = view_cell_width(app, s, tensor);
     pv.header = !pv.grid.vertical && !pv.grid.wrapped && app->trace->steps[s].tensors[tensor].tensor->ndim >= 2;
@@ -229,18 +353,18 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     if (grid->slices > 1 && n > 0 && (size_t)n < sizeof title) {
         char label[64];
         index_label(app, grid->slice_dim, pv->slice, label, sizeof label);
-        n += snprintf(title + n, sizeof title - (size_t)n, ", head %s of %zu", label, grid->slices);
+        n += snprintf(title + n, sizeof title - (size_t)n, ", head %s (heads 0-%zu)", label, grid->slices - 1);
     }
     if (rows > 1 && n > 0 && (size_t)n < sizeof title) {
         size_t shown_rows = pv->body_rows > 0 ? (size_t)pv->body_rows : 0;
         size_t top_row = pv->top_row, left_col = pv->left_col;
         if (grid->rows > shown_rows)
-            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row + 1,
-                          top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row),
+            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row,
+                          top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row) - 1,
                           grid->rows);
         if (!grid->wrapped && !grid->vertical && grid->cols > (size_t)pv->visible_cols)
-            n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col + 1,
-                          left_col + (size_t)pv->visible_cols, grid->cols);
+            n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col,
+                          left_col + (size_t)pv->visible_cols - 1, grid->cols);
     }
     if (rows == 1 && (size_t)n < sizeof title)
         snprintf(title + n, sizeof title - (size_t)n, "%s", focused ? "" : "  (Tab shows it)");
@@ -345,7 +469,7 @@ static void compose_status(const App *app, Frame *frame, int row)
     size_t offset = app->cursor[s][t];
     char name[160], value[NUMFMT_BUF];
     explain_element_name(app->trace, tt, offset, name, sizeof name);
-    numfmt_write_exact(tt->tensor->data[offset], value);
+    numfmt_write(&app->formats.of[s][t], tt->tensor->data[offset], value); /* as its panel writes it */
     int col = 1;
     col += frame_put(frame, row, col, name, ROLE_STRONG, frame->cols - 2);
     col += frame_printf(frame, row, col, ROLE_TEXT, frame->cols - col - 1, " = %s", value);
@@ -426,14 +550,30 @@ static int overlay_inner_rows(int want_rows, int frame_rows)
     return h - 2;
 }
 
+/* Columns of an overlay box (frame included) that holds lines want_cols
+ * wide on a frame cols wide. */
+static int overlay_box_width(int want_cols, int cols)
+{
+    return want_cols + 4 < cols - 2 ? want_cols + 4 : cols - 2;
+}
+
+static void overlay_box_at(const App *app, Frame *frame, int y, int x, int h, int w, const char *title, int *top,
+                           int *left, int *rows, int *cols);
+
 /* A centred box of at most rows x cols with a title; returns its inner
  * area through the pointers. */
 static void overlay_box(const App *app, Frame *frame, int want_rows, int want_cols, const char *title, int *top,
                         int *left, int *rows, int *cols)
 {
     int h = overlay_inner_rows(want_rows, frame->rows) + 2;
-    int w = want_cols + 4 < frame->cols - 2 ? want_cols + 4 : frame->cols - 2;
-    int y = (frame->rows - h) / 2, x = (frame->cols - w) / 2;
+    int w = overlay_box_width(want_cols, frame->cols);
+    overlay_box_at(app, frame, (frame->rows - h) / 2, (frame->cols - w) / 2, h, w, title, top, left, rows, cols);
+}
+
+/* The box of overlay_box at (y, x), h x w cells frame included. */
+static void overlay_box_at(const App *app, Frame *frame, int y, int x, int h, int w, const char *title, int *top,
+                           int *left, int *rows, int *cols)
+{
     frame_fill(frame, y, x, h, w, ' ', ROLE_OVERLAY);
     frame_box(frame, y, x, h, w, frame_box_chars(app->options.ascii), ROLE_BORDER);
     char t[128];
@@ -471,9 +611,79 @@ static void overlay_more(Frame *frame, int row, int left, int cols, int scroll, 
     frame_put(frame, row, left, more, ROLE_DIM, cols);
 }
 
+/* Where an overlay box goes: its first row and column and its size,
+ * frame included. */
+typedef struct BoxPlace {
+    int y, x, h, w;
+} BoxPlace;
+
+/* Text lines an inspector box may lose to stay off the values it
+ * explains, at most: below this many shown, covering them is better. */
+#define INSPECT_MIN_LINES 5
+
+/* Marked cells (the selected value, 1000 each; a source, 1 each) that a
+ * box of rows y..y+h-1, columns x..x+w-1 covers, from per-row prefix
+ * counts (`stride` entries a row). */
+static long covered(const long *prefix, int stride, int y, int h, int x, int w)
+{
+    long sum = 0;
+    for (int r = y; r < y + h; r++)
+        sum += prefix[r * stride + x + w] - prefix[r * stride + x];
+    return sum;
+}
+
+/* Places the inspector's box on the composed step screen in frame: the
+ * box of n_lines lines widest columns wide, moved up or down, left or
+ * right, and if it must, made shorter (its text scrolls), so that it
+ * covers neither the selected value nor, as far as it can, the values it
+ * is computed from. Ties go to the taller box, then to the centre. */
+static BoxPlace inspector_place(const Frame *frame, int n_lines, int widest)
+{
+    int full = overlay_inner_rows(n_lines, frame->rows) + 2, w = overlay_box_width(widest, frame->cols);
+    BoxPlace best = {(frame->rows - full) / 2, (frame->cols - w) / 2, full, w};
+    int stride = frame->cols + 1;
+    long *prefix = calloc((size_t)frame->rows * (size_t)stride, sizeof *prefix);
+    if (prefix == NULL || w < 1)
+        return free(prefix), best;
+    for (int r = 0; r < frame->rows; r++)
+        for (int c = 0; c < frame->cols; c++) {
+            Role role = frame->cells[r * frame->cols + c].role;
+            prefix[r * stride + c + 1] =
+                prefix[r * stride + c] + (role == ROLE_CURSOR ? 1000 : role == ROLE_SOURCE ? 1 : 0);
+        }
+    const int xs[] = {(frame->cols - w) / 2, 1, frame->cols - 1 - w};
+    long best_score = -1;
+    int shortest = full - 2 < INSPECT_MIN_LINES ? full : INSPECT_MIN_LINES + 2;
+    for (int h = full; h >= shortest; h--)
+        for (int y = 1; y + h <= frame->rows - 1; y++)
+            for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
+                if (xs[k] < 0 || xs[k] + w > frame->cols)
+                    continue;
+                /* a hidden line of text weighs as much as a covered value */
+                long score = covered(prefix, stride, y, h, xs[k], w) * 100 + (long)(full - h) * 600 +
+                             labs((long)(2 * y + h - frame->rows)) + labs((long)(2 * xs[k] + w - frame->cols));
+                if (best_score < 0 || score < best_score) {
+                    best_score = score;
+                    best = (BoxPlace){y, xs[k], h, w};
+                }
+            }
+    free(prefix);
+    return best;
+}
+
 /* Draws lines (separated by '\n') into an overlay, from line `scroll`
  * clamped to the text (the clamped value is not kept: see compose.h). */
+static void overlay_lines_at(const App *app, Frame *frame, const char *text, const char *title, int scroll,
+                             const BoxPlace *place);
+
 static void overlay_lines(const App *app, Frame *frame, const char *text, const char *title, int scroll)
+{
+    overlay_lines_at(app, frame, text, title, scroll, NULL);
+}
+
+/* overlay_lines in the box `place` (NULL: centred, as tall as fits). */
+static void overlay_lines_at(const App *app, Frame *frame, const char *text, const char *title, int scroll,
+                             const BoxPlace *place)
 {
     StrBuf ascii = {0};
     if (frame->ascii) { /* measure the text as it will be written */
@@ -483,7 +693,10 @@ static void overlay_lines(const App *app, Frame *frame, const char *text, const 
     int widest;
     int n_lines = count_lines(text, &widest);
     int top, left, rows, cols;
-    overlay_box(app, frame, n_lines, widest, title, &top, &left, &rows, &cols);
+    if (place != NULL)
+        overlay_box_at(app, frame, place->y, place->x, place->h, place->w, title, &top, &left, &rows, &cols);
+    else
+        overlay_box(app, frame, n_lines, widest, title, &top, &left, &rows, &cols);
     scroll = (int)scroll_clamp(scroll, n_lines, rows);
     int line = 0;
     for (const char *p = text; *p != '\0' && line - scroll < rows;) {
@@ -522,7 +735,12 @@ static void help_text(StrBuf *text)
             strbuf_printf(text, "  %s%*s%s\n", keys, (int)pad, "", keys_action_help(a));
         }
     }
-    strbuf_puts(text, "\nSelecting a computed value highlights the values it is made from.");
+    strbuf_puts(text, "\nSelecting a computed value highlights the values it is made from;\n"
+                      "every panel holding one scrolls to it and shows its head.\n"
+                      "Rows, columns, heads and positions count from 0, as in the\n"
+                      "article's code (steps are numbered 1 to the last).\n"
+                      "Weights and probabilities have 3 decimals (<0.001: not 0,\n"
+                      "but less than 0.0005); other values have 4.");
 }
 
 static void compose_help(const App *app, Frame *frame)
@@ -569,6 +787,20 @@ static void inspector_text(const App *app, int cols, StrBuf *text)
     explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, &app->formats, width, text);
 }
 
+/* The inspector's box for text on frame, which holds the step screen
+ * (inspector_place), measured as overlay_lines measures it. */
+static BoxPlace inspector_box(const App *app, const Frame *frame, const char *text)
+{
+    StrBuf ascii = {0};
+    if (app->options.ascii) {
+        ascii_transliterate(text, &ascii);
+        text = strbuf_text(&ascii);
+    }
+    int widest, n_lines = count_lines(text, &widest);
+    strbuf_free(&ascii);
+    return inspector_place(frame, n_lines, widest);
+}
+
 static void compose_inspector(const App *app, Frame *frame)
 {
     int s = app->step, t = app->focus[s];
@@ -576,7 +808,8 @@ static void compose_inspector(const App *app, Frame *frame)
     inspector_text(app, frame->cols, &text);
     char title[200];
     explain_element_name(app->trace, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
-    overlay_lines(app, frame, strbuf_text(&text), title, app->overlay_scroll);
+    BoxPlace place = inspector_box(app, frame, strbuf_text(&text));
+    overlay_lines_at(app, frame, strbuf_text(&text), title, app->overlay_scroll, &place);
     strbuf_free(&text);
 }
 
@@ -622,10 +855,21 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
         help_text(&text);
         n = count_lines(strbuf_text(&text), &widest);
         break;
-    case OVERLAY_INSPECT:
+    case OVERLAY_INSPECT: {
         inspector_text(app, cols, &text);
         n = count_lines(strbuf_text(&text), &widest);
+        Frame screen; /* the box's height depends on what it must not cover */
+        if (frame_init(&screen, rows, cols)) {
+            compose_step_screen(app, &screen);
+            BoxPlace place = inspector_box(app, &screen, strbuf_text(&text));
+            frame_free(&screen);
+            strbuf_free(&text);
+            *lines = n;
+            *window = place.h - 2;
+            return true;
+        }
         break;
+    }
     case OVERLAY_NOTES:
     case OVERLAY_EXPLAIN:
         n = frame_markup_lines(text_overlay_text(app), text_overlay_width(cols), app->options.ascii);
@@ -818,13 +1062,21 @@ static void compose_explanation(const App *app, Frame *frame, const ViewLayout *
 
 void app_compose(const App *app, Frame *frame)
 {
+    if (compose_step_screen(app, frame))
+        compose_overlay(app, frame);
+}
+
+/* Everything but the overlay into frame: the step screen, or the note
+ * that the terminal is too small (then false: no overlay goes on it). */
+static bool compose_step_screen(const App *app, Frame *frame)
+{
     frame_clear(frame);
     frame->ascii = app->options.ascii;
     ViewLayout layout;
     view_layout(app, frame->rows, frame->cols, &layout);
     if (layout.too_small) {
         compose_too_small(frame);
-        return;
+        return false;
     }
     const TraceStep *step = &app->trace->steps[app->step];
     compose_header(app, frame);
@@ -846,5 +1098,5 @@ void app_compose(const App *app, Frame *frame)
     compose_explanation(app, frame, &layout);
     compose_status(app, frame, layout.status_row);
     compose_footer(app, frame);
-    compose_overlay(app, frame);
+    return true;
 }

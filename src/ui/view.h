@@ -94,6 +94,15 @@ struct App {
     float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* largest finite |value|, for heat */
 };
 
+/* The number format a tensor's panel uses, chosen by what the tensor is and
+ * never by one outlying value: whole numbers for token ids; for softmax
+ * outputs (attention weights, probabilities) NUMFMT_PROBABILITY_DIGITS
+ * fixed decimals, with "<0.001" and ">0.999" for what would round to 0 or
+ * 1; for every other tensor `precision` fixed decimals, scientific only
+ * for magnitudes of NUMFMT_FIXED_LIMIT and more. A tensor shown again
+ * keeps the format of the step that made it (app_init copies it). */
+NumFormat view_choose_format(const TraceTensor *tt, int precision);
+
 /* Sets up app over trace and lesson (NULL: every step, built-in texts; both
  * must outlive app): first step, focus on each step's first output, number
  * formats computed once per tensor. */
@@ -163,6 +172,11 @@ typedef struct ViewLayout {
 
 /* Computes the layout of the current step. */
 void view_layout(const App *app, int rows, int cols, ViewLayout *layout);
+
+/* True when panel `tensor` of step `step` is related to the focused panel:
+ * it is the focused one, the focused value is computed from it, or it is
+ * computed from the focused tensor. The layout gives these room first. */
+bool view_panel_related(const App *app, int step, int tensor);
 
 /* Content rows a panel needs to show its slice whole (title line included). */
 int view_panel_natural_rows(const App *app, int step, int tensor, int width);
