@@ -64,9 +64,10 @@ static const char EXPLAIN_KEYS_VALUES[] =
     "matrix does all tokens at once: row j of the result is token j's key.";
 
 static const char EXPLAIN_SCORES[] =
-    "How well does the query match each key? Their dot product says: large "
-    "when the two vectors point the same way, small or negative when they do "
-    "not. One score per token of the sentence.";
+    "How well does the query match each key? Their dot product says: it "
+    "grows when the two vectors point the same way and with their lengths "
+    "(they are not normalised), and is negative when they point apart. One "
+    "score per token of the sentence.";
 
 static const char EXPLAIN_SCALE[] =
     "Dot products grow with the vector width, and large scores make softmax "
