@@ -80,7 +80,9 @@ static const char EXPLAIN_SCALE_CAUSAL[] =
     "Dot products grow with the vector width, so they are divided by its "
     "square root, the standard correction. With the causal mask on, scores "
     "of tokens after this one become -inf: a decoder may not look at words "
-    "it has not produced yet.";
+    "it has not produced yet. Token 1 has nothing before it, so with "
+    "--focus 1 its whole weight goes to itself; --focus 3 shows the mask at "
+    "work.";
 
 static const char EXPLAIN_SOFTMAX[] =
     "Softmax turns the scores into weights between 0 and 1 that sum to 1: "

@@ -53,6 +53,19 @@ static void index_label(const App *app, DimKind dim, size_t i, char *buf, size_t
         snprintf(buf, size, "%zu", i);
 }
 
+/* Writes text at (row, col) in at most max_cols columns, as frame_put does,
+ * but a text too long ends in "…" ("~" in ASCII) at the last column, so
+ * a cut is never silent. Returns the columns written. */
+static int put_cut(Frame *frame, int row, int col, const char *text, Role role, int max_cols)
+{
+    if (max_cols <= 0)
+        return 0;
+    if ((int)utf8_width(text) <= max_cols)
+        return frame_put(frame, row, col, text, role, max_cols);
+    int w = frame_put(frame, row, col, text, role, max_cols - 1);
+    return w + frame_put(frame, row, col + w, frame->ascii ? "~" : "…", role, 1);
+}
+
 /* Heat level of v for a tensor whose largest magnitude is max_abs. */
 static int8_t heat_of(float v, float max_abs)
 {
@@ -81,7 +94,7 @@ static void compose_header(const App *app, Frame *frame)
     int right_col = frame->cols - n;
     char left[256];
     snprintf(left, sizeof left, " attn-trace %s %s", app->options.ascii ? "-" : "·", app->options.title);
-    frame_put(frame, 0, 0, left, ROLE_HEADER, right_col - 1);
+    put_cut(frame, 0, 0, left, ROLE_HEADER, right_col - 1);
     frame_put(frame, 0, right_col, right, ROLE_HEADER, n);
 }
 
@@ -358,10 +371,11 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     if (rows > 1 && n > 0 && (size_t)n < sizeof title) {
         size_t shown_rows = pv->body_rows > 0 ? (size_t)pv->body_rows : 0;
         size_t top_row = pv->top_row, left_col = pv->left_col;
-        if (grid->rows > shown_rows)
-            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row,
-                          top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row) - 1,
-                          grid->rows);
+        size_t last_row = top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row) - 1;
+        if (grid->rows > shown_rows && last_row == top_row)
+            n += snprintf(title + n, sizeof title - (size_t)n, ", row %zu of %zu", top_row, grid->rows);
+        else if (grid->rows > shown_rows)
+            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row, last_row, grid->rows);
         if (!grid->wrapped && !grid->vertical && grid->cols > (size_t)pv->visible_cols)
             n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col,
                           left_col + (size_t)pv->visible_cols - 1, grid->cols);
@@ -369,7 +383,7 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     if (rows == 1 && (size_t)n < sizeof title)
         snprintf(title + n, sizeof title - (size_t)n, "%s", focused ? "" : "  (Tab shows it)");
     strcat(title, " ");
-    frame_put(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
+    put_cut(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
 }
 
 /* The column labels of a panel at row. */
@@ -382,7 +396,7 @@ static void panel_column_labels(const App *app, Frame *frame, const PanelView *p
         int w = (int)utf8_width(label);
         int fit = pv->cell_w - 1;
         /* right-aligned over the numbers, cut to the column */
-        frame_put(frame, row, x + (w < fit ? fit - w : 0), label, ROLE_LABEL, fit);
+        put_cut(frame, row, x + (w < fit ? fit - w : 0), label, ROLE_LABEL, fit);
     }
 }
 
@@ -433,7 +447,7 @@ static void panel_values(const App *app, Frame *frame, int tensor, const PanelVi
         if (pv->label_w > 0) {
             int w = (int)utf8_width(label);
             int fit = pv->label_w - 1;
-            frame_put(frame, row + r, w < fit && !(grid->row_dim == DIM_SEQ) ? fit - w : 0, label, ROLE_LABEL, fit);
+            put_cut(frame, row + r, w < fit && !(grid->row_dim == DIM_SEQ) ? fit - w : 0, label, ROLE_LABEL, fit);
         }
         for (int c = 0; c < pv->visible_cols && pv->left_col + (size_t)c < grid->cols; c++) {
             size_t offset = view_grid_offset(grid, pv->slice, grid_row, pv->left_col + (size_t)c);
@@ -474,7 +488,7 @@ static void compose_status(const App *app, Frame *frame, int row)
     col += frame_put(frame, row, col, name, ROLE_STRONG, frame->cols - 2);
     col += frame_printf(frame, row, col, ROLE_TEXT, frame->cols - col - 1, " = %s", value);
     const char *hint = tt->is_output ? "   Enter: how it was computed" : "   Enter: where it comes from";
-    frame_put(frame, row, col, hint, ROLE_DIM, frame->cols - col - 1);
+    put_cut(frame, row, col, hint, ROLE_DIM, frame->cols - col - 1);
 }
 
 /* The footer: the keys that matter on a step screen, from the key table.
@@ -740,7 +754,10 @@ static void help_text(StrBuf *text)
                       "Rows, columns, heads and positions count from 0, as in the\n"
                       "article's code (steps are numbered 1 to the last).\n"
                       "Weights and probabilities have 3 decimals (<0.001: not 0,\n"
-                      "but less than 0.0005); other values have 4.");
+                      "but less than 0.0005); other values have 4.\n"
+                      "Without colour (--no-color) a mark after each value shows\n"
+                      "its size against the tensor's largest: none, · ∘ • ● (ASCII\n"
+                      "none, . - + #), from small to large.");
 }
 
 static void compose_help(const App *app, Frame *frame)

@@ -430,14 +430,13 @@ static void layout_panels(const App *app, ViewLayout *layout)
     layout->more_row = row;
 }
 
-/* Rows the step's panels need to show whole at `width` columns (all the
- * titles while a quiz hides the tensors). */
+/* Rows the step's panels need to show whole at `width` columns. */
 static int view_panels_need(const App *app, int width)
 {
     const TraceStep *step = &app->trace->steps[app->step];
     int need = 0;
     for (int i = 0; i < step->n_tensors; i++)
-        need += app_tensors_hidden(app) ? 1 : view_panel_natural_rows(app, app->step, i, width);
+        need += view_panel_natural_rows(app, app->step, i, width);
     return need;
 }
 
@@ -469,6 +468,8 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
         int floor = rows >= 30 ? 4 : rows >= 20 ? 3 : 2;
         int free = layout->status_row - top - view_panels_need(app, cols);
         int cap = free > floor ? free : floor;
+        if (app_tensors_hidden(app)) /* the quiz's box takes the middle: the text stays below it */
+            cap = rows >= 30 ? 8 : rows >= 20 ? 4 : 2;
         layout->explain_rows = wanted < cap ? wanted : cap;
         layout->explain_col = 1;
         layout->explain_width = cols - 2;
