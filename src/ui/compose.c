@@ -792,11 +792,19 @@ static void compose_steps(const App *app, Frame *frame)
 }
 
 /* Appends the cell inspector's text for the selected value to text,
- * wrapped for a frame cols wide. */
-static void inspector_text(const App *app, int cols, StrBuf *text)
+ * wrapped for the step screen `screen` (composed, no overlay): at most 76
+ * columns and what the frame allows, and narrower when that lets the box
+ * stand to the right of every value it explains (at least 44 columns). */
+static void inspector_text(const App *app, const Frame *screen, StrBuf *text)
 {
-    int s = app->step, t = app->focus[s];
+    int s = app->step, t = app->focus[s], cols = screen->cols;
     int width = cols - 6 < 76 ? cols - 6 : 76;
+    int right = 0; /* one past the last column holding the selection or a source */
+    for (int k = 0; k < screen->rows * screen->cols; k++)
+        if ((screen->cells[k].role == ROLE_CURSOR || screen->cells[k].role == ROLE_SOURCE) && k % cols + 1 > right)
+            right = k % cols + 1;
+    if (cols - right - 6 >= 44 && cols - right - 6 < width)
+        width = cols - right - 6;
     if (app->options.ascii) /* room for the ASCII spellings, longer than "√4" or "ᵀ" */
         width -= 8;
     if (width < 40)
@@ -822,7 +830,7 @@ static void compose_inspector(const App *app, Frame *frame)
 {
     int s = app->step, t = app->focus[s];
     StrBuf text = {0};
-    inspector_text(app, frame->cols, &text);
+    inspector_text(app, frame, &text);
     char title[200];
     explain_element_name(app->trace, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
     BoxPlace place = inspector_box(app, frame, strbuf_text(&text));
@@ -873,19 +881,18 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
         n = count_lines(strbuf_text(&text), &widest);
         break;
     case OVERLAY_INSPECT: {
-        inspector_text(app, cols, &text);
+        Frame screen; /* the box's width and height depend on what it must not cover */
+        if (!frame_init(&screen, rows, cols))
+            return false;
+        compose_step_screen(app, &screen);
+        inspector_text(app, &screen, &text);
         n = count_lines(strbuf_text(&text), &widest);
-        Frame screen; /* the box's height depends on what it must not cover */
-        if (frame_init(&screen, rows, cols)) {
-            compose_step_screen(app, &screen);
-            BoxPlace place = inspector_box(app, &screen, strbuf_text(&text));
-            frame_free(&screen);
-            strbuf_free(&text);
-            *lines = n;
-            *window = place.h - 2;
-            return true;
-        }
-        break;
+        BoxPlace place = inspector_box(app, &screen, strbuf_text(&text));
+        frame_free(&screen);
+        strbuf_free(&text);
+        *lines = n;
+        *window = place.h - 2;
+        return true;
     }
     case OVERLAY_NOTES:
     case OVERLAY_EXPLAIN:
