@@ -768,6 +768,47 @@ START_TEST(test_small_things)
 }
 END_TEST
 
+/* Defect 8 (part): Space on the last step ends the walk with a recap: every
+ * step's tensor and shape, where attention sits, and in a lesson the
+ * questions' score. Space or Esc closes it. */
+START_TEST(test_the_end_has_a_recap)
+{
+    Trace *trace = article_trace();
+    static App app;
+    Frame frame;
+    screen_at(&app, &frame, trace, "mh_output", "<Space>jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 80, 24);
+    ck_assert_int_eq(app.overlay, OVERLAY_RECAP);
+    StrBuf text = {0};
+    frame_to_text(&frame, &text);
+    ck_assert_msg(strstr(strbuf_text(&text), "The end of the walk") != NULL, "%s", strbuf_text(&text));
+    ck_assert_msg(strstr(strbuf_text(&text), "residual") != NULL, "%s", strbuf_text(&text));
+    ck_assert_msg(strstr(strbuf_text(&text), "next token") != NULL, "%s", strbuf_text(&text));
+    strbuf_free(&text);
+    frame_free(&frame);
+    app_handle_key(&app, ' ', 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_NONE);
+    ck_assert_int_eq(app.pos, app.n_walk - 1);
+    /* the shapes: the last step's tensor with its shape, found on the first page */
+    screen_at(&app, &frame, trace, "mh_output", "<Space>", 100, 30);
+    frame_to_text(&frame, &text);
+    ck_assert_msg(strstr(strbuf_text(&text), "multihead_output [5, 16]") != NULL, "%s", strbuf_text(&text));
+    ck_assert_msg(strstr(strbuf_text(&text), "sentence_embed [5, 16]") != NULL, "%s", strbuf_text(&text));
+    strbuf_free(&text);
+    frame_free(&frame);
+    /* in the built-in lesson, the questions' score: one answered right at once */
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    compose_screen(trace, &lesson, NULL, "<Space>[5,16]<Enter><Enter>Gj<Space>jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 80,
+                   24, false, false, &text);
+    ck_assert_msg(strstr(strbuf_text(&text), "Questions: 1 of ") != NULL, "%s", strbuf_text(&text));
+    strbuf_free(&text);
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 /* Reads a whole file into out (tests run from the source tree). */
 static void read_text(const char *path, StrBuf *out)
 {
@@ -962,6 +1003,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_cut_text_says_so);
     tcase_add_test(tc, test_small_things);
     tcase_add_test(tc, test_fixed_sentences);
+    tcase_add_test(tc, test_the_end_has_a_recap);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -791,6 +791,54 @@ static void compose_steps(const App *app, Frame *frame)
     }
 }
 
+/* Appends the recap that ends a walk to text: every step's main tensor
+ * and its shape in one table, where attention sits in a transformer
+ * block, and in a lesson how its questions went. */
+static void recap_text(const App *app, StrBuf *text)
+{
+    const Trace *trace = app->trace;
+    strbuf_printf(text, "You have walked all %d steps. The whole computation:\n\n", app->n_walk);
+    strbuf_puts(text, "  step  what                                  tensor and shape\n");
+    for (int k = 0; k < app->n_walk; k++) {
+        const TraceStep *step = &trace->steps[app->walk[k]];
+        const TraceTensor *tt = &step->tensors[step->main_tensor];
+        char shape[64], title[40];
+        tensor_shape_str(tt->tensor, shape, sizeof shape);
+        snprintf(title, sizeof title, "%s", step->title);
+        if (utf8_width(step->title) > 36) { /* cut at a character's start, and say so */
+            size_t cut = 32;
+            while (cut > 0 && ((unsigned char)title[cut] & 0xC0) == 0x80)
+                cut--;
+            snprintf(title + cut, sizeof title - cut, "…");
+        }
+        int pad = 36 - (int)utf8_width(title);
+        strbuf_printf(text, "  %4d  %s%*s  %s %s\n", k + 1, title, pad > 0 ? pad : 0, "", tt->name, shape);
+    }
+    strbuf_puts(text, "\nWhere attention sits: in a transformer block, attention's output is\n"
+                      "added back to the block's input (the residual connection); an MLP\n"
+                      "then reworks each token's vector on its own, and is added back too,\n"
+                      "with a layer norm before each. Blocks are stacked, and the last\n"
+                      "vector at each position becomes scores over the vocabulary: the\n"
+                      "prediction of the next token.\n");
+    const Lesson *lesson = app->lesson;
+    if (lesson != NULL) {
+        int asked = 0, first = 0, later = 0, shown = 0, skipped = 0;
+        for (int k = 0; k < lesson->n_steps && k < LESSON_MAX_STEPS; k++)
+            for (int q = 0; q < lesson->steps[k].n_quizzes && q < LESSON_MAX_QUIZZES; q++) {
+                const QuizState *state = &app->quiz[k][q];
+                asked++;
+                first += state->status == QUIZ_RIGHT && state->tries == 0;
+                later += state->status == QUIZ_RIGHT && state->tries > 0;
+                shown += state->status == QUIZ_SHOWN;
+                skipped += state->status == QUIZ_PASSED;
+            }
+        strbuf_printf(text, "\nQuestions: %d of %d right at the first try, %d after a wrong answer,\n"
+                            "%d answers shown, %d skipped, %d not reached.\n",
+                      first, asked, later, shown, skipped, asked - first - later - shown - skipped);
+    }
+    strbuf_puts(text, "\nEsc or Space closes this page; then b goes back a step, g to the first.");
+}
+
 /* Appends the cell inspector's text for the selected value to text,
  * wrapped for the step screen `screen` (composed, no overlay): at most 76
  * columns and what the frame allows, and narrower when that lets the box
@@ -897,6 +945,10 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     case OVERLAY_NOTES:
     case OVERLAY_EXPLAIN:
         n = frame_markup_lines(text_overlay_text(app), text_overlay_width(cols), app->options.ascii);
+        break;
+    case OVERLAY_RECAP:
+        recap_text(app, &text);
+        n = count_lines(strbuf_text(&text), &widest);
         break;
     case OVERLAY_NONE:
     case OVERLAY_STEPS:
@@ -1056,6 +1108,13 @@ static void compose_overlay(const App *app, Frame *frame)
         char title[160];
         snprintf(title, sizeof title, "%s (Esc closes)", app->trace->steps[app->step].title);
         compose_text_overlay(app, frame, text_overlay_text(app), title);
+        break;
+    }
+    case OVERLAY_RECAP: {
+        StrBuf text = {0};
+        recap_text(app, &text);
+        overlay_lines(app, frame, strbuf_text(&text), "The end of the walk (Esc closes)", app->overlay_scroll);
+        strbuf_free(&text);
         break;
     }
     case OVERLAY_NONE:

@@ -172,7 +172,8 @@ static void quiz_key(App *app, KeyCode key)
 static void text_overlay_key(App *app, Action action, int rows)
 {
     if (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_HELP ||
-        (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT)) {
+        (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT) ||
+        (app->overlay == OVERLAY_RECAP && action == ACTION_NEXT_STEP)) {
         app->overlay = OVERLAY_NONE;
         return;
     }
@@ -215,10 +216,14 @@ static void next_step(App *app, Action action, const KeyContext *ctx)
 {
     (void)action, (void)ctx;
     int q = app_first_open_quiz(app, false);
-    if (q >= 0)
+    if (q >= 0) {
         app_open_quiz(app, q);
-    else
+    } else if (app->pos + 1 >= app->n_walk) { /* the end of the walk: its recap */
+        app->overlay = OVERLAY_RECAP;
+        app->overlay_scroll = 0;
+    } else {
         app_go(app, app->pos + 1);
+    }
 }
 
 /* b, g, G: back one step, to the first, to the last. */

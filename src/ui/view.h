@@ -31,7 +31,8 @@ typedef enum Overlay {
     OVERLAY_INSPECT,   /* the arithmetic behind the selected value */
     OVERLAY_QUIZ,      /* a lesson's question, answered in place */
     OVERLAY_NOTES,     /* the step's presenter notes */
-    OVERLAY_EXPLAIN    /* the step's whole explanation */
+    OVERLAY_EXPLAIN,   /* the step's whole explanation */
+    OVERLAY_RECAP      /* the end of the walk: its shapes, where attention sits, the quiz score */
 } Overlay;
 
 /* Where a learner is with one quiz. */
