@@ -731,6 +731,20 @@ START_TEST(test_cut_text_says_so)
     ck_assert_msg(strstr(strbuf_text(&text), "scratc part") == NULL, "%s", strbuf_text(&text));
     ck_assert_msg(strstr(strbuf_text(&text), "… part 2: multi-head") != NULL, "%s", strbuf_text(&text));
     strbuf_free(&text);
+    /* the help wraps a long line instead of cutting it, at 80x24 and 50x12 */
+    static const int sizes[][2] = {{80, 24}, {50, 12}};
+    for (size_t z = 0; z < 2; z++) {
+        bool seen = false;
+        for (int down = 0; down < 60 && !seen; down += 4) {
+            char keys[80] = "?";
+            for (int k = 0; k < down; k++)
+                strcat(keys, "j");
+            compose_screen(trace, NULL, NULL, keys, sizes[z][0], sizes[z][1], false, false, &text);
+            seen = strstr(strbuf_text(&text), "have them)") != NULL;
+            strbuf_free(&text);
+        }
+        ck_assert_msg(seen, "the help for N is cut at %dx%d", sizes[z][0], sizes[z][1]);
+    }
     /* step 1 at 80x24: the whole explanation, with no "read it all" */
     compose_screen(trace, NULL, "tokenize", NULL, 80, 24, false, false, &text);
     ck_assert_msg(strstr(strbuf_text(&text), "e: read it all") == NULL, "%s", strbuf_text(&text));

@@ -728,8 +728,45 @@ static void overlay_lines_at(const App *app, Frame *frame, const char *text, con
     strbuf_free(&ascii);
 }
 
-/* Appends the help overlay's text to text: the key table by group. */
-static void help_text(StrBuf *text)
+/* Appends the words of text to out, wrapped at width columns: the first
+ * line continues what out already holds on its line (`used` columns of
+ * it), the others start with `indent` spaces; ends with a '\n'. */
+static void wrap_words(const char *text, int width, int used, int indent, StrBuf *out)
+{
+    int x = used;
+    bool first = true;
+    for (const char *w = text; *w != '\0';) {
+        while (*w == ' ')
+            w++;
+        size_t wl = strcspn(w, " ");
+        if (wl == 0)
+            break;
+        int ww = (int)utf8_width_n(w, wl);
+        if (!first && x + 1 + ww > width) {
+            strbuf_printf(out, "\n%*s", indent, "");
+            x = indent;
+        } else if (!first) {
+            strbuf_puts(out, " ");
+            x++;
+        }
+        strbuf_printf(out, "%.*s", (int)wl, w);
+        x += ww;
+        first = false;
+        w += wl;
+    }
+    strbuf_puts(out, "\n");
+}
+
+/* Columns the help overlay's text wraps to on a frame cols wide. */
+static int help_width(int cols)
+{
+    return cols - 6 < 74 ? (cols - 6 > 30 ? cols - 6 : 30) : 74;
+}
+
+/* Appends the help overlay's text to text, wrapped at width columns: the
+ * key table by group (a long description goes on under itself), then how
+ * to read the screen. */
+static void help_text(StrBuf *text, int width)
 {
     size_t count;
     const KeyBinding *table = keys_table(&count);
@@ -746,24 +783,28 @@ static void help_text(StrBuf *text)
                     used += (size_t)snprintf(keys + used, sizeof keys - used, "%s%s", used > 0 ? ", " : "",
                                              table[k].key_name);
             size_t pad = utf8_width(keys) < 18 ? 18 - utf8_width(keys) : 1;
-            strbuf_printf(text, "  %s%*s%s\n", keys, (int)pad, "", keys_action_help(a));
+            strbuf_printf(text, "  %s%*s", keys, (int)pad, "");
+            wrap_words(keys_action_help(a), width, 2 + (int)utf8_width(keys) + (int)pad, 20, text);
         }
     }
-    strbuf_puts(text, "\nSelecting a computed value highlights the values it is made from;\n"
-                      "every panel holding one scrolls to it and shows its head.\n"
-                      "Rows, columns, heads and positions count from 0, as in the\n"
-                      "article's code (steps are numbered 1 to the last).\n"
-                      "Weights and probabilities have 3 decimals (<0.001: not 0,\n"
-                      "but less than 0.0005); other values have 4.\n"
-                      "Without colour (--no-color) a mark after each value shows\n"
-                      "its size against the tensor's largest: none, · ∘ • ● (ASCII\n"
-                      "none, . - + #), from small to large.");
+    static const char *const READING[] = {
+        "Selecting a computed value highlights the values it is made from; every panel holding one scrolls to it "
+        "and shows its head.",
+        "Rows, columns, heads and positions count from 0, as in the article's code (steps are numbered 1 to the "
+        "last).",
+        "Weights and probabilities have 3 decimals (<0.001: not 0, but less than 0.0005); other values have 4.",
+        "Without colour (--no-color) a mark after each value shows its size against the tensor's largest: none, "
+        "· ∘ • ● (ASCII none, . - + #), from small to large.",
+    };
+    strbuf_puts(text, "\n");
+    for (size_t k = 0; k < sizeof READING / sizeof READING[0]; k++)
+        wrap_words(READING[k], width, 0, 0, text);
 }
 
 static void compose_help(const App *app, Frame *frame)
 {
     StrBuf text = {0};
-    help_text(&text);
+    help_text(&text, help_width(frame->cols));
     overlay_lines(app, frame, strbuf_text(&text), "Keys (Esc closes)", app->overlay_scroll);
     strbuf_free(&text);
 }
@@ -925,7 +966,7 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     int n = 0, widest;
     switch (app->overlay) {
     case OVERLAY_HELP:
-        help_text(&text);
+        help_text(&text, help_width(cols));
         n = count_lines(strbuf_text(&text), &widest);
         break;
     case OVERLAY_INSPECT: {
