@@ -299,6 +299,12 @@ static const ScreenCase SCREENS[] = {
     {"lesson-quiz-right", true, NULL, "<Space>[16,5]<Enter>5x16<Enter>", 80, 24, false, false},
     {"lesson-quiz-revealed-then-tensors", true, NULL, "<Space><Tab><Enter>", 80, 24, false, false},
     {"lesson-explanation", true, NULL, "e", 80, 24, false, false},
+    /* issue 15: the pictures of attention (v), the recap at the end */
+    {"bars-all-tokens", false, "all_tokens", "v", 80, 24, false, false},
+    {"links-mh-softmax", false, "mh_softmax", "vv]", 80, 24, false, false},
+    {"links-mh-softmax-ascii", false, "mh_softmax", "vv", 80, 24, false, true},
+    {"links-all-tokens-50x12", false, "all_tokens", "vvjj", 50, 12, false, false},
+    {"recap", false, "mh_output", "<Space>", 80, 24, false, false},
 };
 
 static const char *screens_dir(void)
@@ -823,6 +829,57 @@ START_TEST(test_the_end_has_a_recap)
 }
 END_TEST
 
+/* Defect 3 (the pictures): v draws weights as bars, then as the words
+ * each query looks at, thickest first, in Unicode and ASCII; a third v
+ * brings the numbers back. */
+START_TEST(test_attention_pictures)
+{
+    Trace *trace = article_trace();
+    static App app;
+    Frame frame;
+    char buf[256];
+    screen_at(&app, &frame, trace, "all_tokens", "v", 80, 24);
+    int weights_title = -1;
+    for (int r = 0; r < 24 && weights_title < 0; r++)
+        if (strstr(row_text(&frame, r, buf, sizeof buf), "attention_weights [5, 5], as bars (v)") != NULL)
+            weights_title = r;
+    ck_assert_int_ge(weights_title, 0);
+    row_text(&frame, weights_title + 2, buf, sizeof buf); /* the "my" row: 0.584 is 3.5 of 6 blocks */
+    ck_assert_msg(strncmp(buf, "my       ███▌", strlen("my       ███▌")) == 0, "%s", buf);
+    ck_assert_msg(strstr(buf, "0.584") == NULL, "%s", buf);
+    ck_assert_msg(strstr(row_text(&frame, 22, buf, sizeof buf), "= 0.584") != NULL, "%s", buf);
+    frame_free(&frame);
+    /* head 0 of step 14, row my: my 0.492, marcello 0.319, politi 0.159, is 0.022 (name 0.008 is left out) */
+    for (int ascii = 0; ascii < 2; ascii++) {
+        ViewOptions view = DEFAULT_VIEW;
+        view.ascii = ascii == 1;
+        app_init(&app, trace, NULL, &view);
+        app_go(&app, trace_find_step(trace, "mh_softmax", NULL));
+        app_handle_key(&app, 'v', 24, 80);
+        app_handle_key(&app, 'v', 24, 80);
+        ck_assert(frame_init(&frame, 24, 80));
+        app_compose(&app, &frame);
+        const char *my = NULL;
+        for (int r = 0; r < 24 && my == NULL; r++)
+            if (strncmp(row_text(&frame, r, buf, sizeof buf), "my       my ", 12) == 0)
+                my = buf;
+        ck_assert_msg(my != NULL, "no who-looks-at-whom row for my");
+        const char *a = strstr(my, "my "), *b = strstr(my, "marcello "), *c = strstr(my, "politi "),
+                   *d = strstr(my, "is ");
+        ck_assert_msg(a != NULL && b != NULL && c != NULL && d != NULL && a < b && b < c && c < d, "%s", my);
+        ck_assert_msg(strstr(my, "name") == NULL, "%s", my);
+        ck_assert_msg(strstr(my, ascii ? "#####" : "████▉") != NULL, "%s", my); /* 0.492 of 10 columns */
+        ck_assert_msg(strchr(my, '?') == NULL, "%s", my);
+        frame_free(&frame);
+    }
+    screen_at(&app, &frame, trace, "mh_softmax", "vvv", 80, 24);
+    ck_assert_int_eq(app.picture, PICTURE_NUMBERS);
+    ck_assert_msg(strstr(row_text(&frame, 12, buf, sizeof buf), "0.492") != NULL, "%s", buf);
+    frame_free(&frame);
+    trace_free(trace);
+}
+END_TEST
+
 /* Reads a whole file into out (tests run from the source tree). */
 static void read_text(const char *path, StrBuf *out)
 {
@@ -1018,6 +1075,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_small_things);
     tcase_add_test(tc, test_fixed_sentences);
     tcase_add_test(tc, test_the_end_has_a_recap);
+    tcase_add_test(tc, test_attention_pictures);
     suite_add_tcase(s, tc);
     return s;
 }

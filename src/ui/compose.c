@@ -349,6 +349,8 @@ static PanelView panel_view(const App *app, int tensor, int rows, int width)
     return pv;
 }
 
+static Picture panel_picture(const App *app, int tensor, const TensorGrid *grid);
+
 /* A panel's title line at row top: the tensor's name and shape, the head
  * shown, and which rows and columns are in view. */
 static void panel_title(const App *app, Frame *frame, int tensor, const PanelView *pv, int top, int rows, int width)
@@ -380,6 +382,10 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
             n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col,
                           left_col + (size_t)pv->visible_cols - 1, grid->cols);
     }
+    Picture picture = panel_picture(app, tensor, grid);
+    if (picture != PICTURE_NUMBERS && n > 0 && (size_t)n < sizeof title)
+        n += snprintf(title + n, sizeof title - (size_t)n, "%s",
+                      picture == PICTURE_BARS ? ", as bars (v)" : ", who looks at whom (v)");
     if (rows == 1 && (size_t)n < sizeof title)
         snprintf(title + n, sizeof title - (size_t)n, "%s", focused ? "" : "  (Tab shows it)");
     strcat(title, " ");
@@ -400,6 +406,68 @@ static void panel_column_labels(const App *app, Frame *frame, const PanelView *p
     }
 }
 
+/* The role of value `offset` of panel `tensor`: the selection, one of its
+ * sources, or a plain value. */
+static Role value_role(const App *app, int tensor, size_t offset)
+{
+    int s = app->step;
+    const TraceStep *step = &app->trace->steps[s];
+    int sel_tensor = app->focus[s];
+    size_t sel_offset = app->cursor[s][sel_tensor];
+    bool show_sources = step->tensors[sel_tensor].is_output && step->tensors[sel_tensor].how.op != OP_SHOWN;
+    if (tensor == sel_tensor && offset == sel_offset)
+        return ROLE_CURSOR;
+    if (show_sources && tensor != sel_tensor &&
+        explain_is_source(app->trace, s, sel_tensor, sel_offset, tensor, offset))
+        return ROLE_SOURCE;
+    return ROLE_VALUE;
+}
+
+/* How panel `tensor` of the step on screen, laid out as grid, draws its
+ * values: numbers unless it holds weights (a softmax output) and v asked
+ * for a picture; who-looks-at-whom only for rows over key tokens, bars
+ * for any other weights. */
+static Picture panel_picture(const App *app, int tensor, const TensorGrid *grid)
+{
+    if (app->picture == PICTURE_NUMBERS || app->formats.of[app->step][tensor].notation != NUM_PROBABILITY)
+        return PICTURE_NUMBERS;
+    bool rows_of_keys = !grid->vertical && !grid->wrapped && grid->col_dim == DIM_SEQ &&
+                        app->trace->steps[app->step].tensors[tensor].tensor->ndim >= 2;
+    return app->picture == PICTURE_LINKS && rows_of_keys ? PICTURE_LINKS : PICTURE_BARS;
+}
+
+/* A weight v (0..1) as a bar over `width` columns at (row, x) in role and
+ * heat: eighths of a block in Unicode, '#' in ASCII; a weight that is not
+ * 0 keeps at least a hair, an exact 0 draws nothing. With fill the whole
+ * width takes the role, so the selection's cell shows as wide as a
+ * number. Returns the columns the bar's ink takes. */
+static int put_bar(Frame *frame, int row, int x, float v, int width, bool fill, Role role, int8_t heat)
+{
+    static const char *const EIGHTHS[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+    if (fill)
+        frame_fill(frame, row, x, 1, width, ' ', role);
+    float w = isfinite(v) ? (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v) : 0.0f;
+    int col = x;
+    if (frame->ascii) {
+        long full = lroundf(w * (float)width);
+        for (long k = 0; k < full; k++)
+            col += frame_put(frame, row, col, "#", role, 1);
+        if (full == 0 && w > 0.0f)
+            col += frame_put(frame, row, col, ".", role, 1);
+    } else {
+        long units = lroundf(w * (float)width * 8.0f);
+        if (units == 0 && w > 0.0f)
+            units = 1;
+        for (long k = 0; k < units / 8; k++)
+            col += frame_put(frame, row, col, "█", role, 1);
+        if (units % 8 != 0)
+            col += frame_put(frame, row, col, EIGHTHS[units % 8], role, 1);
+    }
+    for (int k = x; k < col; k++)
+        frame_at(frame, row, k)->heat = heat;
+    return col - x;
+}
+
 /* One value of a panel at (row, x): its number with its heat, in the role
  * that says whether it is selected or a source of the selection, and
  * without colour a glyph after it for its size. */
@@ -408,17 +476,12 @@ static void panel_value(const App *app, Frame *frame, int tensor, size_t offset,
     static const char *const GLYPHS_UNICODE[] = {" ", "·", "∘", "•", "●"};
     static const char *const GLYPHS_ASCII[] = {" ", ".", "-", "+", "#"};
     int s = app->step;
-    const TraceStep *step = &app->trace->steps[s];
-    int sel_tensor = app->focus[s];
-    size_t sel_offset = app->cursor[s][sel_tensor];
-    bool show_sources = step->tensors[sel_tensor].is_output && step->tensors[sel_tensor].how.op != OP_SHOWN;
-    float v = step->tensors[tensor].tensor->data[offset];
-    Role role = ROLE_VALUE;
-    if (tensor == sel_tensor && offset == sel_offset)
-        role = ROLE_CURSOR;
-    else if (show_sources && tensor != sel_tensor &&
-             explain_is_source(app->trace, s, sel_tensor, sel_offset, tensor, offset))
-        role = ROLE_SOURCE;
+    float v = app->trace->steps[s].tensors[tensor].tensor->data[offset];
+    Role role = value_role(app, tensor, offset);
+    if (app->picture != PICTURE_NUMBERS && app->formats.of[s][tensor].notation == NUM_PROBABILITY) {
+        put_bar(frame, row, x, v, cell_w - 1, true, role, heat_of(v, app->max_abs[s][tensor]));
+        return;
+    }
     char buf[NUMFMT_BUF];
     numfmt_write_padded(&app->formats.of[s][tensor], v, buf);
     int8_t heat = heat_of(v, app->max_abs[s][tensor]);
@@ -458,6 +521,74 @@ static void panel_values(const App *app, Frame *frame, int tensor, const PanelVi
     }
 }
 
+/* Longest bar of the who-looks-at-whom picture, for a weight of 1. */
+#define LINK_BAR_COLS 10
+
+/* One word of the who-looks-at-whom picture at (row, x): the key word
+ * and a bar of its weight (value `offset` of panel `tensor`), in the
+ * role of that value. Returns the column after it and a gap. */
+static int link_entry(const App *app, Frame *frame, int tensor, size_t offset, const char *word, int row, int x,
+                      int width)
+{
+    float v = app->trace->steps[app->step].tensors[tensor].tensor->data[offset];
+    Role role = value_role(app, tensor, offset);
+    x += frame_put(frame, row, x, word, role == ROLE_VALUE ? ROLE_LABEL : role, width - 1 - x);
+    x += frame_put(frame, row, x, " ", role, width - 1 - x);
+    if (x < width - 1)
+        x += put_bar(frame, row, x, v, LINK_BAR_COLS, false, role, heat_of(v, app->max_abs[app->step][tensor]));
+    return x + 2;
+}
+
+/* The who-looks-at-whom picture of a weights panel from row on: for each
+ * query row in view, its label, then the key words it gives a weight of
+ * 0.01 or more, thickest first, each with a bar of its weight (the
+ * selection and its sources in their roles), as many as the width holds. */
+static void panel_links(const App *app, Frame *frame, int tensor, const PanelView *pv, int row, int width)
+{
+    const TensorGrid *grid = &pv->grid;
+    const Tensor *t = app->trace->steps[app->step].tensors[tensor].tensor;
+    frame_put(frame, row - 1, pv->label_w, "looks at, thickest first", ROLE_DIM, width - pv->label_w - 1);
+    for (int r = 0; r < pv->body_rows && pv->top_row + (size_t)r < grid->rows; r++) {
+        size_t grid_row = pv->top_row + (size_t)r, first = view_grid_offset(grid, pv->slice, grid_row, 0);
+        char label[64];
+        index_label(app, grid->row_dim, grid_row, label, sizeof label);
+        put_cut(frame, row + r, 0, label, ROLE_LABEL, pv->label_w - 1);
+        /* the next thickest after (prev_v, prev_c): weights down, then keys
+         * left to right; one pass a word, and few words fit */
+        float prev_v = INFINITY;
+        size_t prev_c = 0;
+        bool started = false;
+        int x = pv->label_w;
+        while (x < width - 1) {
+            size_t best = grid->cols;
+            for (size_t c = 0; c < grid->cols; c++) {
+                float v = t->data[first + c];
+                bool after = !started || v < prev_v || (v == prev_v && c > prev_c);
+                if (after && (best == grid->cols || v > t->data[first + best]))
+                    best = c;
+            }
+            if (best == grid->cols || !(t->data[first + best] >= 0.01f))
+                break;
+            float v = t->data[first + best];
+            prev_v = v, prev_c = best, started = true;
+            char word[64];
+            index_label(app, grid->col_dim, best, word, sizeof word);
+            int bar = (int)ceilf(v * LINK_BAR_COLS);
+            if (x + (int)utf8_width(word) + 1 + bar > width - 1)
+                break;
+            x = link_entry(app, frame, tensor, first + best, word, row + r, x, width);
+        }
+        /* the selection, too thin to be listed, still shows at the end */
+        size_t sel = app->cursor[app->step][tensor];
+        if (app->focus[app->step] == tensor && sel >= first && sel < first + grid->cols &&
+            !(t->data[sel] >= 0.01f)) {
+            char word[64];
+            index_label(app, grid->col_dim, sel - first, word, sizeof word);
+            link_entry(app, frame, tensor, sel, word, row + r, x, width);
+        }
+    }
+}
+
 /* One tensor panel: a title line, then (space allowing) column labels and
  * the rows of the slice that hold the selection, scrolled to keep it in
  * view. */
@@ -468,6 +599,10 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
     if (rows <= 1)
         return;
     int row = top + 1;
+    if (panel_picture(app, tensor, &pv.grid) == PICTURE_LINKS) {
+        panel_links(app, frame, tensor, &pv, row + 1, width);
+        return;
+    }
     if (pv.header) {
         panel_column_labels(app, frame, &pv, row);
         row++;

@@ -93,6 +93,7 @@ static void steps_overlay_key(App *app, Action action)
     case ACTION_NONE:
     case ACTION_NOTES:
     case ACTION_EXPLAIN:
+    case ACTION_PICTURE:
     case ACTION_LEFT:
     case ACTION_RIGHT:
     case ACTION_PAGE_UP:
@@ -226,6 +227,14 @@ static void next_step(App *app, Action action, const KeyContext *ctx)
     }
 }
 
+/* v: the next way of drawing weights (numbers, bars, who looks at whom),
+ * for every step. */
+static void next_picture(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    app->picture = (Picture)((app->picture + 1) % PICTURE_COUNT);
+}
+
 /* b, g, G: back one step, to the first, to the last. */
 static void go_step(App *app, Action action, const KeyContext *ctx)
 {
@@ -305,7 +314,7 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
     [ACTION_PREV_PANEL] = switch_panel,  [ACTION_NEXT_SLICE] = switch_slice,
     [ACTION_PREV_SLICE] = switch_slice,  [ACTION_INSPECT] = open_text_overlay,
     [ACTION_NOTES] = open_text_overlay,  [ACTION_EXPLAIN] = open_text_overlay,
-    [ACTION_HELP] = open_text_overlay,
+    [ACTION_HELP] = open_text_overlay,   [ACTION_PICTURE] = next_picture,
 };
 
 /* ------------------------------------------------------------------------

@@ -60,6 +60,14 @@ typedef struct TensorGrid {
     DimKind slice_dim, row_dim, col_dim;
 } TensorGrid;
 
+/* How panels of weights (softmax outputs) are drawn; v cycles them. */
+typedef enum Picture {
+    PICTURE_NUMBERS, /* the values, 0.584 */
+    PICTURE_BARS,    /* each value as a bar as wide as its number */
+    PICTURE_LINKS,   /* per query row, the key words it looks at, thickest first */
+    PICTURE_COUNT
+} Picture;
+
 /* Display settings fixed at start. */
 typedef struct ViewOptions {
     int precision;   /* digits after the point */
@@ -88,6 +96,7 @@ struct App {
     int focus[TRACE_MAX_STEPS];                                 /* focused panel of each step */
     size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
     Overlay overlay;
+    Picture picture;                                            /* how weights are drawn (v) */
     int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
     int overlay_scroll;                                         /* first line shown of a long overlay, >= 0;
                                                                    app_handle_key clamps it to the text */
