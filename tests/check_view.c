@@ -880,6 +880,30 @@ START_TEST(test_attention_pictures)
 }
 END_TEST
 
+/* Defect 8 (the UI's half): a walk reopened with app_resume says where,
+ * and how to start over, until the next key. */
+START_TEST(test_resuming_says_so)
+{
+    Trace *trace = article_trace();
+    static App app;
+    app_init(&app, trace, NULL, &DEFAULT_VIEW);
+    app_resume(&app, 16);
+    Frame frame;
+    ck_assert(frame_init(&frame, 24, 80));
+    app_compose(&app, &frame);
+    char buf[256];
+    ck_assert_msg(strstr(row_text(&frame, 22, buf, sizeof buf), "Resumed at step 17 of 17") != NULL, "%s", buf);
+    app_handle_key(&app, 'k', 24, 80);
+    app_compose(&app, &frame);
+    ck_assert_msg(strstr(row_text(&frame, 22, buf, sizeof buf), "Resumed") == NULL, "%s", buf);
+    app_resume(&app, 0); /* at the start there is nothing to say */
+    app_compose(&app, &frame);
+    ck_assert_msg(strstr(row_text(&frame, 22, buf, sizeof buf), "Resumed") == NULL, "%s", buf);
+    frame_free(&frame);
+    trace_free(trace);
+}
+END_TEST
+
 /* Reads a whole file into out (tests run from the source tree). */
 static void read_text(const char *path, StrBuf *out)
 {
@@ -1076,6 +1100,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_fixed_sentences);
     tcase_add_test(tc, test_the_end_has_a_recap);
     tcase_add_test(tc, test_attention_pictures);
+    tcase_add_test(tc, test_resuming_says_so);
     suite_add_tcase(s, tc);
     return s;
 }

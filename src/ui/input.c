@@ -361,6 +361,8 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
 
 bool app_handle_key(App *app, KeyCode key, int rows, int cols)
 {
+    if (key != KEY_CODE_RESIZE)
+        app->resumed = false; /* the note lasts until the learner does something */
     bool go_on = handle_key(app, key, rows, cols);
     keep_overlay_scroll(app, rows, cols);
     if (app->progress_dirty && app->on_progress != NULL)

@@ -171,6 +171,12 @@ void app_open_quiz(App *app, int q)
     app->quiz_feedback = FEEDBACK_NONE;
 }
 
+void app_resume(App *app, int pos)
+{
+    app_go(app, pos);
+    app->resumed = app->pos > 0;
+}
+
 void app_go(App *app, int pos)
 {
     if (pos < 0)

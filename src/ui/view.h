@@ -97,6 +97,7 @@ struct App {
     size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
     Overlay overlay;
     Picture picture;                                            /* how weights are drawn (v) */
+    bool resumed;                                               /* say "resumed at step N" until the next key */
     int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
     int overlay_scroll;                                         /* first line shown of a long overlay, >= 0;
                                                                    app_handle_key clamps it to the text */
@@ -117,6 +118,12 @@ NumFormat view_choose_format(const TraceTensor *tt, int precision);
  * must outlive app): first step, focus on each step's first output, number
  * formats computed once per tensor. */
 void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options);
+
+/* Reopens a walk where a learner left it: goes to walk position pos (as
+ * app_go) and has the screen say so, with how to start over, until the
+ * next key. The caller restoring saved progress calls it instead of
+ * app_go. */
+void app_resume(App *app, int pos);
 
 /* Goes to walk position pos (clamped), opening its first unanswered
  * "before" quiz. */
