@@ -616,7 +616,7 @@ static void compose_status(const App *app, Frame *frame, int row)
     int s = app->step, t = app->focus[s];
     if (app->resumed) {
         char note[160];
-        snprintf(note, sizeof note, "Resumed at step %d of %d, where you left off. g: the first step; --restart: start over",
+        snprintf(note, sizeof note, "Resumed at step %d of %d. g: the first step; --restart: start over",
                  app->pos + 1, app->n_walk);
         put_cut(frame, row, 1, note, ROLE_STRONG, frame->cols - 2);
         return;
