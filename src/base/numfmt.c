@@ -8,6 +8,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The width of the widest of n values written in fmt's notation (at
+ * least 1). A number's text is longest for the largest magnitude of its
+ * sign (rounding can only add a digit there), so only the extremes and any
+ * non-finite values need writing out. */
+static int widest(const NumFormat *format, const float *values, size_t n)
+{
+    NumFormat fmt = *format;
+    fmt.width = 1;
+    float most_positive = 0.0f, most_negative = 0.0f;
+    bool has_inf = false, has_neg_inf = false, has_nan = false;
+    for (size_t i = 0; i < n; i++) {
+        float v = values[i];
+        if (isnan(v))
+            has_nan = true;
+        else if (isinf(v) && v > 0)
+            has_inf = true;
+        else if (isinf(v))
+            has_neg_inf = true;
+        else if (v > most_positive)
+            most_positive = v;
+        else if (v < most_negative)
+            most_negative = v;
+    }
+    char buf[NUMFMT_BUF];
+    const float candidates[] = {most_positive, most_negative, values[0]};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && n > 0; i++) {
+        int len = numfmt_write(&fmt, candidates[i], buf);
+        if (len > fmt.width)
+            fmt.width = len;
+    }
+    if (has_neg_inf && fmt.width < 4)
+        fmt.width = 4;
+    if ((has_inf || has_nan) && fmt.width < 3)
+        fmt.width = 3;
+    return fmt.width;
+}
+
 NumFormat numfmt_choose(const float *values, size_t n, int precision)
 {
     NumFormat fmt = {NUM_INTEGER, precision, 1};
@@ -44,35 +81,7 @@ NumFormat numfmt_choose(const float *values, size_t n, int precision)
         fmt.notation = NUM_INTEGER;
     else
         fmt.notation = NUM_FIXED;
-    /* pass 3: the widest value. A number's text is longest for the largest
-     * magnitude of its sign (rounding can only add a digit there), so only
-     * the extremes and any non-finite values need writing out. */
-    float most_positive = 0.0f, most_negative = 0.0f;
-    bool has_inf = false, has_neg_inf = false, has_nan = false;
-    for (size_t i = 0; i < n; i++) {
-        float v = values[i];
-        if (isnan(v))
-            has_nan = true;
-        else if (isinf(v) && v > 0)
-            has_inf = true;
-        else if (isinf(v))
-            has_neg_inf = true;
-        else if (v > most_positive)
-            most_positive = v;
-        else if (v < most_negative)
-            most_negative = v;
-    }
-    char buf[NUMFMT_BUF];
-    const float candidates[] = {most_positive, most_negative, values[0]};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && n > 0; i++) {
-        int len = numfmt_write(&fmt, candidates[i], buf);
-        if (len > fmt.width)
-            fmt.width = len;
-    }
-    if (has_neg_inf && fmt.width < 4)
-        fmt.width = 4;
-    if ((has_inf || has_nan) && fmt.width < 3)
-        fmt.width = 3;
+    fmt.width = widest(&fmt, values, n);
     return fmt;
 }
 
@@ -88,6 +97,49 @@ NumFormat numfmt_choose_integer(const float *values, size_t n)
     return fmt;
 }
 
+NumFormat numfmt_choose_fixed(const float *values, size_t n, int precision)
+{
+    NumFormat fmt = numfmt_choose(values, n, precision);
+    if (fmt.notation != NUM_SCIENTIFIC)
+        return fmt;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(values[i]) && fabsf(values[i]) >= NUMFMT_FIXED_LIMIT)
+            return fmt; /* too large to stay short in fixed notation */
+    fmt.notation = NUM_FIXED;
+    fmt.width = widest(&fmt, values, n);
+    return fmt;
+}
+
+NumFormat numfmt_choose_probability(const float *values, size_t n)
+{
+    NumFormat fmt = {NUM_PROBABILITY, NUMFMT_PROBABILITY_DIGITS, 1};
+    fmt.width = widest(&fmt, values, n);
+    /* "<0.001" and ">0.999" are a column wider than "0.584" */
+    double unit = pow(10.0, -fmt.precision);
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)values[i];
+        if ((v > 0.0 && v < unit / 2) || (v < 1.0 && v >= 1.0 - unit / 2)) {
+            fmt.width = fmt.width > fmt.precision + 3 ? fmt.width : fmt.precision + 3;
+            break;
+        }
+    }
+    return fmt;
+}
+
+/* A probability with `digits` decimals into buf (NUMFMT_BUF bytes): a
+ * value that is not zero but would round to 0 is "<0.001", one that is
+ * not 1 but would round to 1 is ">0.999", so a cut-off weight never reads
+ * as exactly 0 or 1. Returns the length. */
+static int write_probability(int digits, float value, char *buf)
+{
+    double unit = pow(10.0, -digits), v = (double)value;
+    if (v > 0.0 && v < unit / 2)
+        return snprintf(buf, NUMFMT_BUF, "<%.*f", digits, unit);
+    if (v < 1.0 && v >= 1.0 - unit / 2)
+        return snprintf(buf, NUMFMT_BUF, ">%.*f", digits, 1.0 - unit);
+    return snprintf(buf, NUMFMT_BUF, "%.*f", digits, v);
+}
+
 int numfmt_write(const NumFormat *fmt, float value, char *buf)
 {
     if (isnan(value))
@@ -99,6 +151,8 @@ int numfmt_write(const NumFormat *fmt, float value, char *buf)
         return snprintf(buf, NUMFMT_BUF, "%.0f", (double)value);
     case NUM_SCIENTIFIC:
         return snprintf(buf, NUMFMT_BUF, "%.*e", fmt->precision, (double)value);
+    case NUM_PROBABILITY:
+        return write_probability(fmt->precision, value, buf);
     case NUM_FIXED:
         break;
     }

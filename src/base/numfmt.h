@@ -22,7 +22,8 @@
 typedef enum NumNotation {
     NUM_INTEGER,     /* "2" */
     NUM_FIXED,       /* "-0.6136" */
-    NUM_SCIENTIFIC   /* "7.9161e-05" */
+    NUM_SCIENTIFIC,  /* "7.9161e-05" */
+    NUM_PROBABILITY  /* a weight in [0, 1]: "0.584", "<0.001", ">0.999" (the tracer's screen) */
 } NumNotation;
 
 typedef struct NumFormat {
@@ -38,6 +39,22 @@ NumFormat numfmt_choose(const float *values, size_t n, int precision);
 /* Whole-number notation whatever the values' range, for tensors that hold
  * integers by nature (token ids), as PyTorch prints an int64 tensor. */
 NumFormat numfmt_choose_integer(const float *values, size_t n);
+
+/* Digits after the point of an attention weight or probability on screen. */
+#define NUMFMT_PROBABILITY_DIGITS 3
+
+/* Magnitude from which numfmt_choose_fixed keeps scientific notation. */
+#define NUMFMT_FIXED_LIMIT 1e6f
+
+/* The tracer's screen chooses by what a tensor is, never by one outlier:
+ * numfmt_choose_fixed is numfmt_choose except that a tensor whose finite
+ * values all stay below NUMFMT_FIXED_LIMIT in magnitude is written in
+ * fixed notation even when some are tiny (they read as 0.0000 or
+ * -0.0000); numfmt_choose_probability writes every value with
+ * NUMFMT_PROBABILITY_DIGITS decimals, for softmax outputs. Both size the
+ * width to the widest value. */
+NumFormat numfmt_choose_fixed(const float *values, size_t n, int precision);
+NumFormat numfmt_choose_probability(const float *values, size_t n);
 
 /* Writes value in fmt's notation, unpadded, into buf (NUMFMT_BUF bytes).
  * Infinities are "inf"/"-inf" and NaN "nan". Returns the length. */

@@ -1196,6 +1196,8 @@ static void explain_softmax(Cell *c)
         return;
     }
     line(&c->lines, "  x = %s, max = %s (at %s)", row_name, num(&fin, max, a), label);
+    line(&c->lines, "  (taking the max away changes nothing: e^(x − max) = e^x / e^max, and e^max cancels "
+                    "above and below the line; it only keeps the exponentials from overflowing)");
 
     /* Pass 2: the exponentials (each listed for a short row), their sum in
      * the kernel's order. Display only: the result comes from softmax_rows. */

@@ -64,9 +64,10 @@ static const char EXPLAIN_KEYS_VALUES[] =
     "matrix does all tokens at once: row j of the result is token j's key.";
 
 static const char EXPLAIN_SCORES[] =
-    "How well does the query match each key? Their dot product says: large "
-    "when the two vectors point the same way, small or negative when they do "
-    "not. One score per token of the sentence.";
+    "How well does the query match each key? Their dot product says: it "
+    "grows when the two vectors point the same way and with their lengths "
+    "(they are not normalised), and is negative when they point apart. One "
+    "score per token of the sentence.";
 
 static const char EXPLAIN_SCALE[] =
     "Dot products grow with the vector width, and large scores make softmax "
@@ -79,7 +80,9 @@ static const char EXPLAIN_SCALE_CAUSAL[] =
     "Dot products grow with the vector width, so they are divided by its "
     "square root, the standard correction. With the causal mask on, scores "
     "of tokens after this one become -inf: a decoder may not look at words "
-    "it has not produced yet.";
+    "it has not produced yet. Token 1 has nothing before it, so with "
+    "--focus 1 its whole weight goes to itself; --focus 3 shows the mask at "
+    "work.";
 
 static const char EXPLAIN_SOFTMAX[] =
     "Softmax turns the scores into weights between 0 and 1 that sum to 1: "

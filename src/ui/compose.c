@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compose.h"
@@ -26,6 +27,8 @@
  * same on every screen it appears on. */
 static const char LETTER_ORDER[] = "sdhekij";
 #define LETTER_COLOURS 6
+
+static bool compose_step_screen(const App *app, Frame *frame);
 
 /* ------------------------------------------------------------------------
  * Small helpers
@@ -48,6 +51,19 @@ static void index_label(const App *app, DimKind dim, size_t i, char *buf, size_t
         snprintf(buf, size, "%s", cfg->tokens[i]);
     else
         snprintf(buf, size, "%zu", i);
+}
+
+/* Writes text at (row, col) in at most max_cols columns, as frame_put does,
+ * but a text too long ends in "…" ("~" in ASCII) at the last column, so
+ * a cut is never silent. Returns the columns written. */
+static int put_cut(Frame *frame, int row, int col, const char *text, Role role, int max_cols)
+{
+    if (max_cols <= 0)
+        return 0;
+    if ((int)utf8_width(text) <= max_cols)
+        return frame_put(frame, row, col, text, role, max_cols);
+    int w = frame_put(frame, row, col, text, role, max_cols - 1);
+    return w + frame_put(frame, row, col + w, frame->ascii ? "~" : "…", role, 1);
 }
 
 /* Heat level of v for a tensor whose largest magnitude is max_abs. */
@@ -78,7 +94,7 @@ static void compose_header(const App *app, Frame *frame)
     int right_col = frame->cols - n;
     char left[256];
     snprintf(left, sizeof left, " attn-trace %s %s", app->options.ascii ? "-" : "·", app->options.title);
-    frame_put(frame, 0, 0, left, ROLE_HEADER, right_col - 1);
+    put_cut(frame, 0, 0, left, ROLE_HEADER, right_col - 1);
     frame_put(frame, 0, right_col, right, ROLE_HEADER, n);
 }
 
@@ -190,6 +206,127 @@ typedef struct PanelView {
     size_t top_row, left_col;       /* first row and column shown: the selection kept in view */
 } PanelView;
 
+/* Most candidate positions panel_anchor tries before giving up on finding
+ * a source: bounds the cost of a frame whatever the tensors' sizes. */
+#define ANCHOR_MAX_TRIES 4096
+
+/* Most candidate indices kept for one dimension. */
+#define ANCHOR_MAX_CANDIDATES 24
+
+/* Adds index i to the list (of *n entries) when it is below limit and not
+ * there yet. */
+static void add_candidate(size_t *list, int *n, size_t i, size_t limit)
+{
+    if (i >= limit || *n >= ANCHOR_MAX_CANDIDATES)
+        return;
+    for (int k = 0; k < *n; k++)
+        if (list[k] == i)
+            return;
+    list[(*n)++] = i;
+}
+
+/* The index of the selected value along its first DIM_HEAD dimension, or
+ * -1 when the selected tensor has none. */
+static long selected_head(const App *app)
+{
+    int s = app->step, sel = app->focus[s];
+    const TraceTensor *tt = &app->trace->steps[s].tensors[sel];
+    size_t index[TENSOR_MAX_DIMS] = {0}, offset = app->cursor[s][sel];
+    for (int d = tt->tensor->ndim - 1; d >= 0; d--) {
+        index[d] = offset % tt->tensor->shape[d];
+        offset /= tt->tensor->shape[d];
+    }
+    for (int d = 0; d < tt->tensor->ndim; d++)
+        if (tt->dims[d] == DIM_HEAD)
+            return (long)index[d];
+    return -1;
+}
+
+/* Looks for a value of input panel `tensor` that the selection is computed
+ * from, trying likely positions only: along each dimension the panel's own
+ * cursor, the selection's indices (and their quotients and remainders by
+ * the panel's sizes, which is how heads are laid side by side), the token
+ * id a looked-up row stands for, and 0. Sets *found and returns true when
+ * one is a source. */
+static bool find_source(const App *app, int tensor, size_t *found)
+{
+    int s = app->step, sel = app->focus[s];
+    const TraceStep *step = &app->trace->steps[s];
+    const TraceTensor *st = &step->tensors[sel];
+    const Tensor *t = step->tensors[tensor].tensor, *o = st->tensor;
+    if (t->ndim == 0 || t->ndim > TENSOR_MAX_DIMS)
+        return false;
+    size_t sel_index[TENSOR_MAX_DIMS] = {0}, own[TENSOR_MAX_DIMS] = {0};
+    for (size_t d = (size_t)o->ndim, off = app->cursor[s][sel]; d-- > 0; off /= o->shape[d])
+        sel_index[d] = off % o->shape[d];
+    for (size_t d = (size_t)t->ndim, off = app->cursor[s][tensor]; d-- > 0; off /= t->shape[d])
+        own[d] = off % t->shape[d];
+    size_t cand[TENSOR_MAX_DIMS][ANCHOR_MAX_CANDIDATES];
+    int n_cand[TENSOR_MAX_DIMS] = {0};
+    for (int d = 0; d < t->ndim; d++) {
+        size_t n = t->shape[d];
+        add_candidate(cand[d], &n_cand[d], own[d], n);
+        for (int k = 0; k < o->ndim; k++)
+            add_candidate(cand[d], &n_cand[d], sel_index[k], n);
+        for (int k = 0; k < 2; k++) { /* a looked-up row: the id the selection's row holds */
+            const TraceTensor *in = st->how.in[k] >= 0 ? &step->tensors[st->how.in[k]] : NULL;
+            if (in != NULL && in->is_integer && o->ndim > 0 && sel_index[0] < in->tensor->size &&
+                in->tensor->data[sel_index[0]] >= 0.0f)
+                add_candidate(cand[d], &n_cand[d], (size_t)in->tensor->data[sel_index[0]], n);
+        }
+        if (st->how.op == OP_PICK_ROW)
+            add_candidate(cand[d], &n_cand[d], st->how.row, n);
+        for (int k = 0; k < o->ndim; k++)
+            for (int m = 0; m < t->ndim; m++) {
+                add_candidate(cand[d], &n_cand[d], sel_index[k] / t->shape[m], n);
+                add_candidate(cand[d], &n_cand[d], sel_index[k] % t->shape[m], n);
+            }
+        add_candidate(cand[d], &n_cand[d], 0, n);
+    }
+    /* every combination of the candidates, the first dimension slowest */
+    int pick[TENSOR_MAX_DIMS] = {0};
+    for (int tries = 0; tries < ANCHOR_MAX_TRIES; tries++) {
+        size_t offset = 0;
+        for (int d = 0; d < t->ndim; d++)
+            offset = offset * t->shape[d] + cand[d][pick[d]];
+        if (explain_is_source(app->trace, s, sel, app->cursor[s][sel], tensor, offset)) {
+            *found = offset;
+            return true;
+        }
+        int d = t->ndim - 1;
+        while (d >= 0 && ++pick[d] == n_cand[d])
+            pick[d--] = 0;
+        if (d < 0)
+            break;
+    }
+    return false;
+}
+
+/* The value panel `tensor` keeps in view: the selection in its own panel;
+ * in a panel holding values the selection is computed from, one of them
+ * (so they light up on screen, in the right head); in any other panel
+ * sliced by heads, its own selection moved to the head of the selected
+ * value; else its own selection. Derived each time, never stored. */
+static size_t panel_anchor(const App *app, int tensor)
+{
+    int s = app->step, sel = app->focus[s];
+    const TraceStep *step = &app->trace->steps[s];
+    const TraceTensor *st = &step->tensors[sel];
+    size_t own = app->cursor[s][tensor], found;
+    if (tensor == sel)
+        return own;
+    if (st->is_output && st->how.op != OP_SHOWN && (st->how.in[0] == tensor || st->how.in[1] == tensor) &&
+        find_source(app, tensor, &found))
+        return found;
+    const TraceTensor *tt = &step->tensors[tensor];
+    long head = selected_head(app);
+    const Tensor *t = tt->tensor;
+    if (head < 0 || t->ndim != 3 || tt->dims[0] != DIM_HEAD || (size_t)head >= t->shape[0])
+        return own;
+    size_t slice_size = t->shape[1] * t->shape[2];
+    return (size_t)head * slice_size + own % slice_size;
+}
+
 /* The view of tensor `tensor` of the step on screen in a panel of rows x
  * width (its title line included). */
 static PanelView panel_view(const App *app, int tensor, int rows, int width)
@@ -197,7 +334,7 @@ static PanelView panel_view(const App *app, int tensor, int rows, int width)
     int s = app->step;
     PanelView pv;
     pv.grid = view_grid(app, s, tensor, width);
-    view_grid_locate(&pv.grid, app->cursor[s][tensor], &pv.slice, &pv.cur_row, &pv.cur_col);
+    view_grid_locate(&pv.grid, panel_anchor(app, tensor), &pv.slice, &pv.cur_row, &pv.cur_col);
     pv.label_w = view_label_width(app, s, tensor);
     pv.cell_w = view_cell_width(app, s, tensor);
     pv.header = !pv.grid.vertical && !pv.grid.wrapped && app->trace->steps[s].tensors[tensor].tensor->ndim >= 2;
@@ -211,6 +348,8 @@ static PanelView panel_view(const App *app, int tensor, int rows, int width)
         pv.left_col = 0;
     return pv;
 }
+
+static Picture panel_picture(const App *app, int tensor, const TensorGrid *grid);
 
 /* A panel's title line at row top: the tensor's name and shape, the head
  * shown, and which rows and columns are in view. */
@@ -229,23 +368,28 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     if (grid->slices > 1 && n > 0 && (size_t)n < sizeof title) {
         char label[64];
         index_label(app, grid->slice_dim, pv->slice, label, sizeof label);
-        n += snprintf(title + n, sizeof title - (size_t)n, ", head %s of %zu", label, grid->slices);
+        n += snprintf(title + n, sizeof title - (size_t)n, ", head %s (heads 0-%zu)", label, grid->slices - 1);
     }
     if (rows > 1 && n > 0 && (size_t)n < sizeof title) {
         size_t shown_rows = pv->body_rows > 0 ? (size_t)pv->body_rows : 0;
         size_t top_row = pv->top_row, left_col = pv->left_col;
-        if (grid->rows > shown_rows)
-            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row + 1,
-                          top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row),
-                          grid->rows);
+        size_t last_row = top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row) - 1;
+        if (grid->rows > shown_rows && last_row == top_row)
+            n += snprintf(title + n, sizeof title - (size_t)n, ", row %zu of %zu", top_row, grid->rows);
+        else if (grid->rows > shown_rows)
+            n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row, last_row, grid->rows);
         if (!grid->wrapped && !grid->vertical && grid->cols > (size_t)pv->visible_cols)
-            n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col + 1,
-                          left_col + (size_t)pv->visible_cols, grid->cols);
+            n += snprintf(title + n, sizeof title - (size_t)n, ", cols %zu-%zu of %zu", left_col,
+                          left_col + (size_t)pv->visible_cols - 1, grid->cols);
     }
+    Picture picture = panel_picture(app, tensor, grid);
+    if (picture != PICTURE_NUMBERS && n > 0 && (size_t)n < sizeof title)
+        n += snprintf(title + n, sizeof title - (size_t)n, "%s",
+                      picture == PICTURE_BARS ? ", as bars (v)" : ", who looks at whom (v)");
     if (rows == 1 && (size_t)n < sizeof title)
         snprintf(title + n, sizeof title - (size_t)n, "%s", focused ? "" : "  (Tab shows it)");
     strcat(title, " ");
-    frame_put(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
+    put_cut(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
 }
 
 /* The column labels of a panel at row. */
@@ -258,8 +402,70 @@ static void panel_column_labels(const App *app, Frame *frame, const PanelView *p
         int w = (int)utf8_width(label);
         int fit = pv->cell_w - 1;
         /* right-aligned over the numbers, cut to the column */
-        frame_put(frame, row, x + (w < fit ? fit - w : 0), label, ROLE_LABEL, fit);
+        put_cut(frame, row, x + (w < fit ? fit - w : 0), label, ROLE_LABEL, fit);
     }
+}
+
+/* The role of value `offset` of panel `tensor`: the selection, one of its
+ * sources, or a plain value. */
+static Role value_role(const App *app, int tensor, size_t offset)
+{
+    int s = app->step;
+    const TraceStep *step = &app->trace->steps[s];
+    int sel_tensor = app->focus[s];
+    size_t sel_offset = app->cursor[s][sel_tensor];
+    bool show_sources = step->tensors[sel_tensor].is_output && step->tensors[sel_tensor].how.op != OP_SHOWN;
+    if (tensor == sel_tensor && offset == sel_offset)
+        return ROLE_CURSOR;
+    if (show_sources && tensor != sel_tensor &&
+        explain_is_source(app->trace, s, sel_tensor, sel_offset, tensor, offset))
+        return ROLE_SOURCE;
+    return ROLE_VALUE;
+}
+
+/* How panel `tensor` of the step on screen, laid out as grid, draws its
+ * values: numbers unless it holds weights (a softmax output) and v asked
+ * for a picture; who-looks-at-whom only for rows over key tokens, bars
+ * for any other weights. */
+static Picture panel_picture(const App *app, int tensor, const TensorGrid *grid)
+{
+    if (app->picture == PICTURE_NUMBERS || app->formats.of[app->step][tensor].notation != NUM_PROBABILITY)
+        return PICTURE_NUMBERS;
+    bool rows_of_keys = !grid->vertical && !grid->wrapped && grid->col_dim == DIM_SEQ &&
+                        app->trace->steps[app->step].tensors[tensor].tensor->ndim >= 2;
+    return app->picture == PICTURE_LINKS && rows_of_keys ? PICTURE_LINKS : PICTURE_BARS;
+}
+
+/* A weight v (0..1) as a bar over `width` columns at (row, x) in role and
+ * heat: eighths of a block in Unicode, '#' in ASCII; a weight that is not
+ * 0 keeps at least a hair, an exact 0 draws nothing. With fill the whole
+ * width takes the role, so the selection's cell shows as wide as a
+ * number. Returns the columns the bar's ink takes. */
+static int put_bar(Frame *frame, int row, int x, float v, int width, bool fill, Role role, int8_t heat)
+{
+    static const char *const EIGHTHS[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+    if (fill)
+        frame_fill(frame, row, x, 1, width, ' ', role);
+    float w = isfinite(v) ? (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v) : 0.0f;
+    int col = x;
+    if (frame->ascii) {
+        long full = lroundf(w * (float)width);
+        for (long k = 0; k < full; k++)
+            col += frame_put(frame, row, col, "#", role, 1);
+        if (full == 0 && w > 0.0f)
+            col += frame_put(frame, row, col, ".", role, 1);
+    } else {
+        long units = lroundf(w * (float)width * 8.0f);
+        if (units == 0 && w > 0.0f)
+            units = 1;
+        for (long k = 0; k < units / 8; k++)
+            col += frame_put(frame, row, col, "█", role, 1);
+        if (units % 8 != 0)
+            col += frame_put(frame, row, col, EIGHTHS[units % 8], role, 1);
+    }
+    for (int k = x; k < col; k++)
+        frame_at(frame, row, k)->heat = heat;
+    return col - x;
 }
 
 /* One value of a panel at (row, x): its number with its heat, in the role
@@ -270,17 +476,12 @@ static void panel_value(const App *app, Frame *frame, int tensor, size_t offset,
     static const char *const GLYPHS_UNICODE[] = {" ", "·", "∘", "•", "●"};
     static const char *const GLYPHS_ASCII[] = {" ", ".", "-", "+", "#"};
     int s = app->step;
-    const TraceStep *step = &app->trace->steps[s];
-    int sel_tensor = app->focus[s];
-    size_t sel_offset = app->cursor[s][sel_tensor];
-    bool show_sources = step->tensors[sel_tensor].is_output && step->tensors[sel_tensor].how.op != OP_SHOWN;
-    float v = step->tensors[tensor].tensor->data[offset];
-    Role role = ROLE_VALUE;
-    if (tensor == sel_tensor && offset == sel_offset)
-        role = ROLE_CURSOR;
-    else if (show_sources && tensor != sel_tensor &&
-             explain_is_source(app->trace, s, sel_tensor, sel_offset, tensor, offset))
-        role = ROLE_SOURCE;
+    float v = app->trace->steps[s].tensors[tensor].tensor->data[offset];
+    Role role = value_role(app, tensor, offset);
+    if (app->picture != PICTURE_NUMBERS && app->formats.of[s][tensor].notation == NUM_PROBABILITY) {
+        put_bar(frame, row, x, v, cell_w - 1, true, role, heat_of(v, app->max_abs[s][tensor]));
+        return;
+    }
     char buf[NUMFMT_BUF];
     numfmt_write_padded(&app->formats.of[s][tensor], v, buf);
     int8_t heat = heat_of(v, app->max_abs[s][tensor]);
@@ -309,13 +510,81 @@ static void panel_values(const App *app, Frame *frame, int tensor, const PanelVi
         if (pv->label_w > 0) {
             int w = (int)utf8_width(label);
             int fit = pv->label_w - 1;
-            frame_put(frame, row + r, w < fit && !(grid->row_dim == DIM_SEQ) ? fit - w : 0, label, ROLE_LABEL, fit);
+            put_cut(frame, row + r, w < fit && !(grid->row_dim == DIM_SEQ) ? fit - w : 0, label, ROLE_LABEL, fit);
         }
         for (int c = 0; c < pv->visible_cols && pv->left_col + (size_t)c < grid->cols; c++) {
             size_t offset = view_grid_offset(grid, pv->slice, grid_row, pv->left_col + (size_t)c);
             if (offset >= t->size)
                 break;
             panel_value(app, frame, tensor, offset, row + r, pv->label_w + c * pv->cell_w, pv->cell_w);
+        }
+    }
+}
+
+/* Longest bar of the who-looks-at-whom picture, for a weight of 1. */
+#define LINK_BAR_COLS 10
+
+/* One word of the who-looks-at-whom picture at (row, x): the key word
+ * and a bar of its weight (value `offset` of panel `tensor`), in the
+ * role of that value. Returns the column after it and a gap. */
+static int link_entry(const App *app, Frame *frame, int tensor, size_t offset, const char *word, int row, int x,
+                      int width)
+{
+    float v = app->trace->steps[app->step].tensors[tensor].tensor->data[offset];
+    Role role = value_role(app, tensor, offset);
+    x += frame_put(frame, row, x, word, role == ROLE_VALUE ? ROLE_LABEL : role, width - 1 - x);
+    x += frame_put(frame, row, x, " ", role, width - 1 - x);
+    if (x < width - 1)
+        x += put_bar(frame, row, x, v, LINK_BAR_COLS, false, role, heat_of(v, app->max_abs[app->step][tensor]));
+    return x + 2;
+}
+
+/* The who-looks-at-whom picture of a weights panel from row on: for each
+ * query row in view, its label, then the key words it gives a weight of
+ * 0.01 or more, thickest first, each with a bar of its weight (the
+ * selection and its sources in their roles), as many as the width holds. */
+static void panel_links(const App *app, Frame *frame, int tensor, const PanelView *pv, int row, int width)
+{
+    const TensorGrid *grid = &pv->grid;
+    const Tensor *t = app->trace->steps[app->step].tensors[tensor].tensor;
+    frame_put(frame, row - 1, pv->label_w, "looks at, thickest first", ROLE_DIM, width - pv->label_w - 1);
+    for (int r = 0; r < pv->body_rows && pv->top_row + (size_t)r < grid->rows; r++) {
+        size_t grid_row = pv->top_row + (size_t)r, first = view_grid_offset(grid, pv->slice, grid_row, 0);
+        char label[64];
+        index_label(app, grid->row_dim, grid_row, label, sizeof label);
+        put_cut(frame, row + r, 0, label, ROLE_LABEL, pv->label_w - 1);
+        /* the next thickest after (prev_v, prev_c): weights down, then keys
+         * left to right; one pass a word, and few words fit */
+        float prev_v = INFINITY;
+        size_t prev_c = 0;
+        bool started = false;
+        int x = pv->label_w;
+        while (x < width - 1) {
+            size_t best = grid->cols;
+            for (size_t c = 0; c < grid->cols; c++) {
+                float v = t->data[first + c];
+                bool after = !started || v < prev_v || (v == prev_v && c > prev_c);
+                if (after && (best == grid->cols || v > t->data[first + best]))
+                    best = c;
+            }
+            if (best == grid->cols || !(t->data[first + best] >= 0.01f))
+                break;
+            float v = t->data[first + best];
+            prev_v = v, prev_c = best, started = true;
+            char word[64];
+            index_label(app, grid->col_dim, best, word, sizeof word);
+            int bar = (int)ceilf(v * LINK_BAR_COLS);
+            if (x + (int)utf8_width(word) + 1 + bar > width - 1)
+                break;
+            x = link_entry(app, frame, tensor, first + best, word, row + r, x, width);
+        }
+        /* the selection, too thin to be listed, still shows at the end */
+        size_t sel = app->cursor[app->step][tensor];
+        if (app->focus[app->step] == tensor && sel >= first && sel < first + grid->cols &&
+            !(t->data[sel] >= 0.01f)) {
+            char word[64];
+            index_label(app, grid->col_dim, sel - first, word, sizeof word);
+            link_entry(app, frame, tensor, sel, word, row + r, x, width);
         }
     }
 }
@@ -330,6 +599,10 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
     if (rows <= 1)
         return;
     int row = top + 1;
+    if (panel_picture(app, tensor, &pv.grid) == PICTURE_LINKS) {
+        panel_links(app, frame, tensor, &pv, row + 1, width);
+        return;
+    }
     if (pv.header) {
         panel_column_labels(app, frame, &pv, row);
         row++;
@@ -341,16 +614,23 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
 static void compose_status(const App *app, Frame *frame, int row)
 {
     int s = app->step, t = app->focus[s];
+    if (app->resumed) {
+        char note[160];
+        snprintf(note, sizeof note, "Resumed at step %d of %d. g: the first step; --restart: start over",
+                 app->pos + 1, app->n_walk);
+        put_cut(frame, row, 1, note, ROLE_STRONG, frame->cols - 2);
+        return;
+    }
     const TraceTensor *tt = &app->trace->steps[s].tensors[t];
     size_t offset = app->cursor[s][t];
     char name[160], value[NUMFMT_BUF];
     explain_element_name(app->trace, tt, offset, name, sizeof name);
-    numfmt_write_exact(tt->tensor->data[offset], value);
+    numfmt_write(&app->formats.of[s][t], tt->tensor->data[offset], value); /* as its panel writes it */
     int col = 1;
     col += frame_put(frame, row, col, name, ROLE_STRONG, frame->cols - 2);
     col += frame_printf(frame, row, col, ROLE_TEXT, frame->cols - col - 1, " = %s", value);
     const char *hint = tt->is_output ? "   Enter: how it was computed" : "   Enter: where it comes from";
-    frame_put(frame, row, col, hint, ROLE_DIM, frame->cols - col - 1);
+    put_cut(frame, row, col, hint, ROLE_DIM, frame->cols - col - 1);
 }
 
 /* The footer: the keys that matter on a step screen, from the key table.
@@ -426,14 +706,30 @@ static int overlay_inner_rows(int want_rows, int frame_rows)
     return h - 2;
 }
 
+/* Columns of an overlay box (frame included) that holds lines want_cols
+ * wide on a frame cols wide. */
+static int overlay_box_width(int want_cols, int cols)
+{
+    return want_cols + 4 < cols - 2 ? want_cols + 4 : cols - 2;
+}
+
+static void overlay_box_at(const App *app, Frame *frame, int y, int x, int h, int w, const char *title, int *top,
+                           int *left, int *rows, int *cols);
+
 /* A centred box of at most rows x cols with a title; returns its inner
  * area through the pointers. */
 static void overlay_box(const App *app, Frame *frame, int want_rows, int want_cols, const char *title, int *top,
                         int *left, int *rows, int *cols)
 {
     int h = overlay_inner_rows(want_rows, frame->rows) + 2;
-    int w = want_cols + 4 < frame->cols - 2 ? want_cols + 4 : frame->cols - 2;
-    int y = (frame->rows - h) / 2, x = (frame->cols - w) / 2;
+    int w = overlay_box_width(want_cols, frame->cols);
+    overlay_box_at(app, frame, (frame->rows - h) / 2, (frame->cols - w) / 2, h, w, title, top, left, rows, cols);
+}
+
+/* The box of overlay_box at (y, x), h x w cells frame included. */
+static void overlay_box_at(const App *app, Frame *frame, int y, int x, int h, int w, const char *title, int *top,
+                           int *left, int *rows, int *cols)
+{
     frame_fill(frame, y, x, h, w, ' ', ROLE_OVERLAY);
     frame_box(frame, y, x, h, w, frame_box_chars(app->options.ascii), ROLE_BORDER);
     char t[128];
@@ -471,9 +767,79 @@ static void overlay_more(Frame *frame, int row, int left, int cols, int scroll, 
     frame_put(frame, row, left, more, ROLE_DIM, cols);
 }
 
+/* Where an overlay box goes: its first row and column and its size,
+ * frame included. */
+typedef struct BoxPlace {
+    int y, x, h, w;
+} BoxPlace;
+
+/* Text lines an inspector box may lose to stay off the values it
+ * explains, at most: below this many shown, covering them is better. */
+#define INSPECT_MIN_LINES 5
+
+/* Marked cells (the selected value, 1000 each; a source, 1 each) that a
+ * box of rows y..y+h-1, columns x..x+w-1 covers, from per-row prefix
+ * counts (`stride` entries a row). */
+static long covered(const long *prefix, int stride, int y, int h, int x, int w)
+{
+    long sum = 0;
+    for (int r = y; r < y + h; r++)
+        sum += prefix[r * stride + x + w] - prefix[r * stride + x];
+    return sum;
+}
+
+/* Places the inspector's box on the composed step screen in frame: the
+ * box of n_lines lines widest columns wide, moved up or down, left or
+ * right, and if it must, made shorter (its text scrolls), so that it
+ * covers neither the selected value nor, as far as it can, the values it
+ * is computed from. Ties go to the taller box, then to the centre. */
+static BoxPlace inspector_place(const Frame *frame, int n_lines, int widest)
+{
+    int full = overlay_inner_rows(n_lines, frame->rows) + 2, w = overlay_box_width(widest, frame->cols);
+    BoxPlace best = {(frame->rows - full) / 2, (frame->cols - w) / 2, full, w};
+    int stride = frame->cols + 1;
+    long *prefix = calloc((size_t)frame->rows * (size_t)stride, sizeof *prefix);
+    if (prefix == NULL || w < 1)
+        return free(prefix), best;
+    for (int r = 0; r < frame->rows; r++)
+        for (int c = 0; c < frame->cols; c++) {
+            Role role = frame->cells[r * frame->cols + c].role;
+            prefix[r * stride + c + 1] =
+                prefix[r * stride + c] + (role == ROLE_CURSOR ? 1000 : role == ROLE_SOURCE ? 1 : 0);
+        }
+    const int xs[] = {(frame->cols - w) / 2, 1, frame->cols - 1 - w};
+    long best_score = -1;
+    int shortest = full - 2 < INSPECT_MIN_LINES ? full : INSPECT_MIN_LINES + 2;
+    for (int h = full; h >= shortest; h--)
+        for (int y = 1; y + h <= frame->rows - 1; y++)
+            for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
+                if (xs[k] < 0 || xs[k] + w > frame->cols)
+                    continue;
+                /* a hidden line of text weighs as much as a covered value */
+                long score = covered(prefix, stride, y, h, xs[k], w) * 100 + (long)(full - h) * 600 +
+                             labs((long)(2 * y + h - frame->rows)) + labs((long)(2 * xs[k] + w - frame->cols));
+                if (best_score < 0 || score < best_score) {
+                    best_score = score;
+                    best = (BoxPlace){y, xs[k], h, w};
+                }
+            }
+    free(prefix);
+    return best;
+}
+
 /* Draws lines (separated by '\n') into an overlay, from line `scroll`
  * clamped to the text (the clamped value is not kept: see compose.h). */
+static void overlay_lines_at(const App *app, Frame *frame, const char *text, const char *title, int scroll,
+                             const BoxPlace *place);
+
 static void overlay_lines(const App *app, Frame *frame, const char *text, const char *title, int scroll)
+{
+    overlay_lines_at(app, frame, text, title, scroll, NULL);
+}
+
+/* overlay_lines in the box `place` (NULL: centred, as tall as fits). */
+static void overlay_lines_at(const App *app, Frame *frame, const char *text, const char *title, int scroll,
+                             const BoxPlace *place)
 {
     StrBuf ascii = {0};
     if (frame->ascii) { /* measure the text as it will be written */
@@ -483,7 +849,10 @@ static void overlay_lines(const App *app, Frame *frame, const char *text, const 
     int widest;
     int n_lines = count_lines(text, &widest);
     int top, left, rows, cols;
-    overlay_box(app, frame, n_lines, widest, title, &top, &left, &rows, &cols);
+    if (place != NULL)
+        overlay_box_at(app, frame, place->y, place->x, place->h, place->w, title, &top, &left, &rows, &cols);
+    else
+        overlay_box(app, frame, n_lines, widest, title, &top, &left, &rows, &cols);
     scroll = (int)scroll_clamp(scroll, n_lines, rows);
     int line = 0;
     for (const char *p = text; *p != '\0' && line - scroll < rows;) {
@@ -501,8 +870,45 @@ static void overlay_lines(const App *app, Frame *frame, const char *text, const 
     strbuf_free(&ascii);
 }
 
-/* Appends the help overlay's text to text: the key table by group. */
-static void help_text(StrBuf *text)
+/* Appends the words of text to out, wrapped at width columns: the first
+ * line continues what out already holds on its line (`used` columns of
+ * it), the others start with `indent` spaces; ends with a '\n'. */
+static void wrap_words(const char *text, int width, int used, int indent, StrBuf *out)
+{
+    int x = used;
+    bool first = true;
+    for (const char *w = text; *w != '\0';) {
+        while (*w == ' ')
+            w++;
+        size_t wl = strcspn(w, " ");
+        if (wl == 0)
+            break;
+        int ww = (int)utf8_width_n(w, wl);
+        if (!first && x + 1 + ww > width) {
+            strbuf_printf(out, "\n%*s", indent, "");
+            x = indent;
+        } else if (!first) {
+            strbuf_puts(out, " ");
+            x++;
+        }
+        strbuf_printf(out, "%.*s", (int)wl, w);
+        x += ww;
+        first = false;
+        w += wl;
+    }
+    strbuf_puts(out, "\n");
+}
+
+/* Columns the help overlay's text wraps to on a frame cols wide. */
+static int help_width(int cols)
+{
+    return cols - 6 < 74 ? (cols - 6 > 30 ? cols - 6 : 30) : 74;
+}
+
+/* Appends the help overlay's text to text, wrapped at width columns: the
+ * key table by group (a long description goes on under itself), then how
+ * to read the screen. */
+static void help_text(StrBuf *text, int width)
 {
     size_t count;
     const KeyBinding *table = keys_table(&count);
@@ -519,16 +925,28 @@ static void help_text(StrBuf *text)
                     used += (size_t)snprintf(keys + used, sizeof keys - used, "%s%s", used > 0 ? ", " : "",
                                              table[k].key_name);
             size_t pad = utf8_width(keys) < 18 ? 18 - utf8_width(keys) : 1;
-            strbuf_printf(text, "  %s%*s%s\n", keys, (int)pad, "", keys_action_help(a));
+            strbuf_printf(text, "  %s%*s", keys, (int)pad, "");
+            wrap_words(keys_action_help(a), width, 2 + (int)utf8_width(keys) + (int)pad, 20, text);
         }
     }
-    strbuf_puts(text, "\nSelecting a computed value highlights the values it is made from.");
+    static const char *const READING[] = {
+        "Selecting a computed value highlights the values it is made from; every panel holding one scrolls to it "
+        "and shows its head.",
+        "Rows, columns, heads and positions count from 0, as in the article's code (steps are numbered 1 to the "
+        "last).",
+        "Weights and probabilities have 3 decimals (<0.001: not 0, but less than 0.0005); other values have 4.",
+        "Without colour (--no-color) a mark after each value shows its size against the tensor's largest: none, "
+        "· ∘ • ● (ASCII none, . - + #), from small to large.",
+    };
+    strbuf_puts(text, "\n");
+    for (size_t k = 0; k < sizeof READING / sizeof READING[0]; k++)
+        wrap_words(READING[k], width, 0, 0, text);
 }
 
 static void compose_help(const App *app, Frame *frame)
 {
     StrBuf text = {0};
-    help_text(&text);
+    help_text(&text, help_width(frame->cols));
     overlay_lines(app, frame, strbuf_text(&text), "Keys (Esc closes)", app->overlay_scroll);
     strbuf_free(&text);
 }
@@ -556,12 +974,68 @@ static void compose_steps(const App *app, Frame *frame)
     }
 }
 
-/* Appends the cell inspector's text for the selected value to text,
- * wrapped for a frame cols wide. */
-static void inspector_text(const App *app, int cols, StrBuf *text)
+/* Appends the recap that ends a walk to text: every step's main tensor
+ * and its shape in one table, where attention sits in a transformer
+ * block, and in a lesson how its questions went. */
+static void recap_text(const App *app, StrBuf *text)
 {
-    int s = app->step, t = app->focus[s];
+    const Trace *trace = app->trace;
+    strbuf_printf(text, "You have walked all %d steps. The whole computation:\n\n", app->n_walk);
+    strbuf_puts(text, "  step  what                                  tensor and shape\n");
+    for (int k = 0; k < app->n_walk; k++) {
+        const TraceStep *step = &trace->steps[app->walk[k]];
+        const TraceTensor *tt = &step->tensors[step->main_tensor];
+        char shape[64], title[40];
+        tensor_shape_str(tt->tensor, shape, sizeof shape);
+        snprintf(title, sizeof title, "%s", step->title);
+        if (utf8_width(step->title) > 36) { /* cut at a character's start, and say so */
+            size_t cut = 32;
+            while (cut > 0 && ((unsigned char)title[cut] & 0xC0) == 0x80)
+                cut--;
+            snprintf(title + cut, sizeof title - cut, "…");
+        }
+        int pad = 36 - (int)utf8_width(title);
+        strbuf_printf(text, "  %4d  %s%*s  %s %s\n", k + 1, title, pad > 0 ? pad : 0, "", tt->name, shape);
+    }
+    strbuf_puts(text, "\nWhere attention sits: in a transformer block, attention's output is\n"
+                      "added back to the block's input (the residual connection); an MLP\n"
+                      "then reworks each token's vector on its own, and is added back too,\n"
+                      "with a layer norm before each. Blocks are stacked, and the last\n"
+                      "vector at each position becomes scores over the vocabulary: the\n"
+                      "prediction of the next token.\n");
+    const Lesson *lesson = app->lesson;
+    if (lesson != NULL) {
+        int asked = 0, first = 0, later = 0, shown = 0, skipped = 0;
+        for (int k = 0; k < lesson->n_steps && k < LESSON_MAX_STEPS; k++)
+            for (int q = 0; q < lesson->steps[k].n_quizzes && q < LESSON_MAX_QUIZZES; q++) {
+                const QuizState *state = &app->quiz[k][q];
+                asked++;
+                first += state->status == QUIZ_RIGHT && state->tries == 0;
+                later += state->status == QUIZ_RIGHT && state->tries > 0;
+                shown += state->status == QUIZ_SHOWN;
+                skipped += state->status == QUIZ_PASSED;
+            }
+        strbuf_printf(text, "\nQuestions: %d of %d right at the first try, %d after a wrong answer,\n"
+                            "%d answers shown, %d skipped, %d not reached.\n",
+                      first, asked, later, shown, skipped, asked - first - later - shown - skipped);
+    }
+    strbuf_puts(text, "\nEsc or Space closes this page; then b goes back a step, g to the first.");
+}
+
+/* Appends the cell inspector's text for the selected value to text,
+ * wrapped for the step screen `screen` (composed, no overlay): at most 76
+ * columns and what the frame allows, and narrower when that lets the box
+ * stand to the right of every value it explains (at least 44 columns). */
+static void inspector_text(const App *app, const Frame *screen, StrBuf *text)
+{
+    int s = app->step, t = app->focus[s], cols = screen->cols;
     int width = cols - 6 < 76 ? cols - 6 : 76;
+    int right = 0; /* one past the last column holding the selection or a source */
+    for (int k = 0; k < screen->rows * screen->cols; k++)
+        if ((screen->cells[k].role == ROLE_CURSOR || screen->cells[k].role == ROLE_SOURCE) && k % cols + 1 > right)
+            right = k % cols + 1;
+    if (cols - right - 6 >= 44 && cols - right - 6 < width)
+        width = cols - right - 6;
     if (app->options.ascii) /* room for the ASCII spellings, longer than "√4" or "ᵀ" */
         width -= 8;
     if (width < 40)
@@ -569,14 +1043,29 @@ static void inspector_text(const App *app, int cols, StrBuf *text)
     explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, &app->formats, width, text);
 }
 
+/* The inspector's box for text on frame, which holds the step screen
+ * (inspector_place), measured as overlay_lines measures it. */
+static BoxPlace inspector_box(const App *app, const Frame *frame, const char *text)
+{
+    StrBuf ascii = {0};
+    if (app->options.ascii) {
+        ascii_transliterate(text, &ascii);
+        text = strbuf_text(&ascii);
+    }
+    int widest, n_lines = count_lines(text, &widest);
+    strbuf_free(&ascii);
+    return inspector_place(frame, n_lines, widest);
+}
+
 static void compose_inspector(const App *app, Frame *frame)
 {
     int s = app->step, t = app->focus[s];
     StrBuf text = {0};
-    inspector_text(app, frame->cols, &text);
+    inspector_text(app, frame, &text);
     char title[200];
     explain_element_name(app->trace, &app->trace->steps[s].tensors[t], app->cursor[s][t], title, sizeof title);
-    overlay_lines(app, frame, strbuf_text(&text), title, app->overlay_scroll);
+    BoxPlace place = inspector_box(app, frame, strbuf_text(&text));
+    overlay_lines_at(app, frame, strbuf_text(&text), title, app->overlay_scroll, &place);
     strbuf_free(&text);
 }
 
@@ -619,16 +1108,30 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     int n = 0, widest;
     switch (app->overlay) {
     case OVERLAY_HELP:
-        help_text(&text);
+        help_text(&text, help_width(cols));
         n = count_lines(strbuf_text(&text), &widest);
         break;
-    case OVERLAY_INSPECT:
-        inspector_text(app, cols, &text);
+    case OVERLAY_INSPECT: {
+        Frame screen; /* the box's width and height depend on what it must not cover */
+        if (!frame_init(&screen, rows, cols))
+            return false;
+        compose_step_screen(app, &screen);
+        inspector_text(app, &screen, &text);
         n = count_lines(strbuf_text(&text), &widest);
-        break;
+        BoxPlace place = inspector_box(app, &screen, strbuf_text(&text));
+        frame_free(&screen);
+        strbuf_free(&text);
+        *lines = n;
+        *window = place.h - 2;
+        return true;
+    }
     case OVERLAY_NOTES:
     case OVERLAY_EXPLAIN:
         n = frame_markup_lines(text_overlay_text(app), text_overlay_width(cols), app->options.ascii);
+        break;
+    case OVERLAY_RECAP:
+        recap_text(app, &text);
+        n = count_lines(strbuf_text(&text), &widest);
         break;
     case OVERLAY_NONE:
     case OVERLAY_STEPS:
@@ -790,6 +1293,13 @@ static void compose_overlay(const App *app, Frame *frame)
         compose_text_overlay(app, frame, text_overlay_text(app), title);
         break;
     }
+    case OVERLAY_RECAP: {
+        StrBuf text = {0};
+        recap_text(app, &text);
+        overlay_lines(app, frame, strbuf_text(&text), "The end of the walk (Esc closes)", app->overlay_scroll);
+        strbuf_free(&text);
+        break;
+    }
     case OVERLAY_NONE:
         break;
     }
@@ -818,13 +1328,21 @@ static void compose_explanation(const App *app, Frame *frame, const ViewLayout *
 
 void app_compose(const App *app, Frame *frame)
 {
+    if (compose_step_screen(app, frame))
+        compose_overlay(app, frame);
+}
+
+/* Everything but the overlay into frame: the step screen, or the note
+ * that the terminal is too small (then false: no overlay goes on it). */
+static bool compose_step_screen(const App *app, Frame *frame)
+{
     frame_clear(frame);
     frame->ascii = app->options.ascii;
     ViewLayout layout;
     view_layout(app, frame->rows, frame->cols, &layout);
     if (layout.too_small) {
         compose_too_small(frame);
-        return;
+        return false;
     }
     const TraceStep *step = &app->trace->steps[app->step];
     compose_header(app, frame);
@@ -846,5 +1364,5 @@ void app_compose(const App *app, Frame *frame)
     compose_explanation(app, frame, &layout);
     compose_status(app, frame, layout.status_row);
     compose_footer(app, frame);
-    compose_overlay(app, frame);
+    return true;
 }

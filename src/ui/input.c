@@ -93,6 +93,7 @@ static void steps_overlay_key(App *app, Action action)
     case ACTION_NONE:
     case ACTION_NOTES:
     case ACTION_EXPLAIN:
+    case ACTION_PICTURE:
     case ACTION_LEFT:
     case ACTION_RIGHT:
     case ACTION_PAGE_UP:
@@ -172,7 +173,8 @@ static void quiz_key(App *app, KeyCode key)
 static void text_overlay_key(App *app, Action action, int rows)
 {
     if (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_HELP ||
-        (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT)) {
+        (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT) ||
+        (app->overlay == OVERLAY_RECAP && action == ACTION_NEXT_STEP)) {
         app->overlay = OVERLAY_NONE;
         return;
     }
@@ -215,10 +217,22 @@ static void next_step(App *app, Action action, const KeyContext *ctx)
 {
     (void)action, (void)ctx;
     int q = app_first_open_quiz(app, false);
-    if (q >= 0)
+    if (q >= 0) {
         app_open_quiz(app, q);
-    else
+    } else if (app->pos + 1 >= app->n_walk) { /* the end of the walk: its recap */
+        app->overlay = OVERLAY_RECAP;
+        app->overlay_scroll = 0;
+    } else {
         app_go(app, app->pos + 1);
+    }
+}
+
+/* v: the next way of drawing weights (numbers, bars, who looks at whom),
+ * for every step. */
+static void next_picture(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    app->picture = (Picture)((app->picture + 1) % PICTURE_COUNT);
 }
 
 /* b, g, G: back one step, to the first, to the last. */
@@ -300,7 +314,7 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
     [ACTION_PREV_PANEL] = switch_panel,  [ACTION_NEXT_SLICE] = switch_slice,
     [ACTION_PREV_SLICE] = switch_slice,  [ACTION_INSPECT] = open_text_overlay,
     [ACTION_NOTES] = open_text_overlay,  [ACTION_EXPLAIN] = open_text_overlay,
-    [ACTION_HELP] = open_text_overlay,
+    [ACTION_HELP] = open_text_overlay,   [ACTION_PICTURE] = next_picture,
 };
 
 /* ------------------------------------------------------------------------
@@ -347,6 +361,8 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
 
 bool app_handle_key(App *app, KeyCode key, int rows, int cols)
 {
+    if (key != KEY_CODE_RESIZE)
+        app->resumed = false; /* the note lasts until the learner does something */
     bool go_on = handle_key(app, key, rows, cols);
     keep_overlay_scroll(app, rows, cols);
     if (app->progress_dirty && app->on_progress != NULL)

@@ -45,6 +45,7 @@ static const KeyBinding KEY_TABLE[] = {
     {KEY_CODE_ENTER, ACTION_INSPECT, "Enter"},
     {'e', ACTION_EXPLAIN, "e"},
     {'N', ACTION_NOTES, "N"},
+    {'v', ACTION_PICTURE, "v"},
     {'?', ACTION_HELP, "?"},
     {KEY_CODE_F1, ACTION_HELP, "F1"},
     {KEY_CODE_ESCAPE, ACTION_CLOSE, "Esc"},
@@ -113,6 +114,8 @@ const char *keys_action_help(Action action)
         return "the presenter's notes for the step (in lessons that have them)";
     case ACTION_EXPLAIN:
         return "the step's whole explanation";
+    case ACTION_PICTURE:
+        return "weights as numbers, as bars, or as who looks at whom";
     case ACTION_HELP:
         return "this help";
     case ACTION_CLOSE:
@@ -152,6 +155,7 @@ const char *keys_action_group(Action action)
     case ACTION_INSPECT:
     case ACTION_NOTES:
     case ACTION_EXPLAIN:
+    case ACTION_PICTURE:
     case ACTION_HELP:
     case ACTION_CLOSE:
     case ACTION_REDRAW:

@@ -14,6 +14,16 @@
  * Set-up
  * ---------------------------------------------------------------------- */
 
+NumFormat view_choose_format(const TraceTensor *tt, int precision)
+{
+    const Tensor *x = tt->tensor;
+    if (tt->is_integer)
+        return numfmt_choose_integer(x->data, x->size);
+    if (tt->is_output && tt->how.op == OP_SOFTMAX)
+        return numfmt_choose_probability(x->data, x->size);
+    return numfmt_choose_fixed(x->data, x->size, precision);
+}
+
 void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options)
 {
     memset(app, 0, sizeof *app);
@@ -55,8 +65,7 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
                 app->max_abs[s][t] = app->max_abs[s0][t0];
                 continue;
             }
-            app->formats.of[s][t] = tt->is_integer ? numfmt_choose_integer(x->data, x->size)
-                                                   : numfmt_choose(x->data, x->size, options->precision);
+            app->formats.of[s][t] = view_choose_format(tt, options->precision);
             float max_abs = 0.0f;
             for (size_t i = 0; i < x->size; i++)
                 if (isfinite(x->data[i]) && fabsf(x->data[i]) > max_abs)
@@ -160,6 +169,12 @@ void app_open_quiz(App *app, int q)
     app->quiz_index = q;
     app->quiz_input[0] = '\0';
     app->quiz_feedback = FEEDBACK_NONE;
+}
+
+void app_resume(App *app, int pos)
+{
+    app_go(app, pos);
+    app->resumed = app->pos > 0;
 }
 
 void app_go(App *app, int pos)
@@ -280,62 +295,155 @@ int view_panel_natural_rows(const App *app, int step, int tensor, int width)
     return rows > 10000 ? 10000 : (int)rows;
 }
 
+bool view_panel_related(const App *app, int step, int tensor)
+{
+    const TraceStep *st = &app->trace->steps[step];
+    int focus = app->focus[step];
+    if (tensor == focus)
+        return true;
+    const TraceTensor *f = &st->tensors[focus], *t = &st->tensors[tensor];
+    bool feeds = f->is_output && f->how.op != OP_SHOWN && (f->how.in[0] == tensor || f->how.in[1] == tensor);
+    bool fed = t->is_output && t->how.op != OP_SHOWN && (t->how.in[0] == focus || t->how.in[1] == focus);
+    return feeds || fed;
+}
+
+/* The order panels get room in: the focused one, the ones its selection
+ * is computed from or that are computed from it, the step's main tensor,
+ * its other outputs, then its inputs. Fills order[] and returns its
+ * length (the step's tensor count). */
+static int panel_order(const App *app, int *order)
+{
+    const TraceStep *step = &app->trace->steps[app->step];
+    int n = step->n_tensors, n_order = 0;
+    bool placed[TRACE_MAX_STEP_TENSORS] = {false};
+    for (int pass = 0; pass < 5; pass++)
+        for (int i = 0; i < n; i++) {
+            bool take = pass == 0   ? i == app->focus[app->step]
+                        : pass == 1 ? view_panel_related(app, app->step, i)
+                        : pass == 2 ? i == step->main_tensor
+                        : pass == 3 ? step->tensors[i].is_output
+                                    : true;
+            if (take && !placed[i]) {
+                placed[i] = true;
+                order[n_order++] = i;
+            }
+        }
+    return n_order;
+}
+
+/* Every title shows; the panels grow in `order`, the focused one first,
+ * each by what it needs while the room lasts (a sliver of a panel is
+ * worth less than its title). Returns false when a panel related to the
+ * focus is left with fewer than 3 rows of the ones it needs. */
+static bool share_all_titles(const int *natural, const int *order, int n, int room, int *rows, const bool *related)
+{
+    for (int i = 0; i < n; i++)
+        rows[i] = 1;
+    room -= n;
+    for (int k = 0; k < n && room > 0; k++) {
+        int i = order[k];
+        int more = natural[i] - 1 < room ? natural[i] - 1 : room;
+        if (k > 0 && more < natural[i] - 1 && more < 3)
+            continue;
+        rows[i] += more;
+        room -= more;
+    }
+    for (int i = 0; i < n; i++)
+        if (related[i] && rows[i] < (natural[i] < 3 ? natural[i] : 3))
+            return false;
+    return true;
+}
+
+/* The compact layout: only the panels related to the focus, the others
+ * summed up in one "+N more" line below them. Each related panel gets its
+ * title, then rows go one at a time to whichever still needs some, the
+ * focused panel first, so every one shows some values. */
+static void share_compact(const App *app, const int *natural, const int *order, int n, int room, ViewLayout *layout)
+{
+    bool related[TRACE_MAX_STEP_TENSORS] = {false};
+    int n_related = 0;
+    for (int i = 0; i < n; i++)
+        if ((related[i] = view_panel_related(app, app->step, i)))
+            n_related++;
+    layout->more_panels = n - n_related;
+    room -= (layout->more_panels > 0 ? 1 : 0) + n_related;
+    for (int i = 0; i < n; i++)
+        layout->panel_rows[i] = related[i] ? 1 : 0;
+    int focus = app->focus[app->step];
+    /* the focused panel whole if the others keep 2 rows each (labels, one row) */
+    int others = 2 * (n_related - 1), grow = natural[focus] - 1;
+    if (grow > room - others)
+        grow = room - others > 0 ? room - others : 0;
+    layout->panel_rows[focus] += grow;
+    room -= grow;
+    for (bool grew = true; room > 0 && grew;) {
+        grew = false;
+        for (int k = 0; k < n && room > 0; k++) {
+            int i = order[k];
+            if (related[i] && layout->panel_rows[i] < natural[i]) {
+                layout->panel_rows[i]++;
+                room--;
+                grew = true;
+            }
+        }
+    }
+}
+
 /* Shares the panels' rows (layout->panels_top, panels_rows, panels_width
  * already set) among the tensors of the step on screen. Each gets its
- * whole height when everything fits. Otherwise room goes by priority: the
- * focused panel, the step's main tensor, its other outputs, then its
- * inputs. Every panel keeps at least its title line while there is room
- * for all titles; when there is not, the ones left over are summed up in
- * one "+N more" line. Fills panel_top, panel_rows, more_panels, more_row. */
+ * whole height when everything fits. Otherwise every title shows and room
+ * goes by panel_order, as long as that leaves the panels related to the
+ * focus (view_panel_related) 3 rows; if not, the compact layout shows
+ * only those. With too few rows even for that, the focused panel and a
+ * "+N more" line. Fills panel_top, panel_rows, more_panels, more_row. */
 static void layout_panels(const App *app, ViewLayout *layout)
 {
     const TraceStep *step = &app->trace->steps[app->step];
     int n = step->n_tensors, focus = app->focus[app->step];
-    int natural[TRACE_MAX_STEP_TENSORS] = {0}, total = 0;
-    int order[TRACE_MAX_STEP_TENSORS], n_order = 0;
+    int natural[TRACE_MAX_STEP_TENSORS] = {0}, total = 0, order[TRACE_MAX_STEP_TENSORS];
+    bool related[TRACE_MAX_STEP_TENSORS] = {false};
     for (int i = 0; i < n; i++) {
         natural[i] = view_panel_natural_rows(app, app->step, i, layout->panels_width);
         total += natural[i];
         layout->panel_rows[i] = 0;
+        related[i] = view_panel_related(app, app->step, i);
     }
-    order[n_order++] = focus;
-    if (step->main_tensor != focus)
-        order[n_order++] = step->main_tensor;
-    for (int pass = 0; pass < 2; pass++) /* outputs, then inputs */
-        for (int i = 0; i < n; i++)
-            if (i != focus && i != step->main_tensor && step->tensors[i].is_output == (pass == 0))
-                order[n_order++] = i;
+    panel_order(app, order);
     int room = layout->panels_rows, top = layout->panels_top;
+    int n_related = 0;
+    for (int i = 0; i < n; i++)
+        n_related += related[i];
     if (total <= room) {
         for (int i = 0; i < n; i++)
             layout->panel_rows[i] = natural[i];
-    } else if (room >= n + 3) {
-        /* every title shows; the focused panel grows first, then the rest */
-        for (int i = 0; i < n; i++)
-            layout->panel_rows[i] = 1;
-        room -= n;
-        for (int k = 0; k < n_order && room > 0; k++) {
-            int i = order[k];
-            int more = natural[i] - 1 < room ? natural[i] - 1 : room;
-            if (k > 0 && more < natural[i] - 1 && more < 3)
-                continue; /* a sliver of a panel is worth less than its title */
-            layout->panel_rows[i] += more;
-            room -= more;
-        }
+    } else if (room >= n + 3 && share_all_titles(natural, order, n, room, layout->panel_rows, related)) {
+        /* done: every title, the related panels with rows of values */
+    } else if (room >= 3 * n_related + 1) {
+        share_compact(app, natural, order, n, room, layout);
     } else if (room > 0) {
         /* too few rows for every title: the focused panel, then a line
          * saying how many more there are */
+        for (int i = 0; i < n; i++)
+            layout->panel_rows[i] = 0;
         layout->panel_rows[focus] = room > 1 ? room - 1 : 1;
-        layout->more_panels = n - 1;
-        layout->more_row = top + layout->panel_rows[focus];
-        if (room == 1)
-            layout->more_panels = 0;
+        layout->more_panels = room > 1 ? n - 1 : 0;
     }
     int row = top;
     for (int i = 0; i < n; i++) {
         layout->panel_top[i] = row;
         row += layout->panel_rows[i];
     }
+    layout->more_row = row;
+}
+
+/* Rows the step's panels need to show whole at `width` columns. */
+static int view_panels_need(const App *app, int width)
+{
+    const TraceStep *step = &app->trace->steps[app->step];
+    int need = 0;
+    for (int i = 0; i < step->n_tensors; i++)
+        need += view_panel_natural_rows(app, app->step, i, width);
+    return need;
 }
 
 void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
@@ -360,8 +468,14 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
         layout->explain_rows = layout->status_row - top;
         layout->panels_width = cols - layout->explain_width - 2;
     } else {
+        /* the explanation takes the rows the panels leave free, and at
+         * least `floor` of them (then "… e: read it all" says it goes on) */
         int wanted = frame_markup_lines(app_explanation(app), cols - 2, app->options.ascii);
-        int cap = rows >= 30 ? 8 : rows >= 20 ? 4 : 2;
+        int floor = rows >= 30 ? 4 : rows >= 20 ? 3 : 2;
+        int free = layout->status_row - top - view_panels_need(app, cols);
+        int cap = free > floor ? free : floor;
+        if (app_tensors_hidden(app)) /* the quiz's box takes the middle: the text stays below it */
+            cap = rows >= 30 ? 8 : rows >= 20 ? 4 : 2;
         layout->explain_rows = wanted < cap ? wanted : cap;
         layout->explain_col = 1;
         layout->explain_width = cols - 2;

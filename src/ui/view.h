@@ -31,7 +31,8 @@ typedef enum Overlay {
     OVERLAY_INSPECT,   /* the arithmetic behind the selected value */
     OVERLAY_QUIZ,      /* a lesson's question, answered in place */
     OVERLAY_NOTES,     /* the step's presenter notes */
-    OVERLAY_EXPLAIN    /* the step's whole explanation */
+    OVERLAY_EXPLAIN,   /* the step's whole explanation */
+    OVERLAY_RECAP      /* the end of the walk: its shapes, where attention sits, the quiz score */
 } Overlay;
 
 /* Where a learner is with one quiz. */
@@ -58,6 +59,14 @@ typedef struct TensorGrid {
     bool wrapped;      /* a 1-D tensor wrapped into rows of `cols` values */
     DimKind slice_dim, row_dim, col_dim;
 } TensorGrid;
+
+/* How panels of weights (softmax outputs) are drawn; v cycles them. */
+typedef enum Picture {
+    PICTURE_NUMBERS, /* the values, 0.584 */
+    PICTURE_BARS,    /* each value as a bar as wide as its number */
+    PICTURE_LINKS,   /* per query row, the key words it looks at, thickest first */
+    PICTURE_COUNT
+} Picture;
 
 /* Display settings fixed at start. */
 typedef struct ViewOptions {
@@ -87,6 +96,8 @@ struct App {
     int focus[TRACE_MAX_STEPS];                                 /* focused panel of each step */
     size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
     Overlay overlay;
+    Picture picture;                                            /* how weights are drawn (v) */
+    bool resumed;                                               /* say "resumed at step N" until the next key */
     int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
     int overlay_scroll;                                         /* first line shown of a long overlay, >= 0;
                                                                    app_handle_key clamps it to the text */
@@ -94,10 +105,25 @@ struct App {
     float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* largest finite |value|, for heat */
 };
 
+/* The number format a tensor's panel uses, chosen by what the tensor is and
+ * never by one outlying value: whole numbers for token ids; for softmax
+ * outputs (attention weights, probabilities) NUMFMT_PROBABILITY_DIGITS
+ * fixed decimals, with "<0.001" and ">0.999" for what would round to 0 or
+ * 1; for every other tensor `precision` fixed decimals, scientific only
+ * for magnitudes of NUMFMT_FIXED_LIMIT and more. A tensor shown again
+ * keeps the format of the step that made it (app_init copies it). */
+NumFormat view_choose_format(const TraceTensor *tt, int precision);
+
 /* Sets up app over trace and lesson (NULL: every step, built-in texts; both
  * must outlive app): first step, focus on each step's first output, number
  * formats computed once per tensor. */
 void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options);
+
+/* Reopens a walk where a learner left it: goes to walk position pos (as
+ * app_go) and has the screen say so, with how to start over, until the
+ * next key. The caller restoring saved progress calls it instead of
+ * app_go. */
+void app_resume(App *app, int pos);
 
 /* Goes to walk position pos (clamped), opening its first unanswered
  * "before" quiz. */
@@ -163,6 +189,11 @@ typedef struct ViewLayout {
 
 /* Computes the layout of the current step. */
 void view_layout(const App *app, int rows, int cols, ViewLayout *layout);
+
+/* True when panel `tensor` of step `step` is related to the focused panel:
+ * it is the focused one, the focused value is computed from it, or it is
+ * computed from the focused tensor. The layout gives these room first. */
+bool view_panel_related(const App *app, int step, int tensor);
 
 /* Content rows a panel needs to show its slice whole (title line included). */
 int view_panel_natural_rows(const App *app, int step, int tensor, int width);
