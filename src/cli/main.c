@@ -441,7 +441,7 @@ static void progress_to_app(App *app, const Progress *progress)
                 break;
             }
         }
-    app_go(app, progress->last_step);
+    app_resume(app, progress->last_step); /* "Resumed at step N" until the next key */
 }
 
 /* App callback: saves the progress after every change of step or quiz; the

@@ -36,6 +36,10 @@
 /* Terms shown before and after the elided middle of a long sum. */
 #define EXPLAIN_HEAD_TERMS (EXPLAIN_MAX_TERMS / 2)
 
+/* Digits after the point of the exponentials and their sum in a softmax
+ * value's arithmetic: enough for exp(-9) = 0.000123 to show its digits. */
+#define EXPLAIN_EXP_DIGITS 6
+
 /* Longest token word used as an index label, in columns; longer words are
  * cut and end in "…". */
 #define LABEL_MAX_COLS 12
@@ -1204,6 +1208,10 @@ static void explain_softmax(Cell *c)
     for (size_t j = 0; j < cols; j++)
         exps[j] = torchmath_expf(x[j] - max);
     float sum = sum_torch_order(exps, cols);
+    /* The exponentials are not weights: written in fixed notation with
+     * enough digits that a tiny one still shows its value (0.000135), not
+     * in the output's 3-decimal format for probabilities. */
+    NumFormat efmt = numfmt_choose_fixed(exps, cols, EXPLAIN_EXP_DIGITS);
     if (cols <= EXPLAIN_MAX_TERMS) {
         size_t label_cols = 0;
         for (size_t j = 0; j < cols; j++) {
@@ -1218,16 +1226,16 @@ static void explain_softmax(Cell *c)
                 line(&c->lines, "    %s:%*s exp(-inf) = 0   (masked)", label, pad, "");
             else
                 line(&c->lines, "    %s:%*s exp(%s − %s) = %s", label, pad, "", num(&fin, x[j], a), num(&fin, max, b),
-                     num(&c->fmt, exps[j], r));
+                     num(&efmt, exps[j], r));
         }
     } else {
-        line(&c->lines, "  exp(%s − %s) = %s", num(&fin, x[col], a), num(&fin, max, b), num(&c->fmt, exps[col], r));
+        line(&c->lines, "  exp(%s − %s) = %s", num(&fin, x[col], a), num(&fin, max, b), num(&efmt, exps[col], r));
     }
-    line(&c->lines, "  sum of the %zu exps = %s", cols, num(&c->fmt, sum, a));
+    line(&c->lines, "  sum of the %zu exps = %s", cols, num(&efmt, sum, a));
 
     /* Pass 3: this entry's share, as the kernel computed it. */
     float value = softmax_value(in->tensor, c->offset);
-    line(&c->lines, "  %s / %s = %s", num(&c->fmt, exps[col], a), num(&c->fmt, sum, b), num(&c->fmt, value, r));
+    line(&c->lines, "  %s / %s = %s", num(&efmt, exps[col], a), num(&efmt, sum, b), num(&c->fmt, value, r));
     free(exps);
 }
 
