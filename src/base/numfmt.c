@@ -3,6 +3,8 @@
  */
 #include "numfmt.h"
 
+#include "floatfmt.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,19 +117,7 @@ int numfmt_write_padded(const NumFormat *fmt, float value, char *buf)
 
 int numfmt_write_exact(float value, char *buf)
 {
-    if (isnan(value) || isinf(value)) {
-        NumFormat any = {NUM_FIXED, 0, 0};
-        return numfmt_write(&any, value, buf);
-    }
-    /* %g drops trailing zeros, so 6 digits already give the short form of
-     * values that have one ("0.1"); most floats need 7 to 9 */
-    int len = 0;
-    for (int digits = 6; digits <= 9; digits++) {
-        len = snprintf(buf, NUMFMT_BUF, "%.*g", digits, (double)value);
-        if (strtof(buf, NULL) == value)
-            break;
-    }
-    return len;
+    return floatfmt_shortest(value, buf);
 }
 
 void numfmt_bytes(unsigned long long bytes, char *buf, size_t size)
