@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "floatfmt.h"
+#include "numfmt.h"
 #include "suites.h"
 
 /* The float32 with these bits. */
@@ -197,6 +198,93 @@ START_TEST(test_dense_sample_reads_back)
 }
 END_TEST
 
+/* numfmt_choose as it was written before its single vectorized scan:
+ * two plain passes, in double. The reference for the test below. */
+static NumFormat choose_two_passes(const float *values, size_t n, int precision)
+{
+    NumFormat fmt = {NUM_INTEGER, precision, 1};
+    bool all_whole = true;
+    double min_abs = INFINITY, max_abs = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float v = values[i];
+        if (!isfinite(v))
+            continue;
+        if (v != floorf(v) || fabsf(v) >= 1e15f)
+            all_whole = false;
+        double a = fabs((double)v);
+        if (a > 0.0 && a < min_abs)
+            min_abs = a;
+        if (a > 0.0 && a > max_abs)
+            max_abs = a;
+    }
+    bool wide = max_abs > 0.0 && (max_abs / min_abs > 1000.0 || max_abs > 1e8);
+    if (wide || (!all_whole && max_abs > 0.0 && min_abs < 1e-4))
+        fmt.notation = NUM_SCIENTIFIC;
+    else if (all_whole)
+        fmt.notation = NUM_INTEGER;
+    else
+        fmt.notation = NUM_FIXED;
+    float most_positive = 0.0f, most_negative = 0.0f;
+    bool has_inf = false, has_neg_inf = false, has_nan = false;
+    for (size_t i = 0; i < n; i++) {
+        float v = values[i];
+        if (isnan(v))
+            has_nan = true;
+        else if (isinf(v) && v > 0)
+            has_inf = true;
+        else if (isinf(v))
+            has_neg_inf = true;
+        else if (v > most_positive)
+            most_positive = v;
+        else if (v < most_negative)
+            most_negative = v;
+    }
+    char buf[NUMFMT_BUF];
+    const float candidates[] = {most_positive, most_negative, n > 0 ? values[0] : 0.0f};
+    for (size_t i = 0; i < 3 && n > 0; i++) {
+        int len = numfmt_write(&fmt, candidates[i], buf);
+        if (len > fmt.width)
+            fmt.width = len;
+    }
+    if (has_neg_inf && fmt.width < 4)
+        fmt.width = 4;
+    if ((has_inf || has_nan) && fmt.width < 3)
+        fmt.width = 3;
+    return fmt;
+}
+
+/* numfmt_choose (one scan, AVX2 when the CPU has it) chooses what the two
+ * plain passes choose: arrays of every length around the 8 lanes, of
+ * whole numbers, fractions, tiny and huge values, -0, infinities and NaN
+ * in any lane. */
+START_TEST(test_numfmt_choose_one_scan)
+{
+    static const float kinds[] = {0.0f, -0.0f, 1.0f, -3.0f, 0.5f, -0.25f, 1e-5f, 2e9f, 8388607.0f, 8388608.5f,
+                                  16777216.0f, 1e15f, 9.9e14f, -1e16f, 1e-40f, INFINITY, -INFINITY, NAN, 0.5839f,
+                                  -0.6136f, 1234.5f, 7.9161e-05f};
+    const size_t n_kinds = sizeof kinds / sizeof kinds[0];
+    uint32_t state = 12345u;
+    float values[40];
+    size_t compared = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 1 + (size_t)round % 40;
+        /* mostly one or two kinds per array, so every notation comes up */
+        size_t base = (size_t)round / 40 % n_kinds;
+        for (size_t i = 0; i < n; i++) {
+            state = state * 1664525u + 1013904223u;
+            size_t kind = (state >> 28) < 12 ? base : (state >> 8) % n_kinds;
+            values[i] = kinds[kind] * ((state >> 20 & 1) ? 1.0f : 3.0f);
+        }
+        NumFormat got = numfmt_choose(values, n, 4), want = choose_two_passes(values, n, 4);
+        if (got.notation != want.notation || got.width != want.width || got.precision != want.precision)
+            ck_abort_msg("round %d (%zu values, first %a): notation %d width %d, two passes give %d width %d", round,
+                         n, (double)values[0], got.notation, got.width, want.notation, want.width);
+        compared++;
+    }
+    ck_assert_uint_eq(compared, 20000);
+}
+END_TEST
+
 Suite *floatfmt_suite(void)
 {
     Suite *s = suite_create("floatfmt");
@@ -204,6 +292,7 @@ Suite *floatfmt_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_edge_cases_exact_text);
     tcase_add_test(tc, test_dense_sample_reads_back);
+    tcase_add_test(tc, test_numfmt_choose_one_scan);
     suite_add_tcase(s, tc);
     return s;
 }
