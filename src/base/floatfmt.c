@@ -119,6 +119,115 @@ static uint32_t mul_shift(uint32_t m, uint64_t factor, int32_t shift)
     return (uint32_t)(((low >> 32) + high) >> (shift - 32));
 }
 
+/* The interval of a float32 scaled to integers (pass 2 of
+ * shortest_digits): vm <= vr <= vp are the lower edge, the value and the
+ * upper edge times 10^-e10, truncated. */
+typedef struct Scaled {
+    uint32_t vr, vp, vm;
+    uint32_t removed_digit; /* the last digit of vr the scaling dropped */
+    int32_t e10;
+    bool vm_zeros, vr_zeros; /* only zeros were truncated from vm, vr */
+} Scaled;
+
+/* Pass 2 for e2 >= 0: divide by 5^q 2^(e2 - q) with q = floor(log10 2^e2),
+ * multiplying by POW5_INV[q]. */
+static void scale_down(uint32_t mv, uint32_t mp, uint32_t mm, int32_t e2, bool accept_edges, Scaled *sc)
+{
+    const uint32_t q = log10_pow2(e2);
+    sc->e10 = (int32_t)q;
+    const int32_t k = POW5_INV_BITS + pow5_bits((int32_t)q) - 1;
+    const int32_t i = -e2 + (int32_t)q + k;
+    sc->vr = mul_shift(mv, POW5_INV[q], i);
+    sc->vp = mul_shift(mp, POW5_INV[q], i);
+    sc->vm = mul_shift(mm, POW5_INV[q], i);
+    if (q != 0 && (sc->vp - 1) / 10 <= sc->vm / 10) {
+        /* pass 3 will drop no digit: find the one that scaling by 10^-q
+         * rather than 10^-(q-1) already dropped, for the rounding */
+        const int32_t l = POW5_INV_BITS + pow5_bits((int32_t)q - 1) - 1;
+        sc->removed_digit = mul_shift(mv, POW5_INV[q - 1], -e2 + (int32_t)q - 1 + l) % 10;
+    }
+    if (q <= 9) {
+        /* only for small q can the scaled values be whole */
+        if (mv % 5 == 0)
+            sc->vr_zeros = divisible_by_pow5(mv, q);
+        else if (accept_edges)
+            sc->vm_zeros = divisible_by_pow5(mm, q);
+        else
+            sc->vp -= divisible_by_pow5(mp, q);
+    }
+}
+
+/* Pass 2 for e2 < 0: multiply by 5^i 2^-j with q = floor(log10 5^-e2),
+ * i = -e2 - q, using POW5[i]. */
+static void scale_up(uint32_t mv, uint32_t mp, uint32_t mm, uint32_t mm_shift, int32_t e2, bool accept_edges,
+                     Scaled *sc)
+{
+    const uint32_t q = log10_pow5(-e2);
+    sc->e10 = (int32_t)q + e2;
+    const int32_t i = -e2 - (int32_t)q;
+    const int32_t k = pow5_bits(i) - POW5_BITS;
+    int32_t j = (int32_t)q - k;
+    sc->vr = mul_shift(mv, POW5[i], j);
+    sc->vp = mul_shift(mp, POW5[i], j);
+    sc->vm = mul_shift(mm, POW5[i], j);
+    if (q != 0 && (sc->vp - 1) / 10 <= sc->vm / 10) {
+        j = (int32_t)q - 1 - (pow5_bits(i + 1) - POW5_BITS);
+        sc->removed_digit = mul_shift(mv, POW5[i + 1], j) % 10;
+    }
+    if (q <= 1) {
+        /* the products are exact: nothing was truncated */
+        sc->vr_zeros = true;
+        if (accept_edges)
+            sc->vm_zeros = mm_shift == 1;
+        else
+            sc->vp--;
+    } else if (q < 31) {
+        sc->vr_zeros = divisible_by_pow2(mv, q - 1);
+    }
+}
+
+/* Pass 3: drops digits while vm and vp still differ in what remains, then
+ * rounds vr by the last digit dropped (half to even on an exact tie).
+ * Returns the digits; *removed counts the digits dropped. */
+static uint32_t trim(Scaled *sc, bool accept_edges, int32_t *removed)
+{
+    *removed = 0;
+    if (!sc->vm_zeros && !sc->vr_zeros) {
+        /* the common case: no exact tie is possible */
+        while (sc->vp / 10 > sc->vm / 10) {
+            sc->removed_digit = sc->vr % 10;
+            sc->vr /= 10;
+            sc->vp /= 10;
+            sc->vm /= 10;
+            (*removed)++;
+        }
+        return sc->vr + (sc->vr == sc->vm || sc->removed_digit >= 5);
+    }
+    /* the rare case: track whether the dropped digits are all zeros */
+    while (sc->vp / 10 > sc->vm / 10) {
+        sc->vm_zeros &= sc->vm % 10 == 0;
+        sc->vr_zeros &= sc->removed_digit == 0;
+        sc->removed_digit = sc->vr % 10;
+        sc->vr /= 10;
+        sc->vp /= 10;
+        sc->vm /= 10;
+        (*removed)++;
+    }
+    if (sc->vm_zeros) {
+        while (sc->vm % 10 == 0) {
+            sc->vr_zeros &= sc->removed_digit == 0;
+            sc->removed_digit = sc->vr % 10;
+            sc->vr /= 10;
+            sc->vp /= 10;
+            sc->vm /= 10;
+            (*removed)++;
+        }
+    }
+    if (sc->vr_zeros && sc->removed_digit == 5 && sc->vr % 2 == 0)
+        sc->removed_digit = 4; /* an exact tie: keep the even digit */
+    return sc->vr + ((sc->vr == sc->vm && (!accept_edges || !sc->vm_zeros)) || sc->removed_digit >= 5);
+}
+
 /* The shortest digits of the finite, non-zero float32 with biased exponent
  * ieee_exp and mantissa field ieee_man: *digits * 10^(*exp10) reads back
  * as it. */
@@ -132,97 +241,17 @@ static void shortest_digits(uint32_t ieee_exp, uint32_t ieee_man, uint32_t *digi
     const uint32_t mm_shift = ieee_man != 0 || ieee_exp <= 1; /* 0: the lower gap is half as wide */
     const uint32_t mm = 4 * m2 - 1 - mm_shift;
 
-    /* pass 2: vm, vr, vp = the interval scaled by 10^-e10, truncated */
-    uint32_t vr, vp, vm, removed_digit = 0;
-    int32_t e10;
-    bool vm_zeros = false, vr_zeros = false; /* nothing but zeros was truncated */
-    if (e2 >= 0) {
-        const uint32_t q = log10_pow2(e2);
-        e10 = (int32_t)q;
-        const int32_t k = POW5_INV_BITS + pow5_bits((int32_t)q) - 1;
-        const int32_t i = -e2 + (int32_t)q + k;
-        vr = mul_shift(mv, POW5_INV[q], i);
-        vp = mul_shift(mp, POW5_INV[q], i);
-        vm = mul_shift(mm, POW5_INV[q], i);
-        if (q != 0 && (vp - 1) / 10 <= vm / 10) {
-            /* the loop below removes no digit: compute the one that
-             * scaling by 10^-q (not 10^-(q-1)) already dropped */
-            const int32_t l = POW5_INV_BITS + pow5_bits((int32_t)q - 1) - 1;
-            removed_digit = mul_shift(mv, POW5_INV[q - 1], -e2 + (int32_t)q - 1 + l) % 10;
-        }
-        if (q <= 9) {
-            /* only here can the scaled values be exact integers */
-            if (mv % 5 == 0)
-                vr_zeros = divisible_by_pow5(mv, q);
-            else if (accept_edges)
-                vm_zeros = divisible_by_pow5(mm, q);
-            else
-                vp -= divisible_by_pow5(mp, q);
-        }
-    } else {
-        const uint32_t q = log10_pow5(-e2);
-        e10 = (int32_t)q + e2;
-        const int32_t i = -e2 - (int32_t)q;
-        const int32_t k = pow5_bits(i) - POW5_BITS;
-        int32_t j = (int32_t)q - k;
-        vr = mul_shift(mv, POW5[i], j);
-        vp = mul_shift(mp, POW5[i], j);
-        vm = mul_shift(mm, POW5[i], j);
-        if (q != 0 && (vp - 1) / 10 <= vm / 10) {
-            j = (int32_t)q - 1 - (pow5_bits(i + 1) - POW5_BITS);
-            removed_digit = mul_shift(mv, POW5[i + 1], j) % 10;
-        }
-        if (q <= 1) {
-            /* mv, mm, mp times 5^i / 2^j with j <= 1: integers when ... */
-            vr_zeros = true;
-            if (accept_edges)
-                vm_zeros = mm_shift == 1;
-            else
-                vp--;
-        } else if (q < 31) {
-            vr_zeros = divisible_by_pow2(mv, q - 1);
-        }
-    }
+    /* pass 2: the interval scaled by 10^-e10 to integers */
+    Scaled sc = {0, 0, 0, 0, 0, false, false};
+    if (e2 >= 0)
+        scale_down(mv, mp, mm, e2, accept_edges, &sc);
+    else
+        scale_up(mv, mp, mm, mm_shift, e2, accept_edges, &sc);
 
-    /* pass 3: drop digits while the interval still holds a shorter number */
-    int32_t removed = 0;
-    uint32_t out;
-    if (vm_zeros || vr_zeros) {
-        /* the rare general case: track whether the dropped digits are zeros */
-        while (vp / 10 > vm / 10) {
-            vm_zeros &= vm % 10 == 0;
-            vr_zeros &= removed_digit == 0;
-            removed_digit = vr % 10;
-            vr /= 10;
-            vp /= 10;
-            vm /= 10;
-            removed++;
-        }
-        if (vm_zeros) {
-            while (vm % 10 == 0) {
-                vr_zeros &= removed_digit == 0;
-                removed_digit = vr % 10;
-                vr /= 10;
-                vp /= 10;
-                vm /= 10;
-                removed++;
-            }
-        }
-        if (vr_zeros && removed_digit == 5 && vr % 2 == 0)
-            removed_digit = 4; /* an exact tie: keep the even digit */
-        out = vr + ((vr == vm && (!accept_edges || !vm_zeros)) || removed_digit >= 5);
-    } else {
-        while (vp / 10 > vm / 10) {
-            removed_digit = vr % 10;
-            vr /= 10;
-            vp /= 10;
-            vm /= 10;
-            removed++;
-        }
-        out = vr + (vr == vm || removed_digit >= 5);
-    }
-    *digits = out;
-    *exp10 = e10 + removed;
+    /* pass 3: the shortest number in it */
+    int32_t removed;
+    *digits = trim(&sc, accept_edges, &removed);
+    *exp10 = sc.e10 + removed;
 }
 
 /* The number of decimal digits of v (1 for 0). */
