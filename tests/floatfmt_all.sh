@@ -1,6 +1,6 @@
 #!/bin/sh
 # floatfmt_all.sh - runs tests/floatfmt_all.c over every float32 bit
-# pattern (about ten minutes on one core), by hand; make check runs the
+# pattern (about ten minutes of CPU), by hand; make check runs the
 # dense sample of tests/check_floatfmt.c instead. Arguments go to the
 # program (FIRST END STEP COMPARE).
 set -eu

@@ -176,7 +176,7 @@ static double clock_ms(void)
 }
 
 /* ------------------------------------------------------------------------
- * The kernels: the reference ones, or the fast ones for a large trace
+ * The kernels: the exact ones (the default), the reference or the fast ones
  * ---------------------------------------------------------------------- */
 
 bool trace_uses_fast_kernels(const Config *cfg)
@@ -230,8 +230,8 @@ static Tensor *product(const Trace *trace, const Tensor *a, const Tensor *b, Err
     return out;
 }
 
-/* tensor_softmax_last, on the fast kernels (bit-identical) for a large
- * trace. */
+/* tensor_softmax_last, eight lanes at a time (bit-identical) when the
+ * trace uses the exact or the fast kernels. */
 static Tensor *softmax_last(const Trace *trace, const Tensor *a, Error *err)
 {
     if ((!trace->fast_kernels && !trace->exact_kernels) || a->ndim < 1)
@@ -244,7 +244,7 @@ static Tensor *softmax_last(const Trace *trace, const Tensor *a, Error *err)
     return out;
 }
 
-/* einsum, on the fast kernels for a large trace. */
+/* einsum, on the exact or the fast kernels when the trace uses them. */
 static Tensor *trace_einsum(const Trace *trace, const char *equation, const Tensor *const *ops, Error *err)
 {
     if (trace->exact_kernels)
