@@ -14,6 +14,11 @@
  * other platforms libm's double-precision functions (used by the scalar
  * normal path) may round differently, so only the tolerance is promised.
  *
+ * The default kernels (--kernels auto) are the exact vectorized ones
+ * (kernels_gemm_exact); they are checked to the bit here at the default
+ * threads, at 3 threads and with the portable C path forced, and so are
+ * the plain reference loops (--kernels reference).
+ *
  * The same fixtures are traced again with the fast kernels forced
  * (--kernels fast), which add in blocks with fused multiply-adds: they must
  * agree with PyTorch within 1e-4 absolute plus 1e-4 relative (the scores of
@@ -28,6 +33,7 @@
 #include "config.h"
 #include "fixture.h"
 #include "suites.h"
+#include "torchmath.h"
 #include "trace.h"
 
 #define GOLDEN_ABS_TOL 1e-5
@@ -125,8 +131,10 @@ static double compare_tensor(const char *fixture_name, const FixtureTensor *want
     return worst;
 }
 
-/* Traces every fixture with the given kernels and compares every tensor. */
-static void check_every_fixture(KernelChoice kernels, const Tolerance *tol)
+/* Traces every fixture with the given kernels (threads: cfg.threads, 0 for
+ * the default; portable: the portable C paths forced) and compares every
+ * tensor. */
+static void check_every_fixture(KernelChoice kernels, int threads, bool portable, const Tolerance *tol)
 {
     char **paths = NULL;
     size_t n_paths = fixture_list(fixture_dir(), &paths);
@@ -140,12 +148,16 @@ static void check_every_fixture(KernelChoice kernels, const Tolerance *tol)
         Config cfg;
         config_from_fixture(&cfg, fx, &tokenized);
         cfg.kernels = kernels;
+        cfg.threads = threads;
         Error err;
         error_clear(&err);
+        torchmath_force_portable(portable);
         Trace *trace = trace_build(&cfg, &err);
+        torchmath_force_portable(false);
         ck_assert_msg(trace != NULL, "%s: trace_build: %s", fx->name, err.message);
-        ck_assert_msg(trace->fast_kernels == (kernels == KERNELS_FAST), "%s: the trace did not use the %s kernels",
-                      fx->name, kernels_choice_name(kernels));
+        ck_assert_msg(trace->fast_kernels == (kernels == KERNELS_FAST) &&
+                          trace->exact_kernels == (kernels == KERNELS_AUTO),
+                      "%s: the trace did not use the %s kernels", fx->name, kernels_choice_name(kernels));
 
         /* every fixture tensor is in the trace, with PyTorch's values */
         for (size_t i = 0; i < fx->n_tensors; i++) {
@@ -178,16 +190,27 @@ static void check_every_fixture(KernelChoice kernels, const Tolerance *tol)
 
 START_TEST(test_every_fixture_matches_pytorch)
 {
-    /* the default (auto) picks the reference kernels at these sizes */
+    /* the default (auto) takes the exact vectorized kernels at every size */
     Tolerance tol = {GOLDEN_ABS_TOL, GOLDEN_REL_TOL, GOLDEN_BIT_EXACT};
-    check_every_fixture(KERNELS_AUTO, &tol);
+    check_every_fixture(KERNELS_AUTO, 0, false, &tol);
+}
+END_TEST
+
+/* The exact kernels at 3 threads, and on their portable C path: the same
+ * bits; and the plain reference loops themselves. */
+START_TEST(test_exact_kernels_every_way_match_pytorch)
+{
+    Tolerance tol = {GOLDEN_ABS_TOL, GOLDEN_REL_TOL, GOLDEN_BIT_EXACT};
+    check_every_fixture(KERNELS_AUTO, 3, false, &tol);
+    check_every_fixture(KERNELS_AUTO, 1, true, &tol);
+    check_every_fixture(KERNELS_REFERENCE, 0, false, &tol);
 }
 END_TEST
 
 START_TEST(test_fast_kernels_match_pytorch)
 {
     Tolerance tol = {GOLDEN_FAST_ABS_TOL, GOLDEN_FAST_REL_TOL, false};
-    check_every_fixture(KERNELS_FAST, &tol);
+    check_every_fixture(KERNELS_FAST, 0, false, &tol);
 }
 END_TEST
 
@@ -249,6 +272,7 @@ Suite *golden_suite(void)
     TCase *tc = tcase_create("pytorch");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_every_fixture_matches_pytorch);
+    tcase_add_test(tc, test_exact_kernels_every_way_match_pytorch);
     tcase_add_test(tc, test_fast_kernels_match_pytorch);
     tcase_add_test(tc, test_article_numbers_as_printed);
     suite_add_tcase(s, tc);

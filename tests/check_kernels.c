@@ -1,5 +1,11 @@
 /*
- * check_kernels.c - the fast kernels against the reference ones.
+ * check_kernels.c - the exact and the fast kernels against the reference
+ * ones.
+ *
+ * The exact products (kernels_gemm_exact, einsum_exact, a trace on
+ * --kernels auto) must give the plain in-order loop's bits: every shape
+ * below is compared with memcmp, at 1, 2 and 3 threads, on the AVX2 path
+ * and with the portable C path forced.
  *
  * The matrix products are compared with the plain in-order loops of
  * tensor.c over many shapes (tiny, odd, past every cache block, strided,
@@ -83,8 +89,59 @@ static double check_product(const float *out, MatrixView a, MatrixView b, size_t
     return worst;
 }
 
-/* One product of the given layout, at 1, 2 and 3 threads: within the
- * tolerance, and bit-identical across thread counts. */
+/* The plain loop, written here on its own: want (batch, M, N) gets, for
+ * every output, sum = 0 and then sum += a_k * b_k for k in order, each
+ * product and sum rounded to float (the build has -ffp-contract=off). */
+static void in_order_product(float *want, MatrixView a, MatrixView b, size_t batch, size_t M, size_t K, size_t N)
+{
+    for (size_t t = 0; t < batch; t++)
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) {
+                float sum = 0.0f;
+                for (size_t k = 0; k < K; k++)
+                    sum += view_at(a, t, i, k) * view_at(b, t, k, j);
+                want[(t * M + i) * N + j] = sum;
+            }
+}
+
+/* The number of products kernels_gemm_exact was compared on, bit for bit
+ * (the tests below check that it covers their shapes). */
+static size_t exact_values_checked;
+
+/* kernels_gemm_exact on one layout at 1, 2 and 3 threads, on the path this
+ * machine takes and (when it has AVX2) on the forced portable path: every
+ * output must be the in-order loop's float, bit for bit. */
+static void check_exact(MatrixView va, MatrixView vb, size_t batch, size_t M, size_t K, size_t N, const char *what)
+{
+    size_t n_out = batch * M * N;
+    float *want = malloc(n_out * sizeof *want), *got = malloc(n_out * sizeof *got);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_ptr_nonnull(got);
+    in_order_product(want, va, vb, batch, M, K, N);
+    Error err;
+    error_clear(&err);
+    const bool was_portable = !torchmath_have_avx2(); /* restored at the end */
+    for (int portable = 0; portable <= 1; portable++) {
+        torchmath_force_portable(portable == 1 || was_portable);
+        for (int threads = 1; threads <= 3; threads++) {
+            memset(got, 0xff, n_out * sizeof *got); /* NaN: every element must be written */
+            ck_assert_msg(kernels_gemm_exact(got, va, vb, batch, M, K, N, threads, &err), "%s: %s", what,
+                          err.message);
+            for (size_t i = 0; i < n_out; i++)
+                ck_assert_msg(memcmp(&got[i], &want[i], sizeof got[i]) == 0,
+                              "%s, exact (%s), %d threads: [%zu] = %a, the in-order loop gives %a", what,
+                              kernels_exact_isa(), threads, i, (double)got[i], (double)want[i]);
+            exact_values_checked += n_out;
+        }
+    }
+    torchmath_force_portable(was_portable);
+    free(want);
+    free(got);
+}
+
+/* One product of the given layout, at 1, 2 and 3 threads: the fast kernels
+ * within the tolerance, and bit-identical across thread counts; the exact
+ * kernels bit-identical to the in-order loop (check_exact). */
 static void check_layout(size_t batch, size_t M, size_t K, size_t N, bool a_transposed, bool b_transposed,
                          bool shared_a, bool shared_b)
 {
@@ -116,6 +173,7 @@ static void check_layout(size_t batch, size_t M, size_t K, size_t N, bool a_tran
             ck_assert_msg(memcmp(first, out, n_out * sizeof *out) == 0, "%s: %d threads changed the result", what,
                           threads);
     }
+    check_exact(va, vb, batch, M, K, N, what);
     free(a);
     free(b);
     free(first);
@@ -139,7 +197,10 @@ START_TEST(test_gemm_shapes)
     check_layout(1, 200, 513, 17, false, false, false, false);
     check_layout(1, 7, 3, 1100, false, false, false, false);
     check_layout(1, 13, 260, 1030, false, false, false, false);
+    check_layout(1, 6, 1024, 16, false, false, false, false); /* whole tiles, four blocks of k */
+    check_layout(2, 12, 768, 64, false, true, false, false);  /* one head's scores at GPT-2's width */
     ck_assert_uint_ge(count, 100);
+    ck_assert_uint_gt(exact_values_checked, 500000);
 }
 END_TEST
 
@@ -186,6 +247,14 @@ START_TEST(test_einsum_fast)
         const Tensor *ops[2] = {all[cases[c].in0], all[cases[c].in1]};
         Tensor *want = einsum(cases[c].equation, ops, 2, &err);
         ck_assert_msg(want != NULL, "%s: %s", cases[c].equation, err.message);
+        for (int threads = 1; threads <= 3; threads++) {
+            Tensor *exact = einsum_exact(cases[c].equation, ops, 2, threads, &err);
+            ck_assert_msg(exact != NULL, "%s: %s", cases[c].equation, err.message);
+            ck_assert(tensor_same_shape(exact, want));
+            ck_assert_msg(memcmp(exact->data, want->data, want->size * sizeof *want->data) == 0,
+                          "%s on the exact kernels, %d threads: not einsum_eval's bits", cases[c].equation, threads);
+            tensor_free(exact);
+        }
         for (int threads = 1; threads <= 2; threads++) {
             Tensor *got = einsum_fast(cases[c].equation, ops, 2, threads, &err);
             ck_assert_msg(got != NULL, "%s: %s", cases[c].equation, err.message);
@@ -340,26 +409,71 @@ START_TEST(test_trace_fast_against_reference)
 }
 END_TEST
 
-/* auto keeps the article and every small trace on the reference kernels
- * (bit-identical to PyTorch), and goes fast at GPT-2's width. */
+/* A whole trace on the exact kernels (--kernels auto) is the reference
+ * trace bit for bit: every tensor of every step, unmasked and masked, at
+ * 1 and 3 threads, and with the portable path forced. */
+START_TEST(test_trace_exact_equals_reference)
+{
+    for (int causal = 0; causal <= 1; causal++) {
+        Config cfg;
+        Error err;
+        error_clear(&err);
+        ck_assert(config_default(&cfg, &err));
+        ck_assert(config_repeat_tokens(&cfg, 37, &err));
+        cfg.d_model = 96;
+        cfg.heads = 6;
+        cfg.causal = causal;
+        cfg.kernels = KERNELS_REFERENCE;
+        Trace *ref = trace_build(&cfg, &err);
+        ck_assert_msg(ref != NULL, "%s", err.message);
+        cfg.kernels = KERNELS_AUTO;
+        for (int run = 0; run < 3; run++) {
+            cfg.threads = run == 0 ? 1 : 3;
+            torchmath_force_portable(run == 2);
+            Trace *exact = trace_build(&cfg, &err);
+            torchmath_force_portable(false);
+            ck_assert_msg(exact != NULL, "%s", err.message);
+            ck_assert(exact->exact_kernels && !exact->fast_kernels && !ref->exact_kernels);
+            size_t compared = 0;
+            for (int s = 0; s < ref->n_steps; s++)
+                for (int t = 0; t < ref->steps[s].n_tensors; t++) {
+                    const Tensor *want = ref->steps[s].tensors[t].tensor, *got = exact->steps[s].tensors[t].tensor;
+                    ck_assert(tensor_same_shape(want, got));
+                    for (size_t i = 0; i < want->size; i++, compared++)
+                        ck_assert_msg(memcmp(&got->data[i], &want->data[i], sizeof(float)) == 0,
+                                      "%s %s[%zu], run %d: exact %a, reference %a", ref->steps[s].id,
+                                      ref->steps[s].tensors[t].name, i, run, (double)got->data[i],
+                                      (double)want->data[i]);
+                }
+            ck_assert_uint_gt(compared, 50000);
+            trace_free(exact);
+        }
+        trace_free(ref);
+        config_free(&cfg);
+    }
+}
+END_TEST
+
+/* auto takes the exact kernels at every size (bit-identical to PyTorch),
+ * fast and reference only when asked for. */
 START_TEST(test_auto_choice)
 {
     Config cfg;
     Error err;
     error_clear(&err);
     ck_assert(config_default(&cfg, &err));
-    ck_assert(!trace_uses_fast_kernels(&cfg));
+    ck_assert(!trace_uses_fast_kernels(&cfg) && trace_uses_exact_kernels(&cfg));
     cfg.d_model = 64;
     ck_assert(config_repeat_tokens(&cfg, 40, &err));
-    ck_assert(!trace_uses_fast_kernels(&cfg));
+    ck_assert(!trace_uses_fast_kernels(&cfg) && trace_uses_exact_kernels(&cfg));
     cfg.d_model = 768;
     cfg.heads = 12;
-    ck_assert(trace_uses_fast_kernels(&cfg));
+    ck_assert(!trace_uses_fast_kernels(&cfg) && trace_uses_exact_kernels(&cfg));
     cfg.kernels = KERNELS_REFERENCE;
-    ck_assert(!trace_uses_fast_kernels(&cfg));
+    ck_assert(!trace_uses_fast_kernels(&cfg) && !trace_uses_exact_kernels(&cfg));
     cfg.kernels = KERNELS_FAST;
     cfg.d_model = 4;
-    ck_assert(trace_uses_fast_kernels(&cfg));
+    ck_assert(trace_uses_fast_kernels(&cfg) && !trace_uses_exact_kernels(&cfg));
     cfg.threads = 3;
     ck_assert_int_eq(trace_threads(&cfg), 3);
     cfg.threads = 0;
@@ -439,6 +553,7 @@ START_TEST(test_portable_paths)
     torchmath_force_portable(true);
     ck_assert(!torchmath_have_avx2());
     ck_assert_str_eq(kernels_isa(), "portable C");
+    ck_assert_str_eq(kernels_exact_isa(), "portable C");
     Trace *plain = trace_build(&cfg, &err);
     ck_assert_msg(plain != NULL, "%s", err.message);
     check_layout(3, 20, 33, 18, false, true, false, false);
@@ -482,6 +597,7 @@ Suite *kernels_suite(void)
     tcase_add_test(tc, test_divide_bit_identical);
     tcase_add_test(tc, test_exp_array_bit_identical);
     tcase_add_test(tc, test_trace_fast_against_reference);
+    tcase_add_test(tc, test_trace_exact_equals_reference);
     tcase_add_test(tc, test_auto_choice);
     tcase_add_test(tc, test_inspector_notes_fast_rounding);
     tcase_add_test(tc, test_portable_paths);

@@ -64,7 +64,8 @@ int numfmt_write(const NumFormat *fmt, float value, char *buf);
 int numfmt_write_padded(const NumFormat *fmt, float value, char *buf);
 
 /* Writes value with the fewest digits that read back as the same float32
- * (up to 9 significant), for JSON. Infinities and NaN as for numfmt_write. */
+ * (up to 9 significant; floatfmt_shortest, in %g's layout), for JSON and
+ * the cell inspector. Infinities and NaN as for numfmt_write. */
 int numfmt_write_exact(float value, char *buf);
 
 /* Writes a size in bytes for people, in powers of 1024: "512 bytes",

@@ -59,7 +59,8 @@ bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, Str
     const char *ids[TRACE_MAX_STEPS];
     for (int i = 0; i < n_steps; i++)
         ids[i] = trace->steps[i].id;
-    const bool fast = trace->fast_kernels;
+    const char *kernels = trace->fast_kernels ? "fast" : trace->exact_kernels ? "exact" : "reference";
+    const char *isa = trace->fast_kernels ? kernels_isa() : trace->exact_kernels ? kernels_exact_isa() : "in order";
     const int threads = trace->threads;
     trace_free(trace);
 
@@ -92,7 +93,7 @@ bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, Str
     strbuf_printf(out,
                   "bench: kernels %s (%s), %d thread%s; %.3f GFLOP, %.1f GFLOP/s; min %.2f ms, max %.2f ms; "
                   "peak RSS %.1f MiB for %.1f MiB of tensors\n",
-                  fast ? "fast" : "reference", fast ? kernels_isa() : "in order", threads, threads == 1 ? "" : "s",
+                  kernels, isa, threads, threads == 1 ? "" : "s",
                   flops / 1e9, all.median > 0 ? flops / (all.median * 1e6) : 0.0, all.min, all.max,
                   (double)bench_peak_rss() / mib, (double)trace_bytes(cfg) / mib);
     for (int i = 0; i < n_steps; i++) {

@@ -582,7 +582,10 @@ static bool as_matrix_product(const EinsumSpec *spec, const Tensor *const *opera
     return true;
 }
 
-Tensor *einsum_eval_fast(const EinsumSpec *spec, const Tensor *const *operands, int n, int threads, Error *err)
+/* einsum_eval_fast and einsum_eval_exact: a matrix-product equation on
+ * the fused (exact false) or the exact kernels, any other on einsum_eval. */
+static Tensor *eval_kernels(const EinsumSpec *spec, const Tensor *const *operands, int n, int threads, bool exact,
+                            Error *err)
 {
     MatrixView a, b;
     size_t size[4];
@@ -592,11 +595,23 @@ Tensor *einsum_eval_fast(const EinsumSpec *spec, const Tensor *const *operands, 
     Tensor *out = spec->out_rank == 3 ? tensor_new(3, out_shape, err) : tensor_new(2, out_shape + 1, err);
     if (out == NULL)
         return NULL;
-    if (!kernels_gemm(out->data, a, b, size[0], size[1], size[2], size[3], threads, err)) {
+    bool done = exact ? kernels_gemm_exact(out->data, a, b, size[0], size[1], size[2], size[3], threads, err)
+                      : kernels_gemm(out->data, a, b, size[0], size[1], size[2], size[3], threads, err);
+    if (!done) {
         tensor_free(out);
         return NULL;
     }
     return out;
+}
+
+Tensor *einsum_eval_fast(const EinsumSpec *spec, const Tensor *const *operands, int n, int threads, Error *err)
+{
+    return eval_kernels(spec, operands, n, threads, false, err);
+}
+
+Tensor *einsum_eval_exact(const EinsumSpec *spec, const Tensor *const *operands, int n, int threads, Error *err)
+{
+    return eval_kernels(spec, operands, n, threads, true, err);
 }
 
 Tensor *einsum_fast(const char *equation, const Tensor *const *operands, int n, int threads, Error *err)
@@ -605,6 +620,14 @@ Tensor *einsum_fast(const char *equation, const Tensor *const *operands, int n, 
     if (!einsum_parse(equation, &spec, err) || !einsum_bind(&spec, operands, n, err))
         return NULL;
     return einsum_eval_fast(&spec, operands, n, threads, err);
+}
+
+Tensor *einsum_exact(const char *equation, const Tensor *const *operands, int n, int threads, Error *err)
+{
+    EinsumSpec spec;
+    if (!einsum_parse(equation, &spec, err) || !einsum_bind(&spec, operands, n, err))
+        return NULL;
+    return einsum_eval_exact(&spec, operands, n, threads, err);
 }
 
 /* ---------------------------------------------------------------------

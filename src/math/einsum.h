@@ -71,6 +71,14 @@ Tensor *einsum_eval_fast(const EinsumSpec *spec, const Tensor *const *operands, 
 /* einsum() with einsum_eval_fast. */
 Tensor *einsum_fast(const char *equation, const Tensor *const *operands, int n, int threads, Error *err);
 
+/* einsum_eval_fast on the exact kernels (kernels_gemm_exact): the same
+ * equations take the vectorized path, and the result is einsum_eval's,
+ * bit for bit. */
+Tensor *einsum_eval_exact(const EinsumSpec *spec, const Tensor *const *operands, int n, int threads, Error *err);
+
+/* einsum() with einsum_eval_exact. */
+Tensor *einsum_exact(const char *equation, const Tensor *const *operands, int n, int threads, Error *err);
+
 /* One product summed into an output element. */
 typedef struct EinsumTerm {
     size_t summed_index[EINSUM_MAX_LETTERS];   /* value of each summed letter, in spec->letters order (free letters' slots unused) */

@@ -19,6 +19,14 @@
  * registers and does twelve fused multiply-adds per k; without AVX2 a plain
  * C micro-kernel of the same shape is used, which the compiler vectorizes.
  *
+ * The exact products (kernels_gemm_exact) walk the same blocks with other
+ * micro-kernels: each lane of a register is one output value whose sum is
+ * carried on in k order, a product rounded and then added (two roundings,
+ * never a fused multiply-add), the partial sum starting at 0 and kept in
+ * the output as a float between blocks of k. That is the arithmetic of the
+ * plain loop `sum += a[k] * b[k]` (tensor.c, einsum.c) and of the
+ * reference BLAS, so the result is the same bits at every size.
+ *
  * Threads take disjoint parts of the output: whole batch entries, or bands
  * of rows when the batch is smaller than the threads. Each thread packs its
  * own copies, so they share nothing but the read-only inputs.
@@ -172,8 +180,112 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const floa
 }
 #endif
 
-static MicroKernel *micro_kernel(void)
+/* The exact micro-kernel in plain C: tile[i][j] continues the sum already
+ * in out when accumulate is true (the earlier blocks of k) or starts at 0,
+ * and each step rounds the product, then the sum (the build has
+ * -ffp-contract=off, so the compiler never fuses them). */
+static void micro_exact_portable(size_t kc, const float *a, size_t a_row_stride, size_t a_k_stride,
+                                 const float *b_pack, float *out, size_t ldc, bool accumulate, size_t mr, size_t nr)
 {
+    float tile[MR_TILE][NR_TILE] = {{0}};
+    if (accumulate)
+        for (size_t i = 0; i < mr; i++)
+            for (size_t j = 0; j < nr; j++)
+                tile[i][j] = out[i * ldc + j];
+    for (size_t k = 0; k < kc; k++) {
+        const float *b_k = b_pack + k * NR_TILE;
+        for (size_t i = 0; i < mr; i++) {
+            float a_ik = a[i * a_row_stride + k * a_k_stride];
+            for (size_t j = 0; j < NR_TILE; j++) {
+                float product = a_ik * b_k[j];
+                tile[i][j] = tile[i][j] + product;
+            }
+        }
+    }
+    store_tile(tile, out, ldc, false, mr, nr);
+}
+
+#if KERNELS_X86
+/* The exact micro-kernel with AVX2: as micro_exact_portable, row i of the
+ * tile in the register pair (lo_i, hi_i), one output per lane, a
+ * _mm256_mul_ps then a _mm256_add_ps per step. */
+__attribute__((target("avx2"))) static void micro_exact_avx2(size_t kc, const float *a, size_t a_row_stride,
+                                                             size_t a_k_stride, const float *b_pack, float *out,
+                                                             size_t ldc, bool accumulate, size_t mr, size_t nr)
+{
+    const float *a_row[MR_TILE];
+    for (size_t i = 0; i < MR_TILE; i++)
+        a_row[i] = a + (i < mr ? i : mr - 1) * a_row_stride;
+    const float *a0 = a_row[0], *a1 = a_row[1], *a2 = a_row[2], *a3 = a_row[3], *a4 = a_row[4], *a5 = a_row[5];
+    float tile[MR_TILE][NR_TILE] = {{0}};
+    const bool whole = mr == MR_TILE && nr == NR_TILE;
+    if (accumulate && !whole)
+        for (size_t i = 0; i < mr; i++)
+            for (size_t j = 0; j < nr; j++)
+                tile[i][j] = out[i * ldc + j];
+    /* the starting sums: out itself for a whole tile, else the copy */
+    const float *start = whole ? out : tile[0];
+    const size_t start_ld = whole ? ldc : NR_TILE;
+    __m256 lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3, lo4, hi4, lo5, hi5;
+#define LOAD_ROW(i)                                                                                                    \
+    lo##i = accumulate ? _mm256_loadu_ps(start + (i) * start_ld) : _mm256_setzero_ps();                               \
+    hi##i = accumulate ? _mm256_loadu_ps(start + (i) * start_ld + 8) : _mm256_setzero_ps()
+    LOAD_ROW(0);
+    LOAD_ROW(1);
+    LOAD_ROW(2);
+    LOAD_ROW(3);
+    LOAD_ROW(4);
+    LOAD_ROW(5);
+#undef LOAD_ROW
+    for (size_t k = 0; k < kc; k++) {
+        const __m256 b_lo = _mm256_load_ps(b_pack);
+        const __m256 b_hi = _mm256_load_ps(b_pack + 8);
+        __m256 a_ik;
+#define EXACT_ROW(i)                                                                                                   \
+    a_ik = _mm256_broadcast_ss(a##i);                                                                                  \
+    lo##i = _mm256_add_ps(lo##i, _mm256_mul_ps(a_ik, b_lo));                                                           \
+    hi##i = _mm256_add_ps(hi##i, _mm256_mul_ps(a_ik, b_hi))
+        EXACT_ROW(0);
+        EXACT_ROW(1);
+        EXACT_ROW(2);
+        EXACT_ROW(3);
+        EXACT_ROW(4);
+        EXACT_ROW(5);
+#undef EXACT_ROW
+        a0 += a_k_stride;
+        a1 += a_k_stride;
+        a2 += a_k_stride;
+        a3 += a_k_stride;
+        a4 += a_k_stride;
+        a5 += a_k_stride;
+        b_pack += NR_TILE;
+    }
+    float *dst = whole ? out : tile[0];
+    const size_t dst_ld = whole ? ldc : NR_TILE;
+#define SAVE_ROW(i)                                                                                                    \
+    _mm256_storeu_ps(dst + (i) * dst_ld, lo##i);                                                                       \
+    _mm256_storeu_ps(dst + (i) * dst_ld + 8, hi##i)
+    SAVE_ROW(0);
+    SAVE_ROW(1);
+    SAVE_ROW(2);
+    SAVE_ROW(3);
+    SAVE_ROW(4);
+    SAVE_ROW(5);
+#undef SAVE_ROW
+    if (!whole)
+        store_tile(tile, out, ldc, false, mr, nr);
+}
+#endif
+
+/* The micro-kernel for this machine: the exact ones or the fused ones. */
+static MicroKernel *micro_kernel(bool exact)
+{
+#if KERNELS_X86
+    if (exact && torchmath_have_avx2())
+        return micro_exact_avx2;
+#endif
+    if (exact)
+        return micro_exact_portable;
 #if KERNELS_X86
     if (torchmath_have_avx2())
         return micro_avx2;
@@ -181,9 +293,14 @@ static MicroKernel *micro_kernel(void)
     return micro_portable;
 }
 
+const char *kernels_exact_isa(void)
+{
+    return micro_kernel(true) == micro_exact_portable ? "portable C" : "avx2";
+}
+
 const char *kernels_isa(void)
 {
-    return micro_kernel() == micro_portable ? "portable C" : "avx2+fma";
+    return micro_kernel(false) == micro_portable ? "portable C" : "avx2+fma";
 }
 
 /* ------------------------------------------------------------------------
@@ -362,12 +479,14 @@ static int clamp_threads(int threads, double work)
     return threads > KERNELS_MAX_THREADS ? KERNELS_MAX_THREADS : threads;
 }
 
-bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N,
-                  int threads, Error *err)
+/* kernels_gemm and kernels_gemm_exact: the same blocks and shares, with
+ * the fused or the exact micro-kernel. */
+static bool gemm_run(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N,
+                     int threads, bool exact, Error *err)
 {
     threads = clamp_threads(threads, (double)batch * (double)M * (double)K * (double)N);
     GemmJob job = {.out = out, .a = a, .b = bm, .batch = batch, .M = M, .K = K, .N = N, .threads = threads,
-                   .micro = micro_kernel()};
+                   .micro = micro_kernel(exact)};
     /* A shared A: every batch entry at once, in bands of rows, one per
      * thread. Otherwise whole batch entries when there are enough to go
      * round; else bands of rows again. */
@@ -385,6 +504,18 @@ bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t 
             return false;
         }
     return true;
+}
+
+bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N,
+                  int threads, Error *err)
+{
+    return gemm_run(out, a, bm, batch, M, K, N, threads, false, err);
+}
+
+bool kernels_gemm_exact(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N,
+                        int threads, Error *err)
+{
+    return gemm_run(out, a, bm, batch, M, K, N, threads, true, err);
 }
 
 /* ------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "floatfmt.h"
 #include "numfmt.h"
 
 /* ------------------------------------------------------------------------
@@ -469,16 +470,36 @@ static void put_json_string(StrBuf *out, const char *s)
     strbuf_puts(out, "\"");
 }
 
-/* Appends one float: the shortest text that reads back as the same float32;
- * infinities and NaN as the strings "-inf", "inf", "nan". */
-static void put_json_float(StrBuf *out, float v)
+/* Bytes of JSON numbers gathered on the stack before they are appended to
+ * the output in one block. */
+#define JSON_BLOCK_BYTES 16384
+
+/* Appends the n floats of v separated by ", ": each the shortest text that
+ * reads back as the same float32 (floatfmt_shortest), infinities and NaN
+ * as the strings "-inf", "inf", "nan". The text is gathered in blocks of
+ * JSON_BLOCK_BYTES, so the buffer grows a block at a time. */
+static void put_json_floats(StrBuf *out, const float *v, size_t n)
 {
-    char buf[NUMFMT_BUF];
-    numfmt_write_exact(v, buf);
-    if (isfinite(v))
-        strbuf_puts(out, buf);
-    else
-        strbuf_printf(out, "\"%s\"", buf);
+    char block[JSON_BLOCK_BYTES];
+    size_t used = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (used > sizeof block - 2 * FLOATFMT_BUF) {
+            strbuf_append(out, block, used);
+            used = 0;
+        }
+        if (k > 0) {
+            block[used++] = ',';
+            block[used++] = ' ';
+        }
+        if (isfinite(v[k])) {
+            used += (size_t)floatfmt_shortest(v[k], block + used);
+        } else {
+            block[used++] = '"';
+            used += (size_t)floatfmt_shortest(v[k], block + used);
+            block[used++] = '"';
+        }
+    }
+    strbuf_append(out, block, used);
 }
 
 static void put_json_config(StrBuf *out, const Config *cfg)
@@ -537,14 +558,11 @@ void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
             for (int d = 0; d < t->ndim; d++)
                 strbuf_printf(out, "%s%zu", d > 0 ? ", " : "", t->shape[d]);
             strbuf_printf(out, "], \"role\": \"%s\", \"data\": [", tt->is_output ? "output" : "input");
-            for (size_t k = 0; k < t->size; k++) {
-                if (k > 0)
-                    strbuf_puts(out, ", ");
-                if (tt->is_integer)
-                    strbuf_printf(out, "%.0f", (double)t->data[k]);
-                else
-                    put_json_float(out, t->data[k]);
-            }
+            if (tt->is_integer)
+                for (size_t k = 0; k < t->size; k++)
+                    strbuf_printf(out, "%s%.0f", k > 0 ? ", " : "", (double)t->data[k]);
+            else
+                put_json_floats(out, t->data, t->size);
             strbuf_puts(out, "]}");
         }
         strbuf_puts(out, "\n      ]\n    }");

@@ -179,16 +179,17 @@ static double clock_ms(void)
 }
 
 /* ------------------------------------------------------------------------
- * The kernels: the reference ones, or the fast ones for a large trace
+ * The kernels: the exact ones (the default), the reference or the fast ones
  * ---------------------------------------------------------------------- */
 
 bool trace_uses_fast_kernels(const Config *cfg)
 {
-    if (cfg->kernels != KERNELS_AUTO)
-        return cfg->kernels == KERNELS_FAST;
-    /* multiply-adds of the six projections and the four s x s products */
-    double S = (double)cfg->n_tokens, D = (double)cfg->d_model;
-    return S * D * D * 7.0 + S * S * D * 4.0 > (double)TRACE_FAST_MIN_WORK;
+    return cfg->kernels == KERNELS_FAST;
+}
+
+bool trace_uses_exact_kernels(const Config *cfg)
+{
+    return cfg->kernels == KERNELS_AUTO;
 }
 
 int trace_threads(const Config *cfg)
@@ -203,36 +204,40 @@ int trace_threads(const Config *cfg)
 static bool product_bt(const Trace *trace, float *out, const float *a, const float *b, size_t M, size_t K, size_t N,
                        Error *err)
 {
-    if (!trace->fast_kernels) {
+    if (!trace->fast_kernels && !trace->exact_kernels) {
         matmul_bt_forward(out, a, b, M, K, N);
         return true;
     }
     MatrixView va = {a, K, 1, 0}, vb = {b, 1, K, 0};
+    if (trace->exact_kernels)
+        return kernels_gemm_exact(out, va, vb, 1, M, K, N, trace->threads, err);
     return kernels_gemm(out, va, vb, 1, M, K, N, trace->threads, err);
 }
 
-/* tensor_matmul, on the fast kernels for a large trace: (M, K) @ (K, N),
- * (M, K) @ (K) and (K) @ (K, N). */
+/* tensor_matmul, on the exact or the fast kernels when the trace uses
+ * them: (M, K) @ (K, N), (M, K) @ (K) and (K) @ (K, N). */
 static Tensor *product(const Trace *trace, const Tensor *a, const Tensor *b, Error *err)
 {
-    if (!trace->fast_kernels || a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2 || (a->ndim == 1 && b->ndim == 1) ||
-        a->shape[a->ndim - 1] != b->shape[0])
+    if ((!trace->fast_kernels && !trace->exact_kernels) || a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2 ||
+        (a->ndim == 1 && b->ndim == 1) || a->shape[a->ndim - 1] != b->shape[0])
         return tensor_matmul(a, b, err);
     const size_t M = a->ndim == 2 ? a->shape[0] : 1, K = b->shape[0], N = b->ndim == 2 ? b->shape[1] : 1;
     Tensor *out = a->ndim == 2 && b->ndim == 2 ? tensor_new2(M, N, err) : tensor_new1(a->ndim == 2 ? M : N, err);
     MatrixView va = {a->data, K, 1, 0}, vb = {b->data, N, 1, 0};
-    if (out != NULL && !kernels_gemm(out->data, va, vb, 1, M, K, N, trace->threads, err)) {
+    bool (*gemm)(float *, MatrixView, MatrixView, size_t, size_t, size_t, size_t, int, Error *) =
+        trace->exact_kernels ? kernels_gemm_exact : kernels_gemm;
+    if (out != NULL && !gemm(out->data, va, vb, 1, M, K, N, trace->threads, err)) {
         tensor_free(out);
         return NULL;
     }
     return out;
 }
 
-/* tensor_softmax_last, on the fast kernels (bit-identical) for a large
- * trace. */
+/* tensor_softmax_last, eight lanes at a time (bit-identical) when the
+ * trace uses the exact or the fast kernels. */
 static Tensor *softmax_last(const Trace *trace, const Tensor *a, Error *err)
 {
-    if (!trace->fast_kernels || a->ndim < 1)
+    if ((!trace->fast_kernels && !trace->exact_kernels) || a->ndim < 1)
         return tensor_softmax_last(a, err);
     Tensor *out = tensor_new(a->ndim, a->shape, err);
     if (out != NULL) {
@@ -242,9 +247,11 @@ static Tensor *softmax_last(const Trace *trace, const Tensor *a, Error *err)
     return out;
 }
 
-/* einsum, on the fast kernels for a large trace. */
+/* einsum, on the exact or the fast kernels when the trace uses them. */
 static Tensor *trace_einsum(const Trace *trace, const char *equation, const Tensor *const *ops, Error *err)
 {
+    if (trace->exact_kernels)
+        return einsum_exact(equation, ops, 2, trace->threads, err);
     if (!trace->fast_kernels)
         return einsum(equation, ops, 2, err);
     return einsum_fast(equation, ops, 2, trace->threads, err);
@@ -1061,7 +1068,8 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
         return NULL;
     }
     trace->fast_kernels = trace_uses_fast_kernels(cfg);
-    trace->threads = trace->fast_kernels ? trace_threads(cfg) : 1;
+    trace->exact_kernels = trace_uses_exact_kernels(cfg);
+    trace->threads = trace->fast_kernels || trace->exact_kernels ? trace_threads(cfg) : 1;
     if (!run_steps(trace, weights, err)) {
         trace_free(trace);
         return NULL;

@@ -167,8 +167,9 @@ typedef struct Trace {
     Config config;                   /* copy of what it was built from */
     int n_steps;
     TraceStep steps[TRACE_MAX_STEPS];
-    bool fast_kernels;               /* computed by the fast kernels (kernels.h), not the reference ones */
-    int threads;                     /* threads the fast kernels used */
+    bool fast_kernels;               /* computed by the fused (fast) kernels (kernels.h) */
+    bool exact_kernels;              /* computed by the exact kernels (kernels_gemm_exact): the reference's bits */
+    int threads;                     /* threads the fast or exact kernels used */
     double step_ms[TRACE_MAX_STEPS]; /* milliseconds each step took to compute */
     int n_owned;                     /* tensors owned, freed by trace_free */
     TraceValue owned[TRACE_MAX_VALUES]; /* every tensor made, by part and name */
@@ -187,13 +188,15 @@ unsigned long long trace_bytes(const Config *cfg);
  * with trace_free) or NULL with err set. */
 Trace *trace_build(const Config *cfg, Error *err);
 
-/* Whether cfg's trace runs on the fast kernels: always with
- * KERNELS_FAST, never with KERNELS_REFERENCE, and with KERNELS_AUTO when its
- * products are large enough (over TRACE_FAST_MIN_WORK multiply-adds) that
- * the reference loops would keep the learner waiting. Below that the trace
- * is bit-identical to PyTorch's reference-BLAS numbers. */
+/* Whether cfg's trace runs on the fused (fast) kernels: only with
+ * KERNELS_FAST. KERNELS_AUTO takes the exact kernels at every size (their
+ * numbers are the reference's, bit for bit) and KERNELS_REFERENCE the plain
+ * loops. */
 bool trace_uses_fast_kernels(const Config *cfg);
-#define TRACE_FAST_MIN_WORK (1ull << 24)
+
+/* Whether cfg's trace runs on the exact vectorized kernels: with
+ * KERNELS_AUTO, the default. */
+bool trace_uses_exact_kernels(const Config *cfg);
 
 /* The threads cfg's fast kernels use: cfg->threads, or by default the CPUs
  * online, at most KERNELS_DEFAULT_MAX_THREADS. */
