@@ -331,7 +331,7 @@ lint-man:
 #
 # To keep an input found by a run, minimize into a fresh directory first:
 #   build-fuzz/fuzz_lesson -merge=1 NEW_DIR tests/fuzz/corpus/lesson build-fuzz/new/lesson
-FUZZ_HARNESSES := lesson einsum cli keys json safetensors
+FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges
 FUZZ_SECONDS   ?= 60
 FUZZ_CC        ?= clang
 FUZZ_BUILD     := build-fuzz
@@ -354,6 +354,8 @@ FUZZ_MAX_LEN_einsum := 256
 FUZZ_MAX_LEN_cli    := 1024
 FUZZ_MAX_LEN_keys   := 1024
 FUZZ_MAX_LEN_json   := 4096
+FUZZ_MAX_LEN_vocab  := 4096
+FUZZ_MAX_LEN_merges := 4096
 
 # The replay builds: the library's objects (without tui.c, so no curses),
 # each harness and the shared main, with the project's flags.
@@ -382,7 +384,8 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_BUILD)/new/$$h $(FUZZ_BUILD)/crashes/$$h $(FUZZ_BUILD)/logs; \
 	  dict=""; [ -f tests/fuzz/$$h.dict ] && dict="-dict=tests/fuzz/$$h.dict"; \
 	  case $$h in lesson) max=$(FUZZ_MAX_LEN_lesson);; einsum) max=$(FUZZ_MAX_LEN_einsum);; \
-	    cli) max=$(FUZZ_MAX_LEN_cli);; json) max=$(FUZZ_MAX_LEN_json);; *) max=$(FUZZ_MAX_LEN_keys);; esac; \
+	    cli) max=$(FUZZ_MAX_LEN_cli);; json) max=$(FUZZ_MAX_LEN_json);; vocab) max=$(FUZZ_MAX_LEN_vocab);; \
+	    merges) max=$(FUZZ_MAX_LEN_merges);; *) max=$(FUZZ_MAX_LEN_keys);; esac; \
 	  echo "fuzz $$h: $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/logs/$$h.log)"; \
 	  if ./$(FUZZ_BUILD)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 \
 	       -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$h/ $$dict $(FUZZ_OPTIONS) \

@@ -26,5 +26,6 @@ Suite *svg_suite(void);
 Suite *scroll_suite(void);
 Suite *model_suite(void);
 Suite *json_suite(void);
+Suite *bpe_suite(void);
 
 #endif

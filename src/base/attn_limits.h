@@ -233,4 +233,10 @@
 /* Most layers a GPT-2-layout checkpoint may have (GPT-2 XL has 48). */
 #define LIMIT_MAX_LAYERS 256
 
+/* Longest word (bytes of one word of GPT-2's pre-split) whose merges
+ * bpe_replay records pass by pass. Its states take up to n(n+1)/2 ids, 2 MB
+ * at this length; a real word is rarely longer than 20 bytes. Longer words
+ * are still encoded, only not replayed. */
+#define LIMIT_BPE_REPLAY_BYTES 1024
+
 #endif
