@@ -212,6 +212,8 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
     case OP_SOFTMAX:
     case OP_EINSUM:
     case OP_CONCAT_HEADS:
+    case OP_ADD:
+    case OP_STAGE:
         break;
     }
     return false;
@@ -331,7 +333,14 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_STAGE:
         return o->data[offset];
+    case OP_ADD: {
+        const TraceTensor *in1 = input_of(trace, step, out, 1);
+        if (in0 == NULL || in1 == NULL || !tensor_same_shape(in0->tensor, o) || !tensor_same_shape(in1->tensor, o))
+            return NAN;
+        return in0->tensor->data[offset] + in1->tensor->data[offset];
+    }
     case OP_MATVEC:
     case OP_DOT_ROWS:
     case OP_MATMUL: {
@@ -479,10 +488,13 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
         size_t S = t->shape[1], E = t->shape[2];
         return offset == ((sel_index[1] / E) * S + sel_index[0]) * E + sel_index[1] % E;
     }
+    case OP_ADD:
+        return offset == sel_offset;
     case OP_SHOWN:
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_STAGE:
         break;
     }
     return false;
@@ -1344,6 +1356,30 @@ static void explain_tokenize(Cell *c)
          (double)id, (double)id, c->trace->config.vocab_size);
 }
 
+/* out = in0 + in1 at the same place. */
+static void explain_add(Cell *c)
+{
+    const TraceTensor *in0 = input_of(c->trace, c->step, c->tt, 0), *in1 = input_of(c->trace, c->step, c->tt, 1);
+    line(&c->lines, "%s", c->name);
+    if (in0 == NULL || in1 == NULL || c->offset >= in0->tensor->size || c->offset >= in1->tensor->size)
+        return;
+    char a[TRACE_NAME_BYTES + 64], b[TRACE_NAME_BYTES + 64];
+    explain_element_name(c->trace, in0, c->offset, a, sizeof a);
+    explain_element_name(c->trace, in1, c->offset, b, sizeof b);
+    line(&c->lines, "  = %s + %s", a, b);
+    line(&c->lines, "  = %.*g + %.*g", c->precision + 2, (double)in0->tensor->data[c->offset], c->precision + 2,
+         (double)in1->tensor->data[c->offset]);
+}
+
+/* A value made by an operation the inspector does not spell out: the
+ * step's formula says how. */
+static void explain_stage(Cell *c)
+{
+    line(&c->lines, "%s", c->name);
+    line(&c->lines, "  computed as this step's formula says:");
+    line(&c->lines, "  %s", c->trace->steps[c->step].formula);
+}
+
 /* An input shown again: which step made it. */
 static void explain_shown(Cell *c)
 {
@@ -1424,6 +1460,12 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
         break;
     case OP_CONCAT_HEADS:
         explain_concat(&c);
+        break;
+    case OP_ADD:
+        explain_add(&c);
+        break;
+    case OP_STAGE:
+        explain_stage(&c);
         break;
     }
     put_result(&c);

@@ -29,7 +29,8 @@
 
 typedef enum TracePart {
     PART_SINGLE_HEAD,   /* "single_head" */
-    PART_MULTI_HEAD     /* "multi_head" */
+    PART_MULTI_HEAD,    /* "multi_head" */
+    PART_MODEL          /* "model": a GPT-2 checkpoint's block (--model); a model trace is this part alone */
 } TracePart;
 
 /* What a dimension of a shown tensor runs over; the UI labels sequence
@@ -58,7 +59,9 @@ typedef enum OpKind {
     OP_SCALE,        /* out = in0 / divisor, masked */
     OP_SOFTMAX,      /* softmax of in0 along its last dimension */
     OP_EINSUM,       /* einsum(equation, in0, in1), / divisor, masked */
-    OP_CONCAT_HEADS  /* out[s][h*E + e] = in0[h][s][e] */
+    OP_CONCAT_HEADS, /* out[s][h*E + e] = in0[h][s][e] */
+    OP_ADD,          /* out = in0 + in1, element by element (same shapes) */
+    OP_STAGE         /* computed as the step's formula says, by an operation the inspector does not spell out */
 } OpKind;
 
 typedef struct Derivation {
@@ -126,6 +129,11 @@ size_t trace_step_def_count(void);
 /* Row i of the table (0-based, in the order a trace makes them), or NULL
  * when i >= trace_step_def_count(). The row is static. */
 const TraceStepDef *trace_step_def(size_t i);
+
+/* The rows of the article's two parts, which come first in the table
+ * (the model's rows follow them): what lessons walk and --list-steps lists
+ * without --model. */
+size_t trace_article_step_count(void);
 
 /* The row whose id is id, or NULL. */
 const TraceStepDef *trace_step_def_find(const char *id);
@@ -211,7 +219,7 @@ Trace *trace_build_weights(const Config *cfg, const struct Weights *weights, Err
 /* Frees the trace and every tensor in it. NULL is a no-op. */
 void trace_free(Trace *trace);
 
-/* "single_head" or "multi_head". */
+/* "single_head", "multi_head" or "model". */
 const char *trace_part_name(TracePart part);
 
 /* The index of the step named by id ("softmax") or by its 1-based number
