@@ -588,6 +588,12 @@ static bool model_tokenize(const char *dir, const char *text, Config *cfg, Error
         snprintf(merges, sizeof merges, "%s/merges.txt", dir) >= (int)sizeof merges)
         return error_set(err, STATUS_USAGE, "--model: the directory name is too long");
     Bpe *bpe = bpe_load(vocab, merges, err);
+    if (bpe == NULL && err != NULL && err->status == STATUS_NOINPUT) {
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        error_set(err, STATUS_NOINPUT, "%.200s (a --sentence needs the checkpoint's tokenizer; --token-ids does not)",
+                  why);
+    }
     BpeEncoding *enc = bpe != NULL ? bpe_encode(bpe, text, strlen(text), err) : NULL;
     bool ok = enc != NULL;
     if (ok && (enc->n_tokens == 0 || enc->n_tokens > LIMIT_MAX_TOKENS))
