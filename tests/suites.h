@@ -27,5 +27,6 @@ Suite *scroll_suite(void);
 Suite *model_suite(void);
 Suite *json_suite(void);
 Suite *bpe_suite(void);
+Suite *model_trace_suite(void);
 
 #endif
