@@ -945,9 +945,11 @@ static bool build_model_blocks(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
     if (!model_stage(b, GPT2_STAGE_BLOCKS, err) || put_model(b, "block_input", NULL, err) == NULL)
         return false;
+    char blocks[48];
+    snprintf(blocks, sizeof blocks, L == 1 ? "block 0" : "blocks 0..%zu", L - 1);
     title(b, "The residual stream entering block %zu", L);
-    formula(b, "block_input = blocks 0..%zu(embed_sum): x += attn(ln_1(x)); x += mlp(ln_2(x))   [%zu, %zu] → [%zu, %zu]",
-            L - 1, S, D, S, D);
+    formula(b, "block_input = %s(embed_sum), each x += attn(ln_1(x)); x += mlp(ln_2(x))   [%zu, %zu] → [%zu, %zu]",
+            blocks, S, D, S, D);
     derive(b, "block_input", OP_STAGE, "embed_sum", NULL);
     return true;
 }
