@@ -1455,7 +1455,8 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
         free(trace);
         return NULL;
     }
-    trace->fast_kernels = trace_uses_fast_kernels(cfg);
+    /* a model trace runs gpt2.c's reference kernels, whatever the size */
+    trace->fast_kernels = cfg->model == NULL && trace_uses_fast_kernels(cfg);
     trace->threads = trace->fast_kernels ? trace_threads(cfg) : 1;
     if (!run_steps(trace, weights, err)) {
         trace_free(trace);
