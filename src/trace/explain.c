@@ -75,6 +75,20 @@ static size_t last_dim(const Tensor *t)
     return t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
 }
 
+/* Where element index (h, s, e) of out [H, S, E], third `part` of the
+ * fused qkv [S, 3·H·E], is in qkv: *at = s·3d + part·d + h·E + e. False
+ * when the shapes do not fit that. */
+static bool qkv_offset(const TraceTensor *qkv, const Tensor *out, size_t part, const size_t *index, size_t *at)
+{
+    if (qkv == NULL || qkv->tensor->ndim != 2 || out->ndim != 3 || part > 2)
+        return false;
+    size_t H = out->shape[0], S = out->shape[1], E = out->shape[2], D = H * E;
+    if (qkv->tensor->shape[0] != S || qkv->tensor->shape[1] != 3 * D)
+        return false;
+    *at = index[1] * 3 * D + part * D + index[0] * E + index[2];
+    return true;
+}
+
 /* Turns offset into t's multi-index (t->ndim entries). */
 static void unravel_offset(const Tensor *t, size_t offset, size_t *index)
 {
@@ -213,6 +227,7 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
     case OP_EINSUM:
     case OP_CONCAT_HEADS:
     case OP_ADD:
+    case OP_SPLIT_QKV:
     case OP_STAGE:
         break;
     }
@@ -340,6 +355,12 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
         if (in0 == NULL || in1 == NULL || !tensor_same_shape(in0->tensor, o) || !tensor_same_shape(in1->tensor, o))
             return NAN;
         return in0->tensor->data[offset] + in1->tensor->data[offset];
+    }
+    case OP_SPLIT_QKV: {
+        size_t at;
+        if (!qkv_offset(in0, o, how->qkv_part, index, &at))
+            return NAN;
+        return in0->tensor->data[at];
     }
     case OP_MATVEC:
     case OP_DOT_ROWS:
@@ -490,6 +511,10 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
     }
     case OP_ADD:
         return offset == sel_offset;
+    case OP_SPLIT_QKV: {
+        size_t at;
+        return k == 0 && qkv_offset(in, o, how->qkv_part, sel_index, &at) && offset == at;
+    }
     case OP_SHOWN:
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
@@ -1371,6 +1396,31 @@ static void explain_add(Cell *c)
          (double)in1->tensor->data[c->offset]);
 }
 
+/* A value of q, k or v cut from the fused qkv: the column of qkv, and so
+ * of c_attn.weight and c_attn.bias, it comes from (the fused weight
+ * mapped back to the checkpoint). */
+static void explain_split_qkv(Cell *c)
+{
+    static const char *const thirds[] = {"queries", "keys", "values"};
+    const TraceTensor *in = input_of(c->trace, c->step, c->tt, 0);
+    size_t part = c->tt->how.qkv_part, at;
+    if (!qkv_offset(in, c->tt->tensor, part, c->index, &at)) {
+        line(&c->lines, "  (its input does not fit)");
+        return;
+    }
+    const Tensor *o = c->tt->tensor;
+    size_t E = o->shape[2], D = o->shape[0] * E, col = at % (3 * D), h = c->index[0], j = c->index[2];
+    size_t index[TENSOR_MAX_DIMS] = {c->index[1], col};
+    char from[NAME_BYTES];
+    element_name(c->trace, in, index, -1, 0, -1, from);
+    equation(&c->lines, c->name, "%s", from);
+    line(&c->lines, "  column %zu = %zu·%zu + %zu·%zu + %zu: %s (columns %zu..%zu), head %zu, element %zu", col, part, D,
+         h, E, j, thirds[part], part * D, part * D + D - 1, h, j);
+    line(&c->lines, "  = c_attn.bias[%zu] + ln_1 row %zu · c_attn.weight[:, %zu]", col, c->index[1], col);
+    line(&c->lines, "  (h.%zu.attn.c_attn.weight is [%zu, %zu], x · W; its bias [%zu])", c->trace->config.layer, D, 3 * D,
+         3 * D);
+}
+
 /* A value made by an operation the inspector does not spell out: the
  * step's formula says how. */
 static void explain_stage(Cell *c)
@@ -1463,6 +1513,9 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
         break;
     case OP_ADD:
         explain_add(&c);
+        break;
+    case OP_SPLIT_QKV:
+        explain_split_qkv(&c);
         break;
     case OP_STAGE:
         explain_stage(&c);

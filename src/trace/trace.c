@@ -240,7 +240,7 @@ int trace_step_show(TraceStep *step, const TraceTensorDef *def, const char *name
         tt->dims[i] = i < def->ndim ? def->dims[i] : DIM_OTHER;
     tt->is_output = def->is_output;
     tt->is_integer = def->is_integer;
-    tt->how = (Derivation){OP_SHOWN, {-1, -1}, 1.0f, false, 0, 0, NULL, false};
+    tt->how = (Derivation){OP_SHOWN, {-1, -1}, 1.0f, false, 0, 0, NULL, false, 0};
     return index;
 }
 
@@ -985,9 +985,9 @@ static bool build_model_heads(TraceBuild *b, Error *err)
     title(b, "Split qkv into q, k, v and into %zu heads of %zu", H, E);
     formula(b, "queries[h] = qkv[:, h·%zu : (h+1)·%zu], keys at + %zu, values at + %zu   [%zu, %zu] → 3 × [%zu, %zu, %zu]",
             E, E, D, 2 * D, S, 3 * D, H, S, E);
-    derive(b, "queries", OP_STAGE, "qkv", NULL);
-    derive(b, "keys", OP_STAGE, "qkv", NULL);
-    derive(b, "values", OP_STAGE, "qkv", NULL);
+    derive(b, "queries", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 0;
+    derive(b, "keys", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 1;
+    derive(b, "values", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 2;
     return true;
 }
 

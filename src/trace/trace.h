@@ -61,6 +61,7 @@ typedef enum OpKind {
     OP_EINSUM,       /* einsum(equation, in0, in1), / divisor, masked */
     OP_CONCAT_HEADS, /* out[s][h*E + e] = in0[h][s][e] */
     OP_ADD,          /* out = in0 + in1, element by element (same shapes) */
+    OP_SPLIT_QKV,    /* out[h][s][e] = in0[s][part*H*E + h*E + e]: one third of a fused qkv [s, 3d], cut into heads */
     OP_STAGE         /* computed as the step's formula says, by an operation the inspector does not spell out */
 } OpKind;
 
@@ -73,6 +74,7 @@ typedef struct Derivation {
     size_t row;            /* OP_PICK_ROW: which row */
     const char *equation;  /* OP_EINSUM: the equation */
     bool in1_transposed;   /* OP_EINSUM: in1 enters with its last two dimensions swapped (keysᵀ) */
+    size_t qkv_part;       /* OP_SPLIT_QKV: the third of qkv, 0 queries, 1 keys, 2 values */
 } Derivation;
 
 /* One tensor as shown in a step. The tensor itself belongs to the Trace. */
