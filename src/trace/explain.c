@@ -89,6 +89,38 @@ static bool qkv_offset(const TraceTensor *qkv, const Tensor *out, size_t part, c
     return true;
 }
 
+/* The numbers one value of a LayerNorm is made of. */
+typedef struct LayerNormTerms {
+    float x, mean, rstd, gamma, beta;
+} LayerNormTerms;
+
+/* The terms of element index (s, j) of out, an OP_LAYERNORM output [S, D]
+ * whose inputs are x [S, D], mean [S], rstd [S], gamma [D], beta [D].
+ * False when they do not fit. */
+static bool layernorm_terms(const Trace *trace, int step, const TraceTensor *out, const size_t *index,
+                            LayerNormTerms *n)
+{
+    const TraceTensor *in[5];
+    for (int k = 0; k < 5; k++)
+        if ((in[k] = step_tensor(trace, step, out->how.in[k])) == NULL)
+            return false;
+    const Tensor *o = out->tensor;
+    if (o->ndim != 2 || !tensor_same_shape(in[0]->tensor, o) || in[1]->tensor->size != o->shape[0] ||
+        in[2]->tensor->size != o->shape[0] || in[3]->tensor->size != o->shape[1] || in[4]->tensor->size != o->shape[1])
+        return false;
+    size_t s = index[0], j = index[1];
+    *n = (LayerNormTerms){in[0]->tensor->data[s * o->shape[1] + j], in[1]->tensor->data[s], in[2]->tensor->data[s],
+                          in[3]->tensor->data[j], in[4]->tensor->data[j]};
+    return true;
+}
+
+/* The value, as nn.h's layernorm_forward computes it: two fused
+ * multiply-adds, (x · rstd + (-rstd · mean)) · gamma + beta. */
+static float layernorm_value(const LayerNormTerms *n)
+{
+    return fmaf(fmaf(n->x, n->rstd, -n->rstd * n->mean), n->gamma, n->beta);
+}
+
 /* Turns offset into t's multi-index (t->ndim entries). */
 static void unravel_offset(const Tensor *t, size_t offset, size_t *index)
 {
@@ -228,6 +260,7 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
     case OP_CONCAT_HEADS:
     case OP_ADD:
     case OP_SPLIT_QKV:
+    case OP_LAYERNORM:
     case OP_STAGE:
         break;
     }
@@ -361,6 +394,10 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
         if (!qkv_offset(in0, o, how->qkv_part, index, &at))
             return NAN;
         return in0->tensor->data[at];
+    }
+    case OP_LAYERNORM: {
+        LayerNormTerms n;
+        return layernorm_terms(trace, step, out, index, &n) ? layernorm_value(&n) : NAN;
     }
     case OP_MATVEC:
     case OP_DOT_ROWS:
@@ -515,6 +552,11 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
         size_t at;
         return k == 0 && qkv_offset(in, o, how->qkv_part, sel_index, &at) && offset == at;
     }
+    case OP_LAYERNORM:
+        /* out[s][j]: the whole row s of x (its mean and variance), mean[s], rstd[s], gamma[j], beta[j] */
+        if (o->ndim != 2)
+            return false;
+        return k == 0 ? offset / last_dim(t) == sel_index[0] : k <= 2 ? offset == sel_index[0] : offset == sel_index[1];
     case OP_SHOWN:
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
@@ -536,7 +578,7 @@ bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_
         return false;
     size_t sel_index[TENSOR_MAX_DIMS] = {0};
     unravel_offset(sel->tensor, sel_offset, sel_index);
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < TRACE_MAX_OP_INPUTS; k++)
         if (sel->how.in[k] == tensor && is_source_of(trace, step, sel, sel_index, sel_offset, k, offset))
             return true;
     return false;
@@ -1421,6 +1463,26 @@ static void explain_split_qkv(Cell *c)
          3 * D);
 }
 
+/* One value of a LayerNorm: its row's mean and rstd, the scale and the
+ * shift, and the fused arithmetic. */
+static void explain_layernorm(Cell *c)
+{
+    LayerNormTerms n;
+    if (!layernorm_terms(c->trace, c->step, c->tt, c->index, &n)) {
+        line(&c->lines, "  (its inputs do not fit)");
+        return;
+    }
+    const int p = c->precision + 2;
+    size_t D = c->tt->tensor->shape[1];
+    line(&c->lines, "%s = (x − mean) · rstd · γ + β", c->name);
+    line(&c->lines, "  x = %.*g, this row's mean over its %zu values = %.*g", p, (double)n.x, D, p, (double)n.mean);
+    line(&c->lines, "  rstd = 1/√(variance + ε) = %.*g", p, (double)n.rstd);
+    line(&c->lines, "  γ = %.*g, β = %.*g (ln_1.weight, .bias of column %zu)", p, (double)n.gamma, p, (double)n.beta,
+         c->index[1]);
+    line(&c->lines, "  (x − mean) · rstd = %.*g", p, (double)fmaf(n.x, n.rstd, -n.rstd * n.mean));
+    line(&c->lines, "  computed as (x · rstd − rstd · mean) · γ + β in two fused multiply-adds");
+}
+
 /* A value made by an operation the inspector does not spell out: the
  * step's formula says how. */
 static void explain_stage(Cell *c)
@@ -1516,6 +1578,9 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
         break;
     case OP_SPLIT_QKV:
         explain_split_qkv(&c);
+        break;
+    case OP_LAYERNORM:
+        explain_layernorm(&c);
         break;
     case OP_STAGE:
         explain_stage(&c);

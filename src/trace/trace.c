@@ -157,9 +157,10 @@ static const char EXPLAIN_MODEL_BLOCKS[] =
 
 static const char EXPLAIN_MODEL_LN_1[] =
     "Before attention, each token's vector is normalized on its own: its "
-    "mean is subtracted, it is divided by its standard deviation (plus a "
-    "small epsilon), then every component is scaled and shifted by the "
-    "block's learned gamma and beta.";
+    "mean is subtracted and it is multiplied by rstd, one over the square "
+    "root of its variance plus a small epsilon (config.json's "
+    "layer_norm_epsilon), then every component is scaled and shifted by "
+    "the block's learned gamma and beta (ln_1.weight and ln_1.bias).";
 
 static const char EXPLAIN_MODEL_QKV[] =
     "GPT-2 keeps the query, key and value matrices side by side in one "
@@ -240,7 +241,7 @@ int trace_step_show(TraceStep *step, const TraceTensorDef *def, const char *name
         tt->dims[i] = i < def->ndim ? def->dims[i] : DIM_OTHER;
     tt->is_output = def->is_output;
     tt->is_integer = def->is_integer;
-    tt->how = (Derivation){OP_SHOWN, {-1, -1}, 1.0f, false, 0, 0, NULL, false, 0};
+    tt->how = (Derivation){OP_SHOWN, {-1, -1, -1, -1, -1}, 1.0f, false, 0, 0, NULL, false, 0};
     return index;
 }
 
@@ -954,14 +955,37 @@ static bool build_model_blocks(TraceBuild *b, Error *err)
     return true;
 }
 
+/* The step's output `name`: a copy of floats[0..n), as a vector. */
+static Tensor *put_floats(TraceBuild *b, const char *name, const float *floats, size_t n, Error *err)
+{
+    Tensor *t = put(b, name, tensor_new1(n, err), err);
+    if (t != NULL)
+        memcpy(t->data, floats, n * sizeof *floats);
+    return t;
+}
+
+/* LayerNorm with its parts shown: each row's mean and 1/√(var + ε), and
+ * the block's scale and shift, so the inspector can redo any value. */
 static bool build_model_ln_1(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
-    if (!model_stage(b, GPT2_STAGE_LN_1, err) || put_model(b, "ln_1", NULL, err) == NULL)
+    const Gpt2Trace *g = &b->gpt2;
+    if (!model_stage(b, GPT2_STAGE_LN_1, err) || put_floats(b, "ln_1_mean", g->ln_1_mean, S, err) == NULL ||
+        put_floats(b, "ln_1_rstd", g->ln_1_rstd, S, err) == NULL ||
+        put_floats(b, "ln_1.weight", g->block.w[GPT2_LN_1_WEIGHT], D, err) == NULL ||
+        put_floats(b, "ln_1.bias", g->block.w[GPT2_LN_1_BIAS], D, err) == NULL ||
+        put_model(b, "ln_1", NULL, err) == NULL)
         return false;
-    formula(b, "ln_1 = (x - mean) / √(var + ε) · γ + β, row by row; γ, β = h.%zu.ln_1.weight, .bias [%zu]   "
-            "[%zu, %zu] → [%zu, %zu]", L, D, S, D, S, D);
-    derive(b, "ln_1", OP_STAGE, "block_input", NULL);
+    formula(b, "ln_1 = (x − mean) · rstd · γ + β per row, γ, β = h.%zu.ln_1.weight, .bias   [%zu, %zu] → [%zu, %zu]", L,
+            S, D, S, D);
+    derive(b, "ln_1_mean", OP_STAGE, "block_input", NULL);
+    derive(b, "ln_1_rstd", OP_STAGE, "block_input", NULL);
+    derive(b, "ln_1.weight", OP_STAGE, NULL, NULL);
+    derive(b, "ln_1.bias", OP_STAGE, NULL, NULL);
+    Derivation *how = derive(b, "ln_1", OP_LAYERNORM, "block_input", "ln_1_mean");
+    how->in[2] = slot(b, "ln_1_rstd");
+    how->in[3] = slot(b, "ln_1.weight");
+    how->in[4] = slot(b, "ln_1.bias");
     return true;
 }
 
@@ -1180,7 +1204,9 @@ static const TraceStepDef STEP_DEFS[] = {
      .title = "The residual stream entering the block", .explanation = EXPLAIN_MODEL_BLOCKS,
      .build = build_model_blocks, .tensors = {IN("embed_sum", DIMS_SD), OUT("block_input", DIMS_SD)}},
     {.id = "gpt2_ln_1", .part = PART_MODEL, .applies = is_model, .title = "LayerNorm ln_1", .explanation = EXPLAIN_MODEL_LN_1,
-     .build = build_model_ln_1, .tensors = {IN("block_input", DIMS_SD), OUT("ln_1", DIMS_SD)}},
+     .build = build_model_ln_1, .main = "ln_1",
+     .tensors = {IN("block_input", DIMS_SD), OUT("ln_1_mean", DIMS_S), OUT("ln_1_rstd", DIMS_S),
+                 OUT("ln_1.weight", DIMS_D), OUT("ln_1.bias", DIMS_D), OUT("ln_1", DIMS_SD)}},
     {.id = "gpt2_qkv", .part = PART_MODEL, .applies = is_model, .title = "c_attn: queries, keys and values in one product",
      .explanation = EXPLAIN_MODEL_QKV, .build = build_model_qkv,
      .tensors = {IN("ln_1", DIMS_SD), OUT("qkv", DIMS_S3D)}},
@@ -1383,9 +1409,11 @@ static unsigned long long model_trace_bytes(const Config *cfg)
 {
     Gpt2Config sizes = {cfg->d_model, cfg->heads, cfg->n_layer, cfg->n_tokens, cfg->vocab_size, 1e-5f};
     unsigned long long S = cfg->n_tokens, D = cfg->d_model, H = cfg->heads;
-    unsigned long long floats = mul_sat(14, mul_sat(S, D));      /* [s, d] copies, qkv, q, k, v */
-    floats = add_sat(floats, mul_sat(2 * H, mul_sat(S, S)));     /* scores, attention_weights */
-    floats = add_sat(floats, add_sat(cfg->vocab_size, S + 2 * GPT2_TOP_K));
+    /* nine [s, d] copies (embeddings and their sum, block_input, ln_1, concat_heads, attn_output,
+     * attn_residual, ln_f), qkv [s, 3d], q, k, v and head_outputs (d each) */
+    unsigned long long floats = mul_sat(16, mul_sat(S, D));
+    floats = add_sat(floats, mul_sat(2 * H, mul_sat(S, S)));                   /* scores, attention_weights */
+    floats = add_sat(floats, add_sat(cfg->vocab_size, 3 * S + 2 * D + 2 * GPT2_TOP_K)); /* probs, ids, ln_1's parts */
     return add_sat(gpt2_trace_bytes(&sizes, cfg->n_tokens), mul_sat(floats, sizeof(float)));
 }
 

@@ -46,6 +46,7 @@ typedef enum DimKind {
 
 /* How a step computed one of its output tensors. The inputs are other
  * tensors of the same step (indices into TraceStep.tensors). */
+#define TRACE_MAX_OP_INPUTS 5  /* OP_LAYERNORM's x, mean, rstd, gamma, beta; the other ops use one or two */
 typedef enum OpKind {
     OP_SHOWN,        /* not made here: an input shown again (see made_in) */
     OP_TOKENIZE,     /* ids of the words (no tensor inputs) */
@@ -62,12 +63,14 @@ typedef enum OpKind {
     OP_CONCAT_HEADS, /* out[s][h*E + e] = in0[h][s][e] */
     OP_ADD,          /* out = in0 + in1, element by element (same shapes) */
     OP_SPLIT_QKV,    /* out[h][s][e] = in0[s][part*H*E + h*E + e]: one third of a fused qkv [s, 3d], cut into heads */
+    OP_LAYERNORM,    /* out[s][j] = fmaf(fmaf(in0[s][j], rstd, -rstd * mean), gamma[j], beta[j]), with mean = in1[s],
+                        rstd = in2[s], gamma = in3, beta = in4 (nn.h's layernorm_forward) */
     OP_STAGE         /* computed as the step's formula says, by an operation the inspector does not spell out */
 } OpKind;
 
 typedef struct Derivation {
     OpKind op;
-    int in[2];             /* input tensors in the same step, -1 when unused */
+    int in[TRACE_MAX_OP_INPUTS]; /* input tensors in the same step, -1 when unused */
     float divisor;         /* the result is divided by this (1 when not scaled) */
     bool causal;           /* after scaling, entries with key > query are -inf */
     size_t query_row;      /* for a 1-D masked result: the query's position (0-based) */
