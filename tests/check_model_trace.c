@@ -73,7 +73,8 @@ static void fixture_ids(const char *fixture, char *buf, size_t size)
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < ids.count; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? " " : "", (long long)((const int64_t *)ids.data)[i]);
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? " " : "",
+                                 (long long)((const int64_t *)ids.data)[i]);
     npy_free(&ids);
 }
 
@@ -153,7 +154,8 @@ static void compare_tensor(const JsonValue *root, const char *fixture, const cha
             continue;
         }
         double tol = TOL + TOL * fabs(want), error = fabs(got - want);
-        ck_assert_msg(error <= tol, "%s: %s[%zu] = %.9g, PyTorch %.9g (error %.3g)", fixture, name, i, got, want, error);
+        ck_assert_msg(error <= tol, "%s: %s[%zu] = %.9g, PyTorch %.9g (error %.3g)", fixture, name, i, got, want,
+                      error);
         if (error / tol > worst_ratio)
             worst_ratio = error / tol;
         values_compared++;

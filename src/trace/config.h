@@ -32,7 +32,7 @@ typedef struct Config {
     unsigned long long max_bytes; /* cap on the trace's tensors, 0 for LIMIT_DEFAULT_MAX_BYTES */
     KernelChoice kernels;  /* which kernels compute the trace (--kernels); never changes a reference-sized trace */
     int threads;           /* threads for the fast kernels (--threads), 0 for the default */
-    char *model;           /* --model DIR: the GPT-2 checkpoint a model trace runs (part 3 alone); NULL for the article's walk; owned */
+    char *model;           /* --model DIR: the checkpoint of a model trace (part 3 alone); NULL: the article; owned */
     size_t layer;          /* --layer L: the block a model trace follows, below n_layer */
     size_t n_layer;        /* the checkpoint's blocks (its config.json); 0 without a model */
 } Config;

@@ -1456,11 +1456,11 @@ static void explain_split_qkv(Cell *c)
     char from[NAME_BYTES];
     element_name(c->trace, in, index, -1, 0, -1, from);
     equation(&c->lines, c->name, "%s", from);
-    line(&c->lines, "  column %zu = %zu·%zu + %zu·%zu + %zu: %s (columns %zu..%zu), head %zu, element %zu", col, part, D,
-         h, E, j, thirds[part], part * D, part * D + D - 1, h, j);
+    line(&c->lines, "  column %zu = %zu·%zu + %zu·%zu + %zu: %s (columns %zu..%zu), head %zu, element %zu", col, part,
+         D, h, E, j, thirds[part], part * D, part * D + D - 1, h, j);
     line(&c->lines, "  = c_attn.bias[%zu] + ln_1 row %zu · c_attn.weight[:, %zu]", col, c->index[1], col);
-    line(&c->lines, "  (h.%zu.attn.c_attn.weight is [%zu, %zu], x · W; its bias [%zu])", c->trace->config.layer, D, 3 * D,
-         3 * D);
+    line(&c->lines, "  (h.%zu.attn.c_attn.weight is [%zu, %zu], x · W; its bias [%zu])", c->trace->config.layer, D,
+         3 * D, 3 * D);
 }
 
 /* One value of a LayerNorm: its row's mean and rstd, the scale and the

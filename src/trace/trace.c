@@ -1007,8 +1007,9 @@ static bool build_model_heads(TraceBuild *b, Error *err)
         put_model(b, "keys", NULL, err) == NULL || put_model(b, "values", NULL, err) == NULL)
         return false;
     title(b, "Split qkv into q, k, v and into %zu heads of %zu", H, E);
-    formula(b, "queries[h] = qkv[:, h·%zu : (h+1)·%zu], keys at + %zu, values at + %zu   [%zu, %zu] → 3 × [%zu, %zu, %zu]",
-            E, E, D, 2 * D, S, 3 * D, H, S, E);
+    formula(b,
+            "queries[h] = qkv[:, h·%zu : (h+1)·%zu], keys at + %zu, values at + %zu   "
+            "[%zu, %zu] → 3 × [%zu, %zu, %zu]", E, E, D, 2 * D, S, 3 * D, H, S, E);
     derive(b, "queries", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 0;
     derive(b, "keys", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 1;
     derive(b, "values", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 2;
@@ -1096,7 +1097,8 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
     char rest[64] = "";
     if (cfg->layer + 1 < cfg->n_layer)
         snprintf(rest, sizeof rest, " and blocks %zu..%zu", cfg->layer + 1, cfg->n_layer - 1);
-    formula(b, "next_token_probs = softmax(ln_f[%zu] · wteᵀ); ln_f after block %zu's MLP%s   [%zu] · [%zu, %zu]ᵀ → [%zu]",
+    formula(b,
+            "next_token_probs = softmax(ln_f[%zu] · wteᵀ); ln_f after block %zu's MLP%s   [%zu] · [%zu, %zu]ᵀ → [%zu]",
             S - 1, cfg->layer, rest, D, V, D, V);
     derive(b, "ln_f", OP_STAGE, NULL, NULL);
     derive(b, "next_token_probs", OP_STAGE, NULL, NULL);
@@ -1141,10 +1143,12 @@ static const TraceStepDef STEP_DEFS[] = {
     {.id = "embed", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Look up each token's embedding",
      .explanation = EXPLAIN_EMBED, .build = build_embed,
      .tensors = {IN_IDS("tokenized_sentence", DIMS_S), OUT("embedding", DIMS_VD), OUT("sentence_embed", DIMS_SD)}},
-    {.id = "weights", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Draw the key, query and value matrices",
+    {.id = "weights", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Draw the key, query and value matrices",
      .explanation = EXPLAIN_WEIGHTS, .build = build_weights, .main = "w_key",
      .tensors = {OUT("w_key", DIMS_DD), OUT("w_query", DIMS_DD), OUT("w_value", DIMS_DD)}},
-    {.id = "project_token", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Key, query and value of the focus token",
+    {.id = "project_token", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Key, query and value of the focus token",
      .explanation = EXPLAIN_PROJECT_TOKEN, .build = build_project_token, .main = "key_#",
      .tensors = {IN("sentence_embed", DIMS_SD), OUT("x_#", DIMS_D), IN("w_key", DIMS_DD), IN("w_query", DIMS_DD),
                  IN("w_value", DIMS_DD), OUT("key_#", DIMS_D), OUT("query_#", DIMS_D), OUT("value_#", DIMS_D)}},
@@ -1152,13 +1156,15 @@ static const TraceStepDef STEP_DEFS[] = {
      .explanation = EXPLAIN_KEYS_VALUES, .build = build_keys_values, .main = "keys",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_key", DIMS_DD), IN("w_value", DIMS_DD), OUT("keys", DIMS_SD),
                  OUT("values", DIMS_SD)}},
-    {.id = "scores", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Score the focus token's query against every key",
+    {.id = "scores", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Score the focus token's query against every key",
      .explanation = EXPLAIN_SCORES, .build = build_scores,
      .tensors = {IN("query_#", DIMS_D), IN("keys", DIMS_SD), OUT("scores_#", DIMS_S)}},
     {.id = "scale", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Scale the scores",
      .explanation = EXPLAIN_SCALE, .build = build_scale,
      .tensors = {IN("scores_#", DIMS_S), OUT("scaled_scores_#", DIMS_S)}},
-    {.id = "softmax", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Softmax: scores become attention weights",
+    {.id = "softmax", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Softmax: scores become attention weights",
      .explanation = EXPLAIN_SOFTMAX, .build = build_softmax,
      .tensors = {IN("scaled_scores_#", DIMS_S), OUT("a#", DIMS_S)}},
     {.id = "weighted_sum", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Blend the values by the weights",
@@ -1174,7 +1180,8 @@ static const TraceStepDef STEP_DEFS[] = {
      .explanation = EXPLAIN_MH_WEIGHTS, .build = build_mh_weights, .main = "w_query",
      .tensors = {OUT("w_query", DIMS_HDE), OUT("w_key", DIMS_HDE), OUT("w_value", DIMS_HDE),
                  OUT("w_output", DIMS_DD)}},
-    {.id = "mh_project", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Queries, keys and values for every head",
+    {.id = "mh_project", .part = PART_MULTI_HEAD, .applies = is_article,
+     .title = "Queries, keys and values for every head",
      .explanation = EXPLAIN_MH_PROJECT, .einsum = "sd,hde->hse", .build = build_mh_project, .main = "queries",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_HDE), IN("w_key", DIMS_HDE), IN("w_value", DIMS_HDE),
                  OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
@@ -1203,14 +1210,17 @@ static const TraceStepDef STEP_DEFS[] = {
     {.id = "gpt2_blocks", .part = PART_MODEL, .applies = is_model_after_block_0,
      .title = "The residual stream entering the block", .explanation = EXPLAIN_MODEL_BLOCKS,
      .build = build_model_blocks, .tensors = {IN("embed_sum", DIMS_SD), OUT("block_input", DIMS_SD)}},
-    {.id = "gpt2_ln_1", .part = PART_MODEL, .applies = is_model, .title = "LayerNorm ln_1", .explanation = EXPLAIN_MODEL_LN_1,
+    {.id = "gpt2_ln_1", .part = PART_MODEL, .applies = is_model,
+     .title = "LayerNorm ln_1", .explanation = EXPLAIN_MODEL_LN_1,
      .build = build_model_ln_1, .main = "ln_1",
      .tensors = {IN("block_input", DIMS_SD), OUT("ln_1_mean", DIMS_S), OUT("ln_1_rstd", DIMS_S),
                  OUT("ln_1.weight", DIMS_D), OUT("ln_1.bias", DIMS_D), OUT("ln_1", DIMS_SD)}},
-    {.id = "gpt2_qkv", .part = PART_MODEL, .applies = is_model, .title = "c_attn: queries, keys and values in one product",
+    {.id = "gpt2_qkv", .part = PART_MODEL, .applies = is_model,
+     .title = "c_attn: queries, keys and values in one product",
      .explanation = EXPLAIN_MODEL_QKV, .build = build_model_qkv,
      .tensors = {IN("ln_1", DIMS_SD), OUT("qkv", DIMS_S3D)}},
-    {.id = "gpt2_heads", .part = PART_MODEL, .applies = is_model, .title = "Split qkv into queries, keys, values and heads",
+    {.id = "gpt2_heads", .part = PART_MODEL, .applies = is_model,
+     .title = "Split qkv into queries, keys, values and heads",
      .explanation = EXPLAIN_MODEL_HEADS, .build = build_model_heads, .main = "queries",
      .tensors = {IN("qkv", DIMS_S3D), OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE),
                  OUT("values", DIMS_HSE)}},
@@ -1230,7 +1240,8 @@ static const TraceStepDef STEP_DEFS[] = {
      .explanation = EXPLAIN_MODEL_C_PROJ, .build = build_model_c_proj, .main = "attn_output",
      .tensors = {IN("concat_heads", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_output", DIMS_SD),
                  OUT("attn_residual", DIMS_SD)}},
-    {.id = "gpt2_next_token", .part = PART_MODEL, .applies = is_model, .title = "The model's prediction of the next token",
+    {.id = "gpt2_next_token", .part = PART_MODEL, .applies = is_model,
+     .title = "The model's prediction of the next token",
      .explanation = EXPLAIN_MODEL_NEXT_TOKEN, .build = build_model_next_token, .main = "top_probs",
      .tensors = {OUT("ln_f", DIMS_SD), OUT("next_token_probs", DIMS_V), OUT_IDS("top_ids", DIMS_K),
                  OUT("top_probs", DIMS_K)}},
