@@ -14,9 +14,11 @@
  * (bit for bit), and the requests the command line refuses.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "explain.h"
@@ -324,6 +326,118 @@ START_TEST(test_bad_requests)
 }
 END_TEST
 
+/* Writes a one-block GPT-2 checkpoint of width 16 (2 heads) with GPT-2's
+ * vocabulary size, 32 positions and small made-up weights into dir, with
+ * GPT-2's own tokenizer files beside it (links to tests/fixtures). */
+static void write_tokenizer_checkpoint(const char *dir)
+{
+    static const struct {
+        const char *name;
+        size_t rows, cols;
+    } tensors[] = {
+        {"wte.weight", 50257, 16},          {"wpe.weight", 32, 16},           {"h.0.ln_1.weight", 16, 0},
+        {"h.0.ln_1.bias", 16, 0},           {"h.0.attn.c_attn.weight", 16, 48}, {"h.0.attn.c_attn.bias", 48, 0},
+        {"h.0.attn.c_proj.weight", 16, 16}, {"h.0.attn.c_proj.bias", 16, 0},  {"h.0.ln_2.weight", 16, 0},
+        {"h.0.ln_2.bias", 16, 0},           {"h.0.mlp.c_fc.weight", 16, 64},  {"h.0.mlp.c_fc.bias", 64, 0},
+        {"h.0.mlp.c_proj.weight", 64, 16},  {"h.0.mlp.c_proj.bias", 16, 0},   {"ln_f.weight", 16, 0},
+        {"ln_f.bias", 16, 0},
+    };
+    StrBuf header = {0};
+    size_t offset = 0;
+    strbuf_puts(&header, "{");
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++) {
+        size_t n = tensors[i].rows * (tensors[i].cols ? tensors[i].cols : 1);
+        if (tensors[i].cols)
+            strbuf_printf(&header, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%zu,%zu],\"data_offsets\":[%zu,%zu]}",
+                          i ? "," : "", tensors[i].name, tensors[i].rows, tensors[i].cols, offset, offset + 4 * n);
+        else
+            strbuf_printf(&header, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}",
+                          i ? "," : "", tensors[i].name, tensors[i].rows, offset, offset + 4 * n);
+        offset += 4 * n;
+    }
+    strbuf_puts(&header, "}");
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint64_t len = header.len;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(len >> (8 * i));
+    fwrite(le, 1, 8, f);
+    fwrite(strbuf_text(&header), 1, header.len, f);
+    for (size_t i = 0; i < offset / 4; i++) {
+        float v = (float)((int)((i * 2654435761u) % 2001) - 1000) / 4000.0f; /* in [-0.25, 0.25] */
+        fwrite(&v, sizeof v, 1, f);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+    strbuf_free(&header);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"model_type\": \"gpt2\", \"n_embd\": 16, \"n_head\": 2, \"n_layer\": 1, \"n_positions\": 32, "
+          "\"vocab_size\": 50257}\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    char cwd[400], target[512];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    static const char *const files[] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(target, sizeof target, "%s/tests/fixtures/gpt2-tokenizer/%s", cwd, files[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        ck_assert_int_eq(symlink(target, path), 0);
+    }
+}
+
+/* A --sentence with --model is tokenized by the checkpoint's vocab.json
+ * and merges.txt: GPT-2's ids for the issue's sentence, the tokens
+ * labelled as vocab.json writes them, the next token named by its text. */
+START_TEST(test_sentence_by_the_checkpoint_tokenizer)
+{
+    char dir[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/attn-model-trace.XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    write_tokenizer_checkpoint(dir);
+    char prog[] = "attn-trace", model[] = "--model", sentence[] = "--sentence", text[] = "The capital of France is";
+    char *argv[] = {prog, model, dir, sentence, text, NULL};
+    Options opts;
+    Error err;
+    error_clear(&err);
+    ck_assert_msg(cli_parse(5, argv, &opts, &err), "%s", err.message);
+    static const long want[] = {464, 3139, 286, 4881, 318}; /* GPT-2's encoder on this sentence */
+    static const char *const labels[] = {"The", "Ġcapital", "Ġof", "ĠFrance", "Ġis"};
+    ck_assert_uint_eq(opts.config.n_tokens, 5);
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(opts.config.token_ids[i], want[i]);
+        ck_assert_str_eq(opts.config.tokens[i], labels[i]);
+    }
+    ck_assert_str_eq(opts.config.sentence, text);
+    Trace *trace = trace_build(&opts.config, &err);
+    ck_assert_msg(trace != NULL, "%s", err.message);
+    const TraceStep *last = &trace->steps[trace->n_steps - 1];
+    ck_assert_str_eq(last->id, "gpt2_next_token");
+    ck_assert_msg(strstr(last->title, "after \"Ġis\": \"") != NULL, "title: %s", last->title);
+    ck_assert_ptr_nonnull(strstr(trace->steps[0].formula, "vocab.json and merges.txt"));
+    trace_free(trace);
+    cli_options_free(&opts);
+    /* too many tokens for 32 positions */
+    char many[400] = "";
+    for (int i = 0; i < 33; i++)
+        strcat(many, " word");
+    char *argv2[] = {prog, model, dir, sentence, many, NULL};
+    ck_assert(!cli_parse(5, argv2, &opts, &err));
+    ck_assert_int_eq(err.status, STATUS_DATAERR);
+    ck_assert_ptr_nonnull(strstr(err.message, "33 tokens are more than its n_positions (32)"));
+    static const char *const names[] = {"vocab.json", "merges.txt", "model.safetensors", "config.json"};
+    for (int i = 0; i < 4; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 Suite *model_trace_suite(void)
 {
     Suite *s = suite_create("model_trace");
@@ -333,6 +447,7 @@ Suite *model_trace_suite(void)
     tcase_add_test(tc, test_model_trace_steps);
     tcase_add_test(tc, test_inspector_recomputes_model_values);
     tcase_add_test(tc, test_bad_requests);
+    tcase_add_test(tc, test_sentence_by_the_checkpoint_tokenizer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bpe.h"
 #include "fatal.h"
 #include "gpt2.h"
 #include "numfmt.h"
@@ -1077,6 +1078,24 @@ static bool build_model_c_proj(TraceBuild *b, Error *err)
     return true;
 }
 
+/* When the sentence was tokenized by the checkpoint's files (a sentence
+ * is set), token id's text as vocab.json writes it, quoted ("\"Ġthe\""),
+ * into out; else out is left as it is. The
+ * tokenizer is read again here (about 20 ms for GPT-2's); a failure only
+ * leaves the text out. */
+static void next_token_text(const Config *cfg, long id, char *out, size_t size)
+{
+    char vocab[LIMIT_PATH_BYTES], merges[LIMIT_PATH_BYTES];
+    if (cfg->sentence == NULL || snprintf(vocab, sizeof vocab, "%s/vocab.json", cfg->model) >= (int)sizeof vocab ||
+        snprintf(merges, sizeof merges, "%s/merges.txt", cfg->model) >= (int)sizeof merges)
+        return;
+    Bpe *bpe = bpe_load(vocab, merges, NULL);
+    const char *text = bpe != NULL && id >= 0 && id <= INT32_MAX ? bpe_token_text(bpe, (int32_t)id, NULL) : NULL;
+    if (text != NULL)
+        snprintf(out, size, "\"%.24s\"", text);
+    bpe_free(bpe);
+}
+
 /* The rest of the model, ln_f, the logits of the last token and the top 5. */
 static bool build_model_next_token(TraceBuild *b, Error *err)
 {
@@ -1092,8 +1111,14 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
         ids->data[k] = (float)b->gpt2.top_ids[k];
         probs->data[k] = b->gpt2.top_probs[k];
     }
-    title(b, "The model's next token after \"%s\": id %ld (p %.3f)", cfg->tokens[S - 1], b->gpt2.top_ids[0],
-          (double)b->gpt2.top_probs[0]);
+    char next[40] = "";
+    next_token_text(cfg, b->gpt2.top_ids[0], next, sizeof next);
+    if (next[0] != '\0')
+        title(b, "The model's next token after \"%.24s\": %s (id %ld, p %.3f)", cfg->tokens[S - 1], next,
+              b->gpt2.top_ids[0], (double)b->gpt2.top_probs[0]);
+    else
+        title(b, "The model's next token after \"%.24s\": id %ld (p %.3f)", cfg->tokens[S - 1], b->gpt2.top_ids[0],
+              (double)b->gpt2.top_probs[0]);
     char rest[64] = "";
     if (cfg->layer + 1 < cfg->n_layer)
         snprintf(rest, sizeof rest, " and blocks %zu..%zu", cfg->layer + 1, cfg->n_layer - 1);
