@@ -788,6 +788,27 @@ expect 0 "" "headless: 4096 random keys on a 64-token, 64-wide, 16-head trace at
 }
 
 # ===========================================================================
+# A GPT-2 checkpoint (--model): the committed fixtures, and what is wrong
+# with the request. The checkpoint files' own faults are check_model.c's.
+
+G=$(cd "$(dirname "$0")" && pwd)/fixtures/gpt2
+GM=$G/d16_h2_l2_f32 # 2 layers, 16 positions, vocabulary 64, no tokenizer files
+expect 0 "" "model: layer 1 of a fixture checkpoint (--print)" -- --model "$GM" --token-ids "5 17 3" --layer 1 --print
+expect 65 "n_layer 2" "model: --layer 2 of a 2-layer checkpoint" -- --model "$GM" --token-ids "5 17 3" --layer 2
+expect 65 "n_layer 2" "model: --layer 4000000000" -- --model "$GM" --token-ids "5" --layer 4000000000
+expect 66 "config.json" "model: --model on a missing directory" -- --model "$TMP/no-such-model" --token-ids 1
+expect 65 "17 tokens are more than its n_positions (16)" "model: 17 tokens for 16 positions" -- \
+    --model "$GM" --token-ids "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"
+expect 65 "17 tokens are more than its n_positions (16)" "model: --tokens 17 for 16 positions" -- \
+    --model "$GM" --token-ids "1 2" --tokens 17
+expect 65 "vocabulary size 64" "model: a token id past the vocabulary" -- --model "$GM" --token-ids "3 64"
+expect 66 "vocab.json" "model: --sentence with a checkpoint that has no tokenizer files" -- --model "$GM" --sentence "hi"
+expect 2 "--layer goes with --model" "model: --layer without --model" -- --layer 1
+expect 2 "cannot be used with --model" "model: --d-model beside --model" -- --model "$GM" --token-ids 1 --d-model 8
+expect 2 "not both" "model: --sentence and --token-ids beside --model" -- --model "$GM" --token-ids 1 --sentence "a"
+expect 2 "needs a directory" "model: --model ''" -- --model "" --token-ids 1
+
+# ===========================================================================
 # Terminal.
 
 part_terminal() {

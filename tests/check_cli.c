@@ -1059,6 +1059,8 @@ static const FlagUse FLAG_USES[] = {
     {"--causal", NULL, {NULL}},
     {"--tokens", "8", {NULL}},
     {"--weights", "weights-dir", {NULL}},
+    {"--model", "tests/fixtures/gpt2/d16_h2_l2_f32", {"--token-ids", "1", NULL}},
+    {"--layer", "1", {"--model=tests/fixtures/gpt2/d16_h2_l2_f32", "--token-ids=1", NULL}},
     {"--max-memory", "1G", {NULL}},
     {"--kernels", "fast", {NULL}},
     {"--threads", "3", {NULL}},
@@ -1098,14 +1100,16 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
              "mode %d help %d version %d step %s precision %d/%d ascii %d no_color %d screen %dx%d keys %s dump %s "
              "npy %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d presenter %d "
              "list %d/%d runs %d | sentence %s file %s ids %s sizes %d%d%d%d%d kernels %d/%d threads %d weights %s "
-             "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d",
+             "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d "
+             "model %s layer %zu/%zu",
              (int)o.mode, o.help, o.version, S(o.step), o.precision, o.have_precision, o.ascii, o.no_color,
              o.screen_cols, o.screen_rows, S(o.keys), S(o.dump_file), S(o.npy_dir), S(o.svg_file), S(o.lesson),
              o.no_lesson, o.config_flags, o.check, o.n_check_files, o.restart, o.autoplay_ms, o.presenter,
              o.list_lessons, o.list_steps, o.bench_runs, S(f->sentence), S(f->sentence_file), S(f->token_ids), f->have_vocab,
              f->have_d_model, f->have_heads, f->have_focus, f->have_seed, (int)f->kernels, f->have_kernels,
              f->threads, S(f->weights_dir), c->n_tokens, c->vocab_size, c->d_model, c->heads, c->focus,
-             (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels, c->threads);
+             (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels, c->threads, S(c->model), c->layer,
+             c->n_layer);
 #undef S
     cli_options_free(&o);
 }

@@ -61,23 +61,28 @@ START_TEST(test_steps_in_order)
 }
 END_TEST
 
-/* The table: its ids are unique and are, in order, the tests' own list
- * (tests/steps.expected), titles too; every way of reading it agrees. */
+/* The table: its ids are unique; the article's rows (the first ones, all
+ * but part 3's) are, in order, the tests' own list (tests/steps.expected,
+ * what --list-steps prints), titles too; every way of reading it agrees.
+ * The model's rows follow them (check_model_trace.c checks which). */
 START_TEST(test_step_table_is_the_expected_list)
 {
     ExpectedSteps want;
     expected_steps_load(&want);
-    ck_assert_int_eq((int)trace_step_def_count(), want.n);
+    ck_assert_int_eq((int)trace_article_step_count(), want.n);
     ck_assert_int_le((int)trace_step_def_count(), TRACE_MAX_STEPS);
     const char *const *ids = trace_step_ids();
     ck_assert_ptr_eq(ids, trace_step_ids());
     for (size_t i = 0; i < trace_step_def_count(); i++) {
         const TraceStepDef *def = trace_step_def(i);
         ck_assert_ptr_nonnull(def);
-        ck_assert_str_eq(def->id, want.id[i]);
-        ck_assert_str_eq(def->title, want.title[i]);
-        ck_assert_str_eq(ids[i], want.id[i]);
-        ck_assert_ptr_eq(trace_step_def_find(want.id[i]), def);
+        ck_assert_ptr_eq(trace_step_def_find(def->id), def);
+        ck_assert_str_eq(ids[i], def->id);
+        ck_assert_int_eq(def->part == PART_MODEL, i >= trace_article_step_count());
+        if (i < trace_article_step_count()) {
+            ck_assert_str_eq(def->id, want.id[i]);
+            ck_assert_str_eq(def->title, want.title[i]);
+        }
         ck_assert_msg(def->build != NULL && def->explanation != NULL && def->explanation[0], "row %s lacks text",
                       def->id);
         for (size_t j = 0; j < i; j++)
@@ -134,7 +139,7 @@ static void check_steps_fill_their_rows(const Trace *trace, const char *label)
             for (int k = 0; k < trace->n_owned; k++)
                 owned |= trace->owned[k].tensor == tt->tensor;
             ck_assert_msg(owned, "%s: %s.%s is not the trace's", label, step->id, name);
-            for (int k = 0; k < 2; k++)
+            for (int k = 0; k < TRACE_MAX_OP_INPUTS; k++)
                 ck_assert_msg(tt->how.in[k] >= -1 && tt->how.in[k] < n, "%s: %s.%s input %d", label, step->id, name, k);
             ck_assert_msg(tt->is_output == (tt->how.op != OP_SHOWN), "%s: %s.%s derivation", label, step->id, name);
             ck_assert_msg(tt->made_in >= 0 && tt->made_in <= i, "%s: %s.%s made in %d", label, step->id, name,
@@ -172,8 +177,28 @@ START_TEST(test_every_step_fills_its_row)
         ck_assert_msg(trace != NULL, "case %zu: %s", c, err.message);
         char label[32];
         snprintf(label, sizeof label, "case %zu", c);
-        ck_assert_int_eq(trace->n_steps, (int)trace_step_def_count()); /* every row applies to these */
+        ck_assert_int_eq(trace->n_steps, (int)trace_article_step_count()); /* every article row applies to these */
         check_steps_fill_their_rows(trace, label);
+        trace_free(trace);
+        config_free(&cfg);
+    }
+    /* a model trace (part 3 alone) of a fixture checkpoint, at its two layers */
+    for (size_t layer = 0; layer < 2; layer++) {
+        Config cfg;
+        Error err;
+        error_clear(&err);
+        ck_assert(config_default(&cfg, &err));
+        ck_assert_msg(config_set_token_ids(&cfg, "5 17 3 60", &err), "%s", err.message);
+        cfg.model = strdup("tests/fixtures/gpt2/d16_h2_l2_f32");
+        cfg.vocab_size = 64;
+        cfg.heads = 2;
+        cfg.n_layer = 2;
+        cfg.layer = layer;
+        cfg.causal = true;
+        Trace *trace = trace_build(&cfg, &err);
+        ck_assert_msg(trace != NULL, "model layer %zu: %s", layer, err.message);
+        ck_assert_int_eq(trace->n_steps, (int)(trace_step_def_count() - trace_article_step_count()) - (layer == 0));
+        check_steps_fill_their_rows(trace, layer == 0 ? "model layer 0" : "model layer 1");
         trace_free(trace);
         config_free(&cfg);
     }

@@ -514,5 +514,49 @@ else
     not_ok "--kernels fast --threads 3 computes and prints the trace" "$(show "$ERR")"
 fi
 
+# A GPT-2 checkpoint (--model): every output of a model trace. The numbers
+# themselves are checked against PyTorch by check_model_trace.c.
+GM=$(cd "$(dirname "$0")" && pwd)/fixtures/gpt2/d32_h4_l3_f32_prefix
+run --model "$GM" --token-ids "5 17 3 60" --layer 2 --list-steps
+if expect_ok "--model --list-steps" && [ "$(cut -f2 "$OUT" | tr '\n' ' ')" = "gpt2_tokens gpt2_embed gpt2_blocks gpt2_ln_1 \
+gpt2_qkv gpt2_heads gpt2_scores gpt2_softmax gpt2_weighted_sum gpt2_concat gpt2_c_proj gpt2_next_token " ]; then
+    ok "--list-steps with --model lists the model's 12 steps, numbered as --step counts them"
+else
+    not_ok "--list-steps with --model lists the model's 12 steps, numbered as --step counts them" "$(show "$OUT")"
+fi
+run --model "$GM" --token-ids "5 17 3 60" --layer 2 --json
+if expect_ok "--model --json" && grep -q '"model": ".*d32_h4_l3_f32_prefix"' "$OUT" && grep -q '"layer": 2,' "$OUT" &&
+    grep -q '"n_layer": 3' "$OUT" && grep -q '"part": "model"' "$OUT" && ! grep -q '"part": "single_head"' "$OUT"; then
+    ok "--model --json: config has model, layer and n_layer; every step is part 3"
+else
+    not_ok "--model --json: config has model, layer and n_layer; every step is part 3" "$(show "$OUT")"
+fi
+run --model "$GM" --token-ids "5 17 3 60" --layer 1 --print --step gpt2_qkv
+if expect_ok "--model --print" && grep -q '^== Step 5/12: gpt2_qkv (model) ' "$OUT" &&
+    grep -q 'qkv = ln_1 · W + b, W = h.1.attn.c_attn.weight \[32, 96\]' "$OUT"; then
+    ok "--model --print --step gpt2_qkv: the fused product with the checkpoint's name and shape"
+else
+    not_ok "--model --print --step gpt2_qkv: the fused product with the checkpoint's name and shape" "$(show "$OUT")"
+fi
+run --model "$GM" --token-ids "5 17 3 60" --export-npy "$TMP/model-npy"
+if [ "$status" -eq 0 ] && [ "$(ls "$TMP/model-npy" | wc -l)" -eq 24 ] && [ -s "$TMP/model-npy/model.qkv.npy" ] &&
+    [ -s "$TMP/model-npy/model.next_token_probs.npy" ]; then
+    ok "--model --export-npy writes the model's 24 tensors as model.NAME.npy"
+else
+    not_ok "--model --export-npy writes the model's 24 tensors as model.NAME.npy" "$(ls "$TMP/model-npy" 2>&1)"
+fi
+run --model "$GM" --token-ids "5 17 3 60" --svg -
+if expect_ok "--model --svg" && grep -q 'gpt2_softmax' "$OUT" && grep -q '</svg>' "$OUT"; then
+    ok "--model --svg draws the model's attention weights"
+else
+    not_ok "--model --svg draws the model's attention weights" "$(show "$ERR")"
+fi
+run --model "$GM" --token-ids "5 17 3 60" --dump-screen - --size 80x24 --keys "<Space><Space><Space><Space><Space><Space>"
+if expect_ok "--model --dump-screen" && grep -q 'part 3: GPT-2  step 7/11' "$OUT" && grep -q 'scores \[4, 4, 4\]' "$OUT"; then
+    ok "--model --dump-screen: the tracer opens on a model trace at 80x24"
+else
+    not_ok "--model --dump-screen: the tracer opens on a model trace at 80x24" "$(show "$OUT")"
+fi
+
 printf 'cli: %s passed, %s failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]

@@ -28,5 +28,6 @@ Suite *model_suite(void);
 Suite *json_suite(void);
 Suite *bpe_suite(void);
 Suite *floatfmt_suite(void);
+Suite *model_trace_suite(void);
 
 #endif

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "attn_limits.h"
+#include "bpe.h"
+#include "gpt2.h"
 #include "numfmt.h"
 
 /* The headless screen without --size, and the one --bench-frames states its
@@ -355,6 +357,10 @@ static const CliFlag FLAGS[] = {
      .config = true, .help = "repeat the words to N tokens (try 512, --d-model 768)"},
     {"--weights", .arg = "DIR", .handle = set_text, .field = AT(flags.weights_dir), .empty = "needs a directory",
      .config = true},
+    {"--model", .arg = "DIR", .handle = set_text, .field = AT(flags.model_dir), .empty = "needs a directory",
+     .config = true},
+    {"--layer", .arg = "L", .handle = set_u64, .min = 0, .max = UINT32_MAX, .field = AT(flags.layer),
+     .have = AT(flags.have_layer), .config = true},
     {"--max-memory", .arg = "SIZE", .handle = set_max_memory},
     {"--kernels", .arg = "NAME", .handle = set_kernels},
     {"--threads", .arg = "N", .handle = set_int, .min = 1, .max = KERNELS_MAX_THREADS, .field = AT(flags.threads)},
@@ -534,6 +540,8 @@ static bool finish_parse(CliParse *p, Error *err)
     }
     if (opts->flags.sentence != NULL && opts->flags.sentence_file != NULL)
         return error_set(err, STATUS_USAGE, "--sentence and --sentence-file cannot be used together");
+    if (opts->flags.model_dir != NULL && opts->lesson != NULL)
+        return error_set(err, STATUS_USAGE, "--model cannot be used with a LESSON: a model trace has no lesson");
 
     /* Apply: the article's configuration, then what the flags change. */
     if (!config_default(&opts->config, err))
@@ -558,8 +566,135 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
     return finish_parse(&parse, err);
 }
 
+/* ------------------------------------------------------------------------
+ * --model DIR: the configuration of a GPT-2 checkpoint's trace
+ * ---------------------------------------------------------------------- */
+
+/* The flags a model trace takes its value of from the checkpoint, or has
+ * no use for: the first one given, or NULL. */
+static const char *model_refuses(const ConfigFlags *f)
+{
+    return f->weights_dir != NULL ? "--weights" : f->have_vocab ? "--vocab-size" : f->have_d_model ? "--d-model"
+           : f->have_heads ? "--heads" : f->have_focus ? "--focus" : f->have_seed ? "--seed" : NULL;
+}
+
+/* Tokenizes text by DIR/vocab.json and merges.txt into cfg's ids (labels:
+ * the tokens as vocab.json writes them, "Ġcapital"); cfg->sentence becomes
+ * text. False with err set (the tokenizer's files, an empty text). */
+static bool model_tokenize(const char *dir, const char *text, Config *cfg, Error *err)
+{
+    char vocab[LIMIT_PATH_BYTES], merges[LIMIT_PATH_BYTES];
+    if (snprintf(vocab, sizeof vocab, "%s/vocab.json", dir) >= (int)sizeof vocab ||
+        snprintf(merges, sizeof merges, "%s/merges.txt", dir) >= (int)sizeof merges)
+        return error_set(err, STATUS_USAGE, "--model: the directory name is too long");
+    Bpe *bpe = bpe_load(vocab, merges, err);
+    if (bpe == NULL && err != NULL && err->status == STATUS_NOINPUT) {
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        error_set(err, STATUS_NOINPUT, "%.200s (a --sentence needs the checkpoint's tokenizer; --token-ids does not)",
+                  why);
+    }
+    BpeEncoding *enc = bpe != NULL ? bpe_encode(bpe, text, strlen(text), err) : NULL;
+    bool ok = enc != NULL;
+    if (ok && (enc->n_tokens == 0 || enc->n_tokens > LIMIT_MAX_TOKENS))
+        ok = error_set(err, STATUS_DATAERR, "--sentence: %zu tokens (expected 1 to %d)", enc->n_tokens,
+                       LIMIT_MAX_TOKENS);
+    long *ids = ok ? calloc(enc->n_tokens, sizeof *ids) : NULL;
+    const char **labels = ok ? calloc(enc->n_tokens, sizeof *labels) : NULL;
+    if (ok && (ids == NULL || labels == NULL))
+        ok = error_oom(err, "the tokens");
+    for (size_t i = 0; ok && i < enc->n_tokens; i++) {
+        ids[i] = enc->ids[i];
+        labels[i] = bpe_token_text(bpe, enc->ids[i], NULL);
+    }
+    ok = ok && config_set_tokens(cfg, ids, labels, enc->n_tokens, err);
+    free(cfg->sentence);
+    cfg->sentence = ok ? strdup(text) : NULL;
+    if (ok && cfg->sentence == NULL)
+        ok = error_oom(err, "the sentence");
+    free(ids);
+    free(labels);
+    bpe_encoding_free(enc);
+    bpe_free(bpe);
+    return ok;
+}
+
+/* The tokens of a model trace: --token-ids as given, else the sentence
+ * (--sentence, --sentence-file or the article's) by the model's tokenizer. */
+static bool model_tokens(const ConfigFlags *f, Config *cfg, Error *err)
+{
+    if (f->token_ids != NULL) {
+        if (f->sentence != NULL || f->sentence_file != NULL)
+            return error_set(err, STATUS_USAGE, "--model: give --sentence or --token-ids, not both");
+        free(cfg->sentence);
+        cfg->sentence = NULL;
+        if (!config_set_token_ids(cfg, f->token_ids, err)) {
+            error_locate(err, f->token_ids, "--token-ids", false);
+            return false;
+        }
+        return true;
+    }
+    char *file_text = NULL;
+    if (f->sentence_file != NULL && !read_sentence_file(f->sentence_file, &file_text, err))
+        return false;
+    char *base = cfg->sentence != NULL ? strdup(cfg->sentence) : NULL;
+    const char *text = f->sentence != NULL ? f->sentence : file_text != NULL ? file_text : base;
+    const char *why = NULL;
+    bool ok = text != NULL || error_set(err, STATUS_USAGE, "--model: give --sentence or --token-ids");
+    size_t bad = ok ? text_find_invalid(text, strlen(text), &why) : (size_t)-1;
+    if (bad != (size_t)-1)
+        ok = error_set(err, STATUS_DATAERR, "--sentence: %s at byte %zu", why, bad + 1);
+    ok = ok && model_tokenize(f->model_dir, text, cfg, err);
+    free(file_text);
+    free(base);
+    return ok;
+}
+
+/* The sizes, layer and tokens of a trace of the checkpoint in
+ * f->model_dir, onto cfg; see cli_apply_config. */
+static bool apply_model(const ConfigFlags *f, Config *cfg, Error *err)
+{
+    const char *refused = model_refuses(f);
+    if (refused != NULL)
+        return error_set(err, STATUS_USAGE, "%s cannot be used with --model: the checkpoint decides it", refused);
+    Gpt2Model *model = gpt2_open(f->model_dir, err);
+    if (model == NULL)
+        return false;
+    const Gpt2Config m = model->config;
+    gpt2_close(model);
+    if (f->layer >= m.n_layer)
+        return error_set(err, STATUS_DATAERR, "--layer %llu is out of range: %s has n_layer %zu (layers 0 to %zu)",
+                         (unsigned long long)f->layer, f->model_dir, m.n_layer, m.n_layer - 1);
+    if (!model_tokens(f, cfg, err) || (f->tokens != 0 && !config_repeat_tokens(cfg, (size_t)f->tokens, err)))
+        return false;
+    if (cfg->n_tokens > m.n_positions)
+        return error_set(err, STATUS_DATAERR, "%s: %zu tokens are more than its n_positions (%zu)", f->model_dir,
+                         cfg->n_tokens, m.n_positions);
+    free(cfg->model);
+    if ((cfg->model = strdup(f->model_dir)) == NULL)
+        return error_oom(err, "the model's name");
+    cfg->vocab_size = m.vocab_size;
+    cfg->d_model = m.n_embd;
+    cfg->heads = m.n_head;
+    cfg->n_layer = m.n_layer;
+    cfg->layer = (size_t)f->layer;
+    cfg->focus = 1;
+    cfg->causal = true; /* GPT-2 always masks the future */
+    if (f->max_bytes != 0)
+        cfg->max_bytes = f->max_bytes;
+    if (f->have_kernels)
+        cfg->kernels = f->kernels;
+    if (f->threads != 0)
+        cfg->threads = f->threads;
+    return config_validate(cfg, err);
+}
+
 bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)
 {
+    if (f->model_dir != NULL)
+        return apply_model(f, cfg, err);
+    if (f->have_layer)
+        return error_set(err, STATUS_USAGE, "--layer goes with --model DIR");
     char *file_text = NULL;
     if (f->sentence_file != NULL && !read_sentence_file(f->sentence_file, &file_text, err))
         return false;

@@ -40,6 +40,9 @@ typedef struct ConfigFlags {
     bool have_kernels;
     int threads;                   /* --threads N, 0 when not given */
     const char *weights_dir;       /* --weights DIR, or NULL; points into argv */
+    const char *model_dir;         /* --model DIR, or NULL; points into argv */
+    uint64_t layer;                /* --layer L (0 when not given) */
+    bool have_layer;
 } ConfigFlags;
 
 typedef struct Options {
@@ -121,7 +124,13 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err);
 
 /* Applies the configuration flags onto cfg (the article's, or a lesson's)
  * and validates the result (not with --weights: the files may still
- * change the sizes, and weights_load validates). Errors as for cli_parse. */
+ * change the sizes, and weights_load validates). With --model DIR the
+ * sizes come from DIR/config.json and the sentence (the article's when none
+ * is given) is tokenized by DIR/vocab.json and merges.txt, or --token-ids
+ * are taken as they are; --layer must be below n_layer and the tokens at
+ * most n_positions (STATUS_DATAERR, one line each); the checkpoint's and
+ * the tokenizer's own errors come through (STATUS_NOINPUT, STATUS_DATAERR).
+ * Errors as for cli_parse. */
 bool cli_apply_config(const ConfigFlags *flags, Config *cfg, Error *err);
 
 /* Releases what opts owns. */

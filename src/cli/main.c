@@ -647,12 +647,18 @@ static bool resolve_lesson(Run *run, Error *err)
     return true;
 }
 
-/* --list-steps: the step table, "number<TAB>id<TAB>title" a line. */
-static bool print_steps(Error *err)
+/* --list-steps: the rows of the step table that cfg's trace has (the
+ * article's, or with --model the model's), "number<TAB>id<TAB>title" a
+ * line, numbered as --step N counts them. */
+static bool print_steps(const Config *cfg, Error *err)
 {
     StrBuf list = {0};
-    for (size_t i = 0; i < trace_step_def_count(); i++)
-        strbuf_printf(&list, "%zu\t%s\t%s\n", i + 1, trace_step_def(i)->id, trace_step_def(i)->title);
+    size_t number = 0;
+    for (size_t i = 0; i < trace_step_def_count(); i++) {
+        const TraceStepDef *def = trace_step_def(i);
+        if (def->applies == NULL || def->applies(cfg))
+            strbuf_printf(&list, "%zu\t%s\t%s\n", ++number, def->id, def->title);
+    }
     bool ok = write_out(strbuf_text(&list), list.len, err);
     strbuf_free(&list);
     return ok;
@@ -668,7 +674,7 @@ static bool print_info(const Options *opts, Error *err)
         return write_out(version, sizeof version - 1, err);
     }
     if (opts->list_steps)
-        return print_steps(err);
+        return print_steps(&opts->config, err);
     StrBuf list = {0};
     bool ok = catalog_list(&list, err) && write_out(strbuf_text(&list), list.len, err);
     strbuf_free(&list);

@@ -32,7 +32,7 @@
 /* The step ids, from the trace's step table (trace.h), in its order; at
  * most TRACE_MAX_STEPS of them. */
 #define STEP_IDS (trace_step_ids())
-#define N_STEP_IDS ((int)trace_step_def_count())
+#define N_STEP_IDS ((int)trace_article_step_count()) /* lessons walk the article; the model rows follow */
 _Static_assert(TRACE_MAX_STEPS <= LESSON_MAX_STEPS, "a lesson without a steps key walks every step of the table");
 
 /* Header keys, in the order the spec lists them. */

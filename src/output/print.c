@@ -303,6 +303,12 @@ static void put_config_text(StrBuf *out, const Config *cfg)
         strbuf_printf(out, " %ld", cfg->token_ids[i]);
     if (cfg->n_tokens > 32)
         strbuf_printf(out, " ... (%zu tokens)", cfg->n_tokens);
+    if (cfg->model != NULL) {
+        strbuf_printf(out, "\nmodel %s, layer %zu (n_layer %zu), vocab_size %zu, d_model %zu, heads %zu (d_k %zu), "
+                      "causal on\n", cfg->model, cfg->layer, cfg->n_layer, cfg->vocab_size, cfg->d_model, cfg->heads,
+                      config_d_k(cfg));
+        return;
+    }
     strbuf_printf(out, "\nvocab_size %zu, d_model %zu, heads %zu (d_k %zu), seed %llu, focus token %zu, causal %s\n",
                   cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed,
                   cfg->focus, cfg->causal ? "on" : "off");
@@ -520,9 +526,15 @@ static void put_json_config(StrBuf *out, const Config *cfg)
         strbuf_printf(out, "%s%ld", i > 0 ? ", " : "", cfg->token_ids[i]);
     strbuf_printf(out,
                   "],\n    \"vocab_size\": %zu,\n    \"d_model\": %zu,\n    \"heads\": %zu,\n    \"d_k\": %zu,\n"
-                  "    \"seed\": %llu,\n    \"focus\": %zu,\n    \"causal\": %s\n  },\n",
+                  "    \"seed\": %llu,\n    \"focus\": %zu,\n    \"causal\": %s",
                   cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed,
                   cfg->focus, cfg->causal ? "true" : "false");
+    if (cfg->model != NULL) { /* a model trace only: the article's JSON is unchanged */
+        strbuf_puts(out, ",\n    \"model\": ");
+        put_json_string(out, cfg->model);
+        strbuf_printf(out, ",\n    \"layer\": %zu,\n    \"n_layer\": %zu", cfg->layer, cfg->n_layer);
+    }
+    strbuf_puts(out, "\n  },\n");
 }
 
 void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)

@@ -109,6 +109,7 @@ void config_free(Config *cfg)
     free(cfg->sentence);
     free_tokens(cfg->tokens, cfg->n_tokens);
     free(cfg->token_ids);
+    free(cfg->model);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -136,7 +137,10 @@ bool config_copy(Config *dst, const Config *src, Error *err)
     dst->tokens = NULL;
     dst->token_ids = NULL;
     dst->n_tokens = 0;
+    dst->model = NULL;
     if (src->sentence != NULL && (dst->sentence = dup_string(src->sentence)) == NULL)
+        goto oom;
+    if (src->model != NULL && (dst->model = dup_string(src->model)) == NULL)
         goto oom;
     dst->tokens = calloc(src->n_tokens, sizeof *dst->tokens);
     dst->token_ids = calloc(src->n_tokens, sizeof *dst->token_ids);
@@ -380,6 +384,30 @@ bool config_set_token_ids(Config *cfg, const char *text, Error *err)
         if (ids[i] > max_id)
             max_id = ids[i];
     cfg->vocab_size = (size_t)max_id + 1;
+    return true;
+}
+
+bool config_set_tokens(Config *cfg, const long *ids, const char *const *labels, size_t n, Error *err)
+{
+    if (n == 0 || n > LIMIT_MAX_TOKENS)
+        return error_set(err, STATUS_DATAERR, "%zu tokens: expected 1 to %d", n, LIMIT_MAX_TOKENS);
+    char **copies = calloc(n, sizeof *copies);
+    long *id_copy = calloc(n, sizeof *id_copy);
+    bool ok = copies != NULL && id_copy != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        id_copy[i] = ids[i];
+        ok = (copies[i] = dup_string(labels[i])) != NULL;
+    }
+    if (!ok) {
+        free_tokens(copies, n);
+        free(id_copy);
+        return error_oom(err, "the tokens");
+    }
+    free_tokens(cfg->tokens, cfg->n_tokens);
+    free(cfg->token_ids);
+    cfg->tokens = copies;
+    cfg->token_ids = id_copy;
+    cfg->n_tokens = n;
     return true;
 }
 

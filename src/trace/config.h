@@ -32,6 +32,9 @@ typedef struct Config {
     unsigned long long max_bytes; /* cap on the trace's tensors, 0 for LIMIT_DEFAULT_MAX_BYTES */
     KernelChoice kernels;  /* which kernels compute the trace (--kernels); never changes a reference-sized trace */
     int threads;           /* threads for the fast kernels (--threads), 0 for the default */
+    char *model;           /* --model DIR: the checkpoint of a model trace (part 3 alone); NULL: the article; owned */
+    size_t layer;          /* --layer L: the block a model trace follows, below n_layer */
+    size_t n_layer;        /* the checkpoint's blocks (its config.json); 0 without a model */
 } Config;
 
 /* Fills cfg with the article's configuration: "my name is Marcello Politi",
@@ -57,6 +60,12 @@ bool config_set_sentence(Config *cfg, const char *text, Error *err);
  * sentence's words when a sentence with as many words is set; otherwise the
  * sentence is dropped and the ids label themselves. */
 bool config_set_token_ids(Config *cfg, const char *text, Error *err);
+
+/* Replaces the token ids and their labels with copies of ids[0..n) and
+ * labels[0..n) (a model's tokenizer made them); the sentence and the
+ * vocabulary size are unchanged. Fails (STATUS_DATAERR) for n outside
+ * 1..LIMIT_MAX_TOKENS, or out of memory. */
+bool config_set_tokens(Config *cfg, const long *ids, const char *const *labels, size_t n, Error *err);
 
 /* Repeats the tokens (ids and labels, and the sentence's words when there
  * is a sentence) until there are n, or keeps the first n when there are

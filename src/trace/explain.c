@@ -79,6 +79,52 @@ static size_t last_dim(const Tensor *t)
     return t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
 }
 
+/* Where element index (h, s, e) of out [H, S, E], third `part` of the
+ * fused qkv [S, 3·H·E], is in qkv: *at = s·3d + part·d + h·E + e. False
+ * when the shapes do not fit that. */
+static bool qkv_offset(const TraceTensor *qkv, const Tensor *out, size_t part, const size_t *index, size_t *at)
+{
+    if (qkv == NULL || qkv->tensor->ndim != 2 || out->ndim != 3 || part > 2)
+        return false;
+    size_t H = out->shape[0], S = out->shape[1], E = out->shape[2], D = H * E;
+    if (qkv->tensor->shape[0] != S || qkv->tensor->shape[1] != 3 * D)
+        return false;
+    *at = index[1] * 3 * D + part * D + index[0] * E + index[2];
+    return true;
+}
+
+/* The numbers one value of a LayerNorm is made of. */
+typedef struct LayerNormTerms {
+    float x, mean, rstd, gamma, beta;
+} LayerNormTerms;
+
+/* The terms of element index (s, j) of out, an OP_LAYERNORM output [S, D]
+ * whose inputs are x [S, D], mean [S], rstd [S], gamma [D], beta [D].
+ * False when they do not fit. */
+static bool layernorm_terms(const Trace *trace, int step, const TraceTensor *out, const size_t *index,
+                            LayerNormTerms *n)
+{
+    const TraceTensor *in[5];
+    for (int k = 0; k < 5; k++)
+        if ((in[k] = step_tensor(trace, step, out->how.in[k])) == NULL)
+            return false;
+    const Tensor *o = out->tensor;
+    if (o->ndim != 2 || !tensor_same_shape(in[0]->tensor, o) || in[1]->tensor->size != o->shape[0] ||
+        in[2]->tensor->size != o->shape[0] || in[3]->tensor->size != o->shape[1] || in[4]->tensor->size != o->shape[1])
+        return false;
+    size_t s = index[0], j = index[1];
+    *n = (LayerNormTerms){in[0]->tensor->data[s * o->shape[1] + j], in[1]->tensor->data[s], in[2]->tensor->data[s],
+                          in[3]->tensor->data[j], in[4]->tensor->data[j]};
+    return true;
+}
+
+/* The value, as nn.h's layernorm_forward computes it: two fused
+ * multiply-adds, (x · rstd + (-rstd · mean)) · gamma + beta. */
+static float layernorm_value(const LayerNormTerms *n)
+{
+    return fmaf(fmaf(n->x, n->rstd, -n->rstd * n->mean), n->gamma, n->beta);
+}
+
 /* Turns offset into t's multi-index (t->ndim entries). */
 static void unravel_offset(const Tensor *t, size_t offset, size_t *index)
 {
@@ -216,6 +262,10 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
     case OP_SOFTMAX:
     case OP_EINSUM:
     case OP_CONCAT_HEADS:
+    case OP_ADD:
+    case OP_SPLIT_QKV:
+    case OP_LAYERNORM:
+    case OP_STAGE:
         break;
     }
     return false;
@@ -335,7 +385,24 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_STAGE:
         return o->data[offset];
+    case OP_ADD: {
+        const TraceTensor *in1 = input_of(trace, step, out, 1);
+        if (in0 == NULL || in1 == NULL || !tensor_same_shape(in0->tensor, o) || !tensor_same_shape(in1->tensor, o))
+            return NAN;
+        return in0->tensor->data[offset] + in1->tensor->data[offset];
+    }
+    case OP_SPLIT_QKV: {
+        size_t at;
+        if (!qkv_offset(in0, o, how->qkv_part, index, &at))
+            return NAN;
+        return in0->tensor->data[at];
+    }
+    case OP_LAYERNORM: {
+        LayerNormTerms n;
+        return layernorm_terms(trace, step, out, index, &n) ? layernorm_value(&n) : NAN;
+    }
     case OP_MATVEC:
     case OP_DOT_ROWS:
     case OP_MATMUL: {
@@ -483,10 +550,22 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
         size_t S = t->shape[1], E = t->shape[2];
         return offset == ((sel_index[1] / E) * S + sel_index[0]) * E + sel_index[1] % E;
     }
+    case OP_ADD:
+        return offset == sel_offset;
+    case OP_SPLIT_QKV: {
+        size_t at;
+        return k == 0 && qkv_offset(in, o, how->qkv_part, sel_index, &at) && offset == at;
+    }
+    case OP_LAYERNORM:
+        /* out[s][j]: the whole row s of x (its mean and variance), mean[s], rstd[s], gamma[j], beta[j] */
+        if (o->ndim != 2)
+            return false;
+        return k == 0 ? offset / last_dim(t) == sel_index[0] : k <= 2 ? offset == sel_index[0] : offset == sel_index[1];
     case OP_SHOWN:
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_STAGE:
         break;
     }
     return false;
@@ -503,7 +582,7 @@ bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_
         return false;
     size_t sel_index[TENSOR_MAX_DIMS] = {0};
     unravel_offset(sel->tensor, sel_offset, sel_index);
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < TRACE_MAX_OP_INPUTS; k++)
         if (sel->how.in[k] == tensor && is_source_of(trace, step, sel, sel_index, sel_offset, k, offset))
             return true;
     return false;
@@ -1354,6 +1433,75 @@ static void explain_tokenize(Cell *c)
          (double)id, (double)id, c->trace->config.vocab_size);
 }
 
+/* out = in0 + in1 at the same place. */
+static void explain_add(Cell *c)
+{
+    const TraceTensor *in0 = input_of(c->trace, c->step, c->tt, 0), *in1 = input_of(c->trace, c->step, c->tt, 1);
+    line(&c->lines, "%s", c->name);
+    if (in0 == NULL || in1 == NULL || c->offset >= in0->tensor->size || c->offset >= in1->tensor->size)
+        return;
+    char a[TRACE_NAME_BYTES + 64], b[TRACE_NAME_BYTES + 64];
+    explain_element_name(c->trace, in0, c->offset, a, sizeof a);
+    explain_element_name(c->trace, in1, c->offset, b, sizeof b);
+    line(&c->lines, "  = %s + %s", a, b);
+    line(&c->lines, "  = %.*g + %.*g", c->precision + 2, (double)in0->tensor->data[c->offset], c->precision + 2,
+         (double)in1->tensor->data[c->offset]);
+}
+
+/* A value of q, k or v cut from the fused qkv: the column of qkv, and so
+ * of c_attn.weight and c_attn.bias, it comes from (the fused weight
+ * mapped back to the checkpoint). */
+static void explain_split_qkv(Cell *c)
+{
+    static const char *const thirds[] = {"queries", "keys", "values"};
+    const TraceTensor *in = input_of(c->trace, c->step, c->tt, 0);
+    size_t part = c->tt->how.qkv_part, at;
+    if (!qkv_offset(in, c->tt->tensor, part, c->index, &at)) {
+        line(&c->lines, "  (its input does not fit)");
+        return;
+    }
+    const Tensor *o = c->tt->tensor;
+    size_t E = o->shape[2], D = o->shape[0] * E, col = at % (3 * D), h = c->index[0], j = c->index[2];
+    size_t index[TENSOR_MAX_DIMS] = {c->index[1], col};
+    char from[NAME_BYTES];
+    element_name(c->trace, in, index, -1, 0, -1, from);
+    equation(&c->lines, c->name, "%s", from);
+    line(&c->lines, "  column %zu = %zu·%zu + %zu·%zu + %zu: %s (columns %zu..%zu), head %zu, element %zu", col, part,
+         D, h, E, j, thirds[part], part * D, part * D + D - 1, h, j);
+    line(&c->lines, "  = c_attn.bias[%zu] + ln_1 row %zu · c_attn.weight[:, %zu]", col, c->index[1], col);
+    line(&c->lines, "  (h.%zu.attn.c_attn.weight is [%zu, %zu], x · W; its bias [%zu])", c->trace->config.layer, D,
+         3 * D, 3 * D);
+}
+
+/* One value of a LayerNorm: its row's mean and rstd, the scale and the
+ * shift, and the fused arithmetic. */
+static void explain_layernorm(Cell *c)
+{
+    LayerNormTerms n;
+    if (!layernorm_terms(c->trace, c->step, c->tt, c->index, &n)) {
+        line(&c->lines, "  (its inputs do not fit)");
+        return;
+    }
+    const int p = c->precision + 2;
+    size_t D = c->tt->tensor->shape[1];
+    line(&c->lines, "%s = (x − mean) · rstd · γ + β", c->name);
+    line(&c->lines, "  x = %.*g, this row's mean over its %zu values = %.*g", p, (double)n.x, D, p, (double)n.mean);
+    line(&c->lines, "  rstd = 1/√(variance + ε) = %.*g", p, (double)n.rstd);
+    line(&c->lines, "  γ = %.*g, β = %.*g (ln_1.weight, .bias of column %zu)", p, (double)n.gamma, p, (double)n.beta,
+         c->index[1]);
+    line(&c->lines, "  (x − mean) · rstd = %.*g", p, (double)fmaf(n.x, n.rstd, -n.rstd * n.mean));
+    line(&c->lines, "  computed as (x · rstd − rstd · mean) · γ + β in two fused multiply-adds");
+}
+
+/* A value made by an operation the inspector does not spell out: the
+ * step's formula says how. */
+static void explain_stage(Cell *c)
+{
+    line(&c->lines, "%s", c->name);
+    line(&c->lines, "  computed as this step's formula says:");
+    line(&c->lines, "  %s", c->trace->steps[c->step].formula);
+}
+
 /* An input shown again: which step made it. */
 static void explain_shown(Cell *c)
 {
@@ -1434,6 +1582,18 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
         break;
     case OP_CONCAT_HEADS:
         explain_concat(&c);
+        break;
+    case OP_ADD:
+        explain_add(&c);
+        break;
+    case OP_SPLIT_QKV:
+        explain_split_qkv(&c);
+        break;
+    case OP_LAYERNORM:
+        explain_layernorm(&c);
+        break;
+    case OP_STAGE:
+        explain_stage(&c);
         break;
     }
     put_result(&c);

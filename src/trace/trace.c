@@ -25,7 +25,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bpe.h"
 #include "fatal.h"
+#include "gpt2.h"
 #include "numfmt.h"
 #include "einsum.h"
 #include "kernels.h"
@@ -131,6 +133,83 @@ static const char EXPLAIN_MH_OUTPUT[] =
     "A last matrix mixes the heads' results together, so each output number "
     "can draw on every head. This is what the attention layer returns.";
 
+/* Part 3, a GPT-2 checkpoint (--model). */
+
+static const char EXPLAIN_MODEL_TOKENS[] =
+    "A trained model comes with its own tokenizer. GPT-2 reads bytes: the "
+    "sentence is cut into words by a fixed pattern (a space stays at the "
+    "front of the word after it, shown as Ġ), and each word's bytes are "
+    "merged pairwise in the order merges.txt ranks them, until no listed "
+    "pair is left. Each piece's number in vocab.json is its id.";
+
+static const char EXPLAIN_MODEL_IDS[] =
+    "The ids were given as they are (--token-ids), so no tokenizer ran: "
+    "each id is simply a row number of the checkpoint's vocabulary, below "
+    "its vocab_size.";
+
+static const char EXPLAIN_MODEL_EMBED[] =
+    "Each id picks its row of the checkpoint's token table wte, and each "
+    "position picks its row of wpe, a second table the model learned for "
+    "positions (no sine waves here). Their sum is the vector each token "
+    "starts with, the residual stream that runs through every block.";
+
+static const char EXPLAIN_MODEL_BLOCKS[] =
+    "The block traced here does not see the embeddings themselves: every "
+    "earlier block has added its attention and its MLP (with GPT-2's tanh "
+    "GELU) onto the stream, each after its own LayerNorm. This is the "
+    "stream as it arrives at the block traced.";
+
+static const char EXPLAIN_MODEL_LN_1[] =
+    "Before attention, each token's vector is normalized on its own: its "
+    "mean is subtracted and it is multiplied by rstd, one over the square "
+    "root of its variance plus a small epsilon (config.json's "
+    "layer_norm_epsilon), then every component is scaled and shifted by "
+    "the block's learned gamma and beta (ln_1.weight and ln_1.bias).";
+
+static const char EXPLAIN_MODEL_QKV[] =
+    "GPT-2 keeps the query, key and value matrices side by side in one "
+    "fused matrix, c_attn, stored as [d, 3d] to multiply from the right "
+    "(x · W, a Conv1D layer), plus a bias. One product gives every token "
+    "all three at once: columns 0 to d-1 are queries, d to 2d-1 keys, 2d "
+    "to 3d-1 values.";
+
+static const char EXPLAIN_MODEL_HEADS[] =
+    "The three thirds of qkv are split apart, and each is cut into heads: "
+    "head h takes d_k consecutive columns of its third. Nothing is "
+    "computed here; the numbers are the ones of qkv, rearranged.";
+
+static const char EXPLAIN_MODEL_SCORES[] =
+    "Each head compares every query with every key by a dot product, "
+    "divided by the square root of the head width. GPT-2 is a decoder, "
+    "so a token may only look at itself and the tokens before it: the "
+    "scores above the diagonal are -inf.";
+
+static const char EXPLAIN_MODEL_SOFTMAX[] =
+    "Softmax turns each row of scores into weights that sum to 1. The -inf "
+    "scores get exactly 0, so the first token can only attend to itself "
+    "and always gives itself weight 1.";
+
+static const char EXPLAIN_MODEL_WEIGHTED_SUM[] =
+    "Each head blends the value vectors of the tokens each query may see, "
+    "weighted by its attention weights.";
+
+static const char EXPLAIN_MODEL_CONCAT[] =
+    "The heads' outputs for a token are laid side by side, head 0 first, "
+    "giving back one vector of the model's width per token.";
+
+static const char EXPLAIN_MODEL_C_PROJ[] =
+    "The projection c_proj (x · W plus a bias) mixes the heads together; "
+    "its result is what the attention layer returns. It is added onto the "
+    "stream that entered the block (the residual connection), so "
+    "attention only ever adds to what the token already carried.";
+
+static const char EXPLAIN_MODEL_NEXT_TOKEN[] =
+    "To see the model at work, the rest of it runs too: this block's MLP, "
+    "the later blocks and the final LayerNorm ln_f. The last token's "
+    "vector times every row of wte gives one score per vocabulary entry, "
+    "and softmax makes them the model's probabilities for the next token. "
+    "The five most likely are listed with their ids.";
+
 /* ------------------------------------------------------------------------
  * Owning tensors, and showing them in steps
  * ---------------------------------------------------------------------- */
@@ -166,7 +245,7 @@ int trace_step_show(TraceStep *step, const TraceTensorDef *def, const char *name
         tt->dims[i] = i < def->ndim ? def->dims[i] : DIM_OTHER;
     tt->is_output = def->is_output;
     tt->is_integer = def->is_integer;
-    tt->how = (Derivation){OP_SHOWN, {-1, -1}, 1.0f, false, 0, 0, NULL, false};
+    tt->how = (Derivation){OP_SHOWN, {-1, -1, -1, -1, -1}, 1.0f, false, 0, 0, NULL, false, 0};
     return index;
 }
 
@@ -329,6 +408,8 @@ struct TraceBuild {
     const Weights *loaded; /* tensors that replace the draws (weights.h), or NULL */
     Rng rng;               /* the generator, carried from step to step; a part's first draw seeds it */
     TraceStep *step;       /* the step being built */
+    Gpt2Model *model;      /* a model trace's checkpoint (cfg->model), open while the rows run; else NULL */
+    Gpt2Trace gpt2;        /* its forward pass, one stage per row */
 };
 
 /* pattern with each '#' replaced by focus (the 1-based focus token), into
@@ -781,6 +862,287 @@ static bool build_mh_output(TraceBuild *b, Error *err)
 }
 
 /* ------------------------------------------------------------------------
+ * The steps of part 3: a GPT-2 checkpoint's block (--model)
+ *
+ * Each function runs the checkpoint's next stage (gpt2.h), in the stage
+ * order, and keeps a copy of what the stage made under its issue-18 name.
+ * The Gpt2Trace itself lives in TraceBuild for the length of the build.
+ * ---------------------------------------------------------------------- */
+
+/* Whether cfg's trace walks the article (no --model) or a model. */
+static bool is_article(const Config *cfg)
+{
+    return cfg->model == NULL;
+}
+
+static bool is_model(const Config *cfg)
+{
+    return cfg->model != NULL;
+}
+
+/* A model trace of a block after the first: the blocks before it run. */
+static bool is_model_after_block_0(const Config *cfg)
+{
+    return cfg->model != NULL && cfg->layer > 0;
+}
+
+/* Runs stage `stage` of the checkpoint's forward pass. False with err set. */
+static bool model_stage(TraceBuild *b, Gpt2Stage stage, Error *err)
+{
+    return gpt2_trace_stage(b->model, &b->gpt2, stage, err);
+}
+
+/* The step's output `name`: a copy of the stage's tensor of that name (as
+ * `as`, or the same name when as is NULL). NULL with err set. */
+static Tensor *put_model(TraceBuild *b, const char *name, const char *as, Error *err)
+{
+    const Tensor *made = gpt2_trace_tensor(&b->gpt2, name);
+    ATTN_ASSERT(made != NULL);
+    return put(b, as != NULL ? as : name, tensor_copy(made, err), err);
+}
+
+/* The step's output out = in0 + in1, element by element (OP_ADD). */
+static Tensor *make_sum(TraceBuild *b, const char *out, const char *in0, const char *in1, Error *err)
+{
+    const Tensor *x = value(b, in0), *y = value(b, in1);
+    Tensor *t = put(b, out, tensor_new(x->ndim, x->shape, err), err);
+    if (t == NULL)
+        return NULL;
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = x->data[i] + y->data[i];
+    derive(b, out, OP_ADD, in0, in1);
+    return t;
+}
+
+static bool build_model_tokens(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens;
+    Tensor *ids = put(b, "token_ids", tensor_new1(S, err), err);
+    if (ids == NULL)
+        return false;
+    for (size_t i = 0; i < S; i++)
+        ids->data[i] = (float)b->cfg->token_ids[i];
+    if (b->cfg->sentence != NULL)
+        formula(b, "token_ids = GPT-2 BPE(sentence), by %s/vocab.json and merges.txt   → [%zu]", b->cfg->model, S);
+    else {
+        formula(b, "token_ids = the ids given (--token-ids), each below vocab_size %zu   → [%zu]", b->cfg->vocab_size,
+                S);
+        b->step->explanation = EXPLAIN_MODEL_IDS;
+    }
+    derive(b, "token_ids", OP_TOKENIZE, NULL, NULL);
+    return true;
+}
+
+/* Rows of wte and wpe, and their sum (block 0's input). */
+static bool build_model_embed(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, V = b->cfg->vocab_size;
+    if (!model_stage(b, GPT2_STAGE_EMBED, err) || put_model(b, "token_embed", NULL, err) == NULL ||
+        put_model(b, "position_embed", NULL, err) == NULL ||
+        make_sum(b, "embed_sum", "token_embed", "position_embed", err) == NULL)
+        return false;
+    /* at layer 0 the sum is what enters the block; the blocks stage only passes it on */
+    if (b->cfg->layer == 0 &&
+        (!model_stage(b, GPT2_STAGE_BLOCKS, err) || put_model(b, "block_input", NULL, err) == NULL))
+        return false;
+    formula(b, "embed_sum = wte[token_ids] + wpe[0..%zu]   [%zu, %zu][%zu] + [%zu, %zu] → [%zu, %zu]", S - 1, V, D,
+            S, S, D, S, D);
+    derive(b, "token_embed", OP_STAGE, NULL, NULL);
+    derive(b, "position_embed", OP_STAGE, NULL, NULL);
+    return true;
+}
+
+static bool build_model_blocks(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
+    if (!model_stage(b, GPT2_STAGE_BLOCKS, err) || put_model(b, "block_input", NULL, err) == NULL)
+        return false;
+    char blocks[48];
+    snprintf(blocks, sizeof blocks, L == 1 ? "block 0" : "blocks 0..%zu", L - 1);
+    title(b, "The residual stream entering block %zu", L);
+    formula(b, "block_input = %s(embed_sum), each x += attn(ln_1(x)); x += mlp(ln_2(x))   [%zu, %zu] → [%zu, %zu]",
+            blocks, S, D, S, D);
+    derive(b, "block_input", OP_STAGE, "embed_sum", NULL);
+    return true;
+}
+
+/* The step's output `name`: a copy of floats[0..n), as a vector. */
+static Tensor *put_floats(TraceBuild *b, const char *name, const float *floats, size_t n, Error *err)
+{
+    Tensor *t = put(b, name, tensor_new1(n, err), err);
+    if (t != NULL)
+        memcpy(t->data, floats, n * sizeof *floats);
+    return t;
+}
+
+/* LayerNorm with its parts shown: each row's mean and 1/√(var + ε), and
+ * the block's scale and shift, so the inspector can redo any value. */
+static bool build_model_ln_1(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
+    const Gpt2Trace *g = &b->gpt2;
+    if (!model_stage(b, GPT2_STAGE_LN_1, err) || put_floats(b, "ln_1_mean", g->ln_1_mean, S, err) == NULL ||
+        put_floats(b, "ln_1_rstd", g->ln_1_rstd, S, err) == NULL ||
+        put_floats(b, "ln_1.weight", g->block.w[GPT2_LN_1_WEIGHT], D, err) == NULL ||
+        put_floats(b, "ln_1.bias", g->block.w[GPT2_LN_1_BIAS], D, err) == NULL ||
+        put_model(b, "ln_1", NULL, err) == NULL)
+        return false;
+    formula(b, "ln_1 = (x − mean) · rstd · γ + β per row, γ, β = h.%zu.ln_1.weight, .bias   [%zu, %zu] → [%zu, %zu]", L,
+            S, D, S, D);
+    derive(b, "ln_1_mean", OP_STAGE, "block_input", NULL);
+    derive(b, "ln_1_rstd", OP_STAGE, "block_input", NULL);
+    derive(b, "ln_1.weight", OP_STAGE, NULL, NULL);
+    derive(b, "ln_1.bias", OP_STAGE, NULL, NULL);
+    Derivation *how = derive(b, "ln_1", OP_LAYERNORM, "block_input", "ln_1_mean");
+    how->in[2] = slot(b, "ln_1_rstd");
+    how->in[3] = slot(b, "ln_1.weight");
+    how->in[4] = slot(b, "ln_1.bias");
+    return true;
+}
+
+static bool build_model_qkv(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
+    if (!model_stage(b, GPT2_STAGE_QKV, err) || put_model(b, "qkv", NULL, err) == NULL)
+        return false;
+    formula(b, "qkv = ln_1 · W + b, W = h.%zu.attn.c_attn.weight [%zu, %zu], b = .bias [%zu]   [%zu, %zu] → [%zu, %zu]",
+            L, D, 3 * D, 3 * D, S, D, S, 3 * D);
+    derive(b, "qkv", OP_STAGE, "ln_1", NULL);
+    return true;
+}
+
+static bool build_model_heads(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
+    if (!model_stage(b, GPT2_STAGE_SPLIT_HEADS, err) || put_model(b, "queries", NULL, err) == NULL ||
+        put_model(b, "keys", NULL, err) == NULL || put_model(b, "values", NULL, err) == NULL)
+        return false;
+    title(b, "Split qkv into q, k, v and into %zu heads of %zu", H, E);
+    formula(b,
+            "queries[h] = qkv[:, h·%zu : (h+1)·%zu], keys at + %zu, values at + %zu   "
+            "[%zu, %zu] → 3 × [%zu, %zu, %zu]", E, E, D, 2 * D, S, 3 * D, H, S, E);
+    derive(b, "queries", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 0;
+    derive(b, "keys", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 1;
+    derive(b, "values", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 2;
+    return true;
+}
+
+static bool build_model_scores(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
+    if (!model_stage(b, GPT2_STAGE_SCORES, err) || put_model(b, "scores", NULL, err) == NULL)
+        return false;
+    formula(b, "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu, masked   [%zu, %zu, %zu] → [%zu, %zu, %zu]", E,
+            H, S, E, H, S, S);
+    Derivation *how = derive(b, "scores", OP_EINSUM, "queries", "keys");
+    how->equation = "hse,hek->hsk";
+    how->in1_transposed = true;
+    how->divisor = b->gpt2.scale;
+    how->causal = true;
+    return true;
+}
+
+static bool build_model_softmax(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, H = b->cfg->heads;
+    if (!model_stage(b, GPT2_STAGE_SOFTMAX, err) || put_model(b, "attention_weights", NULL, err) == NULL)
+        return false;
+    formula(b, "attention_weights = softmax(scores, dim=-1)   [%zu, %zu, %zu] → [%zu, %zu, %zu]", H, S, S, H, S, S);
+    derive(b, "attention_weights", OP_SOFTMAX, "scores", NULL);
+    return true;
+}
+
+static bool build_model_weighted_sum(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
+    if (!model_stage(b, GPT2_STAGE_HEAD_OUTPUTS, err) || put_model(b, "head_outputs", NULL, err) == NULL)
+        return false;
+    formula(b, "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu] → [%zu, %zu, %zu]",
+            H, S, S, H, S, E);
+    derive(b, "head_outputs", OP_EINSUM, "attention_weights", "values")->equation = "hij,hjk->hik";
+    return true;
+}
+
+static bool build_model_concat(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
+    if (!model_stage(b, GPT2_STAGE_CONCAT, err) || put_model(b, "concat_heads", NULL, err) == NULL)
+        return false;
+    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H,
+            S, E, S, D);
+    derive(b, "concat_heads", OP_CONCAT_HEADS, "head_outputs", NULL);
+    return true;
+}
+
+/* c_proj and its bias, then the residual add. */
+static bool build_model_c_proj(TraceBuild *b, Error *err)
+{
+    const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
+    if (!model_stage(b, GPT2_STAGE_C_PROJ, err) || put_model(b, "attn_output", NULL, err) == NULL ||
+        !model_stage(b, GPT2_STAGE_RESIDUAL, err) ||
+        make_sum(b, "attn_residual", "block_input", "attn_output", err) == NULL)
+        return false;
+    formula(b, "attn_output = concat_heads · W + b, W = h.%zu.attn.c_proj.weight [%zu, %zu]; attn_residual = "
+            "block_input + attn_output   → [%zu, %zu]", L, D, D, S, D);
+    derive(b, "attn_output", OP_STAGE, "concat_heads", NULL);
+    return true;
+}
+
+/* When the sentence was tokenized by the checkpoint's files (a sentence
+ * is set), token id's text as vocab.json writes it, quoted ("\"Ġthe\""),
+ * into out; else out is left as it is. The
+ * tokenizer is read again here (about 20 ms for GPT-2's); a failure only
+ * leaves the text out. */
+static void next_token_text(const Config *cfg, long id, char *out, size_t size)
+{
+    char vocab[LIMIT_PATH_BYTES], merges[LIMIT_PATH_BYTES];
+    if (cfg->sentence == NULL || snprintf(vocab, sizeof vocab, "%s/vocab.json", cfg->model) >= (int)sizeof vocab ||
+        snprintf(merges, sizeof merges, "%s/merges.txt", cfg->model) >= (int)sizeof merges)
+        return;
+    Bpe *bpe = bpe_load(vocab, merges, NULL);
+    const char *text = bpe != NULL && id >= 0 && id <= INT32_MAX ? bpe_token_text(bpe, (int32_t)id, NULL) : NULL;
+    if (text != NULL)
+        snprintf(out, size, "\"%.24s\"", text);
+    bpe_free(bpe);
+}
+
+/* The rest of the model, ln_f, the logits of the last token and the top 5. */
+static bool build_model_next_token(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
+    Tensor *ids, *probs;
+    if (!model_stage(b, GPT2_STAGE_NEXT_TOKEN, err) || put_model(b, "ln_f", NULL, err) == NULL ||
+        put_model(b, "next_token_probs", NULL, err) == NULL ||
+        (ids = put(b, "top_ids", tensor_new1(GPT2_TOP_K, err), err)) == NULL ||
+        (probs = put(b, "top_probs", tensor_new1(GPT2_TOP_K, err), err)) == NULL)
+        return false;
+    for (size_t k = 0; k < GPT2_TOP_K; k++) {
+        ids->data[k] = (float)b->gpt2.top_ids[k];
+        probs->data[k] = b->gpt2.top_probs[k];
+    }
+    char next[40] = "";
+    next_token_text(cfg, b->gpt2.top_ids[0], next, sizeof next);
+    if (next[0] != '\0')
+        title(b, "The model's next token after \"%.24s\": %s (id %ld, p %.3f)", cfg->tokens[S - 1], next,
+              b->gpt2.top_ids[0], (double)b->gpt2.top_probs[0]);
+    else
+        title(b, "The model's next token after \"%.24s\": id %ld (p %.3f)", cfg->tokens[S - 1], b->gpt2.top_ids[0],
+              (double)b->gpt2.top_probs[0]);
+    char rest[64] = "";
+    if (cfg->layer + 1 < cfg->n_layer)
+        snprintf(rest, sizeof rest, " and blocks %zu..%zu", cfg->layer + 1, cfg->n_layer - 1);
+    formula(b,
+            "next_token_probs = softmax(ln_f[%zu] · wteᵀ); ln_f after block %zu's MLP%s   [%zu] · [%zu, %zu]ᵀ → [%zu]",
+            S - 1, cfg->layer, rest, D, V, D, V);
+    derive(b, "ln_f", OP_STAGE, NULL, NULL);
+    derive(b, "next_token_probs", OP_STAGE, NULL, NULL);
+    derive(b, "top_ids", OP_STAGE, "next_token_probs", NULL);
+    derive(b, "top_probs", OP_STAGE, "next_token_probs", NULL);
+    return true;
+}
+
+/* ------------------------------------------------------------------------
  * The step table
  *
  * One row per step, in the order a trace makes them. A row's tensors are
@@ -799,6 +1161,9 @@ static bool build_mh_output(TraceBuild *b, Error *err)
 #define DIMS_HDE 3, {DIM_HEAD, DIM_MODEL, DIM_HEAD_DIM}
 #define DIMS_HSE 3, {DIM_HEAD, DIM_SEQ, DIM_HEAD_DIM}
 #define DIMS_HSS 3, {DIM_HEAD, DIM_SEQ, DIM_SEQ}
+#define DIMS_S3D 2, {DIM_SEQ, DIM_OTHER}
+#define DIMS_V 1, {DIM_VOCAB}
+#define DIMS_K 1, {DIM_OTHER}
 
 #define IN(name, dims) {name, dims, false, false}
 #define OUT(name, dims) {name, dims, true, false}
@@ -807,64 +1172,114 @@ static bool build_mh_output(TraceBuild *b, Error *err)
 
 static const TraceStepDef STEP_DEFS[] = {
     /* part 1 */
-    {.id = "tokenize", .part = PART_SINGLE_HEAD, .title = "Turn the words into token ids",
+    {.id = "tokenize", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Turn the words into token ids",
      .explanation = EXPLAIN_TOKENIZE, .build = build_tokenize,
      .tensors = {OUT_IDS("tokenized_sentence", DIMS_S)}},
-    {.id = "embed", .part = PART_SINGLE_HEAD, .title = "Look up each token's embedding",
+    {.id = "embed", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Look up each token's embedding",
      .explanation = EXPLAIN_EMBED, .build = build_embed,
      .tensors = {IN_IDS("tokenized_sentence", DIMS_S), OUT("embedding", DIMS_VD), OUT("sentence_embed", DIMS_SD)}},
-    {.id = "weights", .part = PART_SINGLE_HEAD, .title = "Draw the key, query and value matrices",
+    {.id = "weights", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Draw the key, query and value matrices",
      .explanation = EXPLAIN_WEIGHTS, .build = build_weights, .main = "w_key",
      .tensors = {OUT("w_key", DIMS_DD), OUT("w_query", DIMS_DD), OUT("w_value", DIMS_DD)}},
-    {.id = "project_token", .part = PART_SINGLE_HEAD, .title = "Key, query and value of the focus token",
+    {.id = "project_token", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Key, query and value of the focus token",
      .explanation = EXPLAIN_PROJECT_TOKEN, .build = build_project_token, .main = "key_#",
      .tensors = {IN("sentence_embed", DIMS_SD), OUT("x_#", DIMS_D), IN("w_key", DIMS_DD), IN("w_query", DIMS_DD),
                  IN("w_value", DIMS_DD), OUT("key_#", DIMS_D), OUT("query_#", DIMS_D), OUT("value_#", DIMS_D)}},
-    {.id = "keys_values", .part = PART_SINGLE_HEAD, .title = "Keys and values of every token",
+    {.id = "keys_values", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Keys and values of every token",
      .explanation = EXPLAIN_KEYS_VALUES, .build = build_keys_values, .main = "keys",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_key", DIMS_DD), IN("w_value", DIMS_DD), OUT("keys", DIMS_SD),
                  OUT("values", DIMS_SD)}},
-    {.id = "scores", .part = PART_SINGLE_HEAD, .title = "Score the focus token's query against every key",
+    {.id = "scores", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Score the focus token's query against every key",
      .explanation = EXPLAIN_SCORES, .build = build_scores,
      .tensors = {IN("query_#", DIMS_D), IN("keys", DIMS_SD), OUT("scores_#", DIMS_S)}},
-    {.id = "scale", .part = PART_SINGLE_HEAD, .title = "Scale the scores",
+    {.id = "scale", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Scale the scores",
      .explanation = EXPLAIN_SCALE, .build = build_scale,
      .tensors = {IN("scores_#", DIMS_S), OUT("scaled_scores_#", DIMS_S)}},
-    {.id = "softmax", .part = PART_SINGLE_HEAD, .title = "Softmax: scores become attention weights",
+    {.id = "softmax", .part = PART_SINGLE_HEAD, .applies = is_article,
+     .title = "Softmax: scores become attention weights",
      .explanation = EXPLAIN_SOFTMAX, .build = build_softmax,
      .tensors = {IN("scaled_scores_#", DIMS_S), OUT("a#", DIMS_S)}},
-    {.id = "weighted_sum", .part = PART_SINGLE_HEAD, .title = "Blend the values by the weights",
+    {.id = "weighted_sum", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Blend the values by the weights",
      .explanation = EXPLAIN_WEIGHTED_SUM, .build = build_weighted_sum,
      .tensors = {IN("a#", DIMS_S), IN("values", DIMS_SD), OUT("z#", DIMS_D)}},
-    {.id = "all_tokens", .part = PART_SINGLE_HEAD, .title = "Every token at once",
+    {.id = "all_tokens", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Every token at once",
      .explanation = EXPLAIN_ALL_TOKENS, .build = build_all_tokens, .main = "attention_weights",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_DD), OUT("queries", DIMS_SD), IN("keys", DIMS_SD),
                  IN("values", DIMS_SD), OUT("scores", DIMS_SS), OUT("attention_weights", DIMS_SS),
                  OUT("z", DIMS_SD)}},
     /* part 2 */
-    {.id = "mh_weights", .part = PART_MULTI_HEAD, .title = "Stacked weights for every head",
+    {.id = "mh_weights", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Stacked weights for every head",
      .explanation = EXPLAIN_MH_WEIGHTS, .build = build_mh_weights, .main = "w_query",
      .tensors = {OUT("w_query", DIMS_HDE), OUT("w_key", DIMS_HDE), OUT("w_value", DIMS_HDE),
                  OUT("w_output", DIMS_DD)}},
-    {.id = "mh_project", .part = PART_MULTI_HEAD, .title = "Queries, keys and values for every head",
+    {.id = "mh_project", .part = PART_MULTI_HEAD, .applies = is_article,
+     .title = "Queries, keys and values for every head",
      .explanation = EXPLAIN_MH_PROJECT, .einsum = "sd,hde->hse", .build = build_mh_project, .main = "queries",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_HDE), IN("w_key", DIMS_HDE), IN("w_value", DIMS_HDE),
                  OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
-    {.id = "mh_scores", .part = PART_MULTI_HEAD, .title = "Scores of every head",
+    {.id = "mh_scores", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Scores of every head",
      .explanation = EXPLAIN_MH_SCORES, .einsum = "hse,hek->hsk", .build = build_mh_scores,
      .tensors = {IN("queries", DIMS_HSE), IN("keys", DIMS_HSE), OUT("scores", DIMS_HSS)}},
-    {.id = "mh_softmax", .part = PART_MULTI_HEAD, .title = "Softmax in every head",
+    {.id = "mh_softmax", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Softmax in every head",
      .explanation = EXPLAIN_MH_SOFTMAX, .build = build_mh_softmax, .default_picture = true,
      .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
-    {.id = "mh_weighted_sum", .part = PART_MULTI_HEAD, .title = "Every head blends its values",
+    {.id = "mh_weighted_sum", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Every head blends its values",
      .explanation = EXPLAIN_MH_WEIGHTED_SUM, .einsum = "hij,hjk->hik", .build = build_mh_weighted_sum,
      .tensors = {IN("attention_weights", DIMS_HSS), IN("values", DIMS_HSE), OUT("head_outputs", DIMS_HSE)}},
-    {.id = "mh_concat", .part = PART_MULTI_HEAD, .title = "Put the heads side by side",
+    {.id = "mh_concat", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Put the heads side by side",
      .explanation = EXPLAIN_MH_CONCAT, .build = build_mh_concat,
      .tensors = {IN("head_outputs", DIMS_HSE), OUT("concat_heads", DIMS_SD)}},
-    {.id = "mh_output", .part = PART_MULTI_HEAD, .title = "Mix the heads with the output matrix",
+    {.id = "mh_output", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Mix the heads with the output matrix",
      .explanation = EXPLAIN_MH_OUTPUT, .build = build_mh_output,
      .tensors = {IN("concat_heads", DIMS_SD), IN("w_output", DIMS_DD), OUT("multihead_output", DIMS_SD)}},
+    /* part 3: a GPT-2 checkpoint (--model), the only part of a model trace */
+    {.id = "gpt2_tokens", .part = PART_MODEL, .applies = is_model, .title = "The checkpoint's token ids",
+     .explanation = EXPLAIN_MODEL_TOKENS, .build = build_model_tokens, .tensors = {OUT_IDS("token_ids", DIMS_S)}},
+    {.id = "gpt2_embed", .part = PART_MODEL, .applies = is_model, .title = "Token and position embeddings, summed",
+     .explanation = EXPLAIN_MODEL_EMBED, .build = build_model_embed, .main = "embed_sum",
+     .tensors = {IN_IDS("token_ids", DIMS_S), OUT("token_embed", DIMS_SD), OUT("position_embed", DIMS_SD),
+                 OUT("embed_sum", DIMS_SD)}},
+    {.id = "gpt2_blocks", .part = PART_MODEL, .applies = is_model_after_block_0,
+     .title = "The residual stream entering the block", .explanation = EXPLAIN_MODEL_BLOCKS,
+     .build = build_model_blocks, .tensors = {IN("embed_sum", DIMS_SD), OUT("block_input", DIMS_SD)}},
+    {.id = "gpt2_ln_1", .part = PART_MODEL, .applies = is_model,
+     .title = "LayerNorm ln_1", .explanation = EXPLAIN_MODEL_LN_1,
+     .build = build_model_ln_1, .main = "ln_1",
+     .tensors = {IN("block_input", DIMS_SD), OUT("ln_1_mean", DIMS_S), OUT("ln_1_rstd", DIMS_S),
+                 OUT("ln_1.weight", DIMS_D), OUT("ln_1.bias", DIMS_D), OUT("ln_1", DIMS_SD)}},
+    {.id = "gpt2_qkv", .part = PART_MODEL, .applies = is_model,
+     .title = "c_attn: queries, keys and values in one product",
+     .explanation = EXPLAIN_MODEL_QKV, .build = build_model_qkv,
+     .tensors = {IN("ln_1", DIMS_SD), OUT("qkv", DIMS_S3D)}},
+    {.id = "gpt2_heads", .part = PART_MODEL, .applies = is_model,
+     .title = "Split qkv into queries, keys, values and heads",
+     .explanation = EXPLAIN_MODEL_HEADS, .build = build_model_heads, .main = "queries",
+     .tensors = {IN("qkv", DIMS_S3D), OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE),
+                 OUT("values", DIMS_HSE)}},
+    {.id = "gpt2_scores", .part = PART_MODEL, .applies = is_model, .title = "Scaled, masked scores of every head",
+     .explanation = EXPLAIN_MODEL_SCORES, .einsum = "hse,hek->hsk", .build = build_model_scores,
+     .tensors = {IN("queries", DIMS_HSE), IN("keys", DIMS_HSE), OUT("scores", DIMS_HSS)}},
+    {.id = "gpt2_softmax", .part = PART_MODEL, .applies = is_model, .title = "Attention weights of every head",
+     .explanation = EXPLAIN_MODEL_SOFTMAX, .build = build_model_softmax, .default_picture = true,
+     .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
+    {.id = "gpt2_weighted_sum", .part = PART_MODEL, .applies = is_model, .title = "Every head blends its values",
+     .explanation = EXPLAIN_MODEL_WEIGHTED_SUM, .einsum = "hij,hjk->hik", .build = build_model_weighted_sum,
+     .tensors = {IN("attention_weights", DIMS_HSS), IN("values", DIMS_HSE), OUT("head_outputs", DIMS_HSE)}},
+    {.id = "gpt2_concat", .part = PART_MODEL, .applies = is_model, .title = "Put the heads side by side",
+     .explanation = EXPLAIN_MODEL_CONCAT, .build = build_model_concat,
+     .tensors = {IN("head_outputs", DIMS_HSE), OUT("concat_heads", DIMS_SD)}},
+    {.id = "gpt2_c_proj", .part = PART_MODEL, .applies = is_model, .title = "c_proj, and the residual add",
+     .explanation = EXPLAIN_MODEL_C_PROJ, .build = build_model_c_proj, .main = "attn_output",
+     .tensors = {IN("concat_heads", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_output", DIMS_SD),
+                 OUT("attn_residual", DIMS_SD)}},
+    {.id = "gpt2_next_token", .part = PART_MODEL, .applies = is_model,
+     .title = "The model's prediction of the next token",
+     .explanation = EXPLAIN_MODEL_NEXT_TOKEN, .build = build_model_next_token, .main = "top_probs",
+     .tensors = {OUT("ln_f", DIMS_SD), OUT("next_token_probs", DIMS_V), OUT_IDS("top_ids", DIMS_K),
+                 OUT("top_probs", DIMS_K)}},
 };
 
 #define N_STEP_DEFS (sizeof STEP_DEFS / sizeof STEP_DEFS[0])
@@ -873,6 +1288,14 @@ _Static_assert(N_STEP_DEFS <= TRACE_MAX_STEPS, "more rows in STEP_DEFS than a Tr
 size_t trace_step_def_count(void)
 {
     return N_STEP_DEFS;
+}
+
+size_t trace_article_step_count(void)
+{
+    size_t n = 0;
+    while (n < N_STEP_DEFS && STEP_DEFS[n].part != PART_MODEL)
+        n++;
+    return n;
 }
 
 const TraceStepDef *trace_step_def(size_t i)
@@ -963,6 +1386,25 @@ static void step_end(TraceBuild *b)
     ATTN_ASSERT(step->tensors[step->main_tensor].is_output);
 }
 
+/* A model trace's start: opens cfg->model, checks that the config's sizes
+ * are the checkpoint's (cli.c copies them from config.json) and begins the
+ * forward pass (gpt2_trace_begin checks the layer, the tokens and the
+ * budget). False with err set; b->model is then closed by the caller. */
+static bool model_begin(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    if ((b->model = gpt2_open(cfg->model, err)) == NULL)
+        return false;
+    const Gpt2Config *m = &b->model->config;
+    if (m->n_embd != cfg->d_model || m->n_head != cfg->heads || m->vocab_size != cfg->vocab_size ||
+        m->n_layer != cfg->n_layer)
+        return error_set(err, STATUS_DATAERR,
+                         "%s: the trace's sizes (d_model %zu, heads %zu, vocab %zu, %zu layers) are not the "
+                         "checkpoint's (%zu, %zu, %zu, %zu)", cfg->model, cfg->d_model, cfg->heads, cfg->vocab_size,
+                         cfg->n_layer, m->n_embd, m->n_head, m->vocab_size, m->n_layer);
+    return gpt2_trace_begin(b->model, cfg->token_ids, cfg->n_tokens, cfg->layer, cfg->max_bytes, &b->gpt2, err);
+}
+
 /* Runs every row of the table that applies to the trace's config, in
  * order, timing each. Returns false with err set when a step fails. */
 static bool run_steps(Trace *trace, const Weights *weights, Error *err)
@@ -973,7 +1415,7 @@ static bool run_steps(Trace *trace, const Weights *weights, Error *err)
     b->trace = trace;
     b->cfg = &trace->config;
     b->loaded = weights;
-    bool ok = true;
+    bool ok = b->cfg->model == NULL || model_begin(b, err);
     for (size_t i = 0; ok && i < N_STEP_DEFS; i++) {
         const TraceStepDef *def = &STEP_DEFS[i];
         if (def->applies != NULL && !def->applies(b->cfg))
@@ -986,6 +1428,10 @@ static bool run_steps(Trace *trace, const Weights *weights, Error *err)
         else if (err != NULL && err->status == STATUS_OK)
             ATTN_FATAL("step %s failed without saying why", def->id);
         trace->step_ms[trace->n_steps - 1] = clock_ms() - started;
+    }
+    if (b->model != NULL) {
+        gpt2_trace_free(&b->gpt2);
+        gpt2_close(b->model);
     }
     free(b);
     return ok;
@@ -1003,8 +1449,24 @@ static unsigned long long add_sat(unsigned long long a, unsigned long long b)
     return b > ULLONG_MAX - a ? ULLONG_MAX : a + b;
 }
 
+/* The bytes of a model trace: the checkpoint's forward pass
+ * (gpt2_trace_bytes) and the trace's copies of what it shows. */
+static unsigned long long model_trace_bytes(const Config *cfg)
+{
+    Gpt2Config sizes = {cfg->d_model, cfg->heads, cfg->n_layer, cfg->n_tokens, cfg->vocab_size, 1e-5f};
+    unsigned long long S = cfg->n_tokens, D = cfg->d_model, H = cfg->heads;
+    /* nine [s, d] copies (embeddings and their sum, block_input, ln_1, concat_heads, attn_output,
+     * attn_residual, ln_f), qkv [s, 3d], q, k, v and head_outputs (d each) */
+    unsigned long long floats = mul_sat(16, mul_sat(S, D));
+    floats = add_sat(floats, mul_sat(2 * H, mul_sat(S, S)));                   /* scores, attention_weights */
+    floats = add_sat(floats, add_sat(cfg->vocab_size, 3 * S + 2 * D + 2 * GPT2_TOP_K)); /* probs, ids, ln_1's parts */
+    return add_sat(gpt2_trace_bytes(&sizes, cfg->n_tokens), mul_sat(floats, sizeof(float)));
+}
+
 unsigned long long trace_bytes(const Config *cfg)
 {
+    if (cfg->model != NULL)
+        return model_trace_bytes(cfg);
     unsigned long long S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size, H = cfg->heads;
     /* the floats each part keeps, from the shapes its steps make (the
      * build_* functions): [V, D] tables (part 2's is freed, but both live at
@@ -1067,8 +1529,9 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
         free(trace);
         return NULL;
     }
-    trace->fast_kernels = trace_uses_fast_kernels(cfg);
-    trace->exact_kernels = trace_uses_exact_kernels(cfg);
+    /* a model trace runs gpt2.c's reference kernels, whatever the size */
+    trace->fast_kernels = cfg->model == NULL && trace_uses_fast_kernels(cfg);
+    trace->exact_kernels = cfg->model == NULL && trace_uses_exact_kernels(cfg);
     trace->threads = trace->fast_kernels || trace->exact_kernels ? trace_threads(cfg) : 1;
     if (!run_steps(trace, weights, err)) {
         trace_free(trace);
@@ -1095,6 +1558,8 @@ const char *trace_part_name(TracePart part)
         return "single_head";
     case PART_MULTI_HEAD:
         return "multi_head";
+    case PART_MODEL:
+        return "model";
     }
     return "?";
 }

@@ -29,7 +29,8 @@
 
 typedef enum TracePart {
     PART_SINGLE_HEAD,   /* "single_head" */
-    PART_MULTI_HEAD     /* "multi_head" */
+    PART_MULTI_HEAD,    /* "multi_head" */
+    PART_MODEL          /* "model": a GPT-2 checkpoint's block (--model); a model trace is this part alone */
 } TracePart;
 
 /* What a dimension of a shown tensor runs over; the UI labels sequence
@@ -45,6 +46,7 @@ typedef enum DimKind {
 
 /* How a step computed one of its output tensors. The inputs are other
  * tensors of the same step (indices into TraceStep.tensors). */
+#define TRACE_MAX_OP_INPUTS 5  /* OP_LAYERNORM's x, mean, rstd, gamma, beta; the other ops use one or two */
 typedef enum OpKind {
     OP_SHOWN,        /* not made here: an input shown again (see made_in) */
     OP_TOKENIZE,     /* ids of the words (no tensor inputs) */
@@ -58,18 +60,24 @@ typedef enum OpKind {
     OP_SCALE,        /* out = in0 / divisor, masked */
     OP_SOFTMAX,      /* softmax of in0 along its last dimension */
     OP_EINSUM,       /* einsum(equation, in0, in1), / divisor, masked */
-    OP_CONCAT_HEADS  /* out[s][h*E + e] = in0[h][s][e] */
+    OP_CONCAT_HEADS, /* out[s][h*E + e] = in0[h][s][e] */
+    OP_ADD,          /* out = in0 + in1, element by element (same shapes) */
+    OP_SPLIT_QKV,    /* out[h][s][e] = in0[s][part*H*E + h*E + e]: one third of a fused qkv [s, 3d], cut into heads */
+    OP_LAYERNORM,    /* out[s][j] = fmaf(fmaf(in0[s][j], rstd, -rstd * mean), gamma[j], beta[j]), with mean = in1[s],
+                        rstd = in2[s], gamma = in3, beta = in4 (nn.h's layernorm_forward) */
+    OP_STAGE         /* computed as the step's formula says, by an operation the inspector does not spell out */
 } OpKind;
 
 typedef struct Derivation {
     OpKind op;
-    int in[2];             /* input tensors in the same step, -1 when unused */
+    int in[TRACE_MAX_OP_INPUTS]; /* input tensors in the same step, -1 when unused */
     float divisor;         /* the result is divided by this (1 when not scaled) */
     bool causal;           /* after scaling, entries with key > query are -inf */
     size_t query_row;      /* for a 1-D masked result: the query's position (0-based) */
     size_t row;            /* OP_PICK_ROW: which row */
     const char *equation;  /* OP_EINSUM: the equation */
     bool in1_transposed;   /* OP_EINSUM: in1 enters with its last two dimensions swapped (keysᵀ) */
+    size_t qkv_part;       /* OP_SPLIT_QKV: the third of qkv, 0 queries, 1 keys, 2 values */
 } Derivation;
 
 /* One tensor as shown in a step. The tensor itself belongs to the Trace. */
@@ -126,6 +134,11 @@ size_t trace_step_def_count(void);
 /* Row i of the table (0-based, in the order a trace makes them), or NULL
  * when i >= trace_step_def_count(). The row is static. */
 const TraceStepDef *trace_step_def(size_t i);
+
+/* The rows of the article's two parts, which come first in the table
+ * (the model's rows follow them): what lessons walk and --list-steps lists
+ * without --model. */
+size_t trace_article_step_count(void);
 
 /* The row whose id is id, or NULL. */
 const TraceStepDef *trace_step_def_find(const char *id);
@@ -214,7 +227,7 @@ Trace *trace_build_weights(const Config *cfg, const struct Weights *weights, Err
 /* Frees the trace and every tensor in it. NULL is a no-op. */
 void trace_free(Trace *trace);
 
-/* "single_head" or "multi_head". */
+/* "single_head", "multi_head" or "model". */
 const char *trace_part_name(TracePart part);
 
 /* The index of the step named by id ("softmax") or by its 1-based number

@@ -89,7 +89,10 @@ static void compose_header(const App *app, Frame *frame)
     frame_fill(frame, 0, 0, 1, frame->cols, ' ', ROLE_HEADER);
     char right[96];
     int n = snprintf(right, sizeof right, "%s  step %d/%d ",
-                     step->part == PART_SINGLE_HEAD ? "part 1: one head" : "part 2: multi-head", app->pos + 1,
+                     step->part == PART_SINGLE_HEAD  ? "part 1: one head"
+                     : step->part == PART_MULTI_HEAD ? "part 2: multi-head"
+                                                     : "part 3: GPT-2",
+                     app->pos + 1,
                      app->n_walk);
     int right_col = frame->cols - n;
     char left[256];
