@@ -429,7 +429,7 @@ void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
         put_questions(out, trace, lesson, opts->only_step);
         return;
     }
-    for (int i = 0; i < trace->n_steps; i++)
+    for (int i = 0; i < trace->n_steps && !out->failed; i++)
         if (opts->only_step < 0 || opts->only_step == i)
             put_step_text(out, trace, i, i + 1, trace->n_steps, NULL, opts);
 }
@@ -510,7 +510,7 @@ void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
     put_json_config(out, &trace->config);
     strbuf_puts(out, "  \"steps\": [");
     bool first_step = true;
-    for (int i = 0; i < trace->n_steps; i++) {
+    for (int i = 0; i < trace->n_steps && !out->failed; i++) {
         if (opts->only_step >= 0 && opts->only_step != i)
             continue;
         const TraceStep *step = &trace->steps[i];
@@ -537,7 +537,7 @@ void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
             for (int d = 0; d < t->ndim; d++)
                 strbuf_printf(out, "%s%zu", d > 0 ? ", " : "", t->shape[d]);
             strbuf_printf(out, "], \"role\": \"%s\", \"data\": [", tt->is_output ? "output" : "input");
-            for (size_t k = 0; k < t->size; k++) {
+            for (size_t k = 0; k < t->size && !out->failed; k++) { /* failed: stdout is gone, stop */
                 if (k > 0)
                     strbuf_puts(out, ", ");
                 if (tt->is_integer)
