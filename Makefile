@@ -316,7 +316,8 @@ lint-man:
 
 # --- fuzzing (tests/fuzz) ---
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the lesson parser, einsum, the
-# command line, and key sequences against the tracer's composer.
+# command line, key sequences against the tracer's composer, and the file
+# readers (JSON, safetensors, .npy, the progress file).
 #
 #   make fuzz        build them with clang (libFuzzer, ASan, UBSan) into
 #                    build-fuzz/ and run each for FUZZ_SECONDS (default 60) on
@@ -331,7 +332,7 @@ lint-man:
 #
 # To keep an input found by a run, minimize into a fresh directory first:
 #   build-fuzz/fuzz_lesson -merge=1 NEW_DIR tests/fuzz/corpus/lesson build-fuzz/new/lesson
-FUZZ_HARNESSES := lesson einsum cli keys json safetensors
+FUZZ_HARNESSES := lesson einsum cli keys json safetensors npy progress
 FUZZ_SECONDS   ?= 60
 FUZZ_CC        ?= clang
 FUZZ_BUILD     := build-fuzz
@@ -354,6 +355,8 @@ FUZZ_MAX_LEN_einsum := 256
 FUZZ_MAX_LEN_cli    := 1024
 FUZZ_MAX_LEN_keys   := 1024
 FUZZ_MAX_LEN_json   := 4096
+FUZZ_MAX_LEN_npy    := 4096
+FUZZ_MAX_LEN_progress := 1024
 
 # The replay builds: the library's objects (without tui.c, so no curses),
 # each harness and the shared main, with the project's flags.
@@ -382,7 +385,8 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_BUILD)/new/$$h $(FUZZ_BUILD)/crashes/$$h $(FUZZ_BUILD)/logs; \
 	  dict=""; [ -f tests/fuzz/$$h.dict ] && dict="-dict=tests/fuzz/$$h.dict"; \
 	  case $$h in lesson) max=$(FUZZ_MAX_LEN_lesson);; einsum) max=$(FUZZ_MAX_LEN_einsum);; \
-	    cli) max=$(FUZZ_MAX_LEN_cli);; json) max=$(FUZZ_MAX_LEN_json);; *) max=$(FUZZ_MAX_LEN_keys);; esac; \
+	    cli) max=$(FUZZ_MAX_LEN_cli);; json) max=$(FUZZ_MAX_LEN_json);; npy) max=$(FUZZ_MAX_LEN_npy);; \
+	    progress) max=$(FUZZ_MAX_LEN_progress);; *) max=$(FUZZ_MAX_LEN_keys);; esac; \
 	  echo "fuzz $$h: $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/logs/$$h.log)"; \
 	  if ./$(FUZZ_BUILD)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 \
 	       -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$h/ $$dict $(FUZZ_OPTIONS) \

@@ -209,8 +209,9 @@ static bool export_trace(const Trace *trace, const char *dir, int only_step, Err
  * a name as long as the file system allows still works. A symbolic link
  * at the final name is not followed: the rename replaces the link itself
  * and its target is left alone (a dangling link creates nothing at its
- * target), except a link to a device or FIFO, such as /dev/stdout, which
- * is written through like the device itself. "-" is stdout. */
+ * target), except a link to a device or FIFO and a descriptor's name such
+ * as /dev/stdout (link_is_descriptor), which are written through. "-" is
+ * stdout. */
 typedef struct OutFile {
     FILE *f;                    /* where to write; stdout for "-" */
     const char *path;           /* the final name, as given */
@@ -218,13 +219,32 @@ typedef struct OutFile {
     char tmp[LIMIT_PATH_BYTES]; /* the temporary file when !direct */
 } OutFile;
 
-/* Whether path names (or links to) something written in place: a device
- * or FIFO. */
+/* Whether a symbolic link at path is a name the system gives an open
+ * descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N): one under /dev or
+ * /proc, or one pointing into /proc or /dev/fd. Such a link is written
+ * through, never replaced: replacing /dev/stdout would break it for every
+ * program on the machine. */
+static bool link_is_descriptor(const char *path)
+{
+    char target[LIMIT_PATH_BYTES];
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n < 0)
+        return false;
+    target[n] = '\0';
+    return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0 || strncmp(target, "/proc/", 6) == 0 ||
+           strncmp(target, "/dev/fd/", 8) == 0;
+}
+
+/* Whether path names (or links to) something written in place: a device,
+ * a FIFO, or a descriptor's name such as /dev/stdout, whatever it points
+ * to. Any other link (to a regular file, or dangling) is replaced. */
 static bool out_is_direct(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0)
         return false;
+    if (S_ISLNK(st.st_mode) && link_is_descriptor(path))
+        return true;
     if (S_ISLNK(st.st_mode) && stat(path, &st) != 0)
         return false; /* dangling: replaced */
     return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
@@ -476,6 +496,8 @@ typedef struct ProgressSession {
     char key[PROGRESS_KEY_BYTES];
     char problem[MAIN_WARNING_BYTES]; /* the first save error, reported after the UI ends */
     Progress progress;                /* scratch for a load or a save (large) */
+    Progress seen;                    /* what the file held when this window last loaded or saved it */
+    bool have_seen;                   /* seen is set */
 } ProgressSession;
 
 /* The quiz states of app as progress results, in the lesson's order. */
@@ -536,7 +558,10 @@ static void save_progress(App *app, void *context)
     progress->updated = (long long)time(NULL);
     Error err;
     error_clear(&err);
-    if (!progress_save(session->dir, progress, &err) && session->problem[0] == '\0')
+    /* merged with what another window on the same lesson saved meanwhile */
+    if (progress_save_merged(session->dir, progress, session->have_seen ? &session->seen : NULL, &session->seen, &err))
+        session->have_seen = true;
+    else if (session->problem[0] == '\0')
         snprintf(session->problem, sizeof session->problem, "%s", err.message);
 }
 
@@ -547,15 +572,29 @@ static void warn(const char *message)
 }
 
 /* Reads the saved progress of session's lesson into app, when there is
- * one; a damaged file is a warning. */
-static void progress_restore(App *app, ProgressSession *session)
+ * one; a damaged file is a warning. A file that is there but cannot be
+ * read is a warning too, said once here, and makes it false: progress is
+ * then not saved, so the place kept in that file is not lost. */
+static bool progress_restore(App *app, ProgressSession *session)
 {
     bool found = false;
     Error err;
-    if (!progress_load(session->dir, session->key, &session->progress, &found, &err))
+    if (!progress_load(session->dir, session->key, &session->progress, &found, &err)) {
+        if (err.status == STATUS_NOINPUT) {
+            char message[MAIN_WARNING_BYTES + 64];
+            snprintf(message, sizeof message, "%s; it is left as it is, and this run's progress is not saved",
+                     err.message);
+            warn(message);
+            return false;
+        }
         warn(err.message);
-    if (found)
+    }
+    if (found) {
         progress_to_app(app, &session->progress);
+        session->seen = session->progress;
+        session->have_seen = true;
+    }
+    return true;
 }
 
 /* Opens the lesson's progress: forgets it with --restart, else restores
@@ -577,8 +616,7 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
             warn(err.message);
         return true;
     }
-    progress_restore(app, session);
-    return true;
+    return progress_restore(app, session);
 }
 
 /* ------------------------------------------------------------------------
