@@ -156,7 +156,8 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call layer_inc,$*) $(CFLAGS_APP) -c -o $@ $<
 
-# The end-to-end terminal tests need tmux, and the SVG checks xmllint;
+# The end-to-end terminal tests need tmux (and dash, for the signal table
+# of tests/reliability_tui_test.sh), and the SVG checks xmllint;
 # without it they say so and exit 77 (skipped), which fails the run under
 # CI (CI=true), where .ci/run installs tmux and libxml2-utils.
 run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
@@ -165,6 +166,7 @@ run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	./tests/npy_test.sh ./$(BIN)
 	./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 	./tests/bad_input_test.sh ./$(BIN)
+	./tests/reliability_test.sh ./$(BIN)
 	./tests/install_test.sh
 	./tests/docs_test.sh ./$(BIN)
 	./tests/completion_test.sh ./$(BIN)
@@ -172,6 +174,8 @@ run-tests: $(TESTBIN) $(BIN) $(PROGRESS_WRITER)
 	@status=0; ./tests/svg_test.sh ./$(BIN) || status=$$?; \
 	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
 	@status=0; ./tests/tui_test.sh ./$(BIN) || status=$$?; \
+	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
+	@status=0; ./tests/reliability_tui_test.sh ./$(BIN) || status=$$?; \
 	if [ $$status -eq 77 ] && [ -z "$$CI" ]; then exit 0; fi; exit $$status
 	@for h in $(FUZZ_HARNESSES); do ./$(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h || exit 1; done
 
