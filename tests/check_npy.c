@@ -294,8 +294,9 @@ static const struct {
      "arr.astype('<i8')"},
     /* issue 17: an item size whose bit count overflows a long (UBSan's
      * signed overflow in refuse_descr; the plain build said "float-8") */
-    {"a huge big-endian item size", 1, "{'descr': '>f99999999999999999999', 'fortran_order': False, 'shape': (1,), }", 4,
-     NULL, 0, "dtype '>f99999999999999999999' is not supported"},
+    {"a huge big-endian item size", 1,
+     "{'descr': '>f99999999999999999999', 'fortran_order': False, 'shape': (1,), }", 4, NULL, 0,
+     "dtype '>f99999999999999999999' is not supported"},
     {"a huge item size", 1, "{'descr': '<f9223372036854775807', 'fortran_order': False, 'shape': (1,), }", 4, NULL, 0,
      "dtype '<f9223372036854775807' is not supported"},
     /* a NUL inside the descr string: NumPy refuses it, strcmp would see '<f4' */

@@ -114,7 +114,8 @@ static int check_lessons(const Options *opts)
             lesson_free(lesson);
             if (!written) { /* stdout is gone (a full disk): say so once and stop */
                 Error err;
-                error_set(&err, STATUS_FAILURE, "cannot write the output: %s", errno != 0 ? strerror(errno) : "write error");
+                error_set(&err, STATUS_FAILURE, "cannot write the output: %s",
+                          errno != 0 ? strerror(errno) : "write error");
                 lesson_errors_free(&errors);
                 free(lesson);
                 return fail(&err);

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 #include "npy.h"
 
@@ -58,21 +57,6 @@ static bool write_tensor(const char *path, const TraceTensor *tt, uint64_t *byte
     return ok;
 }
 
-/* After a failed write, removes the n files of this run that were written
- * (the tensors written[i] of parts part[i], under dir as export_npy names
- * them), so a failure leaves no partial set behind. Best effort. */
-static void remove_written(const TraceTensor *const *written, const TracePart *part, int n,
-                           const char *dir, int dir_len, const char *sep)
-{
-    for (int k = 0; k < n; k++) {
-        char path[LIMIT_PATH_BYTES];
-        int len = snprintf(path, sizeof path, "%.*s%s%s.%s.npy", dir_len, dir, sep, trace_part_name(part[k]),
-                           written[k]->name);
-        if (len > 0 && (size_t)len < sizeof path)
-            (void)unlink(path);
-    }
-}
-
 bool export_npy(const Trace *trace, const char *dir, int only_step, ExportSummary *summary, Error *err)
 {
     ExportSummary done = {0, 0};
@@ -107,12 +91,8 @@ bool export_npy(const Trace *trace, const char *dir, int only_step, ExportSummar
             if (n < 0 || (size_t)n >= sizeof path)
                 return error_set(err, STATUS_FAILURE, "%s: the path is too long", dir);
             uint64_t bytes = 0;
-            if (!write_tensor(path, tt, &bytes, err)) {
-                remove_written(written, written_part, n_written, dir, (int)dir_len, sep);
-                if (summary != NULL)
-                    *summary = (ExportSummary){0, 0};
+            if (!write_tensor(path, tt, &bytes, err))
                 return false;
-            }
             written[n_written] = tt;
             written_part[n_written++] = step->part;
             done.files++;

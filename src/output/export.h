@@ -28,10 +28,8 @@ typedef struct ExportSummary {
  * mode 0777 less the umask) when it does not exist. Each file appears
  * whole or not at all (npy_write). Errors carry STATUS_FAILURE and name
  * the path: dir is not a directory or cannot be created, a file cannot be
- * written. On a failed write the files this call had written are removed
- * again, so it leaves a whole set or none of it (files of earlier runs
- * that it had replaced are gone too); *summary (when not NULL) gets the
- * count and size written, zero on failure. */
+ * written. *summary (when not NULL) gets the count and size written, also
+ * on failure. */
 bool export_npy(const Trace *trace, const char *dir, int only_step, ExportSummary *summary, Error *err);
 
 #endif

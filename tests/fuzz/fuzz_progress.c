@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the file may spell a number with leading zeros; its lines are still
      * the canonical ones in order, and the canonical text parses back to
      * the same record */
-    FUZZ_CHECK(size >= 26 && memcmp(data, "attn-trace-progress 1\n", 22) == 0 && memcmp(data + size - 5, "\nend\n", 5) == 0,
+    FUZZ_CHECK(size >= 26 && memcmp(data, "attn-trace-progress 1\n", 22) == 0 &&
+                   memcmp(data + size - 5, "\nend\n", 5) == 0,
                "accepted a file without the magic line or the end line");
     Progress again;
     memset(&again, 0, sizeof again);
