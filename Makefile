@@ -183,12 +183,14 @@ $(BUILD)/obj/%.o: src/%.c
 # failed. Adding a test: a name in TESTS, TEST_CMD_<name>, and what it
 # needs in TEST_NEEDS_<name>.
 #
-# The end-to-end terminal tests need tmux, and the SVG checks xmllint;
+# The end-to-end terminal tests need tmux (and dash, for the signal table
+# of tests/reliability_tui_test.sh), and the SVG checks xmllint;
 # without it they say so and exit 77 (skipped), which fails the run under
 # CI (CI=true), where .ci/run installs tmux and libxml2-utils.
-TESTS     := bad-input unit tui install cli npy progress-kill layers docs completion svg lint-man fuzz-replay
+TESTS     := bad-input unit tui reliability-tui install cli npy reliability progress-kill layers docs completion svg \
+             lint-man fuzz-replay
 TEST_LOGS  = $(BUILD)/test-logs
-TESTS_MAY_SKIP := svg tui
+TESTS_MAY_SKIP := svg tui reliability-tui
 # (format-check is ready to join them once the tree is formatted: TESTS += format-check)
 
 # The unit tests run one Check suite per process (tests/unit_test.sh),
@@ -216,6 +218,8 @@ TEST_CMD_completion    = ./tests/completion_test.sh ./$(BIN)
 TEST_CMD_lint-man      = $(MAKE) --no-print-directory lint-man
 TEST_CMD_svg           = ./tests/svg_test.sh ./$(BIN)
 TEST_CMD_tui           = ./tests/tui_test.sh ./$(BIN)
+TEST_CMD_reliability-tui = ./tests/reliability_tui_test.sh ./$(BIN)
+TEST_CMD_reliability   = ./tests/reliability_test.sh ./$(BIN)
 TEST_CMD_format-check  = $(MAKE) --no-print-directory format-check
 TEST_CMD_fuzz-replay   = for h in $(FUZZ_HARNESSES); do \
                            ./$(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h || exit 1; done
@@ -439,7 +443,8 @@ format-check:
 
 # --- fuzzing (tests/fuzz) ---
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the lesson parser, einsum, the
-# command line, and key sequences against the tracer's composer.
+# command line, key sequences against the tracer's composer, and the file
+# readers (JSON, safetensors, .npy, the progress file).
 #
 #   make fuzz        build them with clang (libFuzzer, ASan, UBSan) into
 #                    build-fuzz/ and run each for FUZZ_SECONDS (default 60) on
@@ -454,7 +459,7 @@ format-check:
 #
 # To keep an input found by a run, minimize into a fresh directory first:
 #   build-fuzz/fuzz_lesson -merge=1 NEW_DIR tests/fuzz/corpus/lesson build-fuzz/new/lesson
-FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges
+FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges npy progress
 FUZZ_SECONDS   ?= 60
 FUZZ_CC        ?= clang
 FUZZ_BUILD     := build-fuzz
@@ -480,6 +485,8 @@ FUZZ_MAX_LEN_json   := 4096
 FUZZ_MAX_LEN_vocab  := 4096
 FUZZ_MAX_LEN_merges := 4096
 FUZZ_MAX_LEN_safetensors := 4096
+FUZZ_MAX_LEN_npy    := 4096
+FUZZ_MAX_LEN_progress := 1024
 FUZZ_RPAREN := )# a ")" that $(foreach) can write into the case arms below
 
 # The replay builds: the library's objects (without tui.c, so no curses),
@@ -507,7 +514,7 @@ fuzz: fuzz-build
 	@status=0; for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p $(FUZZ_BUILD)/new/$$h $(FUZZ_BUILD)/crashes/$$h $(FUZZ_BUILD)/logs; \
 	  dict=""; [ -f tests/fuzz/$$h.dict ] && dict="-dict=tests/fuzz/$$h.dict"; \
-	  case $$h in $(foreach h,$(FUZZ_HARNESSES),$(h)$(FUZZ_RPAREN) max=$(FUZZ_MAX_LEN_$(h));;) esac; \
+FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges npy progress
 	  echo "fuzz $$h: $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/logs/$$h.log)"; \
 	  if ./$(FUZZ_BUILD)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 \
 	       -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$h/ $$dict $(FUZZ_OPTIONS) \

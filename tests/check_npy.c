@@ -292,6 +292,17 @@ static const struct {
      "big-endian float32 data ('>f4')"},
     {"big-endian int64", 1, "{'descr': '>i8', 'fortran_order': False, 'shape': (2,), }", 16, NULL, 0,
      "arr.astype('<i8')"},
+    /* issue 17: an item size whose bit count overflows a long (UBSan's
+     * signed overflow in refuse_descr; the plain build said "float-8") */
+    {"a huge big-endian item size", 1,
+     "{'descr': '>f99999999999999999999', 'fortran_order': False, 'shape': (1,), }", 4, NULL, 0,
+     "dtype '>f99999999999999999999' is not supported"},
+    {"a huge item size", 1, "{'descr': '<f9223372036854775807', 'fortran_order': False, 'shape': (1,), }", 4, NULL, 0,
+     "dtype '<f9223372036854775807' is not supported"},
+    /* a NUL inside the descr string: NumPy refuses it, strcmp would see '<f4' */
+    {"a NUL inside the descr", 0, NULL, 0,
+     "\x93NUMPY\x01\x00" "9\x00{'descr': '<f4\x00', 'fortran_order': False, 'shape': (), }\n\x00\x00\x00\x00", 71,
+     "the header's 'descr' is not a quoted string"},
     {"int32", 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", 24, NULL, 0, "int32 data ('<i4')"},
     {"objects", 1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", 16, NULL, 0, "Python objects"},
     {"booleans", 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", 2, NULL, 0,

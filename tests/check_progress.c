@@ -1112,6 +1112,125 @@ START_TEST(test_forget)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------
+ * Two windows on one lesson (issue 17): merging on save
+ * ---------------------------------------------------------------------- */
+
+/* progress_merge on every pair of results: the one that says more wins,
+ * by the order written out here (F > T > R > S > U), not by the enum. */
+START_TEST(test_merge_every_pair)
+{
+    static const char order[] = "USRTF"; /* weakest first */
+    static const char letters[] = "UFTSR"; /* QuizResult's order */
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++) {
+            Progress into = sample("k", 3, 1, 0), other = sample("k", 1, 1, 0);
+            into.quizzes[0] = (QuizResult)a;
+            other.quizzes[0] = (QuizResult)b;
+            progress_merge(&into, &other, true);
+            int rank_a = (int)(strchr(order, letters[a]) - order), rank_b = (int)(strchr(order, letters[b]) - order);
+            char want = rank_a >= rank_b ? letters[a] : letters[b];
+            ck_assert_msg(letters[into.quizzes[0]] == want, "%c with %c gave %c, want %c", letters[a], letters[b],
+                          letters[into.quizzes[0]], want);
+            ck_assert_int_eq(into.last_step, 3);
+        }
+    /* the furthest step, only when asked; the longer quiz list */
+    Progress into = sample("k", 1, 1, 0), other = sample("k", 4, 3, 1);
+    progress_merge(&into, &other, false);
+    ck_assert_int_eq(into.last_step, 1);
+    ck_assert_int_eq(into.n_quizzes, 3);
+    progress_merge(&into, &other, true);
+    ck_assert_int_eq(into.last_step, 4);
+}
+END_TEST
+
+/* Runs in a child process: saves progress (step, one quiz result) as a
+ * window with base (NULL: nothing seen) would, and exits 0 on success. */
+static void save_in_child(const char *key, int step, QuizResult result, const Progress *base)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        Progress p = sample(key, step, 1, 0);
+        p.quizzes[0] = result;
+        Error err;
+        error_clear(&err);
+        _exit(progress_save_merged(g_dir, &p, base, NULL, &err) ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's save failed (status %d)", status);
+}
+
+/* Two processes: A answers quiz 1 right and is on step 2, B (which saw
+ * nothing) skips it on step 1 and saves last: A's answer and A's step
+ * stay. Before merging, the file held B's S. */
+START_TEST(test_two_processes_keep_both)
+{
+    char key[PROGRESS_KEY_BYTES], path[800];
+    test_key(key, path, sizeof path);
+    save_in_child(key, 2, QUIZ_RIGHT_FIRST_TRY, NULL); /* window A */
+    save_in_child(key, 1, QUIZ_SKIPPED, NULL);         /* window B, last */
+    Progress got;
+    bool found = false;
+    ck_assert(load_with_warning(g_dir, key, &got, &found, NULL, 0) && found);
+    ck_assert_msg(got.quizzes[0] == QUIZ_RIGHT_FIRST_TRY, "quiz 1 is %d, A's answer (F) was lost", (int)got.quizzes[0]);
+    ck_assert_int_eq(got.last_step, 2);
+}
+END_TEST
+
+/* One window going back: when the file is what it last wrote, its own
+ * step is written as it is (an earlier one), and answers still stay. */
+START_TEST(test_one_window_goes_back)
+{
+    char key[PROGRESS_KEY_BYTES], path[800];
+    test_key(key, path, sizeof path);
+    Progress p = sample(key, 5, 1, 0), written;
+    p.quizzes[0] = QUIZ_RIGHT_AFTER_TRIES;
+    Error err;
+    error_clear(&err);
+    ck_assert(progress_save_merged(g_dir, &p, NULL, &written, &err));
+    p.last_step = 2;
+    p.quizzes[0] = QUIZ_UNANSWERED;
+    Progress base = written;
+    ck_assert(progress_save_merged(g_dir, &p, &base, &written, &err));
+    Progress got;
+    bool found = false;
+    ck_assert(load_with_warning(g_dir, key, &got, &found, NULL, 0) && found);
+    ck_assert_int_eq(got.last_step, 2);
+    ck_assert_int_eq(got.quizzes[0], QUIZ_RIGHT_AFTER_TRIES);
+    ck_assert_int_eq(written.last_step, 2);
+}
+END_TEST
+
+/* A file that is there but cannot be read is not replaced, by either
+ * save (root reads any file: then only the message's form is checked by
+ * the tmux test, run as nobody). */
+START_TEST(test_unreadable_file_is_not_replaced)
+{
+    if (geteuid() == 0)
+        return;
+    char key[PROGRESS_KEY_BYTES], path[800];
+    test_key(key, path, sizeof path);
+    Progress p = sample(key, 4, 2, 0);
+    Error err;
+    error_clear(&err);
+    ck_assert(progress_save(g_dir, &p, &err));
+    char before[PROGRESS_MAX_FILE_BYTES + 1];
+    size_t before_len = read_file(path, before, sizeof before);
+    ck_assert_int_eq(chmod(path, 0), 0);
+    Progress q = sample(key, 0, 0, 1);
+    ck_assert(!progress_save(g_dir, &q, &err));
+    ck_assert_msg(strstr(err.message, "exists but cannot open it") != NULL, "%s", err.message);
+    ck_assert(!progress_save_merged(g_dir, &q, NULL, NULL, &err));
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    char after[PROGRESS_MAX_FILE_BYTES + 1];
+    size_t after_len = read_file(path, after, sizeof after);
+    ck_assert(before_len == after_len && memcmp(before, after, before_len) == 0);
+}
+END_TEST
+
 Suite *progress_suite(void)
 {
     Suite *s = suite_create("progress");
@@ -1157,6 +1276,14 @@ Suite *progress_suite(void)
     tcase_add_test(tc, test_unwritable_directory);
     tcase_add_test(tc, test_failed_write_keeps_old_file);
     tcase_add_test(tc, test_failed_rename_leaves_no_temporary);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("two_windows");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_merge_every_pair);
+    tcase_add_test(tc, test_two_processes_keep_both);
+    tcase_add_test(tc, test_one_window_goes_back);
+    tcase_add_test(tc, test_unreadable_file_is_not_replaced);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("forget");

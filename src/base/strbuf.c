@@ -35,8 +35,11 @@ bool strbuf_flush(StrBuf *sb)
 {
     if (sb->sink == NULL || sb->len == 0)
         return !sb->failed;
-    if (!sb->failed && fwrite(sb->data, 1, sb->len, sb->sink) != sb->len)
+    errno = 0;
+    if (!sb->failed && fwrite(sb->data, 1, sb->len, sb->sink) != sb->len) {
         sb->failed = true;
+        sb->write_errno = errno;
+    }
     sb->len = 0;
     sb->data[0] = '\0';
     return !sb->failed;
@@ -51,6 +54,8 @@ static void strbuf_maybe_flush(StrBuf *sb)
 
 void strbuf_append(StrBuf *sb, const char *s, size_t n)
 {
+    if (sb->failed && sb->sink != NULL)
+        return; /* the sink failed: nothing more can reach it */
     if (!strbuf_reserve(sb, n))
         return;
     memcpy(sb->data + sb->len, s, n);
@@ -66,6 +71,8 @@ void strbuf_puts(StrBuf *sb, const char *s)
 
 void strbuf_printf(StrBuf *sb, const char *fmt, ...)
 {
+    if (sb->failed && sb->sink != NULL)
+        return;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);

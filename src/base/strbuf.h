@@ -23,6 +23,8 @@ typedef struct StrBuf {
     size_t cap;      /* bytes allocated */
     bool failed;     /* an append ran out of memory, or the sink could not be written */
     FILE *sink;      /* when set, the text is written here as it grows (then data holds only the tail) */
+    int write_errno; /* errno of the first failed write to sink (0: none, or unknown); once one failed, appends
+                        are dropped at once, so a writer to a full disk stops working early */
 } StrBuf;
 
 /* Writes what sb holds to its sink and empties it; false (and failed set)

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <time.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,9 +108,18 @@ static int check_lessons(const Options *opts)
             int quizzes = 0;
             for (int k = 0; k < lesson->n_steps; k++)
                 quizzes += lesson->steps[k].n_quizzes;
-            printf("%s: ok: \"%s\", %d steps, %d quizzes\n", opts->check_files[i], lesson->title, lesson->n_steps,
-                   quizzes);
+            errno = 0;
+            bool written = printf("%s: ok: \"%s\", %d steps, %d quizzes\n", opts->check_files[i], lesson->title,
+                                  lesson->n_steps, quizzes) >= 0 && fflush(stdout) == 0;
             lesson_free(lesson);
+            if (!written) { /* stdout is gone (a full disk): say so once and stop */
+                Error err;
+                error_set(&err, STATUS_FAILURE, "cannot write the output: %s",
+                          errno != 0 ? strerror(errno) : "write error");
+                lesson_errors_free(&errors);
+                free(lesson);
+                return fail(&err);
+            }
         } else {
             print_lesson_errors(&errors, file_status);
             if (file_status == STATUS_NOINPUT || status != STATUS_NOINPUT)
@@ -118,7 +128,7 @@ static int check_lessons(const Options *opts)
         lesson_errors_free(&errors);
     }
     free(lesson);
-    return fflush(stdout) == 0 ? status : STATUS_FAILURE;
+    return status;
 }
 
 /* Loads the lesson to walk: the LESSON argument, or the built-in one. On
@@ -159,10 +169,14 @@ static bool print_trace(const Trace *trace, OutputMode mode, const PrintOptions 
         print_trace_text(&out, trace, print_opts);
     bool ok = true;
     bool written = strbuf_flush(&out);
-    int saved_errno = errno;
-    if (out.data == NULL && !written)
+    int saved_errno = out.write_errno; /* the first failed write's, not a later errno */
+    if (written && fflush(stdout) != 0) {
+        written = false;
+        saved_errno = errno;
+    }
+    if (out.data == NULL && !written && saved_errno == 0)
         ok = error_oom(err, "the output");
-    else if (!written || fflush(stdout) != 0)
+    else if (!written)
         ok = error_set(err, STATUS_FAILURE, "cannot write the output: %s",
                        saved_errno != 0 ? strerror(saved_errno) : "write error");
     strbuf_free(&out);
@@ -186,60 +200,152 @@ static bool export_trace(const Trace *trace, const char *dir, int only_step, Err
     return true;
 }
 
+/* ------------------------------------------------------------------------
+ * Output files: --svg and --dump-screen
+ * ---------------------------------------------------------------------- */
+
+/* An output file being written. A regular file (or a new name) is written
+ * to a temporary file with a short name in the same directory, renamed
+ * over the final name once whole, so a failed run leaves no half file and
+ * a name as long as the file system allows still works. A symbolic link
+ * at the final name is not followed: the rename replaces the link itself
+ * and its target is left alone (a dangling link creates nothing at its
+ * target), except a link to a device or FIFO and a descriptor's name such
+ * as /dev/stdout (link_is_descriptor), which are written through. "-" is
+ * stdout. */
+typedef struct OutFile {
+    FILE *f;                    /* where to write; stdout for "-" */
+    const char *path;           /* the final name, as given */
+    bool direct;                /* stdout, a device or a FIFO: written in place */
+    char tmp[LIMIT_PATH_BYTES]; /* the temporary file when !direct */
+} OutFile;
+
+/* Whether a symbolic link at path is a name the system gives an open
+ * descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N): one under /dev or
+ * /proc, or one pointing into /proc or /dev/fd. Such a link is written
+ * through, never replaced: replacing /dev/stdout would break it for every
+ * program on the machine. */
+static bool link_is_descriptor(const char *path)
+{
+    char target[LIMIT_PATH_BYTES];
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n < 0)
+        return false;
+    target[n] = '\0';
+    return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0 || strncmp(target, "/proc/", 6) == 0 ||
+           strncmp(target, "/dev/fd/", 8) == 0;
+}
+
+/* Whether path names (or links to) something written in place: a device,
+ * a FIFO, or a descriptor's name such as /dev/stdout, whatever it points
+ * to. Any other link (to a regular file, or dangling) is replaced. */
+static bool out_is_direct(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return false;
+    if (S_ISLNK(st.st_mode) && link_is_descriptor(path))
+        return true;
+    if (S_ISLNK(st.st_mode) && stat(path, &st) != 0)
+        return false; /* dangling: replaced */
+    return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+/* Opens the temporary file for o->path: "DIR/.attn-XXXXXX", mode 0666
+ * less the umask. False with errno set. */
+static bool out_open_tmp(OutFile *o)
+{
+    const char *slash = strrchr(o->path, '/');
+    int dir_len = slash == NULL ? 0 : (int)(slash - o->path + 1);
+    int n = snprintf(o->tmp, sizeof o->tmp, "%.*s.attn-XXXXXX", dir_len, o->path);
+    if (n < 0 || (size_t)n >= sizeof o->tmp) {
+        o->tmp[0] = '\0';
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        o->tmp[0] = '\0';
+        return false;
+    }
+    mode_t mask = umask(0); /* mkstemp made it 0600: give it a new file's usual mode */
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0 || (o->f = fdopen(fd, "w")) == NULL) {
+        int saved_errno = errno;
+        close(fd);
+        unlink(o->tmp);
+        o->tmp[0] = '\0';
+        errno = saved_errno;
+        return false;
+    }
+    return true;
+}
+
+/* Opens path for writing as OutFile describes. False with err ("PATH:
+ * cannot write: reason") when it cannot be created. */
+static bool out_open(OutFile *o, const char *path, Error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    if (strcmp(path, "-") == 0) {
+        o->f = stdout;
+        o->direct = true;
+        return true;
+    }
+    o->direct = out_is_direct(path);
+    if (o->direct ? (o->f = fopen(path, "w")) != NULL : out_open_tmp(o))
+        return true;
+    return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(errno));
+}
+
+/* Finishes o: written says whether everything so far went out (else
+ * write_errno is the first failure's errno, 0 when unknown). Flushes,
+ * syncs and renames the temporary file over the final name, or removes it
+ * on any failure. Returns true when the file is whole, else false with err
+ * (the first failure's reason). */
+static bool out_close(OutFile *o, bool written, int write_errno, Error *err)
+{
+    errno = 0;
+    if (written && (fflush(o->f) != 0 || (!o->direct && fsync(fileno(o->f)) != 0))) {
+        written = false;
+        write_errno = errno;
+    }
+    if (o->f != stdout && fclose(o->f) != 0 && written) {
+        written = false;
+        write_errno = errno;
+    }
+    if (!o->direct && written && rename(o->tmp, o->path) != 0) {
+        written = false;
+        write_errno = errno;
+    }
+    if (!o->direct && !written)
+        unlink(o->tmp);
+    if (written)
+        return true;
+    const char *why = write_errno != 0 ? strerror(write_errno) : "write error";
+    if (o->f == stdout)
+        return error_set(err, STATUS_FAILURE, "cannot write the output: %s", why);
+    return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", o->path, why);
+}
+
 /* --svg: one step's heat maps (step: --step's index, or -1 for the
- * default), to stdout for "-". A regular file is written to a temporary
- * file beside it, renamed over it once whole, so a failed run leaves no
- * half file; a device or FIFO (/dev/stdout) is written directly. False
- * with err when the step has no heat map or the file cannot be written. */
+ * default), written as an OutFile (stdout for "-"). False with err when
+ * the step has no heat map or the file cannot be written. */
 static bool write_svg(const Trace *trace, const Options *opts, int step, Error *err)
 {
     if ((step = svg_pick_step(trace, step, err)) < 0)
         return false;
-    const char *path = opts->svg_file;
-    struct stat st;
-    bool direct = strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
-    char tmp[LIMIT_PATH_BYTES] = "";
-    FILE *f = strcmp(path, "-") == 0 ? stdout : NULL;
-    if (f == NULL && direct) {
-        f = fopen(path, "w");
-    } else if (f == NULL) {
-        errno = ENAMETOOLONG;
-        int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-        int fd = n > 0 && (size_t)n < sizeof tmp ? mkstemp(tmp) : -1;
-        mode_t mask = umask(0); /* mkstemp made it 0600: give it a new file's usual mode */
-        umask(mask);
-        if (fd >= 0 && (fchmod(fd, 0666 & ~mask) != 0 || (f = fdopen(fd, "w")) == NULL)) {
-            int saved_errno = errno;
-            close(fd);
-            unlink(tmp);
-            errno = saved_errno;
-        }
-    }
-    if (f == NULL)
-        return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(errno));
+    OutFile o;
+    if (!out_open(&o, opts->svg_file, err))
+        return false;
     StrBuf out = {0};
-    out.sink = f;
+    out.sink = o.f;
     errno = 0;
     svg_write(&out, trace, step, opts->precision);
-    bool written = strbuf_flush(&out) && fflush(f) == 0 && (direct || fsync(fileno(f)) == 0);
-    int saved_errno = errno;
+    bool written = strbuf_flush(&out);
+    int write_errno = out.write_errno;
     strbuf_free(&out);
-    if (f != stdout && fclose(f) != 0 && written) {
-        written = false;
-        saved_errno = errno;
-    }
-    if (!direct && written && rename(tmp, path) != 0) {
-        written = false;
-        saved_errno = errno;
-    }
-    if (!direct && !written)
-        unlink(tmp);
-    if (written)
-        return true;
-    const char *why = saved_errno != 0 ? strerror(saved_errno) : "write error";
-    if (f == stdout)
-        return error_set(err, STATUS_FAILURE, "cannot write the output: %s", why);
-    return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, why);
+    return out_close(&o, written, write_errno, err);
 }
 
 /* The interactive tracer is chosen when both ends are a terminal that can
@@ -289,21 +395,16 @@ static Replay *replay_new(const Options *opts, Error *err)
     return replay;
 }
 
-/* Writes text to path ("-": stdout). False with err on a write error. */
+/* Writes text to path as an OutFile ("-": stdout). False with err on a
+ * write error. */
 static bool write_text_file(const char *path, const StrBuf *text, Error *err)
 {
-    if (strcmp(path, "-") == 0)
-        return write_out(strbuf_text(text), text->len, err);
-    FILE *f = fopen(path, "w");
-    bool written = f != NULL && fwrite(strbuf_text(text), 1, text->len, f) == text->len;
-    int saved_errno = errno;
-    if (f != NULL && fclose(f) != 0 && written) {
-        written = false;
-        saved_errno = errno;
-    }
-    if (!written)
-        return error_set(err, STATUS_FAILURE, "%s: cannot write: %s", path, strerror(saved_errno));
-    return true;
+    OutFile o;
+    if (!out_open(&o, path, err))
+        return false;
+    errno = 0;
+    bool written = fwrite(strbuf_text(text), 1, text->len, o.f) == text->len;
+    return out_close(&o, written, written ? 0 : errno, err);
 }
 
 /* Headless mode: replays keys against the composer on a screen of the
@@ -396,6 +497,8 @@ typedef struct ProgressSession {
     char key[PROGRESS_KEY_BYTES];
     char problem[MAIN_WARNING_BYTES]; /* the first save error, reported after the UI ends */
     Progress progress;                /* scratch for a load or a save (large) */
+    Progress seen;                    /* what the file held when this window last loaded or saved it */
+    bool have_seen;                   /* seen is set */
 } ProgressSession;
 
 /* The quiz states of app as progress results, in the lesson's order. */
@@ -456,7 +559,10 @@ static void save_progress(App *app, void *context)
     progress->updated = (long long)time(NULL);
     Error err;
     error_clear(&err);
-    if (!progress_save(session->dir, progress, &err) && session->problem[0] == '\0')
+    /* merged with what another window on the same lesson saved meanwhile */
+    if (progress_save_merged(session->dir, progress, session->have_seen ? &session->seen : NULL, &session->seen, &err))
+        session->have_seen = true;
+    else if (session->problem[0] == '\0')
         snprintf(session->problem, sizeof session->problem, "%s", err.message);
 }
 
@@ -467,15 +573,29 @@ static void warn(const char *message)
 }
 
 /* Reads the saved progress of session's lesson into app, when there is
- * one; a damaged file is a warning. */
-static void progress_restore(App *app, ProgressSession *session)
+ * one; a damaged file is a warning. A file that is there but cannot be
+ * read is a warning too, said once here, and makes it false: progress is
+ * then not saved, so the place kept in that file is not lost. */
+static bool progress_restore(App *app, ProgressSession *session)
 {
     bool found = false;
     Error err;
-    if (!progress_load(session->dir, session->key, &session->progress, &found, &err))
+    if (!progress_load(session->dir, session->key, &session->progress, &found, &err)) {
+        if (err.status == STATUS_NOINPUT) {
+            char message[MAIN_WARNING_BYTES + 64];
+            snprintf(message, sizeof message, "%s; it is left as it is, and this run's progress is not saved",
+                     err.message);
+            warn(message);
+            return false;
+        }
         warn(err.message);
-    if (found)
+    }
+    if (found) {
         progress_to_app(app, &session->progress);
+        session->seen = session->progress;
+        session->have_seen = true;
+    }
+    return true;
 }
 
 /* Opens the lesson's progress: forgets it with --restart, else restores
@@ -497,8 +617,7 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
             warn(err.message);
         return true;
     }
-    progress_restore(app, session);
-    return true;
+    return progress_restore(app, session);
 }
 
 /* ------------------------------------------------------------------------
@@ -745,12 +864,27 @@ static bool write_trace(Run *run, Error *err)
     return print_trace(run->trace, mode, &print_opts, err);
 }
 
+/* Sets SIGXFSZ to be ignored, so that exceeding the file size limit is a
+ * write error (EFBIG) the program reports, not a silent death. */
+static void ignore_file_size_signal(void)
+{
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGXFSZ, &ignore, NULL);
+}
+
 int main(int argc, char **argv)
 {
     /* The user's locale for the character set (UTF-8 or not), but always
      * '.' as the decimal point: JSON and the numbers depend on it. */
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C");
+    /* A file size limit (ulimit -f) makes a write fail with EFBIG instead
+     * of killing the program, so it is reported like a full disk: one
+     * line, exit 1, no temporary file left. */
+    ignore_file_size_signal();
     Error err;
     error_clear(&err);
     Run *run = run_new(&err);

@@ -158,6 +158,8 @@ static bool take_string(Scan *s, char *out, size_t size)
     if (s->p >= s->end || *s->p != quote)
         return false;
     size_t len = (size_t)(s->p - start);
+    if (memchr(start, '\0', len) != NULL)
+        return false; /* NumPy refuses a NUL in a string; so does strcmp's view of it here */
     if (len >= size)
         len = size - 1;
     memcpy(out, start, len);
@@ -231,13 +233,22 @@ static bool parse_shape(Scan *s, NpyArray *arr, int *rank, Error *err)
     }
 }
 
+/* The largest item size, in bytes, of a NumPy number dtype (complex256). */
+#define NPY_MAX_ITEM_BYTES 16
+
 /* Says what a dtype other than '<f4' and '<i8' is, and how to convert it. */
 static bool refuse_descr(const char *descr, Error *err)
 {
     char order = descr[0];
     const char *type = (order == '<' || order == '>' || order == '|' || order == '=') ? descr + 1 : descr;
     char kind = type[0];
+    /* the item size NumPy names: 1..16 bytes for a number kind; anything
+     * else (a huge or negative count) is reported as an unknown dtype,
+     * without multiplying it */
+    errno = 0;
     long bytes = strtol(type + (kind != '\0' ? 1 : 0), NULL, 10);
+    if (errno != 0 || bytes < 1 || bytes > NPY_MAX_ITEM_BYTES)
+        bytes = 0;
     const char *kind_name = kind == 'f' ? "float" : kind == 'i' ? "int" : kind == 'u' ? "uint" : kind == 'c' ? "complex"
                                                                                                             : NULL;
     if (kind == 'O')
@@ -247,7 +258,7 @@ static bool refuse_descr(const char *descr, Error *err)
         return error_set(err, STATUS_DATAERR,
                          "big-endian %s%ld data ('%s'); save it little-endian, e.g. arr.astype('<%c%ld')", kind_name,
                          bytes * 8, descr, kind == 'i' && bytes == 8 ? 'i' : 'f', kind == 'i' && bytes == 8 ? 8L : 4L);
-    if (kind_name != NULL && bytes > 0 && bytes <= 16)
+    if (kind_name != NULL && bytes > 0)
         return error_set(err, STATUS_DATAERR,
                          "%s%ld data ('%s'); attn-trace reads float32 ('<f4') and int64 ('<i8'): convert it with "
                          "arr.astype(np.float32)",

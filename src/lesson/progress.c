@@ -244,9 +244,7 @@ static bool parse_quizzes_line(Reader *r, Progress *out, int *n_quizzes, char *w
     return true;
 }
 
-/* Parses data[0..len), the bytes of the file for key, into out. On failure
- * writes the reason into why (why_size bytes) and returns false. */
-static bool parse_progress(const char *data, size_t len, const char *key, Progress *out, char *why, size_t why_size)
+bool progress_parse(const char *data, size_t len, const char *key, Progress *out, char *why, size_t why_size)
 {
     Reader r = {data, data + len, 1};
     const char *text;
@@ -318,7 +316,9 @@ static bool refuse_file(Error *err, int status, const char *path, const char *re
 
 /* Reads the whole regular file at path (at most PROGRESS_MAX_FILE_BYTES)
  * into buf. Returns 1 on success, 0 when there is no file, -1 with the
- * reason in why. */
+ * reason in why when it cannot be opened or read (no permission, an I/O
+ * error: its content is unknown), -2 when it is not a regular file or is
+ * too large (its content is no progress). */
 static int read_small_file(const char *path, char *buf, size_t *len, char *why, size_t why_size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -337,7 +337,7 @@ static int read_small_file(const char *path, char *buf, size_t *len, char *why, 
     if (!S_ISREG(st.st_mode)) {
         snprintf(why, why_size, "it is not a regular file");
         close(fd);
-        return -1;
+        return -2;
     }
     size_t got = 0;
     for (;;) {
@@ -355,7 +355,7 @@ static int read_small_file(const char *path, char *buf, size_t *len, char *why, 
         if (got > PROGRESS_MAX_FILE_BYTES) {
             snprintf(why, why_size, "it is larger than %d bytes", PROGRESS_MAX_FILE_BYTES);
             close(fd);
-            return -1;
+            return -2;
         }
     }
     close(fd);
@@ -385,7 +385,7 @@ bool progress_load(const char *dir, const char *key, Progress *out, bool *found,
         return refuse_file(err, STATUS_NOINPUT, path, why);
     Progress parsed;
     memset(&parsed, 0, sizeof parsed);
-    if (!parse_progress(data, len, key, &parsed, why, sizeof why))
+    if (!progress_parse(data, len, key, &parsed, why, sizeof why))
         return refuse_file(err, STATUS_DATAERR, path, why);
     *out = parsed;
     *found = true;
@@ -513,9 +513,75 @@ static bool sync_dir(const char *dir)
     return ok;
 }
 
-bool progress_save(const char *dir, const Progress *progress, Error *err)
+/* How much a quiz result says the learner did, for progress_merge: an
+ * answer beats a revealed one, which beats a skip, which beats nothing. */
+static int result_rank(QuizResult result)
 {
-    char why[256];
+    switch (result) {
+    case QUIZ_RIGHT_FIRST_TRY: return 4;
+    case QUIZ_RIGHT_AFTER_TRIES: return 3;
+    case QUIZ_REVEALED: return 2;
+    case QUIZ_SKIPPED: return 1;
+    case QUIZ_UNANSWERED: return 0;
+    }
+    return 0;
+}
+
+void progress_merge(Progress *into, const Progress *other, bool furthest_step)
+{
+    if (furthest_step && other->last_step > into->last_step)
+        into->last_step = other->last_step;
+    for (int i = 0; i < other->n_quizzes && i < PROGRESS_MAX_QUIZZES; i++) {
+        if (i >= into->n_quizzes)
+            into->quizzes[i] = QUIZ_UNANSWERED;
+        if (result_rank(other->quizzes[i]) > result_rank(into->quizzes[i]))
+            into->quizzes[i] = other->quizzes[i];
+    }
+    if (other->n_quizzes > into->n_quizzes)
+        into->n_quizzes = other->n_quizzes <= PROGRESS_MAX_QUIZZES ? other->n_quizzes : PROGRESS_MAX_QUIZZES;
+}
+
+/* Whether two progress records say the same (step and quizzes). */
+static bool progress_same(const Progress *a, const Progress *b)
+{
+    if (a->last_step != b->last_step || a->n_quizzes != b->n_quizzes)
+        return false;
+    for (int i = 0; i < a->n_quizzes; i++)
+        if (a->quizzes[i] != b->quizzes[i])
+            return false;
+    return true;
+}
+
+/* Step 2 of a save: the file at path as it is now. A file that is there
+ * but cannot be read makes it false, with the reason in why: it is never
+ * replaced. With merge, a file that parses is merged into *merged (a copy
+ * of what is being saved): every quiz keeps its best result, and when the
+ * file is not what this window last saw (base; NULL: nothing) another
+ * window wrote it, so the furthest step wins too. A damaged file is
+ * replaced. */
+static bool merge_existing(const char *path, Progress *merged, bool merge, const Progress *base, char *why,
+                           size_t why_size)
+{
+    char data[PROGRESS_MAX_FILE_BYTES + 1];
+    size_t len = 0;
+    char reason[200];
+    int got = read_small_file(path, data, &len, reason, sizeof reason);
+    if (got == -1)
+        return refuse(why, why_size, "%s exists but %s: it is left as it is", path, reason);
+    Progress on_disk;
+    memset(&on_disk, 0, sizeof on_disk);
+    if (merge && got > 0 && progress_parse(data, len, merged->lesson_key, &on_disk, reason, sizeof reason))
+        progress_merge(merged, &on_disk, base == NULL || !progress_same(base, &on_disk));
+    return true;
+}
+
+/* progress_save and progress_save_merged: saves progress (merged with the
+ * file on disk when merge, see merge_existing) and, when written is not
+ * NULL, sets *written to what the file now holds. */
+static bool save_file(const char *dir, const Progress *progress, bool merge, const Progress *base, Progress *written,
+                      Error *err)
+{
+    char why[LIMIT_PATH_BYTES + 256];
     if (dir == NULL || dir[0] == '\0')
         return error_set(err, STATUS_FAILURE, "cannot save progress: no directory");
     if (!progress_valid(progress, why, sizeof why))
@@ -533,14 +599,20 @@ bool progress_save(const char *dir, const Progress *progress, Error *err)
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s: %s", dir, failed, strerror(errno));
     remove_stale_temporaries(dir, progress->lesson_key);
 
-    /* 2. The text, whole, before anything is written. */
+    /* 2. What another window saved meanwhile, merged in; a file that
+     * cannot be read is never replaced. */
+    Progress merged = *progress;
+    if (!merge_existing(path, &merged, merge, base, why, sizeof why))
+        return error_set(err, STATUS_FAILURE, "cannot save progress: %s", why);
+
+    /* 3. The text, whole, before anything is written. */
     long long updated = progress->updated != 0 ? progress->updated : (long long)time(NULL);
     if (updated < 0 || updated > PROGRESS_MAX_UPDATED)
         updated = 0;
     char text[PROGRESS_MAX_FILE_BYTES];
-    size_t len = format_progress(progress, updated, text, sizeof text);
+    size_t len = format_progress(&merged, updated, text, sizeof text);
 
-    /* 3. A temporary file, written and synced. */
+    /* 4. A temporary file, written and synced. */
     int fd = mkstemp(tmp);
     if (fd < 0)
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s", dir, strerror(errno));
@@ -556,15 +628,28 @@ bool progress_save(const char *dir, const Progress *progress, Error *err)
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s", dir, strerror(e));
     }
 
-    /* 4. The switch: rename is atomic, then make it last. */
+    /* 5. The switch: rename is atomic, then make it last. */
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s", dir, strerror(e));
     }
+    if (written != NULL)
+        *written = merged;
     if (!sync_dir(dir))
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s", dir, strerror(errno));
     return true;
+}
+
+bool progress_save(const char *dir, const Progress *progress, Error *err)
+{
+    return save_file(dir, progress, false, NULL, NULL, err);
+}
+
+bool progress_save_merged(const char *dir, const Progress *progress, const Progress *base, Progress *written,
+                          Error *err)
+{
+    return save_file(dir, progress, true, base, written, err);
 }
 
 /* ------------------------------------------------------------------------

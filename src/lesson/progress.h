@@ -27,7 +27,8 @@
  * loads as "nothing saved" (an unusable one also fails with an Error that
  * the caller shows as a one-line warning),
  * and saving is atomic, so a crash or kill during a save leaves the old
- * file whole.
+ * file whole. progress_save_merged merges what is on disk (two windows lose
+ * nothing), and no save replaces a file it cannot read.
  */
 #ifndef ATTN_PROGRESS_H
 #define ATTN_PROGRESS_H
@@ -89,9 +90,24 @@ bool progress_dir(char *buf, size_t size, Error *err);
  * another key, a number out of range) or STATUS_FAILURE (an invalid key, a
  * path too long). This failure is a warning to the caller, not a reason to
  * stop: *out and *found are still valid (a fresh start), the caller prints
- * the message and goes on, and the next progress_save replaces the file.
+ * the message and goes on; the next progress_save replaces a damaged file
+ * (STATUS_DATAERR) but refuses to touch an unreadable one (STATUS_NOINPUT).
  * Temporary files of interrupted saves are never read. */
 bool progress_load(const char *dir, const char *key, Progress *out, bool *found, Error *err);
+
+/* Parses data[0..len), the bytes of a progress file, as the file for key
+ * (strictly, as progress_load does) into *out. Returns true when it is
+ * usable; otherwise false with the reason, one printable line, in why
+ * (why_size bytes). Never reads past data + len. */
+bool progress_parse(const char *data, size_t len, const char *key, Progress *out, char *why, size_t why_size);
+
+/* Combines other (the same lesson's progress, saved by another window)
+ * into *into, so neither loses what the learner did: each quiz keeps the
+ * result that says more (right at the first try > right after tries >
+ * revealed > skipped > unanswered), so an answered quiz stays answered,
+ * and n_quizzes becomes the larger one; with furthest_step, the larger
+ * last_step wins too. */
+void progress_merge(Progress *into, const Progress *other, bool furthest_step);
 
 /* Saves progress as dir/<progress->lesson_key>.progress, atomically:
  * creates dir (and its parents, mode 0700) when needed, writes a temporary
@@ -102,8 +118,25 @@ bool progress_load(const char *dir, const char *key, Progress *out, bool *found,
  * be made or written, the disk is full, progress is out of range (an
  * invalid key, last_step, n_quizzes or result) - returns false with err
  * (STATUS_FAILURE, "cannot save progress in DIR: reason"), removes its
- * temporary file and leaves any old file whole. */
+ * temporary file and leaves any old file whole.
+ *
+ * A file that is there but cannot be read (no permission, an I/O error)
+ * is never replaced: the save fails with "cannot save progress: PATH
+ * exists but cannot open it: reason: it is left as it is". One that reads
+ * but is damaged is replaced. */
 bool progress_save(const char *dir, const Progress *progress, Error *err);
+
+/* As progress_save, for a window that may not be alone on the lesson:
+ * the file as it is now is read again and merged in first (progress_merge),
+ * so what another window saved is kept. Every quiz keeps its best result;
+ * when the file differs from base (what this window last loaded or saved;
+ * NULL when nothing) another window wrote it, and the furthest step wins
+ * too, else this window's step is written as it is (going back works).
+ * *written (not NULL) gets what the file now holds, the base of the next
+ * save. Two saves in the same instant can still race (no lock is taken):
+ * the later rename wins that one save, and the next save merges again. */
+bool progress_save_merged(const char *dir, const Progress *progress, const Progress *base, Progress *written,
+                          Error *err);
 
 /* Deletes the progress of key from dir (for --restart), and the temporary
  * files of killed saves of that key. Returns true when there is none

@@ -436,7 +436,7 @@ void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
         put_questions(out, trace, lesson, opts->only_step);
         return;
     }
-    for (int i = 0; i < trace->n_steps; i++)
+    for (int i = 0; i < trace->n_steps && !out->failed; i++)
         if (opts->only_step < 0 || opts->only_step == i)
             put_step_text(out, trace, i, i + 1, trace->n_steps, NULL, opts);
 }
@@ -492,6 +492,8 @@ static void put_json_floats(StrBuf *out, const float *v, size_t n)
         if (used > sizeof block - 2 * FLOATFMT_BUF) {
             strbuf_append(out, block, used);
             used = 0;
+            if (out->failed)
+                return; /* stdout is gone: stop formatting */
         }
         if (k > 0) {
             block[used++] = ',';
@@ -543,7 +545,7 @@ void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
     put_json_config(out, &trace->config);
     strbuf_puts(out, "  \"steps\": [");
     bool first_step = true;
-    for (int i = 0; i < trace->n_steps; i++) {
+    for (int i = 0; i < trace->n_steps && !out->failed; i++) {
         if (opts->only_step >= 0 && opts->only_step != i)
             continue;
         const TraceStep *step = &trace->steps[i];
@@ -571,7 +573,7 @@ void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
                 strbuf_printf(out, "%s%zu", d > 0 ? ", " : "", t->shape[d]);
             strbuf_printf(out, "], \"role\": \"%s\", \"data\": [", tt->is_output ? "output" : "input");
             if (tt->is_integer)
-                for (size_t k = 0; k < t->size; k++)
+                for (size_t k = 0; k < t->size && !out->failed; k++) /* failed: stdout is gone, stop */
                     strbuf_printf(out, "%s%.0f", k > 0 ? ", " : "", (double)t->data[k]);
             else
                 put_json_floats(out, t->data, t->size);

@@ -14,6 +14,7 @@
 
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,17 @@
  * Esc closes an overlay at once, long enough for a key's escape sequence
  * to arrive in one piece. */
 #define TUI_ESCAPE_DELAY_MS 25
+
+/* Room for the reason curses could not start, as newterm_cause words it. */
+#define TUI_CAUSE_BYTES 256
+
+/* The largest COLUMNS or LINES curses can hold (a short). */
+#define TUI_MAX_ENV_SIZE 32767
+
+/* Keys handled from what is already typed (a paste) before the screen is
+ * painted again: bounds the time between two frames while a paste is
+ * drained, yet a 200 KB paste costs a few frames, not 200 000. */
+#define TUI_MAX_KEYS_PER_FRAME 4096
 
 /* ------------------------------------------------------------------------
  * Theme: how each role looks.
@@ -342,15 +354,38 @@ static Look theme_cell_look(const Theme *theme, const Cell *cell)
 /* True while curses owns the terminal, so a handler knows to call endwin. */
 static volatile sig_atomic_t curses_active;
 
-/* The signals that end the program; their handler restores the terminal
- * and dies of the same signal. */
-static const int FATAL_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-#define FATAL_SIGNAL_COUNT (sizeof FATAL_SIGNALS / sizeof FATAL_SIGNALS[0])
+/* Signal numbers run from 1 to SIGRTMAX (a function call in glibc, so not
+ * a constant); the dispositions are kept in a table of this many slots. */
+#define TUI_SIGNAL_SLOTS 128
 
-/* Every signal whose disposition tui_run changes (directly or through
- * ncurses, which handles SIGTSTP and SIGWINCH), restored on the way out. */
-static const int SAVED_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTSTP, SIGWINCH};
-#define SAVED_SIGNAL_COUNT (sizeof SAVED_SIGNALS / sizeof SAVED_SIGNALS[0])
+/* Whether sig's default action ends the process (terminates it, with or
+ * without a core dump) and a handler may be set for it: every signal but
+ * SIGKILL and SIGSTOP (which cannot be caught) and those whose default is
+ * to be ignored, to stop or to continue (SIGTSTP has its own handler). */
+static bool signal_is_fatal(int sig)
+{
+    switch (sig) {
+    case SIGKILL:
+    case SIGSTOP:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+    case SIGCHLD:
+    case SIGCONT:
+    case SIGURG:
+    case SIGWINCH:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* The highest signal number the tables cover. */
+static int signal_last(void)
+{
+    int last = SIGRTMAX;
+    return last < TUI_SIGNAL_SLOTS ? last : TUI_SIGNAL_SLOTS - 1;
+}
 
 /* Restores the terminal, then re-raises sig with its default action so the
  * exit status says which signal ended the program. endwin is not strictly
@@ -402,45 +437,47 @@ static void on_stop_signal(int sig)
     errno = saved_errno;
 }
 
-/* Saves the dispositions of SAVED_SIGNALS into saved. */
+/* Saves the disposition of every signal into saved (indexed by number;
+ * numbers the system refuses, such as those the C library keeps for
+ * itself, are marked with sa_handler SIG_ERR). */
 static void signals_save(struct sigaction *saved)
 {
-    for (size_t i = 0; i < SAVED_SIGNAL_COUNT; i++)
-        sigaction(SAVED_SIGNALS[i], NULL, &saved[i]);
+    for (int sig = 1; sig <= signal_last(); sig++)
+        if (sigaction(sig, NULL, &saved[sig]) != 0)
+            saved[sig].sa_handler = SIG_ERR;
 }
 
 /* Puts back the dispositions signals_save recorded. */
 static void signals_restore(const struct sigaction *saved)
 {
-    for (size_t i = 0; i < SAVED_SIGNAL_COUNT; i++)
-        sigaction(SAVED_SIGNALS[i], &saved[i], NULL);
+    for (int sig = 1; sig <= signal_last(); sig++)
+        if (saved[sig].sa_handler != SIG_ERR)
+            sigaction(sig, &saved[sig], NULL);
 }
 
-/* Whether sig was ignored before tui_run (as under nohup), by saved. */
-static bool signal_was_ignored(const struct sigaction *saved, int sig)
-{
-    for (size_t i = 0; i < SAVED_SIGNAL_COUNT; i++)
-        if (SAVED_SIGNALS[i] == sig)
-            return saved[i].sa_handler == SIG_IGN;
-    return false;
-}
-
-/* Installs on_fatal_signal for the fatal signals (over the SIGINT and
- * SIGTERM handlers ncurses sets, which exit with status 1 instead of dying
- * of the signal) and on_stop_signal for SIGTSTP. Signals ignored when the
- * program started stay ignored. No SA_RESTART: a signal interrupts
- * get_wch, so the loop gets to repaint. */
+/* Installs on_fatal_signal for every signal whose default action ends the
+ * process (over the SIGINT and SIGTERM handlers ncurses sets, which exit
+ * with status 1 instead of dying of the signal), so SIGUSR1, SIGALRM,
+ * SIGPIPE, SIGXCPU and the real-time signals restore the terminal too, and
+ * on_stop_signal for SIGTSTP. Signals ignored or handled when the program
+ * started (nohup's SIGHUP, main's SIGXFSZ) keep that disposition. Every
+ * signal is blocked while a handler runs, so two at once restore the
+ * terminal once. No SA_RESTART: a signal interrupts get_wch, so the loop
+ * gets to repaint. */
 static void signals_install(const struct sigaction *saved)
 {
     struct sigaction action;
     memset(&action, 0, sizeof action);
+    sigfillset(&action.sa_mask);
+    for (int sig = 1; sig <= signal_last(); sig++) {
+        if (!signal_is_fatal(sig) || saved[sig].sa_handler != SIG_DFL)
+            continue;
+        action.sa_handler = on_fatal_signal;
+        sigaction(sig, &action, NULL);
+    }
     sigemptyset(&action.sa_mask);
-    action.sa_handler = on_fatal_signal;
-    for (size_t i = 0; i < FATAL_SIGNAL_COUNT; i++)
-        if (!signal_was_ignored(saved, FATAL_SIGNALS[i]))
-            sigaction(FATAL_SIGNALS[i], &action, NULL);
     action.sa_handler = on_stop_signal;
-    if (!signal_was_ignored(saved, SIGTSTP))
+    if (saved[SIGTSTP].sa_handler != SIG_IGN)
         sigaction(SIGTSTP, &action, NULL);
 }
 
@@ -600,7 +637,7 @@ typedef struct Tui {
     Theme theme;                                /* the looks of the roles on this terminal (tui_start) */
     FILE *tty;                                  /* /dev/tty when stdin or stdout is redirected, else NULL; owned */
     int old_cursor;                             /* visibility before we hid it, or ERR */
-    struct sigaction saved[SAVED_SIGNAL_COUNT]; /* dispositions before newterm */
+    struct sigaction saved[TUI_SIGNAL_SLOTS];   /* dispositions before newterm, by signal number */
 } Tui;
 
 /* Closes the /dev/tty tui_start may have opened. */
@@ -609,6 +646,58 @@ static void tui_close_tty(Tui *tui)
     if (tui->tty != NULL)
         fclose(tui->tty);
     tui->tty = NULL;
+}
+
+/* Whether the environment variable name is set to something curses
+ * cannot take as a screen size: not a plain number, or more than
+ * TUI_MAX_ENV_SIZE (ncurses keeps sizes in a short). */
+static bool env_size_bad(const char *name)
+{
+    const char *value = getenv(name);
+    if (value == NULL || value[0] == '\0')
+        return false;
+    char *end;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    return errno != 0 || *end != '\0' || n < 0 || n > TUI_MAX_ENV_SIZE;
+}
+
+/* Writes into cause (size bytes) why newterm failed, the reason shown
+ * after "cannot start the terminal UI: ". newterm says only NULL, and its
+ * usual reason is a terminal type terminfo does not know, but a process
+ * out of file descriptors cannot open the terminfo file either, and a
+ * COLUMNS or LINES curses cannot hold makes it fail as well: those are
+ * checked first, so the message names the real cause. saved_errno is
+ * errno after newterm. */
+static void newterm_cause(const char *term, int saved_errno, char *cause, size_t size)
+{
+    if (saved_errno == EMFILE || saved_errno == ENFILE || saved_errno == ENOMEM) {
+        snprintf(cause, size, "%s", strerror(saved_errno));
+        return;
+    }
+    /* terminfo needs a descriptor to read the entry with (two, to be safe) */
+    int probe[2] = {open("/dev/null", O_RDONLY | O_CLOEXEC), -1};
+    int probe_errno = errno;
+    if (probe[0] >= 0)
+        probe[1] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (probe[1] < 0 && probe[0] >= 0)
+        probe_errno = errno;
+    bool no_fd = probe[1] < 0;
+    for (int i = 0; i < 2; i++)
+        if (probe[i] >= 0)
+            close(probe[i]);
+    if (no_fd) {
+        snprintf(cause, size, "no file descriptor is free to read the terminal description (%s; see ulimit -n)",
+                 strerror(probe_errno));
+        return;
+    }
+    if (env_size_bad("COLUMNS") || env_size_bad("LINES")) {
+        const char *columns = getenv("COLUMNS"), *lines = getenv("LINES");
+        snprintf(cause, size, "curses cannot use the screen size COLUMNS=%.20s LINES=%.20s (unset them, or give the "
+                 "terminal's size)", columns != NULL ? columns : "", lines != NULL ? lines : "");
+        return;
+    }
+    snprintf(cause, size, "unknown terminal type \"%s\" (TERM)", term);
 }
 
 /* Sets up curses on the terminal (stdin and stdout, or /dev/tty when
@@ -631,11 +720,15 @@ static bool tui_start(Tui *tui, const TuiOptions *opts, Error *err)
     }
     fflush(stdout);
     signals_save(tui->saved);
+    errno = 0;
     tui->screen = newterm(NULL, out, in);
     if (tui->screen == NULL) {
+        int newterm_errno = errno;
         signals_restore(tui->saved);
         tui_close_tty(tui);
-        return error_set(err, STATUS_FAILURE, "cannot start the terminal UI: unknown terminal type \"%s\" (TERM)", term);
+        char cause[TUI_CAUSE_BYTES];
+        newterm_cause(term, newterm_errno, cause, sizeof cause);
+        return error_set(err, STATUS_FAILURE, "cannot start the terminal UI: %s", cause);
     }
     static char cursor_address_cap[] = "cup";
     const char *cup = tigetstr(cursor_address_cap);
@@ -673,6 +766,39 @@ static void tui_stop(Tui *tui)
     delscreen(tui->screen);
     signals_restore(tui->saved);
     tui_close_tty(tui);
+}
+
+/* Hands what get_wch read (got, wch) to the app as a key, at the
+ * window's current size; keys the app has no name for are dropped.
+ * Returns false when the key quits. */
+static bool handle_read(App *app, int got, wint_t wch)
+{
+    KeyCode key;
+    if (!translate_key(got, wch, &key))
+        return true;
+    if (key == KEY_CODE_RESIZE || key == KEY_CTRL('l'))
+        clearok(curscr, TRUE);
+    int rows, cols;
+    getmaxyx(stdscr, rows, cols);
+    return app_handle_key(app, key, rows, cols);
+}
+
+/* Handles the keys already typed, without waiting (at most
+ * TUI_MAX_KEYS_PER_FRAME), so a paste is taken in whole before the next
+ * paint instead of one paint per character; what a quiz answer has no room
+ * for is dropped by the app as it comes. Returns false when a key quits. */
+static bool drain_typed(App *app)
+{
+    timeout(0);
+    for (int i = 0; i < TUI_MAX_KEYS_PER_FRAME; i++) {
+        wint_t wch = 0;
+        int got = get_wch(&wch);
+        if (got == ERR)
+            break;
+        if (!handle_read(app, got, wch))
+            return false;
+    }
+    return true;
 }
 
 int tui_run(App *app, const TuiOptions *opts, Error *err)
@@ -730,13 +856,7 @@ int tui_run(App *app, const TuiOptions *opts, Error *err)
             continue;
         }
         read_failures = 0;
-        KeyCode key;
-        if (!translate_key(got, wch, &key))
-            continue;
-        if (key == KEY_CODE_RESIZE || key == KEY_CTRL('l'))
-            clearok(curscr, TRUE);
-        getmaxyx(stdscr, rows, cols);
-        if (!app_handle_key(app, key, rows, cols))
+        if (!handle_read(app, got, wch) || !drain_typed(app))
             break;
     }
     frame_free(&frame);
