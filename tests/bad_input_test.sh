@@ -791,6 +791,8 @@ expect 0 "" "headless: 4096 random keys on a 64-token, 64-wide, 16-head trace at
 # A GPT-2 checkpoint (--model): the committed fixtures, and what is wrong
 # with the request. The checkpoint files' own faults are check_model.c's.
 
+part_model() {
+# (The rows of each part are not indented, to keep this table easy to diff.)
 G=$(cd "$(dirname "$0")" && pwd)/fixtures/gpt2
 GM=$G/d16_h2_l2_f32 # 2 layers, 16 positions, vocabulary 64, no tokenizer files
 expect 0 "" "model: layer 1 of a fixture checkpoint (--print)" -- --model "$GM" --token-ids "5 17 3" --layer 1 --print
@@ -807,6 +809,7 @@ expect 2 "--layer goes with --model" "model: --layer without --model" -- --layer
 expect 2 "cannot be used with --model" "model: --d-model beside --model" -- --model "$GM" --token-ids 1 --d-model 8
 expect 2 "not both" "model: --sentence and --token-ids beside --model" -- --model "$GM" --token-ids 1 --sentence "a"
 expect 2 "needs a directory" "model: --model ''" -- --model "" --token-ids 1
+}
 
 # ===========================================================================
 # Terminal.
@@ -863,8 +866,8 @@ tui "terminal: control bytes and escape sequences typed at the tracer, then q" 0
 # part nobody has claimed (mkdir is atomic), longest first. The parts'
 # lines are then printed in the table's order, numbered 1, 2, ... across
 # the parts as if one shell had run them all in turn.
-PARTS="sentences numbers sizes limits lessons progress headless terminal"
-LONGEST_FIRST="limits terminal progress numbers lessons sentences sizes headless"
+PARTS="sentences numbers sizes limits lessons progress headless model terminal"
+LONGEST_FIRST="limits terminal progress numbers lessons sentences sizes headless model"
 JOBS=${ATTN_TEST_JOBS:-$(($(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1))}
 case $JOBS in
 '' | *[!0-9]* | 0) JOBS=2 ;;
@@ -905,6 +908,12 @@ done
 wait $lanes
 lanes="" # all ended: nothing for the cleanup to stop
 
+# Every row belongs to a part: one run outside them would be counted by
+# nobody, so its failure would be lost.
+if [ "${n:-0}" -ne 0 ]; then
+    echo "not ok 0 - bad-input: $n rows ran outside the parts (put them in a part_NAME function and in PARTS)"
+    exit 1
+fi
 passed=0
 failed=0
 for part in $PARTS; do
