@@ -215,6 +215,85 @@ static bool check_tensor(const Gpt2Model *m, const char *name, const SafeTensor 
     return true;
 }
 
+/* Pass 1 of gpt2_open: sets m->prefix to "" or "transformer." by where
+ * wte.weight is in m's checkpoint (st_path, for messages). False with a
+ * STATUS_DATAERR error naming the architecture when it is another known
+ * one, or saying it is not GPT-2. */
+static bool find_prefix(Gpt2Model *m, const char *st_path, Error *err)
+{
+    if (safetensors_find(m->file, "wte.weight") != NULL)
+        return true;
+    if (safetensors_find(m->file, "transformer.wte.weight") != NULL) {
+        m->prefix = "transformer.";
+        return true;
+    }
+    for (size_t i = 0; i < sizeof OTHER_ARCHITECTURES / sizeof OTHER_ARCHITECTURES[0]; i++)
+        if (safetensors_find(m->file, OTHER_ARCHITECTURES[i].tensor) != NULL)
+            return error_set(err, STATUS_DATAERR,
+                             "%s: this is %s (it has %s), not GPT-2: attn-trace expected a GPT-2 checkpoint "
+                             "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
+                             st_path, OTHER_ARCHITECTURES[i].what, OTHER_ARCHITECTURES[i].tensor);
+    return error_set(err, STATUS_DATAERR,
+                     "%s: no tensor wte.weight (nor transformer.wte.weight): attn-trace expected a GPT-2 checkpoint "
+                     "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
+                     st_path);
+}
+
+/* Pass 2: finds and checks the tensors outside the blocks (wte, wpe, ln_f)
+ * against m's config, and sets m->dtype (wte's) and m->mixed_dtypes. False
+ * with err set when one is missing or the wrong shape or dtype. */
+static bool find_globals(Gpt2Model *m, Error *err)
+{
+    const Gpt2Config *c = &m->config;
+    size_t d = c->n_embd;
+    m->wte = find_prefixed(m, "wte.weight");
+    m->wpe = find_prefixed(m, "wpe.weight");
+    m->ln_f_weight = find_prefixed(m, "ln_f.weight");
+    m->ln_f_bias = find_prefixed(m, "ln_f.bias");
+    if (!check_tensor(m, "wte.weight", m->wte, 2, c->vocab_size, d, err) ||
+        !check_tensor(m, "wpe.weight", m->wpe, 2, c->n_positions, d, err) ||
+        !check_tensor(m, "ln_f.weight", m->ln_f_weight, 1, d, 0, err) ||
+        !check_tensor(m, "ln_f.bias", m->ln_f_bias, 1, d, 0, err))
+        return false;
+    m->dtype = m->wte->dtype;
+    m->mixed_dtypes = m->wpe->dtype != m->dtype || m->ln_f_weight->dtype != m->dtype ||
+                      m->ln_f_bias->dtype != m->dtype;
+    return true;
+}
+
+/* Pass 3: allocates m->blocks and finds and checks every tensor of the
+ * config's n_layer blocks, noting a dtype other than m->dtype; then refuses
+ * a block past n_layer (config.json describes another model). False with
+ * err set (st_path names the checkpoint) otherwise; gpt2_close frees
+ * m->blocks. */
+static bool find_blocks(Gpt2Model *m, const char *st_path, Error *err)
+{
+    const Gpt2Config *c = &m->config;
+    size_t d = c->n_embd;
+    m->blocks = calloc(c->n_layer, sizeof *m->blocks);
+    if (m->blocks == NULL)
+        return error_oom(err, "the model's table");
+    for (size_t l = 0; l < c->n_layer; l++) {
+        for (int w = 0; w < GPT2_BLOCK_TENSORS; w++) {
+            char name[GPT2_NAME_BYTES];
+            snprintf(name, sizeof name, "h.%zu.%s", l, BLOCK_TENSORS[w].name);
+            const SafeTensor *t = find_prefixed(m, name);
+            int rank = BLOCK_TENSORS[w].cols_d == 0 ? 1 : 2;
+            if (!check_tensor(m, name, t, rank, BLOCK_TENSORS[w].rows_d * d, BLOCK_TENSORS[w].cols_d * d, err))
+                return false;
+            m->blocks[l][w] = t;
+            if (t->dtype != m->dtype)
+                m->mixed_dtypes = true;
+        }
+    }
+    char extra[GPT2_NAME_BYTES];
+    snprintf(extra, sizeof extra, "h.%zu.ln_1.weight", c->n_layer);
+    if (find_prefixed(m, extra) != NULL)
+        return error_set(err, STATUS_DATAERR, "%s: %s says n_layer %zu, but the checkpoint has a block %zu (%s%s)",
+                         st_path, m->config_path, c->n_layer, c->n_layer, m->prefix, extra);
+    return true;
+}
+
 Gpt2Model *gpt2_open(const char *dir, Error *err)
 {
     Gpt2Model *m = calloc(1, sizeof *m);
@@ -238,69 +317,8 @@ Gpt2Model *gpt2_open(const char *dir, Error *err)
     m->file = safetensors_open(st_path, err);
     if (m->file == NULL)
         goto fail;
-    const Gpt2Config *c = &m->config;
-    size_t d = c->n_embd;
-
-    /* the prefix, or the architecture this is instead */
-    if (safetensors_find(m->file, "wte.weight") == NULL) {
-        if (safetensors_find(m->file, "transformer.wte.weight") != NULL) {
-            m->prefix = "transformer.";
-        } else {
-            for (size_t i = 0; i < sizeof OTHER_ARCHITECTURES / sizeof OTHER_ARCHITECTURES[0]; i++)
-                if (safetensors_find(m->file, OTHER_ARCHITECTURES[i].tensor) != NULL) {
-                    error_set(err, STATUS_DATAERR,
-                              "%s: this is %s (it has %s), not GPT-2: attn-trace expected a GPT-2 checkpoint "
-                              "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
-                              st_path, OTHER_ARCHITECTURES[i].what, OTHER_ARCHITECTURES[i].tensor);
-                    goto fail;
-                }
-            error_set(err, STATUS_DATAERR,
-                      "%s: no tensor wte.weight (nor transformer.wte.weight): attn-trace expected a GPT-2 checkpoint "
-                      "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
-                      st_path);
-            goto fail;
-        }
-    }
-
-    /* every tensor the forward pass reads, against the config */
-    m->wte = find_prefixed(m, "wte.weight");
-    m->wpe = find_prefixed(m, "wpe.weight");
-    m->ln_f_weight = find_prefixed(m, "ln_f.weight");
-    m->ln_f_bias = find_prefixed(m, "ln_f.bias");
-    if (!check_tensor(m, "wte.weight", m->wte, 2, c->vocab_size, d, err) ||
-        !check_tensor(m, "wpe.weight", m->wpe, 2, c->n_positions, d, err) ||
-        !check_tensor(m, "ln_f.weight", m->ln_f_weight, 1, d, 0, err) ||
-        !check_tensor(m, "ln_f.bias", m->ln_f_bias, 1, d, 0, err))
+    if (!find_prefix(m, st_path, err) || !find_globals(m, err) || !find_blocks(m, st_path, err))
         goto fail;
-    m->dtype = m->wte->dtype;
-    m->mixed_dtypes = m->wpe->dtype != m->dtype || m->ln_f_weight->dtype != m->dtype ||
-                      m->ln_f_bias->dtype != m->dtype;
-    m->blocks = calloc(c->n_layer, sizeof *m->blocks);
-    if (m->blocks == NULL) {
-        error_oom(err, "the model's table");
-        goto fail;
-    }
-    for (size_t l = 0; l < c->n_layer; l++) {
-        for (int w = 0; w < GPT2_BLOCK_TENSORS; w++) {
-            char name[GPT2_NAME_BYTES];
-            snprintf(name, sizeof name, "h.%zu.%s", l, BLOCK_TENSORS[w].name);
-            const SafeTensor *t = find_prefixed(m, name);
-            int rank = BLOCK_TENSORS[w].cols_d == 0 ? 1 : 2;
-            if (!check_tensor(m, name, t, rank, BLOCK_TENSORS[w].rows_d * d, BLOCK_TENSORS[w].cols_d * d, err))
-                goto fail;
-            m->blocks[l][w] = t;
-            if (t->dtype != m->dtype)
-                m->mixed_dtypes = true;
-        }
-    }
-    /* a block past n_layer means config.json describes another model */
-    char extra[GPT2_NAME_BYTES];
-    snprintf(extra, sizeof extra, "h.%zu.ln_1.weight", c->n_layer);
-    if (find_prefixed(m, extra) != NULL) {
-        error_set(err, STATUS_DATAERR, "%s: %s says n_layer %zu, but the checkpoint has a block %zu (%s%s)", st_path,
-                  m->config_path, c->n_layer, c->n_layer, m->prefix, extra);
-        goto fail;
-    }
     free(st_path);
     return m;
 fail:
