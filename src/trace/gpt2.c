@@ -707,6 +707,91 @@ static bool next_token(const Gpt2Model *m, Gpt2Trace *t, Error *err)
     return true;
 }
 
+/* The embed stage: each token's row of wte into token_embed and the first
+ * s rows of wpe into position_embed. False with err set when a read fails. */
+static bool stage_embed(const Gpt2Model *m, Gpt2Trace *t, Error *err)
+{
+    size_t s = t->n_tokens, d = m->config.n_embd;
+    for (size_t i = 0; i < s; i++)
+        if (!safetensors_read_f32(m->file, m->wte, (uint64_t)t->token_ids[i], 1, t->token_embed->data + i * d, err))
+            return false;
+    return safetensors_read_f32(m->file, m->wpe, 0, s, t->position_embed->data, err);
+}
+
+/* The blocks stage: the embeddings' sum run through the blocks before the
+ * traced one into block_input, then the traced block's weights loaded into
+ * t->block. False with err set when a load fails. */
+static bool stage_blocks(const Gpt2Model *m, Gpt2Trace *t, Error *err)
+{
+    size_t s = t->n_tokens, d = m->config.n_embd;
+    Work *w = t->work;
+    for (size_t i = 0; i < s * d; i++)
+        w->x[i] = t->token_embed->data[i] + t->position_embed->data[i];
+    if (!run_blocks(m, t, 0, t->layer, w->x, err))
+        return false;
+    memcpy(t->block_input->data, w->x, s * d * sizeof(float));
+    return gpt2_block_load(m, t->layer, &t->block, err);
+}
+
+/* The split-heads stage: qkv [s, 3d] cut into queries, keys and values,
+ * each [h, s, d_k]. */
+static void stage_split_heads(Gpt2Trace *t, size_t h, size_t d)
+{
+    size_t s = t->n_tokens, d_k = d / h;
+    for (size_t hh = 0; hh < h; hh++) {
+        split_head(t->queries->data + hh * s * d_k, t->qkv->data, s, d, d_k, 0, hh);
+        split_head(t->keys->data + hh * s * d_k, t->qkv->data, s, d, d_k, 1, hh);
+        split_head(t->values->data + hh * s * d_k, t->qkv->data, s, d, d_k, 2, hh);
+    }
+}
+
+/* The scores stage: for each of the h heads, scores = Q K^T / scale
+ * [s, s], then the causal mask over all of them. */
+static void stage_scores(Gpt2Trace *t, size_t h, size_t d_k)
+{
+    size_t s = t->n_tokens;
+    for (size_t hh = 0; hh < h; hh++) {
+        float *sc = t->scores->data + hh * s * s;
+        matmul_bt_forward(sc, t->queries->data + hh * s * d_k, t->keys->data + hh * s * d_k, s, d_k, s);
+        for (size_t i = 0; i < s * s; i++)
+            sc[i] = sc[i] / t->scale;
+    }
+    tensor_causal_mask(t->scores);
+}
+
+/* The concat stage: head_outputs [h, s, d_k] side by side into
+ * concat_heads [s, d]. False with err set when memory runs out. */
+static bool stage_concat(Gpt2Trace *t, size_t d, Error *err)
+{
+    Tensor *concat = tensor_concat_heads(t->head_outputs, err);
+    if (concat == NULL)
+        return false;
+    memcpy(t->concat_heads->data, concat->data, t->n_tokens * d * sizeof(float));
+    tensor_free(concat);
+    return true;
+}
+
+/* The next-token stage: the traced block's MLP on attn_residual, the
+ * blocks after it, ln_f into t->ln_f and the next token's probabilities.
+ * False with err set when a read fails. */
+static bool stage_next_token(const Gpt2Model *m, Gpt2Trace *t, Error *err)
+{
+    const Gpt2Config *c = &m->config;
+    size_t s = t->n_tokens, d = c->n_embd;
+    Work *w = t->work;
+    memcpy(w->x, t->attn_residual->data, s * d * sizeof(float));
+    run_mlp(c, &t->block, w->x, s, w);
+    gpt2_block_release(m, &t->block);
+    if (!run_blocks(m, t, t->layer + 1, c->n_layer, w->x, err))
+        return false;
+    float *lnf_w = w->chunk, *lnf_b = w->chunk + d;   /* ln_f's weights, borrowed room */
+    if (!safetensors_read_f32(m->file, m->ln_f_weight, 0, d, lnf_w, err) ||
+        !safetensors_read_f32(m->file, m->ln_f_bias, 0, d, lnf_b, err))
+        return false;
+    layernorm_forward(t->ln_f->data, w->x, lnf_w, lnf_b, s, d, c->layer_norm_epsilon, NULL, NULL);
+    return next_token(m, t, err);
+}
+
 bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *err)
 {
     if (stage != t->next)
@@ -714,23 +799,13 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
                          gpt2_stage_name(stage), gpt2_stage_name(t->next));
     const Gpt2Config *c = &m->config;
     size_t s = t->n_tokens, d = c->n_embd, h = c->n_head, d_k = d / h;
-    Work *w = t->work;
     switch (stage) {
     case GPT2_STAGE_EMBED:
-        for (size_t i = 0; i < s; i++)
-            if (!safetensors_read_f32(m->file, m->wte, (uint64_t)t->token_ids[i], 1, t->token_embed->data + i * d,
-                                      err))
-                return false;
-        if (!safetensors_read_f32(m->file, m->wpe, 0, s, t->position_embed->data, err))
+        if (!stage_embed(m, t, err))
             return false;
         break;
     case GPT2_STAGE_BLOCKS:
-        for (size_t i = 0; i < s * d; i++)
-            w->x[i] = t->token_embed->data[i] + t->position_embed->data[i];
-        if (!run_blocks(m, t, 0, t->layer, w->x, err))
-            return false;
-        memcpy(t->block_input->data, w->x, s * d * sizeof(float));
-        if (!gpt2_block_load(m, t->layer, &t->block, err))
+        if (!stage_blocks(m, t, err))
             return false;
         break;
     case GPT2_STAGE_LN_1:
@@ -742,20 +817,10 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
                       3 * d);
         break;
     case GPT2_STAGE_SPLIT_HEADS:
-        for (size_t hh = 0; hh < h; hh++) {
-            split_head(t->queries->data + hh * s * d_k, t->qkv->data, s, d, d_k, 0, hh);
-            split_head(t->keys->data + hh * s * d_k, t->qkv->data, s, d, d_k, 1, hh);
-            split_head(t->values->data + hh * s * d_k, t->qkv->data, s, d, d_k, 2, hh);
-        }
+        stage_split_heads(t, h, d);
         break;
     case GPT2_STAGE_SCORES:
-        for (size_t hh = 0; hh < h; hh++) {
-            float *sc = t->scores->data + hh * s * s;
-            matmul_bt_forward(sc, t->queries->data + hh * s * d_k, t->keys->data + hh * s * d_k, s, d_k, s);
-            for (size_t i = 0; i < s * s; i++)
-                sc[i] = sc[i] / t->scale;
-        }
-        tensor_causal_mask(t->scores);
+        stage_scores(t, h, d_k);
         break;
     case GPT2_STAGE_SOFTMAX:
         softmax_rows(t->attention_weights->data, t->scores->data, h * s, s);
@@ -765,14 +830,10 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
             matmul_forward(t->head_outputs->data + hh * s * d_k, t->attention_weights->data + hh * s * s,
                            t->values->data + hh * s * d_k, s, s, d_k);
         break;
-    case GPT2_STAGE_CONCAT: {
-        Tensor *concat = tensor_concat_heads(t->head_outputs, err);
-        if (concat == NULL)
+    case GPT2_STAGE_CONCAT:
+        if (!stage_concat(t, d, err))
             return false;
-        memcpy(t->concat_heads->data, concat->data, s * d * sizeof(float));
-        tensor_free(concat);
         break;
-    }
     case GPT2_STAGE_C_PROJ:
         addmm_forward(t->attn_output->data, t->block.w[GPT2_ATTN_PROJ_BIAS], t->concat_heads->data,
                       t->block.w[GPT2_ATTN_PROJ_WEIGHT], s, d, d);
@@ -782,19 +843,7 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
             t->attn_residual->data[i] = t->block_input->data[i] + t->attn_output->data[i];
         break;
     case GPT2_STAGE_NEXT_TOKEN:
-        memcpy(w->x, t->attn_residual->data, s * d * sizeof(float));
-        run_mlp(c, &t->block, w->x, s, w);
-        gpt2_block_release(m, &t->block);
-        if (!run_blocks(m, t, t->layer + 1, c->n_layer, w->x, err))
-            return false;
-        {
-            float *lnf_w = w->chunk, *lnf_b = w->chunk + d;   /* ln_f's weights, borrowed room */
-            if (!safetensors_read_f32(m->file, m->ln_f_weight, 0, d, lnf_w, err) ||
-                !safetensors_read_f32(m->file, m->ln_f_bias, 0, d, lnf_b, err))
-                return false;
-            layernorm_forward(t->ln_f->data, w->x, lnf_w, lnf_b, s, d, c->layer_norm_epsilon, NULL, NULL);
-        }
-        if (!next_token(m, t, err))
+        if (!stage_next_token(m, t, err))
             return false;
         break;
     case GPT2_STAGE_COUNT:
