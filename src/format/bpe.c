@@ -388,20 +388,12 @@ static const char *shorten(const char *s, size_t len, char *buf)
     return buf;
 }
 
-/* Reads vocab.json's tree into bpe: the tokens, their pools and index,
- * and each byte's id. */
-static bool load_vocab(Bpe *bpe, const JsonDoc *doc, Error *err)
+/* Sizes and allocates bpe's token arrays, pools and index for root's n
+ * members, and *by_id (n NULLs; the caller frees it). On failure records an
+ * out-of-memory error and frees *by_id; bpe_free frees the rest. */
+static bool vocab_alloc(Bpe *bpe, const JsonValue *root, const JsonMember ***by_id, Error *err)
 {
-    const JsonValue *root = json_root(doc);
-    char shown[48];
-    if (!json_expect(doc, root, JSON_OBJECT, "the vocabulary (token strings to ids)", err))
-        return false;
     size_t n = root->count;
-    if (n == 0)
-        return json_error_at(doc, root->offset, err, "the vocabulary has no tokens");
-    if (n > LIMIT_MAX_VOCAB)
-        return json_error_at(doc, root->offset, err, "%zu tokens are more than %d (LIMIT_MAX_VOCAB)", n,
-                             LIMIT_MAX_VOCAB);
     size_t text_bytes = 0;
     for (size_t k = 0; k < n; k++)
         text_bytes += root->u.members[k].key_len + 1;
@@ -412,80 +404,94 @@ static bool load_vocab(Bpe *bpe, const JsonDoc *doc, Error *err)
     size_t slots = slots_for(n);
     bpe->token_index = calloc(slots, sizeof *bpe->token_index);
     bpe->token_mask = slots - 1;
-    const JsonMember **by_id = calloc(n, sizeof *by_id);
+    *by_id = calloc(n, sizeof **by_id);
     if (bpe->tokens == NULL || bpe->text_pool == NULL || bpe->bytes_pool == NULL || bpe->token_index == NULL ||
-        by_id == NULL) {
-        free(by_id);
+        *by_id == NULL) {
+        free(*by_id);
+        *by_id = NULL;
         return error_oom(err, "the vocabulary");
     }
-    size_t text_at = 0, bytes_at = 0;
-    bool ok = true;
-    for (size_t k = 0; k < n && ok; k++) {
-        const JsonMember *m = &root->u.members[k];
-        /* 1. the id: an integer in 0..n-1 that no other token has */
-        int64_t id;
-        if (!json_int64(doc, &m->value, NULL, &id, NULL)) {
-            /* again, to say which token (the message is made only now: 50,000 would cost) */
-            char what[80];
-            snprintf(what, sizeof what, "the id of token \"%s\"", shorten(m->key, m->key_len, shown));
-            ok = json_int64(doc, &m->value, what, &id, err);
-            break;
-        }
-        if (id < 0 || (uint64_t)id >= n) {
-            ok = json_error_at(doc, m->value.offset, err,
-                               "token \"%s\" has id %lld, out of range: %zu tokens need the ids 0 to %zu",
-                               shorten(m->key, m->key_len, shown), (long long)id, n, n - 1);
-            break;
-        }
-        if (by_id[id] != NULL) {
-            const JsonMember *first = by_id[id];
-            char other[48];
-            ok = json_error_at(doc, m->value.offset, err, "id %lld is given twice: to \"%s\" and before to \"%s\"",
-                               (long long)id, shorten(m->key, m->key_len, shown),
-                               shorten(first->key, first->key_len, other));
-            break;
-        }
-        by_id[id] = m;
-        /* 2. the text: byte-level characters only, each one byte */
-        if (m->key_len == 0) {
-            ok = json_error_at(doc, m->key_offset, err, "an empty token");
-            break;
-        }
-        Token *tok = &bpe->tokens[id];
-        tok->text_off = (uint32_t)text_at;
-        tok->text_len = (uint32_t)m->key_len;
-        tok->bytes_off = (uint32_t)bytes_at;
-        memcpy(bpe->text_pool + text_at, m->key, m->key_len + 1);
-        text_at += m->key_len + 1;
-        size_t i = 0;
-        while (i < m->key_len) {
-            uint32_t cp;
-            int len = utf8_decode(m->key + i, &cp);
-            int b = len > 0 ? bpe_char_byte(cp) : -1;
-            if (b < 0) {
-                ok = json_error_at(doc, m->key_offset, err,
-                                   "token \"%s\" holds U+%04X, which is not a byte-level character (U+0021-U+007E, "
-                                   "U+00A1-U+00AC, U+00AE-U+00FF, U+0100-U+0143)",
-                                   shorten(m->key, m->key_len, shown), (unsigned)cp);
-                break;
-            }
-            bpe->bytes_pool[bytes_at++] = (char)b;
-            i += (size_t)len;
-        }
-        if (!ok)
-            break;
-        tok->bytes_len = (uint32_t)(bytes_at - tok->bytes_off);
-        bpe->bytes_pool[bytes_at++] = '\0';
-        /* 3. the index (the JSON reader refused duplicate keys) */
-        size_t s = text_hash(m->key, m->key_len) & bpe->token_mask;
-        while (bpe->token_index[s] != 0)
-            s = (s + 1) & bpe->token_mask;
-        bpe->token_index[s] = (uint32_t)id + 1;
-    }
-    free(by_id);
-    if (!ok)
+    return true;
+}
+
+/* Pass 1 of a token: reads member m's id into *id, an integer in 0..n-1
+ * that no earlier member has, and records m in by_id[*id]. False (error
+ * recorded at the id) otherwise. */
+static bool vocab_take_id(const JsonDoc *doc, const JsonMember *m, size_t n, const JsonMember **by_id, int64_t *id,
+                          Error *err)
+{
+    char shown[48];
+    if (!json_int64(doc, &m->value, NULL, id, NULL)) {
+        /* again, to say which token (the message is made only now: 50,000 would cost) */
+        char what[80];
+        snprintf(what, sizeof what, "the id of token \"%s\"", shorten(m->key, m->key_len, shown));
+        (void)json_int64(doc, &m->value, what, id, err);
         return false;
-    /* 4. a token for each byte */
+    }
+    if (*id < 0 || (uint64_t)*id >= n)
+        return json_error_at(doc, m->value.offset, err,
+                             "token \"%s\" has id %lld, out of range: %zu tokens need the ids 0 to %zu",
+                             shorten(m->key, m->key_len, shown), (long long)*id, n, n - 1);
+    if (by_id[*id] != NULL) {
+        const JsonMember *first = by_id[*id];
+        char other[48];
+        return json_error_at(doc, m->value.offset, err, "id %lld is given twice: to \"%s\" and before to \"%s\"",
+                             (long long)*id, shorten(m->key, m->key_len, shown),
+                             shorten(first->key, first->key_len, other));
+    }
+    by_id[*id] = m;
+    return true;
+}
+
+/* Pass 2 of a token: copies member m's text to bpe's text pool at
+ * *text_at and its bytes (one per byte-level character) to the bytes pool
+ * at *bytes_at, filling tok and moving both offsets on. False (error
+ * recorded at the key) for an empty token or a character that is not
+ * byte-level. */
+static bool vocab_store_text(Bpe *bpe, const JsonDoc *doc, const JsonMember *m, Token *tok, size_t *text_at,
+                             size_t *bytes_at, Error *err)
+{
+    char shown[48];
+    if (m->key_len == 0)
+        return json_error_at(doc, m->key_offset, err, "an empty token");
+    tok->text_off = (uint32_t)*text_at;
+    tok->text_len = (uint32_t)m->key_len;
+    tok->bytes_off = (uint32_t)*bytes_at;
+    memcpy(bpe->text_pool + *text_at, m->key, m->key_len + 1);
+    *text_at += m->key_len + 1;
+    size_t i = 0;
+    while (i < m->key_len) {
+        uint32_t cp;
+        int len = utf8_decode(m->key + i, &cp);
+        int b = len > 0 ? bpe_char_byte(cp) : -1;
+        if (b < 0)
+            return json_error_at(doc, m->key_offset, err,
+                                 "token \"%s\" holds U+%04X, which is not a byte-level character (U+0021-U+007E, "
+                                 "U+00A1-U+00AC, U+00AE-U+00FF, U+0100-U+0143)",
+                                 shorten(m->key, m->key_len, shown), (unsigned)cp);
+        bpe->bytes_pool[(*bytes_at)++] = (char)b;
+        i += (size_t)len;
+    }
+    tok->bytes_len = (uint32_t)(*bytes_at - tok->bytes_off);
+    bpe->bytes_pool[(*bytes_at)++] = '\0';
+    return true;
+}
+
+/* Pass 3 of a token: puts id into bpe's text index under key[0..key_len)
+ * (the JSON reader refused duplicate keys, so the key is new). */
+static void vocab_index(Bpe *bpe, const char *key, size_t key_len, int64_t id)
+{
+    size_t s = text_hash(key, key_len) & bpe->token_mask;
+    while (bpe->token_index[s] != 0)
+        s = (s + 1) & bpe->token_mask;
+    bpe->token_index[s] = (uint32_t)id + 1;
+}
+
+/* Pass 4: sets bpe->byte_id[b] for each of the 256 bytes to the token of
+ * its byte-level character. False (error recorded at root) when one is
+ * missing. */
+static bool vocab_byte_ids(Bpe *bpe, const JsonDoc *doc, const JsonValue *root, Error *err)
+{
     for (unsigned b = 0; b < 256; b++) {
         char c[5];
         uint32_t cp = bpe_byte_char((unsigned char)b);
@@ -498,6 +504,39 @@ static bool load_vocab(Bpe *bpe, const JsonDoc *doc, Error *err)
                                  b, (unsigned)cp, c);
     }
     return true;
+}
+
+/* Reads vocab.json's tree into bpe: the tokens, their pools and index,
+ * and each byte's id. False with err set on the first problem; what bpe
+ * holds then is freed by bpe_free. */
+static bool load_vocab(Bpe *bpe, const JsonDoc *doc, Error *err)
+{
+    const JsonValue *root = json_root(doc);
+    if (!json_expect(doc, root, JSON_OBJECT, "the vocabulary (token strings to ids)", err))
+        return false;
+    size_t n = root->count;
+    if (n == 0)
+        return json_error_at(doc, root->offset, err, "the vocabulary has no tokens");
+    if (n > LIMIT_MAX_VOCAB)
+        return json_error_at(doc, root->offset, err, "%zu tokens are more than %d (LIMIT_MAX_VOCAB)", n,
+                             LIMIT_MAX_VOCAB);
+    const JsonMember **by_id;
+    if (!vocab_alloc(bpe, root, &by_id, err))
+        return false;
+    size_t text_at = 0, bytes_at = 0;
+    bool ok = true;
+    for (size_t k = 0; k < n && ok; k++) {
+        const JsonMember *m = &root->u.members[k];
+        int64_t id;
+        ok = vocab_take_id(doc, m, n, by_id, &id, err) &&
+             vocab_store_text(bpe, doc, m, &bpe->tokens[id], &text_at, &bytes_at, err);
+        if (ok)
+            vocab_index(bpe, m->key, m->key_len, id);
+    }
+    free(by_id);
+    if (!ok)
+        return false;
+    return vocab_byte_ids(bpe, doc, root, err);
 }
 
 /* Records a STATUS_DATAERR error at byte at of merges.txt. */
@@ -521,21 +560,28 @@ static bool merges_error(Error *err, const char *text, const char *name, size_t 
     return false;
 }
 
-/* Reads merges.txt, text[0..len), into bpe's merge table. */
-static bool load_merges(Bpe *bpe, const char *text, size_t len, const char *name, Error *err)
+/* Pass 1 of merges.txt: refuses a NUL byte anywhere and a first line that
+ * is not "#version: ...". On success *pos is the offset of the second
+ * line (len when there is none). */
+static bool merges_version(const char *text, size_t len, const char *name, size_t *pos, Error *err)
 {
-    char shown[48], shown2[48];
     const char *nul = memchr(text, '\0', len);
     if (nul != NULL)
         return merges_error(err, text, name, (size_t)(nul - text), "a NUL byte");
-    /* 1. the version line */
     static const char VERSION[] = "#version:";
     if (len < sizeof VERSION - 1 || memcmp(text, VERSION, sizeof VERSION - 1) != 0)
         return merges_error(err, text, name, 0, "the first line must be \"#version: ...\" (is this a merges.txt?)");
     const char *eol = memchr(text, '\n', len);
-    size_t pos = eol != NULL ? (size_t)(eol - text) + 1 : len;
+    *pos = eol != NULL ? (size_t)(eol - text) + 1 : len;
+    return true;
+}
 
-    /* 2. count the lines, for the arrays */
+/* Pass 2 of merges.txt: counts the lines from pos on and allocates bpe's
+ * merge arrays and pair index for them, and *line_of (the caller frees
+ * it). On failure records the error; bpe_free frees what bpe holds. */
+static bool merges_alloc(Bpe *bpe, const char *text, size_t len, const char *name, size_t pos, size_t **line_of,
+                         Error *err)
+{
     size_t lines = 0;
     for (size_t i = pos; i < len; i++)
         if (text[i] == '\n')
@@ -553,98 +599,149 @@ static bool load_merges(Bpe *bpe, const char *text, size_t len, const char *name
     bpe->pair_key = calloc(slots, sizeof *bpe->pair_key);
     bpe->pair_rank = malloc(slots * sizeof *bpe->pair_rank);
     bpe->pair_mask = slots - 1;
-    size_t *line_of = malloc(cap * sizeof *line_of);
-    char *joined = NULL;
-    size_t joined_cap = 0;
+    *line_of = malloc(cap * sizeof **line_of);
     if (bpe->merge_left == NULL || bpe->merge_right == NULL || bpe->merge_result == NULL || bpe->pair_key == NULL ||
-        bpe->pair_rank == NULL || line_of == NULL) {
-        free(line_of);
+        bpe->pair_rank == NULL || *line_of == NULL) {
+        free(*line_of);
+        *line_of = NULL;
         return error_oom(err, "the merge table");
     }
+    return true;
+}
 
-    /* 3. one merge a line: LEFT RIGHT */
+/* One line of merges.txt as pass 3 reads it. */
+typedef struct MergeLine {
+    const char *text;   /* the whole file, for error positions */
+    const char *name;   /* the file's name, for messages */
+    const char *line;   /* text + pos */
+    size_t pos;         /* offset of the line's first byte in text */
+    size_t n;           /* the line's length, without its '\n' */
+    size_t left_len;    /* bytes before the one space (set by merge_line_split) */
+    size_t right_len;   /* bytes after it (set by merge_line_split) */
+} MergeLine;
+
+/* Pass 3a: checks that ml's line is "LEFT RIGHT" (two non-empty tokens,
+ * one space, no tab or carriage return) and sets left_len and right_len.
+ * False with the error recorded otherwise. */
+static bool merge_line_split(MergeLine *ml, Error *err)
+{
+    char shown[48];
+    const char *text = ml->text, *line = ml->line;
+    size_t pos = ml->pos, n = ml->n;
+    const char *cr = memchr(line, '\r', n);
+    const char *tab = memchr(line, '\t', n);
+    const char *space = memchr(line, ' ', n);
+    if (n == 0)
+        return merges_error(err, text, ml->name, pos,
+                            "an empty line (each line after the first is one merge, \"LEFT RIGHT\")");
+    if (cr != NULL)
+        return merges_error(err, text, ml->name, (size_t)(cr - text),
+                            "a carriage return (the file must have Unix line ends)");
+    if (tab != NULL)
+        return merges_error(err, text, ml->name, (size_t)(tab - text), "a tab (a merge is two tokens and one space)");
+    if (space == NULL)
+        return merges_error(err, text, ml->name, pos, "\"%s\" is not a merge: expected two tokens and one space",
+                            shorten(line, n, shown));
+    size_t left_len = (size_t)(space - line), right_len = n - left_len - 1;
+    const char *extra = memchr(space + 1, ' ', right_len);
+    if (left_len == 0 || right_len == 0 || extra != NULL) {
+        size_t at = left_len == 0 ? pos : extra != NULL ? (size_t)(extra - text) : pos + n;
+        return merges_error(err, text, ml->name, at, "\"%s\" is not a merge: expected two tokens and one space",
+                            shorten(line, n, shown));
+    }
+    ml->left_len = left_len;
+    ml->right_len = right_len;
+    return true;
+}
+
+/* Pass 3b: looks up ml's two tokens and the token they make together
+ * (built in *joined, a buffer of *joined_cap bytes that grows as needed;
+ * the caller frees it) and stores their ids in ids[0..2] (left, right,
+ * merged). False with the error recorded when one is not in the
+ * vocabulary or memory runs out. */
+static bool merge_line_ids(const Bpe *bpe, const MergeLine *ml, char **joined, size_t *joined_cap, int32_t ids[3],
+                           Error *err)
+{
+    char shown[48];
+    const char *line = ml->line, *right_at = ml->line + ml->left_len + 1;
+    size_t left_len = ml->left_len, right_len = ml->right_len;
+    int32_t left = bpe_token_id(bpe, line, left_len);
+    int32_t right = bpe_token_id(bpe, right_at, right_len);
+    if (left < 0 || right < 0) {
+        size_t at = left < 0 ? ml->pos : ml->pos + left_len + 1;
+        const char *tok = left < 0 ? line : right_at;
+        size_t tok_len = left < 0 ? left_len : right_len;
+        return merges_error(err, ml->text, ml->name, at, "unknown token \"%s\" (not in the vocabulary)",
+                            shorten(tok, tok_len, shown));
+    }
+    if (left_len + right_len > *joined_cap) {
+        *joined_cap = 2 * (left_len + right_len);
+        char *bigger = realloc(*joined, *joined_cap);
+        if (bigger == NULL)
+            return error_oom(err, "the merge table");
+        *joined = bigger;
+    }
+    memcpy(*joined, line, left_len);
+    memcpy(*joined + left_len, right_at, right_len);
+    int32_t merged = bpe_token_id(bpe, *joined, left_len + right_len);
+    if (merged < 0)
+        return merges_error(err, ml->text, ml->name, ml->pos, "the merge makes \"%s\", which is not in the vocabulary",
+                            shorten(*joined, left_len + right_len, shown));
+    ids[0] = left;
+    ids[1] = right;
+    ids[2] = merged;
+    return true;
+}
+
+/* Pass 3c: appends the merge ids (left, right, merged) of ml's line,
+ * number line_no, to bpe's table and pair index, noting the line in
+ * line_of. False with the error recorded when the pair came before. */
+static bool merge_add(Bpe *bpe, const MergeLine *ml, const int32_t ids[3], size_t *line_of, size_t line_no,
+                      Error *err)
+{
+    char shown[48], shown2[48];
+    size_t rank = bpe->n_merges;
+    uint64_t key = pair_of(ids[0], ids[1]) + 1;
+    size_t s = pair_hash(key) & bpe->pair_mask;
+    while (bpe->pair_key[s] != 0 && bpe->pair_key[s] != key)
+        s = (s + 1) & bpe->pair_mask;
+    if (bpe->pair_key[s] == key)
+        return merges_error(err, ml->text, ml->name, ml->pos, "the merge \"%s %s\" comes twice (first on line %zu)",
+                            shorten(ml->line, ml->left_len, shown),
+                            shorten(ml->line + ml->left_len + 1, ml->right_len, shown2), line_of[bpe->pair_rank[s]]);
+    bpe->pair_key[s] = key;
+    bpe->pair_rank[s] = (int32_t)rank;
+    bpe->merge_left[rank] = ids[0];
+    bpe->merge_right[rank] = ids[1];
+    bpe->merge_result[rank] = ids[2];
+    line_of[rank] = line_no;
+    bpe->n_merges++;
+    return true;
+}
+
+/* Reads merges.txt, text[0..len), named name in messages, into bpe's merge
+ * table: a version line, then one merge "LEFT RIGHT" a line, ranked in
+ * file order. False with err set on the first problem; what bpe holds
+ * then is freed by bpe_free. */
+static bool load_merges(Bpe *bpe, const char *text, size_t len, const char *name, Error *err)
+{
+    size_t pos = 0;
+    size_t *line_of = NULL;
+    if (!merges_version(text, len, name, &pos, err) || !merges_alloc(bpe, text, len, name, pos, &line_of, err))
+        return false;
+    char *joined = NULL;
+    size_t joined_cap = 0;
     bool ok = true;
     size_t line_no = 1;
     while (pos < len && ok) {
         line_no++;
-        const char *line = text + pos;
-        const char *end = memchr(line, '\n', len - pos);
-        size_t n = end != NULL ? (size_t)(end - line) : len - pos;
-        size_t next = pos + n + (end != NULL ? 1 : 0);
-        const char *cr = memchr(line, '\r', n);
-        const char *tab = memchr(line, '\t', n);
-        const char *space = memchr(line, ' ', n);
-        if (n == 0) {
-            ok = merges_error(err, text, name, pos, "an empty line (each line after the first is one merge, \"LEFT RIGHT\")");
-            break;
-        }
-        if (cr != NULL) {
-            ok = merges_error(err, text, name, (size_t)(cr - text), "a carriage return (the file must have Unix line ends)");
-            break;
-        }
-        if (tab != NULL) {
-            ok = merges_error(err, text, name, (size_t)(tab - text), "a tab (a merge is two tokens and one space)");
-            break;
-        }
-        if (space == NULL) {
-            ok = merges_error(err, text, name, pos, "\"%s\" is not a merge: expected two tokens and one space",
-                              shorten(line, n, shown));
-            break;
-        }
-        size_t left_len = (size_t)(space - line), right_len = n - left_len - 1;
-        const char *extra = memchr(space + 1, ' ', right_len);
-        if (left_len == 0 || right_len == 0 || extra != NULL) {
-            size_t at = left_len == 0 ? pos : extra != NULL ? (size_t)(extra - text) : pos + n;
-            ok = merges_error(err, text, name, at, "\"%s\" is not a merge: expected two tokens and one space",
-                              shorten(line, n, shown));
-            break;
-        }
-        int32_t left = bpe_token_id(bpe, line, left_len);
-        int32_t right = bpe_token_id(bpe, space + 1, right_len);
-        if (left < 0 || right < 0) {
-            size_t at = left < 0 ? pos : pos + left_len + 1;
-            const char *tok = left < 0 ? line : space + 1;
-            size_t tok_len = left < 0 ? left_len : right_len;
-            ok = merges_error(err, text, name, at, "unknown token \"%s\" (not in the vocabulary)",
-                              shorten(tok, tok_len, shown));
-            break;
-        }
-        if (left_len + right_len > joined_cap) {
-            joined_cap = 2 * (left_len + right_len);
-            char *bigger = realloc(joined, joined_cap);
-            if (bigger == NULL) {
-                ok = error_oom(err, "the merge table");
-                break;
-            }
-            joined = bigger;
-        }
-        memcpy(joined, line, left_len);
-        memcpy(joined + left_len, space + 1, right_len);
-        int32_t merged = bpe_token_id(bpe, joined, left_len + right_len);
-        if (merged < 0) {
-            ok = merges_error(err, text, name, pos, "the merge makes \"%s\", which is not in the vocabulary",
-                              shorten(joined, left_len + right_len, shown));
-            break;
-        }
-        size_t rank = bpe->n_merges;
-        uint64_t key = pair_of(left, right) + 1;
-        size_t s = pair_hash(key) & bpe->pair_mask;
-        while (bpe->pair_key[s] != 0 && bpe->pair_key[s] != key)
-            s = (s + 1) & bpe->pair_mask;
-        if (bpe->pair_key[s] == key) {
-            ok = merges_error(err, text, name, pos, "the merge \"%s %s\" comes twice (first on line %zu)",
-                              shorten(line, left_len, shown), shorten(space + 1, right_len, shown2),
-                              line_of[bpe->pair_rank[s]]);
-            break;
-        }
-        bpe->pair_key[s] = key;
-        bpe->pair_rank[s] = (int32_t)rank;
-        bpe->merge_left[rank] = left;
-        bpe->merge_right[rank] = right;
-        bpe->merge_result[rank] = merged;
-        line_of[rank] = line_no;
-        bpe->n_merges++;
-        pos = next;
+        const char *end = memchr(text + pos, '\n', len - pos);
+        MergeLine ml = {.text = text, .name = name, .line = text + pos, .pos = pos};
+        ml.n = end != NULL ? (size_t)(end - ml.line) : len - pos;
+        int32_t ids[3] = {0, 0, 0};
+        ok = merge_line_split(&ml, err) && merge_line_ids(bpe, &ml, &joined, &joined_cap, ids, err) &&
+             merge_add(bpe, &ml, ids, line_of, line_no, err);
+        pos += ml.n + (end != NULL ? 1 : 0);
     }
     free(joined);
     free(line_of);

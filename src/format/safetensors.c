@@ -204,11 +204,12 @@ static bool check_tiling(const SafeTensors *st, Error *err)
     return true;
 }
 
-/* Parses and checks the header of st (bytes, map_bytes set) and builds its
- * table. */
-static bool read_header(SafeTensors *st, size_t len, Error *err)
+/* Pass 1 of the header: checks the 8-byte header length against the file's
+ * len bytes and the limits, and sets st's header_bytes, data and
+ * data_bytes. False with err set when the length or the first header byte
+ * is wrong. */
+static bool header_length(SafeTensors *st, size_t len, Error *err)
 {
-    /* 1. the length */
     if (len < 8)
         return error_set(err, STATUS_DATAERR,
                          "%s: truncated: %zu bytes, but a safetensors file starts with an 8-byte header length",
@@ -231,41 +232,47 @@ static bool read_header(SafeTensors *st, size_t len, Error *err)
     if (st->bytes[8] != '{')
         return error_set(err, STATUS_DATAERR, "%s: the header does not start with '{': not a safetensors file",
                          st->name);
+    return true;
+}
 
-    /* 2. the JSON, entry by entry */
-    JsonDoc *doc = json_parse((const char *)st->bytes + 8, (size_t)n, st->name, err);
-    if (doc == NULL)
-        return false;
-    bool ok = false;
-    const JsonValue *root = json_root(doc);
-    if (!json_expect(doc, root, JSON_OBJECT, "header", err))
-        goto done;
-    size_t n_tensors = 0, name_bytes = 0;
+/* Pass 2a: walks the header object root, checking __metadata__ is an
+ * object and every other key a non-empty name without NUL, and counts the
+ * tensors and the bytes their names need (each with its NUL). False with
+ * err set otherwise, or when the tensors are more than the limit. */
+static bool header_count(const SafeTensors *st, const JsonDoc *doc, const JsonValue *root, size_t *n_tensors,
+                         size_t *name_bytes, Error *err)
+{
+    *n_tensors = 0;
+    *name_bytes = 0;
     for (size_t i = 0; i < root->count; i++) {
         const JsonMember *m = &root->u.members[i];
         if (strcmp(m->key, "__metadata__") == 0 && m->key_len == strlen("__metadata__")) {
             if (!json_expect(doc, &m->value, JSON_OBJECT, "__metadata__", err))
-                goto done;
+                return false;
             continue;
         }
-        if (m->key_len == 0 || strlen(m->key) != m->key_len) {
-            json_error_at(doc, m->key_offset, err, "a tensor name is empty or holds a NUL character");
-            goto done;
-        }
-        n_tensors++;
-        name_bytes += m->key_len + 1;
+        if (m->key_len == 0 || strlen(m->key) != m->key_len)
+            return json_error_at(doc, m->key_offset, err, "a tensor name is empty or holds a NUL character");
+        (*n_tensors)++;
+        *name_bytes += m->key_len + 1;
     }
-    if (n_tensors > LIMIT_SAFETENSORS_TENSORS) {
-        error_set(err, STATUS_DATAERR, "%s: %zu tensors, more than LIMIT_SAFETENSORS_TENSORS (%d)", st->name,
-                  n_tensors, LIMIT_SAFETENSORS_TENSORS);
-        goto done;
-    }
+    if (*n_tensors > LIMIT_SAFETENSORS_TENSORS)
+        return error_set(err, STATUS_DATAERR, "%s: %zu tensors, more than LIMIT_SAFETENSORS_TENSORS (%d)", st->name,
+                         *n_tensors, LIMIT_SAFETENSORS_TENSORS);
+    return true;
+}
+
+/* Pass 2b: allocates st's table for n_tensors entries and its name pool of
+ * name_bytes, then reads each tensor entry of root into it in file order
+ * (st->n_tensors counts those read). False with err set on the first bad
+ * entry or when memory runs out; safetensors_close frees what st holds. */
+static bool header_entries(SafeTensors *st, const JsonDoc *doc, const JsonValue *root, size_t n_tensors,
+                           size_t name_bytes, Error *err)
+{
     st->tensors = calloc(n_tensors > 0 ? n_tensors : 1, sizeof *st->tensors);
     st->names = malloc(name_bytes > 0 ? name_bytes : 1);
-    if (st->tensors == NULL || st->names == NULL) {
-        error_oom(err, "the safetensors table");
-        goto done;
-    }
+    if (st->tensors == NULL || st->names == NULL)
+        return error_oom(err, "the safetensors table");
     char *name_at = st->names;
     for (size_t i = 0; i < root->count; i++) {
         const JsonMember *m = &root->u.members[i];
@@ -276,19 +283,40 @@ static bool read_header(SafeTensors *st, size_t len, Error *err)
         t->name = name_at;
         name_at += m->key_len + 1;
         if (!read_entry(doc, m, t, err))
-            goto done;
+            return false;
         st->n_tensors++;
     }
+    return true;
+}
 
-    /* 3. the tiling, then the order for lookups; only now the pointers */
+/* Pass 3: checks that st's tensors tile the data section, then sets each
+ * one's data pointer and sorts the table by name for lookups. False with
+ * err set when the tiling is wrong. */
+static bool header_finish(SafeTensors *st, Error *err)
+{
     qsort(st->tensors, st->n_tensors, sizeof *st->tensors, by_begin);
     if (!check_tiling(st, err))
-        goto done;
+        return false;
     for (size_t i = 0; i < st->n_tensors; i++)
         st->tensors[i].data = st->data + st->tensors[i].begin;
     qsort(st->tensors, st->n_tensors, sizeof *st->tensors, by_name);
-    ok = true;
-done:
+    return true;
+}
+
+/* Parses and checks the header of st (bytes, map_bytes set; len bytes in
+ * all) and builds its table. False with err set on the first problem. */
+static bool read_header(SafeTensors *st, size_t len, Error *err)
+{
+    if (!header_length(st, len, err))
+        return false;
+    JsonDoc *doc = json_parse((const char *)st->bytes + 8, (size_t)st->header_bytes, st->name, err);
+    if (doc == NULL)
+        return false;
+    const JsonValue *root = json_root(doc);
+    size_t n_tensors, name_bytes;
+    bool ok = json_expect(doc, root, JSON_OBJECT, "header", err) &&
+              header_count(st, doc, root, &n_tensors, &name_bytes, err) &&
+              header_entries(st, doc, root, n_tensors, name_bytes, err) && header_finish(st, err);
     json_free(doc);
     return ok;
 }

@@ -215,6 +215,85 @@ static bool check_tensor(const Gpt2Model *m, const char *name, const SafeTensor 
     return true;
 }
 
+/* Pass 1 of gpt2_open: sets m->prefix to "" or "transformer." by where
+ * wte.weight is in m's checkpoint (st_path, for messages). False with a
+ * STATUS_DATAERR error naming the architecture when it is another known
+ * one, or saying it is not GPT-2. */
+static bool find_prefix(Gpt2Model *m, const char *st_path, Error *err)
+{
+    if (safetensors_find(m->file, "wte.weight") != NULL)
+        return true;
+    if (safetensors_find(m->file, "transformer.wte.weight") != NULL) {
+        m->prefix = "transformer.";
+        return true;
+    }
+    for (size_t i = 0; i < sizeof OTHER_ARCHITECTURES / sizeof OTHER_ARCHITECTURES[0]; i++)
+        if (safetensors_find(m->file, OTHER_ARCHITECTURES[i].tensor) != NULL)
+            return error_set(err, STATUS_DATAERR,
+                             "%s: this is %s (it has %s), not GPT-2: attn-trace expected a GPT-2 checkpoint "
+                             "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
+                             st_path, OTHER_ARCHITECTURES[i].what, OTHER_ARCHITECTURES[i].tensor);
+    return error_set(err, STATUS_DATAERR,
+                     "%s: no tensor wte.weight (nor transformer.wte.weight): attn-trace expected a GPT-2 checkpoint "
+                     "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
+                     st_path);
+}
+
+/* Pass 2: finds and checks the tensors outside the blocks (wte, wpe, ln_f)
+ * against m's config, and sets m->dtype (wte's) and m->mixed_dtypes. False
+ * with err set when one is missing or the wrong shape or dtype. */
+static bool find_globals(Gpt2Model *m, Error *err)
+{
+    const Gpt2Config *c = &m->config;
+    size_t d = c->n_embd;
+    m->wte = find_prefixed(m, "wte.weight");
+    m->wpe = find_prefixed(m, "wpe.weight");
+    m->ln_f_weight = find_prefixed(m, "ln_f.weight");
+    m->ln_f_bias = find_prefixed(m, "ln_f.bias");
+    if (!check_tensor(m, "wte.weight", m->wte, 2, c->vocab_size, d, err) ||
+        !check_tensor(m, "wpe.weight", m->wpe, 2, c->n_positions, d, err) ||
+        !check_tensor(m, "ln_f.weight", m->ln_f_weight, 1, d, 0, err) ||
+        !check_tensor(m, "ln_f.bias", m->ln_f_bias, 1, d, 0, err))
+        return false;
+    m->dtype = m->wte->dtype;
+    m->mixed_dtypes = m->wpe->dtype != m->dtype || m->ln_f_weight->dtype != m->dtype ||
+                      m->ln_f_bias->dtype != m->dtype;
+    return true;
+}
+
+/* Pass 3: allocates m->blocks and finds and checks every tensor of the
+ * config's n_layer blocks, noting a dtype other than m->dtype; then refuses
+ * a block past n_layer (config.json describes another model). False with
+ * err set (st_path names the checkpoint) otherwise; gpt2_close frees
+ * m->blocks. */
+static bool find_blocks(Gpt2Model *m, const char *st_path, Error *err)
+{
+    const Gpt2Config *c = &m->config;
+    size_t d = c->n_embd;
+    m->blocks = calloc(c->n_layer, sizeof *m->blocks);
+    if (m->blocks == NULL)
+        return error_oom(err, "the model's table");
+    for (size_t l = 0; l < c->n_layer; l++) {
+        for (int w = 0; w < GPT2_BLOCK_TENSORS; w++) {
+            char name[GPT2_NAME_BYTES];
+            snprintf(name, sizeof name, "h.%zu.%s", l, BLOCK_TENSORS[w].name);
+            const SafeTensor *t = find_prefixed(m, name);
+            int rank = BLOCK_TENSORS[w].cols_d == 0 ? 1 : 2;
+            if (!check_tensor(m, name, t, rank, BLOCK_TENSORS[w].rows_d * d, BLOCK_TENSORS[w].cols_d * d, err))
+                return false;
+            m->blocks[l][w] = t;
+            if (t->dtype != m->dtype)
+                m->mixed_dtypes = true;
+        }
+    }
+    char extra[GPT2_NAME_BYTES];
+    snprintf(extra, sizeof extra, "h.%zu.ln_1.weight", c->n_layer);
+    if (find_prefixed(m, extra) != NULL)
+        return error_set(err, STATUS_DATAERR, "%s: %s says n_layer %zu, but the checkpoint has a block %zu (%s%s)",
+                         st_path, m->config_path, c->n_layer, c->n_layer, m->prefix, extra);
+    return true;
+}
+
 Gpt2Model *gpt2_open(const char *dir, Error *err)
 {
     Gpt2Model *m = calloc(1, sizeof *m);
@@ -238,69 +317,8 @@ Gpt2Model *gpt2_open(const char *dir, Error *err)
     m->file = safetensors_open(st_path, err);
     if (m->file == NULL)
         goto fail;
-    const Gpt2Config *c = &m->config;
-    size_t d = c->n_embd;
-
-    /* the prefix, or the architecture this is instead */
-    if (safetensors_find(m->file, "wte.weight") == NULL) {
-        if (safetensors_find(m->file, "transformer.wte.weight") != NULL) {
-            m->prefix = "transformer.";
-        } else {
-            for (size_t i = 0; i < sizeof OTHER_ARCHITECTURES / sizeof OTHER_ARCHITECTURES[0]; i++)
-                if (safetensors_find(m->file, OTHER_ARCHITECTURES[i].tensor) != NULL) {
-                    error_set(err, STATUS_DATAERR,
-                              "%s: this is %s (it has %s), not GPT-2: attn-trace expected a GPT-2 checkpoint "
-                              "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
-                              st_path, OTHER_ARCHITECTURES[i].what, OTHER_ARCHITECTURES[i].tensor);
-                    goto fail;
-                }
-            error_set(err, STATUS_DATAERR,
-                      "%s: no tensor wte.weight (nor transformer.wte.weight): attn-trace expected a GPT-2 checkpoint "
-                      "(wte.weight, wpe.weight, h.N.attn.c_attn.weight, ...)",
-                      st_path);
-            goto fail;
-        }
-    }
-
-    /* every tensor the forward pass reads, against the config */
-    m->wte = find_prefixed(m, "wte.weight");
-    m->wpe = find_prefixed(m, "wpe.weight");
-    m->ln_f_weight = find_prefixed(m, "ln_f.weight");
-    m->ln_f_bias = find_prefixed(m, "ln_f.bias");
-    if (!check_tensor(m, "wte.weight", m->wte, 2, c->vocab_size, d, err) ||
-        !check_tensor(m, "wpe.weight", m->wpe, 2, c->n_positions, d, err) ||
-        !check_tensor(m, "ln_f.weight", m->ln_f_weight, 1, d, 0, err) ||
-        !check_tensor(m, "ln_f.bias", m->ln_f_bias, 1, d, 0, err))
+    if (!find_prefix(m, st_path, err) || !find_globals(m, err) || !find_blocks(m, st_path, err))
         goto fail;
-    m->dtype = m->wte->dtype;
-    m->mixed_dtypes = m->wpe->dtype != m->dtype || m->ln_f_weight->dtype != m->dtype ||
-                      m->ln_f_bias->dtype != m->dtype;
-    m->blocks = calloc(c->n_layer, sizeof *m->blocks);
-    if (m->blocks == NULL) {
-        error_oom(err, "the model's table");
-        goto fail;
-    }
-    for (size_t l = 0; l < c->n_layer; l++) {
-        for (int w = 0; w < GPT2_BLOCK_TENSORS; w++) {
-            char name[GPT2_NAME_BYTES];
-            snprintf(name, sizeof name, "h.%zu.%s", l, BLOCK_TENSORS[w].name);
-            const SafeTensor *t = find_prefixed(m, name);
-            int rank = BLOCK_TENSORS[w].cols_d == 0 ? 1 : 2;
-            if (!check_tensor(m, name, t, rank, BLOCK_TENSORS[w].rows_d * d, BLOCK_TENSORS[w].cols_d * d, err))
-                goto fail;
-            m->blocks[l][w] = t;
-            if (t->dtype != m->dtype)
-                m->mixed_dtypes = true;
-        }
-    }
-    /* a block past n_layer means config.json describes another model */
-    char extra[GPT2_NAME_BYTES];
-    snprintf(extra, sizeof extra, "h.%zu.ln_1.weight", c->n_layer);
-    if (find_prefixed(m, extra) != NULL) {
-        error_set(err, STATUS_DATAERR, "%s: %s says n_layer %zu, but the checkpoint has a block %zu (%s%s)", st_path,
-                  m->config_path, c->n_layer, c->n_layer, m->prefix, extra);
-        goto fail;
-    }
     free(st_path);
     return m;
 fail:
@@ -689,6 +707,91 @@ static bool next_token(const Gpt2Model *m, Gpt2Trace *t, Error *err)
     return true;
 }
 
+/* The embed stage: each token's row of wte into token_embed and the first
+ * s rows of wpe into position_embed. False with err set when a read fails. */
+static bool stage_embed(const Gpt2Model *m, Gpt2Trace *t, Error *err)
+{
+    size_t s = t->n_tokens, d = m->config.n_embd;
+    for (size_t i = 0; i < s; i++)
+        if (!safetensors_read_f32(m->file, m->wte, (uint64_t)t->token_ids[i], 1, t->token_embed->data + i * d, err))
+            return false;
+    return safetensors_read_f32(m->file, m->wpe, 0, s, t->position_embed->data, err);
+}
+
+/* The blocks stage: the embeddings' sum run through the blocks before the
+ * traced one into block_input, then the traced block's weights loaded into
+ * t->block. False with err set when a load fails. */
+static bool stage_blocks(const Gpt2Model *m, Gpt2Trace *t, Error *err)
+{
+    size_t s = t->n_tokens, d = m->config.n_embd;
+    Work *w = t->work;
+    for (size_t i = 0; i < s * d; i++)
+        w->x[i] = t->token_embed->data[i] + t->position_embed->data[i];
+    if (!run_blocks(m, t, 0, t->layer, w->x, err))
+        return false;
+    memcpy(t->block_input->data, w->x, s * d * sizeof(float));
+    return gpt2_block_load(m, t->layer, &t->block, err);
+}
+
+/* The split-heads stage: qkv [s, 3d] cut into queries, keys and values,
+ * each [h, s, d_k]. */
+static void stage_split_heads(Gpt2Trace *t, size_t h, size_t d)
+{
+    size_t s = t->n_tokens, d_k = d / h;
+    for (size_t hh = 0; hh < h; hh++) {
+        split_head(t->queries->data + hh * s * d_k, t->qkv->data, s, d, d_k, 0, hh);
+        split_head(t->keys->data + hh * s * d_k, t->qkv->data, s, d, d_k, 1, hh);
+        split_head(t->values->data + hh * s * d_k, t->qkv->data, s, d, d_k, 2, hh);
+    }
+}
+
+/* The scores stage: for each of the h heads, scores = Q K^T / scale
+ * [s, s], then the causal mask over all of them. */
+static void stage_scores(Gpt2Trace *t, size_t h, size_t d_k)
+{
+    size_t s = t->n_tokens;
+    for (size_t hh = 0; hh < h; hh++) {
+        float *sc = t->scores->data + hh * s * s;
+        matmul_bt_forward(sc, t->queries->data + hh * s * d_k, t->keys->data + hh * s * d_k, s, d_k, s);
+        for (size_t i = 0; i < s * s; i++)
+            sc[i] = sc[i] / t->scale;
+    }
+    tensor_causal_mask(t->scores);
+}
+
+/* The concat stage: head_outputs [h, s, d_k] side by side into
+ * concat_heads [s, d]. False with err set when memory runs out. */
+static bool stage_concat(Gpt2Trace *t, size_t d, Error *err)
+{
+    Tensor *concat = tensor_concat_heads(t->head_outputs, err);
+    if (concat == NULL)
+        return false;
+    memcpy(t->concat_heads->data, concat->data, t->n_tokens * d * sizeof(float));
+    tensor_free(concat);
+    return true;
+}
+
+/* The next-token stage: the traced block's MLP on attn_residual, the
+ * blocks after it, ln_f into t->ln_f and the next token's probabilities.
+ * False with err set when a read fails. */
+static bool stage_next_token(const Gpt2Model *m, Gpt2Trace *t, Error *err)
+{
+    const Gpt2Config *c = &m->config;
+    size_t s = t->n_tokens, d = c->n_embd;
+    Work *w = t->work;
+    memcpy(w->x, t->attn_residual->data, s * d * sizeof(float));
+    run_mlp(c, &t->block, w->x, s, w);
+    gpt2_block_release(m, &t->block);
+    if (!run_blocks(m, t, t->layer + 1, c->n_layer, w->x, err))
+        return false;
+    float *lnf_w = w->chunk, *lnf_b = w->chunk + d;   /* ln_f's weights, borrowed room */
+    if (!safetensors_read_f32(m->file, m->ln_f_weight, 0, d, lnf_w, err) ||
+        !safetensors_read_f32(m->file, m->ln_f_bias, 0, d, lnf_b, err))
+        return false;
+    layernorm_forward(t->ln_f->data, w->x, lnf_w, lnf_b, s, d, c->layer_norm_epsilon, NULL, NULL);
+    return next_token(m, t, err);
+}
+
 bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *err)
 {
     if (stage != t->next)
@@ -696,23 +799,13 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
                          gpt2_stage_name(stage), gpt2_stage_name(t->next));
     const Gpt2Config *c = &m->config;
     size_t s = t->n_tokens, d = c->n_embd, h = c->n_head, d_k = d / h;
-    Work *w = t->work;
     switch (stage) {
     case GPT2_STAGE_EMBED:
-        for (size_t i = 0; i < s; i++)
-            if (!safetensors_read_f32(m->file, m->wte, (uint64_t)t->token_ids[i], 1, t->token_embed->data + i * d,
-                                      err))
-                return false;
-        if (!safetensors_read_f32(m->file, m->wpe, 0, s, t->position_embed->data, err))
+        if (!stage_embed(m, t, err))
             return false;
         break;
     case GPT2_STAGE_BLOCKS:
-        for (size_t i = 0; i < s * d; i++)
-            w->x[i] = t->token_embed->data[i] + t->position_embed->data[i];
-        if (!run_blocks(m, t, 0, t->layer, w->x, err))
-            return false;
-        memcpy(t->block_input->data, w->x, s * d * sizeof(float));
-        if (!gpt2_block_load(m, t->layer, &t->block, err))
+        if (!stage_blocks(m, t, err))
             return false;
         break;
     case GPT2_STAGE_LN_1:
@@ -724,20 +817,10 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
                       3 * d);
         break;
     case GPT2_STAGE_SPLIT_HEADS:
-        for (size_t hh = 0; hh < h; hh++) {
-            split_head(t->queries->data + hh * s * d_k, t->qkv->data, s, d, d_k, 0, hh);
-            split_head(t->keys->data + hh * s * d_k, t->qkv->data, s, d, d_k, 1, hh);
-            split_head(t->values->data + hh * s * d_k, t->qkv->data, s, d, d_k, 2, hh);
-        }
+        stage_split_heads(t, h, d);
         break;
     case GPT2_STAGE_SCORES:
-        for (size_t hh = 0; hh < h; hh++) {
-            float *sc = t->scores->data + hh * s * s;
-            matmul_bt_forward(sc, t->queries->data + hh * s * d_k, t->keys->data + hh * s * d_k, s, d_k, s);
-            for (size_t i = 0; i < s * s; i++)
-                sc[i] = sc[i] / t->scale;
-        }
-        tensor_causal_mask(t->scores);
+        stage_scores(t, h, d_k);
         break;
     case GPT2_STAGE_SOFTMAX:
         softmax_rows(t->attention_weights->data, t->scores->data, h * s, s);
@@ -747,14 +830,10 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
             matmul_forward(t->head_outputs->data + hh * s * d_k, t->attention_weights->data + hh * s * s,
                            t->values->data + hh * s * d_k, s, s, d_k);
         break;
-    case GPT2_STAGE_CONCAT: {
-        Tensor *concat = tensor_concat_heads(t->head_outputs, err);
-        if (concat == NULL)
+    case GPT2_STAGE_CONCAT:
+        if (!stage_concat(t, d, err))
             return false;
-        memcpy(t->concat_heads->data, concat->data, s * d * sizeof(float));
-        tensor_free(concat);
         break;
-    }
     case GPT2_STAGE_C_PROJ:
         addmm_forward(t->attn_output->data, t->block.w[GPT2_ATTN_PROJ_BIAS], t->concat_heads->data,
                       t->block.w[GPT2_ATTN_PROJ_WEIGHT], s, d, d);
@@ -764,19 +843,7 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
             t->attn_residual->data[i] = t->block_input->data[i] + t->attn_output->data[i];
         break;
     case GPT2_STAGE_NEXT_TOKEN:
-        memcpy(w->x, t->attn_residual->data, s * d * sizeof(float));
-        run_mlp(c, &t->block, w->x, s, w);
-        gpt2_block_release(m, &t->block);
-        if (!run_blocks(m, t, t->layer + 1, c->n_layer, w->x, err))
-            return false;
-        {
-            float *lnf_w = w->chunk, *lnf_b = w->chunk + d;   /* ln_f's weights, borrowed room */
-            if (!safetensors_read_f32(m->file, m->ln_f_weight, 0, d, lnf_w, err) ||
-                !safetensors_read_f32(m->file, m->ln_f_bias, 0, d, lnf_b, err))
-                return false;
-            layernorm_forward(t->ln_f->data, w->x, lnf_w, lnf_b, s, d, c->layer_norm_epsilon, NULL, NULL);
-        }
-        if (!next_token(m, t, err))
+        if (!stage_next_token(m, t, err))
             return false;
         break;
     case GPT2_STAGE_COUNT:
