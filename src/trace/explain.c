@@ -371,6 +371,31 @@ static float softmax_value(const Tensor *in, size_t offset)
  * explain_recompute
  * ---------------------------------------------------------------------- */
 
+/* OP_GATHER_ROWS recomputed: out[s][d] = table[ids[s]][d] (table, ids the
+ * step's inputs; o the output, index its cell). NAN when they do not fit. */
+static float recompute_gather(const TraceTensor *table, const TraceTensor *ids, const Tensor *o, const size_t *index)
+{
+    if (table == NULL || ids == NULL || o->ndim != 2 || table->tensor->ndim != 2 || index[0] >= ids->tensor->size)
+        return NAN;
+    float id = ids->tensor->data[index[0]];
+    if (!(id >= 0.0f) || (size_t)id >= table->tensor->shape[0] || table->tensor->shape[1] != o->shape[1])
+        return NAN;
+    return table->tensor->data[(size_t)id * o->shape[1] + index[1]];
+}
+
+/* OP_CONCAT_HEADS recomputed: out[s][h*E + e] = heads[h][s][e]. NAN when
+ * the shapes do not fit. */
+static float recompute_concat(const TraceTensor *heads, const Tensor *o, const size_t *index)
+{
+    if (heads == NULL || heads->tensor->ndim != 3 || o->ndim != 2)
+        return NAN;
+    size_t S = heads->tensor->shape[1], E = heads->tensor->shape[2];
+    size_t h = index[1] / E, e = index[1] % E;
+    if (h >= heads->tensor->shape[0] || index[0] >= S)
+        return NAN;
+    return heads->tensor->data[(h * S + index[0]) * E + e];
+}
+
 /* Recomputes the value of out (an output of step) at offset from its
  * inputs. NAN when its inputs do not fit its operation. */
 static float recompute_output(const Trace *trace, int step, const TraceTensor *out, size_t offset)
@@ -429,29 +454,15 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
         if (in0 == NULL || !tensor_same_shape(in0->tensor, o) || o->ndim < 1)
             return NAN;
         return softmax_value(in0->tensor, offset);
-    case OP_GATHER_ROWS: {
-        const TraceTensor *ids = input_of(trace, step, out, 1);
-        if (in0 == NULL || ids == NULL || o->ndim != 2 || in0->tensor->ndim != 2 || index[0] >= ids->tensor->size)
-            return NAN;
-        float id = ids->tensor->data[index[0]];
-        if (!(id >= 0.0f) || (size_t)id >= in0->tensor->shape[0] || in0->tensor->shape[1] != o->shape[1])
-            return NAN;
-        return in0->tensor->data[(size_t)id * o->shape[1] + index[1]];
-    }
+    case OP_GATHER_ROWS:
+        return recompute_gather(in0, input_of(trace, step, out, 1), o, index);
     case OP_PICK_ROW:
         if (in0 == NULL || in0->tensor->ndim != 2 || how->row >= in0->tensor->shape[0] || o->ndim != 1 ||
             in0->tensor->shape[1] != o->shape[0])
             return NAN;
         return in0->tensor->data[how->row * o->shape[0] + offset];
-    case OP_CONCAT_HEADS: {
-        if (in0 == NULL || in0->tensor->ndim != 3 || o->ndim != 2)
-            return NAN;
-        size_t S = in0->tensor->shape[1], E = in0->tensor->shape[2];
-        size_t h = index[1] / E, e = index[1] % E;
-        if (h >= in0->tensor->shape[0] || index[0] >= S)
-            return NAN;
-        return in0->tensor->data[(h * S + index[0]) * E + e];
-    }
+    case OP_CONCAT_HEADS:
+        return recompute_concat(in0, o, index);
     }
     return NAN;
 }
