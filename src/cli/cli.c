@@ -329,6 +329,7 @@ static const CliFlag FLAGS[] = {
      .empty = "needs a file name, or - for stdout"},
     {"--export-npy", .arg = "DIR", .handle = set_mode, .mode = MODE_NPY, .field = AT(npy_dir),
      .empty = "needs a directory"},
+    {"--export-py", .arg = "FILE", .handle = set_text, .field = AT(py_file), .empty = "needs a file name"},
     {"--step", .arg = "ID|N", .handle = set_text, .field = AT(step), .empty = "needs a step id or number",
      .help = "only that step (in the tracer: the step it opens on)"},
     {"--precision", .arg = "N", .handle = set_int, .min = 0, .max = NUMFMT_MAX_PRECISION, .field = AT(precision),

@@ -56,6 +56,7 @@ typedef struct Options {
     const char *keys;   /* --keys KEYS, or NULL; points into argv */
     const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
     const char *npy_dir;   /* --export-npy DIR, or NULL; points into argv */
+    const char *py_file;   /* --export-py FILE: the self-checking PyTorch script, or NULL; points into argv */
     const char *svg_file;  /* --svg FILE ("-" for stdout), or NULL */
     const char *lesson;    /* the LESSON argument, or NULL; points into argv */
     bool no_lesson;        /* --no-lesson, or configuration flags given without a LESSON */
