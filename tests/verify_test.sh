@@ -1,0 +1,148 @@
+#!/bin/sh
+# verify_test.sh - runs the scripts attn-trace --export-py writes, with
+# real PyTorch, against the .npy files --export-npy writes for the same
+# trace: the article's trace, three of the shipped lessons, a causal trace,
+# a trace with --weights and one on the fast kernels must each print
+# "verify: N tensors equal to attn-trace's, ..." and exit 0; a script with
+# one number of the article's code changed must exit 1 naming the tensor
+# that number makes. PyTorch is the independent reference here: the script
+# computes every tensor itself, attn-trace only supplies the files.
+#
+#   tests/verify_test.sh build/attn-trace
+#
+# Prints TAP-style "ok N - ..." / "not ok N - ..." lines, then
+# "verify: N passed, M failed"; exits 1 when any check failed. When
+# /usr/bin/python3 cannot import torch (Debian: python3-torch) it says so
+# and exits 77 (skipped), which fails the run under CI, where .ci/run
+# installs it.
+
+BIN=${1:-build/attn-trace}
+case $BIN in
+    */*) ;;
+    *) BIN=$(pwd)/$BIN ;;
+esac
+case $BIN in
+    /*) ;;
+    *) BIN=$(pwd)/$BIN ;;
+esac
+if [ ! -x "$BIN" ]; then
+    echo "verify_test.sh: $BIN is not an executable (build it with make build-bin)" >&2
+    exit 2
+fi
+PYTHON=${ATTN_PYTHON:-/usr/bin/python3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+LESSONS="$HERE/../lessons"
+
+. "$HERE/tap.sh"
+
+if ! "$PYTHON" -c 'import torch, numpy' >/dev/null 2>&1; then
+    echo "verify: skipped: $PYTHON cannot import torch and numpy (Debian: python3-torch);"
+    echo "verify: skipped: the exported PyTorch scripts were NOT run"
+    exit 77
+fi
+
+LC_ALL=C
+export LC_ALL
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-verify-test.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 2
+
+# verifies NAME WANT ARGS...: exports trace NAME (the .npy files and the
+# script, in one run), runs the script without naming the directory, and
+# checks its one line of output is WANT and its status 0.
+verifies() {
+    name=$1 want=$2
+    shift 2
+    if ! "$BIN" "$@" --export-npy "$name.npy" --export-py "$name.py" 2>"$name.err"; then
+        not_ok "$name: attn-trace $* --export-npy --export-py" "$(show "$name.err")"
+        return
+    fi
+    "$PYTHON" "$name.py" >"$name.out" 2>&1
+    status=$?
+    if [ "$status" -eq 0 ] && [ "$(cat "$name.out")" = "$want" ]; then
+        ok "$name: $want"
+    else
+        not_ok "$name: the script says '$want', exit 0" "status $status: $(show "$name.out")"
+    fi
+}
+
+EXACT="verify: 33 tensors equal to attn-trace's, bit for bit"
+verifies article "$EXACT"
+verifies causal "$EXACT" --causal --focus 3
+verifies lesson-causal "$EXACT" "$LESSONS/causal-mask.lesson"
+verifies lesson-multi "$EXACT" "$LESSONS/multi-head.lesson"
+verifies lesson-sentence "$EXACT" "$LESSONS/your-sentence.lesson"
+verifies ids "$EXACT" --token-ids "49 0 17 17 3 28" --vocab-size 50 --d-model 24 --heads 3 --focus 6 --seed 2024
+verifies fast "verify: 33 tensors equal to attn-trace's, within rtol 0.0001, atol 0.0001 (fast kernels)" \
+    --sentence "the cat sat on the mat" --d-model 32 --heads 8 --kernels fast
+
+# --weights: some files given, the others drawn as usual.
+mkdir mine
+"$PYTHON" - <<'PY'
+import numpy as np
+rng = np.random.default_rng(1)
+np.save("mine/single_head.embedding.npy", rng.standard_normal((6, 8)).astype(np.float32))
+np.save("mine/single_head.w_query.npy", np.eye(8, dtype=np.float32))
+np.save("mine/multi_head.w_query.npy", rng.random((2, 8, 4), dtype=np.float32))
+np.save("mine/multi_head.w_output.npy", rng.standard_normal((8, 8)).astype(np.float32))
+PY
+verifies weights "$EXACT" --sentence "the cat sat on the mat" --weights mine
+if grep -c '"[a-z_]*\.[a-z_]*": os.fsdecode(b".*/mine/' weights.py | grep -qx 4; then
+    ok "weights: the script loads the four files the trace read"
+else
+    not_ok "weights: the script loads the four files the trace read" "$(grep -A6 '^LOADED' weights.py)"
+fi
+
+# The script, named explicitly, checks another directory: a trace of
+# another seed fails on the first tensor drawn.
+"$BIN" --seed 1 --export-npy seed1.npy 2>/dev/null
+"$PYTHON" article.py seed1.npy >seed1.out 2>&1
+status=$?
+case $(cat seed1.out) in
+    "verify: FAILED: single_head.embedding differs at [0, 0]: "*) seed1=true ;;
+    *) seed1=false ;;
+esac
+if $seed1 && [ "$status" -eq 1 ]; then
+    ok "another seed's files fail on single_head.embedding"
+else
+    not_ok "another seed's files fail on single_head.embedding" "status $status: $(show seed1.out)"
+fi
+
+# fails_on WHAT FROM TO TENSOR: article.py with the text FROM changed to TO
+# must exit 1 with its verdict naming TENSOR first.
+fails_on() {
+    sed "s|$2|$3|" article.py >edited.py
+    if cmp -s article.py edited.py; then
+        not_ok "$1: the edit '$2' changed nothing in the script"
+        return
+    fi
+    "$PYTHON" edited.py >edited.out 2>&1
+    status=$?
+    case $(cat edited.out) in
+        "verify: FAILED: $4 differs at "*) named=true ;;
+        *) named=false ;;
+    esac
+    if $named && [ "$status" -eq 1 ]; then
+        ok "$1: fails naming $4"
+    else
+        not_ok "$1: fails naming $4" "status $status: $(show edited.out)"
+    fi
+}
+fails_on "part 1 scaled by d ** 0.51" 'scaled_scores_n = scores_n / d \*\* 0.5' \
+    'scaled_scores_n = scores_n / d ** 0.51' single_head.scaled_scores_1
+fails_on "part 2 scaled by d_k ** 0.49" '/ d_k \*\* 0.5' '/ d_k ** 0.49' multi_head.scores
+fails_on "the seed 0 made 1" '^SEED = 0$' 'SEED = 1' single_head.embedding
+fails_on "token 3 made 4" '^TOKEN_IDS = \[2, 6, 8, 3, 1\]' 'TOKEN_IDS = [2, 6, 8, 4, 1]' \
+    single_head.tokenized_sentence
+
+# A missing directory is one FAILED line, exit 1.
+"$PYTHON" article.py "$TMP/nowhere" >nowhere.out 2>&1
+status=$?
+if [ "$status" -eq 1 ] && grep -q '^verify: FAILED: .*nowhere is not a directory' nowhere.out; then
+    ok "a missing directory: one FAILED line, exit 1"
+else
+    not_ok "a missing directory: one FAILED line, exit 1" "status $status: $(show nowhere.out)"
+fi
+
+echo "verify: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
