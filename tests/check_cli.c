@@ -1097,7 +1097,8 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
 #define S(text) ((text) != NULL ? (text) : "-")
     snprintf(out, size,
              "mode %d help %d version %d step %s precision %d/%d ascii %d no_color %d screen %dx%d keys %s dump %s "
-             "npy %s py %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d presenter %d "
+             "npy %s py %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d "
+             "presenter %d "
              "list %d/%d runs %d | sentence %s file %s ids %s sizes %d%d%d%d%d kernels %d/%d threads %d weights %s "
              "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d",
              (int)o.mode, o.help, o.version, S(o.step), o.precision, o.have_precision, o.ascii, o.no_color,

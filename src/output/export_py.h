@@ -26,7 +26,7 @@
 
 /* What a script is made from, besides the trace. */
 typedef struct ExportPyOptions {
-    const char *npy_dir;     /* the directory the script checks by default (--export-npy's), or NULL: it must be named */
+    const char *npy_dir;     /* the directory the script checks by default (--export-npy's), or NULL */
     int only_step;           /* --step's index: only that step's tensors are expected; -1 for every step */
 } ExportPyOptions;
 
