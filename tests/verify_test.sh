@@ -135,6 +135,49 @@ fails_on "the seed 0 made 1" '^SEED = 0$' 'SEED = 1' single_head.embedding
 fails_on "token 3 made 4" '^TOKEN_IDS = \[2, 6, 8, 3, 1\]' 'TOKEN_IDS = [2, 6, 8, 4, 1]' \
     single_head.tokenized_sentence
 
+# The PyTorch line every step shows (--print's "PyTorch:" lines), run in
+# order, computes that step's tensors, bit for bit equal to the .npy files.
+"$BIN" --print >lines.txt 2>/dev/null
+"$PYTHON" - article.npy lines.txt >lines.out 2>&1 <<'PY'
+import sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+directory, lines = sys.argv[1], open(sys.argv[2]).read().splitlines()
+ids = [2, 6, 8, 3, 1]
+env = {"torch": torch, "F": F, "seed": 0, "token_ids": ids, "vocab_size": 10, "d": 16, "h": 4,
+       "d_k": 4, "s": len(ids)}
+part, steps, checked = None, 0, 0
+def compare(part, env):
+    global checked
+    import glob, os
+    for path in glob.glob(os.path.join(directory, part + ".*.npy")):
+        name = os.path.basename(path)[len(part) + 1:-4]
+        mine = torch.from_numpy(np.load(path))
+        got = env[name]
+        same = (mine.view(torch.int32) == got.view(torch.int32)).all() if got.dtype == torch.float32 \
+            else (mine == got).all()
+        assert bool(same), "%s.%s differs" % (part, name)
+        checked += 1
+for line in lines:
+    if line.startswith("== Step "):
+        new = line.split("(")[-1].split(")")[0]
+        if part is not None and new != part:
+            compare(part, env)
+        part = new
+    elif line.startswith("  PyTorch: "):
+        exec(line[len("  PyTorch: "):], env)
+        steps += 1
+compare(part, env)
+print("lines: %d steps' lines give %d tensors equal to attn-trace's" % (steps, checked))
+PY
+status=$?
+if [ "$status" -eq 0 ] && [ "$(cat lines.out)" = "lines: 17 steps' lines give 33 tensors equal to attn-trace's" ]; then
+    ok "the 17 PyTorch lines --print shows compute the 33 tensors, bit for bit"
+else
+    not_ok "the 17 PyTorch lines --print shows compute the 33 tensors, bit for bit" "status $status: $(show lines.out)"
+fi
+
 # A missing directory is one FAILED line, exit 1.
 "$PYTHON" article.py "$TMP/nowhere" >nowhere.out 2>&1
 status=$?
