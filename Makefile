@@ -188,7 +188,7 @@ $(BUILD)/obj/%.o: src/%.c
 # CI (CI=true), where .ci/run installs tmux and libxml2-utils. The exported
 # PyTorch scripts (tests/verify_test.sh) need /usr/bin/python3 with torch
 # and skip the same way (.ci/run installs python3-torch).
-TESTS     := verify bad-input unit tui install cli npy progress-kill layers docs completion svg lint-man fuzz-replay
+TESTS     := verify bad-input unit tui install cli npy progress-kill layers docs completion svg lint-man fuzz-replay line-mode
 TEST_LOGS  = $(BUILD)/test-logs
 TESTS_MAY_SKIP := svg tui verify
 # (format-check is ready to join them once the tree is formatted: TESTS += format-check)
@@ -209,6 +209,7 @@ TEST_CMD_unit          = CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-$(CK_TIMEOUT)
 TEST_CMD_cli           = ./tests/cli_test.sh ./$(BIN)
 TEST_CMD_npy           = ./tests/npy_test.sh ./$(BIN)
 TEST_CMD_verify        = ./tests/verify_test.sh ./$(BIN)
+TEST_CMD_line-mode     = ./tests/line_mode_test.sh ./$(BIN)
 TEST_CMD_progress-kill = ./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 TEST_CMD_bad-input     = ./tests/bad_input_test.sh ./$(BIN)
 TEST_CMD_install       = ATTN_INSTALL_SEED='$(BUILD)' ATTN_INSTALL_CC='$(CC)' ATTN_INSTALL_OPT='$(OPT)' \

@@ -1044,6 +1044,7 @@ static const FlagUse FLAG_USES[] = {
     {"--print", NULL, {NULL}},
     {"--json", NULL, {NULL}},
     {"--tui", NULL, {NULL}},
+    {"--line-mode", NULL, {NULL}},
     {"--svg", "out.svg", {NULL}},
     {"--export-npy", "npy-dir", {NULL}},
     {"--export-py", "verify.py", {NULL}},

@@ -325,6 +325,7 @@ static const CliFlag FLAGS[] = {
     {"--print", .handle = set_mode, .mode = MODE_PRINT, .help = "every step as plain text"},
     {"--json", .handle = set_mode, .mode = MODE_JSON, .help = "the whole trace as JSON"},
     {"--tui", .handle = set_mode, .mode = MODE_TUI},
+    {"--line-mode", .handle = set_mode, .mode = MODE_LINE},
     {"--svg", .arg = "FILE", .handle = set_mode, .mode = MODE_SVG, .field = AT(svg_file),
      .empty = "needs a file name, or - for stdout"},
     {"--export-npy", .arg = "DIR", .handle = set_mode, .mode = MODE_NPY, .field = AT(npy_dir),

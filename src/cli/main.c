@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "export.h"
 #include "export_py.h"
+#include "linemode.h"
 #include "lesson.h"
 #include "progress.h"
 #include "frame.h"
@@ -758,6 +759,8 @@ static bool write_trace(Run *run, Error *err)
         return export_trace(run->trace, opts->npy_dir, run->only_step, err);
     if (mode == MODE_SVG)
         return write_svg(run->trace, opts, run->only_step, err);
+    if (mode == MODE_LINE)
+        return line_mode_run(run->trace, run->only_step, opts->precision, !isatty(STDIN_FILENO), stdin, stdout, err);
     PrintOptions print_opts = {opts->precision, run->only_step, lesson};
     return print_trace(run->trace, mode, &print_opts, err);
 }
