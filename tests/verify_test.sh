@@ -73,6 +73,7 @@ verifies lesson-causal "$EXACT" "$LESSONS/causal-mask.lesson"
 verifies lesson-multi "$EXACT" "$LESSONS/multi-head.lesson"
 verifies lesson-sentence "$EXACT" "$LESSONS/your-sentence.lesson"
 verifies ids "$EXACT" --token-ids "49 0 17 17 3 28" --vocab-size 50 --d-model 24 --heads 3 --focus 6 --seed 2024
+verifies step "verify: 2 tensors equal to attn-trace's, bit for bit" --step softmax
 verifies fast "verify: 33 tensors equal to attn-trace's, within rtol 0.0001, atol 0.0001 (fast kernels)" \
     --sentence "the cat sat on the mat" --d-model 32 --heads 8 --kernels fast
 

@@ -203,7 +203,8 @@ static const char *const SCRIPT_BODY[] = {
     "    problems = [p for p in problems if p]\n",
     "    if not problems:\n",
     "        how = \"bit for bit\" if BIT_FOR_BIT else \"within rtol %g, atol %g (fast kernels)\" % (RTOL, ATOL)\n",
-    "        print(\"verify: %d tensors equal to attn-trace's, %s\" % (len(EXPECTED), how))\n",
+    "        count = \"1 tensor\" if len(EXPECTED) == 1 else \"%d tensors\" % len(EXPECTED)\n",
+    "        print(\"verify: %s equal to attn-trace's, %s\" % (count, how))\n",
     "        return 0\n",
     "    more = \" (and %d more tensors differ)\" % (len(problems) - 1) if len(problems) > 1 else \"\"\n",
     "    note = blas_note() if BIT_FOR_BIT else \"\"\n",
@@ -275,49 +276,55 @@ static void put_config(StrBuf *out, const Trace *trace)
     strbuf_puts(out, "RTOL, ATOL = " EXPORT_PY_RTOL ", " EXPORT_PY_ATOL "  # the tolerance when not BIT_FOR_BIT\n");
 }
 
-/* Whether (part, name) is among the first n of seen. */
-static bool seen_before(const TraceTensor *const *seen, const TracePart *parts, int n, TracePart part, const char *name)
+/* The distinct (part, name) tensors of trace's steps (only step only_step
+ * when it is >= 0), in the order --export-npy writes them, into seen and
+ * parts (MAX_SHOWN each). Returns their count. */
+static int collect(const Trace *trace, int only_step, const TraceTensor **seen, TracePart *parts)
 {
-    for (int k = 0; k < n; k++)
-        if (parts[k] == part && strcmp(seen[k]->name, name) == 0)
-            return true;
-    return false;
+    int n = 0;
+    for (int i = 0; i < trace->n_steps; i++) {
+        const TraceStep *step = &trace->steps[i];
+        if (only_step >= 0 && i != only_step)
+            continue;
+        for (int j = 0; j < step->n_tensors && n < MAX_SHOWN; j++) {
+            bool seen_before = false;
+            for (int k = 0; k < n && !seen_before; k++)
+                seen_before = parts[k] == step->part && strcmp(seen[k]->name, step->tensors[j].name) == 0;
+            if (!seen_before) {
+                seen[n] = &step->tensors[j];
+                parts[n++] = step->part;
+            }
+        }
+    }
+    return n;
 }
 
-/* LOADED (the --weights files the trace read, by tensor) and EXPECTED
- * (every tensor the matching --export-npy writes, in its order). */
+/* EXPECTED (every tensor the matching --export-npy writes, in its order)
+ * and LOADED (the --weights files the trace read, by tensor, with
+ * absolute paths). */
 static void put_tensors(StrBuf *out, const Trace *trace, const char *weights_dir, int only_step)
 {
     const TraceTensor *seen[MAX_SHOWN];
     TracePart parts[MAX_SHOWN];
-    int n = 0;
+    int n = collect(trace, only_step, seen, parts);
+    strbuf_puts(out, "EXPECTED = [\n");
+    for (int k = 0; k < n; k++)
+        strbuf_printf(out, "    \"%s.%s\",\n", trace_part_name(parts[k]), seen[k]->name);
+    strbuf_puts(out, "]\nLOADED = {\n");
     char dir[PATH_MAX];
     const char *wdir = weights_dir != NULL ? absolute(weights_dir, dir) : NULL;
-    StrBuf loaded = {0};
-    strbuf_puts(out, "EXPECTED = [\n");
-    for (int i = 0; i < trace->n_steps; i++) {
-        const TraceStep *step = &trace->steps[i];
-        for (int j = 0; j < step->n_tensors && n < MAX_SHOWN; j++) {
-            const TraceTensor *tt = &step->tensors[j];
-            if (seen_before(seen, parts, n, step->part, tt->name))
-                continue;
-            seen[n] = tt;
-            parts[n++] = step->part;
-            const char *part = trace_part_name(step->part);
-            if (tt->loaded && wdir != NULL) {
-                char path[PATH_MAX + TRACE_NAME_BYTES + 32];
-                snprintf(path, sizeof path, "%s/%s.%s.npy", wdir, part, tt->name);
-                strbuf_printf(&loaded, "    \"%s.%s\": ", part, tt->name);
-                put_path(&loaded, path);
-                strbuf_puts(&loaded, ",\n");
-            }
-            if (only_step < 0 || only_step == i)
-                strbuf_printf(out, "    \"%s.%s\",\n", part, tt->name);
-        }
+    n = collect(trace, -1, seen, parts);
+    for (int k = 0; k < n && wdir != NULL; k++) {
+        if (!seen[k]->loaded)
+            continue;
+        const char *part = trace_part_name(parts[k]);
+        char path[PATH_MAX + TRACE_NAME_BYTES + 32];
+        snprintf(path, sizeof path, "%s/%s.%s.npy", wdir, part, seen[k]->name);
+        strbuf_printf(out, "    \"%s.%s\": ", part, seen[k]->name);
+        put_path(out, path);
+        strbuf_puts(out, ",\n");
     }
-    strbuf_printf(out, "]\nLOADED = {\n%s}\n", loaded.len > 0 ? strbuf_text(&loaded) : "");
-    out->failed |= loaded.failed;
-    strbuf_free(&loaded);
+    strbuf_puts(out, "}\n");
 }
 
 void export_py_script(StrBuf *out, const Trace *trace, const char *weights_dir, const ExportPyOptions *opts)
