@@ -47,9 +47,37 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-verify-test.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 2
 
+# PyTorch takes seconds to start, so every script runs in one Python
+# process, after all are written: queue NAME SCRIPT [DIR] adds one to the
+# batch, run_queue runs them (runpy, as "python3 SCRIPT [DIR]" would), and
+# leaves NAME.out (the script's stdout and stderr) and NAME.status.
+: >queue.txt
+queue() {
+    printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>queue.txt
+}
+run_queue() {
+    "$PYTHON" - queue.txt <<'PY'
+import contextlib, io, runpy, sys
+for line in open(sys.argv[1]).read().splitlines():
+    name, script, directory = line.split("\t")
+    sys.argv = [script] + ([directory] if directory else [])
+    out, status = io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as e:
+            status = e.code if isinstance(e.code, int) else 1
+        except Exception as e:  # a script that breaks is a failure, not the end of the batch
+            print("%s: %r" % (script, e))
+            status = 3
+    open(name + ".out", "w").write(out.getvalue())
+    open(name + ".status", "w").write("%d\n" % status)
+PY
+}
+
 # verifies NAME WANT ARGS...: exports trace NAME (the .npy files and the
-# script, in one run), runs the script without naming the directory, and
-# checks its one line of output is WANT and its status 0.
+# script, in one run) and queues the script without naming the directory;
+# check_verified NAME WANT then checks its one line is WANT, status 0.
 verifies() {
     name=$1 want=$2
     shift 2
@@ -57,14 +85,18 @@ verifies() {
         not_ok "$name: attn-trace $* --export-npy --export-py" "$(show "$name.err")"
         return
     fi
-    "$PYTHON" "$name.py" >"$name.out" 2>&1
-    status=$?
-    if [ "$status" -eq 0 ] && [ "$(cat "$name.out")" = "$want" ]; then
+    queue "$name" "$name.py"
+    printf '%s\t%s\n' "$name" "$want" >>verified.txt
+}
+check_verified() {
+    name=$1 want=$2 status=$(cat "$1.status" 2>/dev/null)
+    if [ "$status" = 0 ] && [ "$(cat "$name.out")" = "$want" ]; then
         ok "$name: $want"
     else
         not_ok "$name: the script says '$want', exit 0" "status $status: $(show "$name.out")"
     fi
 }
+: >verified.txt
 
 EXACT="verify: 33 tensors equal to attn-trace's, bit for bit"
 verifies article "$EXACT"
@@ -97,61 +129,51 @@ fi
 # The script, named explicitly, checks another directory: a trace of
 # another seed fails on the first tensor drawn.
 "$BIN" --seed 1 --export-npy seed1.npy 2>/dev/null
-"$PYTHON" article.py seed1.npy >seed1.out 2>&1
-status=$?
-case $(cat seed1.out) in
-    "verify: FAILED: single_head.embedding differs at [0, 0]: "*) seed1=true ;;
-    *) seed1=false ;;
-esac
-if $seed1 && [ "$status" -eq 1 ]; then
-    ok "another seed's files fail on single_head.embedding"
-else
-    not_ok "another seed's files fail on single_head.embedding" "status $status: $(show seed1.out)"
-fi
+queue seed1 article.py seed1.npy
 
-# fails_on WHAT FROM TO TENSOR: article.py with the text FROM changed to TO
-# must exit 1 with its verdict naming TENSOR first.
+# edit N FROM TO: queues edited-N, article.py with the text FROM changed
+# to TO; fails_on N WHAT TENSOR then checks it exited 1 naming TENSOR first.
+edit() {
+    sed "s|$2|$3|" article.py >"edited-$1.py"
+    queue "edited-$1" "edited-$1.py"
+}
 fails_on() {
-    sed "s|$2|$3|" article.py >edited.py
-    if cmp -s article.py edited.py; then
-        not_ok "$1: the edit '$2' changed nothing in the script"
-        return
-    fi
-    "$PYTHON" edited.py >edited.out 2>&1
-    status=$?
-    case $(cat edited.out) in
-        "verify: FAILED: $4 differs at "*) named=true ;;
+    status=$(cat "edited-$1.status" 2>/dev/null)
+    case $(cat "edited-$1.out" 2>/dev/null) in
+        "verify: FAILED: $3 differs at "*) named=true ;;
         *) named=false ;;
     esac
-    if $named && [ "$status" -eq 1 ]; then
-        ok "$1: fails naming $4"
+    if cmp -s article.py "edited-$1.py"; then
+        not_ok "$2: the edit changed nothing in the script"
+    elif $named && [ "$status" = 1 ]; then
+        ok "$2: fails naming $3"
     else
-        not_ok "$1: fails naming $4" "status $status: $(show edited.out)"
+        not_ok "$2: fails naming $3" "status $status: $(show "edited-$1.out")"
     fi
 }
-fails_on "part 1 scaled by d ** 0.51" 'scaled_scores_n = scores_n / d \*\* 0.5' \
-    'scaled_scores_n = scores_n / d ** 0.51' single_head.scaled_scores_1
-fails_on "part 2 scaled by d_k ** 0.49" '/ d_k \*\* 0.5' '/ d_k ** 0.49' multi_head.scores
-fails_on "the seed 0 made 1" '^SEED = 0$' 'SEED = 1' single_head.embedding
-fails_on "token 3 made 4" '^TOKEN_IDS = \[2, 6, 8, 3, 1\]' 'TOKEN_IDS = [2, 6, 8, 4, 1]' \
-    single_head.tokenized_sentence
+edit 1 'scaled_scores_n = scores_n / d \*\* 0.5' 'scaled_scores_n = scores_n / d ** 0.51'
+edit 2 '/ d_k \*\* 0.5' '/ d_k ** 0.49'
+edit 3 '^SEED = 0$' 'SEED = 1'
+edit 4 '^TOKEN_IDS = \[2, 6, 8, 3, 1\]' 'TOKEN_IDS = [2, 6, 8, 4, 1]'
+
+# A missing directory is one FAILED line, exit 1.
+queue nowhere article.py "$TMP/nowhere"
 
 # The PyTorch line every step shows (--print's "PyTorch:" lines), run in
 # order, computes that step's tensors, bit for bit equal to the .npy files.
 "$BIN" --print >lines.txt 2>/dev/null
-"$PYTHON" - article.npy lines.txt >lines.out 2>&1 <<'PY'
-import sys
+cat >lines.py <<'PY'
+import glob, os, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
-directory, lines = sys.argv[1], open(sys.argv[2]).read().splitlines()
+directory, lines = "article.npy", open("lines.txt").read().splitlines()
 ids = [2, 6, 8, 3, 1]
 env = {"torch": torch, "F": F, "seed": 0, "token_ids": ids, "vocab_size": 10, "d": 16, "h": 4,
        "d_k": 4, "s": len(ids)}
 part, steps, checked = None, 0, 0
-def compare(part, env):
+def compare(part):
     global checked
-    import glob, os
     for path in glob.glob(os.path.join(directory, part + ".*.npy")):
         name = os.path.basename(path)[len(part) + 1:-4]
         mine = torch.from_numpy(np.load(path))
@@ -164,28 +186,46 @@ for line in lines:
     if line.startswith("== Step "):
         new = line.split("(")[-1].split(")")[0]
         if part is not None and new != part:
-            compare(part, env)
+            compare(part)
         part = new
     elif line.startswith("  PyTorch: "):
         exec(line[len("  PyTorch: "):], env)
         steps += 1
-compare(part, env)
+compare(part)
 print("lines: %d steps' lines give %d tensors equal to attn-trace's" % (steps, checked))
 PY
-status=$?
-if [ "$status" -eq 0 ] && [ "$(cat lines.out)" = "lines: 17 steps' lines give 33 tensors equal to attn-trace's" ]; then
-    ok "the 17 PyTorch lines --print shows compute the 33 tensors, bit for bit"
-else
-    not_ok "the 17 PyTorch lines --print shows compute the 33 tensors, bit for bit" "status $status: $(show lines.out)"
-fi
+queue lines lines.py
 
-# A missing directory is one FAILED line, exit 1.
-"$PYTHON" article.py "$TMP/nowhere" >nowhere.out 2>&1
-status=$?
-if [ "$status" -eq 1 ] && grep -q '^verify: FAILED: .*nowhere is not a directory' nowhere.out; then
+# Every script, in one Python; then the verdicts.
+run_queue
+while IFS="$(printf '\t')" read -r name want; do
+    check_verified "$name" "$want"
+done <verified.txt
+
+case $(cat seed1.out) in
+    "verify: FAILED: single_head.embedding differs at [0, 0]: "*) seed1=true ;;
+    *) seed1=false ;;
+esac
+if $seed1 && [ "$(cat seed1.status)" = 1 ]; then
+    ok "another seed's files fail on single_head.embedding"
+else
+    not_ok "another seed's files fail on single_head.embedding" "status $(cat seed1.status): $(show seed1.out)"
+fi
+fails_on 1 "part 1 scaled by d ** 0.51" single_head.scaled_scores_1
+fails_on 2 "part 2 scaled by d_k ** 0.49" multi_head.scores
+fails_on 3 "the seed 0 made 1" single_head.embedding
+fails_on 4 "token 3 made 4" single_head.tokenized_sentence
+if [ "$(cat nowhere.status)" = 1 ] && grep -q '^verify: FAILED: .*nowhere is not a directory' nowhere.out; then
     ok "a missing directory: one FAILED line, exit 1"
 else
-    not_ok "a missing directory: one FAILED line, exit 1" "status $status: $(show nowhere.out)"
+    not_ok "a missing directory: one FAILED line, exit 1" "status $(cat nowhere.status): $(show nowhere.out)"
+fi
+if [ "$(cat lines.status)" = 0 ] &&
+    [ "$(cat lines.out)" = "lines: 17 steps' lines give 33 tensors equal to attn-trace's" ]; then
+    ok "the 17 PyTorch lines --print shows compute the 33 tensors, bit for bit"
+else
+    not_ok "the 17 PyTorch lines --print shows compute the 33 tensors, bit for bit" \
+        "status $(cat lines.status): $(show lines.out)"
 fi
 
 echo "verify: $passed passed, $failed failed"
