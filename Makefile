@@ -188,7 +188,7 @@ $(BUILD)/obj/%.o: src/%.c
 # CI (CI=true), where .ci/run installs tmux and libxml2-utils. The exported
 # PyTorch scripts (tests/verify_test.sh) need /usr/bin/python3 with torch
 # and skip the same way (.ci/run installs python3-torch).
-TESTS     := verify bad-input unit tui install cli npy progress-kill layers docs completion svg lint-man fuzz-replay line-mode
+TESTS     := bad-input unit tui install verify cli npy progress-kill layers docs completion svg lint-man fuzz-replay line-mode
 TEST_LOGS  = $(BUILD)/test-logs
 TESTS_MAY_SKIP := svg tui verify
 # (format-check is ready to join them once the tree is formatted: TESTS += format-check)
