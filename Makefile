@@ -186,11 +186,13 @@ $(BUILD)/obj/%.o: src/%.c
 # The end-to-end terminal tests need tmux (and dash, for the signal table
 # of tests/reliability_tui_test.sh), and the SVG checks xmllint;
 # without it they say so and exit 77 (skipped), which fails the run under
-# CI (CI=true), where .ci/run installs tmux and libxml2-utils.
-TESTS     := bad-input unit tui reliability-tui install cli npy reliability progress-kill layers docs completion svg \
-             lint-man fuzz-replay
+# CI (CI=true), where .ci/run installs tmux and libxml2-utils. The exported
+# PyTorch scripts (tests/verify_test.sh) need /usr/bin/python3 with torch
+# and skip the same way (.ci/run installs python3-torch).
+TESTS     := bad-input unit tui reliability-tui install verify cli npy reliability progress-kill layers docs \
+             completion svg lint-man fuzz-replay line-mode
 TEST_LOGS  = $(BUILD)/test-logs
-TESTS_MAY_SKIP := svg tui reliability-tui
+TESTS_MAY_SKIP := svg tui reliability-tui verify
 # (format-check is ready to join them once the tree is formatted: TESTS += format-check)
 
 # The unit tests run one Check suite per process (tests/unit_test.sh),
@@ -208,6 +210,8 @@ TEST_CMD_unit          = CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-$(CK_TIMEOUT)
                          ./tests/unit_test.sh ./$(TESTBIN)
 TEST_CMD_cli           = ./tests/cli_test.sh ./$(BIN)
 TEST_CMD_npy           = ./tests/npy_test.sh ./$(BIN)
+TEST_CMD_verify        = ./tests/verify_test.sh ./$(BIN)
+TEST_CMD_line-mode     = ./tests/line_mode_test.sh ./$(BIN)
 TEST_CMD_progress-kill = ./tests/progress_kill_test.sh ./$(PROGRESS_WRITER)
 TEST_CMD_bad-input     = ./tests/bad_input_test.sh ./$(BIN)
 TEST_CMD_install       = ATTN_INSTALL_SEED='$(BUILD)' ATTN_INSTALL_CC='$(CC)' ATTN_INSTALL_OPT='$(OPT)' \

@@ -1044,8 +1044,10 @@ static const FlagUse FLAG_USES[] = {
     {"--print", NULL, {NULL}},
     {"--json", NULL, {NULL}},
     {"--tui", NULL, {NULL}},
+    {"--line-mode", NULL, {NULL}},
     {"--svg", "out.svg", {NULL}},
     {"--export-npy", "npy-dir", {NULL}},
+    {"--export-py", "verify.py", {NULL}},
     {"--step", "softmax", {NULL}},
     {"--precision", "3", {NULL}},
     {"--sentence", "a b c", {NULL}},
@@ -1098,12 +1100,14 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
 #define S(text) ((text) != NULL ? (text) : "-")
     snprintf(out, size,
              "mode %d help %d version %d step %s precision %d/%d ascii %d no_color %d screen %dx%d keys %s dump %s "
-             "npy %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d presenter %d "
+             "npy %s py %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d "
+             "presenter %d "
              "list %d/%d runs %d | sentence %s file %s ids %s sizes %d%d%d%d%d kernels %d/%d threads %d weights %s "
              "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d "
              "model %s layer %zu/%zu",
              (int)o.mode, o.help, o.version, S(o.step), o.precision, o.have_precision, o.ascii, o.no_color,
-             o.screen_cols, o.screen_rows, S(o.keys), S(o.dump_file), S(o.npy_dir), S(o.svg_file), S(o.lesson),
+             o.screen_cols, o.screen_rows, S(o.keys), S(o.dump_file), S(o.npy_dir), S(o.py_file), S(o.svg_file),
+             S(o.lesson),
              o.no_lesson, o.config_flags, o.check, o.n_check_files, o.restart, o.autoplay_ms, o.presenter,
              o.list_lessons, o.list_steps, o.bench_runs, S(f->sentence), S(f->sentence_file), S(f->token_ids), f->have_vocab,
              f->have_d_model, f->have_heads, f->have_focus, f->have_seed, (int)f->kernels, f->have_kernels,

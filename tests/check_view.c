@@ -273,6 +273,10 @@ typedef struct ScreenCase {
 static const ScreenCase SCREENS[] = {
     {"too-small", false, NULL, NULL, 40, 10, false, false},
     {"help", false, NULL, "?", 80, 24, false, false},
+    /* c: the step's PyTorch line under the formula, wrapped between statements; cc hides it again */
+    {"torch-all-tokens", false, "all_tokens", "c", 80, 24, false, false},
+    {"torch-project-token-narrow", false, "project_token", "c", 60, 24, false, false},
+    {"torch-shown-then-hidden", false, "softmax", "cc", 80, 24, false, false},
     {"steps", false, NULL, "s<Down><Down>", 80, 24, false, false},
     {"no-color-softmax", false, "softmax", NULL, 80, 24, true, false},
     {"ascii-mh-scores", false, "mh_scores", NULL, 80, 24, false, true},

@@ -25,7 +25,8 @@ typedef enum OutputMode {
     MODE_BENCH,    /* --bench N: time the trace's computation */
     MODE_BENCH_FRAMES, /* --bench-frames: time key-to-frame through the composer and the backend */
     MODE_NPY,      /* --export-npy DIR: every tensor as a .npy file in DIR */
-    MODE_SVG       /* --svg: one step's attention as heat maps, in an SVG file */
+    MODE_SVG,      /* --svg: one step's attention as heat maps, in an SVG file */
+    MODE_LINE      /* --line-mode: plain lines and typed commands, for screen readers and pipes */
 } OutputMode;
 
 /* The configuration flags as given, to apply onto a base configuration. */
@@ -59,6 +60,7 @@ typedef struct Options {
     const char *keys;   /* --keys KEYS, or NULL; points into argv */
     const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
     const char *npy_dir;   /* --export-npy DIR, or NULL; points into argv */
+    const char *py_file;   /* --export-py FILE: the self-checking PyTorch script, or NULL; points into argv */
     const char *svg_file;  /* --svg FILE ("-" for stdout), or NULL */
     const char *lesson;    /* the LESSON argument, or NULL; points into argv */
     bool no_lesson;        /* --no-lesson, or configuration flags given without a LESSON */

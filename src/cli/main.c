@@ -26,6 +26,8 @@
 #include "catalog.h"
 #include "cli.h"
 #include "export.h"
+#include "export_py.h"
+#include "linemode.h"
 #include "lesson.h"
 #include "progress.h"
 #include "frame.h"
@@ -845,6 +847,21 @@ static bool build_trace(Run *run, Error *err)
     return run->opts.step == NULL || (run->only_step = trace_find_step(run->trace, run->opts.step, err)) >= 0;
 }
 
+/* --export-py: writes the self-checking script (checking --export-npy's
+ * directory by default, when both were given) and says so on stderr. */
+static bool write_script(const Run *run, Error *err)
+{
+    const Options *opts = &run->opts;
+    ExportPyOptions py = {opts->mode == MODE_NPY ? opts->npy_dir : NULL, run->only_step};
+    if (!export_py(run->trace, opts->py_file, opts->flags.weights_dir, &py, err))
+        return false;
+    char shown[MAIN_SHOWN_NAME_BYTES];
+    snprintf(shown, sizeof shown, "%s", opts->py_file);
+    error_scrub(shown, false);
+    fprintf(stderr, "%s: wrote the PyTorch check to %s\n", PROGRAM_NAME, shown);
+    return true;
+}
+
 /* Writes the trace in the mode asked for (by default the tracer on a
  * terminal, else the text). */
 static bool write_trace(Run *run, Error *err)
@@ -852,6 +869,13 @@ static bool write_trace(Run *run, Error *err)
     const Options *opts = &run->opts;
     const Lesson *lesson = run->have_lesson ? &run->lesson : NULL;
     OutputMode mode = opts->mode;
+    if (opts->py_file != NULL) { /* after the .npy files, so that the script names their directory as it is */
+        if ((mode == MODE_NPY && !export_trace(run->trace, opts->npy_dir, run->only_step, err)) ||
+            !write_script(run, err))
+            return false;
+        if (mode == MODE_DEFAULT || mode == MODE_NPY)
+            return true;
+    }
     if (mode == MODE_DEFAULT)
         mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
     if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES)
@@ -860,6 +884,8 @@ static bool write_trace(Run *run, Error *err)
         return export_trace(run->trace, opts->npy_dir, run->only_step, err);
     if (mode == MODE_SVG)
         return write_svg(run->trace, opts, run->only_step, err);
+    if (mode == MODE_LINE)
+        return line_mode_run(run->trace, run->only_step, opts->precision, !isatty(STDIN_FILENO), stdin, stdout, err);
     PrintOptions print_opts = {opts->precision, run->only_step, lesson};
     return print_trace(run->trace, mode, &print_opts, err);
 }

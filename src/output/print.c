@@ -372,6 +372,8 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
         strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
     strbuf_printf(out, "\n%s\n\n", step->title);
     strbuf_printf(out, "  %s\n\n", step->formula);
+    if (step->torch[0] != '\0')
+        strbuf_printf(out, "  PyTorch: %s\n\n", step->torch);
     if (lesson_text != NULL)
         put_lesson_text(out, lesson_text);
     else

@@ -1173,66 +1173,86 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
 static const TraceStepDef STEP_DEFS[] = {
     /* part 1 */
     {.id = "tokenize", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Turn the words into token ids",
+     .torch = "tokenized_sentence = torch.tensor(token_ids)",
      .explanation = EXPLAIN_TOKENIZE, .build = build_tokenize,
      .tensors = {OUT_IDS("tokenized_sentence", DIMS_S)}},
     {.id = "embed", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Look up each token's embedding",
+     .torch = "torch.manual_seed(seed); embed = torch.nn.Embedding(vocab_size, d); "
+              "embedding = embed.weight.detach(); sentence_embed = embed(tokenized_sentence).detach()",
      .explanation = EXPLAIN_EMBED, .build = build_embed,
      .tensors = {IN_IDS("tokenized_sentence", DIMS_S), OUT("embedding", DIMS_VD), OUT("sentence_embed", DIMS_SD)}},
-    {.id = "weights", .part = PART_SINGLE_HEAD, .applies = is_article,
-     .title = "Draw the key, query and value matrices",
+    {.id = "weights", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Draw the key, query and value matrices",
+     .torch = "w_key = torch.rand(d, d); w_query = torch.rand(d, d); w_value = torch.rand(d, d)",
      .explanation = EXPLAIN_WEIGHTS, .build = build_weights, .main = "w_key",
      .tensors = {OUT("w_key", DIMS_DD), OUT("w_query", DIMS_DD), OUT("w_value", DIMS_DD)}},
-    {.id = "project_token", .part = PART_SINGLE_HEAD, .applies = is_article,
-     .title = "Key, query and value of the focus token",
+    {.id = "project_token", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Key, query and value of the focus token",
+     .torch = "x_# = sentence_embed[# - 1]; key_# = w_key.matmul(x_#); query_# = w_query.matmul(x_#); "
+              "value_# = w_value.matmul(x_#)",
      .explanation = EXPLAIN_PROJECT_TOKEN, .build = build_project_token, .main = "key_#",
      .tensors = {IN("sentence_embed", DIMS_SD), OUT("x_#", DIMS_D), IN("w_key", DIMS_DD), IN("w_query", DIMS_DD),
                  IN("w_value", DIMS_DD), OUT("key_#", DIMS_D), OUT("query_#", DIMS_D), OUT("value_#", DIMS_D)}},
     {.id = "keys_values", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Keys and values of every token",
+     .torch = "keys = sentence_embed.matmul(w_key.T); values = sentence_embed.matmul(w_value.T)",
      .explanation = EXPLAIN_KEYS_VALUES, .build = build_keys_values, .main = "keys",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_key", DIMS_DD), IN("w_value", DIMS_DD), OUT("keys", DIMS_SD),
                  OUT("values", DIMS_SD)}},
-    {.id = "scores", .part = PART_SINGLE_HEAD, .applies = is_article,
-     .title = "Score the focus token's query against every key",
+    {.id = "scores", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Score the focus token's query against every key",
+     .torch = "scores_# = query_#.matmul(keys.T)",
      .explanation = EXPLAIN_SCORES, .build = build_scores,
      .tensors = {IN("query_#", DIMS_D), IN("keys", DIMS_SD), OUT("scores_#", DIMS_S)}},
     {.id = "scale", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Scale the scores",
+     .torch = "scaled_scores_# = scores_# / d ** 0.5",
      .explanation = EXPLAIN_SCALE, .build = build_scale,
      .tensors = {IN("scores_#", DIMS_S), OUT("scaled_scores_#", DIMS_S)}},
-    {.id = "softmax", .part = PART_SINGLE_HEAD, .applies = is_article,
-     .title = "Softmax: scores become attention weights",
+    {.id = "softmax", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Softmax: scores become attention weights",
+     .torch = "a# = F.softmax(scaled_scores_#, dim=0)",
      .explanation = EXPLAIN_SOFTMAX, .build = build_softmax,
      .tensors = {IN("scaled_scores_#", DIMS_S), OUT("a#", DIMS_S)}},
     {.id = "weighted_sum", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Blend the values by the weights",
+     .torch = "z# = a#.matmul(values)",
      .explanation = EXPLAIN_WEIGHTED_SUM, .build = build_weighted_sum,
      .tensors = {IN("a#", DIMS_S), IN("values", DIMS_SD), OUT("z#", DIMS_D)}},
     {.id = "all_tokens", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Every token at once",
+     .torch = "queries = sentence_embed.matmul(w_query.T); scores = queries.matmul(keys.T) / d ** 0.5; "
+              "attention_weights = F.softmax(scores, dim=-1); z = attention_weights.matmul(values)",
      .explanation = EXPLAIN_ALL_TOKENS, .build = build_all_tokens, .main = "attention_weights",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_DD), OUT("queries", DIMS_SD), IN("keys", DIMS_SD),
                  IN("values", DIMS_SD), OUT("scores", DIMS_SS), OUT("attention_weights", DIMS_SS),
                  OUT("z", DIMS_SD)}},
     /* part 2 */
     {.id = "mh_weights", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Stacked weights for every head",
+     .torch = "torch.manual_seed(seed); "
+              "sentence_embed = torch.nn.Embedding(vocab_size, d)(tokenized_sentence).detach(); "
+              "w_query = torch.rand(h, d, d_k); w_key = torch.rand(h, d, d_k); "
+              "w_value = torch.rand(h, d, d_k); w_output = torch.rand(d, d)",
      .explanation = EXPLAIN_MH_WEIGHTS, .build = build_mh_weights, .main = "w_query",
      .tensors = {OUT("w_query", DIMS_HDE), OUT("w_key", DIMS_HDE), OUT("w_value", DIMS_HDE),
                  OUT("w_output", DIMS_DD)}},
-    {.id = "mh_project", .part = PART_MULTI_HEAD, .applies = is_article,
-     .title = "Queries, keys and values for every head",
+    {.id = "mh_project", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Queries, keys and values for every head",
+     .torch = "queries = torch.einsum(\"sd,hde->hse\", sentence_embed, w_query); "
+              "keys = torch.einsum(\"sd,hde->hse\", sentence_embed, w_key); "
+              "values = torch.einsum(\"sd,hde->hse\", sentence_embed, w_value)",
      .explanation = EXPLAIN_MH_PROJECT, .einsum = "sd,hde->hse", .build = build_mh_project, .main = "queries",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_HDE), IN("w_key", DIMS_HDE), IN("w_value", DIMS_HDE),
                  OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
     {.id = "mh_scores", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Scores of every head",
+     .torch = "scores = torch.einsum(\"hse,hek->hsk\", queries, keys.transpose(-2, -1)) / d_k ** 0.5",
      .explanation = EXPLAIN_MH_SCORES, .einsum = "hse,hek->hsk", .build = build_mh_scores,
      .tensors = {IN("queries", DIMS_HSE), IN("keys", DIMS_HSE), OUT("scores", DIMS_HSS)}},
     {.id = "mh_softmax", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Softmax in every head",
+     .torch = "attention_weights = F.softmax(scores, dim=-1)",
      .explanation = EXPLAIN_MH_SOFTMAX, .build = build_mh_softmax, .default_picture = true,
      .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
     {.id = "mh_weighted_sum", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Every head blends its values",
+     .torch = "head_outputs = torch.einsum(\"hij,hjk->hik\", attention_weights, values)",
      .explanation = EXPLAIN_MH_WEIGHTED_SUM, .einsum = "hij,hjk->hik", .build = build_mh_weighted_sum,
      .tensors = {IN("attention_weights", DIMS_HSS), IN("values", DIMS_HSE), OUT("head_outputs", DIMS_HSE)}},
     {.id = "mh_concat", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Put the heads side by side",
+     .torch = "concat_heads = head_outputs.permute(1, 0, 2).reshape(s, -1)",
      .explanation = EXPLAIN_MH_CONCAT, .build = build_mh_concat,
      .tensors = {IN("head_outputs", DIMS_HSE), OUT("concat_heads", DIMS_SD)}},
     {.id = "mh_output", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Mix the heads with the output matrix",
+     .torch = "multihead_output = concat_heads.matmul(w_output)",
      .explanation = EXPLAIN_MH_OUTPUT, .build = build_mh_output,
      .tensors = {IN("concat_heads", DIMS_SD), IN("w_output", DIMS_DD), OUT("multihead_output", DIMS_SD)}},
     /* part 3: a GPT-2 checkpoint (--model), the only part of a model trace */
@@ -1340,6 +1360,22 @@ const char *const *trace_step_ids(void)
  * Running the table
  * ---------------------------------------------------------------------- */
 
+/* Writes code (a row's PyTorch line, or NULL for "") into out
+ * (TRACE_TORCH_BYTES), each '#' replaced by focus; aborts when it does not
+ * fit, which only a row too long can cause. */
+static void expand_torch(char out[TRACE_TORCH_BYTES], const char *code, size_t focus)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = code; p != NULL && *p != '\0'; p++) {
+        int w = *p == '#' ? snprintf(out + n, TRACE_TORCH_BYTES - n, "%zu", focus)
+                          : snprintf(out + n, TRACE_TORCH_BYTES - n, "%c", *p);
+        if (w < 0 || (size_t)w >= TRACE_TORCH_BYTES - n)
+            ATTN_FATAL("a step's PyTorch line does not fit in %d bytes", TRACE_TORCH_BYTES);
+        n += (size_t)w;
+    }
+}
+
 /* Starts the step of row def: its text from the row, its tensors laid out
  * as the row lists them, each input found by name among the part's
  * tensors, each output empty until the row's function makes it. */
@@ -1356,6 +1392,7 @@ static void step_begin(TraceBuild *b, const TraceStepDef *def)
     snprintf(step->title, sizeof step->title, "%s", def->title);
     step->explanation = def->explanation;
     step->einsum = def->einsum;
+    expand_torch(step->torch, def->torch, b->cfg->focus);
     b->step = step;
     for (int i = 0; i < trace_step_def_tensors(def); i++) {
         const TraceTensorDef *tdef = &def->tensors[i];

@@ -121,6 +121,7 @@ typedef struct TraceStepDef {
     const char *title;             /* one line, true of every trace (--list-steps); the build may refine it */
     const char *explanation;       /* a short paragraph, static text; the build may choose another for its config */
     const char *einsum;            /* the step's einsum equation, or NULL */
+    const char *torch;             /* the article's PyTorch code for it, one line ('#' as in names), or NULL */
     const char *main;              /* the output the UI opens on ('#' as in names), or NULL for the last output */
     bool (*applies)(const Config *cfg); /* whether cfg's trace has the step; NULL: every trace has it */
     bool default_picture;          /* the step --svg draws when no step is named (the trace's last such step) */
@@ -155,6 +156,9 @@ int trace_step_def_tensors(const TraceStepDef *def);
  * A trace
  * ---------------------------------------------------------------------- */
 
+/* Room for a step's PyTorch line (TraceStep.torch), with '#' expanded. */
+#define TRACE_TORCH_BYTES 240
+
 typedef struct TraceStep {
     const char *id;          /* stable id: "scores", "mh_softmax" (the table's) */
     const TraceStepDef *def; /* its row of the table */
@@ -163,6 +167,7 @@ typedef struct TraceStep {
     char formula[160];       /* one line, with shapes, UTF-8 */
     const char *explanation; /* a short paragraph, static text */
     const char *einsum;      /* the einsum equation of the step, or NULL */
+    char torch[TRACE_TORCH_BYTES]; /* the row's PyTorch line, '#' replaced by the focus token's number; "" for none */
     int n_tensors;
     TraceTensor tensors[TRACE_MAX_STEP_TENSORS];
     int main_tensor;         /* the output the step is about (the UI opens on it) */

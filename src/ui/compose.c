@@ -151,6 +151,28 @@ static void compose_letters(const App *app, Frame *frame, int row)
     }
 }
 
+/* The step's PyTorch line (c) on the layout's torch rows, just above the
+ * panels: "PyTorch: " dim, the code in the code role, wrapped between
+ * statements (view_torch_row); the last row ends in "..." when the line
+ * needs more rows than VIEW_TORCH_MAX_ROWS. */
+static void compose_torch(const App *app, Frame *frame, const ViewLayout *layout)
+{
+    int width = frame->cols - 2, top = layout->panels_top - layout->torch_rows;
+    char row[TRACE_TORCH_BYTES + sizeof VIEW_TORCH_PREFIX];
+    for (int r = 0; r < layout->torch_rows; r++) {
+        view_torch_row(app, frame->cols, r, row, sizeof row);
+        char more[sizeof row];
+        more[0] = '\0';
+        if (r == layout->torch_rows - 1)
+            view_torch_row(app, frame->cols, r + 1, more, sizeof more);
+        if (more[0] != '\0' && width > 3)
+            snprintf(row + (strlen(row) < (size_t)width - 3 ? strlen(row) : (size_t)width - 3), 4, "...");
+        frame_put(frame, top + r, 1, row, ROLE_CODE, width);
+        if (r == 0)
+            frame_put(frame, top, 1, VIEW_TORCH_PREFIX, ROLE_DIM, width);
+    }
+}
+
 /* The formula line, with einsum letters coloured, and for einsum steps a
  * second line binding each letter to its size. */
 static void compose_formula(const App *app, Frame *frame, int row)
@@ -1350,6 +1372,8 @@ static bool compose_step_screen(const App *app, Frame *frame)
     const TraceStep *step = &app->trace->steps[app->step];
     compose_header(app, frame);
     compose_formula(app, frame, 2);
+    if (layout.torch_rows > 0)
+        compose_torch(app, frame, &layout);
     if (app_tensors_hidden(app)) {
         frame_put(frame, layout.panels_top + 1, 2, "Predict first: the tensors of this step appear once you have",
                   ROLE_DIM, layout.panels_width - 4);

@@ -94,6 +94,7 @@ static void steps_overlay_key(App *app, Action action)
     case ACTION_NOTES:
     case ACTION_EXPLAIN:
     case ACTION_PICTURE:
+    case ACTION_TORCH:
     case ACTION_LEFT:
     case ACTION_RIGHT:
     case ACTION_PAGE_UP:
@@ -235,6 +236,13 @@ static void next_picture(App *app, Action action, const KeyContext *ctx)
     app->picture = (Picture)((app->picture + 1) % PICTURE_COUNT);
 }
 
+/* c: shows or hides the PyTorch line of every step, under the formula. */
+static void toggle_torch(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    app->show_torch = !app->show_torch;
+}
+
 /* b, g, G: back one step, to the first, to the last. */
 static void go_step(App *app, Action action, const KeyContext *ctx)
 {
@@ -315,6 +323,7 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
     [ACTION_PREV_SLICE] = switch_slice,  [ACTION_INSPECT] = open_text_overlay,
     [ACTION_NOTES] = open_text_overlay,  [ACTION_EXPLAIN] = open_text_overlay,
     [ACTION_HELP] = open_text_overlay,   [ACTION_PICTURE] = next_picture,
+    [ACTION_TORCH] = toggle_torch,
 };
 
 /* ------------------------------------------------------------------------

@@ -46,6 +46,7 @@ static const KeyBinding KEY_TABLE[] = {
     {'e', ACTION_EXPLAIN, "e"},
     {'N', ACTION_NOTES, "N"},
     {'v', ACTION_PICTURE, "v"},
+    {'c', ACTION_TORCH, "c"},
     {'?', ACTION_HELP, "?"},
     {KEY_CODE_F1, ACTION_HELP, "F1"},
     {KEY_CODE_ESCAPE, ACTION_CLOSE, "Esc"},
@@ -116,6 +117,8 @@ const char *keys_action_help(Action action)
         return "the step's whole explanation";
     case ACTION_PICTURE:
         return "weights as numbers, as bars, or as who looks at whom";
+    case ACTION_TORCH:
+        return "show or hide the step's PyTorch code";
     case ACTION_HELP:
         return "this help";
     case ACTION_CLOSE:
@@ -156,6 +159,7 @@ const char *keys_action_group(Action action)
     case ACTION_NOTES:
     case ACTION_EXPLAIN:
     case ACTION_PICTURE:
+    case ACTION_TORCH:
     case ACTION_HELP:
     case ACTION_CLOSE:
     case ACTION_REDRAW:

@@ -66,6 +66,7 @@ typedef enum Action {
     ACTION_NOTES,
     ACTION_EXPLAIN,
     ACTION_PICTURE,
+    ACTION_TORCH,
     ACTION_HELP,
     ACTION_CLOSE,
     ACTION_REDRAW,

@@ -389,6 +389,50 @@ static void share_compact(const App *app, const int *natural, const int *order, 
     }
 }
 
+/* Cuts row r (0-based) of the PyTorch line wrapped at width columns into
+ * out: "PyTorch: " and as many whole statements ("a = ...; ") as fit, the
+ * next rows indented under the code; a statement wider than a row is cut.
+ * Returns the number of rows the whole line takes (out is "" past them).
+ * The code is ASCII, so a byte is a column. */
+static int torch_wrap(const char *code, int width, int r, char *out, size_t size)
+{
+    const size_t indent = strlen(VIEW_TORCH_PREFIX);
+    size_t len = strlen(code), pos = 0;
+    int rows = 0;
+    out[0] = '\0';
+    while (pos < len && width > (int)indent + 8) {
+        size_t room = (size_t)width - indent, take = len - pos;
+        if (take > room) {
+            take = room;
+            for (size_t k = room; k > 1; k--)
+                if (code[pos + k - 1] == ' ' && code[pos + k - 2] == ';') {
+                    take = k;
+                    break;
+                }
+        }
+        if (rows == r)
+            snprintf(out, size, "%-*s%.*s", (int)indent, rows == 0 ? VIEW_TORCH_PREFIX : "", (int)take, code + pos);
+        pos += take;
+        rows++;
+    }
+    return rows;
+}
+
+int view_torch_rows(const App *app, int cols)
+{
+    const char *code = app->trace->steps[app->step].torch;
+    if (!app->show_torch || code[0] == '\0')
+        return 0;
+    char unused[1];
+    int rows = torch_wrap(code, cols - 2, -1, unused, sizeof unused);
+    return rows < VIEW_TORCH_MAX_ROWS ? rows : VIEW_TORCH_MAX_ROWS;
+}
+
+void view_torch_row(const App *app, int cols, int r, char *out, size_t size)
+{
+    torch_wrap(app->trace->steps[app->step].torch, cols - 2, r, out, size);
+}
+
 /* Shares the panels' rows (layout->panels_top, panels_rows, panels_width
  * already set) among the tensors of the step on screen. Each gets its
  * whole height when everything fits. Otherwise every title shows and room
@@ -456,7 +500,8 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     const TraceStep *step = &app->trace->steps[app->step];
     /* a formula too long for the line goes on two: expression, then shapes */
     int formula_lines = (int)utf8_width(step->formula) > cols - 2 ? 2 : 1;
-    layout->formula_rows = formula_lines + (step->einsum != NULL ? 1 : 0);
+    layout->torch_rows = view_torch_rows(app, cols);
+    layout->formula_rows = formula_lines + (step->einsum != NULL ? 1 : 0) + layout->torch_rows;
     int top = 2 + layout->formula_rows; /* header, title, formula lines */
     layout->status_row = rows - 2;
     bool side = cols >= 120;

@@ -97,6 +97,7 @@ struct App {
     size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
     Overlay overlay;
     Picture picture;                                            /* how weights are drawn (v) */
+    bool show_torch;                                            /* the step's PyTorch line under the formula (c) */
     bool resumed;                                               /* say "resumed at step N" until the next key */
     int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
     int overlay_scroll;                                         /* first line shown of a long overlay, >= 0;
@@ -176,7 +177,8 @@ void view_grid_locate(const TensorGrid *grid, size_t offset, size_t *slice, size
 /* Where each part of the step screen goes, for a rows x cols terminal. */
 typedef struct ViewLayout {
     bool too_small;          /* below VIEW_MIN_ROWS x VIEW_MIN_COLS */
-    int formula_rows;        /* formula (and einsum letters) lines */
+    int formula_rows;        /* formula (and einsum letters, and PyTorch code) lines */
+    int torch_rows;          /* of those, the last ones that hold the PyTorch line (c); 0 when hidden */
     int explain_top, explain_rows;
     int explain_col, explain_width; /* the explanation's column: below, or at the right on wide screens */
     int panels_top, panels_rows, panels_width;
@@ -197,5 +199,20 @@ bool view_panel_related(const App *app, int step, int tensor);
 
 /* Content rows a panel needs to show its slice whole (title line included). */
 int view_panel_natural_rows(const App *app, int step, int tensor, int width);
+
+/* The prefix of the PyTorch line on screen. */
+#define VIEW_TORCH_PREFIX "PyTorch: "
+/* Most rows the PyTorch line takes; a longer one ends in "…". */
+#define VIEW_TORCH_MAX_ROWS 4
+
+/* The rows the step's PyTorch line takes under the formula on a screen of
+ * cols columns: 0 when the c key has not shown it or the step has none,
+ * else the line wrapped at cols - 2, at most VIEW_TORCH_MAX_ROWS. */
+int view_torch_rows(const App *app, int cols);
+
+/* Row r (0-based, below view_torch_rows) of the wrapped PyTorch line into
+ * out (size bytes): "PyTorch: " then whole statements, later rows indented
+ * to match. */
+void view_torch_row(const App *app, int cols, int r, char *out, size_t size);
 
 #endif
