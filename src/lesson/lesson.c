@@ -1274,6 +1274,19 @@ static const char *token_list(const Config *cfg, char *buf)
     return buf;
 }
 
+/* The choice that s[0..len) labels among n choices: a single letter a, b,
+ * ... (any case) for the first, second, ..., or (the older spelling of a
+ * lesson file) its number 1..n; -1 when it is neither. */
+static int choice_label(const char *s, size_t len, int n)
+{
+    if (len == 1 && lower_ascii(s[0]) >= 'a' && lower_ascii(s[0]) < 'a' + n)
+        return lower_ascii(s[0]) - 'a';
+    uint64_t number;
+    if (parse_whole(s, len, &number) == 1 && number >= 1 && number <= (uint64_t)n)
+        return (int)number - 1;
+    return -1;
+}
+
 /* Checks the answer of a quiz of a known kind and fills quiz from it;
  * false (with a report) when the answer does not fit the kind. */
 static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *quiz)
@@ -1322,15 +1335,22 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
     case QUIZ_CHOICE: {
         if (d->n_choices == 0)
             return false; /* reported as too few choices */
+        int label = choice_label(a->value, len, d->n_choices);
         for (int c = 0; c < d->n_choices; c++) {
             if (d->choices[c].value != NULL && strcmp(d->choices[c].value, a->value) == 0) {
+                if (label >= 0 && label != c) {
+                    report(p, a->line, a->col,
+                           "choice answer '%s' is both choice %c)'s text and the label of choice %c): write the "
+                           "letter of the one you mean",
+                           quote(q, a->value, len), 'a' + c, 'a' + label);
+                    return false;
+                }
                 quiz->answer_choice = c;
                 return true;
             }
         }
-        uint64_t number;
-        if (parse_whole(a->value, len, &number) == 1 && number >= 1 && number <= (uint64_t)d->n_choices) {
-            quiz->answer_choice = (int)number - 1;
+        if (label >= 0) {
+            quiz->answer_choice = label;
             return true;
         }
         for (int c = 0; c < d->n_choices; c++) {
@@ -1343,8 +1363,8 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
             }
         }
         report(p, a->line, a->col,
-               "choice answer '%s' is not one of the choices (write a choice exactly, or its number 1..%d)",
-               quote(q, a->value, len), d->n_choices);
+               "choice answer '%s' is not one of the choices (write a choice exactly, or its letter a..%c)",
+               quote(q, a->value, len), 'a' + d->n_choices - 1);
         return false;
     }
     }
@@ -1403,6 +1423,18 @@ static bool check_choices(Parser *p, const QuizDraft *d, int kind)
         if (d->n_choices < 2) {
             report(p, d->line, 1, "a choice quiz needs at least 2 choices (it has %d)", d->n_choices);
             ok = false;
+        }
+        for (int c = 0; c < d->n_choices && c < LESSON_MAX_CHOICES; c++) {
+            const Field *fc = &d->choices[c];
+            size_t flen = fc->value != NULL ? strlen(fc->value) : 0;
+            int label = fc->value != NULL && flen == 1 ? choice_label(fc->value, flen, d->n_choices) : -1;
+            if (label >= 0 && label != c) {
+                report(p, fc->line, fc->col,
+                       "choice '%s' reads as the label of choice %c): the learner picks a choice by its letter; "
+                       "reword it (for example '%s.' or 'option %s')",
+                       quote(q, fc->value, flen), 'a' + label, fc->value, fc->value);
+                ok = false;
+            }
         }
         for (int c = 1; c < d->n_choices; c++) {
             const Field *fc = &d->choices[c];
@@ -1955,8 +1987,7 @@ bool quiz_check(const Quiz *quiz, const char *typed)
             if (text != NULL && equal_fold(typed, len, text, strlen(text)))
                 return c == quiz->answer_choice;
         }
-        uint64_t number;
-        return parse_whole(typed, len, &number) == 1 && number == (uint64_t)quiz->answer_choice + 1;
+        return len == 1 && lower_ascii(typed[0]) == 'a' + quiz->answer_choice; /* its label */
     }
     }
     return false;
@@ -1991,7 +2022,7 @@ void quiz_answer_text(const Quiz *quiz, char *buf, size_t size)
         break;
     case QUIZ_CHOICE:
         if (quiz->answer_choice >= 0 && quiz->answer_choice < quiz->n_choices && quiz->choices[quiz->answer_choice])
-            used = snprintf(buf, size, "%d: %s", quiz->answer_choice + 1, quiz->choices[quiz->answer_choice]);
+            used = snprintf(buf, size, "%c) %s", 'a' + quiz->answer_choice, quiz->choices[quiz->answer_choice]);
         break;
     }
     if (used > 0)

@@ -99,7 +99,7 @@ const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);
 bool quiz_check(const Quiz *quiz, const char *typed);
 
 /* The right answer, as a learner should read it ("[5, 16]", "marcello",
- * "2: softmax"), into buf. */
+ * "b) softmax"), into buf. */
 void quiz_answer_text(const Quiz *quiz, char *buf, size_t size);
 
 #endif
