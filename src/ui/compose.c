@@ -1206,8 +1206,11 @@ static void quiz_text(const App *app, StrBuf *text)
     const Quiz *quiz = &app_lesson_step(app)->quizzes[app->quiz_index];
     const QuizState *state = &app->quiz[app->pos][app->quiz_index];
     strbuf_printf(text, "%s\n", quiz->question);
-    for (int c = 0; c < quiz->n_choices; c++)
-        strbuf_printf(text, "\t%c) %s\n", 'a' + c, quiz->choices[c]);
+    for (int c = 0; c < quiz->n_choices; c++) {
+        char label[8];
+        quiz_choice_label(quiz, c, label, sizeof label);
+        strbuf_printf(text, "\t%s %s\n", label, quiz->choices[c]);
+    }
     char answer[128];
     quiz_answer_text(quiz, answer, sizeof answer);
     switch (app->quiz_feedback) {
@@ -1217,7 +1220,7 @@ static void quiz_text(const App *app, StrBuf *text)
                           quiz_example(quiz));
         else
             strbuf_printf(text, "Type %s, then Enter.\n",
-                          quiz->kind == QUIZ_TOKEN ? "a word of the sentence" : "the letter or the text of a choice");
+                          quiz->kind == QUIZ_TOKEN ? "a word of the sentence" : "the label or the text of a choice");
         break;
     case FEEDBACK_WRONG: {
         strbuf_printf(text, "Not quite: %s.", app->quiz_last);
