@@ -228,6 +228,29 @@ START_TEST(test_autoplay)
         app_tick(&app, 24, 80);
     ck_assert_int_eq(app_tick_ms(&app), -1);
     ck_assert_int_eq(app.pos, app.n_walk - 1);
+    /* issue 12: with a lesson, autoplay pauses at a quiz; keys answer it, then the walk goes on */
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    app_start_autoplay(&app, 800);
+    for (int i = 0; i <= VIEW_AUTOPLAY_MOVES; i++)
+        app_tick(&app, 24, 80);
+    ck_assert_int_eq(app.pos, 1); /* embed, with its "before" quiz open */
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    for (int i = 0; i < 3 * VIEW_AUTOPLAY_MOVES; i++)
+        app_tick(&app, 24, 80);
+    ck_assert_int_eq(app.pos, 1); /* paused */
+    KeyCode answer[] = {'5', 'x', '1', '6', KEY_CODE_ENTER, KEY_CODE_ENTER};
+    for (size_t i = 0; i < sizeof answer / sizeof answer[0]; i++)
+        app_handle_key(&app, answer[i], 24, 80);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_RIGHT);
+    ck_assert_int_gt(app_tick_ms(&app), 0); /* still playing */
+    for (int i = 0; i <= VIEW_AUTOPLAY_MOVES; i++)
+        app_tick(&app, 24, 80);
+    ck_assert_int_eq(app.pos, 2);
+    lesson_free(&lesson);
     trace_free(trace);
 }
 END_TEST

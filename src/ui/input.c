@@ -372,7 +372,8 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
 
 static bool handle_key(App *app, KeyCode key, int rows, int cols)
 {
-    if (app->autoplay_ms > 0 && key != KEY_CODE_RESIZE) { /* any key stops autoplay, and only that */
+    if (app->autoplay_ms > 0 && key != KEY_CODE_RESIZE && app->overlay != OVERLAY_QUIZ) {
+        /* any key stops autoplay, and only that; at a quiz (autoplay pauses there) keys answer it */
         app->autoplay_ms = 0;
         return true;
     }

@@ -105,7 +105,7 @@ const char *app_explanation(const App *app)
 
 bool app_tensors_hidden(const App *app)
 {
-    return app->autoplay_ms == 0 && app_first_open_quiz(app, true) >= 0;
+    return app_first_open_quiz(app, true) >= 0;
 }
 
 bool view_tensor_hidden(const App *app, int tensor)
@@ -133,7 +133,8 @@ void app_start_autoplay(App *app, int ms)
 {
     app->autoplay_ms = ms > 0 ? ms : 1;
     app->autoplay_move = 0;
-    app->overlay = OVERLAY_NONE;
+    if (app->overlay != OVERLAY_QUIZ) /* a quiz open at the start: autoplay waits for it */
+        app->overlay = OVERLAY_NONE;
 }
 
 int app_tick_ms(const App *app)
@@ -150,16 +151,20 @@ void app_tick(App *app, int rows, int cols)
 {
     (void)rows;
     (void)cols;
-    if (app->autoplay_ms == 0)
-        return;
+    if (app->autoplay_ms == 0 || app->overlay == OVERLAY_QUIZ)
+        return; /* off, or paused at a quiz until it closes */
     if (app->autoplay_move >= VIEW_AUTOPLAY_MOVES) {
+        int q = app_first_open_quiz(app, false);
+        if (q >= 0) { /* the step's "after" quizzes first: the room answers, then the walk goes on */
+            app_open_quiz(app, q);
+            return;
+        }
         if (app->pos + 1 >= app->n_walk) {
             app->autoplay_ms = 0; /* the end of the walk */
             return;
         }
         app->autoplay_move = 0;
-        app_go(app, app->pos + 1);
-        app->overlay = OVERLAY_NONE; /* no quizzes while presenting */
+        app_go(app, app->pos + 1); /* opens its first "before" quiz, if any: a pause */
         return;
     }
     /* spread the moves over the step's outputs: each output gets its share,
@@ -210,11 +215,11 @@ void app_go(App *app, int pos)
     app->pos = pos;
     app->step = app->walk[pos];
     app->overlay = OVERLAY_NONE;
-    int q = app->autoplay_ms == 0 ? app_first_open_quiz(app, true) : -1;
-    if (q >= 0)
+    int q = app_first_open_quiz(app, true);
+    if (q >= 0) {
         app_open_quiz(app, q);
-    if (q >= 0)
         focus_visible(app);
+    }
 }
 
 void app_quiz_closed(App *app)
