@@ -1058,6 +1058,29 @@ static void press(App *app, const char *keys, KeyCode more, int repeat, int rows
         app_handle_key(app, i % 2 == 0 ? more : KEY_CODE_PAGE_DOWN, rows, cols);
 }
 
+/* Issue 12, rendering: --ascii spells "√d_k" as "sqrt(d_k)" (not
+ * "sqrtd_k"), and the "read it all" note is whole in ASCII too. */
+START_TEST(test_ascii_spellings)
+{
+    Frame frame;
+    ck_assert(frame_init(&frame, 2, 40));
+    frame_clear(&frame);
+    frame.ascii = true;
+    frame_put(&frame, 0, 0, "scores / √d_k and / √16", ROLE_TEXT, 40);
+    StrBuf text = {0};
+    frame_to_text(&frame, &text);
+    ck_assert_msg(strstr(strbuf_text(&text), "scores / sqrt(d_k) and / sqrt(16)") != NULL, "%s", strbuf_text(&text));
+    strbuf_free(&text);
+    frame_free(&frame);
+    Trace *trace = article_trace();
+    StrBuf screen = {0};
+    compose_screen(trace, NULL, "weights", NULL, 80, 24, false, true, &screen);
+    ck_assert_msg(strstr(strbuf_text(&screen), "... e: read it all") != NULL, "%s", strbuf_text(&screen));
+    strbuf_free(&screen);
+    trace_free(trace);
+}
+END_TEST
+
 /* Whether a composed screen shows a quiz's answer line ("> " at the start
  * of the pane's text, boxed or not). */
 static bool answer_line(const char *screen)
@@ -1203,6 +1226,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_attention_pictures);
     tcase_add_test(tc, test_resuming_says_so);
     tcase_add_test(tc, test_quizzes_teach);
+    tcase_add_test(tc, test_ascii_spellings);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1436,7 +1436,7 @@ static void compose_explanation(const App *app, Frame *frame, const ViewLayout *
                                   layout->explain_width, app_explanation(app), 0, app->options.ascii);
     if (text_lines > layout->explain_rows && layout->explain_rows > 0) {
         /* more than fits: say where the rest is */
-        const char *more = " … e: read it all ";
+        const char *more = app->options.ascii ? " ... e: read it all " : " … e: read it all ";
         int w = (int)utf8_width(more);
         int row = layout->explain_top + layout->explain_rows - 1;
         int at = layout->explain_col + layout->explain_width - w;
