@@ -1137,6 +1137,9 @@ START_TEST(test_quizzes_teach)
     int s = app.step, t = app.focus[s];
     press(&app, "<Space>", 0, 0, 24, 80);
     ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    press(&app, "mine<Enter>", 0, 0, 24, 80); /* not a word of the sentence: said so, no try used */
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_NOT_A_TOKEN);
+    ck_assert_int_eq(app.quiz[app.pos][0].tries, 0);
     size_t before = app.cursor[s][t];
     press(&app, "<Down>my", 0, 0, 24, 80);
     ck_assert_uint_eq(app.cursor[s][t], before + 1);

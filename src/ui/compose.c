@@ -1236,6 +1236,14 @@ static void quiz_text(const App *app, StrBuf *text)
     case FEEDBACK_SHOWN:
         strbuf_printf(text, "The answer: %s.\n", answer);
         break;
+    case FEEDBACK_NOT_A_TOKEN: {
+        const Config *cfg = &app->trace->config;
+        strbuf_printf(text, "\"%s\" is not a word of the sentence (", app->quiz_last);
+        for (size_t i = 0; i < cfg->n_tokens && i < 12; i++)
+            strbuf_printf(text, "%s%s", i > 0 ? ", " : "", cfg->tokens[i]);
+        strbuf_puts(text, cfg->n_tokens > 12 ? ", ...). Try again.\n" : "). Try again.\n");
+        break;
+    }
     }
     bool settled = state->status != QUIZ_OPEN;
     if (settled && quiz->explain != NULL)

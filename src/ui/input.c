@@ -12,6 +12,7 @@
 #include "app.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "compose.h"
 #include "keys.h"
@@ -117,6 +118,21 @@ static void settle_quiz(App *app, QuizState *state, QuizStatus status, QuizFeedb
     app->progress_dirty = true;
 }
 
+/* Whether typed (surrounding spaces and case aside) is a token of the
+ * sentence traced. */
+static bool is_token(const Config *cfg, const char *typed)
+{
+    size_t len = strlen(typed), start = 0;
+    while (start < len && typed[start] == ' ')
+        start++;
+    while (len > start && typed[len - 1] == ' ')
+        len--;
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        if (strlen(cfg->tokens[i]) == len - start && strncasecmp(cfg->tokens[i], typed + start, len - start) == 0)
+            return true;
+    return false;
+}
+
 /* Enter on a quiz: checks the typed answer, or, once it is settled,
  * closes it; closing the step's last open "after" quiz goes on to the
  * next step (the learner pressed Space to leave it). */
@@ -132,6 +148,10 @@ static void quiz_enter(App *app, const Quiz *quiz, QuizState *state)
         return;
     if (quiz_check(quiz, app->quiz_input)) {
         settle_quiz(app, state, QUIZ_RIGHT, FEEDBACK_RIGHT);
+    } else if (quiz->kind == QUIZ_TOKEN && !is_token(&app->trace->config, app->quiz_input)) {
+        app->quiz_feedback = FEEDBACK_NOT_A_TOKEN; /* a slip, not a wrong answer */
+        snprintf(app->quiz_last, sizeof app->quiz_last, "%s", app->quiz_input);
+        app->quiz_input[0] = '\0';
     } else {
         state->tries++;
         app->quiz_feedback = FEEDBACK_WRONG;

@@ -49,7 +49,13 @@ typedef struct QuizState {
 } QuizState;
 
 /* The quiz being answered: its place and what has been typed. */
-typedef enum QuizFeedback { FEEDBACK_NONE, FEEDBACK_WRONG, FEEDBACK_RIGHT, FEEDBACK_SHOWN } QuizFeedback;
+typedef enum QuizFeedback {
+    FEEDBACK_NONE,
+    FEEDBACK_WRONG,
+    FEEDBACK_RIGHT,
+    FEEDBACK_SHOWN,
+    FEEDBACK_NOT_A_TOKEN /* a token quiz's typed word is no token of the sentence: said so, no try used */
+} QuizFeedback;
 
 /* How a tensor is laid out as a grid of rows and columns on screen. */
 typedef struct TensorGrid {
