@@ -325,7 +325,8 @@ static const ScreenCase SCREENS[] = {
     {"lesson-quiz-before-50x12", true, NULL, "<Space>", 50, 12, false, false},
     {"lesson-quiz-wrong-50x12", true, NULL, "<Space>[16,5]<Enter>", 50, 12, false, false},
     {"lesson-quiz-after-navigate", true, "softmax", "<Space><Down><Down>ma", 80, 24, false, false},
-    {"lesson-quiz-after-50x12", true, "softmax", "<Space>ma<Enter>", 50, 12, false, false},
+    {"lesson-quiz-after-50x12", true, "softmax", "<Space>politi<Enter>", 50, 12, false, false},
+    {"lesson-quiz-not-a-token-50x12", true, "softmax", "<Space>ma<Enter>", 50, 12, false, false},
     {"lesson-explanation", true, NULL, "e", 80, 24, false, false},
     /* issue 15: the pictures of attention (v), the recap at the end */
     {"bars-all-tokens", false, "all_tokens", "v", 80, 24, false, false},
