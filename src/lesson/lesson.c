@@ -1299,6 +1299,55 @@ static int choice_label(const char *s, size_t len, int n, bool numbers)
     return -1;
 }
 
+/* Checks a choice quiz's answer: a choice's text, written exactly, or its
+ * label (docs/lesson-format.md); sets quiz->answer_choice, or reports why
+ * not and returns false. */
+static bool check_choice_answer(Parser *p, const QuizDraft *d, Quiz *quiz)
+{
+    const Field *a = &d->field[Q_ANSWER];
+    size_t len = strlen(a->value);
+    char q[QUOTE_BYTES], list[LIST_BYTES];
+    if (d->n_choices == 0)
+        return false; /* reported as too few choices */
+    char *texts[LESSON_MAX_CHOICES] = {NULL};
+    for (int c = 0; c < d->n_choices && c < LESSON_MAX_CHOICES; c++)
+        texts[c] = d->choices[c].value;
+    bool numbers = labels_are_numbers(texts, d->n_choices);
+    int label = choice_label(a->value, len, d->n_choices, numbers);
+    if (label < 0 && !numbers) /* the older spelling of a letter-labelled answer: its number */
+        label = choice_label(a->value, len, d->n_choices, true);
+    for (int c = 0; c < d->n_choices; c++) {
+        if (d->choices[c].value != NULL && strcmp(d->choices[c].value, a->value) == 0) {
+            if (label >= 0 && label != c) {
+                report(p, a->line, a->col,
+                       "choice answer '%s' is both the text of choice %d and the label of choice %d: write "
+                       "the label (%s) of the one you mean",
+                       quote(q, a->value, len), c + 1, label + 1, numbers ? "its number" : "its letter");
+                return false;
+            }
+            quiz->answer_choice = c;
+            return true;
+        }
+    }
+    if (label >= 0) {
+        quiz->answer_choice = label;
+        return true;
+    }
+    for (int c = 0; c < d->n_choices; c++) {
+        const char *text = d->choices[c].value;
+        if (text != NULL && equal_fold(text, strlen(text), a->value, len)) {
+            report(p, a->line, a->col,
+                   "choice answer '%s' is not one of the choices (did you mean '%s'? write it exactly)",
+                   quote(q, a->value, len), quote(list, text, strlen(text)));
+            return false;
+        }
+    }
+    report(p, a->line, a->col,
+           "choice answer '%s' is not one of the choices (write a choice exactly, or its label)",
+           quote(q, a->value, len));
+    return false;
+}
+
 /* Checks the answer of a quiz of a known kind and fills quiz from it;
  * false (with a report) when the answer does not fit the kind. */
 static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *quiz)
@@ -1344,47 +1393,8 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
                quote(q, a->value, len), token_list(cfg, list));
         return false;
     }
-    case QUIZ_CHOICE: {
-        if (d->n_choices == 0)
-            return false; /* reported as too few choices */
-        char *texts[LESSON_MAX_CHOICES] = {NULL};
-        for (int c = 0; c < d->n_choices && c < LESSON_MAX_CHOICES; c++)
-            texts[c] = d->choices[c].value;
-        bool numbers = labels_are_numbers(texts, d->n_choices);
-        int label = choice_label(a->value, len, d->n_choices, numbers);
-        if (label < 0 && !numbers) /* the older spelling of a letter-labelled answer: its number */
-            label = choice_label(a->value, len, d->n_choices, true);
-        for (int c = 0; c < d->n_choices; c++) {
-            if (d->choices[c].value != NULL && strcmp(d->choices[c].value, a->value) == 0) {
-                if (label >= 0 && label != c) {
-                    report(p, a->line, a->col,
-                           "choice answer '%s' is both the text of choice %d and the label of choice %d: write "
-                           "the label (%s) of the one you mean",
-                           quote(q, a->value, len), c + 1, label + 1, numbers ? "its number" : "its letter");
-                    return false;
-                }
-                quiz->answer_choice = c;
-                return true;
-            }
-        }
-        if (label >= 0) {
-            quiz->answer_choice = label;
-            return true;
-        }
-        for (int c = 0; c < d->n_choices; c++) {
-            const char *text = d->choices[c].value;
-            if (text != NULL && equal_fold(text, strlen(text), a->value, len)) {
-                report(p, a->line, a->col,
-                       "choice answer '%s' is not one of the choices (did you mean '%s'? write it exactly)",
-                       quote(q, a->value, len), quote(list, text, strlen(text)));
-                return false;
-            }
-        }
-        report(p, a->line, a->col,
-               "choice answer '%s' is not one of the choices (write a choice exactly, or its label)",
-               quote(q, a->value, len));
-        return false;
-    }
+    case QUIZ_CHOICE:
+        return check_choice_answer(p, d, quiz);
     }
     return false;
 }
