@@ -461,6 +461,18 @@ else
     not_ok "--step 2 with a lesson opens the tracer on the walk's step 2/7" "$(head -3 "$TMP/s.txt")"
 fi
 
+# Issue 12: --list-lessons keeps its columns in line with long or non-ASCII names.
+mkdir -p "$TMP/cat"
+cp "$LESSON_DIR/article.lesson" "$TMP/cat/a-very-long-lesson-name-indeed.lesson"
+cp "$LESSON_DIR/causal-mask.lesson" "$TMP/cat/$(printf '\303\251t\303\251').lesson"
+if ATTN_TRACE_LESSONS="$TMP/cat" "$BIN" --list-lessons >"$TMP/list.txt" 2>"$ERR" &&
+    grep -qx '                   The article: attention from scratch' "$TMP/list.txt" &&
+    grep -q "^  $(printf '\303\251t\303\251')              Causal masking" "$TMP/list.txt"; then
+    ok "--list-lessons: a long name on its own line, a non-ASCII one padded by its width"
+else
+    not_ok "--list-lessons keeps its columns in line" "$(head -8 "$TMP/list.txt")"
+fi
+
 # ---------------------------------------------------------------------------
 # Performance options: --tokens, --kernels, --threads, --bench, --bench-frames.
 bad 2 "unknown key <Foo> (the names are listed under --keys in man attn-trace)" "an unknown key name points to the manual" -- --dump-screen - --keys '<Foo>'
