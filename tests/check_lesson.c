@@ -555,9 +555,9 @@ START_TEST(test_quiz_check_tokens_and_choices)
         const char *typed;
         bool right;
     } cases[] = {
-        {"2", true},        {" 2 ", true},  {"keys", true}, {"KEYS", true}, {" Keys ", true},
-        {"1", false},       {"3", false},   {"4", false},   {"0", false},   {"02", true},
-        {"queries", false}, {"key", false}, {"", false},    {"-2", false},  {"2.0", false},
+        {"b", true},        {" B ", true},  {"keys", true}, {"KEYS", true}, {" Keys ", true},
+        {"a", false},       {"c", false},   {"d", false},   {"2", false},   {"bb", false},
+        {"queries", false}, {"key", false}, {"", false},    {"1", false},   {"b)", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         ck_assert_msg(quiz_check(&choice, cases[i].typed) == cases[i].right, "choice, typed '%s': want %s",
@@ -567,8 +567,63 @@ START_TEST(test_quiz_check_tokens_and_choices)
     char n2[] = "2", n3[] = "3", n4[] = "4";
     Quiz numeric = {.kind = QUIZ_CHOICE, .n_choices = 3, .choices = {n2, n3, n4}, .answer_choice = 1};
     ck_assert(quiz_check(&numeric, "3"));
-    ck_assert(!quiz_check(&numeric, "2")); /* the text of choice 1 */
+    ck_assert(quiz_check(&numeric, "b")); /* its label */
+    ck_assert(!quiz_check(&numeric, "2")); /* the text of choice a) */
     ck_assert(!quiz_check(&numeric, "1"));
+}
+END_TEST
+
+/* Issue 12: near misses of the section and block syntax, and choice texts
+ * that read as another choice's label, are errors that say the fix. */
+START_TEST(test_near_misses_and_choice_labels)
+{
+    static const struct {
+        const char *body;  /* after a header and "## embed" */
+        const char *want;  /* in the first error */
+    } CASES[] = {
+        {"##softmax\n", "t.lesson:7:1: '##softmax' is not a section line: a section starts with '## softmax'"},
+        {"# softmax\n", "t.lesson:7:1: '# softmax' is not a section line"},
+        {"  ### scores\n", "t.lesson:7:3: '### scores' is not a section line: a section starts with '## scores'"},
+        {"::: quiz\nkind: number\nquestion: q?\nanswer: 1\n::: end\n",
+         "t.lesson:11:5: a block closes with ':::' alone on its line, not '::: end'"},
+        {"::: end\n", "t.lesson:7:5: a block closes with ':::' alone on its line, not '::: end'"},
+        {"::: quiz\nkind: choice\nquestion: q?\nchoice: 3\nchoice: 2\nchoice: 1\nanswer: 3\n:::\n",
+         "t.lesson:13:9: choice answer '3' is both the text of choice 1 and the label of choice 3"},
+        {"::: quiz\nkind: choice\nquestion: q?\nchoice: a\nchoice: 1\nchoice: x\nanswer: x\n:::\n",
+         "t.lesson:11:9: choice '1' reads as the label of choice 1 (choices are labelled 1, 2, ..."},
+    };
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        char text[1024];
+        snprintf(text, sizeof text, "attn-lesson: 1\ntitle: t\n\n## embed\n\nSome text.\n%s", CASES[c].body);
+        static Lesson lesson;
+        LessonErrors errors = {0};
+        ck_assert_msg(!parse_text(text, &lesson, &errors), "case %zu passed", c);
+        ck_assert_msg(strstr(strbuf_text(&errors.text), CASES[c].want) == strbuf_text(&errors.text),
+                      "case %zu: %s", c, strbuf_text(&errors.text));
+        lesson_errors_free(&errors);
+    }
+    /* a choice answer given as a letter, and the old number form */
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(parse_text("attn-lesson: 1\ntitle: t\n\n## embed\n\n::: quiz\nkind: choice\nquestion: q?\n"
+                         "choice: queries\nchoice: keys\nanswer: b\n:::\n",
+                         &lesson, &errors));
+    ck_assert_int_eq(lesson.steps[1].quizzes[0].answer_choice, 1);
+    char buf[64];
+    quiz_answer_text(&lesson.steps[1].quizzes[0], buf, sizeof buf);
+    ck_assert_str_eq(buf, "b) keys");
+    ck_assert(quiz_check(&lesson.steps[1].quizzes[0], "B"));
+    ck_assert(!quiz_check(&lesson.steps[1].quizzes[0], "2")); /* one scheme: letters here */
+    lesson_free(&lesson);
+    /* single-letter choices (einsum letters) are labelled by number: typing d means the text d */
+    ck_assert(parse_text("attn-lesson: 1\ntitle: t\n\n## embed\n\n::: quiz\nkind: choice\nquestion: q?\n"
+                         "choice: s\nchoice: d\nchoice: h\nchoice: e\nanswer: d\n:::\n",
+                         &lesson, &errors));
+    const Quiz *letters = &lesson.steps[1].quizzes[0];
+    ck_assert(quiz_check(letters, "d") && quiz_check(letters, "2") && !quiz_check(letters, "b"));
+    quiz_answer_text(letters, buf, sizeof buf);
+    ck_assert_str_eq(buf, "2) d");
+    lesson_free(&lesson);
 }
 END_TEST
 
@@ -592,14 +647,14 @@ START_TEST(test_quiz_answer_text)
     char c1[] = "scores", c2[] = "softmax", c3[] = "été";
     Quiz choice = {.kind = QUIZ_CHOICE, .n_choices = 3, .choices = {c1, c2, c3}, .answer_choice = 1};
     quiz_answer_text(&choice, buf, sizeof buf);
-    ck_assert_str_eq(buf, "2: softmax");
+    ck_assert_str_eq(buf, "b) softmax");
 
     /* small buffers: cut, never in the middle of a character */
     quiz_answer_text(&shape, buf, 4);
     ck_assert_str_eq(buf, "[5,");
     choice.answer_choice = 2;
-    quiz_answer_text(&choice, buf, 5); /* "3: é" needs 5 bytes and the NUL */
-    ck_assert_str_eq(buf, "3: ");
+    quiz_answer_text(&choice, buf, 5); /* "c) é" needs 5 bytes and the NUL */
+    ck_assert_str_eq(buf, "c) ");
     buf[0] = 'x';
     quiz_answer_text(&choice, buf, 0);
     ck_assert_int_eq(buf[0], 'x');
@@ -1088,6 +1143,7 @@ Suite *lesson_suite(void)
     tcase_add_test(answers, test_quiz_check_numbers);
     tcase_add_test(answers, test_quiz_check_tokens_and_choices);
     tcase_add_test(answers, test_quiz_answer_text);
+    tcase_add_test(answers, test_near_misses_and_choice_labels);
     suite_add_tcase(s, answers);
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_error_cap);

@@ -228,6 +228,29 @@ START_TEST(test_autoplay)
         app_tick(&app, 24, 80);
     ck_assert_int_eq(app_tick_ms(&app), -1);
     ck_assert_int_eq(app.pos, app.n_walk - 1);
+    /* issue 12: with a lesson, autoplay pauses at a quiz; keys answer it, then the walk goes on */
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    app_start_autoplay(&app, 800);
+    for (int i = 0; i <= VIEW_AUTOPLAY_MOVES; i++)
+        app_tick(&app, 24, 80);
+    ck_assert_int_eq(app.pos, 1); /* embed, with its "before" quiz open */
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    for (int i = 0; i < 3 * VIEW_AUTOPLAY_MOVES; i++)
+        app_tick(&app, 24, 80);
+    ck_assert_int_eq(app.pos, 1); /* paused */
+    KeyCode answer[] = {'5', 'x', '1', '6', KEY_CODE_ENTER, KEY_CODE_ENTER};
+    for (size_t i = 0; i < sizeof answer / sizeof answer[0]; i++)
+        app_handle_key(&app, answer[i], 24, 80);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_RIGHT);
+    ck_assert_int_gt(app_tick_ms(&app), 0); /* still playing */
+    for (int i = 0; i <= VIEW_AUTOPLAY_MOVES; i++)
+        app_tick(&app, 24, 80);
+    ck_assert_int_eq(app.pos, 2);
+    lesson_free(&lesson);
     trace_free(trace);
 }
 END_TEST
@@ -301,7 +324,13 @@ static const ScreenCase SCREENS[] = {
     {"lesson-quiz-before", true, NULL, "<Space>", 80, 24, false, false},
     {"lesson-quiz-wrong", true, NULL, "<Space>[16,5]<Enter>", 80, 24, false, false},
     {"lesson-quiz-right", true, NULL, "<Space>[16,5]<Enter>5x16<Enter>", 80, 24, false, false},
-    {"lesson-quiz-revealed-then-tensors", true, NULL, "<Space><Tab><Enter>", 80, 24, false, false},
+    {"lesson-quiz-revealed-then-tensors", true, NULL, "<Space><C-r><Enter>", 80, 24, false, false},
+    /* issue 12: a before quiz shows inputs only, an after quiz sits in a bottom pane, both answerable at 50x12 */
+    {"lesson-quiz-before-50x12", true, NULL, "<Space>", 50, 12, false, false},
+    {"lesson-quiz-wrong-50x12", true, NULL, "<Space>[16,5]<Enter>", 50, 12, false, false},
+    {"lesson-quiz-after-navigate", true, "softmax", "<Space><Down><Down>ma", 80, 24, false, false},
+    {"lesson-quiz-after-50x12", true, "softmax", "<Space>politi<Enter>", 50, 12, false, false},
+    {"lesson-quiz-not-a-token-50x12", true, "softmax", "<Space>ma<Enter>", 50, 12, false, false},
     {"lesson-explanation", true, NULL, "e", 80, 24, false, false},
     /* issue 15: the pictures of attention (v), the recap at the end */
     {"bars-all-tokens", false, "all_tokens", "v", 80, 24, false, false},
@@ -1034,6 +1063,105 @@ static void press(App *app, const char *keys, KeyCode more, int repeat, int rows
         app_handle_key(app, i % 2 == 0 ? more : KEY_CODE_PAGE_DOWN, rows, cols);
 }
 
+/* Issue 12, rendering: --ascii spells "√d_k" as "sqrt(d_k)" (not
+ * "sqrtd_k"), and the "read it all" note is whole in ASCII too. */
+START_TEST(test_ascii_spellings)
+{
+    Frame frame;
+    ck_assert(frame_init(&frame, 2, 40));
+    frame_clear(&frame);
+    frame.ascii = true;
+    frame_put(&frame, 0, 0, "scores / √d_k and / √16", ROLE_TEXT, 40);
+    StrBuf text = {0};
+    frame_to_text(&frame, &text);
+    ck_assert_msg(strstr(strbuf_text(&text), "scores / sqrt(d_k) and / sqrt(16)") != NULL, "%s", strbuf_text(&text));
+    strbuf_free(&text);
+    frame_free(&frame);
+    Trace *trace = article_trace();
+    StrBuf screen = {0};
+    compose_screen(trace, NULL, "weights", NULL, 80, 24, false, true, &screen);
+    ck_assert_msg(strstr(strbuf_text(&screen), "... e: read it all") != NULL, "%s", strbuf_text(&screen));
+    strbuf_free(&screen);
+    trace_free(trace);
+}
+END_TEST
+
+/* Whether a composed screen shows a quiz's answer line ("> " at the start
+ * of the pane's text, boxed or not). */
+static bool answer_line(const char *screen)
+{
+    return strstr(screen, "│ >") != NULL || strstr(screen, "\n >") != NULL;
+}
+
+/* Issue 12: a "before" quiz shows no trace of the step's outputs (the
+ * formula's right-hand side, the status value, the explanation, their
+ * panels), keeps its inputs on screen, and its prompt's example is not an
+ * answer; an "after" quiz leaves the panels above it and lets the
+ * navigation keys through while letters type; at 50x12 the answer line
+ * and the feedback show; Enter after the last after-quiz moves on. */
+START_TEST(test_quizzes_teach)
+{
+    Trace *trace = article_trace();
+    static App app;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    static const int SIZES[][2] = {{24, 80}, {12, 50}};
+    for (size_t z = 0; z < 2; z++) {
+        int rows = SIZES[z][0], cols = SIZES[z][1];
+        app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+        press(&app, "<Space>", 0, 0, rows, cols); /* embed: "What is the shape of sentence_embed?" [5, 16] */
+        ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+        StrBuf text = {0};
+        Frame frame;
+        ck_assert(frame_init(&frame, rows, cols));
+        app_compose(&app, &frame);
+        frame_to_text(&frame, &text);
+        const char *screen = strbuf_text(&text);
+        ck_assert_msg(strstr(screen, "5, 16") == NULL && strstr(screen, "5x16") == NULL, "%dx%d: the answer shows:\n%s",
+                      cols, rows, screen);
+        ck_assert_msg(strstr(screen, "sentence_embed[") == NULL, "the status line shows an output:\n%s", screen);
+        ck_assert_msg(strstr(screen, "tokenized_sentence") != NULL, "the input is hidden:\n%s", screen);
+        ck_assert_msg(strstr(screen, "such as [2, 3]") != NULL && answer_line(screen), "%s", screen);
+        ck_assert_msg(strstr(screen, "The embedding table") == NULL, "the explanation shows:\n%s", screen);
+        strbuf_free(&text);
+        /* a wrong answer: said back with the feedback, the answer line still there */
+        press(&app, "[16,5]<Enter>", 0, 0, rows, cols);
+        app_compose(&app, &frame);
+        StrBuf wrong = {0};
+        frame_to_text(&frame, &wrong);
+        ck_assert_msg(strstr(strbuf_text(&wrong), "Not quite: [16,5]") != NULL && answer_line(strbuf_text(&wrong)),
+                      "%dx%d:\n%s", cols, rows, strbuf_text(&wrong));
+        strbuf_free(&wrong);
+        frame_free(&frame);
+    }
+    /* after: softmax's "which token" quiz; Down moves the selection, letters type, the pane is below a1 */
+    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    app_go(&app, trace_find_step(trace, "softmax", NULL));
+    int s = app.step, t = app.focus[s];
+    press(&app, "<Space>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    press(&app, "mine<Enter>", 0, 0, 24, 80); /* not a word of the sentence: said so, no try used */
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_NOT_A_TOKEN);
+    ck_assert_int_eq(app.quiz[app.pos][0].tries, 0);
+    size_t before = app.cursor[s][t];
+    press(&app, "<Down>my", 0, 0, 24, 80);
+    ck_assert_uint_eq(app.cursor[s][t], before + 1);
+    ck_assert_str_eq(app.quiz_input, "my");
+    ViewLayout layout;
+    view_layout(&app, 24, 80, &layout);
+    ck_assert_int_gt(layout.quiz_rows, 0);
+    ck_assert_int_le(layout.panel_top[t] + layout.panel_rows[t], layout.quiz_top);
+    ck_assert_int_ge(layout.panel_rows[t], 6); /* the title and a1's five values */
+    int pos = app.pos;
+    press(&app, "<Enter><Enter>", 0, 0, 24, 80); /* right, then Enter: on to the next step */
+    ck_assert_int_eq(app.pos, pos + 1);
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 /* Scrolling an overlay past its end stops at the end, so the first key
  * back scrolls back at once: with no frame composed in between (headless
  * replay) exactly as in the terminal, which composes after every key. */
@@ -1105,6 +1233,8 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_the_end_has_a_recap);
     tcase_add_test(tc, test_attention_pictures);
     tcase_add_test(tc, test_resuming_says_so);
+    tcase_add_test(tc, test_quizzes_teach);
+    tcase_add_test(tc, test_ascii_spellings);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -443,6 +443,36 @@ else
     not_ok "--print of a lesson is a handout" "$(show "$ERR")"
 fi
 
+# Issue 12: --step with a lesson counts the lesson's walk and refuses a step it does not walk.
+bad 2 "--step embed: the lesson does not walk that step (it walks scores, scale" "--step: a step the lesson does not walk" -- \
+    --print --step embed "$LESSON_DIR/causal-mask.lesson"
+bad 2 "--step 9: the lesson's steps are numbered 1 to 7" "--step: a number past the lesson's walk" -- \
+    --print --step 9 "$LESSON_DIR/causal-mask.lesson"
+if "$BIN" --print --step 2 "$LESSON_DIR/causal-mask.lesson" >"$TMP/step2.txt" 2>"$ERR" &&
+    grep -q '^== Step 2/7: scale ' "$TMP/step2.txt" && [ "$(grep -c '^== Step' "$TMP/step2.txt")" -eq 1 ]; then
+    ok "--print --step 2 with a lesson prints the lesson's second step (scale), alone"
+else
+    not_ok "--print --step 2 with a lesson prints the lesson's second step" "$(head -12 "$TMP/step2.txt")" "$(show "$ERR")"
+fi
+if "$BIN" --dump-screen "$TMP/s.txt" --size 80x24 --step 2 "$LESSON_DIR/causal-mask.lesson" 2>"$ERR" &&
+    grep -q 'step 2/7' "$TMP/s.txt" && grep -q 'Scale the scores' "$TMP/s.txt"; then
+    ok "--step 2 with a lesson opens the tracer on the walk's step 2/7"
+else
+    not_ok "--step 2 with a lesson opens the tracer on the walk's step 2/7" "$(head -3 "$TMP/s.txt")"
+fi
+
+# Issue 12: --list-lessons keeps its columns in line with long or non-ASCII names.
+mkdir -p "$TMP/cat"
+cp "$LESSON_DIR/article.lesson" "$TMP/cat/a-very-long-lesson-name-indeed.lesson"
+cp "$LESSON_DIR/causal-mask.lesson" "$TMP/cat/$(printf '\303\251t\303\251').lesson"
+if ATTN_TRACE_LESSONS="$TMP/cat" "$BIN" --list-lessons >"$TMP/list.txt" 2>"$ERR" &&
+    grep -qx '                   The article: attention from scratch' "$TMP/list.txt" &&
+    grep -q "^  $(printf '\303\251t\303\251')              Causal masking" "$TMP/list.txt"; then
+    ok "--list-lessons: a long name on its own line, a non-ASCII one padded by its width"
+else
+    not_ok "--list-lessons keeps its columns in line" "$(head -8 "$TMP/list.txt")"
+fi
+
 # ---------------------------------------------------------------------------
 # Performance options: --tokens, --kernels, --threads, --bench, --bench-frames.
 bad 2 "unknown key <Foo> (the names are listed under --keys in man attn-trace)" "an unknown key name points to the manual" -- --dump-screen - --keys '<Foo>'

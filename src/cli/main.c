@@ -836,6 +836,33 @@ static bool run_bench(Run *run, Error *err)
     return ok;
 }
 
+/* --step with a lesson: a number counts the lesson's walk (the header's
+ * "step 2/7"), an id must be a step the lesson walks. Sets run->only_step
+ * to the trace's index of it; false with a usage error (status 2) when
+ * the lesson does not walk it. */
+static bool find_lesson_step(Run *run, Error *err)
+{
+    const Lesson *lesson = &run->lesson;
+    const char *arg = run->opts.step;
+    char *end;
+    long n = strtol(arg, &end, 10);
+    if (*arg >= '0' && *arg <= '9' && *end == '\0') {
+        if (n < 1 || n > lesson->n_steps)
+            return error_set(err, STATUS_USAGE, "--step %s: the lesson's steps are numbered 1 to %d", arg, lesson->n_steps);
+        run->only_step = trace_find_step(run->trace, lesson->steps[n - 1].id, err);
+        return run->only_step >= 0;
+    }
+    if ((run->only_step = trace_find_step(run->trace, arg, err)) < 0)
+        return false;
+    if (lesson_find_step(lesson, run->trace->steps[run->only_step].id) != NULL)
+        return true;
+    char walked[512] = "";
+    for (int k = 0; k < lesson->n_steps; k++)
+        snprintf(walked + strlen(walked), sizeof walked - strlen(walked), "%s%s", k > 0 ? ", " : "",
+                 lesson->steps[k].id);
+    return error_set(err, STATUS_USAGE, "--step %s: the lesson does not walk that step (it walks %s)", arg, walked);
+}
+
 /* Builds the trace (the weights are not needed after) and finds --step. */
 static bool build_trace(Run *run, Error *err)
 {
@@ -844,6 +871,8 @@ static bool build_trace(Run *run, Error *err)
     weights_free(&run->weights);
     if (run->trace == NULL)
         return false;
+    if (run->opts.step != NULL && run->have_lesson)
+        return find_lesson_step(run, err);
     return run->opts.step == NULL || (run->only_step = trace_find_step(run->trace, run->opts.step, err)) >= 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "lesson.h"
+#include "utf8.h"
 #include "progress.h"
 
 /* True when path names a directory. */
@@ -177,8 +178,11 @@ static void list_one(StrBuf *out, ListScratch *scratch, const char *name, const 
     char where[128] = "not started";
     if (state_dir != NULL)
         describe_progress(scratch, path, state_dir, quizzes, where, sizeof where);
-    strbuf_printf(out, "  %-16s %s\n  %-16s %d steps, %d questions; %s\n", short_name, lesson->title, "",
-                  lesson->n_steps, quizzes, where);
+    if (utf8_width(short_name) > 16) /* a long name on a line of its own keeps the titles in line */
+        strbuf_printf(out, "  %s\n  %-16s %s\n", short_name, "", lesson->title);
+    else
+        strbuf_printf(out, "  %s%*s %s\n", short_name, 16 - (int)utf8_width(short_name), "", lesson->title);
+    strbuf_printf(out, "  %-16s %d steps, %d questions; %s\n", "", lesson->n_steps, quizzes, where);
     lesson_free(lesson);
 }
 

@@ -13,6 +13,7 @@
  */
 #include "lesson.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -1274,6 +1275,79 @@ static const char *token_list(const Config *cfg, char *buf)
     return buf;
 }
 
+/* Whether choices labelled by number (1, 2, ...) rather than by letter
+ * (a, b, ...): when one of the texts is itself a single letter, such as
+ * the letters of an einsum equation. */
+static bool labels_are_numbers(char *const *texts, int n)
+{
+    for (int c = 0; c < n; c++)
+        if (texts[c] != NULL && strlen(texts[c]) == 1 && isalpha((unsigned char)texts[c][0]))
+            return true;
+    return false;
+}
+
+/* The choice that s[0..len) labels among n choices in their scheme: a
+ * single letter a, b, ... (any case), or with `numbers` 1..n; -1 when it is
+ * none. */
+static int choice_label(const char *s, size_t len, int n, bool numbers)
+{
+    if (!numbers)
+        return len == 1 && lower_ascii(s[0]) >= 'a' && lower_ascii(s[0]) < 'a' + n ? lower_ascii(s[0]) - 'a' : -1;
+    uint64_t number;
+    if (parse_whole(s, len, &number) == 1 && number >= 1 && number <= (uint64_t)n)
+        return (int)number - 1;
+    return -1;
+}
+
+/* Checks a choice quiz's answer: a choice's text, written exactly, or its
+ * label (docs/lesson-format.md); sets quiz->answer_choice, or reports why
+ * not and returns false. */
+static bool check_choice_answer(Parser *p, const QuizDraft *d, Quiz *quiz)
+{
+    const Field *a = &d->field[Q_ANSWER];
+    size_t len = strlen(a->value);
+    char q[QUOTE_BYTES], list[LIST_BYTES];
+    if (d->n_choices == 0)
+        return false; /* reported as too few choices */
+    char *texts[LESSON_MAX_CHOICES] = {NULL};
+    for (int c = 0; c < d->n_choices && c < LESSON_MAX_CHOICES; c++)
+        texts[c] = d->choices[c].value;
+    bool numbers = labels_are_numbers(texts, d->n_choices);
+    int label = choice_label(a->value, len, d->n_choices, numbers);
+    if (label < 0 && !numbers) /* the older spelling of a letter-labelled answer: its number */
+        label = choice_label(a->value, len, d->n_choices, true);
+    for (int c = 0; c < d->n_choices; c++) {
+        if (d->choices[c].value != NULL && strcmp(d->choices[c].value, a->value) == 0) {
+            if (label >= 0 && label != c) {
+                report(p, a->line, a->col,
+                       "choice answer '%s' is both the text of choice %d and the label of choice %d: write "
+                       "the label (%s) of the one you mean",
+                       quote(q, a->value, len), c + 1, label + 1, numbers ? "its number" : "its letter");
+                return false;
+            }
+            quiz->answer_choice = c;
+            return true;
+        }
+    }
+    if (label >= 0) {
+        quiz->answer_choice = label;
+        return true;
+    }
+    for (int c = 0; c < d->n_choices; c++) {
+        const char *text = d->choices[c].value;
+        if (text != NULL && equal_fold(text, strlen(text), a->value, len)) {
+            report(p, a->line, a->col,
+                   "choice answer '%s' is not one of the choices (did you mean '%s'? write it exactly)",
+                   quote(q, a->value, len), quote(list, text, strlen(text)));
+            return false;
+        }
+    }
+    report(p, a->line, a->col,
+           "choice answer '%s' is not one of the choices (write a choice exactly, or its label)",
+           quote(q, a->value, len));
+    return false;
+}
+
 /* Checks the answer of a quiz of a known kind and fills quiz from it;
  * false (with a report) when the answer does not fit the kind. */
 static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *quiz)
@@ -1319,34 +1393,8 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
                quote(q, a->value, len), token_list(cfg, list));
         return false;
     }
-    case QUIZ_CHOICE: {
-        if (d->n_choices == 0)
-            return false; /* reported as too few choices */
-        for (int c = 0; c < d->n_choices; c++) {
-            if (d->choices[c].value != NULL && strcmp(d->choices[c].value, a->value) == 0) {
-                quiz->answer_choice = c;
-                return true;
-            }
-        }
-        uint64_t number;
-        if (parse_whole(a->value, len, &number) == 1 && number >= 1 && number <= (uint64_t)d->n_choices) {
-            quiz->answer_choice = (int)number - 1;
-            return true;
-        }
-        for (int c = 0; c < d->n_choices; c++) {
-            const char *text = d->choices[c].value;
-            if (text != NULL && equal_fold(text, strlen(text), a->value, len)) {
-                report(p, a->line, a->col,
-                       "choice answer '%s' is not one of the choices (did you mean '%s'? write it exactly)",
-                       quote(q, a->value, len), quote(list, text, strlen(text)));
-                return false;
-            }
-        }
-        report(p, a->line, a->col,
-               "choice answer '%s' is not one of the choices (write a choice exactly, or its number 1..%d)",
-               quote(q, a->value, len), d->n_choices);
-        return false;
-    }
+    case QUIZ_CHOICE:
+        return check_choice_answer(p, d, quiz);
     }
     return false;
 }
@@ -1400,9 +1448,26 @@ static bool check_choices(Parser *p, const QuizDraft *d, int kind)
         ok = false;
     }
     if (kind == QUIZ_CHOICE) {
+        char *texts[LESSON_MAX_CHOICES] = {NULL};
+        for (int c = 0; c < d->n_choices && c < LESSON_MAX_CHOICES; c++)
+            texts[c] = d->choices[c].value;
+        bool numbers = labels_are_numbers(texts, d->n_choices < LESSON_MAX_CHOICES ? d->n_choices : LESSON_MAX_CHOICES);
         if (d->n_choices < 2) {
             report(p, d->line, 1, "a choice quiz needs at least 2 choices (it has %d)", d->n_choices);
             ok = false;
+        }
+        for (int c = 0; c < d->n_choices && c < LESSON_MAX_CHOICES; c++) {
+            const Field *fc = &d->choices[c];
+            size_t flen = fc->value != NULL ? strlen(fc->value) : 0;
+            int label = fc->value != NULL ? choice_label(fc->value, flen, d->n_choices, numbers) : -1;
+            if (label >= 0 && label != c) {
+                report(p, fc->line, fc->col,
+                       "choice '%s' reads as the label of choice %d (choices are labelled %s, because %s): reword "
+                       "it (for example 'option %s')",
+                       quote(q, fc->value, flen), label + 1, numbers ? "1, 2, ..." : "a, b, ...",
+                       numbers ? "a choice is a single letter" : "none is a single letter", fc->value);
+                ok = false;
+            }
         }
         for (int c = 1; c < d->n_choices; c++) {
             const Field *fc = &d->choices[c];
@@ -1661,14 +1726,50 @@ static void outside_line(Parser *p, const Line *ln)
         report(p, ln->no, 1, "text outside a step section (start one with '## <step-id>')");
 }
 
+/* A near miss of a section line: '#' signs (one, or three and more, or
+ * two with no space after them) then a step id and nothing else, such as
+ * "# softmax" or "##softmax". Reports it with the fix and returns true. */
+static bool near_miss_section(Parser *p, const Line *ln)
+{
+    size_t len = ln->len;
+    const char *s = trim(ln->s, &len);
+    size_t hashes = 0;
+    while (hashes < len && s[hashes] == '#')
+        hashes++;
+    if (hashes == 0 || (hashes == 2 && len > 2 && is_blank_char(s[2]) && s == ln->s))
+        return false; /* not a '#' line, or a real section line */
+    size_t id_len = len - hashes;
+    const char *id = trim(s + hashes, &id_len);
+    if (id_len == 0 || find_name(id, id_len, STEP_IDS, (size_t)N_STEP_IDS) < 0)
+        return false;
+    report(p, ln->no, column_of(ln, s), "'%.*s' is not a section line: a section starts with '## %.*s' (two '#', a "
+           "space, the step id, at the start of the line)", (int)len, s, (int)id_len, id);
+    return true;
+}
+
+/* A block's end written with a word, such as "::: end" or "::: /quiz":
+ * reports that a block closes with ':::' alone and returns true. */
+static bool near_miss_close(Parser *p, const Line *ln, const char *name, size_t name_len)
+{
+    static const char *const ENDS[] = {"end", "close", "/quiz", "/notes", "end quiz", "end notes", "endquiz",
+                                       "endnotes", "done", "/"};
+    if (find_name(name, name_len, ENDS, sizeof ENDS / sizeof ENDS[0]) < 0)
+        return false;
+    report(p, ln->no, column_of(ln, name), "a block closes with ':::' alone on its line, not '::: %.*s'",
+           (int)name_len, name);
+    return true;
+}
+
 /* Reads one line after the header. */
 static void body_line(Parser *p, const Line *ln)
 {
-    const char *name;
-    size_t name_len;
+    const char *name = NULL;
+    size_t name_len = 0;
     bool fence = is_fence(ln, &name, &name_len);
 
-    /* 1. a section line ends whatever was open */
+    /* 1. a section line ends whatever was open; a near miss of one is an error */
+    if (!is_section_line(ln) && p->block != BLOCK_OTHER && near_miss_section(p, ln))
+        return;
     if (is_section_line(ln)) {
         close_block(p, p->block != BLOCK_OTHER);
         end_section(p);
@@ -1683,6 +1784,10 @@ static void body_line(Parser *p, const Line *ln)
         }
         if (p->block == BLOCK_OTHER)
             return;
+        if (fence && near_miss_close(p, ln, name, name_len)) {
+            close_block(p, false); /* what was meant */
+            return;
+        }
         if (fence) {
             report(p, ln->no, 1, "blocks cannot nest: close the %s with ':::' first",
                    p->block == BLOCK_QUIZ ? "quiz" : "notes");
@@ -1702,7 +1807,7 @@ static void body_line(Parser *p, const Line *ln)
     if (fence) {
         if (name_len == 0)
             report(p, ln->no, 1, "':::' closes no block (open one with '::: quiz' or '::: notes')");
-        else
+        else if (!near_miss_close(p, ln, name, name_len))
             open_block(p, ln, name, name_len);
         return;
     }
@@ -1955,8 +2060,8 @@ bool quiz_check(const Quiz *quiz, const char *typed)
             if (text != NULL && equal_fold(typed, len, text, strlen(text)))
                 return c == quiz->answer_choice;
         }
-        uint64_t number;
-        return parse_whole(typed, len, &number) == 1 && number == (uint64_t)quiz->answer_choice + 1;
+        return choice_label(typed, len, quiz->n_choices, labels_are_numbers(quiz->choices, quiz->n_choices)) ==
+               quiz->answer_choice; /* its label */
     }
     }
     return false;
@@ -1991,9 +2096,21 @@ void quiz_answer_text(const Quiz *quiz, char *buf, size_t size)
         break;
     case QUIZ_CHOICE:
         if (quiz->answer_choice >= 0 && quiz->answer_choice < quiz->n_choices && quiz->choices[quiz->answer_choice])
-            used = snprintf(buf, size, "%d: %s", quiz->answer_choice + 1, quiz->choices[quiz->answer_choice]);
+        {
+            char label[8];
+            quiz_choice_label(quiz, quiz->answer_choice, label, sizeof label);
+            used = snprintf(buf, size, "%s %s", label, quiz->choices[quiz->answer_choice]);
+        }
         break;
     }
     if (used > 0)
         cut_to_character(buf, (size_t)used, size);
+}
+
+void quiz_choice_label(const Quiz *quiz, int c, char *buf, size_t size)
+{
+    if (labels_are_numbers(quiz->choices, quiz->n_choices))
+        snprintf(buf, size, "%d)", (c + 1) % 100);
+    else
+        snprintf(buf, size, "%c)", 'a' + c);
 }

@@ -99,7 +99,12 @@ const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);
 bool quiz_check(const Quiz *quiz, const char *typed);
 
 /* The right answer, as a learner should read it ("[5, 16]", "marcello",
- * "2: softmax"), into buf. */
+ * "b) softmax"), into buf. */
 void quiz_answer_text(const Quiz *quiz, char *buf, size_t size);
+
+/* The label of choice c of a choice quiz, "b)" or, when one of its
+ * choices is a single letter, "2)": the same on screen, in --print and in
+ * the feedback; a learner types it without the ')'. */
+void quiz_choice_label(const Quiz *quiz, int c, char *buf, size_t size);
 
 #endif

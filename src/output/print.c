@@ -407,8 +407,11 @@ static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson,
             snprintf(heading, sizeof heading, "%d. (step %s)", ++number, ls->id);
             strbuf_printf(out, "\n  %s\n", heading);
             put_wrapped(out, quiz->question, "     ", PRINT_LINE_WIDTH - 5);
-            for (int c = 0; c < quiz->n_choices; c++)
-                strbuf_printf(out, "       %c) %s\n", 'a' + c, quiz->choices[c]);
+            for (int c = 0; c < quiz->n_choices; c++) {
+                char label[8];
+                quiz_choice_label(quiz, c, label, sizeof label);
+                strbuf_printf(out, "       %s %s\n", label, quiz->choices[c]);
+            }
             strbuf_printf(out, "     Answer: %s\n", answer);
             if (quiz->explain != NULL)
                 put_wrapped(out, quiz->explain, "     ", PRINT_LINE_WIDTH - 5);

@@ -74,8 +74,9 @@ static const char EXPLAIN_SCORES[] =
 static const char EXPLAIN_SCALE[] =
     "Dot products grow with the vector width, and large scores make softmax "
     "pick one token almost alone. Dividing by the square root of the width "
-    "is the standard correction: it keeps the scores of zero-mean random "
-    "vectors near 1. The article's weights are all positive, so its scores "
+    "is the standard correction: for vectors whose components have mean 0 "
+    "and variance 1 it keeps the scores' standard deviation near 1. The "
+    "article's weights are all positive, so its scores "
     "stay large and softmax stays sharp: look at the weights next.";
 
 static const char EXPLAIN_SCALE_CAUSAL[] =

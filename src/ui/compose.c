@@ -173,43 +173,70 @@ static void compose_torch(const App *app, Frame *frame, const ViewLayout *layout
     }
 }
 
+/* The formula as a "before" quiz shows it, into buf: its right-hand
+ * side (from " → ") becomes "→ ?", and a mask's "after token N" (which
+ * says where the -inf entries go) is left out. Returns buf. */
+static const char *formula_before(const char *formula, char *buf, size_t size)
+{
+    StrBuf out = {0};
+    const char *arrow = strstr(formula, " → ");
+    size_t len = arrow != NULL ? (size_t)(arrow - formula) : strlen(formula);
+    const char *masked = strstr(formula, " after token ");
+    if (masked != NULL && masked < formula + len) {
+        strbuf_append(&out, formula, (size_t)(masked - formula));
+        const char *rest = masked + strlen(" after token ");
+        while (*rest >= '0' && *rest <= '9')
+            rest++;
+        strbuf_append(&out, rest, len - (size_t)(rest - formula));
+    } else {
+        strbuf_append(&out, formula, len);
+    }
+    snprintf(buf, size, "%s%s", strbuf_text(&out), arrow != NULL ? " → ?" : "");
+    strbuf_free(&out);
+    return buf;
+}
+
 /* The formula line, with einsum letters coloured, and for einsum steps a
  * second line binding each letter to its size. */
 static void compose_formula(const App *app, Frame *frame, int row)
 {
     const TraceStep *step = &app->trace->steps[app->step];
+    char redacted[sizeof step->formula];
+    const char *formula = step->formula;
+    if (app_tensors_hidden(app))
+        formula = formula_before(step->formula, redacted, sizeof redacted);
     frame_put(frame, 1, 1, step->title, ROLE_TITLE, frame->cols - 2);
-    const char *gap = strstr(step->formula, "   ");
+    const char *gap = strstr(formula, "   ");
     int letters_row = row + 1;
-    if ((int)utf8_width(step->formula) > frame->cols - 2) {
+    if ((int)utf8_width(formula) > frame->cols - 2) {
         /* two lines: the expression, then its shapes, indented; without
          * that gap, break at the last space that fits */
         size_t cut;
         const char *rest;
         if (gap != NULL) {
-            cut = (size_t)(gap - step->formula);
+            cut = (size_t)(gap - formula);
             rest = gap + 3;
         } else {
             cut = 0;
-            for (size_t i = 0; step->formula[i] != '\0'; i++)
-                if (step->formula[i] == ' ' && (int)utf8_width_n(step->formula, i) <= frame->cols - 2)
+            for (size_t i = 0; formula[i] != '\0'; i++)
+                if (formula[i] == ' ' && (int)utf8_width_n(formula, i) <= frame->cols - 2)
                     cut = i;
-            rest = step->formula + cut + (cut > 0 ? 1 : 0);
+            rest = formula + cut + (cut > 0 ? 1 : 0);
         }
         char expression[160];
-        snprintf(expression, sizeof expression, "%.*s", (int)cut, step->formula);
+        snprintf(expression, sizeof expression, "%.*s", (int)cut, formula);
         frame_put(frame, row, 1, expression, ROLE_FORMULA, frame->cols - 2);
         frame_put(frame, row + 1, 5, rest, ROLE_FORMULA, frame->cols - 6);
         letters_row = row + 2;
     } else {
-        frame_put(frame, row, 1, step->formula, ROLE_FORMULA, frame->cols - 2);
+        frame_put(frame, row, 1, formula, ROLE_FORMULA, frame->cols - 2);
     }
     if (step->einsum == NULL)
         return;
     /* colour the letters of the equation where it appears in the formula */
-    const char *at = strstr(step->formula, step->einsum);
+    const char *at = strstr(formula, step->einsum);
     if (at != NULL) {
-        int col = 1 + (int)utf8_width_n(step->formula, (size_t)(at - step->formula));
+        int col = 1 + (int)utf8_width_n(formula, (size_t)(at - formula));
         for (const char *c = step->einsum; *c != '\0'; c++, col++) {
             Cell *cell = frame_at(frame, row, col);
             if (cell != NULL && *c >= 'a' && *c <= 'z') {
@@ -646,6 +673,10 @@ static void compose_status(const App *app, Frame *frame, int row)
         put_cut(frame, row, 1, note, ROLE_STRONG, frame->cols - 2);
         return;
     }
+    if (view_tensor_hidden(app, t)) { /* a "before" quiz: no value of the outputs yet */
+        put_cut(frame, row, 1, "Predict first: the step's outputs appear once you answer.", ROLE_DIM, frame->cols - 2);
+        return;
+    }
     const TraceTensor *tt = &app->trace->steps[s].tensors[t];
     size_t offset = app->cursor[s][t];
     char name[160], value[NUMFMT_BUF];
@@ -675,6 +706,15 @@ static void compose_footer(const App *app, Frame *frame)
     enum { N_SHOWN = sizeof SHOWN / sizeof SHOWN[0] };
     int row = frame->rows - 1;
     frame_fill(frame, row, 0, 1, frame->cols, ' ', ROLE_FOOTER);
+    if (app->overlay == OVERLAY_QUIZ) { /* the quiz's keys: letters type, the others look around */
+        bool settled = app->quiz[app->pos][app->quiz_index].status != QUIZ_OPEN;
+        const char *keys = settled                ? "Enter continue  Esc close  arrows/Tab look"
+                           : frame->cols >= 80
+                               ? "Enter check  Esc skip  Ctrl-R answer  arrows/PgUp/PgDn/Tab look  Ctrl-N/P head"
+                               : "Enter check  Esc skip  ^R answer  arrows/Tab look";
+        put_cut(frame, row, 1, keys, ROLE_FOOTER, frame->cols - 2);
+        return;
+    }
     TensorGrid grid = view_grid(app, app->step, app->focus[app->step], frame->cols);
     size_t count;
     const KeyBinding *table = keys_table(&count);
@@ -1169,25 +1209,46 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     return true;
 }
 
-/* Appends a quiz's text to text: the question, choices, what the last try
- * said, and the keys; a line "> " stands for the answer being typed. */
+/* A neutral example for a quiz's prompt: one that is not a right answer
+ * of that quiz, so the prompt never gives the answer away. */
+static const char *quiz_example(const Quiz *quiz)
+{
+    static const char *const SHAPES[] = {"[2, 3]", "[3, 2]", "[7]"};
+    static const char *const NUMBERS[] = {"0.5", "2.5", "7"};
+    const char *const *pick = quiz->kind == QUIZ_SHAPE ? SHAPES : NUMBERS;
+    for (int i = 0; i < 3; i++)
+        if (!quiz_check(quiz, pick[i]))
+            return pick[i];
+    return pick[2];
+}
+
+/* Appends a quiz's text to text: the question, choices (labelled a, b,
+ * ...), what the last try said, and what Enter does once it is settled; a
+ * line "> " stands for the answer being typed. The keys are on the
+ * footer line. */
 static void quiz_text(const App *app, StrBuf *text)
 {
     const Quiz *quiz = &app_lesson_step(app)->quizzes[app->quiz_index];
     const QuizState *state = &app->quiz[app->pos][app->quiz_index];
     strbuf_printf(text, "%s\n", quiz->question);
-    for (int c = 0; c < quiz->n_choices; c++)
-        strbuf_printf(text, "  %d. %s\n", c + 1, quiz->choices[c]);
-    static const char *const KIND_HINT[] = {"a shape, such as [5, 16]", "a number", "a token of the sentence",
-                                            "the number or the text of a choice"};
+    for (int c = 0; c < quiz->n_choices; c++) {
+        char label[8];
+        quiz_choice_label(quiz, c, label, sizeof label);
+        strbuf_printf(text, "\t%s %s\n", label, quiz->choices[c]);
+    }
     char answer[128];
     quiz_answer_text(quiz, answer, sizeof answer);
     switch (app->quiz_feedback) {
     case FEEDBACK_NONE:
-        strbuf_printf(text, "\nType %s, then Enter.\n", KIND_HINT[quiz->kind]);
+        if (quiz->kind == QUIZ_SHAPE || quiz->kind == QUIZ_NUMBER)
+            strbuf_printf(text, "Type %s, such as %s, then Enter.\n", quiz->kind == QUIZ_SHAPE ? "a shape" : "a number",
+                          quiz_example(quiz));
+        else
+            strbuf_printf(text, "Type %s, then Enter.\n",
+                          quiz->kind == QUIZ_TOKEN ? "a word of the sentence" : "the label or the text of a choice");
         break;
     case FEEDBACK_WRONG: {
-        strbuf_puts(text, "\nNot quite.");
+        strbuf_printf(text, "Not quite: %s.", app->quiz_last);
         int hint = state->tries - 1 < quiz->n_hints ? state->tries - 1 : quiz->n_hints - 1;
         if (hint >= 0)
             strbuf_printf(text, " Hint: %s", quiz->hints[hint]);
@@ -1195,16 +1256,29 @@ static void quiz_text(const App *app, StrBuf *text)
         break;
     }
     case FEEDBACK_RIGHT:
-        strbuf_printf(text, "\nRight%s: %s.\n", state->tries == 0 ? ", first try" : "", answer);
+        strbuf_printf(text, "Right%s: %s.\n", state->tries == 0 ? ", first try" : "", answer);
         break;
     case FEEDBACK_SHOWN:
-        strbuf_printf(text, "\nThe answer: %s.\n", answer);
+        strbuf_printf(text, "The answer: %s.\n", answer);
         break;
+    case FEEDBACK_NOT_A_TOKEN: {
+        const Config *cfg = &app->trace->config;
+        strbuf_printf(text, "\"%s\" is not a word of the sentence (", app->quiz_last);
+        for (size_t i = 0; i < cfg->n_tokens && i < 12; i++)
+            strbuf_printf(text, "%s%s", i > 0 ? ", " : "", cfg->tokens[i]);
+        strbuf_puts(text, cfg->n_tokens > 12 ? ", ...). Try again.\n" : "). Try again.\n");
+        break;
+    }
     }
     bool settled = state->status != QUIZ_OPEN;
     if (settled && quiz->explain != NULL)
         strbuf_printf(text, "%s\n", quiz->explain);
-    strbuf_puts(text, settled ? "\nEnter: continue" : "\n> \n\nEnter: check   Tab: show the answer   Esc: skip");
+    if (!settled)
+        strbuf_puts(text, "> \n");
+    else if (app_first_open_quiz(app, false) >= 0)
+        strbuf_puts(text, "Enter: the next question\n");
+    else
+        strbuf_puts(text, quiz->before ? "Enter: see the step's tensors\n" : "Enter: on to the next step\n");
 }
 
 /* Appends line (one line, no '\n') to out word-wrapped at width columns,
@@ -1249,33 +1323,86 @@ static void place_quiz_cursor(const App *app, Frame *frame)
         }
 }
 
-/* A quiz: the question, choices, the typed answer, and what the last try
- * said, word-wrapped into a box, the answer line holding what was typed. */
-static void compose_quiz(const App *app, Frame *frame)
+/* The open quiz's text wrapped to width columns into out, the answer
+ * line holding what was typed, a choice's later lines indented under its
+ * text. Returns the lines. */
+static int quiz_wrapped(const App *app, int width, StrBuf *out)
 {
-    const LessonStep *ls = app_lesson_step(app);
     StrBuf text = {0};
     quiz_text(app, &text);
-    char title[64];
-    snprintf(title, sizeof title, "Question %d of %d", app->quiz_index + 1, ls->n_quizzes);
-    int width = frame->cols - 8 < 70 ? frame->cols - 8 : 70;
-    StrBuf wrapped = {0};
+    int n = 0;
     for (const char *p = strbuf_text(&text); *p != '\0';) {
         const char *eol = strchr(p, '\n');
         size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
         char line[512];
         snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), p);
-        if (strcmp(line, "> ") == 0)
-            strbuf_printf(&wrapped, "> %s\n", app->quiz_input);
-        else
-            wrap_line(line, width, &wrapped);
+        if (strcmp(line, "> ") == 0) {
+            strbuf_printf(out, "> %s\n", app->quiz_input);
+            n++;
+        } else {
+            StrBuf one = {0};
+            if (line[0] == '\t') { /* a choice: "a) " then its text, wrapped under itself */
+                strbuf_puts(&one, "  ");
+                wrap_words(line + 1, width, 2, 5, &one);
+            } else {
+                wrap_line(line, width, &one);
+            }
+            int widest;
+            n += count_lines(strbuf_text(&one), &widest);
+            strbuf_puts(out, strbuf_text(&one));
+            strbuf_free(&one);
+        }
         p = eol != NULL ? eol + 1 : p + len;
     }
-    overlay_lines(app, frame, strbuf_text(&wrapped), title, 0);
+    strbuf_free(&text);
+    return n;
+}
+
+int compose_quiz_rows(const App *app, int cols)
+{
+    StrBuf wrapped = {0};
+    int n = quiz_wrapped(app, cols - 4, &wrapped);
+    strbuf_free(&wrapped);
+    return n + 2;
+}
+
+/* A quiz: a full-width pane at the bottom of the screen (view_layout
+ * leaves the panels the rows above it), holding the question, choices,
+ * the typed answer and what the last try said. When the pane is shorter
+ * than its text, the end shows: the answer line and the feedback. */
+static void compose_quiz(const App *app, Frame *frame)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    ViewLayout layout;
+    view_layout(app, frame->rows, frame->cols, &layout);
+    char title[64];
+    snprintf(title, sizeof title, "Question %d of %d", app->quiz_index + 1, ls->n_quizzes);
+    StrBuf wrapped = {0};
+    int n = quiz_wrapped(app, frame->cols - 4, &wrapped);
+    if (n + 2 <= layout.quiz_rows) {
+        BoxPlace place = {layout.quiz_top, 0, layout.quiz_rows, frame->cols};
+        overlay_lines_at(app, frame, strbuf_text(&wrapped), title, 0, &place);
+    } else { /* too short for a box: a rule with the title, then the text's last lines (the answer line) */
+        frame_fill(frame, layout.quiz_top, 0, layout.quiz_rows, frame->cols, ' ', ROLE_OVERLAY);
+        frame_fill(frame, layout.quiz_top, 0, 1, frame->cols, frame_box_chars(app->options.ascii)->horizontal,
+                   ROLE_BORDER);
+        char t[128];
+        snprintf(t, sizeof t, " %s%s ", title, n + 1 > layout.quiz_rows ? " (its start is cut)" : "");
+        frame_put(frame, layout.quiz_top, 2, t, ROLE_PANEL_FOCUS, frame->cols - 4);
+        int skip = n + 1 > layout.quiz_rows ? n + 1 - layout.quiz_rows : 0, line = 0;
+        for (const char *p = strbuf_text(&wrapped); *p != '\0'; line++) {
+            const char *eol = strchr(p, '\n');
+            size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+            char buf[512];
+            snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf - 1 ? len : sizeof buf - 1), p);
+            if (line >= skip)
+                frame_put(frame, layout.quiz_top + 1 + line - skip, 1, buf, ROLE_OVERLAY, frame->cols - 2);
+            p = eol != NULL ? eol + 1 : p + len;
+        }
+    }
     if (app->quiz[app->pos][app->quiz_index].status == QUIZ_OPEN)
         place_quiz_cursor(app, frame);
     strbuf_free(&wrapped);
-    strbuf_free(&text);
 }
 
 /* ------------------------------------------------------------------------
@@ -1342,7 +1469,7 @@ static void compose_explanation(const App *app, Frame *frame, const ViewLayout *
                                   layout->explain_width, app_explanation(app), 0, app->options.ascii);
     if (text_lines > layout->explain_rows && layout->explain_rows > 0) {
         /* more than fits: say where the rest is */
-        const char *more = " … e: read it all ";
+        const char *more = app->options.ascii ? " ... e: read it all " : " … e: read it all ";
         int w = (int)utf8_width(more);
         int row = layout->explain_top + layout->explain_rows - 1;
         int at = layout->explain_col + layout->explain_width - w;
@@ -1374,20 +1501,18 @@ static bool compose_step_screen(const App *app, Frame *frame)
     compose_formula(app, frame, 2);
     if (layout.torch_rows > 0)
         compose_torch(app, frame, &layout);
-    if (app_tensors_hidden(app)) {
-        frame_put(frame, layout.panels_top + 1, 2, "Predict first: the tensors of this step appear once you have",
-                  ROLE_DIM, layout.panels_width - 4);
-        frame_put(frame, layout.panels_top + 2, 2, "answered the question (or skipped it with Esc).", ROLE_DIM,
+    bool any = false;
+    for (int i = 0; i < step->n_tensors; i++)
+        if (layout.panel_rows[i] > 0 && !view_tensor_hidden(app, i)) {
+            compose_panel(app, frame, i, layout.panel_top[i], layout.panel_rows[i], layout.panels_width);
+            any = true;
+        }
+    if (app_tensors_hidden(app) && !any && layout.panels_rows > 0)
+        frame_put(frame, layout.panels_top, 2, "Predict first: the outputs appear once you answer.", ROLE_DIM,
                   layout.panels_width - 4);
-    } else {
-        for (int i = 0; i < step->n_tensors; i++)
-            if (layout.panel_rows[i] > 0)
-                compose_panel(app, frame, i, layout.panel_top[i], layout.panel_rows[i], layout.panels_width);
-        if (layout.more_panels > 0)
-            frame_printf(frame, layout.more_row, 1, ROLE_DIM, layout.panels_width - 2,
-                         "+%d more tensor%s: Tab shows %s", layout.more_panels, layout.more_panels == 1 ? "" : "s",
-                         layout.more_panels == 1 ? "it" : "them");
-    }
+    if (layout.more_panels > 0)
+        frame_printf(frame, layout.more_row, 1, ROLE_DIM, layout.panels_width - 2, "+%d more tensor%s: Tab shows %s",
+                     layout.more_panels, layout.more_panels == 1 ? "" : "s", layout.more_panels == 1 ? "it" : "them");
     compose_explanation(app, frame, &layout);
     compose_status(app, frame, layout.status_row);
     compose_footer(app, frame);

@@ -30,4 +30,8 @@ void app_compose(const App *app, Frame *frame);
  * screen too small to show any overlay. */
 bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int *window);
 
+/* Rows (its box included) the open quiz's pane wants on a screen cols
+ * wide: its question, choices, feedback and answer line, wrapped. */
+int compose_quiz_rows(const App *app, int cols);
+
 #endif

@@ -49,6 +49,9 @@ Cell *frame_at(Frame *frame, int row, int col)
     return &frame->cells[row * frame->cols + col];
 }
 
+/* What a "√" applies to, spelt out in ASCII as sqrt(...): a number or a name. */
+#define SQRT_OPERAND "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+
 /* ASCII spellings of the symbols attn-trace's own texts use. */
 static const struct {
     uint32_t cp;
@@ -86,9 +89,9 @@ void ascii_transliterate(const char *text, StrBuf *out)
         const char *spelling = ascii_spelling(cp);
         if (spelling == NULL) {
             strbuf_append(out, p, (size_t)len);
-        } else if (cp == 0x221a && p[len] >= '0' && p[len] <= '9') {
-            /* "√16" reads as "sqrt(16)" */
-            size_t digits = strspn(p + len, "0123456789");
+        } else if (cp == 0x221a && strspn(p + len, SQRT_OPERAND) > 0) {
+            /* "√16" reads as "sqrt(16)", "√d_k" as "sqrt(d_k)" */
+            size_t digits = strspn(p + len, SQRT_OPERAND);
             strbuf_printf(out, "sqrt(%.*s)", (int)digits, p + len);
             len += (int)digits;
         } else {

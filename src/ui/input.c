@@ -12,6 +12,7 @@
 #include "app.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "compose.h"
 #include "keys.h"
@@ -110,19 +111,73 @@ static void steps_overlay_key(App *app, Action action)
     }
 }
 
+/* A right answer or a revealed one settles the quiz: the answer line goes. */
+static void settle_quiz(App *app, QuizState *state, QuizStatus status, QuizFeedback feedback)
+{
+    state->status = status;
+    app->quiz_feedback = feedback;
+    app->progress_dirty = true;
+}
+
+/* Whether typed (surrounding spaces and case aside) is a token of the
+ * sentence traced. */
+static bool is_token(const Config *cfg, const char *typed)
+{
+    size_t len = strlen(typed), start = 0;
+    while (start < len && typed[start] == ' ')
+        start++;
+    while (len > start && typed[len - 1] == ' ')
+        len--;
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        if (strlen(cfg->tokens[i]) == len - start && strncasecmp(cfg->tokens[i], typed + start, len - start) == 0)
+            return true;
+    return false;
+}
+
+/* Enter on a quiz: checks the typed answer, or, once it is settled,
+ * closes it; closing the step's last open "after" quiz goes on to the
+ * next step (the learner pressed Space to leave it). */
+static void quiz_enter(App *app, const Quiz *quiz, QuizState *state)
+{
+    if (state->status != QUIZ_OPEN) {
+        app->overlay = OVERLAY_NONE;
+        if (!quiz->before && app_first_open_quiz(app, false) < 0 && app->pos + 1 < app->n_walk)
+            app_go(app, app->pos + 1);
+        return;
+    }
+    if (app->quiz_input[0] == '\0')
+        return;
+    if (quiz_check(quiz, app->quiz_input)) {
+        settle_quiz(app, state, QUIZ_RIGHT, FEEDBACK_RIGHT);
+    } else if (quiz->kind == QUIZ_TOKEN && !is_token(&app->trace->config, app->quiz_input)) {
+        app->quiz_feedback = FEEDBACK_NOT_A_TOKEN; /* a slip, not a wrong answer */
+        snprintf(app->quiz_last, sizeof app->quiz_last, "%s", app->quiz_input);
+        app->quiz_input[0] = '\0';
+    } else {
+        state->tries++;
+        app->quiz_feedback = FEEDBACK_WRONG;
+        snprintf(app->quiz_last, sizeof app->quiz_last, "%s", app->quiz_input); /* said back to the learner */
+        app->quiz_input[0] = '\0';
+    }
+}
+
 /* Handles a key while a quiz is open: typing edits the answer, Enter
- * checks it (or, once settled, closes), Tab shows the answer, Esc skips. */
-static void quiz_key(App *app, KeyCode key)
+ * checks it (or, once settled, closes), Ctrl-R shows the answer, Esc
+ * skips. The keys that type nothing keep looking around the step: the
+ * arrows, Page Up/Down, Home/End, Tab/Shift-Tab (returns false for them:
+ * the step screen handles them); Ctrl-N and Ctrl-P change head. */
+static bool quiz_key(App *app, KeyCode key)
 {
     const LessonStep *ls = app_lesson_step(app);
     if (ls == NULL || app->quiz_index >= ls->n_quizzes) {
         app->overlay = OVERLAY_NONE;
-        return;
+        return true;
     }
     const Quiz *quiz = &ls->quizzes[app->quiz_index];
     QuizState *state = &app->quiz[app->pos][app->quiz_index];
     bool settled = state->status != QUIZ_OPEN;
     size_t len = strlen(app->quiz_input);
+    int pos = app->pos;
     if (key == KEY_CODE_ESCAPE) {
         if (state->status == QUIZ_OPEN) {
             state->status = QUIZ_PASSED;
@@ -130,40 +185,33 @@ static void quiz_key(App *app, KeyCode key)
         }
         app->overlay = OVERLAY_NONE;
     } else if (key == KEY_CODE_ENTER) {
-        if (settled) {
-            app->overlay = OVERLAY_NONE;
-        } else if (len > 0 && quiz_check(quiz, app->quiz_input)) {
-            state->status = QUIZ_RIGHT;
-            app->quiz_feedback = FEEDBACK_RIGHT;
-            app->progress_dirty = true;
-        } else if (len > 0) {
-            state->tries++;
-            app->quiz_feedback = FEEDBACK_WRONG;
-            app->quiz_input[0] = '\0';
-        }
-    } else if (key == KEY_CODE_TAB && !settled) {
-        state->status = QUIZ_SHOWN;
-        app->quiz_feedback = FEEDBACK_SHOWN;
-        app->progress_dirty = true;
+        quiz_enter(app, quiz, state);
+    } else if (key == KEY_CTRL('r') && !settled) {
+        settle_quiz(app, state, QUIZ_SHOWN, FEEDBACK_SHOWN);
     } else if (key == KEY_CODE_BACKSPACE && !settled) {
         while (len > 0 && ((unsigned char)app->quiz_input[len - 1] & 0xc0) == 0x80)
             len--; /* continuation bytes of the last character */
         if (len > 0)
             len--;
         app->quiz_input[len] = '\0';
-    } else if (key >= 0x20 && key < KEY_CODE_BASE && key != 0x7f && !settled) {
+    } else if (key >= 0x20 && key < KEY_CODE_BASE && key != 0x7f) {
         char utf8[8];
         int n = utf8_encode(key, utf8);
-        if (len + (size_t)n < sizeof app->quiz_input) {
+        if (!settled && len + (size_t)n < sizeof app->quiz_input) {
             memcpy(app->quiz_input + len, utf8, (size_t)n + 1);
         }
+    } else if (key != KEY_CTRL('r') && key != KEY_CODE_BACKSPACE) {
+        return false; /* a key that types nothing: the step screen's */
     }
-    /* a quiz closed: the next open "before" one of the step follows */
-    if (app->overlay == OVERLAY_NONE) {
+    /* a quiz closed on its step: the next open "before" one follows */
+    if (app->overlay == OVERLAY_NONE && app->pos == pos) {
         int next = app_first_open_quiz(app, true);
         if (next >= 0)
             app_open_quiz(app, next);
+        else
+            app_quiz_closed(app);
     }
+    return true;
 }
 
 /* Handles a key while a text overlay (help, inspector, notes, the whole
@@ -303,6 +351,18 @@ static void switch_panel(App *app, Action action, const KeyContext *ctx)
     app->focus[s] = (app->focus[s] + (action == ACTION_NEXT_PANEL ? 1 : n - 1)) % n;
 }
 
+/* Tab, Shift-Tab while a quiz is open: as switch_panel, skipping the
+ * panels a "before" quiz hides. */
+static void switch_visible_panel(App *app, Action action)
+{
+    int s = app->step, n = app->trace->steps[s].n_tensors;
+    for (int tries = 0; tries < n; tries++) {
+        app->focus[s] = (app->focus[s] + (action == ACTION_NEXT_PANEL ? 1 : n - 1)) % n;
+        if (!view_tensor_hidden(app, app->focus[s]))
+            return;
+    }
+}
+
 /* ] and [: the selection to the next or previous head. */
 static void switch_slice(App *app, Action action, const KeyContext *ctx)
 {
@@ -332,18 +392,38 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
 
 /* Applies one key (see app_handle_key), without the progress callback and
  * the overlay's scroll bound. Returns false to quit. */
+/* The actions a quiz lets through to the step screen: moving the
+ * selection and changing head (panels go by switch_visible_panel). */
+#define MOVES_OR_SLICE(a)                                                                                              \
+    ((a) == ACTION_UP || (a) == ACTION_DOWN || (a) == ACTION_LEFT || (a) == ACTION_RIGHT || (a) == ACTION_ROW_START ||  \
+     (a) == ACTION_ROW_END || (a) == ACTION_PAGE_UP || (a) == ACTION_PAGE_DOWN || (a) == ACTION_NEXT_SLICE ||         \
+     (a) == ACTION_PREV_SLICE)
+
 static bool handle_key(App *app, KeyCode key, int rows, int cols)
 {
-    if (app->autoplay_ms > 0 && key != KEY_CODE_RESIZE) { /* any key stops autoplay, and only that */
+    if (app->autoplay_ms > 0 && key != KEY_CODE_RESIZE && app->overlay != OVERLAY_QUIZ) {
+        /* any key stops autoplay, and only that; at a quiz (autoplay pauses there) keys answer it */
         app->autoplay_ms = 0;
         return true;
     }
-    if (app->overlay == OVERLAY_QUIZ) { /* every key but a resize is the learner's typing */
-        if (key != KEY_CODE_RESIZE && key != KEY_CTRL('l'))
-            quiz_key(app, key);
+    Action action = keys_action(key);
+    if (app->overlay == OVERLAY_QUIZ) { /* typing goes to the answer; the other keys look around the step */
+        if (key == KEY_CODE_RESIZE || key == KEY_CTRL('l') || quiz_key(app, key))
+            return true;
+        if (key == KEY_CTRL('n') || key == KEY_CTRL('p'))
+            action = key == KEY_CTRL('n') ? ACTION_NEXT_SLICE : ACTION_PREV_SLICE;
+        else if (action == ACTION_CLOSE || action == ACTION_INSPECT || action == ACTION_QUIT || action == ACTION_NONE)
+            return true;
+        ViewLayout quiz_layout;
+        view_layout(app, rows, cols, &quiz_layout);
+        KeyContext quiz_ctx = {quiz_layout.panels_width,
+                               scroll_page(quiz_layout.panel_rows[app->focus[app->step]] - 2)};
+        if (action == ACTION_NEXT_PANEL || action == ACTION_PREV_PANEL)
+            switch_visible_panel(app, action);
+        else if (action != ACTION_NEXT_STEP && STEP_ACTIONS[action] != NULL && MOVES_OR_SLICE(action))
+            STEP_ACTIONS[action](app, action, &quiz_ctx);
         return true;
     }
-    Action action = keys_action(key);
     if (action == ACTION_REDRAW || key == KEY_CODE_RESIZE)
         return true;
     if (action == ACTION_QUIT && (rows < VIEW_MIN_ROWS || cols < VIEW_MIN_COLS))

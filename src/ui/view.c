@@ -3,6 +3,7 @@
  * the state is in input.c.
  */
 #include "view.h"
+#include "compose.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -104,14 +105,36 @@ const char *app_explanation(const App *app)
 
 bool app_tensors_hidden(const App *app)
 {
-    return app->autoplay_ms == 0 && app_first_open_quiz(app, true) >= 0;
+    return app_first_open_quiz(app, true) >= 0;
+}
+
+bool view_tensor_hidden(const App *app, int tensor)
+{
+    return app->trace->steps[app->step].tensors[tensor].is_output && app_tensors_hidden(app);
+}
+
+/* While a "before" quiz hides the outputs, the selection goes to the
+ * step's first input (when it has one); once they show, back to its main
+ * tensor if the selection is still on an input. */
+static void focus_visible(App *app)
+{
+    const TraceStep *step = &app->trace->steps[app->step];
+    int *focus = &app->focus[app->step];
+    if (app_tensors_hidden(app)) {
+        for (int t = 0; t < step->n_tensors && view_tensor_hidden(app, *focus); t++)
+            if (!step->tensors[t].is_output)
+                *focus = t;
+    } else if (!step->tensors[*focus].is_output) {
+        *focus = step->main_tensor;
+    }
 }
 
 void app_start_autoplay(App *app, int ms)
 {
     app->autoplay_ms = ms > 0 ? ms : 1;
     app->autoplay_move = 0;
-    app->overlay = OVERLAY_NONE;
+    if (app->overlay != OVERLAY_QUIZ) /* a quiz open at the start: autoplay waits for it */
+        app->overlay = OVERLAY_NONE;
 }
 
 int app_tick_ms(const App *app)
@@ -128,16 +151,20 @@ void app_tick(App *app, int rows, int cols)
 {
     (void)rows;
     (void)cols;
-    if (app->autoplay_ms == 0)
-        return;
+    if (app->autoplay_ms == 0 || app->overlay == OVERLAY_QUIZ)
+        return; /* off, or paused at a quiz until it closes */
     if (app->autoplay_move >= VIEW_AUTOPLAY_MOVES) {
+        int q = app_first_open_quiz(app, false);
+        if (q >= 0) { /* the step's "after" quizzes first: the room answers, then the walk goes on */
+            app_open_quiz(app, q);
+            return;
+        }
         if (app->pos + 1 >= app->n_walk) {
             app->autoplay_ms = 0; /* the end of the walk */
             return;
         }
         app->autoplay_move = 0;
-        app_go(app, app->pos + 1);
-        app->overlay = OVERLAY_NONE; /* no quizzes while presenting */
+        app_go(app, app->pos + 1); /* opens its first "before" quiz, if any: a pause */
         return;
     }
     /* spread the moves over the step's outputs: each output gets its share,
@@ -188,9 +215,17 @@ void app_go(App *app, int pos)
     app->pos = pos;
     app->step = app->walk[pos];
     app->overlay = OVERLAY_NONE;
-    int q = app->autoplay_ms == 0 ? app_first_open_quiz(app, true) : -1;
-    if (q >= 0)
+    int q = app_first_open_quiz(app, true);
+    if (q >= 0) {
         app_open_quiz(app, q);
+        focus_visible(app);
+    }
+}
+
+void app_quiz_closed(App *app)
+{
+    if (!app_tensors_hidden(app))
+        focus_visible(app);
 }
 
 /* ------------------------------------------------------------------------
@@ -447,7 +482,7 @@ static void layout_panels(const App *app, ViewLayout *layout)
     int natural[TRACE_MAX_STEP_TENSORS] = {0}, total = 0, order[TRACE_MAX_STEP_TENSORS];
     bool related[TRACE_MAX_STEP_TENSORS] = {false};
     for (int i = 0; i < n; i++) {
-        natural[i] = view_panel_natural_rows(app, app->step, i, layout->panels_width);
+        natural[i] = view_tensor_hidden(app, i) ? 0 : view_panel_natural_rows(app, app->step, i, layout->panels_width);
         total += natural[i];
         layout->panel_rows[i] = 0;
         related[i] = view_panel_related(app, app->step, i);
@@ -486,7 +521,7 @@ static int view_panels_need(const App *app, int width)
     const TraceStep *step = &app->trace->steps[app->step];
     int need = 0;
     for (int i = 0; i < step->n_tensors; i++)
-        need += view_panel_natural_rows(app, app->step, i, width);
+        need += view_tensor_hidden(app, i) ? 0 : view_panel_natural_rows(app, app->step, i, width);
     return need;
 }
 
@@ -519,13 +554,28 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
         int floor = rows >= 30 ? 4 : rows >= 20 ? 3 : 2;
         int free = layout->status_row - top - view_panels_need(app, cols);
         int cap = free > floor ? free : floor;
-        if (app_tensors_hidden(app)) /* the quiz's box takes the middle: the text stays below it */
-            cap = rows >= 30 ? 8 : rows >= 20 ? 4 : 2;
         layout->explain_rows = wanted < cap ? wanted : cap;
         layout->explain_col = 1;
         layout->explain_width = cols - 2;
         layout->explain_top = layout->status_row - layout->explain_rows;
         layout->panels_width = cols;
+    }
+    if (app->overlay == OVERLAY_QUIZ) {
+        /* the quiz takes a pane at the bottom, in place of the explanation
+         * (hidden until it closes); the panels keep the rows above, at
+         * least one when the pane wants more than there is */
+        int room = layout->status_row - top;
+        int want = compose_quiz_rows(app, cols);
+        layout->quiz_rows = want < room - 1 ? want : want - 1 <= room - 1 ? want - 1 : room;
+        layout->quiz_top = layout->status_row - layout->quiz_rows;
+        layout->explain_rows = 0;
+        layout->explain_top = layout->quiz_top;
+        if (side) {
+            layout->explain_col = 1;
+            layout->explain_width = cols - 2;
+            layout->panels_width = cols;
+        }
+        side = false;
     }
     layout->panels_top = top;
     layout->panels_rows = (side ? layout->status_row : layout->explain_top) - top;

@@ -49,7 +49,13 @@ typedef struct QuizState {
 } QuizState;
 
 /* The quiz being answered: its place and what has been typed. */
-typedef enum QuizFeedback { FEEDBACK_NONE, FEEDBACK_WRONG, FEEDBACK_RIGHT, FEEDBACK_SHOWN } QuizFeedback;
+typedef enum QuizFeedback {
+    FEEDBACK_NONE,
+    FEEDBACK_WRONG,
+    FEEDBACK_RIGHT,
+    FEEDBACK_SHOWN,
+    FEEDBACK_NOT_A_TOKEN /* a token quiz's typed word is no token of the sentence: said so, no try used */
+} QuizFeedback;
 
 /* How a tensor is laid out as a grid of rows and columns on screen. */
 typedef struct TensorGrid {
@@ -88,6 +94,7 @@ struct App {
     int quiz_index;                                             /* OVERLAY_QUIZ: which quiz of the step */
     char quiz_input[QUIZ_INPUT_BYTES];                          /* OVERLAY_QUIZ: the typed answer */
     QuizFeedback quiz_feedback;                                 /* OVERLAY_QUIZ: what the last Enter said */
+    char quiz_last[QUIZ_INPUT_BYTES];                           /* OVERLAY_QUIZ: the last wrong answer typed */
     bool progress_dirty;                                        /* the step or a quiz changed since saved */
     void (*on_progress)(App *app, void *context);               /* called after a key that changed them, or NULL */
     int autoplay_ms;                                            /* --autoplay: time per step, 0 when off */
@@ -130,6 +137,10 @@ void app_resume(App *app, int pos);
  * "before" quiz. */
 void app_go(App *app, int pos);
 
+/* Called when a quiz closes: once no "before" quiz hides the step's
+ * outputs, the selection goes back to the step's main tensor. */
+void app_quiz_closed(App *app);
+
 /* The first quiz of the step on screen that is still open (only the
  * "before" ones when before_only), or -1 (also when no lesson is walked). */
 int app_first_open_quiz(const App *app, bool before_only);
@@ -155,6 +166,10 @@ const char *app_explanation(const App *app);
 /* True while the step's tensors are hidden: a "before" quiz of this step
  * is still open (predict first, then see). */
 bool app_tensors_hidden(const App *app);
+
+/* True when tensor `tensor` of the step on screen is not drawn: it is an
+ * output of the step and a "before" quiz is open (its inputs stay). */
+bool view_tensor_hidden(const App *app, int tensor);
 
 /* Columns one value takes in a panel (its formatted width, a space, and the
  * glyph column without colour). */
@@ -187,6 +202,7 @@ typedef struct ViewLayout {
     int panel_rows[TRACE_MAX_STEP_TENSORS];  /* rows each panel gets (1 = title line only, 0 = not shown) */
     int more_panels;         /* panels left out for want of room (a "+N more" line says so) */
     int more_row;            /* where that line goes */
+    int quiz_top, quiz_rows; /* an open quiz's pane (box included), full width above the status line; 0 rows: none */
 } ViewLayout;
 
 /* Computes the layout of the current step. */
