@@ -23,8 +23,8 @@ static double now_s(void)
 }
 
 /* The best time of runs products on the given kernels, in seconds. */
-static double best_time(bool exact, float *out, MatrixView a, MatrixView b, size_t M, size_t K, size_t N,
-                        int threads, int runs)
+static double best_time(bool exact, float *out, MatrixView a, MatrixView b, size_t M, size_t K, size_t N, int threads,
+                        int runs)
 {
     double best = 1e30;
     Error err;

@@ -97,7 +97,8 @@ START_TEST(test_corpus)
             char *end;
             long id = strtol(p, &end, 10);
             ck_assert_msg(end != p, "%s:%zu: bad id", path, line_no);
-            ck_assert_msg(k < enc->n_tokens, "%s:%zu: %zu tokens, the reference has more", path, line_no, enc->n_tokens);
+            ck_assert_msg(k < enc->n_tokens, "%s:%zu: %zu tokens, the reference has more", path, line_no,
+                          enc->n_tokens);
             ck_assert_msg(enc->ids[k] == id, "%s:%zu: token %zu is %d, the reference has %ld (input %s)", path, line_no,
                           k, enc->ids[k], id, line);
             k++;
@@ -177,7 +178,7 @@ START_TEST(test_known_ids)
     ck_assert_uint_eq(bpe_vocab_size(bpe), 50257);
     ck_assert_uint_eq(bpe_merge_count(bpe), 50000);
     ck_assert_int_eq(bpe_token_id(bpe, "<|endoftext|>", 13), 50256);
-    ck_assert_int_eq(bpe_token_id(bpe, "\xc4\xa0the", 5), 262);     /* "Ġthe" */
+    ck_assert_int_eq(bpe_token_id(bpe, "\xc4\xa0the", 5), 262); /* "Ġthe" */
     ck_assert_int_eq(bpe_token_id(bpe, "!", 1), 0);
     ck_assert_int_eq(bpe_token_id(bpe, "nope-not-a-token", 16), -1);
     size_t len;
@@ -261,12 +262,12 @@ START_TEST(test_byte_map)
         ck_assert_int_eq(bpe_char_byte(cp), b);
     }
     /* the famous ones */
-    ck_assert_uint_eq(bpe_byte_char(' '), 0x120);   /* Ġ */
-    ck_assert_uint_eq(bpe_byte_char('\n'), 0x10a);  /* Ċ */
-    ck_assert_uint_eq(bpe_byte_char('\t'), 0x109);  /* ĉ */
-    ck_assert_uint_eq(bpe_byte_char(0), 0x100);     /* Ā */
-    ck_assert_uint_eq(bpe_byte_char(0x7f), 0x121);  /* ġ */
-    ck_assert_uint_eq(bpe_byte_char(0xad), 0x143);  /* Ń: the soft hyphen, last of the others */
+    ck_assert_uint_eq(bpe_byte_char(' '), 0x120);  /* Ġ */
+    ck_assert_uint_eq(bpe_byte_char('\n'), 0x10a); /* Ċ */
+    ck_assert_uint_eq(bpe_byte_char('\t'), 0x109); /* ĉ */
+    ck_assert_uint_eq(bpe_byte_char(0), 0x100);    /* Ā */
+    ck_assert_uint_eq(bpe_byte_char(0x7f), 0x121); /* ġ */
+    ck_assert_uint_eq(bpe_byte_char(0xad), 0x143); /* Ń: the soft hyphen, last of the others */
     ck_assert_uint_eq(bpe_byte_char('A'), 'A');
     ck_assert_uint_eq(bpe_byte_char(0xe9), 0xe9);
     /* characters that stand for no byte */
@@ -284,35 +285,46 @@ END_TEST
 
 static const struct {
     const char *in;
-    size_t len;       /* 0: strlen */
+    size_t len; /* 0: strlen */
     const char *out;
     size_t replaced;
 } CLEAN[] = {
     {"plain ascii", 0, "plain ascii", 0},
     {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0},
-    {"\xef\xbb\xbf" "BOM kept", 0, "\xef\xbb\xbf" "BOM kept", 0},
-    {"\x80", 0, R, 1},                                  /* a stray continuation byte */
-    {"\x80\x80\x80", 0, R R R, 3},                      /* each one */
-    {"\xc0\xaf", 0, R R, 2},                            /* overlong: C0 can start nothing */
+    {"\xef\xbb\xbf"
+     "BOM kept",
+     0,
+     "\xef\xbb\xbf"
+     "BOM kept",
+     0},
+    {"\x80", 0, R, 1},             /* a stray continuation byte */
+    {"\x80\x80\x80", 0, R R R, 3}, /* each one */
+    {"\xc0\xaf", 0, R R, 2},       /* overlong: C0 can start nothing */
     {"\xc1\xbf", 0, R R, 2},
-    {"\xc2", 0, R, 1},                                  /* cut at the end */
-    {"\xc2" "A", 0, R "A", 1},                          /* the breaking byte is read again */
-    {"\xe2\x82", 0, R, 1},                              /* a maximal prefix: one U+FFFD */
-    {"\xe2\x82" "A", 0, R "A", 1},
+    {"\xc2", 0, R, 1}, /* cut at the end */
+    {"\xc2"
+     "A",
+     0, R "A", 1},         /* the breaking byte is read again */
+    {"\xe2\x82", 0, R, 1}, /* a maximal prefix: one U+FFFD */
+    {"\xe2\x82"
+     "A",
+     0, R "A", 1},
     {"\xe2\x41\x42", 0, R "AB", 1},
-    {"\xe0\x80\xaf", 0, R R R, 3},                      /* E0 needs A0-BF next */
+    {"\xe0\x80\xaf", 0, R R R, 3}, /* E0 needs A0-BF next */
     {"\xe0\xa0", 0, R, 1},
-    {"\xed\xa0\x80", 0, R R R, 3},                      /* an encoded surrogate: ED needs 80-9F next */
-    {"\xed\x9f\xbf", 0, "\xed\x9f\xbf", 0},             /* U+D7FF is fine */
-    {"\xf0\x80\x80\x80", 0, R R R R, 4},                /* F0 needs 90-BF next */
+    {"\xed\xa0\x80", 0, R R R, 3},          /* an encoded surrogate: ED needs 80-9F next */
+    {"\xed\x9f\xbf", 0, "\xed\x9f\xbf", 0}, /* U+D7FF is fine */
+    {"\xf0\x80\x80\x80", 0, R R R R, 4},    /* F0 needs 90-BF next */
     {"\xf0\x9f\x98", 0, R, 1},
-    {"\xf0\x9f\x98" "A", 0, R "A", 1},
-    {"\xf4\x8f\xbf\xbf", 0, "\xf4\x8f\xbf\xbf", 0},     /* U+10FFFF */
-    {"\xf4\x90\x80\x80", 0, R R R R, 4},                /* past U+10FFFF */
+    {"\xf0\x9f\x98"
+     "A",
+     0, R "A", 1},
+    {"\xf4\x8f\xbf\xbf", 0, "\xf4\x8f\xbf\xbf", 0}, /* U+10FFFF */
+    {"\xf4\x90\x80\x80", 0, R R R R, 4},            /* past U+10FFFF */
     {"\xf5\x80", 0, R R, 2},
     {"\xff\xfe", 0, R R, 2},
     {"\xe2\x82\xac\x80", 0, "\xe2\x82\xac" R, 1},
-    {"a\0b", 3, "a\0b", 0},                             /* NUL is valid UTF-8 */
+    {"a\0b", 3, "a\0b", 0}, /* NUL is valid UTF-8 */
 };
 
 START_TEST(test_clean_utf8)
@@ -345,41 +357,49 @@ static const struct {
 } SPLIT[] = {
     {"Hello world", "Hello| world"},
     {"Hello, world!", "Hello|,| world|!"},
-    {"a  b", "a| | b"},                      /* \s+(?!\S) leaves the last space to ' b' */
+    {"a  b", "a| | b"}, /* \s+(?!\S) leaves the last space to ' b' */
     {"a   b", "a|  | b"},
-    {"a\t\tb", "a|\t|\t|b"},                 /* a tab is no optional space: \s+ takes it alone */
+    {"a\t\tb", "a|\t|\t|b"}, /* a tab is no optional space: \s+ takes it alone */
     {"a \t b", "a| \t| b"},
-    {"x   ", "x|   "},                       /* at the end the run is whole */
+    {"x   ", "x|   "}, /* at the end the run is whole */
     {"   ", "   "},
     {" ", " "},
     {"\n\nHi", "\n|\n|Hi"},
     {"I'm", "I|'m"},
-    {"I'M", "I|'|M"},                        /* contractions are lower case only */
+    {"I'M", "I|'|M"}, /* contractions are lower case only */
     {"don't", "don|'t"},
     {"DON'T", "DON|'|T"},
     {"they'll've", "they|'ll|'ve"},
     {"we're", "we|'re"},
     {"she'd", "she|'d"},
     {"'s'S", "'s|'|S"},
-    {"''s", "''|s"},                         /* the punctuation run takes both quotes */
+    {"''s", "''|s"}, /* the punctuation run takes both quotes */
     {" 's", " '|s"},
     {"3.14", "3|.|14"},
     {"abc123def", "abc|123|def"},
     {" 123 456", " 123| 456"},
     {"1,000,000", "1|,|000|,|000"},
-    {"\xc2\xbd\xc2\xb2\xd9\xa3", "\xc2\xbd\xc2\xb2\xd9\xa3"},       /* ½²٣ are all \p{N} */
+    {"\xc2\xbd\xc2\xb2\xd9\xa3", "\xc2\xbd\xc2\xb2\xd9\xa3"}, /* ½²٣ are all \p{N} */
     {"caf\xc3\xa9", "caf\xc3\xa9"},
-    {"cafe\xcc\x81!", "cafe|\xcc\x81!"},    /* a combining mark is neither L nor N */
+    {"cafe\xcc\x81!", "cafe|\xcc\x81!"}, /* a combining mark is neither L nor N */
     {"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"},
     {" \xf0\x9f\x98\x80\xf0\x9f\x98\x80", " \xf0\x9f\x98\x80\xf0\x9f\x98\x80"},
-    {"a\xf0\x9f\x98\x80" "b", "a|\xf0\x9f\x98\x80|b"},
-    {"\xc2\xa0x", "\xc2\xa0|x"},             /* NBSP is \s, but not the optional ' ' */
-    {"a \xc2\xa0" "b", "a| |\xc2\xa0|b"},     /* ' ' then NBSP: \s+(?!\S) gives back the NBSP */
+    {"a\xf0\x9f\x98\x80"
+     "b",
+     "a|\xf0\x9f\x98\x80|b"},
+    {"\xc2\xa0x", "\xc2\xa0|x"}, /* NBSP is \s, but not the optional ' ' */
+    {"a \xc2\xa0"
+     "b",
+     "a| |\xc2\xa0|b"}, /* ' ' then NBSP: \s+(?!\S) gives back the NBSP */
     {"a\xc2\xa0 b", "a|\xc2\xa0| b"},
-    {"\xe3\x80\x80\xe6\x97\xa5", "\xe3\x80\x80|\xe6\x97\xa5"},       /* U+3000 ideographic space */
-    {"a\xc2\x85" "b", "a|\xc2\x85|b"},       /* U+0085 is not \s in JavaScript: a symbol of its own */
-    {"a\xe2\x80\x8b" "b", "a|\xe2\x80\x8b|b"}, /* U+200B neither */
-    {"x\xef\xbb\xbfy", "x|\xef\xbb\xbf|y"},  /* U+FEFF is \s in JavaScript */
+    {"\xe3\x80\x80\xe6\x97\xa5", "\xe3\x80\x80|\xe6\x97\xa5"}, /* U+3000 ideographic space */
+    {"a\xc2\x85"
+     "b",
+     "a|\xc2\x85|b"}, /* U+0085 is not \s in JavaScript: a symbol of its own */
+    {"a\xe2\x80\x8b"
+     "b",
+     "a|\xe2\x80\x8b|b"},                   /* U+200B neither */
+    {"x\xef\xbb\xbfy", "x|\xef\xbb\xbf|y"}, /* U+FEFF is \s in JavaScript */
     {"!!! ???", "!!!| ???"},
     {"a  !", "a| | !"},
     {"end.\n", "end|.|\n"},
@@ -425,15 +445,15 @@ START_TEST(test_unicode_classes)
         uint32_t cp;
         UnicodeClass cls;
     } cases[] = {
-        {'a', UNICODE_LETTER},      {'Z', UNICODE_LETTER},      {'5', UNICODE_NUMBER},  {' ', UNICODE_SPACE},
-        {'\t', UNICODE_SPACE},      {0x0b, UNICODE_SPACE},      {'!', UNICODE_OTHER},   {0, UNICODE_OTHER},
-        {0xa0, UNICODE_SPACE},      {0xaa, UNICODE_LETTER},     {0xb2, UNICODE_NUMBER}, {0xbd, UNICODE_NUMBER},
-        {0x85, UNICODE_OTHER},      {0x300, UNICODE_OTHER},     {0x3b1, UNICODE_LETTER}, {0x663, UNICODE_NUMBER},
-        {0x1680, UNICODE_SPACE},    {0x180e, UNICODE_OTHER},    {0x2000, UNICODE_SPACE}, {0x200a, UNICODE_SPACE},
-        {0x200b, UNICODE_OTHER},    {0x2028, UNICODE_SPACE},    {0x202f, UNICODE_SPACE}, {0x205f, UNICODE_SPACE},
-        {0x2160, UNICODE_NUMBER},   {0x3000, UNICODE_SPACE},    {0x3007, UNICODE_NUMBER}, {0x4e00, UNICODE_LETTER},
-        {0xac00, UNICODE_LETTER},   {0xfeff, UNICODE_SPACE},    {0xfffd, UNICODE_OTHER}, {0x1f600, UNICODE_OTHER},
-        {0x1d400, UNICODE_LETTER},  {0x20000, UNICODE_LETTER},  {0x10ffff, UNICODE_OTHER}, {0x110000, UNICODE_OTHER},
+        {'a', UNICODE_LETTER},     {'Z', UNICODE_LETTER},     {'5', UNICODE_NUMBER},     {' ', UNICODE_SPACE},
+        {'\t', UNICODE_SPACE},     {0x0b, UNICODE_SPACE},     {'!', UNICODE_OTHER},      {0, UNICODE_OTHER},
+        {0xa0, UNICODE_SPACE},     {0xaa, UNICODE_LETTER},    {0xb2, UNICODE_NUMBER},    {0xbd, UNICODE_NUMBER},
+        {0x85, UNICODE_OTHER},     {0x300, UNICODE_OTHER},    {0x3b1, UNICODE_LETTER},   {0x663, UNICODE_NUMBER},
+        {0x1680, UNICODE_SPACE},   {0x180e, UNICODE_OTHER},   {0x2000, UNICODE_SPACE},   {0x200a, UNICODE_SPACE},
+        {0x200b, UNICODE_OTHER},   {0x2028, UNICODE_SPACE},   {0x202f, UNICODE_SPACE},   {0x205f, UNICODE_SPACE},
+        {0x2160, UNICODE_NUMBER},  {0x3000, UNICODE_SPACE},   {0x3007, UNICODE_NUMBER},  {0x4e00, UNICODE_LETTER},
+        {0xac00, UNICODE_LETTER},  {0xfeff, UNICODE_SPACE},   {0xfffd, UNICODE_OTHER},   {0x1f600, UNICODE_OTHER},
+        {0x1d400, UNICODE_LETTER}, {0x20000, UNICODE_LETTER}, {0x10ffff, UNICODE_OTHER}, {0x110000, UNICODE_OTHER},
     };
     for (size_t i = 0; i < COUNT_OF(cases); i++)
         ck_assert_msg(unicode_class(cases[i].cp) == cases[i].cls, "U+%04X: class %d, expected %d", cases[i].cp,
@@ -528,14 +548,19 @@ START_TEST(test_merge_order)
         /* no final newline */
         {"ab", "#version: 0.2\na b", "ab", "ab"},
         /* merges of the byte-level characters: a space is \xc4\xa0 */
-        {"\xc4\xa0" "a", "#version: 0.2\n\xc4\xa0 a\n", " a a", "\xc4\xa0" "a|\xc4\xa0" "a"},
+        {"\xc4\xa0"
+         "a",
+         "#version: 0.2\n\xc4\xa0 a\n", " a a",
+         "\xc4\xa0"
+         "a|\xc4\xa0"
+         "a"},
     };
     for (size_t i = 0; i < COUNT_OF(cases); i++) {
         Bpe *bpe = make_bpe(cases[i].extra, cases[i].merges);
         char got[256];
         tokens_of(bpe, cases[i].text, got, sizeof got);
-        ck_assert_msg(strcmp(got, cases[i].tokens) == 0, "case %zu: '%s' became '%s', expected '%s'", i,
-                      cases[i].text, got, cases[i].tokens);
+        ck_assert_msg(strcmp(got, cases[i].tokens) == 0, "case %zu: '%s' became '%s', expected '%s'", i, cases[i].text,
+                      got, cases[i].tokens);
         bpe_free(bpe);
     }
 }
@@ -597,9 +622,17 @@ END_TEST
 START_TEST(test_replay_gpt2)
 {
     Bpe *bpe = gpt2();
-    static const char *const words[] = {" the", "Hello", " tokenization", " antidisestablishmentarianism",
-                                        " \xc3\xa9t\xc3\xa9", "1234567", "!!!!!!", " \xf0\x9f\x98\x80", "    ",
-                                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", " Donaudampfschifffahrt"};
+    static const char *const words[] = {" the",
+                                        "Hello",
+                                        " tokenization",
+                                        " antidisestablishmentarianism",
+                                        " \xc3\xa9t\xc3\xa9",
+                                        "1234567",
+                                        "!!!!!!",
+                                        " \xf0\x9f\x98\x80",
+                                        "    ",
+                                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                        " Donaudampfschifffahrt"};
     for (size_t w = 0; w < COUNT_OF(words); w++) {
         const char *word = words[w];
         Error err;
@@ -669,10 +702,10 @@ END_TEST
  * member text spliced in before the closing brace (or the whole text when
  * raw), with one byte left out when skip >= 0. */
 static const struct {
-    const char *vocab;     /* raw text, or a member list to append (starts with ',') */
+    const char *vocab; /* raw text, or a member list to append (starts with ',') */
     bool raw;
     int skip;
-    const char *message;   /* the expected message; "%d" stands for the column of the spliced member's value */
+    const char *message; /* the expected message; "%d" stands for the column of the spliced member's value */
 } VOCAB_BAD[] = {
     {"[1,", true, -1, "vocab.json:1:4: expected a value, found the end of the text"},
     {"[]", true, -1, "vocab.json:1:1: the vocabulary (token strings to ids): expected an object, found an array"},
@@ -697,7 +730,8 @@ static const struct {
      "vocab.json:1:1: no token for byte 0x00 (its byte-level character U+0100 \"\xc4\x80\"): every byte needs one"},
     {NULL, false, ' ',
      "vocab.json:1:1: no token for byte 0x20 (its byte-level character U+0120 \"\xc4\xa0\"): every byte needs one"},
-    {", \"ab\": 300", false, -1, "vocab.json:1:%d: token \"ab\" has id 300, out of range: 257 tokens need the ids 0 to 256"},
+    {", \"ab\": 300", false, -1,
+     "vocab.json:1:%d: token \"ab\" has id 300, out of range: 257 tokens need the ids 0 to 256"},
     {", \"ab\": 255", false, -1, "vocab.json:1:%d: id 255 is given twice: to \"ab\" and before to \"\xc3\xbf\""},
 };
 
@@ -751,7 +785,7 @@ END_TEST
  * "b\xc4\xa0" */
 static const struct {
     const char *merges;
-    size_t len;            /* 0: strlen */
+    size_t len; /* 0: strlen */
     const char *message;
 } MERGES_BAD[] = {
     {"", 0, "merges.txt:1:1: the first line must be \"#version: ...\" (is this a merges.txt?)"},

@@ -48,7 +48,7 @@ START_TEST(test_tokenization_rule)
         {"  spaces\tand\nnewlines  ", 3, {2, 0, 1}, 3, "spaces"},
         {"b a b a", 4, {1, 0, 1, 0}, 2, "b"},
         {"Hello, hello!", 2, {1, 0}, 2, "hello,"}, /* punctuation stays: "hello!" sorts first */
-        {"Été été", 2, {0, 1}, 2, "Été"},         /* only ASCII letters are lowercased */
+        {"Été été", 2, {0, 1}, 2, "Été"},          /* only ASCII letters are lowercased */
         {"one", 1, {0}, 1, "one"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -77,7 +77,9 @@ START_TEST(test_sentence_errors)
         {"", "empty"},
         {"   \t ", "empty"},
         {"bad \x1b[31m escape", "control character 0x1B"},
-        {"c1 \xc2\x9b" "31m", "control character U+009B"},
+        {"c1 \xc2\x9b"
+         "31m",
+         "control character U+009B"},
         {"bell\a", "control character"},
         {"broken \xc3 utf8", "invalid UTF-8"},
         {"overlong \xc0\xaf", "invalid UTF-8"},

@@ -44,26 +44,23 @@ static Tensor *tensor_filled(int ndim, const size_t *shape, double phase)
 static void assert_close(float got, double want, const char *equation, size_t index)
 {
     double tolerance = 1e-6 + 1e-6 * fabs(want);
-    ck_assert_msg(fabs((double)got - want) <= tolerance,
-                  "%s: element %zu is %.9g, expected %.9g (tolerance %.3g)", equation, index,
-                  (double)got, want, tolerance);
+    ck_assert_msg(fabs((double)got - want) <= tolerance, "%s: element %zu is %.9g, expected %.9g (tolerance %.3g)",
+                  equation, index, (double)got, want, tolerance);
 }
 
 /* Fails the test unless message contains part. */
 static void assert_contains(const char *message, const char *part)
 {
-    ck_assert_msg(strstr(message, part) != NULL, "expected the message to contain \"%s\", got \"%s\"",
-                  part, message);
+    ck_assert_msg(strstr(message, part) != NULL, "expected the message to contain \"%s\", got \"%s\"", part, message);
 }
 
 /* Fails the test unless err is a STATUS_DATAERR error whose one-line
  * message contains every non-NULL string of parts. */
 static void assert_dataerr(const Error *err, const char *const *parts, int n_parts)
 {
-    ck_assert_msg(err->status == STATUS_DATAERR, "expected status %d (STATUS_DATAERR), got %d: \"%s\"",
-                  STATUS_DATAERR, err->status, err->message);
-    ck_assert_msg(strchr(err->message, '\n') == NULL, "message is not one line: \"%s\"",
-                  err->message);
+    ck_assert_msg(err->status == STATUS_DATAERR, "expected status %d (STATUS_DATAERR), got %d: \"%s\"", STATUS_DATAERR,
+                  err->status, err->message);
+    ck_assert_msg(strchr(err->message, '\n') == NULL, "message is not one line: \"%s\"", err->message);
     for (int i = 0; i < n_parts; i++)
         if (parts[i] != NULL)
             assert_contains(err->message, parts[i]);
@@ -262,8 +259,7 @@ static void ref_chain(const Tensor *const *in, double *want)
             double sum = 0.0;
             for (size_t j = 0; j < J; j++)
                 for (size_t k = 0; k < K; k++)
-                    sum += (double)a->data[i * J + j] * (double)b->data[j * K + k] *
-                           (double)c->data[k * L + l];
+                    sum += (double)a->data[i * J + j] * (double)b->data[j * K + k] * (double)c->data[k * L + l];
             want[i * L + l] = sum;
         }
 }
@@ -322,20 +318,18 @@ static void check_equation_case(const EquationCase *c)
     Error err;
     error_clear(&err);
     Tensor *out = einsum(c->equation, operands, c->n, &err);
-    ck_assert_msg(out != NULL, "'%s': expected a result, got the error \"%s\"", c->equation,
-                  err.message);
+    ck_assert_msg(out != NULL, "'%s': expected a result, got the error \"%s\"", c->equation, err.message);
 
-    ck_assert_msg(out->ndim == c->out_ndim, "'%s': result has rank %d, expected %d", c->equation,
-                  out->ndim, c->out_ndim);
+    ck_assert_msg(out->ndim == c->out_ndim, "'%s': result has rank %d, expected %d", c->equation, out->ndim,
+                  c->out_ndim);
     size_t expected_size = 1;
     for (int d = 0; d < c->out_ndim; d++) {
-        ck_assert_msg(out->shape[d] == c->out_shape[d],
-                      "'%s': result dimension %d is %zu, expected %zu", c->equation, d,
-                      out->shape[d], c->out_shape[d]);
+        ck_assert_msg(out->shape[d] == c->out_shape[d], "'%s': result dimension %d is %zu, expected %zu", c->equation,
+                      d, out->shape[d], c->out_shape[d]);
         expected_size *= c->out_shape[d];
     }
-    ck_assert_msg(out->size == expected_size, "'%s': result has %zu elements, expected %zu",
-                  c->equation, out->size, expected_size);
+    ck_assert_msg(out->size == expected_size, "'%s': result has %zu elements, expected %zu", c->equation, out->size,
+                  expected_size);
     ck_assert_msg(expected_size <= CASE_MAX_OUTPUT, "'%s': case too large for the test", c->equation);
 
     double want[CASE_MAX_OUTPUT];
@@ -380,8 +374,8 @@ START_TEST(test_stages_match_one_call)
     ck_assert_msg(staged != NULL && again != NULL && whole != NULL, "eval: %s", err.message);
     for (size_t i = 0; i < whole->size; i++) {
         ck_assert_msg(staged->data[i] == whole->data[i] && again->data[i] == whole->data[i],
-                      "element %zu: staged %.9g, again %.9g, one call %.9g", i,
-                      (double)staged->data[i], (double)again->data[i], (double)whole->data[i]);
+                      "element %zu: staged %.9g, again %.9g, one call %.9g", i, (double)staged->data[i],
+                      (double)again->data[i], (double)whole->data[i]);
     }
     tensor_free(staged);
     tensor_free(again);
@@ -398,9 +392,9 @@ END_TEST
 typedef struct ParseCase {
     const char *equation;
     const char *operands[EINSUM_MAX_OPERANDS]; /* expected letters of each operand */
-    const char *output;                         /* expected output letters */
-    const char *letters;                        /* expected distinct letters, first-seen order */
-    const char *summed;                         /* which of them are summed over */
+    const char *output;                        /* expected output letters */
+    const char *letters;                       /* expected distinct letters, first-seen order */
+    const char *summed;                        /* which of them are summed over */
 } ParseCase;
 
 static const ParseCase PARSE_CASES[] = {
@@ -411,8 +405,7 @@ static const ParseCase PARSE_CASES[] = {
     {"ij->ji", {"ij"}, "ji", "ij", ""},
     {" A b , b C -> A C ", {"Ab", "bC"}, "AC", "AbC", "b"},
     {"a,A->aA", {"a", "A"}, "aA", "aA", ""},
-    {"abcd,efgh,ijkl,mnop->ap", {"abcd", "efgh", "ijkl", "mnop"}, "ap", "abcdefghijklmnop",
-     "bcdefghijklmno"},
+    {"abcd,efgh,ijkl,mnop->ap", {"abcd", "efgh", "ijkl", "mnop"}, "ap", "abcdefghijklmnop", "bcdefghijklmno"},
 };
 
 START_TEST(test_parse_fills_spec)
@@ -421,34 +414,32 @@ START_TEST(test_parse_fills_spec)
     EinsumSpec spec;
     Error err;
     error_clear(&err);
-    ck_assert_msg(einsum_parse(c->equation, &spec, &err), "'%s': expected to parse, got \"%s\"",
-                  c->equation, err.message);
+    ck_assert_msg(einsum_parse(c->equation, &spec, &err), "'%s': expected to parse, got \"%s\"", c->equation,
+                  err.message);
     ck_assert_msg(err.status == STATUS_OK, "'%s': status %d after success", c->equation, err.status);
     ck_assert_msg(!spec.bound, "'%s': bound after parsing only", c->equation);
 
     int n_expected = 0;
     while (n_expected < EINSUM_MAX_OPERANDS && c->operands[n_expected] != NULL)
         n_expected++;
-    ck_assert_msg(spec.n_operands == n_expected, "'%s': %d operands, expected %d", c->equation,
-                  spec.n_operands, n_expected);
+    ck_assert_msg(spec.n_operands == n_expected, "'%s': %d operands, expected %d", c->equation, spec.n_operands,
+                  n_expected);
     for (int k = 0; k < n_expected; k++) {
         int rank = (int)strlen(c->operands[k]);
         ck_assert_msg(spec.rank[k] == rank && memcmp(spec.labels[k], c->operands[k], (size_t)rank) == 0,
-                      "'%s': operand %d is '%.*s', expected '%s'", c->equation, k + 1, spec.rank[k],
-                      spec.labels[k], c->operands[k]);
+                      "'%s': operand %d is '%.*s', expected '%s'", c->equation, k + 1, spec.rank[k], spec.labels[k],
+                      c->operands[k]);
     }
     int out_rank = (int)strlen(c->output);
     ck_assert_msg(spec.out_rank == out_rank && memcmp(spec.out_labels, c->output, (size_t)out_rank) == 0,
-                  "'%s': output is '%.*s', expected '%s'", c->equation, spec.out_rank,
-                  spec.out_labels, c->output);
+                  "'%s': output is '%.*s', expected '%s'", c->equation, spec.out_rank, spec.out_labels, c->output);
     int n_letters = (int)strlen(c->letters);
     ck_assert_msg(spec.n_letters == n_letters && memcmp(spec.letters, c->letters, (size_t)n_letters) == 0,
-                  "'%s': letters are '%.*s', expected '%s'", c->equation, spec.n_letters,
-                  spec.letters, c->letters);
+                  "'%s': letters are '%.*s', expected '%s'", c->equation, spec.n_letters, spec.letters, c->letters);
     for (int l = 0; l < spec.n_letters; l++) {
         bool expected = strchr(c->summed, spec.letters[l]) != NULL;
-        ck_assert_msg(spec.summed[l] == expected, "'%s': letter '%c' summed is %d, expected %d",
-                      c->equation, spec.letters[l], spec.summed[l], expected);
+        ck_assert_msg(spec.summed[l] == expected, "'%s': letter '%c' summed is %d, expected %d", c->equation,
+                      spec.letters[l], spec.summed[l], expected);
     }
 }
 END_TEST
@@ -470,8 +461,8 @@ START_TEST(test_bind_sets_sizes)
     } expected[] = {{'s', 5}, {'d', 16}, {'h', 2}, {'e', 8}};
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
         int l = slot_of(&spec, expected[i].letter);
-        ck_assert_msg(spec.size[l] == expected[i].size, "letter '%c' has size %zu, expected %zu",
-                      expected[i].letter, spec.size[l], expected[i].size);
+        ck_assert_msg(spec.size[l] == expected[i].size, "letter '%c' has size %zu, expected %zu", expected[i].letter,
+                      spec.size[l], expected[i].size);
     }
     ck_assert_msg(einsum_term_count(&spec) == 16, "term count %zu, expected 16 (the size of d)",
                   einsum_term_count(&spec));
@@ -525,17 +516,15 @@ START_TEST(test_parse_error)
     EinsumSpec spec;
     Error err;
     error_clear(&err);
-    ck_assert_msg(!einsum_parse(c->equation, &spec, &err), "'%s': expected a parse error, it parsed",
-                  c->equation);
+    ck_assert_msg(!einsum_parse(c->equation, &spec, &err), "'%s': expected a parse error, it parsed", c->equation);
     assert_dataerr(&err, c->expect, 3);
 
     /* The one-call form reports the same error. */
     Error again;
     error_clear(&again);
-    ck_assert_msg(einsum(c->equation, NULL, 0, &again) == NULL, "'%s': einsum gave a result",
-                  c->equation);
-    ck_assert_msg(strcmp(again.message, err.message) == 0, "einsum said \"%s\", einsum_parse \"%s\"",
-                  again.message, err.message);
+    ck_assert_msg(einsum(c->equation, NULL, 0, &again) == NULL, "'%s': einsum gave a result", c->equation);
+    ck_assert_msg(strcmp(again.message, err.message) == 0, "einsum said \"%s\", einsum_parse \"%s\"", again.message,
+                  err.message);
 }
 END_TEST
 
@@ -546,8 +535,9 @@ START_TEST(test_parse_error_exact_message)
     Error err;
     error_clear(&err);
     ck_assert(!einsum_parse("ij,jk", &spec, &err));
-    ck_assert_str_eq(err.message, "einsum 'ij,jk': column 6: missing '->' (attn-trace needs an "
-                                  "explicit output, e.g. 'ij,jk->ik')");
+    ck_assert_str_eq(err.message,
+                     "einsum 'ij,jk': column 6: missing '->' (attn-trace needs an "
+                     "explicit output, e.g. 'ij,jk->ik')");
     ck_assert_int_eq(err.status, STATUS_DATAERR);
 }
 END_TEST
@@ -585,8 +575,7 @@ static void assert_parse_fails_at(const char *equation, size_t column, const cha
     EinsumSpec spec;
     Error err;
     error_clear(&err);
-    ck_assert_msg(!einsum_parse(equation, &spec, &err), "'%s': expected a parse error, it parsed",
-                  equation);
+    ck_assert_msg(!einsum_parse(equation, &spec, &err), "'%s': expected a parse error, it parsed", equation);
     char where[32];
     snprintf(where, sizeof where, "column %zu:", column);
     const char *parts[] = {where, what};
@@ -649,8 +638,8 @@ START_TEST(test_parse_distinct_letter_limit)
     error_clear(&err);
     if (write_distinct_operands(EINSUM_MAX_LETTERS, equation) <= EINSUM_MAX_OPERANDS) {
         strcat(equation, "->a");
-        ck_assert_msg(einsum_parse(equation, &spec, &err), "'%s': expected to parse, got \"%s\"",
-                      equation, err.message);
+        ck_assert_msg(einsum_parse(equation, &spec, &err), "'%s': expected to parse, got \"%s\"", equation,
+                      err.message);
         ck_assert_int_eq(spec.n_letters, EINSUM_MAX_LETTERS);
     }
 
@@ -675,34 +664,54 @@ END_TEST
 
 typedef struct BindErrorCase {
     const char *equation;
-    int n;                                             /* operands passed */
+    int n; /* operands passed */
     int ndim[EINSUM_MAX_OPERANDS];
     size_t shape[EINSUM_MAX_OPERANDS][TENSOR_MAX_DIMS];
-    const char *expect;                                /* the whole message */
+    const char *expect; /* the whole message */
 } BindErrorCase;
 
 static const BindErrorCase BIND_ERROR_CASES[] = {
-    {"sd,hde->hse", 2, {2, 3}, {{5, 16}, {2, 8, 4}},
+    {"sd,hde->hse",
+     2,
+     {2, 3},
+     {{5, 16}, {2, 8, 4}},
      "einsum 'sd,hde->hse': letter 'd' is 16 in operand 1 but 8 in operand 2"},
-    {"ij,ij->ij", 2, {2, 2}, {{2, 3}, {2, 4}},
-     "einsum 'ij,ij->ij': letter 'j' is 3 in operand 1 but 4 in operand 2"},
-    {"ij,jk,kl->il", 3, {2, 2, 2}, {{2, 3}, {3, 4}, {5, 6}},
+    {"ij,ij->ij", 2, {2, 2}, {{2, 3}, {2, 4}}, "einsum 'ij,ij->ij': letter 'j' is 3 in operand 1 but 4 in operand 2"},
+    {"ij,jk,kl->il",
+     3,
+     {2, 2, 2},
+     {{2, 3}, {3, 4}, {5, 6}},
      "einsum 'ij,jk,kl->il': letter 'k' is 4 in operand 2 but 5 in operand 3"},
-    {" i j , j k -> i k ", 2, {2, 2}, {{2, 3}, {4, 5}},
+    {" i j , j k -> i k ",
+     2,
+     {2, 2},
+     {{2, 3}, {4, 5}},
      "einsum 'ij,jk->ik': letter 'j' is 3 in operand 1 but 4 in operand 2"},
-    {"ij,jk->ik", 3, {2, 2, 2}, {{2, 3}, {3, 4}, {4, 5}},
-     "einsum 'ij,jk->ik': expects 2 operands, got 3"},
+    {"ij,jk->ik", 3, {2, 2, 2}, {{2, 3}, {3, 4}, {4, 5}}, "einsum 'ij,jk->ik': expects 2 operands, got 3"},
     {"ij,jk->ik", 1, {2}, {{2, 3}}, "einsum 'ij,jk->ik': expects 2 operands, got 1"},
     {"ij->ji", 2, {2, 2}, {{2, 3}, {2, 3}}, "einsum 'ij->ji': expects 1 operand, got 2"},
-    {"sd,hde->hse", 2, {2, 2}, {{5, 16}, {16, 4}},
+    {"sd,hde->hse",
+     2,
+     {2, 2},
+     {{5, 16}, {16, 4}},
      "einsum 'sd,hde->hse': operand 2 has 3 letters 'hde' but the tensor has 2 dimensions [16, 4]"},
-    {"i,i->", 2, {2, 1}, {{2, 3}, {3}},
+    {"i,i->",
+     2,
+     {2, 1},
+     {{2, 3}, {3}},
      "einsum 'i,i->': operand 1 has 1 letter 'i' but the tensor has 2 dimensions [2, 3]"},
-    {"bhqd,bhkd->bhqk", 2, {4, 3}, {{1, 2, 3, 4}, {2, 3, 4}},
+    {"bhqd,bhkd->bhqk",
+     2,
+     {4, 3},
+     {{1, 2, 3, 4}, {2, 3, 4}},
      "einsum 'bhqd,bhkd->bhqk': operand 2 has 4 letters 'bhkd' but the tensor has 3 dimensions "
      "[2, 3, 4]"},
-    {"ij->", 1, {1}, {{7}}, "einsum 'ij->': operand 1 has 2 letters 'ij' but the tensor has 1 "
-                            "dimension [7]"},
+    {"ij->",
+     1,
+     {1},
+     {{7}},
+     "einsum 'ij->': operand 1 has 2 letters 'ij' but the tensor has 1 "
+     "dimension [7]"},
 };
 
 START_TEST(test_bind_error)
@@ -718,8 +727,7 @@ START_TEST(test_bind_error)
     Error err;
     error_clear(&err);
     ck_assert_msg(einsum_parse(c->equation, &spec, &err), "'%s': parse: %s", c->equation, err.message);
-    ck_assert_msg(!einsum_bind(&spec, operands, c->n, &err), "'%s': expected a bind error",
-                  c->equation);
+    ck_assert_msg(!einsum_bind(&spec, operands, c->n, &err), "'%s': expected a bind error", c->equation);
     ck_assert_msg(!spec.bound, "'%s': bound after a failed bind", c->equation);
     ck_assert_int_eq(err.status, STATUS_DATAERR);
     ck_assert_str_eq(err.message, c->expect);
@@ -727,8 +735,7 @@ START_TEST(test_bind_error)
     /* The one-call form reports the same error. */
     Error again;
     error_clear(&again);
-    ck_assert_msg(einsum(c->equation, operands, c->n, &again) == NULL, "'%s': einsum gave a result",
-                  c->equation);
+    ck_assert_msg(einsum(c->equation, operands, c->n, &again) == NULL, "'%s': einsum gave a result", c->equation);
     ck_assert_int_eq(again.status, STATUS_DATAERR);
     ck_assert_str_eq(again.message, c->expect);
 
@@ -769,8 +776,7 @@ START_TEST(test_bind_size_overflow)
         EinsumSpec spec;
         error_clear(&err);
         ck_assert_msg(einsum_parse(equations[i], &spec, &err), "parse: %s", err.message);
-        ck_assert_msg(!einsum_bind(&spec, operands, 4, &err), "'%s': expected an overflow error",
-                      equations[i]);
+        ck_assert_msg(!einsum_bind(&spec, operands, 4, &err), "'%s': expected an overflow error", equations[i]);
         ck_assert_msg(!spec.bound, "'%s': bound after a failed bind", equations[i]);
         const char *parts[] = {"too large", "SIZE_MAX"};
         assert_dataerr(&err, parts, 2);
@@ -810,8 +816,7 @@ START_TEST(test_eval_unbound)
     error_clear(&err);
     ck_assert(einsum_parse("ij->ji", &spec, &err));
     ck_assert(einsum_eval(&spec, operands, 1, &err) == NULL);
-    ck_assert_msg(err.status == STATUS_FAILURE, "expected STATUS_FAILURE, got %d: %s", err.status,
-                  err.message);
+    ck_assert_msg(err.status == STATUS_FAILURE, "expected STATUS_FAILURE, got %d: %s", err.status, err.message);
     assert_contains(err.message, "einsum_bind");
     tensor_free(a);
 }
@@ -886,8 +891,8 @@ START_TEST(test_term_count)
     Error err;
     error_clear(&err);
     ck_assert_msg(einsum_parse(c->equation, &spec, &err), "parse: %s", err.message);
-    ck_assert_msg(einsum_term_count(&spec) == 0, "'%s': an unbound spec counts %zu terms, expected 0",
-                  c->equation, einsum_term_count(&spec));
+    ck_assert_msg(einsum_term_count(&spec) == 0, "'%s': an unbound spec counts %zu terms, expected 0", c->equation,
+                  einsum_term_count(&spec));
     ck_assert_msg(einsum_bind(&spec, operands, c->n, &err), "bind: %s", err.message);
     ck_assert_msg(einsum_term_count(&spec) == c->count, "'%s': %zu terms, expected %zu", c->equation,
                   einsum_term_count(&spec), c->count);
@@ -897,8 +902,7 @@ START_TEST(test_term_count)
     EinsumTerm terms[16];
     float sum = -1.0f;
     size_t written = einsum_terms(&spec, operands, out_index, terms, 16, &sum);
-    ck_assert_msg(written == c->count, "'%s': einsum_terms wrote %zu, expected %zu", c->equation,
-                  written, c->count);
+    ck_assert_msg(written == c->count, "'%s': einsum_terms wrote %zu, expected %zu", c->equation, written, c->count);
     for (int k = 0; k < c->n; k++)
         tensor_free(in[k]);
 }
@@ -929,37 +933,32 @@ START_TEST(test_terms_hij_hjk_hik)
                 EinsumTerm terms[J];
                 float sum = 0.0f;
                 size_t written = einsum_terms(&spec, operands, out_index, terms, J, &sum);
-                ck_assert_msg(written == J, "[%zu,%zu,%zu]: %zu terms, expected %d", h, i, k,
-                              written, J);
+                ck_assert_msg(written == J, "[%zu,%zu,%zu]: %zu terms, expected %d", h, i, k, written, J);
                 float total = 0.0f; /* float, in order, as einsum_eval sums */
                 for (size_t j = 0; j < J; j++) {
                     const EinsumTerm *term = &terms[j];
                     size_t a_index[3] = {h, i, j}, b_index[3] = {h, j, k};
                     size_t a_offset = tensor_offset(a, a_index), b_offset = tensor_offset(b, b_index);
-                    ck_assert_msg(term->summed_index[j_slot] == j,
-                                  "[%zu,%zu,%zu] term %zu: j is %zu, expected %zu", h, i, k, j,
-                                  term->summed_index[j_slot], j);
+                    ck_assert_msg(term->summed_index[j_slot] == j, "[%zu,%zu,%zu] term %zu: j is %zu, expected %zu", h,
+                                  i, k, j, term->summed_index[j_slot], j);
                     ck_assert_msg(term->offset[0] == a_offset && term->offset[1] == b_offset,
-                                  "[%zu,%zu,%zu] term %zu: offsets %zu, %zu, expected %zu, %zu", h,
-                                  i, k, j, term->offset[0], term->offset[1], a_offset, b_offset);
-                    ck_assert_msg(term->factor[0] == a->data[a_offset] &&
-                                      term->factor[1] == b->data[b_offset],
-                                  "[%zu,%zu,%zu] term %zu: factors %.9g, %.9g, expected %.9g, %.9g",
-                                  h, i, k, j, (double)term->factor[0], (double)term->factor[1],
-                                  (double)a->data[a_offset], (double)b->data[b_offset]);
+                                  "[%zu,%zu,%zu] term %zu: offsets %zu, %zu, expected %zu, %zu", h, i, k, j,
+                                  term->offset[0], term->offset[1], a_offset, b_offset);
+                    ck_assert_msg(term->factor[0] == a->data[a_offset] && term->factor[1] == b->data[b_offset],
+                                  "[%zu,%zu,%zu] term %zu: factors %.9g, %.9g, expected %.9g, %.9g", h, i, k, j,
+                                  (double)term->factor[0], (double)term->factor[1], (double)a->data[a_offset],
+                                  (double)b->data[b_offset]);
                     float product = term->factor[0] * term->factor[1];
                     ck_assert_msg(term->product == product,
-                                  "[%zu,%zu,%zu] term %zu: product %.9g, factors multiply to %.9g",
-                                  h, i, k, j, (double)term->product, (double)product);
+                                  "[%zu,%zu,%zu] term %zu: product %.9g, factors multiply to %.9g", h, i, k, j,
+                                  (double)term->product, (double)product);
                     total += term->product;
                 }
                 size_t flat = tensor_offset(out, out_index);
-                ck_assert_msg(sum == out->data[flat],
-                              "[%zu,%zu,%zu]: terms sum to %.9g, einsum_eval stored %.9g", h, i, k,
-                              (double)sum, (double)out->data[flat]);
-                ck_assert_msg(total == sum,
-                              "[%zu,%zu,%zu]: the listed products add up to %.9g, *sum is %.9g", h,
-                              i, k, (double)total, (double)sum);
+                ck_assert_msg(sum == out->data[flat], "[%zu,%zu,%zu]: terms sum to %.9g, einsum_eval stored %.9g", h, i,
+                              k, (double)sum, (double)out->data[flat]);
+                ck_assert_msg(total == sum, "[%zu,%zu,%zu]: the listed products add up to %.9g, *sum is %.9g", h, i, k,
+                              (double)total, (double)sum);
             }
     tensor_free(out);
     tensor_free(a);
@@ -991,25 +990,21 @@ START_TEST(test_terms_three_operands)
             EinsumTerm terms[J * K];
             float sum = 0.0f;
             size_t written = einsum_terms(&spec, operands, out_index, terms, J * K, &sum);
-            ck_assert_msg(written == J * K, "[%zu,%zu]: %zu terms, expected %d", i, l, written,
-                          J * K);
+            ck_assert_msg(written == J * K, "[%zu,%zu]: %zu terms, expected %d", i, l, written, J * K);
             for (size_t t = 0; t < written; t++) {
                 size_t j = t / K, k = t % K;
                 ck_assert_msg(terms[t].summed_index[j_slot] == j && terms[t].summed_index[k_slot] == k,
-                              "[%zu,%zu] term %zu: (j, k) = (%zu, %zu), expected (%zu, %zu)", i, l,
-                              t, terms[t].summed_index[j_slot], terms[t].summed_index[k_slot], j, k);
+                              "[%zu,%zu] term %zu: (j, k) = (%zu, %zu), expected (%zu, %zu)", i, l, t,
+                              terms[t].summed_index[j_slot], terms[t].summed_index[k_slot], j, k);
                 float fa = a->data[i * J + j], fb = b->data[j * K + k], fc = c->data[k * L + l];
-                ck_assert_msg(terms[t].factor[0] == fa && terms[t].factor[1] == fb &&
-                                  terms[t].factor[2] == fc,
-                              "[%zu,%zu] term %zu: factors differ from a[i][j], b[j][k], c[k][l]",
-                              i, l, t);
+                ck_assert_msg(terms[t].factor[0] == fa && terms[t].factor[1] == fb && terms[t].factor[2] == fc,
+                              "[%zu,%zu] term %zu: factors differ from a[i][j], b[j][k], c[k][l]", i, l, t);
                 float product = fa * fb * fc;
-                ck_assert_msg(terms[t].product == product,
-                              "[%zu,%zu] term %zu: product %.9g, factors multiply to %.9g", i, l,
-                              t, (double)terms[t].product, (double)product);
+                ck_assert_msg(terms[t].product == product, "[%zu,%zu] term %zu: product %.9g, factors multiply to %.9g",
+                              i, l, t, (double)terms[t].product, (double)product);
             }
-            ck_assert_msg(sum == out->data[i * L + l], "[%zu,%zu]: *sum %.9g, einsum_eval %.9g", i,
-                          l, (double)sum, (double)out->data[i * L + l]);
+            ck_assert_msg(sum == out->data[i * L + l], "[%zu,%zu]: *sum %.9g, einsum_eval %.9g", i, l, (double)sum,
+                          (double)out->data[i * L + l]);
         }
     tensor_free(out);
     tensor_free(a);
@@ -1038,8 +1033,7 @@ START_TEST(test_terms_truncated)
     EinsumTerm all[J];
     float full_sum = 0.0f;
     ck_assert_int_eq(einsum_terms(&spec, operands, out_index, all, J, &full_sum), J);
-    ck_assert_msg(full_sum == expected, "full list: *sum %.9g, expected %.9g", (double)full_sum,
-                  (double)expected);
+    ck_assert_msg(full_sum == expected, "full list: *sum %.9g, expected %.9g", (double)full_sum, (double)expected);
 
     const size_t rooms[] = {0, 1, 2, J - 1, J, J + 3};
     for (size_t r = 0; r < sizeof rooms / sizeof rooms[0]; r++) {
@@ -1049,10 +1043,10 @@ START_TEST(test_terms_truncated)
         float sum = 0.0f;
         size_t written = einsum_terms(&spec, operands, out_index, terms, room, &sum);
         size_t expected_written = room < J ? room : J;
-        ck_assert_msg(written == expected_written, "room for %zu: wrote %zu, expected %zu", room,
-                      written, expected_written);
-        ck_assert_msg(sum == expected, "room for %zu: *sum %.9g, expected %.9g (the full sum)",
-                      room, (double)sum, (double)expected);
+        ck_assert_msg(written == expected_written, "room for %zu: wrote %zu, expected %zu", room, written,
+                      expected_written);
+        ck_assert_msg(sum == expected, "room for %zu: *sum %.9g, expected %.9g (the full sum)", room, (double)sum,
+                      (double)expected);
         for (size_t t = 0; t < written; t++)
             ck_assert_msg(terms[t].product == all[t].product && terms[t].offset[0] == all[t].offset[0] &&
                               terms[t].offset[1] == all[t].offset[1],
@@ -1092,12 +1086,10 @@ START_TEST(test_terms_scalar_output)
     EinsumTerm terms[7];
     float sum = 0.0f;
     ck_assert_uint_eq(einsum_terms(&spec, operands, no_index, terms, 7, &sum), 7);
-    ck_assert_msg(sum == out->data[0], "*sum %.9g, einsum_eval %.9g", (double)sum,
-                  (double)out->data[0]);
+    ck_assert_msg(sum == out->data[0], "*sum %.9g, einsum_eval %.9g", (double)sum, (double)out->data[0]);
     for (size_t i = 0; i < 7; i++)
         ck_assert_msg(terms[i].offset[0] == i && terms[i].offset[1] == i,
-                      "term %zu: offsets %zu, %zu, expected %zu, %zu", i, terms[i].offset[0],
-                      terms[i].offset[1], i, i);
+                      "term %zu: offsets %zu, %zu, expected %zu, %zu", i, terms[i].offset[0], terms[i].offset[1], i, i);
     tensor_free(out);
     tensor_free(a);
     tensor_free(b);

@@ -249,8 +249,8 @@ static void check_sources(const Trace *trace, const char *id, const char *sel, c
         int t = tensor_of(trace, step, cases[i].name);
         size_t offset = at(trace, step, t, cases[i].index);
         ck_assert_msg(explain_is_source(trace, step, t_sel, sel_offset, t, offset) == cases[i].source,
-                      "step %s, selected %s at offset %zu: %s[%zu][%zu][%zu] should %sbe a source", id, sel,
-                      sel_offset, cases[i].name, cases[i].index[0], cases[i].index[1], cases[i].index[2],
+                      "step %s, selected %s at offset %zu: %s[%zu][%zu][%zu] should %sbe a source", id, sel, sel_offset,
+                      cases[i].name, cases[i].index[0], cases[i].index[1], cases[i].index[2],
                       cases[i].source ? "" : "not ");
     }
 }
@@ -259,16 +259,15 @@ START_TEST(test_sources_dot_rows_1d)
 {
     Trace *trace = build(1, false);
     static const SourceCase cases[] = {
-        {"query_1", {0}, true},      {"query_1", {15}, true},     {"keys", {2, 0}, true},
-        {"keys", {2, 15}, true},     {"keys", {1, 0}, false},     {"keys", {3, 7}, false},
-        {"scores_1", {2}, false},    {"scores_1", {1}, false},
+        {"query_1", {0}, true},  {"query_1", {15}, true}, {"keys", {2, 0}, true},   {"keys", {2, 15}, true},
+        {"keys", {1, 0}, false}, {"keys", {3, 7}, false}, {"scores_1", {2}, false}, {"scores_1", {1}, false},
     };
     check_sources(trace, "scores", "scores_1", (size_t[]){2}, cases, sizeof cases / sizeof cases[0]);
     /* 16 of query_1 and 16 of keys row 2, nothing else */
     int step = step_of(trace, "scores");
     size_t in_keys = 0;
-    ck_assert_uint_eq(count_sources(trace, step, tensor_of(trace, step, "scores_1"), 2,
-                                    tensor_of(trace, step, "keys"), &in_keys),
+    ck_assert_uint_eq(count_sources(trace, step, tensor_of(trace, step, "scores_1"), 2, tensor_of(trace, step, "keys"),
+                                    &in_keys),
                       32);
     ck_assert_uint_eq(in_keys, 16);
     trace_free(trace);
@@ -285,8 +284,11 @@ START_TEST(test_sources_dot_rows_2d_and_masked)
     check_sources(trace, "keys_values", "keys", (size_t[]){2, 3}, kv, sizeof kv / sizeof kv[0]);
     /* a masked score still comes from its dot product's inputs */
     static const SourceCase masked[] = {
-        {"queries", {1, 0}, true}, {"keys", {4, 9}, true},           {"keys", {1, 9}, false},
-        {"queries", {4, 0}, false}, {"attention_weights", {1, 4}, false},
+        {"queries", {1, 0}, true},
+        {"keys", {4, 9}, true},
+        {"keys", {1, 9}, false},
+        {"queries", {4, 0}, false},
+        {"attention_weights", {1, 4}, false},
     };
     check_sources(trace, "all_tokens", "scores", (size_t[]){1, 4}, masked, sizeof masked / sizeof masked[0]);
     trace_free(trace);
@@ -297,14 +299,13 @@ START_TEST(test_sources_matvec_and_matmul)
 {
     Trace *trace = build(1, false);
     static const SourceCase matvec[] = {
-        {"w_key", {3, 0}, true},  {"w_key", {3, 15}, true},         {"w_key", {2, 3}, false},
-        {"x_1", {0}, true},       {"x_1", {9}, true},               {"w_query", {3, 0}, false},
-        {"sentence_embed", {0, 0}, false},
+        {"w_key", {3, 0}, true}, {"w_key", {3, 15}, true},   {"w_key", {2, 3}, false},          {"x_1", {0}, true},
+        {"x_1", {9}, true},      {"w_query", {3, 0}, false}, {"sentence_embed", {0, 0}, false},
     };
     check_sources(trace, "project_token", "key_1", (size_t[]){3}, matvec, sizeof matvec / sizeof matvec[0]);
     static const SourceCase matmul_1d[] = {
-        {"a1", {0}, true}, {"a1", {4}, true}, {"values", {0, 3}, true}, {"values", {4, 3}, true},
-        {"values", {0, 2}, false},
+        {"a1", {0}, true},        {"a1", {4}, true},         {"values", {0, 3}, true},
+        {"values", {4, 3}, true}, {"values", {0, 2}, false},
     };
     check_sources(trace, "weighted_sum", "z1", (size_t[]){3}, matmul_1d, sizeof matmul_1d / sizeof matmul_1d[0]);
     static const SourceCase matmul_2d[] = {
@@ -314,8 +315,11 @@ START_TEST(test_sources_matvec_and_matmul)
     check_sources(trace, "mh_output", "multihead_output", (size_t[]){2, 6}, matmul_2d,
                   sizeof matmul_2d / sizeof matmul_2d[0]);
     static const SourceCase z[] = {
-        {"attention_weights", {1, 0}, true}, {"attention_weights", {2, 0}, false}, {"values", {3, 7}, true},
-        {"values", {3, 6}, false},           {"scores", {1, 0}, false},
+        {"attention_weights", {1, 0}, true},
+        {"attention_weights", {2, 0}, false},
+        {"values", {3, 7}, true},
+        {"values", {3, 6}, false},
+        {"scores", {1, 0}, false},
     };
     check_sources(trace, "all_tokens", "z", (size_t[]){1, 7}, z, sizeof z / sizeof z[0]);
     trace_free(trace);
@@ -336,7 +340,9 @@ START_TEST(test_sources_scale_and_softmax)
     check_sources(trace, "all_tokens", "attention_weights", (size_t[]){1, 3}, soft_2d,
                   sizeof soft_2d / sizeof soft_2d[0]);
     static const SourceCase soft_3d[] = {
-        {"scores", {1, 2, 0}, true}, {"scores", {1, 2, 4}, true}, {"scores", {0, 2, 3}, false},
+        {"scores", {1, 2, 0}, true},
+        {"scores", {1, 2, 4}, true},
+        {"scores", {0, 2, 3}, false},
         {"scores", {1, 3, 3}, false},
     };
     check_sources(trace, "mh_softmax", "attention_weights", (size_t[]){1, 2, 3}, soft_3d,
@@ -349,12 +355,11 @@ START_TEST(test_sources_einsum)
 {
     Trace *trace = build(1, false);
     static const SourceCase project[] = {
-        {"sentence_embed", {2, 0}, true},  {"sentence_embed", {2, 15}, true}, {"sentence_embed", {1, 0}, false},
-        {"w_query", {1, 0, 3}, true},      {"w_query", {1, 15, 3}, true},     {"w_query", {0, 0, 3}, false},
-        {"w_query", {1, 0, 2}, false},     {"w_key", {1, 0, 3}, false},       {"keys", {1, 2, 3}, false},
+        {"sentence_embed", {2, 0}, true}, {"sentence_embed", {2, 15}, true}, {"sentence_embed", {1, 0}, false},
+        {"w_query", {1, 0, 3}, true},     {"w_query", {1, 15, 3}, true},     {"w_query", {0, 0, 3}, false},
+        {"w_query", {1, 0, 2}, false},    {"w_key", {1, 0, 3}, false},       {"keys", {1, 2, 3}, false},
     };
-    check_sources(trace, "mh_project", "queries", (size_t[]){1, 2, 3}, project,
-                  sizeof project / sizeof project[0]);
+    check_sources(trace, "mh_project", "queries", (size_t[]){1, 2, 3}, project, sizeof project / sizeof project[0]);
     /* scores[h][s][k] = Σ_e queries[h][s][e] keysᵀ[h][e][k]: keys[h][k][e] */
     static const SourceCase scores[] = {
         {"queries", {1, 2, 0}, true}, {"queries", {1, 2, 3}, true}, {"queries", {1, 3, 0}, false},
@@ -363,13 +368,16 @@ START_TEST(test_sources_einsum)
     };
     check_sources(trace, "mh_scores", "scores", (size_t[]){1, 2, 3}, scores, sizeof scores / sizeof scores[0]);
     static const SourceCase blend[] = {
-        {"attention_weights", {0, 1, 0}, true}, {"attention_weights", {0, 1, 4}, true},
-        {"attention_weights", {0, 2, 0}, false}, {"attention_weights", {1, 1, 0}, false},
-        {"values", {0, 0, 2}, true},             {"values", {0, 4, 2}, true},
-        {"values", {0, 0, 1}, false},            {"values", {1, 0, 2}, false},
+        {"attention_weights", {0, 1, 0}, true},
+        {"attention_weights", {0, 1, 4}, true},
+        {"attention_weights", {0, 2, 0}, false},
+        {"attention_weights", {1, 1, 0}, false},
+        {"values", {0, 0, 2}, true},
+        {"values", {0, 4, 2}, true},
+        {"values", {0, 0, 1}, false},
+        {"values", {1, 0, 2}, false},
     };
-    check_sources(trace, "mh_weighted_sum", "head_outputs", (size_t[]){0, 1, 2}, blend,
-                  sizeof blend / sizeof blend[0]);
+    check_sources(trace, "mh_weighted_sum", "head_outputs", (size_t[]){0, 1, 2}, blend, sizeof blend / sizeof blend[0]);
     /* counts: 16 + 16 for a projection, 4 + 4 for a score */
     int step = step_of(trace, "mh_scores");
     size_t in_keys = 0;
@@ -391,12 +399,16 @@ START_TEST(test_sources_copies)
     };
     check_sources(trace, "embed", "sentence_embed", (size_t[]){2, 3}, gather, sizeof gather / sizeof gather[0]);
     static const SourceCase pick[] = {
-        {"sentence_embed", {1, 3}, true}, {"sentence_embed", {0, 3}, false}, {"sentence_embed", {1, 2}, false},
+        {"sentence_embed", {1, 3}, true},
+        {"sentence_embed", {0, 3}, false},
+        {"sentence_embed", {1, 2}, false},
         {"w_key", {1, 3}, false},
     };
     check_sources(trace, "project_token", "x_2", (size_t[]){3}, pick, sizeof pick / sizeof pick[0]);
     static const SourceCase concat[] = {
-        {"head_outputs", {1, 2, 2}, true}, {"head_outputs", {2, 2, 1}, false}, {"head_outputs", {1, 1, 2}, false},
+        {"head_outputs", {1, 2, 2}, true},
+        {"head_outputs", {2, 2, 1}, false},
+        {"head_outputs", {1, 1, 2}, false},
     };
     check_sources(trace, "mh_concat", "concat_heads", (size_t[]){2, 6}, concat, sizeof concat / sizeof concat[0]);
     int step = step_of(trace, "mh_concat");

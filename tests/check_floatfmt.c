@@ -111,9 +111,9 @@ START_TEST(test_edge_cases_exact_text)
         {0x80000000u, "-0"},
         {0x3f800000u, "1"},
         {0xbf800000u, "-1"},
-        {0x3dcccccdu, "0.1"},          /* 0.1f */
-        {0x3e99999au, "0.3"},          /* 0.3f */
-        {0x00000001u, "1e-45"},        /* FLT_TRUE_MIN */
+        {0x3dcccccdu, "0.1"},   /* 0.1f */
+        {0x3e99999au, "0.3"},   /* 0.3f */
+        {0x00000001u, "1e-45"}, /* FLT_TRUE_MIN */
         {0x80000001u, "-1e-45"},
         {0x007fffffu, "1.1754942e-38"}, /* the largest subnormal */
         {0x00800000u, "1.1754944e-38"}, /* FLT_MIN */
@@ -123,31 +123,31 @@ START_TEST(test_edge_cases_exact_text)
         {0xff800000u, "-inf"},
         {0x7fc00000u, "nan"},
         {0xffc00001u, "nan"},
-        {0x38d1b717u, "0.0001"},       /* 1e-4f: the last fixed one */
-        {0x3727c5acu, "1e-05"},        /* 1e-5f: scientific */
+        {0x38d1b717u, "0.0001"}, /* 1e-4f: the last fixed one */
+        {0x3727c5acu, "1e-05"},  /* 1e-5f: scientific */
         {0x3f000000u, "0.5"},
-        {0x47c35000u, "100000"},       /* 1e5f */
+        {0x47c35000u, "100000"}, /* 1e5f */
         {0x48742400u, "250000"},
-        {0x49742400u, "1e+06"},        /* 1e6f: exponent 6 >= P = 6, scientific as %g */
-        {0x4b189680u, "1e+07"},        /* 1e7f */
-        {0x4996b438u, "1234567"},      /* seven digits: P = 7, fixed */
-        {0x4b800000u, "16777216"},     /* 2^24 */
+        {0x49742400u, "1e+06"},    /* 1e6f: exponent 6 >= P = 6, scientific as %g */
+        {0x4b189680u, "1e+07"},    /* 1e7f */
+        {0x4996b438u, "1234567"},  /* seven digits: P = 7, fixed */
+        {0x4b800000u, "16777216"}, /* 2^24 */
         {0x4cbebc20u, "1e+08"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[FLOATFMT_BUF];
         floatfmt_shortest(from_bits(cases[i].bits), text);
-        ck_assert_msg(strcmp(text, cases[i].text) == 0, "%08x: \"%s\", expected \"%s\"", (unsigned)cases[i].bits,
-                      text, cases[i].text);
+        ck_assert_msg(strcmp(text, cases[i].text) == 0, "%08x: \"%s\", expected \"%s\"", (unsigned)cases[i].bits, text,
+                      cases[i].text);
     }
     /* values given as float literals: their shortest text is the literal */
     static const struct {
         float value;
         const char *text;
     } literals[] = {
-        {0.5839f, "0.5839"}, {7.9161e-05f, "7.9161e-05"}, {-0.6136f, "-0.6136"}, {11.1806f, "11.1806"},
-        {3.14159274f, "3.1415927"}, {123456.7f, "123456.7"}, {1.5e-10f, "1.5e-10"}, {2.5e+20f, "2.5e+20"},
-        {0.000123f, "0.000123"}, {-4.5e-6f, "-4.5e-06"}, {9999999.0f, "9999999"}, {1.0e-40f, "1e-40"},
+        {0.5839f, "0.5839"},        {7.9161e-05f, "7.9161e-05"}, {-0.6136f, "-0.6136"},   {11.1806f, "11.1806"},
+        {3.14159274f, "3.1415927"}, {123456.7f, "123456.7"},     {1.5e-10f, "1.5e-10"},   {2.5e+20f, "2.5e+20"},
+        {0.000123f, "0.000123"},    {-4.5e-6f, "-4.5e-06"},      {9999999.0f, "9999999"}, {1.0e-40f, "1e-40"},
     };
     for (size_t i = 0; i < sizeof literals / sizeof literals[0]; i++) {
         char text[FLOATFMT_BUF];
@@ -259,9 +259,9 @@ static NumFormat choose_two_passes(const float *values, size_t n, int precision)
  * in any lane. */
 START_TEST(test_numfmt_choose_one_scan)
 {
-    static const float kinds[] = {0.0f, -0.0f, 1.0f, -3.0f, 0.5f, -0.25f, 1e-5f, 2e9f, 8388607.0f, 8388608.5f,
-                                  16777216.0f, 1e15f, 9.9e14f, -1e16f, 1e-40f, INFINITY, -INFINITY, NAN, 0.5839f,
-                                  -0.6136f, 1234.5f, 7.9161e-05f};
+    static const float kinds[] = {0.0f,       -0.0f,      1.0f,        -3.0f,    0.5f,    -0.25f,     1e-5f,  2e9f,
+                                  8388607.0f, 8388608.5f, 16777216.0f, 1e15f,    9.9e14f, -1e16f,     1e-40f, INFINITY,
+                                  -INFINITY,  NAN,        0.5839f,     -0.6136f, 1234.5f, 7.9161e-05f};
     const size_t n_kinds = sizeof kinds / sizeof kinds[0];
     uint32_t state = 12345u;
     float values[40];
@@ -277,8 +277,8 @@ START_TEST(test_numfmt_choose_one_scan)
         }
         NumFormat got = numfmt_choose(values, n, 4), want = choose_two_passes(values, n, 4);
         if (got.notation != want.notation || got.width != want.width || got.precision != want.precision)
-            ck_abort_msg("round %d (%zu values, first %a): notation %d width %d, two passes give %d width %d", round,
-                         n, (double)values[0], got.notation, got.width, want.notation, want.width);
+            ck_abort_msg("round %d (%zu values, first %a): notation %d width %d, two passes give %d width %d", round, n,
+                         (double)values[0], got.notation, got.width, want.notation, want.width);
         compared++;
     }
     ck_assert_uint_eq(compared, 20000);

@@ -56,16 +56,16 @@ static const struct {
     {"\"abc\"", JSON_STRING, 3, "abc", 0},
     {"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", JSON_STRING, 8, "\"\\/\b\f\n\r\t", 0},
     {"\"\\u0041\\u00e9\\u20AC\"", JSON_STRING, 6, "A\xc3\xa9\xe2\x82\xac", 0},
-    {"\"\\ud83d\\ude00\"", JSON_STRING, 4, "\xf0\x9f\x98\x80", 0},   /* U+1F600 from a surrogate pair */
-    {"\"\\uDBFF\\uDFFF\"", JSON_STRING, 4, "\xf4\x8f\xbf\xbf", 0},   /* U+10FFFF */
-    {"\"\\u0000x\"", JSON_STRING, 2, "\0x", 0},                     /* a NUL inside, counted */
+    {"\"\\ud83d\\ude00\"", JSON_STRING, 4, "\xf0\x9f\x98\x80", 0}, /* U+1F600 from a surrogate pair */
+    {"\"\\uDBFF\\uDFFF\"", JSON_STRING, 4, "\xf4\x8f\xbf\xbf", 0}, /* U+10FFFF */
+    {"\"\\u0000x\"", JSON_STRING, 2, "\0x", 0},                    /* a NUL inside, counted */
     {"\"\xc4\xa0the \xe2\x82\xac \xf0\x9f\x98\x80\"", JSON_STRING, 14, "\xc4\xa0the \xe2\x82\xac \xf0\x9f\x98\x80", 0},
-    {"\"\x7f\"", JSON_STRING, 1, "\x7f", 0},                          /* DEL needs no escape */
+    {"\"\x7f\"", JSON_STRING, 1, "\x7f", 0}, /* DEL needs no escape */
     {"[]", JSON_ARRAY, 0, NULL, 0},
     {"[ 1 , [2, []], {\"a\": null} ]", JSON_ARRAY, 3, NULL, 0},
     {"{}", JSON_OBJECT, 0, NULL, 0},
     {"  {\"a\":1,\"b\":[true,false],\"c\":{\"d\":\"e\"}}  ", JSON_OBJECT, 3, NULL, 2},
-    {"{\"\": 1}", JSON_OBJECT, 1, NULL, 0},                          /* an empty key is a key */
+    {"{\"\": 1}", JSON_OBJECT, 1, NULL, 0}, /* an empty key is a key */
     {"{\"a\": 1, \"A\": 2, \"\\u0061b\": 3, \"ab \": 4}", JSON_OBJECT, 4, NULL, 0},
 };
 
@@ -101,7 +101,7 @@ START_TEST(test_tree)
     ck_assert_str_eq(root->u.members[0].key, "a");
     ck_assert_str_eq(root->u.members[1].key, "b");
     ck_assert_str_eq(root->u.members[2].key, "e");
-    ck_assert_uint_eq(root->u.members[1].key_offset, 23);   /* the quote of "b" */
+    ck_assert_uint_eq(root->u.members[1].key_offset, 23); /* the quote of "b" */
     const JsonValue *a = json_get(root, "a");
     ck_assert_ptr_nonnull(a);
     ck_assert_int_eq(a->type, JSON_ARRAY);
@@ -125,7 +125,7 @@ START_TEST(test_tree)
     ck_assert_int_eq(json_get(b, "d")->type, JSON_NULL);
     ck_assert_ptr_null(json_get(b, "e"));
     ck_assert_ptr_null(json_get(root, "c"));
-    ck_assert_ptr_null(json_get(a, "a"));       /* not an object */
+    ck_assert_ptr_null(json_get(a, "a")); /* not an object */
     ck_assert_ptr_null(json_get(NULL, "a"));
     ck_assert_ptr_null(json_get_n(root, "ab", 2));
     ck_assert_ptr_nonnull(json_get_n(root, "ab", 1));
@@ -153,7 +153,7 @@ END_TEST
 
 static const struct {
     const char *text;
-    size_t len;          /* 0: strlen(text) */
+    size_t len; /* 0: strlen(text) */
     const char *message;
 } INVALID[] = {
     {"", 0, "json:1:1: expected a value, found the end of the text"},
@@ -194,18 +194,21 @@ static const struct {
     {"\"\\u12\"", 0, "json:1:2: \\u must be followed by four hexadecimal digits"},
     {"\"\\u12G4\"", 0, "json:1:2: \\u must be followed by four hexadecimal digits"},
     {"\"ab\\ud800\"", 0, "json:1:4: lone high surrogate \\uD800 (not followed by a low surrogate \\uDC00-\\uDFFF)"},
-    {"\"\\ud800\\u0041\"", 0, "json:1:2: lone high surrogate \\uD800 (not followed by a low surrogate \\uDC00-\\uDFFF)"},
-    {"\"\\ud800\\ud800\"", 0, "json:1:2: lone high surrogate \\uD800 (not followed by a low surrogate \\uDC00-\\uDFFF)"},
+    {"\"\\ud800\\u0041\"", 0,
+     "json:1:2: lone high surrogate \\uD800 (not followed by a low surrogate \\uDC00-\\uDFFF)"},
+    {"\"\\ud800\\ud800\"", 0,
+     "json:1:2: lone high surrogate \\uD800 (not followed by a low surrogate \\uDC00-\\uDFFF)"},
     {"\"\\ude00\"", 0, "json:1:2: lone low surrogate \\uDE00 (not after a high surrogate)"},
     {"\"\xe2\x82\xac\xff\"", 0, "json:1:3: invalid UTF-8 byte 0xff in a string"},
-    {"\"\xc0\xaf\"", 0, "json:1:2: invalid UTF-8 byte 0xc0 in a string"},               /* overlong '/' */
-    {"\"\xed\xa0\x80\"", 0, "json:1:2: invalid UTF-8 byte 0xed in a string"},           /* an encoded surrogate */
-    {"\"\xe2\x82\"", 0, "json:1:2: invalid UTF-8 byte 0xe2 in a string"},               /* cut short */
+    {"\"\xc0\xaf\"", 0, "json:1:2: invalid UTF-8 byte 0xc0 in a string"},     /* overlong '/' */
+    {"\"\xed\xa0\x80\"", 0, "json:1:2: invalid UTF-8 byte 0xed in a string"}, /* an encoded surrogate */
+    {"\"\xe2\x82\"", 0, "json:1:2: invalid UTF-8 byte 0xe2 in a string"},     /* cut short */
     {"\xef\xbb\xbf{}", 0, "json:1:1: a byte order mark (JSON text must not start with one)"},
     {"[1, /* c */ 2]", 0, "json:1:5: expected a value, found '/'"},
     {"[1,\0 2]", 7, "json:1:4: a NUL byte (JSON text may not contain one)"},
     {"\"a\0b\"", 5, "json:1:3: a NUL byte (JSON text may not contain one)"},
-    {"{\"\xc3\xa9\":1,\"\xc3\xa9\":\x01}", 0, "json:1:12: expected a value, found byte 0x01"}, /* columns count characters */
+    {"{\"\xc3\xa9\":1,\"\xc3\xa9\":\x01}", 0,
+     "json:1:12: expected a value, found byte 0x01"}, /* columns count characters */
 };
 
 START_TEST(test_invalid)
@@ -264,8 +267,9 @@ START_TEST(test_depth_limit)
         } else {
             ck_assert_ptr_null(doc);
             char expected[128];
-            snprintf(expected, sizeof expected, "json:1:%d: arrays and objects nested deeper than %d (LIMIT_JSON_MAX_DEPTH)",
-                     depth, LIMIT_JSON_MAX_DEPTH);
+            snprintf(expected, sizeof expected,
+                     "json:1:%d: arrays and objects nested deeper than %d (LIMIT_JSON_MAX_DEPTH)", depth,
+                     LIMIT_JSON_MAX_DEPTH);
             ck_assert_str_eq(err.message, expected);
         }
     }
@@ -307,9 +311,12 @@ static const struct {
     {"50256", true, 50256, NULL},
     {"9223372036854775807", true, INT64_MAX, NULL},
     {"-9223372036854775808", true, INT64_MIN, NULL},
-    {"9223372036854775808", false, 0, "json:1:1: n: integer 9223372036854775808 is out of range (-9223372036854775808 to 9223372036854775807)"},
-    {"-9223372036854775809", false, 0, "json:1:1: n: integer -9223372036854775809 is out of range (-9223372036854775808 to 9223372036854775807)"},
-    {"18446744073709551616", false, 0, "json:1:1: n: integer 18446744073709551616 is out of range (-9223372036854775808 to 9223372036854775807)"},
+    {"9223372036854775808", false, 0,
+     "json:1:1: n: integer 9223372036854775808 is out of range (-9223372036854775808 to 9223372036854775807)"},
+    {"-9223372036854775809", false, 0,
+     "json:1:1: n: integer -9223372036854775809 is out of range (-9223372036854775808 to 9223372036854775807)"},
+    {"18446744073709551616", false, 0,
+     "json:1:1: n: integer 18446744073709551616 is out of range (-9223372036854775808 to 9223372036854775807)"},
     {"1.0", false, 0, "json:1:1: n: expected an integer, found 1.0"},
     {"1e3", false, 0, "json:1:1: n: expected an integer, found 1e3"},
     {"\"5\"", false, 0, "json:1:1: n: expected a number, found a string"},
@@ -342,9 +349,15 @@ START_TEST(test_double)
         const char *text;
         double value;
     } cases[] = {
-        {"1e-05", 1e-05},       {"0.02", 0.02},    {"-2.5E+3", -2.5e3}, {"50257", 50257.0},
-        {"1e-400", 0.0},        {"4.9e-324", 4.9e-324}, {"1.7976931348623157e308", 1.7976931348623157e308},
-        {"0.1", 0.1},           {"123456789012345678901234567890", 123456789012345678901234567890.0},
+        {"1e-05", 1e-05},
+        {"0.02", 0.02},
+        {"-2.5E+3", -2.5e3},
+        {"50257", 50257.0},
+        {"1e-400", 0.0},
+        {"4.9e-324", 4.9e-324},
+        {"1.7976931348623157e308", 1.7976931348623157e308},
+        {"0.1", 0.1},
+        {"123456789012345678901234567890", 123456789012345678901234567890.0},
     };
     for (size_t i = 0; i < COUNT_OF(cases); i++) {
         JsonDoc *doc = parse_ok(cases[i].text);
@@ -416,9 +429,10 @@ END_TEST
 
 START_TEST(test_safetensors_header)
 {
-    const char *text = "{\"__metadata__\":{\"format\":\"pt\"},"
-                       "\"wte.weight\":{\"dtype\":\"F32\",\"shape\":[50257,768],\"data_offsets\":[0,154389504]},"
-                       "\"h.0.ln_1.bias\":{\"dtype\":\"BF16\",\"shape\":[768],\"data_offsets\":[154389504,154391040]}}";
+    const char *text =
+        "{\"__metadata__\":{\"format\":\"pt\"},"
+        "\"wte.weight\":{\"dtype\":\"F32\",\"shape\":[50257,768],\"data_offsets\":[0,154389504]},"
+        "\"h.0.ln_1.bias\":{\"dtype\":\"BF16\",\"shape\":[768],\"data_offsets\":[154389504,154391040]}}";
     JsonDoc *doc = parse_ok(text);
     const JsonValue *root = json_root(doc);
     ck_assert_str_eq(json_get(json_get(root, "__metadata__"), "format")->u.string, "pt");
@@ -437,10 +451,11 @@ END_TEST
 
 START_TEST(test_config)
 {
-    const char *text = "{\n  \"activation_function\": \"gelu_new\",\n  \"architectures\": [\"GPT2LMHeadModel\"],\n"
-                       "  \"layer_norm_epsilon\": 1e-05,\n  \"n_embd\": 768,\n  \"n_head\": 12,\n"
-                       "  \"scale_attn_weights\": true,\n  \"summary_activation\": null,\n"
-                       "  \"task_specific_params\": {\"text-generation\": {\"do_sample\": true, \"max_length\": 50}}\n}\n";
+    const char *text =
+        "{\n  \"activation_function\": \"gelu_new\",\n  \"architectures\": [\"GPT2LMHeadModel\"],\n"
+        "  \"layer_norm_epsilon\": 1e-05,\n  \"n_embd\": 768,\n  \"n_head\": 12,\n"
+        "  \"scale_attn_weights\": true,\n  \"summary_activation\": null,\n"
+        "  \"task_specific_params\": {\"text-generation\": {\"do_sample\": true, \"max_length\": 50}}\n}\n";
     JsonDoc *doc = parse_ok(text);
     const JsonValue *root = json_root(doc);
     Error err;

@@ -125,8 +125,7 @@ static void check_exact(MatrixView va, MatrixView vb, size_t batch, size_t M, si
         torchmath_force_portable(portable == 1 || was_portable);
         for (int threads = 1; threads <= 3; threads++) {
             memset(got, 0xff, n_out * sizeof *got); /* NaN: every element must be written */
-            ck_assert_msg(kernels_gemm_exact(got, va, vb, batch, M, K, N, threads, &err), "%s: %s", what,
-                          err.message);
+            ck_assert_msg(kernels_gemm_exact(got, va, vb, batch, M, K, N, threads, &err), "%s: %s", what, err.message);
             for (size_t i = 0; i < n_out; i++)
                 ck_assert_msg(memcmp(&got[i], &want[i], sizeof got[i]) == 0,
                               "%s, exact (%s), %d threads: [%zu] = %a, the in-order loop gives %a", what,
@@ -212,8 +211,8 @@ START_TEST(test_gemm_layouts)
     }
     /* batches sharing one operand: A shared is done as one wide product */
     check_layout(12, 31, 48, 16, false, false, true, false);
-    check_layout(5, 19, 40, 21, false, false, true, false);  /* N not a multiple of the tile */
-    check_layout(4, 9, 300, 700, false, true, true, false);  /* wider than a block, B transposed */
+    check_layout(5, 19, 40, 21, false, false, true, false); /* N not a multiple of the tile */
+    check_layout(4, 9, 300, 700, false, true, true, false); /* wider than a block, B transposed */
     check_layout(6, 23, 17, 35, false, false, false, true);
     check_layout(1, 64, 64, 64, true, true, false, false);
 }
@@ -239,8 +238,8 @@ START_TEST(test_einsum_fast)
         int in0, in1;
         bool matrix;
     } cases[] = {
-        {"sd,hde->hse", 0, 1, true},  {"hse,hek->hsk", 2, 3, true}, {"hij,hjk->hik", 4, 2, true},
-        {"hse,hek->hks", 2, 3, false}, /* output not in (batch, m, n) order */
+        {"sd,hde->hse", 0, 1, true},  {"hse,hek->hsk", 2, 3, true},
+        {"hij,hjk->hik", 4, 2, true}, {"hse,hek->hks", 2, 3, false}, /* output not in (batch, m, n) order */
         {"sd,hde->hes", 0, 1, false},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -302,8 +301,8 @@ START_TEST(test_softmax_bit_identical)
         softmax_rows(want, in, rows, cols);
         for (int threads = 1; threads <= 2; threads++) {
             kernels_softmax_rows(got, in, rows, cols, threads);
-            ck_assert_msg(memcmp(got, want, rows * cols * sizeof *got) == 0, "softmax of %zu columns, %d threads",
-                          cols, threads);
+            ck_assert_msg(memcmp(got, want, rows * cols * sizeof *got) == 0, "softmax of %zu columns, %d threads", cols,
+                          threads);
         }
         kernels_softmax_rows(in, in, rows, cols, 2); /* in place */
         ck_assert_msg(memcmp(in, want, rows * cols * sizeof *in) == 0, "in-place softmax of %zu columns", cols);
@@ -342,8 +341,9 @@ START_TEST(test_exp_array_bit_identical)
     ck_assert_ptr_nonnull(out);
     for (size_t i = 0; i < N; i++)
         in[i] = -110.0f + 220.0f * (float)i / (float)N;
-    static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -104.0f, -103.99999f, 100.0f,
-                                     100.00001f, 88.72283f, 88.7229f, -87.3f, 1e-30f, -1e-30f, FLT_MIN, -FLT_MIN};
+    static const float specials[] = {0.0f,        -0.0f,   INFINITY,   -INFINITY, NAN,      -104.0f,
+                                     -103.99999f, 100.0f,  100.00001f, 88.72283f, 88.7229f, -87.3f,
+                                     1e-30f,      -1e-30f, FLT_MIN,    -FLT_MIN};
     for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
         in[i * 7 + 3] = specials[i];
     for (size_t i = 0; i < 4096; i++) {
@@ -371,7 +371,8 @@ START_TEST(test_trace_fast_against_reference)
         Error err;
         error_clear(&err);
         ck_assert(config_default(&cfg, &err));
-        ck_assert(config_set_sentence(&cfg, "every word of this longer sentence looks at every other word of it", &err));
+        ck_assert(
+            config_set_sentence(&cfg, "every word of this longer sentence looks at every other word of it", &err));
         cfg.d_model = 48;
         cfg.heads = 6;
         cfg.focus = 4;

@@ -284,14 +284,15 @@ START_TEST(test_good_full)
     /* embed: text (blank runs collapsed, '#' lines kept), notes (comments dropped), a shape quiz */
     const LessonStep *embed = &lesson.steps[0];
     ck_assert_int_eq(embed->line, 18);
-    ck_assert_str_eq(embed->text, "Each of the six tokens picks its row of the `embedding` table.\n"
-                                  "This line joins the paragraph.\n"
-                                  "\n"
-                                  "The word \"the\" appears twice, so two rows are **identical**.\n"
-                                  "\n"
-                                  "- a bullet\n"
-                                  "- another bullet\n"
-                                  "# a line of step text that starts with '#' is text");
+    ck_assert_str_eq(embed->text,
+                     "Each of the six tokens picks its row of the `embedding` table.\n"
+                     "This line joins the paragraph.\n"
+                     "\n"
+                     "The word \"the\" appears twice, so two rows are **identical**.\n"
+                     "\n"
+                     "- a bullet\n"
+                     "- another bullet\n"
+                     "# a line of step text that starts with '#' is text");
     ck_assert_str_eq(embed->notes, "Select a row and press Enter.\n\nAsk the room why two rows match.");
     ck_assert_int_eq(embed->n_quizzes, 1);
     const Quiz *q = &embed->quizzes[0];
@@ -567,7 +568,7 @@ START_TEST(test_quiz_check_tokens_and_choices)
     char n2[] = "2", n3[] = "3", n4[] = "4";
     Quiz numeric = {.kind = QUIZ_CHOICE, .n_choices = 3, .choices = {n2, n3, n4}, .answer_choice = 1};
     ck_assert(quiz_check(&numeric, "3"));
-    ck_assert(quiz_check(&numeric, "b")); /* its label */
+    ck_assert(quiz_check(&numeric, "b"));  /* its label */
     ck_assert(!quiz_check(&numeric, "2")); /* the text of choice a) */
     ck_assert(!quiz_check(&numeric, "1"));
 }
@@ -578,8 +579,8 @@ END_TEST
 START_TEST(test_near_misses_and_choice_labels)
 {
     static const struct {
-        const char *body;  /* after a header and "## embed" */
-        const char *want;  /* in the first error */
+        const char *body; /* after a header and "## embed" */
+        const char *want; /* in the first error */
     } CASES[] = {
         {"##softmax\n", "t.lesson:7:1: '##softmax' is not a section line: a section starts with '## softmax'"},
         {"# softmax\n", "t.lesson:7:1: '# softmax' is not a section line"},
@@ -598,16 +599,17 @@ START_TEST(test_near_misses_and_choice_labels)
         static Lesson lesson;
         LessonErrors errors = {0};
         ck_assert_msg(!parse_text(text, &lesson, &errors), "case %zu passed", c);
-        ck_assert_msg(strstr(strbuf_text(&errors.text), CASES[c].want) == strbuf_text(&errors.text),
-                      "case %zu: %s", c, strbuf_text(&errors.text));
+        ck_assert_msg(strstr(strbuf_text(&errors.text), CASES[c].want) == strbuf_text(&errors.text), "case %zu: %s", c,
+                      strbuf_text(&errors.text));
         lesson_errors_free(&errors);
     }
     /* a choice answer given as a letter, and the old number form */
     static Lesson lesson;
     LessonErrors errors = {0};
-    ck_assert(parse_text("attn-lesson: 1\ntitle: t\n\n## embed\n\n::: quiz\nkind: choice\nquestion: q?\n"
-                         "choice: queries\nchoice: keys\nanswer: b\n:::\n",
-                         &lesson, &errors));
+    ck_assert(
+        parse_text("attn-lesson: 1\ntitle: t\n\n## embed\n\n::: quiz\nkind: choice\nquestion: q?\n"
+                   "choice: queries\nchoice: keys\nanswer: b\n:::\n",
+                   &lesson, &errors));
     ck_assert_int_eq(lesson.steps[1].quizzes[0].answer_choice, 1);
     char buf[64];
     quiz_answer_text(&lesson.steps[1].quizzes[0], buf, sizeof buf);
@@ -616,9 +618,10 @@ START_TEST(test_near_misses_and_choice_labels)
     ck_assert(!quiz_check(&lesson.steps[1].quizzes[0], "2")); /* one scheme: letters here */
     lesson_free(&lesson);
     /* single-letter choices (einsum letters) are labelled by number: typing d means the text d */
-    ck_assert(parse_text("attn-lesson: 1\ntitle: t\n\n## embed\n\n::: quiz\nkind: choice\nquestion: q?\n"
-                         "choice: s\nchoice: d\nchoice: h\nchoice: e\nanswer: d\n:::\n",
-                         &lesson, &errors));
+    ck_assert(
+        parse_text("attn-lesson: 1\ntitle: t\n\n## embed\n\n::: quiz\nkind: choice\nquestion: q?\n"
+                   "choice: s\nchoice: d\nchoice: h\nchoice: e\nanswer: d\n:::\n",
+                   &lesson, &errors));
     const Quiz *letters = &lesson.steps[1].quizzes[0];
     ck_assert(quiz_check(letters, "d") && quiz_check(letters, "2") && !quiz_check(letters, "b"));
     quiz_answer_text(letters, buf, sizeof buf);

@@ -149,8 +149,8 @@ static void compare(const char *fixture, const char *name, const Tensor *got)
 }
 
 static const char *STAGE_TENSORS[] = {
-    "block_input", "ln_1", "qkv", "queries", "keys", "values", "scores", "attention_weights", "head_outputs",
-    "concat_heads", "attn_output", "attn_residual",
+    "block_input",       "ln_1",         "qkv",          "queries",     "keys",          "values", "scores",
+    "attention_weights", "head_outputs", "concat_heads", "attn_output", "attn_residual",
 };
 
 /* ------------------------------------------------------------------------
@@ -294,7 +294,8 @@ START_TEST(test_stage_by_stage)
                         size_t c = gpt2_qkv_column(&model->config, (Gpt2QkvPart)p, hh, j);
                         float want = trace.block.w[GPT2_C_ATTN_BIAS][c];
                         for (size_t k = 0; k < d; k++)
-                            want = want + trace.ln_1->data[i * d + k] * trace.block.w[GPT2_C_ATTN_WEIGHT][k * 3 * d + c];
+                            want = want +
+                                   trace.ln_1->data[i * d + k] * trace.block.w[GPT2_C_ATTN_WEIGHT][k * 3 * d + c];
                         ck_assert_float_eq(parts[p]->data[(hh * 3 + i) * d_k + j], want);
                         ck_assert_float_eq(trace.qkv->data[i * 3 * d + c], want);
                     }
@@ -330,8 +331,9 @@ START_TEST(test_f16_and_bf16_widen_exactly)
 {
     /* one file with every F16 and every BF16 bit pattern */
     static unsigned char file[8 + 160 + 2 * 131072];
-    const char *header = "{\"a\":{\"dtype\":\"F16\",\"shape\":[65536],\"data_offsets\":[0,131072]},"
-                         "\"b\":{\"dtype\":\"BF16\",\"shape\":[256,256],\"data_offsets\":[131072,262144]}}";
+    const char *header =
+        "{\"a\":{\"dtype\":\"F16\",\"shape\":[65536],\"data_offsets\":[0,131072]},"
+        "\"b\":{\"dtype\":\"BF16\",\"shape\":[256,256],\"data_offsets\":[131072,262144]}}";
     size_t hl = strlen(header);
     ck_assert(hl <= 160);
     memset(file, ' ', sizeof file);
@@ -355,8 +357,7 @@ START_TEST(test_f16_and_bf16_widen_exactly)
             uint32_t bits;
             memcpy(&bits, &out[v], 4);
             ck_assert_msg((v & 1023) == 0 ? isinf(out[v]) : isnan(out[v]), "F16 %04x", v);
-            ck_assert_msg((bits & 0x007fe000u) >> 13 == (v & 1023) && (bits >> 31) == (v >> 15), "F16 %04x payload",
-                          v);
+            ck_assert_msg((bits & 0x007fe000u) >> 13 == (v & 1023) && (bits >> 31) == (v >> 15), "F16 %04x payload", v);
         } else {
             ck_assert_msg((double)out[v] == half_value((uint16_t)v) && (signbit(out[v]) != 0) == (int)(v >> 15),
                           "F16 %04x gave %a, want %a", v, (double)out[v], half_value((uint16_t)v));
@@ -410,8 +411,7 @@ START_TEST(test_kernels_against_formulas)
         var /= (double)d;
         float m_got, v_got;
         layernorm_moments(x, d, &m_got, &v_got);
-        ck_assert_msg(fabs(m_got - mean) <= 1e-5 * (1 + fabs(mean)), "d %zu: mean %g, want %g", d, (double)m_got,
-                      mean);
+        ck_assert_msg(fabs(m_got - mean) <= 1e-5 * (1 + fabs(mean)), "d %zu: mean %g, want %g", d, (double)m_got, mean);
         ck_assert_msg(fabs(v_got - var) <= 1e-5 * (1 + var), "d %zu: variance %g, want %g", d, (double)v_got, var);
         if (d > 1) {
             layernorm_forward(y, x, g, bb, 1, d, 1e-5f, NULL, NULL);
@@ -461,7 +461,7 @@ START_TEST(test_bad_safetensors)
 {
     static const struct {
         const char *header;
-        uint64_t length;   /* 0: the header's own */
+        uint64_t length; /* 0: the header's own */
         size_t data;
         const char *message;
     } cases[] = {
@@ -471,7 +471,8 @@ START_TEST(test_bad_safetensors)
         {"[1, 2]", 0, 0, "the header does not start with '{'"},
         {"{not json}", 0, 0, ":1:2: "},
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 0, 12, "overlap tensor a"},
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+         0, 12, "overlap tensor a"},
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 0, 8,
          "run past the data section (8 bytes; the file is cut short?)"},
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 0, 8,
@@ -574,8 +575,8 @@ static void rebuild(const SafeTensors *src, const char *path, const char *drop, 
         if (drop != NULL && strcmp(t->name, drop) == 0)
             continue;
         const char *name = rename_from != NULL && strcmp(t->name, rename_from) == 0 ? rename_to : t->name;
-        used += (size_t)snprintf(header + used, cap - used, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", used > 1 ? "," : "",
-                                 name, safetensors_dtype_name(t->dtype));
+        used += (size_t)snprintf(header + used, cap - used, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[",
+                                 used > 1 ? "," : "", name, safetensors_dtype_name(t->dtype));
         for (int r = 0; r < t->rank; r++)
             used += (size_t)snprintf(header + used, cap - used, "%s%llu", r > 0 ? "," : "",
                                      (unsigned long long)t->shape[r]);
@@ -601,16 +602,17 @@ static void rebuild(const SafeTensors *src, const char *path, const char *drop, 
     free(header);
 }
 
-#define GOOD_CONFIG "{\"model_type\":\"gpt2\",\"n_embd\":16,\"n_head\":2,\"n_layer\":2,\"n_positions\":16," \
-                    "\"vocab_size\":64,\"layer_norm_epsilon\":1e-05}"
+#define GOOD_CONFIG                                                                                                    \
+    "{\"model_type\":\"gpt2\",\"n_embd\":16,\"n_head\":2,\"n_layer\":2,\"n_positions\":16,"                            \
+    "\"vocab_size\":64,\"layer_norm_epsilon\":1e-05}"
 
 START_TEST(test_bad_checkpoints)
 {
     static const struct {
-        const char *config;        /* NULL: GOOD_CONFIG */
+        const char *config; /* NULL: GOOD_CONFIG */
         const char *drop, *rename_from, *rename_to;
         int status;
-        const char *file;          /* which file the message starts with */
+        const char *file; /* which file the message starts with */
         const char *message;
     } cases[] = {
         {NULL, "h.1.mlp.c_proj.bias", NULL, NULL, STATUS_DATAERR, "model.safetensors",
@@ -639,7 +641,7 @@ START_TEST(test_bad_checkpoints)
         {"{\"n_embd\":16,\"n_head\":2,\"n_layer\":2,\"n_positions\":16,\"vocab_size\":64,\"layer_norm_epsilon\":2}",
          NULL, NULL, NULL, STATUS_DATAERR, "config.json", "layer_norm_epsilon 2 is outside (0, 1)"},
         {"{\"n_embd\":16,", NULL, NULL, NULL, STATUS_DATAERR, "config.json", "config.json:1:"},
-        {"", NULL, NULL, NULL, STATUS_NOINPUT, "config.json", "cannot read"},   /* "" = no config.json */
+        {"", NULL, NULL, NULL, STATUS_NOINPUT, "config.json", "cannot read"}, /* "" = no config.json */
     };
     char src_dir[] = FIXTURE_DIR "/d16_h2_l2_f32";
     char st_src[512];
@@ -708,7 +710,8 @@ START_TEST(test_bad_requests)
     ck_assert(gpt2_trace_bytes(&xl, 1024) > ((unsigned long long)1 << 28));
     Gpt2Config huge = {SIZE_MAX / 2, 1, 1, 1, 1, 1e-5f};
     ck_assert(gpt2_trace_bytes(&huge, SIZE_MAX / 2) == ULLONG_MAX);
-    Gpt2Config largest = {LIMIT_MAX_D_MODEL, LIMIT_MAX_HEADS, LIMIT_MAX_LAYERS, LIMIT_MAX_TOKENS, LIMIT_MAX_VOCAB, 1e-5f};
+    Gpt2Config largest = {LIMIT_MAX_D_MODEL, LIMIT_MAX_HEADS, LIMIT_MAX_LAYERS,
+                          LIMIT_MAX_TOKENS,  LIMIT_MAX_VOCAB, 1e-5f};
     ck_assert(gpt2_trace_bytes(&largest, LIMIT_MAX_TOKENS) < ULLONG_MAX / 2);
     ck_assert(!gpt2_block_load(model, 5, &trace.block, &err));
     ck_assert_msg(strstr(err.message, "layer 5 is out of range") != NULL, "%s", err.message);

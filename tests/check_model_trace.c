@@ -47,10 +47,10 @@ static const struct {
     const char *name;
     bool per_layer;
 } COMPARED[] = {
-    {"token_embed", false},  {"position_embed", false}, {"block_input", true},       {"ln_1", true},
-    {"qkv", true},           {"queries", true},         {"keys", true},              {"values", true},
-    {"scores", true},        {"attention_weights", true}, {"head_outputs", true},    {"concat_heads", true},
-    {"attn_output", true},   {"attn_residual", true},   {"ln_f", false},
+    {"token_embed", false}, {"position_embed", false},   {"block_input", true},  {"ln_1", true},
+    {"qkv", true},          {"queries", true},           {"keys", true},         {"values", true},
+    {"scores", true},       {"attention_weights", true}, {"head_outputs", true}, {"concat_heads", true},
+    {"attn_output", true},  {"attn_residual", true},     {"ln_f", false},
 };
 
 static double worst_ratio; /* the largest error over its tolerance, over every value compared */
@@ -222,8 +222,10 @@ START_TEST(test_json_equals_pytorch)
             traces++;
         }
     ck_assert_uint_eq(traces, 16);
-    printf("model traces: %zu traces, %zu values within 1e-5 abs + rel of PyTorch; the largest error is %.3f of "
-           "its tolerance\n", traces, values_compared, worst_ratio);
+    printf(
+        "model traces: %zu traces, %zu values within 1e-5 abs + rel of PyTorch; the largest error is %.3f of "
+        "its tolerance\n",
+        traces, values_compared, worst_ratio);
 }
 END_TEST
 
@@ -231,9 +233,9 @@ END_TEST
  * blocks step only after block 0; none of the article's. */
 START_TEST(test_model_trace_steps)
 {
-    static const char *const at_0[] = {"gpt2_tokens", "gpt2_embed", "gpt2_ln_1", "gpt2_qkv", "gpt2_heads",
-                                       "gpt2_scores", "gpt2_softmax", "gpt2_weighted_sum", "gpt2_concat",
-                                       "gpt2_c_proj", "gpt2_next_token"};
+    static const char *const at_0[] = {"gpt2_tokens", "gpt2_embed",  "gpt2_ln_1",      "gpt2_qkv",
+                                       "gpt2_heads",  "gpt2_scores", "gpt2_softmax",   "gpt2_weighted_sum",
+                                       "gpt2_concat", "gpt2_c_proj", "gpt2_next_token"};
     for (int layer = 0; layer < 3; layer++) {
         Trace *trace = fixture_trace("d32_h4_l3_bf16", layer);
         ck_assert_int_eq(trace->n_steps, 11 + (layer > 0));
@@ -299,10 +301,12 @@ START_TEST(test_bad_requests)
         {{"--model", FIXTURE_DIR "/d16_h2_l2_f32", "--token-ids", "1 2", "--layer", "2"}, STATUS_DATAERR, "n_layer 2"},
         {{"--model", FIXTURE_DIR "/no-such-checkpoint", "--token-ids", "1"}, STATUS_NOINPUT, "config.json"},
         {{"--model", FIXTURE_DIR "/d16_h2_l2_f32", "--token-ids", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"},
-         STATUS_DATAERR, "17 tokens are more than its n_positions (16)"},
+         STATUS_DATAERR,
+         "17 tokens are more than its n_positions (16)"},
         {{"--model", FIXTURE_DIR "/d16_h2_l2_f32", "--sentence", "hello"}, STATUS_NOINPUT, "vocab.json"},
         {{"--layer", "1"}, STATUS_USAGE, "--layer goes with --model"},
-        {{"--model", FIXTURE_DIR "/d16_h2_l2_f32", "--token-ids", "1", "--heads", "4"}, STATUS_USAGE,
+        {{"--model", FIXTURE_DIR "/d16_h2_l2_f32", "--token-ids", "1", "--heads", "4"},
+         STATUS_USAGE,
          "--heads cannot be used with --model"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -335,11 +339,21 @@ static void write_tokenizer_checkpoint(const char *dir)
         const char *name;
         size_t rows, cols;
     } tensors[] = {
-        {"wte.weight", 50257, 16},          {"wpe.weight", 32, 16},           {"h.0.ln_1.weight", 16, 0},
-        {"h.0.ln_1.bias", 16, 0},           {"h.0.attn.c_attn.weight", 16, 48}, {"h.0.attn.c_attn.bias", 48, 0},
-        {"h.0.attn.c_proj.weight", 16, 16}, {"h.0.attn.c_proj.bias", 16, 0},  {"h.0.ln_2.weight", 16, 0},
-        {"h.0.ln_2.bias", 16, 0},           {"h.0.mlp.c_fc.weight", 16, 64},  {"h.0.mlp.c_fc.bias", 64, 0},
-        {"h.0.mlp.c_proj.weight", 64, 16},  {"h.0.mlp.c_proj.bias", 16, 0},   {"ln_f.weight", 16, 0},
+        {"wte.weight", 50257, 16},
+        {"wpe.weight", 32, 16},
+        {"h.0.ln_1.weight", 16, 0},
+        {"h.0.ln_1.bias", 16, 0},
+        {"h.0.attn.c_attn.weight", 16, 48},
+        {"h.0.attn.c_attn.bias", 48, 0},
+        {"h.0.attn.c_proj.weight", 16, 16},
+        {"h.0.attn.c_proj.bias", 16, 0},
+        {"h.0.ln_2.weight", 16, 0},
+        {"h.0.ln_2.bias", 16, 0},
+        {"h.0.mlp.c_fc.weight", 16, 64},
+        {"h.0.mlp.c_fc.bias", 64, 0},
+        {"h.0.mlp.c_proj.weight", 64, 16},
+        {"h.0.mlp.c_proj.bias", 16, 0},
+        {"ln_f.weight", 16, 0},
         {"ln_f.bias", 16, 0},
     };
     StrBuf header = {0};
@@ -375,8 +389,10 @@ static void write_tokenizer_checkpoint(const char *dir)
     snprintf(path, sizeof path, "%s/config.json", dir);
     f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
-    fputs("{\"model_type\": \"gpt2\", \"n_embd\": 16, \"n_head\": 2, \"n_layer\": 1, \"n_positions\": 32, "
-          "\"vocab_size\": 50257}\n", f);
+    fputs(
+        "{\"model_type\": \"gpt2\", \"n_embd\": 16, \"n_head\": 2, \"n_layer\": 1, \"n_positions\": 32, "
+        "\"vocab_size\": 50257}\n",
+        f);
     ck_assert_int_eq(fclose(f), 0);
     char cwd[400], target[512];
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));

@@ -141,7 +141,9 @@ static const struct {
     {NPY_FLOAT32, 2, {5, 16}, "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 16), }"},
     {NPY_FLOAT32, 3, {4, 16, 4}, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 16, 4), }"},
     {NPY_INT64, 1, {5}, "{'descr': '<i8', 'fortran_order': False, 'shape': (5,), }"},
-    {NPY_FLOAT32, 4, {SIZE_MAX, 1, 2, 3},
+    {NPY_FLOAT32,
+     4,
+     {SIZE_MAX, 1, 2, 3},
      "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551615, 1, 2, 3), }"},
 };
 
@@ -165,8 +167,8 @@ START_TEST(test_header_shapes)
     for (int i = 0; i < HEADER_CASES[_i].ndim; i++)
         count *= HEADER_CASES[_i].shape[i];
     if (count <= 64) {
-        ck_assert_msg(npy_parse_header((const unsigned char *)buf, len, len + count * npy_dtype_size(HEADER_CASES[_i].dtype),
-                                       &arr, &err),
+        ck_assert_msg(npy_parse_header((const unsigned char *)buf, len,
+                                       len + count * npy_dtype_size(HEADER_CASES[_i].dtype), &arr, &err),
                       "%s", err.message);
         ck_assert_int_eq(arr.ndim, HEADER_CASES[_i].ndim);
         ck_assert_uint_eq(arr.count, count);
@@ -270,9 +272,9 @@ END_TEST
 static const struct {
     const char *name;
     int major;
-    const char *dict;   /* NULL: raw bytes below */
+    const char *dict; /* NULL: raw bytes below */
     size_t data_bytes;
-    const char *raw;    /* when dict is NULL: the whole file */
+    const char *raw; /* when dict is NULL: the whole file */
     size_t raw_len;
     const char *message; /* a part of the error */
 } BAD_FILES[] = {
@@ -287,22 +289,23 @@ static const struct {
     {"a header longer than the file", 0, NULL, 0, "\x93NUMPY\x01\x00\x00\x01{'descr'", 18,
      "the file ends inside its header"},
     {"float64", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 48, NULL, 0,
-     "float64 data ('<f8'); attn-trace reads float32 ('<f4') and int64 ('<i8'): convert it with arr.astype(np.float32)"},
+     "float64 data ('<f8'); attn-trace reads float32 ('<f4') and int64 ('<i8'): convert it with "
+     "arr.astype(np.float32)"},
     {"big-endian float32", 1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24, NULL, 0,
      "big-endian float32 data ('>f4')"},
     {"big-endian int64", 1, "{'descr': '>i8', 'fortran_order': False, 'shape': (2,), }", 16, NULL, 0,
      "arr.astype('<i8')"},
     /* issue 17: an item size whose bit count overflows a long (UBSan's
      * signed overflow in refuse_descr; the plain build said "float-8") */
-    {"a huge big-endian item size", 1,
-     "{'descr': '>f99999999999999999999', 'fortran_order': False, 'shape': (1,), }", 4, NULL, 0,
-     "dtype '>f99999999999999999999' is not supported"},
+    {"a huge big-endian item size", 1, "{'descr': '>f99999999999999999999', 'fortran_order': False, 'shape': (1,), }",
+     4, NULL, 0, "dtype '>f99999999999999999999' is not supported"},
     {"a huge item size", 1, "{'descr': '<f9223372036854775807', 'fortran_order': False, 'shape': (1,), }", 4, NULL, 0,
      "dtype '<f9223372036854775807' is not supported"},
     /* a NUL inside the descr string: NumPy refuses it, strcmp would see '<f4' */
     {"a NUL inside the descr", 0, NULL, 0,
-     "\x93NUMPY\x01\x00" "9\x00{'descr': '<f4\x00', 'fortran_order': False, 'shape': (), }\n\x00\x00\x00\x00", 71,
-     "the header's 'descr' is not a quoted string"},
+     "\x93NUMPY\x01\x00"
+     "9\x00{'descr': '<f4\x00', 'fortran_order': False, 'shape': (), }\n\x00\x00\x00\x00",
+     71, "the header's 'descr' is not a quoted string"},
     {"int32", 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", 24, NULL, 0, "int32 data ('<i4')"},
     {"objects", 1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", 16, NULL, 0, "Python objects"},
     {"booleans", 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", 2, NULL, 0,
@@ -311,7 +314,8 @@ static const struct {
      "structured array"},
     {"Fortran order", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24, NULL, 0,
      "Fortran (column-major) order"},
-    {"rank 5", 1, F4_2x3("(1, 1, 1, 1, 2)"), 8, NULL, 0, "5 dimensions, more than the 4 attn-trace handles (TENSOR_MAX_DIMS)"},
+    {"rank 5", 1, F4_2x3("(1, 1, 1, 1, 2)"), 8, NULL, 0,
+     "5 dimensions, more than the 4 attn-trace handles (TENSOR_MAX_DIMS)"},
     {"a shape whose size overflows", 1, F4_2x3("(4294967296, 4294967296)"), 0, NULL, 0,
      "more values than can be counted"},
     {"a dimension over 2^64", 1, F4_2x3("(99999999999999999999,)"), 0, NULL, 0, "too large"},
@@ -322,7 +326,8 @@ static const struct {
     {"too few values", 1, F4_2x3("(2, 3)"), 20, NULL, 0,
      "truncated: shape (2, 3) of float32 needs 24 bytes of data, the file has 20 after its header"},
     {"no values", 1, F4_2x3("(5, 16)"), 0, NULL, 0, "needs 320 bytes of data, the file has 0"},
-    {"trailing bytes", 1, F4_2x3("(2, 3)"), 25, NULL, 0, "1 byte after the data (shape (2, 3) of float32 takes 24 bytes)"},
+    {"trailing bytes", 1, F4_2x3("(2, 3)"), 25, NULL, 0,
+     "1 byte after the data (shape (2, 3) of float32 takes 24 bytes)"},
     {"no shape", 1, "{'descr': '<f4', 'fortran_order': False}", 4, NULL, 0, "the header has no 'shape'"},
     {"no descr", 1, "{'fortran_order': False, 'shape': (1,)}", 4, NULL, 0, "the header has no 'descr'"},
     {"an unknown key", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}", 4, NULL, 0,
@@ -361,8 +366,8 @@ START_TEST(test_bad_file)
     bool ok = npy_decode(file, len, &arr, &err);
     ck_assert_msg(!ok, "%s: read without an error", BAD_FILES[_i].name);
     ck_assert_int_eq(err.status, STATUS_DATAERR);
-    ck_assert_msg(strstr(err.message, BAD_FILES[_i].message) != NULL, "%s: message '%s' lacks '%s'",
-                  BAD_FILES[_i].name, err.message, BAD_FILES[_i].message);
+    ck_assert_msg(strstr(err.message, BAD_FILES[_i].message) != NULL, "%s: message '%s' lacks '%s'", BAD_FILES[_i].name,
+                  err.message, BAD_FILES[_i].message);
     ck_assert_ptr_null(arr.data);
 
     /* the same through a file: the path in front, the same status */
@@ -519,14 +524,39 @@ END_TEST
 
 /* The names the article's trace exports (33 files). */
 static const char *const ARTICLE_FILES[] = {
-    "single_head.tokenized_sentence", "single_head.embedding", "single_head.sentence_embed", "single_head.w_key",
-    "single_head.w_query", "single_head.w_value", "single_head.x_1", "single_head.key_1", "single_head.query_1",
-    "single_head.value_1", "single_head.keys", "single_head.values", "single_head.scores_1",
-    "single_head.scaled_scores_1", "single_head.a1", "single_head.z1", "single_head.queries", "single_head.scores",
-    "single_head.attention_weights", "single_head.z", "multi_head.sentence_embed", "multi_head.w_query",
-    "multi_head.w_key", "multi_head.w_value", "multi_head.w_output", "multi_head.queries", "multi_head.keys",
-    "multi_head.values", "multi_head.scores", "multi_head.attention_weights", "multi_head.head_outputs",
-    "multi_head.concat_heads", "multi_head.multihead_output",
+    "single_head.tokenized_sentence",
+    "single_head.embedding",
+    "single_head.sentence_embed",
+    "single_head.w_key",
+    "single_head.w_query",
+    "single_head.w_value",
+    "single_head.x_1",
+    "single_head.key_1",
+    "single_head.query_1",
+    "single_head.value_1",
+    "single_head.keys",
+    "single_head.values",
+    "single_head.scores_1",
+    "single_head.scaled_scores_1",
+    "single_head.a1",
+    "single_head.z1",
+    "single_head.queries",
+    "single_head.scores",
+    "single_head.attention_weights",
+    "single_head.z",
+    "multi_head.sentence_embed",
+    "multi_head.w_query",
+    "multi_head.w_key",
+    "multi_head.w_value",
+    "multi_head.w_output",
+    "multi_head.queries",
+    "multi_head.keys",
+    "multi_head.values",
+    "multi_head.scores",
+    "multi_head.attention_weights",
+    "multi_head.head_outputs",
+    "multi_head.concat_heads",
+    "multi_head.multihead_output",
 };
 
 static Trace *build(const char *const *args, Error *err)
@@ -774,32 +804,96 @@ END_TEST
 /* Bad weight directories: what is in them and the message. */
 static const struct {
     const char *name;
-    const char *file;        /* NULL: an empty directory */
+    const char *file; /* NULL: an empty directory */
     NpyDtype dtype;
     int ndim;
     size_t shape[3];
     unsigned fixed;
-    size_t d_model;          /* with WEIGHTS_FIXED_D_MODEL */
+    size_t d_model; /* with WEIGHTS_FIXED_D_MODEL */
     int status;
     const char *message;
 } BAD_WEIGHTS[] = {
-    {"no known file", NULL, NPY_FLOAT32, 0, {0}, 0, 0, STATUS_NOINPUT,
+    {"no known file",
+     NULL,
+     NPY_FLOAT32,
+     0,
+     {0},
+     0,
+     0,
+     STATUS_NOINPUT,
      "no weight files there; expected one or more of single_head.embedding.npy, single_head.w_key.npy"},
-    {"int64 weights", "single_head.w_key.npy", NPY_INT64, 2, {16, 16}, 0, 0, STATUS_DATAERR,
+    {"int64 weights",
+     "single_head.w_key.npy",
+     NPY_INT64,
+     2,
+     {16, 16},
+     0,
+     0,
+     STATUS_DATAERR,
      "int64 data, but weights are float32 ('<f4'): convert with arr.astype(np.float32)"},
-    {"a wrong rank", "multi_head.w_key.npy", NPY_FLOAT32, 2, {16, 16}, 0, 0, STATUS_DATAERR,
+    {"a wrong rank",
+     "multi_head.w_key.npy",
+     NPY_FLOAT32,
+     2,
+     {16, 16},
+     0,
+     0,
+     STATUS_DATAERR,
      "shape (16, 16) has 2 dimensions, but w_key is [heads, d_model, d_k]"},
-    {"not square", "single_head.w_value.npy", NPY_FLOAT32, 2, {16, 8}, 0, 0, STATUS_DATAERR,
+    {"not square",
+     "single_head.w_value.npy",
+     NPY_FLOAT32,
+     2,
+     {16, 8},
+     0,
+     0,
+     STATUS_DATAERR,
      "shape (16, 8), but w_value is square"},
-    {"--d-model fixed and different", "single_head.embedding.npy", NPY_FLOAT32, 2, {10, 32}, WEIGHTS_FIXED_D_MODEL, 16,
-     STATUS_DATAERR, "shape (10, 32), but vocab_size 10 (from single_head.embedding.npy) and d_model 16 (from --d-model) need (10, 16)"},
-    {"too few rows for the token ids", "single_head.embedding.npy", NPY_FLOAT32, 2, {5, 16}, 0, 0, STATUS_DATAERR,
+    {"--d-model fixed and different",
+     "single_head.embedding.npy",
+     NPY_FLOAT32,
+     2,
+     {10, 32},
+     WEIGHTS_FIXED_D_MODEL,
+     16,
+     STATUS_DATAERR,
+     "shape (10, 32), but vocab_size 10 (from single_head.embedding.npy) and d_model 16 (from --d-model) need (10, "
+     "16)"},
+    {"too few rows for the token ids",
+     "single_head.embedding.npy",
+     NPY_FLOAT32,
+     2,
+     {5, 16},
+     0,
+     0,
+     STATUS_DATAERR,
      "5 rows, but token id 6 (token 2) is not below that"},
-    {"heads that do not divide d", "single_head.embedding.npy", NPY_FLOAT32, 2, {10, 10}, 0, 0, STATUS_DATAERR,
+    {"heads that do not divide d",
+     "single_head.embedding.npy",
+     NPY_FLOAT32,
+     2,
+     {10, 10},
+     0,
+     0,
+     STATUS_DATAERR,
      "heads 4 (from the configuration) does not divide d_model 10 (from single_head.embedding.npy)"},
-    {"d_k that does not fit", "multi_head.w_value.npy", NPY_FLOAT32, 3, {4, 16, 8}, 0, 0, STATUS_DATAERR,
+    {"d_k that does not fit",
+     "multi_head.w_value.npy",
+     NPY_FLOAT32,
+     3,
+     {4, 16, 8},
+     0,
+     0,
+     STATUS_DATAERR,
      "need (4, 16, 4)"},
-    {"over the memory cap", "single_head.embedding.npy", NPY_FLOAT32, 2, {262144, 4096}, 0, 0, STATUS_DATAERR,
+    {"over the memory cap",
+     "single_head.embedding.npy",
+     NPY_FLOAT32,
+     2,
+     {262144, 4096},
+     0,
+     0,
+     STATUS_DATAERR,
      "over the 1.0 GiB cap; --max-memory"},
 };
 

@@ -156,10 +156,10 @@ START_TEST(test_notation_follows_torch)
         {{0.58394f, 7.9161e-05f, 4.5719e-04f}, 3, NUM_SCIENTIFIC, "5.8394e-01", 10},
         {{-0.6136f, 0.0316f, 2.3022f}, 3, NUM_FIXED, "-0.6136", 7},
         {{2, 6, 8, 3, 1}, 5, NUM_INTEGER, "2", 1},
-        {{1500.0f, 0.5f}, 2, NUM_SCIENTIFIC, "1.5000e+03", 10},      /* span over 1000 */
-        {{1.5e9f, 2.5e9f}, 2, NUM_SCIENTIFIC, "1.5000e+09", 10},     /* above 1e8 */
+        {{1500.0f, 0.5f}, 2, NUM_SCIENTIFIC, "1.5000e+03", 10},  /* span over 1000 */
+        {{1.5e9f, 2.5e9f}, 2, NUM_SCIENTIFIC, "1.5000e+09", 10}, /* above 1e8 */
         {{11.1806f, -16.7436f}, 2, NUM_FIXED, "11.1806", 8},
-        {{0.25f, -INFINITY, 0.5f}, 3, NUM_FIXED, "0.2500", 6},       /* -inf does not force sci */
+        {{0.25f, -INFINITY, 0.5f}, 3, NUM_FIXED, "0.2500", 6}, /* -inf does not force sci */
         {{0.0f, 0.0f}, 2, NUM_INTEGER, "0", 1},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -304,7 +304,10 @@ START_TEST(test_json_document)
     ck_assert(strstr(text, "\"d_k\": 4") != NULL);
     ck_assert(strstr(text, "\"-inf\"") != NULL);
     ck_assert(strstr(text, "\"id\": \"mh_output\"") != NULL);
-    ck_assert(strstr(text, "\"name\": \"tokenized_sentence\", \"shape\": [5], \"role\": \"output\", \"data\": [2, 6, 8, 3, 1]") != NULL);
+    ck_assert(
+        strstr(text,
+               "\"name\": \"tokenized_sentence\", \"shape\": [5], \"role\": \"output\", \"data\": [2, 6, 8, 3, 1]") !=
+        NULL);
     strbuf_free(&out);
 
     opts.only_step = 0;

@@ -31,10 +31,10 @@
  * Fixture: a scratch directory as XDG_STATE_HOME
  * ---------------------------------------------------------------------- */
 
-static char g_tmp[512];        /* the scratch directory */
-static char g_dir[600];        /* g_tmp/state/attn-trace: where progress goes */
-static char *g_saved_home;     /* HOME before the test, or NULL; owned */
-static char *g_saved_xdg;      /* XDG_STATE_HOME before the test, or NULL; owned */
+static char g_tmp[512];    /* the scratch directory */
+static char g_dir[600];    /* g_tmp/state/attn-trace: where progress goes */
+static char *g_saved_home; /* HOME before the test, or NULL; owned */
+static char *g_saved_xdg;  /* XDG_STATE_HOME before the test, or NULL; owned */
 
 static char *dup_env(const char *name)
 {
@@ -487,8 +487,8 @@ START_TEST(test_updated_zero_means_now)
     bool found = false;
     ck_assert(load_with_warning(g_dir, key, &loaded, &found, NULL, 0));
     ck_assert(found);
-    ck_assert_msg(loaded.updated >= before && loaded.updated <= after, "updated %lld not in %lld..%lld",
-                  loaded.updated, before, after);
+    ck_assert_msg(loaded.updated >= before && loaded.updated <= after, "updated %lld not in %lld..%lld", loaded.updated,
+                  before, after);
 }
 END_TEST
 
@@ -581,10 +581,10 @@ START_TEST(test_damaged_files)
      * file (whole != NULL), and a part of the warning expected. */
     static const char GOOD_TAIL[] = "last_step: 1\nquizzes: F\nupdated: 5\nend\n";
     const struct {
-        const char *head;  /* the first line; NULL for the valid one */
-        const char *key;   /* the key line's value; NULL for the right key */
-        const char *tail;  /* the rest; NULL for GOOD_TAIL */
-        const char *part;  /* expected in the warning */
+        const char *head; /* the first line; NULL for the valid one */
+        const char *key;  /* the key line's value; NULL for the right key */
+        const char *tail; /* the rest; NULL for GOOD_TAIL */
+        const char *part; /* expected in the warning */
     } cases[] = {
         {"hello", NULL, NULL, "not an attn-trace progress file"},
         {"attn-trace-progress 2", NULL, NULL, "format version 2 (this attn-trace reads version 1)"},
@@ -1022,11 +1022,14 @@ START_TEST(test_stale_temporaries_are_removed)
     make_dir();
     pid_t dead = dead_pid();
     static const struct {
-        int who;       /* 0 dead pid, 1 this process, 2 a live process (the parent) */
-        bool other;    /* of another key */
-        bool removed;  /* expected to be removed by a save of key */
+        int who;      /* 0 dead pid, 1 this process, 2 a live process (the parent) */
+        bool other;   /* of another key */
+        bool removed; /* expected to be removed by a save of key */
     } temps[] = {
-        {0, false, true}, {1, false, true}, {2, false, false}, {0, true, false},
+        {0, false, true},
+        {1, false, true},
+        {2, false, false},
+        {0, true, false},
     };
     char names[4][900];
     for (size_t i = 0; i < 4; i++) {
@@ -1121,7 +1124,7 @@ END_TEST
  * by the order written out here (F > T > R > S > U), not by the enum. */
 START_TEST(test_merge_every_pair)
 {
-    static const char order[] = "USRTF"; /* weakest first */
+    static const char order[] = "USRTF";   /* weakest first */
     static const char letters[] = "UFTSR"; /* QuizResult's order */
     for (int a = 0; a < 5; a++)
         for (int b = 0; b < 5; b++) {

@@ -18,7 +18,7 @@
  * ---------------------------------------------------------------------- */
 
 typedef struct Case3 {
-    long a, b, c;   /* the three arguments, in the function's order */
+    long a, b, c; /* the three arguments, in the function's order */
     long want;
     const char *what;
 } Case3;
@@ -149,8 +149,8 @@ START_TEST(test_clamp_against_reference)
         for (long count = 0; count <= SPAN; count++)
             for (long window = 0; window <= SPAN; window++) {
                 long want = ref_clamp(top, count, window), got = scroll_clamp(top, count, window);
-                ck_assert_msg(got == want, "scroll_clamp(%ld, %ld, %ld): the reference says %ld, got %ld", top,
-                              count, window, want, got);
+                ck_assert_msg(got == want, "scroll_clamp(%ld, %ld, %ld): the reference says %ld, got %ld", top, count,
+                              window, want, got);
             }
 }
 END_TEST
@@ -184,8 +184,8 @@ START_TEST(test_move_against_reference)
                         want = next;
                 }
                 long got = scroll_move(pos, delta, count);
-                ck_assert_msg(got == want, "scroll_move(%ld, %ld, %ld): expected %ld, got %ld", pos, delta, count,
-                              want, got);
+                ck_assert_msg(got == want, "scroll_move(%ld, %ld, %ld): expected %ld, got %ld", pos, delta, count, want,
+                              got);
             }
 }
 END_TEST

@@ -86,7 +86,7 @@ typedef struct ReadPng {
     unsigned char palette[768];
     unsigned char *raw; /* the rows, each a filter byte and its pixels; owned */
     size_t raw_len;
-    int blocks;         /* stored blocks in the zlib stream */
+    int blocks; /* stored blocks in the zlib stream */
 } ReadPng;
 
 /* Reads the PNG at data[0..n) into png; fails the test on any defect. */
@@ -215,10 +215,19 @@ START_TEST(test_escape_hostile_words)
         {"&amp;", "&amp;amp;"},
         {"plain words", "plain words"},
         {"日本語 → café", "日本語 → café"},
-        {"a\x01" "b\x1b[2Jc", "a?b?[2Jc"},            /* C0 controls, ESC */
-        {"del\x7f" "c1\xc2\x85" "x", "del?c1?x"},        /* DEL, C1 (NEL) */
-        {"bad\xff" "utf\xc3", "bad?utf?"},              /* invalid and cut UTF-8 */
-        {"\xef\xbf\xbe" "nonchar", "?nonchar"},          /* U+FFFE, not an XML character */
+        {"a\x01"
+         "b\x1b[2Jc",
+         "a?b?[2Jc"}, /* C0 controls, ESC */
+        {"del\x7f"
+         "c1\xc2\x85"
+         "x",
+         "del?c1?x"}, /* DEL, C1 (NEL) */
+        {"bad\xff"
+         "utf\xc3",
+         "bad?utf?"}, /* invalid and cut UTF-8 */
+        {"\xef\xbf\xbe"
+         "nonchar",
+         "?nonchar"}, /* U+FFFE, not an XML character */
         {"tab\there\nnewline", "tab?here?newline"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -240,12 +249,12 @@ START_TEST(test_shorten_labels)
     } cases[] = {
         {"name", 12, 64, "name"},
         {"", 12, 64, ""},
-        {"twelve-chars", 12, 64, "twelve-chars"},                 /* exactly the width: kept */
-        {"thirteen-char", 12, 64, "thirteen-ch…"},                /* one more: 11 and the ellipsis */
+        {"twelve-chars", 12, 64, "twelve-chars"},  /* exactly the width: kept */
+        {"thirteen-char", 12, 64, "thirteen-ch…"}, /* one more: 11 and the ellipsis */
         {"supercalifragilisticexpialidocious", 12, 64, "supercalifr…"},
-        {"日本語の単語です", 12, 64, "日本語の単…"},               /* wide: 5 x 2 columns and "…" */
-        {"abcdefghij", 12, 8, "abcd…"},                           /* the buffer limits it too */
-        {"naïveté-everywhere", 8, 64, "naïveté…"},                /* cut between whole characters */
+        {"日本語の単語です", 12, 64, "日本語の単…"}, /* wide: 5 x 2 columns and "…" */
+        {"abcdefghij", 12, 8, "abcd…"},              /* the buffer limits it too */
+        {"naïveté-everywhere", 8, 64, "naïveté…"},   /* cut between whole characters */
         {"abc", 1, 64, "…"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -378,8 +387,9 @@ START_TEST(test_png_refuses_bad_sizes)
     error_clear(&err);
     ck_assert(!png_write(0, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b, &err));
     ck_assert_int_eq(err.status, STATUS_DATAERR);
-    ck_assert_str_eq(err.message, "cannot write a PNG of 0x1 pixels with 1 colours (sides 1 to 65536, PNG_MAX_SIDE; "
-                                  "1 to 256 colours)");
+    ck_assert_str_eq(err.message,
+                     "cannot write a PNG of 0x1 pixels with 1 colours (sides 1 to 65536, PNG_MAX_SIDE; "
+                     "1 to 256 colours)");
     ck_assert(!png_write(1, 0, palette, 1, pattern_rows, NULL, bytes_sink, &b, NULL)); /* NULL err is allowed */
     ck_assert(!png_write(PNG_MAX_SIDE + 1, 1, palette, 1, pattern_rows, NULL, bytes_sink, &b, &err));
     ck_assert_int_eq(err.status, STATUS_DATAERR);
@@ -387,7 +397,7 @@ START_TEST(test_png_refuses_bad_sizes)
     ck_assert_int_eq(err.status, STATUS_DATAERR);
     ck_assert(!png_write(1, 1, palette, 257, pattern_rows, NULL, bytes_sink, &b, &err));
     ck_assert_int_eq(err.status, STATUS_DATAERR);
-    ck_assert_uint_eq(b.len, 0); /* nothing written */
+    ck_assert_uint_eq(b.len, 0);                                     /* nothing written */
     ck_assert_uint_eq(png_size(PNG_MAX_SIDE, PNG_MAX_SIDE, 256), 0); /* IDAT over 2^31 - 1 bytes */
 }
 END_TEST

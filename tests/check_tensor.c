@@ -173,9 +173,11 @@ START_TEST(test_softmax_values_and_edges)
         double want[4];
     } cases[] = {
         {"plain", {1.0f, 2.0f, 3.0f, 4.0f}, {0.0320586, 0.0871443, 0.2368828, 0.6439142}},
-        {"large values do not overflow", {1000.0f, 1001.0f, 1002.0f, 1003.0f},
+        {"large values do not overflow",
+         {1000.0f, 1001.0f, 1002.0f, 1003.0f},
          {0.0320586, 0.0871443, 0.2368828, 0.6439142}},
-        {"very negative values do not underflow to nothing", {-1000.0f, -1001.0f, -1002.0f, -1003.0f},
+        {"very negative values do not underflow to nothing",
+         {-1000.0f, -1001.0f, -1002.0f, -1003.0f},
          {0.6439142, 0.2368828, 0.0871443, 0.0320586}},
         {"-inf gets exactly 0", {0.5f, -INFINITY, 0.5f, -INFINITY}, {0.5, 0.0, 0.5, 0.0}},
         {"a fully masked row is all 0", {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, {0, 0, 0, 0}},

@@ -107,9 +107,8 @@ static void check_lane_case(const LaneCase *c, const char *table, int index)
     ck_assert_msg(bits_of(got_cos) == c->cos_bits && bits_of(got_sin) == c->sin_bits,
                   "%s[%d] (k1 %u, k2 %u): got 0x%08x 0x%08x (%.9g %.9g), torch gives 0x%08x 0x%08x "
                   "(%.9g %.9g)",
-                  table, index, c->k1, c->k2, bits_of(got_cos), bits_of(got_sin), (double)got_cos,
-                  (double)got_sin, c->cos_bits, c->sin_bits, (double)float_of(c->cos_bits),
-                  (double)float_of(c->sin_bits));
+                  table, index, c->k1, c->k2, bits_of(got_cos), bits_of(got_sin), (double)got_cos, (double)got_sin,
+                  c->cos_bits, c->sin_bits, (double)float_of(c->cos_bits), (double)float_of(c->sin_bits));
 }
 
 /* The spacing of floats at the magnitude of t (a double): one ulp. */
@@ -186,56 +185,31 @@ static const LaneCase PAIR_CASES[] = {
  * version without torch's fused multiply-adds is off by one ulp, and
  * angles where libm's sinf/cosf differ from torch. */
 static const LaneCase TRIG_CASES[] = {
-    {6601320u, 0u, 0x3f800000u, 0x00000000u},
-    {6601320u, 1u, 0x3f800000u, 0x34c90fdbu},
-    {6601320u, 2u, 0x3f800000u, 0x35490fdbu},
-    {6601320u, 3u, 0x3f800000u, 0x3596cbe4u},
-    {6601320u, 100u, 0x3f800000u, 0x381d1463u},
-    {6601320u, 16777215u, 0x3f800000u, 0xb4a22169u},
-    {6601320u, 16777214u, 0x3f800000u, 0xb55110b4u},
-    {6601320u, 2097151u, 0x3f3504f8u, 0x3f3504efu},
-    {6601320u, 2097152u, 0x3f3504f3u, 0x3f3504f4u},
-    {6601320u, 2097153u, 0x3f3504eeu, 0x3f3504f8u},
-    {6601320u, 4194303u, 0x34a8885au, 0x3f800000u},
-    {6601320u, 4194304u, 0xb33bbd2eu, 0x3f800000u},
-    {6601320u, 4194305u, 0xb4d777a6u, 0x3f800000u},
-    {6601320u, 6291455u, 0xbf3504f0u, 0x3f3504f6u},
-    {6601320u, 6291456u, 0xbf3504f3u, 0x3f3504f3u},
-    {6601320u, 6291457u, 0xbf3504f8u, 0x3f3504eeu},
-    {6601320u, 8388607u, 0xbf800000u, 0x34d110b4u},
-    {6601320u, 8388608u, 0xbf800000u, 0xb3bbbd2eu},
-    {6601320u, 8388609u, 0xbf800000u, 0xb51777a6u},
-    {6601320u, 10485759u, 0xbf3504f8u, 0xbf3504efu},
-    {6601320u, 10485760u, 0xbf3504f1u, 0xbf3504f5u},
-    {6601320u, 10485761u, 0xbf3504eeu, 0xbf3504f8u},
-    {6601320u, 12582911u, 0xb4f9990fu, 0xbf800000u},
-    {6601320u, 12582912u, 0x324cde28u, 0xbf800000u},
-    {6601320u, 12582913u, 0x35033379u, 0xbf800000u},
-    {6601320u, 14680063u, 0x3f3504f1u, 0xbf3504f5u},
-    {6601320u, 14680064u, 0x3f3504f8u, 0xbf3504efu},
-    {6601320u, 14680065u, 0x3f3504f8u, 0xbf3504efu},
-    {6601320u, 13988087u, 0x3f00963eu, 0xbf5d5cd5u},
-    {6601320u, 7142934u, 0xbf64a4f2u, 0x3ee648edu},
-    {6601320u, 4901222u, 0xbe85f8cfu, 0x3f7714aau},
-    {6601320u, 2976907u, 0x3ee16df1u, 0x3f65d9ceu},
-    {6601320u, 15989691u, 0x3f74f240u, 0xbe94d387u},
-    {6601320u, 5390640u, 0xbeddcbefu, 0x3f66bb90u},
-    {6601320u, 13368175u, 0x3e946945u, 0xbf75025eu},
-    {6601320u, 4483046u, 0xbddd07f9u, 0x3f7e8134u},
-    {6601320u, 9145663u, 0xbf75c78bu, 0xbe8f39fau},
-    {6601320u, 9044327u, 0xbf7851d3u, 0xbe78f202u},
-    {6601320u, 8004488u, 0xbf7d5b0eu, 0x3e12ccebu},
-    {6601320u, 1330637u, 0x3f60dd8du, 0x3ef4b76bu},
-    {6601320u, 146696u, 0x3f7f9d1fu, 0x3d60ea69u},
-    {6601320u, 167871u, 0x3f7f7e87u, 0x3d80abafu},
-    {6601320u, 174130u, 0x3f7f74b2u, 0x3d85761fu},
-    {6601320u, 202917u, 0x3f7f42dbu, 0x3d9b7c53u},
-    {6601320u, 221551u, 0x3f7f1e8au, 0x3da9bb8bu},
-    {6601320u, 224642u, 0x3f7f1836u, 0x3dac1857u},
-    {6601320u, 107614u, 0x3f7fcac8u, 0x3d25087cu},
-    {6601320u, 126633u, 0x3f7fb650u, 0x3d422e06u},
-    {6601320u, 132197u, 0x3f7fafb3u, 0x3d4ab46fu},
-    {6601320u, 134784u, 0x3f7fac86u, 0x3d4eab15u},
+    {6601320u, 0u, 0x3f800000u, 0x00000000u},        {6601320u, 1u, 0x3f800000u, 0x34c90fdbu},
+    {6601320u, 2u, 0x3f800000u, 0x35490fdbu},        {6601320u, 3u, 0x3f800000u, 0x3596cbe4u},
+    {6601320u, 100u, 0x3f800000u, 0x381d1463u},      {6601320u, 16777215u, 0x3f800000u, 0xb4a22169u},
+    {6601320u, 16777214u, 0x3f800000u, 0xb55110b4u}, {6601320u, 2097151u, 0x3f3504f8u, 0x3f3504efu},
+    {6601320u, 2097152u, 0x3f3504f3u, 0x3f3504f4u},  {6601320u, 2097153u, 0x3f3504eeu, 0x3f3504f8u},
+    {6601320u, 4194303u, 0x34a8885au, 0x3f800000u},  {6601320u, 4194304u, 0xb33bbd2eu, 0x3f800000u},
+    {6601320u, 4194305u, 0xb4d777a6u, 0x3f800000u},  {6601320u, 6291455u, 0xbf3504f0u, 0x3f3504f6u},
+    {6601320u, 6291456u, 0xbf3504f3u, 0x3f3504f3u},  {6601320u, 6291457u, 0xbf3504f8u, 0x3f3504eeu},
+    {6601320u, 8388607u, 0xbf800000u, 0x34d110b4u},  {6601320u, 8388608u, 0xbf800000u, 0xb3bbbd2eu},
+    {6601320u, 8388609u, 0xbf800000u, 0xb51777a6u},  {6601320u, 10485759u, 0xbf3504f8u, 0xbf3504efu},
+    {6601320u, 10485760u, 0xbf3504f1u, 0xbf3504f5u}, {6601320u, 10485761u, 0xbf3504eeu, 0xbf3504f8u},
+    {6601320u, 12582911u, 0xb4f9990fu, 0xbf800000u}, {6601320u, 12582912u, 0x324cde28u, 0xbf800000u},
+    {6601320u, 12582913u, 0x35033379u, 0xbf800000u}, {6601320u, 14680063u, 0x3f3504f1u, 0xbf3504f5u},
+    {6601320u, 14680064u, 0x3f3504f8u, 0xbf3504efu}, {6601320u, 14680065u, 0x3f3504f8u, 0xbf3504efu},
+    {6601320u, 13988087u, 0x3f00963eu, 0xbf5d5cd5u}, {6601320u, 7142934u, 0xbf64a4f2u, 0x3ee648edu},
+    {6601320u, 4901222u, 0xbe85f8cfu, 0x3f7714aau},  {6601320u, 2976907u, 0x3ee16df1u, 0x3f65d9ceu},
+    {6601320u, 15989691u, 0x3f74f240u, 0xbe94d387u}, {6601320u, 5390640u, 0xbeddcbefu, 0x3f66bb90u},
+    {6601320u, 13368175u, 0x3e946945u, 0xbf75025eu}, {6601320u, 4483046u, 0xbddd07f9u, 0x3f7e8134u},
+    {6601320u, 9145663u, 0xbf75c78bu, 0xbe8f39fau},  {6601320u, 9044327u, 0xbf7851d3u, 0xbe78f202u},
+    {6601320u, 8004488u, 0xbf7d5b0eu, 0x3e12ccebu},  {6601320u, 1330637u, 0x3f60dd8du, 0x3ef4b76bu},
+    {6601320u, 146696u, 0x3f7f9d1fu, 0x3d60ea69u},   {6601320u, 167871u, 0x3f7f7e87u, 0x3d80abafu},
+    {6601320u, 174130u, 0x3f7f74b2u, 0x3d85761fu},   {6601320u, 202917u, 0x3f7f42dbu, 0x3d9b7c53u},
+    {6601320u, 221551u, 0x3f7f1e8au, 0x3da9bb8bu},   {6601320u, 224642u, 0x3f7f1836u, 0x3dac1857u},
+    {6601320u, 107614u, 0x3f7fcac8u, 0x3d25087cu},   {6601320u, 126633u, 0x3f7fb650u, 0x3d422e06u},
+    {6601320u, 132197u, 0x3f7fafb3u, 0x3d4ab46fu},   {6601320u, 134784u, 0x3f7fac86u, 0x3d4eab15u},
 };
 
 /* log through the radius: k2 = 0 makes theta 0 (cos 1, sin +0), so the
@@ -244,44 +218,25 @@ static const LaneCase TRIG_CASES[] = {
  * radius-2 draws, random draws, then draws where a version without the
  * fused multiply-adds is off, and draws where libm's logf differs. */
 static const LaneCase LOG_CASES[] = {
-    {0u, 0u, 0x00000000u, 0x00000000u},
-    {1u, 0u, 0x39b504f3u, 0x00000000u},
-    {2u, 0u, 0x3a000000u, 0x00000000u},
-    {3u, 0u, 0x3a1cc471u, 0x00000000u},
-    {16777215u, 0u, 0x40b89456u, 0x00000000u},
-    {16777214u, 0u, 0x40b4b170u, 0x00000000u},
-    {16777213u, 0u, 0x40b2616au, 0x00000000u},
-    {8388608u, 0u, 0x3f96b55fu, 0x00000000u},
-    {8388607u, 0u, 0x3f96b55eu, 0x00000000u},
-    {8388609u, 0u, 0x3f96b560u, 0x00000000u},
-    {4913933u, 0u, 0x3f55224du, 0x00000000u},
-    {4913934u, 0u, 0x3f55224fu, 0x00000000u},
-    {6601320u, 0u, 0x3f800000u, 0x00000000u},
-    {14506667u, 0u, 0x40000000u, 0x00000000u},
-    {11522077u, 0u, 0x3fc30845u, 0x00000000u},
-    {12225558u, 0u, 0x3fcec0ccu, 0x00000000u},
-    {5953790u, 0u, 0x3f6faff6u, 0x00000000u},
-    {15435312u, 0u, 0x400fd942u, 0x00000000u},
-    {7994600u, 0u, 0x3f91a214u, 0x00000000u},
-    {4498108u, 0u, 0x3f4a4374u, 0x00000000u},
-    {5620781u, 0u, 0x3f6740d6u, 0x00000000u},
-    {7239019u, 0u, 0x3f880825u, 0x00000000u},
-    {10287425u, 0u, 0x3fb06a9du, 0x00000000u},
-    {2036744u, 0u, 0x3f023eefu, 0x00000000u},
-    {3653249u, 0u, 0x3f3369a0u, 0x00000000u},
-    {2461089u, 0u, 0x3f10324cu, 0x00000000u},
-    {8652981u, 0u, 0x3f9a2687u, 0x00000000u},
-    {6641453u, 0u, 0x3f80813cu, 0x00000000u},
-    {192576u, 0u, 0x3e1b997cu, 0x00000000u},
-    {9888140u, 0u, 0x3faac80cu, 0x00000000u},
-    {1278277u, 0u, 0x3ecbd687u, 0x00000000u},
-    {1457169u, 0u, 0x3eda420eu, 0x00000000u},
-    {1546769u, 0u, 0x3ee1316au, 0x00000000u},
-    {1600165u, 0u, 0x3ee53eb0u, 0x00000000u},
-    {10410u, 0u, 0x3d105053u, 0x00000000u},
-    {26325u, 0u, 0x3d658bc5u, 0x00000000u},
-    {43435u, 0u, 0x3d9376cfu, 0x00000000u},
-    {49110u, 0u, 0x3d9cd0b1u, 0x00000000u},
+    {0u, 0u, 0x00000000u, 0x00000000u},        {1u, 0u, 0x39b504f3u, 0x00000000u},
+    {2u, 0u, 0x3a000000u, 0x00000000u},        {3u, 0u, 0x3a1cc471u, 0x00000000u},
+    {16777215u, 0u, 0x40b89456u, 0x00000000u}, {16777214u, 0u, 0x40b4b170u, 0x00000000u},
+    {16777213u, 0u, 0x40b2616au, 0x00000000u}, {8388608u, 0u, 0x3f96b55fu, 0x00000000u},
+    {8388607u, 0u, 0x3f96b55eu, 0x00000000u},  {8388609u, 0u, 0x3f96b560u, 0x00000000u},
+    {4913933u, 0u, 0x3f55224du, 0x00000000u},  {4913934u, 0u, 0x3f55224fu, 0x00000000u},
+    {6601320u, 0u, 0x3f800000u, 0x00000000u},  {14506667u, 0u, 0x40000000u, 0x00000000u},
+    {11522077u, 0u, 0x3fc30845u, 0x00000000u}, {12225558u, 0u, 0x3fcec0ccu, 0x00000000u},
+    {5953790u, 0u, 0x3f6faff6u, 0x00000000u},  {15435312u, 0u, 0x400fd942u, 0x00000000u},
+    {7994600u, 0u, 0x3f91a214u, 0x00000000u},  {4498108u, 0u, 0x3f4a4374u, 0x00000000u},
+    {5620781u, 0u, 0x3f6740d6u, 0x00000000u},  {7239019u, 0u, 0x3f880825u, 0x00000000u},
+    {10287425u, 0u, 0x3fb06a9du, 0x00000000u}, {2036744u, 0u, 0x3f023eefu, 0x00000000u},
+    {3653249u, 0u, 0x3f3369a0u, 0x00000000u},  {2461089u, 0u, 0x3f10324cu, 0x00000000u},
+    {8652981u, 0u, 0x3f9a2687u, 0x00000000u},  {6641453u, 0u, 0x3f80813cu, 0x00000000u},
+    {192576u, 0u, 0x3e1b997cu, 0x00000000u},   {9888140u, 0u, 0x3faac80cu, 0x00000000u},
+    {1278277u, 0u, 0x3ecbd687u, 0x00000000u},  {1457169u, 0u, 0x3eda420eu, 0x00000000u},
+    {1546769u, 0u, 0x3ee1316au, 0x00000000u},  {1600165u, 0u, 0x3ee53eb0u, 0x00000000u},
+    {10410u, 0u, 0x3d105053u, 0x00000000u},    {26325u, 0u, 0x3d658bc5u, 0x00000000u},
+    {43435u, 0u, 0x3d9376cfu, 0x00000000u},    {49110u, 0u, 0x3d9cd0b1u, 0x00000000u},
 };
 
 /* nn.Embedding(10, 16) after torch.manual_seed(0): the 25 lane pairs
@@ -417,8 +372,8 @@ START_TEST(test_torch_sincos)
     float s, co;
     torchmath_sincosf(theta_of(c->k2), &s, &co);
     ck_assert_msg(bits_of(co) == c->cos_bits && bits_of(s) == c->sin_bits,
-                  "TRIG_CASES[%d] (theta %.9g): sincos gives cos 0x%08x sin 0x%08x, torch 0x%08x 0x%08x",
-                  _i, (double)theta_of(c->k2), bits_of(co), bits_of(s), c->cos_bits, c->sin_bits);
+                  "TRIG_CASES[%d] (theta %.9g): sincos gives cos 0x%08x sin 0x%08x, torch 0x%08x 0x%08x", _i,
+                  (double)theta_of(c->k2), bits_of(co), bits_of(s), c->cos_bits, c->sin_bits);
 }
 END_TEST
 
@@ -440,9 +395,8 @@ static void check_exp_case(const ExpCase *c, const char *table, int index)
     float x = float_of(c->x_bits);
     float got = torchmath_expf(x);
     ck_assert_msg(bits_of(got) == c->want_bits,
-                  "%s[%d]: exp(%.9g) (0x%08x) gives 0x%08x (%.9g), torch gives 0x%08x (%.9g)", table,
-                  index, (double)x, c->x_bits, bits_of(got), (double)got, c->want_bits,
-                  (double)float_of(c->want_bits));
+                  "%s[%d]: exp(%.9g) (0x%08x) gives 0x%08x (%.9g), torch gives 0x%08x (%.9g)", table, index, (double)x,
+                  c->x_bits, bits_of(got), (double)got, c->want_bits, (double)float_of(c->want_bits));
 }
 
 START_TEST(test_torch_exp_softmax)
@@ -499,8 +453,8 @@ START_TEST(test_logf_special)
 {
     const LogSpecialCase *c = &LOG_SPECIAL_CASES[_i];
     float got = torchmath_logf(float_of(c->x_bits));
-    ck_assert_msg(bits_of(got) == c->want_bits, "%s: log(0x%08x) gives 0x%08x, expected 0x%08x",
-                  c->what, c->x_bits, bits_of(got), c->want_bits);
+    ck_assert_msg(bits_of(got) == c->want_bits, "%s: log(0x%08x) gives 0x%08x, expected 0x%08x", c->what, c->x_bits,
+                  bits_of(got), c->want_bits);
 }
 END_TEST
 
@@ -511,8 +465,8 @@ START_TEST(test_sincosf_special)
     for (size_t i = 0; i < sizeof nans / sizeof nans[0]; i++) {
         float s, c;
         torchmath_sincosf(nans[i], &s, &c);
-        ck_assert_msg(isnan(s) && isnan(c), "sincos(%g) gives %g %g, expected NaN", (double)nans[i],
-                      (double)s, (double)c);
+        ck_assert_msg(isnan(s) && isnan(c), "sincos(%g) gives %g %g, expected NaN", (double)nans[i], (double)s,
+                      (double)c);
     }
     for (uint32_t k = 0; k < (1u << 24); k += 4099u) {
         float theta = theta_of(k), s, c, neg_s, neg_c;
@@ -573,8 +527,8 @@ START_TEST(test_expf_special)
 {
     const ExpSpecialCase *c = &EXP_SPECIAL_CASES[_i];
     float got = torchmath_expf(float_of(c->x_bits));
-    ck_assert_msg(bits_of(got) == c->want_bits, "%s: exp(0x%08x) gives 0x%08x, expected 0x%08x",
-                  c->what, c->x_bits, bits_of(got), c->want_bits);
+    ck_assert_msg(bits_of(got) == c->want_bits, "%s: exp(0x%08x) gives 0x%08x, expected 0x%08x", c->what, c->x_bits,
+                  bits_of(got), c->want_bits);
 }
 END_TEST
 
@@ -591,8 +545,8 @@ static void assert_close_ulp(float got, double want, double abs_tolerance, const
     double err = fabs((double)got - want);
     if (err <= 2.0 * float_ulp_at(want) || err <= abs_tolerance)
         return;
-    ck_abort_msg("%s(%.9g) = %.9g, libm gives %.17g: off by %.3g ulp", what, (double)x, (double)got,
-                 want, err / float_ulp_at(want));
+    ck_abort_msg("%s(%.9g) = %.9g, libm gives %.17g: off by %.3g ulp", what, (double)x, (double)got, want,
+                 err / float_ulp_at(want));
 }
 
 /* log within 2 ulp: every 7th u1 that normal_ can make, then floats spread
@@ -648,8 +602,7 @@ static void check_exp_at(float x)
     assert_close_ulp(got, exp((double)x), 0.0, "exp", x);
     float next = torchmath_expf(next_float_up(x));
     if (!(got <= next))
-        ck_abort_msg("exp(%.9g) = %.9g but exp of the next float is %.9g", (double)x, (double)got,
-                     (double)next);
+        ck_abort_msg("exp(%.9g) = %.9g but exp of the next float is %.9g", (double)x, (double)got, (double)next);
 }
 
 /* exp within 2 ulp and monotonic: floats spread over the softmax range

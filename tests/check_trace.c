@@ -348,8 +348,8 @@ START_TEST(test_causal_zeros_and_rows_sum_to_one)
             for (size_t j = 0; j < S; j++) {
                 float v = w->data[r * S + j];
                 if (j > r % S)
-                    ck_assert_msg(v == 0.0f, "%s row %zu key %zu is %g under the mask", trace_part_name(parts[p]),
-                                  r, j, (double)v);
+                    ck_assert_msg(v == 0.0f, "%s row %zu key %zu is %g under the mask", trace_part_name(parts[p]), r, j,
+                                  (double)v);
                 sum += v;
             }
             ck_assert_msg(fabs(sum - 1.0) < 1e-5, "row %zu sums to %.9g", r, sum);
@@ -367,7 +367,7 @@ START_TEST(test_multi_head_shapes_and_concat)
         int ndim;
         size_t shape[3];
     } shapes[] = {
-        {"w_query", 3, {4, 16, 4}}, {"queries", 3, {4, 5, 4}},           {"scores", 3, {4, 5, 5}},
+        {"w_query", 3, {4, 16, 4}},          {"queries", 3, {4, 5, 4}},      {"scores", 3, {4, 5, 5}},
         {"attention_weights", 3, {4, 5, 5}}, {"head_outputs", 3, {4, 5, 4}}, {"concat_heads", 2, {5, 16}},
         {"multihead_output", 2, {5, 16}},    {"w_output", 2, {16, 16}},      {"sentence_embed", 2, {5, 16}},
     };

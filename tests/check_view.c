@@ -65,8 +65,8 @@ START_TEST(test_keys_parse)
     Error err;
     error_clear(&err);
     ck_assert(keys_parse("ab<Right><enter><ESC><C-l><lt><Space><S-Tab>é", keys, 16, &n, &err));
-    static const KeyCode want[] = {'a', 'b', KEY_CODE_RIGHT, KEY_CODE_ENTER, KEY_CODE_ESCAPE, KEY_CTRL('l'), '<', ' ',
-                                   KEY_CODE_BACK_TAB, 0xe9};
+    static const KeyCode want[] =
+        {'a', 'b', KEY_CODE_RIGHT, KEY_CODE_ENTER, KEY_CODE_ESCAPE, KEY_CTRL('l'), '<', ' ', KEY_CODE_BACK_TAB, 0xe9};
     ck_assert_uint_eq(n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(keys[i] == want[i], "key %zu: got %u", i, keys[i]);
@@ -144,7 +144,7 @@ START_TEST(test_selection_moves_and_clamps)
     int s = trace_find_step(trace, "all_tokens", NULL);
     app_go(&app, s);
     ck_assert_str_eq(trace->steps[s].tensors[app.focus[s]].name, "attention_weights"); /* the step's main tensor */
-    for (int i = 0; i < trace->steps[s].n_tensors; i++) /* move to queries, a [5, 16] */
+    for (int i = 0; i < trace->steps[s].n_tensors; i++)                                /* move to queries, a [5, 16] */
         if (strcmp(trace->steps[s].tensors[i].name, "queries") == 0)
             app.focus[s] = i;
     int t = app.focus[s];
@@ -285,10 +285,10 @@ END_TEST
  * ---------------------------------------------------------------------- */
 
 typedef struct ScreenCase {
-    const char *name;   /* tests/screens/NAME.txt */
-    bool lesson;        /* walk the built-in lesson (else no lesson) */
-    const char *step;   /* step id to open on, or NULL */
-    const char *keys;   /* vim notation, or NULL */
+    const char *name; /* tests/screens/NAME.txt */
+    bool lesson;      /* walk the built-in lesson (else no lesson) */
+    const char *step; /* step id to open on, or NULL */
+    const char *keys; /* vim notation, or NULL */
     int cols, rows;
     bool no_color, ascii;
 } ScreenCase;
@@ -419,7 +419,8 @@ START_TEST(test_golden_screens)
         }
     static Lesson lesson;
     LessonErrors errors = {0};
-    ck_assert_msg(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors),
+    ck_assert_msg(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson,
+                               &errors),
                   "the built-in lesson: %s", strbuf_text(&errors.text));
     lesson_errors_free(&errors);
     for (size_t c = 0; c < sizeof SCREENS / sizeof SCREENS[0]; c++) {
@@ -479,7 +480,8 @@ END_TEST
 
 /* Opens step `step` (no lesson), replays keys at cols x rows and composes
  * into frame (initialised here; the caller frees it). */
-static void screen_at(App *app, Frame *frame, const Trace *trace, const char *step, const char *keys, int cols, int rows)
+static void screen_at(App *app, Frame *frame, const Trace *trace, const char *step, const char *keys, int cols,
+                      int rows)
 {
     app_init(app, trace, NULL, &DEFAULT_VIEW);
     if (step != NULL)
@@ -543,10 +545,20 @@ START_TEST(test_sources_are_on_screen)
     static App app;
     static const struct {
         const char *step, *keys;
-    } CASES[] = {{"embed", "j"},       {"embed", "jjjj"},       {"scores", "jjjj"}, {"scores", "jjj"},
-                 {"weighted_sum", "l"}, {"weighted_sum", "jl"}, {"all_tokens", ""}, {"all_tokens", "jjjj"},
-                 {"project_token", "jjj"}, {"mh_project", "jjj"}, {"mh_scores", "jj"}, {"mh_concat", "llll"},
-                 {"mh_weighted_sum", "]]jj"}, {"mh_output", "jjl"}};
+    } CASES[] = {{"embed", "j"},
+                 {"embed", "jjjj"},
+                 {"scores", "jjjj"},
+                 {"scores", "jjj"},
+                 {"weighted_sum", "l"},
+                 {"weighted_sum", "jl"},
+                 {"all_tokens", ""},
+                 {"all_tokens", "jjjj"},
+                 {"project_token", "jjj"},
+                 {"mh_project", "jjj"},
+                 {"mh_scores", "jj"},
+                 {"mh_concat", "llll"},
+                 {"mh_weighted_sum", "]]jj"},
+                 {"mh_output", "jjl"}};
     static const int sizes[][2] = {{80, 24}, {120, 40}, {50, 12}};
     for (size_t z = 0; z < 3; z++) {
         for (int i = 0; i < trace->n_steps; i++) {
@@ -734,7 +746,8 @@ START_TEST(test_numbers_by_role)
     /* on screen: no scientific notation on the article's part 1 and 2 weights */
     Trace *trace = article_trace();
     static App app;
-    static const char *const STEPS[] = {"embed", "softmax", "weighted_sum", "all_tokens", "mh_softmax", "mh_weighted_sum"};
+    static const char *const STEPS[] = {"embed",      "softmax",    "weighted_sum",
+                                        "all_tokens", "mh_softmax", "mh_weighted_sum"};
     for (size_t k = 0; k < sizeof STEPS / sizeof STEPS[0]; k++) {
         Frame frame;
         screen_at(&app, &frame, trace, STEPS[k], "", 80, 24);
@@ -853,8 +866,8 @@ START_TEST(test_the_end_has_a_recap)
     LessonErrors errors = {0};
     ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
     lesson_errors_free(&errors);
-    compose_screen(trace, &lesson, NULL, "<Space>[5,16]<Enter><Enter>Gj<Space>jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 80,
-                   24, false, false, &text);
+    compose_screen(trace, &lesson, NULL, "<Space>[5,16]<Enter><Enter>Gj<Space>jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 80, 24,
+                   false, false, &text);
     ck_assert_msg(strstr(strbuf_text(&text), "Questions: 1 of ") != NULL, "%s", strbuf_text(&text));
     strbuf_free(&text);
     lesson_free(&lesson);
@@ -1023,8 +1036,8 @@ START_TEST(test_compose_is_pure)
             ck_assert(frame_init(&frame, sizes[z][0], sizes[z][1]));
             app_compose(&app, &frame);
             frame_free(&frame);
-            ck_assert_msg(memcmp(&before, &app, sizeof app) == 0, "composing \"%s\" at %dx%d changed the App",
-                          KEYS[k], sizes[z][1], sizes[z][0]);
+            ck_assert_msg(memcmp(&before, &app, sizeof app) == 0, "composing \"%s\" at %dx%d changed the App", KEYS[k],
+                          sizes[z][1], sizes[z][0]);
         }
     trace_free(trace);
 }
@@ -1199,8 +1212,7 @@ START_TEST(test_overlay_scroll_stops_at_the_end)
         press(&app, "", 'j', 200, rows, cols);
         press(&app, "k", 0, 0, rows, cols);
         ck_assert(overlay_note(&app, rows, cols, &a, &b, &total));
-        ck_assert_msg(a == end_a - 1, "case %zu: one k after the end shows from line %d, expected %d", c, a,
-                      end_a - 1);
+        ck_assert_msg(a == end_a - 1, "case %zu: one k after the end shows from line %d, expected %d", c, a, end_a - 1);
     }
     lesson_free(&lesson);
     trace_free(trace);

@@ -33,16 +33,15 @@ typedef enum HeaderKey {
 } HeaderKey;
 
 static const char *const key_names[KEY_COUNT] = {
-    "name", "seed", "sentence", "token_ids", "vocab_size",
-    "d_model", "heads", "focus", "causal",
+    "name", "seed", "sentence", "token_ids", "vocab_size", "d_model", "heads", "focus", "causal",
 };
 
 typedef struct Reader {
     const char *path;
     FILE *fp;
-    char *line;        /* the current line, without its line ending */
+    char *line; /* the current line, without its line ending */
     size_t cap;
-    size_t lineno;     /* 1-based number of the current line; 0 before any */
+    size_t lineno; /* 1-based number of the current line; 0 before any */
     char *err;
     size_t err_size;
 } Reader;
@@ -156,8 +155,7 @@ static int parse_size(const char *word, size_t *out)
 }
 
 /* The one word left on the line after the keyword, parsed as a size. */
-static int parse_single_size(Reader *r, char *rest, const char *key,
-                             size_t *out)
+static int parse_single_size(Reader *r, char *rest, const char *key, size_t *out)
 {
     char *word = next_word(&rest);
     if (word == NULL || !parse_size(word, out)) {
@@ -171,13 +169,11 @@ static int parse_single_size(Reader *r, char *rest, const char *key,
     return 1;
 }
 
-static int copy_word(Reader *r, char *dst, size_t dst_size, const char *word,
-                     const char *what)
+static int copy_word(Reader *r, char *dst, size_t dst_size, const char *word, const char *what)
 {
     size_t len = strlen(word);
     if (len >= dst_size) {
-        fail(r, r->lineno, "%s '%s' is longer than %zu bytes", what, word,
-             dst_size - 1);
+        fail(r, r->lineno, "%s '%s' is longer than %zu bytes", what, word, dst_size - 1);
         return 0;
     }
     memcpy(dst, word, len + 1);
@@ -197,8 +193,7 @@ static int parse_token_ids(Reader *r, Fixture *f, char *rest)
             return 0;
         }
         if (f->n_ids == FIXTURE_MAX_IDS) {
-            fail(r, r->lineno, "token_ids: more than %zu ids",
-                 FIXTURE_MAX_IDS);
+            fail(r, r->lineno, "token_ids: more than %zu ids", FIXTURE_MAX_IDS);
             return 0;
         }
         if (f->n_ids == cap) {
@@ -222,8 +217,7 @@ static int parse_token_ids(Reader *r, Fixture *f, char *rest)
 
 /* Parses one header line: its keyword key, then rest, the text after it.
  * key_line[k] is the line keyword k was on, 0 while not seen. */
-static int parse_header(Reader *r, Fixture *f, const char *key, char *rest,
-                        size_t key_line[KEY_COUNT])
+static int parse_header(Reader *r, Fixture *f, const char *key, char *rest, size_t key_line[KEY_COUNT])
 {
     HeaderKey k = KEY_COUNT;
     for (int i = 0; i < KEY_COUNT; i++) {
@@ -235,8 +229,7 @@ static int parse_header(Reader *r, Fixture *f, const char *key, char *rest,
         return 0;
     }
     if (key_line[k] != 0) {
-        fail(r, r->lineno, "%s given twice (first on line %zu)", key,
-             key_line[k]);
+        fail(r, r->lineno, "%s given twice (first on line %zu)", key, key_line[k]);
         return 0;
     }
     key_line[k] = r->lineno;
@@ -307,8 +300,7 @@ static int parse_header(Reader *r, Fixture *f, const char *key, char *rest,
 
 /* Checks the header as a whole, once the first tensor or end is reached;
  * a missing keyword is blamed on the current line, a bad value on its own. */
-static int check_header(Reader *r, const Fixture *f,
-                        const size_t key_line[KEY_COUNT])
+static int check_header(Reader *r, const Fixture *f, const size_t key_line[KEY_COUNT])
 {
     for (int k = 0; k < KEY_COUNT; k++) {
         if (k != KEY_SENTENCE && key_line[k] == 0) {
@@ -325,19 +317,16 @@ static int check_header(Reader *r, const Fixture *f,
         return 0;
     }
     if (f->heads == 0 || f->d_model % f->heads != 0) {
-        fail(r, key_line[KEY_HEADS], "heads %zu does not divide d_model %zu",
-             f->heads, f->d_model);
+        fail(r, key_line[KEY_HEADS], "heads %zu does not divide d_model %zu", f->heads, f->d_model);
         return 0;
     }
     if (f->focus < 1 || f->focus > f->n_ids) {
-        fail(r, key_line[KEY_FOCUS], "focus %zu is not in 1 .. %zu",
-             f->focus, f->n_ids);
+        fail(r, key_line[KEY_FOCUS], "focus %zu is not in 1 .. %zu", f->focus, f->n_ids);
         return 0;
     }
     for (size_t i = 0; i < f->n_ids; i++) {
         if ((unsigned long long)f->token_ids[i] >= f->vocab_size) {
-            fail(r, key_line[KEY_TOKEN_IDS],
-                 "token id %ld is not below vocab_size %zu", f->token_ids[i],
+            fail(r, key_line[KEY_TOKEN_IDS], "token id %ld is not below vocab_size %zu", f->token_ids[i],
                  f->vocab_size);
             return 0;
         }
@@ -359,10 +348,8 @@ static int parse_tensor_line(Reader *r, char *rest, FixtureTensor *t)
         !copy_word(r, t->name, sizeof t->name, name, "tensor name"))
         return 0;
     size_t ndim;
-    if (!parse_size(ndim_word, &ndim) || ndim < 1 ||
-        ndim > FIXTURE_MAX_DIMS) {
-        fail(r, r->lineno, "tensor %s: ndim '%s' is not in 1 .. %d", name,
-             ndim_word, FIXTURE_MAX_DIMS);
+    if (!parse_size(ndim_word, &ndim) || ndim < 1 || ndim > FIXTURE_MAX_DIMS) {
+        fail(r, r->lineno, "tensor %s: ndim '%s' is not in 1 .. %d", name, ndim_word, FIXTURE_MAX_DIMS);
         return 0;
     }
     t->ndim = (int)ndim;
@@ -371,8 +358,7 @@ static int parse_tensor_line(Reader *r, char *rest, FixtureTensor *t)
         char *word = next_word(&rest);
         size_t dim;
         if (word == NULL) {
-            fail(r, r->lineno, "tensor %s: %zu dimensions given, ndim is %zu",
-                 name, i, ndim);
+            fail(r, r->lineno, "tensor %s: %zu dimensions given, ndim is %zu", name, i, ndim);
             return 0;
         }
         if (!parse_size(word, &dim) || dim == 0) {
@@ -380,16 +366,14 @@ static int parse_tensor_line(Reader *r, char *rest, FixtureTensor *t)
             return 0;
         }
         if (dim > FIXTURE_MAX_VALUES / t->size) {
-            fail(r, r->lineno, "tensor %s: more than %zu values", name,
-                 FIXTURE_MAX_VALUES);
+            fail(r, r->lineno, "tensor %s: more than %zu values", name, FIXTURE_MAX_VALUES);
             return 0;
         }
         t->shape[i] = dim;
         t->size *= dim;
     }
     if (next_word(&rest) != NULL) {
-        fail(r, r->lineno, "tensor %s: more dimensions than ndim %zu", name,
-             ndim);
+        fail(r, r->lineno, "tensor %s: more dimensions than ndim %zu", name, ndim);
         return 0;
     }
     return 1;
@@ -411,15 +395,13 @@ static int read_tensor_rows(Reader *r, FixtureTensor *t)
         if (got < 0)
             return 0;
         if (got == 0) {
-            fail(r, r->lineno,
-                 "file ends inside tensor %s (line %zu): %zu of %zu rows",
-                 t->name, header_line, row, rows);
+            fail(r, r->lineno, "file ends inside tensor %s (line %zu): %zu of %zu rows", t->name, header_line, row,
+                 rows);
             return 0;
         }
         char *p = r->line;
         char *first = skip_space(p);
-        if (strncmp(first, "tensor", 6) == 0 || strncmp(first, "end", 3) == 0 ||
-            *first == '\0' || *first == '#') {
+        if (strncmp(first, "tensor", 6) == 0 || strncmp(first, "end", 3) == 0 || *first == '\0' || *first == '#') {
             fail(r, r->lineno,
                  "tensor %s (line %zu) has %zu rows, found %zu before this "
                  "line",
@@ -437,22 +419,18 @@ static int read_tensor_rows(Reader *r, FixtureTensor *t)
             float v = strtof(p, &end);
             if (end == p || (*end != '\0' && !is_space(*end))) {
                 char *word = next_word(&p);
-                fail(r, r->lineno, "tensor %s: bad number '%s'", t->name,
-                     word);
+                fail(r, r->lineno, "tensor %s: bad number '%s'", t->name, word);
                 return 0;
             }
             if (n == cols) {
-                fail(r, r->lineno,
-                     "tensor %s: more than %zu values on a row", t->name,
-                     cols);
+                fail(r, r->lineno, "tensor %s: more than %zu values on a row", t->name, cols);
                 return 0;
             }
             out[n++] = v;
             p = end;
         }
         if (n != cols) {
-            fail(r, r->lineno, "tensor %s: expected %zu values, found %zu",
-                 t->name, cols, n);
+            fail(r, r->lineno, "tensor %s: expected %zu values, found %zu", t->name, cols, n);
             return 0;
         }
     }
@@ -490,8 +468,7 @@ static Fixture *parse(Reader *r)
             }
             if (f->n_tensors == cap) {
                 size_t new_cap = cap ? cap * 2 : 32;
-                FixtureTensor *grown =
-                    realloc(f->tensors, new_cap * sizeof *grown);
+                FixtureTensor *grown = realloc(f->tensors, new_cap * sizeof *grown);
                 if (grown == NULL) {
                     fail(r, r->lineno, "out of memory");
                     goto failed;
@@ -505,10 +482,8 @@ static Fixture *parse(Reader *r)
             if (!parse_tensor_line(r, rest, t))
                 goto failed;
             for (size_t i = 0; i + 1 < f->n_tensors; i++) {
-                if (strcmp(f->tensors[i].part, t->part) == 0 &&
-                    strcmp(f->tensors[i].name, t->name) == 0) {
-                    fail(r, r->lineno, "tensor %s %s given twice", t->part,
-                         t->name);
+                if (strcmp(f->tensors[i].part, t->part) == 0 && strcmp(f->tensors[i].name, t->name) == 0) {
+                    fail(r, r->lineno, "tensor %s %s given twice", t->part, t->name);
                     goto failed;
                 }
             }
@@ -517,8 +492,7 @@ static Fixture *parse(Reader *r)
             continue;
         }
         if (!in_header) {
-            fail(r, r->lineno, "unknown keyword '%s' (expected tensor or end)",
-                 key);
+            fail(r, r->lineno, "unknown keyword '%s' (expected tensor or end)", key);
             goto failed;
         }
         if (!parse_header(r, f, key, rest, key_line))
@@ -577,14 +551,12 @@ void fixture_free(Fixture *f)
     free(f);
 }
 
-const FixtureTensor *fixture_find(const Fixture *f, const char *part,
-                                  const char *name)
+const FixtureTensor *fixture_find(const Fixture *f, const char *part, const char *name)
 {
     if (f == NULL || part == NULL || name == NULL)
         return NULL;
     for (size_t i = 0; i < f->n_tensors; i++) {
-        if (strcmp(f->tensors[i].part, part) == 0 &&
-            strcmp(f->tensors[i].name, name) == 0)
+        if (strcmp(f->tensors[i].part, part) == 0 && strcmp(f->tensors[i].name, name) == 0)
             return &f->tensors[i];
     }
     return NULL;

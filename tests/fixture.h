@@ -32,24 +32,24 @@
 #define FIXTURE_MAX_DIMS 4
 
 typedef struct FixtureTensor {
-    char part[16];                    /* "single_head" or "multi_head" */
-    char name[32];                    /* e.g. "scaled_scores_3", "z1" */
-    int ndim;                         /* 1 .. FIXTURE_MAX_DIMS */
-    size_t shape[FIXTURE_MAX_DIMS];   /* unused dimensions are 0 */
-    size_t size;                      /* product of the ndim dimensions */
-    float *data;                      /* size values, row-major; owned */
+    char part[16];                  /* "single_head" or "multi_head" */
+    char name[32];                  /* e.g. "scaled_scores_3", "z1" */
+    int ndim;                       /* 1 .. FIXTURE_MAX_DIMS */
+    size_t shape[FIXTURE_MAX_DIMS]; /* unused dimensions are 0 */
+    size_t size;                    /* product of the ndim dimensions */
+    float *data;                    /* size values, row-major; owned */
 } FixtureTensor;
 
 typedef struct Fixture {
     char name[64];
     unsigned long long seed;
-    char *sentence;                   /* NULL if absent; owned */
+    char *sentence; /* NULL if absent; owned */
     size_t n_ids;
-    long *token_ids;                  /* n_ids ids, each < vocab_size; owned */
+    long *token_ids; /* n_ids ids, each < vocab_size; owned */
     size_t vocab_size, d_model, heads, focus;
-    int causal;                       /* 0 or 1 */
+    int causal; /* 0 or 1 */
     size_t n_tensors;
-    FixtureTensor *tensors;           /* in file order; owned */
+    FixtureTensor *tensors; /* in file order; owned */
 } Fixture;
 
 /* Reads path; on failure returns NULL and writes "path:line: message"
@@ -62,8 +62,7 @@ void fixture_free(Fixture *f);
 
 /* The tensor named name in part part ("single_head" or "multi_head"),
  * or NULL when f has none. */
-const FixtureTensor *fixture_find(const Fixture *f, const char *part,
-                                  const char *name);
+const FixtureTensor *fixture_find(const Fixture *f, const char *part, const char *name);
 
 /* Lists the *.txt files of dir, sorted by name (strcmp), as "dir/file".
  * Returns their count and sets *paths to a malloc'd array of malloc'd

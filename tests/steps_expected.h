@@ -15,9 +15,9 @@
 #define EXPECTED_MAX_STEPS 64
 
 typedef struct ExpectedSteps {
-    int n;                                /* lines read */
-    char id[EXPECTED_MAX_STEPS][32];      /* "tokenize", in file order */
-    char title[EXPECTED_MAX_STEPS][96];   /* "Turn the words into token ids" */
+    int n;                              /* lines read */
+    char id[EXPECTED_MAX_STEPS][32];    /* "tokenize", in file order */
+    char title[EXPECTED_MAX_STEPS][96]; /* "Turn the words into token ids" */
 } ExpectedSteps;
 
 /* Where the list is: $ATTN_STEPS_EXPECTED, else tests/steps.expected. */

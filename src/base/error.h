@@ -16,9 +16,9 @@
 
 /* Exit statuses, as documented in README and --help (sysexits.h values). */
 enum {
-    STATUS_OK = 0,      /* success */
-    STATUS_FAILURE = 1, /* anything else: out of memory, write error */
-    STATUS_USAGE = 2,   /* bad command line */
+    STATUS_OK = 0,       /* success */
+    STATUS_FAILURE = 1,  /* anything else: out of memory, write error */
+    STATUS_USAGE = 2,    /* bad command line */
     STATUS_DATAERR = 65, /* invalid input data: a bad lesson, dimensions that do not fit */
     STATUS_NOINPUT = 66  /* a file that cannot be opened */
 };
@@ -27,9 +27,9 @@ enum {
 #define ERROR_AT_NONE ((size_t)-1)
 
 typedef struct Error {
-    int status;                           /* one of STATUS_*; 0 while no error */
-    char message[ERROR_MESSAGE_BYTES];    /* one printable line: see error_set */
-    size_t at;                            /* byte offset in the input text the error is about, or ERROR_AT_NONE */
+    int status;                        /* one of STATUS_*; 0 while no error */
+    char message[ERROR_MESSAGE_BYTES]; /* one printable line: see error_set */
+    size_t at;                         /* byte offset in the input text the error is about, or ERROR_AT_NONE */
 } Error;
 
 /* Clears err (status 0, empty message). NULL is allowed. */

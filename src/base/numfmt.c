@@ -14,10 +14,10 @@
 /* What numfmt_choose needs to know of a tensor's values, found in one
  * pass. */
 typedef struct ValueScan {
-    bool all_whole;          /* every finite value is a whole number below 1e15 */
-    float min_abs, max_abs;  /* the extremes of the non-zero finite magnitudes (inf and 0 when none) */
-    float most_positive;     /* the largest finite value, or 0 */
-    float most_negative;     /* the smallest finite value, or 0 */
+    bool all_whole;         /* every finite value is a whole number below 1e15 */
+    float min_abs, max_abs; /* the extremes of the non-zero finite magnitudes (inf and 0 when none) */
+    float most_positive;    /* the largest finite value, or 0 */
+    float most_negative;    /* the smallest finite value, or 0 */
     bool has_nan, has_inf, has_neg_inf;
 } ValueScan;
 

@@ -20,16 +20,16 @@
 /* NUMFMT_MAX_PRECISION and NUMFMT_BUF are in attn_limits.h. */
 
 typedef enum NumNotation {
-    NUM_INTEGER,     /* "2" */
-    NUM_FIXED,       /* "-0.6136" */
-    NUM_SCIENTIFIC,  /* "7.9161e-05" */
-    NUM_PROBABILITY  /* a weight in [0, 1]: "0.584", "<0.001", ">0.999" (the tracer's screen) */
+    NUM_INTEGER,    /* "2" */
+    NUM_FIXED,      /* "-0.6136" */
+    NUM_SCIENTIFIC, /* "7.9161e-05" */
+    NUM_PROBABILITY /* a weight in [0, 1]: "0.584", "<0.001", ">0.999" (the tracer's screen) */
 } NumNotation;
 
 typedef struct NumFormat {
     NumNotation notation;
-    int precision;   /* digits after the point (fixed) or in the mantissa (scientific) */
-    int width;       /* width of the widest value, for right alignment */
+    int precision; /* digits after the point (fixed) or in the mantissa (scientific) */
+    int width;     /* width of the widest value, for right alignment */
 } NumFormat;
 
 /* Chooses the notation and width for n values (n may be 0). precision is

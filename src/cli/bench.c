@@ -93,9 +93,9 @@ bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, Str
     strbuf_printf(out,
                   "bench: kernels %s (%s), %d thread%s; %.3f GFLOP, %.1f GFLOP/s; min %.2f ms, max %.2f ms; "
                   "peak RSS %.1f MiB for %.1f MiB of tensors\n",
-                  kernels, isa, threads, threads == 1 ? "" : "s",
-                  flops / 1e9, all.median > 0 ? flops / (all.median * 1e6) : 0.0, all.min, all.max,
-                  (double)bench_peak_rss() / mib, (double)trace_bytes(cfg) / mib);
+                  kernels, isa, threads, threads == 1 ? "" : "s", flops / 1e9,
+                  all.median > 0 ? flops / (all.median * 1e6) : 0.0, all.min, all.max, (double)bench_peak_rss() / mib,
+                  (double)trace_bytes(cfg) / mib);
     for (int i = 0; i < n_steps; i++) {
         BenchStats s = bench_stats(step + (size_t)i * (size_t)runs, (size_t)runs);
         strbuf_printf(out, "  step %2d %-16s %9.3f ms\n", i + 1, ids[i], s.median);

@@ -15,9 +15,9 @@
 struct Weights;
 
 typedef struct BenchStats {
-    size_t n;       /* samples */
-    double median;  /* the middle sample (the mean of the two middle ones for an even n) */
-    double p99;     /* the sample 99% of the others are at most: the ceil(0.99 n)-th smallest */
+    size_t n;      /* samples */
+    double median; /* the middle sample (the mean of the two middle ones for an even n) */
+    double p99;    /* the sample 99% of the others are at most: the ceil(0.99 n)-th smallest */
     double min, max;
 } BenchStats;
 

@@ -89,8 +89,9 @@ static bool parse_bytes(const char *text, unsigned long long *out, Error *err)
         const char *units = "KMGT";
         const char *at = strchr(units, suffix[0] & ~0x20); /* either case */
         ok = at != NULL && suffix[0] != '\0' &&
-             (suffix[1] == '\0' || ((suffix[1] == 'i' || suffix[1] == 'I') && (suffix[2] == 'B' || suffix[2] == 'b') &&
-                                    suffix[3] == '\0') || ((suffix[1] == 'B' || suffix[1] == 'b') && suffix[2] == '\0'));
+             (suffix[1] == '\0' ||
+              ((suffix[1] == 'i' || suffix[1] == 'I') && (suffix[2] == 'B' || suffix[2] == 'b') && suffix[3] == '\0') ||
+              ((suffix[1] == 'B' || suffix[1] == 'b') && suffix[2] == '\0'));
         if (ok)
             shift = 10 * (int)(at - units + 1);
     }
@@ -576,8 +577,13 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err)
  * no use for: the first one given, or NULL. */
 static const char *model_refuses(const ConfigFlags *f)
 {
-    return f->weights_dir != NULL ? "--weights" : f->have_vocab ? "--vocab-size" : f->have_d_model ? "--d-model"
-           : f->have_heads ? "--heads" : f->have_focus ? "--focus" : f->have_seed ? "--seed" : NULL;
+    return f->weights_dir != NULL ? "--weights"
+           : f->have_vocab        ? "--vocab-size"
+           : f->have_d_model      ? "--d-model"
+           : f->have_heads        ? "--heads"
+           : f->have_focus        ? "--focus"
+           : f->have_seed         ? "--seed"
+                                  : NULL;
 }
 
 /* Tokenizes text by DIR/vocab.json and merges.txt into cfg's ids (labels:

@@ -17,16 +17,16 @@
 #define PROGRAM_VERSION "0.1.0"
 
 typedef enum OutputMode {
-    MODE_DEFAULT,  /* no output flag: the tracer on a terminal, else --print */
-    MODE_PRINT,    /* --print: the walk-through as text */
-    MODE_JSON,     /* --json: the trace as JSON */
-    MODE_TUI,      /* --tui: the interactive tracer, even when it would not be chosen */
-    MODE_DUMP,     /* --dump-screen: replay --keys headless and write the screen */
-    MODE_BENCH,    /* --bench N: time the trace's computation */
+    MODE_DEFAULT,      /* no output flag: the tracer on a terminal, else --print */
+    MODE_PRINT,        /* --print: the walk-through as text */
+    MODE_JSON,         /* --json: the trace as JSON */
+    MODE_TUI,          /* --tui: the interactive tracer, even when it would not be chosen */
+    MODE_DUMP,         /* --dump-screen: replay --keys headless and write the screen */
+    MODE_BENCH,        /* --bench N: time the trace's computation */
     MODE_BENCH_FRAMES, /* --bench-frames: time key-to-frame through the composer and the backend */
-    MODE_NPY,      /* --export-npy DIR: every tensor as a .npy file in DIR */
-    MODE_SVG,      /* --svg: one step's attention as heat maps, in an SVG file */
-    MODE_LINE      /* --line-mode: plain lines and typed commands, for screen readers and pipes */
+    MODE_NPY,          /* --export-npy DIR: every tensor as a .npy file in DIR */
+    MODE_SVG,          /* --svg: one step's attention as heat maps, in an SVG file */
+    MODE_LINE          /* --line-mode: plain lines and typed commands, for screen readers and pipes */
 } OutputMode;
 
 /* The configuration flags as given, to apply onto a base configuration. */
@@ -35,29 +35,29 @@ typedef struct ConfigFlags {
     uint64_t vocab_size, d_model, heads, focus, seed;
     bool have_vocab, have_d_model, have_heads, have_focus, have_seed;
     bool causal;
-    unsigned long long max_bytes;  /* --max-memory, 0 when not given */
-    uint64_t tokens;               /* --tokens N, 0 when not given */
-    KernelChoice kernels;          /* --kernels */
+    unsigned long long max_bytes; /* --max-memory, 0 when not given */
+    uint64_t tokens;              /* --tokens N, 0 when not given */
+    KernelChoice kernels;         /* --kernels */
     bool have_kernels;
-    int threads;                   /* --threads N, 0 when not given */
-    const char *weights_dir;       /* --weights DIR, or NULL; points into argv */
-    const char *model_dir;         /* --model DIR, or NULL; points into argv */
-    uint64_t layer;                /* --layer L (0 when not given) */
+    int threads;             /* --threads N, 0 when not given */
+    const char *weights_dir; /* --weights DIR, or NULL; points into argv */
+    const char *model_dir;   /* --model DIR, or NULL; points into argv */
+    uint64_t layer;          /* --layer L (0 when not given) */
     bool have_layer;
 } ConfigFlags;
 
 typedef struct Options {
     OutputMode mode;
-    bool help;          /* --help: print usage and exit 0 */
-    bool version;       /* --version: print the version and exit 0 */
-    const char *step;   /* --step ID|N, or NULL for every step; points into argv */
-    int precision;      /* --precision N */
-    bool have_precision; /* --precision was given (else a lesson's own applies) */
-    bool ascii;         /* --ascii: no box drawing or arrows */
-    bool no_color;      /* --no-color */
-    int screen_cols;    /* --size WxH (headless), default 80 */
-    int screen_rows;    /* default 24 */
-    const char *keys;   /* --keys KEYS, or NULL; points into argv */
+    bool help;             /* --help: print usage and exit 0 */
+    bool version;          /* --version: print the version and exit 0 */
+    const char *step;      /* --step ID|N, or NULL for every step; points into argv */
+    int precision;         /* --precision N */
+    bool have_precision;   /* --precision was given (else a lesson's own applies) */
+    bool ascii;            /* --ascii: no box drawing or arrows */
+    bool no_color;         /* --no-color */
+    int screen_cols;       /* --size WxH (headless), default 80 */
+    int screen_rows;       /* default 24 */
+    const char *keys;      /* --keys KEYS, or NULL; points into argv */
     const char *dump_file; /* --dump-screen FILE ("-" for stdout), or NULL */
     const char *npy_dir;   /* --export-npy DIR, or NULL; points into argv */
     const char *py_file;   /* --export-py FILE: the self-checking PyTorch script, or NULL; points into argv */
@@ -67,13 +67,13 @@ typedef struct Options {
     bool config_flags;     /* any of --sentence ... --causal was given */
     bool check;            /* --check: validate the lesson files in check_files */
     int n_check_files;
-    char **check_files;    /* points into argv */
-    bool restart;          /* --restart: forget the lesson's progress */
-    int autoplay_ms;       /* --autoplay SECONDS, in milliseconds; 0 when off */
-    bool presenter;        /* --theme presenter */
-    bool list_lessons;     /* --list-lessons */
-    bool list_steps;       /* --list-steps: print the step table (number, id, title) */
-    int bench_runs;        /* --bench N: timed runs after the warm-up */
+    char **check_files; /* points into argv */
+    bool restart;       /* --restart: forget the lesson's progress */
+    int autoplay_ms;    /* --autoplay SECONDS, in milliseconds; 0 when off */
+    bool presenter;     /* --theme presenter */
+    bool list_lessons;  /* --list-lessons */
+    bool list_steps;    /* --list-steps: print the step table (number, id, title) */
+    int bench_runs;     /* --bench N: timed runs after the warm-up */
     ConfigFlags flags;  /* the configuration flags as given */
     Config config;      /* the flags applied to the article's configuration; owned */
 } Options;
@@ -93,17 +93,17 @@ typedef struct CliFlag CliFlag;
 typedef bool CliHandler(CliParse *parse, const CliFlag *flag, const char *value, Error *err);
 
 struct CliFlag {
-    const char *name;    /* the long name, such as "--print" */
-    const char *alias;   /* the short name, such as "-h", or NULL */
-    const char *arg;     /* the argument as --help shows it ("FILE"), or NULL: a switch takes none */
-    const char *help;    /* its line in the short --help, or NULL: only the manual describes it */
-    CliHandler *handle;  /* applies it: one of cli.c's setters, or a handler of its own */
-    size_t field;        /* for the setters: offsetof(Options, the member written); 0 for none */
-    size_t have;         /* for the number setters: offsetof the bool saying it was given; 0 for none */
-    uint64_t min, max;   /* for the number setters: the accepted range */
-    OutputMode mode;     /* for the mode setters: the mode the flag selects */
-    const char *empty;   /* for the text setters: why "" is refused ("needs a file name"); NULL accepts "" */
-    bool config;         /* a configuration flag: given without a LESSON, it implies --no-lesson */
+    const char *name;   /* the long name, such as "--print" */
+    const char *alias;  /* the short name, such as "-h", or NULL */
+    const char *arg;    /* the argument as --help shows it ("FILE"), or NULL: a switch takes none */
+    const char *help;   /* its line in the short --help, or NULL: only the manual describes it */
+    CliHandler *handle; /* applies it: one of cli.c's setters, or a handler of its own */
+    size_t field;       /* for the setters: offsetof(Options, the member written); 0 for none */
+    size_t have;        /* for the number setters: offsetof the bool saying it was given; 0 for none */
+    uint64_t min, max;  /* for the number setters: the accepted range */
+    OutputMode mode;    /* for the mode setters: the mode the flag selects */
+    const char *empty;  /* for the text setters: why "" is refused ("needs a file name"); NULL accepts "" */
+    bool config;        /* a configuration flag: given without a LESSON, it implies --no-lesson */
 };
 
 /* The number of rows in the flag table. */

@@ -44,8 +44,9 @@ static void say_step(StrBuf *out, const Trace *trace, int i)
     for (int j = 0; j < step->n_tensors; j++) {
         char shape[64];
         const TraceTensor *tt = &step->tensors[j];
-        strbuf_printf(out, "%s %s %s%s%s", j > 0 ? "," : "", tt->name, tensor_shape_str(tt->tensor, shape, sizeof shape),
-                      tt->is_output ? "" : " (input)", j == step->main_tensor ? " (main)" : "");
+        strbuf_printf(out, "%s %s %s%s%s", j > 0 ? "," : "", tt->name,
+                      tensor_shape_str(tt->tensor, shape, sizeof shape), tt->is_output ? "" : " (input)",
+                      j == step->main_tensor ? " (main)" : "");
     }
     strbuf_puts(out, ".\n");
 }

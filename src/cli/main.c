@@ -112,7 +112,8 @@ static int check_lessons(const Options *opts)
                 quizzes += lesson->steps[k].n_quizzes;
             errno = 0;
             bool written = printf("%s: ok: \"%s\", %d steps, %d quizzes\n", opts->check_files[i], lesson->title,
-                                  lesson->n_steps, quizzes) >= 0 && fflush(stdout) == 0;
+                                  lesson->n_steps, quizzes) >= 0 &&
+                           fflush(stdout) == 0;
             lesson_free(lesson);
             if (!written) { /* stdout is gone (a full disk): say so once and stop */
                 Error err;
@@ -197,8 +198,8 @@ static bool export_trace(const Trace *trace, const char *dir, int only_step, Err
     char shown[MAIN_SHOWN_NAME_BYTES]; /* the name as given, made safe to print */
     snprintf(shown, sizeof shown, "%s", dir);
     error_scrub(shown, false);
-    fprintf(stderr, "%s: wrote %d .npy file%s (%s) to %s\n", PROGRAM_NAME, summary.files,
-            summary.files == 1 ? "" : "s", size, shown);
+    fprintf(stderr, "%s: wrote %d .npy file%s (%s) to %s\n", PROGRAM_NAME, summary.files, summary.files == 1 ? "" : "s",
+            size, shown);
     return true;
 }
 
@@ -355,8 +356,7 @@ static bool write_svg(const Trace *trace, const Options *opts, int step, Error *
 static bool wants_terminal_ui(void)
 {
     const char *term = getenv("TERM");
-    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && term != NULL && *term != '\0' &&
-           strcmp(term, "dumb") != 0;
+    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && term != NULL && *term != '\0' && strcmp(term, "dumb") != 0;
 }
 
 /* True when the locale's character set is UTF-8. */
@@ -445,7 +445,8 @@ static void bench_frames_report(const App *app, const Options *opts, Replay *rep
     const Trace *trace = app->trace;
     memcpy(replay->sorted, replay->frame_ms, (size_t)n * sizeof *replay->sorted);
     BenchStats all = bench_stats(replay->sorted, (size_t)n);
-    strbuf_printf(text, "bench-frames: %dx%d, %ld frames, median %.3f ms, p99 %.3f ms, max %.3f ms (s=%zu d=%zu h=%zu)\n",
+    strbuf_printf(text,
+                  "bench-frames: %dx%d, %ld frames, median %.3f ms, p99 %.3f ms, max %.3f ms (s=%zu d=%zu h=%zu)\n",
                   opts->screen_cols, opts->screen_rows, n, all.median, all.p99, all.max, trace->config.n_tokens,
                   trace->config.d_model, trace->config.heads);
     for (int step = 0; step < trace->n_steps; step++) {
@@ -495,7 +496,7 @@ static bool bench_frames(App *app, const Options *opts, const TuiOptions *tui, E
  * ---------------------------------------------------------------------- */
 
 typedef struct ProgressSession {
-    char dir[LIMIT_PATH_BYTES];        /* the state directory */
+    char dir[LIMIT_PATH_BYTES]; /* the state directory */
     char key[PROGRESS_KEY_BYTES];
     char problem[MAIN_WARNING_BYTES]; /* the first save error, reported after the UI ends */
     Progress progress;                /* scratch for a load or a save (large) */
@@ -727,9 +728,9 @@ typedef struct Run {
     char lesson_path[CATALOG_PATH_BYTES]; /* LESSON looked up in the lesson directories */
     Lesson lesson;                        /* the lesson walked, when have_lesson */
     bool have_lesson;
-    Weights weights;                      /* --weights' tensors; all zero when none */
-    Trace *trace;                         /* the trace, once built */
-    int only_step;                        /* --step's index, or -1 */
+    Weights weights; /* --weights' tensors; all zero when none */
+    Trace *trace;    /* the trace, once built */
+    int only_step;   /* --step's index, or -1 */
 } Run;
 
 /* A run with nothing in it yet, or NULL with err set when out of memory.
@@ -820,7 +821,8 @@ static bool apply_lesson(Run *run, Error *err)
 static bool load_weights(Run *run, Error *err)
 {
     const ConfigFlags *flags = &run->opts.flags;
-    unsigned fixed = (flags->have_vocab ? WEIGHTS_FIXED_VOCAB : 0u) | (flags->have_d_model ? WEIGHTS_FIXED_D_MODEL : 0u) |
+    unsigned fixed = (flags->have_vocab ? WEIGHTS_FIXED_VOCAB : 0u) |
+                     (flags->have_d_model ? WEIGHTS_FIXED_D_MODEL : 0u) |
                      (flags->have_heads ? WEIGHTS_FIXED_HEADS : 0u);
     return weights_load(flags->weights_dir, fixed, trace_bytes, &run->opts.config, &run->weights, err);
 }
@@ -848,7 +850,8 @@ static bool find_lesson_step(Run *run, Error *err)
     long n = strtol(arg, &end, 10);
     if (*arg >= '0' && *arg <= '9' && *end == '\0') {
         if (n < 1 || n > lesson->n_steps)
-            return error_set(err, STATUS_USAGE, "--step %s: the lesson's steps are numbered 1 to %d", arg, lesson->n_steps);
+            return error_set(err, STATUS_USAGE, "--step %s: the lesson's steps are numbered 1 to %d", arg,
+                             lesson->n_steps);
         run->only_step = trace_find_step(run->trace, lesson->steps[n - 1].id, err);
         return run->only_step >= 0;
     }

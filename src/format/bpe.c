@@ -36,14 +36,14 @@ typedef struct Token {
 
 struct Bpe {
     size_t n_tokens;
-    Token *tokens;                 /* by id */
-    char *text_pool, *bytes_pool;  /* each token's text / bytes, NUL-terminated */
-    uint32_t *token_index;         /* hash slots: id + 1, 0 empty */
+    Token *tokens;                /* by id */
+    char *text_pool, *bytes_pool; /* each token's text / bytes, NUL-terminated */
+    uint32_t *token_index;        /* hash slots: id + 1, 0 empty */
     size_t token_mask;
-    int32_t byte_id[256];          /* the id of each byte's byte-level character */
+    int32_t byte_id[256]; /* the id of each byte's byte-level character */
     size_t n_merges;
     int32_t *merge_left, *merge_right, *merge_result; /* by rank */
-    uint64_t *pair_key;            /* hash slots: (left << 32 | right) + 1, 0 empty */
+    uint64_t *pair_key;                               /* hash slots: (left << 32 | right) + 1, 0 empty */
     int32_t *pair_rank;
     size_t pair_mask;
 };
@@ -208,8 +208,8 @@ static size_t word_end(const unsigned char *t, size_t len, size_t i)
         unsigned char c = t[i + 1];
         if (c == 's' || c == 't' || c == 'm' || c == 'd')
             return i + 2;
-        if (i + 2 < len && ((c == 'r' && t[i + 2] == 'e') || (c == 'v' && t[i + 2] == 'e') ||
-                            (c == 'l' && t[i + 2] == 'l')))
+        if (i + 2 < len &&
+            ((c == 'r' && t[i + 2] == 'e') || (c == 'v' && t[i + 2] == 'e') || (c == 'l' && t[i + 2] == 'l')))
             return i + 3;
     }
     /* ' ?\p{L}+', ' ?\p{N}+', ' ?[^\s\p{L}\p{N}]+': an optional space, then a
@@ -400,7 +400,7 @@ static bool vocab_alloc(Bpe *bpe, const JsonValue *root, const JsonMember ***by_
     bpe->n_tokens = n;
     bpe->tokens = calloc(n, sizeof *bpe->tokens);
     bpe->text_pool = malloc(text_bytes);
-    bpe->bytes_pool = malloc(text_bytes);   /* a token's bytes are never more than its characters' */
+    bpe->bytes_pool = malloc(text_bytes); /* a token's bytes are never more than its characters' */
     size_t slots = slots_for(n);
     bpe->token_index = calloc(slots, sizeof *bpe->token_index);
     bpe->token_mask = slots - 1;
@@ -611,13 +611,13 @@ static bool merges_alloc(Bpe *bpe, const char *text, size_t len, const char *nam
 
 /* One line of merges.txt as pass 3 reads it. */
 typedef struct MergeLine {
-    const char *text;   /* the whole file, for error positions */
-    const char *name;   /* the file's name, for messages */
-    const char *line;   /* text + pos */
-    size_t pos;         /* offset of the line's first byte in text */
-    size_t n;           /* the line's length, without its '\n' */
-    size_t left_len;    /* bytes before the one space (set by merge_line_split) */
-    size_t right_len;   /* bytes after it (set by merge_line_split) */
+    const char *text; /* the whole file, for error positions */
+    const char *name; /* the file's name, for messages */
+    const char *line; /* text + pos */
+    size_t pos;       /* offset of the line's first byte in text */
+    size_t n;         /* the line's length, without its '\n' */
+    size_t left_len;  /* bytes before the one space (set by merge_line_split) */
+    size_t right_len; /* bytes after it (set by merge_line_split) */
 } MergeLine;
 
 /* Pass 3a: checks that ml's line is "LEFT RIGHT" (two non-empty tokens,
@@ -696,8 +696,7 @@ static bool merge_line_ids(const Bpe *bpe, const MergeLine *ml, char **joined, s
 /* Pass 3c: appends the merge ids (left, right, merged) of ml's line,
  * number line_no, to bpe's table and pair index, noting the line in
  * line_of. False with the error recorded when the pair came before. */
-static bool merge_add(Bpe *bpe, const MergeLine *ml, const int32_t ids[3], size_t *line_of, size_t line_no,
-                      Error *err)
+static bool merge_add(Bpe *bpe, const MergeLine *ml, const int32_t ids[3], size_t *line_of, size_t line_no, Error *err)
 {
     char shown[48], shown2[48];
     size_t rank = bpe->n_merges;
@@ -849,11 +848,11 @@ Bpe *bpe_load(const char *vocab_path, const char *merges_path, Error *err)
 /* The working memory of the merge loop, for words of up to cap bytes. */
 typedef struct Work {
     size_t cap;
-    int32_t *id;              /* the piece starting at each byte, -1 when merged into the one before */
-    uint32_t *next, *prev;    /* the list of pieces */
-    uint64_t *heap;           /* (rank << 32 | position) of adjacent pairs */
+    int32_t *id;           /* the piece starting at each byte, -1 when merged into the one before */
+    uint32_t *next, *prev; /* the list of pieces */
+    uint64_t *heap;        /* (rank << 32 | position) of adjacent pairs */
     size_t heap_n, heap_cap;
-    uint32_t *batch;          /* the positions of one pass */
+    uint32_t *batch; /* the positions of one pass */
 } Work;
 
 static void work_free(Work *w)
@@ -951,7 +950,7 @@ static void record_state(Recorder *rec, const Work *w)
         count++;
     size_t start = r->state_start[r->n_steps];
     if (start + count > rec->pieces_cap) {
-        rec->failed = true;   /* cannot happen: the room was worked out for the worst case */
+        rec->failed = true; /* cannot happen: the room was worked out for the worst case */
         return;
     }
     for (uint32_t p = 0; p != NONE; p = w->next[p])
@@ -1114,7 +1113,7 @@ BpeReplay *bpe_replay(const Bpe *bpe, const char *word, size_t len, Error *err)
     Work w = {0};
     int32_t *out = malloc(len * sizeof *out);
     if (r != NULL) {
-        r->steps = malloc(len * sizeof *r->steps);          /* each pass removes a piece: at most len - 1 */
+        r->steps = malloc(len * sizeof *r->steps); /* each pass removes a piece: at most len - 1 */
         r->pieces = malloc(rec.pieces_cap * sizeof *r->pieces);
         r->state_start = malloc((len + 2) * sizeof *r->state_start);
     }

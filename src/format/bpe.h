@@ -130,19 +130,19 @@ size_t bpe_split(const char *text, size_t len, BpeSpan *spans, size_t max_spans)
 
 /* A word of an encoding: where it is in the cleaned text, and its tokens. */
 typedef struct BpeWord {
-    size_t start, len;        /* bytes of BpeEncoding.text */
-    size_t first_token;       /* index into BpeEncoding.ids of its first token */
-    size_t n_tokens;          /* tokens it became (at least 1) */
+    size_t start, len;  /* bytes of BpeEncoding.text */
+    size_t first_token; /* index into BpeEncoding.ids of its first token */
+    size_t n_tokens;    /* tokens it became (at least 1) */
 } BpeWord;
 
 /* A text encoded, every stage kept. */
 typedef struct BpeEncoding {
-    char *text;               /* the input with invalid UTF-8 replaced (bpe_clean_utf8), NUL-terminated */
-    size_t text_len;          /* its bytes */
-    size_t replaced;          /* U+FFFDs put in for invalid sequences */
-    BpeWord *words;           /* the pre-split */
+    char *text;      /* the input with invalid UTF-8 replaced (bpe_clean_utf8), NUL-terminated */
+    size_t text_len; /* its bytes */
+    size_t replaced; /* U+FFFDs put in for invalid sequences */
+    BpeWord *words;  /* the pre-split */
     size_t n_words;
-    int32_t *ids;             /* the token ids, in order */
+    int32_t *ids; /* the token ids, in order */
     size_t n_tokens;
 } BpeEncoding;
 
@@ -163,10 +163,10 @@ void bpe_encoding_free(BpeEncoding *enc);
  * adjacent pieces, merged wherever it occurs (left to right, so "a a a"
  * with the merge "a a" becomes "aa a"). */
 typedef struct BpeStep {
-    size_t rank;              /* the merge's rank (its line in merges.txt minus 2) */
-    int32_t left, right;      /* the pair's ids */
-    int32_t merged;           /* the id of left + right */
-    size_t count;             /* occurrences merged in this pass (at least 1) */
+    size_t rank;         /* the merge's rank (its line in merges.txt minus 2) */
+    int32_t left, right; /* the pair's ids */
+    int32_t merged;      /* the id of left + right */
+    size_t count;        /* occurrences merged in this pass (at least 1) */
 } BpeStep;
 
 /* The merges of one word, pass by pass. State k (0 .. n_steps) is the list
@@ -174,9 +174,9 @@ typedef struct BpeStep {
  * the result (the word's tokens). */
 typedef struct BpeReplay {
     size_t n_steps;
-    BpeStep *steps;           /* n_steps passes */
-    int32_t *pieces;          /* every state's ids, one after the other */
-    size_t *state_start;      /* n_steps + 2 offsets into pieces: state k is [state_start[k], state_start[k+1]) */
+    BpeStep *steps;      /* n_steps passes */
+    int32_t *pieces;     /* every state's ids, one after the other */
+    size_t *state_start; /* n_steps + 2 offsets into pieces: state k is [state_start[k], state_start[k+1]) */
 } BpeReplay;
 
 /* Replays the merges of one word: word[0..len) are its bytes (one word of

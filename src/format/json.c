@@ -28,16 +28,16 @@
 
 typedef struct ArenaBlock {
     struct ArenaBlock *next;
-    size_t size, used;               /* bytes of data[] in all, and handed out */
+    size_t size, used; /* bytes of data[] in all, and handed out */
     max_align_t data[];
 } ArenaBlock;
 
 struct JsonDoc {
-    ArenaBlock *blocks;               /* newest first */
-    size_t next_block;                /* size of the next block to allocate */
-    char *text;                       /* the copied text, NUL-terminated */
-    size_t len;                       /* its length */
-    char *name;                       /* for messages */
+    ArenaBlock *blocks; /* newest first */
+    size_t next_block;  /* size of the next block to allocate */
+    char *text;         /* the copied text, NUL-terminated */
+    size_t len;         /* its length */
+    char *name;         /* for messages */
     JsonValue root;
 };
 
@@ -145,10 +145,10 @@ static const char *describe_byte(const char *s, char *buf)
 
 typedef struct Parser {
     JsonDoc *doc;
-    const char *text;                 /* doc->text */
-    size_t pos;                       /* next byte to read */
-    JsonMember *stack;                /* containers' entries waiting to be copied */
-    size_t top, cap;                  /* entries in use, room */
+    const char *text;  /* doc->text */
+    size_t pos;        /* next byte to read */
+    JsonMember *stack; /* containers' entries waiting to be copied */
+    size_t top, cap;   /* entries in use, room */
     Error *err;
 } Parser;
 
@@ -206,7 +206,10 @@ static bool hex4(const char *s, uint32_t *v)
     uint32_t x = 0;
     for (int i = 0; i < 4; i++) {
         char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0)
             return false;
         x = x * 16 + (uint32_t)d;
@@ -395,8 +398,8 @@ static bool close_object(Parser *p, size_t base, JsonValue *out)
             if (other->key_len == m->key_len && memcmp(other->key, m->key, m->key_len) == 0) {
                 size_t line, col;
                 line_col(p->text, other->key_offset, &line, &col);
-                return fail(p, m->key_offset, "duplicate key \"%.64s\" (first at line %zu, column %zu)", m->key,
-                            line, col);
+                return fail(p, m->key_offset, "duplicate key \"%.64s\" (first at line %zu, column %zu)", m->key, line,
+                            col);
             }
             s = (s + 1) & mask;
         }
@@ -471,7 +474,8 @@ static bool parse_object(Parser *p, JsonValue *out, int depth)
             return close_object(p, base, out);
         }
         if (c != ',')
-            return fail(p, p->pos, "expected ',' or '}' after a member, found %s", describe_byte(p->text + p->pos, what));
+            return fail(p, p->pos, "expected ',' or '}' after a member, found %s",
+                        describe_byte(p->text + p->pos, what));
         p->pos++;
         skip_space(p);
     }

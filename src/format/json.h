@@ -29,15 +29,7 @@
 #include "attn_limits.h"
 #include "error.h"
 
-typedef enum JsonType {
-    JSON_NULL,
-    JSON_FALSE,
-    JSON_TRUE,
-    JSON_NUMBER,
-    JSON_STRING,
-    JSON_ARRAY,
-    JSON_OBJECT
-} JsonType;
+typedef enum JsonType { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } JsonType;
 
 typedef struct JsonValue JsonValue;
 typedef struct JsonMember JsonMember;
@@ -46,24 +38,24 @@ typedef struct JsonMember JsonMember;
  * document's arena and is valid until json_free. */
 struct JsonValue {
     JsonType type;
-    size_t offset;           /* byte offset of the value's first character in the text */
-    size_t count;            /* string: bytes (without the NUL); array: items; object: members; else 0 */
+    size_t offset; /* byte offset of the value's first character in the text */
+    size_t count;  /* string: bytes (without the NUL); array: items; object: members; else 0 */
     union {
-        const char *string;  /* JSON_STRING: decoded UTF-8, NUL-terminated (a \u0000 escape puts a NUL inside:
+        const char *string;        /* JSON_STRING: decoded UTF-8, NUL-terminated (a \u0000 escape puts a NUL inside:
                                 use count) */
-        const char *number;  /* JSON_NUMBER: the number's text as written, NUL-terminated */
-        const JsonValue *items;     /* JSON_ARRAY: count values in order */
-        const JsonMember *members;  /* JSON_OBJECT: count members in the order written */
+        const char *number;        /* JSON_NUMBER: the number's text as written, NUL-terminated */
+        const JsonValue *items;    /* JSON_ARRAY: count values in order */
+        const JsonMember *members; /* JSON_OBJECT: count members in the order written */
     } u;
-    const uint32_t *index;   /* JSON_OBJECT with members: hash slots (member index + 1, 0 empty) */
-    size_t index_mask;       /* JSON_OBJECT: slots - 1 (slots a power of two, at least 2 x count) */
+    const uint32_t *index; /* JSON_OBJECT with members: hash slots (member index + 1, 0 empty) */
+    size_t index_mask;     /* JSON_OBJECT: slots - 1 (slots a power of two, at least 2 x count) */
 };
 
 /* One member of an object: a key and its value. */
 struct JsonMember {
-    const char *key;         /* decoded UTF-8, NUL-terminated; key_len bytes */
+    const char *key; /* decoded UTF-8, NUL-terminated; key_len bytes */
     size_t key_len;
-    size_t key_offset;       /* byte offset of the key's opening quote */
+    size_t key_offset; /* byte offset of the key's opening quote */
     JsonValue value;
 };
 

@@ -225,7 +225,8 @@ static bool parse_shape(Scan *s, NpyArray *arr, int *rank, Error *err)
         if (take(s, ')')) {
             if (*rank == 1)
                 return error_set(err, STATUS_DATAERR,
-                                 "the header's 'shape' (%zu) is a number, not a tuple: a one-dimensional shape is (%zu,)",
+                                 "the header's 'shape' (%zu) is a number, not a tuple: a one-dimensional shape is "
+                                 "(%zu,)",
                                  arr->shape[0], arr->shape[0]);
             return true;
         }
@@ -249,8 +250,11 @@ static bool refuse_descr(const char *descr, Error *err)
     long bytes = strtol(type + (kind != '\0' ? 1 : 0), NULL, 10);
     if (errno != 0 || bytes < 1 || bytes > NPY_MAX_ITEM_BYTES)
         bytes = 0;
-    const char *kind_name = kind == 'f' ? "float" : kind == 'i' ? "int" : kind == 'u' ? "uint" : kind == 'c' ? "complex"
-                                                                                                            : NULL;
+    const char *kind_name = kind == 'f'   ? "float"
+                            : kind == 'i' ? "int"
+                            : kind == 'u' ? "uint"
+                            : kind == 'c' ? "complex"
+                                          : NULL;
     if (kind == 'O')
         return error_set(err, STATUS_DATAERR,
                          "an array of Python objects (dtype '%s'), not numbers; save a float32 array instead", descr);
@@ -288,8 +292,8 @@ static bool parse_dict(const char *text, size_t len, NpyArray *arr, Error *err)
                      : strcmp(key, "shape") == 0         ? &have_shape
                                                          : NULL;
         if (seen == NULL)
-            return error_set(err, STATUS_DATAERR, "unknown key '%s' in the header (NumPy writes descr, fortran_order, shape)",
-                             key);
+            return error_set(err, STATUS_DATAERR,
+                             "unknown key '%s' in the header (NumPy writes descr, fortran_order, shape)", key);
         if (*seen)
             return error_set(err, STATUS_DATAERR, "the header gives '%s' twice", key);
         *seen = true;
@@ -318,7 +322,9 @@ static bool parse_dict(const char *text, size_t len, NpyArray *arr, Error *err)
         return error_set(err, STATUS_DATAERR, "text after the header's dictionary");
     if (!have_descr || !have_fortran || !have_shape)
         return error_set(err, STATUS_DATAERR, "the header has no '%s'",
-                         !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
+                         !have_descr     ? "descr"
+                         : !have_fortran ? "fortran_order"
+                                         : "shape");
 
     /* what it says, checked in the order a learner can act on */
     if (strcmp(descr, "<f4") == 0)
@@ -373,8 +379,9 @@ bool npy_parse_header(const unsigned char *bytes, size_t len, uint64_t file_size
         return error_set(err, STATUS_DATAERR, "a header of %llu bytes, longer than %d (LIMIT_NPY_HEADER_BYTES)",
                          (unsigned long long)header_len, LIMIT_NPY_HEADER_BYTES);
     if (file_size < preamble + header_len || len < preamble + header_len)
-        return error_set(err, STATUS_DATAERR, "truncated: the file ends inside its header (%llu bytes, the header "
-                                              "says it needs %llu)",
+        return error_set(err, STATUS_DATAERR,
+                         "truncated: the file ends inside its header (%llu bytes, the header "
+                         "says it needs %llu)",
                          (unsigned long long)file_size, (unsigned long long)(preamble + header_len));
     if (!parse_dict((const char *)bytes + preamble, (size_t)header_len, arr, err))
         return false;
@@ -474,7 +481,8 @@ static bool open_regular(const char *path, int *fd_out, uint64_t *size, Error *e
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return error_set(err, STATUS_NOINPUT, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        return error_set(err, STATUS_NOINPUT, "%s: %s", path,
+                         S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     *fd_out = fd;
     *size = (uint64_t)st.st_size;

@@ -43,11 +43,11 @@ typedef enum NpyDtype {
  * npy_read fills everything. */
 typedef struct NpyArray {
     NpyDtype dtype;
-    int ndim;                        /* 0..TENSOR_MAX_DIMS; 0 is a scalar */
-    size_t shape[TENSOR_MAX_DIMS];   /* shape[i] for i < ndim; 1 beyond */
-    size_t count;                    /* product of shape[0..ndim): 1 for a scalar, 0 when a dimension is 0 */
-    size_t data_offset;              /* bytes before the values in the file: magic, version, header */
-    void *data;                      /* count values, float or int64_t in host order; owned after a read */
+    int ndim;                      /* 0..TENSOR_MAX_DIMS; 0 is a scalar */
+    size_t shape[TENSOR_MAX_DIMS]; /* shape[i] for i < ndim; 1 beyond */
+    size_t count;                  /* product of shape[0..ndim): 1 for a scalar, 0 when a dimension is 0 */
+    size_t data_offset;            /* bytes before the values in the file: magic, version, header */
+    void *data;                    /* count values, float or int64_t in host order; owned after a read */
 } NpyArray;
 
 /* "float32" or "int64". */

@@ -32,11 +32,11 @@ static const struct {
     const char *name;
     size_t size;
 } DTYPES[SAFE_DTYPE_COUNT] = {
-    [SAFE_F32] = {"F32", 4},         [SAFE_F16] = {"F16", 2},          [SAFE_BF16] = {"BF16", 2},
-    [SAFE_F64] = {"F64", 8},         [SAFE_I64] = {"I64", 8},          [SAFE_U64] = {"U64", 8},
-    [SAFE_I32] = {"I32", 4},         [SAFE_U32] = {"U32", 4},          [SAFE_I16] = {"I16", 2},
-    [SAFE_U16] = {"U16", 2},         [SAFE_I8] = {"I8", 1},            [SAFE_U8] = {"U8", 1},
-    [SAFE_BOOL] = {"BOOL", 1},       [SAFE_F8_E4M3] = {"F8_E4M3", 1},  [SAFE_F8_E5M2] = {"F8_E5M2", 1},
+    [SAFE_F32] = {"F32", 4},   [SAFE_F16] = {"F16", 2},         [SAFE_BF16] = {"BF16", 2},
+    [SAFE_F64] = {"F64", 8},   [SAFE_I64] = {"I64", 8},         [SAFE_U64] = {"U64", 8},
+    [SAFE_I32] = {"I32", 4},   [SAFE_U32] = {"U32", 4},         [SAFE_I16] = {"I16", 2},
+    [SAFE_U16] = {"U16", 2},   [SAFE_I8] = {"I8", 1},           [SAFE_U8] = {"U8", 1},
+    [SAFE_BOOL] = {"BOOL", 1}, [SAFE_F8_E4M3] = {"F8_E4M3", 1}, [SAFE_F8_E5M2] = {"F8_E5M2", 1},
 };
 
 const char *safetensors_dtype_name(SafeDtype dtype)
@@ -143,8 +143,7 @@ static bool read_entry(const JsonDoc *doc, const JsonMember *member, SafeTensor 
     if (!json_expect(doc, offsets, JSON_ARRAY, what, err))
         return false;
     if (offsets->count != 2)
-        return json_error_at(doc, offsets->offset, err, "%s: %zu numbers, expected [BEGIN, END]", what,
-                             offsets->count);
+        return json_error_at(doc, offsets->offset, err, "%s: %zu numbers, expected [BEGIN, END]", what, offsets->count);
     if (!read_count(doc, &offsets->u.items[0], what, &t->begin, err) ||
         !read_count(doc, &offsets->u.items[1], what, &t->end, err))
         return false;
@@ -155,8 +154,8 @@ static bool read_entry(const JsonDoc *doc, const JsonMember *member, SafeTensor 
     if (t->end - t->begin != bytes)
         return json_error_at(doc, offsets->offset, err,
                              "%s: %llu bytes, but the shape and dtype %s need %llu (%llu values of %zu bytes)", what,
-                             (unsigned long long)(t->end - t->begin), DTYPES[t->dtype].name,
-                             (unsigned long long)bytes, (unsigned long long)t->count, elem);
+                             (unsigned long long)(t->end - t->begin), DTYPES[t->dtype].name, (unsigned long long)bytes,
+                             (unsigned long long)t->count, elem);
     return true;
 }
 
@@ -224,8 +223,9 @@ static bool header_length(SafeTensors *st, size_t len, Error *err)
                          "safetensors file?",
                          st->name, (unsigned long long)n, LIMIT_SAFETENSORS_HEADER_BYTES);
     if (n > len - 8)
-        return error_set(err, STATUS_DATAERR, "%s: truncated: the header of %llu bytes runs past the end of the file (%zu bytes)",
-                         st->name, (unsigned long long)n, len);
+        return error_set(err, STATUS_DATAERR,
+                         "%s: truncated: the header of %llu bytes runs past the end of the file (%zu bytes)", st->name,
+                         (unsigned long long)n, len);
     st->header_bytes = n;
     st->data = st->bytes + 8 + n;
     st->data_bytes = len - 8 - n;
@@ -471,8 +471,8 @@ static bool host_is_little_endian(void)
     return first == 1;
 }
 
-bool safetensors_read_f32(const SafeTensors *st, const SafeTensor *t, uint64_t first_row, uint64_t n_rows,
-                          float *out, Error *err)
+bool safetensors_read_f32(const SafeTensors *st, const SafeTensor *t, uint64_t first_row, uint64_t n_rows, float *out,
+                          Error *err)
 {
     if (t->dtype != SAFE_F32 && t->dtype != SAFE_F16 && t->dtype != SAFE_BF16)
         return error_set(err, STATUS_DATAERR,
@@ -493,8 +493,8 @@ bool safetensors_read_f32(const SafeTensors *st, const SafeTensor *t, uint64_t f
             memcpy(out, src, n * sizeof *out);
         } else {
             for (size_t i = 0; i < n; i++) {
-                uint32_t bits = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
-                                (uint32_t)src[4 * i + 2] << 16 | (uint32_t)src[4 * i + 3] << 24;
+                uint32_t bits = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 | (uint32_t)src[4 * i + 2] << 16 |
+                                (uint32_t)src[4 * i + 3] << 24;
                 memcpy(&out[i], &bits, sizeof bits);
             }
         }
@@ -509,8 +509,19 @@ bool safetensors_read_f32(const SafeTensors *st, const SafeTensor *t, uint64_t f
             memcpy(&out[i], &bits, sizeof bits);
         }
         break;
-    case SAFE_F64: case SAFE_I64: case SAFE_U64: case SAFE_I32: case SAFE_U32: case SAFE_I16: case SAFE_U16:
-    case SAFE_I8: case SAFE_U8: case SAFE_BOOL: case SAFE_F8_E4M3: case SAFE_F8_E5M2: case SAFE_DTYPE_COUNT:
+    case SAFE_F64:
+    case SAFE_I64:
+    case SAFE_U64:
+    case SAFE_I32:
+    case SAFE_U32:
+    case SAFE_I16:
+    case SAFE_U16:
+    case SAFE_I8:
+    case SAFE_U8:
+    case SAFE_BOOL:
+    case SAFE_F8_E4M3:
+    case SAFE_F8_E5M2:
+    case SAFE_DTYPE_COUNT:
         break; /* refused above */
     }
     return true;

@@ -68,28 +68,28 @@ typedef enum SafeDtype {
 
 /* One tensor of the file. All of it is owned by its SafeTensors. */
 typedef struct SafeTensor {
-    const char *name;                             /* as in the header, NUL-terminated, no NUL inside */
+    const char *name; /* as in the header, NUL-terminated, no NUL inside */
     SafeDtype dtype;
-    int rank;                                     /* 0..LIMIT_SAFETENSORS_MAX_RANK; 0 is a scalar */
-    uint64_t shape[LIMIT_SAFETENSORS_MAX_RANK];   /* shape[i] for i < rank; 1 beyond */
-    uint64_t count;                               /* product of the shape (1 for a scalar, 0 with a 0 dimension) */
-    uint64_t begin, end;                          /* byte range in the data section; end - begin = count * size */
-    const unsigned char *data;                    /* the values (end - begin bytes), in the mapping */
+    int rank;                                   /* 0..LIMIT_SAFETENSORS_MAX_RANK; 0 is a scalar */
+    uint64_t shape[LIMIT_SAFETENSORS_MAX_RANK]; /* shape[i] for i < rank; 1 beyond */
+    uint64_t count;                             /* product of the shape (1 for a scalar, 0 with a 0 dimension) */
+    uint64_t begin, end;                        /* byte range in the data section; end - begin = count * size */
+    const unsigned char *data;                  /* the values (end - begin bytes), in the mapping */
 } SafeTensor;
 
 /* An open file: the mapping and the tensors it holds. Read the fields;
  * change none. */
 typedef struct SafeTensors {
-    char *name;                  /* the path (or the name given to safetensors_parse), for messages */
-    unsigned char *map;          /* the whole file, mapped read-only; NULL for safetensors_parse */
-    size_t map_bytes;            /* its length */
-    const unsigned char *bytes;  /* the file's bytes (the mapping, or the caller's buffer) */
-    uint64_t header_bytes;       /* N, the JSON header's length */
-    const unsigned char *data;   /* the data section: bytes + 8 + N */
-    uint64_t data_bytes;         /* its length */
+    char *name;                 /* the path (or the name given to safetensors_parse), for messages */
+    unsigned char *map;         /* the whole file, mapped read-only; NULL for safetensors_parse */
+    size_t map_bytes;           /* its length */
+    const unsigned char *bytes; /* the file's bytes (the mapping, or the caller's buffer) */
+    uint64_t header_bytes;      /* N, the JSON header's length */
+    const unsigned char *data;  /* the data section: bytes + 8 + N */
+    uint64_t data_bytes;        /* its length */
     size_t n_tensors;
-    SafeTensor *tensors;         /* n_tensors, sorted by name (strcmp) */
-    char *names;                 /* storage of every tensor's name */
+    SafeTensor *tensors; /* n_tensors, sorted by name (strcmp) */
+    char *names;         /* storage of every tensor's name */
 } SafeTensors;
 
 /* The format's name of dtype ("F32", "BF16", ...). */
@@ -128,8 +128,8 @@ uint64_t safetensors_row_count(const SafeTensor *t);
  * with STATUS_DATAERR "NAME: tensor TENSOR: dtype D cannot be read as
  * float32 (attn-trace reads F32, F16 and BF16)" for another dtype, or
  * "... rows A..B are outside its N rows" for a range past the end. */
-bool safetensors_read_f32(const SafeTensors *st, const SafeTensor *t, uint64_t first_row, uint64_t n_rows,
-                          float *out, Error *err);
+bool safetensors_read_f32(const SafeTensors *st, const SafeTensor *t, uint64_t first_row, uint64_t n_rows, float *out,
+                          Error *err);
 
 /* Tells the kernel that the pages of rows [first_row, first_row + n_rows)
  * of t are not needed any more (madvise MADV_DONTNEED on the whole pages

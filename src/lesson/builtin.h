@@ -13,8 +13,8 @@
 /* The name the built-in lesson's messages and progress use. */
 #define BUILTIN_LESSON_PATH "lessons/article.lesson"
 
-extern const char BUILTIN_LESSON_NAME[];      /* BUILTIN_LESSON_PATH, for messages */
-extern const unsigned char BUILTIN_LESSON[];  /* the file's bytes, NUL-terminated */
-extern const size_t BUILTIN_LESSON_SIZE;      /* bytes, without the NUL */
+extern const char BUILTIN_LESSON_NAME[];     /* BUILTIN_LESSON_PATH, for messages */
+extern const unsigned char BUILTIN_LESSON[]; /* the file's bytes, NUL-terminated */
+extern const size_t BUILTIN_LESSON_SIZE;     /* bytes, without the NUL */
 
 #endif

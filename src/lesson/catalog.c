@@ -131,8 +131,8 @@ typedef struct ListScratch {
  * state_dir holds usable progress of the lesson at path; else leaves where
  * as it is. An unusable progress file is left alone: the lesson shows as
  * not started, as it would start. */
-static void describe_progress(ListScratch *scratch, const char *path, const char *state_dir, int quizzes,
-                              char *where, size_t size)
+static void describe_progress(ListScratch *scratch, const char *path, const char *state_dir, int quizzes, char *where,
+                              size_t size)
 {
     const Lesson *lesson = &scratch->lesson;
     Progress *progress = &scratch->progress;
@@ -161,7 +161,7 @@ static void list_one(StrBuf *out, ListScratch *scratch, const char *name, const 
     char short_name[256];
     snprintf(short_name, sizeof short_name, "%.*s", (int)(strlen(name) - strlen(".lesson")), name);
     error_scrub(short_name, false); /* a file name may hold anything */
-    if (!is_file(path)) { /* a FIFO or a device would block or never end */
+    if (!is_file(path)) {           /* a FIFO or a device would block or never end */
         strbuf_printf(out, "  %-16s (not a regular file)\n", short_name);
         return;
     }
@@ -259,8 +259,9 @@ bool catalog_list(StrBuf *out, Error *err)
     error_clear(&no_state);
     const char *state_dir = progress_dir(state_buf, sizeof state_buf, &no_state) ? state_buf : NULL;
     if (n == 0)
-        strbuf_printf(out, "No lesson directory found (looked in $ATTN_TRACE_LESSONS, lessons/ beside the "
-                           "program, and %s).\n",
+        strbuf_printf(out,
+                      "No lesson directory found (looked in $ATTN_TRACE_LESSONS, lessons/ beside the "
+                      "program, and %s).\n",
                       LESSON_DIR);
     bool ok = true;
     for (int i = 0; i < n && ok; i++)

@@ -38,8 +38,20 @@ _Static_assert(TRACE_MAX_STEPS <= LESSON_MAX_STEPS, "a lesson without a steps ke
 
 /* Header keys, in the order the spec lists them. */
 enum {
-    H_VERSION, H_TITLE, H_AUTHOR, H_SENTENCE, H_TOKEN_IDS, H_VOCAB, H_SEED,
-    H_D_MODEL, H_HEADS, H_FOCUS, H_CAUSAL, H_STEPS, H_PRECISION, H_COUNT
+    H_VERSION,
+    H_TITLE,
+    H_AUTHOR,
+    H_SENTENCE,
+    H_TOKEN_IDS,
+    H_VOCAB,
+    H_SEED,
+    H_D_MODEL,
+    H_HEADS,
+    H_FOCUS,
+    H_CAUSAL,
+    H_STEPS,
+    H_PRECISION,
+    H_COUNT
 };
 static const char *const HEADER_KEYS[H_COUNT] = {
     "attn-lesson", "title", "author", "sentence", "token-ids", "vocab-size", "seed",
@@ -129,10 +141,10 @@ typedef struct Parser {
 
     /* header */
     Field header[H_COUNT];
-    int first_line;               /* the first line that is not a comment */
-    int header_end;               /* the blank line that ended the header, or 0 */
-    bool config_ok;               /* the configuration is complete and valid (token answers can be checked) */
-    bool steps_bad;               /* the steps key has an error: unwalked sections are not reported */
+    int first_line;                    /* the first line that is not a comment */
+    int header_end;                    /* the blank line that ended the header, or 0 */
+    bool config_ok;                    /* the configuration is complete and valid (token answers can be checked) */
+    bool steps_bad;                    /* the steps key has an error: unwalked sections are not reported */
     int walk_of[TRACE_MAX_STEPS];      /* index in lesson->steps of each step id, or -1 */
     int section_line[TRACE_MAX_STEPS]; /* the "## id" line of each step, or 0 */
 
@@ -1342,8 +1354,7 @@ static bool check_choice_answer(Parser *p, const QuizDraft *d, Quiz *quiz)
             return false;
         }
     }
-    report(p, a->line, a->col,
-           "choice answer '%s' is not one of the choices (write a choice exactly, or its label)",
+    report(p, a->line, a->col, "choice answer '%s' is not one of the choices (write a choice exactly, or its label)",
            quote(q, a->value, len));
     return false;
 }
@@ -1742,8 +1753,10 @@ static bool near_miss_section(Parser *p, const Line *ln)
     const char *id = trim(s + hashes, &id_len);
     if (id_len == 0 || find_name(id, id_len, STEP_IDS, (size_t)N_STEP_IDS) < 0)
         return false;
-    report(p, ln->no, column_of(ln, s), "'%.*s' is not a section line: a section starts with '## %.*s' (two '#', a "
-           "space, the step id, at the start of the line)", (int)len, s, (int)id_len, id);
+    report(p, ln->no, column_of(ln, s),
+           "'%.*s' is not a section line: a section starts with '## %.*s' (two '#', a "
+           "space, the step id, at the start of the line)",
+           (int)len, s, (int)id_len, id);
     return true;
 }
 
@@ -1751,12 +1764,12 @@ static bool near_miss_section(Parser *p, const Line *ln)
  * reports that a block closes with ':::' alone and returns true. */
 static bool near_miss_close(Parser *p, const Line *ln, const char *name, size_t name_len)
 {
-    static const char *const ENDS[] = {"end", "close", "/quiz", "/notes", "end quiz", "end notes", "endquiz",
-                                       "endnotes", "done", "/"};
+    static const char *const ENDS[] = {"end",       "close",   "/quiz",    "/notes", "end quiz",
+                                       "end notes", "endquiz", "endnotes", "done",   "/"};
     if (find_name(name, name_len, ENDS, sizeof ENDS / sizeof ENDS[0]) < 0)
         return false;
-    report(p, ln->no, column_of(ln, name), "a block closes with ':::' alone on its line, not '::: %.*s'",
-           (int)name_len, name);
+    report(p, ln->no, column_of(ln, name), "a block closes with ':::' alone on its line, not '::: %.*s'", (int)name_len,
+           name);
     return true;
 }
 
@@ -2095,8 +2108,7 @@ void quiz_answer_text(const Quiz *quiz, char *buf, size_t size)
             *c = lower_ascii(*c);
         break;
     case QUIZ_CHOICE:
-        if (quiz->answer_choice >= 0 && quiz->answer_choice < quiz->n_choices && quiz->choices[quiz->answer_choice])
-        {
+        if (quiz->answer_choice >= 0 && quiz->answer_choice < quiz->n_choices && quiz->choices[quiz->answer_choice]) {
             char label[8];
             quiz_choice_label(quiz, quiz->answer_choice, label, sizeof label);
             used = snprintf(buf, size, "%s %s", label, quiz->choices[quiz->answer_choice]);

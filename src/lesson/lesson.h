@@ -34,29 +34,29 @@ typedef struct Quiz {
     char *choices[LESSON_MAX_CHOICES]; /* QUIZ_CHOICE: owned */
     int answer_choice;                 /* QUIZ_CHOICE: index of the right one */
     int n_hints;
-    char *hints[LESSON_MAX_HINTS];     /* owned */
-    char *explain;                     /* shown after the answer, or NULL; owned */
-    bool before;                       /* asked before the step's tensors are shown */
-    int line;                          /* where the quiz starts in the file */
+    char *hints[LESSON_MAX_HINTS]; /* owned */
+    char *explain;                 /* shown after the answer, or NULL; owned */
+    bool before;                   /* asked before the step's tensors are shown */
+    int line;                      /* where the quiz starts in the file */
 } Quiz;
 
 typedef struct LessonStep {
-    char id[32];                       /* a trace step id */
-    char *text;                        /* the section's text (markup kept), or NULL for the built-in; owned */
-    char *notes;                       /* presenter notes, or NULL; owned */
+    char id[32]; /* a trace step id */
+    char *text;  /* the section's text (markup kept), or NULL for the built-in; owned */
+    char *notes; /* presenter notes, or NULL; owned */
     int n_quizzes;
     Quiz quizzes[LESSON_MAX_QUIZZES];
-    int line;                          /* the "## id" line, or 0 without a section */
+    int line; /* the "## id" line, or 0 without a section */
 } LessonStep;
 
 typedef struct Lesson {
-    char *title;                       /* owned */
-    char *author;                      /* owned; "" when absent */
-    Config config;                     /* what to trace; owned */
-    int precision;                     /* digits after the point */
-    int n_steps;                       /* steps walked, in order */
+    char *title;   /* owned */
+    char *author;  /* owned; "" when absent */
+    Config config; /* what to trace; owned */
+    int precision; /* digits after the point */
+    int n_steps;   /* steps walked, in order */
     LessonStep steps[LESSON_MAX_STEPS];
-    uint64_t hash;                     /* FNV-1a 64 of the file's bytes (progress is keyed by it) */
+    uint64_t hash; /* FNV-1a 64 of the file's bytes (progress is keyed by it) */
 } Lesson;
 
 /* Errors of one file: each a line "FILE:LINE:COL: message". This is the
@@ -65,11 +65,11 @@ typedef struct Lesson {
  * the checker (--check) reports them all in one pass. first is the Error
  * a caller that wants only one uses; first.status is the file's status. */
 typedef struct LessonErrors {
-    Error first;                       /* the first line of text (without '\n', made printable) and the status:
+    Error first; /* the first line of text (without '\n', made printable) and the status:
                                           STATUS_OK when there is no error, else STATUS_DATAERR (errors in the
                                           text), STATUS_NOINPUT (cannot be read) or STATUS_FAILURE (out of memory) */
-    int count;                         /* lines in text: up to LESSON_MAX_ERRORS errors, plus one "too many errors" line */
-    StrBuf text;                       /* the kept ones, one per line, each ending in '\n'; owned */
+    int count;   /* lines in text: up to LESSON_MAX_ERRORS errors, plus one "too many errors" line */
+    StrBuf text; /* the kept ones, one per line, each ending in '\n'; owned */
 } LessonErrors;
 
 /* Parses text[0..len) (a whole file; name is how errors name it) into

@@ -212,7 +212,7 @@ static bool parse_magic_line(Reader *r, const char *data, size_t len, char *why,
     if (version_len != 1 || version[0] != '0' + PROGRESS_FORMAT_VERSION) {
         if (parse_number(version, version_len, LLONG_MAX, &value) && value != PROGRESS_FORMAT_VERSION)
             return refuse(why, why_size, "format version %lld (this attn-trace reads version %d)", value,
-                            PROGRESS_FORMAT_VERSION);
+                          PROGRESS_FORMAT_VERSION);
         return refuse(why, why_size, "line 1: not a format version");
     }
     return true;
@@ -232,13 +232,13 @@ static bool parse_quizzes_line(Reader *r, Progress *out, int *n_quizzes, char *w
     size_t q_len = n - 8;
     if (q_len % 2 != 0 || q_len / 2 > PROGRESS_MAX_QUIZZES)
         return refuse(why, why_size, "line %d: expected up to %d quiz letters, each after one space", r->line - 1,
-                        PROGRESS_MAX_QUIZZES);
+                      PROGRESS_MAX_QUIZZES);
     *n_quizzes = (int)(q_len / 2);
     for (int i = 0; i < *n_quizzes; i++) {
         const char *letter = q[2 * i + 1] != '\0' ? strchr(RESULT_LETTERS, q[2 * i + 1]) : NULL;
         if (q[2 * i] != ' ' || letter == NULL)
             return refuse(why, why_size, "line %d: quiz %d is not one of the letters %s", r->line - 1, i + 1,
-                            RESULT_LETTERS);
+                          RESULT_LETTERS);
         out->quizzes[i] = (QuizResult)(letter - RESULT_LETTERS);
     }
     return true;
@@ -271,8 +271,7 @@ bool progress_parse(const char *data, size_t len, const char *key, Progress *out
     if (!next_line(&r, &text, &n))
         return refuse(why, why_size, "the file is cut short (line %d)", r.line);
     if (!parse_number_line(text, n, "last_step", PROGRESS_MAX_STEP, &value))
-        return refuse(why, why_size, "line %d: expected 'last_step: N' with N in 0..%d", r.line - 1,
-                        PROGRESS_MAX_STEP);
+        return refuse(why, why_size, "line %d: expected 'last_step: N' with N in 0..%d", r.line - 1, PROGRESS_MAX_STEP);
     int last_step = (int)value;
 
     /* 4. quizzes: one letter per quiz, each after a space. */
@@ -285,7 +284,7 @@ bool progress_parse(const char *data, size_t len, const char *key, Progress *out
         return refuse(why, why_size, "the file is cut short (line %d)", r.line);
     if (!parse_number_line(text, n, "updated", PROGRESS_MAX_UPDATED, &value))
         return refuse(why, why_size, "line %d: expected 'updated: N' with N in 0..%lld", r.line - 1,
-                        PROGRESS_MAX_UPDATED);
+                      PROGRESS_MAX_UPDATED);
 
     /* 6. The end marker, and nothing after it. */
     if (!next_line(&r, &text, &n))
@@ -406,7 +405,7 @@ static bool progress_valid(const Progress *progress, char *why, size_t why_size)
         return refuse(why, why_size, "last_step %d is not in 0..%d", progress->last_step, PROGRESS_MAX_STEP);
     if (progress->n_quizzes < 0 || progress->n_quizzes > PROGRESS_MAX_QUIZZES)
         return refuse(why, why_size, "n_quizzes %d is not in 0..PROGRESS_MAX_QUIZZES (%d)", progress->n_quizzes,
-                        PROGRESS_MAX_QUIZZES);
+                      PROGRESS_MAX_QUIZZES);
     for (int i = 0; i < progress->n_quizzes; i++)
         if ((int)progress->quizzes[i] < 0 || (int)progress->quizzes[i] >= N_RESULTS)
             return refuse(why, why_size, "quiz %d has no valid result (%d)", i + 1, (int)progress->quizzes[i]);
@@ -518,11 +517,16 @@ static bool sync_dir(const char *dir)
 static int result_rank(QuizResult result)
 {
     switch (result) {
-    case QUIZ_RIGHT_FIRST_TRY: return 4;
-    case QUIZ_RIGHT_AFTER_TRIES: return 3;
-    case QUIZ_REVEALED: return 2;
-    case QUIZ_SKIPPED: return 1;
-    case QUIZ_UNANSWERED: return 0;
+    case QUIZ_RIGHT_FIRST_TRY:
+        return 4;
+    case QUIZ_RIGHT_AFTER_TRIES:
+        return 3;
+    case QUIZ_REVEALED:
+        return 2;
+    case QUIZ_SKIPPED:
+        return 1;
+    case QUIZ_UNANSWERED:
+        return 0;
     }
     return 0;
 }

@@ -153,8 +153,7 @@ static bool parse_error(Error *err, const char *equation, size_t column, const c
 /* Adds letter, read at column, to operand k (0-based) of spec: it must be
  * new to that operand, the operand must have room, and a letter new to the
  * whole equation must fit in EINSUM_MAX_LETTERS. */
-static bool add_operand_letter(EinsumSpec *spec, int k, char letter, const char *equation,
-                               size_t column, Error *err)
+static bool add_operand_letter(EinsumSpec *spec, int k, char letter, const char *equation, size_t column, Error *err)
 {
     if (labels_have(spec->labels[k], spec->rank[k], letter))
         return parse_error(err, equation, column,
@@ -162,8 +161,7 @@ static bool add_operand_letter(EinsumSpec *spec, int k, char letter, const char 
                            "are not supported)",
                            letter, k + 1);
     if (spec->rank[k] == TENSOR_MAX_DIMS)
-        return parse_error(err, equation, column,
-                           "operand %d has more than %d letters (TENSOR_MAX_DIMS)", k + 1,
+        return parse_error(err, equation, column, "operand %d has more than %d letters (TENSOR_MAX_DIMS)", k + 1,
                            TENSOR_MAX_DIMS);
     if (letter_slot(spec, letter) < 0) {
         if (spec->n_letters == EINSUM_MAX_LETTERS)
@@ -179,8 +177,7 @@ static bool add_operand_letter(EinsumSpec *spec, int k, char letter, const char 
 
 /* Adds letter, read at column, to the output of spec: it must be new to the
  * output, come from some operand, and the output must have room. */
-static bool add_output_letter(EinsumSpec *spec, char letter, const char *equation, size_t column,
-                              Error *err)
+static bool add_output_letter(EinsumSpec *spec, char letter, const char *equation, size_t column, Error *err)
 {
     if (labels_have(spec->out_labels, spec->out_rank, letter))
         return parse_error(err, equation, column,
@@ -193,8 +190,7 @@ static bool add_output_letter(EinsumSpec *spec, char letter, const char *equatio
                            "index some input)",
                            letter);
     if (spec->out_rank == TENSOR_MAX_DIMS)
-        return parse_error(err, equation, column,
-                           "the output has more than %d letters (TENSOR_MAX_DIMS)",
+        return parse_error(err, equation, column, "the output has more than %d letters (TENSOR_MAX_DIMS)",
                            TENSOR_MAX_DIMS);
     spec->out_labels[spec->out_rank++] = letter;
     return true;
@@ -208,9 +204,9 @@ bool einsum_parse(const char *equation, EinsumSpec *spec, Error *err)
         return error_set(err, STATUS_DATAERR, "einsum: no equation given (NULL)");
 
     /* Pass 1: read the text left to right, one character (column) at a time. */
-    bool in_output = false;   /* past the '->' */
+    bool in_output = false;     /* past the '->' */
     bool seen_anything = false; /* read a character other than a space */
-    int k = 0;                /* the operand being read, 0-based, while !in_output */
+    int k = 0;                  /* the operand being read, 0-based, while !in_output */
     spec->n_operands = 1;
     size_t column = 1;
     for (const char *p = equation; *p != '\0'; p++, column++) {
@@ -231,33 +227,26 @@ bool einsum_parse(const char *equation, EinsumSpec *spec, Error *err)
                                    "operands go before '->')");
             if (spec->rank[k] == 0)
                 return parse_error(err, equation, column,
-                                   "operand %d is empty (each operand needs at least one letter)",
-                                   k + 1);
+                                   "operand %d is empty (each operand needs at least one letter)", k + 1);
             if (spec->n_operands == EINSUM_MAX_OPERANDS)
-                return parse_error(err, equation, column,
-                                   "more than %d operands (EINSUM_MAX_OPERANDS)",
+                return parse_error(err, equation, column, "more than %d operands (EINSUM_MAX_OPERANDS)",
                                    EINSUM_MAX_OPERANDS);
             k = spec->n_operands++;
         } else if (c == '-' && p[1] == '>') {
             if (in_output)
-                return parse_error(err, equation, column,
-                                   "a second '->' (an equation has exactly one)");
+                return parse_error(err, equation, column, "a second '->' (an equation has exactly one)");
             if (spec->rank[k] == 0)
                 return parse_error(err, equation, column,
-                                   "operand %d is empty (each operand needs at least one letter)",
-                                   k + 1);
+                                   "operand %d is empty (each operand needs at least one letter)", k + 1);
             in_output = true;
             p++; /* the '>' */
             column++;
         } else if (c == '-') {
-            return parse_error(err, equation, column,
-                               "'-' without '>' right after it (the arrow is '->')");
+            return parse_error(err, equation, column, "'-' without '>' right after it (the arrow is '->')");
         } else if (c == '>') {
-            return parse_error(err, equation, column,
-                               "'>' without '-' right before it (the arrow is '->')");
+            return parse_error(err, equation, column, "'>' without '-' right before it (the arrow is '->')");
         } else {
-            return parse_error(err, equation, column,
-                               "%s is not a letter (indices are single letters a-z or A-Z)",
+            return parse_error(err, equation, column, "%s is not a letter (indices are single letters a-z or A-Z)",
                                describe_char(c, shown));
         }
     }
@@ -265,11 +254,10 @@ bool einsum_parse(const char *equation, EinsumSpec *spec, Error *err)
     /* Pass 2: the text ended; it must have had its '->'. column is now one
      * past the last character. */
     if (!seen_anything)
-        return parse_error(err, equation, 1,
-                           "the equation is empty (write one such as 'ij,jk->ik')");
+        return parse_error(err, equation, 1, "the equation is empty (write one such as 'ij,jk->ik')");
     if (!in_output && spec->rank[k] == 0)
-        return parse_error(err, equation, column,
-                           "operand %d is empty (each operand needs at least one letter)", k + 1);
+        return parse_error(err, equation, column, "operand %d is empty (each operand needs at least one letter)",
+                           k + 1);
     if (!in_output)
         return parse_error(err, equation, column,
                            "missing '->' (attn-trace needs an explicit output, e.g. 'ij,jk->ik')");
@@ -294,8 +282,8 @@ bool einsum_bind(EinsumSpec *spec, const Tensor *const *operands, int n, Error *
 
     /* Pass 1: one operand per list of letters. */
     if (n != spec->n_operands)
-        return error_set(err, STATUS_DATAERR, "einsum '%s': expects %d operand%s, got %d", text,
-                         spec->n_operands, plural(spec->n_operands), n);
+        return error_set(err, STATUS_DATAERR, "einsum '%s': expects %d operand%s, got %d", text, spec->n_operands,
+                         plural(spec->n_operands), n);
 
     /* Pass 2: each operand's rank matches its letters, and each letter has
      * one size: the first operand that has it fixes it, the rest must agree. */
@@ -306,16 +294,14 @@ bool einsum_bind(EinsumSpec *spec, const Tensor *const *operands, int n, Error *
     for (int k = 0; k < n; k++) {
         const Tensor *operand = operands != NULL ? operands[k] : NULL;
         if (operand == NULL)
-            return error_set(err, STATUS_DATAERR, "einsum '%s': operand %d is missing (NULL)",
-                             text, k + 1);
+            return error_set(err, STATUS_DATAERR, "einsum '%s': operand %d is missing (NULL)", text, k + 1);
         if (operand->ndim != spec->rank[k]) {
             char shape[SHAPE_TEXT_BYTES];
             return error_set(err, STATUS_DATAERR,
                              "einsum '%s': operand %d has %d letter%s '%.*s' but the tensor has "
                              "%d dimension%s %s",
-                             text, k + 1, spec->rank[k], plural(spec->rank[k]), spec->rank[k],
-                             spec->labels[k], operand->ndim, plural(operand->ndim),
-                             tensor_shape_str(operand, shape, sizeof shape));
+                             text, k + 1, spec->rank[k], plural(spec->rank[k]), spec->rank[k], spec->labels[k],
+                             operand->ndim, plural(operand->ndim), tensor_shape_str(operand, shape, sizeof shape));
         }
         for (int d = 0; d < spec->rank[k]; d++) {
             char letter = spec->labels[k][d];
@@ -363,13 +349,13 @@ bool einsum_bind(EinsumSpec *spec, const Tensor *const *operands, int n, Error *
 /* How the loop walks a bound spec: which letters it walks in which order,
  * and where each operand's letters sit in its data. */
 typedef struct EinsumPlan {
-    int n_free;                                  /* output letters (spec->out_rank) */
-    int free_slot[TENSOR_MAX_DIMS];              /* slot of each output letter, output order */
-    int n_summed;                                /* letters summed over */
-    int summed_slot[EINSUM_MAX_LETTERS];         /* their slots, in spec->letters order */
-    size_t n_terms;                              /* products per output element */
-    int operand_slot[EINSUM_MAX_OPERANDS][TENSOR_MAX_DIMS];  /* slot of operand k's letter d */
-    size_t stride[EINSUM_MAX_OPERANDS][TENSOR_MAX_DIMS];     /* row-major stride of operand k's dim d */
+    int n_free;                                             /* output letters (spec->out_rank) */
+    int free_slot[TENSOR_MAX_DIMS];                         /* slot of each output letter, output order */
+    int n_summed;                                           /* letters summed over */
+    int summed_slot[EINSUM_MAX_LETTERS];                    /* their slots, in spec->letters order */
+    size_t n_terms;                                         /* products per output element */
+    int operand_slot[EINSUM_MAX_OPERANDS][TENSOR_MAX_DIMS]; /* slot of operand k's letter d */
+    size_t stride[EINSUM_MAX_OPERANDS][TENSOR_MAX_DIMS];    /* row-major stride of operand k's dim d */
 } EinsumPlan;
 
 /* Fills plan for a bound spec. */
@@ -409,8 +395,7 @@ static void unravel(size_t flat, const int *slots, int n_slots, const size_t *si
 
 /* Offset into operand k's data of the element the letter values select:
  * sum over its dimensions d of value[letter d] * stride[d]. */
-static size_t operand_offset(const EinsumPlan *plan, const EinsumSpec *spec, int k,
-                             const size_t *value)
+static size_t operand_offset(const EinsumPlan *plan, const EinsumSpec *spec, int k, const size_t *value)
 {
     size_t offset = 0;
     for (int d = 0; d < spec->rank[k]; d++)
@@ -421,9 +406,8 @@ static size_t operand_offset(const EinsumPlan *plan, const EinsumSpec *spec, int
 /* The float sum of the products for one output element, added in order.
  * value holds the output letters' values on entry; the summed letters' slots
  * are overwritten. The first max_terms products are written to terms. */
-static float sum_products(const EinsumSpec *spec, const EinsumPlan *plan,
-                          const Tensor *const *operands, size_t *value, EinsumTerm *terms,
-                          size_t max_terms)
+static float sum_products(const EinsumSpec *spec, const EinsumPlan *plan, const Tensor *const *operands, size_t *value,
+                          EinsumTerm *terms, size_t max_terms)
 {
     float sum = 0.0f;
     for (size_t t = 0; t < plan->n_terms; t++) {
@@ -468,8 +452,7 @@ static bool operands_fit(const EinsumSpec *spec, const Tensor *const *operands, 
             return error_set(err, STATUS_DATAERR,
                              "einsum '%s': letter '%c' was bound as %zu but is %zu in these "
                              "operands",
-                             spec_text(spec, text), spec->letters[l], spec->size[l],
-                             check.size[l]);
+                             spec_text(spec, text), spec->letters[l], spec->size[l], check.size[l]);
         }
     }
     return true;
@@ -481,8 +464,7 @@ Tensor *einsum_eval(const EinsumSpec *spec, const Tensor *const *operands, int n
 {
     if (!spec->bound) {
         char text[EQUATION_TEXT_BYTES];
-        error_set(err, STATUS_FAILURE,
-                  "einsum '%s': evaluated before einsum_bind fixed its letter sizes",
+        error_set(err, STATUS_FAILURE, "einsum '%s': evaluated before einsum_bind fixed its letter sizes",
                   spec_text(spec, text));
         return NULL;
     }
@@ -650,8 +632,8 @@ size_t einsum_term_count(const EinsumSpec *spec)
  * loop einsum_eval runs. An unbound spec or an out_index outside the output
  * gives 0 terms and a sum of 0; terms may be NULL (nothing is written), and
  * so may sum. */
-size_t einsum_terms(const EinsumSpec *spec, const Tensor *const *operands, const size_t *out_index,
-                    EinsumTerm *terms, size_t max_terms, float *sum)
+size_t einsum_terms(const EinsumSpec *spec, const Tensor *const *operands, const size_t *out_index, EinsumTerm *terms,
+                    size_t max_terms, float *sum)
 {
     if (sum != NULL)
         *sum = 0.0f;

@@ -22,16 +22,16 @@
 #include "tensor.h"
 
 typedef struct EinsumSpec {
-    int n_operands;                                  /* 1..EINSUM_MAX_OPERANDS */
-    int rank[EINSUM_MAX_OPERANDS];                   /* letters per operand */
+    int n_operands;                                    /* 1..EINSUM_MAX_OPERANDS */
+    int rank[EINSUM_MAX_OPERANDS];                     /* letters per operand */
     char labels[EINSUM_MAX_OPERANDS][TENSOR_MAX_DIMS]; /* operand letters, in order */
-    int out_rank;                                    /* letters of the output */
-    char out_labels[TENSOR_MAX_DIMS];                /* output letters, in order */
-    int n_letters;                                   /* distinct letters */
-    char letters[EINSUM_MAX_LETTERS];                /* distinct letters, first-seen order */
-    bool summed[EINSUM_MAX_LETTERS];                 /* letters[i] is not in the output */
-    size_t size[EINSUM_MAX_LETTERS];                 /* letter sizes, set by einsum_bind */
-    bool bound;                                      /* sizes are set */
+    int out_rank;                                      /* letters of the output */
+    char out_labels[TENSOR_MAX_DIMS];                  /* output letters, in order */
+    int n_letters;                                     /* distinct letters */
+    char letters[EINSUM_MAX_LETTERS];                  /* distinct letters, first-seen order */
+    bool summed[EINSUM_MAX_LETTERS];                   /* letters[i] is not in the output */
+    size_t size[EINSUM_MAX_LETTERS];                   /* letter sizes, set by einsum_bind */
+    bool bound;                                        /* sizes are set */
 } EinsumSpec;
 
 /* Parses equation into spec. Accepts letters a-z and A-Z, operands split by
@@ -81,10 +81,11 @@ Tensor *einsum_exact(const char *equation, const Tensor *const *operands, int n,
 
 /* One product summed into an output element. */
 typedef struct EinsumTerm {
-    size_t summed_index[EINSUM_MAX_LETTERS];   /* value of each summed letter, in spec->letters order (free letters' slots unused) */
-    size_t offset[EINSUM_MAX_OPERANDS];        /* offset into each operand's data */
-    float factor[EINSUM_MAX_OPERANDS];         /* each operand's value */
-    float product;                             /* product of the factors, left to right, in float */
+    size_t summed_index
+        [EINSUM_MAX_LETTERS]; /* value of each summed letter, in spec->letters order (free letters' slots unused) */
+    size_t offset[EINSUM_MAX_OPERANDS]; /* offset into each operand's data */
+    float factor[EINSUM_MAX_OPERANDS];  /* each operand's value */
+    float product;                      /* product of the factors, left to right, in float */
 } EinsumTerm;
 
 /* Number of products summed into each output element: the product of the
@@ -97,7 +98,7 @@ size_t einsum_term_count(const EinsumSpec *spec);
  * allowed) gets the sum over all terms, even those not written, equal bit
  * for bit to what einsum_eval stores. An unbound spec or an index outside
  * the output gives 0 terms and a sum of 0. */
-size_t einsum_terms(const EinsumSpec *spec, const Tensor *const *operands, const size_t *out_index,
-                    EinsumTerm *terms, size_t max_terms, float *sum);
+size_t einsum_terms(const EinsumSpec *spec, const Tensor *const *operands, const size_t *out_index, EinsumTerm *terms,
+                    size_t max_terms, float *sum);
 
 #endif

@@ -81,8 +81,7 @@ static size_t round_up(size_t n, size_t to)
 }
 
 /* Writes or adds the tile (MR_TILE, NR_TILE) into out (mr, nr). */
-static void store_tile(float tile[MR_TILE][NR_TILE], float *out, size_t ldc, bool accumulate, size_t mr,
-                       size_t nr)
+static void store_tile(float tile[MR_TILE][NR_TILE], float *out, size_t ldc, bool accumulate, size_t mr, size_t nr)
 {
     for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < nr; j++)
@@ -146,7 +145,7 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const floa
     if (mr == MR_TILE && nr == NR_TILE) {
 #define STORE_ROW(i)                                                                                                   \
     do {                                                                                                               \
-        float *row = out + (i) * ldc;                                                                                  \
+        float *row = out + (i)*ldc;                                                                                    \
         if (accumulate) {                                                                                              \
             lo##i = _mm256_add_ps(_mm256_loadu_ps(row), lo##i);                                                        \
             hi##i = _mm256_add_ps(_mm256_loadu_ps(row + 8), hi##i);                                                    \
@@ -184,8 +183,8 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const floa
  * in out when accumulate is true (the earlier blocks of k) or starts at 0,
  * and each step rounds the product, then the sum (the build has
  * -ffp-contract=off, so the compiler never fuses them). */
-static void micro_exact_portable(size_t kc, const float *a, size_t a_row_stride, size_t a_k_stride,
-                                 const float *b_pack, float *out, size_t ldc, bool accumulate, size_t mr, size_t nr)
+static void micro_exact_portable(size_t kc, const float *a, size_t a_row_stride, size_t a_k_stride, const float *b_pack,
+                                 float *out, size_t ldc, bool accumulate, size_t mr, size_t nr)
 {
     float tile[MR_TILE][NR_TILE] = {{0}};
     if (accumulate)
@@ -228,8 +227,8 @@ __attribute__((target("avx2"))) static void micro_exact_avx2(size_t kc, const fl
     const size_t start_ld = whole ? ldc : NR_TILE;
     __m256 lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3, lo4, hi4, lo5, hi5;
 #define LOAD_ROW(i)                                                                                                    \
-    lo##i = accumulate ? _mm256_loadu_ps(start + (i) * start_ld) : _mm256_setzero_ps();                               \
-    hi##i = accumulate ? _mm256_loadu_ps(start + (i) * start_ld + 8) : _mm256_setzero_ps()
+    lo##i = accumulate ? _mm256_loadu_ps(start + (i)*start_ld) : _mm256_setzero_ps();                                  \
+    hi##i = accumulate ? _mm256_loadu_ps(start + (i)*start_ld + 8) : _mm256_setzero_ps()
     LOAD_ROW(0);
     LOAD_ROW(1);
     LOAD_ROW(2);
@@ -263,8 +262,8 @@ __attribute__((target("avx2"))) static void micro_exact_avx2(size_t kc, const fl
     float *dst = whole ? out : tile[0];
     const size_t dst_ld = whole ? ldc : NR_TILE;
 #define SAVE_ROW(i)                                                                                                    \
-    _mm256_storeu_ps(dst + (i) * dst_ld, lo##i);                                                                       \
-    _mm256_storeu_ps(dst + (i) * dst_ld + 8, hi##i)
+    _mm256_storeu_ps(dst + (i)*dst_ld, lo##i);                                                                         \
+    _mm256_storeu_ps(dst + (i)*dst_ld + 8, hi##i)
     SAVE_ROW(0);
     SAVE_ROW(1);
     SAVE_ROW(2);
@@ -310,8 +309,8 @@ const char *kernels_isa(void)
 /* Packs rows [i0, i0 + mc) and columns [k0, k0 + kc) of matrix a into
  * slivers of MR_TILE rows: sliver r holds a[i0 + r*MR_TILE + ii][k0 + k] at
  * pack[r * kc * MR_TILE + k * MR_TILE + ii], rows past mc zero. */
-static void pack_a(float *pack, const float *a, size_t row_stride, size_t col_stride, size_t i0, size_t mc,
-                   size_t k0, size_t kc)
+static void pack_a(float *pack, const float *a, size_t row_stride, size_t col_stride, size_t i0, size_t mc, size_t k0,
+                   size_t kc)
 {
     for (size_t r = 0; r < mc; r += MR_TILE) {
         float *sliver = pack + r * kc;
@@ -375,8 +374,8 @@ typedef struct GemmJob {
 
 typedef struct GemmWorker {
     const GemmJob *job;
-    int index;         /* takes the parts index, index + threads, ... */
-    bool ok;           /* its buffers were allocated and its parts done */
+    int index; /* takes the parts index, index + threads, ... */
+    bool ok;   /* its buffers were allocated and its parts done */
 } GemmWorker;
 
 /* Rows [row0, row0 + rows) of out[b] for b in [b_first, b_first + b_count),
@@ -415,8 +414,8 @@ static void gemm_band(const GemmJob *job, size_t b_first, size_t b_count, size_t
                     for (size_t ir = 0; ir < mc; ir += MR_TILE) {
                         size_t mr = mc - ir < MR_TILE ? mc - ir : MR_TILE;
                         if (packed)
-                            job->micro(kc, a_pack + ir * kc, 1, MR_TILE, b_pack + jr * kc, out + ir * N, N, k0 > 0,
-                                       mr, nr);
+                            job->micro(kc, a_pack + ir * kc, 1, MR_TILE, b_pack + jr * kc, out + ir * N, N, k0 > 0, mr,
+                                       nr);
                         else
                             job->micro(kc, a_rows + (i0 + ir) * job->a.row_stride + k0, job->a.row_stride, 1,
                                        b_pack + jr * kc, out + ir * N, N, k0 > 0, mr, nr);
@@ -481,11 +480,18 @@ static int clamp_threads(int threads, double work)
 
 /* kernels_gemm and kernels_gemm_exact: the same blocks and shares, with
  * the fused or the exact micro-kernel. */
-static bool gemm_run(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N,
-                     int threads, bool exact, Error *err)
+static bool gemm_run(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N, int threads,
+                     bool exact, Error *err)
 {
     threads = clamp_threads(threads, (double)batch * (double)M * (double)K * (double)N);
-    GemmJob job = {.out = out, .a = a, .b = bm, .batch = batch, .M = M, .K = K, .N = N, .threads = threads,
+    GemmJob job = {.out = out,
+                   .a = a,
+                   .b = bm,
+                   .batch = batch,
+                   .M = M,
+                   .K = K,
+                   .N = N,
+                   .threads = threads,
                    .micro = micro_kernel(exact)};
     /* A shared A: every batch entry at once, in bands of rows, one per
      * thread. Otherwise whole batch entries when there are enough to go
@@ -506,8 +512,8 @@ static bool gemm_run(float *out, MatrixView a, MatrixView bm, size_t batch, size
     return true;
 }
 
-bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N,
-                  int threads, Error *err)
+bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N, int threads,
+                  Error *err)
 {
     return gemm_run(out, a, bm, batch, M, K, N, threads, false, err);
 }
@@ -526,7 +532,7 @@ typedef struct SoftmaxWorker {
     float *out;
     const float *in;
     size_t row0, rows, cols;
-    bool simd;         /* use the AVX2 passes (decided once, by the caller) */
+    bool simd; /* use the AVX2 passes (decided once, by the caller) */
 } SoftmaxWorker;
 
 /* The maximum of v (n). */

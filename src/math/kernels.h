@@ -54,8 +54,8 @@ typedef struct MatrixView {
  * Uses up to `threads` threads (1 = the caller's only). Fails (false, err
  * set) only when it cannot allocate its packing buffers or start a thread;
  * out is then unspecified. */
-bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N,
-                  int threads, Error *err);
+bool kernels_gemm(float *out, MatrixView a, MatrixView bm, size_t batch, size_t M, size_t K, size_t N, int threads,
+                  Error *err);
 
 /* kernels_gemm with the reference's arithmetic: out[b][i][j] is
  * ((0 + a[i][0] b[0][j]) + a[i][1] b[1][j]) + ..., each product and each

@@ -78,15 +78,14 @@ void addmm_forward(float *out, const float *bias, const float *a, const float *w
  * LayerNorm
  * ---------------------------------------------------------------------- */
 
-#define LANES 8       /* Vectorized<float>::size() on AVX2 */
-#define CHUNK 16      /* kChunkSize: vectors per Welford chunk */
-#define MAX_DEPTH 64  /* the cascade's depth for any size_t N */
+#define LANES 8      /* Vectorized<float>::size() on AVX2 */
+#define CHUNK 16     /* kChunkSize: vectors per Welford chunk */
+#define MAX_DEPTH 64 /* the cascade's depth for any size_t N */
 
 /* Merges the moments (m0_add, m1_add, m2_add) of LANES lanes into (m0, m1,
  * m2), as PyTorch's AddMomentsVec: c = m0_add / n, delta = m1_add - m1,
  * m1 += c * delta, m2 += m2_add + delta * delta * c * m0. */
-static void add_moments_vec(int64_t m0_add, const float *m1_add, const float *m2_add, int64_t *m0, float *m1,
-                            float *m2)
+static void add_moments_vec(int64_t m0_add, const float *m1_add, const float *m2_add, int64_t *m0, float *m1, float *m2)
 {
     const int64_t n = *m0 + m0_add;
     const float c = n == 0 ? 0.0f : (float)m0_add / (float)n;
@@ -122,8 +121,8 @@ static int64_t ceil_log2(int64_t x)
 
 void layernorm_moments(const float *x, size_t N, float *mean, float *variance)
 {
-    const int64_t n = (int64_t)(N / LANES);               /* whole vectors */
-    const int64_t m = (n + CHUNK - 1) / CHUNK;            /* chunks of up to 16 vectors */
+    const int64_t n = (int64_t)(N / LANES);    /* whole vectors */
+    const int64_t m = (n + CHUNK - 1) / CHUNK; /* chunks of up to 16 vectors */
     const int64_t depth = ceil_log2(m);
     int64_t m0_stk[MAX_DEPTH] = {0};
     float m1_stk[MAX_DEPTH][LANES], m2_stk[MAX_DEPTH][LANES];
@@ -203,7 +202,8 @@ void layernorm_forward(float *out, const float *x, const float *gamma, const flo
 
 float gelu_tanh_beta(void)
 {
-    return (float)(1.41421356237309504880 * 1.12837916709551257390 * 0.5); /* M_SQRT2 * M_2_SQRTPI * 0.5 = sqrt(2 / pi) */
+    return (float)(1.41421356237309504880 * 1.12837916709551257390 *
+                   0.5); /* M_SQRT2 * M_2_SQRTPI * 0.5 = sqrt(2 / pi) */
 }
 
 float gelu_tanh_kappa(void)

@@ -24,10 +24,10 @@
 #define MT19937_N 624
 
 typedef struct Rng {
-    uint32_t state[MT19937_N];  /* the twister's state words */
-    size_t next;                /* index of the next word to temper; N means regenerate */
-    bool has_cached_normal;     /* a second Box-Muller value is waiting */
-    double cached_normal;       /* that value */
+    uint32_t state[MT19937_N]; /* the twister's state words */
+    size_t next;               /* index of the next word to temper; N means regenerate */
+    bool has_cached_normal;    /* a second Box-Muller value is waiting */
+    double cached_normal;      /* that value */
 } Rng;
 
 /* Seeds as torch.manual_seed(seed). PyTorch's mt19937 keeps the low 32

@@ -277,8 +277,7 @@ Tensor *tensor_transpose(const Tensor *a, Error *err)
 {
     if (a->ndim != 2) {
         char sa[64];
-        error_set(err, STATUS_DATAERR, "transpose takes a 2-D tensor, got %s",
-                  tensor_shape_str(a, sa, sizeof sa));
+        error_set(err, STATUS_DATAERR, "transpose takes a 2-D tensor, got %s", tensor_shape_str(a, sa, sizeof sa));
         return NULL;
     }
     size_t M = a->shape[0], N = a->shape[1];
@@ -338,8 +337,8 @@ Tensor *tensor_gather_rows(const Tensor *table, const long *ids, size_t S, Error
     size_t V = table->shape[0], D = table->shape[1];
     for (size_t s = 0; s < S; s++) {
         if (ids[s] < 0 || (size_t)ids[s] >= V) {
-            error_set(err, STATUS_DATAERR,
-                      "token id %ld (token %zu) is not below the vocabulary size %zu", ids[s], s + 1, V);
+            error_set(err, STATUS_DATAERR, "token id %ld (token %zu) is not below the vocabulary size %zu", ids[s],
+                      s + 1, V);
             return NULL;
         }
     }
@@ -372,8 +371,7 @@ Tensor *tensor_concat_heads(const Tensor *heads, Error *err)
 {
     if (heads->ndim != 3) {
         char sa[64];
-        error_set(err, STATUS_DATAERR, "concat_heads takes (H, S, E), got %s",
-                  tensor_shape_str(heads, sa, sizeof sa));
+        error_set(err, STATUS_DATAERR, "concat_heads takes (H, S, E), got %s", tensor_shape_str(heads, sa, sizeof sa));
         return NULL;
     }
     size_t H = heads->shape[0], S = heads->shape[1], E = heads->shape[2];

@@ -22,11 +22,11 @@
 #include "attn_limits.h"
 
 typedef struct Tensor {
-    int ndim;                        /* 0..TENSOR_MAX_DIMS; 0 is a scalar */
-    size_t shape[TENSOR_MAX_DIMS];   /* shape[i] >= 1 for i < ndim; 1 beyond */
-    size_t size;                     /* product of shape[0..ndim) */
-    float *data;                     /* size floats, row-major, owned */
-    size_t mapped_bytes;             /* data is a mapping of this length (large tensors), 0 when from calloc */
+    int ndim;                      /* 0..TENSOR_MAX_DIMS; 0 is a scalar */
+    size_t shape[TENSOR_MAX_DIMS]; /* shape[i] >= 1 for i < ndim; 1 beyond */
+    size_t size;                   /* product of shape[0..ndim) */
+    float *data;                   /* size floats, row-major, owned */
+    size_t mapped_bytes;           /* data is a mapping of this length (large tensors), 0 when from calloc */
 } Tensor;
 
 /* A new zero-filled tensor of the given shape. Fails (NULL) on a bad rank,

@@ -317,8 +317,7 @@ float torchmath_expf(float x)
  * ---------------------------------------------------------------------- */
 
 #if TORCHMATH_X86
-__attribute__((target("avx2,fma"))) static void expf_shifted_avx2(float *out, const float *in, float shift,
-                                                                  size_t n)
+__attribute__((target("avx2,fma"))) static void expf_shifted_avx2(float *out, const float *in, float shift, size_t n)
 {
     const __m256 shift8 = _mm256_set1_ps(shift);
     const __m256 r_ln2 = _mm256_set1_ps(EXP_R_LN2);

@@ -19,8 +19,8 @@
 
 /* What an export wrote. */
 typedef struct ExportSummary {
-    int files;        /* .npy files written */
-    uint64_t bytes;   /* their total size */
+    int files;      /* .npy files written */
+    uint64_t bytes; /* their total size */
 } ExportSummary;
 
 /* Writes the tensors of trace into dir: those of every step, or only

@@ -329,15 +329,16 @@ static void put_tensors(StrBuf *out, const Trace *trace, const char *weights_dir
 
 void export_py_script(StrBuf *out, const Trace *trace, const char *weights_dir, const ExportPyOptions *opts)
 {
-    strbuf_puts(out, "#!/usr/bin/python3\n"
-                     "# Rebuilds a trace of attn-trace with PyTorch, the article's code, and checks that every\n"
-                     "# tensor equals the one attn-trace computed. Written by attn-trace --export-py; run it as\n"
-                     "#     python3 THIS_FILE [NPY_DIR]\n"
-                     "# where NPY_DIR is what attn-trace --export-npy wrote for the same trace. It needs only\n"
-                     "# PyTorch and NumPy (Debian: python3-torch). Exit status 0: equal, 1: not, 2: usage.\n"
-                     "# docs/verify.md tells more.\n"
-                     "import os\nimport sys\n\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n\n"
-                     "# The trace, as attn-trace built it.\n");
+    strbuf_puts(out,
+                "#!/usr/bin/python3\n"
+                "# Rebuilds a trace of attn-trace with PyTorch, the article's code, and checks that every\n"
+                "# tensor equals the one attn-trace computed. Written by attn-trace --export-py; run it as\n"
+                "#     python3 THIS_FILE [NPY_DIR]\n"
+                "# where NPY_DIR is what attn-trace --export-npy wrote for the same trace. It needs only\n"
+                "# PyTorch and NumPy (Debian: python3-torch). Exit status 0: equal, 1: not, 2: usage.\n"
+                "# docs/verify.md tells more.\n"
+                "import os\nimport sys\n\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n\n"
+                "# The trace, as attn-trace built it.\n");
     put_config(out, trace);
     strbuf_puts(out, "NPY_DIR = ");
     char dir[PATH_MAX];

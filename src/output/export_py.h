@@ -26,8 +26,8 @@
 
 /* What a script is made from, besides the trace. */
 typedef struct ExportPyOptions {
-    const char *npy_dir;     /* the directory the script checks by default (--export-npy's), or NULL */
-    int only_step;           /* --step's index: only that step's tensors are expected; -1 for every step */
+    const char *npy_dir; /* the directory the script checks by default (--export-npy's), or NULL */
+    int only_step;       /* --step's index: only that step's tensors are expected; -1 for every step */
 } ExportPyOptions;
 
 /* Appends the script for trace to out. The tensors a trace loaded from

@@ -304,14 +304,15 @@ static void put_config_text(StrBuf *out, const Config *cfg)
     if (cfg->n_tokens > 32)
         strbuf_printf(out, " ... (%zu tokens)", cfg->n_tokens);
     if (cfg->model != NULL) {
-        strbuf_printf(out, "\nmodel %s, layer %zu (n_layer %zu), vocab_size %zu, d_model %zu, heads %zu (d_k %zu), "
-                      "causal on\n", cfg->model, cfg->layer, cfg->n_layer, cfg->vocab_size, cfg->d_model, cfg->heads,
-                      config_d_k(cfg));
+        strbuf_printf(out,
+                      "\nmodel %s, layer %zu (n_layer %zu), vocab_size %zu, d_model %zu, heads %zu (d_k %zu), "
+                      "causal on\n",
+                      cfg->model, cfg->layer, cfg->n_layer, cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg));
         return;
     }
     strbuf_printf(out, "\nvocab_size %zu, d_model %zu, heads %zu (d_k %zu), seed %llu, focus token %zu, causal %s\n",
-                  cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed,
-                  cfg->focus, cfg->causal ? "on" : "off");
+                  cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed, cfg->focus,
+                  cfg->causal ? "on" : "off");
 }
 
 /* Appends a lesson's text as plain paragraphs: markup marks removed
@@ -534,8 +535,8 @@ static void put_json_config(StrBuf *out, const Config *cfg)
     strbuf_printf(out,
                   "],\n    \"vocab_size\": %zu,\n    \"d_model\": %zu,\n    \"heads\": %zu,\n    \"d_k\": %zu,\n"
                   "    \"seed\": %llu,\n    \"focus\": %zu,\n    \"causal\": %s",
-                  cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed,
-                  cfg->focus, cfg->causal ? "true" : "false");
+                  cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed, cfg->focus,
+                  cfg->causal ? "true" : "false");
     if (cfg->model != NULL) { /* a model trace only: the article's JSON is unchanged */
         strbuf_puts(out, ",\n    \"model\": ");
         put_json_string(out, cfg->model);

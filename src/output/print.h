@@ -23,8 +23,8 @@
 #define PRINT_LABEL_WIDTH 12
 
 typedef struct PrintOptions {
-    int precision;   /* digits after the point; NUMFMT_DEFAULT_PRECISION by default */
-    int only_step;   /* index of the one step to print, or -1 for all */
+    int precision;        /* digits after the point; NUMFMT_DEFAULT_PRECISION by default */
+    int only_step;        /* index of the one step to print, or -1 for all */
     const Lesson *lesson; /* the lesson walked (its steps, texts and quizzes), or NULL */
 } PrintOptions;
 

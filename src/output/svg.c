@@ -24,20 +24,20 @@
  * 64 x 64); more become raster images even with few tokens. */
 #define SVG_MAX_VECTOR_CELLS (16 * SVG_MAX_VECTOR_TOKENS * SVG_MAX_VECTOR_TOKENS)
 
-#define MARGIN 24          /* around the document */
-#define GAP 28             /* between panels */
-#define CELL_MAX 56        /* side of a cell at most (few tokens) */
-#define CELL_MIN 10        /* and at least, in the vector maps */
-#define MAP_TARGET 448     /* side a vector map aims for */
-#define RASTER_TARGET 512  /* side a raster map aims for; at least one pixel a cell */
-#define LABEL_FONT_MAX 13  /* token labels */
+#define MARGIN 24         /* around the document */
+#define GAP 28            /* between panels */
+#define CELL_MAX 56       /* side of a cell at most (few tokens) */
+#define CELL_MIN 10       /* and at least, in the vector maps */
+#define MAP_TARGET 448    /* side a vector map aims for */
+#define RASTER_TARGET 512 /* side a raster map aims for; at least one pixel a cell */
+#define LABEL_FONT_MAX 13 /* token labels */
 #define LABEL_FONT_MIN 7
-#define RASTER_FONT 9      /* token labels beside a raster map */
-#define VALUE_FONT_MAX 11  /* values written in cells */
+#define RASTER_FONT 9     /* token labels beside a raster map */
+#define VALUE_FONT_MAX 11 /* values written in cells */
 #define VALUE_FONT_MIN 7
-#define CHAR_EM 0.62       /* a character's average advance, in em */
-#define LEGEND_W 240       /* the colour bar */
-#define ROW_MIN_HEIGHT 28   /* a map of a single row is at least this tall */
+#define CHAR_EM 0.62                         /* a character's average advance, in em */
+#define LEGEND_W 240                         /* the colour bar */
+#define ROW_MIN_HEIGHT 28                    /* a map of a single row is at least this tall */
 #define LABEL_BYTES (SVG_LABEL_COLS * 4 + 8) /* a shortened word */
 #define LEGEND_H 14
 
@@ -211,7 +211,7 @@ typedef struct HeatMap {
     bool weights;              /* softmax output: the scale is 0..1 */
     double lo, hi;             /* the colour scale's ends */
     bool any_masked;
-    NumFormat fmt;             /* how values are written */
+    NumFormat fmt; /* how values are written */
 } HeatMap;
 
 /* The token that row r of a map is the query of. */
@@ -310,8 +310,8 @@ typedef struct Layout {
     int map_x, map_y;     /* the map's corner in its panel */
     int panel_w, panel_h; /* a panel with its gap */
     size_t grid_cols, grid_rows;
-    int header_h;         /* title lines and colour scale */
-    int width, height;    /* the document */
+    int header_h;      /* title lines and colour scale */
+    int width, height; /* the document */
 } Layout;
 
 /* The smallest of 1, 2, 5, 10, 20, 50, ... that is at least n. */
@@ -407,7 +407,7 @@ static void layout_maps(Layout *lo, const HeatMap *hm)
 /* The header's lines of text. */
 typedef struct Header {
     char title[256];
-    char formula[sizeof ((TraceStep *)0)->formula];
+    char formula[sizeof((TraceStep *)0)->formula];
     char config[SVG_SENTENCE_COLS * 4 + 160];
     char axes[256];
 } Header;
@@ -440,8 +440,9 @@ static Header *header_new(const Trace *trace, int step_index, const HeatMap *hm)
         snprintf(h->axes, sizeof h->axes, "%s %s · the row: the query of token %zu (“%s”) · columns: keys",
                  hm->tt->name, shape, hm->query_token + 1, query);
     else
-        snprintf(h->axes, sizeof h->axes, "%s %s · rows: queries (the token looking) · columns: keys (the tokens looked at)",
-                 hm->tt->name, shape);
+        snprintf(h->axes, sizeof h->axes,
+                 "%s %s · rows: queries (the token looking) · columns: keys (the tokens looked at)", hm->tt->name,
+                 shape);
     return h;
 }
 
@@ -469,8 +470,9 @@ static void format_value(const HeatMap *hm, float v, char *buf)
  * starting at y. Returns the width it takes. */
 static int put_legend(StrBuf *out, const HeatMap *hm, int y)
 {
-    strbuf_printf(out, "<g id=\"legend\" font-size=\"11\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                       "fill=\"url(#attn-scale)\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n",
+    strbuf_printf(out,
+                  "<g id=\"legend\" font-size=\"11\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                  "fill=\"url(#attn-scale)\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n",
                   MARGIN, y, LEGEND_W, LEGEND_H);
     char lo[NUMFMT_BUF], hi[NUMFMT_BUF];
     format_value(hm, (float)hm->lo, lo);
@@ -483,8 +485,9 @@ static int put_legend(StrBuf *out, const HeatMap *hm, int y)
     int width = LEGEND_W;
     if (hm->any_masked) {
         int x = MARGIN + LEGEND_W + 24;
-        strbuf_printf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"url(#attn-masked)\" "
-                           "stroke=\"#888888\" stroke-width=\"0.5\"/>\n",
+        strbuf_printf(out,
+                      "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"url(#attn-masked)\" "
+                      "stroke=\"#888888\" stroke-width=\"0.5\"/>\n",
                       x, y, LEGEND_H, LEGEND_H);
         const char *what = hm->weights ? "masked: a later key, weight 0" : "masked: a later key, -inf";
         put_line(out, x + LEGEND_H + 6, y + LEGEND_H - 3, "", what);
@@ -503,12 +506,13 @@ static void put_defs(StrBuf *out)
         svg_color(i / 10.0, rgb);
         strbuf_printf(out, "<stop offset=\"%.1f\" stop-color=\"#%02x%02x%02x\"/>\n", i / 10.0, rgb[0], rgb[1], rgb[2]);
     }
-    strbuf_printf(out,
-                  "</linearGradient>\n<pattern id=\"attn-masked\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
-                  "patternTransform=\"rotate(45)\">\n<rect width=\"6\" height=\"6\" fill=\"#%02x%02x%02x\"/>\n"
-                  "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#%02x%02x%02x\" stroke-width=\"2\"/>\n</pattern>\n"
-                  "</defs>\n",
-                  MASK_LIGHT[0], MASK_LIGHT[1], MASK_LIGHT[2], MASK_DARK[0], MASK_DARK[1], MASK_DARK[2]);
+    strbuf_printf(
+        out,
+        "</linearGradient>\n<pattern id=\"attn-masked\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
+        "patternTransform=\"rotate(45)\">\n<rect width=\"6\" height=\"6\" fill=\"#%02x%02x%02x\"/>\n"
+        "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#%02x%02x%02x\" stroke-width=\"2\"/>\n</pattern>\n"
+        "</defs>\n",
+        MASK_LIGHT[0], MASK_LIGHT[1], MASK_LIGHT[2], MASK_DARK[0], MASK_DARK[1], MASK_DARK[2]);
 }
 
 /* ------------------------------------------------------------------------
@@ -584,8 +588,8 @@ static void put_vector_map(StrBuf *out, const HeatMap *hm, const Layout *lo, siz
             format_value(hm, v, value);
             bool dark = scale_pos(hm, v) > 0.55; /* white on the darker half of the scale */
             strbuf_printf(out, "<text x=\"%d\" y=\"%d\" dy=\"0.35em\" fill=\"%s\">%s</text>\n",
-                          lo->map_x + (int)c * lo->cell + lo->cell / 2, lo->map_y + (int)r * lo->cell_h + lo->cell_h / 2,
-                          dark ? "#ffffff" : "#1a1a1a", value);
+                          lo->map_x + (int)c * lo->cell + lo->cell / 2,
+                          lo->map_y + (int)r * lo->cell_h + lo->cell_h / 2, dark ? "#ffffff" : "#1a1a1a", value);
         }
     strbuf_puts(out, "</g>\n");
 }
@@ -640,9 +644,9 @@ static void base64_end(Base64 *b)
 
 typedef struct RasterRows {
     const HeatMap *hm;
-    const float *data;   /* the map's values */
-    size_t first_row;    /* the strip's first cell row */
-    size_t px;           /* image pixels per cell side */
+    const float *data; /* the map's values */
+    size_t first_row;  /* the strip's first cell row */
+    size_t px;         /* image pixels per cell side */
 } RasterRows;
 
 /* PngRowFn: pixel row y of a strip. */
@@ -656,7 +660,9 @@ static void raster_row(void *context, size_t y, unsigned char *row)
         float v = rr->data[r * hm->cols + c];
         bool masked = cell_masked(hm, row_token(hm, r), c, v);
         long level = lround(scale_pos(hm, v) * (SVG_RASTER_LEVELS - 1));
-        unsigned char index = (unsigned char)(level < 0 ? 0 : level > SVG_RASTER_LEVELS - 1 ? SVG_RASTER_LEVELS - 1 : level);
+        unsigned char index = (unsigned char)(level < 0                       ? 0
+                                              : level > SVG_RASTER_LEVELS - 1 ? SVG_RASTER_LEVELS - 1
+                                                                              : level);
         for (size_t k = 0; k < rr->px; k++) {
             size_t x = c * rr->px + k;
             row[x] = !masked ? index : (x + y_map) % 4 == 0 ? MASK_INDEX_DARK : MASK_INDEX_LIGHT;
@@ -683,8 +689,8 @@ static void put_raster_map(StrBuf *out, const HeatMap *hm, const Layout *lo, siz
     strbuf_puts(out, "<g class=\"raster\">\n<title>");
     if (hm->tt->tensor->ndim == 3)
         strbuf_printf(out, "head %zu: ", m + 1);
-    strbuf_printf(out, "%zu × %zu %s (too many to label each; see --json for the values)</title>\n", hm->rows,
-                  hm->cols, hm->weights ? "weights" : "scores");
+    strbuf_printf(out, "%zu × %zu %s (too many to label each; see --json for the values)</title>\n", hm->rows, hm->cols,
+                  hm->weights ? "weights" : "scores");
     for (; rr.first_row < hm->rows; rr.first_row += strip_rows) {
         size_t rows = hm->rows - rr.first_row < strip_rows ? hm->rows - rr.first_row : strip_rows;
         strbuf_printf(out,
@@ -726,8 +732,9 @@ static void put_maps(StrBuf *out, const HeatMap *hm, const Layout *lo)
             put_raster_map(out, hm, lo, m);
         else
             put_vector_map(out, hm, lo, m);
-        strbuf_printf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#888888\" "
-                           "stroke-width=\"0.5\"/>\n</g>\n",
+        strbuf_printf(out,
+                      "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#888888\" "
+                      "stroke-width=\"0.5\"/>\n</g>\n",
                       lo->map_x, lo->map_y, (int)hm->cols * lo->cell, (int)hm->rows * lo->cell_h);
     }
 }
@@ -757,8 +764,7 @@ void svg_write(StrBuf *out, const Trace *trace, int step_index, int precision)
     int grid_w = (int)lo.grid_cols * lo.panel_w - GAP, grid_h = (int)lo.grid_rows * lo.panel_h - GAP;
     int width = grid_w;
     int widths[] = {text_width(header->title, 18 * 1.05), text_width(header->formula, 13),
-                    text_width(header->config, 12), text_width(header->axes, 12),
-                    LEGEND_W + (hm.any_masked ? 250 : 0)};
+                    text_width(header->config, 12), text_width(header->axes, 12), LEGEND_W + (hm.any_masked ? 250 : 0)};
     for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
         if (widths[i] > width)
             width = widths[i];

@@ -121,8 +121,7 @@ bool config_default(Config *cfg, Error *err)
     cfg->focus = 1;
     cfg->seed = 0;
     cfg->causal = false;
-    if (!config_set_sentence(cfg, ARTICLE_SENTENCE, err) ||
-        !config_set_token_ids(cfg, ARTICLE_TOKEN_IDS, err)) {
+    if (!config_set_sentence(cfg, ARTICLE_SENTENCE, err) || !config_set_token_ids(cfg, ARTICLE_TOKEN_IDS, err)) {
         config_free(cfg);
         return false;
     }
@@ -471,17 +470,15 @@ bool config_validate(const Config *cfg, Error *err)
         return error_set(err, STATUS_DATAERR, "%zu tokens is more than the limit of %d", cfg->n_tokens,
                          LIMIT_MAX_TOKENS);
     if (cfg->d_model < 1 || cfg->d_model > LIMIT_MAX_D_MODEL)
-        return error_set(err, STATUS_DATAERR, "d_model %zu is outside 1..%d", cfg->d_model,
-                         LIMIT_MAX_D_MODEL);
+        return error_set(err, STATUS_DATAERR, "d_model %zu is outside 1..%d", cfg->d_model, LIMIT_MAX_D_MODEL);
     if (cfg->heads < 1 || cfg->heads > LIMIT_MAX_HEADS)
         return error_set(err, STATUS_DATAERR, "heads %zu is outside 1..%d", cfg->heads, LIMIT_MAX_HEADS);
     if (cfg->d_model % cfg->heads != 0)
         return error_set(err, STATUS_DATAERR,
-                         "heads %zu does not divide d_model %zu (each head gets d_model / heads values)",
-                         cfg->heads, cfg->d_model);
+                         "heads %zu does not divide d_model %zu (each head gets d_model / heads values)", cfg->heads,
+                         cfg->d_model);
     if (cfg->vocab_size < 1 || cfg->vocab_size > LIMIT_MAX_VOCAB)
-        return error_set(err, STATUS_DATAERR, "vocabulary size %zu is outside 1..%d", cfg->vocab_size,
-                         LIMIT_MAX_VOCAB);
+        return error_set(err, STATUS_DATAERR, "vocabulary size %zu is outside 1..%d", cfg->vocab_size, LIMIT_MAX_VOCAB);
     for (size_t i = 0; i < cfg->n_tokens; i++)
         if (cfg->token_ids[i] < 0 || (size_t)cfg->token_ids[i] >= cfg->vocab_size)
             return error_set(err, STATUS_DATAERR, "token id %ld (token %zu) is not below the vocabulary size %zu",

@@ -19,22 +19,22 @@
 #include "kernels.h"
 
 typedef struct Config {
-    char *sentence;        /* its words as given, one space apart; NULL when only ids were given; owned */
-    size_t n_tokens;       /* tokens in the sequence (s), >= 1 */
-    char **tokens;         /* n_tokens labels (the lowercased words, or the ids as text); owned */
-    long *token_ids;       /* n_tokens ids, each < vocab_size; owned */
-    size_t vocab_size;     /* rows of the embedding table (V) */
-    size_t d_model;        /* embedding width (d) */
-    size_t heads;          /* attention heads (h), divides d_model */
-    size_t focus;          /* the token whose query part 1 follows, 1-based */
-    uint64_t seed;         /* torch.manual_seed value */
-    bool causal;           /* mask out keys after each query */
+    char *sentence;               /* its words as given, one space apart; NULL when only ids were given; owned */
+    size_t n_tokens;              /* tokens in the sequence (s), >= 1 */
+    char **tokens;                /* n_tokens labels (the lowercased words, or the ids as text); owned */
+    long *token_ids;              /* n_tokens ids, each < vocab_size; owned */
+    size_t vocab_size;            /* rows of the embedding table (V) */
+    size_t d_model;               /* embedding width (d) */
+    size_t heads;                 /* attention heads (h), divides d_model */
+    size_t focus;                 /* the token whose query part 1 follows, 1-based */
+    uint64_t seed;                /* torch.manual_seed value */
+    bool causal;                  /* mask out keys after each query */
     unsigned long long max_bytes; /* cap on the trace's tensors, 0 for LIMIT_DEFAULT_MAX_BYTES */
-    KernelChoice kernels;  /* which kernels compute the trace (--kernels); never changes a reference-sized trace */
-    int threads;           /* threads for the fast kernels (--threads), 0 for the default */
-    char *model;           /* --model DIR: the checkpoint of a model trace (part 3 alone); NULL: the article; owned */
-    size_t layer;          /* --layer L: the block a model trace follows, below n_layer */
-    size_t n_layer;        /* the checkpoint's blocks (its config.json); 0 without a model */
+    KernelChoice kernels; /* which kernels compute the trace (--kernels); never changes a reference-sized trace */
+    int threads;          /* threads for the fast kernels (--threads), 0 for the default */
+    char *model;          /* --model DIR: the checkpoint of a model trace (part 3 alone); NULL: the article; owned */
+    size_t layer;         /* --layer L: the block a model trace follows, below n_layer */
+    size_t n_layer;       /* the checkpoint's blocks (its config.json); 0 without a model */
 } Config;
 
 /* Fills cfg with the article's configuration: "my name is Marcello Politi",

@@ -158,17 +158,17 @@ static NumFormat step_format(const ExplainFormats *formats, int step, const Trac
 
 /* One product of a sum, as explain_cell lists it. */
 typedef struct ShownTerm {
-    size_t t;                  /* position in the sum, 0-based */
-    float a, b, product;       /* the factors and their float product */
+    size_t t;                          /* position in the sum, 0-based */
+    float a, b, product;               /* the factors and their float product */
     size_t summed[EINSUM_MAX_LETTERS]; /* the summed indices' values (dot products: [0]) */
 } ShownTerm;
 
 /* The terms of a sum that explain_cell lists: all of them, or the first
  * and last EXPLAIN_HEAD_TERMS when there are more than EXPLAIN_MAX_TERMS. */
 typedef struct SumView {
-    size_t n_terms;                        /* products in the sum */
-    size_t n_shown;                        /* entries of shown */
-    ShownTerm shown[EXPLAIN_MAX_TERMS];    /* in sum order */
+    size_t n_terms;                     /* products in the sum */
+    size_t n_shown;                     /* entries of shown */
+    ShownTerm shown[EXPLAIN_MAX_TERMS]; /* in sum order */
 } SumView;
 
 /* True when term t of n is one a SumView keeps. */
@@ -588,8 +588,7 @@ bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_
 {
     const TraceTensor *sel = step_tensor(trace, step, sel_tensor);
     const TraceTensor *tt = step_tensor(trace, step, tensor);
-    if (sel == NULL || tt == NULL || !sel->is_output || sel_offset >= sel->tensor->size ||
-        offset >= tt->tensor->size)
+    if (sel == NULL || tt == NULL || !sel->is_output || sel_offset >= sel->tensor->size || offset >= tt->tensor->size)
         return false;
     size_t sel_index[TENSOR_MAX_DIMS] = {0};
     unravel_offset(sel->tensor, sel_offset, sel_index);
@@ -918,13 +917,13 @@ static void equation(Lines *lines, const char *lhs, const char *fmt, ...)
 typedef struct Cell {
     const Trace *trace;
     int step;
-    const TraceTensor *tt;               /* the tensor explained */
-    size_t offset;                       /* the element */
-    size_t index[TENSOR_MAX_DIMS];       /* its multi-index */
-    char name[NAME_BYTES];               /* "scores_1[is]" */
+    const TraceTensor *tt;         /* the tensor explained */
+    size_t offset;                 /* the element */
+    size_t index[TENSOR_MAX_DIMS]; /* its multi-index */
+    char name[NAME_BYTES];         /* "scores_1[is]" */
     int precision;
-    NumFormat fmt;                       /* tt's format in the panel */
-    const ExplainFormats *formats;       /* the panels' formats, or NULL to choose them here */
+    NumFormat fmt;                 /* tt's format in the panel */
+    const ExplainFormats *formats; /* the panels' formats, or NULL to choose them here */
     Lines lines;
 } Cell;
 
@@ -948,7 +947,8 @@ static void put_result(Cell *c)
         if (memcmp(&in_order, &shown, sizeof shown) != 0 && !(isnan(in_order) && isnan(shown))) {
             char exact[NUMFMT_BUF];
             snprintf(exact, sizeof exact, "%.9g", (double)in_order);
-            strbuf_printf(c->lines.out, "(added in order: %s; the fast kernels add in blocks, so the last digits may differ)\n",
+            strbuf_printf(c->lines.out,
+                          "(added in order: %s; the fast kernels add in blocks, so the last digits may differ)\n",
                           exact);
         }
     }
@@ -1128,7 +1128,7 @@ static void einsum_put_formula(Cell *c, const EinsumCell *e)
         divisor_text(how->divisor, c->precision, div_label, div_value);
     if (e->n_summed > 0)
         equation(&c->lines, e->bound, "Σ_%s %s · %s%s%s", e->summed_letters, operand[0], operand[1],
-             div_label[0] ? " / " : "", div_label);
+                 div_label[0] ? " / " : "", div_label);
     else
         equation(&c->lines, e->bound, "%s · %s%s%s", operand[0], operand[1], div_label[0] ? " / " : "", div_label);
     if (how->in1_transposed) {
@@ -1290,8 +1290,9 @@ static void explain_softmax(Cell *c)
         return;
     }
     line(&c->lines, "  x = %s, max = %s (at %s)", row_name, num(&fin, max, a), label);
-    line(&c->lines, "  (taking the max away changes nothing: e^(x − max) = e^x / e^max, and e^max cancels "
-                    "above and below the line; it only keeps the exponentials from overflowing)");
+    line(&c->lines,
+         "  (taking the max away changes nothing: e^(x − max) = e^x / e^max, and e^max cancels "
+         "above and below the line; it only keeps the exponentials from overflowing)");
 
     /* Pass 2: the exponentials (each listed for a short row), their sum in
      * the kernel's order. Display only: the result comes from softmax_rows. */
@@ -1363,8 +1364,8 @@ static void explain_pick(Cell *c)
     equation(&c->lines, c->name, "%s", from);
     if (in->dims[0] == DIM_SEQ) {
         token_phrase(c->trace, c->tt->how.row, token);
-        line(&c->lines, "  copied: %s is row %zu of %s, the embedding of token %s", c->tt->name, c->tt->how.row, in->name,
-             token);
+        line(&c->lines, "  copied: %s is row %zu of %s, the embedding of token %s", c->tt->name, c->tt->how.row,
+             in->name, token);
     } else {
         line(&c->lines, "  copied: %s is row %zu of %s", c->tt->name, c->tt->how.row, in->name);
     }
@@ -1409,8 +1410,9 @@ static void explain_random(Cell *c)
         return;
     }
     if (c->tt->how.op == OP_RAND_NORMAL) {
-        line(&c->lines, "  drawn by nn.Embedding's normal_ initialisation (mean 0, std 1): value #%zu of %zu "
-                        "(seed %" PRIu64 ")",
+        line(&c->lines,
+             "  drawn by nn.Embedding's normal_ initialisation (mean 0, std 1): value #%zu of %zu "
+             "(seed %" PRIu64 ")",
              c->offset + 1, t->size, c->trace->config.seed);
         /* the token whose embedding this row is, when there is one */
         if (t->ndim == 2 && c->tt->dims[0] == DIM_VOCAB)
@@ -1530,16 +1532,16 @@ static void explain_shown(Cell *c)
     for (int i = 0; i < origin->n_tensors; i++)
         same |= origin->tensors[i].tensor == c->tt->tensor;
     if (!same && trace->steps[c->step].part != origin->part)
-        line(&c->lines, "  part 2 made it again after re-seeding (torch.manual_seed(%" PRIu64
-                        ")): its values equal step %d's",
+        line(&c->lines,
+             "  part 2 made it again after re-seeding (torch.manual_seed(%" PRIu64 ")): its values equal step %d's",
              trace->config.seed, made + 1);
     line(&c->lines, "  select it in step %d to see how it was made", made + 1);
 }
 
 /* Writes the explanation of one value: a part per kind of operation, then
  * the value as the panel shows it. Every line ends in '\n'. */
-void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision,
-                  const ExplainFormats *formats, int width, StrBuf *out)
+void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, const ExplainFormats *formats,
+                  int width, StrBuf *out)
 {
     const TraceTensor *tt = step_tensor(trace, step, tensor);
     Cell c;

@@ -59,8 +59,8 @@ bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_
  * dimensions. formats, when not NULL, gives every tensor's panel format
  * (the UI has them; choosing one reads every value of the tensor), else
  * they are chosen here. */
-void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision,
-                  const ExplainFormats *formats, int width, StrBuf *out);
+void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, const ExplainFormats *formats,
+                  int width, StrBuf *out);
 
 /* Names element offset of tt as the inspector does, into buf: "a1[is]",
  * "scores[the(1)][the(4)]" (a repeated word carries its 1-based position),

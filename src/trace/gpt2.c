@@ -27,7 +27,7 @@
 
 static const struct {
     const char *name;
-    size_t rows_d, cols_d;   /* shape in multiples of d: [rows_d * d, cols_d * d]; cols_d 0 for a vector */
+    size_t rows_d, cols_d; /* shape in multiples of d: [rows_d * d, cols_d * d]; cols_d 0 for a vector */
 } BLOCK_TENSORS[GPT2_BLOCK_TENSORS] = {
     [GPT2_LN_1_WEIGHT] = {"ln_1.weight", 1, 0},
     [GPT2_LN_1_BIAS] = {"ln_1.bias", 1, 0},
@@ -61,12 +61,18 @@ static size_t block_tensor_floats(Gpt2BlockTensor which, size_t d)
 }
 
 static const char *STAGE_NAMES[GPT2_STAGE_COUNT] = {
-    [GPT2_STAGE_EMBED] = "embed",           [GPT2_STAGE_BLOCKS] = "blocks",
-    [GPT2_STAGE_LN_1] = "ln_1",             [GPT2_STAGE_QKV] = "qkv",
-    [GPT2_STAGE_SPLIT_HEADS] = "split_heads", [GPT2_STAGE_SCORES] = "scores",
-    [GPT2_STAGE_SOFTMAX] = "softmax",       [GPT2_STAGE_HEAD_OUTPUTS] = "head_outputs",
-    [GPT2_STAGE_CONCAT] = "concat_heads",   [GPT2_STAGE_C_PROJ] = "c_proj",
-    [GPT2_STAGE_RESIDUAL] = "residual",     [GPT2_STAGE_NEXT_TOKEN] = "next_token",
+    [GPT2_STAGE_EMBED] = "embed",
+    [GPT2_STAGE_BLOCKS] = "blocks",
+    [GPT2_STAGE_LN_1] = "ln_1",
+    [GPT2_STAGE_QKV] = "qkv",
+    [GPT2_STAGE_SPLIT_HEADS] = "split_heads",
+    [GPT2_STAGE_SCORES] = "scores",
+    [GPT2_STAGE_SOFTMAX] = "softmax",
+    [GPT2_STAGE_HEAD_OUTPUTS] = "head_outputs",
+    [GPT2_STAGE_CONCAT] = "concat_heads",
+    [GPT2_STAGE_C_PROJ] = "c_proj",
+    [GPT2_STAGE_RESIDUAL] = "residual",
+    [GPT2_STAGE_NEXT_TOKEN] = "next_token",
 };
 
 const char *gpt2_stage_name(Gpt2Stage stage)
@@ -94,8 +100,9 @@ static bool config_size(const JsonDoc *doc, const char *key, long long max, size
     const JsonValue *root = json_root(doc);
     const JsonValue *v = json_get(root, key);
     if (v == NULL)
-        return error_set(err, STATUS_DATAERR, "%s: %s is missing (a GPT-2 config.json has n_embd, n_head, n_layer, "
-                                              "n_positions and vocab_size)",
+        return error_set(err, STATUS_DATAERR,
+                         "%s: %s is missing (a GPT-2 config.json has n_embd, n_head, n_layer, "
+                         "n_positions and vocab_size)",
                          json_name(doc), key);
     int64_t n;
     if (!json_int64(doc, v, key, &n, err))
@@ -132,8 +139,8 @@ static bool read_config(const char *path, Gpt2Config *cfg, Error *err)
         !config_size(doc, "vocab_size", LIMIT_MAX_VOCAB, &cfg->vocab_size, err))
         goto done;
     /* n_positions, or the older n_ctx */
-    const char *positions_key = json_get(root, "n_positions") != NULL || json_get(root, "n_ctx") == NULL
-                                    ? "n_positions" : "n_ctx";
+    const char *positions_key = json_get(root, "n_positions") != NULL || json_get(root, "n_ctx") == NULL ? "n_positions"
+                                                                                                         : "n_ctx";
     if (!config_size(doc, positions_key, LIMIT_MAX_TOKENS, &cfg->n_positions, err))
         goto done;
     if (cfg->n_embd % cfg->n_head != 0) {
@@ -256,8 +263,7 @@ static bool find_globals(Gpt2Model *m, Error *err)
         !check_tensor(m, "ln_f.bias", m->ln_f_bias, 1, d, 0, err))
         return false;
     m->dtype = m->wte->dtype;
-    m->mixed_dtypes = m->wpe->dtype != m->dtype || m->ln_f_weight->dtype != m->dtype ||
-                      m->ln_f_bias->dtype != m->dtype;
+    m->mixed_dtypes = m->wpe->dtype != m->dtype || m->ln_f_weight->dtype != m->dtype || m->ln_f_bias->dtype != m->dtype;
     return true;
 }
 
@@ -405,12 +411,12 @@ static void count(unsigned long long *total, unsigned long long a, unsigned long
 static unsigned long long work_floats(const Gpt2Config *cfg, size_t s)
 {
     unsigned long long n = 0, d = cfg->n_embd;
-    count(&n, s, d * 4);     /* x, ln, concat, attn/mlp out */
-    count(&n, s, d * 3);     /* qkv */
-    count(&n, s, d * 3);     /* one head's q, k, v (at most d each) */
-    count(&n, s, d);         /* one head's output */
-    count(&n, s, s);         /* one head's scores */
-    count(&n, s, d * 8);     /* c_fc and the GELU */
+    count(&n, s, d * 4); /* x, ln, concat, attn/mlp out */
+    count(&n, s, d * 3); /* qkv */
+    count(&n, s, d * 3); /* one head's q, k, v (at most d each) */
+    count(&n, s, d);     /* one head's output */
+    count(&n, s, s);     /* one head's scores */
+    count(&n, s, d * 8); /* c_fc and the GELU */
     count(&n, GPT2_LOGIT_CHUNK_ROWS, d);
     return n;
 }
@@ -428,7 +434,7 @@ unsigned long long gpt2_trace_bytes(const Gpt2Config *cfg, size_t s)
     count(&floats, s, d * 4);     /* queries, keys, values, head_outputs */
     count(&floats, 2 * h * s, s); /* scores, attention_weights */
     count(&floats, cfg->vocab_size, 1);
-    count(&floats, s, 2);         /* ln_1's mean and rstd */
+    count(&floats, s, 2); /* ln_1's mean and rstd */
     count(&floats, 2, gpt2_block_floats(cfg->n_embd));
     unsigned long long work = work_floats(cfg, s);
     count(&floats, work, 1);
@@ -446,17 +452,17 @@ unsigned long long gpt2_trace_bytes(const Gpt2Config *cfg, size_t s)
 
 /* Working memory for running a block in full. */
 struct Gpt2Work {
-    float *x;        /* [s, d] the residual stream */
-    float *ln;       /* [s, d] */
-    float *qkv;      /* [s, 3d] */
-    float *q, *k, *v;/* [s, d_k] one head */
-    float *scores;   /* [s, s] one head */
-    float *head;     /* [s, d_k] */
-    float *concat;   /* [s, d] */
-    float *out;      /* [s, d] */
-    float *fc;       /* [s, 4d] */
-    float *act;      /* [s, 4d] */
-    float *chunk;    /* [GPT2_LOGIT_CHUNK_ROWS, d] */
+    float *x;         /* [s, d] the residual stream */
+    float *ln;        /* [s, d] */
+    float *qkv;       /* [s, 3d] */
+    float *q, *k, *v; /* [s, d_k] one head */
+    float *scores;    /* [s, s] one head */
+    float *head;      /* [s, d_k] */
+    float *concat;    /* [s, d] */
+    float *out;       /* [s, d] */
+    float *fc;        /* [s, 4d] */
+    float *act;       /* [s, 4d] */
+    float *chunk;     /* [GPT2_LOGIT_CHUNK_ROWS, d] */
     float *storage;
 };
 typedef struct Gpt2Work Work;
@@ -528,9 +534,10 @@ void gpt2_trace_free(Gpt2Trace *t)
     if (t == NULL)
         return;
     free(t->token_ids);
-    Tensor *all[] = {t->token_embed, t->position_embed, t->block_input, t->ln_1, t->qkv, t->queries, t->keys,
-                     t->values, t->scores, t->attention_weights, t->head_outputs, t->concat_heads, t->attn_output,
-                     t->attn_residual, t->ln_f, t->next_token_probs};
+    Tensor *all[] = {t->token_embed, t->position_embed,    t->block_input,  t->ln_1,
+                     t->qkv,         t->queries,           t->keys,         t->values,
+                     t->scores,      t->attention_weights, t->head_outputs, t->concat_heads,
+                     t->attn_output, t->attn_residual,     t->ln_f,         t->next_token_probs};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         tensor_free(all[i]);
     free(t->ln_1_mean);
@@ -579,8 +586,8 @@ bool gpt2_trace_begin(const Gpt2Model *model, const long *ids, size_t n_tokens, 
     if (n_tokens == 0)
         return error_set(err, STATUS_DATAERR, "%s: no tokens to trace", model->dir);
     if (n_tokens > c->n_positions)
-        return error_set(err, STATUS_DATAERR, "%s: %zu tokens are more than the model's n_positions (%zu)",
-                         model->dir, n_tokens, c->n_positions);
+        return error_set(err, STATUS_DATAERR, "%s: %zu tokens are more than the model's n_positions (%zu)", model->dir,
+                         n_tokens, c->n_positions);
     for (size_t i = 0; i < n_tokens; i++)
         if (ids[i] < 0 || (unsigned long)ids[i] >= c->vocab_size)
             return error_set(err, STATUS_DATAERR, "%s: token id %ld (token %zu) is not below vocab_size %zu",
@@ -615,8 +622,8 @@ bool gpt2_trace_begin(const Gpt2Model *model, const long *ids, size_t n_tokens, 
         return error_oom(err, "a GPT-2 trace");
     }
     memcpy(t->token_ids, ids, s * sizeof *ids);
-    Tensor **sd[] = {&t->token_embed, &t->position_embed, &t->block_input, &t->ln_1, &t->concat_heads,
-                     &t->attn_output, &t->attn_residual, &t->ln_f};
+    Tensor **sd[] = {&t->token_embed,  &t->position_embed, &t->block_input,   &t->ln_1,
+                     &t->concat_heads, &t->attn_output,    &t->attn_residual, &t->ln_f};
     for (size_t i = 0; i < sizeof sd / sizeof sd[0]; i++)
         if ((*sd[i] = tensor_new2(s, d, err)) == NULL)
             goto oom;
@@ -784,7 +791,7 @@ static bool stage_next_token(const Gpt2Model *m, Gpt2Trace *t, Error *err)
     gpt2_block_release(m, &t->block);
     if (!run_blocks(m, t, t->layer + 1, c->n_layer, w->x, err))
         return false;
-    float *lnf_w = w->chunk, *lnf_b = w->chunk + d;   /* ln_f's weights, borrowed room */
+    float *lnf_w = w->chunk, *lnf_b = w->chunk + d; /* ln_f's weights, borrowed room */
     if (!safetensors_read_f32(m->file, m->ln_f_weight, 0, d, lnf_w, err) ||
         !safetensors_read_f32(m->file, m->ln_f_bias, 0, d, lnf_b, err))
         return false;
@@ -809,8 +816,8 @@ bool gpt2_trace_stage(const Gpt2Model *m, Gpt2Trace *t, Gpt2Stage stage, Error *
             return false;
         break;
     case GPT2_STAGE_LN_1:
-        layernorm_forward(t->ln_1->data, t->block_input->data, t->block.w[GPT2_LN_1_WEIGHT],
-                          t->block.w[GPT2_LN_1_BIAS], s, d, c->layer_norm_epsilon, t->ln_1_mean, t->ln_1_rstd);
+        layernorm_forward(t->ln_1->data, t->block_input->data, t->block.w[GPT2_LN_1_WEIGHT], t->block.w[GPT2_LN_1_BIAS],
+                          s, d, c->layer_norm_epsilon, t->ln_1_mean, t->ln_1_rstd);
         break;
     case GPT2_STAGE_QKV:
         addmm_forward(t->qkv->data, t->block.w[GPT2_C_ATTN_BIAS], t->ln_1->data, t->block.w[GPT2_C_ATTN_WEIGHT], s, d,
@@ -870,17 +877,28 @@ const Tensor *gpt2_trace_tensor(const Gpt2Trace *t, const char *name)
         const char *name;
         const Tensor *tensor;
     } table[] = {
-        {"token_embed", t->token_embed}, {"position_embed", t->position_embed}, {"block_input", t->block_input},
-        {"ln_1", t->ln_1}, {"qkv", t->qkv}, {"queries", t->queries}, {"keys", t->keys}, {"values", t->values},
-        {"scores", t->scores}, {"attention_weights", t->attention_weights}, {"head_outputs", t->head_outputs},
-        {"concat_heads", t->concat_heads}, {"attn_output", t->attn_output}, {"attn_residual", t->attn_residual},
-        {"ln_f", t->ln_f}, {"next_token_probs", t->next_token_probs},
+        {"token_embed", t->token_embed},
+        {"position_embed", t->position_embed},
+        {"block_input", t->block_input},
+        {"ln_1", t->ln_1},
+        {"qkv", t->qkv},
+        {"queries", t->queries},
+        {"keys", t->keys},
+        {"values", t->values},
+        {"scores", t->scores},
+        {"attention_weights", t->attention_weights},
+        {"head_outputs", t->head_outputs},
+        {"concat_heads", t->concat_heads},
+        {"attn_output", t->attn_output},
+        {"attn_residual", t->attn_residual},
+        {"ln_f", t->ln_f},
+        {"next_token_probs", t->next_token_probs},
     };
     static const Gpt2Stage made_by[] = {
-        GPT2_STAGE_EMBED, GPT2_STAGE_EMBED, GPT2_STAGE_BLOCKS, GPT2_STAGE_LN_1, GPT2_STAGE_QKV,
-        GPT2_STAGE_SPLIT_HEADS, GPT2_STAGE_SPLIT_HEADS, GPT2_STAGE_SPLIT_HEADS, GPT2_STAGE_SCORES,
-        GPT2_STAGE_SOFTMAX, GPT2_STAGE_HEAD_OUTPUTS, GPT2_STAGE_CONCAT, GPT2_STAGE_C_PROJ, GPT2_STAGE_RESIDUAL,
-        GPT2_STAGE_NEXT_TOKEN, GPT2_STAGE_NEXT_TOKEN,
+        GPT2_STAGE_EMBED,  GPT2_STAGE_EMBED,       GPT2_STAGE_BLOCKS,       GPT2_STAGE_LN_1,
+        GPT2_STAGE_QKV,    GPT2_STAGE_SPLIT_HEADS, GPT2_STAGE_SPLIT_HEADS,  GPT2_STAGE_SPLIT_HEADS,
+        GPT2_STAGE_SCORES, GPT2_STAGE_SOFTMAX,     GPT2_STAGE_HEAD_OUTPUTS, GPT2_STAGE_CONCAT,
+        GPT2_STAGE_C_PROJ, GPT2_STAGE_RESIDUAL,    GPT2_STAGE_NEXT_TOKEN,   GPT2_STAGE_NEXT_TOKEN,
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].name, name) == 0)

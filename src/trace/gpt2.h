@@ -49,28 +49,28 @@
 
 /* What config.json says. */
 typedef struct Gpt2Config {
-    size_t n_embd;              /* d, the width of the residual stream */
-    size_t n_head;              /* h; d_k = n_embd / n_head */
-    size_t n_layer;             /* blocks */
-    size_t n_positions;         /* rows of wpe: the most tokens */
-    size_t vocab_size;          /* rows of wte */
-    float layer_norm_epsilon;   /* eps of every LayerNorm (default 1e-5) */
+    size_t n_embd;            /* d, the width of the residual stream */
+    size_t n_head;            /* h; d_k = n_embd / n_head */
+    size_t n_layer;           /* blocks */
+    size_t n_positions;       /* rows of wpe: the most tokens */
+    size_t vocab_size;        /* rows of wte */
+    float layer_norm_epsilon; /* eps of every LayerNorm (default 1e-5) */
 } Gpt2Config;
 
 /* The tensors of one block, in the order of GPT2_BLOCK_NAMES. */
 typedef enum Gpt2BlockTensor {
-    GPT2_LN_1_WEIGHT,       /* h.N.ln_1.weight          [d] */
-    GPT2_LN_1_BIAS,         /* h.N.ln_1.bias            [d] */
-    GPT2_C_ATTN_WEIGHT,     /* h.N.attn.c_attn.weight   [d, 3d], x . W (Conv1D) */
-    GPT2_C_ATTN_BIAS,       /* h.N.attn.c_attn.bias     [3d] */
-    GPT2_ATTN_PROJ_WEIGHT,  /* h.N.attn.c_proj.weight   [d, d] */
-    GPT2_ATTN_PROJ_BIAS,    /* h.N.attn.c_proj.bias     [d] */
-    GPT2_LN_2_WEIGHT,       /* h.N.ln_2.weight          [d] */
-    GPT2_LN_2_BIAS,         /* h.N.ln_2.bias            [d] */
-    GPT2_FC_WEIGHT,         /* h.N.mlp.c_fc.weight      [d, 4d] */
-    GPT2_FC_BIAS,           /* h.N.mlp.c_fc.bias        [4d] */
-    GPT2_MLP_PROJ_WEIGHT,   /* h.N.mlp.c_proj.weight    [4d, d] */
-    GPT2_MLP_PROJ_BIAS,     /* h.N.mlp.c_proj.bias      [d] */
+    GPT2_LN_1_WEIGHT,      /* h.N.ln_1.weight          [d] */
+    GPT2_LN_1_BIAS,        /* h.N.ln_1.bias            [d] */
+    GPT2_C_ATTN_WEIGHT,    /* h.N.attn.c_attn.weight   [d, 3d], x . W (Conv1D) */
+    GPT2_C_ATTN_BIAS,      /* h.N.attn.c_attn.bias     [3d] */
+    GPT2_ATTN_PROJ_WEIGHT, /* h.N.attn.c_proj.weight   [d, d] */
+    GPT2_ATTN_PROJ_BIAS,   /* h.N.attn.c_proj.bias     [d] */
+    GPT2_LN_2_WEIGHT,      /* h.N.ln_2.weight          [d] */
+    GPT2_LN_2_BIAS,        /* h.N.ln_2.bias            [d] */
+    GPT2_FC_WEIGHT,        /* h.N.mlp.c_fc.weight      [d, 4d] */
+    GPT2_FC_BIAS,          /* h.N.mlp.c_fc.bias        [4d] */
+    GPT2_MLP_PROJ_WEIGHT,  /* h.N.mlp.c_proj.weight    [4d, d] */
+    GPT2_MLP_PROJ_BIAS,    /* h.N.mlp.c_proj.bias      [d] */
     GPT2_BLOCK_TENSORS
 } Gpt2BlockTensor;
 
@@ -83,9 +83,9 @@ const char *gpt2_block_tensor_name(Gpt2BlockTensor which);
  * straight into the file's read-only mapping (F32, aligned, on a
  * little-endian host: nothing is copied). */
 typedef struct Gpt2Block {
-    const float *w[GPT2_BLOCK_TENSORS];   /* w[GPT2_C_ATTN_WEIGHT] is [d, 3d] row-major, as in the file */
-    float *storage;                 /* room for all of them: gpt2_block_floats(d) floats; owned by the trace */
-    size_t layer;                   /* which block they are (SIZE_MAX: none yet) */
+    const float *w[GPT2_BLOCK_TENSORS]; /* w[GPT2_C_ATTN_WEIGHT] is [d, 3d] row-major, as in the file */
+    float *storage;                     /* room for all of them: gpt2_block_floats(d) floats; owned by the trace */
+    size_t layer;                       /* which block they are (SIZE_MAX: none yet) */
 } Gpt2Block;
 
 /* Floats one block's weights take: 12 d^2 + 13 d. */
@@ -93,15 +93,15 @@ size_t gpt2_block_floats(size_t d);
 
 /* An open checkpoint. Read the fields; change none. */
 typedef struct Gpt2Model {
-    char *dir;                      /* the directory, as given */
-    char *config_path;              /* DIR/config.json */
+    char *dir;         /* the directory, as given */
+    char *config_path; /* DIR/config.json */
     Gpt2Config config;
-    SafeTensors *file;              /* DIR/model.safetensors, mapped */
-    const char *prefix;             /* "" or "transformer." */
-    SafeDtype dtype;                /* of wte; the others are F32, F16 or BF16 too */
-    bool mixed_dtypes;              /* true when not every tensor has that dtype */
+    SafeTensors *file;  /* DIR/model.safetensors, mapped */
+    const char *prefix; /* "" or "transformer." */
+    SafeDtype dtype;    /* of wte; the others are F32, F16 or BF16 too */
+    bool mixed_dtypes;  /* true when not every tensor has that dtype */
     const SafeTensor *wte, *wpe, *ln_f_weight, *ln_f_bias;
-    const SafeTensor *(*blocks)[GPT2_BLOCK_TENSORS];   /* n_layer rows */
+    const SafeTensor *(*blocks)[GPT2_BLOCK_TENSORS]; /* n_layer rows */
 } Gpt2Model;
 
 /* Opens the checkpoint in dir: reads DIR/config.json, maps
@@ -139,9 +139,9 @@ void gpt2_block_release(const Gpt2Model *model, const Gpt2Block *block);
 
 /* Which third of qkv (and of c_attn.weight's columns) a value is in. */
 typedef enum Gpt2QkvPart {
-    GPT2_PART_QUERY,   /* columns 0 .. d-1 */
-    GPT2_PART_KEY,     /* columns d .. 2d-1 */
-    GPT2_PART_VALUE    /* columns 2d .. 3d-1 */
+    GPT2_PART_QUERY, /* columns 0 .. d-1 */
+    GPT2_PART_KEY,   /* columns d .. 2d-1 */
+    GPT2_PART_VALUE  /* columns 2d .. 3d-1 */
 } Gpt2QkvPart;
 
 /* The column of qkv [s, 3d], and so of c_attn.weight [d, 3d] and
@@ -152,18 +152,18 @@ size_t gpt2_qkv_column(const Gpt2Config *cfg, Gpt2QkvPart part, size_t head, siz
 
 /* The stages of a trace, in the order they run. */
 typedef enum Gpt2Stage {
-    GPT2_STAGE_EMBED,         /* token_embed, position_embed (rows of wte and wpe) */
-    GPT2_STAGE_BLOCKS,        /* block_input: their sum, through blocks 0..L-1 in full */
-    GPT2_STAGE_LN_1,          /* ln_1 = LayerNorm(block_input) */
-    GPT2_STAGE_QKV,           /* qkv = ln_1 . c_attn.weight + c_attn.bias   [s, 3d] */
-    GPT2_STAGE_SPLIT_HEADS,   /* queries, keys, values                      [h, s, d_k] */
-    GPT2_STAGE_SCORES,        /* scores = q . k^T / sqrt(d_k), masked       [h, s, s] */
-    GPT2_STAGE_SOFTMAX,       /* attention_weights = softmax(scores)        [h, s, s] */
-    GPT2_STAGE_HEAD_OUTPUTS,  /* head_outputs = attention_weights . values  [h, s, d_k] */
-    GPT2_STAGE_CONCAT,        /* concat_heads                               [s, d] */
-    GPT2_STAGE_C_PROJ,        /* attn_output = concat . c_proj.weight + bias [s, d] */
-    GPT2_STAGE_RESIDUAL,      /* attn_residual = block_input + attn_output  [s, d] */
-    GPT2_STAGE_NEXT_TOKEN,    /* the rest of the model, ln_f, logits, top 5 */
+    GPT2_STAGE_EMBED,        /* token_embed, position_embed (rows of wte and wpe) */
+    GPT2_STAGE_BLOCKS,       /* block_input: their sum, through blocks 0..L-1 in full */
+    GPT2_STAGE_LN_1,         /* ln_1 = LayerNorm(block_input) */
+    GPT2_STAGE_QKV,          /* qkv = ln_1 . c_attn.weight + c_attn.bias   [s, 3d] */
+    GPT2_STAGE_SPLIT_HEADS,  /* queries, keys, values                      [h, s, d_k] */
+    GPT2_STAGE_SCORES,       /* scores = q . k^T / sqrt(d_k), masked       [h, s, s] */
+    GPT2_STAGE_SOFTMAX,      /* attention_weights = softmax(scores)        [h, s, s] */
+    GPT2_STAGE_HEAD_OUTPUTS, /* head_outputs = attention_weights . values  [h, s, d_k] */
+    GPT2_STAGE_CONCAT,       /* concat_heads                               [s, d] */
+    GPT2_STAGE_C_PROJ,       /* attn_output = concat . c_proj.weight + bias [s, d] */
+    GPT2_STAGE_RESIDUAL,     /* attn_residual = block_input + attn_output  [s, d] */
+    GPT2_STAGE_NEXT_TOKEN,   /* the rest of the model, ln_f, logits, top 5 */
     GPT2_STAGE_COUNT
 } Gpt2Stage;
 
@@ -172,31 +172,31 @@ const char *gpt2_stage_name(Gpt2Stage stage);
 
 /* One traced forward pass. Every Tensor is owned; NULL until its stage ran. */
 typedef struct Gpt2Trace {
-    size_t layer;                 /* L, the block traced */
-    size_t n_tokens;              /* s */
-    Gpt2Stage next;               /* the stage gpt2_trace_stage runs next (GPT2_STAGE_COUNT: done) */
-    long *token_ids;              /* [s] */
-    Tensor *token_embed;          /* [s, d]  rows of wte */
-    Tensor *position_embed;       /* [s, d]  rows 0..s-1 of wpe */
-    Tensor *block_input;          /* [s, d]  the residual stream entering block L */
-    Tensor *ln_1;                 /* [s, d] */
-    float *ln_1_mean, *ln_1_rstd; /* [s] each: the rows' mean and 1/sqrt(var + eps), for an inspector */
-    Tensor *qkv;                  /* [s, 3d] */
-    Tensor *queries, *keys, *values;   /* [h, s, d_k] */
-    Tensor *scores;               /* [h, s, s] scaled by 1/sqrt(d_k), -inf above the diagonal */
-    Tensor *attention_weights;    /* [h, s, s] */
-    Tensor *head_outputs;         /* [h, s, d_k] */
-    Tensor *concat_heads;         /* [s, d] */
-    Tensor *attn_output;          /* [s, d]  after c_proj and its bias */
-    Tensor *attn_residual;        /* [s, d]  block_input + attn_output */
-    Tensor *ln_f;                 /* [s, d]  after every block and ln_f */
-    Tensor *next_token_probs;     /* [vocab] softmax of the last token's logits */
-    long top_ids[GPT2_TOP_K];     /* the most likely next tokens, most likely first */
+    size_t layer;                    /* L, the block traced */
+    size_t n_tokens;                 /* s */
+    Gpt2Stage next;                  /* the stage gpt2_trace_stage runs next (GPT2_STAGE_COUNT: done) */
+    long *token_ids;                 /* [s] */
+    Tensor *token_embed;             /* [s, d]  rows of wte */
+    Tensor *position_embed;          /* [s, d]  rows 0..s-1 of wpe */
+    Tensor *block_input;             /* [s, d]  the residual stream entering block L */
+    Tensor *ln_1;                    /* [s, d] */
+    float *ln_1_mean, *ln_1_rstd;    /* [s] each: the rows' mean and 1/sqrt(var + eps), for an inspector */
+    Tensor *qkv;                     /* [s, 3d] */
+    Tensor *queries, *keys, *values; /* [h, s, d_k] */
+    Tensor *scores;                  /* [h, s, s] scaled by 1/sqrt(d_k), -inf above the diagonal */
+    Tensor *attention_weights;       /* [h, s, s] */
+    Tensor *head_outputs;            /* [h, s, d_k] */
+    Tensor *concat_heads;            /* [s, d] */
+    Tensor *attn_output;             /* [s, d]  after c_proj and its bias */
+    Tensor *attn_residual;           /* [s, d]  block_input + attn_output */
+    Tensor *ln_f;                    /* [s, d]  after every block and ln_f */
+    Tensor *next_token_probs;        /* [vocab] softmax of the last token's logits */
+    long top_ids[GPT2_TOP_K];        /* the most likely next tokens, most likely first */
     float top_probs[GPT2_TOP_K];
-    float scale;                  /* the divisor of the scores: sqrtf(d_k) as PyTorch rounds it */
-    Gpt2Block block;              /* block L's weights (float32), for an inspector */
-    Gpt2Block scratch;            /* the other blocks', one at a time */
-    struct Gpt2Work *work;        /* private: the working buffers */
+    float scale;           /* the divisor of the scores: sqrtf(d_k) as PyTorch rounds it */
+    Gpt2Block block;       /* block L's weights (float32), for an inspector */
+    Gpt2Block scratch;     /* the other blocks', one at a time */
+    struct Gpt2Work *work; /* private: the working buffers */
 } Gpt2Trace;
 
 /* Bytes a trace of n_tokens tokens of cfg's sizes allocates (all its

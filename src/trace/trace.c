@@ -304,8 +304,8 @@ static Tensor *product(const Trace *trace, const Tensor *a, const Tensor *b, Err
     const size_t M = a->ndim == 2 ? a->shape[0] : 1, K = b->shape[0], N = b->ndim == 2 ? b->shape[1] : 1;
     Tensor *out = a->ndim == 2 && b->ndim == 2 ? tensor_new2(M, N, err) : tensor_new1(a->ndim == 2 ? M : N, err);
     MatrixView va = {a->data, K, 1, 0}, vb = {b->data, N, 1, 0};
-    bool (*gemm)(float *, MatrixView, MatrixView, size_t, size_t, size_t, size_t, int, Error *) =
-        trace->exact_kernels ? kernels_gemm_exact : kernels_gemm;
+    bool (*gemm)(float *, MatrixView, MatrixView, size_t, size_t, size_t, size_t, int,
+                 Error *) = trace->exact_kernels ? kernels_gemm_exact : kernels_gemm;
     if (out != NULL && !gemm(out->data, va, vb, 1, M, K, N, trace->threads, err)) {
         tensor_free(out);
         return NULL;
@@ -846,8 +846,8 @@ static bool build_mh_concat(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
     if (put(b, "concat_heads", tensor_concat_heads(value(b, "head_outputs"), err), err) == NULL)
         return false;
-    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S,
-            H, S, E, S, D);
+    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H, S,
+            E, S, D);
     derive(b, "concat_heads", OP_CONCAT_HEADS, "head_outputs", NULL);
     return true;
 }
@@ -857,8 +857,7 @@ static bool build_mh_output(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model;
     if (make_product(b, "multihead_output", OP_MATMUL, "concat_heads", "w_output", err) == NULL)
         return false;
-    formula(b, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]", S, D, D, D, S,
-            D);
+    formula(b, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]", S, D, D, D, S, D);
     return true;
 }
 
@@ -946,8 +945,8 @@ static bool build_model_embed(TraceBuild *b, Error *err)
     if (b->cfg->layer == 0 &&
         (!model_stage(b, GPT2_STAGE_BLOCKS, err) || put_model(b, "block_input", NULL, err) == NULL))
         return false;
-    formula(b, "embed_sum = wte[token_ids] + wpe[0..%zu]   [%zu, %zu][%zu] + [%zu, %zu] → [%zu, %zu]", S - 1, V, D,
-            S, S, D, S, D);
+    formula(b, "embed_sum = wte[token_ids] + wpe[0..%zu]   [%zu, %zu][%zu] + [%zu, %zu] → [%zu, %zu]", S - 1, V, D, S,
+            S, D, S, D);
     derive(b, "token_embed", OP_STAGE, NULL, NULL);
     derive(b, "position_embed", OP_STAGE, NULL, NULL);
     return true;
@@ -1021,7 +1020,8 @@ static bool build_model_heads(TraceBuild *b, Error *err)
     title(b, "Split qkv into q, k, v and into %zu heads of %zu", H, E);
     formula(b,
             "queries[h] = qkv[:, h·%zu : (h+1)·%zu], keys at + %zu, values at + %zu   "
-            "[%zu, %zu] → 3 × [%zu, %zu, %zu]", E, E, D, 2 * D, S, 3 * D, H, S, E);
+            "[%zu, %zu] → 3 × [%zu, %zu, %zu]",
+            E, E, D, 2 * D, S, 3 * D, H, S, E);
     derive(b, "queries", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 0;
     derive(b, "keys", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 1;
     derive(b, "values", OP_SPLIT_QKV, "qkv", NULL)->qkv_part = 2;
@@ -1069,8 +1069,8 @@ static bool build_model_concat(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
     if (!model_stage(b, GPT2_STAGE_CONCAT, err) || put_model(b, "concat_heads", NULL, err) == NULL)
         return false;
-    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H,
-            S, E, S, D);
+    formula(b, "concat_heads = head_outputs.permute(1, 0, 2).reshape(%zu, -1)   [%zu, %zu, %zu] → [%zu, %zu]", S, H, S,
+            E, S, D);
     derive(b, "concat_heads", OP_CONCAT_HEADS, "head_outputs", NULL);
     return true;
 }
@@ -1083,8 +1083,10 @@ static bool build_model_c_proj(TraceBuild *b, Error *err)
         !model_stage(b, GPT2_STAGE_RESIDUAL, err) ||
         make_sum(b, "attn_residual", "block_input", "attn_output", err) == NULL)
         return false;
-    formula(b, "attn_output = concat_heads · W + b, W = h.%zu.attn.c_proj.weight [%zu, %zu]; attn_residual = "
-            "block_input + attn_output   → [%zu, %zu]", L, D, D, S, D);
+    formula(b,
+            "attn_output = concat_heads · W + b, W = h.%zu.attn.c_proj.weight [%zu, %zu]; attn_residual = "
+            "block_input + attn_output   → [%zu, %zu]",
+            L, D, D, S, D);
     derive(b, "attn_output", OP_STAGE, "concat_heads", NULL);
     return true;
 }
@@ -1153,152 +1155,340 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
  * step" in docs/architecture.md.
  * ---------------------------------------------------------------------- */
 
-#define DIMS_S 1, {DIM_SEQ}
-#define DIMS_D 1, {DIM_MODEL}
-#define DIMS_SD 2, {DIM_SEQ, DIM_MODEL}
-#define DIMS_SS 2, {DIM_SEQ, DIM_SEQ}
-#define DIMS_DD 2, {DIM_MODEL, DIM_MODEL}
-#define DIMS_VD 2, {DIM_VOCAB, DIM_MODEL}
-#define DIMS_HDE 3, {DIM_HEAD, DIM_MODEL, DIM_HEAD_DIM}
-#define DIMS_HSE 3, {DIM_HEAD, DIM_SEQ, DIM_HEAD_DIM}
-#define DIMS_HSS 3, {DIM_HEAD, DIM_SEQ, DIM_SEQ}
-#define DIMS_S3D 2, {DIM_SEQ, DIM_OTHER}
-#define DIMS_V 1, {DIM_VOCAB}
-#define DIMS_K 1, {DIM_OTHER}
+#define DIMS_S                                                                                                         \
+    1,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_SEQ                                                                                                        \
+    }
+#define DIMS_D                                                                                                         \
+    1,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_MODEL                                                                                                      \
+    }
+#define DIMS_SD                                                                                                        \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_SEQ, DIM_MODEL                                                                                             \
+    }
+#define DIMS_SS                                                                                                        \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_SEQ, DIM_SEQ                                                                                               \
+    }
+#define DIMS_DD                                                                                                        \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_MODEL, DIM_MODEL                                                                                           \
+    }
+#define DIMS_VD                                                                                                        \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_VOCAB, DIM_MODEL                                                                                           \
+    }
+#define DIMS_HDE                                                                                                       \
+    3,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_HEAD, DIM_MODEL, DIM_HEAD_DIM                                                                              \
+    }
+#define DIMS_HSE                                                                                                       \
+    3,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_HEAD, DIM_SEQ, DIM_HEAD_DIM                                                                                \
+    }
+#define DIMS_HSS                                                                                                       \
+    3,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_HEAD, DIM_SEQ, DIM_SEQ                                                                                     \
+    }
+#define DIMS_S3D                                                                                                       \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_SEQ, DIM_OTHER                                                                                             \
+    }
+#define DIMS_V                                                                                                         \
+    1,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_VOCAB                                                                                                      \
+    }
+#define DIMS_K                                                                                                         \
+    1,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_OTHER                                                                                                      \
+    }
 
-#define IN(name, dims) {name, dims, false, false}
-#define OUT(name, dims) {name, dims, true, false}
-#define IN_IDS(name, dims) {name, dims, false, true}
-#define OUT_IDS(name, dims) {name, dims, true, true}
+#define IN(name, dims)                                                                                                 \
+    {                                                                                                                  \
+        name, dims, false, false                                                                                       \
+    }
+#define OUT(name, dims)                                                                                                \
+    {                                                                                                                  \
+        name, dims, true, false                                                                                        \
+    }
+#define IN_IDS(name, dims)                                                                                             \
+    {                                                                                                                  \
+        name, dims, false, true                                                                                        \
+    }
+#define OUT_IDS(name, dims)                                                                                            \
+    {                                                                                                                  \
+        name, dims, true, true                                                                                         \
+    }
 
 static const TraceStepDef STEP_DEFS[] = {
     /* part 1 */
-    {.id = "tokenize", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Turn the words into token ids",
+    {.id = "tokenize",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Turn the words into token ids",
      .torch = "tokenized_sentence = torch.tensor(token_ids)",
-     .explanation = EXPLAIN_TOKENIZE, .build = build_tokenize,
+     .explanation = EXPLAIN_TOKENIZE,
+     .build = build_tokenize,
      .tensors = {OUT_IDS("tokenized_sentence", DIMS_S)}},
-    {.id = "embed", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Look up each token's embedding",
+    {.id = "embed",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Look up each token's embedding",
      .torch = "torch.manual_seed(seed); embed = torch.nn.Embedding(vocab_size, d); "
               "embedding = embed.weight.detach(); sentence_embed = embed(tokenized_sentence).detach()",
-     .explanation = EXPLAIN_EMBED, .build = build_embed,
+     .explanation = EXPLAIN_EMBED,
+     .build = build_embed,
      .tensors = {IN_IDS("tokenized_sentence", DIMS_S), OUT("embedding", DIMS_VD), OUT("sentence_embed", DIMS_SD)}},
-    {.id = "weights", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Draw the key, query and value matrices",
+    {.id = "weights",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Draw the key, query and value matrices",
      .torch = "w_key = torch.rand(d, d); w_query = torch.rand(d, d); w_value = torch.rand(d, d)",
-     .explanation = EXPLAIN_WEIGHTS, .build = build_weights, .main = "w_key",
+     .explanation = EXPLAIN_WEIGHTS,
+     .build = build_weights,
+     .main = "w_key",
      .tensors = {OUT("w_key", DIMS_DD), OUT("w_query", DIMS_DD), OUT("w_value", DIMS_DD)}},
-    {.id = "project_token", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Key, query and value of the focus token",
+    {.id = "project_token",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Key, query and value of the focus token",
      .torch = "x_# = sentence_embed[# - 1]; key_# = w_key.matmul(x_#); query_# = w_query.matmul(x_#); "
               "value_# = w_value.matmul(x_#)",
-     .explanation = EXPLAIN_PROJECT_TOKEN, .build = build_project_token, .main = "key_#",
+     .explanation = EXPLAIN_PROJECT_TOKEN,
+     .build = build_project_token,
+     .main = "key_#",
      .tensors = {IN("sentence_embed", DIMS_SD), OUT("x_#", DIMS_D), IN("w_key", DIMS_DD), IN("w_query", DIMS_DD),
                  IN("w_value", DIMS_DD), OUT("key_#", DIMS_D), OUT("query_#", DIMS_D), OUT("value_#", DIMS_D)}},
-    {.id = "keys_values", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Keys and values of every token",
+    {.id = "keys_values",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Keys and values of every token",
      .torch = "keys = sentence_embed.matmul(w_key.T); values = sentence_embed.matmul(w_value.T)",
-     .explanation = EXPLAIN_KEYS_VALUES, .build = build_keys_values, .main = "keys",
+     .explanation = EXPLAIN_KEYS_VALUES,
+     .build = build_keys_values,
+     .main = "keys",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_key", DIMS_DD), IN("w_value", DIMS_DD), OUT("keys", DIMS_SD),
                  OUT("values", DIMS_SD)}},
-    {.id = "scores", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Score the focus token's query against every key",
+    {.id = "scores",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Score the focus token's query against every key",
      .torch = "scores_# = query_#.matmul(keys.T)",
-     .explanation = EXPLAIN_SCORES, .build = build_scores,
+     .explanation = EXPLAIN_SCORES,
+     .build = build_scores,
      .tensors = {IN("query_#", DIMS_D), IN("keys", DIMS_SD), OUT("scores_#", DIMS_S)}},
-    {.id = "scale", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Scale the scores",
+    {.id = "scale",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Scale the scores",
      .torch = "scaled_scores_# = scores_# / d ** 0.5",
-     .explanation = EXPLAIN_SCALE, .build = build_scale,
+     .explanation = EXPLAIN_SCALE,
+     .build = build_scale,
      .tensors = {IN("scores_#", DIMS_S), OUT("scaled_scores_#", DIMS_S)}},
-    {.id = "softmax", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Softmax: scores become attention weights",
+    {.id = "softmax",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Softmax: scores become attention weights",
      .torch = "a# = F.softmax(scaled_scores_#, dim=0)",
-     .explanation = EXPLAIN_SOFTMAX, .build = build_softmax,
+     .explanation = EXPLAIN_SOFTMAX,
+     .build = build_softmax,
      .tensors = {IN("scaled_scores_#", DIMS_S), OUT("a#", DIMS_S)}},
-    {.id = "weighted_sum", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Blend the values by the weights",
+    {.id = "weighted_sum",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Blend the values by the weights",
      .torch = "z# = a#.matmul(values)",
-     .explanation = EXPLAIN_WEIGHTED_SUM, .build = build_weighted_sum,
+     .explanation = EXPLAIN_WEIGHTED_SUM,
+     .build = build_weighted_sum,
      .tensors = {IN("a#", DIMS_S), IN("values", DIMS_SD), OUT("z#", DIMS_D)}},
-    {.id = "all_tokens", .part = PART_SINGLE_HEAD, .applies = is_article, .title = "Every token at once",
+    {.id = "all_tokens",
+     .part = PART_SINGLE_HEAD,
+     .applies = is_article,
+     .title = "Every token at once",
      .torch = "queries = sentence_embed.matmul(w_query.T); scores = queries.matmul(keys.T) / d ** 0.5; "
               "attention_weights = F.softmax(scores, dim=-1); z = attention_weights.matmul(values)",
-     .explanation = EXPLAIN_ALL_TOKENS, .build = build_all_tokens, .main = "attention_weights",
+     .explanation = EXPLAIN_ALL_TOKENS,
+     .build = build_all_tokens,
+     .main = "attention_weights",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_DD), OUT("queries", DIMS_SD), IN("keys", DIMS_SD),
-                 IN("values", DIMS_SD), OUT("scores", DIMS_SS), OUT("attention_weights", DIMS_SS),
-                 OUT("z", DIMS_SD)}},
+                 IN("values", DIMS_SD), OUT("scores", DIMS_SS), OUT("attention_weights", DIMS_SS), OUT("z", DIMS_SD)}},
     /* part 2 */
-    {.id = "mh_weights", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Stacked weights for every head",
+    {.id = "mh_weights",
+     .part = PART_MULTI_HEAD,
+     .applies = is_article,
+     .title = "Stacked weights for every head",
      .torch = "torch.manual_seed(seed); "
               "sentence_embed = torch.nn.Embedding(vocab_size, d)(tokenized_sentence).detach(); "
               "w_query = torch.rand(h, d, d_k); w_key = torch.rand(h, d, d_k); "
               "w_value = torch.rand(h, d, d_k); w_output = torch.rand(d, d)",
-     .explanation = EXPLAIN_MH_WEIGHTS, .build = build_mh_weights, .main = "w_query",
-     .tensors = {OUT("w_query", DIMS_HDE), OUT("w_key", DIMS_HDE), OUT("w_value", DIMS_HDE),
-                 OUT("w_output", DIMS_DD)}},
-    {.id = "mh_project", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Queries, keys and values for every head",
+     .explanation = EXPLAIN_MH_WEIGHTS,
+     .build = build_mh_weights,
+     .main = "w_query",
+     .tensors = {OUT("w_query", DIMS_HDE), OUT("w_key", DIMS_HDE), OUT("w_value", DIMS_HDE), OUT("w_output", DIMS_DD)}},
+    {.id = "mh_project",
+     .part = PART_MULTI_HEAD,
+     .applies = is_article,
+     .title = "Queries, keys and values for every head",
      .torch = "queries = torch.einsum(\"sd,hde->hse\", sentence_embed, w_query); "
               "keys = torch.einsum(\"sd,hde->hse\", sentence_embed, w_key); "
               "values = torch.einsum(\"sd,hde->hse\", sentence_embed, w_value)",
-     .explanation = EXPLAIN_MH_PROJECT, .einsum = "sd,hde->hse", .build = build_mh_project, .main = "queries",
+     .explanation = EXPLAIN_MH_PROJECT,
+     .einsum = "sd,hde->hse",
+     .build = build_mh_project,
+     .main = "queries",
      .tensors = {IN("sentence_embed", DIMS_SD), IN("w_query", DIMS_HDE), IN("w_key", DIMS_HDE), IN("w_value", DIMS_HDE),
                  OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
-    {.id = "mh_scores", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Scores of every head",
+    {.id = "mh_scores",
+     .part = PART_MULTI_HEAD,
+     .applies = is_article,
+     .title = "Scores of every head",
      .torch = "scores = torch.einsum(\"hse,hek->hsk\", queries, keys.transpose(-2, -1)) / d_k ** 0.5",
-     .explanation = EXPLAIN_MH_SCORES, .einsum = "hse,hek->hsk", .build = build_mh_scores,
+     .explanation = EXPLAIN_MH_SCORES,
+     .einsum = "hse,hek->hsk",
+     .build = build_mh_scores,
      .tensors = {IN("queries", DIMS_HSE), IN("keys", DIMS_HSE), OUT("scores", DIMS_HSS)}},
-    {.id = "mh_softmax", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Softmax in every head",
+    {.id = "mh_softmax",
+     .part = PART_MULTI_HEAD,
+     .applies = is_article,
+     .title = "Softmax in every head",
      .torch = "attention_weights = F.softmax(scores, dim=-1)",
-     .explanation = EXPLAIN_MH_SOFTMAX, .build = build_mh_softmax, .default_picture = true,
+     .explanation = EXPLAIN_MH_SOFTMAX,
+     .build = build_mh_softmax,
+     .default_picture = true,
      .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
-    {.id = "mh_weighted_sum", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Every head blends its values",
+    {.id = "mh_weighted_sum",
+     .part = PART_MULTI_HEAD,
+     .applies = is_article,
+     .title = "Every head blends its values",
      .torch = "head_outputs = torch.einsum(\"hij,hjk->hik\", attention_weights, values)",
-     .explanation = EXPLAIN_MH_WEIGHTED_SUM, .einsum = "hij,hjk->hik", .build = build_mh_weighted_sum,
+     .explanation = EXPLAIN_MH_WEIGHTED_SUM,
+     .einsum = "hij,hjk->hik",
+     .build = build_mh_weighted_sum,
      .tensors = {IN("attention_weights", DIMS_HSS), IN("values", DIMS_HSE), OUT("head_outputs", DIMS_HSE)}},
-    {.id = "mh_concat", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Put the heads side by side",
+    {.id = "mh_concat",
+     .part = PART_MULTI_HEAD,
+     .applies = is_article,
+     .title = "Put the heads side by side",
      .torch = "concat_heads = head_outputs.permute(1, 0, 2).reshape(s, -1)",
-     .explanation = EXPLAIN_MH_CONCAT, .build = build_mh_concat,
+     .explanation = EXPLAIN_MH_CONCAT,
+     .build = build_mh_concat,
      .tensors = {IN("head_outputs", DIMS_HSE), OUT("concat_heads", DIMS_SD)}},
-    {.id = "mh_output", .part = PART_MULTI_HEAD, .applies = is_article, .title = "Mix the heads with the output matrix",
+    {.id = "mh_output",
+     .part = PART_MULTI_HEAD,
+     .applies = is_article,
+     .title = "Mix the heads with the output matrix",
      .torch = "multihead_output = concat_heads.matmul(w_output)",
-     .explanation = EXPLAIN_MH_OUTPUT, .build = build_mh_output,
+     .explanation = EXPLAIN_MH_OUTPUT,
+     .build = build_mh_output,
      .tensors = {IN("concat_heads", DIMS_SD), IN("w_output", DIMS_DD), OUT("multihead_output", DIMS_SD)}},
     /* part 3: a GPT-2 checkpoint (--model), the only part of a model trace */
-    {.id = "gpt2_tokens", .part = PART_MODEL, .applies = is_model, .title = "The checkpoint's token ids",
-     .explanation = EXPLAIN_MODEL_TOKENS, .build = build_model_tokens, .tensors = {OUT_IDS("token_ids", DIMS_S)}},
-    {.id = "gpt2_embed", .part = PART_MODEL, .applies = is_model, .title = "Token and position embeddings, summed",
-     .explanation = EXPLAIN_MODEL_EMBED, .build = build_model_embed, .main = "embed_sum",
+    {.id = "gpt2_tokens",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "The checkpoint's token ids",
+     .explanation = EXPLAIN_MODEL_TOKENS,
+     .build = build_model_tokens,
+     .tensors = {OUT_IDS("token_ids", DIMS_S)}},
+    {.id = "gpt2_embed",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "Token and position embeddings, summed",
+     .explanation = EXPLAIN_MODEL_EMBED,
+     .build = build_model_embed,
+     .main = "embed_sum",
      .tensors = {IN_IDS("token_ids", DIMS_S), OUT("token_embed", DIMS_SD), OUT("position_embed", DIMS_SD),
                  OUT("embed_sum", DIMS_SD)}},
-    {.id = "gpt2_blocks", .part = PART_MODEL, .applies = is_model_after_block_0,
-     .title = "The residual stream entering the block", .explanation = EXPLAIN_MODEL_BLOCKS,
-     .build = build_model_blocks, .tensors = {IN("embed_sum", DIMS_SD), OUT("block_input", DIMS_SD)}},
-    {.id = "gpt2_ln_1", .part = PART_MODEL, .applies = is_model,
-     .title = "LayerNorm ln_1", .explanation = EXPLAIN_MODEL_LN_1,
-     .build = build_model_ln_1, .main = "ln_1",
+    {.id = "gpt2_blocks",
+     .part = PART_MODEL,
+     .applies = is_model_after_block_0,
+     .title = "The residual stream entering the block",
+     .explanation = EXPLAIN_MODEL_BLOCKS,
+     .build = build_model_blocks,
+     .tensors = {IN("embed_sum", DIMS_SD), OUT("block_input", DIMS_SD)}},
+    {.id = "gpt2_ln_1",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "LayerNorm ln_1",
+     .explanation = EXPLAIN_MODEL_LN_1,
+     .build = build_model_ln_1,
+     .main = "ln_1",
      .tensors = {IN("block_input", DIMS_SD), OUT("ln_1_mean", DIMS_S), OUT("ln_1_rstd", DIMS_S),
                  OUT("ln_1.weight", DIMS_D), OUT("ln_1.bias", DIMS_D), OUT("ln_1", DIMS_SD)}},
-    {.id = "gpt2_qkv", .part = PART_MODEL, .applies = is_model,
+    {.id = "gpt2_qkv",
+     .part = PART_MODEL,
+     .applies = is_model,
      .title = "c_attn: queries, keys and values in one product",
-     .explanation = EXPLAIN_MODEL_QKV, .build = build_model_qkv,
+     .explanation = EXPLAIN_MODEL_QKV,
+     .build = build_model_qkv,
      .tensors = {IN("ln_1", DIMS_SD), OUT("qkv", DIMS_S3D)}},
-    {.id = "gpt2_heads", .part = PART_MODEL, .applies = is_model,
+    {.id = "gpt2_heads",
+     .part = PART_MODEL,
+     .applies = is_model,
      .title = "Split qkv into queries, keys, values and heads",
-     .explanation = EXPLAIN_MODEL_HEADS, .build = build_model_heads, .main = "queries",
-     .tensors = {IN("qkv", DIMS_S3D), OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE),
-                 OUT("values", DIMS_HSE)}},
-    {.id = "gpt2_scores", .part = PART_MODEL, .applies = is_model, .title = "Scaled, masked scores of every head",
-     .explanation = EXPLAIN_MODEL_SCORES, .einsum = "hse,hek->hsk", .build = build_model_scores,
+     .explanation = EXPLAIN_MODEL_HEADS,
+     .build = build_model_heads,
+     .main = "queries",
+     .tensors = {IN("qkv", DIMS_S3D), OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
+    {.id = "gpt2_scores",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "Scaled, masked scores of every head",
+     .explanation = EXPLAIN_MODEL_SCORES,
+     .einsum = "hse,hek->hsk",
+     .build = build_model_scores,
      .tensors = {IN("queries", DIMS_HSE), IN("keys", DIMS_HSE), OUT("scores", DIMS_HSS)}},
-    {.id = "gpt2_softmax", .part = PART_MODEL, .applies = is_model, .title = "Attention weights of every head",
-     .explanation = EXPLAIN_MODEL_SOFTMAX, .build = build_model_softmax, .default_picture = true,
+    {.id = "gpt2_softmax",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "Attention weights of every head",
+     .explanation = EXPLAIN_MODEL_SOFTMAX,
+     .build = build_model_softmax,
+     .default_picture = true,
      .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
-    {.id = "gpt2_weighted_sum", .part = PART_MODEL, .applies = is_model, .title = "Every head blends its values",
-     .explanation = EXPLAIN_MODEL_WEIGHTED_SUM, .einsum = "hij,hjk->hik", .build = build_model_weighted_sum,
+    {.id = "gpt2_weighted_sum",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "Every head blends its values",
+     .explanation = EXPLAIN_MODEL_WEIGHTED_SUM,
+     .einsum = "hij,hjk->hik",
+     .build = build_model_weighted_sum,
      .tensors = {IN("attention_weights", DIMS_HSS), IN("values", DIMS_HSE), OUT("head_outputs", DIMS_HSE)}},
-    {.id = "gpt2_concat", .part = PART_MODEL, .applies = is_model, .title = "Put the heads side by side",
-     .explanation = EXPLAIN_MODEL_CONCAT, .build = build_model_concat,
+    {.id = "gpt2_concat",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "Put the heads side by side",
+     .explanation = EXPLAIN_MODEL_CONCAT,
+     .build = build_model_concat,
      .tensors = {IN("head_outputs", DIMS_HSE), OUT("concat_heads", DIMS_SD)}},
-    {.id = "gpt2_c_proj", .part = PART_MODEL, .applies = is_model, .title = "c_proj, and the residual add",
-     .explanation = EXPLAIN_MODEL_C_PROJ, .build = build_model_c_proj, .main = "attn_output",
+    {.id = "gpt2_c_proj",
+     .part = PART_MODEL,
+     .applies = is_model,
+     .title = "c_proj, and the residual add",
+     .explanation = EXPLAIN_MODEL_C_PROJ,
+     .build = build_model_c_proj,
+     .main = "attn_output",
      .tensors = {IN("concat_heads", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_output", DIMS_SD),
                  OUT("attn_residual", DIMS_SD)}},
-    {.id = "gpt2_next_token", .part = PART_MODEL, .applies = is_model,
+    {.id = "gpt2_next_token",
+     .part = PART_MODEL,
+     .applies = is_model,
      .title = "The model's prediction of the next token",
-     .explanation = EXPLAIN_MODEL_NEXT_TOKEN, .build = build_model_next_token, .main = "top_probs",
+     .explanation = EXPLAIN_MODEL_NEXT_TOKEN,
+     .build = build_model_next_token,
+     .main = "top_probs",
      .tensors = {OUT("ln_f", DIMS_SD), OUT("next_token_probs", DIMS_V), OUT_IDS("top_ids", DIMS_K),
                  OUT("top_probs", DIMS_K)}},
 };
@@ -1438,8 +1628,9 @@ static bool model_begin(TraceBuild *b, Error *err)
         m->n_layer != cfg->n_layer)
         return error_set(err, STATUS_DATAERR,
                          "%s: the trace's sizes (d_model %zu, heads %zu, vocab %zu, %zu layers) are not the "
-                         "checkpoint's (%zu, %zu, %zu, %zu)", cfg->model, cfg->d_model, cfg->heads, cfg->vocab_size,
-                         cfg->n_layer, m->n_embd, m->n_head, m->vocab_size, m->n_layer);
+                         "checkpoint's (%zu, %zu, %zu, %zu)",
+                         cfg->model, cfg->d_model, cfg->heads, cfg->vocab_size, cfg->n_layer, m->n_embd, m->n_head,
+                         m->vocab_size, m->n_layer);
     return gpt2_trace_begin(b->model, cfg->token_ids, cfg->n_tokens, cfg->layer, cfg->max_bytes, &b->gpt2, err);
 }
 
@@ -1496,7 +1687,7 @@ static unsigned long long model_trace_bytes(const Config *cfg)
     /* nine [s, d] copies (embeddings and their sum, block_input, ln_1, concat_heads, attn_output,
      * attn_residual, ln_f), qkv [s, 3d], q, k, v and head_outputs (d each) */
     unsigned long long floats = mul_sat(16, mul_sat(S, D));
-    floats = add_sat(floats, mul_sat(2 * H, mul_sat(S, S)));                   /* scores, attention_weights */
+    floats = add_sat(floats, mul_sat(2 * H, mul_sat(S, S)));                            /* scores, attention_weights */
     floats = add_sat(floats, add_sat(cfg->vocab_size, 3 * S + 2 * D + 2 * GPT2_TOP_K)); /* probs, ids, ln_1's parts */
     return add_sat(gpt2_trace_bytes(&sizes, cfg->n_tokens), mul_sat(floats, sizeof(float)));
 }
@@ -1511,9 +1702,13 @@ unsigned long long trace_bytes(const Config *cfg)
      * once for a moment), [D, D] weights, [S, D] activations, [S, S] and
      * [H, S, S] scores and weights, and the short vectors */
     unsigned long long floats = 0;
-    floats = add_sat(floats, mul_sat(2, mul_sat(V, D)));             /* embedding tables */
-    floats = add_sat(floats, mul_sat(8, mul_sat(D, D)));             /* 3 + 3 weights, [h, d, e] as d*d, w_output... */
-    floats = add_sat(floats, mul_sat(14, mul_sat(S, D)));            /* sentence_embed twice, keys, values, queries, z, q/k/v, keysᵀ, heads, concat, output */
+    floats = add_sat(floats, mul_sat(2, mul_sat(V, D))); /* embedding tables */
+    floats = add_sat(floats, mul_sat(8, mul_sat(D, D))); /* 3 + 3 weights, [h, d, e] as d*d, w_output... */
+    floats = add_sat(
+        floats,
+        mul_sat(14,
+                mul_sat(S,
+                        D))); /* sentence_embed twice, keys, values, queries, z, q/k/v, keysᵀ, heads, concat, output */
     floats = add_sat(floats, mul_sat(2 + 2 * H, mul_sat(S, S)));     /* scores and weights, per head in part 2 */
     floats = add_sat(floats, add_sat(mul_sat(5, S), mul_sat(5, D))); /* ids, scores_f, scaled, a_f; x_f, k/q/v, z_f */
     return mul_sat(floats, sizeof(float));
@@ -1537,7 +1732,8 @@ static bool trace_fits(const Config *cfg, Error *err)
         numfmt_bytes(cap, limit_text, sizeof limit_text);
         unsigned long long gib = need / ((unsigned long long)1 << 30) + 1;
         if (need == ULLONG_MAX)
-            return error_set(err, STATUS_DATAERR, "these sizes need more memory than can be counted; make them smaller");
+            return error_set(err, STATUS_DATAERR,
+                             "these sizes need more memory than can be counted; make them smaller");
         return error_set(err, STATUS_DATAERR,
                          "these sizes need %s for the trace's tensors, over the %s cap; --max-memory %lluG allows it",
                          need_text, limit_text, gib);
@@ -1545,10 +1741,12 @@ static bool trace_fits(const Config *cfg, Error *err)
     /* and a limit on the process's memory (ulimit -v) is respected before
      * the first allocation, not discovered at the last one */
     struct rlimit limit;
-    if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && need > (unsigned long long)limit.rlim_cur) {
+    if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+        need > (unsigned long long)limit.rlim_cur) {
         numfmt_bytes((unsigned long long)limit.rlim_cur, limit_text, sizeof limit_text);
         return error_set(err, STATUS_FAILURE,
-                         "these sizes need %s for the trace's tensors, more than the %s this process may use (ulimit -v)",
+                         "these sizes need %s for the trace's tensors, more than the %s this process may use (ulimit "
+                         "-v)",
                          need_text, limit_text);
     }
     return true;

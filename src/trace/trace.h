@@ -28,25 +28,25 @@
 #include "tensor.h"
 
 typedef enum TracePart {
-    PART_SINGLE_HEAD,   /* "single_head" */
-    PART_MULTI_HEAD,    /* "multi_head" */
-    PART_MODEL          /* "model": a GPT-2 checkpoint's block (--model); a model trace is this part alone */
+    PART_SINGLE_HEAD, /* "single_head" */
+    PART_MULTI_HEAD,  /* "multi_head" */
+    PART_MODEL        /* "model": a GPT-2 checkpoint's block (--model); a model trace is this part alone */
 } TracePart;
 
 /* What a dimension of a shown tensor runs over; the UI labels sequence
  * dimensions with the token words. */
 typedef enum DimKind {
-    DIM_OTHER,     /* no special meaning */
-    DIM_SEQ,       /* tokens of the sentence (s) */
-    DIM_MODEL,     /* embedding width (d) */
-    DIM_HEAD,      /* heads (h) */
-    DIM_HEAD_DIM,  /* width of one head (d_k, the article's e) */
-    DIM_VOCAB      /* vocabulary (V) */
+    DIM_OTHER,    /* no special meaning */
+    DIM_SEQ,      /* tokens of the sentence (s) */
+    DIM_MODEL,    /* embedding width (d) */
+    DIM_HEAD,     /* heads (h) */
+    DIM_HEAD_DIM, /* width of one head (d_k, the article's e) */
+    DIM_VOCAB     /* vocabulary (V) */
 } DimKind;
 
 /* How a step computed one of its output tensors. The inputs are other
  * tensors of the same step (indices into TraceStep.tensors). */
-#define TRACE_MAX_OP_INPUTS 5  /* OP_LAYERNORM's x, mean, rstd, gamma, beta; the other ops use one or two */
+#define TRACE_MAX_OP_INPUTS 5 /* OP_LAYERNORM's x, mean, rstd, gamma, beta; the other ops use one or two */
 typedef enum OpKind {
     OP_SHOWN,        /* not made here: an input shown again (see made_in) */
     OP_TOKENIZE,     /* ids of the words (no tensor inputs) */
@@ -71,25 +71,25 @@ typedef enum OpKind {
 typedef struct Derivation {
     OpKind op;
     int in[TRACE_MAX_OP_INPUTS]; /* input tensors in the same step, -1 when unused */
-    float divisor;         /* the result is divided by this (1 when not scaled) */
-    bool causal;           /* after scaling, entries with key > query are -inf */
-    size_t query_row;      /* for a 1-D masked result: the query's position (0-based) */
-    size_t row;            /* OP_PICK_ROW: which row */
-    const char *equation;  /* OP_EINSUM: the equation */
-    bool in1_transposed;   /* OP_EINSUM: in1 enters with its last two dimensions swapped (keysᵀ) */
-    size_t qkv_part;       /* OP_SPLIT_QKV: the third of qkv, 0 queries, 1 keys, 2 values */
+    float divisor;               /* the result is divided by this (1 when not scaled) */
+    bool causal;                 /* after scaling, entries with key > query are -inf */
+    size_t query_row;            /* for a 1-D masked result: the query's position (0-based) */
+    size_t row;                  /* OP_PICK_ROW: which row */
+    const char *equation;        /* OP_EINSUM: the equation */
+    bool in1_transposed;         /* OP_EINSUM: in1 enters with its last two dimensions swapped (keysᵀ) */
+    size_t qkv_part;             /* OP_SPLIT_QKV: the third of qkv, 0 queries, 1 keys, 2 values */
 } Derivation;
 
 /* One tensor as shown in a step. The tensor itself belongs to the Trace. */
 typedef struct TraceTensor {
-    char name[TRACE_NAME_BYTES];         /* as in the article's code: "query_1", "a1" */
-    const Tensor *tensor;                /* owned by the Trace */
-    DimKind dims[TENSOR_MAX_DIMS];       /* meaning of each dimension */
-    bool is_output;                      /* made by this step (else an input shown again) */
-    bool is_integer;                     /* holds whole numbers (token ids) */
-    bool loaded;                         /* read from a --weights file instead of drawn (how.op still names the draw it replaced) */
-    Derivation how;                      /* how it was made, when is_output */
-    int made_in;                         /* index of the step that made it */
+    char name[TRACE_NAME_BYTES];   /* as in the article's code: "query_1", "a1" */
+    const Tensor *tensor;          /* owned by the Trace */
+    DimKind dims[TENSOR_MAX_DIMS]; /* meaning of each dimension */
+    bool is_output;                /* made by this step (else an input shown again) */
+    bool is_integer;               /* holds whole numbers (token ids) */
+    bool loaded;    /* read from a --weights file instead of drawn (how.op still names the draw it replaced) */
+    Derivation how; /* how it was made, when is_output */
+    int made_in;    /* index of the step that made it */
 } TraceTensor;
 
 /* ------------------------------------------------------------------------
@@ -116,16 +116,16 @@ typedef struct TraceTensorDef {
 
 /* One row of the step table. */
 typedef struct TraceStepDef {
-    const char *id;                /* stable id: "scores", "mh_softmax"; unique in the table */
-    TracePart part;                /* the part of the walk it belongs to */
-    const char *title;             /* one line, true of every trace (--list-steps); the build may refine it */
-    const char *explanation;       /* a short paragraph, static text; the build may choose another for its config */
-    const char *einsum;            /* the step's einsum equation, or NULL */
-    const char *torch;             /* the article's PyTorch code for it, one line ('#' as in names), or NULL */
-    const char *main;              /* the output the UI opens on ('#' as in names), or NULL for the last output */
+    const char *id;          /* stable id: "scores", "mh_softmax"; unique in the table */
+    TracePart part;          /* the part of the walk it belongs to */
+    const char *title;       /* one line, true of every trace (--list-steps); the build may refine it */
+    const char *explanation; /* a short paragraph, static text; the build may choose another for its config */
+    const char *einsum;      /* the step's einsum equation, or NULL */
+    const char *torch;       /* the article's PyTorch code for it, one line ('#' as in names), or NULL */
+    const char *main;        /* the output the UI opens on ('#' as in names), or NULL for the last output */
     bool (*applies)(const Config *cfg); /* whether cfg's trace has the step; NULL: every trace has it */
-    bool default_picture;          /* the step --svg draws when no step is named (the trace's last such step) */
-    TraceStepBuildFn build;        /* computes it */
+    bool default_picture;               /* the step --svg draws when no step is named (the trace's last such step) */
+    TraceStepBuildFn build;             /* computes it */
     TraceTensorDef tensors[TRACE_MAX_STEP_TENSORS]; /* what it shows, in order; unused entries have a NULL name */
 } TraceStepDef;
 
@@ -163,14 +163,14 @@ typedef struct TraceStep {
     const char *id;          /* stable id: "scores", "mh_softmax" (the table's) */
     const TraceStepDef *def; /* its row of the table */
     TracePart part;
-    char title[96];          /* one line */
-    char formula[160];       /* one line, with shapes, UTF-8 */
-    const char *explanation; /* a short paragraph, static text */
-    const char *einsum;      /* the einsum equation of the step, or NULL */
+    char title[96];                /* one line */
+    char formula[160];             /* one line, with shapes, UTF-8 */
+    const char *explanation;       /* a short paragraph, static text */
+    const char *einsum;            /* the einsum equation of the step, or NULL */
     char torch[TRACE_TORCH_BYTES]; /* the row's PyTorch line, '#' replaced by the focus token's number; "" for none */
     int n_tensors;
     TraceTensor tensors[TRACE_MAX_STEP_TENSORS];
-    int main_tensor;         /* the output the step is about (the UI opens on it) */
+    int main_tensor; /* the output the step is about (the UI opens on it) */
 } TraceStep;
 
 /* A tensor the Trace owns, under its name in its part. Steps find their
@@ -182,14 +182,14 @@ typedef struct TraceValue {
 } TraceValue;
 
 typedef struct Trace {
-    Config config;                   /* copy of what it was built from */
+    Config config; /* copy of what it was built from */
     int n_steps;
     TraceStep steps[TRACE_MAX_STEPS];
-    bool fast_kernels;               /* computed by the fused (fast) kernels (kernels.h) */
-    bool exact_kernels;              /* computed by the exact kernels (kernels_gemm_exact): the reference's bits */
-    int threads;                     /* threads the fast or exact kernels used */
-    double step_ms[TRACE_MAX_STEPS]; /* milliseconds each step took to compute */
-    int n_owned;                     /* tensors owned, freed by trace_free */
+    bool fast_kernels;                  /* computed by the fused (fast) kernels (kernels.h) */
+    bool exact_kernels;                 /* computed by the exact kernels (kernels_gemm_exact): the reference's bits */
+    int threads;                        /* threads the fast or exact kernels used */
+    double step_ms[TRACE_MAX_STEPS];    /* milliseconds each step took to compute */
+    int n_owned;                        /* tensors owned, freed by trace_free */
     TraceValue owned[TRACE_MAX_VALUES]; /* every tensor made, by part and name */
 } Trace;
 

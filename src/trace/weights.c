@@ -18,10 +18,10 @@
 #include "numfmt.h"
 
 static const struct {
-    const char *file;   /* its name in the directory */
-    const char *name;   /* the tensor's name in the trace */
+    const char *file; /* its name in the directory */
+    const char *name; /* the tensor's name in the trace */
     int rank;
-    const char *dims;   /* its shape in words */
+    const char *dims; /* its shape in words */
 } WEIGHT_INFO[WEIGHT_COUNT] = {
     [WEIGHT_EMBEDDING] = {"single_head.embedding.npy", "embedding", 2, "[vocab_size, d_model]"},
     [WEIGHT_KEY] = {"single_head.w_key.npy", "w_key", 2, "[d_model, d_model]"},
@@ -144,7 +144,8 @@ static bool read_headers(const char *dir, Weights *w, Error *err)
         char names[512] = "";
         size_t used = 0;
         for (int id = 0; id < WEIGHT_COUNT && used < sizeof names; id++)
-            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", id > 0 ? ", " : "", WEIGHT_INFO[id].file);
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", id > 0 ? ", " : "",
+                                     WEIGHT_INFO[id].file);
         return error_set(err, STATUS_NOINPUT, "%s: no weight files there; expected one or more of %s", dir, names);
     }
     return true;
@@ -192,8 +193,9 @@ static bool check_sizes(const char *dir, const Weights *w, const Config *cfg, co
                                  path, rows, cfg->token_ids[i], i + 1);
     }
     if (cfg->heads != 0 && cfg->d_model != 0 && cfg->d_model % cfg->heads != 0)
-        return error_set(err, STATUS_DATAERR, "--weights %s: heads %zu (from %s) does not divide d_model %zu (from %s); "
-                                              "give --heads a divisor of it",
+        return error_set(err, STATUS_DATAERR,
+                         "--weights %s: heads %zu (from %s) does not divide d_model %zu (from %s); "
+                         "give --heads a divisor of it",
                          dir, cfg->heads, from->heads, cfg->d_model, from->d_model);
     if (!config_validate(cfg, err)) {
         char message[ERROR_MESSAGE_BYTES];
@@ -222,8 +224,9 @@ static bool check_sizes(const char *dir, const Weights *w, const Config *cfg, co
             snprintf(sizes, sizeof sizes, "vocab_size %zu (from %s) and d_model %zu (from %s) need", cfg->vocab_size,
                      from->vocab, cfg->d_model, from->d_model);
         else if (id >= WEIGHT_MH_QUERY && id <= WEIGHT_MH_VALUE)
-            snprintf(sizes, sizeof sizes, "heads %zu (from %s) and d_model %zu (from %s), with d_k = d_model / heads, need",
-                     cfg->heads, from->heads, cfg->d_model, from->d_model);
+            snprintf(sizes, sizeof sizes,
+                     "heads %zu (from %s) and d_model %zu (from %s), with d_k = d_model / heads, need", cfg->heads,
+                     from->heads, cfg->d_model, from->d_model);
         else
             snprintf(sizes, sizeof sizes, "d_model %zu (from %s) needs", cfg->d_model, from->d_model);
         return error_set(err, STATUS_DATAERR, "%s: shape %s, but %s %s", path, found, sizes, wanted);

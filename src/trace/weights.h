@@ -27,14 +27,14 @@
 
 /* The tensors that can be loaded, in the order the trace draws them. */
 typedef enum WeightId {
-    WEIGHT_EMBEDDING,  /* single_head.embedding [V, d]; part 2 uses it too */
-    WEIGHT_KEY,        /* single_head.w_key [d, d] */
-    WEIGHT_QUERY,      /* single_head.w_query [d, d] */
-    WEIGHT_VALUE,      /* single_head.w_value [d, d] */
-    WEIGHT_MH_QUERY,   /* multi_head.w_query [h, d, d_k] */
-    WEIGHT_MH_KEY,     /* multi_head.w_key [h, d, d_k] */
-    WEIGHT_MH_VALUE,   /* multi_head.w_value [h, d, d_k] */
-    WEIGHT_MH_OUTPUT,  /* multi_head.w_output [d, d] */
+    WEIGHT_EMBEDDING, /* single_head.embedding [V, d]; part 2 uses it too */
+    WEIGHT_KEY,       /* single_head.w_key [d, d] */
+    WEIGHT_QUERY,     /* single_head.w_query [d, d] */
+    WEIGHT_VALUE,     /* single_head.w_value [d, d] */
+    WEIGHT_MH_QUERY,  /* multi_head.w_query [h, d, d_k] */
+    WEIGHT_MH_KEY,    /* multi_head.w_key [h, d, d_k] */
+    WEIGHT_MH_VALUE,  /* multi_head.w_value [h, d, d_k] */
+    WEIGHT_MH_OUTPUT, /* multi_head.w_output [d, d] */
     WEIGHT_COUNT
 } WeightId;
 
@@ -48,8 +48,8 @@ enum {
 /* WEIGHTS_SHOWN_DIR_BYTES (the directory's name as formulas show it) is in attn_limits.h. */
 
 typedef struct Weights {
-    bool present[WEIGHT_COUNT];      /* read from a file (else drawn) */
-    NpyArray arrays[WEIGHT_COUNT];   /* float32 values where present; owned */
+    bool present[WEIGHT_COUNT];              /* read from a file (else drawn) */
+    NpyArray arrays[WEIGHT_COUNT];           /* float32 values where present; owned */
     char shown_dir[WEIGHTS_SHOWN_DIR_BYTES]; /* the directory, printable and short ("…" + its end when long) */
 } Weights;
 

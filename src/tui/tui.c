@@ -79,7 +79,7 @@ typedef struct Theme {
     bool default_colors;            /* use_default_colors worked: -1 means the terminal's own */
     short pair_fg[THEME_MAX_PAIRS]; /* pair i+1 is (pair_fg[i], pair_bg[i]) */
     short pair_bg[THEME_MAX_PAIRS];
-    int pairs;                      /* pairs allocated so far */
+    int pairs; /* pairs allocated so far */
 } Theme;
 
 /* Roles at 256 colours. Foregrounds are mid-bright so they read on dark
@@ -171,7 +171,8 @@ static const short HEAT_INK_256[HEAT_STEPS] = {19, 25, 32, 67, 16, 131, 160, 124
 
 /* The einsum letter colours, cycled by letter index. */
 static const short LETTERS_256[LETTER_COLORS] = {167, 71, 172, 68, 133, 37};
-static const short LETTERS_8[LETTER_COLORS] = {COLOR_RED, COLOR_GREEN, COLOR_YELLOW, COLOR_BLUE, COLOR_MAGENTA, COLOR_CYAN};
+static const short LETTERS_8[LETTER_COLORS] = {COLOR_RED,  COLOR_GREEN,   COLOR_YELLOW,
+                                               COLOR_BLUE, COLOR_MAGENTA, COLOR_CYAN};
 
 /* The colour pair for (fg, bg), allocating it on first use. Pair 0 (the
  * terminal's default) when both are default or when pairs run out. */
@@ -312,11 +313,13 @@ static void theme_presenter(Theme *theme, ColorLevel level)
     theme->role[ROLE_FOOTER_KEY] = theme_look(theme, level, (Style){blue, white, A_BOLD});
     /* heat: saturated backgrounds, black text on the light middle */
     static const short HEAT_PRESENTER_256[HEAT_STEPS] = {21, 27, 33, 39, 16, 208, 202, 196, 160};
-    static const short HEAT_PRESENTER_8[HEAT_STEPS] = {COLOR_BLUE, COLOR_BLUE, COLOR_CYAN,  COLOR_CYAN, COLOR_BLACK,
-                                                       COLOR_YELLOW, COLOR_RED, COLOR_RED, COLOR_RED};
+    static const short HEAT_PRESENTER_8[HEAT_STEPS] = {COLOR_BLUE,   COLOR_BLUE, COLOR_CYAN, COLOR_CYAN, COLOR_BLACK,
+                                                       COLOR_YELLOW, COLOR_RED,  COLOR_RED,  COLOR_RED};
     for (int i = 0; i < HEAT_STEPS; i++) {
         short bg = rich ? HEAT_PRESENTER_256[i] : HEAT_PRESENTER_8[i];
-        short fg = i == FRAME_HEAT_LEVELS ? white : (bg == (rich ? 39 : COLOR_CYAN) || bg == (rich ? 208 : COLOR_YELLOW) ? black : white);
+        short fg = i == FRAME_HEAT_LEVELS
+                       ? white
+                       : (bg == (rich ? 39 : COLOR_CYAN) || bg == (rich ? 208 : COLOR_YELLOW) ? black : white);
         theme->value[i] = theme_look(theme, level, (Style){fg, bg, A_BOLD});
         theme->cursor[i] = theme_look(theme, level, (Style){fg, bg, A_BOLD | A_REVERSE});
     }
@@ -492,30 +495,66 @@ static bool translate_key(int status, wint_t wch, KeyCode *key)
 {
     if (status == KEY_CODE_YES) {
         switch (wch) {
-        case KEY_UP: *key = KEY_CODE_UP; return true;
-        case KEY_DOWN: *key = KEY_CODE_DOWN; return true;
-        case KEY_LEFT: *key = KEY_CODE_LEFT; return true;
-        case KEY_RIGHT: *key = KEY_CODE_RIGHT; return true;
-        case KEY_PPAGE: *key = KEY_CODE_PAGE_UP; return true;
-        case KEY_NPAGE: *key = KEY_CODE_PAGE_DOWN; return true;
-        case KEY_HOME: *key = KEY_CODE_HOME; return true;
-        case KEY_END: *key = KEY_CODE_END; return true;
-        case KEY_ENTER: *key = KEY_CODE_ENTER; return true;
-        case KEY_BTAB: *key = KEY_CODE_BACK_TAB; return true;
-        case KEY_BACKSPACE: *key = KEY_CODE_BACKSPACE; return true;
-        case KEY_F(1): *key = KEY_CODE_F1; return true;
-        case KEY_RESIZE: *key = KEY_CODE_RESIZE; return true;
-        default: return false;
+        case KEY_UP:
+            *key = KEY_CODE_UP;
+            return true;
+        case KEY_DOWN:
+            *key = KEY_CODE_DOWN;
+            return true;
+        case KEY_LEFT:
+            *key = KEY_CODE_LEFT;
+            return true;
+        case KEY_RIGHT:
+            *key = KEY_CODE_RIGHT;
+            return true;
+        case KEY_PPAGE:
+            *key = KEY_CODE_PAGE_UP;
+            return true;
+        case KEY_NPAGE:
+            *key = KEY_CODE_PAGE_DOWN;
+            return true;
+        case KEY_HOME:
+            *key = KEY_CODE_HOME;
+            return true;
+        case KEY_END:
+            *key = KEY_CODE_END;
+            return true;
+        case KEY_ENTER:
+            *key = KEY_CODE_ENTER;
+            return true;
+        case KEY_BTAB:
+            *key = KEY_CODE_BACK_TAB;
+            return true;
+        case KEY_BACKSPACE:
+            *key = KEY_CODE_BACKSPACE;
+            return true;
+        case KEY_F(1):
+            *key = KEY_CODE_F1;
+            return true;
+        case KEY_RESIZE:
+            *key = KEY_CODE_RESIZE;
+            return true;
+        default:
+            return false;
         }
     }
     switch (wch) {
     case '\r':
-    case '\n': *key = KEY_CODE_ENTER; return true;
-    case 27: *key = KEY_CODE_ESCAPE; return true;
-    case '\t': *key = KEY_CODE_TAB; return true;
+    case '\n':
+        *key = KEY_CODE_ENTER;
+        return true;
+    case 27:
+        *key = KEY_CODE_ESCAPE;
+        return true;
+    case '\t':
+        *key = KEY_CODE_TAB;
+        return true;
     case 8:
-    case 127: *key = KEY_CODE_BACKSPACE; return true;
-    default: break;
+    case 127:
+        *key = KEY_CODE_BACKSPACE;
+        return true;
+    default:
+        break;
     }
     if (wch >= 1 && wch <= 26) {
         *key = KEY_CTRL('a' + (int)wch - 1);
@@ -634,10 +673,10 @@ static void theme_setup(Theme *theme, const TuiOptions *opts)
 /* Everything tui_run sets up, so one function can take it down. */
 typedef struct Tui {
     SCREEN *screen;
-    Theme theme;                                /* the looks of the roles on this terminal (tui_start) */
-    FILE *tty;                                  /* /dev/tty when stdin or stdout is redirected, else NULL; owned */
-    int old_cursor;                             /* visibility before we hid it, or ERR */
-    struct sigaction saved[TUI_SIGNAL_SLOTS];   /* dispositions before newterm, by signal number */
+    Theme theme;                              /* the looks of the roles on this terminal (tui_start) */
+    FILE *tty;                                /* /dev/tty when stdin or stdout is redirected, else NULL; owned */
+    int old_cursor;                           /* visibility before we hid it, or ERR */
+    struct sigaction saved[TUI_SIGNAL_SLOTS]; /* dispositions before newterm, by signal number */
 } Tui;
 
 /* Closes the /dev/tty tui_start may have opened. */
@@ -693,8 +732,10 @@ static void newterm_cause(const char *term, int saved_errno, char *cause, size_t
     }
     if (env_size_bad("COLUMNS") || env_size_bad("LINES")) {
         const char *columns = getenv("COLUMNS"), *lines = getenv("LINES");
-        snprintf(cause, size, "curses cannot use the screen size COLUMNS=%.20s LINES=%.20s (unset them, or give the "
-                 "terminal's size)", columns != NULL ? columns : "", lines != NULL ? lines : "");
+        snprintf(cause, size,
+                 "curses cannot use the screen size COLUMNS=%.20s LINES=%.20s (unset them, or give the "
+                 "terminal's size)",
+                 columns != NULL ? columns : "", lines != NULL ? lines : "");
         return;
     }
     snprintf(cause, size, "unknown terminal type \"%s\" (TERM)", term);
@@ -737,8 +778,8 @@ static bool tui_start(Tui *tui, const TuiOptions *opts, Error *err)
         delscreen(tui->screen);
         signals_restore(tui->saved);
         tui_close_tty(tui);
-        return error_set(err, STATUS_FAILURE, "cannot start the terminal UI: terminal type \"%s\" (TERM) cannot move the cursor",
-                         term);
+        return error_set(err, STATUS_FAILURE,
+                         "cannot start the terminal UI: terminal type \"%s\" (TERM) cannot move the cursor", term);
     }
     curses_active = 1;
     signals_install(tui->saved);

@@ -16,9 +16,9 @@
 
 /* Options the backend reads. */
 typedef struct TuiOptions {
-    bool no_color;   /* --no-color or NO_COLOR set: attributes and glyphs only */
-    bool ascii;      /* --ascii or a non-UTF-8 locale: no box drawing */
-    bool presenter;  /* --theme presenter: high contrast for a projector */
+    bool no_color;  /* --no-color or NO_COLOR set: attributes and glyphs only */
+    bool ascii;     /* --ascii or a non-UTF-8 locale: no box drawing */
+    bool presenter; /* --theme presenter: high contrast for a projector */
 } TuiOptions;
 
 /* Runs the interactive UI on the terminal until the user quits. Returns

@@ -92,8 +92,7 @@ static void compose_header(const App *app, Frame *frame)
                      step->part == PART_SINGLE_HEAD  ? "part 1: one head"
                      : step->part == PART_MULTI_HEAD ? "part 2: multi-head"
                                                      : "part 3: GPT-2",
-                     app->pos + 1,
-                     app->n_walk);
+                     app->pos + 1, app->n_walk);
     int right_col = frame->cols - n;
     char left[256];
     snprintf(left, sizeof left, " attn-trace %s %s", app->options.ascii ? "-" : "·", app->options.title);
@@ -119,9 +118,9 @@ static void compose_letters(const App *app, Frame *frame, int row)
         seen[len] = *c;
         seen[len + 1] = '\0';
         size_t size = *c == 's' || *c == 'i' || *c == 'j' || *c == 'k' ? cfg->n_tokens
-                      : *c == 'd'                                       ? cfg->d_model
-                      : *c == 'h'                                       ? cfg->heads
-                                                                        : config_d_k(cfg);
+                      : *c == 'd'                                      ? cfg->d_model
+                      : *c == 'h'                                      ? cfg->heads
+                                                                       : config_d_k(cfg);
         /* in 'hij,hjk->hik' k runs over the head width, in 'hse,hek->hsk' over tokens */
         if (*c == 'k' && strstr(eq, "hjk") != NULL)
             size = config_d_k(cfg);
@@ -133,8 +132,7 @@ static void compose_letters(const App *app, Frame *frame, int row)
         col += 1;
         col += frame_printf(frame, row, col, ROLE_DIM, frame->cols - col, "=%zu", size);
     }
-    col += frame_put(frame, row, col, app->options.ascii ? "  - summed:" : "  · summed:", ROLE_DIM,
-                     frame->cols - col);
+    col += frame_put(frame, row, col, app->options.ascii ? "  - summed:" : "  · summed:", ROLE_DIM, frame->cols - col);
     for (const char *c = eq; arrow != NULL && c < arrow; c++) {
         if (*c < 'a' || *c > 'z' || strchr(arrow, *c) != NULL)
             continue;
@@ -632,8 +630,7 @@ static void panel_links(const App *app, Frame *frame, int tensor, const PanelVie
         }
         /* the selection, too thin to be listed, still shows at the end */
         size_t sel = app->cursor[app->step][tensor];
-        if (app->focus[app->step] == tensor && sel >= first && sel < first + grid->cols &&
-            !(t->data[sel] >= 0.01f)) {
+        if (app->focus[app->step] == tensor && sel >= first && sel < first + grid->cols && !(t->data[sel] >= 0.01f)) {
             char word[64];
             index_label(app, grid->col_dim, sel - first, word, sizeof word);
             link_entry(app, frame, tensor, sel, word, row + r, x, width);
@@ -668,8 +665,8 @@ static void compose_status(const App *app, Frame *frame, int row)
     int s = app->step, t = app->focus[s];
     if (app->resumed) {
         char note[160];
-        snprintf(note, sizeof note, "Resumed at step %d of %d. g: the first step; --restart: start over",
-                 app->pos + 1, app->n_walk);
+        snprintf(note, sizeof note, "Resumed at step %d of %d. g: the first step; --restart: start over", app->pos + 1,
+                 app->n_walk);
         put_cut(frame, row, 1, note, ROLE_STRONG, frame->cols - 2);
         return;
     }
@@ -699,16 +696,16 @@ static void compose_footer(const App *app, Frame *frame)
         const char *label;
         int rank; /* 0 is kept longest */
     } SHOWN[] = {
-        {ACTION_NEXT_STEP, "next", 2}, {ACTION_PREV_STEP, "back", 5},     {ACTION_UP, "select", 7},
+        {ACTION_NEXT_STEP, "next", 2},    {ACTION_PREV_STEP, "back", 5},  {ACTION_UP, "select", 7},
         {ACTION_NEXT_PANEL, "tensor", 6}, {ACTION_NEXT_SLICE, "head", 4}, {ACTION_INSPECT, "inspect", 3},
-        {ACTION_HELP, "help", 1},      {ACTION_QUIT, "quit", 0},         {ACTION_STEP_LIST, "steps", 8},
+        {ACTION_HELP, "help", 1},         {ACTION_QUIT, "quit", 0},       {ACTION_STEP_LIST, "steps", 8},
     };
     enum { N_SHOWN = sizeof SHOWN / sizeof SHOWN[0] };
     int row = frame->rows - 1;
     frame_fill(frame, row, 0, 1, frame->cols, ' ', ROLE_FOOTER);
     if (app->overlay == OVERLAY_QUIZ) { /* the quiz's keys: letters type, the others look around */
         bool settled = app->quiz[app->pos][app->quiz_index].status != QUIZ_OPEN;
-        const char *keys = settled                ? "Enter continue  Esc close  arrows/Tab look"
+        const char *keys = settled ? "Enter continue  Esc close  arrows/Tab look"
                            : frame->cols >= 80
                                ? "Enter check  Esc skip  Ctrl-R answer  arrows/PgUp/PgDn/Tab look  Ctrl-N/P head"
                                : "Enter check  Esc skip  ^R answer  arrows/Tab look";
@@ -869,8 +866,9 @@ static BoxPlace inspector_place(const Frame *frame, int n_lines, int widest)
     for (int r = 0; r < frame->rows; r++)
         for (int c = 0; c < frame->cols; c++) {
             Role role = frame->cells[r * frame->cols + c].role;
-            prefix[r * stride + c + 1] =
-                prefix[r * stride + c] + (role == ROLE_CURSOR ? 1000 : role == ROLE_SOURCE ? 1 : 0);
+            prefix[r * stride + c + 1] = prefix[r * stride + c] + (role == ROLE_CURSOR   ? 1000
+                                                                   : role == ROLE_SOURCE ? 1
+                                                                                         : 0);
         }
     const int xs[] = {(frame->cols - w) / 2, 1, frame->cols - 1 - w};
     long best_score = -1;
@@ -1034,8 +1032,8 @@ static void compose_steps(const App *app, Frame *frame)
         Role role = k == app->list_selected ? ROLE_OVERLAY_SELECT : ROLE_OVERLAY;
         frame_fill(frame, top + r, left, 1, cols, ' ', role);
         /* ">" marks the highlighted line (visible without colour), "*" the step on screen */
-        frame_printf(frame, top + r, left, role, cols, "%c %2d %c %-16s %s", k == app->list_selected ? '>' : ' ',
-                     k + 1, k == app->pos ? '*' : ' ', step->id, step->title);
+        frame_printf(frame, top + r, left, role, cols, "%c %2d %c %-16s %s", k == app->list_selected ? '>' : ' ', k + 1,
+                     k == app->pos ? '*' : ' ', step->id, step->title);
     }
 }
 
@@ -1062,12 +1060,13 @@ static void recap_text(const App *app, StrBuf *text)
         int pad = 36 - (int)utf8_width(title);
         strbuf_printf(text, "  %4d  %s%*s  %s %s\n", k + 1, title, pad > 0 ? pad : 0, "", tt->name, shape);
     }
-    strbuf_puts(text, "\nWhere attention sits: in a transformer block, attention's output is\n"
-                      "added back to the block's input (the residual connection); an MLP\n"
-                      "then reworks each token's vector on its own, and is added back too,\n"
-                      "with a layer norm before each. Blocks are stacked, and the last\n"
-                      "vector at each position becomes scores over the vocabulary: the\n"
-                      "prediction of the next token.\n");
+    strbuf_puts(text,
+                "\nWhere attention sits: in a transformer block, attention's output is\n"
+                "added back to the block's input (the residual connection); an MLP\n"
+                "then reworks each token's vector on its own, and is added back too,\n"
+                "with a layer norm before each. Blocks are stacked, and the last\n"
+                "vector at each position becomes scores over the vocabulary: the\n"
+                "prediction of the next token.\n");
     const Lesson *lesson = app->lesson;
     if (lesson != NULL) {
         int asked = 0, first = 0, later = 0, shown = 0, skipped = 0;
@@ -1080,8 +1079,9 @@ static void recap_text(const App *app, StrBuf *text)
                 shown += state->status == QUIZ_SHOWN;
                 skipped += state->status == QUIZ_PASSED;
             }
-        strbuf_printf(text, "\nQuestions: %d of %d right at the first try, %d after a wrong answer,\n"
-                            "%d answers shown, %d skipped, %d not reached.\n",
+        strbuf_printf(text,
+                      "\nQuestions: %d of %d right at the first try, %d after a wrong answer,\n"
+                      "%d answers shown, %d skipped, %d not reached.\n",
                       first, asked, later, shown, skipped, asked - first - later - shown - skipped);
     }
     strbuf_puts(text, "\nEsc or Space closes this page; then b goes back a step, g to the first.");

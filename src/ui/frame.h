@@ -18,26 +18,26 @@
 
 /* What a cell is, for the backend to choose its look. */
 typedef enum Role {
-    ROLE_TEXT,          /* plain text */
-    ROLE_DIM,           /* secondary text: hints, shapes */
-    ROLE_STRONG,        /* emphasis inside text */
-    ROLE_CODE,          /* `code` inside text */
-    ROLE_HEADER,        /* the top bar */
-    ROLE_FOOTER,        /* the bottom bar */
-    ROLE_FOOTER_KEY,    /* a key name in the footer */
-    ROLE_TITLE,         /* the step title */
-    ROLE_FORMULA,       /* the step formula */
-    ROLE_BORDER,        /* panel frames */
-    ROLE_PANEL_TITLE,   /* a tensor's name in its panel frame */
-    ROLE_PANEL_FOCUS,   /* the frame of the panel that has the cursor */
-    ROLE_LABEL,         /* row and column labels (token words, indices) */
-    ROLE_VALUE,         /* a tensor value; its heat says how large */
-    ROLE_CURSOR,        /* the selected value */
-    ROLE_SOURCE,        /* a value the selected one is computed from */
-    ROLE_OVERLAY,       /* text of an overlay (help, step list, inspector) */
-    ROLE_OVERLAY_SELECT,/* the selected line of an overlay list */
-    ROLE_LETTER,        /* an einsum letter; its letter index picks the colour */
-    ROLE_WARNING,       /* "terminal too small" and the like */
+    ROLE_TEXT,           /* plain text */
+    ROLE_DIM,            /* secondary text: hints, shapes */
+    ROLE_STRONG,         /* emphasis inside text */
+    ROLE_CODE,           /* `code` inside text */
+    ROLE_HEADER,         /* the top bar */
+    ROLE_FOOTER,         /* the bottom bar */
+    ROLE_FOOTER_KEY,     /* a key name in the footer */
+    ROLE_TITLE,          /* the step title */
+    ROLE_FORMULA,        /* the step formula */
+    ROLE_BORDER,         /* panel frames */
+    ROLE_PANEL_TITLE,    /* a tensor's name in its panel frame */
+    ROLE_PANEL_FOCUS,    /* the frame of the panel that has the cursor */
+    ROLE_LABEL,          /* row and column labels (token words, indices) */
+    ROLE_VALUE,          /* a tensor value; its heat says how large */
+    ROLE_CURSOR,         /* the selected value */
+    ROLE_SOURCE,         /* a value the selected one is computed from */
+    ROLE_OVERLAY,        /* text of an overlay (help, step list, inspector) */
+    ROLE_OVERLAY_SELECT, /* the selected line of an overlay list */
+    ROLE_LETTER,         /* an einsum letter; its letter index picks the colour */
+    ROLE_WARNING,        /* "terminal too small" and the like */
     ROLE_COUNT
 } Role;
 
@@ -45,18 +45,18 @@ typedef enum Role {
 #define FRAME_HEAT_LEVELS 4
 
 typedef struct Cell {
-    uint32_t ch;        /* Unicode code point; 0 marks the right half of a wide character */
-    uint8_t role;       /* a Role */
-    int8_t heat;        /* for ROLE_VALUE/CURSOR/SOURCE: -FRAME_HEAT_LEVELS..FRAME_HEAT_LEVELS */
-    uint8_t letter;     /* for ROLE_LETTER: which letter colour, 0.. */
+    uint32_t ch;    /* Unicode code point; 0 marks the right half of a wide character */
+    uint8_t role;   /* a Role */
+    int8_t heat;    /* for ROLE_VALUE/CURSOR/SOURCE: -FRAME_HEAT_LEVELS..FRAME_HEAT_LEVELS */
+    uint8_t letter; /* for ROLE_LETTER: which letter colour, 0.. */
 } Cell;
 
 typedef struct Frame {
-    int rows, cols;     /* size in cells */
-    Cell *cells;        /* rows * cols, row-major; owned */
-    int cursor_row;     /* where the terminal cursor should rest, or -1 */
+    int rows, cols; /* size in cells */
+    Cell *cells;    /* rows * cols, row-major; owned */
+    int cursor_row; /* where the terminal cursor should rest, or -1 */
     int cursor_col;
-    bool ascii;         /* frame_put writes only ASCII (see frame_put) */
+    bool ascii; /* frame_put writes only ASCII (see frame_put) */
 } Frame;
 
 /* Makes frame rows x cols (each at least 1) of blank text cells. Returns

@@ -254,8 +254,8 @@ static void keep_overlay_scroll(App *app, int rows, int cols)
 
 /* What a step-screen handler knows of the screen besides the state. */
 typedef struct KeyContext {
-    int panels_width;   /* columns of the tensor panels (view_layout) */
-    long page;          /* rows Page Up and Page Down move the selection */
+    int panels_width; /* columns of the tensor panels (view_layout) */
+    long page;        /* rows Page Up and Page Down move the selection */
 } KeyContext;
 
 typedef void (*StepAction)(App *app, Action action, const KeyContext *ctx);
@@ -330,10 +330,9 @@ static const struct {
     int to_edge;       /* -1: the row's start, 1: its end, 0: neither */
     bool paged;
 } MOVES[ACTION_COUNT] = {
-    [ACTION_UP] = {-1, 0, 0, false},        [ACTION_DOWN] = {1, 0, 0, false},
-    [ACTION_LEFT] = {0, -1, 0, false},      [ACTION_RIGHT] = {0, 1, 0, false},
-    [ACTION_ROW_START] = {0, 0, -1, false}, [ACTION_ROW_END] = {0, 0, 1, false},
-    [ACTION_PAGE_UP] = {-1, 0, 0, true},    [ACTION_PAGE_DOWN] = {1, 0, 0, true},
+    [ACTION_UP] = {-1, 0, 0, false},     [ACTION_DOWN] = {1, 0, 0, false},       [ACTION_LEFT] = {0, -1, 0, false},
+    [ACTION_RIGHT] = {0, 1, 0, false},   [ACTION_ROW_START] = {0, 0, -1, false}, [ACTION_ROW_END] = {0, 0, 1, false},
+    [ACTION_PAGE_UP] = {-1, 0, 0, true}, [ACTION_PAGE_DOWN] = {1, 0, 0, true},
 };
 
 /* The arrows, h/j/k/l, 0/$ and the page keys: moves the selection (MOVES). */
@@ -372,17 +371,28 @@ static void switch_slice(App *app, Action action, const KeyContext *ctx)
 /* What each action does on the step screen; NULL: nothing there. Quitting
  * is handled before the table (it is the one action that ends the loop). */
 static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
-    [ACTION_NEXT_STEP] = next_step,      [ACTION_PREV_STEP] = go_step,
-    [ACTION_FIRST_STEP] = go_step,       [ACTION_LAST_STEP] = go_step,
-    [ACTION_STEP_LIST] = open_step_list, [ACTION_UP] = move,
-    [ACTION_DOWN] = move,                [ACTION_LEFT] = move,
-    [ACTION_RIGHT] = move,               [ACTION_ROW_START] = move,
-    [ACTION_ROW_END] = move,             [ACTION_PAGE_UP] = move,
-    [ACTION_PAGE_DOWN] = move,           [ACTION_NEXT_PANEL] = switch_panel,
-    [ACTION_PREV_PANEL] = switch_panel,  [ACTION_NEXT_SLICE] = switch_slice,
-    [ACTION_PREV_SLICE] = switch_slice,  [ACTION_INSPECT] = open_text_overlay,
-    [ACTION_NOTES] = open_text_overlay,  [ACTION_EXPLAIN] = open_text_overlay,
-    [ACTION_HELP] = open_text_overlay,   [ACTION_PICTURE] = next_picture,
+    [ACTION_NEXT_STEP] = next_step,
+    [ACTION_PREV_STEP] = go_step,
+    [ACTION_FIRST_STEP] = go_step,
+    [ACTION_LAST_STEP] = go_step,
+    [ACTION_STEP_LIST] = open_step_list,
+    [ACTION_UP] = move,
+    [ACTION_DOWN] = move,
+    [ACTION_LEFT] = move,
+    [ACTION_RIGHT] = move,
+    [ACTION_ROW_START] = move,
+    [ACTION_ROW_END] = move,
+    [ACTION_PAGE_UP] = move,
+    [ACTION_PAGE_DOWN] = move,
+    [ACTION_NEXT_PANEL] = switch_panel,
+    [ACTION_PREV_PANEL] = switch_panel,
+    [ACTION_NEXT_SLICE] = switch_slice,
+    [ACTION_PREV_SLICE] = switch_slice,
+    [ACTION_INSPECT] = open_text_overlay,
+    [ACTION_NOTES] = open_text_overlay,
+    [ACTION_EXPLAIN] = open_text_overlay,
+    [ACTION_HELP] = open_text_overlay,
+    [ACTION_PICTURE] = next_picture,
     [ACTION_TORCH] = toggle_torch,
 };
 
@@ -395,8 +405,8 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
 /* The actions a quiz lets through to the step screen: moving the
  * selection and changing head (panels go by switch_visible_panel). */
 #define MOVES_OR_SLICE(a)                                                                                              \
-    ((a) == ACTION_UP || (a) == ACTION_DOWN || (a) == ACTION_LEFT || (a) == ACTION_RIGHT || (a) == ACTION_ROW_START ||  \
-     (a) == ACTION_ROW_END || (a) == ACTION_PAGE_UP || (a) == ACTION_PAGE_DOWN || (a) == ACTION_NEXT_SLICE ||         \
+    ((a) == ACTION_UP || (a) == ACTION_DOWN || (a) == ACTION_LEFT || (a) == ACTION_RIGHT || (a) == ACTION_ROW_START || \
+     (a) == ACTION_ROW_END || (a) == ACTION_PAGE_UP || (a) == ACTION_PAGE_DOWN || (a) == ACTION_NEXT_SLICE ||          \
      (a) == ACTION_PREV_SLICE)
 
 static bool handle_key(App *app, KeyCode key, int rows, int cols)

@@ -174,12 +174,24 @@ static const struct {
     const char *name;
     KeyCode key;
 } KEY_NAMES[] = {
-    {"Right", KEY_CODE_RIGHT}, {"Left", KEY_CODE_LEFT},         {"Up", KEY_CODE_UP},
-    {"Down", KEY_CODE_DOWN},   {"Enter", KEY_CODE_ENTER},       {"CR", KEY_CODE_ENTER},
-    {"Return", KEY_CODE_ENTER}, {"Esc", KEY_CODE_ESCAPE},       {"Tab", KEY_CODE_TAB},
-    {"S-Tab", KEY_CODE_BACK_TAB}, {"Space", ' '},               {"BS", KEY_CODE_BACKSPACE},
-    {"PageUp", KEY_CODE_PAGE_UP}, {"PageDown", KEY_CODE_PAGE_DOWN}, {"Home", KEY_CODE_HOME},
-    {"End", KEY_CODE_END},     {"F1", KEY_CODE_F1},             {"lt", '<'},
+    {"Right", KEY_CODE_RIGHT},
+    {"Left", KEY_CODE_LEFT},
+    {"Up", KEY_CODE_UP},
+    {"Down", KEY_CODE_DOWN},
+    {"Enter", KEY_CODE_ENTER},
+    {"CR", KEY_CODE_ENTER},
+    {"Return", KEY_CODE_ENTER},
+    {"Esc", KEY_CODE_ESCAPE},
+    {"Tab", KEY_CODE_TAB},
+    {"S-Tab", KEY_CODE_BACK_TAB},
+    {"Space", ' '},
+    {"BS", KEY_CODE_BACKSPACE},
+    {"PageUp", KEY_CODE_PAGE_UP},
+    {"PageDown", KEY_CODE_PAGE_DOWN},
+    {"Home", KEY_CODE_HOME},
+    {"End", KEY_CODE_END},
+    {"F1", KEY_CODE_F1},
+    {"lt", '<'},
 };
 
 bool keys_parse(const char *text, KeyCode *keys, size_t max, size_t *n, Error *err)
@@ -207,13 +219,15 @@ bool keys_parse(const char *text, KeyCode *keys, size_t max, size_t *n, Error *e
                 found = true;
             }
             if (!found)
-                return error_set_at(err, STATUS_USAGE, at, "unknown key <%s> (the names are listed under --keys in man attn-trace)", name);
+                return error_set_at(err, STATUS_USAGE, at,
+                                    "unknown key <%s> (the names are listed under --keys in man attn-trace)", name);
             p = close + 1;
         } else {
             uint32_t cp;
             int len = utf8_decode(p, &cp);
             if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-                return error_set_at(err, STATUS_USAGE, at, "a control character or invalid UTF-8; name keys as <Esc>, <C-l>");
+                return error_set_at(err, STATUS_USAGE, at,
+                                    "a control character or invalid UTF-8; name keys as <Esc>, <C-l>");
             key = cp;
             p += len;
         }

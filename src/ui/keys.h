@@ -35,8 +35,8 @@ enum {
     KEY_CODE_BACK_TAB,
     KEY_CODE_BACKSPACE,
     KEY_CODE_F1,
-    KEY_CODE_RESIZE,     /* the terminal changed size (not a key a user types) */
-    KEY_CODE_CTRL_BASE   /* KEY_CODE_CTRL_BASE + 'a'..'z': Ctrl and a letter */
+    KEY_CODE_RESIZE,   /* the terminal changed size (not a key a user types) */
+    KEY_CODE_CTRL_BASE /* KEY_CODE_CTRL_BASE + 'a'..'z': Ctrl and a letter */
 };
 
 /* Ctrl plus a lower-case letter. */
@@ -77,7 +77,7 @@ typedef enum Action {
 typedef struct KeyBinding {
     KeyCode key;
     Action action;
-    const char *key_name;   /* as shown in help: "Space", "→", "g" */
+    const char *key_name; /* as shown in help: "Space", "→", "g" */
 } KeyBinding;
 
 /* The whole table, in help order. */

@@ -26,26 +26,26 @@
 
 typedef enum Overlay {
     OVERLAY_NONE,
-    OVERLAY_HELP,      /* the key table */
-    OVERLAY_STEPS,     /* the list of steps, to jump to one */
-    OVERLAY_INSPECT,   /* the arithmetic behind the selected value */
-    OVERLAY_QUIZ,      /* a lesson's question, answered in place */
-    OVERLAY_NOTES,     /* the step's presenter notes */
-    OVERLAY_EXPLAIN,   /* the step's whole explanation */
-    OVERLAY_RECAP      /* the end of the walk: its shapes, where attention sits, the quiz score */
+    OVERLAY_HELP,    /* the key table */
+    OVERLAY_STEPS,   /* the list of steps, to jump to one */
+    OVERLAY_INSPECT, /* the arithmetic behind the selected value */
+    OVERLAY_QUIZ,    /* a lesson's question, answered in place */
+    OVERLAY_NOTES,   /* the step's presenter notes */
+    OVERLAY_EXPLAIN, /* the step's whole explanation */
+    OVERLAY_RECAP    /* the end of the walk: its shapes, where attention sits, the quiz score */
 } Overlay;
 
 /* Where a learner is with one quiz. */
 typedef enum QuizStatus {
-    QUIZ_OPEN,          /* not answered yet */
-    QUIZ_RIGHT,         /* answered right (tries says after how many wrong ones) */
-    QUIZ_SHOWN,         /* the learner asked for the answer */
-    QUIZ_PASSED         /* skipped */
+    QUIZ_OPEN,  /* not answered yet */
+    QUIZ_RIGHT, /* answered right (tries says after how many wrong ones) */
+    QUIZ_SHOWN, /* the learner asked for the answer */
+    QUIZ_PASSED /* skipped */
 } QuizStatus;
 
 typedef struct QuizState {
     QuizStatus status;
-    int tries;          /* wrong answers so far */
+    int tries; /* wrong answers so far */
 } QuizState;
 
 /* The quiz being answered: its place and what has been typed. */
@@ -76,41 +76,41 @@ typedef enum Picture {
 
 /* Display settings fixed at start. */
 typedef struct ViewOptions {
-    int precision;   /* digits after the point */
-    bool no_color;   /* add a glyph after each value to show its size */
-    bool ascii;      /* ASCII instead of box drawing and arrows */
+    int precision;     /* digits after the point */
+    bool no_color;     /* add a glyph after each value to show its size */
+    bool ascii;        /* ASCII instead of box drawing and arrows */
     const char *title; /* lesson title for the header */
 } ViewOptions;
 
 struct App {
     const Trace *trace;
-    const Lesson *lesson;                                       /* the lesson walked, or NULL for all steps */
+    const Lesson *lesson; /* the lesson walked, or NULL for all steps */
     ViewOptions options;
-    int walk[TRACE_MAX_STEPS];                                  /* trace step indices, in walking order */
+    int walk[TRACE_MAX_STEPS]; /* trace step indices, in walking order */
     int n_walk;
-    int pos;                                                    /* position in walk of the step on screen */
-    int step;                                                   /* step on screen: walk[pos] */
-    QuizState quiz[LESSON_MAX_STEPS][LESSON_MAX_QUIZZES];       /* per walk position and quiz */
-    int quiz_index;                                             /* OVERLAY_QUIZ: which quiz of the step */
-    char quiz_input[QUIZ_INPUT_BYTES];                          /* OVERLAY_QUIZ: the typed answer */
-    QuizFeedback quiz_feedback;                                 /* OVERLAY_QUIZ: what the last Enter said */
-    char quiz_last[QUIZ_INPUT_BYTES];                           /* OVERLAY_QUIZ: the last wrong answer typed */
-    bool progress_dirty;                                        /* the step or a quiz changed since saved */
-    void (*on_progress)(App *app, void *context);               /* called after a key that changed them, or NULL */
-    int autoplay_ms;                                            /* --autoplay: time per step, 0 when off */
-    int autoplay_move;                                          /* moves made on the step on screen */
+    int pos;                                              /* position in walk of the step on screen */
+    int step;                                             /* step on screen: walk[pos] */
+    QuizState quiz[LESSON_MAX_STEPS][LESSON_MAX_QUIZZES]; /* per walk position and quiz */
+    int quiz_index;                                       /* OVERLAY_QUIZ: which quiz of the step */
+    char quiz_input[QUIZ_INPUT_BYTES];                    /* OVERLAY_QUIZ: the typed answer */
+    QuizFeedback quiz_feedback;                           /* OVERLAY_QUIZ: what the last Enter said */
+    char quiz_last[QUIZ_INPUT_BYTES];                     /* OVERLAY_QUIZ: the last wrong answer typed */
+    bool progress_dirty;                                  /* the step or a quiz changed since saved */
+    void (*on_progress)(App *app, void *context);         /* called after a key that changed them, or NULL */
+    int autoplay_ms;                                      /* --autoplay: time per step, 0 when off */
+    int autoplay_move;                                    /* moves made on the step on screen */
     void *progress_context;
-    int focus[TRACE_MAX_STEPS];                                 /* focused panel of each step */
-    size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* selected offset of each tensor */
+    int focus[TRACE_MAX_STEPS];                             /* focused panel of each step */
+    size_t cursor[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* selected offset of each tensor */
     Overlay overlay;
-    Picture picture;                                            /* how weights are drawn (v) */
-    bool show_torch;                                            /* the step's PyTorch line under the formula (c) */
-    bool resumed;                                               /* say "resumed at step N" until the next key */
-    int list_selected;                                          /* OVERLAY_STEPS: highlighted step */
-    int overlay_scroll;                                         /* first line shown of a long overlay, >= 0;
+    Picture picture;                                        /* how weights are drawn (v) */
+    bool show_torch;                                        /* the step's PyTorch line under the formula (c) */
+    bool resumed;                                           /* say "resumed at step N" until the next key */
+    int list_selected;                                      /* OVERLAY_STEPS: highlighted step */
+    int overlay_scroll;                                     /* first line shown of a long overlay, >= 0;
                                                                    app_handle_key clamps it to the text */
-    ExplainFormats formats;                                      /* per tensor, computed once */
-    float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS];     /* largest finite |value|, for heat */
+    ExplainFormats formats;                                 /* per tensor, computed once */
+    float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* largest finite |value|, for heat */
 };
 
 /* The number format a tensor's panel uses, chosen by what the tensor is and
@@ -191,17 +191,17 @@ void view_grid_locate(const TensorGrid *grid, size_t offset, size_t *slice, size
 
 /* Where each part of the step screen goes, for a rows x cols terminal. */
 typedef struct ViewLayout {
-    bool too_small;          /* below VIEW_MIN_ROWS x VIEW_MIN_COLS */
-    int formula_rows;        /* formula (and einsum letters, and PyTorch code) lines */
-    int torch_rows;          /* of those, the last ones that hold the PyTorch line (c); 0 when hidden */
+    bool too_small;   /* below VIEW_MIN_ROWS x VIEW_MIN_COLS */
+    int formula_rows; /* formula (and einsum letters, and PyTorch code) lines */
+    int torch_rows;   /* of those, the last ones that hold the PyTorch line (c); 0 when hidden */
     int explain_top, explain_rows;
     int explain_col, explain_width; /* the explanation's column: below, or at the right on wide screens */
     int panels_top, panels_rows, panels_width;
-    int status_row;          /* the selected value's line */
-    int panel_top[TRACE_MAX_STEP_TENSORS];   /* first row of each panel */
-    int panel_rows[TRACE_MAX_STEP_TENSORS];  /* rows each panel gets (1 = title line only, 0 = not shown) */
-    int more_panels;         /* panels left out for want of room (a "+N more" line says so) */
-    int more_row;            /* where that line goes */
+    int status_row;                         /* the selected value's line */
+    int panel_top[TRACE_MAX_STEP_TENSORS];  /* first row of each panel */
+    int panel_rows[TRACE_MAX_STEP_TENSORS]; /* rows each panel gets (1 = title line only, 0 = not shown) */
+    int more_panels;                        /* panels left out for want of room (a "+N more" line says so) */
+    int more_row;                           /* where that line goes */
     int quiz_top, quiz_rows; /* an open quiz's pane (box included), full width above the status line; 0 rows: none */
 } ViewLayout;
 

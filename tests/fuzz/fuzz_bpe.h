@@ -74,7 +74,8 @@ static inline void fuzz_bpe_check(const Bpe *bpe, const char *text, size_t len)
         FUZZ_CHECK(bpe_merge(bpe, r, &l, &rr, &m), "merge %zu", r);
         FUZZ_CHECK(bpe_pair_rank(bpe, l, rr) == (int32_t)r, "merge %zu's pair has another rank", r);
         size_t ll, rl, ml;
-        const char *lt = bpe_token_text(bpe, l, &ll), *rt = bpe_token_text(bpe, rr, &rl), *mt = bpe_token_text(bpe, m, &ml);
+        const char *lt = bpe_token_text(bpe, l, &ll), *rt = bpe_token_text(bpe, rr, &rl),
+                   *mt = bpe_token_text(bpe, m, &ml);
         FUZZ_CHECK(ml == ll + rl && memcmp(mt, lt, ll) == 0 && memcmp(mt + ll, rt, rl) == 0, "merge %zu's text", r);
     }
     Error err;

@@ -66,8 +66,7 @@ static void check_spec(const EinsumSpec *spec, const char *eq)
     FUZZ_CHECK(spec->n_operands >= 1 && spec->n_operands <= EINSUM_MAX_OPERANDS, "'%s': %d operands", eq,
                spec->n_operands);
     FUZZ_CHECK(spec->out_rank >= 0 && spec->out_rank <= TENSOR_MAX_DIMS, "'%s': out_rank %d", eq, spec->out_rank);
-    FUZZ_CHECK(spec->n_letters >= 1 && spec->n_letters <= EINSUM_MAX_LETTERS, "'%s': %d letters", eq,
-               spec->n_letters);
+    FUZZ_CHECK(spec->n_letters >= 1 && spec->n_letters <= EINSUM_MAX_LETTERS, "'%s': %d letters", eq, spec->n_letters);
     for (int k = 0; k < spec->n_operands; k++) {
         FUZZ_CHECK(spec->rank[k] >= 1 && spec->rank[k] <= TENSOR_MAX_DIMS, "'%s': operand %d rank %d", eq, k,
                    spec->rank[k]);

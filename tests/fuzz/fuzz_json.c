@@ -60,7 +60,8 @@ static void write_string(StrBuf *out, const char *s, size_t len)
             int n = utf8_decode(s + i, &cp);
             FUZZ_CHECK(n > 0, "invalid UTF-8 in a decoded string");
             if (cp >= 0x10000)
-                strbuf_printf(out, "\\u%04X\\u%04X", 0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+                strbuf_printf(out, "\\u%04X\\u%04X", 0xd800 + ((cp - 0x10000) >> 10),
+                              0xdc00 + ((cp - 0x10000) & 0x3ff));
             else
                 strbuf_printf(out, "\\u%04x", cp);
             i += (size_t)n;

@@ -80,8 +80,8 @@ static int pick_rows(uint8_t b)
  * '×' (a shape separator), wide CJK and emoji, a combining mark, a
  * surrogate, the last code point, a right-to-left mark, a non-breaking
  * space. */
-static const KeyCode WIDE_KEYS[] = {0xe9, 0xd7, 0x4e2d, 0x1f600, 0x301, 0xd800, 0x10ffff, 0x200f, 0xa0, 0xff0c, 0x2192,
-                                    0xfffd, 0x3000, 0xe000, 0x1d40, 0xb7};
+static const KeyCode WIDE_KEYS[] = {0xe9, 0xd7,   0x4e2d, 0x1f600, 0x301,  0xd800, 0x10ffff, 0x200f,
+                                    0xa0, 0xff0c, 0x2192, 0xfffd,  0x3000, 0xe000, 0x1d40,   0xb7};
 
 /* The key byte b stands for. */
 static KeyCode key_of(uint8_t b)
@@ -111,8 +111,22 @@ static KeyCode key_of(uint8_t b)
     if (b >= 0xb0 && b <= 0xbf)
         return WIDE_KEYS[b - 0xb0];
     /* the keys the tracer uses most, again, so they come up often */
-    static const KeyCode COMMON[] = {' ', KEY_CODE_ENTER, KEY_CODE_ESCAPE, KEY_CODE_TAB, 'j', 'l', ']', 's', 'e', 'N',
-                                     '?', KEY_CODE_DOWN, KEY_CODE_PAGE_DOWN, KEY_CODE_END, 'G', KEY_CODE_BACK_TAB};
+    static const KeyCode COMMON[] = {' ',
+                                     KEY_CODE_ENTER,
+                                     KEY_CODE_ESCAPE,
+                                     KEY_CODE_TAB,
+                                     'j',
+                                     'l',
+                                     ']',
+                                     's',
+                                     'e',
+                                     'N',
+                                     '?',
+                                     KEY_CODE_DOWN,
+                                     KEY_CODE_PAGE_DOWN,
+                                     KEY_CODE_END,
+                                     'G',
+                                     KEY_CODE_BACK_TAB};
     return COMMON[b % (sizeof COMMON / sizeof COMMON[0])];
 }
 

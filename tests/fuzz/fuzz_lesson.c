@@ -89,13 +89,13 @@ static void check_quiz(const Quiz *q, int step, int index)
         break;
     case QUIZ_TOKEN:
         if (strlen(q->answer) < sizeof shown - 1)
-            FUZZ_CHECK(quiz_check(q, shown), "step %d quiz %d: token answer shown as '%s' is not accepted", step,
-                       index, shown);
+            FUZZ_CHECK(quiz_check(q, shown), "step %d quiz %d: token answer shown as '%s' is not accepted", step, index,
+                       shown);
         break;
     case QUIZ_CHOICE:
         FUZZ_CHECK(q->n_choices >= 2 && q->n_choices <= LESSON_MAX_CHOICES, "%d choices", q->n_choices);
-        FUZZ_CHECK(q->answer_choice >= 0 && q->answer_choice < q->n_choices, "answer_choice %d of %d",
-                   q->answer_choice, q->n_choices);
+        FUZZ_CHECK(q->answer_choice >= 0 && q->answer_choice < q->n_choices, "answer_choice %d of %d", q->answer_choice,
+                   q->n_choices);
         for (int c = 0; c < q->n_choices; c++)
             FUZZ_CHECK(q->choices[c] != NULL, "choice %d is NULL", c);
         /* typing the right choice's text is right */

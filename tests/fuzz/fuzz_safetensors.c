@@ -93,8 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < st->n_tensors; i++) {
         const SafeTensor *t = &st->tensors[i];
         order[i] = t;
-        FUZZ_CHECK(i == 0 || strcmp(st->tensors[i - 1].name, t->name) < 0, "names not sorted or repeated: %s",
-                   t->name);
+        FUZZ_CHECK(i == 0 || strcmp(st->tensors[i - 1].name, t->name) < 0, "names not sorted or repeated: %s", t->name);
         FUZZ_CHECK(safetensors_find(st, t->name) == t, "find(%s)", t->name);
         FUZZ_CHECK(t->rank >= 0 && t->rank <= LIMIT_SAFETENSORS_MAX_RANK, "rank %d", t->rank);
         uint64_t count = 1;
