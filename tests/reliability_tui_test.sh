@@ -47,6 +47,9 @@ LESSON=$(cd "$(dirname "$0")/../lessons" && pwd)/article.lesson
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/attn-rel-tui.XXXXXX") || exit 2
 chmod 755 "$TMP" # the case run as nobody reads its state below it
+# ... and its lesson: a copy here, since the source tree may sit in a
+# directory only its owner can enter (make distcheck unpacks into one)
+cp "$LESSON" "$TMP/article.lesson" && chmod 644 "$TMP/article.lesson" && LESSON=$TMP/article.lesson
 SOCKET=attn-rel-$$
 unset TMUX
 
