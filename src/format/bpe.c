@@ -773,62 +773,13 @@ Bpe *bpe_parse(const char *vocab, size_t vocab_len, const char *vocab_name, cons
     return bpe;
 }
 
-/* Reads the file at path whole (at most LIMIT_JSON_MAX_BYTES) into a
- * NUL-terminated buffer the caller frees. */
-static char *read_file(const char *path, size_t *len, Error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        error_set(err, STATUS_NOINPUT, "%s: cannot read: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        int e = errno;
-        fclose(f);
-        error_set(err, STATUS_NOINPUT, "%s: cannot read: %s", path, strerror(e));
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        fclose(f);
-        error_set(err, STATUS_NOINPUT, "%s: cannot read: %s", path,
-                  S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
-        return NULL;
-    }
-    if ((unsigned long long)st.st_size > LIMIT_JSON_MAX_BYTES) {
-        fclose(f);
-        error_set(err, STATUS_DATAERR, "%s: %lld bytes are more than %d (LIMIT_JSON_MAX_BYTES)", path,
-                  (long long)st.st_size, LIMIT_JSON_MAX_BYTES);
-        return NULL;
-    }
-    size_t size = (size_t)st.st_size;
-    char *buf = malloc(size + 1);
-    if (buf == NULL) {
-        fclose(f);
-        error_oom(err, path);
-        return NULL;
-    }
-    size_t got = fread(buf, 1, size + 1, f);
-    bool bad = ferror(f) != 0;
-    int e = errno;
-    fclose(f);
-    if (bad || got != size) {
-        free(buf);
-        error_set(err, STATUS_NOINPUT, "%s: cannot read: %s", path, bad ? strerror(e) : "the file changed size");
-        return NULL;
-    }
-    buf[size] = '\0';
-    *len = size;
-    return buf;
-}
-
 Bpe *bpe_load(const char *vocab_path, const char *merges_path, Error *err)
 {
     size_t vocab_len, merges_len;
-    char *vocab = read_file(vocab_path, &vocab_len, err);
+    char *vocab = json_read_bytes(vocab_path, &vocab_len, err);
     if (vocab == NULL)
         return NULL;
-    char *merges = read_file(merges_path, &merges_len, err);
+    char *merges = json_read_bytes(merges_path, &merges_len, err);
     if (merges == NULL) {
         free(vocab);
         return NULL;

@@ -619,7 +619,7 @@ JsonDoc *json_parse(const char *text, size_t len, const char *name, Error *err)
     return doc;
 }
 
-JsonDoc *json_read_file(const char *path, Error *err)
+char *json_read_bytes(const char *path, size_t *len, Error *err)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -661,6 +661,17 @@ JsonDoc *json_read_file(const char *path, Error *err)
         error_set(err, STATUS_NOINPUT, "%s: cannot read: %s", path, bad ? strerror(e) : "the file changed size");
         return NULL;
     }
+    buf[size] = '\0';
+    *len = size;
+    return buf;
+}
+
+JsonDoc *json_read_file(const char *path, Error *err)
+{
+    size_t size = 0;
+    char *buf = json_read_bytes(path, &size, err);
+    if (buf == NULL)
+        return NULL;
     JsonDoc *doc = json_parse(buf, size, path, err);
     free(buf);
     return doc;

@@ -76,6 +76,13 @@ JsonDoc *json_parse(const char *text, size_t len, const char *name, Error *err);
  * reading) and parses it with path as the name. NULL with err set:
  * STATUS_NOINPUT "PATH: cannot read: REASON" for a file that cannot be
  * opened or read, STATUS_DATAERR for a file too large or not JSON. */
+/* Reads the regular file at path whole (at most LIMIT_JSON_MAX_BYTES)
+ * into a NUL-terminated buffer the caller frees, its length in *len.
+ * NULL with err set: STATUS_NOINPUT when it cannot be read (or is not a
+ * regular file), STATUS_DATAERR when it is too large. The tokenizer's
+ * merges.txt is read through it too. */
+char *json_read_bytes(const char *path, size_t *len, Error *err);
+
 JsonDoc *json_read_file(const char *path, Error *err);
 
 /* Frees doc and everything in it; NULL is a no-op. */
