@@ -18,6 +18,7 @@
 
 #include "attn_limits.h"
 #include "cli.h"
+#include "fixture.h"
 #include "suites.h"
 
 #define COUNT_OF(array) ((int)(sizeof(array) / sizeof((array)[0])))
@@ -1152,12 +1153,10 @@ static const FileCase FILE_CASES[] = {
      0},
 };
 
-/* A fresh temporary directory; path receives its name. */
+/* A fresh scratch directory (fixture_temp_dir). */
 static void make_temp_dir(char *path, size_t size)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, size, "%s/attn-cli-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-    ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp(%s) failed", path);
+    ck_assert_msg(fixture_temp_dir(path, size, "cli"), "mkdtemp(%s) failed", path);
 }
 
 /* Writes len bytes to path. */

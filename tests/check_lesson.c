@@ -22,6 +22,7 @@
 #include "catalog.h"
 #include "lesson.h"
 #include "steps_expected.h"
+#include "fixture.h"
 #include "suites.h"
 
 #define MIN_BAD_CASES 40
@@ -880,12 +881,10 @@ START_TEST(test_hash)
 }
 END_TEST
 
-/* A fresh temporary directory; path receives its name. */
+/* A fresh scratch directory (fixture_temp_dir). */
 static void make_temp_dir(char *path, size_t size)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, size, "%s/attn-lesson-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-    ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp(%s) failed", path);
+    ck_assert_msg(fixture_temp_dir(path, size, "lesson"), "mkdtemp(%s) failed", path);
 }
 
 START_TEST(test_load)

@@ -31,6 +31,7 @@
 #include "nn.h"
 #include "npy.h"
 #include "safetensors.h"
+#include "fixture.h"
 #include "suites.h"
 
 #define FIXTURE_DIR "tests/fixtures/gpt2"
@@ -40,28 +41,10 @@
  * Helpers
  * ---------------------------------------------------------------------- */
 
+/* A fresh scratch directory (fixture_temp_dir). */
 static void make_temp_dir(char *path, size_t size)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, size, "%s/attn-gpt2-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-    ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp(%s) failed", path);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[1024];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
+    ck_assert_msg(fixture_temp_dir(path, size, "gpt2"), "mkdtemp(%s) failed", path);
 }
 
 static void write_bytes(const char *path, const void *bytes, size_t len)
@@ -553,7 +536,7 @@ START_TEST(test_bad_safetensors)
     ck_assert_int_eq((int)safetensors_row_count(safetensors_find(st, "z")), 0);
     safetensors_close(st);
     safetensors_close(NULL);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
 }
 END_TEST
 
@@ -668,7 +651,7 @@ START_TEST(test_bad_checkpoints)
                       err.message, start);
         ck_assert_msg(strstr(err.message, cases[i].message) != NULL, "case %zu: '%s' lacks '%s'", i, err.message,
                       cases[i].message);
-        remove_dir(dir);
+        fixture_remove_dir(dir);
     }
     safetensors_close(src);
     /* no directory at all */

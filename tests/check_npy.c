@@ -21,6 +21,7 @@
 #include "config.h"
 #include "export.h"
 #include "npy.h"
+#include "fixture.h"
 #include "suites.h"
 #include "trace.h"
 #include "weights.h"
@@ -31,30 +32,10 @@
  * Helpers
  * ---------------------------------------------------------------------- */
 
-/* A fresh scratch directory in $TMPDIR (or /tmp). */
+/* A fresh scratch directory (fixture_temp_dir). */
 static void make_temp_dir(char *path, size_t size)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, size, "%s/attn-npy-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-    ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp(%s) failed", path);
-}
-
-/* Removes dir and the files in it (one level). */
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[1024];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
+    ck_assert_msg(fixture_temp_dir(path, size, "npy"), "mkdtemp(%s) failed", path);
 }
 
 /* Entries in dir (without . and ..); *temporaries counts names ending in ".tmp". */
@@ -378,7 +359,7 @@ START_TEST(test_bad_file)
     error_clear(&err);
     ok = npy_read(path, &arr, &err);
     bool header_ok = npy_read_header(path, &arr, NULL);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
     ck_assert_msg(!ok && !header_ok, "%s: read from a file without an error", BAD_FILES[_i].name);
     ck_assert_int_eq(err.status, STATUS_DATAERR);
     ck_assert_msg(strncmp(err.message, path, strlen(path)) == 0 && strstr(err.message, BAD_FILES[_i].message) != NULL,
@@ -408,7 +389,7 @@ START_TEST(test_unreadable_paths)
         ck_assert_int_eq(err.status, STATUS_NOINPUT);
         ck_assert_msg(strstr(err.message, "not a regular file") != NULL, "%s", err.message);
     }
-    remove_dir(dir);
+    fixture_remove_dir(dir);
 }
 END_TEST
 
@@ -453,7 +434,7 @@ START_TEST(test_round_trip_float32)
     int temporaries;
     ck_assert_int_eq(count_entries(dir, &temporaries), 1); /* overwritten in place, no temporary left */
     ck_assert_int_eq(temporaries, 0);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
 }
 END_TEST
 
@@ -488,7 +469,7 @@ START_TEST(test_round_trip_int64_and_scalar)
     ck_assert_uint_eq(in.count, 1);
     ck_assert(((float *)in.data)[0] == 3.5f);
     npy_free(&in);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
 }
 END_TEST
 
@@ -514,7 +495,7 @@ START_TEST(test_write_fails_cleanly)
     rmdir(path);
     int temporaries;
     ck_assert_int_eq(count_entries(dir, &temporaries), 0);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
 }
 END_TEST
 
@@ -637,13 +618,13 @@ START_TEST(test_export_article)
     snprintf(slash, sizeof slash, "%s/", out);
     ck_assert_msg(export_npy(trace, slash, -1, &summary, &err), "%s", err.message);
     ck_assert_int_eq(count_entries(out, &temporaries), (int)COUNT_OF(ARTICLE_FILES));
-    remove_dir(out);
+    fixture_remove_dir(out);
     int softmax = trace_find_step(trace, "softmax", &err);
     ck_assert_msg(export_npy(trace, out, softmax, &summary, &err), "%s", err.message);
     ck_assert_int_eq(summary.files, 2); /* scaled_scores_1 and a1 */
     ck_assert_int_eq(count_entries(out, &temporaries), 2);
-    remove_dir(out);
-    remove_dir(dir);
+    fixture_remove_dir(out);
+    fixture_remove_dir(dir);
     trace_free(trace);
 }
 END_TEST
@@ -665,7 +646,7 @@ START_TEST(test_export_causal_keeps_minus_inf)
     ck_assert(npy_read(path, &arr, &err));
     ck_assert(isinf(((float *)arr.data)[1]) && ((float *)arr.data)[1] < 0); /* [0][0][1] is masked */
     npy_free(&arr);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
     trace_free(trace);
 }
 END_TEST
@@ -688,7 +669,7 @@ START_TEST(test_export_refuses_a_file_and_a_missing_parent)
     ck_assert(!export_npy(trace, path, -1, NULL, &err));
     ck_assert_int_eq(err.status, STATUS_FAILURE);
     ck_assert_msg(strstr(err.message, "cannot create the directory") != NULL, "%s", err.message);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
     trace_free(trace);
 }
 END_TEST
@@ -751,7 +732,7 @@ START_TEST(test_weights_round_trip)
     ck_assert(!plain->steps[step].tensors[0].loaded);
     trace_free(loaded);
     config_free(&cfg);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
     trace_free(plain);
 }
 END_TEST
@@ -797,7 +778,7 @@ START_TEST(test_weights_one_file)
     trace_free(loaded);
     trace_free(plain);
     config_free(&cfg);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
 }
 END_TEST
 
@@ -930,7 +911,7 @@ START_TEST(test_weights_bad)
     Weights weights;
     bool ok = weights_load(dir, BAD_WEIGHTS[_i].fixed, trace_bytes, &cfg, &weights, &err);
     config_free(&cfg);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
     ck_assert_msg(!ok, "%s: loaded", BAD_WEIGHTS[_i].name);
     ck_assert_int_eq(err.status, BAD_WEIGHTS[_i].status);
     ck_assert_msg(strstr(err.message, BAD_WEIGHTS[_i].message) != NULL, "%s: '%s' lacks '%s'", BAD_WEIGHTS[_i].name,
@@ -967,7 +948,7 @@ START_TEST(test_weights_dir_problems)
     ck_assert_int_eq(err.status, STATUS_DATAERR);
     ck_assert_msg(strstr(err.message, "single_head.w_key.npy: truncated") != NULL, "%s", err.message);
     config_free(&cfg);
-    remove_dir(dir);
+    fixture_remove_dir(dir);
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Most values one tensor may hold (64 MiB of floats): a guard against a
  * corrupt shape, far above what any fixture needs. */
@@ -625,4 +626,28 @@ void fixture_list_free(char **paths, size_t n)
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
+}
+
+bool fixture_temp_dir(char *path, size_t size, const char *tag)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, size, "%s/attn-%s-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", tag);
+    return mkdtemp(path) != NULL;
+}
+
+void fixture_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
 }

@@ -27,6 +27,7 @@
 #ifndef ATTN_TEST_FIXTURE_H
 #define ATTN_TEST_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define FIXTURE_MAX_DIMS 4
@@ -72,5 +73,13 @@ size_t fixture_list(const char *dir, char ***paths);
 
 /* Frees what fixture_list returned. NULL is allowed. */
 void fixture_list_free(char **paths, size_t n);
+
+/* Makes a fresh scratch directory "$TMPDIR/attn-TAG-XXXXXX" (or under
+ * /tmp) into path (size bytes). False when mkdtemp fails. */
+bool fixture_temp_dir(char *path, size_t size, const char *tag);
+
+/* Removes dir and the files in it (one level; used on fixture_temp_dir's
+ * directories). A missing dir is no error. */
+void fixture_remove_dir(const char *dir);
 
 #endif
