@@ -1,11 +1,17 @@
 #!/bin/sh
 # line_mode_test.sh - drives attn-trace --line-mode with the command files
-# in tests/line-mode/ (NAME.cmds; NAME.args holds the options, when any)
-# and compares each transcript with NAME.expected byte for byte. Also
-# checks that no transcript holds an escape or other control byte, that the
-# article's attention weights read out are the values real PyTorch prints
-# (tests/make_fixtures.py's check_article), and that the end of the input
-# without "quit" ends the mode with status 0.
+# in tests/line-mode/ (NAME.cmds; NAME.args holds the options, when any:
+# without one, --no-lesson; an empty one walks the built-in lesson) and
+# compares each transcript with NAME.expected byte for byte. Each case
+# runs from the top of the tree with its own progress directory
+# (XDG_STATE_HOME), except that cases named BASE.1, BASE.2, ... share
+# BASE's and run in that order, so a later one resumes what an earlier one
+# saved. Also checks that no transcript holds an escape or other control
+# byte, that the article's attention weights read out are the values real
+# PyTorch prints (tests/make_fixtures.py's check_article), that the
+# progress file line mode saves is the tracer's format with the quiz
+# results the transcript shows, and that the end of the input without
+# "quit" ends the mode with status 0.
 #
 #   tests/line_mode_test.sh build/attn-trace
 #
@@ -21,6 +27,7 @@ if [ ! -x "$BIN" ]; then
     echo "line_mode_test.sh: $BIN is not an executable (build it with make build-bin)" >&2
     exit 2
 fi
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
 LC_ALL=C.UTF-8
@@ -32,8 +39,9 @@ for cmds in "$HERE"/line-mode/*.cmds; do
     name=$(basename "$cmds" .cmds)
     args="--no-lesson"
     [ -f "$HERE/line-mode/$name.args" ] && args=$(cat "$HERE/line-mode/$name.args")
+    state="$TMP/state-${name%%.*}"
     # shellcheck disable=SC2086 # the options are words
-    "$BIN" $args --line-mode <"$cmds" >"$TMP/$name.out" 2>"$TMP/$name.err"
+    (cd "$HERE/.." && XDG_STATE_HOME=$state "$BIN" $args --line-mode) <"$cmds" >"$TMP/$name.out" 2>"$TMP/$name.err"
     status=$?
     if [ -n "$ATTN_UPDATE_LINE_MODE" ]; then
         cp "$TMP/$name.out" "$HERE/line-mode/$name.expected"
@@ -62,6 +70,18 @@ if grep -A5 '^> show a1$' "$TMP/article.out" | tail -n 5 | cmp -s - "$(printf '%
     ok "show a1 reads out PyTorch's weights for the article"
 else
     not_ok "show a1 reads out PyTorch's weights for the article" "$(grep -A5 '^> show a1$' "$TMP/article.out")"
+fi
+
+# resume.1 answered the causal-mask lesson's quizzes right (first try),
+# skipped one, got one right after two tries, and stopped at step 4; the
+# file is progress.c's format, which the tracer reads.
+progress=$(cat "$TMP"/state-resume/attn-trace/*.progress 2>/dev/null)
+if printf '%s\n' "$progress" | grep -qx 'last_step: 6' &&
+    printf '%s\n' "$progress" | grep -qx 'quizzes: F S T U U U' &&
+    printf '%s\n' "$progress" | head -n 1 | grep -qx 'attn-trace-progress 1'; then
+    ok "line mode saves progress in the tracer's format"
+else
+    not_ok "line mode saves progress in the tracer's format" "$progress"
 fi
 
 printf 'next\nnext\n' | "$BIN" --no-lesson --line-mode >"$TMP/eof.out" 2>&1

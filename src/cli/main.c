@@ -678,10 +678,10 @@ static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Option
     return t;
 }
 
-/* The interactive tracer on the terminal, with the lesson's progress kept
- * between runs (first_step: an explicit --step, which wins over the saved
- * place, or -1). False with err when the terminal UI fails. */
-static bool run_terminal(Tracer *t, const Options *opts, int first_step, Error *err)
+/* Restores a lesson's progress into the tracer and has every change of
+ * step or quiz saved (first_step: an explicit --step, which wins over the
+ * saved place, or -1). Nothing without a lesson. */
+static void tracer_progress_begin(Tracer *t, const Options *opts, int first_step)
 {
     App *app = &t->app;
     if (app->lesson != NULL && progress_open(app, opts, &t->session)) {
@@ -689,18 +689,45 @@ static bool run_terminal(Tracer *t, const Options *opts, int first_step, Error *
         app->progress_context = &t->session;
         tracer_go(t, first_step);
     }
+}
+
+/* Saves the last place, whatever the last change was, and reports the
+ * first failed save as a warning. */
+static void tracer_progress_end(Tracer *t)
+{
+    if (t->app.on_progress != NULL)
+        save_progress(&t->app, &t->session);
+    if (t->session.problem[0] != '\0')
+        warn(t->session.problem);
+}
+
+/* The interactive tracer on the terminal, with the lesson's progress kept
+ * between runs (first_step as tracer_progress_begin's). False with err
+ * when the terminal UI fails. */
+static bool run_terminal(Tracer *t, const Options *opts, int first_step, Error *err)
+{
+    App *app = &t->app;
+    tracer_progress_begin(t, opts, first_step);
     if (opts->autoplay_ms > 0)
         app_start_autoplay(app, opts->autoplay_ms);
     int status = tui_run(app, &t->tui, err);
-    if (app->on_progress != NULL) /* the last place, whatever the last key was */
-        save_progress(app, &t->session);
-    if (t->session.problem[0] != '\0')
-        warn(t->session.problem);
+    tracer_progress_end(t);
     return status == STATUS_OK;
 }
 
+/* --line-mode: the same walk, quizzes and progress as the tracer, read as
+ * plain lines from stdin and written to stdout (commands echoed when stdin
+ * is not a terminal). False with err when stdout cannot be written. */
+static bool run_lines(Tracer *t, const Options *opts, int first_step, Error *err)
+{
+    tracer_progress_begin(t, opts, first_step);
+    bool ok = line_mode_run(&t->app, !isatty(STDIN_FILENO), stdin, stdout, err);
+    tracer_progress_end(t);
+    return ok;
+}
+
 /* The interactive tracer, on the terminal or headless (--dump-screen,
- * --bench-frames). False with err on failure. */
+ * --bench-frames), or in plain lines (--line-mode). False with err on failure. */
 static bool run_tracer(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode, int first_step,
                        Error *err)
 {
@@ -712,6 +739,8 @@ static bool run_tracer(const Trace *trace, const Lesson *lesson, const Options *
         ok = dump_screen(&t->app, opts, err);
     else if (mode == MODE_BENCH_FRAMES)
         ok = bench_frames(&t->app, opts, &t->tui, err);
+    else if (mode == MODE_LINE)
+        ok = run_lines(t, opts, first_step, err);
     else
         ok = run_terminal(t, opts, first_step, err);
     free(t);
@@ -910,14 +939,12 @@ static bool write_trace(Run *run, Error *err)
     }
     if (mode == MODE_DEFAULT)
         mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
-    if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES)
+    if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES || mode == MODE_LINE)
         return run_tracer(run->trace, lesson, opts, mode, run->only_step, err);
     if (mode == MODE_NPY)
         return export_trace(run->trace, opts->npy_dir, run->only_step, err);
     if (mode == MODE_SVG)
         return write_svg(run->trace, opts, run->only_step, err);
-    if (mode == MODE_LINE)
-        return line_mode_run(run->trace, run->only_step, opts->precision, !isatty(STDIN_FILENO), stdin, stdout, err);
     PrintOptions print_opts = {opts->precision, run->only_step, lesson};
     return print_trace(run->trace, mode, &print_opts, err);
 }

@@ -315,9 +315,7 @@ static void put_config_text(StrBuf *out, const Config *cfg)
                   cfg->causal ? "on" : "off");
 }
 
-/* Appends a lesson's text as plain paragraphs: markup marks removed
- * (** and `), paragraphs rewrapped, "- " bullets kept. */
-static void put_lesson_text(StrBuf *out, const char *text)
+void print_lesson_text(StrBuf *out, const char *text)
 {
     StrBuf paragraph = {0};
     const char *p = text;
@@ -376,7 +374,7 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
     if (step->torch[0] != '\0')
         strbuf_printf(out, "  PyTorch: %s\n\n", step->torch);
     if (lesson_text != NULL)
-        put_lesson_text(out, lesson_text);
+        print_lesson_text(out, lesson_text);
     else
         put_wrapped(out, step->explanation, "  ", PRINT_LINE_WIDTH - 2);
     for (int j = 0; j < step->n_tensors; j++) {

@@ -40,6 +40,11 @@ void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
 /* One tensor as the text output shows it, each line starting with indent. */
 void print_tensor_text(StrBuf *out, const TraceTensor *tt, const Config *cfg, int precision, const char *indent);
 
+/* A lesson's text (a LessonStep's, with its markup) as plain paragraphs:
+ * the markup marks (** and `) removed, paragraphs rewrapped at
+ * PRINT_LINE_WIDTH with a two-space indent, "- " bullets kept. */
+void print_lesson_text(StrBuf *out, const char *text);
+
 /* The JSON document described in docs/json.md ("format": "attn-trace/1"). */
 void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts);
 

@@ -171,10 +171,7 @@ static void compose_torch(const App *app, Frame *frame, const ViewLayout *layout
     }
 }
 
-/* The formula as a "before" quiz shows it, into buf: its right-hand
- * side (from " → ") becomes "→ ?", and a mask's "after token N" (which
- * says where the -inf entries go) is left out. Returns buf. */
-static const char *formula_before(const char *formula, char *buf, size_t size)
+const char *compose_formula_before(const char *formula, char *buf, size_t size)
 {
     StrBuf out = {0};
     const char *arrow = strstr(formula, " → ");
@@ -202,7 +199,7 @@ static void compose_formula(const App *app, Frame *frame, int row)
     char redacted[sizeof step->formula];
     const char *formula = step->formula;
     if (app_tensors_hidden(app))
-        formula = formula_before(step->formula, redacted, sizeof redacted);
+        formula = compose_formula_before(step->formula, redacted, sizeof redacted);
     frame_put(frame, 1, 1, step->title, ROLE_TITLE, frame->cols - 2);
     const char *gap = strstr(formula, "   ");
     int letters_row = row + 1;

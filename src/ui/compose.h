@@ -14,6 +14,7 @@
 #define ATTN_COMPOSE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "frame.h"
 
@@ -33,5 +34,11 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
 /* Rows (its box included) the open quiz's pane wants on a screen cols
  * wide: its question, choices, feedback and answer line, wrapped. */
 int compose_quiz_rows(const App *app, int cols);
+
+/* The formula as a "before" quiz shows it, into buf (size bytes): its
+ * right-hand side (from " → ") becomes "→ ?", and a mask's "after token
+ * N" (which says where the -inf entries go) is left out. Returns buf. The
+ * tracer's formula line and --line-mode both use it. */
+const char *compose_formula_before(const char *formula, char *buf, size_t size);
 
 #endif
