@@ -73,8 +73,9 @@ else
 fi
 
 # resume.1 answered the causal-mask lesson's quizzes right (first try),
-# skipped one, got one right after two tries, and stopped at step 4; the
-# file is progress.c's format, which the tracer reads.
+# skipped one, got one right after two tries, and stopped at step 4;
+# resume.2 went on to step 7. The file is progress.c's format, which the
+# tracer reads.
 progress=$(cat "$TMP"/state-resume/attn-trace/*.progress 2>/dev/null)
 if printf '%s\n' "$progress" | grep -qx 'last_step: 6' &&
     printf '%s\n' "$progress" | grep -qx 'quizzes: F S T U U U' &&
@@ -82,6 +83,16 @@ if printf '%s\n' "$progress" | grep -qx 'last_step: 6' &&
     ok "line mode saves progress in the tracer's format"
 else
     not_ok "line mode saves progress in the tracer's format" "$progress"
+fi
+
+# docs/accessibility.md's transcript is a run of lines of its golden file.
+doc="$HERE/../docs/accessibility.md"
+sed -n '/^<!-- transcript: resume.1 -->$/,/^<!-- \/transcript -->$/p' "$doc" | sed '1,2d;$d' | sed '$d' >"$TMP/doc.txt"
+if [ -s "$TMP/doc.txt" ] && awk -v want="$(cat "$TMP/doc.txt")" '{ all = all $0 "\n" } END { exit index(all, want "\n") == 0 }' \
+    "$HERE/line-mode/resume.1.expected"; then
+    ok "docs/accessibility.md's transcript is in resume.1.expected"
+else
+    not_ok "docs/accessibility.md's transcript is in resume.1.expected" "$(head -3 "$TMP/doc.txt")"
 fi
 
 printf 'next\nnext\n' | "$BIN" --no-lesson --line-mode >"$TMP/eof.out" 2>&1
