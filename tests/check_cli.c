@@ -730,7 +730,7 @@ static const BadCase BAD_CASES[] = {
     {"--check without files", {"--check", NULL}, U, "--check: name the lesson files"},
     {"--autoplay zero", {"--autoplay", "0", NULL}, U, "--autoplay: expected seconds per step"},
     {"--autoplay not a number", {"--autoplay", "fast", NULL}, U, "--autoplay: expected seconds per step"},
-    {"--theme unknown", {"--theme", "neon", NULL}, U, "--theme: expected 'default' or 'presenter'"},
+    {"--theme unknown", {"--theme", "neon", NULL}, U, "--theme: expected 'default', 'presenter' or 'colorblind'"},
     {"--max-memory no unit", {"--max-memory", "5X", NULL}, U, "--max-memory: expected a size"},
     {"--max-memory zero", {"--max-memory", "0", NULL}, U, "--max-memory: expected a size"},
     {"--max-memory overflow", {"--max-memory", "99999999999999T", NULL}, U, "--max-memory: expected a size"},
@@ -1561,18 +1561,18 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
     snprintf(out, size,
              "mode %d help %d version %d step %s precision %d/%d ascii %d no_color %d screen %dx%d keys %s dump %s "
              "npy %s py %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d "
-             "presenter %d "
+             "presenter %d colorblind %d "
              "list %d/%d runs %d | sentence %s file %s ids %s sizes %d%d%d%d%d kernels %d/%d threads %d weights %s "
              "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d "
              "model %s layer %zu/%zu",
              (int)o.mode, o.help, o.version, S(o.step), o.precision, o.have_precision, o.ascii, o.no_color,
              o.screen_cols, o.screen_rows, S(o.keys), S(o.dump_file), S(o.npy_dir), S(o.py_file), S(o.svg_file),
              S(o.lesson), o.no_lesson, o.config_flags, o.check, o.n_check_files, o.restart, o.autoplay_ms, o.presenter,
-             o.list_lessons, o.list_steps, o.bench_runs, S(f->sentence), S(f->sentence_file), S(f->token_ids),
-             f->have_vocab, f->have_d_model, f->have_heads, f->have_focus, f->have_seed, (int)f->kernels,
-             f->have_kernels, f->threads, S(f->weights_dir), c->n_tokens, c->vocab_size, c->d_model, c->heads, c->focus,
-             (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels, c->threads, S(c->model), c->layer,
-             c->n_layer);
+             o.colorblind, o.list_lessons, o.list_steps, o.bench_runs, S(f->sentence), S(f->sentence_file),
+             S(f->token_ids), f->have_vocab, f->have_d_model, f->have_heads, f->have_focus, f->have_seed,
+             (int)f->kernels, f->have_kernels, f->threads, S(f->weights_dir), c->n_tokens, c->vocab_size, c->d_model,
+             c->heads, c->focus, (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels, c->threads,
+             S(c->model), c->layer, c->n_layer);
 #undef S
     cli_options_free(&o);
 }
@@ -1792,6 +1792,27 @@ START_TEST(test_usage_lines_come_from_the_table)
 }
 END_TEST
 
+/* --theme picks one theme: presenter and colorblind exclude each other,
+ * and default is neither. */
+START_TEST(test_theme_names)
+{
+    static const struct {
+        const char *name;
+        bool presenter, colorblind;
+    } cases[] = {{"default", false, false}, {"presenter", true, false}, {"colorblind", false, true}};
+    for (int i = 0; i < COUNT_OF(cases); i++) {
+        char *argv[] = {(char *)"attn-trace", (char *)"--theme", (char *)cases[i].name, NULL};
+        Options o;
+        Error err;
+        error_clear(&err);
+        ck_assert_msg(cli_parse(3, argv, &o, &err), "--theme %s: %s", cases[i].name, err.message);
+        ck_assert_msg(o.presenter == cases[i].presenter && o.colorblind == cases[i].colorblind,
+                      "--theme %s: presenter %d colorblind %d", cases[i].name, o.presenter, o.colorblind);
+        cli_options_free(&o);
+    }
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *suite = suite_create("cli");
@@ -1800,6 +1821,7 @@ Suite *cli_suite(void)
     tcase_add_loop_test(good, test_good, 0, COUNT_OF(GOOD_CASES));
     tcase_add_test(good, test_usage_is_short_and_points_to_the_manual);
     tcase_add_test(good, test_options_free);
+    tcase_add_test(good, test_theme_names);
     suite_add_tcase(suite, good);
 
     TCase *bad = tcase_create("bad");

@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "suites.h"
 #include "trace.h"
+#include "tui.h"
 #include "view.h"
 
 /* ------------------------------------------------------------------------
@@ -291,54 +292,73 @@ typedef struct ScreenCase {
     const char *keys; /* vim notation, or NULL */
     int cols, rows;
     bool no_color, ascii;
+    const char *theme; /* "default" or "colorblind": the file adds the cells' marks at 256 colours; NULL: text only */
 } ScreenCase;
 
 static const ScreenCase SCREENS[] = {
-    {"too-small", false, NULL, NULL, 40, 10, false, false},
-    {"help", false, NULL, "?", 80, 24, false, false},
+    {"too-small", false, NULL, NULL, 40, 10, false, false, NULL},
+    {"help", false, NULL, "?", 80, 24, false, false, NULL},
     /* c: the step's PyTorch line under the formula, wrapped between statements; cc hides it again */
-    {"torch-all-tokens", false, "all_tokens", "c", 80, 24, false, false},
-    {"torch-project-token-narrow", false, "project_token", "c", 60, 24, false, false},
-    {"torch-shown-then-hidden", false, "softmax", "cc", 80, 24, false, false},
-    {"steps", false, NULL, "s<Down><Down>", 80, 24, false, false},
-    {"no-color-softmax", false, "softmax", NULL, 80, 24, true, false},
-    {"ascii-mh-scores", false, "mh_scores", NULL, 80, 24, false, true},
-    {"inspect-scores", false, "scores", "jj<Enter>", 80, 24, false, false},
-    {"inspect-scale", false, "scale", "j<Enter>", 80, 24, false, false},
-    {"inspect-softmax", false, "softmax", "j<Enter>", 80, 24, false, false},
-    {"inspect-weighted-sum", false, "weighted_sum", "<Enter>", 80, 24, false, false},
-    {"inspect-embed", false, "embed", "<Tab>j<Enter>", 80, 24, false, false},
-    {"inspect-mh-project", false, "mh_project", "]jl<Enter>", 80, 24, false, false},
-    {"inspect-mh-scores", false, "mh_scores", "jl<Enter>", 80, 24, false, false},
-    {"inspect-mh-weighted-sum", false, "mh_weighted_sum", "<Enter>", 100, 30, false, false},
-    {"inspect-mh-concat", false, "mh_concat", "$<Enter>", 80, 24, false, false},
-    {"inspect-tokenize", false, "tokenize", "jj<Enter>", 80, 24, false, false},
-    {"inspect-weights", false, "weights", "jl<Enter>", 80, 24, false, false},
-    {"inspect-project-token", false, "project_token", "j<Enter>", 80, 24, false, false},
-    {"inspect-keys-values", false, "keys_values", "jjl<Enter>", 80, 24, false, false},
-    {"inspect-all-tokens-z", false, "all_tokens", "<S-Tab><S-Tab><S-Tab>jl<Enter>", 80, 24, false, false},
-    {"inspect-mh-output", false, "mh_output", "jj<Enter>", 80, 24, false, false},
-    {"inspect-input-shown-again", false, "scores", "<Tab><Tab><Enter>", 80, 24, false, false},
-    {"inspect-scrolled", false, "mh_project", "<Enter>jjjj", 80, 16, false, false},
+    {"torch-all-tokens", false, "all_tokens", "c", 80, 24, false, false, NULL},
+    {"torch-project-token-narrow", false, "project_token", "c", 60, 24, false, false, NULL},
+    {"torch-shown-then-hidden", false, "softmax", "cc", 80, 24, false, false, NULL},
+    {"steps", false, NULL, "s<Down><Down>", 80, 24, false, false, NULL},
+    {"no-color-softmax", false, "softmax", NULL, 80, 24, true, false, NULL},
+    {"ascii-mh-scores", false, "mh_scores", NULL, 80, 24, false, true, NULL},
+    {"inspect-scores", false, "scores", "jj<Enter>", 80, 24, false, false, NULL},
+    {"inspect-scale", false, "scale", "j<Enter>", 80, 24, false, false, NULL},
+    {"inspect-softmax", false, "softmax", "j<Enter>", 80, 24, false, false, NULL},
+    {"inspect-weighted-sum", false, "weighted_sum", "<Enter>", 80, 24, false, false, NULL},
+    {"inspect-embed", false, "embed", "<Tab>j<Enter>", 80, 24, false, false, NULL},
+    {"inspect-mh-project", false, "mh_project", "]jl<Enter>", 80, 24, false, false, NULL},
+    {"inspect-mh-scores", false, "mh_scores", "jl<Enter>", 80, 24, false, false, NULL},
+    {"inspect-mh-weighted-sum", false, "mh_weighted_sum", "<Enter>", 100, 30, false, false, NULL},
+    {"inspect-mh-concat", false, "mh_concat", "$<Enter>", 80, 24, false, false, NULL},
+    {"inspect-tokenize", false, "tokenize", "jj<Enter>", 80, 24, false, false, NULL},
+    {"inspect-weights", false, "weights", "jl<Enter>", 80, 24, false, false, NULL},
+    {"inspect-project-token", false, "project_token", "j<Enter>", 80, 24, false, false, NULL},
+    {"inspect-keys-values", false, "keys_values", "jjl<Enter>", 80, 24, false, false, NULL},
+    {"inspect-all-tokens-z", false, "all_tokens", "<S-Tab><S-Tab><S-Tab>jl<Enter>", 80, 24, false, false, NULL},
+    {"inspect-mh-output", false, "mh_output", "jj<Enter>", 80, 24, false, false, NULL},
+    {"inspect-input-shown-again", false, "scores", "<Tab><Tab><Enter>", 80, 24, false, false, NULL},
+    {"inspect-scrolled", false, "mh_project", "<Enter>jjjj", 80, 16, false, false, NULL},
     /* the built-in lesson: a predict-first quiz, wrong then right, and the handout-style text */
-    {"lesson-quiz-before", true, NULL, "<Space>", 80, 24, false, false},
-    {"lesson-quiz-wrong", true, NULL, "<Space>[16,5]<Enter>", 80, 24, false, false},
-    {"lesson-quiz-right", true, NULL, "<Space>[16,5]<Enter>5x16<Enter>", 80, 24, false, false},
-    {"lesson-quiz-revealed-then-tensors", true, NULL, "<Space><C-r><Enter>", 80, 24, false, false},
+    {"lesson-quiz-before", true, NULL, "<Space>", 80, 24, false, false, NULL},
+    {"lesson-quiz-wrong", true, NULL, "<Space>[16,5]<Enter>", 80, 24, false, false, NULL},
+    {"lesson-quiz-right", true, NULL, "<Space>[16,5]<Enter>5x16<Enter>", 80, 24, false, false, NULL},
+    {"lesson-quiz-revealed-then-tensors", true, NULL, "<Space><C-r><Enter>", 80, 24, false, false, NULL},
     /* issue 12: a before quiz shows inputs only, an after quiz sits in a bottom pane, both answerable at 50x12 */
-    {"lesson-quiz-before-50x12", true, NULL, "<Space>", 50, 12, false, false},
-    {"lesson-quiz-wrong-50x12", true, NULL, "<Space>[16,5]<Enter>", 50, 12, false, false},
-    {"lesson-quiz-after-navigate", true, "softmax", "<Space><Down><Down>ma", 80, 24, false, false},
-    {"lesson-quiz-after-50x12", true, "softmax", "<Space>politi<Enter>", 50, 12, false, false},
-    {"lesson-quiz-not-a-token-50x12", true, "softmax", "<Space>ma<Enter>", 50, 12, false, false},
-    {"lesson-explanation", true, NULL, "e", 80, 24, false, false},
+    {"lesson-quiz-before-50x12", true, NULL, "<Space>", 50, 12, false, false, NULL},
+    {"lesson-quiz-wrong-50x12", true, NULL, "<Space>[16,5]<Enter>", 50, 12, false, false, NULL},
+    {"lesson-quiz-after-navigate", true, "softmax", "<Space><Down><Down>ma", 80, 24, false, false, NULL},
+    {"lesson-quiz-after-50x12", true, "softmax", "<Space>politi<Enter>", 50, 12, false, false, NULL},
+    {"lesson-quiz-not-a-token-50x12", true, "softmax", "<Space>ma<Enter>", 50, 12, false, false, NULL},
+    {"lesson-explanation", true, NULL, "e", 80, 24, false, false, NULL},
     /* issue 15: the pictures of attention (v), the recap at the end */
-    {"bars-all-tokens", false, "all_tokens", "v", 80, 24, false, false},
-    {"links-mh-softmax", false, "mh_softmax", "vv]", 80, 24, false, false},
-    {"links-mh-softmax-ascii", false, "mh_softmax", "vv", 80, 24, false, true},
-    {"links-all-tokens-50x12", false, "all_tokens", "vvjj", 50, 12, false, false},
-    {"recap", false, "mh_output", "<Space>", 80, 24, false, false},
+    {"bars-all-tokens", false, "all_tokens", "v", 80, 24, false, false, NULL},
+    {"links-mh-softmax", false, "mh_softmax", "vv]", 80, 24, false, false, NULL},
+    {"links-mh-softmax-ascii", false, "mh_softmax", "vv", 80, 24, false, true, NULL},
+    {"links-all-tokens-50x12", false, "all_tokens", "vvjj", 50, 12, false, false, NULL},
+    {"recap", false, "mh_output", "<Space>", 80, 24, false, false, NULL},
+    /* issue 14: the themes, each screen followed by what its cells show besides colour (tui_frame_marks);
+     * colorblind adds the size glyph after each value (no_color true) and keeps its colours */
+    {"theme-default-scores", false, "scores", "jj", 80, 24, false, false, "default"},
+    {"theme-colorblind-scores", false, "scores", "jj", 80, 24, true, false, "colorblind"},
+    {"theme-colorblind-scores-50x12", false, "scores", "jj", 50, 12, true, false, "colorblind"},
+    {"theme-default-steps", false, NULL, "s<Down><Down>", 80, 24, false, false, "default"},
+    {"theme-colorblind-steps", false, NULL, "s<Down><Down>", 80, 24, true, false, "colorblind"},
+    {"theme-colorblind-quiz-wrong", true, NULL, "<Space>[16,5]<Enter>", 80, 24, true, false, "colorblind"},
+    {"theme-colorblind-quiz-wrong-50x12", true, NULL, "<Space>[16,5]<Enter>", 50, 12, true, false, "colorblind"},
+    {"theme-colorblind-explanation", true, NULL, "e", 80, 24, true, false, "colorblind"},
 };
+
+/* The backend's options for a theme's name (NULL: the default). */
+static TuiOptions theme_options(const char *theme)
+{
+    TuiOptions tui = {false, false, false, false};
+    tui.colorblind = theme != NULL && strcmp(theme, "colorblind") == 0;
+    return tui;
+}
 
 static const char *screens_dir(void)
 {
@@ -346,9 +366,10 @@ static const char *screens_dir(void)
     return dir != NULL && *dir != '\0' ? dir : "tests/screens";
 }
 
-/* Composes a screen the way --dump-screen does. */
+/* Composes a screen the way --dump-screen does; with theme (not NULL),
+ * then a line naming it and the cells' marks at 256 colours. */
 static void compose_screen(const Trace *trace, const Lesson *lesson, const char *step, const char *keys, int cols,
-                           int rows, bool no_color, bool ascii, StrBuf *out)
+                           int rows, bool no_color, bool ascii, const char *theme, StrBuf *out)
 {
     static App app;
     ViewOptions view = DEFAULT_VIEW;
@@ -371,6 +392,13 @@ static void compose_screen(const Trace *trace, const Lesson *lesson, const char 
     ck_assert(frame_init(&frame, rows, cols));
     app_compose(&app, &frame);
     frame_to_text(&frame, out);
+    if (theme != NULL) {
+        TuiOptions tui = theme_options(theme);
+        strbuf_printf(out,
+                      "-- marks, theme %s, 256 colours: 1 bold, 2 underline, 4 reverse, 8 dim (their sum in hex)\n",
+                      theme);
+        tui_frame_marks(&frame, &tui, 256, out);
+    }
     frame_free(&frame);
 }
 
@@ -411,7 +439,7 @@ START_TEST(test_golden_screens)
     for (int i = 0; i < trace->n_steps; i++)
         for (size_t z = 0; z < 2; z++) {
             StrBuf text = {0};
-            compose_screen(trace, NULL, trace->steps[i].id, NULL, sizes[z][0], sizes[z][1], false, false, &text);
+            compose_screen(trace, NULL, trace->steps[i].id, NULL, sizes[z][0], sizes[z][1], false, false, NULL, &text);
             snprintf(path, sizeof path, "%s/step%02d-%s-%dx%d.txt", screens_dir(), i + 1, trace->steps[i].id,
                      sizes[z][0], sizes[z][1]);
             check_golden(path, strbuf_text(&text));
@@ -427,13 +455,60 @@ START_TEST(test_golden_screens)
         const ScreenCase *sc = &SCREENS[c];
         StrBuf text = {0};
         compose_screen(trace, sc->lesson ? &lesson : NULL, sc->step, sc->keys, sc->cols, sc->rows, sc->no_color,
-                       sc->ascii, &text);
+                       sc->ascii, sc->theme, &text);
         snprintf(path, sizeof path, "%s/%s.txt", screens_dir(), sc->name);
         check_golden(path, strbuf_text(&text));
         strbuf_free(&text);
     }
     lesson_free(&lesson);
     trace_free(trace);
+}
+END_TEST
+
+/* The marks (TUI_MARK_*) a cell of role and heat gets. */
+static unsigned marks_of(Role role, int heat, const TuiOptions *tui, int colors)
+{
+    Cell cell = {' ', (uint8_t)role, (int8_t)heat, 0};
+    return tui_cell_marks(&cell, tui, colors);
+}
+
+/* Every distinction the colours make is also made by something that is
+ * not hue, in the default theme and the colour-blind one, at 256, 8 and 0
+ * colours: the selection is in reverse video, sources are underlined and
+ * differ from both, the strongest heat is bold, code differs from plain
+ * and from bold text, a list's selected line from the others, warnings
+ * from text; with colorblind the focused panel's title is underlined too
+ * (both themes mark it with a glyph as well, see the golden screens). */
+START_TEST(test_theme_marks)
+{
+    static const int levels[] = {256, 8, 0};
+    for (int t = 0; t < 2; t++) {
+        const char *name = t == 0 ? "default" : "colorblind";
+        TuiOptions tui = theme_options(name);
+        for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+            int colors = levels[l];
+            for (int heat = -FRAME_HEAT_LEVELS; heat <= FRAME_HEAT_LEVELS; heat++) {
+                unsigned value = marks_of(ROLE_VALUE, heat, &tui, colors);
+                unsigned cursor = marks_of(ROLE_CURSOR, heat, &tui, colors);
+                unsigned source = marks_of(ROLE_SOURCE, heat, &tui, colors);
+                ck_assert_msg((cursor & TUI_MARK_REVERSE) && !(value & TUI_MARK_REVERSE),
+                              "%s at %d colours, heat %d: the cursor is not reversed", name, colors, heat);
+                ck_assert_msg((source & TUI_MARK_UNDERLINE) && source != value && source != cursor,
+                              "%s at %d colours, heat %d: sources are not marked", name, colors, heat);
+                ck_assert_msg(abs(heat) < 3 || (value & TUI_MARK_BOLD), "%s at %d colours: heat %d is not bold", name,
+                              colors, heat);
+            }
+            unsigned text = marks_of(ROLE_TEXT, 0, &tui, colors), code = marks_of(ROLE_CODE, 0, &tui, colors);
+            ck_assert_msg(code != text && code != marks_of(ROLE_STRONG, 0, &tui, colors),
+                          "%s at %d colours: code looks like text or bold text", name, colors);
+            ck_assert_msg(marks_of(ROLE_OVERLAY_SELECT, 0, &tui, colors) != marks_of(ROLE_OVERLAY, 0, &tui, colors),
+                          "%s at %d colours: a list's selected line is marked by colour only", name, colors);
+            ck_assert_msg(marks_of(ROLE_WARNING, 0, &tui, colors) != text, "%s at %d colours: warnings", name, colors);
+            if (t == 1)
+                ck_assert_msg(marks_of(ROLE_PANEL_FOCUS, 0, &tui, colors) & TUI_MARK_UNDERLINE,
+                              "colorblind at %d colours: the focused panel's title is not underlined", colors);
+        }
+    }
 }
 END_TEST
 
@@ -779,7 +854,7 @@ START_TEST(test_cut_text_says_so)
     ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
     lesson_errors_free(&errors);
     StrBuf text = {0};
-    compose_screen(trace, &lesson, "mh_softmax", "<Esc>", 80, 24, false, false, &text);
+    compose_screen(trace, &lesson, "mh_softmax", "<Esc>", 80, 24, false, false, NULL, &text);
     ck_assert_msg(strstr(strbuf_text(&text), "scratc part") == NULL, "%s", strbuf_text(&text));
     ck_assert_msg(strstr(strbuf_text(&text), "… part 2: multi-head") != NULL, "%s", strbuf_text(&text));
     strbuf_free(&text);
@@ -791,14 +866,14 @@ START_TEST(test_cut_text_says_so)
             char keys[80] = "?";
             for (int k = 0; k < down; k++)
                 strcat(keys, "j");
-            compose_screen(trace, NULL, NULL, keys, sizes[z][0], sizes[z][1], false, false, &text);
+            compose_screen(trace, NULL, NULL, keys, sizes[z][0], sizes[z][1], false, false, NULL, &text);
             seen = strstr(strbuf_text(&text), "have them)") != NULL;
             strbuf_free(&text);
         }
         ck_assert_msg(seen, "the help for N is cut at %dx%d", sizes[z][0], sizes[z][1]);
     }
     /* step 1 at 80x24: the whole explanation, with no "read it all" */
-    compose_screen(trace, NULL, "tokenize", NULL, 80, 24, false, false, &text);
+    compose_screen(trace, NULL, "tokenize", NULL, 80, 24, false, false, NULL, &text);
     ck_assert_msg(strstr(strbuf_text(&text), "e: read it all") == NULL, "%s", strbuf_text(&text));
     strbuf_free(&text);
     lesson_free(&lesson);
@@ -867,7 +942,7 @@ START_TEST(test_the_end_has_a_recap)
     ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
     lesson_errors_free(&errors);
     compose_screen(trace, &lesson, NULL, "<Space>[5,16]<Enter><Enter>Gj<Space>jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 80, 24,
-                   false, false, &text);
+                   false, false, NULL, &text);
     ck_assert_msg(strstr(strbuf_text(&text), "Questions: 1 of ") != NULL, "%s", strbuf_text(&text));
     strbuf_free(&text);
     lesson_free(&lesson);
@@ -1092,7 +1167,7 @@ START_TEST(test_ascii_spellings)
     frame_free(&frame);
     Trace *trace = article_trace();
     StrBuf screen = {0};
-    compose_screen(trace, NULL, "weights", NULL, 80, 24, false, true, &screen);
+    compose_screen(trace, NULL, "weights", NULL, 80, 24, false, true, NULL, &screen);
     ck_assert_msg(strstr(strbuf_text(&screen), "... e: read it all") != NULL, "%s", strbuf_text(&screen));
     strbuf_free(&screen);
     trace_free(trace);
@@ -1231,6 +1306,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_autoplay);
     tcase_add_test(tc, test_every_key_at_every_size);
     tcase_add_test(tc, test_golden_screens);
+    tcase_add_test(tc, test_theme_marks);
     tcase_add_test(tc, test_screen_invariants);
     tcase_add_test(tc, test_compose_is_pure);
     tcase_add_test(tc, test_overlay_scroll_stops_at_the_end);

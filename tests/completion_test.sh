@@ -95,7 +95,8 @@ expect "--bench completes to --bench and --bench-frames" "--bench --bench-frames
 expect "--x completes to nothing" "" attn-trace --x
 
 # Values from a fixed set.
-expect "--theme offers default and presenter" "default presenter" attn-trace --theme ""
+expect "--theme offers default, presenter and colorblind" "default presenter colorblind" attn-trace --theme ""
+expect "--theme c completes to colorblind" "colorblind" attn-trace --theme c
 expect "--theme p completes to presenter" "presenter" attn-trace --theme p
 expect "--kernels offers auto, fast and reference" "auto fast reference" attn-trace --kernels ""
 expect "--kernels r completes to reference" "reference" attn-trace --kernels r

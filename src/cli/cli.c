@@ -303,13 +303,15 @@ static bool set_max_memory(CliParse *p, const CliFlag *flag, const char *value, 
     return parse_bytes(value, &p->opts->flags.max_bytes, err);
 }
 
-/* --theme default|presenter. */
+/* --theme default|presenter|colorblind. */
 static bool set_theme(CliParse *p, const CliFlag *flag, const char *value, Error *err)
 {
     (void)flag;
-    if (strcmp(value, "presenter") != 0 && strcmp(value, "default") != 0)
-        return error_set(err, STATUS_USAGE, "--theme: expected 'default' or 'presenter', got '%.40s'", value);
+    if (strcmp(value, "presenter") != 0 && strcmp(value, "default") != 0 && strcmp(value, "colorblind") != 0)
+        return error_set(err, STATUS_USAGE, "--theme: expected 'default', 'presenter' or 'colorblind', got '%.40s'",
+                         value);
     p->opts->presenter = strcmp(value, "presenter") == 0;
+    p->opts->colorblind = strcmp(value, "colorblind") == 0;
     return true;
 }
 
@@ -375,7 +377,7 @@ static const CliFlag FLAGS[] = {
     {"--no-lesson", .handle = set_true, .field = AT(no_lesson)},
     {"--autoplay", .arg = "SECONDS", .handle = set_autoplay},
     /* the tracer's screen; --help names the choice it describes */
-    {"--theme", .arg = "presenter", .handle = set_theme, .help = "high-contrast colours for a projector"},
+    {"--theme", .arg = "NAME", .handle = set_theme, .help = "presenter (a projector) or colorblind"},
     {"--ascii", .handle = set_true, .field = AT(ascii)},
     {"--no-color", .handle = set_true, .field = AT(no_color)},
     {"--dump-screen", .arg = "FILE", .handle = set_mode, .mode = MODE_DUMP, .field = AT(dump_file),

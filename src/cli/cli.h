@@ -71,11 +71,12 @@ typedef struct Options {
     bool restart;       /* --restart: forget the lesson's progress */
     int autoplay_ms;    /* --autoplay SECONDS, in milliseconds; 0 when off */
     bool presenter;     /* --theme presenter */
-    bool list_lessons;  /* --list-lessons */
-    bool list_steps;    /* --list-steps: print the step table (number, id, title) */
-    int bench_runs;     /* --bench N: timed runs after the warm-up */
-    ConfigFlags flags;  /* the configuration flags as given */
-    Config config;      /* the flags applied to the article's configuration; owned */
+    bool colorblind; /* --theme colorblind: colour-blind-safe heat, every distinction also by a glyph or an attribute */
+    bool list_lessons; /* --list-lessons */
+    bool list_steps;   /* --list-steps: print the step table (number, id, title) */
+    int bench_runs;    /* --bench N: timed runs after the warm-up */
+    ConfigFlags flags; /* the configuration flags as given */
+    Config config;     /* the flags applied to the article's configuration; owned */
 } Options;
 
 /* ------------------------------------------------------------------------

@@ -666,13 +666,14 @@ static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Option
         snprintf(t->title, sizeof t->title, "%s", cfg->sentence);
     else
         snprintf(t->title, sizeof t->title, "%zu token ids", cfg->n_tokens);
+    bool no_color = opts->no_color || (no_color_env != NULL && *no_color_env != '\0');
     t->view = (ViewOptions){
         .precision = opts->precision,
-        .no_color = opts->no_color || (no_color_env != NULL && *no_color_env != '\0'),
+        .no_color = no_color || opts->colorblind, /* the size glyph after each value */
         .ascii = opts->ascii || (mode == MODE_TUI && !locale_is_utf8()),
         .title = t->title,
     };
-    t->tui = (TuiOptions){t->view.no_color, t->view.ascii, opts->presenter};
+    t->tui = (TuiOptions){no_color, t->view.ascii, opts->presenter, opts->colorblind};
     app_init(&t->app, trace, lesson, &t->view);
     tracer_go(t, first_step);
     return t;

@@ -5,7 +5,11 @@
  * tracks the terminal size, and paints the Frames the App composes. The
  * look of each cell role (colours and attributes) is a theme decided here,
  * at one of three levels: 256 colours, 8 colours, or none (NO_COLOR,
- * --no-color, or a terminal without colours). Signal handlers make sure
+ * --no-color, or a terminal without colours), in one of three themes
+ * (default, presenter, colorblind). Whatever the colours distinguish is
+ * also marked by something other than hue (docs/accessibility.md has the
+ * table); tui_frame_marks writes those marks out for the golden screens.
+ * Signal handlers make sure
  * the terminal is restored however the program ends.
  */
 #define _XOPEN_SOURCE_EXTENDED 1
@@ -80,6 +84,7 @@ typedef struct Theme {
     short pair_fg[THEME_MAX_PAIRS]; /* pair i+1 is (pair_fg[i], pair_bg[i]) */
     short pair_bg[THEME_MAX_PAIRS];
     int pairs; /* pairs allocated so far */
+    bool dry;  /* only the attributes matter: no curses screen, no pairs made (tui_frame_marks) */
 } Theme;
 
 /* Roles at 256 colours. Foregrounds are mid-bright so they read on dark
@@ -88,7 +93,7 @@ static const Style STYLES_256[ROLE_COUNT] = {
     [ROLE_TEXT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
     [ROLE_DIM] = {245, COLOR_DEFAULT, A_NORMAL},
     [ROLE_STRONG] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
-    [ROLE_CODE] = {107, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_CODE] = {107, COLOR_DEFAULT, A_UNDERLINE}, /* not by hue alone: underlined */
     [ROLE_HEADER] = {231, 24, A_BOLD},
     [ROLE_FOOTER] = {252, 237, A_NORMAL},
     [ROLE_FOOTER_KEY] = {222, 237, A_BOLD},
@@ -112,7 +117,7 @@ static const Style STYLES_8[ROLE_COUNT] = {
     [ROLE_TEXT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
     [ROLE_DIM] = {COLOR_DEFAULT, COLOR_DEFAULT, A_DIM},
     [ROLE_STRONG] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
-    [ROLE_CODE] = {COLOR_GREEN, COLOR_DEFAULT, A_NORMAL},
+    [ROLE_CODE] = {COLOR_GREEN, COLOR_DEFAULT, A_UNDERLINE},
     [ROLE_HEADER] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
     [ROLE_FOOTER] = {COLOR_BLACK, COLOR_CYAN, A_NORMAL},
     [ROLE_FOOTER_KEY] = {COLOR_BLUE, COLOR_CYAN, A_BOLD},
@@ -136,7 +141,7 @@ static const Style STYLES_NONE[ROLE_COUNT] = {
     [ROLE_TEXT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_NORMAL},
     [ROLE_DIM] = {COLOR_DEFAULT, COLOR_DEFAULT, A_DIM},
     [ROLE_STRONG] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
-    [ROLE_CODE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
+    [ROLE_CODE] = {COLOR_DEFAULT, COLOR_DEFAULT, A_UNDERLINE}, /* bold is ROLE_STRONG's */
     [ROLE_HEADER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE | A_BOLD},
     [ROLE_FOOTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE},
     [ROLE_FOOTER_KEY] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE | A_BOLD},
@@ -178,7 +183,7 @@ static const short LETTERS_8[LETTER_COLORS] = {COLOR_RED,  COLOR_GREEN,   COLOR_
  * terminal's default) when both are default or when pairs run out. */
 static short theme_pair(Theme *theme, short fg, short bg)
 {
-    if (fg == COLOR_DEFAULT && bg == COLOR_DEFAULT)
+    if ((fg == COLOR_DEFAULT && bg == COLOR_DEFAULT) || theme->dry)
         return 0;
     if (!theme->default_colors) {
         if (fg == COLOR_DEFAULT)
@@ -218,6 +223,7 @@ static Style heat_value_style(ColorLevel level, int heat)
     case COLOR_LEVEL_256:
         style.fg = HEAT_FG_256[heat + FRAME_HEAT_LEVELS];
         style.bg = HEAT_BG_256[heat + FRAME_HEAT_LEVELS];
+        style.attr = magnitude >= 3 ? A_BOLD : A_NORMAL; /* the strongest also by weight, as at 8 colours */
         break;
     case COLOR_LEVEL_8:
         style.fg = heat < 0 ? COLOR_BLUE : heat > 0 ? COLOR_RED : COLOR_DEFAULT;
@@ -255,11 +261,13 @@ static Style heat_source_style(ColorLevel level, int heat)
 }
 
 /* Fills theme with every look for this colour level. start_color (and
- * use_default_colors) must have run when level is not COLOR_LEVEL_NONE. */
-static void theme_build(Theme *theme, ColorLevel level, bool default_colors)
+ * use_default_colors) must have run when level is not COLOR_LEVEL_NONE,
+ * unless dry (only the attributes are wanted: no pair is made). */
+static void theme_build(Theme *theme, ColorLevel level, bool default_colors, bool dry)
 {
     memset(theme, 0, sizeof *theme);
     theme->default_colors = default_colors;
+    theme->dry = dry;
     const Style *styles = level == COLOR_LEVEL_256 ? STYLES_256 : level == COLOR_LEVEL_8 ? STYLES_8 : STYLES_NONE;
     for (int role = 0; role < ROLE_COUNT; role++)
         theme->role[role] = theme_look(theme, level, styles[role]);
@@ -325,6 +333,41 @@ static void theme_presenter(Theme *theme, ColorLevel level)
     }
     theme->role[ROLE_VALUE] = theme->value[FRAME_HEAT_LEVELS];
     theme->role[ROLE_CURSOR] = theme->cursor[FRAME_HEAT_LEVELS];
+}
+
+/* The colour-blind-safe theme (--theme colorblind): heat on a blue to
+ * orange scale (the pair of hues every common kind of colour blindness
+ * still tells apart, unlike red and green), and every distinction marked
+ * by weight, underline or reverse video as well: the composer adds a size
+ * glyph after each value (ViewOptions.no_color), the three strongest heat
+ * levels are bold, sources are bold and underlined, the focused panel's
+ * title and code are underlined, the selected line of a list and
+ * warnings are in reverse video. */
+static void theme_colorblind(Theme *theme, ColorLevel level)
+{
+    static const short BG_256[HEAT_STEPS] = {25, 32, 110, 153, COLOR_DEFAULT, 223, 215, 208, 130};
+    static const short FG_256[HEAT_STEPS] = {231, 231, 16, 16, COLOR_DEFAULT, 16, 16, 16, 231};
+    static const short INK_256[HEAT_STEPS] = {19, 25, 32, 67, 16, 172, 166, 130, 94};
+    for (int i = 0; i < HEAT_STEPS; i++) {
+        int heat = i - FRAME_HEAT_LEVELS; /* the strongest are bold already (heat_value_style) */
+        Style value = heat_value_style(level, heat), source = heat_source_style(level, heat);
+        if (level == COLOR_LEVEL_256) {
+            value.fg = FG_256[i], value.bg = BG_256[i];
+            source.fg = INK_256[i];
+        }
+        theme->value[i] = theme_look(theme, level, value);
+        value.attr |= A_REVERSE | A_BOLD;
+        theme->cursor[i] = theme_look(theme, level, value);
+        source.attr |= A_BOLD | A_UNDERLINE;
+        theme->source[i] = theme_look(theme, level, source);
+    }
+    theme->role[ROLE_VALUE] = theme->value[FRAME_HEAT_LEVELS];
+    theme->role[ROLE_CURSOR] = theme->cursor[FRAME_HEAT_LEVELS];
+    theme->role[ROLE_SOURCE] = theme->source[FRAME_HEAT_LEVELS];
+    theme->role[ROLE_PANEL_FOCUS].attr |= A_BOLD | A_UNDERLINE;
+    theme->role[ROLE_CODE].attr = (theme->role[ROLE_CODE].attr & ~A_BOLD) | A_UNDERLINE;
+    theme->role[ROLE_OVERLAY_SELECT].attr |= A_REVERSE | A_BOLD;
+    theme->role[ROLE_WARNING].attr |= A_REVERSE | A_BOLD;
 }
 
 /* The look of one cell: by role, and by heat or letter where they apply.
@@ -665,9 +708,54 @@ static void theme_setup(Theme *theme, const TuiOptions *opts)
         default_colors = use_default_colors() != ERR;
         level = COLORS >= 256 ? COLOR_LEVEL_256 : COLORS >= 8 ? COLOR_LEVEL_8 : COLOR_LEVEL_NONE;
     }
-    theme_build(theme, level, default_colors);
+    theme_build(theme, level, default_colors, false);
     if (opts->presenter)
         theme_presenter(theme, level);
+    if (opts->colorblind)
+        theme_colorblind(theme, level);
+}
+
+/* The marks of a look's attributes, as tui_frame_marks counts them. */
+static unsigned look_marks(Look look)
+{
+    return ((look.attr & A_BOLD) != 0 ? TUI_MARK_BOLD : 0u) |
+           ((look.attr & A_UNDERLINE) != 0 ? TUI_MARK_UNDERLINE : 0u) |
+           ((look.attr & A_REVERSE) != 0 ? TUI_MARK_REVERSE : 0u) | ((look.attr & A_DIM) != 0 ? TUI_MARK_DIM : 0u);
+}
+
+/* A theme as theme_setup would make it for a terminal of `colors` colours
+ * (256, 8 or 0), without a curses screen: its attributes are right, its
+ * pairs are all 0. */
+static void theme_dry(Theme *theme, const TuiOptions *opts, int colors)
+{
+    ColorLevel level = opts->no_color || colors < 8 ? COLOR_LEVEL_NONE
+                       : colors >= 256              ? COLOR_LEVEL_256
+                                                    : COLOR_LEVEL_8;
+    theme_build(theme, level, true, true);
+    if (opts->presenter)
+        theme_presenter(theme, level);
+    if (opts->colorblind)
+        theme_colorblind(theme, level);
+}
+
+unsigned tui_cell_marks(const Cell *cell, const TuiOptions *opts, int colors)
+{
+    static Theme theme;
+    theme_dry(&theme, opts, colors);
+    return look_marks(theme_cell_look(&theme, cell));
+}
+
+void tui_frame_marks(const Frame *frame, const TuiOptions *opts, int colors, StrBuf *out)
+{
+    static Theme theme;
+    theme_dry(&theme, opts, colors);
+    for (int r = 0; r < frame->rows; r++) {
+        for (int c = 0; c < frame->cols; c++) {
+            unsigned marks = look_marks(theme_cell_look(&theme, &frame->cells[r * frame->cols + c]));
+            strbuf_append(out, marks == 0 ? "." : &"0123456789abcdef"[marks], 1);
+        }
+        strbuf_puts(out, "\n");
+    }
 }
 
 /* Everything tui_run sets up, so one function can take it down. */

@@ -13,13 +13,34 @@
 
 #include "app.h"
 #include "error.h"
+#include "frame.h"
+#include "strbuf.h"
 
 /* Options the backend reads. */
 typedef struct TuiOptions {
-    bool no_color;  /* --no-color or NO_COLOR set: attributes and glyphs only */
-    bool ascii;     /* --ascii or a non-UTF-8 locale: no box drawing */
-    bool presenter; /* --theme presenter: high contrast for a projector */
+    bool no_color;   /* --no-color or NO_COLOR set: attributes and glyphs only */
+    bool ascii;      /* --ascii or a non-UTF-8 locale: no box drawing */
+    bool presenter;  /* --theme presenter: high contrast for a projector */
+    bool colorblind; /* --theme colorblind: blue-orange heat, every distinction also by weight, line or reverse */
 } TuiOptions;
+
+/* What a cell's look shows besides its colours, as bits. */
+#define TUI_MARK_BOLD 1u
+#define TUI_MARK_UNDERLINE 2u
+#define TUI_MARK_REVERSE 4u
+#define TUI_MARK_DIM 8u
+
+/* The marks (TUI_MARK_* bits) cell gets in the theme opts names, on a
+ * terminal of `colors` colours (256, 8, or 0 for none). Needs no
+ * terminal. */
+unsigned tui_cell_marks(const Cell *cell, const TuiOptions *opts, int colors);
+
+/* Appends to out the marks of every cell of frame, as tui_cell_marks
+ * gives them: one line per row, one character per cell, '.' for none,
+ * else the hex digit of the bits (1 bold, 2 underline, 4 reverse, 8
+ * dim). For golden screens: the colours change with the terminal, these
+ * marks are what every learner gets. */
+void tui_frame_marks(const Frame *frame, const TuiOptions *opts, int colors, StrBuf *out);
 
 /* Runs the interactive UI on the terminal until the user quits. Returns
  * the exit status (0, or STATUS_FAILURE with err set when the terminal
