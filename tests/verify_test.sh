@@ -1,11 +1,12 @@
 #!/bin/sh
 # verify_test.sh - runs the scripts attn-trace --export-py writes, with
 # real PyTorch, against the .npy files --export-npy writes for the same
-# trace: the article's trace, three of the shipped lessons, a causal trace,
-# a trace with --weights and one on the fast kernels must each print
-# "verify: N tensors equal to attn-trace's, ..." and exit 0; a script with
-# one number of the article's code changed must exit 1 naming the tensor
-# that number makes. PyTorch is the independent reference here: the script
+# trace: the article's trace, the shipped lessons, a causal trace, a trace
+# with --weights, one on the fast kernels and model traces (--model, on the
+# F32, F16 and BF16 fixture checkpoints, at layer 0 and later) must each
+# print "verify: N tensors equal to attn-trace's, ..." and exit 0; a script
+# with one number of the article's code or of the GPT-2 code changed must
+# exit 1 naming the tensor that number makes. PyTorch is the independent reference here: the script
 # computes every tensor itself, attn-trace only supplies the files.
 #
 #   tests/verify_test.sh build/attn-trace
@@ -108,6 +109,23 @@ verifies ids "$EXACT" --token-ids "49 0 17 17 3 28" --vocab-size 50 --d-model 24
 verifies step "verify: 2 tensors equal to attn-trace's, bit for bit" --step softmax
 verifies fast "verify: 33 tensors equal to attn-trace's, within rtol 0.0001, atol 0.0001 (fast kernels)" \
     --sentence "the cat sat on the mat" --d-model 32 --heads 8 --kernels fast
+verifies lesson-conventions "$EXACT" "$LESSONS/conventions.lesson"
+
+# Model traces: the script reads the same checkpoint itself. Layer 0 is bit
+# for bit up to the next block's GELU; a later layer's block input already
+# went through one, so only the embeddings and ln_1's weights are exact.
+GPT2="$HERE/fixtures/gpt2"
+IDS="5 17 3 60 42"
+verifies model0 "verify: 24 tensors equal to attn-trace's, 21 bit for bit, 3 after a GELU within rtol 1e-05, atol 1e-05" \
+    --model "$GPT2/d32_h4_l3_f32_prefix" --token-ids "$IDS" --layer 0
+verifies model-bf16 "verify: 24 tensors equal to attn-trace's, 7 bit for bit, 17 after a GELU within rtol 1e-05, atol 1e-05" \
+    --model "$GPT2/d32_h4_l3_bf16" --token-ids "$IDS" --layer 1
+verifies model-f16 "verify: 24 tensors equal to attn-trace's, 7 bit for bit, 17 after a GELU within rtol 1e-05, atol 1e-05" \
+    --model "$GPT2/d48_h3_l2_f16" --token-ids "$IDS" --layer 1
+verifies model-step "verify: 2 tensors equal to attn-trace's, bit for bit" \
+    --model "$GPT2/d16_h2_l2_f32" --token-ids "$IDS" --layer 0 --step gpt2_softmax
+verifies model-prefix "verify: 24 tensors equal to attn-trace's, 21 bit for bit, 3 after a GELU within rtol 1e-05, atol 1e-05" \
+    --model "$GPT2/d16_h2_l2_f16_prefix" --token-ids "$IDS" --layer 0
 
 # --weights: some files given, the others drawn as usual.
 mkdir mine
@@ -131,10 +149,12 @@ fi
 "$BIN" --seed 1 --export-npy seed1.npy 2>/dev/null
 queue seed1 article.py seed1.npy
 
-# edit N FROM TO: queues edited-N, article.py with the text FROM changed
-# to TO; fails_on N WHAT TENSOR then checks it exited 1 naming TENSOR first.
+# edit N FROM TO [SCRIPT]: queues edited-N, SCRIPT (article.py by default)
+# with the text FROM changed to TO; fails_on N WHAT TENSOR then checks it
+# exited 1 naming TENSOR first.
 edit() {
-    sed "s|$2|$3|" article.py >"edited-$1.py"
+    sed "s|$2|$3|" "${4:-article.py}" >"edited-$1.py"
+    echo "${4:-article.py}" >"edited-$1.src"
     queue "edited-$1" "edited-$1.py"
 }
 fails_on() {
@@ -143,7 +163,7 @@ fails_on() {
         "verify: FAILED: $3 differs at "*) named=true ;;
         *) named=false ;;
     esac
-    if cmp -s article.py "edited-$1.py"; then
+    if cmp -s "$(cat "edited-$1.src")" "edited-$1.py"; then
         not_ok "$2: the edit changed nothing in the script"
     elif $named && [ "$status" = 1 ]; then
         ok "$2: fails naming $3"
@@ -155,6 +175,9 @@ edit 1 'scaled_scores_n = scores_n / d \*\* 0.5' 'scaled_scores_n = scores_n / d
 edit 2 '/ d_k \*\* 0.5' '/ d_k ** 0.49'
 edit 3 '^SEED = 0$' 'SEED = 1'
 edit 4 '^TOKEN_IDS = \[2, 6, 8, 3, 1\]' 'TOKEN_IDS = [2, 6, 8, 4, 1]'
+edit 5 'k.transpose(-1, -2)) / scale)' 'k.transpose(-1, -2)) / (scale * 1.001))' model0.py
+edit 6 '^LAYER = 0 ' 'LAYER = 1 ' model0.py
+edit 7 '^TOKEN_IDS = \[5, 17, 3, 60, 42\]' 'TOKEN_IDS = [5, 17, 3, 61, 42]' model0.py
 
 # A missing directory is one FAILED line, exit 1.
 queue nowhere article.py "$TMP/nowhere"
@@ -215,6 +238,9 @@ fails_on 1 "part 1 scaled by d ** 0.51" single_head.scaled_scores_1
 fails_on 2 "part 2 scaled by d_k ** 0.49" multi_head.scores
 fails_on 3 "the seed 0 made 1" single_head.embedding
 fails_on 4 "token 3 made 4" single_head.tokenized_sentence
+fails_on 5 "GPT-2's scores divided by 1.001 sqrt(d_k)" model.scores
+fails_on 6 "the model's layer 0 made 1" model.block_input
+fails_on 7 "the model's token 60 made 61" model.token_ids
 if [ "$(cat nowhere.status)" = 1 ] && grep -q '^verify: FAILED: .*nowhere is not a directory' nowhere.out; then
     ok "a missing directory: one FAILED line, exit 1"
 else

@@ -20,10 +20,8 @@
 /* Most tensors a trace shows, counting repeats. */
 #define MAX_SHOWN (TRACE_MAX_STEPS * TRACE_MAX_STEP_TENSORS)
 
-/* The script's fixed part, after the constants: the article's two parts as
- * PyTorch code, the comparison with the .npy files and the verdict; one
- * string a line (C11 promises string literals of 4095 bytes only). */
-static const char *const SCRIPT_BODY[] = {
+/* The article's two parts as PyTorch code, after the constants. One string a line (C11 promises string literals of 4095 bytes only). */
+static const char *const ARTICLE_CODE[] = {
     "\n",
     "\n",
     "def load(name):\n",
@@ -121,6 +119,112 @@ static const char *const SCRIPT_BODY[] = {
     "            \"multihead_output\": multihead_output}\n",
     "\n",
     "\n",
+    NULL,
+};
+
+/* A GPT-2 checkpoint read and run with torch.nn.functional, after the constants: a
+ * small safetensors reader (Debian has no python3-safetensors) and the stages attn-trace traces. One string a line (C11 promises string literals of 4095 bytes only). */
+static const char *const MODEL_CODE[] = {
+    "\n",
+    "\n",
+    "def read_safetensors(path):\n",
+    "    \"\"\"Every tensor of a .safetensors file, by name (a leading \"transformer.\" dropped), as\n",
+    "    float32 torch tensors. The format is an 8-byte little-endian header length, a JSON\n",
+    "    header of name -> dtype, shape, byte range, then the bytes. F16 and BF16 are widened\n",
+    "    to float32 exactly, as attn-trace widens them.\"\"\"\n",
+    "    with open(path, \"rb\") as f:\n",
+    "        data = f.read()\n",
+    "    (length,) = struct.unpack(\"<Q\", data[:8])\n",
+    "    header = json.loads(data[8:8 + length].decode(\"utf-8\"))\n",
+    "    base = 8 + length\n",
+    "    tensors = {}\n",
+    "    for name, info in header.items():\n",
+    "        if name == \"__metadata__\" or not isinstance(info, dict):\n",
+    "            continue\n",
+    "        start, end = info[\"data_offsets\"]\n",
+    "        raw = data[base + start:base + end]\n",
+    "        kind = info[\"dtype\"]\n",
+    "        if kind == \"F32\":\n",
+    "            array = np.frombuffer(raw, dtype=\"<f4\").astype(np.float32)\n",
+    "        elif kind == \"F16\":\n",
+    "            array = np.frombuffer(raw, dtype=\"<f2\").astype(np.float32)\n",
+    "        elif kind == \"BF16\":\n",
+    "            array = (np.frombuffer(raw, dtype=\"<u2\").astype(np.uint32) << 16).view(np.float32)\n",
+    "        else:\n",
+    "            continue  # the causal-mask buffers (attn.bias), never read\n",
+    "        if name.startswith(\"transformer.\"):\n",
+    "            name = name[len(\"transformer.\"):]\n",
+    "        tensors[name] = torch.from_numpy(array.reshape(info[\"shape\"]).copy())\n",
+    "    return tensors\n",
+    "\n",
+    "\n",
+    "def gpt2():\n",
+    "    \"\"\"GPT-2 as attn-trace traces it: the embeddings, blocks 0..LAYER-1 whole, then block\n",
+    "    LAYER's attention stage by stage, then the rest of the model to the next token.\"\"\"\n",
+    "    with open(os.path.join(MODEL_DIR, \"config.json\"), encoding=\"utf-8\") as f:\n",
+    "        config = json.load(f)\n",
+    "    w = read_safetensors(os.path.join(MODEL_DIR, \"model.safetensors\"))\n",
+    "    d, heads = config[\"n_embd\"], config[\"n_head\"]\n",
+    "    d_k, eps = d // heads, float(config.get(\"layer_norm_epsilon\", 1e-5))\n",
+    "    eps = float(np.float32(eps))  # attn-trace holds it as a float32\n",
+    "    ids = torch.tensor(TOKEN_IDS)\n",
+    "    s = ids.shape[0]\n",
+    "    mask = torch.triu(torch.ones(s, s), diagonal=1).bool()\n",
+    "    scale = torch.tensor(float(d_k), dtype=torch.float32).sqrt()\n",
+    "\n",
+    "    def ln(x, name):\n",
+    "        return F.layer_norm(x, (d,), w[name + \".weight\"], w[name + \".bias\"], eps)\n",
+    "\n",
+    "    def attention(x, b):\n",
+    "        qkv = torch.addmm(w[b + \"attn.c_attn.bias\"], x, w[b + \"attn.c_attn.weight\"])\n",
+    "        q, k, v = (qkv[:, i * d:(i + 1) * d].reshape(s, heads, d_k).transpose(0, 1) for i in range(3))\n",
+    "        scores = (q.matmul(k.transpose(-1, -2)) / scale).masked_fill(mask, float(\"-inf\"))\n",
+    "        weights = F.softmax(scores, dim=-1)\n",
+    "        out = weights.matmul(v)\n",
+    "        concat = out.transpose(0, 1).reshape(s, d)\n",
+    "        proj = torch.addmm(w[b + \"attn.c_proj.bias\"], concat, w[b + \"attn.c_proj.weight\"])\n",
+    "        return qkv, q, k, v, scores, weights, out, concat, proj\n",
+    "\n",
+    "    def mlp(x, b):\n",
+    "        h = torch.addmm(w[b + \"mlp.c_fc.bias\"], ln(x, b + \"ln_2\"), w[b + \"mlp.c_fc.weight\"])\n",
+    "        return x + torch.addmm(w[b + \"mlp.c_proj.bias\"], F.gelu(h, approximate=\"tanh\"), w[b + "
+    "\"mlp.c_proj.weight\"])\n",
+    "\n",
+    "    token_embed = w[\"wte.weight\"][ids]\n",
+    "    position_embed = w[\"wpe.weight\"][:s]\n",
+    "    embed_sum = token_embed + position_embed\n",
+    "    x = embed_sum\n",
+    "    for layer in range(LAYER):\n",
+    "        b = \"h.%d.\" % layer\n",
+    "        x = mlp(x + attention(ln(x, b + \"ln_1\"), b)[-1], b)\n",
+    "    block_input = x\n",
+    "    b = \"h.%d.\" % LAYER\n",
+    "    # PyTorch's own layer norm also gives each row's mean and 1/sqrt(var + eps)\n",
+    "    ln_1, mean, rstd = torch.native_layer_norm(block_input, (d,), w[b + \"ln_1.weight\"], w[b + \"ln_1.bias\"], "
+    "eps)\n",
+    "    qkv, q, k, v, scores, weights, out, concat, proj = attention(ln_1, b)\n",
+    "    attn_residual = block_input + proj\n",
+    "    x = mlp(attn_residual, b)\n",
+    "    for layer in range(LAYER + 1, config[\"n_layer\"]):\n",
+    "        bl = \"h.%d.\" % layer\n",
+    "        x = mlp(x + attention(ln(x, bl + \"ln_1\"), bl)[-1], bl)\n",
+    "    ln_f = ln(x, \"ln_f\")\n",
+    "    logits = ln_f[-1].matmul(w[\"wte.weight\"].T)\n",
+    "    probs = F.softmax(logits, dim=-1)\n",
+    "    top_probs, top_ids = torch.topk(probs, 5)\n",
+    "    return {\"token_ids\": ids, \"token_embed\": token_embed, \"position_embed\": position_embed,\n",
+    "            \"embed_sum\": embed_sum, \"block_input\": block_input, \"ln_1\": ln_1,\n",
+    "            \"ln_1.weight\": w[b + \"ln_1.weight\"], \"ln_1.bias\": w[b + \"ln_1.bias\"],\n",
+    "            \"ln_1_mean\": mean.reshape(s), \"ln_1_rstd\": rstd.reshape(s), \"qkv\": qkv,\n",
+    "            \"queries\": q, \"keys\": k, \"values\": v, \"scores\": scores, \"attention_weights\": weights,\n",
+    "            \"head_outputs\": out, \"concat_heads\": concat, \"attn_output\": proj,\n",
+    "            \"attn_residual\": attn_residual, \"ln_f\": ln_f, \"next_token_probs\": probs,\n",
+    "            \"top_ids\": top_ids, \"top_probs\": top_probs}\n",
+    NULL,
+};
+
+/* Shared by both scripts: which BLAS torch has, and the comparison of one tensor. One string a line (C11 promises string literals of 4095 bytes only). */
+static const char *const CHECK_CODE[] = {
     "def blas_note():\n",
     "    \"\"\"Which BLAS torch has loaded, read from /proc/self/maps (torch's build line, BLAS_INFO,\n",
     "    names the BLAS it was built against, not the one Debian's alternatives select at run\n",
@@ -153,22 +257,26 @@ static const char *const SCRIPT_BODY[] = {
     "    return \"; \".join(notes)\n",
     "\n",
     "\n",
-    "def first_difference(mine, want):\n",
-    "    \"\"\"None when attn-trace's tensor mine equals torch's want (bit for bit, or within RTOL\n",
-    "    and ATOL), else the first index where they differ, as a list.\"\"\"\n",
-    "    if BIT_FOR_BIT and mine.dtype == torch.float32:\n",
+    "def first_difference(mine, want, exact, rtol, atol):\n",
+    "    \"\"\"None when attn-trace's tensor mine equals torch's want (bit for bit when exact, else\n",
+    "    within rtol and atol; whole numbers always exactly), else the first index where they\n",
+    "    differ, as a list.\"\"\"\n",
+    "    if exact and mine.dtype == torch.float32:\n",
     "        same = mine.view(torch.int32) == want.view(torch.int32)\n",
-    "    elif BIT_FOR_BIT or mine.dtype != torch.float32:\n",
+    "    elif exact or mine.dtype != torch.float32:\n",
     "        same = mine == want\n",
     "    else:\n",
-    "        same = torch.isclose(mine, want, rtol=RTOL, atol=ATOL)\n",
+    "        same = torch.isclose(mine, want, rtol=rtol, atol=atol)\n",
     "    if bool(same.all()):\n",
     "        return None\n",
     "    return torch.nonzero(~same)[0].tolist()\n",
     "\n",
     "\n",
-    "def check(name, want, directory):\n",
-    "    \"\"\"\"\" when DIRECTORY/NAME.npy holds torch's tensor want, else what is wrong.\"\"\"\n",
+    "def check(name, want, directory, exact=None, rtol=None, atol=None):\n",
+    "    \"\"\"\"\" when DIRECTORY/NAME.npy holds torch's tensor want (compared as first_difference\n",
+    "    does; by default BIT_FOR_BIT, RTOL and ATOL), else what is wrong.\"\"\"\n",
+    "    exact = BIT_FOR_BIT if exact is None else exact\n",
+    "    rtol, atol = RTOL if rtol is None else rtol, ATOL if atol is None else atol\n",
     "    path = os.path.join(directory, name + \".npy\")\n",
     "    try:\n",
     "        mine = torch.from_numpy(np.load(path))\n",
@@ -178,13 +286,18 @@ static const char *const SCRIPT_BODY[] = {
     "        return \"%s has dtype %s, torch's is %s\" % (name, mine.dtype, want.dtype)\n",
     "    if tuple(mine.shape) != tuple(want.shape):\n",
     "        return \"%s has shape %s, torch's is %s\" % (name, tuple(mine.shape), tuple(want.shape))\n",
-    "    at = first_difference(mine, want)\n",
+    "    at = first_difference(mine, want, exact, rtol, atol)\n",
     "    if at is None:\n",
     "        return \"\"\n",
     "    return \"%s differs at %s: attn-trace %s, torch %s\" % (name, at, format(mine[tuple(at)].item(), \".9g\"),\n",
     "                                                         format(want[tuple(at)].item(), \".9g\"))\n",
     "\n",
     "\n",
+    NULL,
+};
+
+/* The article script's main: every tensor compared, one verdict line. One string a line (C11 promises string literals of 4095 bytes only). */
+static const char *const ARTICLE_MAIN[] = {
     "def main():\n",
     "    if len(sys.argv) > 2 or (len(sys.argv) == 1 and NPY_DIR is None):\n",
     "        print(\"usage: %s NPY_DIR (the directory attn-trace --export-npy wrote)\" % sys.argv[0],\n",
@@ -204,6 +317,61 @@ static const char *const SCRIPT_BODY[] = {
     "    if not problems:\n",
     "        how = \"bit for bit\" if BIT_FOR_BIT else \"within rtol %g, atol %g (fast kernels)\" % (RTOL, ATOL)\n",
     "        count = \"1 tensor\" if len(EXPECTED) == 1 else \"%d tensors\" % len(EXPECTED)\n",
+    "        print(\"verify: %s equal to attn-trace's, %s\" % (count, how))\n",
+    "        return 0\n",
+    "    more = \" (and %d more tensors differ)\" % (len(problems) - 1) if len(problems) > 1 else \"\"\n",
+    "    note = blas_note() if BIT_FOR_BIT else \"\"\n",
+    "    print(\"verify: FAILED: %s%s%s\" % (problems[0], more, \"; \" + note if note else \"\"))\n",
+    "    return 1\n",
+    "\n",
+    "\n",
+    "if __name__ == \"__main__\":\n",
+    "    sys.exit(main())\n",
+    NULL,
+};
+
+/* The model script's main: bit for bit up to the first GELU, within GELU_RTOL and
+ * GELU_ATOL after it. One string a line (C11 promises string literals of 4095 bytes only). */
+static const char *const MODEL_MAIN[] = {
+    "def main():\n",
+    "    if len(sys.argv) > 2 or (len(sys.argv) == 1 and NPY_DIR is None):\n",
+    "        print(\"usage: %s NPY_DIR (the directory attn-trace --export-npy wrote)\" % sys.argv[0],\n",
+    "              file=sys.stderr)\n",
+    "        return 2\n",
+    "    directory = sys.argv[1] if len(sys.argv) == 2 else NPY_DIR\n",
+    "    if not os.path.isdir(directory):\n",
+    "        print(\"verify: FAILED: %s is not a directory (run attn-trace --export-npy DIR)\" % directory)\n",
+    "        return 1\n",
+    "    torch.set_num_threads(1)\n",
+    "    computed = {\"model.\" + name: t for name, t in gpt2().items()}\n",
+    "    # A tensor computed after a GELU (the MLP of a block) is compared within GELU_RTOL and\n",
+    "    # GELU_ATOL: attn-trace's tanh and SLEEF's, which torch uses, differ by 1 ulp on a few\n",
+    "    # inputs in a thousand. Every other one is bit for bit on the reference kernels.\n",
+    "    after_gelu = {\"ln_f\", \"next_token_probs\", \"top_probs\"}\n",
+    "    if LAYER > 0:\n",
+    "        after_gelu |= {\"block_input\", \"ln_1\", \"ln_1_mean\", \"ln_1_rstd\", \"qkv\", \"queries\", \"keys\",\n",
+    "                       \"values\", \"scores\", \"attention_weights\", \"head_outputs\", \"concat_heads\",\n",
+    "                       \"attn_output\", \"attn_residual\"}\n",
+    "    problems, exact_count = [], 0\n",
+    "    for name in EXPECTED:\n",
+    "        if name not in computed:\n",
+    "            problems.append(\"%s: this script does not compute it\" % name)\n",
+    "            continue\n",
+    "        exact = BIT_FOR_BIT and name[len(\"model.\"):] not in after_gelu\n",
+    "        rtol, atol = (RTOL, ATOL) if not BIT_FOR_BIT else (GELU_RTOL, GELU_ATOL)\n",
+    "        exact_count += exact\n",
+    "        problems.append(check(name, computed[name], directory, exact, rtol, atol))\n",
+    "    problems = [p for p in problems if p]\n",
+    "    if not problems:\n",
+    "        count = \"1 tensor\" if len(EXPECTED) == 1 else \"%d tensors\" % len(EXPECTED)\n",
+    "        rest = len(EXPECTED) - exact_count\n",
+    "        if not BIT_FOR_BIT:\n",
+    "            how = \"within rtol %g, atol %g (fast kernels)\" % (RTOL, ATOL)\n",
+    "        elif rest == 0:\n",
+    "            how = \"bit for bit\"\n",
+    "        else:\n",
+    "            how = \"%d bit for bit, %d after a GELU within rtol %g, atol %g\" % (exact_count, rest, GELU_RTOL,\n",
+    "                                                                             GELU_ATOL)\n",
     "        print(\"verify: %s equal to attn-trace's, %s\" % (count, how))\n",
     "        return 0\n",
     "    more = \" (and %d more tensors differ)\" % (len(problems) - 1) if len(problems) > 1 else \"\"\n",
@@ -327,19 +495,52 @@ static void put_tensors(StrBuf *out, const Trace *trace, const char *weights_dir
     strbuf_puts(out, "}\n");
 }
 
+/* Appends every line of lines (NULL-terminated). */
+static void put_lines(StrBuf *out, const char *const *lines)
+{
+    for (int i = 0; lines[i] != NULL; i++)
+        strbuf_puts(out, lines[i]);
+}
+
+/* The constants of a model trace (--model): the checkpoint, the layer, the
+ * token ids and how close the tensors must be. */
+static void put_model_config(StrBuf *out, const Trace *trace)
+{
+    const Config *cfg = &trace->config;
+    char dir[PATH_MAX];
+    strbuf_puts(out, "MODEL_DIR = ");
+    put_path(out, absolute(cfg->model, dir));
+    strbuf_printf(out, "  # config.json and model.safetensors\nLAYER = %zu  # the block traced, as --layer\n",
+                  cfg->layer);
+    strbuf_puts(out, "TOKEN_IDS = [");
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        strbuf_printf(out, "%s%ld", i > 0 ? ", " : "", cfg->token_ids[i]);
+    strbuf_printf(out, "]\nBIT_FOR_BIT = %s  # %s kernels computed the trace\n", trace->fast_kernels ? "False" : "True",
+                  trace->fast_kernels ? "the fast" : "the reference");
+    strbuf_puts(out, "RTOL, ATOL = " EXPORT_PY_RTOL ", " EXPORT_PY_ATOL "  # the tolerance when not BIT_FOR_BIT\n");
+    strbuf_puts(out, "GELU_RTOL, GELU_ATOL = " EXPORT_PY_GELU_RTOL ", " EXPORT_PY_GELU_ATOL
+                     "  # after a GELU, on the reference kernels\n");
+}
+
 void export_py_script(StrBuf *out, const Trace *trace, const char *weights_dir, const ExportPyOptions *opts)
 {
-    strbuf_puts(out,
-                "#!/usr/bin/python3\n"
-                "# Rebuilds a trace of attn-trace with PyTorch, the article's code, and checks that every\n"
-                "# tensor equals the one attn-trace computed. Written by attn-trace --export-py; run it as\n"
-                "#     python3 THIS_FILE [NPY_DIR]\n"
-                "# where NPY_DIR is what attn-trace --export-npy wrote for the same trace. It needs only\n"
-                "# PyTorch and NumPy (Debian: python3-torch). Exit status 0: equal, 1: not, 2: usage.\n"
-                "# docs/verify.md tells more.\n"
-                "import os\nimport sys\n\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n\n"
-                "# The trace, as attn-trace built it.\n");
-    put_config(out, trace);
+    bool model = trace->config.model != NULL;
+    strbuf_printf(out,
+                  "#!/usr/bin/python3\n"
+                  "# Rebuilds a trace of attn-trace with PyTorch, %s, and checks that every\n"
+                  "# tensor equals the one attn-trace computed. Written by attn-trace --export-py; run it as\n"
+                  "#     python3 THIS_FILE [NPY_DIR]\n"
+                  "# where NPY_DIR is what attn-trace --export-npy wrote for the same trace. It needs only\n"
+                  "# PyTorch and NumPy (Debian: python3-torch). Exit status 0: equal, 1: not, 2: usage.\n"
+                  "# docs/verify.md tells more.\n"
+                  "%s\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n\n"
+                  "# The trace, as attn-trace built it.\n",
+                  model ? "the GPT-2 checkpoint it read" : "the article's code",
+                  model ? "import json\nimport os\nimport struct\nimport sys\n" : "import os\nimport sys\n");
+    if (model)
+        put_model_config(out, trace);
+    else
+        put_config(out, trace);
     strbuf_puts(out, "NPY_DIR = ");
     char dir[PATH_MAX];
     if (opts->npy_dir != NULL)
@@ -348,8 +549,9 @@ void export_py_script(StrBuf *out, const Trace *trace, const char *weights_dir, 
         strbuf_puts(out, "None");
     strbuf_puts(out, "  # checked when no directory is named\n");
     put_tensors(out, trace, weights_dir, opts->only_step);
-    for (int i = 0; SCRIPT_BODY[i] != NULL; i++)
-        strbuf_puts(out, SCRIPT_BODY[i]);
+    put_lines(out, model ? MODEL_CODE : ARTICLE_CODE);
+    put_lines(out, CHECK_CODE);
+    put_lines(out, model ? MODEL_MAIN : ARTICLE_MAIN);
 }
 
 bool export_py(const Trace *trace, const char *path, const char *weights_dir, const ExportPyOptions *opts, Error *err)
