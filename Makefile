@@ -464,7 +464,7 @@ format-check:
 #
 # To keep an input found by a run, minimize into a fresh directory first:
 #   build-fuzz/fuzz_lesson -merge=1 NEW_DIR tests/fuzz/corpus/lesson build-fuzz/new/lesson
-FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges npy progress
+FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges npy progress linemode
 FUZZ_SECONDS   ?= 60
 FUZZ_CC        ?= clang
 FUZZ_BUILD     := build-fuzz
@@ -492,6 +492,7 @@ FUZZ_MAX_LEN_merges := 4096
 FUZZ_MAX_LEN_safetensors := 4096
 FUZZ_MAX_LEN_npy    := 4096
 FUZZ_MAX_LEN_progress := 1024
+FUZZ_MAX_LEN_linemode := 4096
 FUZZ_RPAREN := )# a ")" that $(foreach) can write into the case arms below
 
 # The replay builds: the library's objects (without tui.c, so no curses),
