@@ -416,6 +416,16 @@ else
     not_ok "--dump-screen writes the 24-line screen, with the inspector open" "stderr: $(show "$ERR")"
 fi
 
+# --theme colorblind puts the size glyph after each value (the default
+# theme does not), as tests/screens/theme-colorblind-scores.txt shows.
+if "$BIN" --no-lesson --dump-screen - --size 80x24 --step scores --theme colorblind 2>"$ERR" |
+    grep -q '^my        17\.5128●$' &&
+    ! "$BIN" --no-lesson --dump-screen - --size 80x24 --step scores 2>>"$ERR" | grep -q '●'; then
+    ok "--theme colorblind: a glyph after each value, none in the default theme"
+else
+    not_ok "--theme colorblind: a glyph after each value, none in the default theme" "stderr: $(show "$ERR")"
+fi
+
 # Lessons: every shipped lesson passes --check; a broken one is reported
 # as FILE:LINE:COL with status 65; --print of a lesson is a handout.
 LESSON_DIR=$(dirname "$0")/../lessons
