@@ -22,12 +22,14 @@
 
 #include "cli.h"
 #include "explain.h"
+#include "bpe.h"
 #include "json.h"
 #include "npy.h"
 #include "print.h"
 #include "strbuf.h"
 #include "suites.h"
 #include "trace.h"
+#include "utf8.h"
 
 #define FIXTURE_DIR "tests/fixtures/gpt2"
 #define TOL 1e-5
@@ -186,6 +188,21 @@ static void check_top5(const JsonValue *root, const char *fixture)
     for (size_t k = 0; k < want.count; k++)
         ck_assert_msg((long long)json_value(&ids->u.items[k]) == (long long)((const int64_t *)want.data)[k],
                       "%s: top %zu id", fixture, k + 1);
+    /* the same five in "next_tokens", id and probability */
+    const JsonValue *next = json_get(root, "next_tokens");
+    ck_assert_msg(next != NULL && next->type == JSON_ARRAY && next->count == want.count, "%s: next_tokens", fixture);
+    NpyArray probs;
+    read_ref(fixture, "top5_probs", &probs);
+    for (size_t k = 0; k < want.count; k++) {
+        const JsonValue *entry = &next->u.items[k];
+        ck_assert_msg((long long)json_value(json_get(entry, "id")) == (long long)((const int64_t *)want.data)[k],
+                      "%s: next_tokens[%zu].id", fixture, k);
+        double p = json_value(json_get(entry, "probability")), ref = ((const float *)probs.data)[k];
+        ck_assert_msg(fabs(p - ref) <= TOL + TOL * fabs(ref), "%s: next_tokens[%zu].probability %g, PyTorch %g",
+                      fixture, k, p, ref);
+        ck_assert_int_eq(json_get(entry, "text")->type, JSON_NULL); /* the fixtures have no vocab.json */
+    }
+    npy_free(&probs);
     npy_free(&want);
     compare_tensor(root, fixture, "top_probs", "top5_probs");
 }
@@ -404,6 +421,93 @@ static void write_tokenizer_checkpoint(const char *dir)
     }
 }
 
+/* GPT-2's byte map undone, written out here apart from bpe.c: the
+ * characters '!'..'~', U+00A1..U+00AC and U+00AE..U+00FF stand for the byte
+ * of the same value; the other 68 bytes, in increasing order, for U+0100
+ * on. Returns the byte code point cp stands for, or -1. */
+static int gpt2_char_byte(uint32_t cp)
+{
+    int others = 0;
+    for (int byte = 0; byte < 256; byte++) {
+        bool printable = (byte >= '!' && byte <= '~') || (byte >= 0xa1 && byte <= 0xac) || byte >= 0xae;
+        if (printable && cp == (uint32_t)byte)
+            return byte;
+        if (!printable && cp == 0x100u + (uint32_t)others++)
+            return byte;
+    }
+    return -1;
+}
+
+/* Each next token of a trace through GPT-2's tokenizer carries the bytes
+ * its vocab.json text stands for, and on screen the same text with
+ * nothing unsafe in it; the explanation lists all five. */
+static void check_next_token_bytes(const Trace *trace)
+{
+    ck_assert_int_eq(trace->n_next_tokens, 5);
+    Error err;
+    error_clear(&err);
+    Bpe *bpe = bpe_load("tests/fixtures/gpt2-tokenizer/vocab.json", "tests/fixtures/gpt2-tokenizer/merges.txt", &err);
+    ck_assert_msg(bpe != NULL, "%s", err.message);
+    const char *explanation = trace->steps[trace->n_steps - 1].explanation;
+    for (int k = 0; k < 5; k++) {
+        const TraceNextToken *nt = &trace->next_tokens[k];
+        ck_assert(nt->has_text);
+        const char *text = bpe_token_text(bpe, (int32_t)nt->id, NULL); /* as vocab.json writes it */
+        unsigned char want[64];
+        size_t n = 0;
+        for (const char *p = text; *p != '\0';) {
+            uint32_t cp;
+            int len = utf8_decode(p, &cp);
+            ck_assert_int_gt(len, 0);
+            int byte = gpt2_char_byte(cp);
+            ck_assert_msg(byte >= 0, "id %ld: U+%04X is no byte", nt->id, cp);
+            want[n++] = (unsigned char)byte;
+            p += len;
+        }
+        ck_assert_uint_eq(nt->n_bytes, n);
+        ck_assert_msg(memcmp(nt->bytes, want, n) == 0, "id %ld: bytes differ from \"%s\"", nt->id, text);
+        for (const char *p = nt->text; *p != '\0'; p++)
+            ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "id %ld: a control in \"%s\"", nt->id, nt->text);
+        char entry[128];
+        snprintf(entry, sizeof entry, "\"%s\" %.4f (id %ld)", nt->text, (double)nt->probability, nt->id);
+        ck_assert_msg(strstr(explanation, entry) != NULL, "the explanation lacks %s: %s", entry, explanation);
+    }
+    bpe_free(bpe);
+}
+
+/* trace_token_display: what is safe stays, the rest is escaped. */
+START_TEST(test_token_display)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *want;
+    } CASES[] = {
+        {" the", 4, " the"},
+        {"caf\xc3\xa9", 5, "café"},
+        {"\n\n", 2, "\\n\\n"},
+        {"a\tb\rc\\d", 7, "a\\tb\\rc\\\\d"},
+        {"\xe2\x80", 2, "\\xE2\\x80"},          /* the first two bytes of a three-byte character */
+        {"\x00x\x1b[2J", 6, "\\x00x\\x1B[2J"},  /* a NUL and an escape sequence */
+        {"\xc2\x85", 2, "\\xC2\\x85"},          /* U+0085, a C1 control */
+        {"\xed\xa0\x80", 3, "\\xED\\xA0\\x80"}, /* an encoded surrogate */
+        {"", 0, ""},
+    };
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        char out[64];
+        trace_token_display((const unsigned char *)CASES[c].bytes, CASES[c].len, out, sizeof out);
+        ck_assert_msg(strcmp(out, CASES[c].want) == 0, "case %zu: \"%s\", expected \"%s\"", c, out, CASES[c].want);
+    }
+    char small[12];
+    trace_token_display((const unsigned char *)"abcdefghijklmnop", 16, small, sizeof small);
+    ck_assert_str_eq(small, "abcdefgh...");
+    trace_token_display((const unsigned char *)"\x01\x02\x03", 3, small, sizeof small);
+    ck_assert_str_eq(small, "\\x01\\x02...");
+    trace_token_display((const unsigned char *)"abcdefghijk", 11, small, sizeof small); /* just fits */
+    ck_assert_str_eq(small, "abcdefghijk");
+}
+END_TEST
+
 /* A --sentence with --model is tokenized by the checkpoint's vocab.json
  * and merges.txt: GPT-2's ids for the issue's sentence, the tokens
  * labelled as vocab.json writes them, the next token named by its text. */
@@ -433,6 +537,7 @@ START_TEST(test_sentence_by_the_checkpoint_tokenizer)
     const TraceStep *last = &trace->steps[trace->n_steps - 1];
     ck_assert_str_eq(last->id, "gpt2_next_token");
     ck_assert_msg(strstr(last->title, "after \"Ġis\": \"") != NULL, "title: %s", last->title);
+    check_next_token_bytes(trace);
     ck_assert_ptr_nonnull(strstr(trace->steps[0].formula, "vocab.json and merges.txt"));
     trace_free(trace);
     cli_options_free(&opts);
@@ -464,6 +569,7 @@ Suite *model_trace_suite(void)
     tcase_add_test(tc, test_inspector_recomputes_model_values);
     tcase_add_test(tc, test_bad_requests);
     tcase_add_test(tc, test_sentence_by_the_checkpoint_tokenizer);
+    tcase_add_test(tc, test_token_display);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -545,10 +545,43 @@ static void put_json_config(StrBuf *out, const Config *cfg)
     strbuf_puts(out, "\n  },\n");
 }
 
+/* A model trace's most likely next tokens, most likely first: id, the
+ * probability, and (when the checkpoint has a vocab.json) the bytes the
+ * token stands for and their text as the screen shows it; else both null.
+ * Nothing for an article trace. */
+static void put_json_next_tokens(StrBuf *out, const Trace *trace)
+{
+    if (trace->n_next_tokens == 0)
+        return;
+    strbuf_puts(out, "  \"next_tokens\": [");
+    for (int k = 0; k < trace->n_next_tokens; k++) {
+        const TraceNextToken *nt = &trace->next_tokens[k];
+        strbuf_printf(out, "%s\n    {\"id\": %ld, \"probability\": ", k > 0 ? "," : "", nt->id);
+        put_json_floats(out, &nt->probability, 1);
+        strbuf_puts(out, ", \"text\": ");
+        if (nt->has_text)
+            put_json_string(out, nt->text);
+        else
+            strbuf_puts(out, "null");
+        strbuf_puts(out, ", \"bytes\": ");
+        if (nt->has_text) {
+            strbuf_puts(out, "[");
+            for (size_t i = 0; i < nt->n_bytes; i++)
+                strbuf_printf(out, "%s%u", i > 0 ? ", " : "", nt->bytes[i]);
+            strbuf_puts(out, "]");
+        } else {
+            strbuf_puts(out, "null");
+        }
+        strbuf_puts(out, "}");
+    }
+    strbuf_puts(out, "\n  ],\n");
+}
+
 void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
 {
     strbuf_puts(out, "{\n  \"format\": \"attn-trace/1\",\n");
     put_json_config(out, &trace->config);
+    put_json_next_tokens(out, trace);
     strbuf_puts(out, "  \"steps\": [");
     bool first_step = true;
     for (int i = 0; i < trace->n_steps && !out->failed; i++) {

@@ -32,6 +32,7 @@
 #include "einsum.h"
 #include "kernels.h"
 #include "rng.h"
+#include "utf8.h"
 #include "weights.h"
 
 /* ------------------------------------------------------------------------
@@ -1091,22 +1092,102 @@ static bool build_model_c_proj(TraceBuild *b, Error *err)
     return true;
 }
 
-/* When the sentence was tokenized by the checkpoint's files (a sentence
- * is set), token id's text as vocab.json writes it, quoted ("\"Ġthe\""),
- * into out; else out is left as it is. The
- * tokenizer is read again here (about 20 ms for GPT-2's); a failure only
- * leaves the text out. */
-static void next_token_text(const Config *cfg, long id, char *out, size_t size)
+/* The escaped form of the character or byte at bytes[0..len) into piece
+ * (8 bytes); returns how many bytes it used (see trace_token_display). */
+static size_t display_piece(const unsigned char *bytes, size_t len, char piece[8])
+{
+    char one[5] = {0};
+    memcpy(one, bytes, len < 4 ? len : 4);
+    uint32_t cp;
+    int got = bytes[0] == 0 ? 0 : utf8_decode(one, &cp);
+    if (got > 0 && cp >= 0x20 && !(cp >= 0x7f && cp <= 0x9f) && cp != '\\') {
+        memcpy(piece, bytes, (size_t)got);
+        piece[got] = '\0';
+        return (size_t)got;
+    }
+    if (bytes[0] == '\\' || bytes[0] == '\n' || bytes[0] == '\t' || bytes[0] == '\r')
+        snprintf(piece, 8, "\\%c", bytes[0] == '\\' ? '\\' : bytes[0] == '\n' ? 'n' : bytes[0] == '\t' ? 't' : 'r');
+    else
+        snprintf(piece, 8, "\\x%02X", bytes[0]);
+    return 1;
+}
+
+/* Writes the pieces of bytes into out while they fit in size; with
+ * reserve, keeps room for "..." and ends in it when they do not all fit.
+ * Returns false (without reserve) when they do not all fit. */
+static bool display_pieces(const unsigned char *bytes, size_t len, char *out, size_t size, bool reserve)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < len;) {
+        char piece[8];
+        size_t step = display_piece(bytes + i, len - i, piece), plen = strlen(piece);
+        if (used + plen + (reserve ? 4 : 1) > size) {
+            if (reserve)
+                snprintf(out + used, size - used, "...");
+            return reserve;
+        }
+        memcpy(out + used, piece, plen + 1);
+        used += plen;
+        i += step;
+    }
+    return true;
+}
+
+void trace_token_display(const unsigned char *bytes, size_t len, char *out, size_t size)
+{
+    if (!display_pieces(bytes, len, out, size, false))
+        display_pieces(bytes, len, out, size, true);
+}
+
+/* The tokenizer of a model trace's checkpoint (DIR/vocab.json and
+ * merges.txt), or NULL when it has none or they do not load: the next
+ * tokens are then shown by their ids alone. The caller frees it with
+ * bpe_free. Reading GPT-2's takes about 20 ms. */
+static Bpe *model_tokenizer(const Config *cfg)
 {
     char vocab[LIMIT_PATH_BYTES], merges[LIMIT_PATH_BYTES];
-    if (cfg->sentence == NULL || snprintf(vocab, sizeof vocab, "%s/vocab.json", cfg->model) >= (int)sizeof vocab ||
+    if (snprintf(vocab, sizeof vocab, "%s/vocab.json", cfg->model) >= (int)sizeof vocab ||
         snprintf(merges, sizeof merges, "%s/merges.txt", cfg->model) >= (int)sizeof merges)
-        return;
-    Bpe *bpe = bpe_load(vocab, merges, NULL);
-    const char *text = bpe != NULL && id >= 0 && id <= INT32_MAX ? bpe_token_text(bpe, (int32_t)id, NULL) : NULL;
-    if (text != NULL)
-        snprintf(out, size, "\"%.24s\"", text);
-    bpe_free(bpe);
+        return NULL;
+    return bpe_load(vocab, merges, NULL);
+}
+
+/* Fills trace->next_tokens from the stage's top 5, naming each by its
+ * bytes when bpe is not NULL, and writes the step's explanation: the five
+ * with their probabilities and ids, then the paragraph. */
+static void fill_next_tokens(TraceBuild *b, const Bpe *bpe)
+{
+    Trace *trace = b->trace;
+    trace->n_next_tokens = GPT2_TOP_K;
+    char list[TRACE_NEXT_EXPLAIN_BYTES] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < GPT2_TOP_K; k++) {
+        TraceNextToken *nt = &trace->next_tokens[k];
+        memset(nt, 0, sizeof *nt);
+        nt->id = b->gpt2.top_ids[k];
+        nt->probability = b->gpt2.top_probs[k];
+        size_t len = 0;
+        const char *bytes = bpe != NULL && nt->id >= 0 && nt->id <= INT32_MAX
+                                ? bpe_token_bytes(bpe, (int32_t)nt->id, &len)
+                                : NULL;
+        if (bytes != NULL) {
+            nt->has_text = true;
+            nt->n_bytes = len < TRACE_TOKEN_BYTES ? len : TRACE_TOKEN_BYTES;
+            memcpy(nt->bytes, bytes, nt->n_bytes);
+            trace_token_display((const unsigned char *)bytes, len, nt->text, sizeof nt->text);
+        }
+        int n = nt->has_text ? snprintf(list + used, sizeof list - used, "%s\"%.80s\" %.4f (id %ld)", k > 0 ? ", " : "",
+                                        nt->text, (double)nt->probability, nt->id)
+                             : snprintf(list + used, sizeof list - used, "%sid %ld %.4f", k > 0 ? ", " : "", nt->id,
+                                        (double)nt->probability);
+        if (n > 0 && used + (size_t)n < sizeof list)
+            used += (size_t)n;
+    }
+    snprintf(trace->next_explanation, sizeof trace->next_explanation, "The five most likely next tokens%s: %s.\n\n%s",
+             bpe != NULL ? "" : " (by id: the checkpoint has no vocab.json to name them)", list,
+             EXPLAIN_MODEL_NEXT_TOKEN);
+    b->step->explanation = trace->next_explanation;
 }
 
 /* The rest of the model, ln_f, the logits of the last token and the top 5. */
@@ -1124,14 +1205,18 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
         ids->data[k] = (float)b->gpt2.top_ids[k];
         probs->data[k] = b->gpt2.top_probs[k];
     }
-    char next[40] = "";
-    next_token_text(cfg, b->gpt2.top_ids[0], next, sizeof next);
-    if (next[0] != '\0')
-        title(b, "The model's next token after \"%.24s\": %s (id %ld, p %.3f)", cfg->tokens[S - 1], next,
+    Bpe *bpe = model_tokenizer(cfg);
+    fill_next_tokens(b, bpe);
+    const char *top = cfg->sentence != NULL && bpe != NULL && b->gpt2.top_ids[0] >= 0 && b->gpt2.top_ids[0] <= INT32_MAX
+                          ? bpe_token_text(bpe, (int32_t)b->gpt2.top_ids[0], NULL)
+                          : NULL;
+    if (top != NULL)
+        title(b, "The model's next token after \"%.24s\": \"%.24s\" (id %ld, p %.3f)", cfg->tokens[S - 1], top,
               b->gpt2.top_ids[0], (double)b->gpt2.top_probs[0]);
     else
         title(b, "The model's next token after \"%.24s\": id %ld (p %.3f)", cfg->tokens[S - 1], b->gpt2.top_ids[0],
               (double)b->gpt2.top_probs[0]);
+    bpe_free(bpe);
     char rest[64] = "";
     if (cfg->layer + 1 < cfg->n_layer)
         snprintf(rest, sizeof rest, " and blocks %zu..%zu", cfg->layer + 1, cfg->n_layer - 1);
