@@ -286,7 +286,7 @@ END_TEST
  * concat, add) is recomputed bit for bit from the step's inputs. */
 START_TEST(test_inspector_recomputes_model_values)
 {
-    size_t checked = 0;
+    size_t checked = 0, addmm = 0;
     for (int layer = 0; layer < 2; layer++) {
         Trace *trace = fixture_trace("d48_h3_l2_f16", layer);
         for (int s = 0; s < trace->n_steps; s++)
@@ -299,11 +299,53 @@ START_TEST(test_inspector_recomputes_model_values)
                     ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s[%zu] of step %s: %.9g, recomputed %.9g",
                                   tt->name, o, trace->steps[s].id, (double)want, (double)got);
                     checked++;
+                    addmm += tt->how.op == OP_ADDMM;
                 }
             }
         trace_free(trace);
     }
     ck_assert_uint_gt(checked, 1000);
+    ck_assert_uint_eq(addmm, 2 * (9 * 3 * 48 + 9 * 48)); /* qkv and attn_output of 9 tokens, at two layers */
+}
+END_TEST
+
+/* The inspector on a value of qkv and of attn_output: the bias first, then
+ * every product of the row and the column in k order, and the sources
+ * lit are that row, that column and that bias entry. */
+START_TEST(test_inspector_spells_out_addmm)
+{
+    Trace *trace = fixture_trace("d32_h4_l3_f32_prefix", 1);
+    static const struct {
+        const char *step, *out, *bias, *weight;
+    } CASES[] = {{"gpt2_qkv", "qkv", "c_attn.bias", "c_attn.weight"},
+                 {"gpt2_c_proj", "attn_output", "c_proj.bias", "c_proj.weight"}};
+    for (size_t c = 0; c < 2; c++) {
+        int s = trace_find_step(trace, CASES[c].step, NULL), out = -1, bias = -1, weight = -1;
+        ck_assert_int_ge(s, 0);
+        for (int j = 0; j < trace->steps[s].n_tensors; j++) {
+            const char *name = trace->steps[s].tensors[j].name;
+            out = strcmp(name, CASES[c].out) == 0 ? j : out;
+            bias = strcmp(name, CASES[c].bias) == 0 ? j : bias;
+            weight = strcmp(name, CASES[c].weight) == 0 ? j : weight;
+        }
+        ck_assert(out >= 0 && bias >= 0 && weight >= 0);
+        const Tensor *o = trace->steps[s].tensors[out].tensor, *w = trace->steps[s].tensors[weight].tensor;
+        size_t cols = o->shape[1], offset = 2 * cols + 5; /* row 2, column 5 */
+        StrBuf text = {0};
+        explain_cell(trace, s, out, offset, 4, NULL, 72, &text);
+        char want[96];
+        snprintf(want, sizeof want, "%s[5] + ", CASES[c].bias);
+        ck_assert_msg(strstr(strbuf_text(&text), want) != NULL, "%s", strbuf_text(&text));
+        ck_assert_msg(strstr(strbuf_text(&text), "start from the bias") != NULL, "%s", strbuf_text(&text));
+        ck_assert_msg(strstr(strbuf_text(&text), "d=0:") != NULL && strstr(strbuf_text(&text), "d=31:") != NULL, "%s",
+                      strbuf_text(&text));
+        strbuf_free(&text);
+        for (size_t k = 0; k < trace->steps[s].tensors[bias].tensor->size; k++)
+            ck_assert(explain_is_source(trace, s, out, offset, bias, k) == (k == 5));
+        for (size_t k = 0; k < w->size; k++)
+            ck_assert(explain_is_source(trace, s, out, offset, weight, k) == (k % cols == 5));
+    }
+    trace_free(trace);
 }
 END_TEST
 
@@ -570,6 +612,7 @@ Suite *model_trace_suite(void)
     tcase_add_test(tc, test_bad_requests);
     tcase_add_test(tc, test_sentence_by_the_checkpoint_tokenizer);
     tcase_add_test(tc, test_token_display);
+    tcase_add_test(tc, test_inspector_spells_out_addmm);
     suite_add_tcase(s, tc);
     return s;
 }

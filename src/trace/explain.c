@@ -244,6 +244,7 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
         plan->b_dim = 1;
         return true;
     case OP_MATMUL:
+    case OP_ADDMM:
         /* out (I, J) = a (I, K) · b (K, J), or out (J) = a (K) · b (K, J) */
         if (b->ndim != 2 || b->shape[0] != K || o->ndim != a->ndim)
             return false;
@@ -271,16 +272,17 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
     return false;
 }
 
-/* The dot product of plan, as dot_strided computes it: each product
- * rounded to float, added left to right to a float sum starting at 0.
- * Records the terms to show in view (NULL allowed). */
-static float dot_sum(const DotPlan *plan, SumView *view)
+/* The dot product of plan added to start, as dot_strided (start 0) and
+ * addmm_forward (start the bias) compute it: each product rounded to
+ * float, added left to right to a float sum that begins at start. Records
+ * the terms to show in view (NULL allowed). */
+static float dot_sum_from(const DotPlan *plan, float start, SumView *view)
 {
     if (view != NULL) {
         memset(view, 0, sizeof *view);
         view->n_terms = plan->n;
     }
-    float sum = 0.0f;
+    float sum = start;
     for (size_t k = 0; k < plan->n; k++) {
         float a = plan->a0[k * plan->stride_a], b = plan->b0[k * plan->stride_b];
         float product = a * b;
@@ -290,6 +292,24 @@ static float dot_sum(const DotPlan *plan, SumView *view)
             term->summed[0] = k;
     }
     return sum;
+}
+
+/* The dot product of plan from 0 (see dot_sum_from). */
+static float dot_sum(const DotPlan *plan, SumView *view)
+{
+    return dot_sum_from(plan, 0.0f, view);
+}
+
+/* The bias an OP_ADDMM element (index, of out [I, J]) starts from:
+ * in2[j]. False when in2 is not a vector as long as out's rows. */
+static bool addmm_bias(const Trace *trace, int step, const TraceTensor *out, const size_t *index, float *bias)
+{
+    const TraceTensor *b = step_tensor(trace, step, out->how.in[2]);
+    const Tensor *o = out->tensor;
+    if (b == NULL || o->ndim != 2 || b->tensor->ndim != 1 || b->tensor->size != o->shape[1])
+        return false;
+    *bias = b->tensor->data[index[1]];
+    return true;
 }
 
 /* Fills spec for out's einsum (an OP_EINSUM output of step) bound to its
@@ -436,6 +456,13 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
             return NAN;
         return scale_and_mask(how, o, index, dot_sum(&plan, NULL));
     }
+    case OP_ADDMM: {
+        DotPlan plan;
+        float bias;
+        if (!dot_plan(trace, step, out, index, &plan) || !addmm_bias(trace, step, out, index, &bias))
+            return NAN;
+        return dot_sum_from(&plan, bias, NULL);
+    }
     case OP_EINSUM: {
         EinsumSpec spec;
         const Tensor *ops[2];
@@ -527,6 +554,11 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
         if (k == 0)
             return t->ndim == 1 || offset / last_dim(t) == sel_index[0];
         return t->ndim == 1 || offset % last_dim(t) == j;
+    case OP_ADDMM:
+        /* out[i][j]: row i of in0, column j of in1, entry j of the bias in2 */
+        if (k == 0)
+            return offset / last_dim(t) == sel_index[0];
+        return k == 1 ? offset % last_dim(t) == j : offset == j;
     case OP_SCALE:
         return offset == sel_offset;
     case OP_SOFTMAX:
@@ -1040,17 +1072,35 @@ static void explain_dot(Cell *c)
     } else {
         element_name(c->trace, b, bi, -1, 0, plan.b_dim, bn);
     }
-    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF];
+    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF], bias_name[NAME_BYTES] = "";
     if (c->tt->how.divisor != 1.0f)
         divisor_text(c->tt->how.divisor, c->precision, div_label, div_value);
-    equation(&c->lines, c->name, "%s · %s%s%s", an, bn, div_label[0] ? " / " : "", div_label);
+    float bias = 0.0f;
+    bool addmm = c->tt->how.op == OP_ADDMM;
+    if (addmm) { /* torch.addmm: the bias first */
+        const TraceTensor *bt = step_tensor(c->trace, c->step, c->tt->how.in[2]);
+        if (bt == NULL || !addmm_bias(c->trace, c->step, c->tt, c->index, &bias)) {
+            line(&c->lines, "  (its bias does not fit)");
+            return;
+        }
+        explain_element_name(c->trace, bt, c->index[1], bias_name, sizeof bias_name);
+    }
+    equation(&c->lines, c->name, "%s%s%s · %s%s%s", bias_name, addmm ? " + " : "", an, bn, div_label[0] ? " / " : "",
+             div_label);
 
-    /* Pass 2: the sum with its letter, then each product. */
+    /* Pass 2: the sum with its letter, then each product (after the bias, in the order they were added). */
     element_name(c->trace, a, ai, plan.a_dim, letter, -1, an);
     element_name(c->trace, b, bi, plan.b_dim, letter, -1, bn);
-    line(&c->lines, "  = Σ_%c %s · %s   (%zu term%s)", letter, an, bn, plan.n, plan.n == 1 ? "" : "s");
+    line(&c->lines, "  = %s%sΣ_%c %s · %s   (%zu term%s)", bias_name, addmm ? " + " : "", letter, an, bn, plan.n,
+         plan.n == 1 ? "" : "s");
+    if (addmm) {
+        char bv[NUMFMT_BUF];
+        const TraceTensor *bt = step_tensor(c->trace, c->step, c->tt->how.in[2]);
+        NumFormat fbias = cell_format(c, bt);
+        line(&c->lines, "    start from the bias: %s; then add, in this order:", num(&fbias, bias, bv));
+    }
     SumView view;
-    float sum = dot_sum(&plan, &view);
+    float sum = dot_sum_from(&plan, bias, &view);
     char labels[EXPLAIN_MAX_TERMS][LABEL_BYTES + 4];
     for (size_t i = 0; i < view.n_shown; i++)
         term_label(c->trace, letter, kind, view.shown[i].summed[0], labels[i]);
@@ -1059,7 +1109,7 @@ static void explain_dot(Cell *c)
 
     /* Pass 3: the sum, the scaling and the mask. */
     char s[NUMFMT_BUF];
-    line(&c->lines, "  sum = %s", num(&c->fmt, sum, s));
+    line(&c->lines, addmm ? "  bias + sum = %s" : "  sum = %s", num(&c->fmt, sum, s));
     put_scale_and_mask(c, "sum", &c->fmt, sum);
 }
 
@@ -1582,6 +1632,7 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
     case OP_MATVEC:
     case OP_DOT_ROWS:
     case OP_MATMUL:
+    case OP_ADDMM:
         explain_dot(&c);
         break;
     case OP_SCALE:

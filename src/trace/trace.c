@@ -1001,14 +1001,33 @@ static bool build_model_ln_1(TraceBuild *b, Error *err)
     return true;
 }
 
+/* A block weight as the step's output `name`: a copy of the [rows, cols]
+ * float32 matrix w (cols 0: a vector of rows). */
+static Tensor *put_weight(TraceBuild *b, const char *name, const float *w, size_t rows, size_t cols, Error *err)
+{
+    Tensor *t = put(b, name, cols == 0 ? tensor_new1(rows, err) : tensor_new2(rows, cols, err), err);
+    if (t != NULL)
+        memcpy(t->data, w, t->size * sizeof *w);
+    return t;
+}
+
+/* The c_attn product, with its weight and bias shown, so the inspector
+ * can add up any value of qkv as addmm_forward did. */
 static bool build_model_qkv(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
-    if (!model_stage(b, GPT2_STAGE_QKV, err) || put_model(b, "qkv", NULL, err) == NULL)
+    const float *const *w = b->gpt2.block.w;
+    if (!model_stage(b, GPT2_STAGE_QKV, err) ||
+        put_weight(b, "c_attn.weight", w[GPT2_C_ATTN_WEIGHT], D, 3 * D, err) == NULL ||
+        put_weight(b, "c_attn.bias", w[GPT2_C_ATTN_BIAS], 3 * D, 0, err) == NULL ||
+        put_model(b, "qkv", NULL, err) == NULL)
         return false;
     formula(b, "qkv = ln_1 · W + b, W = h.%zu.attn.c_attn.weight [%zu, %zu], b = .bias [%zu]   [%zu, %zu] → [%zu, %zu]",
             L, D, 3 * D, 3 * D, S, D, S, 3 * D);
-    derive(b, "qkv", OP_STAGE, "ln_1", NULL);
+    derive(b, "c_attn.weight", OP_STAGE, NULL, NULL);
+    derive(b, "c_attn.bias", OP_STAGE, NULL, NULL);
+    Derivation *how = derive(b, "qkv", OP_ADDMM, "ln_1", "c_attn.weight");
+    how->in[2] = slot(b, "c_attn.bias");
     return true;
 }
 
@@ -1080,15 +1099,21 @@ static bool build_model_concat(TraceBuild *b, Error *err)
 static bool build_model_c_proj(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
-    if (!model_stage(b, GPT2_STAGE_C_PROJ, err) || put_model(b, "attn_output", NULL, err) == NULL ||
-        !model_stage(b, GPT2_STAGE_RESIDUAL, err) ||
+    const float *const *w = b->gpt2.block.w;
+    if (!model_stage(b, GPT2_STAGE_C_PROJ, err) ||
+        put_weight(b, "c_proj.weight", w[GPT2_ATTN_PROJ_WEIGHT], D, D, err) == NULL ||
+        put_weight(b, "c_proj.bias", w[GPT2_ATTN_PROJ_BIAS], D, 0, err) == NULL ||
+        put_model(b, "attn_output", NULL, err) == NULL || !model_stage(b, GPT2_STAGE_RESIDUAL, err) ||
         make_sum(b, "attn_residual", "block_input", "attn_output", err) == NULL)
         return false;
     formula(b,
             "attn_output = concat_heads · W + b, W = h.%zu.attn.c_proj.weight [%zu, %zu]; attn_residual = "
             "block_input + attn_output   → [%zu, %zu]",
             L, D, D, S, D);
-    derive(b, "attn_output", OP_STAGE, "concat_heads", NULL);
+    derive(b, "c_proj.weight", OP_STAGE, NULL, NULL);
+    derive(b, "c_proj.bias", OP_STAGE, NULL, NULL);
+    Derivation *how = derive(b, "attn_output", OP_ADDMM, "concat_heads", "c_proj.weight");
+    how->in[2] = slot(b, "c_proj.bias");
     return true;
 }
 
@@ -1289,6 +1314,11 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
     2,                                                                                                                 \
     {                                                                                                                  \
         DIM_SEQ, DIM_OTHER                                                                                             \
+    }
+#define DIMS_D3D                                                                                                       \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_MODEL, DIM_OTHER                                                                                           \
     }
 #define DIMS_V                                                                                                         \
     1,                                                                                                                 \
@@ -1518,7 +1548,9 @@ static const TraceStepDef STEP_DEFS[] = {
      .title = "c_attn: queries, keys and values in one product",
      .explanation = EXPLAIN_MODEL_QKV,
      .build = build_model_qkv,
-     .tensors = {IN("ln_1", DIMS_SD), OUT("qkv", DIMS_S3D)}},
+     .main = "qkv",
+     .tensors = {IN("ln_1", DIMS_SD), OUT("c_attn.weight", DIMS_D3D), OUT("c_attn.bias", DIMS_K),
+                 OUT("qkv", DIMS_S3D)}},
     {.id = "gpt2_heads",
      .part = PART_MODEL,
      .applies = is_model,
@@ -1565,8 +1597,8 @@ static const TraceStepDef STEP_DEFS[] = {
      .explanation = EXPLAIN_MODEL_C_PROJ,
      .build = build_model_c_proj,
      .main = "attn_output",
-     .tensors = {IN("concat_heads", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_output", DIMS_SD),
-                 OUT("attn_residual", DIMS_SD)}},
+     .tensors = {IN("concat_heads", DIMS_SD), OUT("c_proj.weight", DIMS_DD), OUT("c_proj.bias", DIMS_D),
+                 OUT("attn_output", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_residual", DIMS_SD)}},
     {.id = "gpt2_next_token",
      .part = PART_MODEL,
      .applies = is_model,
@@ -1774,6 +1806,7 @@ static unsigned long long model_trace_bytes(const Config *cfg)
     unsigned long long floats = mul_sat(16, mul_sat(S, D));
     floats = add_sat(floats, mul_sat(2 * H, mul_sat(S, S)));                            /* scores, attention_weights */
     floats = add_sat(floats, add_sat(cfg->vocab_size, 3 * S + 2 * D + 2 * GPT2_TOP_K)); /* probs, ids, ln_1's parts */
+    floats = add_sat(floats, add_sat(mul_sat(4, mul_sat(D, D)), 4 * D)); /* c_attn's and c_proj's weights and biases */
     return add_sat(gpt2_trace_bytes(&sizes, cfg->n_tokens), mul_sat(floats, sizeof(float)));
 }
 

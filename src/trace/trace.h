@@ -65,6 +65,8 @@ typedef enum OpKind {
     OP_SPLIT_QKV,    /* out[h][s][e] = in0[s][part*H*E + h*E + e]: one third of a fused qkv [s, 3d], cut into heads */
     OP_LAYERNORM,    /* out[s][j] = fmaf(fmaf(in0[s][j], rstd, -rstd * mean), gamma[j], beta[j]), with mean = in1[s],
                         rstd = in2[s], gamma = in3, beta = in4 (nn.h's layernorm_forward) */
+    OP_ADDMM,        /* out[i][j] = in2[j] + sum_k in0[i][k] * in1[k][j]: bias first, then each product in k order
+                        (torch.addmm, nn.h's addmm_forward) */
     OP_STAGE         /* computed as the step's formula says, by an operation the inspector does not spell out */
 } OpKind;
 
