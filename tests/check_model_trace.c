@@ -517,6 +517,43 @@ static void check_next_token_bytes(const Trace *trace)
     bpe_free(bpe);
 }
 
+/* The gpt2_bpe step of a trace of text, whose ids GPT-2's encoder gives as
+ * want[0..n): its bytes are the text's, each word (here one token each)
+ * is replayed down to its id, and the explanation names the words. */
+static void check_bpe_step(const Trace *trace, const char *text, const long *want, size_t n)
+{
+    const TraceStep *st = &trace->steps[0];
+    ck_assert_str_eq(st->id, "gpt2_bpe");
+    ck_assert_int_eq(st->n_tensors, 2);
+    const Tensor *bytes = st->tensors[0].tensor, *pieces = st->tensors[1].tensor;
+    ck_assert_uint_eq(bytes->size, strlen(text));
+    for (size_t i = 0; i < bytes->size; i++)
+        ck_assert_int_eq((int)bytes->data[i], (unsigned char)text[i]);
+    ck_assert_uint_eq(pieces->size, n);
+    ck_assert_uint_eq(trace->n_bpe_words, n);
+    for (size_t w = 0; w < n; w++) {
+        ck_assert_int_eq((int)pieces->data[w], 1);
+        char ending[48];
+        snprintf(ending, sizeof ending, "ids: %ld", want[w]);
+        const char *replay = trace->bpe_words[w];
+        size_t len = strlen(replay), tail = strlen(ending);
+        ck_assert_msg(len >= tail && strcmp(replay + len - tail, ending) == 0, "word %zu: %s", w, replay);
+        StrBuf cell = {0};
+        explain_cell(trace, 0, 1, w, 4, NULL, 72, &cell);
+        ck_assert_msg(strstr(strbuf_text(&cell), ending) != NULL, "%s", strbuf_text(&cell));
+        strbuf_free(&cell);
+    }
+    ck_assert_ptr_nonnull(strstr(trace->bpe_words[1], "merge 7: rank 2883, Ġcap + ital → Ġcapital"));
+    ck_assert_ptr_nonnull(strstr(st->explanation, "5 words: 0 The (1 token), 1 Ġcapital (1 token)"));
+    StrBuf cell = {0};
+    explain_cell(trace, 0, 0, 3, 4, NULL, 72, &cell); /* byte 3 is the space before "capital" */
+    ck_assert_msg(strstr(strbuf_text(&cell), "U+0100 + 32 = Ġ (U+0120)") != NULL, "%s", strbuf_text(&cell));
+    strbuf_free(&cell);
+    explain_cell(trace, 0, 0, 0, 4, NULL, 72, &cell); /* 'T' */
+    ck_assert_msg(strstr(strbuf_text(&cell), "stands for itself, T (U+0054)") != NULL, "%s", strbuf_text(&cell));
+    strbuf_free(&cell);
+}
+
 /* trace_token_display: what is safe stays, the rest is escaped. */
 START_TEST(test_token_display)
 {
@@ -580,7 +617,8 @@ START_TEST(test_sentence_by_the_checkpoint_tokenizer)
     ck_assert_str_eq(last->id, "gpt2_next_token");
     ck_assert_msg(strstr(last->title, "after \"Ġis\": \"") != NULL, "title: %s", last->title);
     check_next_token_bytes(trace);
-    ck_assert_ptr_nonnull(strstr(trace->steps[0].formula, "vocab.json and merges.txt"));
+    ck_assert_ptr_nonnull(strstr(trace->steps[1].formula, "vocab.json and merges.txt"));
+    check_bpe_step(trace, text, want, 5);
     trace_free(trace);
     cli_options_free(&opts);
     /* too many tokens for 32 positions */

@@ -266,6 +266,8 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
     case OP_ADD:
     case OP_SPLIT_QKV:
     case OP_LAYERNORM:
+    case OP_BPE_BYTE:
+    case OP_BPE_WORD:
     case OP_STAGE:
         break;
     }
@@ -430,6 +432,8 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_BPE_BYTE:
+    case OP_BPE_WORD:
     case OP_STAGE:
         return o->data[offset];
     case OP_ADD: {
@@ -608,6 +612,8 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_BPE_BYTE:
+    case OP_BPE_WORD:
     case OP_STAGE:
         break;
     }
@@ -1565,6 +1571,52 @@ static void explain_stage(Cell *c)
     line(&c->lines, "  %s", c->trace->steps[c->step].formula);
 }
 
+/* A byte of the text: its value, and the byte-level character GPT-2's
+ * BPE reads it as (the printable bytes '!'..'~', U+00A1..U+00AC and
+ * U+00AE..U+00FF stand for themselves; the 68 others for U+0100 on, in
+ * order). */
+static void explain_bpe_byte(Cell *c)
+{
+    unsigned byte = (unsigned)c->tt->tensor->data[c->offset];
+    unsigned below = 0; /* the bytes before it that do not stand for themselves */
+    bool printable = false;
+    for (unsigned v = 0; v <= byte && v < 256; v++) {
+        printable = (v >= '!' && v <= '~') || (v >= 0xa1 && v <= 0xac) || v >= 0xae;
+        below += !printable && v < byte;
+    }
+    uint32_t cp = printable ? byte : 0x100u + below;
+    char ch[8];
+    utf8_encode(cp, ch);
+    line(&c->lines, "%s = %u (hex %02X)", c->name, byte, byte);
+    if (printable)
+        line(&c->lines, "  a printable byte: it stands for itself, %s (U+%04X)", ch, (unsigned)cp);
+    else
+        line(&c->lines,
+             "  not printable (a control, the space or one of a few more): the %u%s such byte, so it is read as U+0100 "
+             "+ %u = %s (U+%04X)",
+             below + 1,
+             below == 0   ? "st"
+             : below == 1 ? "nd"
+             : below == 2 ? "rd"
+                          : "th",
+             below, ch, (unsigned)cp);
+}
+
+/* A word of the pre-split: its merges, as the trace replayed them. */
+static void explain_bpe_word(Cell *c)
+{
+    line(&c->lines, "%s = %.0f piece%s", c->name, (double)c->tt->tensor->data[c->offset],
+         c->tt->tensor->data[c->offset] == 1.0f ? "" : "s");
+    if (c->offset >= c->trace->n_bpe_words || c->trace->bpe_words[c->offset] == NULL)
+        return;
+    for (const char *p = c->trace->bpe_words[c->offset]; *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        line(&c->lines, "  %.*s", (int)len, p);
+        p += len + (eol != NULL);
+    }
+}
+
 /* An input shown again: which step made it. */
 static void explain_shown(Cell *c)
 {
@@ -1655,6 +1707,12 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
         break;
     case OP_LAYERNORM:
         explain_layernorm(&c);
+        break;
+    case OP_BPE_BYTE:
+        explain_bpe_byte(&c);
+        break;
+    case OP_BPE_WORD:
+        explain_bpe_word(&c);
         break;
     case OP_STAGE:
         explain_stage(&c);

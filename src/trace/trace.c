@@ -32,6 +32,7 @@
 #include "einsum.h"
 #include "kernels.h"
 #include "rng.h"
+#include "strbuf.h"
 #include "utf8.h"
 #include "weights.h"
 
@@ -204,6 +205,14 @@ static const char EXPLAIN_MODEL_C_PROJ[] =
     "its result is what the attention layer returns. It is added onto the "
     "stream that entered the block (the residual connection), so "
     "attention only ever adds to what the token already carried.";
+
+static const char EXPLAIN_MODEL_BPE[] =
+    "GPT-2 reads bytes, not letters. Each byte of the text stands for one "
+    "character of a 256-character alphabet, the pre-split cuts the text "
+    "into words, and each word's characters are merged pair by pair, the "
+    "pair with the lowest rank in merges.txt first, until no pair of the "
+    "word is in merges.txt. What is left are tokens of vocab.json: their "
+    "ids are the model's input.";
 
 static const char EXPLAIN_MODEL_NEXT_TOKEN[] =
     "To see the model at work, the rest of it runs too: this block's MLP, "
@@ -881,6 +890,13 @@ static bool is_model(const Config *cfg)
     return cfg->model != NULL;
 }
 
+/* A model trace of a text the checkpoint's tokenizer encoded (not of
+ * --token-ids): its BPE can be replayed. */
+static bool is_model_of_text(const Config *cfg)
+{
+    return cfg->model != NULL && cfg->sentence != NULL;
+}
+
 /* A model trace of a block after the first: the blocks before it run. */
 static bool is_model_after_block_0(const Config *cfg)
 {
@@ -1255,6 +1271,139 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
     return true;
 }
 
+/* The text of a StrBuf as an owned string (the caller frees it), or NULL
+ * when it ran out of memory; sb is left empty. */
+static char *strbuf_take(StrBuf *sb)
+{
+    char *text = sb->failed ? NULL : strdup(strbuf_text(sb));
+    strbuf_free(sb);
+    return text;
+}
+
+/* Appends bytes[0..len) as GPT-2's byte-level characters ("Ġcapital"). */
+static void put_byte_chars(StrBuf *out, const char *bytes, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char utf8[8];
+        utf8_encode(bpe_byte_char((unsigned char)bytes[i]), utf8);
+        strbuf_puts(out, utf8);
+    }
+}
+
+/* Appends pieces ids[0..n) as vocab.json writes them, a space between. */
+static void put_pieces(StrBuf *out, const Bpe *bpe, const int32_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *text = bpe_token_text(bpe, ids[i], NULL);
+        strbuf_printf(out, "%s%s", i > 0 ? " " : "", text != NULL ? text : "?");
+    }
+}
+
+/* Word w (bytes word[0..len)) replayed, as lines: its bytes, its
+ * characters, each merge in the order applied with the pieces after it,
+ * and its ids. Returns an owned string, or NULL with err set. */
+static char *replay_text(const Bpe *bpe, const char *word, size_t len, size_t w, Error *err)
+{
+    StrBuf out = {0};
+    strbuf_printf(&out, "word %zu: bytes", w);
+    for (size_t i = 0; i < len && i < 64; i++)
+        strbuf_printf(&out, " %02X", (unsigned char)word[i]);
+    strbuf_puts(&out, len > 64 ? " ...\nas characters: " : "\nas characters: ");
+    put_byte_chars(&out, word, len);
+    if (len > LIMIT_BPE_REPLAY_BYTES) {
+        strbuf_printf(&out, "\n(%zu bytes: longer than the %d a replay shows)", len, LIMIT_BPE_REPLAY_BYTES);
+        return strbuf_take(&out);
+    }
+    BpeReplay *r = bpe_replay(bpe, word, len, err);
+    if (r == NULL) {
+        strbuf_free(&out);
+        return NULL;
+    }
+    size_t n;
+    const int32_t *state = bpe_replay_state(r, 0, &n);
+    strbuf_printf(&out, "\nstart, one piece a byte (%zu):\n  ", n);
+    put_pieces(&out, bpe, state, n);
+    for (size_t k = 0; k < r->n_steps; k++) {
+        const BpeStep *st = &r->steps[k];
+        strbuf_printf(&out, "\nmerge %zu: rank %zu, %s + %s → %s", k + 1, st->rank, bpe_token_text(bpe, st->left, NULL),
+                      bpe_token_text(bpe, st->right, NULL), bpe_token_text(bpe, st->merged, NULL));
+        if (st->count > 1)
+            strbuf_printf(&out, " (%zu times)", st->count);
+        state = bpe_replay_state(r, k + 1, &n);
+        strbuf_puts(&out, "\n  ");
+        put_pieces(&out, bpe, state, n);
+    }
+    strbuf_printf(&out, "\n%s %zu merge%s, no pair left in merges.txt; ids:", r->n_steps > 0 ? "after" : "no merge:",
+                  r->n_steps, r->n_steps == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++)
+        strbuf_printf(&out, " %d", state[i]);
+    bpe_replay_free(r);
+    return strbuf_take(&out);
+}
+
+/* The gpt2_bpe step's explanation for enc: the byte map's rule, the
+ * words, and what each became, then the paragraph. */
+static char *bpe_explanation(const Config *cfg, const BpeEncoding *enc)
+{
+    StrBuf out = {0};
+    strbuf_printf(&out,
+                  "The text's %zu bytes are read as characters: the 188 printable bytes stand for themselves and "
+                  "the other 68 (controls, the space, a few more) for U+0100 on, in order, so a space (byte 0x20) "
+                  "becomes Ġ (U+0120). GPT-2's pattern cuts it into %zu word%s:",
+                  enc->text_len, enc->n_words, enc->n_words == 1 ? "" : "s");
+    for (size_t w = 0; w < enc->n_words; w++) {
+        strbuf_printf(&out, "%s %zu ", w > 0 ? "," : "", w);
+        put_byte_chars(&out, enc->text + enc->words[w].start, enc->words[w].len);
+        strbuf_printf(&out, " (%zu token%s)", enc->words[w].n_tokens, enc->words[w].n_tokens == 1 ? "" : "s");
+    }
+    strbuf_printf(&out, "; %zu tokens in all", enc->n_tokens);
+    if (enc->replaced > 0)
+        strbuf_printf(&out, " (%zu invalid UTF-8 sequence%s became U+FFFD first)", enc->replaced,
+                      enc->replaced == 1 ? "" : "s");
+    if (cfg->n_tokens != enc->n_tokens)
+        strbuf_printf(&out, ", repeated to %zu by --tokens", cfg->n_tokens);
+    strbuf_printf(&out, ". Select a word in word_pieces and press Enter to see its merges.\n\n%s", EXPLAIN_MODEL_BPE);
+    return strbuf_take(&out);
+}
+
+/* Byte-level BPE replayed: the text's bytes, and per word of the
+ * pre-split the pieces it ends in (the inspector shows its merges). */
+static bool build_model_bpe(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    Trace *trace = b->trace;
+    Bpe *bpe = model_tokenizer(cfg);
+    if (bpe == NULL)
+        return error_set(err, STATUS_NOINPUT, "%s: vocab.json and merges.txt cannot be read again", cfg->model);
+    BpeEncoding *enc = bpe_encode(bpe, cfg->sentence, strlen(cfg->sentence), err);
+    Tensor *bytes = NULL, *pieces = NULL;
+    bool ok = enc != NULL && enc->n_words > 0 &&
+              (bytes = put(b, "text_bytes", tensor_new1(enc->text_len, err), err)) != NULL &&
+              (pieces = put(b, "word_pieces", tensor_new1(enc->n_words, err), err)) != NULL &&
+              (trace->bpe_words = calloc(enc->n_words, sizeof *trace->bpe_words)) != NULL &&
+              (trace->bpe_explanation = bpe_explanation(cfg, enc)) != NULL;
+    for (size_t w = 0; ok && w < enc->n_words; w++) {
+        pieces->data[w] = (float)enc->words[w].n_tokens;
+        ok = (trace->bpe_words[w] = replay_text(bpe, enc->text + enc->words[w].start, enc->words[w].len, w, err)) !=
+             NULL;
+        trace->n_bpe_words = w + 1;
+    }
+    for (size_t i = 0; ok && i < enc->text_len; i++)
+        bytes->data[i] = (float)(unsigned char)enc->text[i];
+    if (ok) {
+        b->step->explanation = trace->bpe_explanation;
+        formula(b, "word_pieces = BPE(pre-split(bytes)), by %s/merges.txt   [%zu] bytes → [%zu] words → %zu ids",
+                cfg->model, enc->text_len, enc->n_words, enc->n_tokens);
+        derive(b, "text_bytes", OP_BPE_BYTE, NULL, NULL);
+        derive(b, "word_pieces", OP_BPE_WORD, NULL, NULL);
+    } else if (enc != NULL && err->status == STATUS_OK) {
+        error_set(err, STATUS_FAILURE, "out of memory replaying the BPE");
+    }
+    bpe_encoding_free(enc);
+    bpe_free(bpe);
+    return ok;
+}
+
 /* ------------------------------------------------------------------------
  * The step table
  *
@@ -1510,6 +1659,14 @@ static const TraceStepDef STEP_DEFS[] = {
      .build = build_mh_output,
      .tensors = {IN("concat_heads", DIMS_SD), IN("w_output", DIMS_DD), OUT("multihead_output", DIMS_SD)}},
     /* part 3: a GPT-2 checkpoint (--model), the only part of a model trace */
+    {.id = "gpt2_bpe",
+     .part = PART_MODEL,
+     .applies = is_model_of_text,
+     .title = "Byte-level BPE: the text becomes token ids",
+     .explanation = EXPLAIN_MODEL_BPE,
+     .build = build_model_bpe,
+     .main = "word_pieces",
+     .tensors = {OUT_IDS("text_bytes", DIMS_K), OUT_IDS("word_pieces", DIMS_K)}},
     {.id = "gpt2_tokens",
      .part = PART_MODEL,
      .applies = is_model,
@@ -1902,6 +2059,10 @@ void trace_free(Trace *trace)
     for (int i = 0; i < trace->n_owned; i++)
         tensor_free(trace->owned[i].tensor);
     config_free(&trace->config);
+    for (size_t w = 0; w < trace->n_bpe_words; w++)
+        free(trace->bpe_words[w]);
+    free(trace->bpe_words);
+    free(trace->bpe_explanation);
     free(trace);
 }
 

@@ -65,6 +65,8 @@ typedef enum OpKind {
     OP_SPLIT_QKV,    /* out[h][s][e] = in0[s][part*H*E + h*E + e]: one third of a fused qkv [s, 3d], cut into heads */
     OP_LAYERNORM,    /* out[s][j] = fmaf(fmaf(in0[s][j], rstd, -rstd * mean), gamma[j], beta[j]), with mean = in1[s],
                         rstd = in2[s], gamma = in3, beta = in4 (nn.h's layernorm_forward) */
+    OP_BPE_BYTE,     /* a byte of the text, shown with the byte-level character GPT-2's BPE reads it as */
+    OP_BPE_WORD,     /* a word of the pre-split: its merges, replayed (Trace.bpe_words) */
     OP_ADDMM,        /* out[i][j] = in2[j] + sum_k in0[i][k] * in1[k][j]: bias first, then each product in k order
                         (torch.addmm, nn.h's addmm_forward) */
     OP_STAGE         /* computed as the step's formula says, by an operation the inspector does not spell out */
@@ -214,6 +216,9 @@ typedef struct Trace {
     int n_next_tokens;                  /* a model trace: TRACE_TOP_K; else 0 */
     TraceNextToken next_tokens[TRACE_TOP_K];
     char next_explanation[TRACE_NEXT_EXPLAIN_BYTES]; /* the gpt2_next_token step's explanation points here */
+    char **bpe_words;      /* a model trace of a sentence: each word's merges replayed, as lines of text; owned */
+    size_t n_bpe_words;    /* entries of bpe_words (the gpt2_bpe step's word_pieces) */
+    char *bpe_explanation; /* the gpt2_bpe step's explanation (it points here); owned */
 } Trace;
 
 /* Writes bytes[0..len) as text that is safe to show on a terminal or in
