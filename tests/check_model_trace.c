@@ -20,16 +20,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "cli.h"
 #include "explain.h"
 #include "bpe.h"
 #include "json.h"
+#include "keys.h"
 #include "npy.h"
 #include "print.h"
 #include "strbuf.h"
 #include "suites.h"
 #include "trace.h"
 #include "utf8.h"
+#include "view.h"
 
 #define FIXTURE_DIR "tests/fixtures/gpt2"
 #define TOL 1e-5
@@ -554,6 +557,44 @@ static void check_bpe_step(const Trace *trace, const char *text, const long *wan
     strbuf_free(&cell);
 }
 
+/* The tracer on the BPE step, keys (vim notation) replayed at cols x rows,
+ * against tests/screens/NAME.txt (ATTN_UPDATE_SCREENS=1 rewrites it). */
+static void check_bpe_screen(const Trace *trace, const char *keys, int cols, int rows, const char *name)
+{
+    static App app;
+    ViewOptions view = {4, false, false, "The capital of France is"};
+    app_init(&app, trace, NULL, &view);
+    KeyCode codes[32];
+    size_t n = 0;
+    Error err;
+    error_clear(&err);
+    ck_assert(keys_parse(keys, codes, 32, &n, &err));
+    for (size_t i = 0; i < n; i++)
+        app_handle_key(&app, codes[i], rows, cols);
+    Frame frame;
+    ck_assert(frame_init(&frame, rows, cols));
+    app_compose(&app, &frame);
+    StrBuf text = {0};
+    frame_to_text(&frame, &text);
+    frame_free(&frame);
+    char path[256];
+    snprintf(path, sizeof path, "tests/screens/%s.txt", name);
+    if (getenv("ATTN_UPDATE_SCREENS") != NULL) {
+        FILE *f = fopen(path, "w");
+        ck_assert_msg(f != NULL, "cannot write %s", path);
+        fputs(strbuf_text(&text), f);
+        fclose(f);
+    } else {
+        size_t len;
+        char *want = json_read_bytes(path, &len, &err);
+        ck_assert_msg(want != NULL, "%s (make screens writes it)", err.message);
+        ck_assert_msg(strcmp(want, strbuf_text(&text)) == 0, "%s differs from the composed screen:\n%s", path,
+                      strbuf_text(&text));
+        free(want);
+    }
+    strbuf_free(&text);
+}
+
 /* trace_token_display: what is safe stays, the rest is escaped. */
 START_TEST(test_token_display)
 {
@@ -619,6 +660,8 @@ START_TEST(test_sentence_by_the_checkpoint_tokenizer)
     check_next_token_bytes(trace);
     ck_assert_ptr_nonnull(strstr(trace->steps[1].formula, "vocab.json and merges.txt"));
     check_bpe_step(trace, text, want, 5);
+    check_bpe_screen(trace, "l<Enter>", 80, 24, "bpe-word-80x24");
+    check_bpe_screen(trace, "<S-Tab>lll<Enter>", 50, 12, "bpe-space-50x12");
     trace_free(trace);
     cli_options_free(&opts);
     /* too many tokens for 32 positions */

@@ -1592,14 +1592,9 @@ static void explain_bpe_byte(Cell *c)
         line(&c->lines, "  a printable byte: it stands for itself, %s (U+%04X)", ch, (unsigned)cp);
     else
         line(&c->lines,
-             "  not printable (a control, the space or one of a few more): the %u%s such byte, so it is read as U+0100 "
-             "+ %u = %s (U+%04X)",
-             below + 1,
-             below == 0   ? "st"
-             : below == 1 ? "nd"
-             : below == 2 ? "rd"
-                          : "th",
-             below, ch, (unsigned)cp);
+             "  not printable (a control, the space or one of a few more): %u such bytes come before it, so it is "
+             "read as U+0100 + %u = %s (U+%04X)",
+             below, below, ch, (unsigned)cp);
 }
 
 /* A word of the pre-split: its merges, as the trace replayed them. */

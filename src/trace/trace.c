@@ -1392,8 +1392,8 @@ static bool build_model_bpe(TraceBuild *b, Error *err)
         bytes->data[i] = (float)(unsigned char)enc->text[i];
     if (ok) {
         b->step->explanation = trace->bpe_explanation;
-        formula(b, "word_pieces = BPE(pre-split(bytes)), by %s/merges.txt   [%zu] bytes → [%zu] words → %zu ids",
-                cfg->model, enc->text_len, enc->n_words, enc->n_tokens);
+        formula(b, "word_pieces = BPE(pre-split(text_bytes)), by merges.txt   [%zu] bytes → [%zu] words → %zu ids",
+                enc->text_len, enc->n_words, enc->n_tokens);
         derive(b, "text_bytes", OP_BPE_BYTE, NULL, NULL);
         derive(b, "word_pieces", OP_BPE_WORD, NULL, NULL);
     } else if (enc != NULL && err->status == STATUS_OK) {
