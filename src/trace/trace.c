@@ -1201,7 +1201,7 @@ static void fill_next_tokens(TraceBuild *b, const Bpe *bpe)
 {
     Trace *trace = b->trace;
     trace->n_next_tokens = GPT2_TOP_K;
-    char list[TRACE_NEXT_EXPLAIN_BYTES] = "";
+    char list[TRACE_NEXT_EXPLAIN_BYTES / 2] = ""; /* five entries of at most 80 bytes of text and their numbers */
     size_t used = 0;
     for (size_t k = 0; k < GPT2_TOP_K; k++) {
         TraceNextToken *nt = &trace->next_tokens[k];
