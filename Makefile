@@ -273,6 +273,8 @@ run-tests: $(TESTS:%=test-%)
 screens: deps
 	@$(MAKE) --no-print-directory $(PAR) build-tests
 	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=view ./$(TESTBIN)
+	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=headsview ./$(TESTBIN)
+	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=model_trace ./$(TESTBIN)
 
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

@@ -57,6 +57,34 @@ static int hex_digit(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* Replays every word of enc (up to LIMIT_BPE_REPLAY_BYTES bytes; the
+ * longer are counted in *skipped) and checks that each replay's last
+ * state is the word's ids in enc, which the caller has compared with the
+ * reference encoder's. Returns the words replayed. */
+static size_t replays_end_in_the_ids(const Bpe *bpe, const BpeEncoding *enc, const char *where, size_t *skipped)
+{
+    size_t replayed = 0;
+    for (size_t w = 0; w < enc->n_words; w++) {
+        const BpeWord *word = &enc->words[w];
+        if (word->len > LIMIT_BPE_REPLAY_BYTES) {
+            (*skipped)++;
+            continue;
+        }
+        Error err;
+        error_clear(&err);
+        BpeReplay *r = bpe_replay(bpe, enc->text + word->start, word->len, &err);
+        ck_assert_msg(r != NULL, "%s: word %zu: %s", where, w, err.message);
+        size_t count;
+        const int32_t *last = bpe_replay_state(r, r->n_steps, &count);
+        ck_assert_msg(count == word->n_tokens && memcmp(last, enc->ids + word->first_token, count * sizeof *last) == 0,
+                      "%s: the replay of word %zu ends in %zu pieces, not its %zu ids", where, w, count,
+                      word->n_tokens);
+        bpe_replay_free(r);
+        replayed++;
+    }
+    return replayed;
+}
+
 START_TEST(test_corpus)
 {
     Bpe *bpe = gpt2();
@@ -68,7 +96,7 @@ START_TEST(test_corpus)
     char *line = malloc(cap);
     unsigned char *bytes = malloc(cap);
     ck_assert(line != NULL && bytes != NULL);
-    size_t strings = 0, tokens = 0, replaced = 0, line_no = 0, declared = 0;
+    size_t strings = 0, tokens = 0, replaced = 0, line_no = 0, declared = 0, replayed = 0, skipped = 0;
     while (fgets(line, (int)cap, f) != NULL) {
         line_no++;
         size_t len = strlen(line);
@@ -106,6 +134,9 @@ START_TEST(test_corpus)
         }
         ck_assert_msg(k == enc->n_tokens, "%s:%zu: %zu tokens, the reference has %zu (input %s)", path, line_no,
                       enc->n_tokens, k, line);
+        char where[600];
+        snprintf(where, sizeof where, "%s:%zu", path, line_no);
+        replayed += replays_end_in_the_ids(bpe, enc, where, &skipped);
         tokens += k;
         replaced += enc->replaced;
         strings++;
@@ -118,6 +149,11 @@ START_TEST(test_corpus)
     ck_assert_msg(strings == declared, "%zu strings read, the header says %zu", strings, declared);
     ck_assert_msg(replaced > 100, "the corpus should exercise invalid UTF-8 (%zu replacements)", replaced);
     ck_assert(tokens > 10000);
+    ck_assert_msg(replayed > 10000 && skipped < 10, "%zu words replayed, %zu too long to replay", replayed, skipped);
+    printf(
+        "bpe corpus: %zu strings, %zu tokens; %zu words replayed merge by merge to the same ids (%zu longer than "
+        "%d bytes not replayed)\n",
+        strings, tokens, replayed, skipped, LIMIT_BPE_REPLAY_BYTES);
 }
 END_TEST
 

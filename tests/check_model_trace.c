@@ -20,14 +20,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "cli.h"
 #include "explain.h"
+#include "bpe.h"
 #include "json.h"
+#include "keys.h"
 #include "npy.h"
 #include "print.h"
 #include "strbuf.h"
 #include "suites.h"
 #include "trace.h"
+#include "utf8.h"
+#include "view.h"
 
 #define FIXTURE_DIR "tests/fixtures/gpt2"
 #define TOL 1e-5
@@ -186,6 +191,21 @@ static void check_top5(const JsonValue *root, const char *fixture)
     for (size_t k = 0; k < want.count; k++)
         ck_assert_msg((long long)json_value(&ids->u.items[k]) == (long long)((const int64_t *)want.data)[k],
                       "%s: top %zu id", fixture, k + 1);
+    /* the same five in "next_tokens", id and probability */
+    const JsonValue *next = json_get(root, "next_tokens");
+    ck_assert_msg(next != NULL && next->type == JSON_ARRAY && next->count == want.count, "%s: next_tokens", fixture);
+    NpyArray probs;
+    read_ref(fixture, "top5_probs", &probs);
+    for (size_t k = 0; k < want.count; k++) {
+        const JsonValue *entry = &next->u.items[k];
+        ck_assert_msg((long long)json_value(json_get(entry, "id")) == (long long)((const int64_t *)want.data)[k],
+                      "%s: next_tokens[%zu].id", fixture, k);
+        double p = json_value(json_get(entry, "probability")), ref = ((const float *)probs.data)[k];
+        ck_assert_msg(fabs(p - ref) <= TOL + TOL * fabs(ref), "%s: next_tokens[%zu].probability %g, PyTorch %g",
+                      fixture, k, p, ref);
+        ck_assert_int_eq(json_get(entry, "text")->type, JSON_NULL); /* the fixtures have no vocab.json */
+    }
+    npy_free(&probs);
     npy_free(&want);
     compare_tensor(root, fixture, "top_probs", "top5_probs");
 }
@@ -269,7 +289,7 @@ END_TEST
  * concat, add) is recomputed bit for bit from the step's inputs. */
 START_TEST(test_inspector_recomputes_model_values)
 {
-    size_t checked = 0;
+    size_t checked = 0, addmm = 0;
     for (int layer = 0; layer < 2; layer++) {
         Trace *trace = fixture_trace("d48_h3_l2_f16", layer);
         for (int s = 0; s < trace->n_steps; s++)
@@ -282,11 +302,53 @@ START_TEST(test_inspector_recomputes_model_values)
                     ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s[%zu] of step %s: %.9g, recomputed %.9g",
                                   tt->name, o, trace->steps[s].id, (double)want, (double)got);
                     checked++;
+                    addmm += tt->how.op == OP_ADDMM;
                 }
             }
         trace_free(trace);
     }
     ck_assert_uint_gt(checked, 1000);
+    ck_assert_uint_eq(addmm, 2 * (9 * 3 * 48 + 9 * 48)); /* qkv and attn_output of 9 tokens, at two layers */
+}
+END_TEST
+
+/* The inspector on a value of qkv and of attn_output: the bias first, then
+ * every product of the row and the column in k order, and the sources
+ * lit are that row, that column and that bias entry. */
+START_TEST(test_inspector_spells_out_addmm)
+{
+    Trace *trace = fixture_trace("d32_h4_l3_f32_prefix", 1);
+    static const struct {
+        const char *step, *out, *bias, *weight;
+    } CASES[] = {{"gpt2_qkv", "qkv", "c_attn.bias", "c_attn.weight"},
+                 {"gpt2_c_proj", "attn_output", "c_proj.bias", "c_proj.weight"}};
+    for (size_t c = 0; c < 2; c++) {
+        int s = trace_find_step(trace, CASES[c].step, NULL), out = -1, bias = -1, weight = -1;
+        ck_assert_int_ge(s, 0);
+        for (int j = 0; j < trace->steps[s].n_tensors; j++) {
+            const char *name = trace->steps[s].tensors[j].name;
+            out = strcmp(name, CASES[c].out) == 0 ? j : out;
+            bias = strcmp(name, CASES[c].bias) == 0 ? j : bias;
+            weight = strcmp(name, CASES[c].weight) == 0 ? j : weight;
+        }
+        ck_assert(out >= 0 && bias >= 0 && weight >= 0);
+        const Tensor *o = trace->steps[s].tensors[out].tensor, *w = trace->steps[s].tensors[weight].tensor;
+        size_t cols = o->shape[1], offset = 2 * cols + 5; /* row 2, column 5 */
+        StrBuf text = {0};
+        explain_cell(trace, s, out, offset, 4, NULL, 72, &text);
+        char want[96];
+        snprintf(want, sizeof want, "%s[5] + ", CASES[c].bias);
+        ck_assert_msg(strstr(strbuf_text(&text), want) != NULL, "%s", strbuf_text(&text));
+        ck_assert_msg(strstr(strbuf_text(&text), "start from the bias") != NULL, "%s", strbuf_text(&text));
+        ck_assert_msg(strstr(strbuf_text(&text), "d=0:") != NULL && strstr(strbuf_text(&text), "d=31:") != NULL, "%s",
+                      strbuf_text(&text));
+        strbuf_free(&text);
+        for (size_t k = 0; k < trace->steps[s].tensors[bias].tensor->size; k++)
+            ck_assert(explain_is_source(trace, s, out, offset, bias, k) == (k == 5));
+        for (size_t k = 0; k < w->size; k++)
+            ck_assert(explain_is_source(trace, s, out, offset, weight, k) == (k % cols == 5));
+    }
+    trace_free(trace);
 }
 END_TEST
 
@@ -404,6 +466,168 @@ static void write_tokenizer_checkpoint(const char *dir)
     }
 }
 
+/* GPT-2's byte map undone, written out here apart from bpe.c: the
+ * characters '!'..'~', U+00A1..U+00AC and U+00AE..U+00FF stand for the byte
+ * of the same value; the other 68 bytes, in increasing order, for U+0100
+ * on. Returns the byte code point cp stands for, or -1. */
+static int gpt2_char_byte(uint32_t cp)
+{
+    int others = 0;
+    for (int byte = 0; byte < 256; byte++) {
+        bool printable = (byte >= '!' && byte <= '~') || (byte >= 0xa1 && byte <= 0xac) || byte >= 0xae;
+        if (printable && cp == (uint32_t)byte)
+            return byte;
+        if (!printable && cp == 0x100u + (uint32_t)others++)
+            return byte;
+    }
+    return -1;
+}
+
+/* Each next token of a trace through GPT-2's tokenizer carries the bytes
+ * its vocab.json text stands for, and on screen the same text with
+ * nothing unsafe in it; the explanation lists all five. */
+static void check_next_token_bytes(const Trace *trace)
+{
+    ck_assert_int_eq(trace->n_next_tokens, 5);
+    Error err;
+    error_clear(&err);
+    Bpe *bpe = bpe_load("tests/fixtures/gpt2-tokenizer/vocab.json", "tests/fixtures/gpt2-tokenizer/merges.txt", &err);
+    ck_assert_msg(bpe != NULL, "%s", err.message);
+    const char *explanation = trace->steps[trace->n_steps - 1].explanation;
+    for (int k = 0; k < 5; k++) {
+        const TraceNextToken *nt = &trace->next_tokens[k];
+        ck_assert(nt->has_text);
+        const char *text = bpe_token_text(bpe, (int32_t)nt->id, NULL); /* as vocab.json writes it */
+        unsigned char want[64];
+        size_t n = 0;
+        for (const char *p = text; *p != '\0';) {
+            uint32_t cp;
+            int len = utf8_decode(p, &cp);
+            ck_assert_int_gt(len, 0);
+            int byte = gpt2_char_byte(cp);
+            ck_assert_msg(byte >= 0, "id %ld: U+%04X is no byte", nt->id, cp);
+            want[n++] = (unsigned char)byte;
+            p += len;
+        }
+        ck_assert_uint_eq(nt->n_bytes, n);
+        ck_assert_msg(memcmp(nt->bytes, want, n) == 0, "id %ld: bytes differ from \"%s\"", nt->id, text);
+        for (const char *p = nt->text; *p != '\0'; p++)
+            ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "id %ld: a control in \"%s\"", nt->id, nt->text);
+        char entry[128];
+        snprintf(entry, sizeof entry, "\"%s\" %.4f (id %ld)", nt->text, (double)nt->probability, nt->id);
+        ck_assert_msg(strstr(explanation, entry) != NULL, "the explanation lacks %s: %s", entry, explanation);
+    }
+    bpe_free(bpe);
+}
+
+/* The gpt2_bpe step of a trace of text, whose ids GPT-2's encoder gives as
+ * want[0..n): its bytes are the text's, each word (here one token each)
+ * is replayed down to its id, and the explanation names the words. */
+static void check_bpe_step(const Trace *trace, const char *text, const long *want, size_t n)
+{
+    const TraceStep *st = &trace->steps[0];
+    ck_assert_str_eq(st->id, "gpt2_bpe");
+    ck_assert_int_eq(st->n_tensors, 2);
+    const Tensor *bytes = st->tensors[0].tensor, *pieces = st->tensors[1].tensor;
+    ck_assert_uint_eq(bytes->size, strlen(text));
+    for (size_t i = 0; i < bytes->size; i++)
+        ck_assert_int_eq((int)bytes->data[i], (unsigned char)text[i]);
+    ck_assert_uint_eq(pieces->size, n);
+    ck_assert_uint_eq(trace->n_bpe_words, n);
+    for (size_t w = 0; w < n; w++) {
+        ck_assert_int_eq((int)pieces->data[w], 1);
+        char ending[48];
+        snprintf(ending, sizeof ending, "ids: %ld", want[w]);
+        const char *replay = trace->bpe_words[w];
+        size_t len = strlen(replay), tail = strlen(ending);
+        ck_assert_msg(len >= tail && strcmp(replay + len - tail, ending) == 0, "word %zu: %s", w, replay);
+        StrBuf cell = {0};
+        explain_cell(trace, 0, 1, w, 4, NULL, 72, &cell);
+        ck_assert_msg(strstr(strbuf_text(&cell), ending) != NULL, "%s", strbuf_text(&cell));
+        strbuf_free(&cell);
+    }
+    ck_assert_ptr_nonnull(strstr(trace->bpe_words[1], "merge 7: rank 2883, Ġcap + ital → Ġcapital"));
+    ck_assert_ptr_nonnull(strstr(st->explanation, "5 words: 0 The (1 token), 1 Ġcapital (1 token)"));
+    StrBuf cell = {0};
+    explain_cell(trace, 0, 0, 3, 4, NULL, 72, &cell); /* byte 3 is the space before "capital" */
+    ck_assert_msg(strstr(strbuf_text(&cell), "U+0100 + 32 = Ġ (U+0120)") != NULL, "%s", strbuf_text(&cell));
+    strbuf_free(&cell);
+    explain_cell(trace, 0, 0, 0, 4, NULL, 72, &cell); /* 'T' */
+    ck_assert_msg(strstr(strbuf_text(&cell), "stands for itself, T (U+0054)") != NULL, "%s", strbuf_text(&cell));
+    strbuf_free(&cell);
+}
+
+/* The tracer on the BPE step, keys (vim notation) replayed at cols x rows,
+ * against tests/screens/NAME.txt (ATTN_UPDATE_SCREENS=1 rewrites it). */
+static void check_bpe_screen(const Trace *trace, const char *keys, int cols, int rows, const char *name)
+{
+    static App app;
+    ViewOptions view = {4, false, false, "The capital of France is"};
+    app_init(&app, trace, NULL, &view);
+    KeyCode codes[32];
+    size_t n = 0;
+    Error err;
+    error_clear(&err);
+    ck_assert(keys_parse(keys, codes, 32, &n, &err));
+    for (size_t i = 0; i < n; i++)
+        app_handle_key(&app, codes[i], rows, cols);
+    Frame frame;
+    ck_assert(frame_init(&frame, rows, cols));
+    app_compose(&app, &frame);
+    StrBuf text = {0};
+    frame_to_text(&frame, &text);
+    frame_free(&frame);
+    char path[256];
+    snprintf(path, sizeof path, "tests/screens/%s.txt", name);
+    if (getenv("ATTN_UPDATE_SCREENS") != NULL) {
+        FILE *f = fopen(path, "w");
+        ck_assert_msg(f != NULL, "cannot write %s", path);
+        fputs(strbuf_text(&text), f);
+        fclose(f);
+    } else {
+        size_t len;
+        char *want = json_read_bytes(path, &len, &err);
+        ck_assert_msg(want != NULL, "%s (make screens writes it)", err.message);
+        ck_assert_msg(strcmp(want, strbuf_text(&text)) == 0, "%s differs from the composed screen:\n%s", path,
+                      strbuf_text(&text));
+        free(want);
+    }
+    strbuf_free(&text);
+}
+
+/* trace_token_display: what is safe stays, the rest is escaped. */
+START_TEST(test_token_display)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *want;
+    } CASES[] = {
+        {" the", 4, " the"},
+        {"caf\xc3\xa9", 5, "café"},
+        {"\n\n", 2, "\\n\\n"},
+        {"a\tb\rc\\d", 7, "a\\tb\\rc\\\\d"},
+        {"\xe2\x80", 2, "\\xE2\\x80"},          /* the first two bytes of a three-byte character */
+        {"\x00x\x1b[2J", 6, "\\x00x\\x1B[2J"},  /* a NUL and an escape sequence */
+        {"\xc2\x85", 2, "\\xC2\\x85"},          /* U+0085, a C1 control */
+        {"\xed\xa0\x80", 3, "\\xED\\xA0\\x80"}, /* an encoded surrogate */
+        {"", 0, ""},
+    };
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        char out[64];
+        trace_token_display((const unsigned char *)CASES[c].bytes, CASES[c].len, out, sizeof out);
+        ck_assert_msg(strcmp(out, CASES[c].want) == 0, "case %zu: \"%s\", expected \"%s\"", c, out, CASES[c].want);
+    }
+    char small[12];
+    trace_token_display((const unsigned char *)"abcdefghijklmnop", 16, small, sizeof small);
+    ck_assert_str_eq(small, "abcdefgh...");
+    trace_token_display((const unsigned char *)"\x01\x02\x03", 3, small, sizeof small);
+    ck_assert_str_eq(small, "\\x01\\x02...");
+    trace_token_display((const unsigned char *)"abcdefghijk", 11, small, sizeof small); /* just fits */
+    ck_assert_str_eq(small, "abcdefghijk");
+}
+END_TEST
+
 /* A --sentence with --model is tokenized by the checkpoint's vocab.json
  * and merges.txt: GPT-2's ids for the issue's sentence, the tokens
  * labelled as vocab.json writes them, the next token named by its text. */
@@ -433,7 +657,11 @@ START_TEST(test_sentence_by_the_checkpoint_tokenizer)
     const TraceStep *last = &trace->steps[trace->n_steps - 1];
     ck_assert_str_eq(last->id, "gpt2_next_token");
     ck_assert_msg(strstr(last->title, "after \"Ġis\": \"") != NULL, "title: %s", last->title);
-    ck_assert_ptr_nonnull(strstr(trace->steps[0].formula, "vocab.json and merges.txt"));
+    check_next_token_bytes(trace);
+    ck_assert_ptr_nonnull(strstr(trace->steps[1].formula, "vocab.json and merges.txt"));
+    check_bpe_step(trace, text, want, 5);
+    check_bpe_screen(trace, "l<Enter>", 80, 24, "bpe-word-80x24");
+    check_bpe_screen(trace, "<S-Tab>lll<Enter>", 50, 12, "bpe-space-50x12");
     trace_free(trace);
     cli_options_free(&opts);
     /* too many tokens for 32 positions */
@@ -464,6 +692,8 @@ Suite *model_trace_suite(void)
     tcase_add_test(tc, test_inspector_recomputes_model_values);
     tcase_add_test(tc, test_bad_requests);
     tcase_add_test(tc, test_sentence_by_the_checkpoint_tokenizer);
+    tcase_add_test(tc, test_token_display);
+    tcase_add_test(tc, test_inspector_spells_out_addmm);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -579,11 +579,12 @@ else
     not_ok "--model --print --step gpt2_qkv: the fused product with the checkpoint's name and shape" "$(show "$OUT")"
 fi
 run --model "$GM" --token-ids "5 17 3 60" --export-npy "$TMP/model-npy"
-if [ "$status" -eq 0 ] && [ "$(ls "$TMP/model-npy" | wc -l)" -eq 24 ] && [ -s "$TMP/model-npy/model.qkv.npy" ] &&
+if [ "$status" -eq 0 ] && [ "$(ls "$TMP/model-npy" | wc -l)" -eq 28 ] && [ -s "$TMP/model-npy/model.qkv.npy" ] &&
+    [ -s "$TMP/model-npy/model.c_attn.weight.npy" ] && [ -s "$TMP/model-npy/model.c_proj.bias.npy" ] &&
     [ -s "$TMP/model-npy/model.next_token_probs.npy" ]; then
-    ok "--model --export-npy writes the model's 24 tensors as model.NAME.npy"
+    ok "--model --export-npy writes the model's 28 tensors as model.NAME.npy"
 else
-    not_ok "--model --export-npy writes the model's 24 tensors as model.NAME.npy" "$(ls "$TMP/model-npy" 2>&1)"
+    not_ok "--model --export-npy writes the model's 28 tensors as model.NAME.npy" "$(ls "$TMP/model-npy" 2>&1)"
 fi
 run --model "$GM" --token-ids "5 17 3 60" --svg -
 if expect_ok "--model --svg" && grep -q 'gpt2_softmax' "$OUT" && grep -q '</svg>' "$OUT"; then

@@ -479,5 +479,30 @@ else
     not_ok "--autoplay 0.5 --theme presenter moves on by itself" "$(show_screen)"
 fi
 
+# 14. H: every head side by side at 80x24 and 50x12, paged there; the
+# arrows pick a head, Enter opens it in the step.
+if start; then
+    send H H
+    poll shows "Heads 0-3 of 4"
+    check $? "H shows the four heads of the article's weights" "$(show_screen)"
+    screen_is 80x24 "the heads view is painted as composed"
+    tmx resize-window -t attn -x 50 -y 12
+    screen_is 50x12 "at 50x12 the heads view shows a page of them"
+    send PageDown "<PageDown>"
+    poll shows "Heads 3-3 of 4"
+    check $? "PgDn turns to the next page at 50x12" "$(show_screen)"
+    tmx resize-window -t attn -x 80 -y 24
+    send Left "<Left>"
+    send Enter "<Enter>"
+    poll shows "head 2 (heads 0-3)"
+    check $? "Enter opens the selected head (2) in the step" "$(show_screen)"
+    screen_is 80x24 "the opened head is painted as composed"
+    tmx send-keys -t attn q
+    [ "$(exit_status)" = 0 ]
+    check $? "q quits after the heads view with status 0"
+else
+    not_ok "--tui starts for the heads view" "$(show_screen)"
+fi
+
 echo "tui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -39,19 +39,47 @@ static void put_label(StrBuf *out, const char *label, size_t max_cols)
     strbuf_puts(out, "…");
 }
 
-/* Appends text wrapped at width columns, each line starting with indent. */
+/* After the explanation of the BPE step (OP_BPE_WORD among its
+ * tensors): each word's merges, replayed, one line each, indented. */
+static void put_bpe_words(StrBuf *out, const Trace *trace, const TraceStep *step)
+{
+    bool bpe = false;
+    for (int j = 0; j < step->n_tensors; j++)
+        bpe |= step->tensors[j].is_output && step->tensors[j].how.op == OP_BPE_WORD;
+    if (!bpe)
+        return;
+    for (size_t w = 0; w < trace->n_bpe_words; w++) {
+        strbuf_puts(out, "\n");
+        for (const char *p = trace->bpe_words[w]; *p != '\0';) {
+            const char *eol = strchr(p, '\n');
+            size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+            strbuf_puts(out, "  ");
+            strbuf_append(out, p, len);
+            strbuf_puts(out, "\n");
+            p += len + (eol != NULL);
+        }
+    }
+}
+
+/* Appends text wrapped at width columns, each line starting with indent;
+ * a blank line in text ("\n\n") starts a new paragraph after one. */
 static void put_wrapped(StrBuf *out, const char *text, const char *indent, size_t width)
 {
     size_t indent_cols = utf8_width(indent);
     size_t col = 0;
     const char *p = text;
     while (*p != '\0') {
-        while (*p == ' ')
-            p++;
+        int newlines = 0;
+        while (*p == ' ' || *p == '\n')
+            newlines += *p++ == '\n';
         if (*p == '\0')
             break;
+        if (newlines >= 2 && col > 0) { /* a blank line: a new paragraph */
+            strbuf_puts(out, "\n\n");
+            col = 0;
+        }
         const char *end = p;
-        while (*end != '\0' && *end != ' ')
+        while (*end != '\0' && *end != ' ' && *end != '\n')
             end++;
         size_t word_len = (size_t)(end - p);
         char word[256];
@@ -377,6 +405,7 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
         print_lesson_text(out, lesson_text);
     else
         put_wrapped(out, step->explanation, "  ", PRINT_LINE_WIDTH - 2);
+    put_bpe_words(out, trace, step);
     for (int j = 0; j < step->n_tensors; j++) {
         const TraceTensor *tt = &step->tensors[j];
         char shape[64];
@@ -543,10 +572,58 @@ static void put_json_config(StrBuf *out, const Config *cfg)
     strbuf_puts(out, "\n  },\n");
 }
 
+/* A model trace's most likely next tokens, most likely first: id, the
+ * probability, and (when the checkpoint has a vocab.json) the bytes the
+ * token stands for and their text as the screen shows it; else both null.
+ * Nothing for an article trace. */
+static void put_json_next_tokens(StrBuf *out, const Trace *trace)
+{
+    if (trace->n_next_tokens == 0)
+        return;
+    strbuf_puts(out, "  \"next_tokens\": [");
+    for (int k = 0; k < trace->n_next_tokens; k++) {
+        const TraceNextToken *nt = &trace->next_tokens[k];
+        strbuf_printf(out, "%s\n    {\"id\": %ld, \"probability\": ", k > 0 ? "," : "", nt->id);
+        put_json_floats(out, &nt->probability, 1);
+        strbuf_puts(out, ", \"text\": ");
+        if (nt->has_text)
+            put_json_string(out, nt->text);
+        else
+            strbuf_puts(out, "null");
+        strbuf_puts(out, ", \"bytes\": ");
+        if (nt->has_text) {
+            strbuf_puts(out, "[");
+            for (size_t i = 0; i < nt->n_bytes; i++)
+                strbuf_printf(out, "%s%u", i > 0 ? ", " : "", nt->bytes[i]);
+            strbuf_puts(out, "]");
+        } else {
+            strbuf_puts(out, "null");
+        }
+        strbuf_puts(out, "}");
+    }
+    strbuf_puts(out, "\n  ],\n");
+}
+
+/* A model trace of a text: each word's merges replayed, as in --print
+ * (one string a word, lines separated by newlines). Nothing otherwise. */
+static void put_json_bpe_words(StrBuf *out, const Trace *trace)
+{
+    if (trace->n_bpe_words == 0)
+        return;
+    strbuf_puts(out, "  \"bpe_words\": [");
+    for (size_t w = 0; w < trace->n_bpe_words; w++) {
+        strbuf_puts(out, w > 0 ? ",\n    " : "\n    ");
+        put_json_string(out, trace->bpe_words[w]);
+    }
+    strbuf_puts(out, "\n  ],\n");
+}
+
 void print_trace_json(StrBuf *out, const Trace *trace, const PrintOptions *opts)
 {
     strbuf_puts(out, "{\n  \"format\": \"attn-trace/1\",\n");
     put_json_config(out, &trace->config);
+    put_json_next_tokens(out, trace);
+    put_json_bpe_words(out, trace);
     strbuf_puts(out, "  \"steps\": [");
     bool first_step = true;
     for (int i = 0; i < trace->n_steps && !out->failed; i++) {

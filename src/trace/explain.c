@@ -244,6 +244,7 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
         plan->b_dim = 1;
         return true;
     case OP_MATMUL:
+    case OP_ADDMM:
         /* out (I, J) = a (I, K) · b (K, J), or out (J) = a (K) · b (K, J) */
         if (b->ndim != 2 || b->shape[0] != K || o->ndim != a->ndim)
             return false;
@@ -265,22 +266,25 @@ static bool dot_plan(const Trace *trace, int step, const TraceTensor *out, const
     case OP_ADD:
     case OP_SPLIT_QKV:
     case OP_LAYERNORM:
+    case OP_BPE_BYTE:
+    case OP_BPE_WORD:
     case OP_STAGE:
         break;
     }
     return false;
 }
 
-/* The dot product of plan, as dot_strided computes it: each product
- * rounded to float, added left to right to a float sum starting at 0.
- * Records the terms to show in view (NULL allowed). */
-static float dot_sum(const DotPlan *plan, SumView *view)
+/* The dot product of plan added to start, as dot_strided (start 0) and
+ * addmm_forward (start the bias) compute it: each product rounded to
+ * float, added left to right to a float sum that begins at start. Records
+ * the terms to show in view (NULL allowed). */
+static float dot_sum_from(const DotPlan *plan, float start, SumView *view)
 {
     if (view != NULL) {
         memset(view, 0, sizeof *view);
         view->n_terms = plan->n;
     }
-    float sum = 0.0f;
+    float sum = start;
     for (size_t k = 0; k < plan->n; k++) {
         float a = plan->a0[k * plan->stride_a], b = plan->b0[k * plan->stride_b];
         float product = a * b;
@@ -290,6 +294,24 @@ static float dot_sum(const DotPlan *plan, SumView *view)
             term->summed[0] = k;
     }
     return sum;
+}
+
+/* The dot product of plan from 0 (see dot_sum_from). */
+static float dot_sum(const DotPlan *plan, SumView *view)
+{
+    return dot_sum_from(plan, 0.0f, view);
+}
+
+/* The bias an OP_ADDMM element (index, of out [I, J]) starts from:
+ * in2[j]. False when in2 is not a vector as long as out's rows. */
+static bool addmm_bias(const Trace *trace, int step, const TraceTensor *out, const size_t *index, float *bias)
+{
+    const TraceTensor *b = step_tensor(trace, step, out->how.in[2]);
+    const Tensor *o = out->tensor;
+    if (b == NULL || o->ndim != 2 || b->tensor->ndim != 1 || b->tensor->size != o->shape[1])
+        return false;
+    *bias = b->tensor->data[index[1]];
+    return true;
 }
 
 /* Fills spec for out's einsum (an OP_EINSUM output of step) bound to its
@@ -410,6 +432,8 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_BPE_BYTE:
+    case OP_BPE_WORD:
     case OP_STAGE:
         return o->data[offset];
     case OP_ADD: {
@@ -435,6 +459,13 @@ static float recompute_output(const Trace *trace, int step, const TraceTensor *o
         if (!dot_plan(trace, step, out, index, &plan))
             return NAN;
         return scale_and_mask(how, o, index, dot_sum(&plan, NULL));
+    }
+    case OP_ADDMM: {
+        DotPlan plan;
+        float bias;
+        if (!dot_plan(trace, step, out, index, &plan) || !addmm_bias(trace, step, out, index, &bias))
+            return NAN;
+        return dot_sum_from(&plan, bias, NULL);
     }
     case OP_EINSUM: {
         EinsumSpec spec;
@@ -527,6 +558,11 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
         if (k == 0)
             return t->ndim == 1 || offset / last_dim(t) == sel_index[0];
         return t->ndim == 1 || offset % last_dim(t) == j;
+    case OP_ADDMM:
+        /* out[i][j]: row i of in0, column j of in1, entry j of the bias in2 */
+        if (k == 0)
+            return offset / last_dim(t) == sel_index[0];
+        return k == 1 ? offset % last_dim(t) == j : offset == j;
     case OP_SCALE:
         return offset == sel_offset;
     case OP_SOFTMAX:
@@ -576,6 +612,8 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
     case OP_TOKENIZE:
     case OP_RAND_NORMAL:
     case OP_RAND_UNIFORM:
+    case OP_BPE_BYTE:
+    case OP_BPE_WORD:
     case OP_STAGE:
         break;
     }
@@ -1040,17 +1078,35 @@ static void explain_dot(Cell *c)
     } else {
         element_name(c->trace, b, bi, -1, 0, plan.b_dim, bn);
     }
-    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF];
+    char div_label[NUMFMT_BUF] = "", div_value[NUMFMT_BUF], bias_name[NAME_BYTES] = "";
     if (c->tt->how.divisor != 1.0f)
         divisor_text(c->tt->how.divisor, c->precision, div_label, div_value);
-    equation(&c->lines, c->name, "%s · %s%s%s", an, bn, div_label[0] ? " / " : "", div_label);
+    float bias = 0.0f;
+    bool addmm = c->tt->how.op == OP_ADDMM;
+    if (addmm) { /* torch.addmm: the bias first */
+        const TraceTensor *bt = step_tensor(c->trace, c->step, c->tt->how.in[2]);
+        if (bt == NULL || !addmm_bias(c->trace, c->step, c->tt, c->index, &bias)) {
+            line(&c->lines, "  (its bias does not fit)");
+            return;
+        }
+        explain_element_name(c->trace, bt, c->index[1], bias_name, sizeof bias_name);
+    }
+    equation(&c->lines, c->name, "%s%s%s · %s%s%s", bias_name, addmm ? " + " : "", an, bn, div_label[0] ? " / " : "",
+             div_label);
 
-    /* Pass 2: the sum with its letter, then each product. */
+    /* Pass 2: the sum with its letter, then each product (after the bias, in the order they were added). */
     element_name(c->trace, a, ai, plan.a_dim, letter, -1, an);
     element_name(c->trace, b, bi, plan.b_dim, letter, -1, bn);
-    line(&c->lines, "  = Σ_%c %s · %s   (%zu term%s)", letter, an, bn, plan.n, plan.n == 1 ? "" : "s");
+    line(&c->lines, "  = %s%sΣ_%c %s · %s   (%zu term%s)", bias_name, addmm ? " + " : "", letter, an, bn, plan.n,
+         plan.n == 1 ? "" : "s");
+    if (addmm) {
+        char bv[NUMFMT_BUF];
+        const TraceTensor *bt = step_tensor(c->trace, c->step, c->tt->how.in[2]);
+        NumFormat fbias = cell_format(c, bt);
+        line(&c->lines, "    start from the bias: %s; then add, in this order:", num(&fbias, bias, bv));
+    }
     SumView view;
-    float sum = dot_sum(&plan, &view);
+    float sum = dot_sum_from(&plan, bias, &view);
     char labels[EXPLAIN_MAX_TERMS][LABEL_BYTES + 4];
     for (size_t i = 0; i < view.n_shown; i++)
         term_label(c->trace, letter, kind, view.shown[i].summed[0], labels[i]);
@@ -1059,7 +1115,7 @@ static void explain_dot(Cell *c)
 
     /* Pass 3: the sum, the scaling and the mask. */
     char s[NUMFMT_BUF];
-    line(&c->lines, "  sum = %s", num(&c->fmt, sum, s));
+    line(&c->lines, addmm ? "  bias + sum = %s" : "  sum = %s", num(&c->fmt, sum, s));
     put_scale_and_mask(c, "sum", &c->fmt, sum);
 }
 
@@ -1515,6 +1571,47 @@ static void explain_stage(Cell *c)
     line(&c->lines, "  %s", c->trace->steps[c->step].formula);
 }
 
+/* A byte of the text: its value, and the byte-level character GPT-2's
+ * BPE reads it as (the printable bytes '!'..'~', U+00A1..U+00AC and
+ * U+00AE..U+00FF stand for themselves; the 68 others for U+0100 on, in
+ * order). */
+static void explain_bpe_byte(Cell *c)
+{
+    unsigned byte = (unsigned)c->tt->tensor->data[c->offset];
+    unsigned below = 0; /* the bytes before it that do not stand for themselves */
+    bool printable = false;
+    for (unsigned v = 0; v <= byte && v < 256; v++) {
+        printable = (v >= '!' && v <= '~') || (v >= 0xa1 && v <= 0xac) || v >= 0xae;
+        below += !printable && v < byte;
+    }
+    uint32_t cp = printable ? byte : 0x100u + below;
+    char ch[8];
+    utf8_encode(cp, ch);
+    line(&c->lines, "%s = %u (hex %02X)", c->name, byte, byte);
+    if (printable)
+        line(&c->lines, "  a printable byte: it stands for itself, %s (U+%04X)", ch, (unsigned)cp);
+    else
+        line(&c->lines,
+             "  not printable (a control, the space or one of a few more): %u such bytes come before it, so it is "
+             "read as U+0100 + %u = %s (U+%04X)",
+             below, below, ch, (unsigned)cp);
+}
+
+/* A word of the pre-split: its merges, as the trace replayed them. */
+static void explain_bpe_word(Cell *c)
+{
+    line(&c->lines, "%s = %.0f piece%s", c->name, (double)c->tt->tensor->data[c->offset],
+         c->tt->tensor->data[c->offset] == 1.0f ? "" : "s");
+    if (c->offset >= c->trace->n_bpe_words || c->trace->bpe_words[c->offset] == NULL)
+        return;
+    for (const char *p = c->trace->bpe_words[c->offset]; *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        line(&c->lines, "  %.*s", (int)len, p);
+        p += len + (eol != NULL);
+    }
+}
+
 /* An input shown again: which step made it. */
 static void explain_shown(Cell *c)
 {
@@ -1582,6 +1679,7 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
     case OP_MATVEC:
     case OP_DOT_ROWS:
     case OP_MATMUL:
+    case OP_ADDMM:
         explain_dot(&c);
         break;
     case OP_SCALE:
@@ -1604,6 +1702,12 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
         break;
     case OP_LAYERNORM:
         explain_layernorm(&c);
+        break;
+    case OP_BPE_BYTE:
+        explain_bpe_byte(&c);
+        break;
+    case OP_BPE_WORD:
+        explain_bpe_word(&c);
         break;
     case OP_STAGE:
         explain_stage(&c);

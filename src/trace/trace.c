@@ -32,6 +32,8 @@
 #include "einsum.h"
 #include "kernels.h"
 #include "rng.h"
+#include "strbuf.h"
+#include "utf8.h"
 #include "weights.h"
 
 /* ------------------------------------------------------------------------
@@ -203,6 +205,14 @@ static const char EXPLAIN_MODEL_C_PROJ[] =
     "its result is what the attention layer returns. It is added onto the "
     "stream that entered the block (the residual connection), so "
     "attention only ever adds to what the token already carried.";
+
+static const char EXPLAIN_MODEL_BPE[] =
+    "GPT-2 reads bytes, not letters. Each byte of the text stands for one "
+    "character of a 256-character alphabet, the pre-split cuts the text "
+    "into words, and each word's characters are merged pair by pair, the "
+    "pair with the lowest rank in merges.txt first, until no pair of the "
+    "word is in merges.txt. What is left are tokens of vocab.json: their "
+    "ids are the model's input.";
 
 static const char EXPLAIN_MODEL_NEXT_TOKEN[] =
     "To see the model at work, the rest of it runs too: this block's MLP, "
@@ -880,6 +890,13 @@ static bool is_model(const Config *cfg)
     return cfg->model != NULL;
 }
 
+/* A model trace of a text the checkpoint's tokenizer encoded (not of
+ * --token-ids): its BPE can be replayed. */
+static bool is_model_of_text(const Config *cfg)
+{
+    return cfg->model != NULL && cfg->sentence != NULL;
+}
+
 /* A model trace of a block after the first: the blocks before it run. */
 static bool is_model_after_block_0(const Config *cfg)
 {
@@ -1000,14 +1017,33 @@ static bool build_model_ln_1(TraceBuild *b, Error *err)
     return true;
 }
 
+/* A block weight as the step's output `name`: a copy of the [rows, cols]
+ * float32 matrix w (cols 0: a vector of rows). */
+static Tensor *put_weight(TraceBuild *b, const char *name, const float *w, size_t rows, size_t cols, Error *err)
+{
+    Tensor *t = put(b, name, cols == 0 ? tensor_new1(rows, err) : tensor_new2(rows, cols, err), err);
+    if (t != NULL)
+        memcpy(t->data, w, t->size * sizeof *w);
+    return t;
+}
+
+/* The c_attn product, with its weight and bias shown, so the inspector
+ * can add up any value of qkv as addmm_forward did. */
 static bool build_model_qkv(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
-    if (!model_stage(b, GPT2_STAGE_QKV, err) || put_model(b, "qkv", NULL, err) == NULL)
+    const float *const *w = b->gpt2.block.w;
+    if (!model_stage(b, GPT2_STAGE_QKV, err) ||
+        put_weight(b, "c_attn.weight", w[GPT2_C_ATTN_WEIGHT], D, 3 * D, err) == NULL ||
+        put_weight(b, "c_attn.bias", w[GPT2_C_ATTN_BIAS], 3 * D, 0, err) == NULL ||
+        put_model(b, "qkv", NULL, err) == NULL)
         return false;
     formula(b, "qkv = ln_1 · W + b, W = h.%zu.attn.c_attn.weight [%zu, %zu], b = .bias [%zu]   [%zu, %zu] → [%zu, %zu]",
             L, D, 3 * D, 3 * D, S, D, S, 3 * D);
-    derive(b, "qkv", OP_STAGE, "ln_1", NULL);
+    derive(b, "c_attn.weight", OP_STAGE, NULL, NULL);
+    derive(b, "c_attn.bias", OP_STAGE, NULL, NULL);
+    Derivation *how = derive(b, "qkv", OP_ADDMM, "ln_1", "c_attn.weight");
+    how->in[2] = slot(b, "c_attn.bias");
     return true;
 }
 
@@ -1079,34 +1115,120 @@ static bool build_model_concat(TraceBuild *b, Error *err)
 static bool build_model_c_proj(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens, D = b->cfg->d_model, L = b->cfg->layer;
-    if (!model_stage(b, GPT2_STAGE_C_PROJ, err) || put_model(b, "attn_output", NULL, err) == NULL ||
-        !model_stage(b, GPT2_STAGE_RESIDUAL, err) ||
+    const float *const *w = b->gpt2.block.w;
+    if (!model_stage(b, GPT2_STAGE_C_PROJ, err) ||
+        put_weight(b, "c_proj.weight", w[GPT2_ATTN_PROJ_WEIGHT], D, D, err) == NULL ||
+        put_weight(b, "c_proj.bias", w[GPT2_ATTN_PROJ_BIAS], D, 0, err) == NULL ||
+        put_model(b, "attn_output", NULL, err) == NULL || !model_stage(b, GPT2_STAGE_RESIDUAL, err) ||
         make_sum(b, "attn_residual", "block_input", "attn_output", err) == NULL)
         return false;
     formula(b,
             "attn_output = concat_heads · W + b, W = h.%zu.attn.c_proj.weight [%zu, %zu]; attn_residual = "
             "block_input + attn_output   → [%zu, %zu]",
             L, D, D, S, D);
-    derive(b, "attn_output", OP_STAGE, "concat_heads", NULL);
+    derive(b, "c_proj.weight", OP_STAGE, NULL, NULL);
+    derive(b, "c_proj.bias", OP_STAGE, NULL, NULL);
+    Derivation *how = derive(b, "attn_output", OP_ADDMM, "concat_heads", "c_proj.weight");
+    how->in[2] = slot(b, "c_proj.bias");
     return true;
 }
 
-/* When the sentence was tokenized by the checkpoint's files (a sentence
- * is set), token id's text as vocab.json writes it, quoted ("\"Ġthe\""),
- * into out; else out is left as it is. The
- * tokenizer is read again here (about 20 ms for GPT-2's); a failure only
- * leaves the text out. */
-static void next_token_text(const Config *cfg, long id, char *out, size_t size)
+/* The escaped form of the character or byte at bytes[0..len) into piece
+ * (8 bytes); returns how many bytes it used (see trace_token_display). */
+static size_t display_piece(const unsigned char *bytes, size_t len, char piece[8])
+{
+    char one[5] = {0};
+    memcpy(one, bytes, len < 4 ? len : 4);
+    uint32_t cp;
+    int got = bytes[0] == 0 ? 0 : utf8_decode(one, &cp);
+    if (got > 0 && cp >= 0x20 && !(cp >= 0x7f && cp <= 0x9f) && cp != '\\') {
+        memcpy(piece, bytes, (size_t)got);
+        piece[got] = '\0';
+        return (size_t)got;
+    }
+    if (bytes[0] == '\\' || bytes[0] == '\n' || bytes[0] == '\t' || bytes[0] == '\r')
+        snprintf(piece, 8, "\\%c", bytes[0] == '\\' ? '\\' : bytes[0] == '\n' ? 'n' : bytes[0] == '\t' ? 't' : 'r');
+    else
+        snprintf(piece, 8, "\\x%02X", bytes[0]);
+    return 1;
+}
+
+/* Writes the pieces of bytes into out while they fit in size; with
+ * reserve, keeps room for "..." and ends in it when they do not all fit.
+ * Returns false (without reserve) when they do not all fit. */
+static bool display_pieces(const unsigned char *bytes, size_t len, char *out, size_t size, bool reserve)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < len;) {
+        char piece[8];
+        size_t step = display_piece(bytes + i, len - i, piece), plen = strlen(piece);
+        if (used + plen + (reserve ? 4 : 1) > size) {
+            if (reserve)
+                snprintf(out + used, size - used, "...");
+            return reserve;
+        }
+        memcpy(out + used, piece, plen + 1);
+        used += plen;
+        i += step;
+    }
+    return true;
+}
+
+void trace_token_display(const unsigned char *bytes, size_t len, char *out, size_t size)
+{
+    if (!display_pieces(bytes, len, out, size, false))
+        display_pieces(bytes, len, out, size, true);
+}
+
+/* The tokenizer of a model trace's checkpoint (DIR/vocab.json and
+ * merges.txt), or NULL when it has none or they do not load: the next
+ * tokens are then shown by their ids alone. The caller frees it with
+ * bpe_free. Reading GPT-2's takes about 20 ms. */
+static Bpe *model_tokenizer(const Config *cfg)
 {
     char vocab[LIMIT_PATH_BYTES], merges[LIMIT_PATH_BYTES];
-    if (cfg->sentence == NULL || snprintf(vocab, sizeof vocab, "%s/vocab.json", cfg->model) >= (int)sizeof vocab ||
+    if (snprintf(vocab, sizeof vocab, "%s/vocab.json", cfg->model) >= (int)sizeof vocab ||
         snprintf(merges, sizeof merges, "%s/merges.txt", cfg->model) >= (int)sizeof merges)
-        return;
-    Bpe *bpe = bpe_load(vocab, merges, NULL);
-    const char *text = bpe != NULL && id >= 0 && id <= INT32_MAX ? bpe_token_text(bpe, (int32_t)id, NULL) : NULL;
-    if (text != NULL)
-        snprintf(out, size, "\"%.24s\"", text);
-    bpe_free(bpe);
+        return NULL;
+    return bpe_load(vocab, merges, NULL);
+}
+
+/* Fills trace->next_tokens from the stage's top 5, naming each by its
+ * bytes when bpe is not NULL, and writes the step's explanation: the five
+ * with their probabilities and ids, then the paragraph. */
+static void fill_next_tokens(TraceBuild *b, const Bpe *bpe)
+{
+    Trace *trace = b->trace;
+    trace->n_next_tokens = GPT2_TOP_K;
+    char list[TRACE_NEXT_EXPLAIN_BYTES / 2] = ""; /* five entries of at most 80 bytes of text and their numbers */
+    size_t used = 0;
+    for (size_t k = 0; k < GPT2_TOP_K; k++) {
+        TraceNextToken *nt = &trace->next_tokens[k];
+        memset(nt, 0, sizeof *nt);
+        nt->id = b->gpt2.top_ids[k];
+        nt->probability = b->gpt2.top_probs[k];
+        size_t len = 0;
+        const char *bytes = bpe != NULL && nt->id >= 0 && nt->id <= INT32_MAX
+                                ? bpe_token_bytes(bpe, (int32_t)nt->id, &len)
+                                : NULL;
+        if (bytes != NULL) {
+            nt->has_text = true;
+            nt->n_bytes = len < TRACE_TOKEN_BYTES ? len : TRACE_TOKEN_BYTES;
+            memcpy(nt->bytes, bytes, nt->n_bytes);
+            trace_token_display((const unsigned char *)bytes, len, nt->text, sizeof nt->text);
+        }
+        int n = nt->has_text ? snprintf(list + used, sizeof list - used, "%s\"%.80s\" %.4f (id %ld)", k > 0 ? ", " : "",
+                                        nt->text, (double)nt->probability, nt->id)
+                             : snprintf(list + used, sizeof list - used, "%sid %ld %.4f", k > 0 ? ", " : "", nt->id,
+                                        (double)nt->probability);
+        if (n > 0 && used + (size_t)n < sizeof list)
+            used += (size_t)n;
+    }
+    snprintf(trace->next_explanation, sizeof trace->next_explanation, "The five most likely next tokens%s: %s.\n\n%s",
+             bpe != NULL ? "" : " (by id: the checkpoint has no vocab.json to name them)", list,
+             EXPLAIN_MODEL_NEXT_TOKEN);
+    b->step->explanation = trace->next_explanation;
 }
 
 /* The rest of the model, ln_f, the logits of the last token and the top 5. */
@@ -1124,14 +1246,18 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
         ids->data[k] = (float)b->gpt2.top_ids[k];
         probs->data[k] = b->gpt2.top_probs[k];
     }
-    char next[40] = "";
-    next_token_text(cfg, b->gpt2.top_ids[0], next, sizeof next);
-    if (next[0] != '\0')
-        title(b, "The model's next token after \"%.24s\": %s (id %ld, p %.3f)", cfg->tokens[S - 1], next,
+    Bpe *bpe = model_tokenizer(cfg);
+    fill_next_tokens(b, bpe);
+    const char *top = cfg->sentence != NULL && bpe != NULL && b->gpt2.top_ids[0] >= 0 && b->gpt2.top_ids[0] <= INT32_MAX
+                          ? bpe_token_text(bpe, (int32_t)b->gpt2.top_ids[0], NULL)
+                          : NULL;
+    if (top != NULL)
+        title(b, "The model's next token after \"%.24s\": \"%.24s\" (id %ld, p %.3f)", cfg->tokens[S - 1], top,
               b->gpt2.top_ids[0], (double)b->gpt2.top_probs[0]);
     else
         title(b, "The model's next token after \"%.24s\": id %ld (p %.3f)", cfg->tokens[S - 1], b->gpt2.top_ids[0],
               (double)b->gpt2.top_probs[0]);
+    bpe_free(bpe);
     char rest[64] = "";
     if (cfg->layer + 1 < cfg->n_layer)
         snprintf(rest, sizeof rest, " and blocks %zu..%zu", cfg->layer + 1, cfg->n_layer - 1);
@@ -1143,6 +1269,139 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
     derive(b, "top_ids", OP_STAGE, "next_token_probs", NULL);
     derive(b, "top_probs", OP_STAGE, "next_token_probs", NULL);
     return true;
+}
+
+/* The text of a StrBuf as an owned string (the caller frees it), or NULL
+ * when it ran out of memory; sb is left empty. */
+static char *strbuf_take(StrBuf *sb)
+{
+    char *text = sb->failed ? NULL : strdup(strbuf_text(sb));
+    strbuf_free(sb);
+    return text;
+}
+
+/* Appends bytes[0..len) as GPT-2's byte-level characters ("Ġcapital"). */
+static void put_byte_chars(StrBuf *out, const char *bytes, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char utf8[8];
+        utf8_encode(bpe_byte_char((unsigned char)bytes[i]), utf8);
+        strbuf_puts(out, utf8);
+    }
+}
+
+/* Appends pieces ids[0..n) as vocab.json writes them, a space between. */
+static void put_pieces(StrBuf *out, const Bpe *bpe, const int32_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *text = bpe_token_text(bpe, ids[i], NULL);
+        strbuf_printf(out, "%s%s", i > 0 ? " " : "", text != NULL ? text : "?");
+    }
+}
+
+/* Word w (bytes word[0..len)) replayed, as lines: its bytes, its
+ * characters, each merge in the order applied with the pieces after it,
+ * and its ids. Returns an owned string, or NULL with err set. */
+static char *replay_text(const Bpe *bpe, const char *word, size_t len, size_t w, Error *err)
+{
+    StrBuf out = {0};
+    strbuf_printf(&out, "word %zu: bytes", w);
+    for (size_t i = 0; i < len && i < 64; i++)
+        strbuf_printf(&out, " %02X", (unsigned char)word[i]);
+    strbuf_puts(&out, len > 64 ? " ...\nas characters: " : "\nas characters: ");
+    put_byte_chars(&out, word, len);
+    if (len > LIMIT_BPE_REPLAY_BYTES) {
+        strbuf_printf(&out, "\n(%zu bytes: longer than the %d a replay shows)", len, LIMIT_BPE_REPLAY_BYTES);
+        return strbuf_take(&out);
+    }
+    BpeReplay *r = bpe_replay(bpe, word, len, err);
+    if (r == NULL) {
+        strbuf_free(&out);
+        return NULL;
+    }
+    size_t n;
+    const int32_t *state = bpe_replay_state(r, 0, &n);
+    strbuf_printf(&out, "\nstart, one piece a byte (%zu):\n  ", n);
+    put_pieces(&out, bpe, state, n);
+    for (size_t k = 0; k < r->n_steps; k++) {
+        const BpeStep *st = &r->steps[k];
+        strbuf_printf(&out, "\nmerge %zu: rank %zu, %s + %s → %s", k + 1, st->rank, bpe_token_text(bpe, st->left, NULL),
+                      bpe_token_text(bpe, st->right, NULL), bpe_token_text(bpe, st->merged, NULL));
+        if (st->count > 1)
+            strbuf_printf(&out, " (%zu times)", st->count);
+        state = bpe_replay_state(r, k + 1, &n);
+        strbuf_puts(&out, "\n  ");
+        put_pieces(&out, bpe, state, n);
+    }
+    strbuf_printf(&out, "\n%s %zu merge%s, no pair left in merges.txt; ids:", r->n_steps > 0 ? "after" : "no merge:",
+                  r->n_steps, r->n_steps == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++)
+        strbuf_printf(&out, " %d", state[i]);
+    bpe_replay_free(r);
+    return strbuf_take(&out);
+}
+
+/* The gpt2_bpe step's explanation for enc: the byte map's rule, the
+ * words, and what each became, then the paragraph. */
+static char *bpe_explanation(const Config *cfg, const BpeEncoding *enc)
+{
+    StrBuf out = {0};
+    strbuf_printf(&out,
+                  "The text's %zu bytes are read as characters: the 188 printable bytes stand for themselves and "
+                  "the other 68 (controls, the space, a few more) for U+0100 on, in order, so a space (byte 0x20) "
+                  "becomes Ġ (U+0120). GPT-2's pattern cuts it into %zu word%s:",
+                  enc->text_len, enc->n_words, enc->n_words == 1 ? "" : "s");
+    for (size_t w = 0; w < enc->n_words; w++) {
+        strbuf_printf(&out, "%s %zu ", w > 0 ? "," : "", w);
+        put_byte_chars(&out, enc->text + enc->words[w].start, enc->words[w].len);
+        strbuf_printf(&out, " (%zu token%s)", enc->words[w].n_tokens, enc->words[w].n_tokens == 1 ? "" : "s");
+    }
+    strbuf_printf(&out, "; %zu tokens in all", enc->n_tokens);
+    if (enc->replaced > 0)
+        strbuf_printf(&out, " (%zu invalid UTF-8 sequence%s became U+FFFD first)", enc->replaced,
+                      enc->replaced == 1 ? "" : "s");
+    if (cfg->n_tokens != enc->n_tokens)
+        strbuf_printf(&out, ", repeated to %zu by --tokens", cfg->n_tokens);
+    strbuf_printf(&out, ". Select a word in word_pieces and press Enter to see its merges.\n\n%s", EXPLAIN_MODEL_BPE);
+    return strbuf_take(&out);
+}
+
+/* Byte-level BPE replayed: the text's bytes, and per word of the
+ * pre-split the pieces it ends in (the inspector shows its merges). */
+static bool build_model_bpe(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    Trace *trace = b->trace;
+    Bpe *bpe = model_tokenizer(cfg);
+    if (bpe == NULL)
+        return error_set(err, STATUS_NOINPUT, "%s: vocab.json and merges.txt cannot be read again", cfg->model);
+    BpeEncoding *enc = bpe_encode(bpe, cfg->sentence, strlen(cfg->sentence), err);
+    Tensor *bytes = NULL, *pieces = NULL;
+    bool ok = enc != NULL && enc->n_words > 0 &&
+              (bytes = put(b, "text_bytes", tensor_new1(enc->text_len, err), err)) != NULL &&
+              (pieces = put(b, "word_pieces", tensor_new1(enc->n_words, err), err)) != NULL &&
+              (trace->bpe_words = calloc(enc->n_words, sizeof *trace->bpe_words)) != NULL &&
+              (trace->bpe_explanation = bpe_explanation(cfg, enc)) != NULL;
+    for (size_t w = 0; ok && w < enc->n_words; w++) {
+        pieces->data[w] = (float)enc->words[w].n_tokens;
+        ok = (trace->bpe_words[w] = replay_text(bpe, enc->text + enc->words[w].start, enc->words[w].len, w, err)) !=
+             NULL;
+        trace->n_bpe_words = w + 1;
+    }
+    for (size_t i = 0; ok && i < enc->text_len; i++)
+        bytes->data[i] = (float)(unsigned char)enc->text[i];
+    if (ok) {
+        b->step->explanation = trace->bpe_explanation;
+        formula(b, "word_pieces = BPE(pre-split(text_bytes)), by merges.txt   [%zu] bytes → [%zu] words → %zu ids",
+                enc->text_len, enc->n_words, enc->n_tokens);
+        derive(b, "text_bytes", OP_BPE_BYTE, NULL, NULL);
+        derive(b, "word_pieces", OP_BPE_WORD, NULL, NULL);
+    } else if (enc != NULL && err->status == STATUS_OK) {
+        error_set(err, STATUS_FAILURE, "out of memory replaying the BPE");
+    }
+    bpe_encoding_free(enc);
+    bpe_free(bpe);
+    return ok;
 }
 
 /* ------------------------------------------------------------------------
@@ -1204,6 +1463,11 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
     2,                                                                                                                 \
     {                                                                                                                  \
         DIM_SEQ, DIM_OTHER                                                                                             \
+    }
+#define DIMS_D3D                                                                                                       \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_MODEL, DIM_OTHER                                                                                           \
     }
 #define DIMS_V                                                                                                         \
     1,                                                                                                                 \
@@ -1395,6 +1659,14 @@ static const TraceStepDef STEP_DEFS[] = {
      .build = build_mh_output,
      .tensors = {IN("concat_heads", DIMS_SD), IN("w_output", DIMS_DD), OUT("multihead_output", DIMS_SD)}},
     /* part 3: a GPT-2 checkpoint (--model), the only part of a model trace */
+    {.id = "gpt2_bpe",
+     .part = PART_MODEL,
+     .applies = is_model_of_text,
+     .title = "Byte-level BPE: the text becomes token ids",
+     .explanation = EXPLAIN_MODEL_BPE,
+     .build = build_model_bpe,
+     .main = "word_pieces",
+     .tensors = {OUT_IDS("text_bytes", DIMS_K), OUT_IDS("word_pieces", DIMS_K)}},
     {.id = "gpt2_tokens",
      .part = PART_MODEL,
      .applies = is_model,
@@ -1433,7 +1705,9 @@ static const TraceStepDef STEP_DEFS[] = {
      .title = "c_attn: queries, keys and values in one product",
      .explanation = EXPLAIN_MODEL_QKV,
      .build = build_model_qkv,
-     .tensors = {IN("ln_1", DIMS_SD), OUT("qkv", DIMS_S3D)}},
+     .main = "qkv",
+     .tensors = {IN("ln_1", DIMS_SD), OUT("c_attn.weight", DIMS_D3D), OUT("c_attn.bias", DIMS_K),
+                 OUT("qkv", DIMS_S3D)}},
     {.id = "gpt2_heads",
      .part = PART_MODEL,
      .applies = is_model,
@@ -1480,8 +1754,8 @@ static const TraceStepDef STEP_DEFS[] = {
      .explanation = EXPLAIN_MODEL_C_PROJ,
      .build = build_model_c_proj,
      .main = "attn_output",
-     .tensors = {IN("concat_heads", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_output", DIMS_SD),
-                 OUT("attn_residual", DIMS_SD)}},
+     .tensors = {IN("concat_heads", DIMS_SD), OUT("c_proj.weight", DIMS_DD), OUT("c_proj.bias", DIMS_D),
+                 OUT("attn_output", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_residual", DIMS_SD)}},
     {.id = "gpt2_next_token",
      .part = PART_MODEL,
      .applies = is_model,
@@ -1689,6 +1963,7 @@ static unsigned long long model_trace_bytes(const Config *cfg)
     unsigned long long floats = mul_sat(16, mul_sat(S, D));
     floats = add_sat(floats, mul_sat(2 * H, mul_sat(S, S)));                            /* scores, attention_weights */
     floats = add_sat(floats, add_sat(cfg->vocab_size, 3 * S + 2 * D + 2 * GPT2_TOP_K)); /* probs, ids, ln_1's parts */
+    floats = add_sat(floats, add_sat(mul_sat(4, mul_sat(D, D)), 4 * D)); /* c_attn's and c_proj's weights and biases */
     return add_sat(gpt2_trace_bytes(&sizes, cfg->n_tokens), mul_sat(floats, sizeof(float)));
 }
 
@@ -1784,6 +2059,10 @@ void trace_free(Trace *trace)
     for (int i = 0; i < trace->n_owned; i++)
         tensor_free(trace->owned[i].tensor);
     config_free(&trace->config);
+    for (size_t w = 0; w < trace->n_bpe_words; w++)
+        free(trace->bpe_words[w]);
+    free(trace->bpe_words);
+    free(trace->bpe_explanation);
     free(trace);
 }
 

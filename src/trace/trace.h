@@ -65,6 +65,10 @@ typedef enum OpKind {
     OP_SPLIT_QKV,    /* out[h][s][e] = in0[s][part*H*E + h*E + e]: one third of a fused qkv [s, 3d], cut into heads */
     OP_LAYERNORM,    /* out[s][j] = fmaf(fmaf(in0[s][j], rstd, -rstd * mean), gamma[j], beta[j]), with mean = in1[s],
                         rstd = in2[s], gamma = in3, beta = in4 (nn.h's layernorm_forward) */
+    OP_BPE_BYTE,     /* a byte of the text, shown with the byte-level character GPT-2's BPE reads it as */
+    OP_BPE_WORD,     /* a word of the pre-split: its merges, replayed (Trace.bpe_words) */
+    OP_ADDMM,        /* out[i][j] = in2[j] + sum_k in0[i][k] * in1[k][j]: bias first, then each product in k order
+                        (torch.addmm, nn.h's addmm_forward) */
     OP_STAGE         /* computed as the step's formula says, by an operation the inspector does not spell out */
 } OpKind;
 
@@ -181,6 +185,24 @@ typedef struct TraceValue {
     char name[TRACE_NAME_BYTES]; /* "keys", "key_1", unique within the part; "" for an unnamed one */
 } TraceValue;
 
+/* The most likely next tokens a model trace ends with, most likely first. */
+#define TRACE_TOP_K 5
+/* Bytes kept of a next token: its bytes, and their text shown safely. */
+#define TRACE_TOKEN_BYTES 64
+#define TRACE_TOKEN_TEXT_BYTES (4 * TRACE_TOKEN_BYTES + 8)
+/* Room for the next-token step's explanation (its top 5, then the paragraph). */
+#define TRACE_NEXT_EXPLAIN_BYTES 2048
+
+/* One of a model trace's most likely next tokens. */
+typedef struct TraceNextToken {
+    long id;                                /* its id in the vocabulary */
+    float probability;                      /* next_token_probs[id] */
+    bool has_text;                          /* the checkpoint's vocab.json names it (else bytes and text are empty) */
+    unsigned char bytes[TRACE_TOKEN_BYTES]; /* the bytes it stands for (" the"), the first TRACE_TOKEN_BYTES */
+    size_t n_bytes;                         /* how many of them bytes holds */
+    char text[TRACE_TOKEN_TEXT_BYTES];      /* those bytes as trace_token_display writes them */
+} TraceNextToken;
+
 typedef struct Trace {
     Config config; /* copy of what it was built from */
     int n_steps;
@@ -191,7 +213,22 @@ typedef struct Trace {
     double step_ms[TRACE_MAX_STEPS];    /* milliseconds each step took to compute */
     int n_owned;                        /* tensors owned, freed by trace_free */
     TraceValue owned[TRACE_MAX_VALUES]; /* every tensor made, by part and name */
+    int n_next_tokens;                  /* a model trace: TRACE_TOP_K; else 0 */
+    TraceNextToken next_tokens[TRACE_TOP_K];
+    char next_explanation[TRACE_NEXT_EXPLAIN_BYTES]; /* the gpt2_next_token step's explanation points here */
+    char **bpe_words;      /* a model trace of a sentence: each word's merges replayed, as lines of text; owned */
+    size_t n_bpe_words;    /* entries of bpe_words (the gpt2_bpe step's word_pieces) */
+    char *bpe_explanation; /* the gpt2_bpe step's explanation (it points here); owned */
 } Trace;
+
+/* Writes bytes[0..len) as text that is safe to show on a terminal or in
+ * JSON, into out (size >= 8 bytes, NUL-terminated): each valid UTF-8
+ * character from U+0020 on (except U+007F..U+009F) as it is, a backslash
+ * as \\, newline, tab and carriage return as \n \t \r, and any other
+ * byte (a control, a byte of a broken or partial multi-byte character) as
+ * \xNN. When it does not fit, it ends in "..." after the last whole
+ * character that does. */
+void trace_token_display(const unsigned char *bytes, size_t len, char *out, size_t size);
 
 /* The bytes the tensors of a trace of cfg take (cfg validated), computed
  * from the sizes alone, before anything is allocated; saturates at

@@ -17,6 +17,7 @@
 
 #include "explain.h"
 #include "frame.h"
+#include "headsview.h"
 #include "keys.h"
 #include "scroll.h"
 #include "strbuf.h"
@@ -1198,6 +1199,7 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     case OVERLAY_NONE:
     case OVERLAY_STEPS:
     case OVERLAY_QUIZ:
+    case OVERLAY_HEADS:
         return false;
     }
     strbuf_free(&text);
@@ -1449,6 +1451,9 @@ static void compose_overlay(const App *app, Frame *frame)
         strbuf_free(&text);
         break;
     }
+    case OVERLAY_HEADS:
+        compose_heads(app, frame);
+        break;
     case OVERLAY_NONE:
         break;
     }

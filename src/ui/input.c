@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "compose.h"
+#include "headsview.h"
 #include "keys.h"
 #include "scroll.h"
 #include "utf8.h"
@@ -96,6 +97,7 @@ static void steps_overlay_key(App *app, Action action)
     case ACTION_EXPLAIN:
     case ACTION_PICTURE:
     case ACTION_TORCH:
+    case ACTION_HEADS:
     case ACTION_LEFT:
     case ACTION_RIGHT:
     case ACTION_PAGE_UP:
@@ -237,6 +239,42 @@ static void text_overlay_key(App *app, Action action, int rows)
     app->overlay_scroll = scroll > 0 ? (int)scroll : 0;
 }
 
+/* Handles a key while the heads view is open: the arrows, [ ] and the
+ * page keys move the selected head (up and down by a row of tiles, a page
+ * by the heads a page holds at rows x cols), Home/End and g/G go to the
+ * first and last; Enter opens the selected head in the step (the focus on
+ * the weights, the selection moved to that head, same row and column);
+ * Esc, q and H go back to the step as it was. */
+static void heads_overlay_key(App *app, Action action, int rows, int cols)
+{
+    int s = app->step, t = app->heads_tensor;
+    const Tensor *x = app->trace->steps[s].tensors[t].tensor;
+    long n = (long)x->shape[0];
+    size_t per_head = x->shape[1] * x->shape[2];
+    HeadsLayout lay;
+    heads_layout(rows, cols, x->shape[0], x->shape[1], &lay);
+    long across = lay.too_small ? 1 : lay.per_row, page = lay.too_small ? 1 : lay.per_page;
+    long sel = app->heads_selected;
+    if (action == ACTION_INSPECT) {
+        app->focus[s] = t;
+        app->cursor[s][t] = (size_t)sel * per_head + app->cursor[s][t] % per_head;
+    }
+    if (action == ACTION_INSPECT || action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_HEADS) {
+        app->overlay = OVERLAY_NONE;
+        return;
+    }
+    long delta = action == ACTION_LEFT || action == ACTION_PREV_SLICE        ? -1
+                 : action == ACTION_RIGHT || action == ACTION_NEXT_SLICE     ? 1
+                 : action == ACTION_UP                                       ? -across
+                 : action == ACTION_DOWN                                     ? across
+                 : action == ACTION_PAGE_UP                                  ? -page
+                 : action == ACTION_PAGE_DOWN                                ? page
+                 : action == ACTION_ROW_START || action == ACTION_FIRST_STEP ? -n
+                 : action == ACTION_ROW_END || action == ACTION_LAST_STEP    ? n
+                                                                             : 0;
+    app->heads_selected = (int)scroll_move(sel, delta, n);
+}
+
 /* Keeps an open overlay's first line inside its text as shown on a rows x
  * cols screen (compose_overlay_extent says how long the text is and how
  * much of it the box shows); nothing to do at line 0 or where no overlay
@@ -324,6 +362,44 @@ static void open_text_overlay(App *app, Action action, const KeyContext *ctx)
     app->overlay_scroll = 0;
 }
 
+/* The walk position nearest to the step on screen (itself first, then
+ * the steps after it, then those before) whose step shows weights cut
+ * into heads, or -1. */
+static int heads_position(const App *app)
+{
+    for (int pos = app->pos; pos < app->n_walk; pos++)
+        if (heads_tensor_of(app, app->walk[pos]) >= 0)
+            return pos;
+    for (int pos = app->pos - 1; pos >= 0; pos--)
+        if (heads_tensor_of(app, app->walk[pos]) >= 0)
+            return pos;
+    return -1;
+}
+
+/* H: the heads view (headsview.h) of the step on screen, or of the
+ * nearest step that has weights cut into heads (heads_position), opened
+ * on the head of that tensor's selected value. Nothing when no step of the
+ * walk has such weights, or when going there opens a "before" quiz. */
+static void open_heads(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    int pos = heads_position(app);
+    if (pos < 0)
+        return;
+    if (pos != app->pos) {
+        app_go(app, pos);
+        if (app->overlay == OVERLAY_QUIZ)
+            return;
+    }
+    int s = app->step, t = heads_tensor_of(app, s);
+    if (t < 0)
+        return;
+    const Tensor *x = app->trace->steps[s].tensors[t].tensor;
+    app->heads_tensor = t;
+    app->heads_selected = (int)(app->cursor[s][t] / (x->shape[1] * x->shape[2]));
+    app->overlay = OVERLAY_HEADS;
+}
+
 /* How each movement action moves the selection. */
 static const struct {
     long d_row, d_col; /* rows (in pages when paged) and columns to move */
@@ -394,6 +470,7 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
     [ACTION_HELP] = open_text_overlay,
     [ACTION_PICTURE] = next_picture,
     [ACTION_TORCH] = toggle_torch,
+    [ACTION_HEADS] = open_heads,
 };
 
 /* ------------------------------------------------------------------------
@@ -442,6 +519,10 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
     /* Overlays take keys first. */
     if (app->overlay == OVERLAY_STEPS) {
         steps_overlay_key(app, action);
+        return true;
+    }
+    if (app->overlay == OVERLAY_HEADS) {
+        heads_overlay_key(app, action, rows, cols);
         return true;
     }
     if (app->overlay != OVERLAY_NONE) {

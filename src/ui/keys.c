@@ -47,6 +47,7 @@ static const KeyBinding KEY_TABLE[] = {
     {'N', ACTION_NOTES, "N"},
     {'v', ACTION_PICTURE, "v"},
     {'c', ACTION_TORCH, "c"},
+    {'H', ACTION_HEADS, "H"},
     {'?', ACTION_HELP, "?"},
     {KEY_CODE_F1, ACTION_HELP, "F1"},
     {KEY_CODE_ESCAPE, ACTION_CLOSE, "Esc"},
@@ -119,6 +120,9 @@ const char *keys_action_help(Action action)
         return "weights as numbers, as bars, or as who looks at whom";
     case ACTION_TORCH:
         return "show or hide the step's PyTorch code";
+    case ACTION_HEADS:
+        return "every head's attention weights side by side (from a step that has them, or the next such step); "
+               "Enter opens the selected head";
     case ACTION_HELP:
         return "this help";
     case ACTION_CLOSE:
@@ -160,6 +164,7 @@ const char *keys_action_group(Action action)
     case ACTION_EXPLAIN:
     case ACTION_PICTURE:
     case ACTION_TORCH:
+    case ACTION_HEADS:
     case ACTION_HELP:
     case ACTION_CLOSE:
     case ACTION_REDRAW:

@@ -67,6 +67,7 @@ typedef enum Action {
     ACTION_EXPLAIN,
     ACTION_PICTURE,
     ACTION_TORCH,
+    ACTION_HEADS,
     ACTION_HELP,
     ACTION_CLOSE,
     ACTION_REDRAW,

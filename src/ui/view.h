@@ -32,7 +32,8 @@ typedef enum Overlay {
     OVERLAY_QUIZ,    /* a lesson's question, answered in place */
     OVERLAY_NOTES,   /* the step's presenter notes */
     OVERLAY_EXPLAIN, /* the step's whole explanation */
-    OVERLAY_RECAP    /* the end of the walk: its shapes, where attention sits, the quiz score */
+    OVERLAY_RECAP,   /* the end of the walk: its shapes, where attention sits, the quiz score */
+    OVERLAY_HEADS    /* every head's weights side by side (headsview.h) */
 } Overlay;
 
 /* Where a learner is with one quiz. */
@@ -107,6 +108,8 @@ struct App {
     bool show_torch;                                        /* the step's PyTorch line under the formula (c) */
     bool resumed;                                           /* say "resumed at step N" until the next key */
     int list_selected;                                      /* OVERLAY_STEPS: highlighted step */
+    int heads_tensor;                                       /* OVERLAY_HEADS: the tensor of the step shown */
+    int heads_selected;                                     /* OVERLAY_HEADS: the selected head */
     int overlay_scroll;                                     /* first line shown of a long overlay, >= 0;
                                                                    app_handle_key clamps it to the text */
     ExplainFormats formats;                                 /* per tensor, computed once */
