@@ -460,6 +460,55 @@ START_TEST(test_good_quiz_kinds)
 }
 END_TEST
 
+/* `=` answers, against PyTorch's numbers for the article's configuration
+ * (tests/fixtures/article.txt, made by tests/make_fixtures.py): the values
+ * here are read from the fixture, not from the trace the parser built. */
+START_TEST(test_answer_exprs_against_torch)
+{
+    char why[256];
+    Fixture *fx = fixture_load("tests/fixtures/article.txt", why, sizeof why);
+    ck_assert_msg(fx != NULL, "%s", why);
+    const FixtureTensor *a1 = fixture_find(fx, "single_head", "a1");
+    const FixtureTensor *aw = fixture_find(fx, "multi_head", "attention_weights");
+    const FixtureTensor *ss = fixture_find(fx, "single_head", "scaled_scores_1");
+    ck_assert(a1 != NULL && aw != NULL && ss != NULL);
+    size_t best = 0;
+    double sum = 0, row_max = -1, least = ss->data[0];
+    for (size_t i = 0; i < a1->size; i++) {
+        best = a1->data[i] > a1->data[best] ? i : best;
+        sum += a1->data[i];
+    }
+    for (size_t k = 0; k < 5; k++) /* head 2, query 4 */
+        row_max = aw->data[(2 * 5 + 4) * 5 + k] > row_max ? aw->data[(2 * 5 + 4) * 5 + k] : row_max;
+    for (size_t i = 0; i < ss->size; i++)
+        least = ss->data[i] < least ? ss->data[i] : least;
+    static const char *const words[] = {"my", "name", "is", "marcello", "politi"};
+
+    Lesson lesson;
+    parse_good("good-answer-exprs.lesson", &lesson);
+    const LessonStep *softmax = lesson_find_step(&lesson, "softmax");
+    ck_assert_str_eq(softmax->quizzes[0].answer, words[best]);
+    ck_assert_str_eq(softmax->quizzes[0].expr, "argmax(a1)");
+    ck_assert(quiz_check(&softmax->quizzes[0], words[best]));
+    ck_assert_float_eq((float)softmax->quizzes[1].number, a1->data[3]); /* the float's shortest text */
+    ck_assert_double_eq_tol(softmax->quizzes[2].number, sum, 1e-6);
+    ck_assert_double_eq_tol(softmax->quizzes[3].number, (double)best, 1e-12);
+    const LessonStep *project = lesson_find_step(&lesson, "mh_project");
+    ck_assert_int_eq(project->quizzes[0].shape_ndim, 3);
+    ck_assert_uint_eq(project->quizzes[0].shape[0], fx->heads);
+    ck_assert_uint_eq(project->quizzes[0].shape[1], 5);
+    ck_assert_uint_eq(project->quizzes[0].shape[2], fx->d_model / fx->heads);
+    ck_assert_int_eq(project->quizzes[1].shape_ndim, 2);
+    ck_assert(quiz_check(&project->quizzes[1], "[5, 4]"));
+    const LessonStep *mh = lesson_find_step(&lesson, "mh_softmax");
+    ck_assert_float_eq((float)mh->quizzes[0].number, aw->data[(1 * 5 + 1) * 5 + 2]);
+    ck_assert_float_eq((float)mh->quizzes[1].number, (float)row_max);
+    ck_assert_float_eq((float)mh->quizzes[2].number, (float)least);
+    lesson_free(&lesson);
+    fixture_free(fx);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Answers
  * ---------------------------------------------------------------------- */
@@ -1135,6 +1184,7 @@ Suite *lesson_suite(void)
     tcase_add_test(corpus, test_good_corpus);
     tcase_add_test(corpus, test_good_minimal_is_the_article);
     tcase_add_test(corpus, test_good_full);
+    tcase_add_test(corpus, test_answer_exprs_against_torch);
     tcase_add_test(corpus, test_good_crlf_and_bom);
     tcase_add_test(corpus, test_good_steps_order);
     tcase_add_test(corpus, test_good_configs);

@@ -435,6 +435,22 @@ if [ "$status" -eq 65 ] && grep -q "^$BAD:3:1: unknown key 'colour'" "$ERR" && g
 else
     not_ok "--check on a broken lesson: status 65 and every error as FILE:LINE:COL" "status $status" "$(show "$ERR")"
 fi
+# `=` answers follow the flags on top of the lesson: --d-model 32 makes
+# =shape(queries) [4, 5, 8]; a flag that breaks one is a data error at its column.
+EXPR="$(dirname "$0")/lessons/good-answer-exprs.lesson"
+if "$BIN" "$EXPR" --d-model 32 --print --step 2 >"$OUT" 2>"$ERR" && grep -q 'Answer: \[4, 5, 8\]' "$OUT" &&
+    grep -q 'Answer: \[5, 8\]' "$OUT"; then
+    ok "= answers follow the command line's sizes (--d-model 32: [4, 5, 8])"
+else
+    not_ok "= answers follow the command line's sizes" "$(show "$OUT")" "$(show "$ERR")"
+fi
+"$BIN" "$EXPR" --sentence "a b c" --print >/dev/null 2>"$ERR"
+status=$?
+if [ "$status" -eq 65 ] && grep -q "good-answer-exprs.lesson:16:14: 'Marcello' is not a token of the sentence" "$ERR"; then
+    ok "= answer broken by --sentence: status 65, FILE:LINE:COL"
+else
+    not_ok "= answer broken by --sentence: status 65, FILE:LINE:COL" "status $status" "$(show "$ERR")"
+fi
 if "$BIN" --print "$LESSON_DIR/causal-mask.lesson" >"$TMP/handout.txt" 2>"$ERR" &&
     grep -q '^== Questions' "$TMP/handout.txt" && grep -q 'Answer: ' "$TMP/handout.txt" &&
     ! grep -q ':::' "$TMP/handout.txt"; then

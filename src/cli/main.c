@@ -866,13 +866,18 @@ static bool find_lesson_step(Run *run, Error *err)
     return error_set(err, STATUS_USAGE, "--step %s: the lesson does not walk that step (it walks %s)", arg, walked);
 }
 
-/* Builds the trace (the weights are not needed after) and finds --step. */
+/* Builds the trace (the weights are not needed after), evaluates the
+ * lesson's `=` answers against it, and finds --step. */
 static bool build_trace(Run *run, Error *err)
 {
     const Weights *weights = run->opts.flags.weights_dir != NULL ? &run->weights : NULL;
     run->trace = trace_build_weights(&run->opts.config, weights, err);
     weights_free(&run->weights);
     if (run->trace == NULL)
+        return false;
+    /* the lesson's `=` answers follow the trace on screen (flags included) */
+    const char *lesson_name = run->opts.lesson != NULL ? run->opts.lesson : BUILTIN_LESSON_NAME;
+    if (run->have_lesson && !lesson_bind_answers(&run->lesson, lesson_name, run->trace, err))
         return false;
     if (run->opts.step != NULL && run->have_lesson)
         return find_lesson_step(run, err);

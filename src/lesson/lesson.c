@@ -23,7 +23,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "answer.h"
 #include "attn_limits.h"
+#include "floatfmt.h"
 #include "trace.h"
 
 /* ------------------------------------------------------------------------
@@ -951,9 +953,10 @@ static size_t token_id_offset(const char *value, size_t index)
 
 /* Reports a config_validate error at the line of the key most to blame:
  * sizes at their own line, a heads/d-model mismatch at heads, a token id
- * at its place in token-ids, focus at focus. The checks mirror
+ * at its place in token-ids, focus at focus; nothing when that key is
+ * bad[key] (already reported, its default stood in). The checks mirror
  * config_validate's order. */
-static void report_validate_error(Parser *p, const Config *cfg, const Error *err)
+static void report_validate_error(Parser *p, const Config *cfg, const Error *err, const bool *bad)
 {
     const Field *f = NULL;
     size_t offset = 0;
@@ -963,6 +966,8 @@ static void report_validate_error(Parser *p, const Config *cfg, const Error *err
         f = first_given(p, H_D_MODEL, -1, -1);
     } else if (cfg->heads < 1 || cfg->heads > LIMIT_MAX_HEADS || cfg->d_model % cfg->heads != 0) {
         f = first_given(p, H_HEADS, H_D_MODEL, -1);
+        if (bad[H_D_MODEL]) /* the default width stood in for a bad one: no mismatch to tell */
+            return;
     } else if (cfg->vocab_size < 1 || cfg->vocab_size > LIMIT_MAX_VOCAB) {
         f = first_given(p, H_VOCAB, H_TOKEN_IDS, H_SENTENCE);
     } else {
@@ -979,7 +984,7 @@ static void report_validate_error(Parser *p, const Config *cfg, const Error *err
     }
     if (f == NULL)
         report_file(p, "%s", err->message);
-    else
+    else if (!bad[f - p->header]) /* else the key's own error says it */
         report(p, f->line, value_column(f, offset), "%s", err->message);
 }
 
@@ -1062,14 +1067,19 @@ static void apply_config(Parser *p)
     char q[QUOTE_BYTES];
 
     /* 1. the sentence, then the ids (the words label them when the counts match) */
-    bool ok = apply_tokens(p, cfg, &err);
+    bool tokens_ok = apply_tokens(p, cfg, &err);
+    bool ok = tokens_ok;
     const Field *f;
 
-    /* 2. the sizes, the seed and the mask */
-    ok &= header_size(p, H_VOCAB, &cfg->vocab_size, LIMIT_MAX_VOCAB);
-    ok &= header_size(p, H_D_MODEL, &cfg->d_model, LIMIT_MAX_D_MODEL);
-    ok &= header_size(p, H_HEADS, &cfg->heads, LIMIT_MAX_HEADS);
-    ok &= header_size(p, H_FOCUS, &cfg->focus, LIMIT_MAX_TOKENS);
+    /* 2. the sizes, the seed and the mask; a size in error keeps its default */
+    static const int SIZE_KEYS[] = {H_VOCAB, H_D_MODEL, H_HEADS, H_FOCUS};
+    size_t *sizes[] = {&cfg->vocab_size, &cfg->d_model, &cfg->heads, &cfg->focus};
+    static const int SIZE_MAX_OF[] = {LIMIT_MAX_VOCAB, LIMIT_MAX_D_MODEL, LIMIT_MAX_HEADS, LIMIT_MAX_TOKENS};
+    bool size_bad[H_COUNT] = {false};
+    for (size_t i = 0; i < COUNT_OF(SIZE_KEYS); i++) {
+        size_bad[SIZE_KEYS[i]] = !header_size(p, SIZE_KEYS[i], sizes[i], SIZE_MAX_OF[i]);
+        ok &= !size_bad[SIZE_KEYS[i]];
+    }
     f = &p->header[H_SEED];
     if (header_value(p, H_SEED)) {
         uint64_t seed;
@@ -1096,9 +1106,11 @@ static void apply_config(Parser *p)
         ok = false;
     }
 
-    /* 3. the whole, checked as attn-trace checks any configuration */
-    if (ok && !config_validate(cfg, &err)) {
-        report_validate_error(p, cfg, &err);
+    /* 3. the whole, checked as attn-trace checks any configuration, even
+     *    when a value above was wrong (one bad value must not hide the
+     *    others); only the tokens must be known */
+    if (tokens_ok && !config_validate(cfg, &err)) {
+        report_validate_error(p, cfg, &err, size_bad);
         ok = false;
     }
     p->config_ok = ok;
@@ -1366,6 +1378,16 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
     const Field *a = &d->field[Q_ANSWER];
     size_t len = strlen(a->value);
     char q[QUOTE_BYTES], list[LIST_BYTES];
+    quiz->answer_line = a->line;
+    quiz->answer_col = a->col;
+    if (a->value[0] == '=') { /* evaluated against the trace once the file is read (resolve_answers) */
+        if (kind != QUIZ_CHOICE)
+            return true;
+        report(p, a->line, a->col,
+               "a choice answer names one of the choices: '=' answers are for shape, number and "
+               "token quizzes");
+        return false;
+    }
     switch (kind) {
     case QUIZ_SHAPE: {
         Shape shape;
@@ -1831,6 +1853,194 @@ static void body_line(Parser *p, const Line *ln)
 }
 
 /* ------------------------------------------------------------------------
+ * Pass 6: answers checked against the lesson's own trace (answer.h)
+ * ---------------------------------------------------------------------- */
+
+/* The part of the trace a lesson step belongs to (names are looked up
+ * there first). */
+static TracePart step_part(const LessonStep *step)
+{
+    const TraceStepDef *def = trace_step_def_find(step->id);
+    return def != NULL ? def->part : PART_SINGLE_HEAD;
+}
+
+/* "[5, 16]" for a shape into buf (QUOTE_BYTES). */
+static const char *shape_text(char *buf, int ndim, const size_t *shape)
+{
+    size_t at = (size_t)snprintf(buf, QUOTE_BYTES, "[");
+    for (int i = 0; i < ndim && at < QUOTE_BYTES; i++)
+        at += (size_t)snprintf(buf + at, QUOTE_BYTES - at, "%s%zu", i > 0 ? ", " : "", shape[i]);
+    if (at < QUOTE_BYTES)
+        snprintf(buf + at, QUOTE_BYTES - at, "]");
+    return buf;
+}
+
+/* Fills quiz from the value v of its `=` answer, as its kind reads it:
+ * the shape, the number, or the token. Returns the new answer text (owned
+ * by the caller; NULL when out of memory, with err set) or NULL with err
+ * set (at 0) when v does not suit the kind. */
+static char *answer_from_value(Quiz *quiz, const Config *cfg, const AnswerValue *v, Error *err)
+{
+    char text[QUOTE_BYTES];
+    switch (quiz->kind) {
+    case QUIZ_SHAPE:
+        if (v->kind != ANSWER_SHAPE) {
+            error_set_at(err, STATUS_DATAERR, 0, "a shape quiz's '=' answer is shape(...), such as =shape(%s)",
+                         v->tensor);
+            return NULL;
+        }
+        quiz->shape_ndim = v->ndim;
+        memcpy(quiz->shape, v->shape, sizeof quiz->shape);
+        shape_text(text, v->ndim, v->shape);
+        break;
+    case QUIZ_NUMBER:
+        if (v->kind == ANSWER_SHAPE) {
+            error_set_at(err, STATUS_DATAERR, 0, "a number quiz's '=' answer is a number, not a shape");
+            return NULL;
+        }
+        if (v->kind == ANSWER_POSITION)
+            snprintf(text, sizeof text, "%zu", v->position);
+        else /* the shortest text of the float (a sum, computed in float64, rounded to float first) */
+            floatfmt_shortest(v->is_element ? v->element : (float)v->number, text);
+        quiz->number = strtod(text, NULL); /* what the learner is shown is what is checked */
+        break;
+    case QUIZ_TOKEN:
+        if (v->kind != ANSWER_POSITION || !v->over_tokens || v->position >= cfg->n_tokens) {
+            error_set_at(err, STATUS_DATAERR, 0,
+                         "a token quiz's '=' answer is argmax(...) or argmin(...) over the tokens, such as "
+                         "=argmax(%s)",
+                         v->tensor);
+            return NULL;
+        }
+        for (size_t i = 0; i < cfg->n_tokens; i++)
+            if (i != v->position && strcmp(cfg->tokens[i], cfg->tokens[v->position]) == 0) {
+                error_set_at(err, STATUS_DATAERR, 0,
+                             "the answer is token %zu, '%s', which the sentence holds twice: a token answer "
+                             "cannot say which",
+                             v->position, cfg->tokens[v->position]);
+                return NULL;
+            }
+        snprintf(text, sizeof text, "%s", cfg->tokens[v->position]);
+        break;
+    case QUIZ_CHOICE:
+        error_set_at(err, STATUS_DATAERR, 0, "a choice quiz cannot have an '=' answer");
+        return NULL;
+    }
+    char *copy = strdup(text);
+    if (copy == NULL)
+        error_oom(err, "an answer");
+    return copy;
+}
+
+/* Evaluates quiz's `=` answer (quiz->expr) against trace and replaces its
+ * answer text. False with err set, err->at the offset in quiz->expr. */
+static bool eval_quiz(Quiz *quiz, const Trace *trace, TracePart part, Error *err)
+{
+    AnswerValue v;
+    if (!answer_eval(trace, part, quiz->expr, &v, err))
+        return false;
+    char *text = answer_from_value(quiz, &trace->config, &v, err);
+    if (text == NULL)
+        return false;
+    free(quiz->answer);
+    quiz->answer = text;
+    return true;
+}
+
+/* The column of byte offset at of quiz's expression (just after '='). */
+static int expr_column(const Quiz *quiz, size_t at)
+{
+    int col = quiz->answer_col + 1;
+    for (size_t i = 0; i < at && quiz->expr[i] != '\0'; i++)
+        if (((unsigned char)quiz->expr[i] & 0xc0) != 0x80)
+            col++;
+    return col;
+}
+
+/* Compares a plain shape answer with the tensor its question names
+ * ("the shape of queries"), when it names one; reports a difference. */
+static void check_plain_shape(Parser *p, const Quiz *quiz, const Trace *trace, TracePart part)
+{
+    const TraceTensor *tt = answer_question_tensor(trace, part, quiz->question);
+    if (tt == NULL)
+        return;
+    const Tensor *t = tt->tensor;
+    bool same = t->ndim == quiz->shape_ndim;
+    for (int i = 0; same && i < t->ndim; i++)
+        same = t->shape[i] == quiz->shape[i];
+    if (same)
+        return;
+    char want[QUOTE_BYTES], got[QUOTE_BYTES];
+    report(p, quiz->answer_line, quiz->answer_col,
+           "shape answer %s is not the shape of %s in this lesson's trace, %s (write '=shape(%s)' to follow the "
+           "trace)",
+           shape_text(got, quiz->shape_ndim, quiz->shape), tt->name, shape_text(want, t->ndim, t->shape), tt->name);
+}
+
+/* Whether any quiz of the lesson is checked against the trace. */
+static bool lesson_needs_trace(const Lesson *lesson)
+{
+    for (int k = 0; k < lesson->n_steps; k++)
+        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+            const Quiz *quiz = &lesson->steps[k].quizzes[q];
+            if (quiz->answer[0] == '=' || quiz->kind == QUIZ_SHAPE)
+                return true;
+        }
+    return false;
+}
+
+/* Evaluates every `=` answer and checks every plain shape answer that
+ * names its tensor, against a trace of the lesson's configuration. Does
+ * nothing when the configuration has errors (they are reported). */
+static void resolve_answers(Parser *p)
+{
+    Lesson *lesson = p->lesson;
+    if (!p->config_ok || p->oom || !lesson_needs_trace(lesson))
+        return;
+    Error err;
+    error_clear(&err);
+    Trace *trace = trace_build(&lesson->config, &err);
+    for (int k = 0; k < lesson->n_steps; k++) {
+        TracePart part = step_part(&lesson->steps[k]);
+        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+            Quiz *quiz = &lesson->steps[k].quizzes[q];
+            if (quiz->answer[0] != '=') {
+                if (trace != NULL && quiz->kind == QUIZ_SHAPE)
+                    check_plain_shape(p, quiz, trace, part);
+                continue;
+            }
+            if ((quiz->expr = strdup(quiz->answer + 1)) == NULL) {
+                p->oom = true;
+                break;
+            }
+            if (trace == NULL)
+                report(p, quiz->answer_line, quiz->answer_col, "cannot check the answer: %s", err.message);
+            else if (!eval_quiz(quiz, trace, part, &err))
+                report(p, quiz->answer_line, expr_column(quiz, err.at == ERROR_AT_NONE ? 0 : err.at), "%s",
+                       err.message);
+        }
+    }
+    trace_free(trace);
+}
+
+bool lesson_bind_answers(Lesson *lesson, const char *name, const Trace *trace, Error *err)
+{
+    for (int k = 0; k < lesson->n_steps; k++)
+        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+            Quiz *quiz = &lesson->steps[k].quizzes[q];
+            if (quiz->expr == NULL || eval_quiz(quiz, trace, step_part(&lesson->steps[k]), err))
+                continue;
+            if (err->status != STATUS_DATAERR)
+                return false; /* out of memory */
+            char message[ERROR_MESSAGE_BYTES];
+            snprintf(message, sizeof message, "%s", err->message);
+            return error_set(err, STATUS_DATAERR, "%s:%d:%d: %s (with the command line's settings)", name,
+                             quiz->answer_line, expr_column(quiz, err->at == ERROR_AT_NONE ? 0 : err->at), message);
+        }
+    return true;
+}
+
+/* ------------------------------------------------------------------------
  * Public functions
  * ---------------------------------------------------------------------- */
 
@@ -1906,7 +2116,10 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
     close_block(p, p->block != BLOCK_OTHER);
     end_section(p);
 
-    /* 6. the result */
+    /* 6. the answers, against the lesson's trace */
+    resolve_answers(p);
+
+    /* 7. the result */
     bool ok = p->n_found == 0 && !p->oom;
     if (!ok) {
         write_errors(p, errors);
@@ -1988,6 +2201,7 @@ static void quiz_free(Quiz *quiz)
 {
     free(quiz->question);
     free(quiz->answer);
+    free(quiz->expr);
     free(quiz->explain);
     for (int c = 0; c < quiz->n_choices && c < LESSON_MAX_CHOICES; c++)
         free(quiz->choices[c]);

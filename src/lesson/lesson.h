@@ -17,6 +17,8 @@
 #include "error.h"
 #include "strbuf.h"
 
+struct Trace; /* trace.h */
+
 #define LESSON_FORMAT_VERSION 1
 /* LESSON_MAX_* (errors, bytes, line, steps, quizzes, hints, choices) are in attn_limits.h. */
 
@@ -25,7 +27,9 @@ typedef enum QuizKind { QUIZ_SHAPE, QUIZ_NUMBER, QUIZ_TOKEN, QUIZ_CHOICE } QuizK
 typedef struct Quiz {
     QuizKind kind;
     char *question;                    /* owned */
-    char *answer;                      /* the answer as written in the file; owned */
+    char *answer;                      /* the answer as written, or an `=` answer's value as text; owned */
+    char *expr;                        /* an `=` answer's expression (after the '='), or NULL; owned */
+    int answer_line, answer_col;       /* where the answer's value starts in the file */
     int shape_ndim;                    /* QUIZ_SHAPE: the answer's rank (0 for a scalar) */
     size_t shape[4];                   /* QUIZ_SHAPE: the answer's dimensions */
     double number;                     /* QUIZ_NUMBER: the answer */
@@ -89,6 +93,14 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors);
 
 void lesson_free(Lesson *lesson);
 void lesson_errors_free(LessonErrors *errors);
+
+/* Evaluates again every `=` answer of lesson against trace (a trace of
+ * the lesson's configuration with the command line's flags on top, so
+ * that the answers follow the sizes and the sentence on screen). Returns
+ * true; false with err set (STATUS_DATAERR, "FILE:LINE:COL: message",
+ * name naming the file) at the first answer that no longer evaluates. A
+ * quiz's answer text, shape and number are replaced; nothing else. */
+bool lesson_bind_answers(Lesson *lesson, const char *name, const struct Trace *trace, Error *err);
 
 /* The lesson's step with id, or NULL when the lesson does not walk it. */
 const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);
