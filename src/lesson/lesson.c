@@ -150,6 +150,10 @@ typedef struct Parser {
     int walk_of[TRACE_MAX_STEPS];      /* index in lesson->steps of each step id, or -1 */
     int section_line[TRACE_MAX_STEPS]; /* the "## id" line of each step, or 0 */
 
+    /* the last "key: value" line read (header or quiz), to name a wrapped value */
+    int last_key_line;
+    const char *last_key;
+
     /* body */
     int section;           /* index in lesson->steps, SECTION_NONE or SECTION_IGNORED */
     bool quizzes_over;     /* "too many quizzes" reported for this section */
@@ -869,6 +873,23 @@ static void check_all_lines(Parser *p)
  * Pass 3: the header lines
  * ---------------------------------------------------------------------- */
 
+/* Reports a line that is not "key: value" (what names the place: "the
+ * header (...)", "a quiz (...)"). Just after a "key: value" line it is
+ * most likely that value wrapped onto a second line, and the message says
+ * how to mend it. */
+static void report_not_key_value(Parser *p, const Line *ln, const char *what)
+{
+    size_t len = ln->len;
+    const char *s = trim(ln->s, &len);
+    if (p->last_key == NULL || p->last_key_line != ln->no - 1)
+        report(p, ln->no, 1, "expected 'key: value' in %s", what);
+    else
+        report(p, ln->no, column_of(ln, s),
+               "expected 'key: value' in %s; if this line continues the '%s:' value of line %d, join the two: "
+               "one line per value",
+               what, p->last_key, p->last_key_line);
+}
+
 /* Reads one header line: a comment or "key: value". */
 static void header_line(Parser *p, const Line *ln)
 {
@@ -880,7 +901,7 @@ static void header_line(Parser *p, const Line *ln)
     KeyValue kv;
     char q[QUOTE_BYTES], hint[LIST_BYTES + 64];
     if (!split_key_value(ln, &kv)) {
-        report(p, ln->no, 1, "expected 'key: value' in the header (it ends at the first blank line)");
+        report_not_key_value(p, ln, "the header (it ends at the first blank line)");
         return;
     }
     int k = find_name(kv.key, kv.key_len, HEADER_KEYS, H_COUNT);
@@ -894,6 +915,8 @@ static void header_line(Parser *p, const Line *ln)
         report(p, ln->no, kv.key_col, "repeated key '%s' (first on line %d)", HEADER_KEYS[k], f->line);
         return;
     }
+    p->last_key_line = ln->no;
+    p->last_key = HEADER_KEYS[k];
     if (k == H_VERSION && !first)
         report(p, ln->no, kv.key_col,
                "'attn-lesson: %d' must be the first line that is not a comment (move it above line %d)",
@@ -1242,7 +1265,9 @@ static void quiz_line(Parser *p, const Line *ln)
     char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
     KeyValue kv;
     if (!split_key_value(ln, &kv)) {
-        report(p, ln->no, 1, "expected 'key: value' in a quiz (keys: %s)", join_names(list, QUIZ_KEYS, Q_COUNT));
+        char what[LIST_BYTES + 16];
+        snprintf(what, sizeof what, "a quiz (keys: %s)", join_names(list, QUIZ_KEYS, Q_COUNT));
+        report_not_key_value(p, ln, what);
         return;
     }
     int k = find_name(kv.key, kv.key_len, QUIZ_KEYS, Q_COUNT);
@@ -1251,6 +1276,8 @@ static void quiz_line(Parser *p, const Line *ln)
                suggest(p, ln->no, kv.key_col, hint, kv.key, kv.key_len, QUIZ_KEYS, Q_COUNT, "keys"));
         return;
     }
+    p->last_key_line = ln->no;
+    p->last_key = QUIZ_KEYS[k];
     if (kv.value_len == 0) {
         report(p, ln->no, kv.value_col, "'%s:' has no value", QUIZ_KEYS[k]);
         if (k == Q_CHOICE || k == Q_HINT)
