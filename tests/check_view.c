@@ -1219,6 +1219,50 @@ START_TEST(test_overlay_scroll_stops_at_the_end)
 }
 END_TEST
 
+/* Issue 12, item 8: the quiz pane keeps its top row and its height from
+ * the prompt through a wrong answer with its hint, a word that is not a
+ * token, to the revealed answer, at 80x24 and at 50x12 (where a panel row
+ * stays above it). */
+START_TEST(test_quiz_pane_keeps_its_place)
+{
+    Trace *trace = article_trace();
+    static App app;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    static const struct {
+        const char *step; /* NULL: the lesson's first quiz (shape, before), else an after quiz */
+        const char *open;
+        const char *states[3]; /* keys pressed one after the other */
+    } CASES[] = {{NULL, "<Space>", {"[16,5]<Enter>", "[1]<Enter>", "<C-r>"}},
+                 {"softmax", "<Space>", {"mine<Enter>", "name<Enter>", "<C-r>"}}};
+    static const int SIZES[][2] = {{24, 80}, {12, 50}};
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++)
+        for (size_t z = 0; z < 2; z++) {
+            int rows = SIZES[z][0], cols = SIZES[z][1];
+            app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+            if (CASES[c].step != NULL)
+                app_go(&app, trace_find_step(trace, CASES[c].step, NULL));
+            press(&app, CASES[c].open, 0, 0, rows, cols);
+            ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+            ViewLayout first, now;
+            view_layout(&app, rows, cols, &first);
+            ck_assert_msg(first.panels_rows >= 1, "case %zu at %dx%d: no panel row above the pane", c, cols, rows);
+            for (int k = 0; k < 3; k++) {
+                press(&app, CASES[c].states[k], 0, 0, rows, cols);
+                view_layout(&app, rows, cols, &now);
+                ck_assert_msg(now.quiz_top == first.quiz_top && now.quiz_rows == first.quiz_rows,
+                              "case %zu at %dx%d, after '%s': the pane moved from row %d (%d rows) to row %d (%d rows)",
+                              c, cols, rows, CASES[c].states[k], first.quiz_top, first.quiz_rows, now.quiz_top,
+                              now.quiz_rows);
+            }
+        }
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 Suite *view_suite(void)
 {
     Suite *s = suite_create("view");
@@ -1226,6 +1270,7 @@ Suite *view_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_every_action_has_a_key_and_help);
     tcase_add_test(tc, test_keys_parse);
+    tcase_add_test(tc, test_quiz_pane_keeps_its_place);
     tcase_add_test(tc, test_step_keys);
     tcase_add_test(tc, test_selection_moves_and_clamps);
     tcase_add_test(tc, test_autoplay);

@@ -563,10 +563,11 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     if (app->overlay == OVERLAY_QUIZ) {
         /* the quiz takes a pane at the bottom, in place of the explanation
          * (hidden until it closes); the panels keep the rows above, at
-         * least one when the pane wants more than there is */
+         * least one (a before quiz's input stays in view) when the pane
+         * wants more than there is */
         int room = layout->status_row - top;
         int want = compose_quiz_rows(app, cols);
-        layout->quiz_rows = want < room - 1 ? want : want - 1 <= room - 1 ? want - 1 : room;
+        layout->quiz_rows = want < room ? want : room >= 2 ? room - 1 : room;
         layout->quiz_top = layout->status_row - layout->quiz_rows;
         layout->explain_rows = 0;
         layout->explain_top = layout->quiz_top;
