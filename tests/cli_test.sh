@@ -488,6 +488,19 @@ if ATTN_TRACE_LESSONS="$TMP/cat" "$BIN" --list-lessons >"$TMP/list.txt" 2>"$ERR"
 else
     not_ok "--list-lessons keeps its columns in line" "$(head -8 "$TMP/list.txt")"
 fi
+# A title too long for 80 columns ends in an ellipsis; a broken lesson's
+# long name is on its own line too.
+sed 's/^title: .*/title: A title that goes on and on well past the end of an eighty-column terminal line/' \
+    "$LESSON_DIR/causal-mask.lesson" >"$TMP/cat/long-title.lesson"
+printf 'attn-lesson: 1\ntitle: T\nheds: 2\n' >"$TMP/cat/a-broken-lesson-with-a-long-name.lesson"
+if ATTN_TRACE_LESSONS="$TMP/cat" "$BIN" --list-lessons >"$TMP/list.txt" 2>"$ERR" &&
+    grep -qx '  long-title       A title that goes on and on well past the end of an eighty-c…' "$TMP/list.txt" &&
+    grep -qx '  a-broken-lesson-with-a-long-name' "$TMP/list.txt" &&
+    grep -q '^                   (has errors: ' "$TMP/list.txt"; then
+    ok "--list-lessons: a long title cut with an ellipsis at 80 columns, a broken lesson's long name in line"
+else
+    not_ok "--list-lessons: a long title cut with an ellipsis at 80 columns" "$(head -12 "$TMP/list.txt")"
+fi
 
 # ---------------------------------------------------------------------------
 # Performance options: --tokens, --kernels, --threads, --bench, --bench-frames.
