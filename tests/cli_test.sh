@@ -451,6 +451,20 @@ if [ "$status" -eq 65 ] && grep -q "good-answer-exprs.lesson:16:14: 'Marcello' i
 else
     not_ok "= answer broken by --sentence: status 65, FILE:LINE:COL" "status $status" "$(show "$ERR")"
 fi
+# Issue 12: the teacher's copy (--notes) and the student's handout (--no-answers).
+if "$BIN" "$LESSON_DIR/multi-head.lesson" --print --notes >"$OUT" 2>"$ERR" &&
+    grep -q '^  Presenter notes:' "$OUT" && grep -q 'Answer: \[4, 5, 4\]   (read from the trace: =shape(queries))' "$OUT"; then
+    ok "--print --notes: presenter notes and each = answer's expression"
+else
+    not_ok "--print --notes: presenter notes and each = answer's expression" "$(show "$OUT")" "$(show "$ERR")"
+fi
+if "$BIN" "$LESSON_DIR/multi-head.lesson" --print --no-answers >"$OUT" 2>"$ERR" &&
+    [ "$(grep -c '^     Answer: ______________________$' "$OUT")" -eq 6 ] && ! grep -q 'Answer: \[' "$OUT" &&
+    ! grep -q 'Presenter notes' "$OUT"; then
+    ok "--print --no-answers: six questions, no answer"
+else
+    not_ok "--print --no-answers: six questions, no answer" "$(show "$OUT")" "$(show "$ERR")"
+fi
 if "$BIN" --print "$LESSON_DIR/causal-mask.lesson" >"$TMP/handout.txt" 2>"$ERR" &&
     grep -q '^== Questions' "$TMP/handout.txt" && grep -q 'Answer: ' "$TMP/handout.txt" &&
     ! grep -q ':::' "$TMP/handout.txt"; then

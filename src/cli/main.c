@@ -923,7 +923,7 @@ static bool write_trace(Run *run, Error *err)
         return write_svg(run->trace, opts, run->only_step, err);
     if (mode == MODE_LINE)
         return line_mode_run(run->trace, run->only_step, opts->precision, !isatty(STDIN_FILENO), stdin, stdout, err);
-    PrintOptions print_opts = {opts->precision, run->only_step, lesson};
+    PrintOptions print_opts = {opts->precision, run->only_step, lesson, opts->notes, opts->no_answers};
     return print_trace(run->trace, mode, &print_opts, err);
 }
 

@@ -379,6 +379,11 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
         put_lesson_text(out, lesson_text);
     else
         put_wrapped(out, step->explanation, "  ", PRINT_LINE_WIDTH - 2);
+    const LessonStep *ls = opts->lesson != NULL && opts->notes ? lesson_find_step(opts->lesson, step->id) : NULL;
+    if (ls != NULL && ls->notes != NULL) {
+        strbuf_puts(out, "\n  Presenter notes:\n");
+        put_lesson_text(out, ls->notes);
+    }
     for (int j = 0; j < step->n_tensors; j++) {
         const TraceTensor *tt = &step->tensors[j];
         char shape[64];
@@ -389,8 +394,9 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
 }
 
 /* The lesson's questions with their answers, for the end of a handout. */
-static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson, int only_step)
+static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson, const PrintOptions *opts)
 {
+    int only_step = opts->only_step;
     int number = 0;
     for (int k = 0; k < lesson->n_steps; k++) {
         const LessonStep *ls = &lesson->steps[k];
@@ -413,7 +419,14 @@ static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson,
                 quiz_choice_label(quiz, c, label, sizeof label);
                 strbuf_printf(out, "       %s %s\n", label, quiz->choices[c]);
             }
-            strbuf_printf(out, "     Answer: %s\n", answer);
+            if (opts->no_answers) {
+                strbuf_puts(out, "     Answer: ______________________\n");
+                continue;
+            }
+            if (opts->notes && quiz->expr != NULL)
+                strbuf_printf(out, "     Answer: %s   (read from the trace: =%s)\n", answer, quiz->expr);
+            else
+                strbuf_printf(out, "     Answer: %s\n", answer);
             if (quiz->explain != NULL)
                 put_wrapped(out, quiz->explain, "     ", PRINT_LINE_WIDTH - 5);
         }
@@ -439,7 +452,7 @@ void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
                 continue;
             put_step_text(out, trace, index, k + 1, lesson->n_steps, lesson->steps[k].text, opts);
         }
-        put_questions(out, trace, lesson, opts->only_step);
+        put_questions(out, trace, lesson, opts);
         return;
     }
     for (int i = 0; i < trace->n_steps && !out->failed; i++)
