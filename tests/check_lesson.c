@@ -21,6 +21,7 @@
 
 #include "catalog.h"
 #include "lesson.h"
+#include "progress.h"
 #include "steps_expected.h"
 #include "fixture.h"
 #include "suites.h"
@@ -1093,6 +1094,56 @@ static void remove_lessons(const char *dir, int n)
     ck_assert_int_eq(rmdir(dir), 0);
 }
 
+/* Issue 12, item 5: --list-lessons gives the saved progress's counts, as
+ * the end of a lesson does: right, revealed, skipped. */
+START_TEST(test_catalog_progress_counts)
+{
+    char dir[512], path[700], state[700];
+    make_temp_dir(dir, sizeof dir);
+    catalog_env(dir);
+    snprintf(path, sizeof path, "%s/two.lesson", dir);
+    const char *text =
+        "attn-lesson: 1\ntitle: Two\nsteps: embed softmax\n\n## embed\n\n"
+        "::: quiz\nkind: shape\nquestion: q\nanswer: =shape(sentence_embed)\n:::\n\n"
+        "::: quiz\nkind: token\nquestion: q\nanswer: =argmax(a1)\n:::\n\n## softmax\n\n"
+        "::: quiz\nkind: number\nquestion: q\nanswer: =sum(a1)\n:::\n\n"
+        "::: quiz\nkind: number\nquestion: q\nanswer: =max(a1)\n:::\n";
+    FILE *f = fopen(path, "wb");
+    ck_assert(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0);
+    Lesson lesson;
+    LessonErrors errors;
+    ck_assert_msg(lesson_load(path, &lesson, &errors), "%s", strbuf_text(&errors.text));
+    lesson_errors_free(&errors);
+    Progress progress = {0};
+    progress_key(path, lesson.hash, progress.lesson_key, sizeof progress.lesson_key);
+    lesson_free(&lesson);
+    progress.last_step = 1;
+    progress.n_quizzes = 4;
+    progress.quizzes[0] = QUIZ_RIGHT_AFTER_TRIES;
+    progress.quizzes[1] = QUIZ_REVEALED;
+    progress.quizzes[2] = QUIZ_RIGHT_FIRST_TRY;
+    progress.quizzes[3] = QUIZ_SKIPPED;
+    Error err;
+    error_clear(&err);
+    ck_assert(progress_dir(state, sizeof state, &err));
+    ck_assert_msg(progress_save(state, &progress, &err), "%s", err.message);
+    StrBuf out = {0};
+    ck_assert_msg(catalog_list(&out, &err), "%s", err.message);
+    ck_assert_msg(strstr(strbuf_text(&out), "2 steps, 4 questions; at step 2: 2 right, 1 revealed, 1 skipped\n"),
+                  "got:\n%s", strbuf_text(&out));
+    strbuf_free(&out);
+    char file[1200];
+    snprintf(file, sizeof file, "%s/%s.progress", state, progress.lesson_key);
+    ck_assert_int_eq(unlink(file), 0);
+    ck_assert_int_eq(rmdir(state), 0);
+    snprintf(state, sizeof state, "%s/state", dir);
+    rmdir(state);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    catalog_env(NULL);
+}
+END_TEST
+
 /* --list-lessons lists up to CATALOG_MAX_LESSONS lessons of a directory;
  * one more is an error naming the directory and the limit, never a list
  * silently cut. */
@@ -1185,6 +1236,7 @@ Suite *lesson_suite(void)
     tcase_add_test(corpus, test_good_minimal_is_the_article);
     tcase_add_test(corpus, test_good_full);
     tcase_add_test(corpus, test_answer_exprs_against_torch);
+    tcase_add_test(corpus, test_catalog_progress_counts);
     tcase_add_test(corpus, test_good_crlf_and_bom);
     tcase_add_test(corpus, test_good_steps_order);
     tcase_add_test(corpus, test_good_configs);

@@ -127,7 +127,7 @@ typedef struct ListScratch {
     Progress progress; /* its saved progress */
 } ListScratch;
 
-/* "at step S of N, A of Q questions done" into where (size bytes) when
+/* "at step S: R right, V revealed, K skipped" (the quizzes so far) into where (size bytes) when
  * state_dir holds usable progress of the lesson at path; else leaves where
  * as it is. An unusable progress file is left alone: the lesson shows as
  * not started, as it would start. */
@@ -146,11 +146,15 @@ static void describe_progress(ListScratch *scratch, const char *path, const char
         return;
     /* a saved place is clamped to the lesson as it is now (it may have
      * been edited since, or the file damaged but well formed) */
-    int answered = 0;
-    for (int i = 0; i < progress->n_quizzes && i < quizzes; i++)
-        answered += progress->quizzes[i] != QUIZ_UNANSWERED;
+    int right = 0, revealed = 0, skipped = 0;
+    for (int i = 0; i < progress->n_quizzes && i < quizzes; i++) {
+        QuizResult r = progress->quizzes[i];
+        right += r == QUIZ_RIGHT_FIRST_TRY || r == QUIZ_RIGHT_AFTER_TRIES;
+        revealed += r == QUIZ_REVEALED;
+        skipped += r == QUIZ_SKIPPED;
+    }
     int step = progress->last_step < lesson->n_steps ? progress->last_step : lesson->n_steps - 1;
-    snprintf(where, size, "at step %d of %d, %d of %d questions done", step + 1, lesson->n_steps, answered, quizzes);
+    snprintf(where, size, "at step %d: %d right, %d revealed, %d skipped", step + 1, right, revealed, skipped);
 }
 
 /* The name column of --list-lessons, and how wide a title may be after
