@@ -1094,6 +1094,38 @@ static void remove_lessons(const char *dir, int n)
     ck_assert_int_eq(rmdir(dir), 0);
 }
 
+/* Issue 12: progress is keyed by the walk (steps and quizzes), not the
+ * bytes: a typo fixed in a text or a question keeps the walk hash; a quiz
+ * added, or a step's quiz made a before quiz, changes it. */
+START_TEST(test_walk_hash_survives_a_typo)
+{
+    static const char *const texts[] = {
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nTeh text.\n\n::: quiz\nkind: number\nquestion: Hwo "
+        "many?\nanswer: 5\n:::\n",
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nThe text.\n\n::: quiz\nkind: number\nquestion: How "
+        "many?\nanswer: 5\n:::\n",
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nThe text.\n\n::: quiz\nkind: number\nquestion: How "
+        "many?\nanswer: 5\n:::\n\n::: quiz\nkind: number\nquestion: And?\nanswer: 1\n:::\n",
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nThe text.\n\n::: quiz\nkind: number\nwhen: "
+        "before\nquestion: How many?\nanswer: 5\n:::\n",
+    };
+    uint64_t hash[4], walk[4];
+    for (int i = 0; i < 4; i++) {
+        Lesson lesson;
+        LessonErrors errors;
+        ck_assert_msg(parse_text(texts[i], &lesson, &errors), "text %d: %s", i, strbuf_text(&errors.text));
+        lesson_errors_free(&errors);
+        hash[i] = lesson.hash;
+        walk[i] = lesson.walk_hash;
+        lesson_free(&lesson);
+    }
+    ck_assert(hash[0] != hash[1]);
+    ck_assert(walk[0] == walk[1]);
+    ck_assert(walk[1] != walk[2]);
+    ck_assert(walk[1] != walk[3]);
+}
+END_TEST
+
 /* Issue 12, item 5: --list-lessons gives the saved progress's counts, as
  * the end of a lesson does: right, revealed, skipped. */
 START_TEST(test_catalog_progress_counts)
@@ -1115,7 +1147,7 @@ START_TEST(test_catalog_progress_counts)
     ck_assert_msg(lesson_load(path, &lesson, &errors), "%s", strbuf_text(&errors.text));
     lesson_errors_free(&errors);
     Progress progress = {0};
-    progress_key(path, lesson.hash, progress.lesson_key, sizeof progress.lesson_key);
+    progress_key(path, lesson.walk_hash, progress.lesson_key, sizeof progress.lesson_key);
     lesson_free(&lesson);
     progress.last_step = 1;
     progress.n_quizzes = 4;
@@ -1237,6 +1269,7 @@ Suite *lesson_suite(void)
     tcase_add_test(corpus, test_good_full);
     tcase_add_test(corpus, test_answer_exprs_against_torch);
     tcase_add_test(corpus, test_catalog_progress_counts);
+    tcase_add_test(corpus, test_walk_hash_survives_a_typo);
     tcase_add_test(corpus, test_good_crlf_and_bom);
     tcase_add_test(corpus, test_good_steps_order);
     tcase_add_test(corpus, test_good_configs);

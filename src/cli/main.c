@@ -614,7 +614,7 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
     char path[LIMIT_PATH_BYTES];
     if (opts->lesson == NULL || realpath(opts->lesson, path) == NULL)
         snprintf(path, sizeof path, "%s", opts->lesson != NULL ? opts->lesson : "builtin:" BUILTIN_LESSON_PATH);
-    progress_key(path, app->lesson->hash, session->key, sizeof session->key);
+    progress_key(path, app->lesson->walk_hash, session->key, sizeof session->key);
     if (opts->restart) {
         if (!progress_forget(session->dir, session->key, &err))
             warn(err.message);

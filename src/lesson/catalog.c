@@ -137,7 +137,7 @@ static void describe_progress(ListScratch *scratch, const char *path, const char
     const Lesson *lesson = &scratch->lesson;
     Progress *progress = &scratch->progress;
     char key[PROGRESS_KEY_BYTES];
-    progress_key(path, lesson->hash, key, sizeof key);
+    progress_key(path, lesson->walk_hash, key, sizeof key);
     bool found = false;
     Error unusable; /* ignored: see above */
     error_clear(&unusable);

@@ -2082,6 +2082,26 @@ static uint64_t fnv1a64(const char *data, size_t len)
     return h;
 }
 
+/* FNV-1a 64 of the lesson's walk: per step its id, then one letter per
+ * quiz for its kind and when it is asked. Progress keeps quiz results by
+ * position, so this is what must not change under a saved progress; the
+ * texts may. */
+static uint64_t walk_hash(const Lesson *lesson)
+{
+    StrBuf walk = {0};
+    for (int k = 0; k < lesson->n_steps; k++) {
+        strbuf_printf(&walk, "%s:", lesson->steps[k].id);
+        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+            const Quiz *quiz = &lesson->steps[k].quizzes[q];
+            strbuf_printf(&walk, "%c%c", "sntc"[quiz->kind], quiz -> before ? 'b' : 'a');
+        }
+        strbuf_puts(&walk, "\n");
+    }
+    uint64_t h = fnv1a64(strbuf_text(&walk), walk.len);
+    strbuf_free(&walk);
+    return h;
+}
+
 bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson, LessonErrors *errors)
 {
     memset(lesson, 0, sizeof *lesson);
@@ -2147,6 +2167,7 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
     resolve_answers(p);
 
     /* 7. the result */
+    lesson->walk_hash = walk_hash(lesson);
     bool ok = p->n_found == 0 && !p->oom;
     if (!ok) {
         write_errors(p, errors);

@@ -60,7 +60,8 @@ typedef struct Lesson {
     int precision; /* digits after the point */
     int n_steps;   /* steps walked, in order */
     LessonStep steps[LESSON_MAX_STEPS];
-    uint64_t hash; /* FNV-1a 64 of the file's bytes (progress is keyed by it) */
+    uint64_t hash;      /* FNV-1a 64 of the file's bytes */
+    uint64_t walk_hash; /* FNV-1a 64 of the walk: each step's id and its quizzes' kinds (progress is keyed by it) */
 } Lesson;
 
 /* Errors of one file: each a line "FILE:LINE:COL: message". This is the
