@@ -1417,6 +1417,12 @@ int compose_quiz_rows(const App *app, int cols)
     return quiz_rows_needed(app, cols - 4) + 2;
 }
 
+int compose_quiz_lines_now(const App *app, int cols)
+{
+    QuizLook now = quiz_look_now(app);
+    return quiz_lines(app, &now, cols - 4);
+}
+
 /* A quiz: a full-width pane at the bottom of the screen (view_layout
  * leaves the panels the rows above it), holding the question, choices,
  * the typed answer and what the last try said. When the pane is shorter

@@ -562,12 +562,15 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     }
     if (app->overlay == OVERLAY_QUIZ) {
         /* the quiz takes a pane at the bottom, in place of the explanation
-         * (hidden until it closes); the panels keep the rows above, at
-         * least one (a before quiz's input stays in view) when the pane
-         * wants more than there is */
+         * (hidden until it closes); the panels keep the rows above. When
+         * the pane wants more than there is, the panels keep one row (a
+         * before quiz's input stays in view) as long as the quiz's text
+         * as it is now still fits under the pane's title rule; else the
+         * pane takes them all, so that the feedback is never cut */
         int room = layout->status_row - top;
         int want = compose_quiz_rows(app, cols);
-        layout->quiz_rows = want < room ? want : room >= 2 ? room - 1 : room;
+        bool fits = compose_quiz_lines_now(app, cols) + 1 <= room - 1;
+        layout->quiz_rows = want < room ? want : room >= 2 && fits ? room - 1 : room;
         layout->quiz_top = layout->status_row - layout->quiz_rows;
         layout->explain_rows = 0;
         layout->explain_top = layout->quiz_top;
