@@ -1094,6 +1094,19 @@ static void remove_lessons(const char *dir, int n)
     ck_assert_int_eq(rmdir(dir), 0);
 }
 
+/* Issue 12, item 4: a '::: step' block gives a step its own headline. */
+START_TEST(test_step_headline)
+{
+    Lesson lesson;
+    parse_good("good-step-block.lesson", &lesson);
+    const LessonStep *softmax = lesson_find_step(&lesson, "softmax");
+    ck_assert_ptr_nonnull(softmax->headline);
+    ck_assert_str_eq(softmax->headline, "Softmax up close: who does \"my\" listen to?");
+    ck_assert_str_eq(softmax->text, "Text.");
+    lesson_free(&lesson);
+}
+END_TEST
+
 /* Issue 12: progress is keyed by the walk (steps and quizzes), not the
  * bytes: a typo fixed in a text or a question keeps the walk hash; a quiz
  * added, or a step's quiz made a before quiz, changes it. */
@@ -1270,6 +1283,7 @@ Suite *lesson_suite(void)
     tcase_add_test(corpus, test_answer_exprs_against_torch);
     tcase_add_test(corpus, test_catalog_progress_counts);
     tcase_add_test(corpus, test_walk_hash_survives_a_typo);
+    tcase_add_test(corpus, test_step_headline);
     tcase_add_test(corpus, test_good_crlf_and_bom);
     tcase_add_test(corpus, test_good_steps_order);
     tcase_add_test(corpus, test_good_configs);

@@ -451,6 +451,16 @@ if [ "$status" -eq 65 ] && grep -q "good-answer-exprs.lesson:16:14: 'Marcello' i
 else
     not_ok "= answer broken by --sentence: status 65, FILE:LINE:COL" "status $status" "$(show "$ERR")"
 fi
+# Issue 12: a step's own headline ('::: step' block) replaces its title line
+# on screen (80x24, 50x12) and in --print.
+STEPB="$(dirname "$0")/lessons/good-step-block.lesson"
+if "$BIN" "$STEPB" --dump-screen - >"$OUT" 2>"$ERR" && sed -n 2p "$OUT" | grep -q '^ Softmax up close: who does "my" listen to?' &&
+    "$BIN" "$STEPB" --dump-screen - --size 50x12 >"$OUT" 2>"$ERR" && sed -n 2p "$OUT" | grep -q '^ Softmax up close: who does "my" listen to?$' &&
+    "$BIN" "$STEPB" --print >"$OUT" 2>"$ERR" && grep -qx 'Softmax up close: who does "my" listen to?' "$OUT"; then
+    ok "a step's headline on screen (80x24, 50x12) and in --print"
+else
+    not_ok "a step's headline on screen and in --print" "$(show "$OUT")" "$(show "$ERR")"
+fi
 # Issue 12: the teacher's copy (--notes) and the student's handout (--no-answers).
 if "$BIN" "$LESSON_DIR/multi-head.lesson" --print --notes >"$OUT" 2>"$ERR" &&
     grep -q '^  Presenter notes:' "$OUT" && grep -q 'Answer: \[4, 5, 4\]   (read from the trace: =shape(queries))' "$OUT"; then

@@ -69,7 +69,11 @@ static const char *const QUIZ_KEYS[Q_COUNT] = {
 /* Quiz kinds, indexed by QuizKind. */
 static const char *const QUIZ_KINDS[] = {"shape", "number", "token", "choice"};
 
-static const char *const BLOCK_NAMES[] = {"quiz", "notes"};
+static const char *const BLOCK_NAMES[] = {"quiz", "notes", "step"};
+
+/* Keys of a step block ('::: step'): how the step is presented. */
+enum { S_HEADLINE, S_COUNT };
+static const char *const STEP_KEYS[S_COUNT] = {"headline"};
 static const char *const WHEN_VALUES[] = {"before", "after"};
 static const char *const CAUSAL_VALUES[] = {"yes", "no"};
 
@@ -121,7 +125,7 @@ typedef struct QuizDraft {
     bool too_many_choices, too_many_hints; /* already reported */
 } QuizDraft;
 
-typedef enum Block { BLOCK_NONE, BLOCK_QUIZ, BLOCK_NOTES, BLOCK_OTHER } Block;
+typedef enum Block { BLOCK_NONE, BLOCK_QUIZ, BLOCK_NOTES, BLOCK_STEP, BLOCK_OTHER } Block;
 
 /* The current section: a step of the walk (>= 0), or one of these. */
 #define SECTION_NONE (-1)    /* before the first "## " line */
@@ -155,10 +159,12 @@ typedef struct Parser {
     const char *last_key;
 
     /* body */
-    int section;           /* index in lesson->steps, SECTION_NONE or SECTION_IGNORED */
-    bool quizzes_over;     /* "too many quizzes" reported for this section */
-    int notes_line;        /* the section's "::: notes" line, or 0 */
-    bool outside_reported; /* text outside a section reported for this paragraph */
+    int section;               /* index in lesson->steps, SECTION_NONE or SECTION_IGNORED */
+    bool quizzes_over;         /* "too many quizzes" reported for this section */
+    int notes_line;            /* the section's "::: notes" line, or 0 */
+    int step_block_line;       /* the section's "::: step" line, or 0 */
+    Field step_field[S_COUNT]; /* the step block's keys so far */
+    bool outside_reported;     /* text outside a section reported for this paragraph */
     Block block;
     int block_line;
     QuizDraft quiz;
@@ -1653,6 +1659,51 @@ static void take_text(Parser *p, StrBuf *sb, char **out)
     strbuf_free(sb);
 }
 
+/* One line of a '::: step' block: a key of STEP_KEYS with a value, each
+ * key once per step. */
+static void step_block_line(Parser *p, const Line *ln)
+{
+    char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
+    KeyValue kv;
+    if (!split_key_value(ln, &kv)) {
+        char what[LIST_BYTES + 24];
+        snprintf(what, sizeof what, "a step block (keys: %s)", join_names(list, STEP_KEYS, S_COUNT));
+        report_not_key_value(p, ln, what);
+        return;
+    }
+    int k = find_name(kv.key, kv.key_len, STEP_KEYS, S_COUNT);
+    if (k < 0) {
+        report(p, ln->no, kv.key_col, "unknown step block key '%s'%s", quote(q, kv.key, kv.key_len),
+               suggest(p, ln->no, kv.key_col, hint, kv.key, kv.key_len, STEP_KEYS, S_COUNT, "keys"));
+        return;
+    }
+    p->last_key_line = ln->no;
+    p->last_key = STEP_KEYS[k];
+    Field *f = &p->step_field[k];
+    if (f->seen) {
+        report(p, ln->no, kv.key_col, "repeated step block key '%s' (first on line %d)", STEP_KEYS[k], f->line);
+        return;
+    }
+    if (kv.value_len == 0)
+        report(p, ln->no, kv.value_col, "'%s:' has no value", STEP_KEYS[k]);
+    set_field(p, f, ln, &kv);
+}
+
+/* Ends a '::: step' block: its headline goes to the current step. */
+static void finish_step_block(Parser *p)
+{
+    Field *f = &p->step_field[S_HEADLINE];
+    if (p->section >= 0 && f->seen && f->value != NULL && f->value[0] != '\0') {
+        LessonStep *step = &p->lesson->steps[p->section];
+        free(step->headline);
+        step->headline = f->value;
+        f->value = NULL;
+    }
+    for (int k = 0; k < S_COUNT; k++)
+        free_field(&p->step_field[k]);
+    memset(p->step_field, 0, sizeof p->step_field);
+}
+
 /* Ends the current section: its text and notes go to its step. */
 static void end_section(Parser *p)
 {
@@ -1672,6 +1723,7 @@ static void begin_section(Parser *p, const Line *ln)
     p->section = SECTION_IGNORED;
     p->quizzes_over = false;
     p->notes_line = 0;
+    p->step_block_line = 0;
     size_t len = ln->len - 2;
     const char *id = trim(ln->s + 2, &len);
     char list[LIST_BYTES];
@@ -1722,6 +1774,11 @@ static void close_block(Parser *p, bool unclosed)
             report(p, p->block_line, 1, "'::: notes' is not closed (end it with a line ':::')");
         p->notes_break = p->notes.len > 0;
         break;
+    case BLOCK_STEP:
+        if (unclosed)
+            report(p, p->block_line, 1, "'::: step' is not closed (end it with a line ':::')");
+        finish_step_block(p);
+        break;
     case BLOCK_OTHER:
         break;
     }
@@ -1743,6 +1800,15 @@ static void open_block(Parser *p, const Line *ln, const char *name, size_t name_
     }
     if (p->section == SECTION_NONE)
         report(p, ln->no, 1, "'::: %s' outside a step section (start one with '## <step-id>')", BLOCK_NAMES[b]);
+    if (b == 2) {
+        if (p->step_block_line != 0)
+            report(p, ln->no, 1, "a second '::: step' block in this step (a step has one; the first is on line %d)",
+                   p->step_block_line);
+        else
+            p->step_block_line = ln->no;
+        p->block = BLOCK_STEP;
+        return;
+    }
     if (b == 1) {
         if (p->notes_line != 0)
             report(p, ln->no, 1, "a second '::: notes' block in this step (a step has one; the first is on line %d)",
@@ -1852,7 +1918,9 @@ static void body_line(Parser *p, const Line *ln)
         }
         if (fence) {
             report(p, ln->no, 1, "blocks cannot nest: close the %s with ':::' first",
-                   p->block == BLOCK_QUIZ ? "quiz" : "notes");
+                   p->block == BLOCK_QUIZ   ? "quiz"
+                   : p->block == BLOCK_STEP ? "step block"
+                                            : "notes");
             return;
         }
         if (is_comment(ln))
@@ -1861,7 +1929,10 @@ static void body_line(Parser *p, const Line *ln)
             if (p->section >= 0)
                 append_text(&p->notes, &p->notes_break, ln);
         } else if (!is_blank_line(ln)) {
-            quiz_line(p, ln);
+            if (p->block == BLOCK_STEP)
+                step_block_line(p, ln);
+            else
+                quiz_line(p, ln);
         }
         return;
     }
@@ -2176,6 +2247,8 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
     for (int k = 0; k < H_COUNT; k++)
         free_field(&p->header[k]);
     free_draft(&p->quiz);
+    for (int k = 0; k < S_COUNT; k++)
+        free_field(&p->step_field[k]);
     free(p->bad_lines);
     free(p);
     return ok;
@@ -2268,6 +2341,7 @@ void lesson_free(Lesson *lesson)
         LessonStep *step = &lesson->steps[s];
         free(step->text);
         free(step->notes);
+        free(step->headline);
         for (int q = 0; q < step->n_quizzes && q < LESSON_MAX_QUIZZES; q++)
             quiz_free(&step->quizzes[q]);
     }

@@ -45,9 +45,10 @@ typedef struct Quiz {
 } Quiz;
 
 typedef struct LessonStep {
-    char id[32]; /* a trace step id */
-    char *text;  /* the section's text (markup kept), or NULL for the built-in; owned */
-    char *notes; /* presenter notes, or NULL; owned */
+    char id[32];    /* a trace step id */
+    char *text;     /* the section's text (markup kept), or NULL for the built-in; owned */
+    char *notes;    /* presenter notes, or NULL; owned */
+    char *headline; /* the step's own title line (a '::: step' block's headline:), or NULL; owned */
     int n_quizzes;
     Quiz quizzes[LESSON_MAX_QUIZZES];
     int line; /* the "## id" line, or 0 without a section */

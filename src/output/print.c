@@ -371,7 +371,8 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
     strbuf_puts(out, rule);
     if (n > 0 && n < PRINT_LINE_WIDTH)
         strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
-    strbuf_printf(out, "\n%s\n\n", step->title);
+    const LessonStep *own = opts->lesson != NULL ? lesson_find_step(opts->lesson, step->id) : NULL;
+    strbuf_printf(out, "\n%s\n\n", own != NULL && own->headline != NULL ? own->headline : step->title);
     strbuf_printf(out, "  %s\n\n", step->formula);
     if (step->torch[0] != '\0')
         strbuf_printf(out, "  PyTorch: %s\n\n", step->torch);

@@ -203,7 +203,8 @@ static void compose_formula(const App *app, Frame *frame, int row)
     const char *formula = step->formula;
     if (app_tensors_hidden(app))
         formula = formula_before(step->formula, redacted, sizeof redacted);
-    frame_put(frame, 1, 1, step->title, ROLE_TITLE, frame->cols - 2);
+    const LessonStep *ls = app->lesson != NULL ? lesson_find_step(app->lesson, step->id) : NULL;
+    put_cut(frame, 1, 1, ls != NULL && ls->headline != NULL ? ls->headline : step->title, ROLE_TITLE, frame->cols - 2);
     const char *gap = strstr(formula, "   ");
     int letters_row = row + 1;
     if ((int)utf8_width(formula) > frame->cols - 2) {
