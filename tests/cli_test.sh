@@ -461,6 +461,14 @@ if "$BIN" "$STEPB" --dump-screen - >"$OUT" 2>"$ERR" && sed -n 2p "$OUT" | grep -
 else
     not_ok "a step's headline on screen and in --print" "$(show "$OUT")" "$(show "$ERR")"
 fi
+# Issue 12: select: opens a step on the panel and cell it names.
+if "$BIN" "$STEPB" --step mh_softmax --dump-screen - >"$OUT" 2>"$ERR" && grep -q '^ attention_weights\[2\]\[marcello\]\[is\] = ' "$OUT" &&
+    "$BIN" "$STEPB" --step mh_softmax --dump-screen - --size 50x12 >"$OUT" 2>"$ERR" &&
+    grep -q '^ attention_weights\[2\]\[marcello\]\[is\] = ' "$OUT"; then
+    ok "select: the step opens on attention_weights[2][marcello][is] (80x24, 50x12)"
+else
+    not_ok "select: the step opens on the cell it names" "$(show "$OUT")" "$(show "$ERR")"
+fi
 # Issue 12: the teacher's copy (--notes) and the student's handout (--no-answers).
 if "$BIN" "$LESSON_DIR/multi-head.lesson" --print --notes >"$OUT" 2>"$ERR" &&
     grep -q '^  Presenter notes:' "$OUT" && grep -q 'Answer: \[4, 5, 4\]   (read from the trace: =shape(queries))' "$OUT"; then

@@ -327,6 +327,31 @@ bool answer_eval(const Trace *trace, TracePart part, const char *expr, AnswerVal
     return apply_func(trace, func, &v, start, out, err);
 }
 
+bool answer_locate(const Trace *trace, TracePart part, const char *ref, const TraceTensor **tt, size_t *offset,
+                   Error *err)
+{
+    Scan sc = {ref, 0};
+    char name[WORD_BYTES];
+    skip_spaces(&sc);
+    size_t start = sc.at;
+    if (!scan_name(&sc, name))
+        return error_set_at(err, STATUS_DATAERR, sc.at, "expected a tensor name, such as attention_weights[1][my]");
+    View v = {find_tensor(trace, part, name), 0, 0};
+    if (v.tt == NULL || v.tt->tensor == NULL)
+        return unknown_tensor(trace, name, start, err);
+    skip_spaces(&sc);
+    while (ref[sc.at] == '[') {
+        if (!scan_index(&sc, trace, &v, err))
+            return false;
+        skip_spaces(&sc);
+    }
+    if (ref[sc.at] != '\0')
+        return error_set_at(err, STATUS_DATAERR, sc.at, "unexpected '%c' after the tensor and its indexes", ref[sc.at]);
+    *tt = v.tt;
+    *offset = v.base;
+    return true;
+}
+
 const TraceTensor *answer_question_tensor(const Trace *trace, TracePart part, const char *question)
 {
     const char *key = "shape of ";

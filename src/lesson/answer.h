@@ -50,6 +50,14 @@ typedef struct AnswerValue {
  * Neither trace nor expr is kept. */
 bool answer_eval(const Trace *trace, TracePart part, const char *expr, AnswerValue *out, Error *err);
 
+/* Finds what ref names in trace (ref: a tensor name and indexes, the
+ * same syntax as answer_eval's, with no function): *tt gets the tensor as
+ * the step that shows it first in part (or any part), *offset the offset
+ * of the first element the indexes leave (the cell, or the start of a row
+ * or head). Returns true; false with err set (err->at in ref). */
+bool answer_locate(const Trace *trace, TracePart part, const char *ref, const TraceTensor **tt, size_t *offset,
+                   Error *err);
+
 /* The tensor a plain shape answer is about: the name that follows "shape
  * of " in question (backticks or quotes around it allowed), when it is a
  * tensor of trace (looked up as answer_eval does) and stands alone: what

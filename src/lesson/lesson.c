@@ -72,8 +72,8 @@ static const char *const QUIZ_KINDS[] = {"shape", "number", "token", "choice"};
 static const char *const BLOCK_NAMES[] = {"quiz", "notes", "step"};
 
 /* Keys of a step block ('::: step'): how the step is presented. */
-enum { S_HEADLINE, S_COUNT };
-static const char *const STEP_KEYS[S_COUNT] = {"headline"};
+enum { S_HEADLINE, S_SELECT, S_COUNT };
+static const char *const STEP_KEYS[S_COUNT] = {"headline", "select"};
 static const char *const WHEN_VALUES[] = {"before", "after"};
 static const char *const CAUSAL_VALUES[] = {"yes", "no"};
 
@@ -1689,14 +1689,23 @@ static void step_block_line(Parser *p, const Line *ln)
     set_field(p, f, ln, &kv);
 }
 
-/* Ends a '::: step' block: its headline goes to the current step. */
+/* Ends a '::: step' block: its headline and select go to the current
+ * step (select is checked against the trace in pass 6). */
 static void finish_step_block(Parser *p)
 {
     Field *f = &p->step_field[S_HEADLINE];
-    if (p->section >= 0 && f->seen && f->value != NULL && f->value[0] != '\0') {
-        LessonStep *step = &p->lesson->steps[p->section];
+    LessonStep *step = p->section >= 0 ? &p->lesson->steps[p->section] : NULL;
+    if (step != NULL && f->seen && f->value != NULL && f->value[0] != '\0') {
         free(step->headline);
         step->headline = f->value;
+        f->value = NULL;
+    }
+    f = &p->step_field[S_SELECT];
+    if (step != NULL && f->seen && f->value != NULL && f->value[0] != '\0') {
+        free(step->select);
+        step->select = f->value;
+        step->select_line = f->line;
+        step->select_col = f->col;
         f->value = NULL;
     }
     for (int k = 0; k < S_COUNT; k++)
@@ -2075,11 +2084,41 @@ static void check_plain_shape(Parser *p, const Quiz *quiz, const Trace *trace, T
            shape_text(got, quiz->shape_ndim, quiz->shape), tt->name, shape_text(want, t->ndim, t->shape), tt->name);
 }
 
-/* Whether any quiz of the lesson is checked against the trace. */
+/* Checks a step's select: against trace (NULL when it could not be
+ * built: err says why): it must name a tensor the step shows, with
+ * indexes that fit. Reports what is wrong. */
+static void check_select(Parser *p, const LessonStep *step, const Trace *trace, const Error *build_err)
+{
+    if (step->select == NULL)
+        return;
+    if (trace == NULL) {
+        report(p, step->select_line, step->select_col, "cannot check select: %s", build_err->message);
+        return;
+    }
+    int index = trace_find_step(trace, step->id, NULL);
+    const TraceTensor *tt;
+    size_t offset;
+    Error err;
+    error_clear(&err);
+    if (!answer_locate(trace, step_part(step), step->select, &tt, &offset, &err)) {
+        int col = step->select_col;
+        for (size_t i = 0; err.at != ERROR_AT_NONE && i < err.at && step->select[i] != '\0'; i++)
+            col += ((unsigned char)step->select[i] & 0xc0) != 0x80;
+        report(p, step->select_line, col, "%s", err.message);
+        return;
+    }
+    int tensor;
+    if (index < 0 || !lesson_step_select(step, trace, index, &tensor, &offset))
+        report(p, step->select_line, step->select_col, "select: step '%s' does not show %s", step->id, tt->name);
+}
+
+/* Whether any quiz or select: of the lesson is checked against the trace. */
 static bool lesson_needs_trace(const Lesson *lesson)
 {
     for (int k = 0; k < lesson->n_steps; k++)
-        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+        for (int q = lesson->steps[k].select != NULL ? -1 : 0; q < lesson->steps[k].n_quizzes; q++) {
+            if (q < 0)
+                return true;
             const Quiz *quiz = &lesson->steps[k].quizzes[q];
             if (quiz->answer[0] == '=' || quiz->kind == QUIZ_SHAPE)
                 return true;
@@ -2100,6 +2139,7 @@ static void resolve_answers(Parser *p)
     Trace *trace = trace_build(&lesson->config, &err);
     for (int k = 0; k < lesson->n_steps; k++) {
         TracePart part = step_part(&lesson->steps[k]);
+        check_select(p, &lesson->steps[k], trace, &err);
         for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
             Quiz *quiz = &lesson->steps[k].quizzes[q];
             if (quiz->answer[0] != '=') {
@@ -2119,6 +2159,26 @@ static void resolve_answers(Parser *p)
         }
     }
     trace_free(trace);
+}
+
+bool lesson_step_select(const LessonStep *step, const Trace *trace, int trace_step, int *tensor, size_t *offset)
+{
+    if (step == NULL || step->select == NULL || trace_step < 0 || trace_step >= trace->n_steps)
+        return false;
+    const TraceStep *ts = &trace->steps[trace_step];
+    const TraceTensor *tt;
+    size_t at;
+    Error err;
+    error_clear(&err);
+    if (!answer_locate(trace, ts->part, step->select, &tt, &at, &err))
+        return false;
+    for (int t = 0; t < ts->n_tensors; t++)
+        if (strcmp(ts->tensors[t].name, tt->name) == 0 && ts->tensors[t].tensor == tt->tensor) {
+            *tensor = t;
+            *offset = at;
+            return true;
+        }
+    return false;
 }
 
 bool lesson_bind_answers(Lesson *lesson, const char *name, const Trace *trace, Error *err)
@@ -2342,6 +2402,7 @@ void lesson_free(Lesson *lesson)
         free(step->text);
         free(step->notes);
         free(step->headline);
+        free(step->select);
         for (int q = 0; q < step->n_quizzes && q < LESSON_MAX_QUIZZES; q++)
             quiz_free(&step->quizzes[q]);
     }

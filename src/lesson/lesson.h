@@ -45,10 +45,12 @@ typedef struct Quiz {
 } Quiz;
 
 typedef struct LessonStep {
-    char id[32];    /* a trace step id */
-    char *text;     /* the section's text (markup kept), or NULL for the built-in; owned */
-    char *notes;    /* presenter notes, or NULL; owned */
-    char *headline; /* the step's own title line (a '::: step' block's headline:), or NULL; owned */
+    char id[32];                 /* a trace step id */
+    char *text;                  /* the section's text (markup kept), or NULL for the built-in; owned */
+    char *notes;                 /* presenter notes, or NULL; owned */
+    char *headline;              /* the step's own title line (a '::: step' block's headline:), or NULL; owned */
+    char *select;                /* what to select when the step opens ("attention_weights[1][fox]"), or NULL; owned */
+    int select_line, select_col; /* where select's value is in the file */
     int n_quizzes;
     Quiz quizzes[LESSON_MAX_QUIZZES];
     int line; /* the "## id" line, or 0 without a section */
@@ -103,6 +105,14 @@ void lesson_errors_free(LessonErrors *errors);
  * name naming the file) at the first answer that no longer evaluates. A
  * quiz's answer text, shape and number are replaced; nothing else. */
 bool lesson_bind_answers(Lesson *lesson, const char *name, const struct Trace *trace, Error *err);
+
+/* Where the step's select: points in trace, at trace step index
+ * trace_step: *tensor gets the index of the tensor in that step's
+ * tensors, *offset the selected element's offset in it. False (and
+ * nothing set) when the step has no select: or it does not name a tensor
+ * the step shows (possible only with command-line flags that change the
+ * trace; the parser checked it against the lesson's own). */
+bool lesson_step_select(const LessonStep *step, const struct Trace *trace, int trace_step, int *tensor, size_t *offset);
 
 /* The lesson's step with id, or NULL when the lesson does not walk it. */
 const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);

@@ -47,6 +47,13 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
     for (int s = 0; s < trace->n_steps; s++) {
         const TraceStep *step = &trace->steps[s];
         app->focus[s] = step->main_tensor;
+        /* a lesson's select: picks the panel and the cell a step opens on */
+        int t_sel;
+        size_t at;
+        if (app->lesson != NULL && lesson_step_select(lesson_find_step(app->lesson, step->id), trace, s, &t_sel, &at)) {
+            app->focus[s] = t_sel;
+            app->cursor[s][t_sel] = at;
+        }
         for (int t = 0; t < step->n_tensors; t++) {
             const TraceTensor *tt = &step->tensors[t];
             const Tensor *x = tt->tensor;
