@@ -1219,6 +1219,51 @@ START_TEST(test_overlay_scroll_stops_at_the_end)
 }
 END_TEST
 
+/* Counts the progress saves app_handle_key asks for. */
+static void count_saves(App *app, void *context)
+{
+    (void)app;
+    (*(int *)context)++;
+}
+
+/* Issue 12, item 5: Ctrl-T asks a settled quiz again, its result (and
+ * its wrong tries) forgotten; on an open quiz it does nothing and types
+ * nothing. */
+START_TEST(test_quiz_try_again)
+{
+    Trace *trace = article_trace();
+    static App app;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    press(&app, "<Space>[16,5]<Enter><C-t>", 0, 0, 24, 80); /* step 2's before quiz */
+    ck_assert_int_eq(app.pos, 1);
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_OPEN);
+    ck_assert_int_eq(app.quiz[1][0].tries, 1); /* open: Ctrl-T changes nothing */
+    ck_assert_str_eq(app.quiz_input, "");
+    press(&app, "<C-r>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_SHOWN);
+    int saves = 0;
+    app.on_progress = count_saves;
+    app.progress_context = &saves;
+    press(&app, "<C-t>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_OPEN);
+    ck_assert_int_eq(app.quiz[1][0].tries, 0);
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_NONE);
+    ck_assert_int_eq(saves, 1);          /* the forgotten result is saved */
+    ck_assert(app_tensors_hidden(&app)); /* a before quiz again: the outputs hide again */
+    press(&app, "[5,16]<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_RIGHT);
+    ck_assert_int_eq(app.quiz[1][0].tries, 0);
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 /* Issue 12, item 8: the quiz pane keeps its top row and its height from
  * the prompt through a wrong answer with its hint, a word that is not a
  * token, to the revealed answer, at 80x24. At 50x12 a panel row stays
@@ -1289,6 +1334,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_every_action_has_a_key_and_help);
     tcase_add_test(tc, test_keys_parse);
     tcase_add_test(tc, test_quiz_pane_keeps_its_place);
+    tcase_add_test(tc, test_quiz_try_again);
     tcase_add_test(tc, test_step_keys);
     tcase_add_test(tc, test_selection_moves_and_clamps);
     tcase_add_test(tc, test_autoplay);

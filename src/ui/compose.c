@@ -706,7 +706,9 @@ static void compose_footer(const App *app, Frame *frame)
     frame_fill(frame, row, 0, 1, frame->cols, ' ', ROLE_FOOTER);
     if (app->overlay == OVERLAY_QUIZ) { /* the quiz's keys: letters type, the others look around */
         bool settled = app->quiz[app->pos][app->quiz_index].status != QUIZ_OPEN;
-        const char *keys = settled ? "Enter continue  Esc close  arrows/Tab look"
+        const char *keys = settled ? frame->cols >= 80
+                                         ? "Enter continue  Esc close  Ctrl-T try it again  arrows/Tab look"
+                                         : "Enter continue  Esc close  ^T try again"
                            : frame->cols >= 80
                                ? "Enter check  Esc skip  Ctrl-R answer  arrows/PgUp/PgDn/Tab look  Ctrl-N/P head"
                                : "Enter check  Esc skip  ^R answer  arrows/Tab look";
