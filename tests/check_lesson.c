@@ -1103,6 +1103,14 @@ START_TEST(test_step_headline)
     ck_assert_ptr_nonnull(softmax->headline);
     ck_assert_str_eq(softmax->headline, "Softmax up close: who does \"my\" listen to?");
     ck_assert_str_eq(softmax->text, "Text.");
+    ck_assert_ptr_null(lesson.intro);
+    lesson_free(&lesson);
+    /* and the intro page: text only, before the first step's section */
+    parse_good("good-intro.lesson", &lesson);
+    ck_assert_ptr_nonnull(lesson.intro);
+    ck_assert_str_eq(lesson.intro, "Welcome. This lesson follows **one token**.\n\n- first bullet");
+    ck_assert_int_eq(lesson.n_steps, 2);
+    ck_assert_int_eq(lesson.steps[0].n_quizzes, 1);
     lesson_free(&lesson);
 }
 END_TEST

@@ -469,6 +469,18 @@ if "$BIN" "$STEPB" --step mh_softmax --dump-screen - >"$OUT" 2>"$ERR" && grep -q
 else
     not_ok "select: the step opens on the cell it names" "$(show "$OUT")" "$(show "$ERR")"
 fi
+# Issue 12: a lesson's '## intro' opens before its first step, at 80x24 and
+# 50x12; Space closes it and the first step's before quiz opens.
+INTRO="$(dirname "$0")/lessons/good-intro.lesson"
+if "$BIN" "$INTRO" --dump-screen - >"$OUT" 2>"$ERR" && grep -q 'Intro test (Space or Esc starts)' "$OUT" &&
+    grep -q 'Welcome. This lesson follows one token.' "$OUT" &&
+    "$BIN" "$INTRO" --dump-screen - --size 50x12 >"$OUT" 2>"$ERR" && grep -q 'Welcome. This lesson follows one token.' "$OUT" &&
+    "$BIN" "$INTRO" --dump-screen - --size 50x12 --keys '<Space>' >"$OUT" 2>"$ERR" && grep -q 'Question 1 of 1' "$OUT" &&
+    ! grep -q 'Welcome' "$OUT"; then
+    ok "the intro page opens first (80x24, 50x12); Space goes on to the first step's before quiz"
+else
+    not_ok "the intro page opens first; Space goes on to the first step's before quiz" "$(show "$OUT")" "$(show "$ERR")"
+fi
 # Issue 12: the teacher's copy (--notes) and the student's handout (--no-answers).
 if "$BIN" "$LESSON_DIR/multi-head.lesson" --print --notes >"$OUT" 2>"$ERR" &&
     grep -q '^  Presenter notes:' "$OUT" && grep -q 'Answer: \[4, 5, 4\]   (read from the trace: =shape(queries))' "$OUT"; then

@@ -130,6 +130,8 @@ typedef enum Block { BLOCK_NONE, BLOCK_QUIZ, BLOCK_NOTES, BLOCK_STEP, BLOCK_OTHE
 /* The current section: a step of the walk (>= 0), or one of these. */
 #define SECTION_NONE (-1)    /* before the first "## " line */
 #define SECTION_IGNORED (-2) /* a section in error: its contents are only checked */
+#define SECTION_INTRO (-3)   /* the "## intro" section: text only, before the first step's */
+static const char INTRO_ID[] = "intro";
 
 typedef struct Parser {
     const char *name; /* how errors name the file */
@@ -163,6 +165,8 @@ typedef struct Parser {
     bool quizzes_over;         /* "too many quizzes" reported for this section */
     int notes_line;            /* the section's "::: notes" line, or 0 */
     int step_block_line;       /* the section's "::: step" line, or 0 */
+    int intro_line;            /* the "## intro" line, or 0 */
+    bool seen_step_section;    /* a "## <step-id>" line was read */
     Field step_field[S_COUNT]; /* the step block's keys so far */
     bool outside_reported;     /* text outside a section reported for this paragraph */
     Block block;
@@ -1713,9 +1717,12 @@ static void finish_step_block(Parser *p)
     memset(p->step_field, 0, sizeof p->step_field);
 }
 
-/* Ends the current section: its text and notes go to its step. */
+/* Ends the current section: its text and notes go to its step (the
+ * intro's text to the lesson). */
 static void end_section(Parser *p)
 {
+    if (p->section == SECTION_INTRO)
+        take_text(p, &p->body, &p->lesson->intro);
     if (p->section >= 0) {
         LessonStep *step = &p->lesson->steps[p->section];
         take_text(p, &p->body, &step->text);
@@ -1741,6 +1748,16 @@ static void begin_section(Parser *p, const Line *ln)
         return;
     }
     int col = column_of(ln, id);
+    if (equal_word(id, len, INTRO_ID)) {
+        if (p->seen_step_section)
+            report(p, ln->no, col, "'## intro' must come before the first step's section");
+        else if (p->intro_line != 0)
+            report(p, ln->no, col, "repeated section 'intro' (first on line %d)", p->intro_line);
+        else
+            p->section = SECTION_INTRO, p->intro_line = ln->no;
+        return;
+    }
+    p->seen_step_section = true;
     int s = find_name(id, len, STEP_IDS, (size_t)N_STEP_IDS);
     if (s < 0) {
         report_unknown_step(p, ln->no, col, id, len);
@@ -1809,6 +1826,12 @@ static void open_block(Parser *p, const Line *ln, const char *name, size_t name_
     }
     if (p->section == SECTION_NONE)
         report(p, ln->no, 1, "'::: %s' outside a step section (start one with '## <step-id>')", BLOCK_NAMES[b]);
+    if (p->section == SECTION_INTRO) {
+        report(p, ln->no, 1, "'::: %s' in the intro: the intro holds text only (blocks belong to a step)",
+               BLOCK_NAMES[b]);
+        p->block = BLOCK_OTHER;
+        return;
+    }
     if (b == 2) {
         if (p->step_block_line != 0)
             report(p, ln->no, 1, "a second '::: step' block in this step (a step has one; the first is on line %d)",
@@ -1955,7 +1978,7 @@ static void body_line(Parser *p, const Line *ln)
     }
     if (p->section == SECTION_NONE)
         outside_line(p, ln);
-    else if (p->section >= 0)
+    else if (p->section >= 0 || p->section == SECTION_INTRO)
         append_text(&p->body, &p->text_break, ln);
 }
 
@@ -2396,6 +2419,7 @@ void lesson_free(Lesson *lesson)
         return;
     free(lesson->title);
     free(lesson->author);
+    free(lesson->intro);
     config_free(&lesson->config);
     for (int s = 0; s < lesson->n_steps && s < LESSON_MAX_STEPS; s++) {
         LessonStep *step = &lesson->steps[s];

@@ -59,6 +59,7 @@ typedef struct LessonStep {
 typedef struct Lesson {
     char *title;   /* owned */
     char *author;  /* owned; "" when absent */
+    char *intro;   /* the "## intro" section's text (markup kept), shown before the first step, or NULL; owned */
     Config config; /* what to trace; owned */
     int precision; /* digits after the point */
     int n_steps;   /* steps walked, in order */

@@ -1152,6 +1152,8 @@ static const char *text_overlay_text(const App *app)
         return app_lesson_step(app)->notes;
     if (app->overlay == OVERLAY_EXPLAIN)
         return app_explanation(app);
+    if (app->overlay == OVERLAY_INTRO)
+        return app->lesson->intro;
     return NULL;
 }
 
@@ -1195,6 +1197,7 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     }
     case OVERLAY_NOTES:
     case OVERLAY_EXPLAIN:
+    case OVERLAY_INTRO:
         n = frame_markup_lines(text_overlay_text(app), text_overlay_width(cols), app->options.ascii);
         break;
     case OVERLAY_RECAP:
@@ -1503,6 +1506,12 @@ static void compose_overlay(const App *app, Frame *frame)
     case OVERLAY_EXPLAIN: {
         char title[160];
         snprintf(title, sizeof title, "%s (Esc closes)", app->trace->steps[app->step].title);
+        compose_text_overlay(app, frame, text_overlay_text(app), title);
+        break;
+    }
+    case OVERLAY_INTRO: {
+        char title[160];
+        snprintf(title, sizeof title, "%s (Space or Esc starts)", app->lesson->title);
         compose_text_overlay(app, frame, text_overlay_text(app), title);
         break;
     }

@@ -227,6 +227,12 @@ static bool quiz_key(App *app, KeyCode key)
  * text. */
 static void text_overlay_key(App *app, Action action, int rows)
 {
+    if (app->overlay == OVERLAY_INTRO &&
+        (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_NEXT_STEP || action == ACTION_INSPECT ||
+         action == ACTION_HELP)) {
+        app_go(app, app->pos); /* the first step, and its "before" quiz if it has one */
+        return;
+    }
     if (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_HELP ||
         (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT) ||
         (app->overlay == OVERLAY_RECAP && action == ACTION_NEXT_STEP)) {

@@ -82,6 +82,10 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
         }
     }
     app_go(app, 0);
+    if (app->lesson != NULL && app->lesson->intro != NULL) { /* the intro first; closing it opens the step */
+        app->overlay = OVERLAY_INTRO;
+        app->overlay_scroll = 0;
+    }
 }
 
 const LessonStep *app_lesson_step(const App *app)
