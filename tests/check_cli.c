@@ -728,6 +728,15 @@ static const BadCase BAD_CASES[] = {
     {"two lessons after flags", {"--print", "a.lesson", "my name", NULL}, U, "unexpected argument 'my name'"},
     {"a LESSON with --no-lesson", {"a.lesson", "--no-lesson", NULL}, U, "--no-lesson cannot be used with a LESSON"},
     {"--check without files", {"--check", NULL}, U, "--check: name the lesson files"},
+    {"--notes without --print", {"--notes", NULL}, U, "--notes goes with --print and a lesson"},
+    {"--no-answers with --no-lesson",
+     {"--print", "--no-answers", "--no-lesson", NULL},
+     U,
+     "--no-answers goes with --print and a lesson"},
+    {"--notes with --no-answers",
+     {"--print", "--notes", "--no-answers", NULL},
+     U,
+     "--notes and --no-answers cannot be used together"},
     {"--autoplay zero", {"--autoplay", "0", NULL}, U, "--autoplay: expected seconds per step"},
     {"--autoplay not a number", {"--autoplay", "fast", NULL}, U, "--autoplay: expected seconds per step"},
     {"--theme unknown", {"--theme", "neon", NULL}, U, "--theme: expected 'default', 'presenter' or 'colorblind'"},
@@ -1531,6 +1540,8 @@ static const FlagUse FLAG_USES[] = {
     {"--list-steps", NULL, {NULL}},
     {"--restart", NULL, {NULL}},
     {"--no-lesson", NULL, {NULL}},
+    {"--notes", NULL, {"--print", NULL}},
+    {"--no-answers", NULL, {"--print", NULL}},
     {"--autoplay", "2.5", {NULL}},
     {"--theme", "presenter", {NULL}},
     {"--ascii", NULL, {NULL}},
@@ -1560,19 +1571,19 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
 #define S(text) ((text) != NULL ? (text) : "-")
     snprintf(out, size,
              "mode %d help %d version %d step %s precision %d/%d ascii %d no_color %d screen %dx%d keys %s dump %s "
-             "npy %s py %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d autoplay %d "
-             "presenter %d colorblind %d "
+             "npy %s py %s svg %s lesson %s no_lesson %d config_flags %d check %d/%d restart %d notes %d/%d autoplay "
+             "%d presenter %d colorblind %d "
              "list %d/%d runs %d | sentence %s file %s ids %s sizes %d%d%d%d%d kernels %d/%d threads %d weights %s "
              "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d "
              "model %s layer %zu/%zu",
              (int)o.mode, o.help, o.version, S(o.step), o.precision, o.have_precision, o.ascii, o.no_color,
              o.screen_cols, o.screen_rows, S(o.keys), S(o.dump_file), S(o.npy_dir), S(o.py_file), S(o.svg_file),
-             S(o.lesson), o.no_lesson, o.config_flags, o.check, o.n_check_files, o.restart, o.autoplay_ms, o.presenter,
-             o.colorblind, o.list_lessons, o.list_steps, o.bench_runs, S(f->sentence), S(f->sentence_file),
-             S(f->token_ids), f->have_vocab, f->have_d_model, f->have_heads, f->have_focus, f->have_seed,
-             (int)f->kernels, f->have_kernels, f->threads, S(f->weights_dir), c->n_tokens, c->vocab_size, c->d_model,
-             c->heads, c->focus, (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels, c->threads,
-             S(c->model), c->layer, c->n_layer);
+             S(o.lesson), o.no_lesson, o.config_flags, o.check, o.n_check_files, o.restart, o.notes, o.no_answers,
+             o.autoplay_ms, o.presenter, o.colorblind, o.list_lessons, o.list_steps, o.bench_runs, S(f->sentence),
+             S(f->sentence_file), S(f->token_ids), f->have_vocab, f->have_d_model, f->have_heads, f->have_focus,
+             f->have_seed, (int)f->kernels, f->have_kernels, f->threads, S(f->weights_dir), c->n_tokens, c->vocab_size,
+             c->d_model, c->heads, c->focus, (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels,
+             c->threads, S(c->model), c->layer, c->n_layer);
 #undef S
     cli_options_free(&o);
 }

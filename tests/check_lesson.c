@@ -21,6 +21,7 @@
 
 #include "catalog.h"
 #include "lesson.h"
+#include "progress.h"
 #include "steps_expected.h"
 #include "fixture.h"
 #include "suites.h"
@@ -457,6 +458,55 @@ START_TEST(test_good_quiz_kinds)
     ck_assert_int_eq(scale->quizzes[3].answer_choice, 1); /* "3" is the text of choice 2 */
     ck_assert_int_eq(scale->quizzes[4].answer_choice, 1); /* "2" is the number of choice 2 */
     lesson_free(&lesson);
+}
+END_TEST
+
+/* `=` answers, against PyTorch's numbers for the article's configuration
+ * (tests/fixtures/article.txt, made by tests/make_fixtures.py): the values
+ * here are read from the fixture, not from the trace the parser built. */
+START_TEST(test_answer_exprs_against_torch)
+{
+    char why[256];
+    Fixture *fx = fixture_load("tests/fixtures/article.txt", why, sizeof why);
+    ck_assert_msg(fx != NULL, "%s", why);
+    const FixtureTensor *a1 = fixture_find(fx, "single_head", "a1");
+    const FixtureTensor *aw = fixture_find(fx, "multi_head", "attention_weights");
+    const FixtureTensor *ss = fixture_find(fx, "single_head", "scaled_scores_1");
+    ck_assert(a1 != NULL && aw != NULL && ss != NULL);
+    size_t best = 0;
+    double sum = 0, row_max = -1, least = ss->data[0];
+    for (size_t i = 0; i < a1->size; i++) {
+        best = a1->data[i] > a1->data[best] ? i : best;
+        sum += a1->data[i];
+    }
+    for (size_t k = 0; k < 5; k++) /* head 2, query 4 */
+        row_max = aw->data[(2 * 5 + 4) * 5 + k] > row_max ? aw->data[(2 * 5 + 4) * 5 + k] : row_max;
+    for (size_t i = 0; i < ss->size; i++)
+        least = ss->data[i] < least ? ss->data[i] : least;
+    static const char *const words[] = {"my", "name", "is", "marcello", "politi"};
+
+    Lesson lesson;
+    parse_good("good-answer-exprs.lesson", &lesson);
+    const LessonStep *softmax = lesson_find_step(&lesson, "softmax");
+    ck_assert_str_eq(softmax->quizzes[0].answer, words[best]);
+    ck_assert_str_eq(softmax->quizzes[0].expr, "argmax(a1)");
+    ck_assert(quiz_check(&softmax->quizzes[0], words[best]));
+    ck_assert_float_eq((float)softmax->quizzes[1].number, a1->data[3]); /* the float's shortest text */
+    ck_assert_double_eq_tol(softmax->quizzes[2].number, sum, 1e-6);
+    ck_assert_double_eq_tol(softmax->quizzes[3].number, (double)best, 1e-12);
+    const LessonStep *project = lesson_find_step(&lesson, "mh_project");
+    ck_assert_int_eq(project->quizzes[0].shape_ndim, 3);
+    ck_assert_uint_eq(project->quizzes[0].shape[0], fx->heads);
+    ck_assert_uint_eq(project->quizzes[0].shape[1], 5);
+    ck_assert_uint_eq(project->quizzes[0].shape[2], fx->d_model / fx->heads);
+    ck_assert_int_eq(project->quizzes[1].shape_ndim, 2);
+    ck_assert(quiz_check(&project->quizzes[1], "[5, 4]"));
+    const LessonStep *mh = lesson_find_step(&lesson, "mh_softmax");
+    ck_assert_float_eq((float)mh->quizzes[0].number, aw->data[(1 * 5 + 1) * 5 + 2]);
+    ck_assert_float_eq((float)mh->quizzes[1].number, (float)row_max);
+    ck_assert_float_eq((float)mh->quizzes[2].number, (float)least);
+    lesson_free(&lesson);
+    fixture_free(fx);
 }
 END_TEST
 
@@ -1044,6 +1094,109 @@ static void remove_lessons(const char *dir, int n)
     ck_assert_int_eq(rmdir(dir), 0);
 }
 
+/* Issue 12, item 4: a '::: step' block gives a step its own headline. */
+START_TEST(test_step_headline)
+{
+    Lesson lesson;
+    parse_good("good-step-block.lesson", &lesson);
+    const LessonStep *softmax = lesson_find_step(&lesson, "softmax");
+    ck_assert_ptr_nonnull(softmax->headline);
+    ck_assert_str_eq(softmax->headline, "Softmax up close: who does \"my\" listen to?");
+    ck_assert_str_eq(softmax->text, "Text.");
+    ck_assert_ptr_null(lesson.intro);
+    lesson_free(&lesson);
+    /* and the intro page: text only, before the first step's section */
+    parse_good("good-intro.lesson", &lesson);
+    ck_assert_ptr_nonnull(lesson.intro);
+    ck_assert_str_eq(lesson.intro, "Welcome. This lesson follows **one token**.\n\n- first bullet");
+    ck_assert_int_eq(lesson.n_steps, 2);
+    ck_assert_int_eq(lesson.steps[0].n_quizzes, 1);
+    lesson_free(&lesson);
+}
+END_TEST
+
+/* Issue 12: progress is keyed by the walk (steps and quizzes), not the
+ * bytes: a typo fixed in a text or a question keeps the walk hash; a quiz
+ * added, or a step's quiz made a before quiz, changes it. */
+START_TEST(test_walk_hash_survives_a_typo)
+{
+    static const char *const texts[] = {
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nTeh text.\n\n::: quiz\nkind: number\nquestion: Hwo "
+        "many?\nanswer: 5\n:::\n",
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nThe text.\n\n::: quiz\nkind: number\nquestion: How "
+        "many?\nanswer: 5\n:::\n",
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nThe text.\n\n::: quiz\nkind: number\nquestion: How "
+        "many?\nanswer: 5\n:::\n\n::: quiz\nkind: number\nquestion: And?\nanswer: 1\n:::\n",
+        "attn-lesson: 1\ntitle: T\nsteps: embed\n\n## embed\n\nThe text.\n\n::: quiz\nkind: number\nwhen: "
+        "before\nquestion: How many?\nanswer: 5\n:::\n",
+    };
+    uint64_t hash[4], walk[4];
+    for (int i = 0; i < 4; i++) {
+        Lesson lesson;
+        LessonErrors errors;
+        ck_assert_msg(parse_text(texts[i], &lesson, &errors), "text %d: %s", i, strbuf_text(&errors.text));
+        lesson_errors_free(&errors);
+        hash[i] = lesson.hash;
+        walk[i] = lesson.walk_hash;
+        lesson_free(&lesson);
+    }
+    ck_assert(hash[0] != hash[1]);
+    ck_assert(walk[0] == walk[1]);
+    ck_assert(walk[1] != walk[2]);
+    ck_assert(walk[1] != walk[3]);
+}
+END_TEST
+
+/* Issue 12, item 5: --list-lessons gives the saved progress's counts, as
+ * the end of a lesson does: right, revealed, skipped. */
+START_TEST(test_catalog_progress_counts)
+{
+    char dir[512], path[700], state[700];
+    make_temp_dir(dir, sizeof dir);
+    catalog_env(dir);
+    snprintf(path, sizeof path, "%s/two.lesson", dir);
+    const char *text =
+        "attn-lesson: 1\ntitle: Two\nsteps: embed softmax\n\n## embed\n\n"
+        "::: quiz\nkind: shape\nquestion: q\nanswer: =shape(sentence_embed)\n:::\n\n"
+        "::: quiz\nkind: token\nquestion: q\nanswer: =argmax(a1)\n:::\n\n## softmax\n\n"
+        "::: quiz\nkind: number\nquestion: q\nanswer: =sum(a1)\n:::\n\n"
+        "::: quiz\nkind: number\nquestion: q\nanswer: =max(a1)\n:::\n";
+    FILE *f = fopen(path, "wb");
+    ck_assert(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0);
+    Lesson lesson;
+    LessonErrors errors;
+    ck_assert_msg(lesson_load(path, &lesson, &errors), "%s", strbuf_text(&errors.text));
+    lesson_errors_free(&errors);
+    Progress progress = {0};
+    progress_key(path, lesson.walk_hash, progress.lesson_key, sizeof progress.lesson_key);
+    lesson_free(&lesson);
+    progress.last_step = 1;
+    progress.n_quizzes = 4;
+    progress.quizzes[0] = QUIZ_RIGHT_AFTER_TRIES;
+    progress.quizzes[1] = QUIZ_REVEALED;
+    progress.quizzes[2] = QUIZ_RIGHT_FIRST_TRY;
+    progress.quizzes[3] = QUIZ_SKIPPED;
+    Error err;
+    error_clear(&err);
+    ck_assert(progress_dir(state, sizeof state, &err));
+    ck_assert_msg(progress_save(state, &progress, &err), "%s", err.message);
+    StrBuf out = {0};
+    ck_assert_msg(catalog_list(&out, &err), "%s", err.message);
+    ck_assert_msg(strstr(strbuf_text(&out), "2 steps, 4 questions; at step 2: 2 right, 1 revealed, 1 skipped\n"),
+                  "got:\n%s", strbuf_text(&out));
+    strbuf_free(&out);
+    char file[1200];
+    snprintf(file, sizeof file, "%s/%s.progress", state, progress.lesson_key);
+    ck_assert_int_eq(unlink(file), 0);
+    ck_assert_int_eq(rmdir(state), 0);
+    snprintf(state, sizeof state, "%s/state", dir);
+    rmdir(state);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    catalog_env(NULL);
+}
+END_TEST
+
 /* --list-lessons lists up to CATALOG_MAX_LESSONS lessons of a directory;
  * one more is an error naming the directory and the limit, never a list
  * silently cut. */
@@ -1135,6 +1288,10 @@ Suite *lesson_suite(void)
     tcase_add_test(corpus, test_good_corpus);
     tcase_add_test(corpus, test_good_minimal_is_the_article);
     tcase_add_test(corpus, test_good_full);
+    tcase_add_test(corpus, test_answer_exprs_against_torch);
+    tcase_add_test(corpus, test_catalog_progress_counts);
+    tcase_add_test(corpus, test_walk_hash_survives_a_typo);
+    tcase_add_test(corpus, test_step_headline);
     tcase_add_test(corpus, test_good_crlf_and_bom);
     tcase_add_test(corpus, test_good_steps_order);
     tcase_add_test(corpus, test_good_configs);

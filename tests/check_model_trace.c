@@ -219,7 +219,7 @@ START_TEST(test_json_equals_pytorch)
             const char *fixture = FIXTURES[f].name;
             Trace *trace = fixture_trace(fixture, layer);
             StrBuf json = {0};
-            PrintOptions popts = {4, -1, NULL};
+            PrintOptions popts = {4, -1, NULL, false, false};
             print_trace_json(&json, trace, &popts);
             Error err;
             error_clear(&err);

@@ -226,7 +226,7 @@ static Trace *build_trace(size_t d_model, size_t heads, bool causal)
 START_TEST(test_text_walkthrough)
 {
     Trace *trace = build_trace(16, 4, false);
-    PrintOptions opts = {NUMFMT_DEFAULT_PRECISION, -1, NULL};
+    PrintOptions opts = {NUMFMT_DEFAULT_PRECISION, -1, NULL, false, false};
     StrBuf out = {0};
     print_trace_text(&out, trace, &opts);
     const char *text = strbuf_text(&out);
@@ -292,7 +292,7 @@ END_TEST
 START_TEST(test_json_document)
 {
     Trace *trace = build_trace(16, 4, true);
-    PrintOptions opts = {NUMFMT_DEFAULT_PRECISION, -1, NULL};
+    PrintOptions opts = {NUMFMT_DEFAULT_PRECISION, -1, NULL, false, false};
     StrBuf out = {0};
     print_trace_json(&out, trace, &opts);
     const char *text = strbuf_text(&out);

@@ -257,9 +257,9 @@ END_TEST
 START_TEST(test_key_format_and_stability)
 {
     char a[PROGRESS_KEY_BYTES], b[PROGRESS_KEY_BYTES], want[PROGRESS_KEY_BYTES];
-    /* a path that does not exist is hashed as given */
+    /* the first half hashes the lesson's name: the path's last part, without ".lesson" */
     progress_key("/no/such/dir/x.lesson", 0xc0ffee0000000001u, a, sizeof a);
-    snprintf(want, sizeof want, "%016llx-c0ffee0000000001", (unsigned long long)ref_fnv1a64("/no/such/dir/x.lesson"));
+    snprintf(want, sizeof want, "%016llx-c0ffee0000000001", (unsigned long long)ref_fnv1a64("x"));
     ck_assert_str_eq(a, want);
     ck_assert_uint_eq(strlen(a), 33);
     for (size_t i = 0; i < 33; i++)
@@ -268,7 +268,7 @@ START_TEST(test_key_format_and_stability)
     /* stable */
     progress_key("/no/such/dir/x.lesson", 0xc0ffee0000000001u, b, sizeof b);
     ck_assert_str_eq(a, b);
-    /* differs by content hash, and only in its second half */
+    /* differs by walk hash, and only in its second half */
     progress_key("/no/such/dir/x.lesson", 0xc0ffee0000000002u, b, sizeof b);
     ck_assert_str_ne(a, b);
     ck_assert_int_eq(memcmp(a, b, 17), 0);
@@ -284,14 +284,25 @@ START_TEST(test_key_format_and_stability)
 }
 END_TEST
 
-START_TEST(test_key_uses_the_absolute_path)
+/* Issue 15 defect 9 and issue 12: one lesson, one progress. The key names
+ * the lesson (its file name without ".lesson"), so the built-in lesson
+ * and lessons/article.lesson, or a copy moved elsewhere, share it. */
+START_TEST(test_key_is_the_lessons_name)
 {
-    char file[700], other[700], abs_path[4096];
+    char file[700], other[700];
     snprintf(file, sizeof file, "%s/f.lesson", g_tmp);
     write_file(file, "attn-lesson: 1\n", 15);
-    ck_assert_ptr_nonnull(realpath(file, abs_path));
     char want[PROGRESS_KEY_BYTES], key[PROGRESS_KEY_BYTES];
-    snprintf(want, sizeof want, "%016llx-%016llx", (unsigned long long)ref_fnv1a64(abs_path), 42ull);
+    snprintf(want, sizeof want, "%016llx-%016llx", (unsigned long long)ref_fnv1a64("f"), 42ull);
+    static const char *const elsewhere[] = {"f.lesson", "/usr/share/attn-trace/lessons/f.lesson",
+                                            "builtin:lessons/f.lesson", "f"};
+    for (size_t i = 0; i < sizeof elsewhere / sizeof elsewhere[0]; i++) {
+        progress_key(elsewhere[i], 42, key, sizeof key);
+        ck_assert_msg(strcmp(key, want) == 0, "'%s' gives %s, want %s", elsewhere[i], key, want);
+    }
+    progress_key("builtin:lessons/article.lesson", 42, key, sizeof key);
+    progress_key("/home/me/attn-trace/lessons/article.lesson", 42, other, sizeof other);
+    ck_assert_str_eq(key, other);
 
     /* the same file by other spellings of its path */
     static const char *const spellings[] = {"/f.lesson", "/./f.lesson", "//f.lesson", "/state/../f.lesson"};
@@ -511,6 +522,34 @@ START_TEST(test_save_replaces_and_keys_are_separate)
     ck_assert(found);
     assert_same(&c, &loaded);
     ck_assert_int_eq(count_entries(g_dir), 2);
+}
+END_TEST
+
+/* Issue 12: progress files do not pile up. A save under a new walk of a
+ * lesson (its steps or quizzes edited) removes the file of its older walk;
+ * another lesson's file stays. */
+START_TEST(test_save_removes_the_older_walks_file)
+{
+    char old_key[PROGRESS_KEY_BYTES], new_key[PROGRESS_KEY_BYTES], other[PROGRESS_KEY_BYTES];
+    progress_key("/lessons/test.lesson", 1, old_key, sizeof old_key);
+    progress_key("/lessons/test.lesson", 2, new_key, sizeof new_key);
+    progress_key("/lessons/other.lesson", 1, other, sizeof other);
+    Progress a = sample(old_key, 1, 3, 1), c = sample(other, 5, 1, 3), b = sample(new_key, 2, 4, 2), loaded;
+    Error err;
+    error_clear(&err);
+    ck_assert(progress_save(g_dir, &a, &err));
+    ck_assert(progress_save(g_dir, &c, &err));
+    ck_assert_int_eq(count_entries(g_dir), 2);
+    ck_assert(progress_save_merged(g_dir, &b, NULL, NULL, &err));
+    ck_assert_int_eq(count_entries(g_dir), 2);
+    bool found = true;
+    ck_assert(load_with_warning(g_dir, old_key, &loaded, &found, NULL, 0));
+    ck_assert_msg(!found, "the older walk's progress is still there");
+    ck_assert(load_with_warning(g_dir, new_key, &loaded, &found, NULL, 0));
+    ck_assert(found);
+    ck_assert(load_with_warning(g_dir, other, &loaded, &found, NULL, 0));
+    ck_assert(found);
+    assert_same(&c, &loaded);
 }
 END_TEST
 
@@ -1241,7 +1280,7 @@ Suite *progress_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_fnv_reference);
     tcase_add_test(tc, test_key_format_and_stability);
-    tcase_add_test(tc, test_key_uses_the_absolute_path);
+    tcase_add_test(tc, test_key_is_the_lessons_name);
     tcase_add_test(tc, test_key_small_buffer);
     suite_add_tcase(s, tc);
 
@@ -1258,6 +1297,7 @@ Suite *progress_suite(void)
     tcase_add_test(tc, test_file_text_and_modes);
     tcase_add_test(tc, test_updated_zero_means_now);
     tcase_add_test(tc, test_save_replaces_and_keys_are_separate);
+    tcase_add_test(tc, test_save_removes_the_older_walks_file);
     tcase_add_test(tc, test_load_nothing_saved);
     suite_add_tcase(s, tc);
 

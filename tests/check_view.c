@@ -1294,6 +1294,113 @@ START_TEST(test_overlay_scroll_stops_at_the_end)
 }
 END_TEST
 
+/* Counts the progress saves app_handle_key asks for. */
+static void count_saves(App *app, void *context)
+{
+    (void)app;
+    (*(int *)context)++;
+}
+
+/* Issue 12, item 5: Ctrl-T asks a settled quiz again, its result (and
+ * its wrong tries) forgotten; on an open quiz it does nothing and types
+ * nothing. */
+START_TEST(test_quiz_try_again)
+{
+    Trace *trace = article_trace();
+    static App app;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    press(&app, "<Space>[16,5]<Enter><C-t>", 0, 0, 24, 80); /* step 2's before quiz */
+    ck_assert_int_eq(app.pos, 1);
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_OPEN);
+    ck_assert_int_eq(app.quiz[1][0].tries, 1); /* open: Ctrl-T changes nothing */
+    ck_assert_str_eq(app.quiz_input, "");
+    press(&app, "<C-r>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_SHOWN);
+    int saves = 0;
+    app.on_progress = count_saves;
+    app.progress_context = &saves;
+    press(&app, "<C-t>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_OPEN);
+    ck_assert_int_eq(app.quiz[1][0].tries, 0);
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_NONE);
+    ck_assert_int_eq(saves, 1);          /* the forgotten result is saved */
+    ck_assert(app_tensors_hidden(&app)); /* a before quiz again: the outputs hide again */
+    press(&app, "[5,16]<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz[1][0].status, QUIZ_RIGHT);
+    ck_assert_int_eq(app.quiz[1][0].tries, 0);
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
+/* Issue 12, item 8: the quiz pane keeps its top row and its height from
+ * the prompt through a wrong answer with its hint, a word that is not a
+ * token, to the revealed answer, at 80x24. At 50x12 a panel row stays
+ * above it at the prompt, and what each answer says stays on screen (the
+ * pane may take that row to show it whole). */
+START_TEST(test_quiz_pane_keeps_its_place)
+{
+    Trace *trace = article_trace();
+    static App app;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
+    lesson_errors_free(&errors);
+    static const struct {
+        const char *step; /* NULL: the lesson's first quiz (shape, before), else an after quiz */
+        const char *open;
+        const char *states[3]; /* keys pressed one after the other */
+        const char *says[3];   /* what the pane then says */
+    } CASES[] = {{NULL,
+                  "<Space>",
+                  {"[16,5]<Enter>", "[1]<Enter>", "<C-r>"},
+                  {"Not quite: [16,5]", "Not quite: [1]", "The answer: [5, 16]"}},
+                 {"softmax",
+                  "<Space>",
+                  {"mine<Enter>", "name<Enter>", "<C-r>"},
+                  {"\"mine\" is not a word", "Not quite: name", "The answer: my"}}};
+    static const int SIZES[][2] = {{24, 80}, {12, 50}};
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++)
+        for (size_t z = 0; z < 2; z++) {
+            int rows = SIZES[z][0], cols = SIZES[z][1];
+            app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+            if (CASES[c].step != NULL)
+                app_go(&app, trace_find_step(trace, CASES[c].step, NULL));
+            press(&app, CASES[c].open, 0, 0, rows, cols);
+            ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+            ViewLayout first, now;
+            view_layout(&app, rows, cols, &first);
+            ck_assert_msg(first.panels_rows >= 1, "case %zu at %dx%d: no panel row above the pane", c, cols, rows);
+            for (int k = 0; k < 3; k++) {
+                press(&app, CASES[c].states[k], 0, 0, rows, cols);
+                view_layout(&app, rows, cols, &now);
+                Frame frame;
+                StrBuf text = {0};
+                ck_assert(frame_init(&frame, rows, cols));
+                app_compose(&app, &frame);
+                frame_to_text(&frame, &text);
+                frame_free(&frame);
+                ck_assert_msg(strstr(strbuf_text(&text), CASES[c].says[k]) != NULL,
+                              "case %zu at %dx%d, after '%s': '%s' is not on screen:\n%s", c, cols, rows,
+                              CASES[c].states[k], CASES[c].says[k], strbuf_text(&text));
+                strbuf_free(&text);
+                ck_assert_msg(cols < 80 || (now.quiz_top == first.quiz_top && now.quiz_rows == first.quiz_rows),
+                              "case %zu at %dx%d, after '%s': the pane moved from row %d (%d rows) to row %d (%d rows)",
+                              c, cols, rows, CASES[c].states[k], first.quiz_top, first.quiz_rows, now.quiz_top,
+                              now.quiz_rows);
+            }
+        }
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 Suite *view_suite(void)
 {
     Suite *s = suite_create("view");
@@ -1301,6 +1408,8 @@ Suite *view_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_every_action_has_a_key_and_help);
     tcase_add_test(tc, test_keys_parse);
+    tcase_add_test(tc, test_quiz_pane_keeps_its_place);
+    tcase_add_test(tc, test_quiz_try_again);
     tcase_add_test(tc, test_step_keys);
     tcase_add_test(tc, test_selection_moves_and_clamps);
     tcase_add_test(tc, test_autoplay);

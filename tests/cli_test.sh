@@ -445,6 +445,66 @@ if [ "$status" -eq 65 ] && grep -q "^$BAD:3:1: unknown key 'colour'" "$ERR" && g
 else
     not_ok "--check on a broken lesson: status 65 and every error as FILE:LINE:COL" "status $status" "$(show "$ERR")"
 fi
+# `=` answers follow the flags on top of the lesson: --d-model 32 makes
+# =shape(queries) [4, 5, 8]; a flag that breaks one is a data error at its column.
+EXPR="$(dirname "$0")/lessons/good-answer-exprs.lesson"
+if "$BIN" "$EXPR" --d-model 32 --print --step 2 >"$OUT" 2>"$ERR" && grep -q 'Answer: \[4, 5, 8\]' "$OUT" &&
+    grep -q 'Answer: \[5, 8\]' "$OUT"; then
+    ok "= answers follow the command line's sizes (--d-model 32: [4, 5, 8])"
+else
+    not_ok "= answers follow the command line's sizes" "$(show "$OUT")" "$(show "$ERR")"
+fi
+"$BIN" "$EXPR" --sentence "a b c" --print >/dev/null 2>"$ERR"
+status=$?
+if [ "$status" -eq 65 ] && grep -q "good-answer-exprs.lesson:16:14: 'Marcello' is not a token of the sentence" "$ERR"; then
+    ok "= answer broken by --sentence: status 65, FILE:LINE:COL"
+else
+    not_ok "= answer broken by --sentence: status 65, FILE:LINE:COL" "status $status" "$(show "$ERR")"
+fi
+# Issue 12: a step's own headline ('::: step' block) replaces its title line
+# on screen (80x24, 50x12) and in --print.
+STEPB="$(dirname "$0")/lessons/good-step-block.lesson"
+if "$BIN" "$STEPB" --dump-screen - >"$OUT" 2>"$ERR" && sed -n 2p "$OUT" | grep -q '^ Softmax up close: who does "my" listen to?' &&
+    "$BIN" "$STEPB" --dump-screen - --size 50x12 >"$OUT" 2>"$ERR" && sed -n 2p "$OUT" | grep -q '^ Softmax up close: who does "my" listen to?$' &&
+    "$BIN" "$STEPB" --print >"$OUT" 2>"$ERR" && grep -qx 'Softmax up close: who does "my" listen to?' "$OUT"; then
+    ok "a step's headline on screen (80x24, 50x12) and in --print"
+else
+    not_ok "a step's headline on screen and in --print" "$(show "$OUT")" "$(show "$ERR")"
+fi
+# Issue 12: select: opens a step on the panel and cell it names.
+if "$BIN" "$STEPB" --step mh_softmax --dump-screen - >"$OUT" 2>"$ERR" && grep -q '^ attention_weights\[2\]\[marcello\]\[is\] = ' "$OUT" &&
+    "$BIN" "$STEPB" --step mh_softmax --dump-screen - --size 50x12 >"$OUT" 2>"$ERR" &&
+    grep -q '^ attention_weights\[2\]\[marcello\]\[is\] = ' "$OUT"; then
+    ok "select: the step opens on attention_weights[2][marcello][is] (80x24, 50x12)"
+else
+    not_ok "select: the step opens on the cell it names" "$(show "$OUT")" "$(show "$ERR")"
+fi
+# Issue 12: a lesson's '## intro' opens before its first step, at 80x24 and
+# 50x12; Space closes it and the first step's before quiz opens.
+INTRO="$(dirname "$0")/lessons/good-intro.lesson"
+if "$BIN" "$INTRO" --dump-screen - >"$OUT" 2>"$ERR" && grep -q 'Intro test (Space or Esc starts)' "$OUT" &&
+    grep -q 'Welcome. This lesson follows one token.' "$OUT" &&
+    "$BIN" "$INTRO" --dump-screen - --size 50x12 >"$OUT" 2>"$ERR" && grep -q 'Welcome. This lesson follows one token.' "$OUT" &&
+    "$BIN" "$INTRO" --dump-screen - --size 50x12 --keys '<Space>' >"$OUT" 2>"$ERR" && grep -q 'Question 1 of 1' "$OUT" &&
+    ! grep -q 'Welcome' "$OUT"; then
+    ok "the intro page opens first (80x24, 50x12); Space goes on to the first step's before quiz"
+else
+    not_ok "the intro page opens first; Space goes on to the first step's before quiz" "$(show "$OUT")" "$(show "$ERR")"
+fi
+# Issue 12: the teacher's copy (--notes) and the student's handout (--no-answers).
+if "$BIN" "$LESSON_DIR/multi-head.lesson" --print --notes >"$OUT" 2>"$ERR" &&
+    grep -q '^  Presenter notes:' "$OUT" && grep -q 'Answer: \[4, 5, 4\]   (read from the trace: =shape(queries))' "$OUT"; then
+    ok "--print --notes: presenter notes and each = answer's expression"
+else
+    not_ok "--print --notes: presenter notes and each = answer's expression" "$(show "$OUT")" "$(show "$ERR")"
+fi
+if "$BIN" "$LESSON_DIR/multi-head.lesson" --print --no-answers >"$OUT" 2>"$ERR" &&
+    [ "$(grep -c '^     Answer: ______________________$' "$OUT")" -eq 6 ] && ! grep -q 'Answer: \[' "$OUT" &&
+    ! grep -q 'Presenter notes' "$OUT"; then
+    ok "--print --no-answers: six questions, no answer"
+else
+    not_ok "--print --no-answers: six questions, no answer" "$(show "$OUT")" "$(show "$ERR")"
+fi
 if "$BIN" --print "$LESSON_DIR/causal-mask.lesson" >"$TMP/handout.txt" 2>"$ERR" &&
     grep -q '^== Questions' "$TMP/handout.txt" && grep -q 'Answer: ' "$TMP/handout.txt" &&
     ! grep -q ':::' "$TMP/handout.txt"; then
@@ -481,6 +541,19 @@ if ATTN_TRACE_LESSONS="$TMP/cat" "$BIN" --list-lessons >"$TMP/list.txt" 2>"$ERR"
     ok "--list-lessons: a long name on its own line, a non-ASCII one padded by its width"
 else
     not_ok "--list-lessons keeps its columns in line" "$(head -8 "$TMP/list.txt")"
+fi
+# A title too long for 80 columns ends in an ellipsis; a broken lesson's
+# long name is on its own line too.
+sed 's/^title: .*/title: A title that goes on and on well past the end of an eighty-column terminal line/' \
+    "$LESSON_DIR/causal-mask.lesson" >"$TMP/cat/long-title.lesson"
+printf 'attn-lesson: 1\ntitle: T\nheds: 2\n' >"$TMP/cat/a-broken-lesson-with-a-long-name.lesson"
+if ATTN_TRACE_LESSONS="$TMP/cat" "$BIN" --list-lessons >"$TMP/list.txt" 2>"$ERR" &&
+    grep -qx '  long-title       A title that goes on and on well past the end of an eighty-c…' "$TMP/list.txt" &&
+    grep -qx '  a-broken-lesson-with-a-long-name' "$TMP/list.txt" &&
+    grep -q '^                   (has errors: ' "$TMP/list.txt"; then
+    ok "--list-lessons: a long title cut with an ellipsis at 80 columns, a broken lesson's long name in line"
+else
+    not_ok "--list-lessons: a long title cut with an ellipsis at 80 columns" "$(head -12 "$TMP/list.txt")"
 fi
 
 # ---------------------------------------------------------------------------

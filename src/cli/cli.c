@@ -375,6 +375,8 @@ static const CliFlag FLAGS[] = {
     {"--list-steps", .handle = set_true, .field = AT(list_steps)},
     {"--restart", .handle = set_true, .field = AT(restart), .help = "start the lesson over"},
     {"--no-lesson", .handle = set_true, .field = AT(no_lesson)},
+    {"--notes", .handle = set_true, .field = AT(notes)},
+    {"--no-answers", .handle = set_true, .field = AT(no_answers)},
     {"--autoplay", .arg = "SECONDS", .handle = set_autoplay},
     /* the tracer's screen; --help names the choice it describes */
     {"--theme", .arg = "NAME", .handle = set_theme, .help = "presenter (a projector) or colorblind"},
@@ -545,6 +547,13 @@ static bool finish_parse(CliParse *p, Error *err)
     }
     if (opts->flags.sentence != NULL && opts->flags.sentence_file != NULL)
         return error_set(err, STATUS_USAGE, "--sentence and --sentence-file cannot be used together");
+    if (opts->notes && opts->no_answers)
+        return error_set(err, STATUS_USAGE,
+                         "--notes and --no-answers cannot be used together (a teacher's copy "
+                         "or a student's handout)");
+    if ((opts->notes || opts->no_answers) && (opts->mode != MODE_PRINT || opts->no_lesson))
+        return error_set(err, STATUS_USAGE, "%s goes with --print and a lesson (it shapes the lesson's handout)",
+                         opts->notes ? "--notes" : "--no-answers");
     if (opts->flags.model_dir != NULL && opts->lesson != NULL)
         return error_set(err, STATUS_USAGE, "--model cannot be used with a LESSON: a model trace has no lesson");
 

@@ -69,6 +69,8 @@ typedef struct Options {
     int n_check_files;
     char **check_files; /* points into argv */
     bool restart;       /* --restart: forget the lesson's progress */
+    bool notes;         /* --notes: --print's handout is the teacher's copy (presenter notes, answers) */
+    bool no_answers;    /* --no-answers: --print's handout is the student's (no answers) */
     int autoplay_ms;    /* --autoplay SECONDS, in milliseconds; 0 when off */
     bool presenter;     /* --theme presenter */
     bool colorblind; /* --theme colorblind: colour-blind-safe heat, every distinction also by a glyph or an attribute */

@@ -614,7 +614,7 @@ static bool progress_open(App *app, const Options *opts, ProgressSession *sessio
     char path[LIMIT_PATH_BYTES];
     if (opts->lesson == NULL || realpath(opts->lesson, path) == NULL)
         snprintf(path, sizeof path, "%s", opts->lesson != NULL ? opts->lesson : "builtin:" BUILTIN_LESSON_PATH);
-    progress_key(path, app->lesson->hash, session->key, sizeof session->key);
+    progress_key(path, app->lesson->walk_hash, session->key, sizeof session->key);
     if (opts->restart) {
         if (!progress_forget(session->dir, session->key, &err))
             warn(err.message);
@@ -896,13 +896,18 @@ static bool find_lesson_step(Run *run, Error *err)
     return error_set(err, STATUS_USAGE, "--step %s: the lesson does not walk that step (it walks %s)", arg, walked);
 }
 
-/* Builds the trace (the weights are not needed after) and finds --step. */
+/* Builds the trace (the weights are not needed after), evaluates the
+ * lesson's `=` answers against it, and finds --step. */
 static bool build_trace(Run *run, Error *err)
 {
     const Weights *weights = run->opts.flags.weights_dir != NULL ? &run->weights : NULL;
     run->trace = trace_build_weights(&run->opts.config, weights, err);
     weights_free(&run->weights);
     if (run->trace == NULL)
+        return false;
+    /* the lesson's `=` answers follow the trace on screen (flags included) */
+    const char *lesson_name = run->opts.lesson != NULL ? run->opts.lesson : BUILTIN_LESSON_NAME;
+    if (run->have_lesson && !lesson_bind_answers(&run->lesson, lesson_name, run->trace, err))
         return false;
     if (run->opts.step != NULL && run->have_lesson)
         return find_lesson_step(run, err);
@@ -946,7 +951,7 @@ static bool write_trace(Run *run, Error *err)
         return export_trace(run->trace, opts->npy_dir, run->only_step, err);
     if (mode == MODE_SVG)
         return write_svg(run->trace, opts, run->only_step, err);
-    PrintOptions print_opts = {opts->precision, run->only_step, lesson};
+    PrintOptions print_opts = {opts->precision, run->only_step, lesson, opts->notes, opts->no_answers};
     return print_trace(run->trace, mode, &print_opts, err);
 }
 

@@ -127,7 +127,7 @@ typedef struct ListScratch {
     Progress progress; /* its saved progress */
 } ListScratch;
 
-/* "at step S of N, A of Q questions done" into where (size bytes) when
+/* "at step S: R right, V revealed, K skipped" (the quizzes so far) into where (size bytes) when
  * state_dir holds usable progress of the lesson at path; else leaves where
  * as it is. An unusable progress file is left alone: the lesson shows as
  * not started, as it would start. */
@@ -137,7 +137,7 @@ static void describe_progress(ListScratch *scratch, const char *path, const char
     const Lesson *lesson = &scratch->lesson;
     Progress *progress = &scratch->progress;
     char key[PROGRESS_KEY_BYTES];
-    progress_key(path, lesson->hash, key, sizeof key);
+    progress_key(path, lesson->walk_hash, key, sizeof key);
     bool found = false;
     Error unusable; /* ignored: see above */
     error_clear(&unusable);
@@ -146,11 +146,57 @@ static void describe_progress(ListScratch *scratch, const char *path, const char
         return;
     /* a saved place is clamped to the lesson as it is now (it may have
      * been edited since, or the file damaged but well formed) */
-    int answered = 0;
-    for (int i = 0; i < progress->n_quizzes && i < quizzes; i++)
-        answered += progress->quizzes[i] != QUIZ_UNANSWERED;
+    int right = 0, revealed = 0, skipped = 0;
+    for (int i = 0; i < progress->n_quizzes && i < quizzes; i++) {
+        QuizResult r = progress->quizzes[i];
+        right += r == QUIZ_RIGHT_FIRST_TRY || r == QUIZ_RIGHT_AFTER_TRIES;
+        revealed += r == QUIZ_REVEALED;
+        skipped += r == QUIZ_SKIPPED;
+    }
     int step = progress->last_step < lesson->n_steps ? progress->last_step : lesson->n_steps - 1;
-    snprintf(where, size, "at step %d of %d, %d of %d questions done", step + 1, lesson->n_steps, answered, quizzes);
+    snprintf(where, size, "at step %d: %d right, %d revealed, %d skipped", step + 1, right, revealed, skipped);
+}
+
+/* The name column of --list-lessons, and how wide a title may be after
+ * it so that a line fits 80 columns. */
+#define NAME_COLS 16
+#define TITLE_COLS (80 - 2 - NAME_COLS - 1)
+
+/* text cut to at most max_cols terminal columns into buf (size bytes),
+ * ending in "…" when it was cut; a cut never splits a character. */
+static const char *cut_to_cols(const char *text, int max_cols, char *buf, size_t size)
+{
+    if ((int)utf8_width(text) <= max_cols) {
+        snprintf(buf, size, "%s", text);
+        return buf;
+    }
+    size_t at = 0;
+    int cols = 0;
+    while (text[at] != '\0') {
+        uint32_t cp;
+        int len = utf8_decode(text + at, &cp);
+        len = len > 0 ? len : 1;
+        int w = (int)utf8_width_n(text + at, (size_t)len);
+        if (cols + w > max_cols - 1 || at + (size_t)len + 4 > size)
+            break;
+        cols += w;
+        at += (size_t)len;
+    }
+    snprintf(buf, size, "%.*s…", (int)at, text);
+    return buf;
+}
+
+/* Writes the start of a --list-lessons entry: "  NAME" padded to its
+ * column, or, for a name wider than the column, the name on a line of its
+ * own and the column left blank on the next, so what follows stays in
+ * line. */
+static void put_name(StrBuf *out, const char *name)
+{
+    int w = (int)utf8_width(name);
+    if (w > NAME_COLS)
+        strbuf_printf(out, "  %s\n  %*s ", name, NAME_COLS, "");
+    else
+        strbuf_printf(out, "  %s%*s ", name, NAME_COLS - w, "");
 }
 
 /* One line for the lesson at path (named name). */
@@ -162,12 +208,14 @@ static void list_one(StrBuf *out, ListScratch *scratch, const char *name, const 
     snprintf(short_name, sizeof short_name, "%.*s", (int)(strlen(name) - strlen(".lesson")), name);
     error_scrub(short_name, false); /* a file name may hold anything */
     if (!is_file(path)) {           /* a FIFO or a device would block or never end */
-        strbuf_printf(out, "  %-16s (not a regular file)\n", short_name);
+        put_name(out, short_name);
+        strbuf_puts(out, "(not a regular file)\n");
         return;
     }
     if (!lesson_load(path, lesson, &errors)) {
         const char *text = strbuf_text(&errors.text);
-        strbuf_printf(out, "  %-16s (has errors: %.*s)\n", short_name, (int)strcspn(text, "\n"), text);
+        put_name(out, short_name);
+        strbuf_printf(out, "(has errors: %.*s)\n", (int)strcspn(text, "\n"), text);
         lesson_errors_free(&errors);
         return;
     }
@@ -178,11 +226,10 @@ static void list_one(StrBuf *out, ListScratch *scratch, const char *name, const 
     char where[128] = "not started";
     if (state_dir != NULL)
         describe_progress(scratch, path, state_dir, quizzes, where, sizeof where);
-    if (utf8_width(short_name) > 16) /* a long name on a line of its own keeps the titles in line */
-        strbuf_printf(out, "  %s\n  %-16s %s\n", short_name, "", lesson->title);
-    else
-        strbuf_printf(out, "  %s%*s %s\n", short_name, 16 - (int)utf8_width(short_name), "", lesson->title);
-    strbuf_printf(out, "  %-16s %d steps, %d questions; %s\n", "", lesson->n_steps, quizzes, where);
+    char title[TITLE_COLS * 4 + 8];
+    put_name(out, short_name);
+    strbuf_printf(out, "%s\n", cut_to_cols(lesson->title, TITLE_COLS, title, sizeof title));
+    strbuf_printf(out, "  %*s %d steps, %d questions; %s\n", NAME_COLS, "", lesson->n_steps, quizzes, where);
     lesson_free(lesson);
 }
 

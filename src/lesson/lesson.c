@@ -23,7 +23,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "answer.h"
 #include "attn_limits.h"
+#include "floatfmt.h"
 #include "trace.h"
 
 /* ------------------------------------------------------------------------
@@ -67,7 +69,11 @@ static const char *const QUIZ_KEYS[Q_COUNT] = {
 /* Quiz kinds, indexed by QuizKind. */
 static const char *const QUIZ_KINDS[] = {"shape", "number", "token", "choice"};
 
-static const char *const BLOCK_NAMES[] = {"quiz", "notes"};
+static const char *const BLOCK_NAMES[] = {"quiz", "notes", "step"};
+
+/* Keys of a step block ('::: step'): how the step is presented. */
+enum { S_HEADLINE, S_SELECT, S_COUNT };
+static const char *const STEP_KEYS[S_COUNT] = {"headline", "select"};
 static const char *const WHEN_VALUES[] = {"before", "after"};
 static const char *const CAUSAL_VALUES[] = {"yes", "no"};
 
@@ -119,11 +125,13 @@ typedef struct QuizDraft {
     bool too_many_choices, too_many_hints; /* already reported */
 } QuizDraft;
 
-typedef enum Block { BLOCK_NONE, BLOCK_QUIZ, BLOCK_NOTES, BLOCK_OTHER } Block;
+typedef enum Block { BLOCK_NONE, BLOCK_QUIZ, BLOCK_NOTES, BLOCK_STEP, BLOCK_OTHER } Block;
 
 /* The current section: a step of the walk (>= 0), or one of these. */
 #define SECTION_NONE (-1)    /* before the first "## " line */
 #define SECTION_IGNORED (-2) /* a section in error: its contents are only checked */
+#define SECTION_INTRO (-3)   /* the "## intro" section: text only, before the first step's */
+static const char INTRO_ID[] = "intro";
 
 typedef struct Parser {
     const char *name; /* how errors name the file */
@@ -148,11 +156,19 @@ typedef struct Parser {
     int walk_of[TRACE_MAX_STEPS];      /* index in lesson->steps of each step id, or -1 */
     int section_line[TRACE_MAX_STEPS]; /* the "## id" line of each step, or 0 */
 
+    /* the last "key: value" line read (header or quiz), to name a wrapped value */
+    int last_key_line;
+    const char *last_key;
+
     /* body */
-    int section;           /* index in lesson->steps, SECTION_NONE or SECTION_IGNORED */
-    bool quizzes_over;     /* "too many quizzes" reported for this section */
-    int notes_line;        /* the section's "::: notes" line, or 0 */
-    bool outside_reported; /* text outside a section reported for this paragraph */
+    int section;               /* index in lesson->steps, SECTION_NONE or SECTION_IGNORED */
+    bool quizzes_over;         /* "too many quizzes" reported for this section */
+    int notes_line;            /* the section's "::: notes" line, or 0 */
+    int step_block_line;       /* the section's "::: step" line, or 0 */
+    int intro_line;            /* the "## intro" line, or 0 */
+    bool seen_step_section;    /* a "## <step-id>" line was read */
+    Field step_field[S_COUNT]; /* the step block's keys so far */
+    bool outside_reported;     /* text outside a section reported for this paragraph */
     Block block;
     int block_line;
     QuizDraft quiz;
@@ -867,6 +883,23 @@ static void check_all_lines(Parser *p)
  * Pass 3: the header lines
  * ---------------------------------------------------------------------- */
 
+/* Reports a line that is not "key: value" (what names the place: "the
+ * header (...)", "a quiz (...)"). Just after a "key: value" line it is
+ * most likely that value wrapped onto a second line, and the message says
+ * how to mend it. */
+static void report_not_key_value(Parser *p, const Line *ln, const char *what)
+{
+    size_t len = ln->len;
+    const char *s = trim(ln->s, &len);
+    if (p->last_key == NULL || p->last_key_line != ln->no - 1)
+        report(p, ln->no, 1, "expected 'key: value' in %s", what);
+    else
+        report(p, ln->no, column_of(ln, s),
+               "expected 'key: value' in %s; if this line continues the '%s:' value of line %d, join the two: "
+               "one line per value",
+               what, p->last_key, p->last_key_line);
+}
+
 /* Reads one header line: a comment or "key: value". */
 static void header_line(Parser *p, const Line *ln)
 {
@@ -878,7 +911,7 @@ static void header_line(Parser *p, const Line *ln)
     KeyValue kv;
     char q[QUOTE_BYTES], hint[LIST_BYTES + 64];
     if (!split_key_value(ln, &kv)) {
-        report(p, ln->no, 1, "expected 'key: value' in the header (it ends at the first blank line)");
+        report_not_key_value(p, ln, "the header (it ends at the first blank line)");
         return;
     }
     int k = find_name(kv.key, kv.key_len, HEADER_KEYS, H_COUNT);
@@ -892,6 +925,8 @@ static void header_line(Parser *p, const Line *ln)
         report(p, ln->no, kv.key_col, "repeated key '%s' (first on line %d)", HEADER_KEYS[k], f->line);
         return;
     }
+    p->last_key_line = ln->no;
+    p->last_key = HEADER_KEYS[k];
     if (k == H_VERSION && !first)
         report(p, ln->no, kv.key_col,
                "'attn-lesson: %d' must be the first line that is not a comment (move it above line %d)",
@@ -951,9 +986,10 @@ static size_t token_id_offset(const char *value, size_t index)
 
 /* Reports a config_validate error at the line of the key most to blame:
  * sizes at their own line, a heads/d-model mismatch at heads, a token id
- * at its place in token-ids, focus at focus. The checks mirror
+ * at its place in token-ids, focus at focus; nothing when that key is
+ * bad[key] (already reported, its default stood in). The checks mirror
  * config_validate's order. */
-static void report_validate_error(Parser *p, const Config *cfg, const Error *err)
+static void report_validate_error(Parser *p, const Config *cfg, const Error *err, const bool *bad)
 {
     const Field *f = NULL;
     size_t offset = 0;
@@ -963,6 +999,8 @@ static void report_validate_error(Parser *p, const Config *cfg, const Error *err
         f = first_given(p, H_D_MODEL, -1, -1);
     } else if (cfg->heads < 1 || cfg->heads > LIMIT_MAX_HEADS || cfg->d_model % cfg->heads != 0) {
         f = first_given(p, H_HEADS, H_D_MODEL, -1);
+        if (bad[H_D_MODEL]) /* the default width stood in for a bad one: no mismatch to tell */
+            return;
     } else if (cfg->vocab_size < 1 || cfg->vocab_size > LIMIT_MAX_VOCAB) {
         f = first_given(p, H_VOCAB, H_TOKEN_IDS, H_SENTENCE);
     } else {
@@ -979,7 +1017,7 @@ static void report_validate_error(Parser *p, const Config *cfg, const Error *err
     }
     if (f == NULL)
         report_file(p, "%s", err->message);
-    else
+    else if (!bad[f - p->header]) /* else the key's own error says it */
         report(p, f->line, value_column(f, offset), "%s", err->message);
 }
 
@@ -1062,14 +1100,19 @@ static void apply_config(Parser *p)
     char q[QUOTE_BYTES];
 
     /* 1. the sentence, then the ids (the words label them when the counts match) */
-    bool ok = apply_tokens(p, cfg, &err);
+    bool tokens_ok = apply_tokens(p, cfg, &err);
+    bool ok = tokens_ok;
     const Field *f;
 
-    /* 2. the sizes, the seed and the mask */
-    ok &= header_size(p, H_VOCAB, &cfg->vocab_size, LIMIT_MAX_VOCAB);
-    ok &= header_size(p, H_D_MODEL, &cfg->d_model, LIMIT_MAX_D_MODEL);
-    ok &= header_size(p, H_HEADS, &cfg->heads, LIMIT_MAX_HEADS);
-    ok &= header_size(p, H_FOCUS, &cfg->focus, LIMIT_MAX_TOKENS);
+    /* 2. the sizes, the seed and the mask; a size in error keeps its default */
+    static const int SIZE_KEYS[] = {H_VOCAB, H_D_MODEL, H_HEADS, H_FOCUS};
+    size_t *sizes[] = {&cfg->vocab_size, &cfg->d_model, &cfg->heads, &cfg->focus};
+    static const int SIZE_MAX_OF[] = {LIMIT_MAX_VOCAB, LIMIT_MAX_D_MODEL, LIMIT_MAX_HEADS, LIMIT_MAX_TOKENS};
+    bool size_bad[H_COUNT] = {false};
+    for (size_t i = 0; i < COUNT_OF(SIZE_KEYS); i++) {
+        size_bad[SIZE_KEYS[i]] = !header_size(p, SIZE_KEYS[i], sizes[i], SIZE_MAX_OF[i]);
+        ok &= !size_bad[SIZE_KEYS[i]];
+    }
     f = &p->header[H_SEED];
     if (header_value(p, H_SEED)) {
         uint64_t seed;
@@ -1096,9 +1139,11 @@ static void apply_config(Parser *p)
         ok = false;
     }
 
-    /* 3. the whole, checked as attn-trace checks any configuration */
-    if (ok && !config_validate(cfg, &err)) {
-        report_validate_error(p, cfg, &err);
+    /* 3. the whole, checked as attn-trace checks any configuration, even
+     *    when a value above was wrong (one bad value must not hide the
+     *    others); only the tokens must be known */
+    if (tokens_ok && !config_validate(cfg, &err)) {
+        report_validate_error(p, cfg, &err, size_bad);
         ok = false;
     }
     p->config_ok = ok;
@@ -1230,7 +1275,9 @@ static void quiz_line(Parser *p, const Line *ln)
     char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
     KeyValue kv;
     if (!split_key_value(ln, &kv)) {
-        report(p, ln->no, 1, "expected 'key: value' in a quiz (keys: %s)", join_names(list, QUIZ_KEYS, Q_COUNT));
+        char what[LIST_BYTES + 16];
+        snprintf(what, sizeof what, "a quiz (keys: %s)", join_names(list, QUIZ_KEYS, Q_COUNT));
+        report_not_key_value(p, ln, what);
         return;
     }
     int k = find_name(kv.key, kv.key_len, QUIZ_KEYS, Q_COUNT);
@@ -1239,6 +1286,8 @@ static void quiz_line(Parser *p, const Line *ln)
                suggest(p, ln->no, kv.key_col, hint, kv.key, kv.key_len, QUIZ_KEYS, Q_COUNT, "keys"));
         return;
     }
+    p->last_key_line = ln->no;
+    p->last_key = QUIZ_KEYS[k];
     if (kv.value_len == 0) {
         report(p, ln->no, kv.value_col, "'%s:' has no value", QUIZ_KEYS[k]);
         if (k == Q_CHOICE || k == Q_HINT)
@@ -1366,6 +1415,16 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
     const Field *a = &d->field[Q_ANSWER];
     size_t len = strlen(a->value);
     char q[QUOTE_BYTES], list[LIST_BYTES];
+    quiz->answer_line = a->line;
+    quiz->answer_col = a->col;
+    if (a->value[0] == '=') { /* evaluated against the trace once the file is read (resolve_answers) */
+        if (kind != QUIZ_CHOICE)
+            return true;
+        report(p, a->line, a->col,
+               "a choice answer names one of the choices: '=' answers are for shape, number and "
+               "token quizzes");
+        return false;
+    }
     switch (kind) {
     case QUIZ_SHAPE: {
         Shape shape;
@@ -1604,9 +1663,66 @@ static void take_text(Parser *p, StrBuf *sb, char **out)
     strbuf_free(sb);
 }
 
-/* Ends the current section: its text and notes go to its step. */
+/* One line of a '::: step' block: a key of STEP_KEYS with a value, each
+ * key once per step. */
+static void step_block_line(Parser *p, const Line *ln)
+{
+    char q[QUOTE_BYTES], hint[LIST_BYTES + 64], list[LIST_BYTES];
+    KeyValue kv;
+    if (!split_key_value(ln, &kv)) {
+        char what[LIST_BYTES + 24];
+        snprintf(what, sizeof what, "a step block (keys: %s)", join_names(list, STEP_KEYS, S_COUNT));
+        report_not_key_value(p, ln, what);
+        return;
+    }
+    int k = find_name(kv.key, kv.key_len, STEP_KEYS, S_COUNT);
+    if (k < 0) {
+        report(p, ln->no, kv.key_col, "unknown step block key '%s'%s", quote(q, kv.key, kv.key_len),
+               suggest(p, ln->no, kv.key_col, hint, kv.key, kv.key_len, STEP_KEYS, S_COUNT, "keys"));
+        return;
+    }
+    p->last_key_line = ln->no;
+    p->last_key = STEP_KEYS[k];
+    Field *f = &p->step_field[k];
+    if (f->seen) {
+        report(p, ln->no, kv.key_col, "repeated step block key '%s' (first on line %d)", STEP_KEYS[k], f->line);
+        return;
+    }
+    if (kv.value_len == 0)
+        report(p, ln->no, kv.value_col, "'%s:' has no value", STEP_KEYS[k]);
+    set_field(p, f, ln, &kv);
+}
+
+/* Ends a '::: step' block: its headline and select go to the current
+ * step (select is checked against the trace in pass 6). */
+static void finish_step_block(Parser *p)
+{
+    Field *f = &p->step_field[S_HEADLINE];
+    LessonStep *step = p->section >= 0 ? &p->lesson->steps[p->section] : NULL;
+    if (step != NULL && f->seen && f->value != NULL && f->value[0] != '\0') {
+        free(step->headline);
+        step->headline = f->value;
+        f->value = NULL;
+    }
+    f = &p->step_field[S_SELECT];
+    if (step != NULL && f->seen && f->value != NULL && f->value[0] != '\0') {
+        free(step->select);
+        step->select = f->value;
+        step->select_line = f->line;
+        step->select_col = f->col;
+        f->value = NULL;
+    }
+    for (int k = 0; k < S_COUNT; k++)
+        free_field(&p->step_field[k]);
+    memset(p->step_field, 0, sizeof p->step_field);
+}
+
+/* Ends the current section: its text and notes go to its step (the
+ * intro's text to the lesson). */
 static void end_section(Parser *p)
 {
+    if (p->section == SECTION_INTRO)
+        take_text(p, &p->body, &p->lesson->intro);
     if (p->section >= 0) {
         LessonStep *step = &p->lesson->steps[p->section];
         take_text(p, &p->body, &step->text);
@@ -1623,6 +1739,7 @@ static void begin_section(Parser *p, const Line *ln)
     p->section = SECTION_IGNORED;
     p->quizzes_over = false;
     p->notes_line = 0;
+    p->step_block_line = 0;
     size_t len = ln->len - 2;
     const char *id = trim(ln->s + 2, &len);
     char list[LIST_BYTES];
@@ -1631,6 +1748,16 @@ static void begin_section(Parser *p, const Line *ln)
         return;
     }
     int col = column_of(ln, id);
+    if (equal_word(id, len, INTRO_ID)) {
+        if (p->seen_step_section)
+            report(p, ln->no, col, "'## intro' must come before the first step's section");
+        else if (p->intro_line != 0)
+            report(p, ln->no, col, "repeated section 'intro' (first on line %d)", p->intro_line);
+        else
+            p->section = SECTION_INTRO, p->intro_line = ln->no;
+        return;
+    }
+    p->seen_step_section = true;
     int s = find_name(id, len, STEP_IDS, (size_t)N_STEP_IDS);
     if (s < 0) {
         report_unknown_step(p, ln->no, col, id, len);
@@ -1673,6 +1800,11 @@ static void close_block(Parser *p, bool unclosed)
             report(p, p->block_line, 1, "'::: notes' is not closed (end it with a line ':::')");
         p->notes_break = p->notes.len > 0;
         break;
+    case BLOCK_STEP:
+        if (unclosed)
+            report(p, p->block_line, 1, "'::: step' is not closed (end it with a line ':::')");
+        finish_step_block(p);
+        break;
     case BLOCK_OTHER:
         break;
     }
@@ -1694,6 +1826,21 @@ static void open_block(Parser *p, const Line *ln, const char *name, size_t name_
     }
     if (p->section == SECTION_NONE)
         report(p, ln->no, 1, "'::: %s' outside a step section (start one with '## <step-id>')", BLOCK_NAMES[b]);
+    if (p->section == SECTION_INTRO) {
+        report(p, ln->no, 1, "'::: %s' in the intro: the intro holds text only (blocks belong to a step)",
+               BLOCK_NAMES[b]);
+        p->block = BLOCK_OTHER;
+        return;
+    }
+    if (b == 2) {
+        if (p->step_block_line != 0)
+            report(p, ln->no, 1, "a second '::: step' block in this step (a step has one; the first is on line %d)",
+                   p->step_block_line);
+        else
+            p->step_block_line = ln->no;
+        p->block = BLOCK_STEP;
+        return;
+    }
     if (b == 1) {
         if (p->notes_line != 0)
             report(p, ln->no, 1, "a second '::: notes' block in this step (a step has one; the first is on line %d)",
@@ -1803,7 +1950,9 @@ static void body_line(Parser *p, const Line *ln)
         }
         if (fence) {
             report(p, ln->no, 1, "blocks cannot nest: close the %s with ':::' first",
-                   p->block == BLOCK_QUIZ ? "quiz" : "notes");
+                   p->block == BLOCK_QUIZ   ? "quiz"
+                   : p->block == BLOCK_STEP ? "step block"
+                                            : "notes");
             return;
         }
         if (is_comment(ln))
@@ -1812,7 +1961,10 @@ static void body_line(Parser *p, const Line *ln)
             if (p->section >= 0)
                 append_text(&p->notes, &p->notes_break, ln);
         } else if (!is_blank_line(ln)) {
-            quiz_line(p, ln);
+            if (p->block == BLOCK_STEP)
+                step_block_line(p, ln);
+            else
+                quiz_line(p, ln);
         }
         return;
     }
@@ -1826,8 +1978,247 @@ static void body_line(Parser *p, const Line *ln)
     }
     if (p->section == SECTION_NONE)
         outside_line(p, ln);
-    else if (p->section >= 0)
+    else if (p->section >= 0 || p->section == SECTION_INTRO)
         append_text(&p->body, &p->text_break, ln);
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 6: answers checked against the lesson's own trace (answer.h)
+ * ---------------------------------------------------------------------- */
+
+/* The part of the trace a lesson step belongs to (names are looked up
+ * there first). */
+static TracePart step_part(const LessonStep *step)
+{
+    const TraceStepDef *def = trace_step_def_find(step->id);
+    return def != NULL ? def->part : PART_SINGLE_HEAD;
+}
+
+/* "[5, 16]" for a shape into buf (QUOTE_BYTES). */
+static const char *shape_text(char *buf, int ndim, const size_t *shape)
+{
+    size_t at = (size_t)snprintf(buf, QUOTE_BYTES, "[");
+    for (int i = 0; i < ndim && at < QUOTE_BYTES; i++)
+        at += (size_t)snprintf(buf + at, QUOTE_BYTES - at, "%s%zu", i > 0 ? ", " : "", shape[i]);
+    if (at < QUOTE_BYTES)
+        snprintf(buf + at, QUOTE_BYTES - at, "]");
+    return buf;
+}
+
+/* Fills quiz from the value v of its `=` answer, as its kind reads it:
+ * the shape, the number, or the token. Returns the new answer text (owned
+ * by the caller; NULL when out of memory, with err set) or NULL with err
+ * set (at 0) when v does not suit the kind. */
+static char *answer_from_value(Quiz *quiz, const Config *cfg, const AnswerValue *v, Error *err)
+{
+    char text[QUOTE_BYTES];
+    switch (quiz->kind) {
+    case QUIZ_SHAPE:
+        if (v->kind != ANSWER_SHAPE) {
+            error_set_at(err, STATUS_DATAERR, 0, "a shape quiz's '=' answer is shape(...), such as =shape(%s)",
+                         v->tensor);
+            return NULL;
+        }
+        quiz->shape_ndim = v->ndim;
+        memcpy(quiz->shape, v->shape, sizeof quiz->shape);
+        shape_text(text, v->ndim, v->shape);
+        break;
+    case QUIZ_NUMBER:
+        if (v->kind == ANSWER_SHAPE) {
+            error_set_at(err, STATUS_DATAERR, 0, "a number quiz's '=' answer is a number, not a shape");
+            return NULL;
+        }
+        if (v->kind == ANSWER_POSITION)
+            snprintf(text, sizeof text, "%zu", v->position);
+        else /* the shortest text of the float (a sum, computed in float64, rounded to float first) */
+            floatfmt_shortest(v->is_element ? v->element : (float)v->number, text);
+        quiz->number = strtod(text, NULL); /* what the learner is shown is what is checked */
+        break;
+    case QUIZ_TOKEN:
+        if (v->kind != ANSWER_POSITION || !v->over_tokens || v->position >= cfg->n_tokens) {
+            error_set_at(err, STATUS_DATAERR, 0,
+                         "a token quiz's '=' answer is argmax(...) or argmin(...) over the tokens, such as "
+                         "=argmax(%s)",
+                         v->tensor);
+            return NULL;
+        }
+        for (size_t i = 0; i < cfg->n_tokens; i++)
+            if (i != v->position && strcmp(cfg->tokens[i], cfg->tokens[v->position]) == 0) {
+                error_set_at(err, STATUS_DATAERR, 0,
+                             "the answer is token %zu, '%s', which the sentence holds twice: a token answer "
+                             "cannot say which",
+                             v->position, cfg->tokens[v->position]);
+                return NULL;
+            }
+        snprintf(text, sizeof text, "%s", cfg->tokens[v->position]);
+        break;
+    case QUIZ_CHOICE:
+        error_set_at(err, STATUS_DATAERR, 0, "a choice quiz cannot have an '=' answer");
+        return NULL;
+    }
+    char *copy = strdup(text);
+    if (copy == NULL)
+        error_oom(err, "an answer");
+    return copy;
+}
+
+/* Evaluates quiz's `=` answer (quiz->expr) against trace and replaces its
+ * answer text. False with err set, err->at the offset in quiz->expr. */
+static bool eval_quiz(Quiz *quiz, const Trace *trace, TracePart part, Error *err)
+{
+    AnswerValue v;
+    if (!answer_eval(trace, part, quiz->expr, &v, err))
+        return false;
+    char *text = answer_from_value(quiz, &trace->config, &v, err);
+    if (text == NULL)
+        return false;
+    free(quiz->answer);
+    quiz->answer = text;
+    return true;
+}
+
+/* The column of byte offset at of quiz's expression (just after '='). */
+static int expr_column(const Quiz *quiz, size_t at)
+{
+    int col = quiz->answer_col + 1;
+    for (size_t i = 0; i < at && quiz->expr[i] != '\0'; i++)
+        if (((unsigned char)quiz->expr[i] & 0xc0) != 0x80)
+            col++;
+    return col;
+}
+
+/* Compares a plain shape answer with the tensor its question names
+ * ("the shape of queries"), when it names one; reports a difference. */
+static void check_plain_shape(Parser *p, const Quiz *quiz, const Trace *trace, TracePart part)
+{
+    const TraceTensor *tt = answer_question_tensor(trace, part, quiz->question);
+    if (tt == NULL)
+        return;
+    const Tensor *t = tt->tensor;
+    bool same = t->ndim == quiz->shape_ndim;
+    for (int i = 0; same && i < t->ndim; i++)
+        same = t->shape[i] == quiz->shape[i];
+    if (same)
+        return;
+    char want[QUOTE_BYTES], got[QUOTE_BYTES];
+    report(p, quiz->answer_line, quiz->answer_col,
+           "shape answer %s is not the shape of %s in this lesson's trace, %s (write '=shape(%s)' to follow the "
+           "trace)",
+           shape_text(got, quiz->shape_ndim, quiz->shape), tt->name, shape_text(want, t->ndim, t->shape), tt->name);
+}
+
+/* Checks a step's select: against trace (NULL when it could not be
+ * built: err says why): it must name a tensor the step shows, with
+ * indexes that fit. Reports what is wrong. */
+static void check_select(Parser *p, const LessonStep *step, const Trace *trace, const Error *build_err)
+{
+    if (step->select == NULL)
+        return;
+    if (trace == NULL) {
+        report(p, step->select_line, step->select_col, "cannot check select: %s", build_err->message);
+        return;
+    }
+    int index = trace_find_step(trace, step->id, NULL);
+    const TraceTensor *tt;
+    size_t offset;
+    Error err;
+    error_clear(&err);
+    if (!answer_locate(trace, step_part(step), step->select, &tt, &offset, &err)) {
+        int col = step->select_col;
+        for (size_t i = 0; err.at != ERROR_AT_NONE && i < err.at && step->select[i] != '\0'; i++)
+            col += ((unsigned char)step->select[i] & 0xc0) != 0x80;
+        report(p, step->select_line, col, "%s", err.message);
+        return;
+    }
+    int tensor;
+    if (index < 0 || !lesson_step_select(step, trace, index, &tensor, &offset))
+        report(p, step->select_line, step->select_col, "select: step '%s' does not show %s", step->id, tt->name);
+}
+
+/* Whether any quiz or select: of the lesson is checked against the trace. */
+static bool lesson_needs_trace(const Lesson *lesson)
+{
+    for (int k = 0; k < lesson->n_steps; k++)
+        for (int q = lesson->steps[k].select != NULL ? -1 : 0; q < lesson->steps[k].n_quizzes; q++) {
+            if (q < 0)
+                return true;
+            const Quiz *quiz = &lesson->steps[k].quizzes[q];
+            if (quiz->answer[0] == '=' || quiz->kind == QUIZ_SHAPE)
+                return true;
+        }
+    return false;
+}
+
+/* Evaluates every `=` answer and checks every plain shape answer that
+ * names its tensor, against a trace of the lesson's configuration. Does
+ * nothing when the configuration has errors (they are reported). */
+static void resolve_answers(Parser *p)
+{
+    Lesson *lesson = p->lesson;
+    if (!p->config_ok || p->oom || !lesson_needs_trace(lesson))
+        return;
+    Error err;
+    error_clear(&err);
+    Trace *trace = trace_build(&lesson->config, &err);
+    for (int k = 0; k < lesson->n_steps; k++) {
+        TracePart part = step_part(&lesson->steps[k]);
+        check_select(p, &lesson->steps[k], trace, &err);
+        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+            Quiz *quiz = &lesson->steps[k].quizzes[q];
+            if (quiz->answer[0] != '=') {
+                if (trace != NULL && quiz->kind == QUIZ_SHAPE)
+                    check_plain_shape(p, quiz, trace, part);
+                continue;
+            }
+            if ((quiz->expr = strdup(quiz->answer + 1)) == NULL) {
+                p->oom = true;
+                break;
+            }
+            if (trace == NULL)
+                report(p, quiz->answer_line, quiz->answer_col, "cannot check the answer: %s", err.message);
+            else if (!eval_quiz(quiz, trace, part, &err))
+                report(p, quiz->answer_line, expr_column(quiz, err.at == ERROR_AT_NONE ? 0 : err.at), "%s",
+                       err.message);
+        }
+    }
+    trace_free(trace);
+}
+
+bool lesson_step_select(const LessonStep *step, const Trace *trace, int trace_step, int *tensor, size_t *offset)
+{
+    if (step == NULL || step->select == NULL || trace_step < 0 || trace_step >= trace->n_steps)
+        return false;
+    const TraceStep *ts = &trace->steps[trace_step];
+    const TraceTensor *tt;
+    size_t at;
+    Error err;
+    error_clear(&err);
+    if (!answer_locate(trace, ts->part, step->select, &tt, &at, &err))
+        return false;
+    for (int t = 0; t < ts->n_tensors; t++)
+        if (strcmp(ts->tensors[t].name, tt->name) == 0 && ts->tensors[t].tensor == tt->tensor) {
+            *tensor = t;
+            *offset = at;
+            return true;
+        }
+    return false;
+}
+
+bool lesson_bind_answers(Lesson *lesson, const char *name, const Trace *trace, Error *err)
+{
+    for (int k = 0; k < lesson->n_steps; k++)
+        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+            Quiz *quiz = &lesson->steps[k].quizzes[q];
+            if (quiz->expr == NULL || eval_quiz(quiz, trace, step_part(&lesson->steps[k]), err))
+                continue;
+            if (err->status != STATUS_DATAERR)
+                return false; /* out of memory */
+            char message[ERROR_MESSAGE_BYTES];
+            snprintf(message, sizeof message, "%s", err->message);
+            return error_set(err, STATUS_DATAERR, "%s:%d:%d: %s (with the command line's settings)", name,
+                             quiz->answer_line, expr_column(quiz, err->at == ERROR_AT_NONE ? 0 : err->at), message);
+        }
+    return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -1842,6 +2233,26 @@ static uint64_t fnv1a64(const char *data, size_t len)
         h ^= (unsigned char)data[i];
         h *= 0x100000001b3ull;
     }
+    return h;
+}
+
+/* FNV-1a 64 of the lesson's walk: per step its id, then one letter per
+ * quiz for its kind and when it is asked. Progress keeps quiz results by
+ * position, so this is what must not change under a saved progress; the
+ * texts may. */
+static uint64_t walk_hash(const Lesson *lesson)
+{
+    StrBuf walk = {0};
+    for (int k = 0; k < lesson->n_steps; k++) {
+        strbuf_printf(&walk, "%s:", lesson->steps[k].id);
+        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+            const Quiz *quiz = &lesson->steps[k].quizzes[q];
+            strbuf_printf(&walk, "%c%c", "sntc"[quiz->kind], quiz -> before ? 'b' : 'a');
+        }
+        strbuf_puts(&walk, "\n");
+    }
+    uint64_t h = fnv1a64(strbuf_text(&walk), walk.len);
+    strbuf_free(&walk);
     return h;
 }
 
@@ -1906,7 +2317,11 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
     close_block(p, p->block != BLOCK_OTHER);
     end_section(p);
 
-    /* 6. the result */
+    /* 6. the answers, against the lesson's trace */
+    resolve_answers(p);
+
+    /* 7. the result */
+    lesson->walk_hash = walk_hash(lesson);
     bool ok = p->n_found == 0 && !p->oom;
     if (!ok) {
         write_errors(p, errors);
@@ -1915,6 +2330,8 @@ bool lesson_parse(const char *text, size_t len, const char *name, Lesson *lesson
     for (int k = 0; k < H_COUNT; k++)
         free_field(&p->header[k]);
     free_draft(&p->quiz);
+    for (int k = 0; k < S_COUNT; k++)
+        free_field(&p->step_field[k]);
     free(p->bad_lines);
     free(p);
     return ok;
@@ -1988,6 +2405,7 @@ static void quiz_free(Quiz *quiz)
 {
     free(quiz->question);
     free(quiz->answer);
+    free(quiz->expr);
     free(quiz->explain);
     for (int c = 0; c < quiz->n_choices && c < LESSON_MAX_CHOICES; c++)
         free(quiz->choices[c]);
@@ -2001,11 +2419,14 @@ void lesson_free(Lesson *lesson)
         return;
     free(lesson->title);
     free(lesson->author);
+    free(lesson->intro);
     config_free(&lesson->config);
     for (int s = 0; s < lesson->n_steps && s < LESSON_MAX_STEPS; s++) {
         LessonStep *step = &lesson->steps[s];
         free(step->text);
         free(step->notes);
+        free(step->headline);
+        free(step->select);
         for (int q = 0; q < step->n_quizzes && q < LESSON_MAX_QUIZZES; q++)
             quiz_free(&step->quizzes[q]);
     }

@@ -17,6 +17,8 @@
 #include "error.h"
 #include "strbuf.h"
 
+struct Trace; /* trace.h */
+
 #define LESSON_FORMAT_VERSION 1
 /* LESSON_MAX_* (errors, bytes, line, steps, quizzes, hints, choices) are in attn_limits.h. */
 
@@ -25,7 +27,9 @@ typedef enum QuizKind { QUIZ_SHAPE, QUIZ_NUMBER, QUIZ_TOKEN, QUIZ_CHOICE } QuizK
 typedef struct Quiz {
     QuizKind kind;
     char *question;                    /* owned */
-    char *answer;                      /* the answer as written in the file; owned */
+    char *answer;                      /* the answer as written, or an `=` answer's value as text; owned */
+    char *expr;                        /* an `=` answer's expression (after the '='), or NULL; owned */
+    int answer_line, answer_col;       /* where the answer's value starts in the file */
     int shape_ndim;                    /* QUIZ_SHAPE: the answer's rank (0 for a scalar) */
     size_t shape[4];                   /* QUIZ_SHAPE: the answer's dimensions */
     double number;                     /* QUIZ_NUMBER: the answer */
@@ -41,9 +45,12 @@ typedef struct Quiz {
 } Quiz;
 
 typedef struct LessonStep {
-    char id[32]; /* a trace step id */
-    char *text;  /* the section's text (markup kept), or NULL for the built-in; owned */
-    char *notes; /* presenter notes, or NULL; owned */
+    char id[32];                 /* a trace step id */
+    char *text;                  /* the section's text (markup kept), or NULL for the built-in; owned */
+    char *notes;                 /* presenter notes, or NULL; owned */
+    char *headline;              /* the step's own title line (a '::: step' block's headline:), or NULL; owned */
+    char *select;                /* what to select when the step opens ("attention_weights[1][fox]"), or NULL; owned */
+    int select_line, select_col; /* where select's value is in the file */
     int n_quizzes;
     Quiz quizzes[LESSON_MAX_QUIZZES];
     int line; /* the "## id" line, or 0 without a section */
@@ -52,11 +59,13 @@ typedef struct LessonStep {
 typedef struct Lesson {
     char *title;   /* owned */
     char *author;  /* owned; "" when absent */
+    char *intro;   /* the "## intro" section's text (markup kept), shown before the first step, or NULL; owned */
     Config config; /* what to trace; owned */
     int precision; /* digits after the point */
     int n_steps;   /* steps walked, in order */
     LessonStep steps[LESSON_MAX_STEPS];
-    uint64_t hash; /* FNV-1a 64 of the file's bytes (progress is keyed by it) */
+    uint64_t hash;      /* FNV-1a 64 of the file's bytes */
+    uint64_t walk_hash; /* FNV-1a 64 of the walk: each step's id and its quizzes' kinds (progress is keyed by it) */
 } Lesson;
 
 /* Errors of one file: each a line "FILE:LINE:COL: message". This is the
@@ -89,6 +98,22 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors);
 
 void lesson_free(Lesson *lesson);
 void lesson_errors_free(LessonErrors *errors);
+
+/* Evaluates again every `=` answer of lesson against trace (a trace of
+ * the lesson's configuration with the command line's flags on top, so
+ * that the answers follow the sizes and the sentence on screen). Returns
+ * true; false with err set (STATUS_DATAERR, "FILE:LINE:COL: message",
+ * name naming the file) at the first answer that no longer evaluates. A
+ * quiz's answer text, shape and number are replaced; nothing else. */
+bool lesson_bind_answers(Lesson *lesson, const char *name, const struct Trace *trace, Error *err);
+
+/* Where the step's select: points in trace, at trace step index
+ * trace_step: *tensor gets the index of the tensor in that step's
+ * tensors, *offset the selected element's offset in it. False (and
+ * nothing set) when the step has no select: or it does not name a tensor
+ * the step shows (possible only with command-line flags that change the
+ * trace; the parser checked it against the lesson's own). */
+bool lesson_step_select(const LessonStep *step, const struct Trace *trace, int trace_step, int *tensor, size_t *offset);
 
 /* The lesson's step with id, or NULL when the lesson does not walk it. */
 const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);

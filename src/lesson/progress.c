@@ -51,14 +51,21 @@ static uint64_t fnv1a64(const char *s)
     return h;
 }
 
-void progress_key(const char *lesson_path, uint64_t content_hash, char *key, size_t size)
+void progress_key(const char *lesson_path, uint64_t walk_hash, char *key, size_t size)
 {
     if (key == NULL || size == 0)
         return;
-    char *absolute = realpath(lesson_path, NULL);
-    uint64_t path_hash = fnv1a64(absolute != NULL ? absolute : lesson_path);
-    free(absolute);
-    snprintf(key, size, "%016llx-%016llx", (unsigned long long)path_hash, (unsigned long long)content_hash);
+    /* the name: after the last '/' or ':', without ".lesson" */
+    const char *name = lesson_path;
+    for (const char *c = lesson_path; *c != '\0'; c++)
+        if (*c == '/' || *c == ':')
+            name = c + 1;
+    size_t len = strlen(name);
+    if (len > 7 && strcmp(name + len - 7, ".lesson") == 0)
+        len -= 7;
+    char bare[PATH_MAX];
+    snprintf(bare, sizeof bare, "%.*s", (int)(len < sizeof bare - 1 ? len : sizeof bare - 1), name);
+    snprintf(key, size, "%016llx-%016llx", (unsigned long long)fnv1a64(bare), (unsigned long long)walk_hash);
 }
 
 /* A key may name files: 1..PROGRESS_KEY_BYTES-1 characters of [A-Za-z0-9_-]
@@ -498,6 +505,37 @@ static void remove_stale_temporaries(const char *dir, const char *key)
     closedir(d);
 }
 
+/* Removes the progress files of the same lesson under an older walk:
+ * "<name hash>-<other walk hash>.progress" beside key's file, so editing a
+ * lesson's steps or quizzes leaves one file, not one per version. Called
+ * once the new file is in place, so a kill at any point leaves a whole
+ * progress file. Best effort: errors are ignored. */
+static void remove_superseded(const char *dir, const char *key)
+{
+    const char *dash = strchr(key, '-');
+    if (dash == NULL)
+        return;
+    size_t name_len = (size_t)(dash - key) + 1; /* "<name hash>-" */
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    char mine[PROGRESS_KEY_BYTES + 16];
+    snprintf(mine, sizeof mine, "%s%s", key, SUFFIX);
+    size_t mine_len = strlen(mine);
+    struct dirent *entry;
+    while ((entry = readdir(d)) != NULL) {
+        const char *name = entry->d_name;
+        if (strncmp(name, key, name_len) != 0 || strlen(name) != mine_len || strcmp(name, mine) == 0 ||
+            strcmp(name + mine_len - strlen(SUFFIX), SUFFIX) != 0)
+            continue;
+        char path[LIMIT_PATH_BYTES];
+        int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (n > 0 && (size_t)n < sizeof path)
+            (void)unlink(path);
+    }
+    closedir(d);
+}
+
 /* fsyncs the directory dir, so a rename in it survives a crash. File
  * systems that cannot sync a directory (EINVAL) are let be. */
 static bool sync_dir(const char *dir)
@@ -642,6 +680,7 @@ static bool save_file(const char *dir, const Progress *progress, bool merge, con
         *written = merged;
     if (!sync_dir(dir))
         return error_set(err, STATUS_FAILURE, "cannot save progress in %s: %s", dir, strerror(errno));
+    remove_superseded(dir, progress->lesson_key);
     return true;
 }
 

@@ -5,8 +5,9 @@
  * Each lesson's progress is one small text file, <key>.progress, in the
  * directory progress_dir names ($XDG_STATE_HOME/attn-trace, by default
  * ~/.local/state/attn-trace). The key (progress_key) joins a hash of the
- * lesson's path and the hash of its content, so editing a lesson starts it
- * afresh and two lessons never share a file.
+ * lesson's name and a hash of its walk (step ids and quizzes), so fixing a
+ * typo keeps the progress, the built-in lesson and lessons/article.lesson
+ * share one, and a save removes the file of the lesson's older walk.
  *
  * File format, version 1 (every line ends in '\n'; nothing else may appear):
  *
@@ -59,15 +60,17 @@ typedef struct Progress {
 } Progress;
 
 /* Writes into key (size bytes, NUL-terminated, cut to fit) the key of the
- * lesson at lesson_path whose file has FNV-1a 64 hash content_hash (see
- * Lesson.hash): "PPPPPPPPPPPPPPPP-CCCCCCCCCCCCCCCC", 16 lowercase hex digits
- * of the FNV-1a 64 hash of the lesson's absolute path (realpath of
- * lesson_path; lesson_path as given when that fails, for example for a file
- * that no longer exists), a '-', then 16 of content_hash. The key is 33
- * characters (34 bytes with the NUL) and a safe file name. The same file
- * reached by another relative path gives the same key; a moved or edited
- * lesson gives another. lesson_path must not be NULL. */
-void progress_key(const char *lesson_path, uint64_t content_hash, char *key, size_t size);
+ * lesson at lesson_path whose walk has hash walk_hash (Lesson.walk_hash:
+ * its step ids and each step's quizzes, not the file's bytes):
+ * "PPPPPPPPPPPPPPPP-CCCCCCCCCCCCCCCC", 16 lowercase hex digits of the
+ * FNV-1a 64 hash of the lesson's name (the last part of lesson_path,
+ * without ".lesson": "article" for lessons/article.lesson and for the
+ * built-in "builtin:lessons/article.lesson"), a '-', then 16 of walk_hash.
+ * The key is 33 characters (34 bytes with the NUL) and a safe file name.
+ * One lesson keeps one progress wherever its file is, and a typo fixed in
+ * its text keeps it; adding, removing or moving a step or a quiz gives
+ * another key. lesson_path must not be NULL. */
+void progress_key(const char *lesson_path, uint64_t walk_hash, char *key, size_t size);
 
 /* Writes into buf (size bytes) the directory progress is kept in:
  * $XDG_STATE_HOME/attn-trace, or $HOME/.local/state/attn-trace when

@@ -397,7 +397,8 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
     strbuf_puts(out, rule);
     if (n > 0 && n < PRINT_LINE_WIDTH)
         strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
-    strbuf_printf(out, "\n%s\n\n", step->title);
+    const LessonStep *own = opts->lesson != NULL ? lesson_find_step(opts->lesson, step->id) : NULL;
+    strbuf_printf(out, "\n%s\n\n", own != NULL && own->headline != NULL ? own->headline : step->title);
     strbuf_printf(out, "  %s\n\n", step->formula);
     if (step->torch[0] != '\0')
         strbuf_printf(out, "  PyTorch: %s\n\n", step->torch);
@@ -406,6 +407,11 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
     else
         put_wrapped(out, step->explanation, "  ", PRINT_LINE_WIDTH - 2);
     put_bpe_words(out, trace, step);
+    const LessonStep *ls = opts->lesson != NULL && opts->notes ? lesson_find_step(opts->lesson, step->id) : NULL;
+    if (ls != NULL && ls->notes != NULL) {
+        strbuf_puts(out, "\n  Presenter notes:\n");
+        print_lesson_text(out, ls->notes);
+    }
     for (int j = 0; j < step->n_tensors; j++) {
         const TraceTensor *tt = &step->tensors[j];
         char shape[64];
@@ -416,8 +422,9 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
 }
 
 /* The lesson's questions with their answers, for the end of a handout. */
-static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson, int only_step)
+static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson, const PrintOptions *opts)
 {
+    int only_step = opts->only_step;
     int number = 0;
     for (int k = 0; k < lesson->n_steps; k++) {
         const LessonStep *ls = &lesson->steps[k];
@@ -440,7 +447,14 @@ static void put_questions(StrBuf *out, const Trace *trace, const Lesson *lesson,
                 quiz_choice_label(quiz, c, label, sizeof label);
                 strbuf_printf(out, "       %s %s\n", label, quiz->choices[c]);
             }
-            strbuf_printf(out, "     Answer: %s\n", answer);
+            if (opts->no_answers) {
+                strbuf_puts(out, "     Answer: ______________________\n");
+                continue;
+            }
+            if (opts->notes && quiz->expr != NULL)
+                strbuf_printf(out, "     Answer: %s   (read from the trace: =%s)\n", answer, quiz->expr);
+            else
+                strbuf_printf(out, "     Answer: %s\n", answer);
             if (quiz->explain != NULL)
                 put_wrapped(out, quiz->explain, "     ", PRINT_LINE_WIDTH - 5);
         }
@@ -466,7 +480,7 @@ void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
                 continue;
             put_step_text(out, trace, index, k + 1, lesson->n_steps, lesson->steps[k].text, opts);
         }
-        put_questions(out, trace, lesson, opts->only_step);
+        put_questions(out, trace, lesson, opts);
         return;
     }
     for (int i = 0; i < trace->n_steps && !out->failed; i++)

@@ -26,6 +26,8 @@ typedef struct PrintOptions {
     int precision;        /* digits after the point; NUMFMT_DEFAULT_PRECISION by default */
     int only_step;        /* index of the one step to print, or -1 for all */
     const Lesson *lesson; /* the lesson walked (its steps, texts and quizzes), or NULL */
+    bool notes;           /* the teacher's copy: presenter notes, and each `=` answer's expression */
+    bool no_answers;      /* the student's handout: questions without answers or explanations */
 } PrintOptions;
 
 /* The walk-through as readable text: a header with the configuration, then
@@ -34,7 +36,7 @@ typedef struct PrintOptions {
  * large tensors summarized with "..." as PyTorch does). With a lesson, a
  * handout: the lesson's title, its steps in its order with its texts, and
  * at the end its questions with their answers (presenter notes are left
- * out). */
+ * out, unless opts->notes; opts->no_answers leaves the answers out). */
 void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts);
 
 /* One tensor as the text output shows it, each line starting with indent. */

@@ -201,7 +201,8 @@ static void compose_formula(const App *app, Frame *frame, int row)
     const char *formula = step->formula;
     if (app_tensors_hidden(app))
         formula = compose_formula_before(step->formula, redacted, sizeof redacted);
-    frame_put(frame, 1, 1, step->title, ROLE_TITLE, frame->cols - 2);
+    const LessonStep *ls = app->lesson != NULL ? lesson_find_step(app->lesson, step->id) : NULL;
+    put_cut(frame, 1, 1, ls != NULL && ls->headline != NULL ? ls->headline : step->title, ROLE_TITLE, frame->cols - 2);
     const char *gap = strstr(formula, "   ");
     int letters_row = row + 1;
     if ((int)utf8_width(formula) > frame->cols - 2) {
@@ -703,7 +704,9 @@ static void compose_footer(const App *app, Frame *frame)
     frame_fill(frame, row, 0, 1, frame->cols, ' ', ROLE_FOOTER);
     if (app->overlay == OVERLAY_QUIZ) { /* the quiz's keys: letters type, the others look around */
         bool settled = app->quiz[app->pos][app->quiz_index].status != QUIZ_OPEN;
-        const char *keys = settled ? "Enter continue  Esc close  arrows/Tab look"
+        const char *keys = settled ? frame->cols >= 80
+                                         ? "Enter continue  Esc close  Ctrl-T try it again  arrows/Tab look"
+                                         : "Enter continue  Esc close  ^T try again"
                            : frame->cols >= 80
                                ? "Enter check  Esc skip  Ctrl-R answer  arrows/PgUp/PgDn/Tab look  Ctrl-N/P head"
                                : "Enter check  Esc skip  ^R answer  arrows/Tab look";
@@ -1147,6 +1150,8 @@ static const char *text_overlay_text(const App *app)
         return app_lesson_step(app)->notes;
     if (app->overlay == OVERLAY_EXPLAIN)
         return app_explanation(app);
+    if (app->overlay == OVERLAY_INTRO)
+        return app->lesson->intro;
     return NULL;
 }
 
@@ -1190,6 +1195,7 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     }
     case OVERLAY_NOTES:
     case OVERLAY_EXPLAIN:
+    case OVERLAY_INTRO:
         n = frame_markup_lines(text_overlay_text(app), text_overlay_width(cols), app->options.ascii);
         break;
     case OVERLAY_RECAP:
@@ -1221,14 +1227,31 @@ static const char *quiz_example(const Quiz *quiz)
     return pick[2];
 }
 
-/* Appends a quiz's text to text: the question, choices (labelled a, b,
- * ...), what the last try said, and what Enter does once it is settled; a
- * line "> " stands for the answer being typed. The keys are on the
- * footer line. */
-static void quiz_text(const App *app, StrBuf *text)
+/* One state of the open quiz, as the pane shows it: what the last Enter
+ * said, where the quiz stands, and the last wrong answer typed. The pane
+ * is sized for the tallest of its states (quiz_rows_needed), so that it
+ * keeps its place while the learner answers. */
+typedef struct QuizLook {
+    QuizFeedback feedback;
+    QuizState state;
+    const char *last; /* FEEDBACK_WRONG, FEEDBACK_NOT_A_TOKEN: what was typed */
+} QuizLook;
+
+/* The open quiz's state now. */
+static QuizLook quiz_look_now(const App *app)
+{
+    QuizLook look = {app->quiz_feedback, app->quiz[app->pos][app->quiz_index], app->quiz_last};
+    return look;
+}
+
+/* Appends a quiz's text to text, as it looks in state look: the question,
+ * choices (labelled a, b, ...), what the last try said, and what Enter
+ * does once it is settled; a line "> " stands for the answer being
+ * typed. The keys are on the footer line. */
+static void quiz_text(const App *app, const QuizLook *look, StrBuf *text)
 {
     const Quiz *quiz = &app_lesson_step(app)->quizzes[app->quiz_index];
-    const QuizState *state = &app->quiz[app->pos][app->quiz_index];
+    const QuizState *state = &look->state;
     strbuf_printf(text, "%s\n", quiz->question);
     for (int c = 0; c < quiz->n_choices; c++) {
         char label[8];
@@ -1237,7 +1260,7 @@ static void quiz_text(const App *app, StrBuf *text)
     }
     char answer[128];
     quiz_answer_text(quiz, answer, sizeof answer);
-    switch (app->quiz_feedback) {
+    switch (look->feedback) {
     case FEEDBACK_NONE:
         if (quiz->kind == QUIZ_SHAPE || quiz->kind == QUIZ_NUMBER)
             strbuf_printf(text, "Type %s, such as %s, then Enter.\n", quiz->kind == QUIZ_SHAPE ? "a shape" : "a number",
@@ -1247,7 +1270,7 @@ static void quiz_text(const App *app, StrBuf *text)
                           quiz->kind == QUIZ_TOKEN ? "a word of the sentence" : "the label or the text of a choice");
         break;
     case FEEDBACK_WRONG: {
-        strbuf_printf(text, "Not quite: %s.", app->quiz_last);
+        strbuf_printf(text, "Not quite: %s.", look->last);
         int hint = state->tries - 1 < quiz->n_hints ? state->tries - 1 : quiz->n_hints - 1;
         if (hint >= 0)
             strbuf_printf(text, " Hint: %s", quiz->hints[hint]);
@@ -1262,7 +1285,7 @@ static void quiz_text(const App *app, StrBuf *text)
         break;
     case FEEDBACK_NOT_A_TOKEN: {
         const Config *cfg = &app->trace->config;
-        strbuf_printf(text, "\"%s\" is not a word of the sentence (", app->quiz_last);
+        strbuf_printf(text, "\"%s\" is not a word of the sentence (", look->last);
         for (size_t i = 0; i < cfg->n_tokens && i < 12; i++)
             strbuf_printf(text, "%s%s", i > 0 ? ", " : "", cfg->tokens[i]);
         strbuf_puts(text, cfg->n_tokens > 12 ? ", ...). Try again.\n" : "). Try again.\n");
@@ -1325,10 +1348,10 @@ static void place_quiz_cursor(const App *app, Frame *frame)
 /* The open quiz's text wrapped to width columns into out, the answer
  * line holding what was typed, a choice's later lines indented under its
  * text. Returns the lines. */
-static int quiz_wrapped(const App *app, int width, StrBuf *out)
+static int quiz_wrapped(const App *app, const QuizLook *look, int width, StrBuf *out)
 {
     StrBuf text = {0};
-    quiz_text(app, &text);
+    quiz_text(app, look, &text);
     int n = 0;
     for (const char *p = strbuf_text(&text); *p != '\0';) {
         const char *eol = strchr(p, '\n');
@@ -1357,12 +1380,52 @@ static int quiz_wrapped(const App *app, int width, StrBuf *out)
     return n;
 }
 
-int compose_quiz_rows(const App *app, int cols)
+/* The lines of the open quiz in state look, wrapped to width. */
+static int quiz_lines(const App *app, const QuizLook *look, int width)
 {
     StrBuf wrapped = {0};
-    int n = quiz_wrapped(app, cols - 4, &wrapped);
+    int n = quiz_wrapped(app, look, width, &wrapped);
     strbuf_free(&wrapped);
-    return n + 2;
+    return n;
+}
+
+/* The lines of the tallest state of the open quiz: the prompt, each hint
+ * after a wrong try, a word that is not a token, and the settled quiz
+ * (right or revealed, with its explanation), so that the pane keeps its
+ * height from the prompt to the feedback. A wrong answer is sized as the
+ * longer of the typed text and the last one. */
+static int quiz_rows_needed(const App *app, int width)
+{
+    const Quiz *quiz = &app_lesson_step(app)->quizzes[app->quiz_index];
+    QuizLook now = quiz_look_now(app);
+    int most = quiz_lines(app, &now, width);
+    const char *typed = strlen(app->quiz_input) > strlen(app->quiz_last) ? app->quiz_input : app->quiz_last;
+    QuizLook looks[] = {
+        {FEEDBACK_NONE, {QUIZ_OPEN, 0}, typed},
+        {FEEDBACK_WRONG, {QUIZ_OPEN, 1}, typed},
+        {FEEDBACK_RIGHT, {QUIZ_RIGHT, 1}, typed},
+        {FEEDBACK_SHOWN, {QUIZ_SHOWN, 0}, typed},
+        {quiz->kind == QUIZ_TOKEN ? FEEDBACK_NOT_A_TOKEN : FEEDBACK_NONE, {QUIZ_OPEN, 0}, typed},
+    };
+    for (size_t i = 0; i < sizeof looks / sizeof looks[0]; i++) {
+        for (int hint = 1; hint <= (looks[i].feedback == FEEDBACK_WRONG ? quiz->n_hints : 1); hint++) {
+            looks[i].state.tries = looks[i].feedback == FEEDBACK_WRONG ? hint : looks[i].state.tries;
+            int n = quiz_lines(app, &looks[i], width);
+            most = n > most ? n : most;
+        }
+    }
+    return most;
+}
+
+int compose_quiz_rows(const App *app, int cols)
+{
+    return quiz_rows_needed(app, cols - 4) + 2;
+}
+
+int compose_quiz_lines_now(const App *app, int cols)
+{
+    QuizLook now = quiz_look_now(app);
+    return quiz_lines(app, &now, cols - 4);
 }
 
 /* A quiz: a full-width pane at the bottom of the screen (view_layout
@@ -1377,7 +1440,8 @@ static void compose_quiz(const App *app, Frame *frame)
     char title[64];
     snprintf(title, sizeof title, "Question %d of %d", app->quiz_index + 1, ls->n_quizzes);
     StrBuf wrapped = {0};
-    int n = quiz_wrapped(app, frame->cols - 4, &wrapped);
+    QuizLook now = quiz_look_now(app);
+    int n = quiz_wrapped(app, &now, frame->cols - 4, &wrapped);
     if (n + 2 <= layout.quiz_rows) {
         BoxPlace place = {layout.quiz_top, 0, layout.quiz_rows, frame->cols};
         overlay_lines_at(app, frame, strbuf_text(&wrapped), title, 0, &place);
@@ -1441,6 +1505,12 @@ static void compose_overlay(const App *app, Frame *frame)
     case OVERLAY_EXPLAIN: {
         char title[160];
         snprintf(title, sizeof title, "%s (Esc closes)", app->trace->steps[app->step].title);
+        compose_text_overlay(app, frame, text_overlay_text(app), title);
+        break;
+    }
+    case OVERLAY_INTRO: {
+        char title[160];
+        snprintf(title, sizeof title, "%s (Space or Esc starts)", app->lesson->title);
         compose_text_overlay(app, frame, text_overlay_text(app), title);
         break;
     }

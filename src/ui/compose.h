@@ -32,7 +32,9 @@ void app_compose(const App *app, Frame *frame);
 bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int *window);
 
 /* Rows (its box included) the open quiz's pane wants on a screen cols
- * wide: its question, choices, feedback and answer line, wrapped. */
+ * wide: its question, choices, feedback and answer line, wrapped, in the
+ * tallest state the quiz can reach (so the pane keeps its height while
+ * the learner answers). */
 int compose_quiz_rows(const App *app, int cols);
 
 /* The formula as a "before" quiz shows it, into buf (size bytes): its
@@ -40,5 +42,9 @@ int compose_quiz_rows(const App *app, int cols);
  * N" (which says where the -inf entries go) is left out. Returns buf. The
  * tracer's formula line and --line-mode both use it. */
 const char *compose_formula_before(const char *formula, char *buf, size_t size);
+
+/* Lines of the open quiz's text as it is now, wrapped for a screen cols
+ * wide (no box): what a cramped pane must still show whole. */
+int compose_quiz_lines_now(const App *app, int cols);
 
 #endif

@@ -165,7 +165,8 @@ static void quiz_enter(App *app, const Quiz *quiz, QuizState *state)
 
 /* Handles a key while a quiz is open: typing edits the answer, Enter
  * checks it (or, once settled, closes), Ctrl-R shows the answer, Esc
- * skips. The keys that type nothing keep looking around the step: the
+ * skips, Ctrl-T on a settled quiz asks it again (its result is
+ * forgotten, and saved so). The keys that type nothing keep looking around the step: the
  * arrows, Page Up/Down, Home/End, Tab/Shift-Tab (returns false for them:
  * the step screen handles them); Ctrl-N and Ctrl-P change head. */
 static bool quiz_key(App *app, KeyCode key)
@@ -190,6 +191,11 @@ static bool quiz_key(App *app, KeyCode key)
         quiz_enter(app, quiz, state);
     } else if (key == KEY_CTRL('r') && !settled) {
         settle_quiz(app, state, QUIZ_SHOWN, FEEDBACK_SHOWN);
+    } else if (key == KEY_CTRL('t') && settled) { /* try it again: the quiz as new, its result forgotten */
+        *state = (QuizState){QUIZ_OPEN, 0};
+        app->quiz_feedback = FEEDBACK_NONE;
+        app->quiz_input[0] = app->quiz_last[0] = '\0';
+        app->progress_dirty = true;
     } else if (key == KEY_CODE_BACKSPACE && !settled) {
         while (len > 0 && ((unsigned char)app->quiz_input[len - 1] & 0xc0) == 0x80)
             len--; /* continuation bytes of the last character */
@@ -202,7 +208,7 @@ static bool quiz_key(App *app, KeyCode key)
         if (!settled && len + (size_t)n < sizeof app->quiz_input) {
             memcpy(app->quiz_input + len, utf8, (size_t)n + 1);
         }
-    } else if (key != KEY_CTRL('r') && key != KEY_CODE_BACKSPACE) {
+    } else if (key != KEY_CTRL('r') && key != KEY_CTRL('t') && key != KEY_CODE_BACKSPACE) {
         return false; /* a key that types nothing: the step screen's */
     }
     /* a quiz closed on its step: the next open "before" one follows */
@@ -223,6 +229,12 @@ static bool quiz_key(App *app, KeyCode key)
  * text. */
 static void text_overlay_key(App *app, Action action, int rows)
 {
+    if (app->overlay == OVERLAY_INTRO &&
+        (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_NEXT_STEP || action == ACTION_INSPECT ||
+         action == ACTION_HELP)) {
+        app_go(app, app->pos); /* the first step, and its "before" quiz if it has one */
+        return;
+    }
     if (action == ACTION_CLOSE || action == ACTION_QUIT || action == ACTION_HELP ||
         (app->overlay == OVERLAY_INSPECT && action == ACTION_INSPECT) ||
         (app->overlay == OVERLAY_RECAP && action == ACTION_NEXT_STEP)) {

@@ -47,6 +47,13 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
     for (int s = 0; s < trace->n_steps; s++) {
         const TraceStep *step = &trace->steps[s];
         app->focus[s] = step->main_tensor;
+        /* a lesson's select: picks the panel and the cell a step opens on */
+        int t_sel;
+        size_t at;
+        if (app->lesson != NULL && lesson_step_select(lesson_find_step(app->lesson, step->id), trace, s, &t_sel, &at)) {
+            app->focus[s] = t_sel;
+            app->cursor[s][t_sel] = at;
+        }
         for (int t = 0; t < step->n_tensors; t++) {
             const TraceTensor *tt = &step->tensors[t];
             const Tensor *x = tt->tensor;
@@ -75,6 +82,10 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
         }
     }
     app_go(app, 0);
+    if (app->lesson != NULL && app->lesson->intro != NULL) { /* the intro first; closing it opens the step */
+        app->overlay = OVERLAY_INTRO;
+        app->overlay_scroll = 0;
+    }
 }
 
 const LessonStep *app_lesson_step(const App *app)
@@ -562,11 +573,15 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     }
     if (app->overlay == OVERLAY_QUIZ) {
         /* the quiz takes a pane at the bottom, in place of the explanation
-         * (hidden until it closes); the panels keep the rows above, at
-         * least one when the pane wants more than there is */
+         * (hidden until it closes); the panels keep the rows above. When
+         * the pane wants more than there is, the panels keep one row (a
+         * before quiz's input stays in view) as long as the quiz's text
+         * as it is now still fits under the pane's title rule; else the
+         * pane takes them all, so that the feedback is never cut */
         int room = layout->status_row - top;
         int want = compose_quiz_rows(app, cols);
-        layout->quiz_rows = want < room - 1 ? want : want - 1 <= room - 1 ? want - 1 : room;
+        bool fits = compose_quiz_lines_now(app, cols) + 1 <= room - 1;
+        layout->quiz_rows = want < room ? want : room >= 2 && fits ? room - 1 : room;
         layout->quiz_top = layout->status_row - layout->quiz_rows;
         layout->explain_rows = 0;
         layout->explain_top = layout->quiz_top;

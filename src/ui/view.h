@@ -33,7 +33,8 @@ typedef enum Overlay {
     OVERLAY_NOTES,   /* the step's presenter notes */
     OVERLAY_EXPLAIN, /* the step's whole explanation */
     OVERLAY_RECAP,   /* the end of the walk: its shapes, where attention sits, the quiz score */
-    OVERLAY_HEADS    /* every head's weights side by side (headsview.h) */
+    OVERLAY_HEADS,   /* every head's weights side by side (headsview.h) */
+    OVERLAY_INTRO    /* a lesson's intro page, before its first step */
 } Overlay;
 
 /* Where a learner is with one quiz. */

@@ -146,11 +146,13 @@ static void use_lesson(const Lesson *lesson)
     Trace *trace = trace_build(&lesson->config, &err);
     FUZZ_CHECK(trace != NULL, "a good lesson's small trace failed: %s", err.message);
 
-    /* the handout */
-    StrBuf out = {0};
-    PrintOptions print = {lesson->precision, -1, lesson};
-    print_trace_text(&out, trace, &print);
-    strbuf_free(&out);
+    /* the handouts: the plain one, the teacher's copy, the student's */
+    for (int kind = 0; kind < 3; kind++) {
+        StrBuf out = {0};
+        PrintOptions print = {lesson->precision, -1, lesson, kind == 1, kind == 2};
+        print_trace_text(&out, trace, &print);
+        strbuf_free(&out);
+    }
 
     /* the tracer: every step, its quizzes shown with their answers, its
      * notes and its explanation, at 80x24 and at a narrow size */
