@@ -12,6 +12,14 @@
 #     1.2 x tensors + 16 MiB;
 #   - the frame times of `BIN --bench-frames` at 120x40 (median and p99 of
 #     the key-to-frame time over a walk through every step).
+#   - torch.nn.MultiheadAttention's time at the same size (it keeps nothing),
+#     and its ratio to attn-trace.
+# PyTorch runs on OpenBLAS when it can: $BENCH_BLAS_DIR, else Debian's
+# /usr/lib/x86_64-linux-gnu/openblas-pthread (libopenblas0-pthread), is put
+# first in LD_LIBRARY_PATH for it (a directory holding libblas.so.3; an
+# unpacked `apt-get download libopenblas0-pthread` works too, without
+# changing the system's BLAS); without one torch uses the reference BLAS,
+# about 10 to 30 times slower, and the BLAS column says so.
 # Prints a Markdown table. With BENCH_UPDATE=FILE it also puts the table,
 # with the machine it was measured on, between the lines
 # "<!-- bench:begin -->" and "<!-- bench:end -->" of FILE.
@@ -35,6 +43,8 @@ runs_for() {
     esac
 }
 
+BLAS_DIR=${BENCH_BLAS_DIR:-/usr/lib/x86_64-linux-gnu/openblas-pthread}
+[ -e "$BLAS_DIR/libblas.so.3" ] || BLAS_DIR=""
 torch_note=""
 if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
     torch_note="skipped: $PYTHON cannot import torch (Debian: apt-get install python3-torch libopenblas0-pthread)"
@@ -44,8 +54,8 @@ status=0
 table=$(mktemp "${TMPDIR:-/tmp}/attn-bench.XXXXXX") || exit 1
 trap 'rm -f "$table"' EXIT
 {
-    echo "| threads | s | attn-trace ms | PyTorch ms | ratio | GFLOP/s | peak RSS MiB | bound MiB | frame median ms | frame p99 ms |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| threads | s | attn-trace ms | PyTorch ms | ratio | nn.MultiheadAttention ms | ratio | GFLOP/s | peak RSS MiB | bound MiB | frame median ms | frame p99 ms |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } >"$table"
 blas="-"
 for t in $THREADS; do
@@ -77,20 +87,25 @@ for t in $THREADS; do
         fi
         theirs="skipped"
         ratio="-"
+        mha="skipped"
+        mha_ratio="-"
         if [ -z "$torch_note" ]; then
-            line=$(OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t MKL_NUM_THREADS=$t \
+            line=$(LD_LIBRARY_PATH="${BLAS_DIR:+$BLAS_DIR:}${LD_LIBRARY_PATH:-}" \
+                OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t MKL_NUM_THREADS=$t \
                 "$PYTHON" "$HERE/bench_torch.py" "$s" $D $H "$runs" "$t" 2>&1)
             theirs=$(echo "$line" | sed -n 's/^torch: median \([0-9.]*\) ms.*/\1/p')
             blas=$(echo "$line" | sed -n 's/.* blas=\([a-z]*\).*/\1/p')
+            mha=$(echo "$line" | sed -n 's/.* mha=\([0-9.]*\) ms.*/\1/p')
             if [ -n "$theirs" ]; then
                 ratio=$(awk -v a="$theirs" -v b="$ours" 'BEGIN { printf "%.2f", a / b }')
+                mha_ratio=$(awk -v a="${mha:-0}" -v b="$ours" 'BEGIN { printf "%.2f", a / b }')
             else
                 theirs="failed"
                 echo "bench: PyTorch failed at s=$s: $line" >&2
             fi
         fi
-        echo "| $t | $s | $ours | $theirs | $ratio | $gflops | $rss | $bound | $fmed | $fp99 |" >>"$table"
-        echo "bench: threads $t, s=$s: attn-trace $ours ms, PyTorch $theirs ms, ratio $ratio" >&2
+        echo "| $t | $s | $ours | $theirs | $ratio | $mha | $mha_ratio | $gflops | $rss | $bound | $fmed | $fp99 |" >>"$table"
+        echo "bench: threads $t, s=$s: attn-trace $ours ms, PyTorch $theirs ms (ratio $ratio), nn.MultiheadAttention $mha ms (ratio $mha_ratio)" >&2
     done
 done
 

@@ -285,6 +285,72 @@ START_TEST(test_numfmt_choose_one_scan)
 }
 END_TEST
 
+/* The width of the widest of n values in fmt's notation, each written
+ * out, and of 0 (the choosers size a column for 0 too, when the only
+ * values are NaN or infinite): the brute-force reference for the
+ * choosers below. */
+static int width_of_all(NumFormat fmt, const float *values, size_t n)
+{
+    char buf[NUMFMT_BUF];
+    int width = numfmt_write(&fmt, 0.0f, buf);
+    for (size_t i = 0; i < n; i++) {
+        int len = numfmt_write(&fmt, values[i], buf);
+        width = len > width ? len : width;
+    }
+    return width;
+}
+
+/* The largest finite |value| of values[0..n), in plain C (0 when none). */
+static float max_abs_plain(const float *values, size_t n)
+{
+    float max_abs = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(values[i]) && fabsf(values[i]) > max_abs)
+            max_abs = fabsf(values[i]);
+    return max_abs;
+}
+
+/* numfmt_choose_fixed_max and numfmt_choose_probability_max (one pass
+ * each, the cut-off search four doubles at a time with AVX2) against
+ * plain references: the two-pass choice, every value written out, and a
+ * scalar loop for the largest magnitude; weights near 0, 0.0005, 0.9995
+ * and 1 in any lane of arrays of every length around the vectors. */
+START_TEST(test_choose_max_one_pass)
+{
+    static const float kinds[] = {0.0f, 0.0004999f, 0.0005f, 0.00051f, 0.9994f, 0.9995f, 0.99951f,
+                                  1.0f, 0.5839f,    0.25f,   -0.5f,    1.5f,    NAN,     INFINITY,
+                                  2e6f, 1e-5f,      -3e-6f,  123.25f,  0.1f,    0.7f};
+    const size_t n_kinds = sizeof kinds / sizeof kinds[0];
+    uint32_t state = 777u;
+    float values[40];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 1 + (size_t)round % 40;
+        size_t base = (size_t)round / 40 % 8 + 8; /* mostly ordinary weights, so a cut-off one is rare */
+        for (size_t i = 0; i < n; i++) {
+            state = state * 1664525u + 1013904223u;
+            values[i] = kinds[(state >> 28) < 14 ? base : (state >> 8) % n_kinds];
+        }
+        float got_max = -1.0f, want_max = max_abs_plain(values, n);
+        NumFormat p = numfmt_choose_probability_max(values, n, &got_max);
+        NumFormat want_p = {NUM_PROBABILITY, NUMFMT_PROBABILITY_DIGITS, 1};
+        want_p.width = width_of_all(want_p, values, n);
+        ck_assert_msg(p.notation == NUM_PROBABILITY && p.width == want_p.width,
+                      "round %d (%zu values): probability width %d, every value written out: %d", round, n, p.width,
+                      want_p.width);
+        ck_assert_msg(got_max == want_max, "round %d: max_abs %g, the loop %g", round, got_max, want_max);
+        NumFormat f = numfmt_choose_fixed_max(values, n, 4, &got_max), want_f = choose_two_passes(values, n, 4);
+        if (want_f.notation == NUM_SCIENTIFIC && !(want_max >= NUMFMT_FIXED_LIMIT)) {
+            want_f.notation = NUM_FIXED;
+            want_f.width = width_of_all(want_f, values, n);
+        }
+        ck_assert_msg(f.notation == want_f.notation && f.width == want_f.width,
+                      "round %d (%zu values): fixed notation %d width %d, want %d width %d", round, n, f.notation,
+                      f.width, want_f.notation, want_f.width);
+        ck_assert_msg(got_max == want_max, "round %d: fixed max_abs %g, the loop %g", round, got_max, want_max);
+    }
+}
+END_TEST
+
 Suite *floatfmt_suite(void)
 {
     Suite *s = suite_create("floatfmt");
@@ -293,6 +359,7 @@ Suite *floatfmt_suite(void)
     tcase_add_test(tc, test_edge_cases_exact_text);
     tcase_add_test(tc, test_dense_sample_reads_back);
     tcase_add_test(tc, test_numfmt_choose_one_scan);
+    tcase_add_test(tc, test_choose_max_one_pass);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -62,6 +62,33 @@ START_TEST(test_new_and_shape)
 }
 END_TEST
 
+/* A large tensor freed and made again reuses its mapping (tensor.c's
+ * cache) and still comes back all zeros; a different length after it
+ * works too and is zero as well. */
+START_TEST(test_reused_mapping_is_zeroed)
+{
+    const size_t rows = 1024, cols = 2048; /* 8 MiB: a mapping of its own */
+    Error err = {0};
+    Tensor *t = tensor_new2(rows, cols, &err);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_ne(t->mapped_bytes, 0);
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = (float)i + 1.0f;
+    tensor_free(t);
+    for (int round = 0; round < 3; round++) {
+        Tensor *u = tensor_new2(rows + (size_t)round * 512, cols, &err);
+        ck_assert_ptr_nonnull(u);
+        size_t nonzero = 0;
+        for (size_t i = 0; i < u->size; i++)
+            nonzero += u->data[i] != 0.0f;
+        ck_assert_msg(nonzero == 0, "round %d: %zu of %zu values not zero", round, nonzero, u->size);
+        for (size_t i = 0; i < u->size; i++)
+            u->data[i] = -1.0f;
+        tensor_free(u);
+    }
+}
+END_TEST
+
 START_TEST(test_new_rejects_bad_shapes)
 {
     Error err;
@@ -296,6 +323,7 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, test_causal_masks);
     tcase_add_test(tc, test_concat_heads_is_permute_then_reshape);
     tcase_add_test(tc, test_gather_rows_and_row);
+    tcase_add_test(tc, test_reused_mapping_is_zeroed);
     suite_add_tcase(s, tc);
     return s;
 }

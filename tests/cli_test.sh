@@ -580,13 +580,16 @@ else
 fi
 
 run --bench 3 --tokens 20 --d-model 32 --heads 4
-if expect_ok "--bench 3" && [ "$(wc -l <"$OUT")" -eq 19 ] &&
+kept=$(sed -n 's/^bench: kept \([0-9]*\) tensors, [0-9.]* MiB (copies kept twice: [0-9.]* MiB); peak RSS [0-9.]* MiB, [0-9.]*x the kept bytes$/\1/p' "$OUT")
+if expect_ok "--bench 3" && [ -n "$kept" ] && [ "$(grep -c '^bench: kept   ' "$OUT")" -eq "$kept" ] &&
+    [ "$(wc -l <"$OUT")" -eq $((20 + kept)) ] &&
+    grep -Eq '^bench: kept   multi_head .* MiB   sentence_embed   \(the same values as single_head sentence_embed\)$' "$OUT" &&
     grep -Eq '^bench: trace median [0-9]+\.[0-9]+ ms over 3 runs \(s=20 d=32 h=4\)$' "$OUT" &&
     grep -Eq '^bench: kernels exact \((avx2|portable C)\), [0-9]+ threads?; [0-9.]+ GFLOP, [0-9.]+ GFLOP/s; .*peak RSS [0-9.]+ MiB for [0-9.]+ MiB of tensors$' "$OUT" &&
     grep -Eq '^  step  1 tokenize +[0-9]+\.[0-9]+ ms$' "$OUT" && grep -Eq "^  step $N_STEPS $LAST_STEP +[0-9]+\\.[0-9]+ ms\$" "$OUT"; then
-    ok "--bench 3: the median line, the kernels line and one line per step"
+    ok "--bench 3: the median line, the kernels line, one line per step and per kept tensor, the sum"
 else
-    not_ok "--bench 3: the median line, the kernels line and one line per step" "$(show "$OUT")"
+    not_ok "--bench 3: the median line, the kernels line, one line per step and per kept tensor, the sum" "$(show "$OUT")"
 fi
 
 run --bench 2 --tokens 8 --d-model 16 --heads 2 --kernels fast --threads 2

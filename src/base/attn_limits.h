@@ -204,6 +204,12 @@
  * weights is then 24 page faults, not 12,288). */
 #define TENSOR_MAP_MIN_BYTES ((size_t)4 << 20)
 #define TENSOR_MAP_ALIGN ((size_t)2 << 20)
+/* Freed tensor mappings tensor.c keeps for the next tensors of the same
+ * length (a trace built again: --bench's runs, a recomputed trace), at
+ * most this many and this many bytes: reusing them skips the kernel's
+ * zeroing of fresh pages. */
+#define TENSOR_CACHE_SLOTS 64
+#define TENSOR_CACHE_MAX_BYTES ((size_t)1 << 30)
 
 /* The most tensors a Trace owns (the article's walk keeps 32). */
 #define TRACE_MAX_VALUES 64

@@ -109,6 +109,48 @@ __attribute__((target("avx2"))) static void scan_avx2(const float *values, size_
 #define NUMFMT_X86 0
 #endif
 
+/* True when some value v of values[0..n) is a weight that would round to
+ * 0 or 1 without being it: 0 < v < low or high <= v < 1, compared as
+ * doubles. Stops at the first. */
+static bool cut_off_portable(const float *values, size_t n, double low, double high)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)values[i];
+        if ((v > 0.0 && v < low) || (v < 1.0 && v >= high))
+            return true;
+    }
+    return false;
+}
+
+#if NUMFMT_X86
+/* cut_off_portable four values at a time, widened to doubles as it does,
+ * so the comparisons are the same (NaN compares false in both). */
+__attribute__((target("avx2"))) static bool cut_off_avx2(const float *values, size_t n, double low, double high)
+{
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    const __m256d lo = _mm256_set1_pd(low), hi = _mm256_set1_pd(high);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(values + i));
+        __m256d tiny = _mm256_and_pd(_mm256_cmp_pd(v, zero, _CMP_GT_OQ), _mm256_cmp_pd(v, lo, _CMP_LT_OQ));
+        __m256d near_one = _mm256_and_pd(_mm256_cmp_pd(v, one, _CMP_LT_OQ), _mm256_cmp_pd(v, hi, _CMP_GE_OQ));
+        if (_mm256_movemask_pd(_mm256_or_pd(tiny, near_one)) != 0)
+            return true;
+    }
+    return cut_off_portable(values + i, n - i, low, high);
+}
+#endif
+
+/* cut_off_portable, with AVX2 when the CPU has it. */
+static bool has_cut_off(const float *values, size_t n, double low, double high)
+{
+#if NUMFMT_X86
+    if (__builtin_cpu_supports("avx2"))
+        return cut_off_avx2(values, n, low, high);
+#endif
+    return cut_off_portable(values, n, low, high);
+}
+
 /* The scan of values[0..n): AVX2 when the CPU has it. */
 static void scan_values(const float *values, size_t n, ValueScan *scan)
 {
@@ -143,41 +185,38 @@ static int widest_of(const NumFormat *format, const ValueScan *scan, const float
     return fmt.width;
 }
 
-/* widest_of, scanning the values first. */
-static int widest(const NumFormat *format, const float *values, size_t n)
-{
-    ValueScan scan;
-    scan_values(values, n, &scan);
-    return widest_of(format, &scan, values, n);
-}
-
-NumFormat numfmt_choose(const float *values, size_t n, int precision)
+/* numfmt_choose from a scan of the values already made. */
+static NumFormat choose_from(const ValueScan *scan, const float *values, size_t n, int precision)
 {
     NumFormat fmt = {NUM_INTEGER, precision, 1};
     if (fmt.precision < 0)
         fmt.precision = 0;
     if (fmt.precision > NUMFMT_MAX_PRECISION)
         fmt.precision = NUMFMT_MAX_PRECISION;
-
-    /* pass 1: are all finite values whole, what range do the non-zero
-     * finite magnitudes cover, which are the extremes, and is anything
-     * not finite? (one scan, scan_values) */
-    ValueScan scan;
-    scan_values(values, n, &scan);
-    const double min_abs = scan.min_abs, max_abs = scan.max_abs;
-    /* pass 2: the notation, by PyTorch's rule: a wide span or a huge value
-     * needs scientific notation, whole numbers or not; tiny values too,
-     * unless every value is whole */
+    const double min_abs = scan->min_abs, max_abs = scan->max_abs;
+    /* the notation, by PyTorch's rule: a wide span or a huge value needs
+     * scientific notation, whole numbers or not; tiny values too, unless
+     * every value is whole */
     bool wide = max_abs > 0.0 && (max_abs / min_abs > 1000.0 || max_abs > 1e8);
-    if (wide || (!scan.all_whole && max_abs > 0.0 && min_abs < 1e-4))
+    if (wide || (!scan->all_whole && max_abs > 0.0 && min_abs < 1e-4))
         fmt.notation = NUM_SCIENTIFIC;
-    else if (scan.all_whole)
+    else if (scan->all_whole)
         fmt.notation = NUM_INTEGER;
     else
         fmt.notation = NUM_FIXED;
-    /* pass 3: the widest value */
-    fmt.width = widest_of(&fmt, &scan, values, n);
+    /* the widest value */
+    fmt.width = widest_of(&fmt, scan, values, n);
     return fmt;
+}
+
+NumFormat numfmt_choose(const float *values, size_t n, int precision)
+{
+    /* one pass over the values: are all finite values whole, what range do
+     * the non-zero finite magnitudes cover, which are the extremes, and is
+     * anything not finite? */
+    ValueScan scan;
+    scan_values(values, n, &scan);
+    return choose_from(&scan, values, n, precision);
 }
 
 NumFormat numfmt_choose_integer(const float *values, size_t n)
@@ -192,33 +231,45 @@ NumFormat numfmt_choose_integer(const float *values, size_t n)
     return fmt;
 }
 
+NumFormat numfmt_choose_fixed_max(const float *values, size_t n, int precision, float *max_abs)
+{
+    ValueScan scan;
+    scan_values(values, n, &scan); /* the one pass over the values */
+    if (max_abs != NULL)
+        *max_abs = scan.max_abs;
+    NumFormat fmt = choose_from(&scan, values, n, precision);
+    /* fixed notation instead of scientific when every finite magnitude
+     * stays below NUMFMT_FIXED_LIMIT: the scan's largest says so */
+    if (fmt.notation != NUM_SCIENTIFIC || scan.max_abs >= NUMFMT_FIXED_LIMIT)
+        return fmt;
+    fmt.notation = NUM_FIXED;
+    fmt.width = widest_of(&fmt, &scan, values, n);
+    return fmt;
+}
+
 NumFormat numfmt_choose_fixed(const float *values, size_t n, int precision)
 {
-    NumFormat fmt = numfmt_choose(values, n, precision);
-    if (fmt.notation != NUM_SCIENTIFIC)
-        return fmt;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(values[i]) && fabsf(values[i]) >= NUMFMT_FIXED_LIMIT)
-            return fmt; /* too large to stay short in fixed notation */
-    fmt.notation = NUM_FIXED;
-    fmt.width = widest(&fmt, values, n);
+    return numfmt_choose_fixed_max(values, n, precision, NULL);
+}
+
+NumFormat numfmt_choose_probability_max(const float *values, size_t n, float *max_abs)
+{
+    NumFormat fmt = {NUM_PROBABILITY, NUMFMT_PROBABILITY_DIGITS, 1};
+    ValueScan scan;
+    scan_values(values, n, &scan);
+    if (max_abs != NULL)
+        *max_abs = scan.max_abs;
+    fmt.width = widest_of(&fmt, &scan, values, n);
+    /* "<0.001" and ">0.999" are a column wider than "0.584" */
+    double unit = pow(10.0, -fmt.precision);
+    if (has_cut_off(values, n, unit / 2, 1.0 - unit / 2))
+        fmt.width = fmt.width > fmt.precision + 3 ? fmt.width : fmt.precision + 3;
     return fmt;
 }
 
 NumFormat numfmt_choose_probability(const float *values, size_t n)
 {
-    NumFormat fmt = {NUM_PROBABILITY, NUMFMT_PROBABILITY_DIGITS, 1};
-    fmt.width = widest(&fmt, values, n);
-    /* "<0.001" and ">0.999" are a column wider than "0.584" */
-    double unit = pow(10.0, -fmt.precision);
-    for (size_t i = 0; i < n; i++) {
-        double v = (double)values[i];
-        if ((v > 0.0 && v < unit / 2) || (v < 1.0 && v >= 1.0 - unit / 2)) {
-            fmt.width = fmt.width > fmt.precision + 3 ? fmt.width : fmt.precision + 3;
-            break;
-        }
-    }
-    return fmt;
+    return numfmt_choose_probability_max(values, n, NULL);
 }
 
 /* A probability with `digits` decimals into buf (NUMFMT_BUF bytes): a

@@ -56,6 +56,12 @@ NumFormat numfmt_choose_integer(const float *values, size_t n);
 NumFormat numfmt_choose_fixed(const float *values, size_t n, int precision);
 NumFormat numfmt_choose_probability(const float *values, size_t n);
 
+/* The same choices, with the largest finite magnitude among the n values
+ * (0 when there is none) written to *max_abs (when not NULL), found in the
+ * same pass over them: one read of the tensor instead of two. */
+NumFormat numfmt_choose_fixed_max(const float *values, size_t n, int precision, float *max_abs);
+NumFormat numfmt_choose_probability_max(const float *values, size_t n, float *max_abs);
+
 /* Writes value in fmt's notation, unpadded, into buf (NUMFMT_BUF bytes).
  * Infinities are "inf"/"-inf" and NaN "nan". Returns the length. */
 int numfmt_write(const NumFormat *fmt, float value, char *buf);

@@ -4,6 +4,7 @@
 #include "bench.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "kernels.h"
@@ -50,6 +51,70 @@ unsigned long long bench_peak_rss(void)
     return (unsigned long long)usage.ru_maxrss * 1024ull; /* Linux reports KiB */
 }
 
+/* The index of the first tensor kept before owned[i] in trace that holds
+ * the same values in the same shape (a copy kept twice), or -1. */
+static int kept_copy_of(const Trace *trace, int i)
+{
+    const Tensor *t = trace->owned[i].tensor;
+    for (int j = 0; j < i; j++) {
+        const Tensor *u = trace->owned[j].tensor;
+        if (tensor_same_shape(t, u) && memcmp(t->data, u->data, t->size * sizeof *t->data) == 0)
+            return j;
+    }
+    return -1;
+}
+
+/* Writes what trace keeps to out, one line a tensor (its part, name,
+ * shape and bytes, and the earlier tensor it copies, if it does), then
+ * the sum beside the peak resident memory so far:
+ *
+ *   bench: kept   multi_head   [12, 512, 512]         12.000 MiB   scores
+ *   bench: kept 33 tensors, 70.1 MiB (copies kept twice: 0 bytes); peak RSS 71.2 MiB, 1.02x the kept bytes */
+static void bench_kept(const Trace *trace, StrBuf *out)
+{
+    const double mib = 1024.0 * 1024.0;
+    unsigned long long total = 0, twice = 0;
+    for (int i = 0; i < trace->n_owned; i++) {
+        const TraceValue *v = &trace->owned[i];
+        char shape[64];
+        unsigned long long bytes = (unsigned long long)v->tensor->size * sizeof(float);
+        int copy = kept_copy_of(trace, i);
+        total += bytes;
+        twice += copy >= 0 ? bytes : 0;
+        strbuf_printf(out, "bench: kept   %-12s %-18s %10.3f MiB   %s", trace_part_name(v->part),
+                      tensor_shape_str(v->tensor, shape, sizeof shape), (double)bytes / mib, v->name);
+        if (copy >= 0)
+            strbuf_printf(out, "   (the same values as %s %s)", trace_part_name(trace->owned[copy].part),
+                          trace->owned[copy].name);
+        strbuf_printf(out, "\n");
+    }
+    double rss = (double)bench_peak_rss();
+    strbuf_printf(out,
+                  "bench: kept %d tensors, %.1f MiB (copies kept twice: %.1f MiB); peak RSS %.1f MiB, %.3fx the kept "
+                  "bytes\n",
+                  trace->n_owned, (double)total / mib, (double)twice / mib, rss / mib,
+                  total > 0 ? rss / (double)total : 0.0);
+}
+
+/* Builds cfg's trace `runs` times, writing run r's total into total[r]
+ * and step i's time into step[i * runs + r]. False with err as
+ * trace_build_weights. */
+static bool bench_runs(const Config *cfg, const struct Weights *weights, int runs, int n_steps, double *total,
+                       double *step, Error *err)
+{
+    for (int r = 0; r < runs; r++) {
+        Trace *trace = trace_build_weights(cfg, weights, err);
+        if (trace == NULL)
+            return false;
+        for (int i = 0; i < n_steps; i++) {
+            step[(size_t)i * (size_t)runs + (size_t)r] = trace->step_ms[i];
+            total[r] += trace->step_ms[i];
+        }
+        trace_free(trace);
+    }
+    return true;
+}
+
 bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, StrBuf *out, Error *err)
 {
     Trace *trace = trace_build_weights(cfg, weights, err); /* the warm-up */
@@ -62,45 +127,34 @@ bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, Str
     const char *kernels = trace->fast_kernels ? "fast" : trace->exact_kernels ? "exact" : "reference";
     const char *isa = trace->fast_kernels ? kernels_isa() : trace->exact_kernels ? kernels_exact_isa() : "in order";
     const int threads = trace->threads;
+    StrBuf kept = {0}; /* what the warm-up kept, while it is there */
+    bench_kept(trace, &kept);
     trace_free(trace);
 
     double *total = calloc((size_t)runs, sizeof *total);
     double *step = calloc((size_t)runs * (size_t)n_steps, sizeof *step);
-    if (total == NULL || step == NULL) {
-        free(total);
-        free(step);
-        return error_oom(err, "the benchmark's samples");
-    }
-    for (int r = 0; r < runs; r++) {
-        trace = trace_build_weights(cfg, weights, err);
-        if (trace == NULL) {
-            free(total);
-            free(step);
-            return false;
-        }
+    bool ok = total != NULL && step != NULL ? bench_runs(cfg, weights, runs, n_steps, total, step, err)
+                                            : error_oom(err, "the benchmark's samples");
+    if (ok) {
+        BenchStats all = bench_stats(total, (size_t)runs);
+        double flops = bench_trace_flops(cfg);
+        double mib = 1024.0 * 1024.0;
+        strbuf_printf(out, "bench: trace median %.2f ms over %d runs (s=%zu d=%zu h=%zu)\n", all.median, runs,
+                      cfg->n_tokens, cfg->d_model, cfg->heads);
+        strbuf_printf(out,
+                      "bench: kernels %s (%s), %d thread%s; %.3f GFLOP, %.1f GFLOP/s; min %.2f ms, max %.2f ms; "
+                      "peak RSS %.1f MiB for %.1f MiB of tensors\n",
+                      kernels, isa, threads, threads == 1 ? "" : "s", flops / 1e9,
+                      all.median > 0 ? flops / (all.median * 1e6) : 0.0, all.min, all.max,
+                      (double)bench_peak_rss() / mib, (double)trace_bytes(cfg) / mib);
         for (int i = 0; i < n_steps; i++) {
-            step[(size_t)i * (size_t)runs + (size_t)r] = trace->step_ms[i];
-            total[r] += trace->step_ms[i];
+            BenchStats s = bench_stats(step + (size_t)i * (size_t)runs, (size_t)runs);
+            strbuf_printf(out, "  step %2d %-16s %9.3f ms\n", i + 1, ids[i], s.median);
         }
-        trace_free(trace);
+        strbuf_printf(out, "%s", strbuf_text(&kept));
     }
-
-    BenchStats all = bench_stats(total, (size_t)runs);
-    double flops = bench_trace_flops(cfg);
-    double mib = 1024.0 * 1024.0;
-    strbuf_printf(out, "bench: trace median %.2f ms over %d runs (s=%zu d=%zu h=%zu)\n", all.median, runs,
-                  cfg->n_tokens, cfg->d_model, cfg->heads);
-    strbuf_printf(out,
-                  "bench: kernels %s (%s), %d thread%s; %.3f GFLOP, %.1f GFLOP/s; min %.2f ms, max %.2f ms; "
-                  "peak RSS %.1f MiB for %.1f MiB of tensors\n",
-                  kernels, isa, threads, threads == 1 ? "" : "s", flops / 1e9,
-                  all.median > 0 ? flops / (all.median * 1e6) : 0.0, all.min, all.max, (double)bench_peak_rss() / mib,
-                  (double)trace_bytes(cfg) / mib);
-    for (int i = 0; i < n_steps; i++) {
-        BenchStats s = bench_stats(step + (size_t)i * (size_t)runs, (size_t)runs);
-        strbuf_printf(out, "  step %2d %-16s %9.3f ms\n", i + 1, ids[i], s.median);
-    }
+    strbuf_free(&kept);
     free(total);
     free(step);
-    return true;
+    return ok;
 }

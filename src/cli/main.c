@@ -449,6 +449,15 @@ static void bench_frames_report(const App *app, const Options *opts, Replay *rep
                   "bench-frames: %dx%d, %ld frames, median %.3f ms, p99 %.3f ms, max %.3f ms (s=%zu d=%zu h=%zu)\n",
                   opts->screen_cols, opts->screen_rows, n, all.median, all.p99, all.max, trace->config.n_tokens,
                   trace->config.d_model, trace->config.heads);
+    double trace_ms = 0.0; /* the trace as the tracer got it: the sum of its steps */
+    for (int step = 0; step < trace->n_steps; step++)
+        trace_ms += trace->step_ms[step];
+    double open_ms = trace_ms + app->init_ms + (n > 0 ? replay->frame_ms[0] : 0.0);
+    strbuf_printf(text,
+                  "bench-frames: opened %.1f ms after the start of the trace: the trace %.1f ms, app_init %.1f ms, "
+                  "the first frame %.1f ms; %.3fx the trace\n",
+                  open_ms, trace_ms, app->init_ms, n > 0 ? replay->frame_ms[0] : 0.0,
+                  trace_ms > 0.0 ? open_ms / trace_ms : 0.0);
     for (int step = 0; step < trace->n_steps; step++) {
         size_t count = 0;
         for (long i = 0; i < n; i++)

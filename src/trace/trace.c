@@ -801,14 +801,15 @@ static bool build_mh_project(TraceBuild *b, Error *err)
     return true;
 }
 
-/* 'hse,hek->hsk' with the keys transposed (kept unshown as keysᵀ), then
- * scaled by √d_k. */
+/* 'hse,hek->hsk' with the keys transposed (keysᵀ, freed once the scores
+ * are made: the derivation reads the keys themselves), then scaled by
+ * √d_k. */
 static bool build_mh_scores(TraceBuild *b, Error *err)
 {
     const Config *cfg = b->cfg;
     const size_t S = cfg->n_tokens, H = cfg->heads, E = config_d_k(cfg);
     const Tensor *keys = value(b, "keys");
-    Tensor *keys_t = put(b, "keysᵀ", tensor_new3(H, E, S, err), err);
+    Tensor *keys_t = tensor_new3(H, E, S, err);
     if (keys_t == NULL)
         return false;
     for (size_t h = 0; h < H; h++)
@@ -817,6 +818,7 @@ static bool build_mh_scores(TraceBuild *b, Error *err)
                 keys_t->data[(h * E + e) * S + s] = keys->data[(h * S + s) * E + e];
     const Tensor *ops[2] = {value(b, "queries"), keys_t};
     Tensor *scores = put(b, "scores", trace_einsum(b->trace, "hse,hek->hsk", ops, err), err);
+    tensor_free(keys_t);
     if (scores == NULL)
         return false;
     scale_scores(b, "scores", scores, (float)sqrt((double)E));

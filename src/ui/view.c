@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "frame.h"
 
@@ -15,18 +16,40 @@
  * Set-up
  * ---------------------------------------------------------------------- */
 
-NumFormat view_choose_format(const TraceTensor *tt, int precision)
+/* view_choose_format, with the largest finite |value| of the tensor in
+ * *max_abs, from the same pass over its values where the format has one. */
+static NumFormat choose_format_max(const TraceTensor *tt, int precision, float *max_abs)
 {
     const Tensor *x = tt->tensor;
-    if (tt->is_integer)
+    if (tt->is_integer) { /* token ids: a few thousand values at most */
+        *max_abs = 0.0f;
+        for (size_t i = 0; i < x->size; i++)
+            if (isfinite(x->data[i]) && fabsf(x->data[i]) > *max_abs)
+                *max_abs = fabsf(x->data[i]);
         return numfmt_choose_integer(x->data, x->size);
+    }
     if (tt->is_output && tt->how.op == OP_SOFTMAX)
-        return numfmt_choose_probability(x->data, x->size);
-    return numfmt_choose_fixed(x->data, x->size, precision);
+        return numfmt_choose_probability_max(x->data, x->size, max_abs);
+    return numfmt_choose_fixed_max(x->data, x->size, precision, max_abs);
+}
+
+NumFormat view_choose_format(const TraceTensor *tt, int precision)
+{
+    float max_abs;
+    return choose_format_max(tt, precision, &max_abs);
+}
+
+/* A monotonic clock in milliseconds. */
+static double view_clock_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
 }
 
 void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options)
 {
+    double start = view_clock_ms();
     memset(app, 0, sizeof *app);
     app->trace = trace;
     app->lesson = lesson;
@@ -73,12 +96,7 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
                 app->max_abs[s][t] = app->max_abs[s0][t0];
                 continue;
             }
-            app->formats.of[s][t] = view_choose_format(tt, options->precision);
-            float max_abs = 0.0f;
-            for (size_t i = 0; i < x->size; i++)
-                if (isfinite(x->data[i]) && fabsf(x->data[i]) > max_abs)
-                    max_abs = fabsf(x->data[i]);
-            app->max_abs[s][t] = max_abs;
+            app->formats.of[s][t] = choose_format_max(tt, options->precision, &app->max_abs[s][t]);
         }
     }
     app_go(app, 0);
@@ -86,6 +104,7 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
         app->overlay = OVERLAY_INTRO;
         app->overlay_scroll = 0;
     }
+    app->init_ms = view_clock_ms() - start;
 }
 
 const LessonStep *app_lesson_step(const App *app)

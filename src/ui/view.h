@@ -115,6 +115,7 @@ struct App {
                                                                    app_handle_key clamps it to the text */
     ExplainFormats formats;                                 /* per tensor, computed once */
     float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* largest finite |value|, for heat */
+    double init_ms;                                         /* the time app_init took (--bench-frames says it) */
 };
 
 /* The number format a tensor's panel uses, chosen by what the tensor is and
