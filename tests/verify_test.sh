@@ -116,15 +116,15 @@ verifies lesson-conventions "$EXACT" "$LESSONS/conventions.lesson"
 # went through one, so only the embeddings and ln_1's weights are exact.
 GPT2="$HERE/fixtures/gpt2"
 IDS="5 17 3 60 42"
-verifies model0 "verify: 24 tensors equal to attn-trace's, 21 bit for bit, 3 after a GELU within rtol 1e-05, atol 1e-05" \
+verifies model0 "verify: 28 tensors equal to attn-trace's, 25 bit for bit, 3 after a GELU within rtol 1e-05, atol 1e-05" \
     --model "$GPT2/d32_h4_l3_f32_prefix" --token-ids "$IDS" --layer 0
-verifies model-bf16 "verify: 24 tensors equal to attn-trace's, 7 bit for bit, 17 after a GELU within rtol 1e-05, atol 1e-05" \
+verifies model-bf16 "verify: 28 tensors equal to attn-trace's, 11 bit for bit, 17 after a GELU within rtol 1e-05, atol 1e-05" \
     --model "$GPT2/d32_h4_l3_bf16" --token-ids "$IDS" --layer 1
-verifies model-f16 "verify: 24 tensors equal to attn-trace's, 7 bit for bit, 17 after a GELU within rtol 1e-05, atol 1e-05" \
+verifies model-f16 "verify: 28 tensors equal to attn-trace's, 11 bit for bit, 17 after a GELU within rtol 1e-05, atol 1e-05" \
     --model "$GPT2/d48_h3_l2_f16" --token-ids "$IDS" --layer 1
 verifies model-step "verify: 2 tensors equal to attn-trace's, bit for bit" \
     --model "$GPT2/d16_h2_l2_f32" --token-ids "$IDS" --layer 0 --step gpt2_softmax
-verifies model-prefix "verify: 24 tensors equal to attn-trace's, 21 bit for bit, 3 after a GELU within rtol 1e-05, atol 1e-05" \
+verifies model-prefix "verify: 28 tensors equal to attn-trace's, 25 bit for bit, 3 after a GELU within rtol 1e-05, atol 1e-05" \
     --model "$GPT2/d16_h2_l2_f16_prefix" --token-ids "$IDS" --layer 0
 
 # --weights: some files given, the others drawn as usual.

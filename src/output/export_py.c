@@ -215,6 +215,8 @@ static const char *const MODEL_CODE[] = {
     "    return {\"token_ids\": ids, \"token_embed\": token_embed, \"position_embed\": position_embed,\n",
     "            \"embed_sum\": embed_sum, \"block_input\": block_input, \"ln_1\": ln_1,\n",
     "            \"ln_1.weight\": w[b + \"ln_1.weight\"], \"ln_1.bias\": w[b + \"ln_1.bias\"],\n",
+    "            \"c_attn.weight\": w[b + \"attn.c_attn.weight\"], \"c_attn.bias\": w[b + \"attn.c_attn.bias\"],\n",
+    "            \"c_proj.weight\": w[b + \"attn.c_proj.weight\"], \"c_proj.bias\": w[b + \"attn.c_proj.bias\"],\n",
     "            \"ln_1_mean\": mean.reshape(s), \"ln_1_rstd\": rstd.reshape(s), \"qkv\": qkv,\n",
     "            \"queries\": q, \"keys\": k, \"values\": v, \"scores\": scores, \"attention_weights\": weights,\n",
     "            \"head_outputs\": out, \"concat_heads\": concat, \"attn_output\": proj,\n",
