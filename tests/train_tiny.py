@@ -11,7 +11,7 @@ Everything comes from SEED below; nothing is downloaded.
 The training text is made here. Two kinds of segment, drawn at random:
   * sentences of a small English-like grammar (determiner, adjective,
     noun, verb, preposition, ...) over the word lists below;
-  * a run of 4 to 12 words picked uniformly from the same lists, written
+  * a run of 4 to 10 words picked uniformly from the same lists, written
     twice in a row ("lamp river sings . lamp river sings ."), so that the
     only way to predict the second run is to copy the first: that is what
     teaches an induction head.
