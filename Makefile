@@ -341,6 +341,9 @@ MAN1DIR      = $(PREFIX)/share/man/man1
 DOCDIR       = $(PREFIX)/share/doc/attn-trace
 BASHCOMPDIR  = $(PREFIX)/share/bash-completion/completions
 LESSON_FILES := $(sort $(wildcard lessons/*.lesson))
+# the models shipped beside the lessons (--model NAME finds LESSON_DIR/models/NAME)
+MODEL_NAMES := $(notdir $(wildcard lessons/models/*))
+MODEL_FILES := README.md config.json model.safetensors vocab.json merges.txt
 DOC_FILES    := README.md $(sort $(wildcard docs/*.md))
 MANPAGE      := docs/attn-trace.1
 COMPLETION   := src/cli/attn-trace.bash-completion
@@ -366,6 +369,11 @@ install-files: $(BIN)
 	$(INSTALL) -m 755 $(BIN) "$(DESTDIR)$(BINDIR)/attn-trace"
 	$(INSTALL) -m 644 $(MANPAGE) "$(DESTDIR)$(MAN1DIR)/attn-trace.1"
 	$(INSTALL) -m 644 $(LESSON_FILES) "$(DESTDIR)$(LESSON_DIR)/"
+	@for m in $(MODEL_NAMES); do \
+	  echo "$(INSTALL) -d -m 755 \"$(DESTDIR)$(LESSON_DIR)/models/$$m\""; \
+	  $(INSTALL) -d -m 755 "$(DESTDIR)$(LESSON_DIR)/models/$$m" || exit 1; \
+	  for f in $(MODEL_FILES); do $(INSTALL) -m 644 "lessons/models/$$m/$$f" "$(DESTDIR)$(LESSON_DIR)/models/$$m/" || exit 1; done; \
+	done
 	$(INSTALL) -m 644 $(DOC_FILES) "$(DESTDIR)$(DOCDIR)/"
 	$(INSTALL) -m 644 $(COMPLETION) "$(DESTDIR)$(BASHCOMPDIR)/attn-trace"
 
@@ -376,7 +384,10 @@ uninstall:
 	  rm -f "$(DESTDIR)$(LESSON_DIR)/$$f"; done
 	@for f in $(notdir $(DOC_FILES)); do echo "rm -f \"$(DESTDIR)$(DOCDIR)/$$f\""; \
 	  rm -f "$(DESTDIR)$(DOCDIR)/$$f"; done
-	@for d in "$(DESTDIR)$(LESSON_DIR)" "$(DESTDIR)$(PREFIX)/share/attn-trace" "$(DESTDIR)$(DOCDIR)"; do \
+	@for m in $(MODEL_NAMES); do for f in $(MODEL_FILES); do echo "rm -f \"$(DESTDIR)$(LESSON_DIR)/models/$$m/$$f\""; \
+	  rm -f "$(DESTDIR)$(LESSON_DIR)/models/$$m/$$f"; done; \
+	  if rmdir "$(DESTDIR)$(LESSON_DIR)/models/$$m" 2>/dev/null; then echo "rmdir \"$(DESTDIR)$(LESSON_DIR)/models/$$m\""; fi; done
+	@for d in "$(DESTDIR)$(LESSON_DIR)/models" "$(DESTDIR)$(LESSON_DIR)" "$(DESTDIR)$(PREFIX)/share/attn-trace" "$(DESTDIR)$(DOCDIR)"; do \
 	  if [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; then echo "rmdir \"$$d\""; fi; done
 
 dist:

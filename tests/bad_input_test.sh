@@ -810,6 +810,7 @@ expect 2 "--layer goes with --model" "model: --layer without --model" -- --layer
 expect 2 "cannot be used with --model" "model: --d-model beside --model" -- --model "$GM" --token-ids 1 --d-model 8
 expect 2 "not both" "model: --sentence and --token-ids beside --model" -- --model "$GM" --token-ids 1 --sentence "a"
 expect 2 "needs a directory" "model: --model ''" -- --model "" --token-ids 1
+expect 66 "no such model" "model: --model NAME that no lesson directory has" -- --model no-such-model --token-ids 1
 }
 
 # ===========================================================================

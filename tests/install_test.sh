@@ -53,6 +53,7 @@ expected_files() {
         echo share/man/man1/attn-trace.1
         echo share/bash-completion/completions/attn-trace
         for f in lessons/*.lesson; do echo "share/attn-trace/lessons/${f#lessons/}"; done
+        for f in lessons/models/*/*; do echo "share/attn-trace/lessons/${f#lessons/}"; done
         for f in README.md docs/*.md; do echo "share/doc/attn-trace/${f##*/}"; done
     } | LC_ALL=C sort
 }
@@ -101,7 +102,7 @@ else
 fi
 
 differs=""
-for f in lessons/*.lesson; do
+for f in lessons/*.lesson lessons/models/*/*; do
     cmp -s "$f" "$P/share/attn-trace/lessons/${f#lessons/}" || differs="$differs $f"
 done
 cmp -s docs/attn-trace.1 "$P/share/man/man1/attn-trace.1" || differs="$differs docs/attn-trace.1"
@@ -120,6 +121,23 @@ if (cd "$TMP/elsewhere" && "$P/bin/attn-trace" causal-mask --print) >"$TMP/out" 
 else
     not_ok "the installed program opens an installed lesson by bare name from another directory" \
         "$(head -n 2 "$TMP/out")" "$(head -c 300 "$TMP/err")"
+fi
+
+# The shipped model by its name, from the same directory: only
+# PREFIX/share/attn-trace/lessons/models/tiny can be it.
+if (cd "$TMP/elsewhere" && "$P/bin/attn-trace" --model tiny --sentence "The old farmer sleeps." --print) \
+    >"$TMP/out" 2>"$TMP/err" && grep -q "share/attn-trace/lessons/models/tiny" "$TMP/out" && [ ! -s "$TMP/err" ]; then
+    ok "the installed program opens the installed model by name (--model tiny) from another directory"
+else
+    not_ok "the installed program opens the installed model by name (--model tiny) from another directory" \
+        "$(head -n 3 "$TMP/out")" "$(head -c 300 "$TMP/err")"
+fi
+(cd "$TMP/elsewhere" && "$P/bin/attn-trace" --model no-such-model --token-ids 1 --print) >"$TMP/out" 2>"$TMP/err"
+status=$?
+if [ "$status" -eq 66 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "^attn-trace: --model no-such-model: no such model" "$TMP/err"; then
+    ok "an unknown model name: one line, exit 66"
+else
+    not_ok "an unknown model name: one line, exit 66" "status $status" "$(head -c 300 "$TMP/err")"
 fi
 
 lesson_dir=$(cd "$P/share/attn-trace/lessons" 2>/dev/null && pwd -P)

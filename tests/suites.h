@@ -30,5 +30,6 @@ Suite *bpe_suite(void);
 Suite *floatfmt_suite(void);
 Suite *model_trace_suite(void);
 Suite *headsview_suite(void);
+Suite *tiny_suite(void);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "attn_limits.h"
 #include "bpe.h"
+#include "catalog.h"
 #include "gpt2.h"
 #include "numfmt.h"
 
@@ -640,7 +641,7 @@ static bool model_tokenize(const char *dir, const char *text, Config *cfg, Error
 
 /* The tokens of a model trace: --token-ids as given, else the sentence
  * (--sentence, --sentence-file or the article's) by the model's tokenizer. */
-static bool model_tokens(const ConfigFlags *f, Config *cfg, Error *err)
+static bool model_tokens(const ConfigFlags *f, const char *dir, Config *cfg, Error *err)
 {
     if (f->token_ids != NULL) {
         if (f->sentence != NULL || f->sentence_file != NULL)
@@ -663,7 +664,7 @@ static bool model_tokens(const ConfigFlags *f, Config *cfg, Error *err)
     size_t bad = ok ? text_find_invalid(text, strlen(text), &why) : (size_t)-1;
     if (bad != (size_t)-1)
         ok = error_set(err, STATUS_DATAERR, "--sentence: %s at byte %zu", why, bad + 1);
-    ok = ok && model_tokenize(f->model_dir, text, cfg, err);
+    ok = ok && model_tokenize(dir, text, cfg, err);
     free(file_text);
     free(base);
     return ok;
@@ -676,7 +677,13 @@ static bool apply_model(const ConfigFlags *f, Config *cfg, Error *err)
     const char *refused = model_refuses(f);
     if (refused != NULL)
         return error_set(err, STATUS_USAGE, "%s cannot be used with --model: the checkpoint decides it", refused);
-    Gpt2Model *model = gpt2_open(f->model_dir, err);
+    char dir[LIMIT_PATH_BYTES]; /* a bare name is a shipped model (catalog_find_model) */
+    if (!catalog_find_model(f->model_dir, dir, sizeof dir, err)) {
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        return error_set(err, err->status, "--model %.1000s", why);
+    }
+    Gpt2Model *model = gpt2_open(dir, err);
     if (model == NULL)
         return false;
     const Gpt2Config m = model->config;
@@ -684,13 +691,13 @@ static bool apply_model(const ConfigFlags *f, Config *cfg, Error *err)
     if (f->layer >= m.n_layer)
         return error_set(err, STATUS_DATAERR, "--layer %llu is out of range: %s has n_layer %zu (layers 0 to %zu)",
                          (unsigned long long)f->layer, f->model_dir, m.n_layer, m.n_layer - 1);
-    if (!model_tokens(f, cfg, err) || (f->tokens != 0 && !config_repeat_tokens(cfg, (size_t)f->tokens, err)))
+    if (!model_tokens(f, dir, cfg, err) || (f->tokens != 0 && !config_repeat_tokens(cfg, (size_t)f->tokens, err)))
         return false;
     if (cfg->n_tokens > m.n_positions)
         return error_set(err, STATUS_DATAERR, "%s: %zu tokens are more than its n_positions (%zu)", f->model_dir,
                          cfg->n_tokens, m.n_positions);
     free(cfg->model);
-    if ((cfg->model = strdup(f->model_dir)) == NULL)
+    if ((cfg->model = strdup(dir)) == NULL)
         return error_oom(err, "the model's name");
     cfg->vocab_size = m.vocab_size;
     cfg->d_model = m.n_embd;

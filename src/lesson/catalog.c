@@ -115,6 +115,44 @@ bool catalog_resolve(const char *lesson, char *path, size_t size, Error *err)
     return true;
 }
 
+bool catalog_find_model(const char *name, char *path, size_t size, Error *err)
+{
+    int n = snprintf(path, size, "%s", name);
+    if (n < 0 || (size_t)n >= size) {
+        if (size > 0)
+            path[0] = '\0';
+        return error_set(err, STATUS_NOINPUT, "%.300s: no such model: the name is longer than %zu bytes", name,
+                         size > 0 ? size - 1 : 0);
+    }
+    if (strchr(name, '/') != NULL || is_dir(name))
+        return true;
+    char(*dirs)[CATALOG_PATH_BYTES] = dirs_new(err);
+    if (dirs == NULL) {
+        path[0] = '\0';
+        return false;
+    }
+    int n_dirs = catalog_dirs(dirs, CATALOG_MAX_DIRS);
+    bool found = false;
+    for (int i = 0; i < n_dirs && !found; i++) {
+        char candidate[CATALOG_PATH_BYTES * 2];
+        snprintf(candidate, sizeof candidate, "%.4000s/models/%.1000s", dirs[i], name);
+        found = is_dir(candidate) && strlen(candidate) < size;
+        if (found)
+            snprintf(path, size, "%s", candidate);
+    }
+    if (!found) {
+        char looked[CATALOG_PATH_BYTES] = "";
+        for (int i = 0; i < n_dirs; i++)
+            snprintf(looked + strlen(looked), sizeof looked - strlen(looked), "%s%s", i > 0 ? ", " : "", dirs[i]);
+        error_scrub(looked, false);
+        path[0] = '\0';
+        error_set(err, STATUS_NOINPUT, "%.300s: no such model (looked for models/%.300s in %.3000s)", name, name,
+                  n_dirs > 0 ? looked : "no lesson directory");
+    }
+    free(dirs);
+    return found;
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

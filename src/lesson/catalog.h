@@ -38,6 +38,17 @@ int catalog_dirs(char dirs[][CATALOG_PATH_BYTES], int max);
  * (STATUS_FAILURE); path then holds "". */
 bool catalog_resolve(const char *lesson, char *path, size_t size, Error *err);
 
+/* Resolves a model argument (--model NAME, a lesson's `model:`): a name
+ * with a '/' in it, or the name of an existing directory, is itself; a
+ * bare name is looked up as models/NAME (a directory) in each lesson
+ * directory in turn, so that `tiny` finds lessons/models/tiny of a build
+ * tree or PREFIX/share/attn-trace/lessons/models/tiny of an install.
+ * Writes the path into path (size bytes) and returns true; or false with
+ * err, STATUS_NOINPUT, "NAME: no such model (looked for models/NAME in
+ * DIR, DIR)" when no directory has it, or when name does not fit in path;
+ * STATUS_FAILURE when memory runs out. path then holds "". */
+bool catalog_find_model(const char *name, char *path, size_t size, Error *err);
+
 /* Appends the list of lessons in the lesson directories to out: each
  * lesson's name, title, size, and the learner's progress in it (a lesson
  * whose progress file is unusable shows as not started). Lessons that do

@@ -1,0 +1,443 @@
+#!/usr/bin/python3
+"""Trains the small model attn-trace ships: lessons/models/tiny/.
+
+Run by hand, with Debian's PyTorch (python3-torch), on the CPU, one thread:
+
+    /usr/bin/python3 tests/train_tiny.py            # train, write the model and the fixtures
+    /usr/bin/python3 tests/train_tiny.py --heads    # only print the head scores of the written model
+
+Everything comes from SEED below; nothing is downloaded.
+
+The training text is made here. Two kinds of segment, drawn at random:
+  * sentences of a small English-like grammar (determiner, adjective,
+    noun, verb, preposition, ...) over the word lists below;
+  * a run of 4 to 10 words picked uniformly from the same lists, written
+    twice in a row ("lamp river sings . lamp river sings ."), so that the
+    only way to predict the second run is to copy the first: that is what
+    teaches an induction head.
+
+The tokenizer is a byte-level BPE in GPT-2's format: the same byte to
+character map, the same pre-split (restricted to ASCII, which is all this
+text contains: letters [A-Za-z], digits [0-9]), and the same merge rule
+(lowest rank first, every occurrence left to right). It is trained on the
+text by counting pairs inside words and merging the most frequent pair
+(ties: the smaller pair as text) until the vocabulary has VOCAB tokens.
+vocab.json lists the 256 byte characters first, in GPT-2's order, then
+each merge's token.
+
+The model is GPT-2's architecture (the names and layouts of Hugging
+Face's GPT-2 files: Conv1D weights as x.W, tied wte, tanh GELU), trained
+with AdamW on next-token prediction over windows of N_POSITIONS tokens.
+
+It writes lessons/models/tiny/{model.safetensors (F32), config.json,
+vocab.json, merges.txt}, then tests/fixtures/tiny/: the tokenizer's ids of
+held-out text (bpe_ids.txt) and, for a few held-out sentences, every stage
+of every layer as PyTorch computes it from the written weights
+(SENTENCE/ref/*.npy, by tests/make_gpt2_fixtures.py's reference()).
+It prints each head's previous-token and induction scores.
+"""
+
+import json
+import os
+import random
+import re
+import struct
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+MODEL_DIR = os.path.join(ROOT, "lessons", "models", "tiny")
+FIXTURE_DIR = os.path.join(HERE, "fixtures", "tiny")
+sys.path.insert(0, HERE)
+
+SEED = 19
+VOCAB = 384
+N_EMBD, N_HEAD, N_LAYER, N_POSITIONS = 64, 4, 2, 64
+STEPS, BATCH, LR = 1800, 16, 3e-3
+N_SEGMENTS = 60000
+REPEAT_SHARE = 0.7
+EPS = 1e-5
+
+# ---------------------------------------------------------------------------
+# The text
+
+DETERMINERS = ["the", "a", "one", "my", "your", "every", "this", "that"]
+ADJECTIVES = ["red", "small", "old", "quiet", "green", "tall", "warm", "bright", "slow", "happy",
+              "cold", "round", "brave", "dark", "soft", "young"]
+NOUNS = ["cat", "dog", "bird", "river", "lamp", "tree", "child", "farmer", "boat", "garden", "window",
+         "teacher", "song", "stone", "horse", "city", "door", "apple", "letter", "cloud", "train",
+         "friend", "book", "mountain", "king", "fish", "road", "house", "candle", "pilot"]
+VERBS_T = ["sees", "likes", "follows", "paints", "finds", "carries", "watches", "helps", "builds",
+           "remembers", "opens", "reads"]
+VERBS_I = ["sleeps", "sings", "waits", "runs", "falls", "shines", "laughs", "rests"]
+PREPOSITIONS = ["near", "under", "behind", "beside", "above", "inside"]
+ADVERBS = ["slowly", "often", "today", "again", "quietly", "never"]
+CONNECTIVES = ["and", "but", "because", "while"]
+WORDS = sorted(set(DETERMINERS + ADJECTIVES + NOUNS + VERBS_T + VERBS_I + PREPOSITIONS + ADVERBS))
+
+
+def noun_phrase(rng):
+    words = [rng.choice(DETERMINERS)]
+    if rng.random() < 0.5:
+        words.append(rng.choice(ADJECTIVES))
+    words.append(rng.choice(NOUNS))
+    if rng.random() < 0.2:
+        words += [rng.choice(PREPOSITIONS)] + noun_phrase(rng)
+    return words
+
+
+def clause(rng):
+    words = noun_phrase(rng)
+    if rng.random() < 0.5:
+        words += [rng.choice(VERBS_T)] + noun_phrase(rng)
+    else:
+        words.append(rng.choice(VERBS_I))
+        if rng.random() < 0.4:
+            words += [rng.choice(PREPOSITIONS)] + noun_phrase(rng)
+    if rng.random() < 0.3:
+        words.append(rng.choice(ADVERBS))
+    return words
+
+
+def sentence(rng):
+    words = clause(rng)
+    if rng.random() < 0.25:
+        words += [rng.choice(CONNECTIVES)] + clause(rng)
+    words[0] = words[0].capitalize()
+    return " ".join(words) + "."
+
+
+def repeated_run(rng):
+    run = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 10)))
+    return run + ". " + run + "."
+
+
+def segment(rng):
+    return repeated_run(rng) if rng.random() < REPEAT_SHARE else sentence(rng)
+
+
+# ---------------------------------------------------------------------------
+# The tokenizer: GPT-2's byte-level BPE
+
+# GPT-2's pattern with \p{L} and \p{N} as their ASCII parts (the text is ASCII)
+SPLIT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+""")
+
+
+def bytes_to_unicode():
+    """GPT-2's map from each byte to a printable character, in GPT-2's order."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
+        list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return list(zip(bs, [chr(c) for c in cs]))
+
+
+BYTE_CHARS = bytes_to_unicode()
+BYTE_TO_CHAR = dict(BYTE_CHARS)
+
+
+def words_of(text):
+    """The pre-split words of text, each as its byte-level characters."""
+    return ["".join(BYTE_TO_CHAR[b] for b in w.encode("utf-8")) for w in SPLIT.findall(text)]
+
+
+def train_bpe(texts, vocab_size):
+    """Merges (pairs in order) learnt from texts until vocab_size tokens."""
+    counts = {}
+    for t in texts:
+        for w in words_of(t):
+            counts[w] = counts.get(w, 0) + 1
+    pieces = {w: list(w) for w in counts}
+    merges = []
+    while 256 + len(merges) < vocab_size:
+        pairs = {}
+        for w, c in counts.items():
+            p = pieces[w]
+            for a, b in zip(p, p[1:]):
+                pairs[(a, b)] = pairs.get((a, b), 0) + c
+        if not pairs:
+            break
+        best = min(pairs, key=lambda ab: (-pairs[ab], ab))
+        merges.append(best)
+        for w in counts:
+            p = pieces[w]
+            out, i = [], 0
+            while i < len(p):
+                if i + 1 < len(p) and (p[i], p[i + 1]) == best:
+                    out.append(p[i] + p[i + 1])
+                    i += 2
+                else:
+                    out.append(p[i])
+                    i += 1
+            pieces[w] = out
+    return merges
+
+
+class Encoder:
+    """GPT-2's encoding algorithm over a vocabulary and ranked merges."""
+
+    def __init__(self, merges):
+        self.ranks = {pair: r for r, pair in enumerate(merges)}
+        self.vocab = {c: i for i, (_, c) in enumerate(BYTE_CHARS)}
+        for a, b in merges:
+            self.vocab[a + b] = len(self.vocab)
+        self.cache = {}
+
+    def word(self, w):
+        if w in self.cache:
+            return self.cache[w]
+        p = list(w)
+        while len(p) > 1:
+            ranked = [(self.ranks.get((a, b), 1 << 30), a, b) for a, b in zip(p, p[1:])]
+            rank, a, b = min(ranked)
+            if rank == 1 << 30:
+                break
+            out, i = [], 0
+            while i < len(p):
+                if i + 1 < len(p) and p[i] == a and p[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(p[i])
+                    i += 1
+            p = out
+        ids = [self.vocab[x] for x in p]
+        self.cache[w] = ids
+        return ids
+
+    def encode(self, text):
+        return [i for w in words_of(text) for i in self.word(w)]
+
+
+# ---------------------------------------------------------------------------
+# The model: GPT-2's block, written with the checkpoint's own names
+
+def init_weights(torch, gen):
+    """name -> trainable tensor, GPT-2's names and shapes, GPT-2's init scale."""
+    d = N_EMBD
+    w = {}
+
+    def normal(*shape, std=0.02):
+        return (torch.randn(*shape, generator=gen) * std).requires_grad_()
+
+    w["wte.weight"] = normal(VOCAB, d)
+    # sines and cosines of the position (as in "Attention is all you need"),
+    # small beside the token embeddings: a start from which attending to
+    # the previous position is one linear map away
+    pos = torch.arange(N_POSITIONS, dtype=torch.float32)[:, None]
+    freq = torch.exp(-torch.arange(0, d, 2, dtype=torch.float32) / d * 9.2103)   # 1 to 1/10000
+    wpe = torch.zeros(N_POSITIONS, d)
+    wpe[:, 0::2] = torch.sin(pos * freq)
+    wpe[:, 1::2] = torch.cos(pos * freq)
+    w["wpe.weight"] = (0.03 * wpe).requires_grad_()
+    for l in range(N_LAYER):
+        p = "h.%d." % l
+        w[p + "ln_1.weight"] = torch.ones(d, requires_grad=True)
+        w[p + "ln_1.bias"] = torch.zeros(d, requires_grad=True)
+        w[p + "attn.c_attn.weight"] = normal(d, 3 * d)
+        w[p + "attn.c_attn.bias"] = torch.zeros(3 * d, requires_grad=True)
+        w[p + "attn.c_proj.weight"] = normal(d, d, std=0.02 / (2 * N_LAYER) ** 0.5)
+        w[p + "attn.c_proj.bias"] = torch.zeros(d, requires_grad=True)
+        w[p + "ln_2.weight"] = torch.ones(d, requires_grad=True)
+        w[p + "ln_2.bias"] = torch.zeros(d, requires_grad=True)
+        w[p + "mlp.c_fc.weight"] = normal(d, 4 * d)
+        w[p + "mlp.c_fc.bias"] = torch.zeros(4 * d, requires_grad=True)
+        w[p + "mlp.c_proj.weight"] = normal(4 * d, d, std=0.02 / (2 * N_LAYER) ** 0.5)
+        w[p + "mlp.c_proj.bias"] = torch.zeros(d, requires_grad=True)
+    w["ln_f.weight"] = torch.ones(d, requires_grad=True)
+    w["ln_f.bias"] = torch.zeros(d, requires_grad=True)
+    return w
+
+
+def forward(torch, w, ids, want_weights=False):
+    """Logits [b, s, vocab] for ids [b, s]; with want_weights also each
+    layer's attention weights [b, h, s, s]."""
+    F = torch.nn.functional
+    b, s = ids.shape
+    d, h = N_EMBD, N_HEAD
+    x = w["wte.weight"][ids] + w["wpe.weight"][:s]
+    mask = torch.ones(s, s, dtype=torch.bool).tril()
+    maps = []
+    for l in range(N_LAYER):
+        p = "h.%d." % l
+        a = F.layer_norm(x, (d,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], EPS)
+        q, k, v = (a @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]).split(d, dim=2)
+        q, k, v = (t.reshape(b, s, h, d // h).transpose(1, 2) for t in (q, k, v))
+        scores = (q @ k.transpose(-1, -2)) / (d // h) ** 0.5
+        att = F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+        maps.append(att)
+        y = (att @ v).transpose(1, 2).reshape(b, s, d)
+        x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        m = F.layer_norm(x, (d,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], EPS)
+        m = F.gelu(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+        x = x + m @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+    x = F.layer_norm(x, (d,), w["ln_f.weight"], w["ln_f.bias"], EPS)
+    logits = x @ w["wte.weight"].t()
+    return (logits, maps) if want_weights else logits
+
+
+def train(torch, stream, progress=None):
+    """Trains from SEED on windows of the token stream; returns the weights."""
+    gen = torch.Generator().manual_seed(SEED)
+    w = init_weights(torch, gen)
+    decay = [t for n, t in w.items() if t.dim() == 2]
+    no_decay = [t for n, t in w.items() if t.dim() != 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=LR, betas=(0.9, 0.98))
+    data = torch.tensor(stream, dtype=torch.long)
+    start = time.time()
+    for step in range(STEPS):
+        lr = LR * min(1.0, (step + 1) / 200, 0.1 + 0.9 * (STEPS - step) / (0.2 * STEPS))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        starts = torch.randint(0, len(stream) - N_POSITIONS - 1, (BATCH,), generator=gen)
+        x = torch.stack([data[i:i + N_POSITIONS] for i in starts.tolist()])
+        y = torch.stack([data[i + 1:i + N_POSITIONS + 1] for i in starts.tolist()])
+        loss = torch.nn.functional.cross_entropy(forward(torch, w, x).reshape(-1, VOCAB), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(w.values()), 1.0)
+        opt.step()
+        if step % 250 == 0 or step == STEPS - 1:
+            print("step %4d  loss %.3f  %.0f s" % (step, loss.item(), time.time() - start), flush=True)
+        if progress is not None and step % 250 == 249:
+            prev, ind = progress({n: t.detach().numpy() for n, t in w.items()})
+            print("  best previous-token head %.3f, best induction head %.3f" % (prev.max(), ind.max()), flush=True)
+    return {n: t.detach().numpy().astype(np.float32) for n, t in w.items()}
+
+
+# ---------------------------------------------------------------------------
+# Head scores
+
+def head_scores(torch, w, enc, rng):
+    """(prev, induction) [layer][head]: the mean weight each head puts on
+    the previous token over held-out sentences, and on the token after the
+    first copy over the second copy of held-out repeated runs."""
+    wt = {k: torch.from_numpy(v) for k, v in w.items()}
+    prev = np.zeros((N_LAYER, N_HEAD))
+    n_prev = 0
+    for _ in range(40):
+        ids = enc.encode(" ".join(sentence(rng) for _ in range(3)))[:N_POSITIONS]
+        _, maps = forward(torch, wt, torch.tensor([ids]), want_weights=True)
+        for l in range(N_LAYER):
+            a = maps[l][0].detach().numpy()
+            prev[l] += [sum(a[hh, i, i - 1] for i in range(1, len(ids))) for hh in range(N_HEAD)]
+        n_prev += len(ids) - 1
+    prev /= n_prev
+    ind = np.zeros((N_LAYER, N_HEAD))
+    n_ind = 0
+    for _ in range(40):
+        words = [rng.choice(WORDS) for _ in range(8)]
+        first = enc.encode(" " + " ".join(words))
+        assert 2 * len(first) <= N_POSITIONS
+        ids = first + first
+        n = len(first)
+        _, maps = forward(torch, wt, torch.tensor([ids]), want_weights=True)
+        for l in range(N_LAYER):
+            a = maps[l][0].detach().numpy()
+            ind[l] += [sum(a[hh, n + j, j + 1] for j in range(n - 1)) for hh in range(N_HEAD)]
+        n_ind += n - 1
+    ind /= n_ind
+    return prev, ind
+
+
+# ---------------------------------------------------------------------------
+# Writing the model and the fixtures
+
+def read_safetensors_f32(path):
+    """name -> float32 array of an F32 .safetensors file (the one written here)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        assert t["dtype"] == "F32", name
+        a, b = t["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f4").reshape(t["shape"]).astype(np.float32)
+    return out
+
+
+def write_model(w, merges, enc):
+    import make_gpt2_fixtures as mg
+    os.makedirs(MODEL_DIR, exist_ok=True)
+    mg.write_safetensors(os.path.join(MODEL_DIR, "model.safetensors"), w, "F32", "",
+                         {"format": "pt", "source": "tests/train_tiny.py", "seed": str(SEED)})
+    mg.write_config(os.path.join(MODEL_DIR, "config.json"), N_EMBD, N_HEAD, N_LAYER, VOCAB, N_POSITIONS)
+    with open(os.path.join(MODEL_DIR, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(enc.vocab, f, ensure_ascii=False, separators=(",", ":"))
+    with open(os.path.join(MODEL_DIR, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2 (attn-trace tests/train_tiny.py, seed %d)\n" % SEED)
+        for a, b in merges:
+            f.write("%s %s\n" % (a, b))
+
+
+HELD_OUT = [
+    ("sentence", "The old farmer paints a green boat near the river."),
+    ("repeat", "lamp horse quietly stone under city sings. lamp horse quietly stone under city sings."),
+    ("mixed", "My teacher reads a letter. cloud pilot brave door. cloud pilot brave door."),
+]
+
+
+def write_fixtures(enc, rng):
+    import make_gpt2_fixtures as mg
+    w = read_safetensors_f32(os.path.join(MODEL_DIR, "model.safetensors"))
+    os.makedirs(FIXTURE_DIR, exist_ok=True)
+    texts = [t for _, t in HELD_OUT] + [segment(rng) for _ in range(40)]
+    texts += ["Unknown words: zebra, quixotic, 1234 and 'quoted' text!", "  two  spaces\tand\ttabs\n\nnew lines  "]
+    with open(os.path.join(FIXTURE_DIR, "bpe_ids.txt"), "w") as f:
+        f.write("# ids of held-out text by tests/train_tiny.py's own GPT-2 encoder: do not edit.\n")
+        f.write("# Each line: the input bytes in hex, a tab, the ids.\n")
+        for t in texts:
+            f.write("%s\t%s\n" % (t.encode("utf-8").hex(), " ".join(map(str, enc.encode(t)))))
+    for name, text in HELD_OUT:
+        ids = enc.encode(text)
+        ref_dir = os.path.join(FIXTURE_DIR, name, "ref")
+        os.makedirs(ref_dir, exist_ok=True)
+        for key, value in mg.reference(w, N_EMBD, N_HEAD, N_LAYER, ids).items():
+            arr = np.ascontiguousarray(value)
+            arr = arr.astype("<i8") if arr.dtype == np.int64 else arr.astype("<f4")
+            np.save(os.path.join(ref_dir, key + ".npy"), arr)
+        print("fixture %s: %d tokens" % (name, len(ids)))
+
+
+def print_heads(prev, ind):
+    print("head   previous-token  induction")
+    for l in range(N_LAYER):
+        for h in range(N_HEAD):
+            print("%d.%d    %.3f           %.3f" % (l, h, prev[l, h], ind[l, h]))
+
+
+def main():
+    import torch
+    torch.set_num_threads(1)
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    texts = [segment(rng) for _ in range(N_SEGMENTS)]
+    merges = train_bpe(texts[:4000], VOCAB)
+    enc = Encoder(merges)
+    assert len(enc.vocab) == VOCAB, len(enc.vocab)
+    if sys.argv[1:] == ["--heads"]:
+        w = read_safetensors_f32(os.path.join(MODEL_DIR, "model.safetensors"))
+        print_heads(*head_scores(torch, w, enc, random.Random(SEED + 1)))
+        return
+    stream = enc.encode(" ".join(texts))
+    print("text: %d segments, %d tokens, vocabulary %d" % (len(texts), len(stream), VOCAB), flush=True)
+    w = train(torch, stream, lambda w: head_scores(torch, w, enc, random.Random(SEED + 1)))
+    write_model(w, merges, enc)
+    print_heads(*head_scores(torch, w, enc, random.Random(SEED + 1)))
+    write_fixtures(enc, random.Random(SEED + 2))
+
+
+if __name__ == "__main__":
+    main()
