@@ -699,6 +699,42 @@ START_TEST(test_einsum_axes)
 }
 END_TEST
 
+/* Issue 15, defect 5: at GPT-2's width with the fast kernels, the note on
+ * the order of additions wraps inside the box instead of losing its end
+ * ("so the last" was the last word shown before). */
+START_TEST(test_cell_fast_kernel_note_wraps)
+{
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    ck_assert(config_default(&cfg, &err));
+    cfg.d_model = 768;
+    cfg.heads = 12;
+    cfg.kernels = KERNELS_FAST;
+    Trace *trace = trace_build(&cfg, &err);
+    ck_assert_msg(trace != NULL, "%s", err.message);
+    config_free(&cfg);
+    ck_assert(trace->fast_kernels);
+    int step = step_of(trace, "mh_output");
+    int t = tensor_of(trace, step, "multihead_output");
+    bool seen = false;
+    for (size_t offset = 0; offset < 8 && !seen; offset++) {
+        char *text = explain(trace, step, t, offset, 76);
+        if (strstr(text, "(added in order:") == NULL) {
+            free(text);
+            continue;
+        }
+        seen = true;
+        expect_in(text, "digits may differ)\n");
+        char value[NUMFMT_BUF];
+        check_lines(text, 76, panel_text(trace, step, t, tensor_at(trace, step, t)->data[offset], value), "note");
+        free(text);
+    }
+    ck_assert_msg(seen, "some value of multihead_output differs from the in-order sum");
+    trace_free(trace);
+}
+END_TEST
+
 START_TEST(test_cell_copies_and_draws)
 {
     Trace *trace = build(1, false);
@@ -858,6 +894,7 @@ Suite *explain_suite(void)
     tcase_add_test(tc, test_cell_softmax);
     tcase_add_test(tc, test_cell_einsum);
     tcase_add_test(tc, test_einsum_axes);
+    tcase_add_test(tc, test_cell_fast_kernel_note_wraps);
     tcase_add_test(tc, test_cell_copies_and_draws);
     tcase_add_test(tc, test_cell_labels);
     tcase_add_test(tc, test_cell_width_and_last_line);

@@ -947,9 +947,9 @@ static void put_result(Cell *c)
         if (memcmp(&in_order, &shown, sizeof shown) != 0 && !(isnan(in_order) && isnan(shown))) {
             char exact[NUMFMT_BUF];
             snprintf(exact, sizeof exact, "%.9g", (double)in_order);
-            strbuf_printf(c->lines.out,
-                          "(added in order: %s; the fast kernels add in blocks, so the last digits may differ)\n",
-                          exact);
+            /* wrapped like every other line, so no word is cut at the box */
+            line(&c->lines, "(added in order: %s; the fast kernels add in blocks, so the last digits may differ)",
+                 exact);
         }
     }
     num(&c->fmt, shown, value);
