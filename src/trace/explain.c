@@ -1733,3 +1733,23 @@ const char *explain_axis_name(AxisRole role, bool brief)
         role = AXIS_OTHER;
     return brief ? BRIEF[role] : FULL[role];
 }
+
+void explain_letters_text(const EinsumAxes *axes, int detail, char *buf, size_t size)
+{
+    StrBuf out = {0};
+    strbuf_printf(&out, "%s", detail == 0 ? "letters: " : "");
+    for (int l = 0; l < axes->n; l++) {
+        const EinsumAxis *a = &axes->axis[l];
+        strbuf_printf(&out, "%s%c=%zu", l > 0 ? (detail < 2 ? ", " : " ") : "", a->letter, a->size);
+        if (detail < 3)
+            strbuf_printf(&out, " %s", explain_axis_name(a->role, detail == 2));
+    }
+    const char *sep = detail < 2 ? "; summed: " : "; sums ";
+    for (int l = 0; l < axes->n; l++)
+        if (axes->axis[l].summed) {
+            strbuf_printf(&out, "%s%c", sep, axes->axis[l].letter);
+            sep = " ";
+        }
+    snprintf(buf, size, "%s", strbuf_text(&out));
+    strbuf_free(&out);
+}

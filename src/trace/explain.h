@@ -119,6 +119,13 @@ typedef struct EinsumAxes {
  * 0, when the step has no einsum output or its inputs do not fit. */
 bool explain_einsum_axes(const Trace *trace, int step, EinsumAxes *axes);
 
+/* The einsum's letters as one line of plain ASCII into buf (size bytes),
+ * at detail 0 (most) to 3 (least): each letter with its size and (detail
+ * below 3) what it runs over ("i=5 query token"; detail 2 in a word:
+ * "i=5 query"), then the letters summed away; detail 0 opens with
+ * "letters:". Plain ASCII, so a byte is a column. */
+void explain_letters_text(const EinsumAxes *axes, int detail, char *buf, size_t size);
+
 /* What role's axis runs over, as a noun ("query token"); with brief, a
  * word of at most 5 letters ("query"). Static text. */
 const char *explain_axis_name(AxisRole role, bool brief);

@@ -130,30 +130,6 @@ static void compose_header(const App *app, Frame *frame)
     frame_put(frame, 0, right_col, right, ROLE_HEADER, n);
 }
 
-/* The text of the einsum's letters line into buf (size bytes), at
- * detail 0 (most) to 3 (least): each letter, its size and (detail < 3)
- * what it runs over (detail 2: in a word), then the letters summed away;
- * detail 0 opens with "letters:". Plain ASCII, so a byte is a column. */
-static void letters_text(const EinsumAxes *axes, int detail, char *buf, size_t size)
-{
-    StrBuf out = {0};
-    strbuf_printf(&out, "%s", detail == 0 ? "letters: " : "");
-    for (int l = 0; l < axes->n; l++) {
-        const EinsumAxis *a = &axes->axis[l];
-        strbuf_printf(&out, "%s%c=%zu", l > 0 ? (detail < 2 ? ", " : " ") : "", a->letter, a->size);
-        if (detail < 3)
-            strbuf_printf(&out, " %s", explain_axis_name(a->role, detail == 2));
-    }
-    const char *sep = detail < 2 ? "; summed: " : "; sums ";
-    for (int l = 0; l < axes->n; l++)
-        if (axes->axis[l].summed) {
-            strbuf_printf(&out, "%s%c", sep, axes->axis[l].letter);
-            sep = " ";
-        }
-    snprintf(buf, size, "%s", strbuf_text(&out));
-    strbuf_free(&out);
-}
-
 /* The einsum's letters line at row: each letter with its size and the
  * axis it runs over, in that axis's colour, and the letters summed away;
  * the names shorten, then go, when the width is short (the panel titles
@@ -163,7 +139,7 @@ static void compose_letters(Frame *frame, int row, const EinsumAxes *axes)
     char text[512];
     int width = frame->cols - 2;
     for (int detail = 0; detail < 4; detail++) {
-        letters_text(axes, detail, text, sizeof text);
+        explain_letters_text(axes, detail, text, sizeof text);
         if ((int)strlen(text) <= width)
             break;
     }
