@@ -676,6 +676,22 @@ START_TEST(test_inspector_covers_nothing_it_explains)
     ck_assert_int_gt(count_role(&plain, ROLE_SOURCE, 0, 24), 0);
     frame_free(&plain);
     frame_free(&inspected);
+    /* a tall box scrolls rather than cover the sources (issue 15, point 4:
+     * scores[0][name][name] used to hide the query row it is made from;
+     * the README's GPT-2 screen hid its row of scores the same way) */
+    static const char *const SCROLLS[][2] = {{"mh_scores", "jl"}, {"softmax", "jj"}, {"mh_softmax", "jjjl"}};
+    for (size_t k = 0; k < sizeof SCROLLS / sizeof SCROLLS[0]; k++) {
+        screen_at(&app, &plain, trace, SCROLLS[k][0], SCROLLS[k][1], 80, 24);
+        app_handle_key(&app, KEY_CODE_ENTER, 24, 80);
+        ck_assert(frame_init(&inspected, 24, 80));
+        app_compose(&app, &inspected);
+        ck_assert_msg(count_role(&inspected, ROLE_SOURCE, 0, 24) == count_role(&plain, ROLE_SOURCE, 0, 24),
+                      "%s \"%s\": the inspector covers %d of the %d sources", SCROLLS[k][0], SCROLLS[k][1],
+                      count_role(&plain, ROLE_SOURCE, 0, 24) - count_role(&inspected, ROLE_SOURCE, 0, 24),
+                      count_role(&plain, ROLE_SOURCE, 0, 24));
+        frame_free(&plain);
+        frame_free(&inspected);
+    }
     trace_free(trace);
 }
 END_TEST

@@ -960,8 +960,9 @@ static BoxPlace inspector_place(const Frame *frame, int n_lines, int widest)
             for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
                 if (xs[k] < 0 || xs[k] + w > frame->cols)
                     continue;
-                /* a hidden line of text weighs as much as a covered value */
-                long score = covered(prefix, stride, y, h, xs[k], w) * 100 + (long)(full - h) * 600 +
+                /* a covered value weighs two hidden lines of text: the
+                 * box scrolls rather than hide what it explains */
+                long score = covered(prefix, stride, y, h, xs[k], w) * 1200 + (long)(full - h) * 600 +
                              labs((long)(2 * y + h - frame->rows)) + labs((long)(2 * xs[k] + w - frame->cols));
                 if (best_score < 0 || score < best_score) {
                     best_score = score;
