@@ -1301,8 +1301,9 @@ END_TEST
  * The usage text.
  * ------------------------------------------------------------------- */
 
-/* --help is short: the usage lines, the most used flags, and a pointer to
- * the manual, which documents every flag (tests/docs_test.sh checks that). */
+/* --help is short: the usage line, the most used flags with a line each,
+ * every other flag by name, and a pointer to the manual, which documents
+ * every flag (tests/docs_test.sh checks that): all on one 80x25 screen. */
 START_TEST(test_usage_is_short_and_points_to_the_manual)
 {
     static const char *const flags[] = {
@@ -1325,6 +1326,15 @@ START_TEST(test_usage_is_short_and_points_to_the_manual)
         line += len + (line[len] == '\n');
     }
     ck_assert_msg(lines >= 15 && lines <= 25, "--help has %d lines, expected 15 to 25", lines);
+    /* issue 15, defect 10: every flag of the table is named (--focus was not) */
+    for (size_t i = 0; i < cli_flag_count(); i++) {
+        char word[64];
+        snprintf(word, sizeof word, " %s ", cli_flag(i)->name);
+        bool named = strstr(usage, word) != NULL;
+        snprintf(word, sizeof word, " %s\n", cli_flag(i)->name);
+        named |= strstr(usage, word) != NULL;
+        ck_assert_msg(named, "--help does not name %s", cli_flag(i)->name);
+    }
     ck_assert_msg(widest <= 80, "--help has a line of %zu columns, expected at most 80", widest);
 }
 END_TEST

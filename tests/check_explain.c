@@ -619,6 +619,7 @@ START_TEST(test_cell_einsum)
     expect_in(text, "queries[h=1, s=is, e=3] = Σ_d sentence_embed[is][d] · w_query[1][d][3]\n");
     expect_in(text, "d is not in the output 'hse', so it is summed");
     expect_in(text, "d runs over the 16 embedding dimensions (16 terms)");
+    expect_in(text, "kept: s token, h head, e head dim\n");
     expect_in(text, "d=15:");
     check_lines(text, 80, panel_text(trace, step, t, tensor_at(trace, step, t)->data[offset], value), "queries");
     free(text);
@@ -629,6 +630,7 @@ START_TEST(test_cell_einsum)
     expect_in(text, "scores[h=0, s=my, k=is] = Σ_e queries[0][my][e] · keysᵀ[0][e][is] / √4\n");
     expect_in(text, "(keysᵀ[0][e][is] is keys[0][is][e])");
     expect_in(text, "e runs over the 4 dimensions of a head (4 terms)");
+    expect_in(text, "kept: h head, s query token, k key token\n");
     ck_assert_uint_eq(count_in(text, " × "), 4);
     expect_in(text, "sum / √4 = ");
     check_lines(text, 80, panel_text(trace, step, t, tensor_at(trace, step, t)->data[2], value), "mh scores");
@@ -638,10 +640,97 @@ START_TEST(test_cell_einsum)
     t = tensor_of(trace, step, "head_outputs");
     text = explain(trace, step, t, 0, 80);
     expect_in(text, "head_outputs[h=0, i=my, k=0] = Σ_j attention_weights[0][my][j] · values[0][j][0]\n");
-    expect_in(text, "j runs over the 5 tokens (5 terms)");
+    expect_in(text, "j runs over the 5 key tokens (5 terms)");
+    expect_in(text, "kept: h head, i query token, k value dim\n");
     expect_in(text, "    j=politi:   ");
     check_lines(text, 80, panel_text(trace, step, t, tensor_at(trace, step, t)->data[0], value), "head_outputs");
     free(text);
+    trace_free(trace);
+}
+END_TEST
+
+/* Issue 15, defect 7: what each einsum letter runs over, worked out by hand
+ * from the article's equations ('k' is the key token in step 13 and the
+ * value width in step 15), and the letter of each panel's dimensions as
+ * the panels show them (keys enter step 13 transposed, shown [h, k, e]). */
+START_TEST(test_einsum_axes)
+{
+    Trace *trace = build(1, false);
+    static const struct {
+        const char *step, *letters;
+        AxisRole roles[4];
+        const char *summed;
+        const char *tensor, *dims;
+    } AXES_CASES[] = {
+        {"mh_project", "sdhe", {AXIS_TOKEN, AXIS_MODEL, AXIS_HEAD, AXIS_HEAD_DIM}, "d", "w_key", "hde"},
+        {"mh_scores", "hsek", {AXIS_HEAD, AXIS_QUERY, AXIS_HEAD_DIM, AXIS_KEY}, "e", "keys", "hke"},
+        {"mh_weighted_sum", "hijk", {AXIS_HEAD, AXIS_QUERY, AXIS_KEY, AXIS_VALUE_DIM}, "j", "values", "hjk"},
+    };
+    for (size_t c = 0; c < sizeof AXES_CASES / sizeof AXES_CASES[0]; c++) {
+        int step = step_of(trace, AXES_CASES[c].step);
+        EinsumAxes axes;
+        ck_assert_msg(explain_einsum_axes(trace, step, &axes), "%s has an einsum", AXES_CASES[c].step);
+        ck_assert_int_eq(axes.n, 4);
+        for (int l = 0; l < 4; l++) {
+            ck_assert_msg(axes.axis[l].letter == AXES_CASES[c].letters[l], "%s: letter %d is '%c', expected '%c'",
+                          AXES_CASES[c].step, l, axes.axis[l].letter, AXES_CASES[c].letters[l]);
+            ck_assert_msg(axes.axis[l].role == AXES_CASES[c].roles[l], "%s: '%c' has role %d, expected %d",
+                          AXES_CASES[c].step, axes.axis[l].letter, (int)axes.axis[l].role, (int)AXES_CASES[c].roles[l]);
+            ck_assert_msg(axes.axis[l].summed == (strchr(AXES_CASES[c].summed, axes.axis[l].letter) != NULL),
+                          "%s: '%c' summed is wrong", AXES_CASES[c].step, axes.axis[l].letter);
+            ck_assert_uint_eq(axes.axis[l].size,
+                              axes.axis[l].role == AXIS_HEAD                                              ? 4
+                              : axes.axis[l].role == AXIS_MODEL                                           ? 16
+                              : axes.axis[l].role == AXIS_HEAD_DIM || axes.axis[l].role == AXIS_VALUE_DIM ? 4
+                                                                                                          : 5);
+        }
+        int t = tensor_of(trace, step, AXES_CASES[c].tensor);
+        ck_assert_msg(memcmp(axes.dim_letter[t], AXES_CASES[c].dims, 3) == 0,
+                      "%s: %s's letters are '%.3s', expected '%s'", AXES_CASES[c].step, AXES_CASES[c].tensor,
+                      axes.dim_letter[t], AXES_CASES[c].dims);
+    }
+    EinsumAxes none;
+    ck_assert(!explain_einsum_axes(trace, step_of(trace, "mh_softmax"), &none));
+    ck_assert_int_eq(none.n, 0);
+    ck_assert(!explain_einsum_axes(trace, -1, &none));
+    ck_assert_str_eq(explain_axis_name(AXIS_KEY, false), "key token");
+    ck_assert_str_eq(explain_axis_name(AXIS_VALUE_DIM, true), "value");
+    trace_free(trace);
+}
+END_TEST
+
+/* Issue 15, defect 5: at GPT-2's width with the fast kernels, the note on
+ * the order of additions wraps inside the box instead of losing its end
+ * ("so the last" was the last word shown before). */
+START_TEST(test_cell_fast_kernel_note_wraps)
+{
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    ck_assert(config_default(&cfg, &err));
+    cfg.d_model = 768;
+    cfg.heads = 12;
+    cfg.kernels = KERNELS_FAST;
+    Trace *trace = trace_build(&cfg, &err);
+    ck_assert_msg(trace != NULL, "%s", err.message);
+    config_free(&cfg);
+    ck_assert(trace->fast_kernels);
+    int step = step_of(trace, "mh_output");
+    int t = tensor_of(trace, step, "multihead_output");
+    bool seen = false;
+    for (size_t offset = 0; offset < 8 && !seen; offset++) {
+        char *text = explain(trace, step, t, offset, 76);
+        if (strstr(text, "(added in order:") == NULL) {
+            free(text);
+            continue;
+        }
+        seen = true;
+        expect_in(text, "digits may differ)\n");
+        char value[NUMFMT_BUF];
+        check_lines(text, 76, panel_text(trace, step, t, tensor_at(trace, step, t)->data[offset], value), "note");
+        free(text);
+    }
+    ck_assert_msg(seen, "some value of multihead_output differs from the in-order sum");
     trace_free(trace);
 }
 END_TEST
@@ -804,6 +893,8 @@ Suite *explain_suite(void)
     tcase_add_test(tc, test_cell_scale_and_mask);
     tcase_add_test(tc, test_cell_softmax);
     tcase_add_test(tc, test_cell_einsum);
+    tcase_add_test(tc, test_einsum_axes);
+    tcase_add_test(tc, test_cell_fast_kernel_note_wraps);
     tcase_add_test(tc, test_cell_copies_and_draws);
     tcase_add_test(tc, test_cell_labels);
     tcase_add_test(tc, test_cell_width_and_last_line);

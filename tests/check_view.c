@@ -751,6 +751,22 @@ START_TEST(test_inspector_covers_nothing_it_explains)
     ck_assert_int_gt(count_role(&plain, ROLE_SOURCE, 0, 24), 0);
     frame_free(&plain);
     frame_free(&inspected);
+    /* a tall box scrolls rather than cover the sources (issue 15, point 4:
+     * scores[0][name][name] used to hide the query row it is made from;
+     * the README's GPT-2 screen hid its row of scores the same way) */
+    static const char *const SCROLLS[][2] = {{"mh_scores", "jl"}, {"softmax", "jj"}, {"mh_softmax", "jjjl"}};
+    for (size_t k = 0; k < sizeof SCROLLS / sizeof SCROLLS[0]; k++) {
+        screen_at(&app, &plain, trace, SCROLLS[k][0], SCROLLS[k][1], 80, 24);
+        app_handle_key(&app, KEY_CODE_ENTER, 24, 80);
+        ck_assert(frame_init(&inspected, 24, 80));
+        app_compose(&app, &inspected);
+        ck_assert_msg(count_role(&inspected, ROLE_SOURCE, 0, 24) == count_role(&plain, ROLE_SOURCE, 0, 24),
+                      "%s \"%s\": the inspector covers %d of the %d sources", SCROLLS[k][0], SCROLLS[k][1],
+                      count_role(&plain, ROLE_SOURCE, 0, 24) - count_role(&inspected, ROLE_SOURCE, 0, 24),
+                      count_role(&plain, ROLE_SOURCE, 0, 24));
+        frame_free(&plain);
+        frame_free(&inspected);
+    }
     trace_free(trace);
 }
 END_TEST
@@ -1079,6 +1095,88 @@ START_TEST(test_fixed_sentences)
     explain_cell(trace, s, trace->steps[s].main_tensor, 0, 4, NULL, 76, &cell);
     ck_assert_msg(strstr(strbuf_text(&cell), "changes nothing") != NULL, "%s", strbuf_text(&cell));
     strbuf_free(&cell);
+    trace_free(trace);
+}
+END_TEST
+
+/* The colour index of the first cell of row `row` that holds `letter` in
+ * ROLE_LETTER, from column `from` on, or -1 when none does. */
+static int letter_colour_at(const Frame *frame, int row, int from, char letter)
+{
+    for (int c = from; c < frame->cols; c++) {
+        const Cell *cell = &frame->cells[row * frame->cols + c];
+        if (cell->role == ROLE_LETTER && cell->ch == (uint32_t)letter)
+            return cell->letter;
+    }
+    return -1;
+}
+
+/* The first row whose text contains needle, or -1. */
+static int row_with(const Frame *frame, const char *needle)
+{
+    char buf[512];
+    for (int r = 0; r < frame->rows; r++)
+        if (strstr(row_text(frame, r, buf, sizeof buf), needle) != NULL)
+            return r;
+    return -1;
+}
+
+/* Defect 7: every einsum names what each letter runs over, 'k' (the key
+ * token in step 13, the value width in step 15) included; one axis has
+ * one colour in the letters line, the panel titles and the labels,
+ * whatever letter spells it; and the corner above the labels names the
+ * rows' and columns' letters, also without colour. */
+START_TEST(test_einsum_letters_named)
+{
+    Trace *trace = article_trace();
+    static App app;
+    Frame f13, f15;
+    screen_at(&app, &f13, trace, "mh_scores", "", 80, 24);
+    int letters13 = row_with(&f13, "letters: h=4 head, s=5 query token, e=4 head dim, k=5 key token; summed: e");
+    ck_assert_msg(letters13 >= 0, "step 13 names its letters");
+    int key13 = letter_colour_at(&f13, letters13, 10, 'k');
+    ck_assert_int_ge(key13, 0);
+    /* the scores panel: title [h=4, s=5, k=5], corner s\k, key words over the columns */
+    int title = row_with(&f13, "scores [h=4, s=5, k=5]");
+    ck_assert_int_ge(title, 0);
+    ck_assert_int_eq(letter_colour_at(&f13, title, 0, 'k'), key13);
+    char buf[512];
+    ck_assert_msg(strncmp(row_text(&f13, title + 1, buf, sizeof buf), "s\\k", 3) == 0, "corner: '%s'", buf);
+    int name_col = (int)(strstr(buf, "name") - buf);
+    const Cell *label = &f13.cells[(title + 1) * f13.cols + name_col];
+    ck_assert_msg(label->role == ROLE_LETTER && label->letter == key13, "the key words take the key colour");
+    ck_assert_int_ge(row_with(&f13, "keys [h=4, k=5, e=4] (input)"), 0);
+    frame_free(&f13);
+
+    screen_at(&app, &f15, trace, "mh_weighted_sum", "", 80, 24);
+    int letters15 = row_with(&f15, "letters: h=4 head, i=5 query token, j=5 key token, k=4 value dim; summed: j");
+    ck_assert_msg(letters15 >= 0, "step 15 names its letters");
+    ck_assert_int_eq(letter_colour_at(&f15, letters15, 10, 'j'), key13); /* same axis, other letter */
+    ck_assert_int_ne(letter_colour_at(&f15, letters15, 10, 'k'), key13); /* same letter, other axis */
+    ck_assert_int_eq(letter_colour_at(&f15, letters15, 10, 'i'), letter_colour_at(&f15, letters15, 10, 'i'));
+    ck_assert_int_ge(row_with(&f15, "i\\j"), 0);
+    frame_free(&f15);
+
+    /* 50x12: the names shorten but stay, and the formula is not cut silently */
+    screen_at(&app, &f13, trace, "mh_scores", "", 50, 12);
+    ck_assert_int_ge(row_with(&f13, "h=4 head s=5 query e=4 dim k=5 key; sums e"), 0);
+    ck_assert_int_ge(row_with(&f13, "/ √4"), 0);
+    frame_free(&f13);
+    screen_at(&app, &f15, trace, "mh_weighted_sum", "", 50, 12);
+    ck_assert_int_ge(row_with(&f15, "k=4 value"), 0);
+    ck_assert_int_ge(row_with(&f15, "attention_weights, values)"), 0);
+    frame_free(&f15);
+
+    /* without colour the letters still say it */
+    ViewOptions view = DEFAULT_VIEW;
+    view.no_color = true;
+    app_init(&app, trace, NULL, &view);
+    app_go(&app, trace_find_step(trace, "mh_weighted_sum", NULL));
+    ck_assert(frame_init(&f15, 24, 80));
+    app_compose(&app, &f15);
+    ck_assert_int_ge(row_with(&f15, "i\\k"), 0);
+    ck_assert_int_ge(row_with(&f15, "head_outputs [h=4, i=5, k=4]"), 0);
+    frame_free(&f15);
     trace_free(trace);
 }
 END_TEST
@@ -1432,6 +1530,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_resuming_says_so);
     tcase_add_test(tc, test_quizzes_teach);
     tcase_add_test(tc, test_ascii_spellings);
+    tcase_add_test(tc, test_einsum_letters_named);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -299,7 +299,7 @@ if expect_ok "--help"; then
     # short: the most used flags and a pointer to the manual (which has
     # every flag: tests/docs_test.sh)
     missing=""
-    for flag in --print --json --step --sentence --d-model --heads --causal --check --list-lessons \
+    for flag in --print --json --step --sentence --d-model --heads --focus --causal --check --list-lessons \
         --help -h --version -V 'man attn-trace'; do
         grep -qF -e "$flag" "$OUT" || missing="$missing $flag"
     done

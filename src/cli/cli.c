@@ -35,18 +35,13 @@
 /* The --help text around the flags' lines, and the width of the column that
  * names the flag in those lines. */
 static const char USAGE_HEAD[] =
-    "usage: attn-trace [options] [LESSON]\n"
-    "       attn-trace --check LESSON...\n"
-    "       attn-trace --list-lessons\n"
-    "Walks through the attention mechanism step by step, with every tensor: the\n"
-    "interactive tracer on a terminal (press ? for its keys), the walk-through as\n"
-    "text into a file or a pipe. LESSON is a lesson file or the name of an installed\n"
-    "one, such as causal-mask; without one, the article's example.\n"
+    "usage: attn-trace [options] [LESSON]  |  --check LESSON...  |  --list-lessons\n"
+    "Traces attention step by step: the tracer on a terminal (? lists its keys), text\n"
+    "into a pipe. LESSON: a lesson file or an installed one's name (causal-mask).\n"
     "\n";
 static const char USAGE_TAIL[] =
     "\n"
-    "See attn-trace(1) or `man attn-trace` for every option, the keys and the exit\n"
-    "statuses, and docs/guide.md for a tour.\n";
+    "All of it: attn-trace(1) (`man attn-trace`); a tour: docs/guide.md.\n";
 #define USAGE_FLAG_COLUMN 22
 /* Room for the whole --help text (about 1.4 KB today). */
 #define USAGE_BYTES 4096
@@ -354,7 +349,7 @@ static const CliFlag FLAGS[] = {
     {"--heads", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_HEADS, .field = AT(flags.heads),
      .have = AT(flags.have_heads), .config = true, .help = "attention heads; must divide d-model (default 4)"},
     {"--focus", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_TOKENS, .field = AT(flags.focus),
-     .have = AT(flags.have_focus), .config = true},
+     .have = AT(flags.have_focus), .config = true, .help = "the token part 1 follows, counted from 1 (default 1)"},
     {"--seed", .arg = "N", .handle = set_u64, .min = 0, .max = UINT64_MAX, .field = AT(flags.seed),
      .have = AT(flags.have_seed), .config = true},
     {"--causal", .handle = set_true, .field = AT(flags.causal), .config = true,
@@ -434,6 +429,31 @@ const CliFlag *cli_flag_find(const char *name)
 static char usage_text[USAGE_BYTES];
 static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
 
+/* Appends to usage_text (filled to len) the names of the rows without a
+ * help line, packed into lines of at most 80 columns after "\nAlso: ", so
+ * --help names every flag on one screen. Returns the new length. */
+static size_t usage_other_flags(size_t len)
+{
+    const char *lead = "Also:";
+    size_t col = 80; /* forces the first name onto a new line */
+    for (size_t i = 0; i < cli_flag_count() && len < sizeof usage_text; i++) {
+        const CliFlag *flag = &FLAGS[i];
+        if (flag->help != NULL)
+            continue;
+        size_t w = strlen(flag->name) + 1;
+        if (col + w > 80) {
+            len += (size_t)snprintf(usage_text + len, sizeof usage_text - len, "%s%s", col < 80 ? "\n" : "", lead);
+            col = strlen(lead) - 1;
+            lead = "     ";
+        }
+        len += (size_t)snprintf(usage_text + len, sizeof usage_text - len, " %s", flag->name);
+        col += w;
+    }
+    if (len < sizeof usage_text)
+        len += (size_t)snprintf(usage_text + len, sizeof usage_text - len, "\n");
+    return len;
+}
+
 /* Writes the --help text into usage_text: the head, one line for each row
  * with help ("  -h, --help            this text"), the tail. */
 static void build_usage(void)
@@ -450,6 +470,7 @@ static void build_usage(void)
         len += (size_t)snprintf(usage_text + len, sizeof usage_text - len, "  %-*s%s\n", USAGE_FLAG_COLUMN, names,
                                 flag->help);
     }
+    len = usage_other_flags(len);
     if (len < sizeof usage_text)
         len += (size_t)snprintf(usage_text + len, sizeof usage_text - len, "%s", USAGE_TAIL);
     if (len >= sizeof usage_text) { /* an impossible state: the help lines outgrew USAGE_BYTES */

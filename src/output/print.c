@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "explain.h"
 #include "floatfmt.h"
 #include "numfmt.h"
 
@@ -385,6 +386,82 @@ void print_lesson_text(StrBuf *out, const char *text)
     strbuf_free(&paragraph);
 }
 
+/* Appends text wrapped at PRINT_LINE_WIDTH columns between spaces, the
+ * first line after first, the others after rest (a word longer than a
+ * line stands alone on its line). */
+static void put_hanging(StrBuf *out, const char *first, const char *rest, const char *text)
+{
+    size_t col = utf8_width(first);
+    strbuf_puts(out, first);
+    bool line_empty = true;
+    for (const char *p = text; *p != '\0';) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len == 0)
+            break;
+        char word[TRACE_TORCH_BYTES];
+        snprintf(word, sizeof word, "%.*s", (int)len, p);
+        size_t w = utf8_width(word);
+        if (!line_empty && col + 1 + w > PRINT_LINE_WIDTH) {
+            strbuf_printf(out, "\n%s", rest);
+            col = utf8_width(rest);
+            line_empty = true;
+        }
+        if (!line_empty) {
+            strbuf_puts(out, " ");
+            col++;
+        }
+        strbuf_append(out, p, len);
+        col += w;
+        line_empty = false;
+        p += len;
+    }
+    strbuf_puts(out, "\n");
+}
+
+/* The step's formula, indented 2: on one line when it fits in
+ * PRINT_LINE_WIDTH, else the expression wrapped and its shapes (after the
+ * formula's three-space gap) on the lines below, indented 6. Ends with a
+ * blank line. */
+static void put_formula(StrBuf *out, const char *formula)
+{
+    const char *gap = strstr(formula, "   ");
+    if (utf8_width(formula) + 2 <= PRINT_LINE_WIDTH || gap == NULL) {
+        if (utf8_width(formula) + 2 <= PRINT_LINE_WIDTH)
+            strbuf_printf(out, "  %s\n", formula); /* one line, its gap kept */
+        else
+            put_hanging(out, "  ", "      ", formula);
+    } else {
+        char expression[sizeof((TraceStep *)0)->formula];
+        snprintf(expression, sizeof expression, "%.*s", (int)(gap - formula), formula);
+        put_hanging(out, "  ", "      ", expression);
+        put_hanging(out, "      ", "      ", gap + 3);
+    }
+    strbuf_puts(out, "\n");
+}
+
+/* The step's PyTorch line: "  PyTorch: " and one statement a line (the
+ * statements split at "; "), each wrapped within PRINT_LINE_WIDTH. Ends
+ * with a blank line. */
+static void put_torch(StrBuf *out, const char *torch)
+{
+    const char *p = torch;
+    bool first = true;
+    while (*p != '\0') {
+        const char *end = strstr(p, "; ");
+        size_t len = end != NULL ? (size_t)(end - p) + 1 : strlen(p);
+        char statement[TRACE_TORCH_BYTES];
+        snprintf(statement, sizeof statement, "%.*s", (int)len, p);
+        put_hanging(out, first ? "  PyTorch: " : "           ", "               ", statement);
+        first = false;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    strbuf_puts(out, "\n");
+}
+
 /* One step: the rule with its number, title, formula, text and tensors. */
 static void put_step_text(StrBuf *out, const Trace *trace, int index, int number, int count, const char *lesson_text,
                           const PrintOptions *opts)
@@ -399,9 +476,16 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
         strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
     const LessonStep *own = opts->lesson != NULL ? lesson_find_step(opts->lesson, step->id) : NULL;
     strbuf_printf(out, "\n%s\n\n", own != NULL && own->headline != NULL ? own->headline : step->title);
-    strbuf_printf(out, "  %s\n\n", step->formula);
+    put_formula(out, step->formula);
+    EinsumAxes axes;
+    if (explain_einsum_axes(trace, index, &axes)) { /* what each letter runs over, as the tracer says it */
+        char letters[512];
+        explain_letters_text(&axes, 0, letters, sizeof letters);
+        put_hanging(out, "  ", "           ", letters);
+        strbuf_puts(out, "\n");
+    }
     if (step->torch[0] != '\0')
-        strbuf_printf(out, "  PyTorch: %s\n\n", step->torch);
+        put_torch(out, step->torch);
     if (lesson_text != NULL)
         print_lesson_text(out, lesson_text);
     else

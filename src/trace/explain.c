@@ -985,9 +985,9 @@ static void put_result(Cell *c)
         if (memcmp(&in_order, &shown, sizeof shown) != 0 && !(isnan(in_order) && isnan(shown))) {
             char exact[NUMFMT_BUF];
             snprintf(exact, sizeof exact, "%.9g", (double)in_order);
-            strbuf_printf(c->lines.out,
-                          "(added in order: %s; the fast kernels add in blocks, so the last digits may differ)\n",
-                          exact);
+            /* wrapped like every other line, so no word is cut at the box */
+            line(&c->lines, "(added in order: %s; the fast kernels add in blocks, so the last digits may differ)",
+                 exact);
         }
     }
     num(&c->fmt, shown, value);
@@ -1119,6 +1119,8 @@ static void explain_dot(Cell *c)
     put_scale_and_mask(c, "sum", &c->fmt, sum);
 }
 
+static AxisRole axis_role(const EinsumSpec *spec, int l, const TraceTensor *out, const TraceTensor *const in[2]);
+
 /* What the passes of explain_einsum share about one einsum cell. */
 typedef struct EinsumCell {
     EinsumSpec spec;                                    /* the equation as evaluated */
@@ -1205,13 +1207,24 @@ static void einsum_put_summed(Cell *c, const EinsumCell *e, size_t n_terms)
     char summed_list[3 * EINSUM_MAX_LETTERS] = "";
     for (size_t i = 0; i < n_summed; i++)
         append(summed_list, sizeof summed_list, "%s%c", i > 0 ? ", " : "", e->summed_letters[i]);
+    char free_list[EINSUM_MAX_LETTERS * (LABEL_BYTES + 4)] = "";
+    for (int l = 0; l < spec->n_letters; l++)
+        if (!spec->summed[l])
+            append(free_list, sizeof free_list, "%s%c %s", free_list[0] ? ", " : "", spec->letters[l],
+                   explain_axis_name(axis_role(spec, l, c->tt, e->in), false));
+    if (free_list[0] != '\0')
+        line(&c->lines, "  kept: %s", free_list);
     if (n_summed > 0)
         line(&c->lines, "  %s %s not in the output '%.*s', so %s summed", summed_list, n_summed == 1 ? "is" : "are",
              spec->out_rank, spec->out_labels, n_summed == 1 ? "it is" : "they are");
     for (int l = 0; l < spec->n_letters; l++)
         if (spec->summed[l]) {
             char what[LABEL_BYTES];
-            dim_phrase(e->letter_kind[l], spec->size[l], what);
+            AxisRole role = axis_role(spec, l, c->tt, e->in);
+            if (role == AXIS_QUERY || role == AXIS_KEY)
+                snprintf(what, sizeof what, "the %zu %ss", spec->size[l], explain_axis_name(role, false));
+            else
+                dim_phrase(e->letter_kind[l], spec->size[l], what);
             if (n_summed == 1)
                 line(&c->lines, "  %c runs over %s (%zu term%s)", spec->letters[l], what, n_terms,
                      n_terms == 1 ? "" : "s");
@@ -1714,4 +1727,133 @@ void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int p
         break;
     }
     put_result(&c);
+}
+
+/* ------------------------------------------------------------------------
+ * What the letters of a step's einsum stand for
+ * ---------------------------------------------------------------------- */
+
+/* Records in axes the letters of out's einsum on out and its operands as
+ * the panels show them (spec as einsum_setup leaves it). */
+static void axes_mark_dims(const TraceStep *s, const TraceTensor *out, const TraceTensor *const in[2],
+                           const EinsumSpec *spec, EinsumAxes *axes)
+{
+    for (int t = 0; t < s->n_tensors; t++) {
+        const TraceTensor *tt = &s->tensors[t];
+        const char *labels = tt == out     ? spec->out_labels
+                             : tt == in[0] ? spec->labels[0]
+                             : tt == in[1] ? spec->labels[1]
+                                           : NULL;
+        int rank = tt == out ? spec->out_rank : tt == in[0] ? spec->rank[0] : tt == in[1] ? spec->rank[1] : 0;
+        for (int d = 0; labels != NULL && d < rank && d < TENSOR_MAX_DIMS; d++)
+            axes->dim_letter[t][d] = labels[d];
+    }
+}
+
+/* The role of letter l of spec, bound to out and its operands in[2]: by
+ * the kind of the dimensions it indexes, and for tokens by where it sits
+ * in a tensor with two token dimensions. */
+static AxisRole axis_role(const EinsumSpec *spec, int l, const TraceTensor *out, const TraceTensor *const in[2])
+{
+    const TraceTensor *tensors[3] = {in[0], in[1], out};
+    const char *labels[3] = {spec->labels[0], spec->labels[1], spec->out_labels};
+    int ranks[3] = {spec->rank[0], spec->rank[1], spec->out_rank};
+    DimKind kind = DIM_OTHER;
+    AxisRole token = AXIS_TOKEN;
+    bool sums_tokens = false;
+    for (int k = 0; k < 3; k++) {
+        int seq_seen = 0;
+        for (int d = 0; d < ranks[k]; d++) {
+            DimKind dk = tensors[k]->dims[d];
+            const char *slot = memchr(spec->letters, labels[k][d], (size_t)spec->n_letters);
+            sums_tokens |= dk == DIM_SEQ && slot != NULL && spec->summed[slot - spec->letters];
+            seq_seen += dk == DIM_SEQ;
+            if (labels[k][d] != spec->letters[l])
+                continue;
+            kind = dk;
+            if (dk == DIM_SEQ) {
+                int seq_total = 0;
+                for (int e = 0; e < ranks[k]; e++)
+                    seq_total += tensors[k]->dims[e] == DIM_SEQ;
+                if (seq_total == 2)
+                    token = seq_seen == 1 ? AXIS_QUERY : AXIS_KEY;
+            }
+        }
+    }
+    switch (kind) {
+    case DIM_SEQ:
+        return token;
+    case DIM_MODEL:
+        return AXIS_MODEL;
+    case DIM_HEAD:
+        return AXIS_HEAD;
+    case DIM_HEAD_DIM:
+        return sums_tokens ? AXIS_VALUE_DIM : AXIS_HEAD_DIM;
+    case DIM_VOCAB:
+    case DIM_OTHER:
+        break;
+    }
+    return AXIS_OTHER;
+}
+
+bool explain_einsum_axes(const Trace *trace, int step, EinsumAxes *axes)
+{
+    memset(axes, 0, sizeof *axes);
+    if (step < 0 || step >= trace->n_steps)
+        return false;
+    const TraceStep *s = &trace->steps[step];
+    bool first = true;
+    for (int t = 0; t < s->n_tensors; t++) {
+        const TraceTensor *out = &s->tensors[t];
+        if (!out->is_output || out->how.op != OP_EINSUM)
+            continue;
+        EinsumSpec spec;
+        const Tensor *ops[2];
+        const TraceTensor *in[2];
+        if (!einsum_setup(trace, step, out, &spec, ops, in, NULL)) {
+            memset(axes, 0, sizeof *axes);
+            return false;
+        }
+        axes_mark_dims(s, out, in, &spec, axes);
+        for (int l = 0; first && l < spec.n_letters; l++)
+            axes->axis[l] = (EinsumAxis){spec.letters[l], spec.size[l], axis_role(&spec, l, out, in), spec.summed[l]};
+        if (first)
+            axes->n = spec.n_letters;
+        first = false;
+    }
+    return axes->n > 0;
+}
+
+const char *explain_axis_name(AxisRole role, bool brief)
+{
+    static const char *const FULL[AXIS_ROLE_COUNT] =
+        {[AXIS_OTHER] = "values",      [AXIS_TOKEN] = "token",        [AXIS_QUERY] = "query token",
+         [AXIS_KEY] = "key token",     [AXIS_MODEL] = "embed dim",    [AXIS_HEAD] = "head",
+         [AXIS_HEAD_DIM] = "head dim", [AXIS_VALUE_DIM] = "value dim"};
+    static const char *const BRIEF[AXIS_ROLE_COUNT] =
+        {[AXIS_OTHER] = "vals",  [AXIS_TOKEN] = "token", [AXIS_QUERY] = "query",  [AXIS_KEY] = "key",
+         [AXIS_MODEL] = "embed", [AXIS_HEAD] = "head",   [AXIS_HEAD_DIM] = "dim", [AXIS_VALUE_DIM] = "value"};
+    if ((int)role < 0 || role >= AXIS_ROLE_COUNT)
+        role = AXIS_OTHER;
+    return brief ? BRIEF[role] : FULL[role];
+}
+
+void explain_letters_text(const EinsumAxes *axes, int detail, char *buf, size_t size)
+{
+    StrBuf out = {0};
+    strbuf_printf(&out, "%s", detail == 0 ? "letters: " : "");
+    for (int l = 0; l < axes->n; l++) {
+        const EinsumAxis *a = &axes->axis[l];
+        strbuf_printf(&out, "%s%c=%zu", l > 0 ? (detail < 2 ? ", " : " ") : "", a->letter, a->size);
+        if (detail < 3)
+            strbuf_printf(&out, " %s", explain_axis_name(a->role, detail == 2));
+    }
+    const char *sep = detail < 2 ? "; summed: " : "; sums ";
+    for (int l = 0; l < axes->n; l++)
+        if (axes->axis[l].summed) {
+            strbuf_printf(&out, "%s%c", sep, axes->axis[l].letter);
+            sep = " ";
+        }
+    snprintf(buf, size, "%s", strbuf_text(&out));
+    strbuf_free(&out);
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attn_limits.h"
 #include "numfmt.h"
 #include "strbuf.h"
 #include "trace.h"
@@ -71,5 +72,62 @@ void explain_element_name(const Trace *trace, const TraceTensor *tt, size_t offs
  * trace computed it (for tests: it must equal the tensor's value bit for
  * bit). For inputs shown again and random draws, the stored value. */
 float explain_recompute(const Trace *trace, int step, int tensor, size_t offset);
+
+/* ------------------------------------------------------------------------
+ * What the letters of a step's einsum stand for
+ * ---------------------------------------------------------------------- */
+
+/* The role of one einsum letter's axis. The UI gives each role one colour,
+ * so an axis looks the same in the equation, the panel titles and the
+ * labels, whichever letter the equation spells it with. */
+typedef enum AxisRole {
+    AXIS_OTHER,     /* no named meaning */
+    AXIS_TOKEN,     /* the sentence's tokens, where no query/key pair is in play (s in 'sd,hde->hse') */
+    AXIS_QUERY,     /* the token doing the looking: rows of scores and weights */
+    AXIS_KEY,       /* the token looked at: columns of scores and weights */
+    AXIS_MODEL,     /* the embedding width d */
+    AXIS_HEAD,      /* the heads */
+    AXIS_HEAD_DIM,  /* one head's width, in queries and keys */
+    AXIS_VALUE_DIM, /* one head's width, in the values a weighted sum blends */
+    AXIS_ROLE_COUNT
+} AxisRole;
+
+/* One letter of a step's einsum: its size and what it runs over. */
+typedef struct EinsumAxis {
+    char letter;   /* 'h' */
+    size_t size;   /* how many values it runs over */
+    AxisRole role; /* what it runs over */
+    bool summed;   /* not in the output: summed away */
+} EinsumAxis;
+
+/* The letters of a step's einsum and where they sit in the step's panels. */
+typedef struct EinsumAxes {
+    int n;                                                    /* letters, in first-seen order */
+    EinsumAxis axis[EINSUM_MAX_LETTERS];                      /* each letter */
+    char dim_letter[TRACE_MAX_STEP_TENSORS][TENSOR_MAX_DIMS]; /* per tensor of the step and dimension as shown, its
+                                                                letter, or 0 for a tensor outside the einsum */
+} EinsumAxes;
+
+/* Fills axes for step `step` of trace: the letters of the equation of its
+ * einsum outputs (OP_EINSUM), in first-seen order, each with its size and
+ * role, and the letter of every dimension of the tensors those outputs and
+ * their operands are, as the panels show them (keys [h, k, e] in
+ * 'hse,hek->hsk', where keysᵀ enters). A sequence letter is the query when
+ * a tensor with two token dimensions has it first, the key when second,
+ * else a plain token; a head-width letter is the value width when the
+ * einsum sums over tokens (a weighted sum of values). False, with axes->n
+ * 0, when the step has no einsum output or its inputs do not fit. */
+bool explain_einsum_axes(const Trace *trace, int step, EinsumAxes *axes);
+
+/* The einsum's letters as one line of plain ASCII into buf (size bytes),
+ * at detail 0 (most) to 3 (least): each letter with its size and (detail
+ * below 3) what it runs over ("i=5 query token"; detail 2 in a word:
+ * "i=5 query"), then the letters summed away; detail 0 opens with
+ * "letters:". Plain ASCII, so a byte is a column. */
+void explain_letters_text(const EinsumAxes *axes, int detail, char *buf, size_t size);
+
+/* What role's axis runs over, as a noun ("query token"); with brief, a
+ * word of at most 5 letters ("query"). Static text. */
+const char *explain_axis_name(AxisRole role, bool brief);
 
 #endif

@@ -24,10 +24,15 @@
 #include "utf8.h"
 #include "view.h"
 
-/* Letters of the article's einsums get fixed colours, so a letter looks the
- * same on every screen it appears on. */
-static const char LETTER_ORDER[] = "sdhekij";
+/* Each axis role of an einsum letter (explain.h's AxisRole) gets one
+ * colour, so an axis looks the same in the equation, the panel titles and
+ * the row and column labels whichever letter spells it; the backend has
+ * LETTER_COLOURS of them. The query token shares the token's colour: it is
+ * the same axis, seen as the one doing the looking. */
 #define LETTER_COLOURS 6
+static const uint8_t AXIS_COLOUR[AXIS_ROLE_COUNT] =
+    {[AXIS_OTHER] = 5, [AXIS_TOKEN] = 0, [AXIS_QUERY] = 0,    [AXIS_KEY] = 1,
+     [AXIS_MODEL] = 3, [AXIS_HEAD] = 2,  [AXIS_HEAD_DIM] = 4, [AXIS_VALUE_DIM] = 4};
 
 static bool compose_step_screen(const App *app, Frame *frame);
 
@@ -35,14 +40,39 @@ static bool compose_step_screen(const App *app, Frame *frame);
  * Small helpers
  * ---------------------------------------------------------------------- */
 
-/* The colour index of an einsum letter. */
-static uint8_t letter_colour(char letter)
+/* The colour index of einsum letter `letter` of axes (the last colour for
+ * a letter axes does not have). */
+static uint8_t letter_colour(const EinsumAxes *axes, char letter)
 {
-    const char *at = strchr(LETTER_ORDER, letter);
-    size_t index = at != NULL ? (size_t)(at - LETTER_ORDER) : (size_t)(unsigned char)letter;
-    return (uint8_t)(index % LETTER_COLOURS);
+    for (int l = 0; l < axes->n; l++)
+        if (axes->axis[l].letter == letter)
+            return AXIS_COLOUR[axes->axis[l].role];
+    return LETTER_COLOURS - 1;
 }
 
+/* Gives the cells of row from col on (at most width of them) that hold
+ * one of the einsum's letters standing alone (not inside a word: "h=4",
+ * "summed: j", "i\\j") the colour of its axis, in ROLE_LETTER. */
+static void colour_letters(Frame *frame, const EinsumAxes *axes, int row, int col, int width)
+{
+    for (int x = col; x < col + width; x++) {
+        Cell *cell = frame_at(frame, row, x);
+        if (cell == NULL || cell->ch > 0x7f)
+            continue;
+        char c = (char)cell->ch;
+        bool known = false;
+        for (int l = 0; l < axes->n; l++)
+            known |= axes->axis[l].letter == c;
+        Cell *before = frame_at(frame, row, x - 1), *after = frame_at(frame, row, x + 1);
+        bool alone = (before == NULL || !((before->ch >= 'a' && before->ch <= 'z') || before->ch == '_')) &&
+                     (after == NULL || after->ch == '=' || after->ch == ' ' || after->ch == ',' || after->ch == ';' ||
+                      after->ch == ']' || after->ch == '\\');
+        if (known && alone) {
+            cell->role = ROLE_LETTER;
+            cell->letter = letter_colour(axes, c);
+        }
+    }
+}
 /* The label of index i along a dimension of kind dim: a token word for a
  * sequence dimension, else the number. */
 static void index_label(const App *app, DimKind dim, size_t i, char *buf, size_t size)
@@ -101,53 +131,21 @@ static void compose_header(const App *app, Frame *frame)
     frame_put(frame, 0, right_col, right, ROLE_HEADER, n);
 }
 
-/* The einsum's letters line at row: each letter, its size, and which are
- * summed over. */
-static void compose_letters(const App *app, Frame *frame, int row)
+/* The einsum's letters line at row: each letter with its size and the
+ * axis it runs over, in that axis's colour, and the letters summed away;
+ * the names shorten, then go, when the width is short (the panel titles
+ * still name each tensor's letters). */
+static void compose_letters(Frame *frame, int row, const EinsumAxes *axes)
 {
-    const TraceStep *step = &app->trace->steps[app->step];
-    const Config *cfg = &app->trace->config;
-    const char *eq = step->einsum;
-    const char *arrow = strstr(eq, "->");
-    int col = 1;
-    col += frame_put(frame, row, col, "letters:", ROLE_DIM, frame->cols - col);
-    char seen[32] = "";
-    for (const char *c = eq; *c != '\0'; c++) {
-        if (*c < 'a' || *c > 'z' || strchr(seen, *c) != NULL)
-            continue;
-        size_t len = strlen(seen);
-        seen[len] = *c;
-        seen[len + 1] = '\0';
-        size_t size = *c == 's' || *c == 'i' || *c == 'j' || *c == 'k' ? cfg->n_tokens
-                      : *c == 'd'                                      ? cfg->d_model
-                      : *c == 'h'                                      ? cfg->heads
-                                                                       : config_d_k(cfg);
-        /* in 'hij,hjk->hik' k runs over the head width, in 'hse,hek->hsk' over tokens */
-        if (*c == 'k' && strstr(eq, "hjk") != NULL)
-            size = config_d_k(cfg);
-        col += 1;
-        Cell *cell = frame_at(frame, row, col);
-        if (cell != NULL) {
-            *cell = (Cell){(uint32_t)*c, ROLE_LETTER, 0, letter_colour(*c)};
-        }
-        col += 1;
-        col += frame_printf(frame, row, col, ROLE_DIM, frame->cols - col, "=%zu", size);
+    char text[512];
+    int width = frame->cols - 2;
+    for (int detail = 0; detail < 4; detail++) {
+        explain_letters_text(axes, detail, text, sizeof text);
+        if ((int)strlen(text) <= width)
+            break;
     }
-    col += frame_put(frame, row, col, app->options.ascii ? "  - summed:" : "  · summed:", ROLE_DIM, frame->cols - col);
-    for (const char *c = eq; arrow != NULL && c < arrow; c++) {
-        if (*c < 'a' || *c > 'z' || strchr(arrow, *c) != NULL)
-            continue;
-        bool repeated = false;
-        for (const char *b = eq; b < c; b++)
-            repeated |= *b == *c;
-        if (repeated)
-            continue;
-        col += 1;
-        Cell *cell = frame_at(frame, row, col);
-        if (cell != NULL)
-            *cell = (Cell){(uint32_t)*c, ROLE_LETTER, 0, letter_colour(*c)};
-        col += 1;
-    }
+    int w = put_cut(frame, row, 1, text, ROLE_DIM, width);
+    colour_letters(frame, axes, row, 1, w);
 }
 
 /* The step's PyTorch line (c) on the layout's torch rows, just above the
@@ -205,6 +203,7 @@ static void compose_formula(const App *app, Frame *frame, int row)
     put_cut(frame, 1, 1, ls != NULL && ls->headline != NULL ? ls->headline : step->title, ROLE_TITLE, frame->cols - 2);
     const char *gap = strstr(formula, "   ");
     int letters_row = row + 1;
+    size_t line1_bytes = strlen(formula); /* the part of the formula on the first line */
     if ((int)utf8_width(formula) > frame->cols - 2) {
         /* two lines: the expression, then its shapes, indented; without
          * that gap, break at the last space that fits */
@@ -220,10 +219,23 @@ static void compose_formula(const App *app, Frame *frame, int row)
                     cut = i;
             rest = formula + cut + (cut > 0 ? 1 : 0);
         }
-        char expression[160];
-        snprintf(expression, sizeof expression, "%.*s", (int)cut, formula);
-        frame_put(frame, row, 1, expression, ROLE_FORMULA, frame->cols - 2);
-        frame_put(frame, row + 1, 5, rest, ROLE_FORMULA, frame->cols - 6);
+        /* an expression still too long breaks at its last space that
+         * fits, the rest opening the second line; what does not fit
+         * there ends in an ellipsis */
+        size_t first = cut;
+        if ((int)utf8_width_n(formula, cut) > frame->cols - 2)
+            for (size_t i = 0; i < cut; i++)
+                if (formula[i] == ' ' && (int)utf8_width_n(formula, i) <= frame->cols - 2)
+                    first = i;
+        char expression[160], second[320];
+        snprintf(expression, sizeof expression, "%.*s", (int)first, formula);
+        if (first < cut)
+            snprintf(second, sizeof second, "%.*s   %s", (int)(cut - first - 1), formula + first + 1, rest);
+        else
+            snprintf(second, sizeof second, "%s", rest);
+        line1_bytes = first;
+        put_cut(frame, row, 1, expression, ROLE_FORMULA, frame->cols - 2);
+        put_cut(frame, row + 1, 5, second, ROLE_FORMULA, frame->cols - 6);
         letters_row = row + 2;
     } else {
         frame_put(frame, row, 1, formula, ROLE_FORMULA, frame->cols - 2);
@@ -231,18 +243,20 @@ static void compose_formula(const App *app, Frame *frame, int row)
     if (step->einsum == NULL)
         return;
     /* colour the letters of the equation where it appears in the formula */
+    EinsumAxes axes;
+    explain_einsum_axes(app->trace, app->step, &axes);
     const char *at = strstr(formula, step->einsum);
-    if (at != NULL) {
+    if (at != NULL && (size_t)(at - formula) + strlen(step->einsum) <= line1_bytes) {
         int col = 1 + (int)utf8_width_n(formula, (size_t)(at - formula));
         for (const char *c = step->einsum; *c != '\0'; c++, col++) {
             Cell *cell = frame_at(frame, row, col);
             if (cell != NULL && *c >= 'a' && *c <= 'z') {
                 cell->role = ROLE_LETTER;
-                cell->letter = letter_colour(*c);
+                cell->letter = letter_colour(&axes, *c);
             }
         }
     }
-    compose_letters(app, frame, letters_row);
+    compose_letters(frame, letters_row, &axes);
 }
 
 /* What part of a tensor's grid a panel shows. */
@@ -400,6 +414,23 @@ static PanelView panel_view(const App *app, int tensor, int rows, int width)
 
 static Picture panel_picture(const App *app, int tensor, const TensorGrid *grid);
 
+/* tt's shape into buf: "[4, 5, 5]", or with letters (one per dimension,
+ * not NULL) each size after its einsum letter: "[h=4, i=5, j=5]". */
+static void shape_with_letters(const TraceTensor *tt, const char *letters, char *buf, size_t size)
+{
+    if (letters == NULL) {
+        tensor_shape_str(tt->tensor, buf, size);
+        return;
+    }
+    StrBuf out = {0};
+    strbuf_printf(&out, "[");
+    for (int d = 0; d < tt->tensor->ndim; d++)
+        strbuf_printf(&out, "%s%c=%zu", d > 0 ? ", " : "", letters[d] != 0 ? letters[d] : '?', tt->tensor->shape[d]);
+    strbuf_printf(&out, "]");
+    snprintf(buf, size, "%s", strbuf_text(&out));
+    strbuf_free(&out);
+}
+
 /* A panel's title line at row top: the tensor's name and shape, the head
  * shown, and which rows and columns are in view. */
 static void panel_title(const App *app, Frame *frame, int tensor, const PanelView *pv, int top, int rows, int width)
@@ -410,10 +441,13 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     bool focused = app->focus[app->step] == tensor;
     Role title_role = focused ? ROLE_PANEL_FOCUS : ROLE_BORDER;
     frame_fill(frame, top, 0, 1, width, box->horizontal, title_role);
-    char shape[64], title[200];
-    tensor_shape_str(tt->tensor, shape, sizeof shape);
+    char shape[96], title[240];
+    EinsumAxes axes;
+    bool lettered = explain_einsum_axes(app->trace, app->step, &axes) && axes.dim_letter[tensor][0] != 0;
+    shape_with_letters(tt, lettered ? axes.dim_letter[tensor] : NULL, shape, sizeof shape);
     const char *marker = focused ? (app->options.ascii ? "> " : "▶ ") : "";
     int n = snprintf(title, sizeof title, " %s%s %s%s", marker, tt->name, shape, tt->is_output ? "" : " (input)");
+    int shape_col = 1 + (int)utf8_width(marker) + 1 + (int)utf8_width(tt->name) + 1;
     if (grid->slices > 1 && n > 0 && (size_t)n < sizeof title) {
         char label[64];
         index_label(app, grid->slice_dim, pv->slice, label, sizeof label);
@@ -438,12 +472,55 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     if (rows == 1 && (size_t)n < sizeof title)
         snprintf(title + n, sizeof title - (size_t)n, "%s", focused ? "" : "  (Tab shows it)");
     strcat(title, " ");
-    put_cut(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
+    int written = put_cut(frame, top, 1, title, focused ? ROLE_PANEL_FOCUS : ROLE_PANEL_TITLE, width - 2);
+    if (lettered && shape_col + (int)strlen(shape) < 1 + written)
+        colour_letters(frame, &axes, top, shape_col, (int)strlen(shape));
 }
 
-/* The column labels of a panel at row. */
-static void panel_column_labels(const App *app, Frame *frame, const PanelView *pv, int row)
+/* The einsum letters of panel `tensor`'s rows and columns as pv lays them
+ * out, into *row_letter and *col_letter (0 where a dimension has none: a
+ * tensor outside the step's einsum, a 1-D one), and whether it has any;
+ * axes is filled as explain_einsum_axes does. */
+static bool grid_letters(const App *app, int tensor, const PanelView *pv, EinsumAxes *axes, char *row_letter,
+                         char *col_letter)
 {
+    *row_letter = *col_letter = 0;
+    int ndim = app->trace->steps[app->step].tensors[tensor].tensor->ndim;
+    if (pv->grid.vertical || pv->grid.wrapped || ndim < 2 || !explain_einsum_axes(app->trace, app->step, axes))
+        return false;
+    *row_letter = axes->dim_letter[tensor][ndim - 2];
+    *col_letter = axes->dim_letter[tensor][ndim - 1];
+    return *row_letter != 0 && *col_letter != 0;
+}
+
+/* Gives w cells of row from col the colour of the einsum axis `letter`
+ * of axes (a row or column label), unless the screen has no colour. */
+static void tint_label(const App *app, Frame *frame, const EinsumAxes *axes, char letter, int row, int col, int w)
+{
+    if (app->options.no_color || letter == 0)
+        return;
+    for (int x = col; x < col + w; x++) {
+        Cell *cell = frame_at(frame, row, x);
+        if (cell != NULL && cell->ch != ' ') {
+            cell->role = ROLE_LETTER;
+            cell->letter = letter_colour(axes, letter);
+        }
+    }
+}
+
+/* The column labels of a panel at row; in an einsum step the corner above
+ * the row labels names the rows' and columns' letters ("i\\j": rows run
+ * over i, columns over j), in colour or not, and the labels take their
+ * axis's colour. */
+static void panel_column_labels(const App *app, Frame *frame, int tensor, const PanelView *pv, int row)
+{
+    EinsumAxes axes;
+    char row_letter, col_letter;
+    if (grid_letters(app, tensor, pv, &axes, &row_letter, &col_letter) && pv->label_w - 1 >= 3) {
+        char corner[4] = {row_letter, '\\', col_letter, '\0'};
+        frame_put(frame, row, 0, corner, ROLE_DIM, 3);
+        colour_letters(frame, &axes, row, 0, 3);
+    }
     for (int c = 0; c < pv->visible_cols && pv->left_col + (size_t)c < pv->grid.cols; c++) {
         char label[64];
         index_label(app, pv->grid.col_dim, pv->left_col + (size_t)c, label, sizeof label);
@@ -451,7 +528,8 @@ static void panel_column_labels(const App *app, Frame *frame, const PanelView *p
         int w = (int)utf8_width(label);
         int fit = pv->cell_w - 1;
         /* right-aligned over the numbers, cut to the column */
-        put_cut(frame, row, x + (w < fit ? fit - w : 0), label, ROLE_LABEL, fit);
+        int at = x + (w < fit ? fit - w : 0);
+        tint_label(app, frame, &axes, col_letter, row, at, put_cut(frame, row, at, label, ROLE_LABEL, fit));
     }
 }
 
@@ -549,6 +627,9 @@ static void panel_values(const App *app, Frame *frame, int tensor, const PanelVi
 {
     const TensorGrid *grid = &pv->grid;
     const Tensor *t = app->trace->steps[app->step].tensors[tensor].tensor;
+    EinsumAxes axes;
+    char row_letter, col_letter;
+    grid_letters(app, tensor, pv, &axes, &row_letter, &col_letter);
     for (int r = 0; r < pv->body_rows && pv->top_row + (size_t)r < grid->rows; r++) {
         size_t grid_row = pv->top_row + (size_t)r;
         char label[64];
@@ -559,7 +640,8 @@ static void panel_values(const App *app, Frame *frame, int tensor, const PanelVi
         if (pv->label_w > 0) {
             int w = (int)utf8_width(label);
             int fit = pv->label_w - 1;
-            put_cut(frame, row + r, w < fit && !(grid->row_dim == DIM_SEQ) ? fit - w : 0, label, ROLE_LABEL, fit);
+            int at = w < fit && !(grid->row_dim == DIM_SEQ) ? fit - w : 0;
+            tint_label(app, frame, &axes, row_letter, row + r, at, put_cut(frame, row + r, at, label, ROLE_LABEL, fit));
         }
         for (int c = 0; c < pv->visible_cols && pv->left_col + (size_t)c < grid->cols; c++) {
             size_t offset = view_grid_offset(grid, pv->slice, grid_row, pv->left_col + (size_t)c);
@@ -652,7 +734,7 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
         return;
     }
     if (pv.header) {
-        panel_column_labels(app, frame, &pv, row);
+        panel_column_labels(app, frame, tensor, &pv, row);
         row++;
     }
     panel_values(app, frame, tensor, &pv, row);
@@ -879,8 +961,9 @@ static BoxPlace inspector_place(const Frame *frame, int n_lines, int widest)
             for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
                 if (xs[k] < 0 || xs[k] + w > frame->cols)
                     continue;
-                /* a hidden line of text weighs as much as a covered value */
-                long score = covered(prefix, stride, y, h, xs[k], w) * 100 + (long)(full - h) * 600 +
+                /* a covered value weighs two hidden lines of text: the
+                 * box scrolls rather than hide what it explains */
+                long score = covered(prefix, stride, y, h, xs[k], w) * 1200 + (long)(full - h) * 600 +
                              labs((long)(2 * y + h - frame->rows)) + labs((long)(2 * xs[k] + w - frame->cols));
                 if (best_score < 0 || score < best_score) {
                     best_score = score;
