@@ -208,6 +208,14 @@
 /* The most tensors a Trace owns (the article's walk keeps 32). */
 #define TRACE_MAX_VALUES 64
 
+/* The most changes one trace runs under (--set and the other experiment
+ * flags, a lesson's experiment: line); each is a small fixed record. */
+#define EXPERIMENT_MAX 16
+
+/* Room for one change's canonical spelling, NUL included: a set= with a
+ * 31-byte name, four indices and a value fits. */
+#define EXPERIMENT_SPEC_BYTES 128
+
 /* Largest JSON text json_parse reads (vocab.json, a safetensors header,
  * config.json): 64 MiB. GPT-2's vocab.json is about 1 MB; the
  * safetensors format itself caps its header at 100 MB, but a real header
