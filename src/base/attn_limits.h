@@ -106,6 +106,9 @@
 /* Choices per choice quiz. */
 #define LESSON_MAX_CHOICES 8
 
+/* Bytes of a section's "experiment:" value (its changes, as the flags spell them). */
+#define LESSON_EXPERIMENT_BYTES 256
+
 /* Lesson directories searched (see catalog.h). */
 #define CATALOG_MAX_DIRS 8
 
