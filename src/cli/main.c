@@ -25,6 +25,7 @@
 #include "builtin.h"
 #include "catalog.h"
 #include "cli.h"
+#include "diffview.h"
 #include "export.h"
 #include "export_py.h"
 #include "linemode.h"
@@ -650,8 +651,8 @@ static void tracer_go(Tracer *t, int step)
 /* A Tracer of trace (and lesson, or NULL) for mode, opened on first_step
  * (a step index, or -1). NULL with err set when out of memory. The caller
  * frees it (free); it points into trace and lesson. */
-static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode,
-                          int first_step, Error *err)
+static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Weights *weights, const Options *opts,
+                          OutputMode mode, int first_step, Error *err)
 {
     Tracer *t = calloc(1, sizeof *t);
     if (t == NULL) {
@@ -671,6 +672,7 @@ static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Option
         .no_color = opts->no_color || (no_color_env != NULL && *no_color_env != '\0'),
         .ascii = opts->ascii || (mode == MODE_TUI && !locale_is_utf8()),
         .title = t->title,
+        .weights = weights,
     };
     t->tui = (TuiOptions){t->view.no_color, t->view.ascii, opts->presenter};
     app_init(&t->app, trace, lesson, &t->view);
@@ -701,10 +703,10 @@ static bool run_terminal(Tracer *t, const Options *opts, int first_step, Error *
 
 /* The interactive tracer, on the terminal or headless (--dump-screen,
  * --bench-frames). False with err on failure. */
-static bool run_tracer(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode, int first_step,
-                       Error *err)
+static bool run_tracer(const Trace *trace, const Lesson *lesson, const Weights *weights, const Options *opts,
+                       OutputMode mode, int first_step, Error *err)
 {
-    Tracer *t = tracer_new(trace, lesson, opts, mode, first_step, err);
+    Tracer *t = tracer_new(trace, lesson, weights, opts, mode, first_step, err);
     if (t == NULL)
         return false;
     bool ok;
@@ -714,6 +716,7 @@ static bool run_tracer(const Trace *trace, const Lesson *lesson, const Options *
         ok = bench_frames(&t->app, opts, &t->tui, err);
     else
         ok = run_terminal(t, opts, first_step, err);
+    app_release(&t->app);
     free(t);
     return ok;
 }
@@ -866,12 +869,12 @@ static bool find_lesson_step(Run *run, Error *err)
     return error_set(err, STATUS_USAGE, "--step %s: the lesson does not walk that step (it walks %s)", arg, walked);
 }
 
-/* Builds the trace (the weights are not needed after) and finds --step. */
+/* Builds the trace (the weights stay: the tracer's experiments rebuild
+ * with them) and finds --step. */
 static bool build_trace(Run *run, Error *err)
 {
     const Weights *weights = run->opts.flags.weights_dir != NULL ? &run->weights : NULL;
     run->trace = trace_build_weights(&run->opts.config, weights, err);
-    weights_free(&run->weights);
     if (run->trace == NULL)
         return false;
     if (run->opts.step != NULL && run->have_lesson)
@@ -911,7 +914,8 @@ static bool write_trace(Run *run, Error *err)
     if (mode == MODE_DEFAULT)
         mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
     if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES)
-        return run_tracer(run->trace, lesson, opts, mode, run->only_step, err);
+        return run_tracer(run->trace, lesson, opts->flags.weights_dir != NULL ? &run->weights : NULL, opts, mode,
+                          run->only_step, err);
     if (mode == MODE_NPY)
         return export_trace(run->trace, opts->npy_dir, run->only_step, err);
     if (mode == MODE_SVG)

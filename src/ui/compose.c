@@ -15,6 +15,8 @@
 
 #include "compose.h"
 
+#include "diffview.h"
+#include "entropy.h"
 #include "explain.h"
 #include "frame.h"
 #include "keys.h"
@@ -22,6 +24,11 @@
 #include "strbuf.h"
 #include "utf8.h"
 #include "view.h"
+
+/* The mark after a value that differs from the other trace's (x, o):
+ * the non-colour half of ROLE_CHANGED, so --no-color and --ascii show it. */
+#define DIFF_MARK "Δ"
+#define DIFF_MARK_ASCII "*"
 
 /* Letters of the article's einsums get fixed colours, so a letter looks the
  * same on every screen it appears on. */
@@ -528,21 +535,31 @@ static void panel_value(const App *app, Frame *frame, int tensor, size_t offset,
     int s = app->step;
     float v = app->trace->steps[s].tensors[tensor].tensor->data[offset];
     Role role = value_role(app, tensor, offset);
+    int mark_w = view_has_changes(app) ? 1 : 0; /* the column of the changed mark (view_cell_width) */
+    bool changed = mark_w > 0 && view_value_changed(app, s, tensor, offset);
+    if (changed && role == ROLE_VALUE)
+        role = ROLE_CHANGED;
     if (app->picture != PICTURE_NUMBERS && app->formats.of[s][tensor].notation == NUM_PROBABILITY) {
-        put_bar(frame, row, x, v, cell_w - 1, true, role, heat_of(v, app->max_abs[s][tensor]));
+        put_bar(frame, row, x, v, cell_w - 1 - mark_w, true, role, heat_of(v, app->max_abs[s][tensor]));
+        if (changed)
+            frame_put(frame, row, x + cell_w - 1 - mark_w, app->options.ascii ? DIFF_MARK_ASCII : DIFF_MARK,
+                      ROLE_CHANGED, 1);
         return;
     }
     char buf[NUMFMT_BUF];
     numfmt_write_padded(&app->formats.of[s][tensor], v, buf);
     int8_t heat = heat_of(v, app->max_abs[s][tensor]);
-    int w = frame_put(frame, row, x, buf, role, cell_w - 1);
+    int w = frame_put(frame, row, x, buf, role, cell_w - 1 - mark_w);
     for (int k = 0; k < w; k++)
         frame_at(frame, row, x + k)->heat = heat;
     if (app->options.no_color) {
         int level = heat < 0 ? -heat : heat;
         frame_put(frame, row, x + w, app->options.ascii ? GLYPHS_ASCII[level] : GLYPHS_UNICODE[level],
                   role == ROLE_CURSOR ? ROLE_CURSOR : ROLE_DIM, 1);
+        w++;
     }
+    if (changed)
+        frame_put(frame, row, x + w, app->options.ascii ? DIFF_MARK_ASCII : DIFF_MARK, ROLE_CHANGED, 1);
 }
 
 /* The rows of a panel's values from row on: each with its label. */
@@ -659,10 +676,42 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
     panel_values(app, frame, tensor, &pv, row);
 }
 
+/* The experiment prompt (x) on the status row: what is typed, the
+ * terminal cursor after it. */
+static void compose_prompt(const App *app, Frame *frame, int row)
+{
+    int col = 1 + frame_put(frame, row, 1, "experiment: ", ROLE_STRONG, frame->cols - 2);
+    int w = frame_put(frame, row, col, app->prompt, ROLE_TEXT, frame->cols - col - 1);
+    frame->cursor_row = row;
+    frame->cursor_col = col + w < frame->cols ? col + w : frame->cols - 1;
+}
+
+/* The line under the selected value's while changes are in force: which
+ * trace is on screen, and how many values of each tensor shown differ. */
+static void compose_diff_line(const App *app, Frame *frame, int row)
+{
+    StrBuf text = {0};
+    view_diff_summary(app, &text);
+    put_cut(frame, row, 1, strbuf_text(&text), ROLE_TEXT, frame->cols - 2);
+    /* the words before the counts in the changed role, so the line reads as the marks do */
+    const char *colon = strchr(strbuf_text(&text), ';');
+    int label = colon != NULL ? (int)utf8_width_n(strbuf_text(&text), (size_t)(colon - strbuf_text(&text))) : 0;
+    frame_set_role(frame, row, 1, 1, label < frame->cols - 2 ? label : frame->cols - 2, ROLE_CHANGED);
+    strbuf_free(&text);
+}
+
 /* The selected value's line: its name, its value, and what Enter shows. */
 static void compose_status(const App *app, Frame *frame, int row)
 {
     int s = app->step, t = app->focus[s];
+    if (app->overlay == OVERLAY_EXPERIMENT) {
+        compose_prompt(app, frame, row);
+        return;
+    }
+    if (app->note[0] != '\0') {
+        put_cut(frame, row, 1, app->note, app->note_is_error ? ROLE_WARNING : ROLE_STRONG, frame->cols - 2);
+        return;
+    }
     if (app->resumed) {
         char note[160];
         snprintf(note, sizeof note, "Resumed at step %d of %d. g: the first step; --restart: start over", app->pos + 1,
@@ -682,6 +731,11 @@ static void compose_status(const App *app, Frame *frame, int row)
     int col = 1;
     col += frame_put(frame, row, col, name, ROLE_STRONG, frame->cols - 2);
     col += frame_printf(frame, row, col, ROLE_TEXT, frame->cols - col - 1, " = %s", value);
+    if (view_value_changed(app, s, t, offset)) { /* the other trace's value, as its panel writes it */
+        numfmt_write(&app->other_formats.of[s][t], app->other->steps[s].tensors[t].tensor->data[offset], value);
+        col += frame_printf(frame, row, col, ROLE_CHANGED, frame->cols - col - 1, " (%s %s)",
+                            view_on_original(app) ? "changed:" : "was", value);
+    }
     const char *hint = tt->is_output ? "   Enter: how it was computed" : "   Enter: where it comes from";
     put_cut(frame, row, col, hint, ROLE_DIM, frame->cols - col - 1);
 }
@@ -710,6 +764,14 @@ static void compose_footer(const App *app, Frame *frame)
                                ? "Enter check  Esc skip  Ctrl-R answer  arrows/PgUp/PgDn/Tab look  Ctrl-N/P head"
                                : "Enter check  Esc skip  ^R answer  arrows/Tab look";
         put_cut(frame, row, 1, keys, ROLE_FOOTER, frame->cols - 2);
+        return;
+    }
+    if (app->overlay == OVERLAY_EXPERIMENT) { /* what may be typed, as the flags spell it */
+        put_cut(frame, row, 1,
+                frame->cols >= 80 ? "Enter apply  Esc cancel  no-scale scale=N no-mask causal zero-head=H "
+                                    "swap-tokens=I,J set=NAME[i,j]=V"
+                                  : "Enter apply  Esc cancel  no-scale zero-head=H set=NAME[i]=V",
+                ROLE_FOOTER, frame->cols - 2);
         return;
     }
     TensorGrid grid = view_grid(app, app->step, app->focus[app->step], frame->cols);
@@ -975,8 +1037,8 @@ static void help_text(StrBuf *text, int width)
 {
     size_t count;
     const KeyBinding *table = keys_table(&count);
-    static const char *const GROUPS[] = {"Steps", "Selection", "Views"};
-    for (size_t g = 0; g < 3; g++) {
+    static const char *const GROUPS[] = {"Steps", "Selection", "Views", "Experiments"};
+    for (size_t g = 0; g < sizeof GROUPS / sizeof GROUPS[0]; g++) {
         strbuf_printf(text, "%s%s\n", g > 0 ? "\n" : "", GROUPS[g]);
         for (Action a = ACTION_QUIT; a < ACTION_COUNT; a++) {
             if (strcmp(keys_action_group(a), GROUPS[g]) != 0)
@@ -1000,6 +1062,8 @@ static void help_text(StrBuf *text, int width)
         "Weights and probabilities have 3 decimals (<0.001: not 0, but less than 0.0005); other values have 4.",
         "Without colour (--no-color) a mark after each value shows its size against the tensor's largest: none, "
         "· ∘ • ● (ASCII none, . - + #), from small to large.",
+        "After a change (x), a value that differs from the other trace's is marked Δ and drawn in a colour of "
+        "its own; the line under the selected value counts them per tensor.",
     };
     strbuf_puts(text, "\n");
     for (size_t k = 0; k < sizeof READING / sizeof READING[0]; k++)
@@ -1105,7 +1169,26 @@ static void inspector_text(const App *app, const Frame *screen, StrBuf *text)
         width -= 8;
     if (width < 40)
         width = 40;
-    explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, &app->formats, width, text);
+    size_t offset = app->cursor[s][t];
+    if (!view_value_changed(app, s, t, offset)) {
+        explain_cell(app->trace, s, t, offset, app->options.precision, &app->formats, width, text);
+        return;
+    }
+    /* a changed value: the computation on screen, then the other trace's, term by term */
+    StrBuf changes = {0};
+    view_changes_text(app, &changes);
+    bool original = view_on_original(app);
+    if (original)
+        strbuf_puts(text, "In the original trace (on screen):\n");
+    else
+        strbuf_printf(text, "Changed by %s (on screen):\n", strbuf_text(&changes));
+    explain_cell(app->trace, s, t, offset, app->options.precision, &app->formats, width, text);
+    if (original)
+        strbuf_printf(text, "\nChanged by %s (o shows it):\n", strbuf_text(&changes));
+    else
+        strbuf_puts(text, "\nIn the original trace (o shows it):\n");
+    explain_cell(app->other, s, t, offset, app->options.precision, &app->other_formats, width, text);
+    strbuf_free(&changes);
 }
 
 /* The inspector's box for text on frame, which holds the step screen
@@ -1201,6 +1284,7 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     case OVERLAY_NONE:
     case OVERLAY_STEPS:
     case OVERLAY_QUIZ:
+    case OVERLAY_EXPERIMENT:
         return false;
     }
     strbuf_free(&text);
@@ -1452,6 +1536,7 @@ static void compose_overlay(const App *app, Frame *frame)
         strbuf_free(&text);
         break;
     }
+    case OVERLAY_EXPERIMENT: /* on the status row (compose_status) */
     case OVERLAY_NONE:
         break;
     }
@@ -1515,6 +1600,8 @@ static bool compose_step_screen(const App *app, Frame *frame)
                      layout.more_panels, layout.more_panels == 1 ? "" : "s", layout.more_panels == 1 ? "it" : "them");
     compose_explanation(app, frame, &layout);
     compose_status(app, frame, layout.status_row);
+    if (layout.diff_row > 0)
+        compose_diff_line(app, frame, layout.diff_row);
     compose_footer(app, frame);
     return true;
 }

@@ -4,6 +4,7 @@
  */
 #include "view.h"
 #include "compose.h"
+#include "diffview.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -25,6 +26,40 @@ NumFormat view_choose_format(const TraceTensor *tt, int precision)
     return numfmt_choose_fixed(x->data, x->size, precision);
 }
 
+void view_trace_formats(const Trace *trace, int precision, ExplainFormats *formats,
+                        float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS])
+{
+    for (int s = 0; s < trace->n_steps; s++) {
+        const TraceStep *step = &trace->steps[s];
+        for (int t = 0; t < step->n_tensors; t++) {
+            const TraceTensor *tt = &step->tensors[t];
+            const Tensor *x = tt->tensor;
+            /* a tensor shown again (an input of a later step) keeps what
+             * was found for it: at GPT-2's size each pass reads millions */
+            int s0 = -1, t0 = -1;
+            for (int ps = 0; ps <= s && s0 < 0; ps++)
+                for (int pt = 0; pt < (ps < s ? trace->steps[ps].n_tensors : t); pt++)
+                    if (trace->steps[ps].tensors[pt].tensor == x &&
+                        trace->steps[ps].tensors[pt].is_integer == tt->is_integer) {
+                        s0 = ps;
+                        t0 = pt;
+                        break;
+                    }
+            if (s0 >= 0) {
+                formats->of[s][t] = formats->of[s0][t0];
+                max_abs[s][t] = max_abs[s0][t0];
+                continue;
+            }
+            formats->of[s][t] = view_choose_format(tt, precision);
+            float largest = 0.0f;
+            for (size_t i = 0; i < x->size; i++)
+                if (isfinite(x->data[i]) && fabsf(x->data[i]) > largest)
+                    largest = fabsf(x->data[i]);
+            max_abs[s][t] = largest;
+        }
+    }
+}
+
 void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options)
 {
     memset(app, 0, sizeof *app);
@@ -44,36 +79,11 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
         for (int i = 0; i < trace->n_steps; i++)
             app->walk[app->n_walk++] = i;
     }
-    for (int s = 0; s < trace->n_steps; s++) {
-        const TraceStep *step = &trace->steps[s];
-        app->focus[s] = step->main_tensor;
-        for (int t = 0; t < step->n_tensors; t++) {
-            const TraceTensor *tt = &step->tensors[t];
-            const Tensor *x = tt->tensor;
-            /* a tensor shown again (an input of a later step) keeps what
-             * was found for it: at GPT-2's size each pass reads millions */
-            int s0 = -1, t0 = -1;
-            for (int ps = 0; ps <= s && s0 < 0; ps++)
-                for (int pt = 0; pt < (ps < s ? trace->steps[ps].n_tensors : t); pt++)
-                    if (trace->steps[ps].tensors[pt].tensor == x &&
-                        trace->steps[ps].tensors[pt].is_integer == tt->is_integer) {
-                        s0 = ps;
-                        t0 = pt;
-                        break;
-                    }
-            if (s0 >= 0) {
-                app->formats.of[s][t] = app->formats.of[s0][t0];
-                app->max_abs[s][t] = app->max_abs[s0][t0];
-                continue;
-            }
-            app->formats.of[s][t] = view_choose_format(tt, options->precision);
-            float max_abs = 0.0f;
-            for (size_t i = 0; i < x->size; i++)
-                if (isfinite(x->data[i]) && fabsf(x->data[i]) > max_abs)
-                    max_abs = fabsf(x->data[i]);
-            app->max_abs[s][t] = max_abs;
-        }
-    }
+    for (int s = 0; s < trace->n_steps; s++)
+        app->focus[s] = trace->steps[s].main_tensor;
+    view_trace_formats(trace, options->precision, &app->formats, app->max_abs);
+    app->original = trace;
+    experiment_set_init(&app->changes);
     app_go(app, 0);
 }
 
@@ -215,6 +225,7 @@ void app_go(App *app, int pos)
     app->pos = pos;
     app->step = app->walk[pos];
     app->overlay = OVERLAY_NONE;
+    app_experiment_follow_lesson(app);
     int q = app_first_open_quiz(app, true);
     if (q >= 0) {
         app_open_quiz(app, q);
@@ -234,7 +245,8 @@ void app_quiz_closed(App *app)
 
 int view_cell_width(const App *app, int step, int tensor)
 {
-    return app->formats.of[step][tensor].width + 1 + (app->options.no_color ? 1 : 0);
+    /* with changes in force, one more column for the mark of a changed value */
+    return app->formats.of[step][tensor].width + 1 + (app->options.no_color ? 1 : 0) + (view_has_changes(app) ? 1 : 0);
 }
 
 int view_label_width(const App *app, int step, int tensor)
@@ -539,6 +551,10 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     layout->formula_rows = formula_lines + (step->einsum != NULL ? 1 : 0) + layout->torch_rows;
     int top = 2 + layout->formula_rows; /* header, title, formula lines */
     layout->status_row = rows - 2;
+    if (view_has_changes(app)) { /* the line that counts the changed values, under the selected value's */
+        layout->diff_row = rows - 2;
+        layout->status_row = rows - 3;
+    }
     bool side = cols >= 120;
     if (side) {
         /* wide screens: the explanation in a column at the right */
