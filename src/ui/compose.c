@@ -700,6 +700,129 @@ static void compose_diff_line(const App *app, Frame *frame, int row)
     strbuf_free(&text);
 }
 
+/* ------------------------------------------------------------------------
+ * The compare view (a lesson step's `compare: yes`)
+ * ---------------------------------------------------------------------- */
+
+/* Columns of a compare panel's title kept for the tensor's name before
+ * the tag that names its trace. */
+#define COMPARE_TITLE_COLS 12
+
+/* Fewest rows each of two stacked compare panels needs (title, column
+ * labels, a row); with fewer, the trace on screen alone is shown (o
+ * switches it). */
+#define COMPARE_MIN_ROWS 3
+
+/* A copy of app with `trace` on screen (the original or the changed one),
+ * its formats and heat scale with it; the caller frees it. NULL when out
+ * of memory. The copy is only read. */
+static App *app_showing(const App *app, const Trace *trace)
+{
+    App *copy = malloc(sizeof *copy);
+    if (copy == NULL)
+        return NULL;
+    *copy = *app;
+    if (trace != app->trace) {
+        copy->trace = app->other;
+        copy->other = app->trace;
+        copy->formats = app->other_formats;
+        copy->other_formats = app->formats;
+        memcpy(copy->max_abs, app->other_max_abs, sizeof copy->max_abs);
+        memcpy(copy->other_max_abs, app->max_abs, sizeof copy->other_max_abs);
+    }
+    return copy;
+}
+
+/* The entropy of each row in view of a panel of weights composed at
+ * (top, x) `width` columns wide, in the VIEW_ENTROPY_COLS after it: "H"
+ * over them, then each row's in bits. */
+static void compare_entropy(const App *view, Frame *frame, int tensor, int top, int rows, int x, int width)
+{
+    PanelView pv = panel_view(view, tensor, rows, width);
+    const Tensor *t = view->trace->steps[view->step].tensors[tensor].tensor;
+    if (pv.header)
+        frame_put(frame, top + 1, x + 1, "H bits", ROLE_LABEL, VIEW_ENTROPY_COLS - 1);
+    int first = top + 1 + (pv.header ? 1 : 0);
+    for (int r = 0; r < pv.body_rows && pv.top_row + (size_t)r < pv.grid.rows; r++) {
+        size_t start = view_grid_offset(&pv.grid, pv.slice, pv.top_row + (size_t)r, 0);
+        frame_printf(frame, first + r, x + 1, ROLE_DIM, VIEW_ENTROPY_COLS - 1, "%6.3f",
+                     entropy_bits(t->data + start, pv.grid.cols));
+    }
+}
+
+/* One of the compare view's panels: the focused tensor of the trace
+ * `which` (the original or the changed one) at (top, x), rows x width,
+ * tagged at the right of its title with the trace's name and, for a
+ * vector of weights, its entropy. */
+static void compare_panel(const App *app, Frame *frame, const Trace *which, int top, int x, int rows, int width)
+{
+    App *view = app_showing(app, which);
+    Frame part;
+    if (view == NULL || rows < 1 || width < 8 || !frame_init(&part, rows, width)) {
+        free(view);
+        return;
+    }
+    part.ascii = frame->ascii;
+    int tensor = app->focus[app->step], entropy_cols = view_compare_entropy_cols(view);
+    int values_w = width - entropy_cols; /* the values, then the entropies right after them */
+    if (entropy_cols > 0) {
+        TensorGrid grid = view_grid(view, app->step, tensor, values_w);
+        int natural = view_label_width(view, app->step, tensor) +
+                      (int)grid.cols * view_cell_width(view, app->step, tensor) + 1;
+        values_w = natural < values_w ? natural : values_w;
+    }
+    compose_panel(view, &part, tensor, 0, rows, values_w);
+    if (entropy_cols > 0) { /* the entropies right after the values; the title's rule goes on over them */
+        frame_fill(&part, 0, values_w, 1, width - values_w, frame_box_chars(frame->ascii)->horizontal,
+                   frame_at(&part, 0, 0)->role);
+        compare_entropy(view, &part, tensor, 0, rows, values_w, values_w + entropy_cols);
+    }
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < width; c++) {
+            Cell *to = frame_at(frame, top + r, x + c);
+            if (to != NULL)
+                *to = part.cells[r * width + c];
+        }
+    frame_free(&part);
+    StrBuf tag = {0};
+    strbuf_puts(&tag, " ");
+    if (which == app->original)
+        strbuf_puts(&tag, "original");
+    else
+        view_changes_text(app, &tag);
+    const Tensor *t = which->steps[app->step].tensors[tensor].tensor;
+    if (view->formats.of[app->step][tensor].notation == NUM_PROBABILITY && entropy_cols == 0)
+        strbuf_printf(&tag, " · H %.3f", entropy_bits(t->data, t->size));
+    strbuf_puts(&tag, " ");
+    int w = (int)utf8_width(strbuf_text(&tag));
+    int at = x + width - w - 1 > x + COMPARE_TITLE_COLS ? x + width - w - 1 : x + COMPARE_TITLE_COLS;
+    put_cut(frame, top, at, strbuf_text(&tag), which == app->original ? ROLE_PANEL_TITLE : ROLE_CHANGED,
+            x + width - 1 - at);
+    strbuf_free(&tag);
+    free(view);
+}
+
+/* The compare view's panels area: the focused tensor of the original
+ * trace beside (or above) the same tensor of the changed one. */
+static void compose_compare(const App *app, Frame *frame, const ViewLayout *layout)
+{
+    int top = layout->panels_top, rows = layout->panels_rows, width = layout->panels_width;
+    const Trace *changed = app->changed;
+    if (view_compare_side_by_side(app, width)) {
+        int half = (width - 1) / 2;
+        compare_panel(app, frame, app->original, top, 0, rows, half);
+        compare_panel(app, frame, changed, top, half + 1, rows, width - half - 1);
+        return;
+    }
+    if (rows < 2 * COMPARE_MIN_ROWS) { /* no room for two: the one on screen, tagged */
+        compare_panel(app, frame, app->trace, top, 0, rows, width);
+        return;
+    }
+    int upper = rows / 2;
+    compare_panel(app, frame, app->original, top, 0, upper, width);
+    compare_panel(app, frame, changed, top + upper, 0, rows - upper, width);
+}
+
 /* The selected value's line: its name, its value, and what Enter shows. */
 static void compose_status(const App *app, Frame *frame, int row)
 {
@@ -1586,8 +1709,10 @@ static bool compose_step_screen(const App *app, Frame *frame)
     compose_formula(app, frame, 2);
     if (layout.torch_rows > 0)
         compose_torch(app, frame, &layout);
-    bool any = false;
-    for (int i = 0; i < step->n_tensors; i++)
+    bool any = false, comparing = view_comparing(app) && !app_tensors_hidden(app);
+    if (comparing)
+        compose_compare(app, frame, &layout);
+    for (int i = 0; i < step->n_tensors && !comparing; i++)
         if (layout.panel_rows[i] > 0 && !view_tensor_hidden(app, i)) {
             compose_panel(app, frame, i, layout.panel_top[i], layout.panel_rows[i], layout.panels_width);
             any = true;
@@ -1595,7 +1720,7 @@ static bool compose_step_screen(const App *app, Frame *frame)
     if (app_tensors_hidden(app) && !any && layout.panels_rows > 0)
         frame_put(frame, layout.panels_top, 2, "Predict first: the outputs appear once you answer.", ROLE_DIM,
                   layout.panels_width - 4);
-    if (layout.more_panels > 0)
+    if (layout.more_panels > 0 && !comparing)
         frame_printf(frame, layout.more_row, 1, ROLE_DIM, layout.panels_width - 2, "+%d more tensor%s: Tab shows %s",
                      layout.more_panels, layout.more_panels == 1 ? "" : "s", layout.more_panels == 1 ? "it" : "them");
     compose_explanation(app, frame, &layout);

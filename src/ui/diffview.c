@@ -254,13 +254,20 @@ void view_diff_summary(const App *app, StrBuf *out)
     strbuf_puts(out, view_on_original(app) ? "original (o: changed by " : "changed by ");
     view_changes_text(app, out);
     strbuf_puts(out, view_on_original(app) ? "); values that differ:" : "; values that differ:");
-    bool first = true;
+    int same = 0, listed = 0; /* tensors with no value changed are counted, not listed */
     for (int t = 0; t < step->n_tensors; t++) {
         if (view_tensor_hidden(app, t))
             continue;
         const TensorDiff *d = trace_diff_for_tensor(app->diff, step->tensors[t].tensor);
-        strbuf_printf(out, "%s %s %zu/%zu", first ? "" : ",", step->tensors[t].name, d != NULL ? d->changed : (size_t)0,
+        size_t changed = d != NULL ? d->changed : 0;
+        if (changed == 0) {
+            same++;
+            continue;
+        }
+        strbuf_printf(out, "%s %s %zu/%zu", listed++ > 0 ? "," : "", step->tensors[t].name, changed,
                       step->tensors[t].tensor->size);
-        first = false;
     }
+    if (same > 0)
+        strbuf_printf(out, "%s none in the %s%d %s", listed > 0 ? ";" : "", listed > 0 ? "other " : "", same,
+                      same == 1 ? "tensor" : "tensors");
 }

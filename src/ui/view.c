@@ -527,10 +527,33 @@ static void layout_panels(const App *app, ViewLayout *layout)
     layout->more_row = row;
 }
 
-/* Rows the step's panels need to show whole at `width` columns. */
+int view_compare_entropy_cols(const App *app)
+{
+    int s = app->step, t = app->focus[s];
+    const TraceTensor *tt = &app->trace->steps[s].tensors[t];
+    bool rows = !(tt->tensor->ndim == 1 && tt->dims[0] == DIM_SEQ) && tt->tensor->ndim >= 2;
+    return app->formats.of[s][t].notation == NUM_PROBABILITY && rows ? VIEW_ENTROPY_COLS : 0;
+}
+
+bool view_compare_side_by_side(const App *app, int cols)
+{
+    int s = app->step, t = app->focus[s], half = (cols - 1) / 2;
+    TensorGrid grid = view_grid(app, s, t, half);
+    int need = view_label_width(app, s, t) +
+               (int)(grid.wrapped || grid.vertical ? 1 : grid.cols) * view_cell_width(app, s, t) + 1 +
+               view_compare_entropy_cols(app);
+    return need <= half;
+}
+
+/* Rows the step's panels need to show whole at `width` columns (in the
+ * compare view, the focused tensor's two panels). */
 static int view_panels_need(const App *app, int width)
 {
     const TraceStep *step = &app->trace->steps[app->step];
+    if (view_comparing(app)) {
+        int one = view_panel_natural_rows(app, app->step, app->focus[app->step], width);
+        return view_compare_side_by_side(app, width) ? one : 2 * one;
+    }
     int need = 0;
     for (int i = 0; i < step->n_tensors; i++)
         need += view_tensor_hidden(app, i) ? 0 : view_panel_natural_rows(app, app->step, i, width);

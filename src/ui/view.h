@@ -246,6 +246,20 @@ bool view_panel_related(const App *app, int step, int tensor);
 /* Content rows a panel needs to show its slice whole (title line included). */
 int view_panel_natural_rows(const App *app, int step, int tensor, int width);
 
+/* Columns of a row's entropy in the compare view (" H 1.23"). */
+#define VIEW_ENTROPY_COLS 7
+
+/* The compare view (a lesson's `compare: yes`, diffview.h): columns each
+ * of the focused tensor's two panels keeps at its right for the entropy
+ * of each row (VIEW_ENTROPY_COLS for weights cut into rows, else 0; a
+ * vector of weights over the tokens gives its one entropy in its title). */
+int view_compare_entropy_cols(const App *app);
+
+/* Whether the compare view's two panels stand side by side (original |
+ * changed) on a screen cols wide: each fits half of it; else one is above
+ * the other. */
+bool view_compare_side_by_side(const App *app, int cols);
+
 /* The prefix of the PyTorch line on screen. */
 #define VIEW_TORCH_PREFIX "PyTorch: "
 /* Most rows the PyTorch line takes; a longer one ends in "…". */
