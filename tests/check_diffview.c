@@ -271,7 +271,8 @@ START_TEST(test_bad_change_on_the_status_line)
         StrBuf text = {0};
         screen_text(&app, 24, 80, &text);
         char start[24];
-        snprintf(start, sizeof start, "%s", app.note);
+        memcpy(start, app.note, sizeof start - 1);
+        start[sizeof start - 1] = '\0';
         ck_assert_msg(strstr(strbuf_text(&text), start) != NULL, "%s: the note is not on screen", BAD[i]);
         strbuf_free(&text);
     }
