@@ -9,6 +9,7 @@
  */
 #include "diffview.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,44 @@ static bool same_steps(const Trace *a, const Trace *b)
     return true;
 }
 
+/* The largest finite |value| of t (0 when none), for heat. */
+static float largest_magnitude(const Tensor *t)
+{
+    float largest = 0.0f;
+    for (size_t i = 0; i < t->size; i++)
+        if (isfinite(t->data[i]) && fabsf(t->data[i]) > largest)
+            largest = fabsf(t->data[i]);
+    return largest;
+}
+
+/* Fills other_formats and other_max_abs for the changed trace (app->other,
+ * the original on screen): a tensor with no changed value keeps the
+ * original's, so only what changed is read again (at GPT-2's size each
+ * pass over a tensor reads millions of values). */
+static void changed_formats(App *app)
+{
+    const Trace *changed = app->other;
+    for (int s = 0; s < changed->n_steps; s++)
+        for (int t = 0; t < changed->steps[s].n_tensors; t++) {
+            const TraceTensor *tt = &changed->steps[s].tensors[t];
+            const TensorDiff *d = trace_diff_for_tensor(app->diff, tt->tensor);
+            const TraceTensor *made = tt->is_output ? NULL : &changed->steps[tt->made_in].tensors[0];
+            int k = made != NULL ? 0 : -1; /* shown again: the step that made it already looked */
+            for (; made != NULL && k < changed->steps[tt->made_in].n_tensors && made[k].tensor != tt->tensor; k++)
+                ;
+            if (made != NULL && k < changed->steps[tt->made_in].n_tensors && tt->made_in < s) {
+                app->other_formats.of[s][t] = app->other_formats.of[tt->made_in][k];
+                app->other_max_abs[s][t] = app->other_max_abs[tt->made_in][k];
+            } else if (d != NULL && d->changed == 0) {
+                app->other_formats.of[s][t] = app->formats.of[s][t];
+                app->other_max_abs[s][t] = app->max_abs[s][t];
+            } else {
+                app->other_formats.of[s][t] = view_choose_format(tt, app->options.precision);
+                app->other_max_abs[s][t] = largest_magnitude(tt->tensor);
+            }
+        }
+}
+
 /* Builds the trace of the original's configuration under set (the
  * original's own changes, from the flags, come first in set) and its diff
  * against the original, and puts it on screen. False with err set and the
@@ -100,7 +139,7 @@ static bool build_changed(App *app, const ExperimentSet *set, Error *err)
     app->changes = *set;
     /* the changed trace goes on screen; the original is the other */
     app->other = app->changed;
-    view_trace_formats(app->changed, app->options.precision, &app->other_formats, app->other_max_abs);
+    changed_formats(app);
     swap_sides(app);
     return true;
 }
