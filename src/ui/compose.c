@@ -1312,6 +1312,12 @@ static void inspector_text(const App *app, const Frame *screen, StrBuf *text)
         strbuf_puts(text, "\nIn the original trace (o shows it):\n");
     explain_cell(app->other, s, t, offset, app->options.precision, &app->other_formats, width, text);
     strbuf_free(&changes);
+    const char *set = view_set_by(app, s, t, offset);
+    if (set != NULL)
+        strbuf_printf(text,
+                      "\n%s put this value in the changed trace; the sums above\nare what its inputs give without "
+                      "that edit.\n",
+                      set);
 }
 
 /* The inspector's box for text on frame, which holds the step screen

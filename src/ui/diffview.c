@@ -278,6 +278,26 @@ bool view_comparing(const App *app)
     return ls != NULL && ls->compare && app->changed != NULL && app->changes_from_lesson;
 }
 
+const char *view_set_by(const App *app, int step, int tensor, size_t offset)
+{
+    if (app->changed == NULL)
+        return NULL;
+    const TraceStep *st = &app->changed->steps[step];
+    const TraceTensor *tt = &st->tensors[tensor];
+    for (int i = app->changes.n - 1; i >= 0; i--) {
+        const Experiment *e = &app->changes.items[i];
+        if (e->kind != EXP_SET || strcmp(e->tensor, tt->name) != 0 || (e->has_part && e->part != st->part) ||
+            e->n_index != tt->tensor->ndim)
+            continue;
+        size_t flat = 0;
+        for (int d = 0; d < e->n_index; d++)
+            flat = flat * tt->tensor->shape[d] + e->index[d];
+        if (flat == offset)
+            return e->spec;
+    }
+    return NULL;
+}
+
 void view_changes_text(const App *app, StrBuf *out)
 {
     char spelled[EXPERIMENT_MAX * EXPERIMENT_SPEC_BYTES];

@@ -63,6 +63,11 @@ bool view_value_changed(const App *app, int step, int tensor, size_t offset);
  * `compare: yes` and its changes are in force. */
 bool view_comparing(const App *app);
 
+/* The set= change that wrote value `offset` of tensor `tensor` of step
+ * `step` ("set=a1[2]=0.5"), or NULL when none did: the changed trace
+ * holds the value set, while its recorded arithmetic is the original's. */
+const char *view_set_by(const App *app, int step, int tensor, size_t offset);
+
 /* Appends how the changes read ("no-scale, zero-head=1") to out. */
 void view_changes_text(const App *app, StrBuf *out);
 
