@@ -436,6 +436,90 @@ bool experiment_check(const ExperimentSet *set, const Config *cfg, Error *err)
 }
 
 /* ------------------------------------------------------------------------
+ * Making the changes
+ * ---------------------------------------------------------------------- */
+
+const Experiment *experiment_scale(const ExperimentSet *set)
+{
+    const Experiment *found = NULL;
+    for (int i = 0; set != NULL && i < set->n; i++)
+        if (set->items[i].kind == EXP_NO_SCALE || set->items[i].kind == EXP_SCALE)
+            found = &set->items[i];
+    return found;
+}
+
+float experiment_divisor(const Experiment *e, float standard)
+{
+    if (e == NULL)
+        return standard;
+    return e->kind == EXP_SCALE ? e->scale : 1.0f;
+}
+
+void experiment_zero_heads(const ExperimentSet *set, Tensor *heads, char *note, size_t size)
+{
+    size_t used = 0;
+    if (note != NULL && size > 0)
+        note[0] = '\0';
+    ATTN_ASSERT(heads->ndim == 3);
+    const size_t per_head = heads->shape[1] * heads->shape[2];
+    for (int i = 0; set != NULL && i < set->n; i++) {
+        const Experiment *e = &set->items[i];
+        if (e->kind != EXP_ZERO_HEAD)
+            continue;
+        ATTN_ASSERT(e->head < heads->shape[0]); /* experiment_check saw to it */
+        memset(heads->data + e->head * per_head, 0, per_head * sizeof(float));
+        if (note != NULL && used < size)
+            used += (size_t)snprintf(note + used, size - used, ", head %zu zeroed", e->head);
+    }
+}
+
+TracePart experiment_set_part(const Experiment *e, const Config *cfg)
+{
+    if (e->has_part)
+        return e->part;
+    for (size_t i = 0; i < trace_step_def_count(); i++) {
+        const TraceStepDef *def = trace_step_def(i);
+        if ((def->applies == NULL || def->applies(cfg)) && row_lists(def, e->tensor, cfg->focus))
+            return def->part;
+    }
+    return cfg->model != NULL ? PART_MODEL : PART_SINGLE_HEAD;
+}
+
+bool experiment_apply_one(const Experiment *e, Tensor *t, Error *err)
+{
+    if (e->n_index != t->ndim) {
+        char shape[64] = "";
+        tensor_shape_str(t, shape, sizeof shape);
+        return error_set(err, STATUS_USAGE, "%s: %s has %d dimensions (%s), not %d", e->spec, e->tensor, t->ndim, shape,
+                         e->n_index);
+    }
+    size_t flat = 0;
+    for (int i = 0; i < t->ndim; i++) {
+        if (e->index[i] >= t->shape[i]) {
+            char shape[64] = "";
+            tensor_shape_str(t, shape, sizeof shape);
+            return error_set(err, STATUS_USAGE, "%s: index %zu is out of range for %s %s (0 to %zu)", e->spec,
+                             e->index[i], e->tensor, shape, t->shape[i] - 1);
+        }
+        flat = flat * t->shape[i] + e->index[i];
+    }
+    t->data[flat] = e->value;
+    return true;
+}
+
+bool experiment_apply_sets(const ExperimentSet *set, const Config *cfg, TracePart part, const char *name, Tensor *t,
+                           Error *err)
+{
+    for (int i = 0; set != NULL && i < set->n; i++) {
+        const Experiment *e = &set->items[i];
+        if (e->kind == EXP_SET && strcmp(e->tensor, name) == 0 && experiment_set_part(e, cfg) == part &&
+            !experiment_apply_one(e, t, err))
+            return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------
  * Building the changed trace
  * ---------------------------------------------------------------------- */
 

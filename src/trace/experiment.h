@@ -129,6 +129,35 @@ bool experiment_base_config(Config *dst, const Config *changed, Error *err);
  * changes (trace->config.experiments), or NULL with err set. */
 Trace *trace_build_experiments(const Config *cfg, const struct Weights *weights, const ExperimentSet *set, Error *err);
 
+/* ------------------------------------------------------------------------
+ * Making the changes (the step functions of trace.c call these)
+ * ---------------------------------------------------------------------- */
+
+/* The last no-scale or scale= change of set, or NULL (set may be NULL). */
+const Experiment *experiment_scale(const ExperimentSet *set);
+
+/* The divisor the scores take under e (experiment_scale's result): 1 for
+ * no-scale, e->scale for scale=N; standard when e is NULL. */
+float experiment_divisor(const Experiment *e, float standard);
+
+/* Zeroes the heads that set's zero-head changes name in heads ([h, s, e],
+ * head_outputs), and writes a note for the formula into note (", head 1
+ * zeroed (zero-head=1)"; "" when none; note may be NULL). */
+void experiment_zero_heads(const ExperimentSet *set, Tensor *heads, char *note, size_t size);
+
+/* The part a set= change applies to in cfg's trace: its PART: prefix, or
+ * the first part (in the walk's order) whose rows list its tensor. */
+TracePart experiment_set_part(const Experiment *e, const Config *cfg);
+
+/* Makes the set= change e on t: t[e->index] = e->value. False with err set
+ * (STATUS_USAGE) when the indices do not fit t's shape. */
+bool experiment_apply_one(const Experiment *e, Tensor *t, Error *err);
+
+/* Makes every set= change of set that names the tensor `name` of part (in
+ * cfg's trace) on t, in order. False with err set when one does not fit. */
+bool experiment_apply_sets(const ExperimentSet *set, const Config *cfg, TracePart part, const char *name, Tensor *t,
+                           Error *err);
+
 /* Recomputes trace in place under the changes of set (NULL or empty: no
  * change), as trace_build_experiments(original config, weights, set) would
  * build it: the steps before the first one a change of the trace's old or
