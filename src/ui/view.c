@@ -542,7 +542,7 @@ bool view_compare_side_by_side(const App *app, int cols)
     int need = view_label_width(app, s, t) +
                (int)(grid.wrapped || grid.vertical ? 1 : grid.cols) * view_cell_width(app, s, t) + 1 +
                view_compare_entropy_cols(app);
-    return need <= half;
+    return need <= half && half >= VIEW_COMPARE_MIN_HALF;
 }
 
 /* Rows the step's panels need to show whole at `width` columns (in the

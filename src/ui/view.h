@@ -246,6 +246,10 @@ bool view_panel_related(const App *app, int step, int tensor);
 /* Content rows a panel needs to show its slice whole (title line included). */
 int view_panel_natural_rows(const App *app, int step, int tensor, int width);
 
+/* Narrowest half of the screen the compare view puts a panel in: room
+ * for a tensor's name and the tag naming its trace and entropy. */
+#define VIEW_COMPARE_MIN_HALF 30
+
 /* Columns of a row's entropy in the compare view (" H 1.23"). */
 #define VIEW_ENTROPY_COLS 7
 
