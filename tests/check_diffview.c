@@ -235,6 +235,15 @@ START_TEST(test_no_scale_from_the_key)
         ck_assert_int_eq(view_value_changed(&app, s, t, i), changed);
     }
     ck_assert_uint_eq(differ, 5);
+    /* on screen: each changed value's mark, in the changed role */
+    Frame frame;
+    ck_assert(frame_init(&frame, 24, 80));
+    app_compose(&app, &frame);
+    int marks = 0;
+    for (int k = 0; k < frame.rows * frame.cols; k++)
+        marks += frame.cells[k].ch == 0x394 && frame.cells[k].role == ROLE_CHANGED;
+    frame_free(&frame);
+    ck_assert_int_eq(marks, 10); /* scaled_scores_1 and a1, 5 each */
     /* the status area counts them */
     StrBuf text = {0};
     view_diff_summary(&app, &text);
