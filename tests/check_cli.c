@@ -1539,6 +1539,15 @@ static const FlagUse FLAG_USES[] = {
     {"--seed", "7", {NULL}},
     {"--causal", NULL, {NULL}},
     {"--tokens", "8", {NULL}},
+    {"--no-scale", NULL, {NULL}},
+    {"--scale", "8", {NULL}},
+    {"--no-mask", NULL, {NULL}},
+    {"--zero-head", "1", {NULL}},
+    {"--swap-tokens", "1,3", {NULL}},
+    {"--no-positions", NULL, {"--model=tests/fixtures/gpt2/d16_h2_l2_f32", "--token-ids=1", NULL}},
+    {"--set", "w_key[0,1]=5", {NULL}},
+    {"--kv-cache", NULL, {"--causal", NULL}},
+    {"--diff", NULL, {NULL}},
     {"--weights", "weights-dir", {NULL}},
     {"--model", "tests/fixtures/gpt2/d16_h2_l2_f32", {"--token-ids", "1", NULL}},
     {"--layer", "1", {"--model=tests/fixtures/gpt2/d16_h2_l2_f32", "--token-ids=1", NULL}},
@@ -1578,6 +1587,8 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
     }
     const ConfigFlags *f = &o.flags;
     const Config *c = &o.config;
+    char changes[EXPERIMENT_MAX * 48];
+    experiment_describe(&f->changes, changes, sizeof changes);
 #define S(text) ((text) != NULL ? (text) : "-")
     snprintf(out, size,
              "mode %d help %d version %d step %s precision %d/%d ascii %d no_color %d screen %dx%d keys %s dump %s "
@@ -1585,7 +1596,7 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
              "%d presenter %d colorblind %d "
              "list %d/%d runs %d | sentence %s file %s ids %s sizes %d%d%d%d%d kernels %d/%d threads %d weights %s "
              "| tokens %zu vocab %zu d %zu h %zu focus %zu seed %llu causal %d max %llu kernels %d threads %d "
-             "model %s layer %zu/%zu",
+             "model %s layer %zu/%zu changes %.120s",
              (int)o.mode, o.help, o.version, S(o.step), o.precision, o.have_precision, o.ascii, o.no_color,
              o.screen_cols, o.screen_rows, S(o.keys), S(o.dump_file), S(o.npy_dir), S(o.py_file), S(o.svg_file),
              S(o.lesson), o.no_lesson, o.config_flags, o.check, o.n_check_files, o.restart, o.notes, o.no_answers,
@@ -1593,7 +1604,7 @@ static void parse_fingerprint(int argc, char **argv, char *out, size_t size)
              S(f->sentence_file), S(f->token_ids), f->have_vocab, f->have_d_model, f->have_heads, f->have_focus,
              f->have_seed, (int)f->kernels, f->have_kernels, f->threads, S(f->weights_dir), c->n_tokens, c->vocab_size,
              c->d_model, c->heads, c->focus, (unsigned long long)c->seed, c->causal, c->max_bytes, (int)c->kernels,
-             c->threads, S(c->model), c->layer, c->n_layer);
+             c->threads, S(c->model), c->layer, c->n_layer, changes);
 #undef S
     cli_options_free(&o);
 }

@@ -21,7 +21,7 @@
 #include "trace.h"
 #include "view.h"
 
-static const ViewOptions VIEW = {4, false, false, "my name is Marcello Politi"};
+static const ViewOptions VIEW = {4, false, false, "my name is Marcello Politi", NULL};
 
 /* The article's trace (default configuration). */
 static Trace *article_trace(void)

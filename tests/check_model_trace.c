@@ -562,7 +562,7 @@ static void check_bpe_step(const Trace *trace, const char *text, const long *wan
 static void check_bpe_screen(const Trace *trace, const char *keys, int cols, int rows, const char *name)
 {
     static App app;
-    ViewOptions view = {4, false, false, "The capital of France is"};
+    ViewOptions view = {4, false, false, "The capital of France is", NULL};
     app_init(&app, trace, NULL, &view);
     KeyCode codes[32];
     size_t n = 0;

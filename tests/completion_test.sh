@@ -89,7 +89,8 @@ fi
 
 # Options.
 expect "--th completes to --theme and --threads" "--theme --threads" attn-trace --th
-expect "--no- completes to --no-answers, --no-color and --no-lesson" "--no-answers --no-color --no-lesson" attn-trace --no-
+expect "--no- completes to --no-answers, --no-color, --no-lesson and the changes --no-mask, --no-positions, --no-scale" \
+    "--no-answers --no-color --no-lesson --no-mask --no-positions --no-scale" attn-trace --no-
 expect "--dump completes to --dump-screen" "--dump-screen" attn-trace --dump
 expect "--bench completes to --bench and --bench-frames" "--bench --bench-frames" attn-trace --bench
 expect "--x completes to nothing" "" attn-trace --x

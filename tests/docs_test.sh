@@ -12,8 +12,8 @@
 #    The steps that `attn-trace --list-steps` prints (the program's step
 #    table) are, by number and id and in order, README.md's table of steps,
 #    the manual's list of steps and the table of docs/lesson-format.md.
-# 2. The screens and outputs shown in docs/guide.md, README.md and
-#    docs/models.md are what
+# 2. The screens and outputs shown in docs/guide.md, README.md,
+#    docs/models.md and docs/experiments.md are what
 #    the program writes now. Each sits between markers:
 #
 #      <!-- screen: ARGS -->        attn-trace --dump-screen - --size 80x24 ARGS
@@ -156,7 +156,7 @@ render() {
     fi
 }
 
-for file in docs/guide.md README.md docs/models.md; do
+for file in docs/guide.md README.md docs/models.md docs/experiments.md; do
     blocks=$(grep -Ec '^<!-- (screen|output):' "$file")
     rendered=0
     if ! render "$file" "$TMP/rendered" >"$TMP/why" 2>&1; then

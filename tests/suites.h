@@ -31,5 +31,6 @@ Suite *floatfmt_suite(void);
 Suite *model_trace_suite(void);
 Suite *headsview_suite(void);
 Suite *tiny_suite(void);
+Suite *diffview_suite(void);
 
 #endif

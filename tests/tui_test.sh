@@ -504,5 +504,49 @@ else
     not_ok "--tui starts for the heads view" "$(show_screen)"
 fi
 
+# 15. Experiments: x types a change on the status line, Enter recomputes
+# and marks what differs, o shows the original, X undoes it; a bad change
+# is refused on the status line; the same at 50x12.
+if start; then
+    for k in 1 2 3 4 5 6 7; do send Space "<Space>"; done
+    poll shows "step 8/17"
+    send x x
+    poll shows "experiment:"
+    check $? "x opens the experiment prompt on the status line" "$(show_screen)"
+    tmx send-keys -t attn -l "no-scale"
+    HISTORY="${HISTORY}no-scale"
+    send Enter "<Enter>"
+    poll shows "changed by no-scale"
+    check $? "Enter recomputes: the line under the value counts the changes" "$(show_screen)"
+    screen_is 80x24 "the diff view is painted as composed"
+    tmx capture-pane -e -p -t attn >"$TMP/escapes" 2>/dev/null
+    grep -q '48;5;213' "$TMP/escapes"
+    check $? "the changes are painted in their own colour (xterm 213)"
+    send o o
+    poll shows "original (o: changed by no-scale)"
+    check $? "o puts the original on screen" "$(show_screen)"
+    send X X
+    poll lacks "changed by"
+    check $? "X undoes every change" "$(show_screen)"
+    send x x
+    tmx send-keys -t attn -l "zero-head=9"
+    HISTORY="${HISTORY}zero-head=9"
+    send Enter "<Enter>"
+    poll shows "there is no head 9"
+    check $? "a bad change is refused on the status line" "$(show_screen)"
+    send x x
+    tmx send-keys -t attn -l "no-scale"
+    HISTORY="${HISTORY}no-scale"
+    send Enter "<Enter>"
+    tmx resize-window -t attn -x 50 -y 12
+    screen_is 50x12 "the diff view at 50x12 is painted as composed"
+    tmx resize-window -t attn -x 80 -y 24
+    send q q
+    [ "$(exit_status)" = 0 ]
+    check $? "q quits after experiments with status 0" "$(show_screen)"
+else
+    not_ok "experiments: the tracer starts" "$(show_screen)"
+fi
+
 echo "tui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

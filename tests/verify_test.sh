@@ -205,7 +205,15 @@ def compare(part):
             else (mine == got).all()
         assert bool(same), "%s.%s differs" % (part, name)
         checked += 1
+# --print writes one statement a line, the later ones indented under the
+# first: join them back into one line of Python.
+joined = []
 for line in lines:
+    if line.startswith("           ") and joined and joined[-1].startswith("  PyTorch: "):
+        joined[-1] += " " + line.strip()
+    else:
+        joined.append(line)
+for line in joined:
     if line.startswith("== Step "):
         new = line.split("(")[-1].split(")")[0]
         if part is not None and new != part:

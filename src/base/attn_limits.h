@@ -106,6 +106,9 @@
 /* Choices per choice quiz. */
 #define LESSON_MAX_CHOICES 8
 
+/* Bytes of a section's "experiment:" value (its changes, as the flags spell them). */
+#define LESSON_EXPERIMENT_BYTES 256
+
 /* Lesson directories searched (see catalog.h). */
 #define CATALOG_MAX_DIRS 8
 
@@ -213,6 +216,14 @@
 
 /* The most tensors a Trace owns (the article's walk keeps 32). */
 #define TRACE_MAX_VALUES 64
+
+/* The most changes one trace runs under (--set and the other experiment
+ * flags, a lesson's experiment: line); each is a small fixed record. */
+#define EXPERIMENT_MAX 16
+
+/* Room for one change's canonical spelling, NUL included: a set= with a
+ * 31-byte name, four indices and a value fits. */
+#define EXPERIMENT_SPEC_BYTES 128
 
 /* Largest JSON text json_parse reads (vocab.json, a safetensors header,
  * config.json): 64 MiB. GPT-2's vocab.json is about 1 MB; the

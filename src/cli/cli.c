@@ -245,6 +245,28 @@ static bool set_mode(CliParse *p, const CliFlag *flag, const char *value, Error 
     return choose_mode(p, flag, err) && (flag->field == 0 || set_text(p, flag, value, err));
 }
 
+/* A change to the trace (experiment.h): the flag's name without its
+ * dashes, and "=VALUE" when it takes one, parsed as a lesson's
+ * experiment: line is. A bad value says where in it the fault is. */
+static bool set_change(CliParse *p, const CliFlag *flag, const char *value, Error *err)
+{
+    char spec[EXPERIMENT_SPEC_BYTES];
+    const char *word = flag->name + 2;
+    if (snprintf(spec, sizeof spec, "%s%s%s", word, value != NULL ? "=" : "", value != NULL ? value : "") >=
+        (int)sizeof spec)
+        return error_set(err, STATUS_USAGE, "%s: the value is longer than %d bytes", flag->name,
+                         EXPERIMENT_SPEC_BYTES - 1);
+    Error why;
+    error_clear(&why);
+    if (experiment_parse(&p->opts->flags.changes, spec, &why))
+        return true;
+    size_t skip = strlen(word) + (value != NULL ? 1 : 0);
+    if (value != NULL && why.at != ERROR_AT_NONE && why.at >= skip)
+        return error_set(err, STATUS_USAGE, "%s '%.60s': column %zu: %s", flag->name, value, why.at - skip + 1,
+                         why.message);
+    return error_set(err, STATUS_USAGE, "%s: %s", flag->name, why.message);
+}
+
 /* --bench N: the mode, and the number of timed runs (as set_int). */
 static bool set_bench(CliParse *p, const CliFlag *flag, const char *value, Error *err)
 {
@@ -354,6 +376,15 @@ static const CliFlag FLAGS[] = {
      .have = AT(flags.have_seed), .config = true},
     {"--causal", .handle = set_true, .field = AT(flags.causal), .config = true,
      .help = "hide later tokens from each query"},
+    {"--no-scale", .handle = set_change, .config = true},
+    {"--scale", .arg = "N", .handle = set_change, .config = true},
+    {"--no-mask", .handle = set_change, .config = true},
+    {"--zero-head", .arg = "H", .handle = set_change, .config = true},
+    {"--swap-tokens", .arg = "I,J", .handle = set_change, .config = true},
+    {"--no-positions", .handle = set_change, .config = true},
+    {"--set", .arg = "NAME[i,j]=VALUE", .handle = set_change, .config = true},
+    {"--kv-cache", .handle = set_change, .config = true},
+    {"--diff", .handle = set_mode, .mode = MODE_DIFF},
     {"--tokens", .arg = "N", .handle = set_u64, .min = 1, .max = LIMIT_MAX_TOKENS, .field = AT(flags.tokens),
      .config = true, .help = "repeat the words to N tokens (try 512, --d-model 768)"},
     {"--weights", .arg = "DIR", .handle = set_text, .field = AT(flags.weights_dir), .empty = "needs a directory",

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "experiment.h"
 #include "error.h"
 
 #define PROGRAM_NAME "attn-trace"
@@ -26,7 +27,8 @@ typedef enum OutputMode {
     MODE_BENCH_FRAMES, /* --bench-frames: time key-to-frame through the composer and the backend */
     MODE_NPY,          /* --export-npy DIR: every tensor as a .npy file in DIR */
     MODE_SVG,          /* --svg: one step's attention as heat maps, in an SVG file */
-    MODE_LINE          /* --line-mode: plain lines and typed commands, for screen readers and pipes */
+    MODE_LINE,         /* --line-mode: plain lines and typed commands, for screen readers and pipes */
+    MODE_DIFF          /* --diff: per tensor, how many values the changes (--no-scale ...) change */
 } OutputMode;
 
 /* The configuration flags as given, to apply onto a base configuration. */
@@ -44,6 +46,8 @@ typedef struct ConfigFlags {
     const char *model_dir;   /* --model DIR, or NULL; points into argv */
     uint64_t layer;          /* --layer L (0 when not given) */
     bool have_layer;
+    ExperimentSet changes; /* --no-scale, --scale, --no-mask, --zero-head, --swap-tokens, --no-positions, --set,
+                              --kv-cache, in their order (experiment.h) */
 } ConfigFlags;
 
 typedef struct Options {

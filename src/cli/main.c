@@ -25,6 +25,8 @@
 #include "builtin.h"
 #include "catalog.h"
 #include "cli.h"
+#include "diffview.h"
+#include "experiment.h"
 #include "export.h"
 #include "export_py.h"
 #include "linemode.h"
@@ -659,8 +661,8 @@ static void tracer_go(Tracer *t, int step)
 /* A Tracer of trace (and lesson, or NULL) for mode, opened on first_step
  * (a step index, or -1). NULL with err set when out of memory. The caller
  * frees it (free); it points into trace and lesson. */
-static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode,
-                          int first_step, Error *err)
+static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Weights *weights, const Options *opts,
+                          OutputMode mode, int first_step, Error *err)
 {
     Tracer *t = calloc(1, sizeof *t);
     if (t == NULL) {
@@ -681,6 +683,7 @@ static Tracer *tracer_new(const Trace *trace, const Lesson *lesson, const Option
         .no_color = no_color || opts->colorblind, /* the size glyph after each value */
         .ascii = opts->ascii || (mode == MODE_TUI && !locale_is_utf8()),
         .title = t->title,
+        .weights = weights,
     };
     t->tui = (TuiOptions){no_color, t->view.ascii, opts->presenter, opts->colorblind};
     app_init(&t->app, trace, lesson, &t->view);
@@ -738,10 +741,10 @@ static bool run_lines(Tracer *t, const Options *opts, int first_step, Error *err
 
 /* The interactive tracer, on the terminal or headless (--dump-screen,
  * --bench-frames), or in plain lines (--line-mode). False with err on failure. */
-static bool run_tracer(const Trace *trace, const Lesson *lesson, const Options *opts, OutputMode mode, int first_step,
-                       Error *err)
+static bool run_tracer(const Trace *trace, const Lesson *lesson, const Weights *weights, const Options *opts,
+                       OutputMode mode, int first_step, Error *err)
 {
-    Tracer *t = tracer_new(trace, lesson, opts, mode, first_step, err);
+    Tracer *t = tracer_new(trace, lesson, weights, opts, mode, first_step, err);
     if (t == NULL)
         return false;
     bool ok;
@@ -753,6 +756,7 @@ static bool run_tracer(const Trace *trace, const Lesson *lesson, const Options *
         ok = run_lines(t, opts, first_step, err);
     else
         ok = run_terminal(t, opts, first_step, err);
+    app_release(&t->app);
     free(t);
     return ok;
 }
@@ -905,13 +909,93 @@ static bool find_lesson_step(Run *run, Error *err)
     return error_set(err, STATUS_USAGE, "--step %s: the lesson does not walk that step (it walks %s)", arg, walked);
 }
 
-/* Builds the trace (the weights are not needed after), evaluates the
- * lesson's `=` answers against it, and finds --step. */
+/* The flat index i of a tensor of shape t as "[a,b,c]", into out. */
+static void index_text(const Tensor *t, size_t i, char *out, size_t size)
+{
+    size_t idx[TENSOR_MAX_DIMS] = {0}, used = 0;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        idx[d] = i % t->shape[d];
+        i /= t->shape[d];
+    }
+    out[0] = '\0';
+    for (int d = 0; d < t->ndim && used < size; d++)
+        used += (size_t)snprintf(out + used, size - used, "%s%zu", d ? "," : "[", idx[d]);
+    if (used < size)
+        snprintf(out + used, size - used, "%s", t->ndim > 0 ? "]" : "[]");
+}
+
+/* --diff: one line per tensor of the two traces, how many of its values
+ * differ and the largest change, then the totals; written to stdout. */
+static bool write_diff(const Trace *original, const Trace *changed, Error *err)
+{
+    TraceDiff diff;
+    if (!trace_diff(original, changed, &diff, err))
+        return false;
+    StrBuf out = {0};
+    char changes[EXPERIMENT_MAX * 48];
+    experiment_describe(changed->config.experiments, changes, sizeof changes);
+    strbuf_printf(&out, "changes: %s\n%-12s %-20s %9s %9s  %-14s %s\n", changes, "part", "tensor", "changed", "of",
+                  "largest change", "at");
+    for (int i = 0; i < diff.n; i++) {
+        const TensorDiff *d = &diff.tensors[i];
+        char largest[32] = "-", at[64] = "-";
+        if (d->a == NULL || d->b == NULL)
+            snprintf(largest, sizeof largest, "only in %s", d->a == NULL ? "changed" : "original");
+        else if (!d->same_shape)
+            snprintf(largest, sizeof largest, "new shape");
+        else if (d->changed > 0) {
+            snprintf(largest, sizeof largest, "%.6g", d->max_change);
+            index_text(d->b, d->max_at, at, sizeof at);
+        }
+        strbuf_printf(&out, "%-12s %-20s %9zu %9zu  %-14s %s\n", trace_part_name(d->part), d->name, d->changed,
+                      d->cells, largest, at);
+    }
+    strbuf_printf(&out, "%d of %d tensors changed, %zu values in all\n", diff.tensors_changed, diff.n, diff.changed);
+    size_t kv = experiment_kv_mismatches(changed);
+    if (kv != SIZE_MAX)
+        strbuf_printf(&out, "kv-cache: kv_output %s head_outputs' row (%zu values differ)\n",
+                      kv == 0 ? "equals, bit for bit," : "differs from", kv);
+    trace_diff_free(&diff);
+    bool ok = write_out(strbuf_text(&out), out.len, err);
+    strbuf_free(&out);
+    return ok;
+}
+
+/* --diff: the trace without the changes (and without --causal, which
+ * then counts as one), the trace with them, and what differs. */
+static bool run_diff(Run *run, const Weights *weights, Error *err)
+{
+    Config base;
+    ExperimentSet changes;
+    experiment_set_init(&changes);
+    if (run->opts.flags.causal && !experiment_parse(&changes, "causal", err))
+        return false;
+    for (int i = 0; i < run->opts.flags.changes.n && changes.n < EXPERIMENT_MAX; i++)
+        changes.items[changes.n++] = run->opts.flags.changes.items[i];
+    if (!config_copy(&base, &run->opts.config, err))
+        return false;
+    base.causal = base.causal && !run->opts.flags.causal;
+    Trace *original = trace_build_weights(&base, weights, err);
+    Trace *changed = original != NULL ? trace_build_experiments(&base, weights, &changes, err) : NULL;
+    bool ok = changed != NULL && write_diff(original, changed, err);
+    config_free(&base);
+    trace_free(original);
+    trace_free(changed);
+    return ok;
+}
+
+/* Builds the trace, under the changes the flags ask for (the weights stay:
+ * the tracer's experiments rebuild with them), evaluates the lesson's `=`
+ * answers against it, and finds --step. */
 static bool build_trace(Run *run, Error *err)
 {
     const Weights *weights = run->opts.flags.weights_dir != NULL ? &run->weights : NULL;
-    run->trace = trace_build_weights(&run->opts.config, weights, err);
-    weights_free(&run->weights);
+    if (run->opts.mode == MODE_DIFF) {
+        bool ok = run_diff(run, weights, err);
+        weights_free(&run->weights);
+        return ok;
+    }
+    run->trace = trace_build_experiments(&run->opts.config, weights, &run->opts.flags.changes, err);
     if (run->trace == NULL)
         return false;
     /* the lesson's `=` answers follow the trace on screen (flags included) */
@@ -955,7 +1039,8 @@ static bool write_trace(Run *run, Error *err)
     if (mode == MODE_DEFAULT)
         mode = wants_terminal_ui() ? MODE_TUI : MODE_PRINT;
     if (mode == MODE_TUI || mode == MODE_DUMP || mode == MODE_BENCH_FRAMES || mode == MODE_LINE)
-        return run_tracer(run->trace, lesson, opts, mode, run->only_step, err);
+        return run_tracer(run->trace, lesson, opts->flags.weights_dir != NULL ? &run->weights : NULL, opts, mode,
+                          run->only_step, err);
     if (mode == MODE_NPY)
         return export_trace(run->trace, opts->npy_dir, run->only_step, err);
     if (mode == MODE_SVG)
@@ -1014,7 +1099,9 @@ int main(int argc, char **argv)
     }
     if (opts->flags.weights_dir != NULL && !load_weights(run, &err))
         goto failed;
-    if (opts->mode == MODE_BENCH ? !run_bench(run, &err) : !build_trace(run, &err) || !write_trace(run, &err))
+    if (opts->mode == MODE_BENCH  ? !run_bench(run, &err)
+        : opts->mode == MODE_DIFF ? !build_trace(run, &err)
+                                  : !build_trace(run, &err) || !write_trace(run, &err))
         goto failed;
     goto out;
 failed:

@@ -26,6 +26,7 @@
 #include "answer.h"
 #include "attn_limits.h"
 #include "floatfmt.h"
+#include "experiment.h"
 #include "trace.h"
 
 /* ------------------------------------------------------------------------
@@ -74,6 +75,11 @@ static const char *const BLOCK_NAMES[] = {"quiz", "notes", "step"};
 /* Keys of a step block ('::: step'): how the step is presented. */
 enum { S_HEADLINE, S_SELECT, S_COUNT };
 static const char *const STEP_KEYS[S_COUNT] = {"headline", "select"};
+
+/* Keys a section may open with, before its text: the change the step runs
+ * under, and whether the original is shown beside it. */
+enum { SEC_EXPERIMENT, SEC_COMPARE, SEC_COUNT };
+static const char *const SECTION_KEYS[SEC_COUNT] = {"experiment", "compare"};
 static const char *const WHEN_VALUES[] = {"before", "after"};
 static const char *const CAUSAL_VALUES[] = {"yes", "no"};
 
@@ -1920,6 +1926,72 @@ static bool near_miss_close(Parser *p, const Line *ln, const char *name, size_t 
     return true;
 }
 
+/* Whether an "experiment:" value parses (the flags' spellings,
+ * experiment.h) and, once the header's configuration is known, fits it
+ * (the head exists, the tensor has that index); else reports why, at the
+ * bad part of the value. */
+static bool section_experiment_ok(Parser *p, const Line *ln, const KeyValue *kv)
+{
+    char text[LESSON_EXPERIMENT_BYTES];
+    memcpy(text, kv->value, kv->value_len);
+    text[kv->value_len] = '\0';
+    ExperimentSet set;
+    experiment_set_init(&set);
+    Error err;
+    error_clear(&err);
+    if (experiment_parse_list(&set, text, &err) && (!p->config_ok || experiment_check(&set, &p->lesson->config, &err)))
+        return true;
+    int col = kv->value_col + (err.at != ERROR_AT_NONE && err.at < kv->value_len ? (int)err.at : 0);
+    report(p, ln->no, col, "experiment: %s", err.message);
+    return false;
+}
+
+/* A line at the top of a section, before its text, that reads "key: value"
+ * with a section key (or a near miss of one, reported): sets the step's
+ * setting and returns true. Any other line returns false (it is text). */
+static bool section_key_line(Parser *p, const Line *ln)
+{
+    KeyValue kv;
+    char q[QUOTE_BYTES];
+    if (p->section == SECTION_NONE || p->body.len > 0 || p->text_break || !split_key_value(ln, &kv))
+        return false;
+    int k = find_name(kv.key, kv.key_len, SECTION_KEYS, SEC_COUNT);
+    if (k < 0) {
+        const char *near = nearest_name(kv.key, kv.key_len, SECTION_KEYS, SEC_COUNT);
+        for (size_t i = 0; i < kv.key_len; i++)
+            if ((kv.key[i] < 'a' || kv.key[i] > 'z') && kv.key[i] != '-')
+                return false; /* text such as "Note: ..." */
+        if (near == NULL)
+            return false;
+        report(p, ln->no, kv.key_col, "unknown section key '%s' (did you mean '%s'?)", quote(q, kv.key, kv.key_len),
+               near);
+        return true;
+    }
+    LessonStep *step = p->section >= 0 ? &p->lesson->steps[p->section] : NULL;
+    if (kv.value_len == 0) {
+        report(p, ln->no, kv.value_col, "'%s:' has no value", SECTION_KEYS[k]);
+    } else if (k == SEC_COMPARE) {
+        int v = find_name(kv.value, kv.value_len, CAUSAL_VALUES, COUNT_OF(CAUSAL_VALUES));
+        if (v < 0)
+            report(p, ln->no, kv.value_col, "'compare:' is 'yes' or 'no', not '%s'", quote(q, kv.value, kv.value_len));
+        else if (step != NULL)
+            step->compare = v == 0;
+    } else if (step != NULL && step->experiment_line != 0) {
+        report(p, ln->no, kv.key_col, "repeated section key 'experiment' (first on line %d)", step->experiment_line);
+    } else if (kv.value_len >= LESSON_EXPERIMENT_BYTES) {
+        report(p, ln->no, kv.value_col, "'experiment:' is longer than %d bytes (LESSON_EXPERIMENT_BYTES)",
+               LESSON_EXPERIMENT_BYTES - 1);
+    } else if (!section_experiment_ok(p, ln, &kv)) {
+        /* reported */
+    } else if (step != NULL) {
+        memcpy(step->experiment, kv.value, kv.value_len);
+        step->experiment[kv.value_len] = '\0';
+        step->experiment_line = ln->no;
+        step->experiment_col = kv.value_col;
+    }
+    return true;
+}
+
 /* Reads one line after the header. */
 static void body_line(Parser *p, const Line *ln)
 {
@@ -1968,7 +2040,9 @@ static void body_line(Parser *p, const Line *ln)
         }
         return;
     }
-    /* 3. outside blocks: a block's opening line, or text */
+    /* 3. outside blocks: a block's opening line, a section key, or text */
+    if (section_key_line(p, ln))
+        return;
     if (fence) {
         if (name_len == 0)
             report(p, ln->no, 1, "':::' closes no block (open one with '::: quiz' or '::: notes')");

@@ -53,7 +53,10 @@ typedef struct LessonStep {
     int select_line, select_col; /* where select's value is in the file */
     int n_quizzes;
     Quiz quizzes[LESSON_MAX_QUIZZES];
-    int line; /* the "## id" line, or 0 without a section */
+    int line;                                 /* the "## id" line, or 0 without a section */
+    char experiment[LESSON_EXPERIMENT_BYTES]; /* "experiment:": the changes the step runs under ("no-scale"), or "" */
+    int experiment_line, experiment_col;      /* where that value is in the file (0 when none) */
+    bool compare;                             /* "compare: yes": the original's panel beside the changed one */
 } LessonStep;
 
 typedef struct Lesson {

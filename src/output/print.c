@@ -3,6 +3,7 @@
  * docs/json.md).
  */
 #include "print.h"
+#include "experiment.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -322,6 +323,16 @@ void print_tensor_text(StrBuf *out, const TraceTensor *tt, const Config *cfg, in
     }
 }
 
+/* A changed trace's line of changes (experiment.h), "experiments: no-scale
+ * zero-head=1"; nothing for an ordinary trace. */
+static void put_text_experiments(StrBuf *out, const Config *cfg)
+{
+    char changes[EXPERIMENT_MAX * EXPERIMENT_SPEC_BYTES];
+    experiment_describe(cfg->experiments, changes, sizeof changes);
+    if (changes[0] != '\0')
+        strbuf_printf(out, "experiments: %s\n", changes);
+}
+
 /* The configuration in one or two lines. */
 static void put_config_text(StrBuf *out, const Config *cfg)
 {
@@ -337,11 +348,13 @@ static void put_config_text(StrBuf *out, const Config *cfg)
                       "\nmodel %s, layer %zu (n_layer %zu), vocab_size %zu, d_model %zu, heads %zu (d_k %zu), "
                       "causal on\n",
                       cfg->model, cfg->layer, cfg->n_layer, cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg));
+        put_text_experiments(out, cfg);
         return;
     }
     strbuf_printf(out, "\nvocab_size %zu, d_model %zu, heads %zu (d_k %zu), seed %llu, focus token %zu, causal %s\n",
                   cfg->vocab_size, cfg->d_model, cfg->heads, config_d_k(cfg), (unsigned long long)cfg->seed, cfg->focus,
                   cfg->causal ? "on" : "off");
+    put_text_experiments(out, cfg);
 }
 
 void print_lesson_text(StrBuf *out, const char *text)
@@ -666,6 +679,14 @@ static void put_json_config(StrBuf *out, const Config *cfg)
         strbuf_puts(out, ",\n    \"model\": ");
         put_json_string(out, cfg->model);
         strbuf_printf(out, ",\n    \"layer\": %zu,\n    \"n_layer\": %zu", cfg->layer, cfg->n_layer);
+    }
+    if (cfg->experiments != NULL && cfg->experiments->n > 0) { /* a changed trace only (experiment.h) */
+        strbuf_puts(out, ",\n    \"experiments\": [");
+        for (int i = 0; i < cfg->experiments->n; i++) {
+            strbuf_puts(out, i > 0 ? ", " : "");
+            put_json_string(out, cfg->experiments->items[i].spec);
+        }
+        strbuf_puts(out, "]");
     }
     strbuf_puts(out, "\n  },\n");
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "attn_limits.h"
+#include "experiment.h"
 #include "strbuf.h"
 
 /* The article's sentence and the ids it typed in by hand. */
@@ -110,6 +111,7 @@ void config_free(Config *cfg)
     free_tokens(cfg->tokens, cfg->n_tokens);
     free(cfg->token_ids);
     free(cfg->model);
+    free(cfg->experiments);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -137,6 +139,11 @@ bool config_copy(Config *dst, const Config *src, Error *err)
     dst->token_ids = NULL;
     dst->n_tokens = 0;
     dst->model = NULL;
+    dst->experiments = NULL;
+    if (src->experiments != NULL && (dst->experiments = malloc(sizeof *dst->experiments)) == NULL)
+        goto oom;
+    if (src->experiments != NULL)
+        *dst->experiments = *src->experiments;
     if (src->sentence != NULL && (dst->sentence = dup_string(src->sentence)) == NULL)
         goto oom;
     if (src->model != NULL && (dst->model = dup_string(src->model)) == NULL)

@@ -35,6 +35,7 @@ typedef struct Config {
     char *model;          /* --model DIR: the checkpoint of a model trace (part 3 alone); NULL: the article; owned */
     size_t layer;         /* --layer L: the block a model trace follows, below n_layer */
     size_t n_layer;       /* the checkpoint's blocks (its config.json); 0 without a model */
+    struct ExperimentSet *experiments; /* the changes the trace runs under (experiment.h); NULL for none; owned */
 } Config;
 
 /* Fills cfg with the article's configuration: "my name is Marcello Politi",
@@ -45,7 +46,8 @@ bool config_default(Config *cfg, Error *err);
 /* Releases what cfg owns and zeroes it. NULL is a no-op. */
 void config_free(Config *cfg);
 
-/* Deep copy of src into dst (dst is overwritten, not freed first). */
+/* Deep copy of src into dst (dst is overwritten, not freed first),
+ * experiments included. */
 bool config_copy(Config *dst, const Config *src, Error *err);
 
 /* Replaces the sentence and tokens: tokenizes text by the rule above and

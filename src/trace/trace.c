@@ -27,9 +27,11 @@
 
 #include "bpe.h"
 #include "fatal.h"
+#include "floatfmt.h"
 #include "gpt2.h"
 #include "numfmt.h"
 #include "einsum.h"
+#include "experiment.h"
 #include "kernels.h"
 #include "rng.h"
 #include "strbuf.h"
@@ -135,6 +137,15 @@ static const char EXPLAIN_MH_CONCAT[] =
 static const char EXPLAIN_MH_OUTPUT[] =
     "A last matrix mixes the heads' results together, so each output number "
     "can draw on every head. This is what the attention layer returns.";
+
+static const char EXPLAIN_MH_KV_DECODE[] =
+    "A decoder writes one token at a time. Under the causal mask the keys "
+    "and values of the earlier tokens never change once made, so a model "
+    "stores them (the KV cache) and computes only the new token's query, "
+    "key and value, from its embedding row alone. Its query meets the "
+    "cached keys and its own key, and the weights blend the cached values "
+    "and its own: one row of attention, without the full matrix. The title "
+    "says whether it matches that token's row of head_outputs.";
 
 /* Part 3, a GPT-2 checkpoint (--model). */
 
@@ -414,13 +425,18 @@ static void divide_in_place(Tensor *t, float divisor)
 #endif
 
 struct TraceBuild {
-    Trace *trace;          /* the trace being built */
-    const Config *cfg;     /* &trace->config */
-    const Weights *loaded; /* tensors that replace the draws (weights.h), or NULL */
-    Rng rng;               /* the generator, carried from step to step; a part's first draw seeds it */
-    TraceStep *step;       /* the step being built */
-    Gpt2Model *model;      /* a model trace's checkpoint (cfg->model), open while the rows run; else NULL */
-    Gpt2Trace gpt2;        /* its forward pass, one stage per row */
+    Trace *trace;                   /* the trace being built */
+    const Config *cfg;              /* &trace->config */
+    const Weights *loaded;          /* tensors that replace the draws (weights.h), or NULL */
+    Rng rng;                        /* the generator, carried from step to step; a part's first draw seeds it */
+    TraceStep *step;                /* the step being built */
+    Gpt2Model *model;               /* a model trace's checkpoint (cfg->model), open while the rows run; else NULL */
+    Gpt2Trace gpt2;                 /* its forward pass, one stage per row */
+    const ExperimentSet *changes;   /* cfg->experiments: the changes the trace runs under, or NULL */
+    bool settled[TRACE_MAX_VALUES]; /* owned value i has had its set= changes made (settle) */
+    bool model_set_done[EXPERIMENT_MAX]; /* a model trace: change i made on the forward pass's own tensor */
+    Error change_err;                    /* the first change that could not be made (an index out of range) */
+    int step_first_owned;                /* trace->n_owned when the step being built began */
 };
 
 /* pattern with each '#' replaced by focus (the 1-based focus token), into
@@ -438,16 +454,31 @@ static void expand_name(char out[TRACE_NAME_BYTES], const char *pattern, size_t 
     }
 }
 
+/* Makes the set= changes of the trace on owned value i, once: after its
+ * step has finished it and before anything reads it (value() and step_end
+ * call this). A change that cannot be made is kept in b->change_err. */
+static void settle(TraceBuild *b, int i)
+{
+    if (b->settled[i])
+        return;
+    b->settled[i] = true;
+    const TraceValue *v = &b->trace->owned[i];
+    if (b->changes != NULL && b->change_err.status == STATUS_OK)
+        experiment_apply_sets(b->changes, b->cfg, v->part, v->name, v->tensor, &b->change_err);
+}
+
 /* The tensor named pattern among those the part of the step being built
  * has made so far (shown or not). Aborts when there is none: the table
  * lists a step before the one that makes what it needs. */
-static const Tensor *value(const TraceBuild *b, const char *pattern)
+static const Tensor *value(TraceBuild *b, const char *pattern)
 {
     char name[TRACE_NAME_BYTES];
     expand_name(name, pattern, b->cfg->focus);
     for (int i = 0; i < b->trace->n_owned; i++)
-        if (b->trace->owned[i].part == b->step->part && strcmp(b->trace->owned[i].name, name) == 0)
+        if (b->trace->owned[i].part == b->step->part && strcmp(b->trace->owned[i].name, name) == 0) {
+            settle(b, i);
             return b->trace->owned[i].tensor;
+        }
     ATTN_FATAL("step %s needs %s, which no earlier step of its part made", b->step->id, name);
 }
 
@@ -583,6 +614,25 @@ static Tensor *make_softmax(TraceBuild *b, const char *out, const char *in, Erro
     return t;
 }
 
+/* The divisor of the scores: standard (√width), or what a no-scale or
+ * scale= change asks for. Writes how the formula spells it into text
+ * ("√16", "1 (no-scale)", "8 (scale=8)"). */
+static float divisor_of(const TraceBuild *b, float standard, size_t width, char *text, size_t size)
+{
+    const Experiment *e = experiment_scale(b->changes);
+    if (e == NULL) {
+        snprintf(text, size, "√%zu", width);
+        return standard;
+    }
+    char num[32];
+    floatfmt_shortest(experiment_divisor(e, standard), num);
+    if (e->kind == EXP_NO_SCALE)
+        snprintf(text, size, "1 (no-scale)");
+    else
+        snprintf(text, size, "%s (scale=%s)", num, num);
+    return experiment_divisor(e, standard);
+}
+
 /* Divides the step's score matrices `name` (t, [.., s, s]) by divisor and,
  * in a causal trace, masks every key after its query; the derivation
  * records both. */
@@ -620,7 +670,7 @@ static bool build_embed(TraceBuild *b, Error *err)
     const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
     Tensor *table = put(b, "embedding", draw_embedding(&b->rng, cfg, err), err);
     if (table == NULL || !weights_apply(b->loaded, WEIGHT_EMBEDDING, table, err) ||
-        put(b, "sentence_embed", tensor_gather_rows(table, cfg->token_ids, S, err), err) == NULL)
+        put(b, "sentence_embed", tensor_gather_rows(value(b, "embedding"), cfg->token_ids, S, err), err) == NULL)
         return false;
     bool loaded = weights_has(b->loaded, WEIGHT_EMBEDDING);
     formula(b, "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]%s%s", V, D, S, S, D,
@@ -691,7 +741,8 @@ static bool build_scale(TraceBuild *b, Error *err)
 {
     const Config *cfg = b->cfg;
     const size_t S = cfg->n_tokens, D = cfg->d_model, f = cfg->focus - 1, n = cfg->focus;
-    const float sqrt_d = (float)sqrt((double)D);
+    char by[80];
+    const float sqrt_d = divisor_of(b, (float)sqrt((double)D), D, by, sizeof by);
     Tensor *scaled = put(b, "scaled_scores_#", tensor_copy(value(b, "scores_#"), err), err);
     if (scaled == NULL)
         return false;
@@ -703,7 +754,7 @@ static bool build_scale(TraceBuild *b, Error *err)
         title(b, "Scale the scores and mask the future");
         snprintf(mask_note, sizeof mask_note, ", masked after token %zu", n);
     }
-    formula(b, "scaled_scores_%zu = scores_%zu / √%zu%s   [%zu] → [%zu]", n, n, D, mask_note, S, S);
+    formula(b, "scaled_scores_%zu = scores_%zu / %s%s   [%zu] → [%zu]", n, n, by, mask_note, S, S);
     Derivation *how = derive(b, "scaled_scores_#", OP_SCALE, "scores_#", NULL);
     how->divisor = sqrt_d;
     how->causal = cfg->causal;
@@ -740,11 +791,12 @@ static bool build_all_tokens(TraceBuild *b, Error *err)
     if (make_dot_rows(b, "queries", "sentence_embed", "w_query", err) == NULL ||
         (scores = make_dot_rows(b, "scores", "queries", "keys", err)) == NULL)
         return false;
-    scale_scores(b, "scores", scores, (float)sqrt((double)D));
+    char by[80];
+    scale_scores(b, "scores", scores, divisor_of(b, (float)sqrt((double)D), D, by, sizeof by));
     if (make_softmax(b, "attention_weights", "scores", err) == NULL ||
         make_product(b, "z", OP_MATMUL, "attention_weights", "values", err) == NULL)
         return false;
-    formula(b, "z = softmax(queries · keysᵀ / √%zu%s) · values   [%zu, %zu] → [%zu, %zu]", D,
+    formula(b, "z = softmax(queries · keysᵀ / %s%s) · values   [%zu, %zu] → [%zu, %zu]", by,
             cfg->causal ? ", masked" : "", S, D, S, D);
     return true;
 }
@@ -821,14 +873,15 @@ static bool build_mh_scores(TraceBuild *b, Error *err)
     tensor_free(keys_t);
     if (scores == NULL)
         return false;
-    scale_scores(b, "scores", scores, (float)sqrt((double)E));
+    char by[80];
+    scale_scores(b, "scores", scores, divisor_of(b, (float)sqrt((double)E), E, by, sizeof by));
     Derivation *how = derive(b, "scores", OP_EINSUM, "queries", "keys");
     how->equation = "hse,hek->hsk";
     how->in1_transposed = true;
     formula(b,
-            "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
+            "scores = einsum('hse,hek->hsk', queries, keysᵀ) / %s%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
             "[%zu, %zu, %zu]",
-            E, cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
+            by, cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
     return true;
 }
 
@@ -844,12 +897,15 @@ static bool build_mh_softmax(TraceBuild *b, Error *err)
 static bool build_mh_weighted_sum(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
-    if (make_einsum(b, "head_outputs", "hij,hjk->hik", "attention_weights", "values", err) == NULL)
+    Tensor *heads = make_einsum(b, "head_outputs", "hij,hjk->hik", "attention_weights", "values", err);
+    if (heads == NULL)
         return false;
+    char zeroed[48] = "";
+    experiment_zero_heads(b->changes, heads, zeroed, sizeof zeroed);
     formula(b,
-            "head_outputs = einsum('hij,hjk->hik', attention_weights, values)   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
+            "head_outputs = einsum('hij,hjk->hik', attention_weights, values)%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
             "[%zu, %zu, %zu]",
-            H, S, S, H, S, E, H, S, E);
+            zeroed, H, S, S, H, S, E, H, S, E);
     return true;
 }
 
@@ -871,6 +927,132 @@ static bool build_mh_output(TraceBuild *b, Error *err)
         return false;
     formula(b, "multihead_output = concat_heads · w_output   [%zu, %zu] · [%zu, %zu] → [%zu, %zu]", S, D, D, D, S, D);
     return true;
+}
+
+/* ------------------------------------------------------------------------
+ * An experiment's step: the one-token decode with a KV cache (kv-cache)
+ * ---------------------------------------------------------------------- */
+
+/* A new [n0, n1] (or [n0, n1, n2] when n2 > 0) tensor holding a copy of
+ * t's floats (t has exactly that many). NULL with err set. */
+static Tensor *reshaped(const Tensor *t, size_t n0, size_t n1, size_t n2, Error *err)
+{
+    Tensor *out = n2 > 0 ? tensor_new3(n0, n1, n2, err) : tensor_new2(n0, n1, err);
+    if (out != NULL) {
+        ATTN_ASSERT(out->size == t->size);
+        memcpy(out->data, t->data, t->size * sizeof *t->data);
+    }
+    return out;
+}
+
+/* The decoded token's own query, key or value, [h, 1, e]: its embedding
+ * row alone through the part's einsum projection. NULL with err set. */
+static Tensor *decode_project(TraceBuild *b, const Tensor *x_p, const char *weight, Error *err)
+{
+    const Tensor *ops[2] = {x_p, value(b, weight)};
+    return trace_einsum(b->trace, "sd,hde->hse", ops, err);
+}
+
+/* The cache [h, p + 1, e]: rows 0..p-1 of the part's `name` ([h, s, e]),
+ * computed for the earlier tokens, then the new token's row `fresh`
+ * ([h, 1, e]). NULL with err set. */
+static Tensor *decode_cache(TraceBuild *b, const char *name, const Tensor *fresh, size_t p, Error *err)
+{
+    const Tensor *all = value(b, name);
+    const size_t H = all->shape[0], S = all->shape[1], E = all->shape[2];
+    Tensor *cache = tensor_new3(H, p + 1, E, err);
+    if (cache == NULL)
+        return NULL;
+    for (size_t h = 0; h < H; h++) {
+        memcpy(cache->data + h * (p + 1) * E, all->data + h * S * E, p * E * sizeof(float));
+        memcpy(cache->data + (h * (p + 1) + p) * E, fresh->data + h * E, E * sizeof(float));
+    }
+    return cache;
+}
+
+/* The decode's attention, as einsum runs it on [h, 1, ...] operands:
+ * scores of the new query against the cache, their softmax, and the blend
+ * of the cached values. Each is handed to the step, reshaped without its
+ * 1. False with err set. */
+static bool decode_attend(TraceBuild *b, const Tensor *q, const Tensor *keys, const Tensor *vals, float divisor,
+                          Error *err)
+{
+    const size_t H = keys->shape[0], P1 = keys->shape[1], E = keys->shape[2];
+    Tensor *keys_t = tensor_new3(H, E, P1, err);
+    if (keys_t == NULL)
+        return false;
+    for (size_t h = 0; h < H; h++)
+        for (size_t j = 0; j < P1; j++)
+            for (size_t e = 0; e < E; e++)
+                keys_t->data[(h * E + e) * P1 + j] = keys->data[(h * P1 + j) * E + e];
+    const Tensor *ops[2] = {q, keys_t};
+    Tensor *scores = trace_einsum(b->trace, "hse,hek->hsk", ops, err), *weights = NULL, *out = NULL;
+    tensor_free(keys_t);
+    if (scores != NULL) {
+        divide_in_place(scores, divisor);
+        weights = softmax_last(b->trace, scores, err);
+    }
+    const Tensor *ops2[2] = {weights, vals};
+    if (weights != NULL)
+        out = trace_einsum(b->trace, "hij,hjk->hik", ops2, err);
+    bool ok = out != NULL && put(b, "kv_scores", reshaped(scores, H, P1, 0, err), err) != NULL &&
+              put(b, "kv_weights", reshaped(weights, H, P1, 0, err), err) != NULL &&
+              put(b, "kv_output", reshaped(out, H, E, 0, err), err) != NULL;
+    tensor_free(scores);
+    tensor_free(weights);
+    tensor_free(out);
+    return ok;
+}
+
+/* Token p decoded alone: its query, key and value from its embedding row,
+ * the keys and values of tokens 0..p-1 taken from the cache (the part's
+ * keys and values), then one row of attention over the p + 1 of them. */
+static bool build_mh_kv_decode(TraceBuild *b, Error *err)
+{
+    const Config *cfg = b->cfg;
+    const size_t S = cfg->n_tokens, D = cfg->d_model, H = cfg->heads, E = config_d_k(cfg);
+    const Experiment *kv = experiment_find(b->changes, EXP_KV_CACHE);
+    const size_t p = kv->token == SIZE_MAX ? S - 1 : kv->token;
+    Tensor *x_p = tensor_new2(1, D, err), *q = NULL, *k = NULL, *v = NULL;
+    if (x_p != NULL)
+        memcpy(x_p->data, value(b, "sentence_embed")->data + p * D, D * sizeof(float));
+    bool ok = x_p != NULL && (q = decode_project(b, x_p, "w_query", err)) != NULL &&
+              (k = decode_project(b, x_p, "w_key", err)) != NULL &&
+              (v = decode_project(b, x_p, "w_value", err)) != NULL;
+    const Tensor *keys = NULL, *vals = NULL;
+    char by[80];
+    const float divisor = divisor_of(b, (float)sqrt((double)E), E, by, sizeof by);
+    ok = ok && put(b, "kv_query", reshaped(q, H, E, 0, err), err) != NULL &&
+         (keys = put(b, "kv_keys", decode_cache(b, "keys", k, p, err), err)) != NULL &&
+         (vals = put(b, "kv_values", decode_cache(b, "values", v, p, err), err)) != NULL &&
+         decode_attend(b, q, value(b, "kv_keys"), value(b, "kv_values"), divisor, err);
+    tensor_free(x_p);
+    tensor_free(q);
+    tensor_free(k);
+    tensor_free(v);
+    if (!ok)
+        return false;
+    const Tensor *full = value(b, "head_outputs"), *got = value(b, "kv_output");
+    size_t differ = 0;
+    for (size_t h = 0; h < H; h++)
+        differ += memcmp(got->data + h * E, full->data + (h * S + p) * E, E * sizeof(float)) != 0;
+    if (differ == 0)
+        title(b, "Token %zu decoded alone with a KV cache: head_outputs[:, %zu], bit for bit", p, p);
+    else
+        title(b, "Token %zu decoded alone with a KV cache: %zu heads differ from head_outputs[:, %zu]", p, differ, p);
+    formula(b, "kv_output = softmax(kv_query · kv_keysᵀ / %s) · kv_values, cache = tokens 0..%zu   → [%zu, %zu]", by,
+            p == 0 ? 0 : p - 1, H, E);
+    const char *names[] = {"kv_query", "kv_keys", "kv_values", "kv_scores", "kv_weights", "kv_output"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        derive(b, names[i], OP_STAGE, i == 1 ? "keys" : i == 2 ? "values" : NULL, NULL);
+    return true;
+}
+
+/* Whether cfg's trace decodes one token with a KV cache (an article
+ * trace with a kv-cache change). */
+static bool is_kv_decode(const Config *cfg)
+{
+    return cfg->model == NULL && experiment_kv_cache(cfg);
 }
 
 /* ------------------------------------------------------------------------
@@ -905,10 +1087,56 @@ static bool is_model_after_block_0(const Config *cfg)
     return cfg->model != NULL && cfg->layer > 0;
 }
 
-/* Runs stage `stage` of the checkpoint's forward pass. False with err set. */
+/* A model trace's scores again, from its queries and keys, divided by
+ * divisor instead of √d_k and masked, as gpt2.c's scores stage makes them. */
+static void model_rescore(TraceBuild *b, float divisor)
+{
+    Gpt2Trace *g = &b->gpt2;
+    const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
+    for (size_t h = 0; h < H; h++) {
+        float *sc = g->scores->data + h * S * S;
+        matmul_bt_forward(sc, g->queries->data + h * S * E, g->keys->data + h * S * E, S, E, S);
+        for (size_t i = 0; i < S * S; i++)
+            sc[i] = sc[i] / divisor;
+    }
+    tensor_causal_mask(g->scores);
+}
+
+/* Makes the changes that belong to the stage just run on the forward
+ * pass's own tensors, so that the later stages compute from them:
+ * no-positions after the embeddings, another divisor after the scores, a
+ * zeroed head after the head outputs, and each set= once its tensor is
+ * made. The forward pass belongs to the build, so its tensors may be
+ * written. False with err set when a set='s index is out of range. */
+static bool model_changes(TraceBuild *b, Gpt2Stage stage, Error *err)
+{
+    const ExperimentSet *set = b->changes;
+    if (set == NULL)
+        return true;
+    if (stage == GPT2_STAGE_EMBED && experiment_find(set, EXP_NO_POSITIONS) != NULL)
+        memset(b->gpt2.position_embed->data, 0, b->gpt2.position_embed->size * sizeof(float));
+    const Experiment *scale = experiment_scale(set);
+    if (stage == GPT2_STAGE_SCORES && scale != NULL)
+        model_rescore(b, experiment_divisor(scale, b->gpt2.scale));
+    if (stage == GPT2_STAGE_HEAD_OUTPUTS)
+        experiment_zero_heads(set, b->gpt2.head_outputs, NULL, 0);
+    for (int i = 0; i < set->n; i++) {
+        const Experiment *e = &set->items[i];
+        Tensor *t = (Tensor *)gpt2_trace_tensor(&b->gpt2, e->tensor); /* the build's own forward pass */
+        if (e->kind != EXP_SET || b->model_set_done[i] || t == NULL)
+            continue;
+        b->model_set_done[i] = true;
+        if (!experiment_apply_one(e, t, err))
+            return false;
+    }
+    return true;
+}
+
+/* Runs stage `stage` of the checkpoint's forward pass, then the changes
+ * that belong to it. False with err set. */
 static bool model_stage(TraceBuild *b, Gpt2Stage stage, Error *err)
 {
-    return gpt2_trace_stage(b->model, &b->gpt2, stage, err);
+    return gpt2_trace_stage(b->model, &b->gpt2, stage, err) && model_changes(b, stage, err);
 }
 
 /* The step's output `name`: a copy of the stage's tensor of that name (as
@@ -964,8 +1192,9 @@ static bool build_model_embed(TraceBuild *b, Error *err)
     if (b->cfg->layer == 0 &&
         (!model_stage(b, GPT2_STAGE_BLOCKS, err) || put_model(b, "block_input", NULL, err) == NULL))
         return false;
-    formula(b, "embed_sum = wte[token_ids] + wpe[0..%zu]   [%zu, %zu][%zu] + [%zu, %zu] → [%zu, %zu]", S - 1, V, D, S,
-            S, D, S, D);
+    formula(b, "embed_sum = wte[token_ids] + wpe[0..%zu]%s   [%zu, %zu][%zu] + [%zu, %zu] → [%zu, %zu]", S - 1,
+            experiment_find(b->changes, EXP_NO_POSITIONS) != NULL ? ", wpe rows zeroed (no-positions)" : "", V, D, S, S,
+            D, S, D);
     derive(b, "token_embed", OP_STAGE, NULL, NULL);
     derive(b, "position_embed", OP_STAGE, NULL, NULL);
     return true;
@@ -1071,12 +1300,14 @@ static bool build_model_scores(TraceBuild *b, Error *err)
     const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
     if (!model_stage(b, GPT2_STAGE_SCORES, err) || put_model(b, "scores", NULL, err) == NULL)
         return false;
-    formula(b, "scores = einsum('hse,hek->hsk', queries, keysᵀ) / √%zu, masked   [%zu, %zu, %zu] → [%zu, %zu, %zu]", E,
+    char by[80];
+    const float divisor = divisor_of(b, b->gpt2.scale, E, by, sizeof by);
+    formula(b, "scores = einsum('hse,hek->hsk', queries, keysᵀ) / %s, masked   [%zu, %zu, %zu] → [%zu, %zu, %zu]", by,
             H, S, E, H, S, S);
     Derivation *how = derive(b, "scores", OP_EINSUM, "queries", "keys");
     how->equation = "hse,hek->hsk";
     how->in1_transposed = true;
-    how->divisor = b->gpt2.scale;
+    how->divisor = divisor;
     how->causal = true;
     return true;
 }
@@ -1482,6 +1713,17 @@ static bool build_model_bpe(TraceBuild *b, Error *err)
         DIM_OTHER                                                                                                      \
     }
 
+#define DIMS_HE                                                                                                        \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_HEAD, DIM_HEAD_DIM                                                                                         \
+    }
+#define DIMS_HS                                                                                                        \
+    2,                                                                                                                 \
+    {                                                                                                                  \
+        DIM_HEAD, DIM_SEQ                                                                                              \
+    }
+
 #define IN(name, dims)                                                                                                 \
     {                                                                                                                  \
         name, dims, false, false                                                                                       \
@@ -1767,6 +2009,18 @@ static const TraceStepDef STEP_DEFS[] = {
      .main = "top_probs",
      .tensors = {OUT("ln_f", DIMS_SD), OUT("next_token_probs", DIMS_V), OUT_IDS("top_ids", DIMS_K),
                  OUT("top_probs", DIMS_K)}},
+    /* a change's own step, after every part (not in --list-steps): the KV-cache decode of part 2 */
+    {.id = "mh_kv_decode",
+     .part = PART_MULTI_HEAD,
+     .applies = is_kv_decode,
+     .experiment = true,
+     .title = "Decode one token alone against the KV cache",
+     .explanation = EXPLAIN_MH_KV_DECODE,
+     .build = build_mh_kv_decode,
+     .main = "kv_output",
+     .tensors = {IN("keys", DIMS_HSE), IN("values", DIMS_HSE), OUT("kv_query", DIMS_HE), OUT("kv_keys", DIMS_HSE),
+                 OUT("kv_values", DIMS_HSE), OUT("kv_scores", DIMS_HS), OUT("kv_weights", DIMS_HS),
+                 OUT("kv_output", DIMS_HE)}},
 };
 
 #define N_STEP_DEFS (sizeof STEP_DEFS / sizeof STEP_DEFS[0])
@@ -1861,6 +2115,7 @@ static void step_begin(TraceBuild *b, const TraceStepDef *def)
     step->einsum = def->einsum;
     expand_torch(step->torch, def->torch, b->cfg->focus);
     b->step = step;
+    b->step_first_owned = trace->n_owned;
     for (int i = 0; i < trace_step_def_tensors(def); i++) {
         const TraceTensorDef *tdef = &def->tensors[i];
         char name[TRACE_NAME_BYTES];
@@ -1875,6 +2130,8 @@ static void step_begin(TraceBuild *b, const TraceStepDef *def)
 static void step_end(TraceBuild *b)
 {
     TraceStep *step = b->step;
+    for (int i = b->step_first_owned; i < b->trace->n_owned; i++)
+        settle(b, i);
     for (int i = 0; i < step->n_tensors; i++) {
         const TraceTensor *tt = &step->tensors[i];
         if (tt->tensor == NULL)
@@ -1920,6 +2177,7 @@ static bool run_steps(Trace *trace, const Weights *weights, Error *err)
     b->trace = trace;
     b->cfg = &trace->config;
     b->loaded = weights;
+    b->changes = b->cfg->experiments;
     bool ok = b->cfg->model == NULL || model_begin(b, err);
     for (size_t i = 0; ok && i < N_STEP_DEFS; i++) {
         const TraceStepDef *def = &STEP_DEFS[i];
@@ -1932,6 +2190,11 @@ static bool run_steps(Trace *trace, const Weights *weights, Error *err)
             step_end(b);
         else if (err != NULL && err->status == STATUS_OK)
             ATTN_FATAL("step %s failed without saying why", def->id);
+        if (ok && b->change_err.status != STATUS_OK) { /* a set= whose index does not fit */
+            if (err != NULL)
+                *err = b->change_err;
+            ok = false;
+        }
         trace->step_ms[trace->n_steps - 1] = clock_ms() - started;
     }
     if (b->model != NULL) {

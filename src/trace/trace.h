@@ -129,7 +129,8 @@ typedef struct TraceStepDef {
     const char *main;        /* the output the UI opens on ('#' as in names), or NULL for the last output */
     bool (*applies)(const Config *cfg); /* whether cfg's trace has the step; NULL: every trace has it */
     bool default_picture;               /* the step --svg draws when no step is named (the trace's last such step) */
-    TraceStepBuildFn build;             /* computes it */
+    bool experiment; /* a step only a change adds (experiment.h's kv-cache), after every part; not in --list-steps */
+    TraceStepBuildFn build;                         /* computes it */
     TraceTensorDef tensors[TRACE_MAX_STEP_TENSORS]; /* what it shows, in order; unused entries have a NULL name */
 } TraceStepDef;
 

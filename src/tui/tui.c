@@ -110,6 +110,7 @@ static const Style STYLES_256[ROLE_COUNT] = {
     [ROLE_OVERLAY_SELECT] = {231, 24, A_BOLD},
     [ROLE_LETTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
     [ROLE_WARNING] = {196, COLOR_DEFAULT, A_BOLD},
+    [ROLE_CHANGED] = {16, 213, A_BOLD},
 };
 
 /* Roles at 8 colours. */
@@ -134,6 +135,7 @@ static const Style STYLES_8[ROLE_COUNT] = {
     [ROLE_OVERLAY_SELECT] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
     [ROLE_LETTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
     [ROLE_WARNING] = {COLOR_RED, COLOR_DEFAULT, A_BOLD},
+    [ROLE_CHANGED] = {COLOR_BLACK, COLOR_MAGENTA, A_BOLD},
 };
 
 /* Roles without colour: attributes alone. */
@@ -158,6 +160,7 @@ static const Style STYLES_NONE[ROLE_COUNT] = {
     [ROLE_OVERLAY_SELECT] = {COLOR_DEFAULT, COLOR_DEFAULT, A_REVERSE | A_BOLD},
     [ROLE_LETTER] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
     [ROLE_WARNING] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD | A_REVERSE},
+    [ROLE_CHANGED] = {COLOR_DEFAULT, COLOR_DEFAULT, A_BOLD},
 };
 
 /* Heat at 256 colours, from -4 to +4: a diverging blue-to-red background

@@ -15,6 +15,8 @@
 
 #include "compose.h"
 
+#include "diffview.h"
+#include "entropy.h"
 #include "explain.h"
 #include "frame.h"
 #include "headsview.h"
@@ -23,6 +25,11 @@
 #include "strbuf.h"
 #include "utf8.h"
 #include "view.h"
+
+/* The mark after a value that differs from the other trace's (x, o):
+ * the non-colour half of ROLE_CHANGED, so --no-color and --ascii show it. */
+#define DIFF_MARK "Δ"
+#define DIFF_MARK_ASCII "*"
 
 /* Each axis role of an einsum letter (explain.h's AxisRole) gets one
  * colour, so an axis looks the same in the equation, the panel titles and
@@ -605,21 +612,31 @@ static void panel_value(const App *app, Frame *frame, int tensor, size_t offset,
     int s = app->step;
     float v = app->trace->steps[s].tensors[tensor].tensor->data[offset];
     Role role = value_role(app, tensor, offset);
+    int mark_w = view_has_changes(app) ? 1 : 0; /* the column of the changed mark (view_cell_width) */
+    bool changed = mark_w > 0 && view_value_changed(app, s, tensor, offset);
+    if (changed && role == ROLE_VALUE)
+        role = ROLE_CHANGED;
     if (app->picture != PICTURE_NUMBERS && app->formats.of[s][tensor].notation == NUM_PROBABILITY) {
-        put_bar(frame, row, x, v, cell_w - 1, true, role, heat_of(v, app->max_abs[s][tensor]));
+        put_bar(frame, row, x, v, cell_w - 1 - mark_w, true, role, heat_of(v, app->max_abs[s][tensor]));
+        if (changed)
+            frame_put(frame, row, x + cell_w - 1 - mark_w, app->options.ascii ? DIFF_MARK_ASCII : DIFF_MARK,
+                      ROLE_CHANGED, 1);
         return;
     }
     char buf[NUMFMT_BUF];
     numfmt_write_padded(&app->formats.of[s][tensor], v, buf);
     int8_t heat = heat_of(v, app->max_abs[s][tensor]);
-    int w = frame_put(frame, row, x, buf, role, cell_w - 1);
+    int w = frame_put(frame, row, x, buf, role, cell_w - 1 - mark_w);
     for (int k = 0; k < w; k++)
         frame_at(frame, row, x + k)->heat = heat;
     if (app->options.no_color) {
         int level = heat < 0 ? -heat : heat;
         frame_put(frame, row, x + w, app->options.ascii ? GLYPHS_ASCII[level] : GLYPHS_UNICODE[level],
                   role == ROLE_CURSOR ? ROLE_CURSOR : ROLE_DIM, 1);
+        w++;
     }
+    if (changed)
+        frame_put(frame, row, x + w, app->options.ascii ? DIFF_MARK_ASCII : DIFF_MARK, ROLE_CHANGED, 1);
 }
 
 /* The rows of a panel's values from row on: each with its label. */
@@ -740,10 +757,165 @@ static void compose_panel(const App *app, Frame *frame, int tensor, int top, int
     panel_values(app, frame, tensor, &pv, row);
 }
 
+/* The experiment prompt (x) on the status row: what is typed, the
+ * terminal cursor after it. */
+static void compose_prompt(const App *app, Frame *frame, int row)
+{
+    int col = 1 + frame_put(frame, row, 1, "experiment: ", ROLE_STRONG, frame->cols - 2);
+    int w = frame_put(frame, row, col, app->prompt, ROLE_TEXT, frame->cols - col - 1);
+    frame->cursor_row = row;
+    frame->cursor_col = col + w < frame->cols ? col + w : frame->cols - 1;
+}
+
+/* The line under the selected value's while changes are in force: which
+ * trace is on screen, and how many values of each tensor shown differ. */
+static void compose_diff_line(const App *app, Frame *frame, int row)
+{
+    StrBuf text = {0};
+    view_diff_summary(app, &text);
+    put_cut(frame, row, 1, strbuf_text(&text), ROLE_TEXT, frame->cols - 2);
+    /* the words before the counts in the changed role, so the line reads as the marks do */
+    const char *colon = strchr(strbuf_text(&text), ';');
+    int label = colon != NULL ? (int)utf8_width_n(strbuf_text(&text), (size_t)(colon - strbuf_text(&text))) : 0;
+    frame_set_role(frame, row, 1, 1, label < frame->cols - 2 ? label : frame->cols - 2, ROLE_CHANGED);
+    strbuf_free(&text);
+}
+
+/* ------------------------------------------------------------------------
+ * The compare view (a lesson step's `compare: yes`)
+ * ---------------------------------------------------------------------- */
+
+/* Columns of a compare panel's title kept for the tensor's name before
+ * the tag that names its trace. */
+#define COMPARE_TITLE_COLS 12
+
+/* Fewest rows each of two stacked compare panels needs (title, column
+ * labels, a row); with fewer, the trace on screen alone is shown (o
+ * switches it). */
+#define COMPARE_MIN_ROWS 3
+
+/* A copy of app with `trace` on screen (the original or the changed one),
+ * its formats and heat scale with it; the caller frees it. NULL when out
+ * of memory. The copy is only read. */
+static App *app_showing(const App *app, const Trace *trace)
+{
+    App *copy = malloc(sizeof *copy);
+    if (copy == NULL)
+        return NULL;
+    *copy = *app;
+    if (trace != app->trace) {
+        copy->trace = app->other;
+        copy->other = app->trace;
+        copy->formats = app->other_formats;
+        copy->other_formats = app->formats;
+        memcpy(copy->max_abs, app->other_max_abs, sizeof copy->max_abs);
+        memcpy(copy->other_max_abs, app->max_abs, sizeof copy->other_max_abs);
+    }
+    return copy;
+}
+
+/* The entropy of each row in view of a panel of weights composed at
+ * (top, x) `width` columns wide, in the VIEW_ENTROPY_COLS after it: "H"
+ * over them, then each row's in bits. */
+static void compare_entropy(const App *view, Frame *frame, int tensor, int top, int rows, int x, int width)
+{
+    PanelView pv = panel_view(view, tensor, rows, width);
+    const Tensor *t = view->trace->steps[view->step].tensors[tensor].tensor;
+    if (pv.header)
+        frame_put(frame, top + 1, x + 1, "H bits", ROLE_LABEL, VIEW_ENTROPY_COLS - 1);
+    int first = top + 1 + (pv.header ? 1 : 0);
+    for (int r = 0; r < pv.body_rows && pv.top_row + (size_t)r < pv.grid.rows; r++) {
+        size_t start = view_grid_offset(&pv.grid, pv.slice, pv.top_row + (size_t)r, 0);
+        frame_printf(frame, first + r, x + 1, ROLE_DIM, VIEW_ENTROPY_COLS - 1, "%6.3f",
+                     entropy_bits(t->data + start, pv.grid.cols));
+    }
+}
+
+/* One of the compare view's panels: the focused tensor of the trace
+ * `which` (the original or the changed one) at (top, x), rows x width,
+ * tagged at the right of its title with the trace's name and, for a
+ * vector of weights, its entropy. */
+static void compare_panel(const App *app, Frame *frame, const Trace *which, int top, int x, int rows, int width)
+{
+    App *view = app_showing(app, which);
+    Frame part;
+    if (view == NULL || rows < 1 || width < 8 || !frame_init(&part, rows, width)) {
+        free(view);
+        return;
+    }
+    part.ascii = frame->ascii;
+    int tensor = app->focus[app->step], entropy_cols = view_compare_entropy_cols(view);
+    int values_w = width - entropy_cols; /* the values, then the entropies right after them */
+    if (entropy_cols > 0) {
+        TensorGrid grid = view_grid(view, app->step, tensor, values_w);
+        int natural = view_label_width(view, app->step, tensor) +
+                      (int)grid.cols * view_cell_width(view, app->step, tensor) + 1;
+        values_w = natural < values_w ? natural : values_w;
+    }
+    compose_panel(view, &part, tensor, 0, rows, values_w);
+    if (entropy_cols > 0) { /* the entropies right after the values; the title's rule goes on over them */
+        frame_fill(&part, 0, values_w, 1, width - values_w, frame_box_chars(frame->ascii)->horizontal,
+                   frame_at(&part, 0, 0)->role);
+        compare_entropy(view, &part, tensor, 0, rows, values_w, values_w + entropy_cols);
+    }
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < width; c++) {
+            Cell *to = frame_at(frame, top + r, x + c);
+            if (to != NULL)
+                *to = part.cells[r * width + c];
+        }
+    frame_free(&part);
+    StrBuf tag = {0};
+    strbuf_puts(&tag, " ");
+    if (which == app->original)
+        strbuf_puts(&tag, "original");
+    else
+        view_changes_text(app, &tag);
+    const Tensor *t = which->steps[app->step].tensors[tensor].tensor;
+    if (view->formats.of[app->step][tensor].notation == NUM_PROBABILITY && entropy_cols == 0)
+        strbuf_printf(&tag, " · H %.3f", entropy_bits(t->data, t->size));
+    strbuf_puts(&tag, " ");
+    int w = (int)utf8_width(strbuf_text(&tag));
+    int at = x + width - w - 1 > x + COMPARE_TITLE_COLS ? x + width - w - 1 : x + COMPARE_TITLE_COLS;
+    put_cut(frame, top, at, strbuf_text(&tag), which == app->original ? ROLE_PANEL_TITLE : ROLE_CHANGED,
+            x + width - 1 - at);
+    strbuf_free(&tag);
+    free(view);
+}
+
+/* The compare view's panels area: the focused tensor of the original
+ * trace beside (or above) the same tensor of the changed one. */
+static void compose_compare(const App *app, Frame *frame, const ViewLayout *layout)
+{
+    int top = layout->panels_top, rows = layout->panels_rows, width = layout->panels_width;
+    const Trace *changed = app->changed;
+    if (view_compare_side_by_side(app, width)) {
+        int half = (width - 1) / 2;
+        compare_panel(app, frame, app->original, top, 0, rows, half);
+        compare_panel(app, frame, changed, top, half + 1, rows, width - half - 1);
+        return;
+    }
+    if (rows < 2 * COMPARE_MIN_ROWS) { /* no room for two: the one on screen, tagged */
+        compare_panel(app, frame, app->trace, top, 0, rows, width);
+        return;
+    }
+    int upper = rows / 2;
+    compare_panel(app, frame, app->original, top, 0, upper, width);
+    compare_panel(app, frame, changed, top + upper, 0, rows - upper, width);
+}
+
 /* The selected value's line: its name, its value, and what Enter shows. */
 static void compose_status(const App *app, Frame *frame, int row)
 {
     int s = app->step, t = app->focus[s];
+    if (app->overlay == OVERLAY_EXPERIMENT) {
+        compose_prompt(app, frame, row);
+        return;
+    }
+    if (app->note[0] != '\0') {
+        put_cut(frame, row, 1, app->note, app->note_is_error ? ROLE_WARNING : ROLE_STRONG, frame->cols - 2);
+        return;
+    }
     if (app->resumed) {
         char note[160];
         snprintf(note, sizeof note, "Resumed at step %d of %d. g: the first step; --restart: start over", app->pos + 1,
@@ -763,6 +935,11 @@ static void compose_status(const App *app, Frame *frame, int row)
     int col = 1;
     col += frame_put(frame, row, col, name, ROLE_STRONG, frame->cols - 2);
     col += frame_printf(frame, row, col, ROLE_TEXT, frame->cols - col - 1, " = %s", value);
+    if (view_value_changed(app, s, t, offset)) { /* the other trace's value, as its panel writes it */
+        numfmt_write(&app->other_formats.of[s][t], app->other->steps[s].tensors[t].tensor->data[offset], value);
+        col += frame_printf(frame, row, col, ROLE_CHANGED, frame->cols - col - 1, " (%s %s)",
+                            view_on_original(app) ? "changed:" : "was", value);
+    }
     const char *hint = tt->is_output ? "   Enter: how it was computed" : "   Enter: where it comes from";
     put_cut(frame, row, col, hint, ROLE_DIM, frame->cols - col - 1);
 }
@@ -793,6 +970,14 @@ static void compose_footer(const App *app, Frame *frame)
                                ? "Enter check  Esc skip  Ctrl-R answer  arrows/PgUp/PgDn/Tab look  Ctrl-N/P head"
                                : "Enter check  Esc skip  ^R answer  arrows/Tab look";
         put_cut(frame, row, 1, keys, ROLE_FOOTER, frame->cols - 2);
+        return;
+    }
+    if (app->overlay == OVERLAY_EXPERIMENT) { /* what may be typed, as the flags spell it */
+        put_cut(frame, row, 1,
+                frame->cols >= 80 ? "Enter apply  Esc cancel  no-scale scale=N no-mask causal zero-head=H "
+                                    "swap-tokens=I,J set=NAME[i,j]=V"
+                                  : "Enter apply  Esc cancel  no-scale zero-head=H set=NAME[i]=V",
+                ROLE_FOOTER, frame->cols - 2);
         return;
     }
     TensorGrid grid = view_grid(app, app->step, app->focus[app->step], frame->cols);
@@ -1059,8 +1244,8 @@ static void help_text(StrBuf *text, int width)
 {
     size_t count;
     const KeyBinding *table = keys_table(&count);
-    static const char *const GROUPS[] = {"Steps", "Selection", "Views"};
-    for (size_t g = 0; g < 3; g++) {
+    static const char *const GROUPS[] = {"Steps", "Selection", "Views", "Experiments"};
+    for (size_t g = 0; g < sizeof GROUPS / sizeof GROUPS[0]; g++) {
         strbuf_printf(text, "%s%s\n", g > 0 ? "\n" : "", GROUPS[g]);
         for (Action a = ACTION_QUIT; a < ACTION_COUNT; a++) {
             if (strcmp(keys_action_group(a), GROUPS[g]) != 0)
@@ -1084,6 +1269,8 @@ static void help_text(StrBuf *text, int width)
         "Weights and probabilities have 3 decimals (<0.001: not 0, but less than 0.0005); other values have 4.",
         "Without colour (--no-color) a mark after each value shows its size against the tensor's largest: none, "
         "· ∘ • ● (ASCII none, . - + #), from small to large.",
+        "After a change (x), a value that differs from the other trace's is marked Δ and drawn in a colour of "
+        "its own; the line under the selected value counts them per tensor.",
     };
     strbuf_puts(text, "\n");
     for (size_t k = 0; k < sizeof READING / sizeof READING[0]; k++)
@@ -1189,7 +1376,32 @@ static void inspector_text(const App *app, const Frame *screen, StrBuf *text)
         width -= 8;
     if (width < 40)
         width = 40;
-    explain_cell(app->trace, s, t, app->cursor[s][t], app->options.precision, &app->formats, width, text);
+    size_t offset = app->cursor[s][t];
+    if (!view_value_changed(app, s, t, offset)) {
+        explain_cell(app->trace, s, t, offset, app->options.precision, &app->formats, width, text);
+        return;
+    }
+    /* a changed value: the computation on screen, then the other trace's, term by term */
+    StrBuf changes = {0};
+    view_changes_text(app, &changes);
+    bool original = view_on_original(app);
+    if (original)
+        strbuf_puts(text, "In the original trace (on screen):\n");
+    else
+        strbuf_printf(text, "Changed by %s (on screen):\n", strbuf_text(&changes));
+    explain_cell(app->trace, s, t, offset, app->options.precision, &app->formats, width, text);
+    if (original)
+        strbuf_printf(text, "\nChanged by %s (o shows it):\n", strbuf_text(&changes));
+    else
+        strbuf_puts(text, "\nIn the original trace (o shows it):\n");
+    explain_cell(app->other, s, t, offset, app->options.precision, &app->other_formats, width, text);
+    strbuf_free(&changes);
+    const char *set = view_set_by(app, s, t, offset);
+    if (set != NULL)
+        strbuf_printf(text,
+                      "\n%s put this value in the changed trace; the sums above\nare what its inputs give without "
+                      "that edit.\n",
+                      set);
 }
 
 /* The inspector's box for text on frame, which holds the step screen
@@ -1289,6 +1501,7 @@ bool compose_overlay_extent(const App *app, int rows, int cols, int *lines, int 
     case OVERLAY_STEPS:
     case OVERLAY_QUIZ:
     case OVERLAY_HEADS:
+    case OVERLAY_EXPERIMENT:
         return false;
     }
     strbuf_free(&text);
@@ -1607,6 +1820,7 @@ static void compose_overlay(const App *app, Frame *frame)
     case OVERLAY_HEADS:
         compose_heads(app, frame);
         break;
+    case OVERLAY_EXPERIMENT: /* on the status row (compose_status) */
     case OVERLAY_NONE:
         break;
     }
@@ -1656,8 +1870,10 @@ static bool compose_step_screen(const App *app, Frame *frame)
     compose_formula(app, frame, 2);
     if (layout.torch_rows > 0)
         compose_torch(app, frame, &layout);
-    bool any = false;
-    for (int i = 0; i < step->n_tensors; i++)
+    bool any = false, comparing = view_comparing(app) && !app_tensors_hidden(app);
+    if (comparing)
+        compose_compare(app, frame, &layout);
+    for (int i = 0; i < step->n_tensors && !comparing; i++)
         if (layout.panel_rows[i] > 0 && !view_tensor_hidden(app, i)) {
             compose_panel(app, frame, i, layout.panel_top[i], layout.panel_rows[i], layout.panels_width);
             any = true;
@@ -1665,11 +1881,13 @@ static bool compose_step_screen(const App *app, Frame *frame)
     if (app_tensors_hidden(app) && !any && layout.panels_rows > 0)
         frame_put(frame, layout.panels_top, 2, "Predict first: the outputs appear once you answer.", ROLE_DIM,
                   layout.panels_width - 4);
-    if (layout.more_panels > 0)
+    if (layout.more_panels > 0 && !comparing)
         frame_printf(frame, layout.more_row, 1, ROLE_DIM, layout.panels_width - 2, "+%d more tensor%s: Tab shows %s",
                      layout.more_panels, layout.more_panels == 1 ? "" : "s", layout.more_panels == 1 ? "it" : "them");
     compose_explanation(app, frame, &layout);
     compose_status(app, frame, layout.status_row);
+    if (layout.diff_row > 0)
+        compose_diff_line(app, frame, layout.diff_row);
     compose_footer(app, frame);
     return true;
 }

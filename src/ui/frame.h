@@ -38,6 +38,7 @@ typedef enum Role {
     ROLE_OVERLAY_SELECT, /* the selected line of an overlay list */
     ROLE_LETTER,         /* an einsum letter; its letter index picks the colour */
     ROLE_WARNING,        /* "terminal too small" and the like */
+    ROLE_CHANGED,        /* a value that differs from the other trace's (x: experiments), and its mark */
     ROLE_COUNT
 } Role;
 

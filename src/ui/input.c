@@ -16,6 +16,7 @@
 
 #include "compose.h"
 #include "headsview.h"
+#include "diffview.h"
 #include "keys.h"
 #include "scroll.h"
 #include "utf8.h"
@@ -98,6 +99,9 @@ static void steps_overlay_key(App *app, Action action)
     case ACTION_PICTURE:
     case ACTION_TORCH:
     case ACTION_HEADS:
+    case ACTION_EXPERIMENT:
+    case ACTION_ORIGINAL:
+    case ACTION_RESET:
     case ACTION_LEFT:
     case ACTION_RIGHT:
     case ACTION_PAGE_UP:
@@ -222,6 +226,32 @@ static bool quiz_key(App *app, KeyCode key)
     return true;
 }
 
+/* Handles a key while the experiment prompt (x) is open on the status
+ * line: characters type, Backspace edits, Enter applies what is typed
+ * (diffview.h; an error stays on the status line), Esc closes it. */
+static void experiment_key(App *app, KeyCode key)
+{
+    size_t len = strlen(app->prompt);
+    if (key == KEY_CODE_ESCAPE) {
+        app->overlay = OVERLAY_NONE;
+    } else if (key == KEY_CODE_ENTER) {
+        app->overlay = OVERLAY_NONE;
+        if (len > 0)
+            app_experiment_add(app, app->prompt);
+    } else if (key == KEY_CODE_BACKSPACE) {
+        while (len > 0 && ((unsigned char)app->prompt[len - 1] & 0xc0) == 0x80)
+            len--;
+        if (len > 0)
+            len--;
+        app->prompt[len] = '\0';
+    } else if (key >= 0x20 && key < KEY_CODE_BASE && key != 0x7f) {
+        char utf8[8];
+        int n = utf8_encode(key, utf8);
+        if (len + (size_t)n < sizeof app->prompt)
+            memcpy(app->prompt + len, utf8, (size_t)n + 1);
+    }
+}
+
 /* Handles a key while a text overlay (help, inspector, notes, the whole
  * explanation) is open: Esc, q or the key that opened it closes it, j/k
  * and the arrows scroll a line, Page Up/Down half a screen of `rows`. The
@@ -339,6 +369,25 @@ static void toggle_torch(App *app, Action action, const KeyContext *ctx)
 {
     (void)action, (void)ctx;
     app->show_torch = !app->show_torch;
+}
+
+/* x: opens the experiment prompt on the status line, empty. */
+static void open_experiment(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    app->overlay = OVERLAY_EXPERIMENT;
+    app->prompt[0] = '\0';
+}
+
+/* o and X: the original trace or the changed one on screen; every change
+ * undone (diffview.h). */
+static void experiment_view(App *app, Action action, const KeyContext *ctx)
+{
+    (void)ctx;
+    if (action == ACTION_ORIGINAL)
+        app_experiment_toggle(app);
+    else
+        app_experiment_reset(app);
 }
 
 /* b, g, G: back one step, to the first, to the last. */
@@ -483,6 +532,9 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
     [ACTION_PICTURE] = next_picture,
     [ACTION_TORCH] = toggle_torch,
     [ACTION_HEADS] = open_heads,
+    [ACTION_EXPERIMENT] = open_experiment,
+    [ACTION_ORIGINAL] = experiment_view,
+    [ACTION_RESET] = experiment_view,
 };
 
 /* ------------------------------------------------------------------------
@@ -529,6 +581,10 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
         return false; /* the too-small screen says q quits, overlay or not */
 
     /* Overlays take keys first. */
+    if (app->overlay == OVERLAY_EXPERIMENT) {
+        experiment_key(app, key);
+        return true;
+    }
     if (app->overlay == OVERLAY_STEPS) {
         steps_overlay_key(app, action);
         return true;
@@ -553,8 +609,10 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
 
 bool app_handle_key(App *app, KeyCode key, int rows, int cols)
 {
-    if (key != KEY_CODE_RESIZE)
-        app->resumed = false; /* the note lasts until the learner does something */
+    if (key != KEY_CODE_RESIZE) {
+        app->resumed = false; /* the notes last until the learner does something */
+        app->note[0] = '\0';
+    }
     bool go_on = handle_key(app, key, rows, cols);
     keep_overlay_scroll(app, rows, cols);
     if (app->progress_dirty && app->on_progress != NULL)

@@ -48,6 +48,9 @@ static const KeyBinding KEY_TABLE[] = {
     {'v', ACTION_PICTURE, "v"},
     {'c', ACTION_TORCH, "c"},
     {'H', ACTION_HEADS, "H"},
+    {'x', ACTION_EXPERIMENT, "x"},
+    {'o', ACTION_ORIGINAL, "o"},
+    {'X', ACTION_RESET, "X"},
     {'?', ACTION_HELP, "?"},
     {KEY_CODE_F1, ACTION_HELP, "F1"},
     {KEY_CODE_ESCAPE, ACTION_CLOSE, "Esc"},
@@ -123,6 +126,12 @@ const char *keys_action_help(Action action)
     case ACTION_HEADS:
         return "every head's attention weights side by side (from a step that has them, or the next such step); "
                "Enter opens the selected head";
+    case ACTION_EXPERIMENT:
+        return "change something and recompute: type no-scale, zero-head=1, set=NAME[i,j]=VALUE, ... (as the flags)";
+    case ACTION_ORIGINAL:
+        return "show the original trace or the changed one (after x)";
+    case ACTION_RESET:
+        return "undo every change: back to the original trace";
     case ACTION_HELP:
         return "this help";
     case ACTION_CLOSE:
@@ -157,6 +166,10 @@ const char *keys_action_group(Action action)
     case ACTION_NEXT_SLICE:
     case ACTION_PREV_SLICE:
         return "Selection";
+    case ACTION_EXPERIMENT:
+    case ACTION_ORIGINAL:
+    case ACTION_RESET:
+        return "Experiments";
     case ACTION_NONE:
     case ACTION_QUIT:
     case ACTION_INSPECT:

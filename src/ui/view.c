@@ -4,6 +4,7 @@
  */
 #include "view.h"
 #include "compose.h"
+#include "diffview.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -47,6 +48,35 @@ static double view_clock_ms(void)
     return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
 }
 
+void view_trace_formats(const Trace *trace, int precision, ExplainFormats *formats,
+                        float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS])
+{
+    for (int s = 0; s < trace->n_steps; s++) {
+        const TraceStep *step = &trace->steps[s];
+        for (int t = 0; t < step->n_tensors; t++) {
+            const TraceTensor *tt = &step->tensors[t];
+            const Tensor *x = tt->tensor;
+            /* a tensor shown again (an input of a later step) keeps what
+             * was found for it: at GPT-2's size each pass reads millions */
+            int s0 = -1, t0 = -1;
+            for (int ps = 0; ps <= s && s0 < 0; ps++)
+                for (int pt = 0; pt < (ps < s ? trace->steps[ps].n_tensors : t); pt++)
+                    if (trace->steps[ps].tensors[pt].tensor == x &&
+                        trace->steps[ps].tensors[pt].is_integer == tt->is_integer) {
+                        s0 = ps;
+                        t0 = pt;
+                        break;
+                    }
+            if (s0 >= 0) {
+                formats->of[s][t] = formats->of[s0][t0];
+                max_abs[s][t] = max_abs[s0][t0];
+                continue;
+            }
+            formats->of[s][t] = choose_format_max(tt, precision, &max_abs[s][t]); /* one pass for both */
+        }
+    }
+}
+
 void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOptions *options)
 {
     double start = view_clock_ms();
@@ -77,28 +107,10 @@ void app_init(App *app, const Trace *trace, const Lesson *lesson, const ViewOpti
             app->focus[s] = t_sel;
             app->cursor[s][t_sel] = at;
         }
-        for (int t = 0; t < step->n_tensors; t++) {
-            const TraceTensor *tt = &step->tensors[t];
-            const Tensor *x = tt->tensor;
-            /* a tensor shown again (an input of a later step) keeps what
-             * was found for it: at GPT-2's size each pass reads millions */
-            int s0 = -1, t0 = -1;
-            for (int ps = 0; ps <= s && s0 < 0; ps++)
-                for (int pt = 0; pt < (ps < s ? trace->steps[ps].n_tensors : t); pt++)
-                    if (trace->steps[ps].tensors[pt].tensor == x &&
-                        trace->steps[ps].tensors[pt].is_integer == tt->is_integer) {
-                        s0 = ps;
-                        t0 = pt;
-                        break;
-                    }
-            if (s0 >= 0) {
-                app->formats.of[s][t] = app->formats.of[s0][t0];
-                app->max_abs[s][t] = app->max_abs[s0][t0];
-                continue;
-            }
-            app->formats.of[s][t] = choose_format_max(tt, options->precision, &app->max_abs[s][t]);
-        }
     }
+    view_trace_formats(trace, options->precision, &app->formats, app->max_abs);
+    app->original = trace;
+    experiment_set_init(&app->changes);
     app_go(app, 0);
     if (app->lesson != NULL && app->lesson->intro != NULL) { /* the intro first; closing it opens the step */
         app->overlay = OVERLAY_INTRO;
@@ -245,6 +257,7 @@ void app_go(App *app, int pos)
     app->pos = pos;
     app->step = app->walk[pos];
     app->overlay = OVERLAY_NONE;
+    app_experiment_follow_lesson(app);
     int q = app_first_open_quiz(app, true);
     if (q >= 0) {
         app_open_quiz(app, q);
@@ -264,7 +277,8 @@ void app_quiz_closed(App *app)
 
 int view_cell_width(const App *app, int step, int tensor)
 {
-    return app->formats.of[step][tensor].width + 1 + (app->options.no_color ? 1 : 0);
+    /* with changes in force, one more column for the mark of a changed value */
+    return app->formats.of[step][tensor].width + 1 + (app->options.no_color ? 1 : 0) + (view_has_changes(app) ? 1 : 0);
 }
 
 int view_label_width(const App *app, int step, int tensor)
@@ -545,10 +559,33 @@ static void layout_panels(const App *app, ViewLayout *layout)
     layout->more_row = row;
 }
 
-/* Rows the step's panels need to show whole at `width` columns. */
+int view_compare_entropy_cols(const App *app)
+{
+    int s = app->step, t = app->focus[s];
+    const TraceTensor *tt = &app->trace->steps[s].tensors[t];
+    bool rows = !(tt->tensor->ndim == 1 && tt->dims[0] == DIM_SEQ) && tt->tensor->ndim >= 2;
+    return app->formats.of[s][t].notation == NUM_PROBABILITY && rows ? VIEW_ENTROPY_COLS : 0;
+}
+
+bool view_compare_side_by_side(const App *app, int cols)
+{
+    int s = app->step, t = app->focus[s], half = (cols - 1) / 2;
+    TensorGrid grid = view_grid(app, s, t, half);
+    int need = view_label_width(app, s, t) +
+               (int)(grid.wrapped || grid.vertical ? 1 : grid.cols) * view_cell_width(app, s, t) + 1 +
+               view_compare_entropy_cols(app);
+    return need <= half && half >= VIEW_COMPARE_MIN_HALF;
+}
+
+/* Rows the step's panels need to show whole at `width` columns (in the
+ * compare view, the focused tensor's two panels). */
 static int view_panels_need(const App *app, int width)
 {
     const TraceStep *step = &app->trace->steps[app->step];
+    if (view_comparing(app)) {
+        int one = view_panel_natural_rows(app, app->step, app->focus[app->step], width);
+        return view_compare_side_by_side(app, width) ? one : 2 * one;
+    }
     int need = 0;
     for (int i = 0; i < step->n_tensors; i++)
         need += view_tensor_hidden(app, i) ? 0 : view_panel_natural_rows(app, app->step, i, width);
@@ -569,6 +606,10 @@ void view_layout(const App *app, int rows, int cols, ViewLayout *layout)
     layout->formula_rows = formula_lines + (step->einsum != NULL ? 1 : 0) + layout->torch_rows;
     int top = 2 + layout->formula_rows; /* header, title, formula lines */
     layout->status_row = rows - 2;
+    if (view_has_changes(app)) { /* the line that counts the changed values, under the selected value's */
+        layout->diff_row = rows - 2;
+        layout->status_row = rows - 3;
+    }
     bool side = cols >= 120;
     if (side) {
         /* wide screens: the explanation in a column at the right */

@@ -20,21 +20,23 @@
 #include "app.h"
 #include "lesson.h"
 #include "attn_limits.h"
+#include "experiment.h"
 #include "explain.h"
 #include "numfmt.h"
 #include "trace.h"
 
 typedef enum Overlay {
     OVERLAY_NONE,
-    OVERLAY_HELP,    /* the key table */
-    OVERLAY_STEPS,   /* the list of steps, to jump to one */
-    OVERLAY_INSPECT, /* the arithmetic behind the selected value */
-    OVERLAY_QUIZ,    /* a lesson's question, answered in place */
-    OVERLAY_NOTES,   /* the step's presenter notes */
-    OVERLAY_EXPLAIN, /* the step's whole explanation */
-    OVERLAY_RECAP,   /* the end of the walk: its shapes, where attention sits, the quiz score */
-    OVERLAY_HEADS,   /* every head's weights side by side (headsview.h) */
-    OVERLAY_INTRO    /* a lesson's intro page, before its first step */
+    OVERLAY_HELP,      /* the key table */
+    OVERLAY_STEPS,     /* the list of steps, to jump to one */
+    OVERLAY_INSPECT,   /* the arithmetic behind the selected value */
+    OVERLAY_QUIZ,      /* a lesson's question, answered in place */
+    OVERLAY_NOTES,     /* the step's presenter notes */
+    OVERLAY_EXPLAIN,   /* the step's whole explanation */
+    OVERLAY_RECAP,     /* the end of the walk: its shapes, where attention sits, the quiz score */
+    OVERLAY_EXPERIMENT, /* x: a change typed on the status line, as the flags spell it (diffview.h) */
+    OVERLAY_HEADS,     /* every head's weights side by side (headsview.h) */
+    OVERLAY_INTRO      /* a lesson's intro page, before its first step */
 } Overlay;
 
 /* Where a learner is with one quiz. */
@@ -76,12 +78,19 @@ typedef enum Picture {
     PICTURE_COUNT
 } Picture;
 
+/* Room for what the experiment prompt (x) takes, and for the status
+ * row's note about it. */
+#define VIEW_PROMPT_BYTES 160
+#define VIEW_NOTE_BYTES 256
+
 /* Display settings fixed at start. */
 typedef struct ViewOptions {
     int precision;     /* digits after the point */
     bool no_color;     /* add a glyph after each value to show its size */
     bool ascii;        /* ASCII instead of box drawing and arrows */
     const char *title; /* lesson title for the header */
+    const struct Weights
+        *weights; /* the --weights tensors the trace was built with, or NULL: changes rebuild with them */
 } ViewOptions;
 
 struct App {
@@ -116,6 +125,20 @@ struct App {
     ExplainFormats formats;                                 /* per tensor, computed once */
     float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* largest finite |value|, for heat */
     double init_ms;                                         /* the time app_init took (--bench-frames says it) */
+
+    /* Experiments (x, o, X; diffview.h). trace, formats and max_abs above
+     * always describe the trace on screen; other_* the one beside it. */
+    const Trace *original;                                        /* the trace app_init was given (the caller's) */
+    Trace *changed;                                               /* the trace under `changes`, or NULL; owned */
+    const Trace *other;                                           /* the trace not on screen, or NULL */
+    ExperimentSet changes;                                        /* the changes in force (none: changed is NULL) */
+    TraceDiff *diff;                                              /* original against changed, or NULL; owned */
+    bool changes_from_lesson;                                     /* the walked step's experiment: leaving undoes it */
+    ExplainFormats other_formats;                                 /* the formats of `other` */
+    float other_max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* the heat scale of `other` */
+    char prompt[VIEW_PROMPT_BYTES];                               /* OVERLAY_EXPERIMENT: what is typed */
+    char note[VIEW_NOTE_BYTES]; /* a line for the status row until the next key ("" for none) */
+    bool note_is_error;         /* the note says why a change was refused */
 };
 
 /* The number format a tensor's panel uses, chosen by what the tensor is and
@@ -126,6 +149,12 @@ struct App {
  * for magnitudes of NUMFMT_FIXED_LIMIT and more. A tensor shown again
  * keeps the format of the step that made it (app_init copies it). */
 NumFormat view_choose_format(const TraceTensor *tt, int precision);
+
+/* Fills formats and max_abs (the largest finite |value|, for heat) for
+ * every tensor of every step of trace, as app_init does for the trace it
+ * is given; a tensor shown again keeps what the step that made it found. */
+void view_trace_formats(const Trace *trace, int precision, ExplainFormats *formats,
+                        float max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]);
 
 /* Sets up app over trace and lesson (NULL: every step, built-in texts; both
  * must outlive app): first step, focus on each step's first output, number
@@ -203,6 +232,7 @@ typedef struct ViewLayout {
     int explain_col, explain_width; /* the explanation's column: below, or at the right on wide screens */
     int panels_top, panels_rows, panels_width;
     int status_row;                         /* the selected value's line */
+    int diff_row;                           /* with changes in force: the line counting changed values, else 0 */
     int panel_top[TRACE_MAX_STEP_TENSORS];  /* first row of each panel */
     int panel_rows[TRACE_MAX_STEP_TENSORS]; /* rows each panel gets (1 = title line only, 0 = not shown) */
     int more_panels;                        /* panels left out for want of room (a "+N more" line says so) */
@@ -220,6 +250,24 @@ bool view_panel_related(const App *app, int step, int tensor);
 
 /* Content rows a panel needs to show its slice whole (title line included). */
 int view_panel_natural_rows(const App *app, int step, int tensor, int width);
+
+/* Narrowest half of the screen the compare view puts a panel in: room
+ * for a tensor's name and the tag naming its trace and entropy. */
+#define VIEW_COMPARE_MIN_HALF 30
+
+/* Columns of a row's entropy in the compare view (" H 1.23"). */
+#define VIEW_ENTROPY_COLS 7
+
+/* The compare view (a lesson's `compare: yes`, diffview.h): columns each
+ * of the focused tensor's two panels keeps at its right for the entropy
+ * of each row (VIEW_ENTROPY_COLS for weights cut into rows, else 0; a
+ * vector of weights over the tokens gives its one entropy in its title). */
+int view_compare_entropy_cols(const App *app);
+
+/* Whether the compare view's two panels stand side by side (original |
+ * changed) on a screen cols wide: each fits half of it; else one is above
+ * the other. */
+bool view_compare_side_by_side(const App *app, int cols);
 
 /* The prefix of the PyTorch line on screen. */
 #define VIEW_TORCH_PREFIX "PyTorch: "

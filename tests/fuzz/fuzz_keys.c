@@ -23,6 +23,7 @@
 #include "app.h"
 #include "builtin.h"
 #include "config.h"
+#include "diffview.h"
 #include "frame.h"
 #include "fuzz.h"
 #include "keys.h"
@@ -246,5 +247,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     frame_to_text(&frame, &text);
     strbuf_free(&text);
     frame_free(&frame);
+    app_release(&app); /* a changed trace (x) */
     return 0;
 }

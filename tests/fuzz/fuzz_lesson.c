@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "diffview.h"
 #include "fuzz.h"
 #include "frame.h"
 #include "lesson.h"
@@ -157,7 +158,7 @@ static void use_lesson(const Lesson *lesson)
     /* the tracer: every step, its quizzes shown with their answers, its
      * notes and its explanation, at 80x24 and at a narrow size */
     static App app;
-    ViewOptions view = {lesson->precision, false, false, lesson->title};
+    ViewOptions view = {lesson->precision, false, false, lesson->title, NULL};
     app_init(&app, trace, lesson, &view);
     for (int guard = 0; guard < 4 * LESSON_MAX_STEPS * (LESSON_MAX_QUIZZES + 2); guard++) {
         compose_at(&app, 24, 80);
@@ -180,6 +181,7 @@ static void use_lesson(const Lesson *lesson)
         if (app.pos == pos && app.overlay != OVERLAY_QUIZ)
             break; /* the last step */
     }
+    app_release(&app); /* a step's experiment */
     trace_free(trace);
 }
 

@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     uint8_t flags = data[0];
-    ViewOptions view = {(flags >> 4) % 10, false, false, "fuzz"};
+    ViewOptions view = {(flags >> 4) % 10, false, false, "fuzz", NULL};
     app_init(&app, the_trace(), (flags & 1) ? the_lesson() : NULL, &view);
     FILE *in = fmemopen(size > 1 ? (void *)(data + 1) : (void *)"", size > 1 ? size - 1 : 1, "r");
     char *text = NULL;
