@@ -29,5 +29,6 @@ Suite *json_suite(void);
 Suite *bpe_suite(void);
 Suite *floatfmt_suite(void);
 Suite *model_trace_suite(void);
+Suite *experiment_suite(void);
 
 #endif
