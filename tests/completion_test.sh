@@ -89,7 +89,7 @@ fi
 
 # Options.
 expect "--th completes to --theme and --threads" "--theme --threads" attn-trace --th
-expect "--no- completes to --no-color and --no-lesson" "--no-color --no-lesson" attn-trace --no-
+expect "--no- completes to every --no- flag" "--no-color --no-lesson --no-scale --no-mask --no-positions" attn-trace --no-
 expect "--dump completes to --dump-screen" "--dump-screen" attn-trace --dump
 expect "--bench completes to --bench and --bench-frames" "--bench --bench-frames" attn-trace --bench
 expect "--x completes to nothing" "" attn-trace --x
