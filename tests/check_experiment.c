@@ -1,0 +1,411 @@
+/*
+ * check_experiment.c - the experiments of issue 13 (experiment.h): the
+ * spellings of a change, the checks against a configuration, every tensor
+ * of the changed traces against PyTorch (tests/fixtures/experiments, made
+ * by tests/make_experiment_fixtures.py), trace_diff's counts, the KV-cache
+ * decode bit for bit, and a recompute in place.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "experiment.h"
+#include "fixture.h"
+#include "suites.h"
+#include "trace.h"
+
+#define EXP_ABS_TOL 1e-5
+#define EXP_REL_TOL 1e-5
+
+/* The article's configuration, causal or not. */
+static void article(Config *cfg, bool causal)
+{
+    Error err;
+    error_clear(&err);
+    ck_assert_msg(config_default(cfg, &err), "%s", err.message);
+    cfg->causal = causal;
+}
+
+/* set with the changes of text (experiment_parse_list), which must parse. */
+static void changes(ExperimentSet *set, const char *text)
+{
+    Error err;
+    error_clear(&err);
+    experiment_set_init(set);
+    ck_assert_msg(experiment_parse_list(set, text, &err), "%s: %s", text, err.message);
+}
+
+/* The tensor of trace named name in part (owned, shown or not), or NULL. */
+static const Tensor *owned(const Trace *t, const char *part, const char *name)
+{
+    for (int i = 0; i < t->n_owned; i++)
+        if (strcmp(trace_part_name(t->owned[i].part), part) == 0 && strcmp(t->owned[i].name, name) == 0)
+            return t->owned[i].tensor;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Spellings
+ * ---------------------------------------------------------------------- */
+
+START_TEST(test_parse_spellings)
+{
+    static const struct {
+        const char *spec, *canonical;
+    } good[] = {
+        {"no-scale", "no-scale"},
+        {"scale=8", "scale=8"},
+        {"scale=2.5e0", "scale=2.5"},
+        {"no-mask", "no-mask"},
+        {"causal", "causal"},
+        {"zero-head=1", "zero-head=1"},
+        {"swap-tokens=1,3", "swap-tokens=1,3"},
+        {"no-positions", "no-positions"},
+        {"set=w_key[0,1]=5", "set=w_key[0,1]=5"},
+        {"set=multi_head:scores[0][1][2]=-inf", "set=multi_head:scores[0,1,2]=-inf"},
+        {"kv-cache", "kv-cache"},
+        {"kv-cache=3", "kv-cache=3"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ExperimentSet set;
+        Error err;
+        error_clear(&err);
+        experiment_set_init(&set);
+        ck_assert_msg(experiment_parse(&set, good[i].spec, &err), "%s: %s", good[i].spec, err.message);
+        ck_assert_int_eq(set.n, 1);
+        ck_assert_str_eq(set.items[0].spec, good[i].canonical);
+    }
+    ExperimentSet set;
+    changes(&set, "set=multi_head:scores[0,1,2]=3; zero-head=2");
+    ck_assert_int_eq(set.n, 2);
+    ck_assert(set.items[0].has_part && set.items[0].part == PART_MULTI_HEAD);
+    ck_assert_int_eq(set.items[0].n_index, 3);
+    ck_assert(set.items[0].index[2] == 2 && set.items[0].value == 3.0f);
+    ck_assert(set.items[1].head == 2);
+}
+END_TEST
+
+START_TEST(test_parse_errors_point_at_the_bad_part)
+{
+    static const struct {
+        const char *spec;
+        size_t at; /* byte offset of the bad part */
+        const char *says;
+    } bad[] = {
+        {"no-scales", 0, "unknown change"},
+        {"scale=x", 6, "number other than 0"},
+        {"scale=0", 6, "number other than 0"},
+        {"no-mask=1", 7, "takes no value"},
+        {"zero-head", 9, "needs a value"},
+        {"zero-head=a", 10, "head number"},
+        {"swap-tokens=1", 13, "two token positions"},
+        {"swap-tokens=2,2", 12, "two different"},
+        {"set=w_key[0,1]=five", 15, "not a number"},
+        {"set=w_key[0;1]=5", 11, "expected ',' or ']'"},
+        {"set=w_key=5", 9, "expected '['"},
+        {"set=[0]=5", 4, "tensor name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ExperimentSet set;
+        Error err;
+        error_clear(&err);
+        experiment_set_init(&set);
+        ck_assert_msg(!experiment_parse(&set, bad[i].spec, &err), "%s parsed", bad[i].spec);
+        ck_assert_int_eq(err.status, STATUS_USAGE);
+        ck_assert_int_eq(set.n, 0);
+        ck_assert_msg(err.at == bad[i].at, "%s: error at %zu, expected %zu (%s)", bad[i].spec, err.at, bad[i].at,
+                      err.message);
+        ck_assert_msg(strstr(err.message, bad[i].says) != NULL, "%s: '%s' does not say '%s'", bad[i].spec, err.message,
+                      bad[i].says);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Checks against a configuration
+ * ---------------------------------------------------------------------- */
+
+START_TEST(test_check_refuses_what_makes_no_sense)
+{
+    static const struct {
+        const char *spec;
+        bool causal;
+        const char *says;
+    } bad[] = {
+        {"zero-head=4", false, "no head 4"},
+        {"swap-tokens=0,5", false, "no token 5"},
+        {"no-positions", false, "needs --model"},
+        {"kv-cache", false, "causal"},
+        {"kv-cache=7", true, "no token 7"},
+        {"set=w_nothing[0]=1", false, "no tensor w_nothing"},
+        {"set=model:scores[0,0,0]=1", false, "no part model"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        Config cfg;
+        ExperimentSet set;
+        Error err;
+        error_clear(&err);
+        article(&cfg, bad[i].causal);
+        changes(&set, bad[i].spec);
+        ck_assert_msg(!experiment_check(&set, &cfg, &err), "%s passed the check", bad[i].spec);
+        ck_assert_int_eq(err.status, STATUS_USAGE);
+        ck_assert_msg(strstr(err.message, bad[i].says) != NULL, "%s: '%s' does not say '%s'", bad[i].spec, err.message,
+                      bad[i].says);
+        config_free(&cfg);
+    }
+    /* an index out of range is found when the tensor is made */
+    Config cfg;
+    ExperimentSet set;
+    Error err;
+    error_clear(&err);
+    article(&cfg, false);
+    changes(&set, "set=w_key[0,16]=1");
+    ck_assert_ptr_null(trace_build_experiments(&cfg, NULL, &set, &err));
+    ck_assert_int_eq(err.status, STATUS_USAGE);
+    ck_assert_msg(strstr(err.message, "index 16 is out of range") != NULL, "%s", err.message);
+    config_free(&cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Every tensor against PyTorch
+ * ---------------------------------------------------------------------- */
+
+/* The fixtures of tests/fixtures/experiments and the change each holds,
+ * on the article's configuration (causal or not before the change). */
+static const struct {
+    const char *file;
+    bool causal;
+    const char *changes;
+} CASES[] = {
+    {"no_scale.txt", false, "no-scale"},
+    {"scale_8.txt", false, "scale=8"},
+    {"no_mask.txt", true, "no-mask"},
+    {"causal.txt", false, "causal"},
+    {"zero_head_1.txt", false, "zero-head=1"},
+    {"set_weight.txt", false, "set=w_key[0,1]=5"},
+    {"set_score.txt", false, "set=multi_head:scores[0,1,2]=3"},
+    {"swap_1_3.txt", false, "swap-tokens=1,3"},
+    {"kv_cache.txt", true, "kv-cache"},
+};
+
+/* Compares got with PyTorch's want within the tolerance (-inf exactly). */
+static void compare(const char *file, const FixtureTensor *want, const Tensor *got)
+{
+    ck_assert_msg(got != NULL, "%s: the trace has no %s %s", file, want->part, want->name);
+    ck_assert_msg(got->ndim == want->ndim && got->size == want->size, "%s: %s %s: another shape", file, want->part,
+                  want->name);
+    for (int d = 0; d < want->ndim; d++)
+        ck_assert_msg(got->shape[d] == want->shape[d], "%s: %s: dimension %d differs", file, want->name, d);
+    for (size_t i = 0; i < want->size; i++) {
+        double w = want->data[i], g = got->data[i];
+        if (isinf(w)) {
+            ck_assert_msg(g == w, "%s: %s %s[%zu]: got %g, PyTorch has %g", file, want->part, want->name, i, g, w);
+            continue;
+        }
+        ck_assert_msg(fabs(g - w) <= EXP_ABS_TOL + EXP_REL_TOL * fabs(w), "%s: %s %s[%zu]: got %.9g, PyTorch %.9g",
+                      file, want->part, want->name, i, g, w);
+    }
+}
+
+START_TEST(test_changed_traces_match_pytorch)
+{
+    size_t compared = 0;
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        char path[256], why[256];
+        snprintf(path, sizeof path, "tests/fixtures/experiments/%s", CASES[c].file);
+        Fixture *fx = fixture_load(path, why, sizeof why);
+        ck_assert_msg(fx != NULL, "%s", why);
+        Config cfg;
+        ExperimentSet set;
+        Error err;
+        error_clear(&err);
+        article(&cfg, CASES[c].causal);
+        changes(&set, CASES[c].changes);
+        Trace *trace = trace_build_experiments(&cfg, NULL, &set, &err);
+        ck_assert_msg(trace != NULL, "%s: %s", CASES[c].file, err.message);
+        ck_assert_int_eq(trace->config.causal, fx->causal);
+        for (size_t i = 0; i < fx->n_tensors; i++) {
+            const FixtureTensor *want = &fx->tensors[i];
+            compare(CASES[c].file, want, owned(trace, want->part, want->name));
+            compared++;
+        }
+        /* and every tensor a step shows is in the fixture */
+        for (int s = 0; s < trace->n_steps; s++)
+            for (int j = 0; j < trace->steps[s].n_tensors; j++)
+                ck_assert_msg(fixture_find(fx, trace_part_name(trace->steps[s].part), trace->steps[s].tensors[j].name),
+                              "%s: %s is not in the fixture", CASES[c].file, trace->steps[s].tensors[j].name);
+        trace_free(trace);
+        config_free(&cfg);
+        fixture_free(fx);
+    }
+    ck_assert_uint_ge(compared, 9 * 30);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * trace_diff
+ * ---------------------------------------------------------------------- */
+
+START_TEST(test_diff_counts_what_changed)
+{
+    Config cfg;
+    ExperimentSet set;
+    Error err;
+    error_clear(&err);
+    article(&cfg, false);
+    changes(&set, "no-scale");
+    Trace *a = trace_build(&cfg, &err), *b = trace_build_experiments(&cfg, NULL, &set, &err);
+    ck_assert(a != NULL && b != NULL);
+    TraceDiff diff;
+    ck_assert(trace_diff(a, b, &diff, &err));
+    const TensorDiff *d = trace_diff_find(&diff, PART_SINGLE_HEAD, "scores_1");
+    ck_assert(d != NULL && d->changed == 0 && d->same_shape); /* before the division */
+    d = trace_diff_find(&diff, PART_SINGLE_HEAD, "scaled_scores_1");
+    ck_assert(d != NULL && d->changed == 5 && d->cells == 5);
+    /* the largest change, checked against the scores themselves: x - x/4 */
+    const Tensor *raw = owned(a, "single_head", "scores_1");
+    double want = 0;
+    for (size_t i = 0; i < 5; i++)
+        if (fabs(raw->data[i] - raw->data[i] / 4.0f) > want)
+            want = fabs((double)raw->data[i] - (double)(raw->data[i] / 4.0f));
+    ck_assert_double_eq_tol(d->max_change, want, 1e-9);
+    ck_assert(trace_diff_cell_changed(d, d->max_at));
+    ck_assert(trace_diff_cell_changed(trace_diff_for_tensor(&diff, owned(b, "multi_head", "scores")), 0));
+    ck_assert_int_eq(trace_diff_find(&diff, PART_MULTI_HEAD, "w_output")->changed, 0);
+    ck_assert_int_eq(diff.tensors_changed, 11);
+    trace_diff_free(&diff);
+
+    trace_free(a);
+    trace_free(b);
+
+    /* -0 and +0 count as the same value, and so do two NaNs of other bits */
+    ExperimentSet plus, minus;
+    changes(&plus, "set=w_key[0,0]=0 set=scores_1[0]=nan");
+    changes(&minus, "set=w_key[0,0]=-0 set=scores_1[0]=-nan");
+    a = trace_build_experiments(&cfg, NULL, &plus, &err);
+    b = trace_build_experiments(&cfg, NULL, &minus, &err);
+    ck_assert(a != NULL && b != NULL);
+    ck_assert(memcmp(owned(a, "single_head", "w_key")->data, owned(b, "single_head", "w_key")->data, 4) != 0);
+    ck_assert(memcmp(owned(a, "single_head", "scores_1")->data, owned(b, "single_head", "scores_1")->data, 4) != 0);
+    ck_assert(trace_diff(a, b, &diff, &err));
+    ck_assert_int_eq(trace_diff_find(&diff, PART_SINGLE_HEAD, "w_key")->changed, 0);
+    ck_assert_int_eq(trace_diff_find(&diff, PART_SINGLE_HEAD, "scores_1")->changed, 0);
+    trace_diff_free(&diff);
+    trace_free(a);
+    trace_free(b);
+    config_free(&cfg);
+}
+END_TEST
+
+/* A change at one step leaves the random draws of every other step as
+ * they were: part 1's w_query and part 2's weights keep their bits. */
+START_TEST(test_a_change_leaves_the_draws)
+{
+    Config cfg;
+    ExperimentSet set;
+    Error err;
+    error_clear(&err);
+    article(&cfg, false);
+    changes(&set, "set=w_key[3,3]=100 zero-head=0");
+    Trace *a = trace_build(&cfg, &err), *b = trace_build_experiments(&cfg, NULL, &set, &err);
+    ck_assert(a != NULL && b != NULL);
+    static const char *const same[][2] = {{"single_head", "w_query"}, {"single_head", "w_value"},
+                                          {"multi_head", "w_query"},  {"multi_head", "w_key"},
+                                          {"multi_head", "w_output"}, {"single_head", "embedding"}};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        const Tensor *x = owned(a, same[i][0], same[i][1]), *y = owned(b, same[i][0], same[i][1]);
+        ck_assert_msg(memcmp(x->data, y->data, x->size * sizeof(float)) == 0, "%s %s changed", same[i][0], same[i][1]);
+    }
+    ck_assert(owned(b, "single_head", "w_key")->data[3 * 16 + 3] == 100.0f);
+    ck_assert(owned(a, "single_head", "w_key")->data[3 * 16 + 3] != 100.0f);
+    trace_free(a);
+    trace_free(b);
+    config_free(&cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * The KV cache, and a recompute in place
+ * ---------------------------------------------------------------------- */
+
+START_TEST(test_kv_decode_is_the_full_row_bit_for_bit)
+{
+    static const KernelChoice kernels[] = {KERNELS_AUTO, KERNELS_REFERENCE};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t p = 0; p < 40; p += 13) {
+            Config cfg;
+            ExperimentSet set;
+            Error err;
+            error_clear(&err);
+            article(&cfg, true);
+            ck_assert(config_repeat_tokens(&cfg, 40, &err));
+            cfg.d_model = 48;
+            cfg.heads = 4;
+            cfg.kernels = kernels[k];
+            char spec[32];
+            snprintf(spec, sizeof spec, "kv-cache=%zu", p);
+            changes(&set, spec);
+            Trace *t = trace_build_experiments(&cfg, NULL, &set, &err);
+            ck_assert_msg(t != NULL, "%s", err.message);
+            ck_assert_msg(experiment_kv_mismatches(t) == 0, "token %zu: %zu values differ", p,
+                          experiment_kv_mismatches(t));
+            /* and the decode is not trivially any row: row p+1 differs */
+            const Tensor *out = owned(t, "multi_head", "kv_output"), *full = owned(t, "multi_head", "head_outputs");
+            if (p + 1 < 40)
+                ck_assert(memcmp(out->data, full->data + (p + 1) * 12, 12 * sizeof(float)) != 0);
+            ck_assert_int_eq(t->steps[t->n_steps - 1].tensors[t->steps[t->n_steps - 1].main_tensor].tensor->size, 48);
+            trace_free(t);
+            config_free(&cfg);
+        }
+}
+END_TEST
+
+START_TEST(test_recompute_equals_a_fresh_build)
+{
+    Config cfg;
+    ExperimentSet first, second;
+    Error err;
+    error_clear(&err);
+    article(&cfg, false);
+    changes(&first, "swap-tokens=0,4 no-scale");
+    changes(&second, "zero-head=3 scale=2");
+    Trace *t = trace_build_experiments(&cfg, NULL, &first, &err);
+    Trace *want = trace_build_experiments(&cfg, NULL, &second, &err);
+    ck_assert(t != NULL && want != NULL);
+    ck_assert_str_eq(t->config.tokens[0], "politi");
+    ck_assert_msg(trace_recompute(t, NULL, &second, &err), "%s", err.message);
+    ck_assert_str_eq(t->config.tokens[0], "my"); /* the swap is undone */
+    TraceDiff diff;
+    ck_assert(trace_diff(want, t, &diff, &err));
+    ck_assert_uint_eq(diff.changed, 0);
+    ck_assert_int_eq(diff.n, want->n_owned);
+    trace_diff_free(&diff);
+    trace_free(t);
+    trace_free(want);
+    config_free(&cfg);
+}
+END_TEST
+
+Suite *experiment_suite(void)
+{
+    Suite *s = suite_create("experiment");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, test_parse_spellings);
+    tcase_add_test(tc, test_parse_errors_point_at_the_bad_part);
+    tcase_add_test(tc, test_check_refuses_what_makes_no_sense);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("traces");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_changed_traces_match_pytorch);
+    tcase_add_test(tc, test_diff_counts_what_changed);
+    tcase_add_test(tc, test_a_change_leaves_the_draws);
+    tcase_add_test(tc, test_kv_decode_is_the_full_row_bit_for_bit);
+    tcase_add_test(tc, test_recompute_equals_a_fresh_build);
+    suite_add_tcase(s, tc);
+    return s;
+}
