@@ -27,16 +27,16 @@
 
 typedef enum Overlay {
     OVERLAY_NONE,
-    OVERLAY_HELP,      /* the key table */
-    OVERLAY_STEPS,     /* the list of steps, to jump to one */
-    OVERLAY_INSPECT,   /* the arithmetic behind the selected value */
-    OVERLAY_QUIZ,      /* a lesson's question, answered in place */
-    OVERLAY_NOTES,     /* the step's presenter notes */
-    OVERLAY_EXPLAIN,   /* the step's whole explanation */
-    OVERLAY_RECAP,     /* the end of the walk: its shapes, where attention sits, the quiz score */
+    OVERLAY_HELP,       /* the key table */
+    OVERLAY_STEPS,      /* the list of steps, to jump to one */
+    OVERLAY_INSPECT,    /* the arithmetic behind the selected value */
+    OVERLAY_QUIZ,       /* a lesson's question, answered in place */
+    OVERLAY_NOTES,      /* the step's presenter notes */
+    OVERLAY_EXPLAIN,    /* the step's whole explanation */
+    OVERLAY_RECAP,      /* the end of the walk: its shapes, where attention sits, the quiz score */
     OVERLAY_EXPERIMENT, /* x: a change typed on the status line, as the flags spell it (diffview.h) */
-    OVERLAY_HEADS,     /* every head's weights side by side (headsview.h) */
-    OVERLAY_INTRO      /* a lesson's intro page, before its first step */
+    OVERLAY_HEADS,      /* every head's weights side by side (headsview.h) */
+    OVERLAY_INTRO       /* a lesson's intro page, before its first step */
 } Overlay;
 
 /* Where a learner is with one quiz. */
