@@ -410,9 +410,8 @@ static const CliFlag FLAGS[] = {
     {"--ascii", .handle = set_true, .field = AT(ascii)},
     {"--no-color", .handle = set_true, .field = AT(no_color)},
     {"--dump-screen", .arg = "FILE", .handle = set_mode, .mode = MODE_DUMP, .field = AT(dump_file),
-     .empty = "needs a file name, or - for stdout", .help = "headless: replay --keys, write the screen as text"},
-    {"--keys", .arg = "KEYS", .handle = set_text, .field = AT(keys),
-     .help = "keys in vim notation: jj<Enter> <Esc> <Tab> <C-l> <lt>"},
+     .empty = "needs a file name, or - for stdout"},
+    {"--keys", .arg = "KEYS", .handle = set_text, .field = AT(keys)},
     {"--size", .arg = "WxH", .handle = set_size},
     /* timing */
     {"--bench", .arg = "N", .handle = set_bench, .mode = MODE_BENCH, .min = 1, .max = LIMIT_MAX_BENCH_RUNS,
