@@ -675,5 +675,16 @@ else
     not_ok "--model --dump-screen: the tracer opens on a model trace at 80x24" "$(show "$OUT")"
 fi
 
+# A panel with no room for a row says so; its title never counts rows
+# backwards (it said "rows 0-18446744073709551615" before).
+"$BIN" --no-lesson --tokens 512 --d-model 768 --heads 12 --step keys_values --size 80x24 \
+    --dump-screen "$OUT" >/dev/null 2>&1
+if grep -q "sentence_embed \[512, 768\] (input), no room for its 512 rows" "$OUT" &&
+    ! grep -q "18446744073709551615" "$OUT"; then
+    ok "a panel with no room for its rows says so in its title"
+else
+    not_ok "a panel with no room for its rows says so in its title" "$(show "$OUT")"
+fi
+
 printf 'cli: %s passed, %s failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]

@@ -463,8 +463,11 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     if (rows > 1 && n > 0 && (size_t)n < sizeof title) {
         size_t shown_rows = pv->body_rows > 0 ? (size_t)pv->body_rows : 0;
         size_t top_row = pv->top_row, left_col = pv->left_col;
-        size_t last_row = top_row + (shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row) - 1;
-        if (grid->rows > shown_rows && last_row == top_row)
+        size_t fit = shown_rows < grid->rows - top_row ? shown_rows : grid->rows - top_row;
+        size_t last_row = fit > 0 ? top_row + fit - 1 : top_row;
+        if (fit == 0) /* no room for a row: say so rather than count backwards */
+            n += snprintf(title + n, sizeof title - (size_t)n, ", no room for its %zu rows", grid->rows);
+        else if (grid->rows > shown_rows && last_row == top_row)
             n += snprintf(title + n, sizeof title - (size_t)n, ", row %zu of %zu", top_row, grid->rows);
         else if (grid->rows > shown_rows)
             n += snprintf(title + n, sizeof title - (size_t)n, ", rows %zu-%zu of %zu", top_row, last_row, grid->rows);
