@@ -534,7 +534,7 @@ fuzz: fuzz-build
 	@status=0; for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p $(FUZZ_BUILD)/new/$$h $(FUZZ_BUILD)/crashes/$$h $(FUZZ_BUILD)/logs; \
 	  dict=""; [ -f tests/fuzz/$$h.dict ] && dict="-dict=tests/fuzz/$$h.dict"; \
-FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges npy progress
+	  case $$h in $(foreach f,$(FUZZ_HARNESSES),$(f)$(FUZZ_RPAREN) max=$(FUZZ_MAX_LEN_$(f));;) *) max=4096;; esac; \
 	  echo "fuzz $$h: $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/logs/$$h.log)"; \
 	  if ./$(FUZZ_BUILD)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 \
 	       -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$h/ $$dict $(FUZZ_OPTIONS) \
