@@ -532,6 +532,22 @@ static bool einsum_source(const EinsumSpec *spec, int k, const Tensor *t, size_t
     return true;
 }
 
+/* Whether value `offset` of operand k (tensor t) of the einsum `how` is a
+ * source of the output value at sel_index; a transposed second operand has
+ * its last two letters swapped first. */
+static bool einsum_is_source(const Derivation *how, int k, const Tensor *t, size_t offset, const size_t *sel_index)
+{
+    EinsumSpec spec;
+    if (!einsum_parse(how->equation, &spec, NULL) || spec.n_operands != 2)
+        return false;
+    if (how->in1_transposed && spec.rank[1] >= 2) {
+        char swap = spec.labels[1][spec.rank[1] - 1];
+        spec.labels[1][spec.rank[1] - 1] = spec.labels[1][spec.rank[1] - 2];
+        spec.labels[1][spec.rank[1] - 2] = swap;
+    }
+    return einsum_source(&spec, k, t, offset, sel_index);
+}
+
 /* True when the value at offset of operand k of sel's derivation is one
  * the selected element (sel_index, sel_offset) is computed from. */
 static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, const size_t *sel_index,
@@ -567,17 +583,8 @@ static bool is_source_of(const Trace *trace, int step, const TraceTensor *sel, c
         return offset == sel_offset;
     case OP_SOFTMAX:
         return offset / last_dim(t) == sel_offset / last_dim(o);
-    case OP_EINSUM: {
-        EinsumSpec spec;
-        if (!einsum_parse(how->equation, &spec, NULL) || spec.n_operands != 2)
-            return false;
-        if (how->in1_transposed && spec.rank[1] >= 2) {
-            char swap = spec.labels[1][spec.rank[1] - 1];
-            spec.labels[1][spec.rank[1] - 1] = spec.labels[1][spec.rank[1] - 2];
-            spec.labels[1][spec.rank[1] - 2] = swap;
-        }
-        return einsum_source(&spec, k, t, offset, sel_index);
-    }
+    case OP_EINSUM:
+        return einsum_is_source(how, k, t, offset, sel_index);
     case OP_GATHER_ROWS: {
         /* out[s][d]: ids[s] and table[ids[s]][d] */
         if (k == 1)
