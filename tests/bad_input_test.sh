@@ -811,6 +811,21 @@ expect 2 "cannot be used with --model" "model: --d-model beside --model" -- --mo
 expect 2 "not both" "model: --sentence and --token-ids beside --model" -- --model "$GM" --token-ids 1 --sentence "a"
 expect 2 "needs a directory" "model: --model ''" -- --model "" --token-ids 1
 expect 66 "no such model" "model: --model NAME that no lesson directory has" -- --model no-such-model --token-ids 1
+# The experiment switches (issue 13): each bad change is one line, exit 2.
+expect 2 "there is no head 9" "experiment: --zero-head 9 of 4 heads" -- --print --zero-head 9
+expect 2 "takes a head number" "experiment: --zero-head x" -- --print --zero-head x
+expect 2 "there is no token 9" "experiment: --swap-tokens 1,9 of 5 tokens" -- --print --swap-tokens 1,9
+expect 2 "takes two token positions" "experiment: --swap-tokens 1" -- --print --swap-tokens 1
+expect 2 "a number other than 0" "experiment: --scale 0" -- --print --scale 0
+expect 2 "a number other than 0" "experiment: --scale abc" -- --print --scale abc
+expect 2 "has no tensor nosuch" "experiment: --set on an unknown tensor" -- --print --set "nosuch[0]=1"
+expect 2 "index 99 is out of range for w_query" "experiment: --set past a tensor's end" -- --print --set "w_query[99,0]=1"
+expect 2 "'abc' is not a number" "experiment: --set to a value that is not a number" -- --print --set "w_query[0,0]=abc"
+expect 2 "expected '=' and the new value" "experiment: --set without a value" -- --print --set "w_query[0,0]"
+expect 2 "no-positions needs --model" "experiment: --no-positions without a model" -- --print --no-positions
+expect 2 "needs the causal trace" "experiment: --kv-cache without --causal" -- --print --kv-cache
+expect 2 "always masks" "experiment: --no-mask on a GPT-2 checkpoint" -- --model "$GM" --token-ids "1 2" --no-mask --print
+expect 0 "" "experiment: --no-positions on a GPT-2 checkpoint (--diff)" -- --model "$GM" --token-ids "1 2 3" --no-positions --diff
 }
 
 # ===========================================================================
