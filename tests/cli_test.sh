@@ -686,5 +686,19 @@ else
     not_ok "a panel with no room for its rows says so in its title" "$(show "$OUT")"
 fi
 
+# Ctrl-T on the step screen asks a skipped question again (issue 12: retry
+# one quiz without --restart); a step without a question says so.
+RETRY_STATE=$(mktemp -d)
+XDG_STATE_HOME=$RETRY_STATE "$BIN" --restart --size 80x24 --keys "<Space><Esc><C-t>" --dump-screen "$OUT" \
+    >/dev/null 2>&1
+XDG_STATE_HOME=$RETRY_STATE "$BIN" --no-lesson --size 80x24 --keys "<C-t>" --dump-screen "$OUT.none" >/dev/null 2>&1
+if grep -q "Question 1 of 1" "$OUT" && grep -q "Predict first" "$OUT" &&
+    grep -q "this step has no quiz to ask again" "$OUT.none"; then
+    ok "Ctrl-T on a step asks its skipped question again"
+else
+    not_ok "Ctrl-T on a step asks its skipped question again" "$(show "$OUT")"
+fi
+rm -rf "$RETRY_STATE" "$OUT.none"
+
 printf 'cli: %s passed, %s failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]

@@ -99,6 +99,7 @@ static void steps_overlay_key(App *app, Action action)
     case ACTION_PICTURE:
     case ACTION_TORCH:
     case ACTION_HEADS:
+    case ACTION_RETRY_QUIZ:
     case ACTION_EXPERIMENT:
     case ACTION_ORIGINAL:
     case ACTION_RESET:
@@ -356,6 +357,39 @@ static void next_step(App *app, Action action, const KeyContext *ctx)
     }
 }
 
+/* Ctrl-T on the step screen: the step's quiz asked again, as new (its
+ * result forgotten, and saved so): a skipped one first, else the first
+ * one settled; an open one is just opened. A step without a quiz says so
+ * on the status line. */
+static void retry_quiz(App *app, Action action, const KeyContext *ctx)
+{
+    (void)action, (void)ctx;
+    const LessonStep *ls = app_lesson_step(app);
+    if (ls == NULL || ls->n_quizzes == 0) {
+        snprintf(app->note, sizeof app->note, "this step has no quiz to ask again");
+        app->note_is_error = false;
+        return;
+    }
+    int pick = -1;
+    for (int q = 0; q < ls->n_quizzes && pick < 0; q++)
+        if (app->quiz[app->pos][q].status == QUIZ_PASSED)
+            pick = q;
+    for (int q = 0; q < ls->n_quizzes && pick < 0; q++)
+        if (app->quiz[app->pos][q].status != QUIZ_OPEN)
+            pick = q;
+    if (pick < 0)
+        pick = app_first_open_quiz(app, false);
+    if (pick < 0)
+        return;
+    if (app->quiz[app->pos][pick].status != QUIZ_OPEN) {
+        app->quiz[app->pos][pick] = (QuizState){QUIZ_OPEN, 0};
+        app->progress_dirty = true;
+    }
+    app->quiz_feedback = FEEDBACK_NONE;
+    app->quiz_input[0] = app->quiz_last[0] = '\0';
+    app_open_quiz(app, pick);
+}
+
 /* v: the next way of drawing weights (numbers, bars, who looks at whom),
  * for every step. */
 static void next_picture(App *app, Action action, const KeyContext *ctx)
@@ -532,6 +566,7 @@ static const StepAction STEP_ACTIONS[ACTION_COUNT] = {
     [ACTION_PICTURE] = next_picture,
     [ACTION_TORCH] = toggle_torch,
     [ACTION_HEADS] = open_heads,
+    [ACTION_RETRY_QUIZ] = retry_quiz,
     [ACTION_EXPERIMENT] = open_experiment,
     [ACTION_ORIGINAL] = experiment_view,
     [ACTION_RESET] = experiment_view,

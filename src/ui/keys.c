@@ -48,6 +48,7 @@ static const KeyBinding KEY_TABLE[] = {
     {'v', ACTION_PICTURE, "v"},
     {'c', ACTION_TORCH, "c"},
     {'H', ACTION_HEADS, "H"},
+    {KEY_CTRL('t'), ACTION_RETRY_QUIZ, "Ctrl-T"},
     {'x', ACTION_EXPERIMENT, "x"},
     {'o', ACTION_ORIGINAL, "o"},
     {'X', ACTION_RESET, "X"},
@@ -123,6 +124,8 @@ const char *keys_action_help(Action action)
         return "weights as numbers, as bars, or as who looks at whom";
     case ACTION_TORCH:
         return "show or hide the step's PyTorch code";
+    case ACTION_RETRY_QUIZ:
+        return "ask the step's quiz again (a skipped one first), its result forgotten";
     case ACTION_HEADS:
         return "every head's attention weights side by side (from a step that has them, or the next such step); "
                "Enter opens the selected head";
@@ -177,6 +180,7 @@ const char *keys_action_group(Action action)
     case ACTION_EXPLAIN:
     case ACTION_PICTURE:
     case ACTION_TORCH:
+    case ACTION_RETRY_QUIZ:
     case ACTION_HEADS:
     case ACTION_HELP:
     case ACTION_CLOSE:
