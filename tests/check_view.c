@@ -504,6 +504,11 @@ START_TEST(test_theme_marks)
             ck_assert_msg(marks_of(ROLE_OVERLAY_SELECT, 0, &tui, colors) != marks_of(ROLE_OVERLAY, 0, &tui, colors),
                           "%s at %d colours: a list's selected line is marked by colour only", name, colors);
             ck_assert_msg(marks_of(ROLE_WARNING, 0, &tui, colors) != text, "%s at %d colours: warnings", name, colors);
+            /* changed cells (experiments): bold, never a source's underline; their Δ glyph is
+             * checked in check_diffview */
+            unsigned changed = marks_of(ROLE_CHANGED, 0, &tui, colors);
+            ck_assert_msg((changed & TUI_MARK_BOLD) && !(changed & TUI_MARK_UNDERLINE),
+                          "%s at %d colours: changed cells are not bold, or look like sources", name, colors);
             if (t == 1)
                 ck_assert_msg(marks_of(ROLE_PANEL_FOCUS, 0, &tui, colors) & TUI_MARK_UNDERLINE,
                               "colorblind at %d colours: the focused panel's title is not underlined", colors);
