@@ -173,8 +173,12 @@ static void spell(Experiment *e)
         for (int i = 0; i < e->n_index && used < sizeof idx; i++)
             used += (size_t)snprintf(idx + used, sizeof idx - used, "%s%zu", i ? "," : "", e->index[i]);
         floatfmt_shortest(e->value, num);
-        snprintf(e->spec, sizeof e->spec, "set=%s%s%s[%s]=%s", e->has_part ? trace_part_name(e->part) : "",
+        char full[sizeof e->spec + sizeof idx + 64]; /* room for every part; the spelling is cut to spec below */
+        snprintf(full, sizeof full, "set=%s%s%s[%s]=%s", e->has_part ? trace_part_name(e->part) : "",
                  e->has_part ? ":" : "", e->tensor, idx, num);
+        size_t n = strlen(full) < sizeof e->spec ? strlen(full) : sizeof e->spec - 1;
+        memcpy(e->spec, full, n);
+        e->spec[n] = '\0';
         break;
     }
     }
