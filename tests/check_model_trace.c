@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "explain.h"
 #include "bpe.h"
+#include "experiment.h"
 #include "json.h"
 #include "keys.h"
 #include "npy.h"
@@ -61,11 +62,15 @@ static const struct {
 static double worst_ratio; /* the largest error over its tolerance, over every value compared */
 static size_t values_compared;
 
-/* Reads FIXTURE_DIR/fixture/ref/file.npy into arr. */
+/* Reads FIXTURE_DIR/fixture/ref/file.npy into arr; a fixture with a '/'
+ * is the directory of the .npy files itself (an experiment's fixtures). */
 static void read_ref(const char *fixture, const char *file, NpyArray *arr)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s/ref/%s.npy", FIXTURE_DIR, fixture, file);
+    if (strchr(fixture, '/') != NULL)
+        snprintf(path, sizeof path, "%s/%s.npy", fixture, file);
+    else
+        snprintf(path, sizeof path, "%s/%s/ref/%s.npy", FIXTURE_DIR, fixture, file);
     Error err;
     error_clear(&err);
     ck_assert_msg(npy_read(path, arr, &err), "%s", err.message);
@@ -246,6 +251,50 @@ START_TEST(test_json_equals_pytorch)
         "model traces: %zu traces, %zu values within 1e-5 abs + rel of PyTorch; the largest error is %.3f of "
         "its tolerance\n",
         traces, values_compared, worst_ratio);
+}
+END_TEST
+
+/* --no-positions on a checkpoint (issue 13): wpe's rows zeroed, every
+ * tensor of both layers and the top 5 against PyTorch's forward pass of
+ * the same checkpoint with a zero wpe (tests/make_experiment_fixtures.py). */
+START_TEST(test_no_positions_equals_pytorch)
+{
+    static const char refs[] = "tests/fixtures/experiments/model_no_positions";
+    char dir[256], ids[1024];
+    snprintf(dir, sizeof dir, "%s/d16_h2_l2_f32", FIXTURE_DIR);
+    fixture_ids("d16_h2_l2_f32", ids, sizeof ids);
+    for (int layer = 0; layer < 2; layer++) {
+        char layer_text[16];
+        snprintf(layer_text, sizeof layer_text, "%d", layer);
+        char prog[] = "attn-trace", model[] = "--model", token_ids[] = "--token-ids", layer_flag[] = "--layer",
+             json[] = "--json", change[] = "--no-positions";
+        char *argv[] = {prog, model, dir, token_ids, ids, layer_flag, layer_text, change, json, NULL};
+        Error err;
+        error_clear(&err);
+        Options opts;
+        ck_assert_msg(cli_parse(9, argv, &opts, &err), "%s", err.message);
+        Trace *trace = trace_build_experiments(&opts.config, NULL, &opts.flags.changes, &err); /* as main.c builds */
+        cli_options_free(&opts);
+        ck_assert_msg(trace != NULL, "no-positions layer %d: %s", layer, err.message);
+        StrBuf text = {0};
+        PrintOptions popts = {4, -1, NULL, false, false};
+        print_trace_json(&text, trace, &popts);
+        JsonDoc *doc = json_parse(strbuf_text(&text), text.len, "--json", &err);
+        ck_assert_msg(doc != NULL, "%s", err.message);
+        const JsonValue *root = json_root(doc);
+        for (size_t c = 0; c < sizeof COMPARED / sizeof COMPARED[0]; c++) {
+            char file[64];
+            if (COMPARED[c].per_layer)
+                snprintf(file, sizeof file, "L%d.%s", layer, COMPARED[c].name);
+            else
+                snprintf(file, sizeof file, "%s", COMPARED[c].name);
+            compare_tensor(root, refs, COMPARED[c].name, file);
+        }
+        check_top5(root, refs);
+        json_free(doc);
+        strbuf_free(&text);
+        trace_free(trace);
+    }
 }
 END_TEST
 
@@ -688,6 +737,7 @@ Suite *model_trace_suite(void)
     TCase *tc = tcase_create("model_trace");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_json_equals_pytorch);
+    tcase_add_test(tc, test_no_positions_equals_pytorch);
     tcase_add_test(tc, test_model_trace_steps);
     tcase_add_test(tc, test_inspector_recomputes_model_values);
     tcase_add_test(tc, test_bad_requests);

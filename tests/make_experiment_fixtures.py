@@ -197,6 +197,55 @@ def trace(name, version, divisor=None, base_causal=0, causal=None,
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------
+# no-positions on a GPT-2 checkpoint: the rows of wpe zeroed, so nothing
+# tells the blocks where a token stands. The checkpoint is the F32 one
+# tests/make_gpt2_fixtures.py writes; its forward pass (reference()) is that
+# script's, written from the GPT-2 architecture with torch.nn.functional.
+
+GPT2_DIR = os.path.join(HERE, "fixtures", "gpt2")
+NO_POSITIONS_OF = "d16_h2_l2_f32"
+
+
+def read_f32_safetensors(path):
+    """name -> float32 array of an F32 safetensors file."""
+    import json
+    import struct
+    import numpy as np
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        lo, hi = info["data_offsets"]
+        out[name] = np.frombuffer(blob[8 + n + lo:8 + n + hi], dtype="<f4").reshape(info["shape"]).copy()
+    return out
+
+
+def write_no_positions():
+    import numpy as np
+    import make_gpt2_fixtures as g
+    src = os.path.join(GPT2_DIR, NO_POSITIONS_OF)
+    with open(os.path.join(src, "config.json")) as f:
+        import json
+        cfg = json.load(f)
+    weights = read_f32_safetensors(os.path.join(src, "model.safetensors"))
+    weights["wpe.weight"] = np.zeros_like(weights["wpe.weight"])
+    ids = [int(i) for i in np.load(os.path.join(src, "ref", "token_ids.npy"))]
+    ref = g.reference(weights, cfg["n_embd"], cfg["n_head"], cfg["n_layer"], ids)
+    out = os.path.join(OUT_DIR, "model_no_positions")
+    os.makedirs(out, exist_ok=True)
+    for key, value in ref.items():
+        arr = np.ascontiguousarray(value)
+        arr = arr.astype("<i8") if arr.dtype == np.int64 else arr.astype("<f4")
+        np.save(os.path.join(out, key + ".npy"), arr)
+    print("wrote", out, "(%d tensors)" % len(ref))
+
+
 def main():
     version = mf.torch_version()
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -205,6 +254,7 @@ def main():
         with open(path, "w") as f:
             f.write(trace(name, version, **kwargs))
         print("wrote", path)
+    write_no_positions()
 
 
 if __name__ == "__main__":
