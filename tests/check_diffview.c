@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "lesson.h"
 #include "strbuf.h"
+#include "fixture.h"
 #include "suites.h"
 #include "trace.h"
 #include "view.h"
@@ -34,17 +35,6 @@
  * Helpers
  * ---------------------------------------------------------------------- */
 
-static Trace *article_trace(void)
-{
-    Config cfg;
-    Error err;
-    error_clear(&err);
-    ck_assert(config_default(&cfg, &err));
-    Trace *trace = trace_build(&cfg, &err);
-    ck_assert_msg(trace != NULL, "%s", err.message);
-    config_free(&cfg);
-    return trace;
-}
 
 static const ViewOptions VIEW = {4, false, false, "my name is Marcello Politi", NULL};
 
@@ -178,7 +168,7 @@ static double softmax_entropy_reference(const float *x, size_t n)
 
 START_TEST(test_entropy_of_the_article_softmax)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     const TraceTensor *a1 = trace_find_tensor(trace, PART_SINGLE_HEAD, "a1");
     const TraceTensor *x = trace_find_tensor(trace, PART_SINGLE_HEAD, "scaled_scores_1");
     ck_assert_ptr_nonnull(a1);
@@ -208,7 +198,7 @@ END_TEST
  * o and X as documented. */
 START_TEST(test_no_scale_from_the_key)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &VIEW);
     int s = step_of(trace, "softmax");
@@ -268,7 +258,7 @@ END_TEST
  * tracer goes on, unchanged. */
 START_TEST(test_bad_change_on_the_status_line)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &VIEW);
     static const char *const BAD[] = {"xzero-head=9<Enter>", "xset=nothing[0]=1<Enter>", "xno-sclae<Enter>",
@@ -295,7 +285,7 @@ END_TEST
 /* The inspector of a changed value writes both computations. */
 START_TEST(test_inspector_shows_both)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &VIEW);
     app_go(&app, step_of(trace, "scale"));
@@ -375,7 +365,7 @@ END_TEST
  * the next step without one is the original again. */
 START_TEST(test_lesson_compare_view)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static Lesson lesson;
     parse_lesson(COMPARE_LESSON, &lesson);
     static App app;
@@ -475,7 +465,7 @@ static const DiffScreen SCREENS[] = {
 
 START_TEST(test_golden_diff_screens)
 {
-    Trace *article = article_trace();
+    Trace *article = fixture_article_trace();
     for (size_t c = 0; c < sizeof SCREENS / sizeof SCREENS[0]; c++) {
         const DiffScreen *sc = &SCREENS[c];
         static Lesson lesson;

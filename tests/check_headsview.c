@@ -17,24 +17,13 @@
 #include "headsview.h"
 #include "keys.h"
 #include "strbuf.h"
+#include "fixture.h"
 #include "suites.h"
 #include "trace.h"
 #include "view.h"
 
 static const ViewOptions VIEW = {4, false, false, "my name is Marcello Politi", NULL};
 
-/* The article's trace (default configuration). */
-static Trace *article_trace(void)
-{
-    Config cfg;
-    Error err;
-    error_clear(&err);
-    ck_assert(config_default(&cfg, &err));
-    Trace *trace = trace_build(&cfg, &err);
-    ck_assert_msg(trace != NULL, "%s", err.message);
-    config_free(&cfg);
-    return trace;
-}
 
 /* A model trace of the d32 fixture (4 heads) over ids, at layer 1, through
  * the command line as main runs it. */
@@ -132,7 +121,7 @@ static double mean_of(const float *w, size_t s, int diag, size_t key)
  * the largest mean, and the words on screen carry that mean. */
 START_TEST(test_summaries_of_real_traces)
 {
-    Trace *traces[2] = {article_trace(), model_trace("5 17 3 60 42 7 8 9 10 11")};
+    Trace *traces[2] = {fixture_article_trace(), model_trace("5 17 3 60 42 7 8 9 10 11")};
     for (int k = 0; k < 2; k++) {
         const Trace *trace = traces[k];
         int step = trace_find_step(trace, k == 0 ? "mh_softmax" : "gpt2_softmax", NULL);
@@ -206,7 +195,7 @@ END_TEST
 
 START_TEST(test_keys_select_page_and_open)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &VIEW);
     int softmax = trace_find_step(trace, "mh_softmax", NULL);
@@ -255,7 +244,7 @@ END_TEST
 
 START_TEST(test_composing_heads_is_pure)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app, before;
     static const int sizes[][2] = {{24, 80}, {12, 50}, {40, 120}, {10, 40}};
     for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
@@ -325,7 +314,7 @@ START_TEST(test_golden_heads_screens)
         {"heads-gpt2-20-tokens", 2, "H", 80, 24, false},
         {"heads-gpt2-20-tokens-50x12", 2, "Hl", 50, 12, false},
     };
-    Trace *traces[3] = {article_trace(), model_trace("5 17 3 60 42"),
+    Trace *traces[3] = {fixture_article_trace(), model_trace("5 17 3 60 42"),
                         model_trace("5 17 3 60 42 7 8 9 10 11 12 13 14 15 16 1 2 3 4 5")};
     for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
         static App app;

@@ -20,6 +20,7 @@
 #include "frame.h"
 #include "lesson.h"
 #include "keys.h"
+#include "fixture.h"
 #include "suites.h"
 #include "trace.h"
 #include "tui.h"
@@ -87,23 +88,12 @@ END_TEST
  * State
  * ---------------------------------------------------------------------- */
 
-static Trace *article_trace(void)
-{
-    Config cfg;
-    Error err;
-    error_clear(&err);
-    ck_assert(config_default(&cfg, &err));
-    Trace *trace = trace_build(&cfg, &err);
-    ck_assert_msg(trace != NULL, "%s", err.message);
-    config_free(&cfg);
-    return trace;
-}
 
 static const ViewOptions DEFAULT_VIEW = {4, false, false, "my name is Marcello Politi", NULL};
 
 START_TEST(test_step_keys)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &DEFAULT_VIEW);
     ck_assert_int_eq(app.step, 0);
@@ -139,7 +129,7 @@ END_TEST
 
 START_TEST(test_selection_moves_and_clamps)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &DEFAULT_VIEW);
     int s = trace_find_step(trace, "all_tokens", NULL);
@@ -190,7 +180,7 @@ END_TEST
  * any key stops it (and does nothing else). */
 START_TEST(test_autoplay)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &DEFAULT_VIEW);
     ck_assert_int_eq(app_tick_ms(&app), -1); /* off: wait for keys */
@@ -259,7 +249,7 @@ END_TEST
 /* Nothing a user can press or any size can crash the state machine. */
 START_TEST(test_every_key_at_every_size)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &DEFAULT_VIEW);
     static const int sizes[][2] = {{1, 1}, {3, 10}, {12, 50}, {24, 80}, {40, 120}, {60, 200}};
@@ -432,7 +422,7 @@ static void check_golden(const char *path, const char *text)
 
 START_TEST(test_golden_screens)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     char path[512];
     /* every step, at the smallest comfortable size and a larger one */
     static const int sizes[][2] = {{80, 24}, {120, 40}};
@@ -520,7 +510,7 @@ END_TEST
 /* Screen properties that hold whatever the golden files say. */
 START_TEST(test_screen_invariants)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &DEFAULT_VIEW);
     Frame frame;
@@ -621,7 +611,7 @@ static bool holds_source(const App *app, int tensor)
  * and at 50x12 wherever the rows allow a panel per related tensor. */
 START_TEST(test_sources_are_on_screen)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     static const struct {
         const char *step, *keys;
@@ -699,7 +689,7 @@ END_TEST
 /* Defect 2: the head shown follows the selection across the step. */
 START_TEST(test_heads_follow_the_selection)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     Frame frame;
     char buf[256];
@@ -729,7 +719,7 @@ END_TEST
  * sources, in the issue's case (a1, "sums to 1") and over every step. */
 START_TEST(test_inspector_covers_nothing_it_explains)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     static const char *const KEYS[] = {"", "j", "jj", "l"};
     for (int i = 0; i < trace->n_steps; i++)
@@ -780,7 +770,7 @@ END_TEST
  * their labels do, and the help says so. */
 START_TEST(test_indices_count_from_zero)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     Frame frame;
     char buf[256], next[256];
@@ -840,7 +830,7 @@ START_TEST(test_numbers_by_role)
     static const float huge[] = {2.5e7f, 1.0f};
     ck_assert_int_eq(numfmt_choose_fixed(huge, 2, 4).notation, NUM_SCIENTIFIC);
     /* on screen: no scientific notation on the article's part 1 and 2 weights */
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     static const char *const STEPS[] = {"embed",      "softmax",    "weighted_sum",
                                         "all_tokens", "mh_softmax", "mh_weighted_sum"};
@@ -869,7 +859,7 @@ END_TEST
  * the panels leave free. */
 START_TEST(test_cut_text_says_so)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static Lesson lesson;
     LessonErrors errors = {0};
     ck_assert(lesson_parse((const char *)BUILTIN_LESSON, BUILTIN_LESSON_SIZE, BUILTIN_LESSON_NAME, &lesson, &errors));
@@ -906,7 +896,7 @@ END_TEST
  * move the focus off token 1. */
 START_TEST(test_small_things)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     Frame frame;
     screen_at(&app, &frame, trace, NULL, "?jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 80, 24);
@@ -935,7 +925,7 @@ END_TEST
  * questions' score. Space or Esc closes it. */
 START_TEST(test_the_end_has_a_recap)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     Frame frame;
     screen_at(&app, &frame, trace, "mh_output", "<Space>jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 80, 24);
@@ -976,7 +966,7 @@ END_TEST
  * brings the numbers back. */
 START_TEST(test_attention_pictures)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     Frame frame;
     char buf[256];
@@ -1026,7 +1016,7 @@ END_TEST
  * and how to start over, until the next key. */
 START_TEST(test_resuming_says_so)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     app_init(&app, trace, NULL, &DEFAULT_VIEW);
     app_resume(&app, 16);
@@ -1092,7 +1082,7 @@ START_TEST(test_fixed_sentences)
     ck_assert(strstr(a, "not normalised") != NULL);
     strbuf_free(&article);
     /* step 6's built-in text: length matters too */
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     ck_assert(strstr(trace->steps[trace_find_step(trace, "scores", NULL)].explanation, "not normalised") != NULL);
     /* the softmax inspector says why the max is taken away */
     int s = trace_find_step(trace, "softmax", NULL);
@@ -1133,7 +1123,7 @@ static int row_with(const Frame *frame, const char *needle)
  * rows' and columns' letters, also without colour. */
 START_TEST(test_einsum_letters_named)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     Frame f13, f15;
     screen_at(&app, &f13, trace, "mh_scores", "", 80, 24);
@@ -1194,7 +1184,7 @@ END_TEST
  * an overlay was scrolled, at every size. */
 START_TEST(test_compose_is_pure)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app, before;
     static const char *const KEYS[] = {"", "?", "s<Down>", "jj<Enter>", "e", "?jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj"};
     static const int sizes[][2] = {{24, 80}, {16, 60}, {40, 120}, {10, 40}};
@@ -1268,7 +1258,7 @@ START_TEST(test_ascii_spellings)
     ck_assert_msg(strstr(strbuf_text(&text), "scores / sqrt(d_k) and / sqrt(16)") != NULL, "%s", strbuf_text(&text));
     strbuf_free(&text);
     frame_free(&frame);
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     StrBuf screen = {0};
     compose_screen(trace, NULL, "weights", NULL, 80, 24, false, true, NULL, &screen);
     ck_assert_msg(strstr(strbuf_text(&screen), "... e: read it all") != NULL, "%s", strbuf_text(&screen));
@@ -1292,7 +1282,7 @@ static bool answer_line(const char *screen)
  * and the feedback show; Enter after the last after-quiz moves on. */
 START_TEST(test_quizzes_teach)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     static Lesson lesson;
     LessonErrors errors = {0};
@@ -1358,7 +1348,7 @@ END_TEST
  * replay) exactly as in the terminal, which composes after every key. */
 START_TEST(test_overlay_scroll_stops_at_the_end)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app, ended;
     static Lesson lesson;
     LessonErrors errors = {0};
@@ -1409,7 +1399,7 @@ static void count_saves(App *app, void *context)
  * nothing. */
 START_TEST(test_quiz_try_again)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     static Lesson lesson;
     LessonErrors errors = {0};
@@ -1449,7 +1439,7 @@ END_TEST
  * pane may take that row to show it whole). */
 START_TEST(test_quiz_pane_keeps_its_place)
 {
-    Trace *trace = article_trace();
+    Trace *trace = fixture_article_trace();
     static App app;
     static Lesson lesson;
     LessonErrors errors = {0};

@@ -3,6 +3,10 @@
  */
 #include "fixture.h"
 
+#include "config.h"
+#include "error.h"
+#include "trace.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -650,4 +654,18 @@ void fixture_remove_dir(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+Trace *fixture_article_trace(void)
+{
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    Trace *trace = config_default(&cfg, &err) ? trace_build(&cfg, &err) : NULL;
+    if (trace == NULL) {
+        fprintf(stderr, "fixture_article_trace: %s\n", err.message);
+        abort();
+    }
+    config_free(&cfg);
+    return trace;
 }

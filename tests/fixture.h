@@ -78,6 +78,12 @@ void fixture_list_free(char **paths, size_t n);
  * /tmp) into path (size bytes). False when mkdtemp fails. */
 bool fixture_temp_dir(char *path, size_t size, const char *tag);
 
+struct Trace;
+/* The article's trace at the default configuration (the sentence, sizes
+ * and seed of config_default); the caller frees it with trace_free. Aborts
+ * with a message if it cannot be built (the test then fails). */
+struct Trace *fixture_article_trace(void);
+
 /* Removes dir and the files in it (one level; used on fixture_temp_dir's
  * directories). A missing dir is no error. */
 void fixture_remove_dir(const char *dir);
