@@ -3,7 +3,9 @@
  * spellings of a change, the checks against a configuration, every tensor
  * of the changed traces against PyTorch (tests/fixtures/experiments, made
  * by tests/make_experiment_fixtures.py), trace_diff's counts, the KV-cache
- * decode bit for bit, and a recompute in place.
+ * decode bit for bit, a recompute in place, and the rebuild that shares
+ * what no change reaches (trace_rebuild) against the full build, bit for
+ * bit, for every change kind on the article's trace and a model's.
  */
 #include <check.h>
 #include <math.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "experiment.h"
 #include "fixture.h"
@@ -391,6 +394,241 @@ START_TEST(test_recompute_equals_a_fresh_build)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Rebuilding only what a change reaches (trace_rebuild)
+ * ---------------------------------------------------------------------- */
+
+/* Fails unless the derivations x and y are field for field the same. */
+static void same_derivation(const Derivation *x, const Derivation *y, const char *what)
+{
+    ck_assert_msg(x->op == y->op && x->divisor == y->divisor && x->causal == y->causal &&
+                      x->query_row == y->query_row && x->row == y->row && x->in1_transposed == y->in1_transposed &&
+                      x->qkv_part == y->qkv_part && memcmp(x->in, y->in, sizeof x->in) == 0,
+                  "%s: the derivations differ", what);
+    ck_assert_msg((x->equation == NULL) == (y->equation == NULL) &&
+                      (x->equation == NULL || strcmp(x->equation, y->equation) == 0),
+                  "%s: the einsum equations differ", what);
+}
+
+/* Fails unless tensors x and y have the same shape and the same bits. */
+static void same_bits(const Tensor *x, const Tensor *y, const char *what)
+{
+    ck_assert_msg(x != NULL && y != NULL, "%s: a tensor is missing", what);
+    ck_assert_msg(x->ndim == y->ndim && memcmp(x->shape, y->shape, sizeof x->shape[0] * (size_t)x->ndim) == 0,
+                  "%s: the shapes differ", what);
+    ck_assert_msg(memcmp(x->data, y->data, x->size * sizeof(float)) == 0, "%s: the values differ", what);
+}
+
+/* Fails unless got is want, bit for bit: the same steps with the same
+ * text and tensors (shape, data, derivation) and the same owned tensors,
+ * by part and name, in the same order. */
+static void same_trace(const Trace *got, const Trace *want, const char *label)
+{
+    char what[160];
+    ck_assert_msg(got->n_steps == want->n_steps, "%s: %d steps, want %d", label, got->n_steps, want->n_steps);
+    ck_assert_msg(got->n_owned == want->n_owned, "%s: %d tensors, want %d", label, got->n_owned, want->n_owned);
+    for (int i = 0; i < want->n_owned; i++) {
+        snprintf(what, sizeof what, "%s: owned %s %s", label, trace_part_name(want->owned[i].part),
+                 want->owned[i].name);
+        ck_assert_msg(got->owned[i].part == want->owned[i].part && strcmp(got->owned[i].name, want->owned[i].name) == 0,
+                      "%s: got %s there", what, got->owned[i].name);
+        same_bits(got->owned[i].tensor, want->owned[i].tensor, what);
+    }
+    for (int s = 0; s < want->n_steps; s++) {
+        const TraceStep *g = &got->steps[s], *w = &want->steps[s];
+        snprintf(what, sizeof what, "%s: step %s", label, w->id);
+        ck_assert_msg(strcmp(g->id, w->id) == 0 && strcmp(g->title, w->title) == 0 &&
+                          strcmp(g->formula, w->formula) == 0 && strcmp(g->explanation, w->explanation) == 0 &&
+                          strcmp(g->torch, w->torch) == 0 && g->n_tensors == w->n_tensors &&
+                          g->main_tensor == w->main_tensor,
+                      "%s: its text or layout differs (title '%s', want '%s'; formula '%s', want '%s')", what, g->title,
+                      w->title, g->formula, w->formula);
+        for (int t = 0; t < w->n_tensors; t++) {
+            const TraceTensor *gt = &g->tensors[t], *wt = &w->tensors[t];
+            char tensor_what[200];
+            snprintf(tensor_what, sizeof tensor_what, "%s, %s", what, wt->name);
+            ck_assert_msg(strcmp(gt->name, wt->name) == 0 && gt->is_output == wt->is_output &&
+                              gt->loaded == wt->loaded && gt->made_in == wt->made_in &&
+                              memcmp(gt->dims, wt->dims, sizeof gt->dims) == 0,
+                          "%s: its name, role or made_in differs", tensor_what);
+            same_bits(gt->tensor, wt->tensor, tensor_what);
+            same_derivation(&gt->how, &wt->how, tensor_what);
+        }
+    }
+}
+
+/* How many of got's owned tensors are the very tensor from holds under
+ * the same part and name (shared, not computed again). */
+static int shared_with(const Trace *got, const Trace *from)
+{
+    int n = 0;
+    for (int i = 0; i < got->n_owned; i++)
+        n += owned(from, trace_part_name(got->owned[i].part), got->owned[i].name) == got->owned[i].tensor;
+    return n;
+}
+
+/* One rebuild: from the trace of cfg under `before` to the changes
+ * `after`, compared with the full build of cfg under `after`; from is
+ * freed before the comparison when free_first (the shared tensors must
+ * outlive it). Returns how many tensors the rebuild shared with from. */
+static int check_rebuild(const Config *cfg, const char *before, const char *after, bool free_first)
+{
+    ExperimentSet from_set, to_set;
+    Error err;
+    error_clear(&err);
+    changes(&from_set, before);
+    changes(&to_set, after);
+    Trace *from = trace_build_experiments(cfg, NULL, &from_set, &err);
+    ck_assert_msg(from != NULL, "'%s': %s", before, err.message);
+    Trace *want = trace_build_experiments(cfg, NULL, &to_set, &err);
+    ck_assert_msg(want != NULL, "'%s': %s", after, err.message);
+    Trace *got = trace_rebuild(from, NULL, &to_set, &err);
+    ck_assert_msg(got != NULL, "'%s' -> '%s': %s", before, after, err.message);
+    int shared = shared_with(got, from);
+    if (free_first)
+        trace_free(from);
+    char label[128];
+    snprintf(label, sizeof label, "'%s' -> '%s'", before, after);
+    same_trace(got, want, label);
+    char got_spec[256], want_spec[256];
+    experiment_describe(got->config.experiments, got_spec, sizeof got_spec);
+    experiment_describe(want->config.experiments, want_spec, sizeof want_spec);
+    ck_assert_str_eq(got_spec, want_spec);
+    ck_assert_int_eq(got->config.causal, want->config.causal);
+    trace_free(got);
+    if (!free_first)
+        trace_free(from);
+    trace_free(want);
+    return shared;
+}
+
+/* Each change kind, two combined, and every change undone, on the
+ * article's trace (causal where the change needs it): the rebuild is the
+ * full build bit for bit, and it shares what the change cannot reach. */
+START_TEST(test_rebuild_equals_the_full_build)
+{
+    static const struct {
+        bool causal;
+        const char *before, *after;
+        int min_shared; /* tensors the rebuild must share with the trace it starts from */
+    } cases[] = {
+        {false, "", "no-scale", 12}, /* part 1 up to the scores, part 2's weights and projections */
+        {false, "", "scale=8", 12},
+        {true, "", "no-mask", 12},
+        {false, "", "causal", 12},
+        {false, "", "zero-head=3", 28},      /* all but head_outputs, concat_heads, multihead_output */
+        {false, "", "swap-tokens=0,4", 4},   /* the weights */
+        {false, "", "set=w_key[0,1]=5", 14}, /* a weight of part 1: part 2 whole */
+        {false, "", "set=multi_head:w_query[1,2,3]=0.5", 20},
+        {false, "", "set=embedding[3,2]=7", 14}, /* an embedding row: part 1's table; part 2 draws its own */
+        {false, "", "set=multi_head:scores[0,1,2]=3", 27},
+        {false, "", "set=scores[1,0]=-inf", 20},
+        {true, "", "kv-cache", 33}, /* the decode alone is new */
+        {true, "", "kv-cache=2 no-scale", 12},
+        {false, "", "no-scale zero-head=1", 12},
+        {false, "no-scale zero-head=1 set=w_key[0,1]=5", "", 4}, /* every change undone */
+        {true, "kv-cache swap-tokens=1,2 set=multi_head:scores[0,1,2]=3", "", 0},
+        {false, "scale=8", "no-scale", 12}, /* one change for another */
+        {false, "zero-head=1", "zero-head=1 zero-head=2", 28},
+        {false, "set=w_key[0,1]=5", "set=w_key[0,1]=6", 14},
+        {false, "no-scale", "no-scale", 33}, /* the same changes: everything shared */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Config cfg;
+        article(&cfg, cases[i].causal);
+        int shared = check_rebuild(&cfg, cases[i].before, cases[i].after, i % 2 == 0);
+        ck_assert_msg(shared >= cases[i].min_shared, "'%s' -> '%s': shared %d tensors, want at least %d",
+                      cases[i].before, cases[i].after, shared, cases[i].min_shared);
+        config_free(&cfg);
+    }
+}
+END_TEST
+
+/* The same on a larger trace of the exact kernels with two threads, where
+ * the products are blocked and split (d = 64, 4 heads, 24 tokens). */
+START_TEST(test_rebuild_equals_the_full_build_on_threads)
+{
+    static const char *const after[] = {"no-scale",
+                                        "zero-head=2",
+                                        "swap-tokens=3,17",
+                                        "set=w_value[5,6]=0",
+                                        "set=multi_head:attention_weights[1,2,3]=1",
+                                        "causal kv-cache=20"};
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        Config cfg;
+        Error err;
+        error_clear(&err);
+        article(&cfg, false);
+        cfg.d_model = 64;
+        cfg.heads = 4;
+        cfg.threads = 2;
+        ck_assert_msg(config_repeat_tokens(&cfg, 24, &err), "%s", err.message);
+        check_rebuild(&cfg, "", after[i], i % 2 == 1);
+        config_free(&cfg);
+    }
+}
+END_TEST
+
+/* A model trace (lessons/models/tiny, both layers): each change a model
+ * takes, rebuilt and compared with the full build bit for bit. */
+START_TEST(test_rebuild_of_a_model_trace)
+{
+    static const char *const after[] = {"no-scale",
+                                        "scale=2",
+                                        "zero-head=1",
+                                        "no-positions",
+                                        "swap-tokens=0,2",
+                                        "set=model:qkv[0,1]=3",
+                                        "set=model:token_embed[1,2]=4",
+                                        "set=model:scores[0,2,1]=5",
+                                        "no-scale zero-head=3"};
+    for (int layer = 0; layer < 2; layer++)
+        for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+            char prog[] = "attn-trace", model[] = "--model", dir[] = "lessons/models/tiny", layer_flag[] = "--layer",
+                 print[] = "--print";
+            char layer_text[8];
+            snprintf(layer_text, sizeof layer_text, "%d", layer);
+            char *argv[] = {prog, model, dir, layer_flag, layer_text, print, NULL};
+            Options opts;
+            Error err;
+            error_clear(&err);
+            ck_assert_msg(cli_parse(6, argv, &opts, &err), "%s", err.message);
+            check_rebuild(&opts.config, "", after[i], i % 2 == 0);
+            check_rebuild(&opts.config, after[i], "", i % 2 == 1);
+            cli_options_free(&opts);
+        }
+}
+END_TEST
+
+/* Two traces sharing tensors, each freed first in turn, and a recompute
+ * in place that hands its tensors on: no tensor is freed while a trace
+ * still holds it (ASan and valgrind see a use after free otherwise). */
+START_TEST(test_shared_tensors_outlive_either_trace)
+{
+    Config cfg;
+    ExperimentSet set;
+    Error err;
+    error_clear(&err);
+    article(&cfg, false);
+    changes(&set, "zero-head=0");
+    Trace *original = trace_build(&cfg, &err);
+    Trace *a = trace_rebuild(original, NULL, &set, &err);
+    Trace *b = trace_rebuild(a, NULL, NULL, &err); /* back to no change, from the changed one */
+    ck_assert(original != NULL && a != NULL && b != NULL);
+    const Tensor *w = owned(original, "multi_head", "w_output");
+    ck_assert_ptr_eq(owned(a, "multi_head", "w_output"), w);
+    ck_assert_ptr_eq(owned(b, "multi_head", "w_output"), w);
+    ck_assert_ptr_ne(owned(a, "multi_head", "head_outputs"), owned(original, "multi_head", "head_outputs"));
+    trace_free(original);
+    ck_assert_msg(trace_recompute(a, NULL, NULL, &err), "%s", err.message);
+    same_trace(a, b, "recomputed in place");
+    trace_free(b);
+    ck_assert_float_eq(owned(a, "multi_head", "w_output")->data[0], w->data[0]);
+    trace_free(a);
+    config_free(&cfg);
+}
+END_TEST
+
 Suite *experiment_suite(void)
 {
     Suite *s = suite_create("experiment");
@@ -406,6 +644,10 @@ Suite *experiment_suite(void)
     tcase_add_test(tc, test_a_change_leaves_the_draws);
     tcase_add_test(tc, test_kv_decode_is_the_full_row_bit_for_bit);
     tcase_add_test(tc, test_recompute_equals_a_fresh_build);
+    tcase_add_test(tc, test_rebuild_equals_the_full_build);
+    tcase_add_test(tc, test_rebuild_equals_the_full_build_on_threads);
+    tcase_add_test(tc, test_rebuild_of_a_model_trace);
+    tcase_add_test(tc, test_shared_tensors_outlive_either_trace);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -976,7 +976,7 @@ static bool run_diff(Run *run, const Weights *weights, Error *err)
         return false;
     base.causal = base.causal && !run->opts.flags.causal;
     Trace *original = trace_build_weights(&base, weights, err);
-    Trace *changed = original != NULL ? trace_build_experiments(&base, weights, &changes, err) : NULL;
+    Trace *changed = original != NULL ? trace_rebuild(original, weights, &changes, err) : NULL;
     bool ok = changed != NULL && write_diff(original, changed, err);
     config_free(&base);
     trace_free(original);

@@ -596,22 +596,133 @@ static const Tensor *owned(const Trace *t, TracePart part, const char *name)
     return NULL;
 }
 
+Trace *trace_rebuild(const Trace *from, const struct Weights *weights, const ExperimentSet *set, Error *err)
+{
+    Config base, changed;
+    if (!experiment_base_config(&base, &from->config, err))
+        return NULL;
+    bool ok = experiment_config(&changed, &base, set, err);
+    config_free(&base);
+    if (!ok)
+        return NULL;
+    Trace *trace = trace_build_from(&changed, weights, from, err);
+    config_free(&changed);
+    return trace;
+}
+
+/* Points the steps of t whose explanation was the buffer `was` (a model
+ * trace's next-token step, before t's contents moved) at t's own. */
+static void repoint_explanation(Trace *t, const char *was)
+{
+    for (int i = 0; i < t->n_steps; i++)
+        if (t->steps[i].explanation == was)
+            t->steps[i].explanation = t->next_explanation;
+}
+
 bool trace_recompute(Trace *trace, const struct Weights *weights, const ExperimentSet *set, Error *err)
 {
-    Config base;
-    if (!experiment_base_config(&base, &trace->config, err))
+    Trace *fresh = trace_rebuild(trace, weights, set, err);
+    Trace *held = fresh != NULL ? malloc(sizeof *held) : NULL;
+    if (held == NULL) {
+        if (fresh != NULL)
+            error_oom(err, "a trace");
+        trace_free(fresh);
         return false;
-    Trace *fresh = trace_build_experiments(&base, weights, set, err);
-    config_free(&base);
-    if (fresh == NULL)
-        return false;
-    Trace old = *trace;
-    *trace = *fresh;
-    free(fresh);
-    for (int i = 0; i < old.n_owned; i++)
-        tensor_free(old.owned[i].tensor);
-    config_free(&old.config);
+    }
+    /* swap the contents: trace takes the new trace, fresh the old one, and
+     * freeing fresh drops the old trace's hold on every tensor */
+    memcpy(held, trace, sizeof *held);
+    memcpy(trace, fresh, sizeof *trace);
+    memcpy(fresh, held, sizeof *fresh);
+    free(held);
+    repoint_explanation(trace, fresh->next_explanation);
+    repoint_explanation(fresh, trace->next_explanation);
+    trace_free(fresh);
     return true;
+}
+
+/* Whether ids and words of a and b are the same, token by token. */
+static bool same_tokens(const Config *a, const Config *b)
+{
+    if (a->n_tokens != b->n_tokens)
+        return false;
+    for (size_t i = 0; i < a->n_tokens; i++)
+        if (a->token_ids[i] != b->token_ids[i] || strcmp(a->tokens[i], b->tokens[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Whether the zero-head changes of a and b name the same heads in the same
+ * order (the formula lists them in that order). */
+static bool same_zeroed_heads(const ExperimentSet *a, const ExperimentSet *b)
+{
+    int i = 0, j = 0;
+    for (;;) {
+        while (a != NULL && i < a->n && a->items[i].kind != EXP_ZERO_HEAD)
+            i++;
+        while (b != NULL && j < b->n && b->items[j].kind != EXP_ZERO_HEAD)
+            j++;
+        bool a_done = a == NULL || i >= a->n, b_done = b == NULL || j >= b->n;
+        if (a_done || b_done)
+            return a_done && b_done;
+        if (a->items[i++].head != b->items[j++].head)
+            return false;
+    }
+}
+
+/* Whether two changes found by kind (either may be NULL) are the same
+ * change, by their canonical spelling. */
+static bool same_change(const Experiment *x, const Experiment *y)
+{
+    if (x == NULL || y == NULL)
+        return x == y;
+    return strcmp(x->spec, y->spec) == 0;
+}
+
+unsigned experiment_uses_changed(const Config *a, const Config *b)
+{
+    const ExperimentSet *x = a->experiments, *y = b->experiments;
+    unsigned changed = 0;
+    if (!same_tokens(a, b))
+        changed |= TRACE_USES_TOKENS;
+    if (a->causal != b->causal)
+        changed |= TRACE_USES_MASK;
+    if (!same_change(experiment_scale(x), experiment_scale(y)))
+        changed |= TRACE_USES_DIVISOR;
+    if (!same_zeroed_heads(x, y))
+        changed |= TRACE_USES_HEADS;
+    if ((experiment_find(x, EXP_NO_POSITIONS) == NULL) != (experiment_find(y, EXP_NO_POSITIONS) == NULL))
+        changed |= TRACE_USES_POSITIONS;
+    if (!same_change(experiment_find(x, EXP_KV_CACHE), experiment_find(y, EXP_KV_CACHE)))
+        changed |= TRACE_USES_KV;
+    return changed;
+}
+
+/* The next set= change of cfg's set from item *i on that lands on the
+ * tensor `name` of part, advancing *i past it; NULL when none is left. */
+static const Experiment *next_set_on(const Config *cfg, TracePart part, const char *name, int *i)
+{
+    const ExperimentSet *set = cfg->experiments;
+    for (; set != NULL && *i < set->n; (*i)++) {
+        const Experiment *e = &set->items[*i];
+        if (e->kind == EXP_SET && strcmp(e->tensor, name) == 0 && experiment_set_part(e, cfg) == part) {
+            (*i)++;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+bool experiment_sets_same(const Config *a, const Config *b, TracePart part, const char *name)
+{
+    int i = 0, j = 0;
+    for (;;) {
+        const Experiment *x = next_set_on(a, part, name, &i), *y = next_set_on(b, part, name, &j);
+        if (x == NULL || y == NULL)
+            return x == y;
+        if (strcmp(x->spec, y->spec) != 0)
+            return false;
+    }
 }
 
 size_t experiment_kv_mismatches(const Trace *trace)
@@ -665,6 +776,8 @@ static bool compare_tensors(TensorDiff *d, Error *err)
     }
     if ((d->changed_cells = calloc(d->cells > 0 ? d->cells : 1, 1)) == NULL)
         return error_oom(err, "a trace's diff");
+    if (d->a == d->b)
+        return true; /* one tensor both traces share (trace_build_from): nothing changed */
     for (size_t i = 0; i < d->cells; i++) {
         float x = d->a->data[i], y = d->b->data[i];
         if (same_cell(x, y))

@@ -158,14 +158,33 @@ bool experiment_apply_one(const Experiment *e, Tensor *t, Error *err);
 bool experiment_apply_sets(const ExperimentSet *set, const Config *cfg, TracePart part, const char *name, Tensor *t,
                            Error *err);
 
+/* The trace of from's original configuration (experiment_base_config of
+ * from->config) under the changes of set (NULL or empty: none), bit for
+ * bit what trace_build_experiments(that config, weights, set) builds, made
+ * by trace_build_from: the steps no change of from's set or of set reaches
+ * are shared with from, not run again (a model trace is built whole).
+ * weights must be those from was built with. Returns a new Trace (free it
+ * with trace_free, before or after from) or NULL with err set. */
+Trace *trace_rebuild(const Trace *from, const struct Weights *weights, const ExperimentSet *set, Error *err);
+
 /* Recomputes trace in place under the changes of set (NULL or empty: no
- * change), as trace_build_experiments(original config, weights, set) would
- * build it: the steps before the first one a change of the trace's old or
- * new set touches are kept as they are, the others run again (a model
- * trace runs again whole). weights must be those the trace was built
- * with. On failure returns false with err set and trace is left as it
- * was. */
+ * change), as trace_rebuild(trace, weights, set) would build it; the
+ * tensors that no change reaches stay where they are. weights must be
+ * those the trace was built with. On failure returns false with err set
+ * and trace is left as it was. */
 bool trace_recompute(Trace *trace, const struct Weights *weights, const ExperimentSet *set, Error *err);
+
+/* The TraceUses (trace.h) whose effect differs between a trace of a and one
+ * of b (two configs that differ at most as experiment_config makes them
+ * differ): the token ids or words, the causal flag, the divisor's change,
+ * the heads zeroed, no-positions, the kv-cache token. A step whose row
+ * consults none of them, reading unchanged tensors, makes the same
+ * tensors in both. */
+unsigned experiment_uses_changed(const Config *a, const Config *b);
+
+/* Whether the set= changes that a's trace makes on its tensor `name` of
+ * part are the ones b's makes, in the same order, spelled the same. */
+bool experiment_sets_same(const Config *a, const Config *b, TracePart part, const char *name);
 
 /* For a trace with a kv-cache change: how many values of the one-token
  * decode (kv_output, [h, d_k]) differ in their bits from row P of the full

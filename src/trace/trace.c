@@ -245,8 +245,16 @@ Tensor *trace_keep(Trace *trace, TracePart part, const char *name, Tensor *t, Er
         error_set(err, STATUS_FAILURE, "a trace keeps at most %d tensors (TRACE_MAX_VALUES)", TRACE_MAX_VALUES);
         return NULL;
     }
+    int *holders = malloc(sizeof *holders);
+    if (holders == NULL) {
+        tensor_free(t);
+        error_oom(err, "a trace's tensor");
+        return NULL;
+    }
+    *holders = 1;
     TraceValue *value = &trace->owned[trace->n_owned++];
     value->tensor = t;
+    value->holders = holders;
     value->part = part;
     snprintf(value->name, sizeof value->name, "%s", name);
     return t;
@@ -437,7 +445,33 @@ struct TraceBuild {
     bool model_set_done[EXPERIMENT_MAX]; /* a model trace: change i made on the forward pass's own tensor */
     Error change_err;                    /* the first change that could not be made (an index out of range) */
     int step_first_owned;                /* trace->n_owned when the step being built began */
+    const Trace *from;                   /* a rebuild's earlier trace, whose unchanged tensors it shares; or NULL */
+    unsigned uses_changed;               /* a rebuild: the TraceUses that differ between from's config and cfg */
 };
+
+/* Aborts unless the row of the step being built declares, in .uses, that
+ * its function consults `flag` (TraceUses): a rebuild runs a step again
+ * only when what its row declares differs. */
+static void consults(const TraceBuild *b, unsigned flag)
+{
+    if ((b->step->def->uses & flag) == 0)
+        ATTN_FATAL("step %s consults a part of the config (TraceUses %u) its row's .uses does not list", b->step->id,
+                   flag);
+}
+
+/* Whether the trace is causal; the step's row must declare TRACE_USES_MASK. */
+static bool causal(const TraceBuild *b)
+{
+    consults(b, TRACE_USES_MASK);
+    return b->cfg->causal;
+}
+
+/* The token ids of the trace; the step's row must declare TRACE_USES_TOKENS. */
+static const long *token_ids(const TraceBuild *b)
+{
+    consults(b, TRACE_USES_TOKENS);
+    return b->cfg->token_ids;
+}
 
 /* pattern with each '#' replaced by focus (the 1-based focus token), into
  * out. A name that does not fit is a broken table: it aborts. */
@@ -452,6 +486,24 @@ static void expand_name(char out[TRACE_NAME_BYTES], const char *pattern, size_t 
             ATTN_FATAL("tensor name '%s' does not fit in TRACE_NAME_BYTES", pattern);
         used += (size_t)n;
     }
+}
+
+/* Whether def lists the tensor `name` (expanded for focus): among the
+ * tensors it shows or in .reads. */
+static bool row_names(const TraceStepDef *def, const char *name, size_t focus)
+{
+    char listed[TRACE_NAME_BYTES];
+    for (int i = 0; i < TRACE_MAX_STEP_TENSORS && def->tensors[i].name != NULL; i++) {
+        expand_name(listed, def->tensors[i].name, focus);
+        if (strcmp(listed, name) == 0)
+            return true;
+    }
+    for (int i = 0; i < TRACE_MAX_STEP_READS && def->reads[i] != NULL; i++) {
+        expand_name(listed, def->reads[i], focus);
+        if (strcmp(listed, name) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* Makes the set= changes of the trace on owned value i, once: after its
@@ -474,6 +526,8 @@ static const Tensor *value(TraceBuild *b, const char *pattern)
 {
     char name[TRACE_NAME_BYTES];
     expand_name(name, pattern, b->cfg->focus);
+    if (!row_names(b->step->def, name, b->cfg->focus))
+        ATTN_FATAL("step %s reads %s, which its row lists neither in .tensors nor in .reads", b->step->id, name);
     for (int i = 0; i < b->trace->n_owned; i++)
         if (b->trace->owned[i].part == b->step->part && strcmp(b->trace->owned[i].name, name) == 0) {
             settle(b, i);
@@ -619,6 +673,7 @@ static Tensor *make_softmax(TraceBuild *b, const char *out, const char *in, Erro
  * ("√16", "1 (no-scale)", "8 (scale=8)"). */
 static float divisor_of(const TraceBuild *b, float standard, size_t width, char *text, size_t size)
 {
+    consults(b, TRACE_USES_DIVISOR);
     const Experiment *e = experiment_scale(b->changes);
     if (e == NULL) {
         snprintf(text, size, "√%zu", width);
@@ -639,11 +694,11 @@ static float divisor_of(const TraceBuild *b, float standard, size_t width, char 
 static void scale_scores(TraceBuild *b, const char *name, Tensor *t, float divisor)
 {
     divide_in_place(t, divisor);
-    if (b->cfg->causal)
+    if (causal(b))
         tensor_causal_mask(t);
     Derivation *how = &b->step->tensors[slot(b, name)].how;
     how->divisor = divisor;
-    how->causal = b->cfg->causal;
+    how->causal = causal(b);
 }
 
 /* ------------------------------------------------------------------------
@@ -657,7 +712,7 @@ static bool build_tokenize(TraceBuild *b, Error *err)
     if (ids == NULL)
         return false;
     for (size_t i = 0; i < S; i++)
-        ids->data[i] = (float)b->cfg->token_ids[i];
+        ids->data[i] = (float)token_ids(b)[i];
     formula(b, "tokenized_sentence = ids of %zu words → [%zu]", S, S);
     derive(b, "tokenized_sentence", OP_TOKENIZE, NULL, NULL);
     return true;
@@ -670,7 +725,7 @@ static bool build_embed(TraceBuild *b, Error *err)
     const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
     Tensor *table = put(b, "embedding", draw_embedding(&b->rng, cfg, err), err);
     if (table == NULL || !weights_apply(b->loaded, WEIGHT_EMBEDDING, table, err) ||
-        put(b, "sentence_embed", tensor_gather_rows(value(b, "embedding"), cfg->token_ids, S, err), err) == NULL)
+        put(b, "sentence_embed", tensor_gather_rows(value(b, "embedding"), token_ids(b), S, err), err) == NULL)
         return false;
     bool loaded = weights_has(b->loaded, WEIGHT_EMBEDDING);
     formula(b, "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]%s%s", V, D, S, S, D,
@@ -705,6 +760,7 @@ static bool build_project_token(TraceBuild *b, Error *err)
         make_product(b, "query_#", OP_MATVEC, "w_query", "x_#", err) == NULL ||
         make_product(b, "value_#", OP_MATVEC, "w_value", "x_#", err) == NULL)
         return false;
+    consults(b, TRACE_USES_TOKENS); /* the title names the token */
     title(b, "Key, query and value of token %zu (\"%s\")", n, cfg->tokens[f]);
     formula(b, "key_%zu = w_key · x_%zu   [%zu, %zu] · [%zu] → [%zu]   (query, value alike)", n, n, D, D, D, D);
     derive(b, "x_#", OP_PICK_ROW, "sentence_embed", NULL)->row = f;
@@ -748,7 +804,7 @@ static bool build_scale(TraceBuild *b, Error *err)
         return false;
     divide_in_place(scaled, sqrt_d);
     char mask_note[48] = "";
-    if (cfg->causal) {
+    if (causal(b)) {
         tensor_causal_mask_row(scaled, f);
         b->step->explanation = EXPLAIN_SCALE_CAUSAL;
         title(b, "Scale the scores and mask the future");
@@ -757,7 +813,7 @@ static bool build_scale(TraceBuild *b, Error *err)
     formula(b, "scaled_scores_%zu = scores_%zu / %s%s   [%zu] → [%zu]", n, n, by, mask_note, S, S);
     Derivation *how = derive(b, "scaled_scores_#", OP_SCALE, "scores_#", NULL);
     how->divisor = sqrt_d;
-    how->causal = cfg->causal;
+    how->causal = causal(b);
     how->query_row = f;
     return true;
 }
@@ -797,7 +853,7 @@ static bool build_all_tokens(TraceBuild *b, Error *err)
         make_product(b, "z", OP_MATMUL, "attention_weights", "values", err) == NULL)
         return false;
     formula(b, "z = softmax(queries · keysᵀ / %s%s) · values   [%zu, %zu] → [%zu, %zu]", by,
-            cfg->causal ? ", masked" : "", S, D, S, D);
+            causal(b) ? ", masked" : "", S, D, S, D);
     return true;
 }
 
@@ -817,7 +873,7 @@ static bool embed_again(TraceBuild *b, Error *err)
         tensor_free(table);
         return false;
     }
-    Tensor *x = put(b, "sentence_embed", tensor_gather_rows(table, b->cfg->token_ids, b->cfg->n_tokens, err), err);
+    Tensor *x = put(b, "sentence_embed", tensor_gather_rows(table, token_ids(b), b->cfg->n_tokens, err), err);
     tensor_free(table);
     return x != NULL;
 }
@@ -881,7 +937,7 @@ static bool build_mh_scores(TraceBuild *b, Error *err)
     formula(b,
             "scores = einsum('hse,hek->hsk', queries, keysᵀ) / %s%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
             "[%zu, %zu, %zu]",
-            by, cfg->causal ? ", masked" : "", H, S, E, H, E, S, H, S, S);
+            by, causal(b) ? ", masked" : "", H, S, E, H, E, S, H, S, S);
     return true;
 }
 
@@ -901,6 +957,7 @@ static bool build_mh_weighted_sum(TraceBuild *b, Error *err)
     if (heads == NULL)
         return false;
     char zeroed[48] = "";
+    consults(b, TRACE_USES_HEADS);
     experiment_zero_heads(b->changes, heads, zeroed, sizeof zeroed);
     formula(b,
             "head_outputs = einsum('hij,hjk->hik', attention_weights, values)%s   [%zu, %zu, %zu], [%zu, %zu, %zu] → "
@@ -1011,6 +1068,7 @@ static bool build_mh_kv_decode(TraceBuild *b, Error *err)
 {
     const Config *cfg = b->cfg;
     const size_t S = cfg->n_tokens, D = cfg->d_model, H = cfg->heads, E = config_d_k(cfg);
+    consults(b, TRACE_USES_KV);
     const Experiment *kv = experiment_find(b->changes, EXP_KV_CACHE);
     const size_t p = kv->token == SIZE_MAX ? S - 1 : kv->token;
     Tensor *x_p = tensor_new2(1, D, err), *q = NULL, *k = NULL, *v = NULL;
@@ -1113,6 +1171,10 @@ static bool model_changes(TraceBuild *b, Gpt2Stage stage, Error *err)
     const ExperimentSet *set = b->changes;
     if (set == NULL)
         return true;
+    if (stage == GPT2_STAGE_EMBED)
+        consults(b, TRACE_USES_POSITIONS);
+    if (stage == GPT2_STAGE_HEAD_OUTPUTS)
+        consults(b, TRACE_USES_HEADS);
     if (stage == GPT2_STAGE_EMBED && experiment_find(set, EXP_NO_POSITIONS) != NULL)
         memset(b->gpt2.position_embed->data, 0, b->gpt2.position_embed->size * sizeof(float));
     const Experiment *scale = experiment_scale(set);
@@ -1168,7 +1230,7 @@ static bool build_model_tokens(TraceBuild *b, Error *err)
     if (ids == NULL)
         return false;
     for (size_t i = 0; i < S; i++)
-        ids->data[i] = (float)b->cfg->token_ids[i];
+        ids->data[i] = (float)token_ids(b)[i];
     if (b->cfg->sentence != NULL)
         formula(b, "token_ids = GPT-2 BPE(sentence), by %s/vocab.json and merges.txt   → [%zu]", b->cfg->model, S);
     else {
@@ -1481,6 +1543,7 @@ static bool build_model_next_token(TraceBuild *b, Error *err)
     }
     Bpe *bpe = model_tokenizer(cfg);
     fill_next_tokens(b, bpe);
+    consults(b, TRACE_USES_TOKENS); /* the title quotes the last token */
     const char *top = cfg->sentence != NULL && bpe != NULL && b->gpt2.top_ids[0] >= 0 && b->gpt2.top_ids[0] <= INT32_MAX
                           ? bpe_token_text(bpe, (int32_t)b->gpt2.top_ids[0], NULL)
                           : NULL;
@@ -1605,6 +1668,7 @@ static bool build_model_bpe(TraceBuild *b, Error *err)
 {
     const Config *cfg = b->cfg;
     Trace *trace = b->trace;
+    consults(b, TRACE_USES_TOKENS); /* the sentence's words */
     Bpe *bpe = model_tokenizer(cfg);
     if (bpe == NULL)
         return error_set(err, STATUS_NOINPUT, "%s: vocab.json and merges.txt cannot be read again", cfg->model);
@@ -1745,6 +1809,7 @@ static const TraceStepDef STEP_DEFS[] = {
     /* part 1 */
     {.id = "tokenize",
      .part = PART_SINGLE_HEAD,
+     .uses = TRACE_USES_TOKENS,
      .applies = is_article,
      .title = "Turn the words into token ids",
      .torch = "tokenized_sentence = torch.tensor(token_ids)",
@@ -1753,6 +1818,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {OUT_IDS("tokenized_sentence", DIMS_S)}},
     {.id = "embed",
      .part = PART_SINGLE_HEAD,
+     .uses = TRACE_USES_TOKENS,
      .applies = is_article,
      .title = "Look up each token's embedding",
      .torch = "torch.manual_seed(seed); embed = torch.nn.Embedding(vocab_size, d); "
@@ -1771,6 +1837,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {OUT("w_key", DIMS_DD), OUT("w_query", DIMS_DD), OUT("w_value", DIMS_DD)}},
     {.id = "project_token",
      .part = PART_SINGLE_HEAD,
+     .uses = TRACE_USES_TOKENS,
      .applies = is_article,
      .title = "Key, query and value of the focus token",
      .torch = "x_# = sentence_embed[# - 1]; key_# = w_key.matmul(x_#); query_# = w_query.matmul(x_#); "
@@ -1800,6 +1867,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {IN("query_#", DIMS_D), IN("keys", DIMS_SD), OUT("scores_#", DIMS_S)}},
     {.id = "scale",
      .part = PART_SINGLE_HEAD,
+     .uses = TRACE_USES_MASK | TRACE_USES_DIVISOR,
      .applies = is_article,
      .title = "Scale the scores",
      .torch = "scaled_scores_# = scores_# / d ** 0.5",
@@ -1824,6 +1892,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {IN("a#", DIMS_S), IN("values", DIMS_SD), OUT("z#", DIMS_D)}},
     {.id = "all_tokens",
      .part = PART_SINGLE_HEAD,
+     .uses = TRACE_USES_MASK | TRACE_USES_DIVISOR,
      .applies = is_article,
      .title = "Every token at once",
      .torch = "queries = sentence_embed.matmul(w_query.T); scores = queries.matmul(keys.T) / d ** 0.5; "
@@ -1836,6 +1905,7 @@ static const TraceStepDef STEP_DEFS[] = {
     /* part 2 */
     {.id = "mh_weights",
      .part = PART_MULTI_HEAD,
+     .uses = TRACE_USES_TOKENS,
      .applies = is_article,
      .title = "Stacked weights for every head",
      .torch = "torch.manual_seed(seed); "
@@ -1861,6 +1931,7 @@ static const TraceStepDef STEP_DEFS[] = {
                  OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
     {.id = "mh_scores",
      .part = PART_MULTI_HEAD,
+     .uses = TRACE_USES_MASK | TRACE_USES_DIVISOR,
      .applies = is_article,
      .title = "Scores of every head",
      .torch = "scores = torch.einsum(\"hse,hek->hsk\", queries, keys.transpose(-2, -1)) / d_k ** 0.5",
@@ -1879,6 +1950,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
     {.id = "mh_weighted_sum",
      .part = PART_MULTI_HEAD,
+     .uses = TRACE_USES_HEADS,
      .applies = is_article,
      .title = "Every head blends its values",
      .torch = "head_outputs = torch.einsum(\"hij,hjk->hik\", attention_weights, values)",
@@ -1905,6 +1977,7 @@ static const TraceStepDef STEP_DEFS[] = {
     /* part 3: a GPT-2 checkpoint (--model), the only part of a model trace */
     {.id = "gpt2_bpe",
      .part = PART_MODEL,
+     .uses = TRACE_USES_TOKENS,
      .applies = is_model_of_text,
      .title = "Byte-level BPE: the text becomes token ids",
      .explanation = EXPLAIN_MODEL_BPE,
@@ -1913,6 +1986,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {OUT_IDS("text_bytes", DIMS_K), OUT_IDS("word_pieces", DIMS_K)}},
     {.id = "gpt2_tokens",
      .part = PART_MODEL,
+     .uses = TRACE_USES_TOKENS,
      .applies = is_model,
      .title = "The checkpoint's token ids",
      .explanation = EXPLAIN_MODEL_TOKENS,
@@ -1920,6 +1994,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {OUT_IDS("token_ids", DIMS_S)}},
     {.id = "gpt2_embed",
      .part = PART_MODEL,
+     .uses = TRACE_USES_TOKENS | TRACE_USES_POSITIONS,
      .applies = is_model,
      .title = "Token and position embeddings, summed",
      .explanation = EXPLAIN_MODEL_EMBED,
@@ -1962,6 +2037,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {IN("qkv", DIMS_S3D), OUT("queries", DIMS_HSE), OUT("keys", DIMS_HSE), OUT("values", DIMS_HSE)}},
     {.id = "gpt2_scores",
      .part = PART_MODEL,
+     .uses = TRACE_USES_DIVISOR,
      .applies = is_model,
      .title = "Scaled, masked scores of every head",
      .explanation = EXPLAIN_MODEL_SCORES,
@@ -1978,6 +2054,7 @@ static const TraceStepDef STEP_DEFS[] = {
      .tensors = {IN("scores", DIMS_HSS), OUT("attention_weights", DIMS_HSS)}},
     {.id = "gpt2_weighted_sum",
      .part = PART_MODEL,
+     .uses = TRACE_USES_HEADS,
      .applies = is_model,
      .title = "Every head blends its values",
      .explanation = EXPLAIN_MODEL_WEIGHTED_SUM,
@@ -2002,6 +2079,7 @@ static const TraceStepDef STEP_DEFS[] = {
                  OUT("attn_output", DIMS_SD), IN("block_input", DIMS_SD), OUT("attn_residual", DIMS_SD)}},
     {.id = "gpt2_next_token",
      .part = PART_MODEL,
+     .uses = TRACE_USES_TOKENS,
      .applies = is_model,
      .title = "The model's prediction of the next token",
      .explanation = EXPLAIN_MODEL_NEXT_TOKEN,
@@ -2012,6 +2090,8 @@ static const TraceStepDef STEP_DEFS[] = {
     /* a change's own step, after every part (not in --list-steps): the KV-cache decode of part 2 */
     {.id = "mh_kv_decode",
      .part = PART_MULTI_HEAD,
+     .uses = TRACE_USES_DIVISOR | TRACE_USES_KV,
+     .reads = {"sentence_embed", "w_query", "w_key", "w_value", "head_outputs"},
      .applies = is_kv_decode,
      .experiment = true,
      .title = "Decode one token alone against the KV cache",
@@ -2167,35 +2247,171 @@ static bool model_begin(TraceBuild *b, Error *err)
     return gpt2_trace_begin(b->model, cfg->token_ids, cfg->n_tokens, cfg->layer, cfg->max_bytes, &b->gpt2, err);
 }
 
+/* ------------------------------------------------------------------------
+ * Rebuilding: the steps a change cannot reach are shared, not run
+ * ---------------------------------------------------------------------- */
+
+/* The owned value of t named name in part, among owned[from..to), or -1. */
+static int owned_index(const Trace *t, TracePart part, const char *name, int from, int to)
+{
+    for (int i = from; i < to; i++)
+        if (t->owned[i].part == part && strcmp(t->owned[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* The index in t->owned just past the tensors step i made. */
+static int step_owned_end(const Trace *t, int i)
+{
+    return i + 1 < t->n_steps ? t->step_owned[i + 1] : t->n_owned;
+}
+
+/* Whether the value of part and name is the same tensor in the trace
+ * being built and in b->from (shared, so unchanged), or neither has it. */
+static bool unchanged_value(const TraceBuild *b, TracePart part, const char *name)
+{
+    int mine = owned_index(b->trace, part, name, 0, b->trace->n_owned);
+    int theirs = owned_index(b->from, part, name, 0, b->from->n_owned);
+    if (mine < 0 || theirs < 0)
+        return mine == theirs;
+    return b->trace->owned[mine].tensor == b->from->owned[theirs].tensor;
+}
+
+/* Whether every tensor def reads (its shown inputs and .reads) is
+ * unchanged, by unchanged_value. */
+static bool inputs_unchanged(const TraceBuild *b, const TraceStepDef *def)
+{
+    char name[TRACE_NAME_BYTES];
+    for (int i = 0; i < TRACE_MAX_STEP_TENSORS && def->tensors[i].name != NULL; i++) {
+        expand_name(name, def->tensors[i].name, b->cfg->focus);
+        if (!def->tensors[i].is_output && !unchanged_value(b, def->part, name))
+            return false;
+    }
+    for (int i = 0; i < TRACE_MAX_STEP_READS && def->reads[i] != NULL; i++) {
+        expand_name(name, def->reads[i], b->cfg->focus);
+        if (!unchanged_value(b, def->part, name))
+            return false;
+    }
+    return true;
+}
+
+/* Whether the next step of the trace being built, of row def, can be
+ * taken whole from b->from: from made it at the same place, nothing of
+ * the config it consults (.uses) differs, every tensor it reads is
+ * unchanged, and the set= changes of each tensor it made are the same in
+ * both traces. */
+static bool step_reusable(const TraceBuild *b, const TraceStepDef *def)
+{
+    const Trace *from = b->from;
+    const int i = b->trace->n_steps;
+    if (from == NULL || i >= from->n_steps || from->steps[i].def != def || (def->uses & b->uses_changed) != 0 ||
+        !inputs_unchanged(b, def))
+        return false;
+    for (int k = from->step_owned[i]; k < step_owned_end(from, i); k++)
+        if (from->owned[k].holders == NULL ||
+            !experiment_sets_same(&from->config, b->cfg, from->owned[k].part, from->owned[k].name))
+            return false;
+    return b->trace->n_owned + (step_owned_end(from, i) - from->step_owned[i]) <= TRACE_MAX_VALUES;
+}
+
+/* Takes the next step whole from b->from (step_reusable said it may): its
+ * text and tensors, every tensor it made shared (one more holder each),
+ * and the generator as from's was after it. */
+static void step_reuse(TraceBuild *b)
+{
+    Trace *trace = b->trace;
+    const Trace *from = b->from;
+    const int i = trace->n_steps++;
+    trace->steps[i] = from->steps[i];
+    ATTN_ASSERT(trace->steps[i].explanation != from->next_explanation); /* a model's step is never reused */
+    trace->step_owned[i] = trace->n_owned;
+    for (int k = from->step_owned[i]; k < step_owned_end(from, i); k++) {
+        b->settled[trace->n_owned] = true; /* its set= changes are in it already */
+        trace->owned[trace->n_owned++] = from->owned[k];
+        (*from->owned[k].holders)++;
+    }
+    b->rng = from->rng_after[i];
+}
+
+/* After step i ran again in a rebuild: each tensor it made that is bit for
+ * bit from's tensor of the same part and name (made by from's step i) is
+ * freed and from's shared in its place, so later steps see it unchanged. */
+static void share_equal_outputs(TraceBuild *b)
+{
+    Trace *trace = b->trace;
+    const Trace *from = b->from;
+    const int i = trace->n_steps - 1;
+    if (from == NULL || i >= from->n_steps || from->steps[i].def != trace->steps[i].def)
+        return;
+    for (int k = trace->step_owned[i]; k < trace->n_owned; k++) {
+        TraceValue *mine = &trace->owned[k];
+        int j = owned_index(from, mine->part, mine->name, from->step_owned[i], step_owned_end(from, i));
+        const TraceValue *theirs = j >= 0 ? &from->owned[j] : NULL;
+        if (theirs == NULL || theirs->holders == NULL || !tensor_same_shape(mine->tensor, theirs->tensor) ||
+            memcmp(mine->tensor->data, theirs->tensor->data, mine->tensor->size * sizeof(float)) != 0)
+            continue;
+        for (int t = 0; t < trace->steps[i].n_tensors; t++)
+            if (trace->steps[i].tensors[t].tensor == mine->tensor)
+                trace->steps[i].tensors[t].tensor = theirs->tensor;
+        tensor_free(mine->tensor);
+        free(mine->holders);
+        mine->tensor = theirs->tensor;
+        mine->holders = theirs->holders;
+        (*mine->holders)++;
+    }
+}
+
+/* Runs row def as the next step: its function, then the checks of
+ * step_end, the set= change that could not be made, and in a rebuild the
+ * sharing of outputs equal to from's. False with err set. */
+static bool step_run(TraceBuild *b, const TraceStepDef *def, Error *err)
+{
+    step_begin(b, def);
+    b->trace->step_owned[b->trace->n_steps - 1] = b->trace->n_owned;
+    bool ok = def->build(b, err);
+    if (ok)
+        step_end(b);
+    else if (err != NULL && err->status == STATUS_OK)
+        ATTN_FATAL("step %s failed without saying why", def->id);
+    if (ok && b->change_err.status != STATUS_OK) { /* a set= whose index does not fit */
+        if (err != NULL)
+            *err = b->change_err;
+        ok = false;
+    }
+    if (ok)
+        share_equal_outputs(b);
+    return ok;
+}
+
 /* Runs every row of the table that applies to the trace's config, in
- * order, timing each. Returns false with err set when a step fails. */
-static bool run_steps(Trace *trace, const Weights *weights, Error *err)
+ * order, timing each; in a rebuild (from not NULL) the rows step_reusable
+ * allows are taken from from instead. Keeps the generator after each step
+ * (trace->rng_after). Returns false with err set when a step fails. */
+static bool run_steps(Trace *trace, const Weights *weights, const Trace *from, Error *err)
 {
     TraceBuild *b = calloc(1, sizeof *b); /* the generator's state is a few KB */
-    if (b == NULL)
+    if (b == NULL || (trace->rng_after = calloc(TRACE_MAX_STEPS, sizeof *trace->rng_after)) == NULL) {
+        free(b);
         return error_oom(err, "a trace");
+    }
     b->trace = trace;
     b->cfg = &trace->config;
     b->loaded = weights;
     b->changes = b->cfg->experiments;
+    b->from = from;
+    b->uses_changed = from != NULL ? experiment_uses_changed(&from->config, b->cfg) : 0;
     bool ok = b->cfg->model == NULL || model_begin(b, err);
     for (size_t i = 0; ok && i < N_STEP_DEFS; i++) {
         const TraceStepDef *def = &STEP_DEFS[i];
         if (def->applies != NULL && !def->applies(b->cfg))
             continue;
         double started = clock_ms();
-        step_begin(b, def);
-        ok = def->build(b, err);
-        if (ok)
-            step_end(b);
-        else if (err != NULL && err->status == STATUS_OK)
-            ATTN_FATAL("step %s failed without saying why", def->id);
-        if (ok && b->change_err.status != STATUS_OK) { /* a set= whose index does not fit */
-            if (err != NULL)
-                *err = b->change_err;
-            ok = false;
-        }
+        if (step_reusable(b, def))
+            step_reuse(b);
+        else
+            ok = step_run(b, def, err);
         trace->step_ms[trace->n_steps - 1] = clock_ms() - started;
+        trace->rng_after[trace->n_steps - 1] = b->rng;
     }
     if (b->model != NULL) {
         gpt2_trace_free(&b->gpt2);
@@ -2292,7 +2508,23 @@ static bool trace_fits(const Config *cfg, Error *err)
     return true;
 }
 
-Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err)
+/* Whether a trace of cfg can reuse steps of from (trace_build_from): an
+ * article trace of the same sizes, seed, focus, kernels and threads, which
+ * kept its generator's states. The tokens, the causal flag and the changes
+ * may differ: the rows' .uses say which steps that reaches. */
+static bool can_reuse(const Config *cfg, const Trace *from)
+{
+    const Config *old = from != NULL ? &from->config : NULL;
+    return old != NULL && from->rng_after != NULL && cfg->model == NULL && old->model == NULL &&
+           cfg->n_tokens == old->n_tokens && cfg->vocab_size == old->vocab_size && cfg->d_model == old->d_model &&
+           cfg->heads == old->heads && cfg->focus == old->focus && cfg->seed == old->seed &&
+           cfg->kernels == old->kernels && cfg->threads == old->threads && cfg->max_bytes == old->max_bytes;
+}
+
+/* trace_build_weights and trace_build_from: validates cfg, checks its
+ * memory, copies it and runs the rows (from: see run_steps; NULL or one
+ * can_reuse refuses for a full build). */
+static Trace *build(const Config *cfg, const Weights *weights, const Trace *from, Error *err)
 {
     if (!config_validate(cfg, err) || !trace_fits(cfg, err))
         return NULL;
@@ -2309,7 +2541,7 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
     trace->fast_kernels = cfg->model == NULL && trace_uses_fast_kernels(cfg);
     trace->exact_kernels = cfg->model == NULL && trace_uses_exact_kernels(cfg);
     trace->threads = trace->fast_kernels || trace->exact_kernels ? trace_threads(cfg) : 1;
-    if (!run_steps(trace, weights, err)) {
+    if (!run_steps(trace, weights, can_reuse(cfg, from) ? from : NULL, err)) {
         trace_free(trace);
         return NULL;
     }
@@ -2317,12 +2549,28 @@ Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err
     return trace;
 }
 
+Trace *trace_build_weights(const Config *cfg, const Weights *weights, Error *err)
+{
+    return build(cfg, weights, NULL, err);
+}
+
+Trace *trace_build_from(const Config *cfg, const Weights *weights, const Trace *from, Error *err)
+{
+    return build(cfg, weights, from, err);
+}
+
 void trace_free(Trace *trace)
 {
     if (trace == NULL)
         return;
-    for (int i = 0; i < trace->n_owned; i++)
+    for (int i = 0; i < trace->n_owned; i++) {
+        int *holders = trace->owned[i].holders;
+        if (holders != NULL && --*holders > 0)
+            continue; /* another trace still holds it */
         tensor_free(trace->owned[i].tensor);
+        free(holders);
+    }
+    free(trace->rng_after);
     config_free(&trace->config);
     for (size_t w = 0; w < trace->n_bpe_words; w++)
         free(trace->bpe_words[w]);

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "error.h"
 #include "attn_limits.h"
+#include "rng.h"
 #include "tensor.h"
 
 typedef enum TracePart {
@@ -118,6 +119,23 @@ typedef struct TraceTensorDef {
     bool is_integer;               /* holds whole numbers (token ids) */
 } TraceTensorDef;
 
+/* What a step's function consults besides the tensors it reads: the
+ * parts of the Config a change can alter (TraceStepDef.uses). A rebuild
+ * (trace_rebuild) runs a step again when one of them differs between the
+ * two traces, or when a tensor it reads changed; the build functions
+ * assert that their row declares what they consult. */
+typedef enum TraceUses {
+    TRACE_USES_TOKENS = 1u << 0,    /* the token ids or words (swap-tokens) */
+    TRACE_USES_MASK = 1u << 1,      /* whether the trace is causal (causal, no-mask) */
+    TRACE_USES_DIVISOR = 1u << 2,   /* the divisor of the scores (no-scale, scale=N) */
+    TRACE_USES_HEADS = 1u << 3,     /* the heads zeroed (zero-head) */
+    TRACE_USES_POSITIONS = 1u << 4, /* whether position embeddings are kept (no-positions) */
+    TRACE_USES_KV = 1u << 5         /* the token a KV cache decodes (kv-cache) */
+} TraceUses;
+
+/* Room for a row's unshown inputs (TraceStepDef.reads). */
+#define TRACE_MAX_STEP_READS 6
+
 /* One row of the step table. */
 typedef struct TraceStepDef {
     const char *id;          /* stable id: "scores", "mh_softmax"; unique in the table */
@@ -130,6 +148,8 @@ typedef struct TraceStepDef {
     bool (*applies)(const Config *cfg); /* whether cfg's trace has the step; NULL: every trace has it */
     bool default_picture;               /* the step --svg draws when no step is named (the trace's last such step) */
     bool experiment; /* a step only a change adds (experiment.h's kv-cache), after every part; not in --list-steps */
+    unsigned uses;   /* TraceUses: what of the Config besides its tensors the build consults */
+    const char *reads[TRACE_MAX_STEP_READS];        /* tensors of the part it reads but does not show; NULL ends */
     TraceStepBuildFn build;                         /* computes it */
     TraceTensorDef tensors[TRACE_MAX_STEP_TENSORS]; /* what it shows, in order; unused entries have a NULL name */
 } TraceStepDef;
@@ -181,8 +201,9 @@ typedef struct TraceStep {
 /* A tensor the Trace owns, under its name in its part. Steps find their
  * inputs here, by name; the tensors a step shows point here. */
 typedef struct TraceValue {
-    Tensor *tensor;              /* owned */
-    TracePart part;              /* the part it belongs to */
+    Tensor *tensor; /* owned, maybe with other traces (holders); never written once its step ended */
+    int *holders;   /* the traces holding tensor (a count shared by them, owned by them all); NULL: this one */
+    TracePart part; /* the part it belongs to */
     char name[TRACE_NAME_BYTES]; /* "keys", "key_1", unique within the part; "" for an unnamed one */
 } TraceValue;
 
@@ -213,6 +234,8 @@ typedef struct Trace {
     int threads;                        /* threads the fast or exact kernels used */
     double step_ms[TRACE_MAX_STEPS];    /* milliseconds each step took to compute */
     int n_owned;                        /* tensors owned, freed by trace_free */
+    int step_owned[TRACE_MAX_STEPS];    /* the index in owned of the first tensor step i made (its last: i+1's - 1) */
+    Rng *rng_after;                     /* the generator after each step (n_steps states), owned; NULL when not kept */
     TraceValue owned[TRACE_MAX_VALUES]; /* every tensor made, by part and name */
     int n_next_tokens;                  /* a model trace: TRACE_TOP_K; else 0 */
     TraceNextToken next_tokens[TRACE_TOP_K];
@@ -267,7 +290,24 @@ struct Weights;
  * fit cfg (weights_load checks that) and is not kept. */
 Trace *trace_build_weights(const Config *cfg, const struct Weights *weights, Error *err);
 
-/* Frees the trace and every tensor in it. NULL is a no-op. */
+/* As trace_build_weights(cfg, weights), reusing what it can of `from`: a
+ * trace built by these functions from a config that differs from cfg at
+ * most in its changes (cfg->experiments), the causal flag and the order of
+ * the tokens (experiment_config's differences), with the same weights.
+ * A step whose row (its tensors, .reads and .uses) shows that nothing it
+ * depends on differs is not run again: the new trace shares its tensors
+ * with from. A step that runs again and makes a tensor bit for bit equal
+ * to from's shares from's instead of keeping its own. The result is the
+ * full build's, bit for bit, tensor for tensor. A from of other sizes, a
+ * model trace or NULL gives a full build (model traces: see
+ * docs/arch-notes/recomp.md). from is not changed, except that its
+ * tensors count one more holder each time they are shared; either trace
+ * may be freed first. Returns a new Trace or NULL with err set. Traces
+ * that share tensors are built and freed on one thread. */
+Trace *trace_build_from(const Config *cfg, const struct Weights *weights, const Trace *from, Error *err);
+
+/* Frees the trace and every tensor it alone holds (a tensor shared with
+ * other traces is freed with the last of them). NULL is a no-op. */
 void trace_free(Trace *trace);
 
 /* "single_head", "multi_head" or "model". */

@@ -114,11 +114,8 @@ static void changed_formats(App *app)
  * steps (a decode with a cache). */
 static bool build_changed(App *app, const ExperimentSet *set, Error *err)
 {
-    Config base;
-    if (!experiment_base_config(&base, &app->original->config, err))
-        return false;
-    Trace *changed = trace_build_experiments(&base, app->options.weights, set, err);
-    config_free(&base);
+    /* the steps no change reaches are shared with the original, not run again */
+    Trace *changed = trace_rebuild(app->original, app->options.weights, set, err);
     if (changed == NULL)
         return false;
     if (!same_steps(app->original, changed)) {
