@@ -3,10 +3,14 @@
  */
 #include "bench.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
+#include "experiment.h"
+#include "fatal.h"
 #include "kernels.h"
 #include "trace.h"
 
@@ -156,5 +160,126 @@ bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, Str
     strbuf_free(&kept);
     free(total);
     free(step);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------
+ * Recomputing under a change (--bench-frames)
+ * ---------------------------------------------------------------------- */
+
+/* A monotonic clock in milliseconds. */
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The changes bench_recompute times, spelled for cfg's sizes into
+ * specs[n][size]; returns how many (at most max). */
+static int recompute_specs(const Config *cfg, char specs[][64], int max)
+{
+    const size_t S = cfg->n_tokens, H = cfg->heads;
+    int n = 0;
+    snprintf(specs[n++], 64, "no-scale");
+    snprintf(specs[n++], 64, "scale=8");
+    snprintf(specs[n++], 64, cfg->causal ? "no-mask" : "causal");
+    snprintf(specs[n++], 64, "zero-head=%zu", H - 1);
+    snprintf(specs[n++], 64, "swap-tokens=0,%zu", S - 1);
+    snprintf(specs[n++], 64, "no-positions");
+    if (cfg->model != NULL) {
+        snprintf(specs[n++], 64, "set=model:qkv[0,1]=2");
+        snprintf(specs[n++], 64, "set=model:token_embed[0,1]=2");
+        snprintf(specs[n++], 64, "set=model:scores[0,%zu,0]=0", S - 1);
+    } else {
+        snprintf(specs[n++], 64, "set=w_query[0,1]=2");
+        snprintf(specs[n++], 64, "set=embedding[%ld,0]=2", cfg->token_ids[0]);
+        snprintf(specs[n++], 64, "set=multi_head:scores[0,%zu,0]=0", S - 1);
+    }
+    snprintf(specs[n++], 64, "%skv-cache", cfg->causal ? "" : "causal ");
+    snprintf(specs[n++], 64, "no-scale zero-head=0");
+    ATTN_ASSERT(n <= max);
+    return n;
+}
+
+/* Times one change (set, parsed from spec) `runs` times after a warm-up
+ * and writes its line; rebuild, diff, total and longest_ms are scratch of
+ * `runs` samples each (longest_ms zeroed). False with err set when a rebuild fails. */
+static bool recompute_one(const Trace *trace, const struct Weights *weights, const ExperimentSet *set, const char *spec,
+                          int runs, double *rebuild, double *diff, double *total, double *longest_ms, StrBuf *out,
+                          Error *err)
+{
+    int shared = 0, kept = 0;
+    const char *longest_id = "";
+    for (int r = -1; r < runs; r++) {
+        int longest = -1;
+        double started = now_ms();
+        Trace *changed = trace_rebuild(trace, weights, set, err);
+        if (changed == NULL)
+            return false;
+        double built = now_ms();
+        TraceDiff *d = calloc(1, sizeof *d);
+        bool ok = d != NULL ? trace_diff(trace, changed, d, err) : error_oom(err, "a diff");
+        double compared = now_ms();
+        if (r >= 0) {
+            rebuild[r] = built - started;
+            diff[r] = compared - built;
+        }
+        kept = changed->n_owned;
+        for (int i = 0; r >= 0 && i < changed->n_steps; i++)
+            if (changed->step_ms[i] > longest_ms[r] || longest < 0) {
+                longest = i;
+                longest_ms[r] = changed->step_ms[i];
+            }
+        if (longest >= 0)
+            longest_id = changed->steps[longest].id; /* static: the table's */
+        shared = 0;
+        for (int i = 0; i < changed->n_owned; i++)
+            for (int j = 0; j < trace->n_owned; j++)
+                shared += changed->owned[i].tensor == trace->owned[j].tensor;
+        trace_diff_free(d);
+        free(d);
+        trace_free(changed);
+        if (!ok)
+            return false;
+    }
+    for (int r = 0; r < runs; r++)
+        total[r] = rebuild[r] + diff[r];
+    BenchStats t = bench_stats(total, (size_t)runs), b = bench_stats(rebuild, (size_t)runs),
+               c = bench_stats(diff, (size_t)runs), l = bench_stats(longest_ms, (size_t)runs);
+    strbuf_printf(out,
+                  "bench-frames: recompute %s %.2f ms (rebuild %.2f, the longest step %s %.2f; diff %.2f; %d of %d "
+                  "tensors shared)\n",
+                  spec, t.median, b.median, longest_id, l.median, c.median, shared, kept);
+    return true;
+}
+
+bool bench_recompute(const Trace *trace, const struct Weights *weights, int runs, StrBuf *out, Error *err)
+{
+    Config base;
+    if (!experiment_base_config(&base, &trace->config, err))
+        return false;
+    char specs[16][64];
+    const int n = recompute_specs(&base, specs, 16);
+    double *rebuild = calloc((size_t)runs, sizeof *rebuild), *diff = calloc((size_t)runs, sizeof *diff),
+           *total = calloc((size_t)runs, sizeof *total), *longest = calloc((size_t)runs, sizeof *longest);
+    bool ok = rebuild != NULL && diff != NULL && total != NULL && longest != NULL
+                  ? true
+                  : error_oom(err, "the benchmark's samples");
+    for (int i = 0; ok && i < n; i++) {
+        ExperimentSet set;
+        Error skip;
+        error_clear(&skip);
+        experiment_set_init(&set);
+        if (!experiment_parse_list(&set, specs[i], &skip) || !experiment_check(&set, &base, &skip))
+            continue; /* a change this trace does not take */
+        memset(longest, 0, (size_t)runs * sizeof *longest);
+        ok = recompute_one(trace, weights, &set, specs[i], runs, rebuild, diff, total, longest, out, err);
+    }
+    free(longest);
+    free(total);
+    free(rebuild);
+    free(diff);
+    config_free(&base);
     return ok;
 }

@@ -41,6 +41,24 @@ double bench_trace_flops(const Config *cfg);
  * trace_build_weights (NULL for the generator's). Fails as trace_build. */
 bool bench_trace(const Config *cfg, const struct Weights *weights, int runs, StrBuf *out, Error *err);
 
+struct Trace;
+
+/* Times recomputing trace under each change of a fixed list, one at a
+ * time (those experiment_check refuses for the trace's config are left
+ * out): no-scale, scale=8, no-mask or causal, zero-head of the last head,
+ * swap-tokens of the first and last tokens, no-positions, set= on a
+ * weight, on an embedding row a token uses and on a score, kv-cache (with
+ * causal), and no-scale with zero-head=0. For each, `runs` times (after
+ * one warm-up), trace_rebuild(trace, weights, change) and the trace_diff
+ * of the two, as the tracer's `x` does, and writes the medians:
+ *
+ *   bench-frames: recompute no-scale 30.12 ms (rebuild 28.90, the longest step all_tokens 15.20;
+ *     diff 1.22; 12 of 33 tensors shared)
+ *
+ * weights: those trace was built with (NULL for none). False with err set
+ * when a rebuild fails. */
+bool bench_recompute(const struct Trace *trace, const struct Weights *weights, int runs, StrBuf *out, Error *err);
+
 /* The peak resident memory of this process so far, in bytes (0 when the
  * system does not say). */
 unsigned long long bench_peak_rss(void);

@@ -435,6 +435,9 @@ static bool dump_screen(App *app, const Options *opts, Error *err)
     return ok;
 }
 
+/* The runs --bench-frames times each change's recompute over (bench_recompute). */
+#define BENCH_RECOMPUTE_RUNS 5
+
 /* The keys --bench-frames replays without --keys: on every step, moves of
  * the cursor, scrolling, a change of panel and head, the inspector opened
  * and closed, then the next step. */
@@ -495,7 +498,8 @@ static bool bench_frames(App *app, const Options *opts, const TuiOptions *tui, E
     if (ok) {
         StrBuf text = {0};
         bench_frames_report(app, opts, replay, n, &text);
-        ok = write_out(strbuf_text(&text), text.len, err);
+        ok = bench_recompute(app->original, app->options.weights, BENCH_RECOMPUTE_RUNS, &text, err) &&
+             write_out(strbuf_text(&text), text.len, err);
         strbuf_free(&text);
     }
     free(replay);

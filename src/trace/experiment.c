@@ -778,18 +778,28 @@ static bool compare_tensors(TensorDiff *d, Error *err)
         return error_oom(err, "a trace's diff");
     if (d->a == d->b)
         return true; /* one tensor both traces share (trace_build_from): nothing changed */
+    /* in locals: the byte stores to mark may alias anything, d's fields included */
+    const float *xs = d->a->data, *ys = d->b->data;
+    unsigned char *mark = d->changed_cells;
+    size_t changed = 0, max_at = 0;
+    double max_change = 0.0;
     for (size_t i = 0; i < d->cells; i++) {
-        float x = d->a->data[i], y = d->b->data[i];
+        float x = xs[i], y = ys[i];
         if (same_cell(x, y))
             continue;
-        d->changed_cells[i] = 1;
-        double change = cell_change(x, y);
-        if (d->changed == 0 || change > d->max_change) {
-            d->max_change = change;
-            d->max_at = i;
+        mark[i] = 1;
+        if (max_change != INFINITY) { /* nothing is larger than an infinite change, the first one found */
+            double change = cell_change(x, y);
+            if (changed == 0 || change > max_change) {
+                max_change = change;
+                max_at = i;
+            }
         }
-        d->changed++;
+        changed++;
     }
+    d->changed = changed;
+    d->max_change = max_change;
+    d->max_at = max_at;
     return true;
 }
 

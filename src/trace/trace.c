@@ -623,19 +623,36 @@ static Tensor *draw_weight(TraceBuild *b, WeightId id, int ndim, const size_t *s
     return t;
 }
 
+/* In a rebuild, from's tensor `pattern` of the step being built, now also
+ * this trace's (shared, shown in the step), when it can stand for what
+ * the step would compute again: a product of in0 and in1 alone (in1 may
+ * be NULL), both unchanged, with the same set= changes. Else NULL.
+ * Defined with the rebuild below. */
+static const Tensor *shared_output(TraceBuild *b, const char *pattern, const char *in0, const char *in1);
+
+/* The make_* helpers below make one output of the step from one or two
+ * tensors of the part and nothing else; in a rebuild they share from's
+ * output when its inputs did not change (shared_output), which is why
+ * they return it const. A step that changes an output after making it
+ * (scaling, zeroing heads) makes it with a *_fresh form instead. */
+
 /* The step's output out = in0 @ in1 (tensors of the part; tensor_matmul's
  * shapes), made by op (OP_MATVEC or OP_MATMUL). NULL with err set. */
-static Tensor *make_product(TraceBuild *b, const char *out, OpKind op, const char *in0, const char *in1, Error *err)
+static const Tensor *make_product(TraceBuild *b, const char *out, OpKind op, const char *in0, const char *in1,
+                                  Error *err)
 {
-    Tensor *t = put(b, out, product(b->trace, value(b, in0), value(b, in1), err), err);
+    const Tensor *t = shared_output(b, out, in0, in1);
+    if (t == NULL)
+        t = put(b, out, product(b->trace, value(b, in0), value(b, in1), err), err);
     if (t != NULL)
         derive(b, out, op, in0, in1);
     return t;
 }
 
 /* The step's output out (M, N) = in0 (M, K) · in1 (N, K)ᵀ: every row of
- * in0 against every row of in1 (OP_DOT_ROWS). NULL with err set. */
-static Tensor *make_dot_rows(TraceBuild *b, const char *out, const char *in0, const char *in1, Error *err)
+ * in0 against every row of in1 (OP_DOT_ROWS), always computed: the
+ * caller may change it. NULL with err set. */
+static Tensor *make_dot_rows_fresh(TraceBuild *b, const char *out, const char *in0, const char *in1, Error *err)
 {
     const Tensor *x = value(b, in0), *w = value(b, in1);
     const size_t M = x->shape[0], K = x->shape[1], N = w->shape[0];
@@ -646,10 +663,22 @@ static Tensor *make_dot_rows(TraceBuild *b, const char *out, const char *in0, co
     return t;
 }
 
+/* make_dot_rows_fresh, or in a rebuild from's output when it can stand
+ * for it (shared_output). NULL with err set. */
+static const Tensor *make_dot_rows(TraceBuild *b, const char *out, const char *in0, const char *in1, Error *err)
+{
+    const Tensor *t = shared_output(b, out, in0, in1);
+    if (t == NULL)
+        return make_dot_rows_fresh(b, out, in0, in1, err);
+    derive(b, out, OP_DOT_ROWS, in0, in1);
+    return t;
+}
+
 /* The step's output out = einsum(equation, in0, in1), tensors of the part
- * (OP_EINSUM). NULL with err set. */
-static Tensor *make_einsum(TraceBuild *b, const char *out, const char *equation, const char *in0, const char *in1,
-                           Error *err)
+ * (OP_EINSUM), always computed: the caller may change it. NULL with err
+ * set. */
+static Tensor *make_einsum_fresh(TraceBuild *b, const char *out, const char *equation, const char *in0, const char *in1,
+                                 Error *err)
 {
     const Tensor *ops[2] = {value(b, in0), value(b, in1)};
     Tensor *t = put(b, out, trace_einsum(b->trace, equation, ops, err), err);
@@ -658,11 +687,26 @@ static Tensor *make_einsum(TraceBuild *b, const char *out, const char *equation,
     return t;
 }
 
-/* The step's output out = softmax of in along its last dimension. NULL
- * with err set. */
-static Tensor *make_softmax(TraceBuild *b, const char *out, const char *in, Error *err)
+/* make_einsum_fresh, or in a rebuild from's output when it can stand for
+ * it (shared_output). NULL with err set. */
+static const Tensor *make_einsum(TraceBuild *b, const char *out, const char *equation, const char *in0, const char *in1,
+                                 Error *err)
 {
-    Tensor *t = put(b, out, softmax_last(b->trace, value(b, in), err), err);
+    const Tensor *t = shared_output(b, out, in0, in1);
+    if (t == NULL)
+        return make_einsum_fresh(b, out, equation, in0, in1, err);
+    derive(b, out, OP_EINSUM, in0, in1)->equation = equation;
+    return t;
+}
+
+/* The step's output out = softmax of in along its last dimension, or in a
+ * rebuild from's when it can stand for it (shared_output). NULL with err
+ * set. */
+static const Tensor *make_softmax(TraceBuild *b, const char *out, const char *in, Error *err)
+{
+    const Tensor *t = shared_output(b, out, in, NULL);
+    if (t == NULL)
+        t = put(b, out, softmax_last(b->trace, value(b, in), err), err);
     if (t != NULL)
         derive(b, out, OP_SOFTMAX, in, NULL);
     return t;
@@ -843,9 +887,9 @@ static bool build_all_tokens(TraceBuild *b, Error *err)
 {
     const Config *cfg = b->cfg;
     const size_t S = cfg->n_tokens, D = cfg->d_model;
-    Tensor *scores;
+    Tensor *scores; /* scaled and masked below: always computed */
     if (make_dot_rows(b, "queries", "sentence_embed", "w_query", err) == NULL ||
-        (scores = make_dot_rows(b, "scores", "queries", "keys", err)) == NULL)
+        (scores = make_dot_rows_fresh(b, "scores", "queries", "keys", err)) == NULL)
         return false;
     char by[80];
     scale_scores(b, "scores", scores, divisor_of(b, (float)sqrt((double)D), D, by, sizeof by));
@@ -953,7 +997,7 @@ static bool build_mh_softmax(TraceBuild *b, Error *err)
 static bool build_mh_weighted_sum(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens, H = b->cfg->heads, E = config_d_k(b->cfg);
-    Tensor *heads = make_einsum(b, "head_outputs", "hij,hjk->hik", "attention_weights", "values", err);
+    Tensor *heads = make_einsum_fresh(b, "head_outputs", "hij,hjk->hik", "attention_weights", "values", err);
     if (heads == NULL)
         return false;
     char zeroed[48] = "";
@@ -2314,6 +2358,41 @@ static bool step_reusable(const TraceBuild *b, const TraceStepDef *def)
     return b->trace->n_owned + (step_owned_end(from, i) - from->step_owned[i]) <= TRACE_MAX_VALUES;
 }
 
+static const Tensor *shared_output(TraceBuild *b, const char *pattern, const char *in0, const char *in1)
+{
+    const Trace *from = b->from;
+    const int i = b->trace->n_steps - 1; /* the step being built */
+    if (from == NULL || i >= from->n_steps || from->steps[i].def != b->step->def)
+        return NULL;
+    char name[TRACE_NAME_BYTES];
+    expand_name(name, pattern, b->cfg->focus);
+    const TracePart part = b->step->part;
+    int k = owned_index(from, part, name, from->step_owned[i], step_owned_end(from, i));
+    char in_name[TRACE_NAME_BYTES];
+    for (int n = 0; n < 2 && k >= 0; n++) {
+        const char *in = n == 0 ? in0 : in1;
+        if (in == NULL)
+            continue;
+        expand_name(in_name, in, b->cfg->focus);
+        value(b, in); /* settles it, and checks that the row lists it */
+        if (!unchanged_value(b, part, in_name))
+            k = -1;
+    }
+    if (k < 0 || from->owned[k].holders == NULL || b->trace->n_owned >= TRACE_MAX_VALUES ||
+        !experiment_sets_same(&from->config, b->cfg, part, name))
+        return NULL;
+    for (int j = 0; j < b->trace->n_owned; j++)
+        if (b->trace->owned[j].part == part && strcmp(b->trace->owned[j].name, name) == 0)
+            ATTN_FATAL("step %s makes %s again", b->step->id, name);
+    b->settled[b->trace->n_owned] = true; /* its set= changes are in it already */
+    b->trace->owned[b->trace->n_owned++] = from->owned[k];
+    (*from->owned[k].holders)++;
+    for (int t = 0; t < b->step->n_tensors; t++)
+        if (strcmp(b->step->tensors[t].name, name) == 0)
+            b->step->tensors[t].tensor = from->owned[k].tensor;
+    return from->owned[k].tensor;
+}
+
 /* Takes the next step whole from b->from (step_reusable said it may): its
  * text and tensors, every tensor it made shared (one more holder each),
  * and the generator as from's was after it. */
@@ -2347,7 +2426,8 @@ static void share_equal_outputs(TraceBuild *b)
         TraceValue *mine = &trace->owned[k];
         int j = owned_index(from, mine->part, mine->name, from->step_owned[i], step_owned_end(from, i));
         const TraceValue *theirs = j >= 0 ? &from->owned[j] : NULL;
-        if (theirs == NULL || theirs->holders == NULL || !tensor_same_shape(mine->tensor, theirs->tensor) ||
+        if (theirs == NULL || theirs->tensor == mine->tensor || theirs->holders == NULL ||
+            !tensor_same_shape(mine->tensor, theirs->tensor) ||
             memcmp(mine->tensor->data, theirs->tensor->data, mine->tensor->size * sizeof(float)) != 0)
             continue;
         for (int t = 0; t < trace->steps[i].n_tensors; t++)
