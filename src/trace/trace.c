@@ -2348,8 +2348,10 @@ static bool step_reusable(const TraceBuild *b, const TraceStepDef *def)
 {
     const Trace *from = b->from;
     const int i = b->trace->n_steps;
-    if (from == NULL || i >= from->n_steps || from->steps[i].def != def || (def->uses & b->uses_changed) != 0 ||
-        !inputs_unchanged(b, def))
+    /* a model's steps run the forward pass stage by stage (gpt2.c keeps
+     * its state between them), so none is skipped */
+    if (from == NULL || b->model != NULL || i >= from->n_steps || from->steps[i].def != def ||
+        (def->uses & b->uses_changed) != 0 || !inputs_unchanged(b, def))
         return false;
     for (int k = from->step_owned[i]; k < step_owned_end(from, i); k++)
         if (from->owned[k].holders == NULL ||
@@ -2362,7 +2364,7 @@ static const Tensor *shared_output(TraceBuild *b, const char *pattern, const cha
 {
     const Trace *from = b->from;
     const int i = b->trace->n_steps - 1; /* the step being built */
-    if (from == NULL || i >= from->n_steps || from->steps[i].def != b->step->def)
+    if (from == NULL || b->model != NULL || i >= from->n_steps || from->steps[i].def != b->step->def)
         return NULL;
     char name[TRACE_NAME_BYTES];
     expand_name(name, pattern, b->cfg->focus);
@@ -2588,17 +2590,22 @@ static bool trace_fits(const Config *cfg, Error *err)
     return true;
 }
 
-/* Whether a trace of cfg can reuse steps of from (trace_build_from): an
- * article trace of the same sizes, seed, focus, kernels and threads, which
- * kept its generator's states. The tokens, the causal flag and the changes
- * may differ: the rows' .uses say which steps that reaches. */
+/* Whether a trace of cfg can reuse steps of from (trace_build_from): a
+ * trace of the same sizes, seed, focus, kernels and threads (and model and
+ * layer), which kept its generator's states. The tokens, the causal flag
+ * and the changes may differ: the rows' .uses say which steps that
+ * reaches. (A model trace runs every step, and only shares the outputs
+ * equal to from's: see step_reusable.) */
 static bool can_reuse(const Config *cfg, const Trace *from)
 {
     const Config *old = from != NULL ? &from->config : NULL;
-    return old != NULL && from->rng_after != NULL && cfg->model == NULL && old->model == NULL &&
-           cfg->n_tokens == old->n_tokens && cfg->vocab_size == old->vocab_size && cfg->d_model == old->d_model &&
-           cfg->heads == old->heads && cfg->focus == old->focus && cfg->seed == old->seed &&
-           cfg->kernels == old->kernels && cfg->threads == old->threads && cfg->max_bytes == old->max_bytes;
+    if (old == NULL || (cfg->model == NULL) != (old->model == NULL) ||
+        (cfg->model != NULL && (strcmp(cfg->model, old->model) != 0 || cfg->layer != old->layer)))
+        return false;
+    return from->rng_after != NULL && cfg->n_tokens == old->n_tokens && cfg->vocab_size == old->vocab_size &&
+           cfg->d_model == old->d_model && cfg->heads == old->heads && cfg->focus == old->focus &&
+           cfg->seed == old->seed && cfg->kernels == old->kernels && cfg->threads == old->threads &&
+           cfg->max_bytes == old->max_bytes;
 }
 
 /* trace_build_weights and trace_build_from: validates cfg, checks its
