@@ -586,7 +586,7 @@ START_TEST(test_rebuild_of_a_model_trace)
         for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
             char prog[] = "attn-trace", model[] = "--model", dir[] = "lessons/models/tiny", layer_flag[] = "--layer",
                  print[] = "--print";
-            char layer_text[8];
+            char layer_text[16];
             snprintf(layer_text, sizeof layer_text, "%d", layer);
             char *argv[] = {prog, model, dir, layer_flag, layer_text, print, NULL};
             Options opts;
