@@ -745,15 +745,14 @@ size_t experiment_kv_mismatches(const Trace *trace)
  * Comparing two traces
  * ---------------------------------------------------------------------- */
 
-/* 1 when x and y count as different values, else 0: the same are equal
- * bits, both zeros (of either sign) or both NaN. No branches, so that a
- * loop over a tensor runs straight through. */
-static int cell_differs(float x, float y)
+/* Whether x and y count as the same value: equal bits, both zeros (of
+ * either sign) or both NaN. */
+static bool same_cell(float x, float y)
 {
     uint32_t bx, by;
     memcpy(&bx, &x, sizeof bx);
     memcpy(&by, &y, sizeof by);
-    return !((bx == by) | ((x == 0.0f) & (y == 0.0f)) | ((x != x) & (y != y)));
+    return bx == by || (x == 0.0f && y == 0.0f) || (isnan(x) && isnan(y));
 }
 
 /* The change from x to y, for the largest one: |y - x| in double, or
@@ -782,25 +781,21 @@ static bool compare_tensors(TensorDiff *d, Error *err)
     /* in locals: the byte stores to mark may alias anything, d's fields included */
     const float *xs = d->a->data, *ys = d->b->data;
     unsigned char *mark = d->changed_cells;
-    const size_t n = d->cells;
-    /* pass 1, without branches: mark the cells that differ */
-    size_t changed = 0;
-    for (size_t i = 0; i < n; i++) {
-        int differs = cell_differs(xs[i], ys[i]);
-        mark[i] = (unsigned char)differs;
-        changed += (size_t)differs;
-    }
-    /* pass 2: the first of the largest changes among the marked cells */
-    size_t max_at = 0, seen = 0;
+    size_t changed = 0, max_at = 0;
     double max_change = 0.0;
-    for (size_t i = 0; i < n && seen < changed && max_change != INFINITY; i++) {
-        if (!mark[i])
+    for (size_t i = 0; i < d->cells; i++) {
+        float x = xs[i], y = ys[i];
+        if (same_cell(x, y))
             continue;
-        double change = cell_change(xs[i], ys[i]);
-        if (seen++ == 0 || change > max_change) {
-            max_change = change;
-            max_at = i;
+        mark[i] = 1;
+        if (max_change != INFINITY) { /* nothing is larger than an infinite change, the first one found */
+            double change = cell_change(x, y);
+            if (changed == 0 || change > max_change) {
+                max_change = change;
+                max_at = i;
+            }
         }
+        changed++;
     }
     d->changed = changed;
     d->max_change = max_change;
