@@ -254,6 +254,68 @@ START_TEST(test_no_scale_from_the_key)
 }
 END_TEST
 
+/* x kv-cache in the tracer: on a causal trace the decode step joins the
+ * walk after the last one, its status line says whether kv_output equals
+ * the full causal attention's row bit for bit (checked here against the
+ * head_outputs of a causal trace built without the cache), o is refused on
+ * it and X leaves it; on the article's (not causal) trace the prompt says
+ * why in one line and changes nothing. */
+START_TEST(test_kv_cache_from_the_key)
+{
+    Trace *trace = fixture_article_trace();
+    static App app;
+    app_init(&app, trace, NULL, &VIEW);
+    int n_walk = app.n_walk;
+    press(&app, "xkv-cache<Enter>", 24, 80);
+    ck_assert(!view_has_changes(&app));
+    ck_assert(app.note_is_error);
+    ck_assert_msg(strstr(app.note, "causal kv-cache") != NULL && strchr(app.note, '\n') == NULL, "%s", app.note);
+    ck_assert_int_eq(app.n_walk, n_walk);
+
+    press(&app, "xcausal kv-cache=3<Enter>", 24, 80);
+    ck_assert_msg(view_has_changes(&app) && !app.note_is_error, "%s", app.note);
+    ck_assert_int_eq(app.n_walk, n_walk + 1);
+    press(&app, "G", 24, 80);
+    ck_assert_str_eq(app.trace->steps[app.step].id, "mh_kv_decode");
+    /* the reference: head_outputs[:, 3, :] of a causal trace, no cache */
+    ExperimentSet set;
+    experiment_set_init(&set);
+    Error err;
+    error_clear(&err);
+    ck_assert(experiment_parse(&set, "causal", &err));
+    Trace *causal = trace_build_experiments(&trace->config, NULL, &set, &err);
+    ck_assert_msg(causal != NULL, "%s", err.message);
+    const Tensor *full = trace_find_tensor(causal, PART_MULTI_HEAD, "head_outputs")->tensor;
+    const Tensor *kv = app.trace->steps[app.step].tensors[tensor_of(app.trace, app.step, "kv_output")].tensor;
+    size_t H = full->shape[0], S = full->shape[1], E = full->shape[2];
+    ck_assert_uint_eq(kv->size, H * E);
+    for (size_t h = 0; h < H; h++)
+        ck_assert_msg(memcmp(kv->data + h * E, full->data + (h * S + 3) * E, E * sizeof(float)) == 0, "head %zu", h);
+    trace_free(causal);
+    StrBuf text = {0};
+    view_diff_summary(&app, &text);
+    ck_assert_str_eq(strbuf_text(&text), "kv_output = head_outputs[:,3,:], bit for bit; changed by causal kv-cache=3");
+    strbuf_free(&text);
+    /* the decode's values have nothing to be compared with: no marks */
+    ck_assert(!view_value_changed(&app, app.step, tensor_of(app.trace, app.step, "kv_output"), 0));
+    press(&app, "o", 24, 80);
+    ck_assert_ptr_eq(app.trace, app.changed);
+    ck_assert_msg(strstr(app.note, "no step mh_kv_decode") != NULL, "%s", app.note);
+    press(&app, "<Enter>", 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_INSPECT);
+    press(&app, "<Esc>bo", 24, 80);
+    ck_assert(view_on_original(&app));
+    ck_assert_int_eq(app.n_walk, n_walk); /* the original has no decode to walk to */
+    press(&app, "oGX", 24, 80);
+    ck_assert(!view_has_changes(&app));
+    ck_assert_int_eq(app.n_walk, n_walk);
+    ck_assert_int_eq(app.pos, n_walk - 1);
+    ck_assert_int_lt(app.step, trace->n_steps);
+    app_release(&app);
+    trace_free(trace);
+}
+END_TEST
+
 /* A change that does not fit the trace is refused on the status line; the
  * tracer goes on, unchanged. */
 START_TEST(test_bad_change_on_the_status_line)
@@ -457,6 +519,9 @@ static const DiffScreen SCREENS[] = {
     {"diff-inspect-scale", NULL, "scale", "xno-scale<Enter><Enter>", 80, 24, false, false},
     {"diff-prompt", NULL, "scores", "xzero-he", 80, 24, false, false},
     {"diff-error", NULL, "scores", "xzero-head=7<Enter>", 80, 24, false, false},
+    {"diff-kv-decode", NULL, NULL, "xcausal kv-cache<Enter>G", 80, 24, false, false},
+    {"diff-kv-decode-50x12", NULL, NULL, "xcausal kv-cache<Enter>G", 50, 12, false, false},
+    {"diff-kv-refused", NULL, "mh_softmax", "xkv-cache<Enter>", 80, 24, false, false},
     {"compare-softmax", "lessons/why-scale.lesson", "softmax", "", 80, 24, false, false},
     {"compare-softmax-50x12", "lessons/why-scale.lesson", "softmax", "", 50, 12, false, false},
     {"compare-all-tokens", "lessons/why-scale.lesson", "all_tokens", "", 80, 24, false, false},
@@ -516,6 +581,7 @@ Suite *diffview_suite(void)
     tcase_add_test(tc, test_entropy_of_the_article_softmax);
     tcase_add_test(tc, test_keys_are_bound);
     tcase_add_test(tc, test_no_scale_from_the_key);
+    tcase_add_test(tc, test_kv_cache_from_the_key);
     tcase_add_test(tc, test_bad_change_on_the_status_line);
     tcase_add_test(tc, test_inspector_shows_both);
     tcase_add_test(tc, test_lesson_keys_parse);
