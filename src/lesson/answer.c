@@ -359,6 +359,19 @@ bool answer_eval_changed(const Trace *trace, const Trace *original, TracePart pa
     return apply_func(trace, func, &v, start, out, err);
 }
 
+bool answer_uses_changed(const char *expr)
+{
+    if (expr == NULL)
+        return false;
+    Scan sc = {expr, 0};
+    char name[WORD_BYTES];
+    skip_spaces(&sc);
+    if (!scan_name(&sc, name))
+        return false;
+    skip_spaces(&sc);
+    return strcmp(name, "changed") == 0 && expr[sc.at] == '(';
+}
+
 bool answer_locate(const Trace *trace, TracePart part, const char *ref, const TraceTensor **tt, size_t *offset,
                    Error *err)
 {

@@ -62,6 +62,11 @@ bool answer_eval(const Trace *trace, TracePart part, const char *expr, AnswerVal
 bool answer_eval_changed(const Trace *trace, const Trace *original, TracePart part, const char *expr, AnswerValue *out,
                          Error *err);
 
+/* Whether expr (an `=` answer's text after '=', NUL-terminated) calls
+ * changed(): its answer is a count that the diff view's marks and counts
+ * would give away. False for NULL. */
+bool answer_uses_changed(const char *expr);
+
 /* Finds what ref names in trace (ref: a tensor name and indexes, the
  * same syntax as answer_eval's, with no function): *tt gets the tensor as
  * the step that shows it first in part (or any part), *offset the offset

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "experiment.h"
 #include "view.h"
 
@@ -335,6 +336,16 @@ void app_release(App *app)
  * Questions the composer asks
  * ---------------------------------------------------------------------- */
 
+bool view_diff_hidden(const App *app)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    if (app->changed == NULL || app->overlay != OVERLAY_QUIZ || ls == NULL || app->quiz_index < 0 ||
+        app->quiz_index >= ls->n_quizzes)
+        return false;
+    return app->quiz[app->pos][app->quiz_index].status == QUIZ_OPEN &&
+           answer_uses_changed(ls->quizzes[app->quiz_index].expr);
+}
+
 bool view_has_changes(const App *app)
 {
     return app->changed != NULL;
@@ -347,7 +358,7 @@ bool view_on_original(const App *app)
 
 bool view_value_changed(const App *app, int step, int tensor, size_t offset)
 {
-    if (app->diff == NULL || step >= app->other->n_steps) /* a step only the changed trace has */
+    if (app->diff == NULL || step >= app->other->n_steps || view_diff_hidden(app)) /* see diffview.h */
         return false;
     const TensorDiff *d = trace_diff_for_tensor(app->diff, app->trace->steps[step].tensors[tensor].tensor);
     return d != NULL && trace_diff_cell_changed(d, offset);
@@ -399,6 +410,10 @@ void view_diff_summary(const App *app, StrBuf *out)
     const TraceStep *step = &app->trace->steps[app->step];
     strbuf_puts(out, view_on_original(app) ? "original (o: changed by " : "changed by ");
     view_changes_text(app, out);
+    if (view_diff_hidden(app)) {
+        strbuf_puts(out, view_on_original(app) ? "); no marks until answered" : "; no marks until answered");
+        return;
+    }
     strbuf_puts(out, view_on_original(app) ? "); values that differ:" : "; values that differ:");
     int same = 0, listed = 0; /* tensors with no value changed are counted, not listed */
     for (int t = 0; t < step->n_tensors; t++) {
