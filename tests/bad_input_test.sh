@@ -512,6 +512,10 @@ expect 65 "^$LD/changed-unknown.lesson:13:18: |not a tensor" "lessons: =changed(
     -- --check "$LD/changed-unknown.lesson"
 expect 65 "^$LD/changed-unknown.lesson:13:18: |not a tensor" "lessons: =changed(a9): the tracer does not open" -- \
     --dump-screen - "$LD/changed-unknown.lesson"
+printf 'attn-lesson: 1\ntitle: T\nsteps: softmax\n\n## softmax\nexperiment: set=w_key[99,0]=1\n\nText.\n' \
+    >"$LD/set-out-of-range.lesson"
+expect 65 "^$LD/set-out-of-range.lesson:6:13: |out of range" "lessons: experiment: set= an index past w_key's end" \
+    -- --check "$LD/set-out-of-range.lesson"
 
 # The lesson directories --list-lessons reads: whatever a teacher leaves
 # there (a FIFO, a symlink loop, a directory, a broken lesson, a file name

@@ -2230,20 +2230,13 @@ static Trace *step_changed_trace(const LessonStep *step, const Trace *original, 
     return changed;
 }
 
-/* Whether step has a quiz with an `=` answer. */
-static bool step_has_expr(const LessonStep *step)
-{
-    for (int q = 0; q < step->n_quizzes; q++)
-        if (step->quizzes[q].answer[0] == '=')
-            return true;
-    return false;
-}
-
-/* Whether any quiz or select: of the lesson is checked against the trace. */
+/* Whether any quiz, select: or experiment: of the lesson is checked
+ * against the trace. */
 static bool lesson_needs_trace(const Lesson *lesson)
 {
     for (int k = 0; k < lesson->n_steps; k++)
-        for (int q = lesson->steps[k].select != NULL ? -1 : 0; q < lesson->steps[k].n_quizzes; q++) {
+        for (int q = lesson->steps[k].select != NULL || lesson->steps[k].experiment[0] != '\0' ? -1 : 0;
+             q < lesson->steps[k].n_quizzes; q++) {
             if (q < 0)
                 return true;
             const Quiz *quiz = &lesson->steps[k].quizzes[q];
@@ -2271,10 +2264,9 @@ static void resolve_answers(Parser *p)
         Trace *changed = NULL; /* the step's experiment: its answers read the changed trace */
         Error changed_err;
         error_clear(&changed_err);
-        if (trace != NULL && step->experiment[0] != '\0' && step_has_expr(step) &&
+        if (trace != NULL && step->experiment[0] != '\0' &&
             (changed = step_changed_trace(step, trace, NULL, &changed_err)) == NULL)
-            report(p, step->experiment_line, step->experiment_col, "cannot check the answers under it: %s",
-                   changed_err.message);
+            report(p, step->experiment_line, step->experiment_col, "experiment: %s", changed_err.message);
         for (int q = 0; q < step->n_quizzes; q++) {
             Quiz *quiz = &lesson->steps[k].quizzes[q];
             if (quiz->answer[0] != '=') {
