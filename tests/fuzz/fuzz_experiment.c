@@ -13,7 +13,8 @@
  * spellings (experiment_describe) parse back to the same changes.
  * experiment_check then says yes or no on the article's default
  * configuration, and a yes must build (trace_build_experiments), unless a
- * set= index is out of range: only the build knows the shapes.
+ * set= has the wrong number of indices or one out of range: only the
+ * build knows the shapes.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -150,9 +151,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     error_clear(&err);
     Trace *changed = trace_build_experiments(cfg, NULL, &set, &err);
-    if (changed == NULL) { /* experiment_check knows names, not shapes: a set='s index is checked as it is made */
+    if (changed == NULL) { /* experiment_check knows names, not shapes: set= indices are checked as it is made */
         check_error(&err, "", "trace_build_experiments");
-        FUZZ_CHECK(err.status == STATUS_USAGE && strstr(err.message, "out of range") != NULL,
+        FUZZ_CHECK(err.status == STATUS_USAGE && strncmp(err.message, "set=", 4) == 0 &&
+                       (strstr(err.message, "out of range") != NULL || strstr(err.message, "dimension") != NULL),
                    "'%s' passes experiment_check but does not build: %s", text, err.message);
         return 0;
     }
