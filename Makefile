@@ -462,7 +462,8 @@ format-check:
 
 # --- fuzzing (tests/fuzz) ---
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the lesson parser, einsum, the
-# command line, key sequences against the tracer's composer, and the file
+# command line, key sequences against the tracer's composer, the changes of
+# an experiment (experiment: lines, the x prompt), and the file
 # readers (JSON, safetensors, .npy, the progress file).
 #
 #   make fuzz        build them with clang (libFuzzer, ASan, UBSan) into
@@ -478,7 +479,7 @@ format-check:
 #
 # To keep an input found by a run, minimize into a fresh directory first:
 #   build-fuzz/fuzz_lesson -merge=1 NEW_DIR tests/fuzz/corpus/lesson build-fuzz/new/lesson
-FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges npy progress linemode
+FUZZ_HARNESSES := lesson einsum cli keys json safetensors vocab merges npy progress linemode experiment
 FUZZ_SECONDS   ?= 60
 FUZZ_CC        ?= clang
 FUZZ_BUILD     := build-fuzz
@@ -507,6 +508,7 @@ FUZZ_MAX_LEN_safetensors := 4096
 FUZZ_MAX_LEN_npy    := 4096
 FUZZ_MAX_LEN_progress := 1024
 FUZZ_MAX_LEN_linemode := 4096
+FUZZ_MAX_LEN_experiment := 1024
 FUZZ_RPAREN := )# a ")" that $(foreach) can write into the case arms below
 
 # The replay builds: the library's objects (without tui.c, so no curses),

@@ -503,6 +503,19 @@ expect 65 "^$LD/d-model-4097.lesson:|4097" "lessons: d-model 4097" -- --print "$
 expect 0 "" "lessons: d-model 4096, heads 256 (the limits) opens" -- --print --step 1 "$LD/d-model-4096.lesson"
 expect 65 "--max-memory" "lessons: 2000 tokens at d-model 4096, 256 heads is refused for memory, at once" -- \
     --print "$LD/too-big.lesson"
+mklesson "$LD/changed-no-exp.lesson" "T" "Text." "How many changed?" "=changed(a1)" 0
+expect 65 "^$LD/changed-no-exp.lesson:13:10: |experiment:" "lessons: =changed(a1) in a step without experiment:" -- \
+    --check "$LD/changed-no-exp.lesson"
+printf 'attn-lesson: 1\ntitle: T\nsteps: softmax\n\n## softmax\nexperiment: no-scale\n\nText.\n\n::: quiz\nkind: number\nquestion: Q?\nanswer: =changed(a9)\n:::\n' \
+    >"$LD/changed-unknown.lesson"
+expect 65 "^$LD/changed-unknown.lesson:13:18: |not a tensor" "lessons: =changed(a9), an unknown tensor, under no-scale" \
+    -- --check "$LD/changed-unknown.lesson"
+expect 65 "^$LD/changed-unknown.lesson:13:18: |not a tensor" "lessons: =changed(a9): the tracer does not open" -- \
+    --dump-screen - "$LD/changed-unknown.lesson"
+printf 'attn-lesson: 1\ntitle: T\nsteps: softmax\n\n## softmax\nexperiment: set=w_key[99,0]=1\n\nText.\n' \
+    >"$LD/set-out-of-range.lesson"
+expect 65 "^$LD/set-out-of-range.lesson:6:13: |out of range" "lessons: experiment: set= an index past w_key's end" \
+    -- --check "$LD/set-out-of-range.lesson"
 
 # The lesson directories --list-lessons reads: whatever a teacher leaves
 # there (a FIFO, a symlink loop, a directory, a broken lesson, a file name

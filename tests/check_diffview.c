@@ -254,6 +254,145 @@ START_TEST(test_no_scale_from_the_key)
 }
 END_TEST
 
+/* x kv-cache in the tracer: on a causal trace the decode step joins the
+ * walk after the last one, its status line says whether kv_output equals
+ * the full causal attention's row bit for bit (checked here against the
+ * head_outputs of a causal trace built without the cache), o is refused on
+ * it and X leaves it; on the article's (not causal) trace the prompt says
+ * why in one line and changes nothing. */
+START_TEST(test_kv_cache_from_the_key)
+{
+    Trace *trace = fixture_article_trace();
+    static App app;
+    app_init(&app, trace, NULL, &VIEW);
+    int n_walk = app.n_walk;
+    press(&app, "xkv-cache<Enter>", 24, 80);
+    ck_assert(!view_has_changes(&app));
+    ck_assert(app.note_is_error);
+    ck_assert_msg(strstr(app.note, "causal kv-cache") != NULL && strchr(app.note, '\n') == NULL, "%s", app.note);
+    ck_assert_int_eq(app.n_walk, n_walk);
+
+    press(&app, "xcausal kv-cache=3<Enter>", 24, 80);
+    ck_assert_msg(view_has_changes(&app) && !app.note_is_error, "%s", app.note);
+    ck_assert_int_eq(app.n_walk, n_walk + 1);
+    press(&app, "G", 24, 80);
+    ck_assert_str_eq(app.trace->steps[app.step].id, "mh_kv_decode");
+    /* the reference: head_outputs[:, 3, :] of a causal trace, no cache */
+    ExperimentSet set;
+    experiment_set_init(&set);
+    Error err;
+    error_clear(&err);
+    ck_assert(experiment_parse(&set, "causal", &err));
+    Trace *causal = trace_build_experiments(&trace->config, NULL, &set, &err);
+    ck_assert_msg(causal != NULL, "%s", err.message);
+    const Tensor *full = trace_find_tensor(causal, PART_MULTI_HEAD, "head_outputs")->tensor;
+    const Tensor *kv = app.trace->steps[app.step].tensors[tensor_of(app.trace, app.step, "kv_output")].tensor;
+    size_t H = full->shape[0], S = full->shape[1], E = full->shape[2];
+    ck_assert_uint_eq(kv->size, H * E);
+    for (size_t h = 0; h < H; h++)
+        ck_assert_msg(memcmp(kv->data + h * E, full->data + (h * S + 3) * E, E * sizeof(float)) == 0, "head %zu", h);
+    trace_free(causal);
+    StrBuf text = {0};
+    view_diff_summary(&app, &text);
+    ck_assert_str_eq(strbuf_text(&text), "kv_output = head_outputs[:,3,:], bit for bit; changed by causal kv-cache=3");
+    strbuf_free(&text);
+    /* the decode's values have nothing to be compared with: no marks */
+    ck_assert(!view_value_changed(&app, app.step, tensor_of(app.trace, app.step, "kv_output"), 0));
+    press(&app, "o", 24, 80);
+    ck_assert_ptr_eq(app.trace, app.changed);
+    ck_assert_msg(strstr(app.note, "no step mh_kv_decode") != NULL, "%s", app.note);
+    press(&app, "<Enter>", 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_INSPECT);
+    press(&app, "<Esc>bo", 24, 80);
+    ck_assert(view_on_original(&app));
+    ck_assert_int_eq(app.n_walk, n_walk); /* the original has no decode to walk to */
+    press(&app, "oGX", 24, 80);
+    ck_assert(!view_has_changes(&app));
+    ck_assert_int_eq(app.n_walk, n_walk);
+    ck_assert_int_eq(app.pos, n_walk - 1);
+    ck_assert_int_lt(app.step, trace->n_steps);
+    app_release(&app);
+    trace_free(trace);
+}
+END_TEST
+
+/* The changed marks drawn on app's screen at rows x cols. */
+static int changed_marks(const App *app, int rows, int cols)
+{
+    Frame frame;
+    ck_assert(frame_init(&frame, rows, cols));
+    app_compose(app, &frame);
+    int marks = 0;
+    for (int k = 0; k < frame.rows * frame.cols; k++)
+        marks += frame.cells[k].ch == 0x394 && frame.cells[k].role == ROLE_CHANGED;
+    frame_free(&frame);
+    return marks;
+}
+
+/* While a quiz whose answer is =changed(...) is open, the marks, the "was"
+ * value and the counts are hidden; a wrong answer keeps them hidden, and
+ * they come back once the quiz is answered, revealed or skipped. */
+START_TEST(test_quiz_hides_what_changed)
+{
+    static Lesson lesson;
+    LessonErrors errors;
+    ck_assert_msg(lesson_load("lessons/why-scale.lesson", &lesson, &errors), "%s", strbuf_text(&errors.text));
+    lesson_errors_free(&errors);
+    Error err;
+    error_clear(&err);
+    Trace *trace = trace_build(&lesson.config, &err);
+    ck_assert_msg(trace != NULL, "%s", err.message);
+    static const char *const CLOSE[] = {"5<Enter>", "<C-r>", "<Esc>"}; /* answered, revealed, skipped */
+    for (size_t c = 0; c < sizeof CLOSE / sizeof CLOSE[0]; c++) {
+        static App app;
+        ViewOptions view = VIEW;
+        view.title = lesson.title;
+        app_init(&app, trace, &lesson, &view);
+        app_go(&app, 1); /* scale: no-scale, compare: yes, one =changed quiz after */
+        ck_assert_int_eq(changed_marks(&app, 24, 80), 10);
+        press(&app, "<Space>", 24, 80);
+        ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+        ck_assert(view_diff_hidden(&app));
+        ck_assert_int_eq(changed_marks(&app, 24, 80), 0);
+        StrBuf text = {0};
+        view_diff_summary(&app, &text);
+        ck_assert_msg(strstr(strbuf_text(&text), "no marks until answered") != NULL &&
+                          strstr(strbuf_text(&text), "5/5") == NULL,
+                      "%s", strbuf_text(&text));
+        strbuf_free(&text);
+        screen_text(&app, 24, 80, &text);
+        ck_assert_msg(strstr(strbuf_text(&text), "(was ") == NULL, "%s", strbuf_text(&text));
+        strbuf_free(&text);
+        press(&app, "4<Enter>", 24, 80); /* wrong: still open, still hidden */
+        ck_assert(view_diff_hidden(&app));
+        ck_assert_int_eq(changed_marks(&app, 24, 80), 0);
+        press(&app, "<BS>", 24, 80);
+        press(&app, CLOSE[c], 24, 80);
+        ck_assert_msg(!view_diff_hidden(&app), "after %s", CLOSE[c]);
+        ck_assert_int_gt(changed_marks(&app, 24, 80), 0);
+        view_diff_summary(&app, &text);
+        ck_assert_msg(strstr(strbuf_text(&text), "scaled_scores_1 5/5") != NULL, "%s", strbuf_text(&text));
+        strbuf_free(&text);
+        app_release(&app);
+    }
+    /* a quiz with another answer hides nothing: the token quiz of all_tokens */
+    static App app;
+    app_init(&app, trace, &lesson, &VIEW);
+    app_go(&app, 3);
+    press(&app, "<Space>", 24, 80);
+    ck_assert(view_diff_hidden(&app)); /* =changed(attention_weights) */
+    press(&app, "<Esc><Space>", 24, 80);
+    ck_assert(view_diff_hidden(&app)); /* =changed(attention_weights[marcello]) */
+    press(&app, "<Esc><Space>", 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    ck_assert(!view_diff_hidden(&app)); /* the token quiz */
+    ck_assert_int_gt(changed_marks(&app, 24, 80), 0);
+    app_release(&app);
+    trace_free(trace);
+    lesson_free(&lesson);
+}
+END_TEST
+
 /* A change that does not fit the trace is refused on the status line; the
  * tracer goes on, unchanged. */
 START_TEST(test_bad_change_on_the_status_line)
@@ -399,7 +538,7 @@ START_TEST(test_why_scale_lesson)
     error_clear(&err);
     Trace *trace = trace_build(&lesson.config, &err);
     ck_assert_msg(trace != NULL, "%s", err.message);
-    int compared = 0;
+    int compared = 0, rows_checked = 0;
     for (int k = 0; k < lesson.n_steps; k++) {
         const LessonStep *ls = &lesson.steps[k];
         compared += ls->compare;
@@ -415,6 +554,16 @@ START_TEST(test_why_scale_lesson)
         /* a number quiz whose question asks how many values of NAME changed */
         for (int q = 0; q < ls->n_quizzes; q++) {
             const Quiz *quiz = &ls->quizzes[q];
+            if (quiz->expr != NULL && strcmp(quiz->expr, "changed(attention_weights[marcello])") == 0) {
+                const TensorDiff *w = trace_diff_find(&diff, PART_SINGLE_HEAD, "attention_weights");
+                size_t row = 0; /* marcello is token 3: cells 15..19 */
+                for (size_t i = 15; i < 20; i++)
+                    row += trace_diff_cell_changed(w, i);
+                char count[32];
+                snprintf(count, sizeof count, "%zu", row);
+                ck_assert_msg(quiz_check(quiz, count), "%s: the row changes %zu", quiz->question, row);
+                rows_checked++;
+            }
             const char *of = strstr(quiz->question, "values of ");
             if (quiz->kind != QUIZ_NUMBER || of == NULL || strstr(quiz->question, "changed") == NULL)
                 continue;
@@ -431,6 +580,7 @@ START_TEST(test_why_scale_lesson)
         trace_free(changed);
     }
     ck_assert_int_ge(compared, 2);
+    ck_assert_int_eq(rows_checked, 1);
     trace_free(trace);
     lesson_free(&lesson);
 }
@@ -457,6 +607,12 @@ static const DiffScreen SCREENS[] = {
     {"diff-inspect-scale", NULL, "scale", "xno-scale<Enter><Enter>", 80, 24, false, false},
     {"diff-prompt", NULL, "scores", "xzero-he", 80, 24, false, false},
     {"diff-error", NULL, "scores", "xzero-head=7<Enter>", 80, 24, false, false},
+    {"diff-kv-decode", NULL, NULL, "xcausal kv-cache<Enter>G", 80, 24, false, false},
+    {"diff-kv-decode-50x12", NULL, NULL, "xcausal kv-cache<Enter>G", 50, 12, false, false},
+    {"diff-kv-refused", NULL, "mh_softmax", "xkv-cache<Enter>", 80, 24, false, false},
+    {"quiz-changed-hidden", "lessons/why-scale.lesson", "scale", "<Space>", 80, 24, false, false},
+    {"quiz-changed-hidden-50x12", "lessons/why-scale.lesson", "scale", "<Space>", 50, 12, false, false},
+    {"quiz-changed-revealed", "lessons/why-scale.lesson", "scale", "<Space><C-r>", 80, 24, false, false},
     {"compare-softmax", "lessons/why-scale.lesson", "softmax", "", 80, 24, false, false},
     {"compare-softmax-50x12", "lessons/why-scale.lesson", "softmax", "", 50, 12, false, false},
     {"compare-all-tokens", "lessons/why-scale.lesson", "all_tokens", "", 80, 24, false, false},
@@ -516,11 +672,13 @@ Suite *diffview_suite(void)
     tcase_add_test(tc, test_entropy_of_the_article_softmax);
     tcase_add_test(tc, test_keys_are_bound);
     tcase_add_test(tc, test_no_scale_from_the_key);
+    tcase_add_test(tc, test_kv_cache_from_the_key);
     tcase_add_test(tc, test_bad_change_on_the_status_line);
     tcase_add_test(tc, test_inspector_shows_both);
     tcase_add_test(tc, test_lesson_keys_parse);
     tcase_add_test(tc, test_lesson_compare_view);
     tcase_add_test(tc, test_why_scale_lesson);
+    tcase_add_test(tc, test_quiz_hides_what_changed);
     tcase_add_test(tc, test_golden_diff_screens);
     suite_add_tcase(s, tc);
     return s;

@@ -461,6 +461,30 @@ if [ "$status" -eq 65 ] && grep -q "good-answer-exprs.lesson:16:14: 'Marcello' i
 else
     not_ok "= answer broken by --sentence: status 65, FILE:LINE:COL" "status $status" "$(show "$ERR")"
 fi
+# =changed() follows the flags too: under --causal, why-scale.lesson's counts
+# are what the mask leaves to change. Row i of a 5 x 5 causal softmax has
+# i + 1 weights that are not 0; row 0's one weight is 1 with or without the
+# division, so 0 + 1 + 2 + 3 + 4 = 14 change, 4 of them in marcello's row
+# (3), 56 in 4 heads; a1 (token 0's row) does not change at all.
+WHY="$(dirname "$0")/../lessons/why-scale.lesson"
+if "$BIN" "$WHY" --causal --print >"$OUT" 2>"$ERR" &&
+    [ "$(grep 'Answer:' "$OUT" | tr -d ' ' | tr '\n' ' ')" = "Answer:1 Answer:0 Answer:0.624 Answer:14 Answer:4 Answer:is Answer:56 " ]; then
+    ok "=changed() answers of why-scale.lesson follow --causal (1, 0, 14, 4, 56)"
+else
+    not_ok "=changed() answers of why-scale.lesson follow --causal" "$(grep 'Answer:' "$OUT")" "$(show "$ERR")"
+fi
+if "$BIN" --no-lesson --dump-screen - --size 80x24 --keys "xcausal kv-cache<Enter>G" >"$OUT" 2>"$ERR" &&
+    grep -q "step 18/18" "$OUT" && grep -q "kv_output = head_outputs\[:,4,:\], bit for bit; changed by causal kv-cache" "$OUT"; then
+    ok "x causal kv-cache, G: the decode step, bit for bit (--dump-screen)"
+else
+    not_ok "x causal kv-cache, G: the decode step, bit for bit" "$(show "$OUT")" "$(show "$ERR")"
+fi
+if "$BIN" --no-lesson --dump-screen - --size 80x24 --keys "xkv-cache<Enter>" >"$OUT" 2>"$ERR" &&
+    grep -q "kv-cache decodes on the causal trace only: type causal kv-cache" "$OUT" && grep -q "step 1/17" "$OUT"; then
+    ok "x kv-cache on the article's trace: one line, nothing changed (--dump-screen)"
+else
+    not_ok "x kv-cache on the article's trace: one line, nothing changed" "$(show "$OUT")" "$(show "$ERR")"
+fi
 # Issue 12: a step's own headline ('::: step' block) replaces its title line
 # on screen (80x24, 50x12) and in --print.
 STEPB="$(dirname "$0")/lessons/good-step-block.lesson"

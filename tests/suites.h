@@ -32,6 +32,7 @@ Suite *model_trace_suite(void);
 Suite *headsview_suite(void);
 Suite *tiny_suite(void);
 Suite *diffview_suite(void);
+Suite *answer_suite(void);
 Suite *experiment_suite(void);
 
 #endif

@@ -541,6 +541,25 @@ if start; then
     tmx resize-window -t attn -x 50 -y 12
     screen_is 50x12 "the diff view at 50x12 is painted as composed"
     tmx resize-window -t attn -x 80 -y 24
+    send X X
+    send x x
+    tmx send-keys -t attn -l "kv-cache"
+    HISTORY="${HISTORY}kv-cache"
+    send Enter "<Enter>"
+    poll shows "causal trace only"
+    check $? "x kv-cache on the article's trace says it needs the causal one" "$(show_screen)"
+    send x x
+    tmx send-keys -t attn -l "causal kv-cache"
+    HISTORY="${HISTORY}causal kv-cache"
+    send Enter "<Enter>"
+    send G G
+    poll shows "step 18/18"
+    poll shows "bit for bit; changed by causal kv-cache"
+    check $? "x causal kv-cache: G reaches the decode, bit for bit" "$(show_screen)"
+    screen_is 80x24 "the decode step is painted as composed"
+    tmx resize-window -t attn -x 50 -y 12
+    screen_is 50x12 "the decode step at 50x12 is painted as composed"
+    tmx resize-window -t attn -x 80 -y 24
     send q q
     [ "$(exit_status)" = 0 ]
     check $? "q quits after experiments with status 0" "$(show_screen)"

@@ -1004,7 +1004,7 @@ static bool build_trace(Run *run, Error *err)
         return false;
     /* the lesson's `=` answers follow the trace on screen (flags included) */
     const char *lesson_name = run->opts.lesson != NULL ? run->opts.lesson : BUILTIN_LESSON_NAME;
-    if (run->have_lesson && !lesson_bind_answers(&run->lesson, lesson_name, run->trace, err))
+    if (run->have_lesson && !lesson_bind_answers(&run->lesson, lesson_name, run->trace, weights, err))
         return false;
     if (run->opts.step != NULL && run->have_lesson)
         return find_lesson_step(run, err);

@@ -2,6 +2,8 @@
  * answer.c - evaluating a quiz's `=` answer against a trace (answer.h):
  * a hand-written scanner over one line, a lookup of the tensor by name,
  * its indexes applied one dimension at a time, then the function.
+ * changed() also compares the trace with the original it was changed
+ * from (experiment.h's trace_diff).
  */
 #include "answer.h"
 
@@ -11,18 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The functions of the language; count_changed is reserved. */
-typedef enum Func { FUNC_NONE, FUNC_SHAPE, FUNC_ARGMAX, FUNC_ARGMIN, FUNC_SUM, FUNC_MAX, FUNC_MIN } Func;
+#include "experiment.h"
+
+/* The functions of the language. */
+typedef enum Func { FUNC_NONE, FUNC_SHAPE, FUNC_ARGMAX, FUNC_ARGMIN, FUNC_SUM, FUNC_MAX, FUNC_MIN, FUNC_CHANGED } Func;
 
 static const struct {
     const char *name;
     Func func;
 } FUNCS[] = {
-    {"shape", FUNC_SHAPE}, {"argmax", FUNC_ARGMAX}, {"argmin", FUNC_ARGMIN},
-    {"sum", FUNC_SUM},     {"max", FUNC_MAX},       {"min", FUNC_MIN},
+    {"shape", FUNC_SHAPE}, {"argmax", FUNC_ARGMAX}, {"argmin", FUNC_ARGMIN},   {"sum", FUNC_SUM},
+    {"max", FUNC_MAX},     {"min", FUNC_MIN},       {"changed", FUNC_CHANGED},
 };
-
-static const char *const RESERVED_FUNCS[] = {"count_changed"};
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define WORD_BYTES 64 /* a name or an index word, as quoted in a message */
@@ -197,7 +199,7 @@ static bool scan_index(Scan *sc, const Trace *trace, View *v, Error *err)
 }
 
 /* Which function name is, FUNC_NONE for none; false with err set when
- * it is reserved or unknown (at is its offset). */
+ * it is unknown (at is its offset). */
 static bool find_func(const char *name, size_t at, Func *func, Error *err)
 {
     for (size_t i = 0; i < COUNT_OF(FUNCS); i++)
@@ -205,12 +207,34 @@ static bool find_func(const char *name, size_t at, Func *func, Error *err)
             *func = FUNCS[i].func;
             return true;
         }
-    for (size_t i = 0; i < COUNT_OF(RESERVED_FUNCS); i++)
-        if (strcmp(RESERVED_FUNCS[i], name) == 0)
-            return error_set_at(err, STATUS_DATAERR, at, "%s() is reserved for experiments; lessons cannot use it yet",
-                                name);
+    if (strcmp(name, "count_changed") == 0)
+        return error_set_at(err, STATUS_DATAERR, at, "count_changed() is spelled changed(), as in =changed(a1)");
     return error_set_at(err, STATUS_DATAERR, at,
-                        "unknown function '%s' (the functions are shape, argmax, argmin, sum, max, min)", name);
+                        "unknown function '%s' (the functions are shape, argmax, argmin, sum, max, min, changed)",
+                        name);
+}
+
+/* changed(): how many elements of the view (its remaining dimensions)
+ * differ between trace (the changed trace) and original, as trace_diff
+ * counts them (bits, +-0 and NaN equal). original NULL: the quiz's step
+ * runs under no change, an error at at. */
+static bool count_changed(const Trace *trace, const Trace *original, const View *v, size_t at, AnswerValue *out,
+                          Error *err)
+{
+    if (original == NULL)
+        return error_set_at(err, STATUS_DATAERR, at,
+                            "changed() counts what a change alters: the quiz's step needs an 'experiment:' line");
+    TraceDiff diff;
+    if (!trace_diff(original, trace, &diff, err))
+        return false;
+    const TensorDiff *d = trace_diff_for_tensor(&diff, v->tt->tensor);
+    size_t count = stride_from(v->tt->tensor, v->fixed), n = 0;
+    for (size_t i = 0; d != NULL && i < count; i++)
+        n += trace_diff_cell_changed(d, v->base + i);
+    trace_diff_free(&diff);
+    out->kind = ANSWER_NUMBER;
+    out->number = (double)n;
+    return true;
 }
 
 /* Applies func to the view (its remaining dimensions) into *out. at is
@@ -278,6 +302,12 @@ static bool apply_func(const Trace *trace, Func func, const View *v, size_t at, 
 
 bool answer_eval(const Trace *trace, TracePart part, const char *expr, AnswerValue *out, Error *err)
 {
+    return answer_eval_changed(trace, NULL, part, expr, out, err);
+}
+
+bool answer_eval_changed(const Trace *trace, const Trace *original, TracePart part, const char *expr, AnswerValue *out,
+                         Error *err)
+{
     memset(out, 0, sizeof *out);
     Scan sc = {expr, 0};
     char name[WORD_BYTES], ref_name[WORD_BYTES];
@@ -324,7 +354,22 @@ bool answer_eval(const Trace *trace, TracePart part, const char *expr, AnswerVal
     }
     if (expr[sc.at] != '\0')
         return error_set_at(err, STATUS_DATAERR, sc.at, "unexpected '%c' after the expression", expr[sc.at]);
+    if (func == FUNC_CHANGED)
+        return count_changed(trace, original, &v, start, out, err);
     return apply_func(trace, func, &v, start, out, err);
+}
+
+bool answer_uses_changed(const char *expr)
+{
+    if (expr == NULL)
+        return false;
+    Scan sc = {expr, 0};
+    char name[WORD_BYTES];
+    skip_spaces(&sc);
+    if (!scan_name(&sc, name))
+        return false;
+    skip_spaces(&sc);
+    return strcmp(name, "changed") == 0 && expr[sc.at] == '(';
 }
 
 bool answer_locate(const Trace *trace, TracePart part, const char *ref, const TraceTensor **tt, size_t *offset,

@@ -6,14 +6,15 @@
  * The language (docs/lesson-format.md, "Answers that read the trace"):
  *
  *     expr  := ref | func '(' ref ')'
- *     func  := shape | argmax | argmin | sum | max | min
+ *     func  := shape | argmax | argmin | sum | max | min | changed
  *     ref   := NAME index*
  *     index := '[' number ']' | '[' word ']'
  *
  * NAME is a tensor of the trace ("queries", "a1"); a number counts from 0,
  * as PyTorch does and as the tracer labels heads; a word is a token of the
  * sentence and may index only a dimension that runs over the tokens.
- * count_changed() is a reserved name (for experiments) and is refused.
+ * changed(X) counts the elements of X that a step's experiment altered:
+ * it needs the original trace beside the changed one (answer_eval_changed).
  */
 #ifndef ATTN_ANSWER_H
 #define ATTN_ANSWER_H
@@ -49,6 +50,22 @@ typedef struct AnswerValue {
  * set (STATUS_DATAERR) and err->at the byte offset in expr that is wrong.
  * Neither trace nor expr is kept. */
 bool answer_eval(const Trace *trace, TracePart part, const char *expr, AnswerValue *out, Error *err);
+
+/* answer_eval for a quiz of a step that runs under an experiment: expr is
+ * evaluated against trace (the changed trace), and changed(X) counts the
+ * elements of X (what its indexes leave) that differ from original's
+ * tensor of the same part and name, as trace_diff compares them (equal
+ * bits, +0 and -0, and two NaNs are the same; a tensor only trace has
+ * counts every element), an ANSWER_NUMBER. original NULL: no experiment,
+ * and changed() is an error (err->at at the function's name). Neither
+ * trace is kept. */
+bool answer_eval_changed(const Trace *trace, const Trace *original, TracePart part, const char *expr, AnswerValue *out,
+                         Error *err);
+
+/* Whether expr (an `=` answer's text after '=', NUL-terminated) calls
+ * changed(): its answer is a count that the diff view's marks and counts
+ * would give away. False for NULL. */
+bool answer_uses_changed(const char *expr);
 
 /* Finds what ref names in trace (ref: a tensor name and indexes, the
  * same syntax as answer_eval's, with no function): *tt gets the tensor as

@@ -2136,12 +2136,14 @@ static char *answer_from_value(Quiz *quiz, const Config *cfg, const AnswerValue 
     return copy;
 }
 
-/* Evaluates quiz's `=` answer (quiz->expr) against trace and replaces its
- * answer text. False with err set, err->at the offset in quiz->expr. */
-static bool eval_quiz(Quiz *quiz, const Trace *trace, TracePart part, Error *err)
+/* Evaluates quiz's `=` answer (quiz->expr) against trace (its step's
+ * changed trace when the step has `experiment:`, original then the trace
+ * it was changed from; else NULL) and replaces its answer text. False
+ * with err set, err->at the offset in quiz->expr. */
+static bool eval_quiz(Quiz *quiz, const Trace *trace, const Trace *original, TracePart part, Error *err)
 {
     AnswerValue v;
-    if (!answer_eval(trace, part, quiz->expr, &v, err))
+    if (!answer_eval_changed(trace, original, part, quiz->expr, &v, err))
         return false;
     char *text = answer_from_value(quiz, &trace->config, &v, err);
     if (text == NULL)
@@ -2209,11 +2211,32 @@ static void check_select(Parser *p, const LessonStep *step, const Trace *trace, 
         report(p, step->select_line, step->select_col, "select: step '%s' does not show %s", step->id, tt->name);
 }
 
-/* Whether any quiz or select: of the lesson is checked against the trace. */
+/* The trace the tracer shows on step (which has `experiment:`): the
+ * configuration original was made from, under original's own changes and
+ * then the step's, built with weights (NULL for none). A new Trace
+ * (trace_free) or NULL with err set. */
+static Trace *step_changed_trace(const LessonStep *step, const Trace *original, const struct Weights *weights,
+                                 Error *err)
+{
+    ExperimentSet set;
+    experiment_set_init(&set);
+    if (original->config.experiments != NULL)
+        set = *original->config.experiments;
+    Config base;
+    if (!experiment_parse_list(&set, step->experiment, err) || !experiment_base_config(&base, &original->config, err))
+        return NULL;
+    Trace *changed = trace_build_experiments(&base, weights, &set, err);
+    config_free(&base);
+    return changed;
+}
+
+/* Whether any quiz, select: or experiment: of the lesson is checked
+ * against the trace. */
 static bool lesson_needs_trace(const Lesson *lesson)
 {
     for (int k = 0; k < lesson->n_steps; k++)
-        for (int q = lesson->steps[k].select != NULL ? -1 : 0; q < lesson->steps[k].n_quizzes; q++) {
+        for (int q = lesson->steps[k].select != NULL || lesson->steps[k].experiment[0] != '\0' ? -1 : 0;
+             q < lesson->steps[k].n_quizzes; q++) {
             if (q < 0)
                 return true;
             const Quiz *quiz = &lesson->steps[k].quizzes[q];
@@ -2235,9 +2258,16 @@ static void resolve_answers(Parser *p)
     error_clear(&err);
     Trace *trace = trace_build(&lesson->config, &err);
     for (int k = 0; k < lesson->n_steps; k++) {
-        TracePart part = step_part(&lesson->steps[k]);
-        check_select(p, &lesson->steps[k], trace, &err);
-        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
+        const LessonStep *step = &lesson->steps[k];
+        TracePart part = step_part(step);
+        check_select(p, step, trace, &err);
+        Trace *changed = NULL; /* the step's experiment: its answers read the changed trace */
+        Error changed_err;
+        error_clear(&changed_err);
+        if (trace != NULL && step->experiment[0] != '\0' &&
+            (changed = step_changed_trace(step, trace, NULL, &changed_err)) == NULL)
+            report(p, step->experiment_line, step->experiment_col, "experiment: %s", changed_err.message);
+        for (int q = 0; q < step->n_quizzes; q++) {
             Quiz *quiz = &lesson->steps[k].quizzes[q];
             if (quiz->answer[0] != '=') {
                 if (trace != NULL && quiz->kind == QUIZ_SHAPE)
@@ -2250,10 +2280,13 @@ static void resolve_answers(Parser *p)
             }
             if (trace == NULL)
                 report(p, quiz->answer_line, quiz->answer_col, "cannot check the answer: %s", err.message);
-            else if (!eval_quiz(quiz, trace, part, &err))
+            else if (step->experiment[0] != '\0' && changed == NULL)
+                continue; /* reported at the experiment: line */
+            else if (!eval_quiz(quiz, changed != NULL ? changed : trace, changed != NULL ? trace : NULL, part, &err))
                 report(p, quiz->answer_line, expr_column(quiz, err.at == ERROR_AT_NONE ? 0 : err.at), "%s",
                        err.message);
         }
+        trace_free(changed);
     }
     trace_free(trace);
 }
@@ -2278,20 +2311,48 @@ bool lesson_step_select(const LessonStep *step, const Trace *trace, int trace_st
     return false;
 }
 
-bool lesson_bind_answers(Lesson *lesson, const char *name, const Trace *trace, Error *err)
+/* Evaluates the `=` answers of lesson step k against trace, or against
+ * its changed trace when the step has `experiment:` (built with weights),
+ * as lesson_bind_answers says. */
+static bool bind_step(Lesson *lesson, int k, const char *name, const Trace *trace, const struct Weights *weights,
+                      Error *err)
+{
+    LessonStep *step = &lesson->steps[k];
+    Trace *changed = NULL;
+    bool has_expr = false;
+    for (int q = 0; q < step->n_quizzes; q++)
+        has_expr = has_expr || step->quizzes[q].expr != NULL;
+    if (has_expr && step->experiment[0] != '\0' && (changed = step_changed_trace(step, trace, weights, err)) == NULL) {
+        if (err->status != STATUS_USAGE && err->status != STATUS_DATAERR)
+            return false; /* out of memory */
+        char message[ERROR_MESSAGE_BYTES];
+        snprintf(message, sizeof message, "%s", err->message);
+        return error_set(err, STATUS_DATAERR, "%s:%d:%d: experiment: %s (with the command line's settings)", name,
+                         step->experiment_line, step->experiment_col, message);
+    }
+    for (int q = 0; q < step->n_quizzes; q++) {
+        Quiz *quiz = &step->quizzes[q];
+        if (quiz->expr == NULL ||
+            eval_quiz(quiz, changed != NULL ? changed : trace, changed != NULL ? trace : NULL, step_part(step), err))
+            continue;
+        trace_free(changed);
+        if (err->status != STATUS_DATAERR)
+            return false; /* out of memory */
+        char message[ERROR_MESSAGE_BYTES];
+        snprintf(message, sizeof message, "%s", err->message);
+        return error_set(err, STATUS_DATAERR, "%s:%d:%d: %s (with the command line's settings)", name,
+                         quiz->answer_line, expr_column(quiz, err->at == ERROR_AT_NONE ? 0 : err->at), message);
+    }
+    trace_free(changed);
+    return true;
+}
+
+bool lesson_bind_answers(Lesson *lesson, const char *name, const Trace *trace, const struct Weights *weights,
+                         Error *err)
 {
     for (int k = 0; k < lesson->n_steps; k++)
-        for (int q = 0; q < lesson->steps[k].n_quizzes; q++) {
-            Quiz *quiz = &lesson->steps[k].quizzes[q];
-            if (quiz->expr == NULL || eval_quiz(quiz, trace, step_part(&lesson->steps[k]), err))
-                continue;
-            if (err->status != STATUS_DATAERR)
-                return false; /* out of memory */
-            char message[ERROR_MESSAGE_BYTES];
-            snprintf(message, sizeof message, "%s", err->message);
-            return error_set(err, STATUS_DATAERR, "%s:%d:%d: %s (with the command line's settings)", name,
-                             quiz->answer_line, expr_column(quiz, err->at == ERROR_AT_NONE ? 0 : err->at), message);
-        }
+        if (!bind_step(lesson, k, name, trace, weights, err))
+            return false;
     return true;
 }
 

@@ -102,13 +102,20 @@ bool lesson_load(const char *path, Lesson *lesson, LessonErrors *errors);
 void lesson_free(Lesson *lesson);
 void lesson_errors_free(LessonErrors *errors);
 
+struct Weights;
+
 /* Evaluates again every `=` answer of lesson against trace (a trace of
  * the lesson's configuration with the command line's flags on top, so
- * that the answers follow the sizes and the sentence on screen). Returns
- * true; false with err set (STATUS_DATAERR, "FILE:LINE:COL: message",
- * name naming the file) at the first answer that no longer evaluates. A
- * quiz's answer text, shape and number are replaced; nothing else. */
-bool lesson_bind_answers(Lesson *lesson, const char *name, const struct Trace *trace, Error *err);
+ * that the answers follow the sizes and the sentence on screen). The
+ * answers of a step with `experiment:` are evaluated against the trace
+ * the tracer shows on it: trace's configuration under trace's changes
+ * and the step's, built with weights (those trace was built with, NULL
+ * for none); their changed() compares it with trace. Returns true; false
+ * with err set (STATUS_DATAERR, "FILE:LINE:COL: message", name naming the
+ * file) at the first answer that no longer evaluates. A quiz's answer
+ * text, shape and number are replaced; nothing else. */
+bool lesson_bind_answers(Lesson *lesson, const char *name, const struct Trace *trace, const struct Weights *weights,
+                         Error *err);
 
 /* Where the step's select: points in trace, at trace step index
  * trace_step: *tensor gets the index of the tensor in that step's

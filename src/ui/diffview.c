@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "experiment.h"
 #include "view.h"
 
@@ -40,6 +41,8 @@ static void swap_sides(App *app)
         }
 }
 
+static void sync_walk(App *app);
+
 /* Drops the changed trace and its diff: the original alone, on screen. */
 static void drop_changed(App *app)
 {
@@ -55,18 +58,44 @@ static void drop_changed(App *app)
     app->other = NULL;
     experiment_set_init(&app->changes);
     app->changes_from_lesson = false;
+    sync_walk(app);
 }
 
-/* Whether b has a's steps, in a's order: the walk and every per-step
- * array of the App then fit both. */
-static bool same_steps(const Trace *a, const Trace *b)
+/* Whether b has a's steps, in a's order, then only steps a change adds
+ * (the KV-cache decode, trace.h's `experiment`): the walk and every
+ * per-step array of the App then fit both, the extra steps at the end. */
+static bool extends_steps(const Trace *a, const Trace *b)
 {
-    if (a->n_steps != b->n_steps)
+    if (b->n_steps < a->n_steps)
         return false;
     for (int s = 0; s < a->n_steps; s++)
         if (strcmp(a->steps[s].id, b->steps[s].id) != 0 || a->steps[s].n_tensors != b->steps[s].n_tensors)
             return false;
+    for (int s = a->n_steps; s < b->n_steps; s++)
+        if (b->steps[s].def == NULL || !b->steps[s].def->experiment)
+            return false;
     return true;
+}
+
+/* Keeps the walk's tail in step with the trace on screen: the steps only
+ * the changed trace has (those at or past the original's n_steps) are
+ * walked, after the last one, while the changed trace is on screen, and
+ * not otherwise. Clamps the position when its step left the walk. */
+static void sync_walk(App *app)
+{
+    int n = 0;
+    for (int i = 0; i < app->n_walk; i++)
+        if (app->walk[i] < app->original->n_steps)
+            app->walk[n++] = app->walk[i];
+    if (app->changed != NULL && app->trace == app->changed)
+        for (int s = app->original->n_steps; s < app->changed->n_steps && n < TRACE_MAX_STEPS; s++)
+            app->walk[n++] = s;
+    app->n_walk = n;
+    if (app->pos >= n) {
+        app->pos = n - 1;
+        app->progress_dirty = true;
+    }
+    app->step = app->walk[app->pos];
 }
 
 /* The largest finite |value| of t (0 when none), for heat. */
@@ -118,9 +147,9 @@ static bool build_changed(App *app, const ExperimentSet *set, Error *err)
     Trace *changed = trace_rebuild(app->original, app->options.weights, set, err);
     if (changed == NULL)
         return false;
-    if (!same_steps(app->original, changed)) {
+    if (!extends_steps(app->original, changed)) { /* trace.c puts a change's own steps last */
         trace_free(changed);
-        return error_set(err, STATUS_USAGE, "this change adds steps to the walk: run it from the command line");
+        return error_set(err, STATUS_USAGE, "this change reorders the steps: run it from the command line");
     }
     TraceDiff *diff = calloc(1, sizeof *diff);
     if (diff == NULL || !trace_diff(app->original, changed, diff, err)) {
@@ -130,6 +159,7 @@ static bool build_changed(App *app, const ExperimentSet *set, Error *err)
         trace_free(changed);
         return false;
     }
+    int had_steps = app->changed != NULL ? app->changed->n_steps : app->original->n_steps, was_on = app->step;
     drop_changed(app);
     app->changed = changed;
     app->diff = diff;
@@ -138,6 +168,14 @@ static bool build_changed(App *app, const ExperimentSet *set, Error *err)
     app->other = app->changed;
     changed_formats(app);
     swap_sides(app);
+    for (int s = had_steps; s < changed->n_steps; s++) { /* a step only the change adds, new: its main tensor */
+        app->focus[s] = changed->steps[s].main_tensor;
+        memset(app->cursor[s], 0, sizeof app->cursor[s]);
+    }
+    sync_walk(app);
+    for (int i = 0; i < app->n_walk; i++) /* rebuilt while on such a step: stay on it */
+        if (app->walk[i] == was_on && was_on >= app->original->n_steps)
+            app->pos = i, app->step = was_on;
     return true;
 }
 
@@ -171,6 +209,34 @@ static void set_note(App *app, bool is_error, const char *fmt, ...)
     app->note_is_error = is_error;
 }
 
+/* Whether a trace of cfg under set is causal: the last causal or no-mask
+ * change of set decides, else cfg's own flag. */
+static bool causal_under(const ExperimentSet *set, const Config *cfg)
+{
+    bool causal = cfg->causal;
+    for (int i = 0; i < set->n; i++)
+        if (set->items[i].kind == EXP_CAUSAL || set->items[i].kind == EXP_NO_MASK)
+            causal = set->items[i].kind == EXP_CAUSAL;
+    return causal;
+}
+
+/* Appends what the KV-cache decode of the trace on screen found to out:
+ * whether kv_output equals the full causal attention's row, bit for bit.
+ * Nothing when the trace has no decode. */
+static void kv_verdict(const App *app, StrBuf *out)
+{
+    size_t differ = experiment_kv_mismatches(app->trace);
+    const Experiment *kv = experiment_find(app->trace->config.experiments, EXP_KV_CACHE);
+    if (differ == SIZE_MAX || kv == NULL)
+        return;
+    size_t p = kv->token == SIZE_MAX ? app->trace->config.n_tokens - 1 : kv->token;
+    const Tensor *t = trace_find_tensor(app->trace, PART_MULTI_HEAD, "kv_output")->tensor;
+    if (differ == 0)
+        strbuf_printf(out, "kv_output = head_outputs[:,%zu,:], bit for bit", p);
+    else
+        strbuf_printf(out, "kv_output differs from head_outputs[:,%zu,:] in %zu of %zu values", p, differ, t->size);
+}
+
 bool app_experiment_add(App *app, const char *text)
 {
     ExperimentSet set;
@@ -180,15 +246,23 @@ bool app_experiment_add(App *app, const char *text)
         original_changes(app, &set);
     Error err;
     error_clear(&err);
-    if (!experiment_parse_list(&set, text, &err) || !experiment_check(&set, &app->original->config, &err) ||
-        !build_changed(app, &set, &err)) {
+    bool parsed = experiment_parse_list(&set, text, &err);
+    if (parsed && experiment_find(&set, EXP_KV_CACHE) != NULL && app->original->config.model == NULL &&
+        !causal_under(&set, &app->original->config)) {
+        set_note(app, true, "%s", "kv-cache decodes on the causal trace only: type causal kv-cache");
+        return false;
+    }
+    if (!parsed || !experiment_check(&set, &app->original->config, &err) || !build_changed(app, &set, &err)) {
         set_note(app, true, "%s", err.message); /* it names the change */
         return false;
     }
     app->changes_from_lesson = false;
     char spelled[VIEW_NOTE_BYTES];
     experiment_describe(&app->changes, spelled, sizeof spelled);
-    set_note(app, false, "Recomputed under %s. o: the original, X: undo every change", spelled);
+    if (experiment_kv_mismatches(app->changed) != SIZE_MAX)
+        set_note(app, false, "Recomputed under %s. G: the cache's decode, o: the original, X: undo", spelled);
+    else
+        set_note(app, false, "Recomputed under %s. o: the original, X: undo every change", spelled);
     return true;
 }
 
@@ -206,7 +280,13 @@ void app_experiment_toggle(App *app)
         set_note(app, false, "%s", "Nothing is changed yet: x makes a change (no-scale, zero-head=1, ...).");
         return;
     }
+    if (app->step >= app->original->n_steps) {
+        set_note(app, false, "The original trace has no step %s: go back a step (b) to compare.",
+                 app->trace->steps[app->step].id);
+        return;
+    }
     swap_sides(app);
+    sync_walk(app);
 }
 
 void app_experiment_follow_lesson(App *app)
@@ -214,7 +294,7 @@ void app_experiment_follow_lesson(App *app)
     const LessonStep *ls = app_lesson_step(app);
     const char *wanted = ls != NULL ? ls->experiment : "";
     if (wanted[0] == '\0') {
-        if (app->changes_from_lesson)
+        if (app->changes_from_lesson && app->step < app->original->n_steps) /* not on the change's own step */
             drop_changed(app);
         return;
     }
@@ -230,8 +310,10 @@ void app_experiment_follow_lesson(App *app)
     experiment_describe(&app->changes, now, sizeof now);
     experiment_describe(&set, next, sizeof next);
     if (app->changed != NULL && app->changes_from_lesson && strcmp(now, next) == 0) {
-        if (app->trace != app->changed)
+        if (app->trace != app->changed) {
             swap_sides(app); /* the same change as the step before: the changed trace on screen */
+            sync_walk(app);
+        }
         return;
     }
     if (!build_changed(app, &set, &err)) {
@@ -251,6 +333,16 @@ void app_release(App *app)
  * Questions the composer asks
  * ---------------------------------------------------------------------- */
 
+bool view_diff_hidden(const App *app)
+{
+    const LessonStep *ls = app_lesson_step(app);
+    if (app->changed == NULL || app->overlay != OVERLAY_QUIZ || ls == NULL || app->quiz_index < 0 ||
+        app->quiz_index >= ls->n_quizzes)
+        return false;
+    return app->quiz[app->pos][app->quiz_index].status == QUIZ_OPEN &&
+           answer_uses_changed(ls->quizzes[app->quiz_index].expr);
+}
+
 bool view_has_changes(const App *app)
 {
     return app->changed != NULL;
@@ -263,7 +355,7 @@ bool view_on_original(const App *app)
 
 bool view_value_changed(const App *app, int step, int tensor, size_t offset)
 {
-    if (app->diff == NULL)
+    if (app->diff == NULL || step >= app->other->n_steps || view_diff_hidden(app)) /* see diffview.h */
         return false;
     const TensorDiff *d = trace_diff_for_tensor(app->diff, app->trace->steps[step].tensors[tensor].tensor);
     return d != NULL && trace_diff_cell_changed(d, offset);
@@ -306,9 +398,19 @@ void view_diff_summary(const App *app, StrBuf *out)
 {
     if (app->changed == NULL)
         return;
+    if (app->step >= app->original->n_steps) { /* the change's own step: nothing to compare it with */
+        kv_verdict(app, out); /* first: the fact the step is there for, before a narrow screen cuts the line */
+        strbuf_puts(out, "; changed by ");
+        view_changes_text(app, out);
+        return;
+    }
     const TraceStep *step = &app->trace->steps[app->step];
     strbuf_puts(out, view_on_original(app) ? "original (o: changed by " : "changed by ");
     view_changes_text(app, out);
+    if (view_diff_hidden(app)) {
+        strbuf_puts(out, view_on_original(app) ? "); no marks until answered" : "; no marks until answered");
+        return;
+    }
     strbuf_puts(out, view_on_original(app) ? "); values that differ:" : "; values that differ:");
     int same = 0, listed = 0; /* tensors with no value changed are counted, not listed */
     for (int t = 0; t < step->n_tensors; t++) {

@@ -48,6 +48,14 @@ void app_experiment_follow_lesson(App *app);
  * only after app_init. NULL is a no-op. */
 void app_release(App *app);
 
+/* True while what differs must not show: changes are in force and the
+ * open quiz, not yet answered, revealed or skipped, has a `=changed(...)`
+ * answer, which the marks and counts would give away. view_value_changed
+ * is then false for every value (no marks, no "was" value, one
+ * computation in the inspector) and view_diff_summary says the counts
+ * are hidden. */
+bool view_diff_hidden(const App *app);
+
 /* True when changes are in force (a changed trace exists). */
 bool view_has_changes(const App *app);
 
@@ -56,7 +64,8 @@ bool view_has_changes(const App *app);
 bool view_on_original(const App *app);
 
 /* True when value `offset` of tensor `tensor` of step `step` differs
- * between the two traces (false when nothing is changed). */
+ * between the two traces (false when nothing is changed, on a step only
+ * the changed trace has, and while view_diff_hidden). */
 bool view_value_changed(const App *app, int step, int tensor, size_t offset);
 
 /* The compare view of the step on screen: its lesson step says
@@ -73,7 +82,9 @@ void view_changes_text(const App *app, StrBuf *out);
 
 /* Appends the status area's line about the changes to out: which trace is
  * on screen, and per tensor of the step on screen how many of its values
- * differ ("a1 5/5"). */
+ * differ ("a1 5/5"), or that they are hidden (view_diff_hidden); on a
+ * step only the changed trace has (the KV-cache decode), whether
+ * kv_output equals the full attention's row bit for bit. */
 void view_diff_summary(const App *app, StrBuf *out);
 
 #endif
