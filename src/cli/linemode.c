@@ -376,7 +376,7 @@ static void go_step(LineMode *lm, const char *arg)
     }
     Error err;
     error_clear(&err);
-    int to = trace_find_step(app->trace, arg, &err);
+    int to = trace_find_step(app->original, arg, &err); /* the walk holds the lesson trace's indices */
     if (to < 0) {
         strbuf_printf(lm->out, "step: %s\n", err.message);
         return;
@@ -386,9 +386,9 @@ static void go_step(LineMode *lm, const char *arg)
             go_to(lm, k);
             return;
         }
-    strbuf_printf(lm->out, "step: this lesson does not walk %s; its steps are:", app->trace->steps[to].id);
+    strbuf_printf(lm->out, "step: this lesson does not walk %s; its steps are:", app->original->steps[to].id);
     for (int k = 0; k < app->n_walk; k++)
-        strbuf_printf(lm->out, "%s %s", k > 0 ? "," : "", app->trace->steps[app->walk[k]].id);
+        strbuf_printf(lm->out, "%s %s", k > 0 ? "," : "", app->original->steps[app->walk[k]].id);
     strbuf_puts(lm->out, ".\n");
 }
 

@@ -17,6 +17,7 @@
 #include "compose.h"
 #include "headsview.h"
 #include "diffview.h"
+#include "lessonview.h"
 #include "keys.h"
 #include "scroll.h"
 #include "utf8.h"
@@ -406,9 +407,25 @@ static void toggle_torch(App *app, Action action, const KeyContext *ctx)
 }
 
 /* x: opens the experiment prompt on the status line, empty. */
+/* Refuses x, o and X on a step that shows its own trace (a model
+ * lesson's: lessonview.h), with a note; true when it did. */
+static bool experiment_refused(App *app)
+{
+    if (!view_own_trace(app))
+        return false;
+    char label[96];
+    view_trace_label(app, false, label, sizeof label);
+    snprintf(app->note, sizeof app->note,
+             "This step shows its own trace (%s): experiments change the lesson's, on its other steps.", label);
+    app->note_is_error = false;
+    return true;
+}
+
 static void open_experiment(App *app, Action action, const KeyContext *ctx)
 {
     (void)action, (void)ctx;
+    if (experiment_refused(app))
+        return;
     app->overlay = OVERLAY_EXPERIMENT;
     app->prompt[0] = '\0';
 }
@@ -418,6 +435,8 @@ static void open_experiment(App *app, Action action, const KeyContext *ctx)
 static void experiment_view(App *app, Action action, const KeyContext *ctx)
 {
     (void)ctx;
+    if (experiment_refused(app))
+        return;
     if (action == ACTION_ORIGINAL)
         app_experiment_toggle(app);
     else
@@ -462,10 +481,11 @@ static void open_text_overlay(App *app, Action action, const KeyContext *ctx)
  * into heads, or -1. */
 static int heads_position(const App *app)
 {
+    /* the walk holds the lesson trace's indices: on a step's own trace only its step is known */
     for (int pos = app->pos; pos < app->n_walk; pos++)
-        if (heads_tensor_of(app, app->walk[pos]) >= 0)
+        if (heads_tensor_of(app, pos == app->pos ? app->step : app->walk[pos]) >= 0 && (pos == app->pos || !app->own))
             return pos;
-    for (int pos = app->pos - 1; pos >= 0; pos--)
+    for (int pos = app->pos - 1; pos >= 0 && !app->own; pos--)
         if (heads_tensor_of(app, app->walk[pos]) >= 0)
             return pos;
     return -1;

@@ -139,6 +139,14 @@ struct App {
     char prompt[VIEW_PROMPT_BYTES];                               /* OVERLAY_EXPERIMENT: what is typed */
     char note[VIEW_NOTE_BYTES]; /* a line for the status row until the next key ("" for none) */
     bool note_is_error;         /* the note says why a change was refused */
+
+    /* A model lesson's step with its own trace (lessonview.h). While it is
+     * on screen, trace, formats and max_abs describe it, and these keep
+     * the lesson's own trace's. */
+    const Trace *own;                                            /* the step's own trace on screen, or NULL */
+    ExplainFormats base_formats;                                 /* the formats of `original` meanwhile */
+    float base_max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* its heat scale meanwhile */
+    const Trace *row_own[TRACE_MAX_STEPS]; /* the own trace (NULL: the lesson's) each focus/cursor row is for */
 };
 
 /* The number format a tensor's panel uses, chosen by what the tensor is and
