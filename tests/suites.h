@@ -33,5 +33,6 @@ Suite *headsview_suite(void);
 Suite *tiny_suite(void);
 Suite *diffview_suite(void);
 Suite *experiment_suite(void);
+Suite *lessonmodel_suite(void);
 
 #endif
