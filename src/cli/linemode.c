@@ -21,6 +21,7 @@
 #include "fatal.h"
 #include "keys.h"
 #include "lesson.h"
+#include "lessonview.h"
 #include "print.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -136,6 +137,11 @@ static void say_step(StrBuf *out, const App *app)
     bool hidden = app_tensors_hidden(app);
     strbuf_printf(out, "Step %d of %d: %s (%s). %s.\n", app->pos + 1, app->n_walk, step->id,
                   trace_part_name(step->part), step->title);
+    char label[96], base[96];
+    view_trace_label(app, false, label, sizeof label); /* a model lesson: which model and layer */
+    view_trace_label(app, true, base, sizeof base);
+    if (label[0] != '\0' && view_own_trace(app))
+        strbuf_printf(out, "This step traces %s (the lesson's own trace is %s).\n", label, base);
     char redacted[sizeof step->formula];
     strbuf_printf(out, "Formula: %s\n",
                   hidden ? compose_formula_before(step->formula, redacted, sizeof redacted) : step->formula);
