@@ -401,12 +401,14 @@ typedef struct Screen {
     const char *name; /* tests/screens/NAME.txt */
     int pos;          /* walk position */
     int cols, rows;
+    bool other; /* o pressed: the lesson trace's panel where only one fits */
 } Screen;
 
 static const Screen SCREENS[] = {
-    {"lessonmodel-compare", 3, 80, 24},
-    {"lessonmodel-compare-50x12", 3, 50, 12},
-    {"lessonmodel-sentence", 2, 80, 24},
+    {"lessonmodel-compare", 3, 80, 24, false},
+    {"lessonmodel-compare-50x12", 3, 50, 12, false},
+    {"lessonmodel-compare-50x12-o", 3, 50, 12, true},
+    {"lessonmodel-sentence", 2, 80, 24, false},
 };
 
 START_TEST(test_golden_screens)
@@ -417,9 +419,13 @@ START_TEST(test_golden_screens)
     for (size_t i = 0; i < sizeof SCREENS / sizeof SCREENS[0]; i++) {
         app_init(&app, trace, &lesson, &VIEW);
         app_go(&app, SCREENS[i].pos);
+        if (SCREENS[i].other)
+            ck_assert(app_handle_key(&app, (KeyCode)'o', SCREENS[i].rows, SCREENS[i].cols));
         StrBuf text = {0};
         screen_text(&app, SCREENS[i].rows, SCREENS[i].cols, &text);
         check_golden(SCREENS[i].name, strbuf_text(&text));
+        if (SCREENS[i].other)
+            ck_assert(strstr(strbuf_text(&text), "tiny, layer 0") != NULL);
         if (SCREENS[i].pos == 3 && SCREENS[i].cols == 80) {
             ck_assert(strstr(strbuf_text(&text), "tiny, layer 0") != NULL);
             ck_assert(strstr(strbuf_text(&text), "tiny, layer 1") != NULL);

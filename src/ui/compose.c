@@ -944,7 +944,9 @@ static void compose_own_compare(const App *app, Frame *frame, const ViewLayout *
         int half = (width - 1) / 2;
         compare_panel_of(base, frame, top, 0, rows, half, base_label, ROLE_PANEL_TITLE);
         compare_panel_of(app, frame, top, half + 1, rows, width - half - 1, own_label, ROLE_STRONG);
-    } else if (rows < 2 * COMPARE_MIN_ROWS) { /* no room for two: the one on screen, tagged */
+    } else if (rows < 2 * COMPARE_MIN_ROWS && app->own_compare_base) { /* no room for two: the one o chose */
+        compare_panel_of(base, frame, top, 0, rows, width, base_label, ROLE_PANEL_TITLE);
+    } else if (rows < 2 * COMPARE_MIN_ROWS) { /* no room for two: the step's own, tagged */
         compare_panel_of(app, frame, top, 0, rows, width, own_label, ROLE_STRONG);
     } else {
         int upper = rows / 2;

@@ -435,6 +435,10 @@ static void open_experiment(App *app, Action action, const KeyContext *ctx)
 static void experiment_view(App *app, Action action, const KeyContext *ctx)
 {
     (void)ctx;
+    if (action == ACTION_ORIGINAL && view_comparing_own(app)) {
+        app_lesson_trace_other_side(app); /* a compare view with room for one panel: the other one */
+        return;
+    }
     if (experiment_refused(app))
         return;
     if (action == ACTION_ORIGINAL)

@@ -46,6 +46,7 @@ static void reset_row(App *app)
 void app_lesson_trace_follow(App *app)
 {
     const Trace *own = lesson_step_trace(app->lesson, app->pos);
+    app->own_compare_base = false;
     if (own != NULL) {
         int s = trace_find_step(own, app->lesson->steps[app->pos].id, NULL);
         if (s < 0) /* the parser refused such a step: stay on the lesson's trace */
@@ -63,6 +64,15 @@ void app_lesson_trace_follow(App *app)
     }
     if (app->row_own[app->step] != app->own)
         reset_row(app);
+}
+
+void app_lesson_trace_other_side(App *app)
+{
+    char label[96];
+    app->own_compare_base = !app->own_compare_base;
+    view_trace_label(app, app->own_compare_base, label, sizeof label);
+    snprintf(app->note, sizeof app->note, "Shown: %s (o: the other)", label);
+    app->note_is_error = false;
 }
 
 bool view_own_trace(const App *app)

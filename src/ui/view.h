@@ -147,6 +147,7 @@ struct App {
     ExplainFormats base_formats;                                 /* the formats of `original` meanwhile */
     float base_max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* its heat scale meanwhile */
     const Trace *row_own[TRACE_MAX_STEPS]; /* the own trace (NULL: the lesson's) each focus/cursor row is for */
+    bool own_compare_base; /* o: a compare view with room for one panel shows the lesson trace's, not the step's */
 };
 
 /* The number format a tensor's panel uses, chosen by what the tensor is and
