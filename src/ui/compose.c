@@ -795,10 +795,8 @@ static void compose_diff_line(const App *app, Frame *frame, int row)
  * the tag that names its trace. */
 #define COMPARE_TITLE_COLS 12
 
-/* Fewest rows each of two stacked compare panels needs (title, column
- * labels, a row); with fewer, the trace on screen alone is shown (o
- * switches it). */
-#define COMPARE_MIN_ROWS 3
+/* Fewest rows each of two stacked compare panels needs (view.h). */
+#define COMPARE_MIN_ROWS VIEW_COMPARE_MIN_ROWS
 
 /* A copy of app with `trace` on screen (the original or the changed one),
  * its formats and heat scale with it; the caller frees it. NULL when out

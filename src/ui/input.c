@@ -337,6 +337,7 @@ static void keep_overlay_scroll(App *app, int rows, int cols)
 /* What a step-screen handler knows of the screen besides the state. */
 typedef struct KeyContext {
     int panels_width; /* columns of the tensor panels (view_layout) */
+    int panels_rows;  /* rows of the tensor panels (view_layout) */
     long page;        /* rows Page Up and Page Down move the selection */
 } KeyContext;
 
@@ -434,9 +435,9 @@ static void open_experiment(App *app, Action action, const KeyContext *ctx)
  * undone (diffview.h). */
 static void experiment_view(App *app, Action action, const KeyContext *ctx)
 {
-    (void)ctx;
-    if (action == ACTION_ORIGINAL && view_comparing_own(app)) {
-        app_lesson_trace_other_side(app); /* a compare view with room for one panel: the other one */
+    if (action == ACTION_ORIGINAL && view_comparing_own(app)) { /* a compare view with room for one panel: the other */
+        bool both = view_compare_side_by_side(app, ctx->panels_width) || ctx->panels_rows >= 2 * VIEW_COMPARE_MIN_ROWS;
+        app_lesson_trace_other_side(app, both);
         return;
     }
     if (experiment_refused(app))
@@ -626,7 +627,7 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
             return true;
         ViewLayout quiz_layout;
         view_layout(app, rows, cols, &quiz_layout);
-        KeyContext quiz_ctx = {quiz_layout.panels_width,
+        KeyContext quiz_ctx = {quiz_layout.panels_width, quiz_layout.panels_rows,
                                scroll_page(quiz_layout.panel_rows[app->focus[app->step]] - 2)};
         if (action == ACTION_NEXT_PANEL || action == ACTION_PREV_PANEL)
             switch_visible_panel(app, action);
@@ -660,7 +661,8 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
         return false;
     ViewLayout layout;
     view_layout(app, rows, cols, &layout);
-    KeyContext ctx = {layout.panels_width, scroll_page(layout.panel_rows[app->focus[app->step]] - 2)};
+    KeyContext ctx = {layout.panels_width, layout.panels_rows,
+                      scroll_page(layout.panel_rows[app->focus[app->step]] - 2)};
     if (STEP_ACTIONS[action] != NULL)
         STEP_ACTIONS[action](app, action, &ctx);
     return true;

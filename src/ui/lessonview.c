@@ -66,13 +66,19 @@ void app_lesson_trace_follow(App *app)
         reset_row(app);
 }
 
-void app_lesson_trace_other_side(App *app)
+void app_lesson_trace_other_side(App *app, bool both_shown)
 {
-    char label[96];
+    char label[96], other[96];
+    app->note_is_error = false;
+    if (both_shown) {
+        view_trace_label(app, true, label, sizeof label);
+        view_trace_label(app, false, other, sizeof other);
+        snprintf(app->note, sizeof app->note, "Both traces are on screen: %s and %s.", label, other);
+        return;
+    }
     app->own_compare_base = !app->own_compare_base;
     view_trace_label(app, app->own_compare_base, label, sizeof label);
     snprintf(app->note, sizeof app->note, "Shown: %s (o: the other)", label);
-    app->note_is_error = false;
 }
 
 bool view_own_trace(const App *app)

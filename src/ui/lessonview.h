@@ -32,9 +32,10 @@ void app_lesson_trace_leave(App *app);
 void app_lesson_trace_follow(App *app);
 
 /* o on a compare view of a step's own trace: where the screen has room
- * for one panel only, shows the lesson trace's instead of the step's (or
- * back), and says so in a note. app_lesson_trace_follow resets it. */
-void app_lesson_trace_other_side(App *app);
+ * for one panel only (both_shown false), shows the lesson trace's
+ * instead of the step's (or back); either way says so in a note.
+ * app_lesson_trace_follow resets it. */
+void app_lesson_trace_other_side(App *app, bool both_shown);
 
 /* True while a step's own trace is on screen. */
 bool view_own_trace(const App *app);

@@ -264,6 +264,10 @@ int view_panel_natural_rows(const App *app, int step, int tensor, int width);
  * for a tensor's name and the tag naming its trace and entropy. */
 #define VIEW_COMPARE_MIN_HALF 30
 
+/* Fewest rows each of two stacked compare panels needs (title, column
+ * labels, a row); with fewer, one panel alone is shown (o switches it). */
+#define VIEW_COMPARE_MIN_ROWS 3
+
 /* Columns of a row's entropy in the compare view (" H 1.23"). */
 #define VIEW_ENTROPY_COLS 7
 
