@@ -384,6 +384,10 @@ START_TEST(test_app_follows_the_steps_trace)
     ck_assert(app_handle_key(&app, (KeyCode)'x', 24, 80));
     ck_assert(app.overlay != OVERLAY_EXPERIMENT);
     ck_assert(strstr(app.note, "tiny, layer 1") != NULL);
+    /* o with both panels on screen says so and switches nothing */
+    ck_assert(app_handle_key(&app, (KeyCode)'o', 24, 80));
+    ck_assert_msg(strstr(app.note, "Both traces are on screen") != NULL, "note: %s", app.note);
+    ck_assert(!app.own_compare_base);
     app_go(&app, 1); /* back to the header's trace */
     ck_assert_ptr_eq(app.trace, trace);
     ck_assert(!view_own_trace(&app));
