@@ -276,6 +276,7 @@ screens: deps
 	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=headsview ./$(TESTBIN)
 	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=model_trace ./$(TESTBIN)
 	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=diffview ./$(TESTBIN)
+	ATTN_UPDATE_SCREENS=1 CK_RUN_SUITE=lessonmodel ./$(TESTBIN)
 
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

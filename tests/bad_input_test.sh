@@ -839,6 +839,24 @@ expect 2 "no-positions needs --model" "experiment: --no-positions without a mode
 expect 2 "needs the causal trace" "experiment: --kv-cache without --causal" -- --print --kv-cache
 expect 2 "always masks" "experiment: --no-mask on a GPT-2 checkpoint" -- --model "$GM" --token-ids "1 2" --no-mask --print
 expect 0 "" "experiment: --no-positions on a GPT-2 checkpoint (--diff)" -- --model "$GM" --token-ids "1 2 3" --no-positions --diff
+# Lessons that walk a model (model: and layer: in the header, a step block's layer:).
+TINY=$(cd "$(dirname "$0")/.." && pwd)/lessons/models/tiny
+L=$TMP/model-lessons
+mkdir -p "$L"
+printf 'attn-lesson: 1\ntitle: m\nmodel: %s\nsentence: The old farmer sleeps.\nsteps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nlayer: 1\ncompare: yes\n:::\n' "$TINY" >"$L/good.lesson"
+printf 'attn-lesson: 1\ntitle: m\nmodel: no-such-model\n' >"$L/missing.lesson"
+printf 'attn-lesson: 1\ntitle: m\nmodel: %s\nlayer: 9\n' "$TINY" >"$L/layer.lesson"
+printf 'attn-lesson: 1\ntitle: m\nmodel: %s\nsteps: softmax\n' "$TINY" >"$L/article-step.lesson"
+printf 'attn-lesson: 1\ntitle: m\nmodel: %s\nsteps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nlayer: 5\n:::\n' "$TINY" >"$L/step-layer.lesson"
+expect 0 "" "model lesson: --print of a step with its own layer" -- "$L/good.lesson" --print
+expect 66 "^$L/missing.lesson:3:8|no such model" "model lesson: a model no directory has (--check)" -- --check "$L/missing.lesson"
+expect 66 "^$L/missing.lesson:3:8|no such model" "model lesson: a model no directory has (opened)" -- "$L/missing.lesson" --print
+expect 65 "^$L/layer.lesson:4:8|n_layer 2 (layers 0 to 1)" "model lesson: layer 9 of 2" -- --check "$L/layer.lesson"
+expect 65 "^$L/article-step.lesson:4:8|is the article's" "model lesson: an article step id" -- --check "$L/article-step.lesson"
+expect 65 "^$L/step-layer.lesson:8:8|layer 5 is out of range" "model lesson: a step's layer 5 of 2" -- --check "$L/step-layer.lesson"
+expect 2 "cannot be used with a LESSON" "model lesson: with --model" -- "$L/good.lesson" --model "$TINY" --print
+expect 2 "cannot be used with a lesson that walks a model" "model lesson: with --d-model" -- "$L/good.lesson" --d-model 8 --print
+expect 65 "n_layer 2" "model lesson: with --layer 7" -- "$L/good.lesson" --layer 7 --print
 }
 
 # ===========================================================================

@@ -34,5 +34,6 @@ Suite *tiny_suite(void);
 Suite *diffview_suite(void);
 Suite *answer_suite(void);
 Suite *experiment_suite(void);
+Suite *lessonmodel_suite(void);
 
 #endif

@@ -567,5 +567,36 @@ else
     not_ok "experiments: the tracer starts" "$(show_screen)"
 fi
 
+# 16. A lesson that walks a model (tests/lessons-model/walk.lesson): step 4
+# shows block 1 beside the lesson's block 0, labelled by model and layer;
+# at 50x12 one panel fits and o switches it to the other.
+saved_flags=$FLAGS
+FLAGS=${FLAGS#--no-lesson} # a LESSON this time
+tmx kill-session -t attn >/dev/null 2>&1
+rm -f "$TMP/pid" "$TMP/exit" "$TMP/stty"
+HISTORY=""
+ARGS="$(cd "$(dirname "$0")" && pwd)/lessons-model/walk.lesson --restart --step 4"
+# shellcheck disable=SC2086 # ARGS and FLAGS are lists of flags
+if tmx new-session -d -s attn -x 80 -y 24 env XDG_STATE_HOME="$TMP/state-model" \
+    "$TMP/run.sh" "$TMP" "$OUT" "$BIN" --tui $FLAGS $ARGS &&
+    poll shows "step 4/5"; then
+    poll shows "tiny, layer 0"
+    check $? "the compare view names the lesson's trace, tiny, layer 0" "$(show_screen)"
+    screen_is 80x24 "a model lesson's compare view is painted as composed"
+    tmx resize-window -t attn -x 50 -y 12
+    screen_is 50x12 "at 50x12 the step's own panel, tiny, layer 1, alone"
+    send o o
+    poll shows "Shown: tiny, layer 0"
+    check $? "o at 50x12 shows the lesson trace's panel instead" "$(show_screen)"
+    screen_is 50x12 "the other panel at 50x12 is painted as composed"
+    tmx resize-window -t attn -x 80 -y 24
+    send q q
+    [ "$(exit_status)" = 0 ]
+    check $? "q quits a model lesson with status 0" "$(show_screen)"
+else
+    not_ok "a model lesson: the tracer starts on step 4/5" "$(show_screen)"
+fi
+FLAGS=$saved_flags
+
 echo "tui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -607,12 +607,15 @@ static bool finish_parse(CliParse *p, Error *err)
         return error_set(err, STATUS_USAGE, "%s goes with --print and a lesson (it shapes the lesson's handout)",
                          opts->notes ? "--notes" : "--no-answers");
     if (opts->flags.model_dir != NULL && opts->lesson != NULL)
-        return error_set(err, STATUS_USAGE, "--model cannot be used with a LESSON: a model trace has no lesson");
+        return error_set(err, STATUS_USAGE,
+                         "--model cannot be used with a LESSON (a lesson names its own model with 'model:')");
 
-    /* Apply: the article's configuration, then what the flags change. */
+    /* Apply: the article's configuration, then what the flags change; a
+     * LESSON's configuration takes them in main instead (it may walk a
+     * model, which --layer and the tokenizer need). */
     if (!config_default(&opts->config, err))
         return false;
-    if (!cli_apply_config(&opts->flags, &opts->config, err)) {
+    if (opts->lesson == NULL && !cli_apply_config(&opts->flags, &opts->config, err)) {
         cli_options_free(opts);
         return false;
     }
@@ -705,6 +708,8 @@ static bool model_tokens(const ConfigFlags *f, const char *dir, Config *cfg, Err
         }
         return true;
     }
+    if (f->sentence == NULL && f->sentence_file == NULL && cfg->sentence == NULL && cfg->n_tokens > 0)
+        return true; /* a lesson's own token ids (a lesson with `model:` and `token-ids:`) */
     char *file_text = NULL;
     if (f->sentence_file != NULL && !read_sentence_file(f->sentence_file, &file_text, err))
         return false;
@@ -766,10 +771,30 @@ static bool apply_model(const ConfigFlags *f, Config *cfg, Error *err)
     return config_validate(cfg, err);
 }
 
+/* The flags on top of the configuration of a lesson with `model:` (cfg,
+ * whose model is set): as --model of its checkpoint, at its layer unless
+ * --layer says otherwise. */
+static bool apply_lesson_model(const ConfigFlags *f, Config *cfg, Error *err)
+{
+    const char *refused = model_refuses(f);
+    if (refused != NULL)
+        return error_set(err, STATUS_USAGE,
+                         "%s cannot be used with a lesson that walks a model: the checkpoint decides it", refused);
+    char dir[LIMIT_PATH_BYTES];
+    snprintf(dir, sizeof dir, "%s", cfg->model);
+    ConfigFlags flags = *f;
+    flags.model_dir = dir;
+    if (!flags.have_layer)
+        flags.layer = cfg->layer;
+    return apply_model(&flags, cfg, err);
+}
+
 bool cli_apply_config(const ConfigFlags *f, Config *cfg, Error *err)
 {
     if (f->model_dir != NULL)
         return apply_model(f, cfg, err);
+    if (cfg->model != NULL)
+        return apply_lesson_model(f, cfg, err);
     if (f->have_layer)
         return error_set(err, STATUS_USAGE, "--layer goes with --model DIR");
     char *file_text = NULL;

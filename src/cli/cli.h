@@ -139,6 +139,10 @@ bool cli_parse(int argc, char **argv, Options *opts, Error *err);
  * are taken as they are; --layer must be below n_layer and the tokens at
  * most n_positions (STATUS_DATAERR, one line each); the checkpoint's and
  * the tokenizer's own errors come through (STATUS_NOINPUT, STATUS_DATAERR).
+ * A lesson's configuration that walks a model (cfg->model set, no
+ * --model) is taken as --model of that checkpoint at the lesson's layer
+ * (--layer overrides it), its sentence or token ids kept unless the
+ * flags give others.
  * Errors as for cli_parse. */
 bool cli_apply_config(const ConfigFlags *flags, Config *cfg, Error *err);
 

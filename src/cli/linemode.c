@@ -21,6 +21,7 @@
 #include "fatal.h"
 #include "keys.h"
 #include "lesson.h"
+#include "lessonview.h"
 #include "print.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -136,6 +137,11 @@ static void say_step(StrBuf *out, const App *app)
     bool hidden = app_tensors_hidden(app);
     strbuf_printf(out, "Step %d of %d: %s (%s). %s.\n", app->pos + 1, app->n_walk, step->id,
                   trace_part_name(step->part), step->title);
+    char label[96], base[96];
+    view_trace_label(app, false, label, sizeof label); /* a model lesson: which model and layer */
+    view_trace_label(app, true, base, sizeof base);
+    if (label[0] != '\0' && view_own_trace(app))
+        strbuf_printf(out, "This step traces %s (the lesson's own trace is %s).\n", label, base);
     char redacted[sizeof step->formula];
     strbuf_printf(out, "Formula: %s\n",
                   hidden ? compose_formula_before(step->formula, redacted, sizeof redacted) : step->formula);
@@ -376,7 +382,7 @@ static void go_step(LineMode *lm, const char *arg)
     }
     Error err;
     error_clear(&err);
-    int to = trace_find_step(app->trace, arg, &err);
+    int to = trace_find_step(app->original, arg, &err); /* the walk holds the lesson trace's indices */
     if (to < 0) {
         strbuf_printf(lm->out, "step: %s\n", err.message);
         return;
@@ -386,9 +392,9 @@ static void go_step(LineMode *lm, const char *arg)
             go_to(lm, k);
             return;
         }
-    strbuf_printf(lm->out, "step: this lesson does not walk %s; its steps are:", app->trace->steps[to].id);
+    strbuf_printf(lm->out, "step: this lesson does not walk %s; its steps are:", app->original->steps[to].id);
     for (int k = 0; k < app->n_walk; k++)
-        strbuf_printf(lm->out, "%s %s", k > 0 ? "," : "", app->trace->steps[app->walk[k]].id);
+        strbuf_printf(lm->out, "%s %s", k > 0 ? "," : "", app->original->steps[app->walk[k]].id);
     strbuf_puts(lm->out, ".\n");
 }
 

@@ -25,8 +25,11 @@
 
 #include "answer.h"
 #include "attn_limits.h"
+#include "bpe.h"
+#include "catalog.h"
 #include "floatfmt.h"
 #include "experiment.h"
+#include "gpt2.h"
 #include "trace.h"
 
 /* ------------------------------------------------------------------------
@@ -54,12 +57,18 @@ enum {
     H_CAUSAL,
     H_STEPS,
     H_PRECISION,
+    H_MODEL,
+    H_LAYER,
     H_COUNT
 };
 static const char *const HEADER_KEYS[H_COUNT] = {
-    "attn-lesson", "title", "author", "sentence", "token-ids", "vocab-size", "seed",
-    "d-model",     "heads", "focus",  "causal",   "steps",     "precision",
+    "attn-lesson", "title", "author", "sentence", "token-ids", "vocab-size", "seed",  "d-model",
+    "heads",       "focus", "causal", "steps",    "precision", "model",      "layer",
 };
+
+/* The header keys of the article's computation, which a lesson with
+ * `model:` leaves to the checkpoint. */
+static const int ARTICLE_ONLY_KEYS[] = {H_VOCAB, H_SEED, H_D_MODEL, H_HEADS, H_FOCUS, H_CAUSAL};
 
 /* Keys of a quiz block. */
 enum { Q_KIND, Q_QUESTION, Q_ANSWER, Q_TOLERANCE, Q_CHOICE, Q_HINT, Q_EXPLAIN, Q_WHEN, Q_COUNT };
@@ -72,9 +81,10 @@ static const char *const QUIZ_KINDS[] = {"shape", "number", "token", "choice"};
 
 static const char *const BLOCK_NAMES[] = {"quiz", "notes", "step"};
 
-/* Keys of a step block ('::: step'): how the step is presented. */
-enum { S_HEADLINE, S_SELECT, S_COUNT };
-static const char *const STEP_KEYS[S_COUNT] = {"headline", "select"};
+/* Keys of a step block ('::: step'): how the step is presented, and (in a
+ * lesson with `model:`) the trace it shows when not the header's. */
+enum { S_HEADLINE, S_SELECT, S_LAYER, S_MODEL, S_SENTENCE, S_COMPARE, S_COUNT };
+static const char *const STEP_KEYS[S_COUNT] = {"headline", "select", "layer", "model", "sentence", "compare"};
 
 /* Keys a section may open with, before its text: the change the step runs
  * under, and whether the original is shown beside it. */
@@ -159,6 +169,7 @@ typedef struct Parser {
     int header_end;                    /* the blank line that ended the header, or 0 */
     bool config_ok;                    /* the configuration is complete and valid (token answers can be checked) */
     bool steps_bad;                    /* the steps key has an error: unwalked sections are not reported */
+    bool missing_model;                /* a model: names no checkpoint that can be opened: status 66 */
     int walk_of[TRACE_MAX_STEPS];      /* index in lesson->steps of each step id, or -1 */
     int section_line[TRACE_MAX_STEPS]; /* the "## id" line of each step, or 0 */
 
@@ -722,6 +733,8 @@ static void write_errors(const Parser *p, LessonErrors *errors)
         errors_add(errors, STATUS_DATAERR, "%s: too many errors; stopping", p->name);
     if (p->oom)
         errors_add(errors, STATUS_DATAERR, "%s: out of memory while reading the lesson", p->name);
+    if (p->missing_model) /* a checkpoint that cannot be read makes the file's status that of a missing file */
+        errors->first.status = STATUS_NOINPUT;
 }
 
 /* ------------------------------------------------------------------------
@@ -1092,8 +1105,203 @@ static bool apply_tokens(Parser *p, Config *cfg, Error *err)
     return ok;
 }
 
+/* ------------------------------------------------------------------------
+ * Pass 4b: a lesson that walks a model (`model:`)
+ * ---------------------------------------------------------------------- */
+
+/* Finds the checkpoint a lesson's model: value names: a directory
+ * relative to the lesson file's own (lesson_name's directory) first, else
+ * a name or path as --model finds it (catalog_find_model). Writes the
+ * path into dir (size bytes); false with err (STATUS_NOINPUT when there
+ * is no such model). */
+static bool resolve_model(const char *lesson_name, const char *value, char *dir, size_t size, Error *err)
+{
+    const char *slash = strrchr(lesson_name, '/');
+    if (value[0] != '/') {
+        int n = slash != NULL ? snprintf(dir, size, "%.*s/%s", (int)(slash - lesson_name), lesson_name, value)
+                              : snprintf(dir, size, "%s", value);
+        struct stat st;
+        if (n > 0 && (size_t)n < size && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return true;
+    }
+    return catalog_find_model(value, dir, size, err);
+}
+
+/* The sizes of the checkpoint in dir (its config.json, checked by
+ * gpt2_open) into *out. False with err (STATUS_NOINPUT for missing files). */
+static bool model_sizes(const char *dir, Gpt2Config *out, Error *err)
+{
+    Gpt2Model *model = gpt2_open(dir, err);
+    if (model == NULL)
+        return false;
+    *out = model->config;
+    gpt2_close(model);
+    return true;
+}
+
+/* Tokenizes text with the byte-level BPE in dir (vocab.json, merges.txt)
+ * into cfg's ids and labels (the tokens as vocab.json writes them,
+ * "Ġfarmer"); cfg->sentence becomes a copy of text. False with err set
+ * (STATUS_NOINPUT when the tokenizer's files are missing). */
+static bool model_tokenize(const char *dir, const char *text, Config *cfg, Error *err)
+{
+    char vocab[LIMIT_PATH_BYTES], merges[LIMIT_PATH_BYTES];
+    if (snprintf(vocab, sizeof vocab, "%s/vocab.json", dir) >= (int)sizeof vocab ||
+        snprintf(merges, sizeof merges, "%s/merges.txt", dir) >= (int)sizeof merges)
+        return error_set(err, STATUS_NOINPUT, "the model's directory name is too long");
+    Bpe *bpe = bpe_load(vocab, merges, err);
+    BpeEncoding *enc = bpe != NULL ? bpe_encode(bpe, text, strlen(text), err) : NULL;
+    bool ok = enc != NULL;
+    if (ok && (enc->n_tokens == 0 || enc->n_tokens > LIMIT_MAX_TOKENS))
+        ok = error_set(err, STATUS_DATAERR, "the sentence gives %zu tokens (expected 1 to %d)", enc->n_tokens,
+                       LIMIT_MAX_TOKENS);
+    long *ids = ok ? calloc(enc->n_tokens, sizeof *ids) : NULL;
+    const char **labels = ok ? calloc(enc->n_tokens, sizeof *labels) : NULL;
+    if (ok && (ids == NULL || labels == NULL))
+        ok = error_oom(err, "the tokens");
+    for (size_t i = 0; ok && i < enc->n_tokens; i++) {
+        ids[i] = enc->ids[i];
+        labels[i] = bpe_token_text(bpe, enc->ids[i], NULL);
+    }
+    ok = ok && config_set_tokens(cfg, ids, labels, enc->n_tokens, err);
+    free(cfg->sentence);
+    cfg->sentence = ok ? strdup(text) : NULL;
+    if (ok && cfg->sentence == NULL)
+        ok = error_oom(err, "the sentence");
+    free(ids);
+    free(labels);
+    bpe_encoding_free(enc);
+    bpe_free(bpe);
+    return ok;
+}
+
+/* Reports that a model: value at f names no usable checkpoint (why),
+ * and marks the file as naming a missing one when status says so. */
+static void report_model(Parser *p, int line, int col, const Error *why)
+{
+    if (why->status == STATUS_NOINPUT)
+        p->missing_model = true;
+    report(p, line, col, "model: %s", why->message);
+}
+
+/* The last part of a model: value ("tiny", or "twin" for "models/twin/"). */
+static void model_short_name(const char *value, char *buf, size_t size)
+{
+    size_t len = strlen(value);
+    while (len > 1 && value[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && value[start - 1] != '/')
+        start--;
+    snprintf(buf, size, "%.*s", (int)(len - start), value + start);
+}
+
+/* Applies the header's sentence or token-ids to cfg for the checkpoint
+ * in dir (the article's sentence when neither is given): the sentence
+ * through the model's tokenizer, the ids as they are. Reports what is
+ * wrong; returns false when anything is. */
+static bool apply_model_tokens(Parser *p, const char *dir, Config *cfg)
+{
+    Error err;
+    error_clear(&err);
+    const Field *sentence = &p->header[H_SENTENCE], *ids = &p->header[H_TOKEN_IDS];
+    if (sentence->seen && ids->seen) {
+        report(p, ids->line, ids->key_col,
+               "give 'sentence:' or 'token-ids:' with 'model:', not both (the model's tokenizer makes the ids)");
+        return false;
+    }
+    if (header_value(p, H_TOKEN_IDS)) {
+        free(cfg->sentence);
+        cfg->sentence = NULL;
+        if (config_set_token_ids(cfg, ids->value, &err))
+            return true;
+        report_config_error(p, ids, &err);
+        return false;
+    }
+    if (ids->seen || (sentence->seen && !header_value(p, H_SENTENCE)))
+        return false;
+    char *text = strdup(sentence->seen ? sentence->value : cfg->sentence);
+    bool ok = text != NULL && model_tokenize(dir, text, cfg, &err);
+    if (text == NULL)
+        p->oom = true;
+    else if (!ok && err.status == STATUS_NOINPUT)
+        report_model(p, p->header[H_MODEL].line, p->header[H_MODEL].col, &err);
+    else if (!ok)
+        report(p, sentence->seen ? sentence->line : 1, sentence->seen ? sentence->col : 1, "%s", err.message);
+    free(text);
+    return ok;
+}
+
+/* Builds the Config of a lesson with `model:`: the checkpoint's sizes, the
+ * header's layer (0 by default) and its tokens; the article's own keys
+ * are errors. Sets p->config_ok. */
+static void apply_model_config(Parser *p)
+{
+    Config *cfg = &p->lesson->config;
+    bool ok = true;
+    for (size_t i = 0; i < COUNT_OF(ARTICLE_ONLY_KEYS); i++) {
+        const Field *f = &p->header[ARTICLE_ONLY_KEYS[i]];
+        if (f->seen) {
+            report(p, f->line, f->key_col,
+                   "'%s:' sets the article's computation: with 'model:' the checkpoint decides it (remove the line)",
+                   HEADER_KEYS[ARTICLE_ONLY_KEYS[i]]);
+            ok = false;
+        }
+    }
+    const Field *f = &p->header[H_MODEL];
+    char dir[LIMIT_PATH_BYTES];
+    Gpt2Config m;
+    Error err;
+    error_clear(&err);
+    if (!header_value(p, H_MODEL) || !resolve_model(p->name, f->value, dir, sizeof dir, &err) ||
+        !model_sizes(dir, &m, &err)) {
+        if (err.message[0] != '\0')
+            report_model(p, f->line, f->col, &err);
+        p->config_ok = false;
+        return;
+    }
+    if ((p->lesson->model = dup_n(p, f->value, strlen(f->value))) == NULL)
+        return;
+    size_t layer = 0;
+    const Field *lf = &p->header[H_LAYER];
+    if (!header_size(p, H_LAYER, &layer, LIMIT_MAX_LAYERS)) {
+        ok = false;
+    } else if (layer >= m.n_layer) {
+        char name[QUOTE_BYTES];
+        model_short_name(f->value, name, sizeof name);
+        report(p, lf->line, lf->col, "layer %zu is out of range: %s has n_layer %zu (layers 0 to %zu)", layer, name,
+               m.n_layer, m.n_layer - 1);
+        ok = false;
+    }
+    if (!apply_model_tokens(p, dir, cfg))
+        ok = false;
+    else if (cfg->n_tokens > m.n_positions) {
+        const Field *tf = first_given(p, H_TOKEN_IDS, H_SENTENCE, H_MODEL);
+        report(p, tf->line, tf->col, "%zu tokens are more than the model's n_positions (%zu)", cfg->n_tokens,
+               m.n_positions);
+        ok = false;
+    }
+    free(cfg->model);
+    if ((cfg->model = strdup(dir)) == NULL)
+        p->oom = true;
+    cfg->vocab_size = m.vocab_size;
+    cfg->d_model = m.n_embd;
+    cfg->heads = m.n_head;
+    cfg->n_layer = m.n_layer;
+    cfg->layer = layer < m.n_layer ? layer : 0;
+    cfg->focus = 1;
+    cfg->causal = true; /* GPT-2 always masks the future */
+    if (ok && !config_validate(cfg, &err)) {
+        const Field *tf = first_given(p, H_TOKEN_IDS, H_SENTENCE, H_MODEL);
+        report(p, tf->line, tf->col, "%s", err.message);
+        ok = false;
+    }
+    p->config_ok = ok && !p->oom;
+}
+
 /* Builds the lesson's Config: the article's, with the header's keys
- * applied in a fixed order, then validated. Sets p->config_ok. */
+ * applied in a fixed order, then validated (or, with `model:`, the
+ * checkpoint's: apply_model_config). Sets p->config_ok. */
 static void apply_config(Parser *p)
 {
     Config *cfg = &p->lesson->config;
@@ -1103,7 +1311,14 @@ static void apply_config(Parser *p)
         p->oom = true;
         return;
     }
+    if (p->header[H_MODEL].seen) {
+        apply_model_config(p);
+        return;
+    }
     char q[QUOTE_BYTES];
+    if (p->header[H_LAYER].seen)
+        report(p, p->header[H_LAYER].line, p->header[H_LAYER].key_col,
+               "'layer:' goes with 'model:' (the layer of a model's blocks the lesson walks)");
 
     /* 1. the sentence, then the ids (the words label them when the counts match) */
     bool tokens_ok = apply_tokens(p, cfg, &err);
@@ -1152,35 +1367,107 @@ static void apply_config(Parser *p)
         report_validate_error(p, cfg, &err, size_bad);
         ok = false;
     }
-    p->config_ok = ok;
+    p->config_ok = ok && !p->header[H_LAYER].seen;
 }
 
-/* Reports an unknown step id s[0..len) at (line, col). */
+/* The rows of the step table a lesson may walk, [*first, *first +
+ * *count): the article's, or in a lesson with `model:` the model's (the
+ * rows after the article's, up to the first that only an experiment
+ * adds). */
+static void walk_rows(const Parser *p, int *first, int *count)
+{
+    *first = 0;
+    *count = N_STEP_IDS;
+    if (!p->header[H_MODEL].seen)
+        return;
+    size_t end = (size_t)N_STEP_IDS;
+    while (end < trace_step_def_count() && trace_step_def(end)->part == PART_MODEL && !trace_step_def(end)->experiment)
+        end++;
+    *first = N_STEP_IDS;
+    *count = (int)end - N_STEP_IDS;
+}
+
+/* The table index of step id s[0..len) among the ids the lesson may
+ * walk (walk_rows), or -1. */
+static int find_step_id(const Parser *p, const char *s, size_t len)
+{
+    int first, count;
+    walk_rows(p, &first, &count);
+    int i = find_name(s, len, STEP_IDS + first, (size_t)count);
+    return i < 0 ? -1 : first + i;
+}
+
+/* Reports an unknown step id s[0..len) at (line, col): an id of the
+ * other kind of lesson (a model's step without `model:`, an article's
+ * step with it) says so. */
 static void report_unknown_step(Parser *p, int line, int col, const char *s, size_t len)
 {
     char q[QUOTE_BYTES], hint[LIST_BYTES + 64];
+    int first, count;
+    walk_rows(p, &first, &count);
+    int other = find_name(s, len, STEP_IDS, trace_step_def_count());
     uint64_t number;
-    if (parse_whole(s, len, &number) == 1 && number >= 1 && number <= (uint64_t)N_STEP_IDS)
+    if (other >= 0 && !trace_step_def((size_t)other)->experiment) {
+        if (first == 0)
+            report(p, line, col, "step '%s' is a model's step: a lesson walks it with 'model:' in its header",
+                   STEP_IDS[other]);
+        else
+            report(p, line, col, "step '%s' is the article's: a lesson with 'model:' walks the model's steps (%s, ...)",
+                   STEP_IDS[other], STEP_IDS[first]);
+    } else if (parse_whole(s, len, &number) == 1 && number >= 1 && number <= (uint64_t)count) {
         report(p, line, col, "unknown step '%s' (steps are named by id: did you mean '%s'?)", quote(q, s, len),
-               STEP_IDS[number - 1]);
-    else
+               STEP_IDS[first + (int)number - 1]);
+    } else {
         report(p, line, col, "unknown step '%s'%s", quote(q, s, len),
-               suggest(p, line, col, hint, s, len, STEP_IDS, (size_t)N_STEP_IDS, "steps"));
+               suggest(p, line, col, hint, s, len, STEP_IDS + first, (size_t)count, "steps"));
+    }
+}
+
+/* Whether the trace of the lesson's header settings has step id (a
+ * model's trace has gpt2_blocks only after layer 0, gpt2_bpe only for a
+ * sentence); always true while the settings have errors. */
+static bool header_trace_has(const Parser *p, int id)
+{
+    const TraceStepDef *def = trace_step_def((size_t)id);
+    return !p->config_ok || def->applies == NULL || def->applies(&p->lesson->config);
+}
+
+/* Reports a listed step that the header's trace does not have, at (line, col). */
+static void report_not_in_trace(Parser *p, int line, int col, int id)
+{
+    if (strcmp(STEP_IDS[id], "gpt2_blocks") == 0)
+        report(p, line, col,
+               "step 'gpt2_blocks' shows the blocks before the layer traced: it needs 'layer: 1' or more in the "
+               "header");
+    else if (strcmp(STEP_IDS[id], "gpt2_bpe") == 0)
+        report(p, line, col,
+               "step 'gpt2_bpe' replays the tokenizer on the sentence: it needs 'sentence:', not "
+               "'token-ids:'");
+    else
+        report(p, line, col, "step '%s' is not part of the trace of the header's settings", STEP_IDS[id]);
 }
 
 /* Sets the walk: the steps key's ids in its order, or all steps. */
 static void apply_steps(Parser *p)
 {
     Lesson *lesson = p->lesson;
-    for (int i = 0; i < N_STEP_IDS; i++)
+    for (int i = 0; i < TRACE_MAX_STEPS; i++)
         p->walk_of[i] = -1;
+    for (int i = 0; i < LESSON_MAX_STEPS; i++) {
+        lesson->steps[i].trace = -1;
+        lesson->steps[i].layer = -1;
+    }
+    int first, count;
+    walk_rows(p, &first, &count);
     const Field *f = &p->header[H_STEPS];
     if (!f->seen) {
-        for (int i = 0; i < N_STEP_IDS; i++) {
-            snprintf(lesson->steps[i].id, sizeof lesson->steps[i].id, "%s", STEP_IDS[i]);
-            p->walk_of[i] = i;
+        for (int i = first; i < first + count; i++) {
+            if (!header_trace_has(p, i))
+                continue;
+            LessonStep *step = &lesson->steps[lesson->n_steps];
+            snprintf(step->id, sizeof step->id, "%s", STEP_IDS[i]);
+            p->walk_of[i] = lesson->n_steps++;
         }
-        lesson->n_steps = N_STEP_IDS;
         return;
     }
     if (!header_value(p, H_STEPS)) {
@@ -1205,9 +1492,12 @@ static void apply_steps(Parser *p)
             p->steps_bad = true;
             break;
         }
-        int id = find_name(v + start, i - start, STEP_IDS, (size_t)N_STEP_IDS);
+        int id = find_step_id(p, v + start, i - start);
         if (id < 0) {
             report_unknown_step(p, f->line, col, v + start, i - start);
+            p->steps_bad = true;
+        } else if (!header_trace_has(p, id)) {
+            report_not_in_trace(p, f->line, col, id);
             p->steps_bad = true;
         } else if (p->walk_of[id] >= 0) {
             report(p, f->line, col, "step '%s' is listed twice", STEP_IDS[id]);
@@ -1699,12 +1989,79 @@ static void step_block_line(Parser *p, const Line *ln)
     set_field(p, f, ln, &kv);
 }
 
+/* A step block's own trace keys (layer:, model:, sentence:) and its
+ * compare: into step (NULL: a section in error, only checked). They go
+ * with a header `model:`; the trace itself is built in pass 6. */
+static void step_block_trace_keys(Parser *p, LessonStep *step)
+{
+    char q[QUOTE_BYTES];
+    bool any = false;
+    for (int k = S_LAYER; k <= S_SENTENCE; k++) {
+        const Field *f = &p->step_field[k];
+        any |= f->seen;
+        if (f->seen && !p->header[H_MODEL].seen)
+            report(p, f->line, f->key_col,
+                   "'%s:' in a step block goes with 'model:' in the header (an article lesson has one trace)",
+                   STEP_KEYS[k]);
+    }
+    if (!p->header[H_MODEL].seen)
+        any = false;
+    Field *f = &p->step_field[S_LAYER];
+    uint64_t layer = 0;
+    if (any && f->seen && f->value != NULL && f->value[0] != '\0') {
+        if (parse_whole(f->value, strlen(f->value), &layer) != 1 || layer > LIMIT_MAX_LAYERS)
+            report(p, f->line, f->col, "layer must be a whole number below %d, got '%s'", LIMIT_MAX_LAYERS,
+                   quote(q, f->value, strlen(f->value)));
+        else if (step != NULL)
+            step->layer = (long)layer, step->layer_line = f->line, step->layer_col = f->col;
+    }
+    f = &p->step_field[S_MODEL];
+    if (any && f->seen && f->value != NULL && f->value[0] != '\0') {
+        char dir[LIMIT_PATH_BYTES];
+        Error err;
+        error_clear(&err);
+        if (!resolve_model(p->name, f->value, dir, sizeof dir, &err)) {
+            report_model(p, f->line, f->col, &err);
+        } else if (step != NULL) {
+            free(step->model);
+            free(step->model_dir);
+            step->model = f->value;
+            f->value = NULL;
+            step->model_dir = dup_n(p, dir, strlen(dir));
+            step->model_line = f->line;
+            step->model_col = f->col;
+        }
+    }
+    f = &p->step_field[S_SENTENCE];
+    if (any && f->seen && f->value != NULL && f->value[0] != '\0' && step != NULL) {
+        free(step->sentence);
+        step->sentence = f->value;
+        f->value = NULL;
+        step->sentence_line = f->line;
+        step->sentence_col = f->col;
+    }
+    f = &p->step_field[S_COMPARE];
+    if (f->seen && f->value != NULL && f->value[0] != '\0') {
+        int v = find_name(f->value, strlen(f->value), CAUSAL_VALUES, COUNT_OF(CAUSAL_VALUES));
+        if (v < 0)
+            report(p, f->line, f->col, "'compare:' is 'yes' or 'no', not '%s'", quote(q, f->value, strlen(f->value)));
+        else if (v == 0 && !any && p->header[H_MODEL].seen)
+            report(p, f->line, f->key_col,
+                   "'compare: yes' in a step block sets the step's own trace (its 'model:', 'layer:' or "
+                   "'sentence:') beside the header's, and this block names none");
+        else if (step != NULL)
+            step->compare = v == 0;
+    }
+}
+
 /* Ends a '::: step' block: its headline and select go to the current
- * step (select is checked against the trace in pass 6). */
+ * step (select is checked against the trace in pass 6), and its trace
+ * keys (step_block_trace_keys). */
 static void finish_step_block(Parser *p)
 {
     Field *f = &p->step_field[S_HEADLINE];
     LessonStep *step = p->section >= 0 ? &p->lesson->steps[p->section] : NULL;
+    step_block_trace_keys(p, step);
     if (step != NULL && f->seen && f->value != NULL && f->value[0] != '\0') {
         free(step->headline);
         step->headline = f->value;
@@ -1749,8 +2106,11 @@ static void begin_section(Parser *p, const Line *ln)
     size_t len = ln->len - 2;
     const char *id = trim(ln->s + 2, &len);
     char list[LIST_BYTES];
+    int first, count;
+    walk_rows(p, &first, &count);
     if (len == 0) {
-        report(p, ln->no, 1, "missing step id after '##' (steps: %s)", join_names(list, STEP_IDS, (size_t)N_STEP_IDS));
+        report(p, ln->no, 1, "missing step id after '##' (steps: %s)",
+               join_names(list, STEP_IDS + first, (size_t)count));
         return;
     }
     int col = column_of(ln, id);
@@ -1764,7 +2124,7 @@ static void begin_section(Parser *p, const Line *ln)
         return;
     }
     p->seen_step_section = true;
-    int s = find_name(id, len, STEP_IDS, (size_t)N_STEP_IDS);
+    int s = find_step_id(p, id, len);
     if (s < 0) {
         report_unknown_step(p, ln->no, col, id, len);
         return;
@@ -1904,7 +2264,7 @@ static bool near_miss_section(Parser *p, const Line *ln)
         return false; /* not a '#' line, or a real section line */
     size_t id_len = len - hashes;
     const char *id = trim(s + hashes, &id_len);
-    if (id_len == 0 || find_name(id, id_len, STEP_IDS, (size_t)N_STEP_IDS) < 0)
+    if (id_len == 0 || find_step_id(p, id, id_len) < 0)
         return false;
     report(p, ln->no, column_of(ln, s),
            "'%.*s' is not a section line: a section starts with '## %.*s' (two '#', a "
@@ -2230,6 +2590,146 @@ static Trace *step_changed_trace(const LessonStep *step, const Trace *original, 
     return changed;
 }
 
+/* ------------------------------------------------------------------------
+ * Pass 6a: the steps' own traces (a model lesson's step block keys)
+ * ---------------------------------------------------------------------- */
+
+/* Whether step names its own model, layer or sentence. */
+static bool has_own_trace(const LessonStep *step)
+{
+    return step->model_dir != NULL || step->layer >= 0 || step->sentence != NULL;
+}
+
+/* The place of step's first trace key (model:, then layer:, then
+ * sentence:) into *line and *col. */
+static void own_trace_place(const LessonStep *step, int *line, int *col)
+{
+    *line = step->model_line != 0 ? step->model_line : step->layer_line != 0 ? step->layer_line : step->sentence_line;
+    *col = step->model_line != 0 ? step->model_col : step->layer_line != 0 ? step->layer_col : step->sentence_col;
+}
+
+/* The Config of step's own trace into out (overwritten; the caller frees
+ * it with config_free, also on failure): base (the header trace's
+ * configuration) with the step's model (its checkpoint's sizes), layer
+ * and sentence (through that model's tokenizer) in place of base's; with
+ * no sentence: the step traces base's tokens. No experiments. False with
+ * err, and *line and *col at the key to blame. */
+static bool step_config(const LessonStep *step, const Config *base, Config *out, Error *err, int *line, int *col)
+{
+    const char *dir = step->model_dir != NULL ? step->model_dir : base->model;
+    own_trace_place(step, line, col);
+    memset(out, 0, sizeof *out);
+    if (!config_copy(out, base, err))
+        return false;
+    free(out->experiments);
+    out->experiments = NULL;
+    Gpt2Config m;
+    if (!model_sizes(dir, &m, err))
+        return false;
+    size_t layer = step->layer >= 0 ? (size_t)step->layer : base->layer;
+    char name[QUOTE_BYTES];
+    model_short_name(step->model != NULL ? step->model : dir, name, sizeof name);
+    if (layer >= m.n_layer) {
+        if (step->layer >= 0)
+            *line = step->layer_line, *col = step->layer_col;
+        return error_set(err, STATUS_DATAERR, "layer %zu is out of range: %s has n_layer %zu (layers 0 to %zu)", layer,
+                         name, m.n_layer, m.n_layer - 1);
+    }
+    if (step->sentence != NULL) {
+        *line = step->sentence_line, *col = step->sentence_col;
+        if (!model_tokenize(dir, step->sentence, out, err))
+            return false;
+    }
+    free(out->model);
+    if ((out->model = strdup(dir)) == NULL)
+        return error_oom(err, "the model's name");
+    out->vocab_size = m.vocab_size;
+    out->d_model = m.n_embd;
+    out->heads = m.n_head;
+    out->n_layer = m.n_layer;
+    out->layer = layer;
+    if (out->n_tokens > m.n_positions)
+        return error_set(err, STATUS_DATAERR, "%zu tokens are more than %s's n_positions (%zu)", out->n_tokens, name,
+                         m.n_positions);
+    if (!config_validate(out, err)) {
+        char why[ERROR_MESSAGE_BYTES];
+        snprintf(why, sizeof why, "%s", err->message);
+        return error_set(err, STATUS_DATAERR, "%.400s (this step's model is %s)", why, name);
+    }
+    return true;
+}
+
+/* Whether a and b make the same trace: one model, layer and token ids
+ * (and sentence: gpt2_bpe replays it). */
+static bool same_trace_config(const Config *a, const Config *b)
+{
+    if (strcmp(a->model, b->model) != 0 || a->layer != b->layer || a->n_tokens != b->n_tokens ||
+        (a->sentence == NULL) != (b->sentence == NULL) ||
+        (a->sentence != NULL && strcmp(a->sentence, b->sentence) != 0))
+        return false;
+    return memcmp(a->token_ids, b->token_ids, a->n_tokens * sizeof *a->token_ids) == 0;
+}
+
+/* Frees the steps' own traces; every step shows the header's again. */
+static void step_traces_free(Lesson *lesson)
+{
+    for (int i = 0; i < lesson->n_traces; i++)
+        trace_free(lesson->traces[i]);
+    lesson->n_traces = 0;
+    for (int k = 0; k < lesson->n_steps; k++)
+        lesson->steps[k].trace = -1;
+}
+
+/* Gives step k of lesson its own trace, when it names one: built from base
+ * (step_config) or, when an earlier step has the same one, shared with it
+ * (lesson->traces holds each once). True when the step has its trace, or
+ * needs none; false with err, *line and *col (the key to blame). */
+static bool step_trace_build(Lesson *lesson, int k, const Config *base, Error *err, int *line, int *col)
+{
+    LessonStep *step = &lesson->steps[k];
+    step->trace = -1;
+    if (!has_own_trace(step))
+        return true;
+    Config cfg;
+    bool ok = step_config(step, base, &cfg, err, line, col);
+    for (int i = 0; ok && i < lesson->n_traces && step->trace < 0; i++)
+        if (same_trace_config(&lesson->traces[i]->config, &cfg))
+            step->trace = i;
+    if (ok && step->trace < 0) {
+        own_trace_place(step, line, col);
+        Trace *trace = trace_build(&cfg, err);
+        ok = trace != NULL;
+        if (ok) {
+            lesson->traces[lesson->n_traces] = trace;
+            step->trace = lesson->n_traces++;
+        }
+    }
+    config_free(&cfg);
+    if (ok && trace_find_step(lesson->traces[step->trace], step->id, NULL) < 0) {
+        own_trace_place(step, line, col);
+        step->trace = -1;
+        return error_set(err, STATUS_DATAERR, "this step's own trace has no step '%s'%s", step->id,
+                         strcmp(step->id, "gpt2_blocks") == 0 ? " (layer 0 has no blocks before it)" : "");
+    }
+    return ok;
+}
+
+/* Reports a step that names its own trace and also runs an experiment:
+ * (an experiment changes the header's trace, not a step's own). */
+static void check_own_trace_keys(Parser *p)
+{
+    for (int k = 0; k < p->lesson->n_steps; k++) {
+        const LessonStep *step = &p->lesson->steps[k];
+        int line, col;
+        own_trace_place(step, &line, &col);
+        if (has_own_trace(step) && step->experiment[0] != '\0')
+            report(p, line, col,
+                   "a step with its own 'model:', 'layer:' or 'sentence:' cannot also run the experiment of line %d "
+                   "(experiments change the header's trace)",
+                   step->experiment_line);
+    }
+}
+
 /* Whether any quiz, select: or experiment: of the lesson is checked
  * against the trace. */
 static bool lesson_needs_trace(const Lesson *lesson)
@@ -2252,37 +2752,57 @@ static bool lesson_needs_trace(const Lesson *lesson)
 static void resolve_answers(Parser *p)
 {
     Lesson *lesson = p->lesson;
-    if (!p->config_ok || p->oom || !lesson_needs_trace(lesson))
+    check_own_trace_keys(p);
+    bool model = lesson->config.model != NULL;
+    if (!p->config_ok || p->oom || (!model && !lesson_needs_trace(lesson)))
         return;
     Error err;
     error_clear(&err);
     Trace *trace = trace_build(&lesson->config, &err);
+    if (trace == NULL && model) {
+        report(p, p->header[H_MODEL].line, p->header[H_MODEL].col, "model: cannot trace it: %s", err.message);
+        return;
+    }
     for (int k = 0; k < lesson->n_steps; k++) {
         const LessonStep *step = &lesson->steps[k];
         TracePart part = step_part(step);
-        check_select(p, step, trace, &err);
+        const Trace *shown = trace; /* the trace the step shows: its own, or the header's */
+        if (model) {
+            Error step_err;
+            int line = 0, col = 0;
+            error_clear(&step_err);
+            if (!step_trace_build(lesson, k, &trace->config, &step_err, &line, &col)) {
+                if (step_err.status == STATUS_NOINPUT)
+                    p->missing_model = true;
+                report(p, line, col, "%s", step_err.message);
+                continue;
+            }
+            if (step->trace >= 0)
+                shown = lesson->traces[step->trace];
+        }
+        check_select(p, step, shown, &err);
         Trace *changed = NULL; /* the step's experiment: its answers read the changed trace */
         Error changed_err;
         error_clear(&changed_err);
-        if (trace != NULL && step->experiment[0] != '\0' &&
-            (changed = step_changed_trace(step, trace, NULL, &changed_err)) == NULL)
+        if (shown != NULL && step->experiment[0] != '\0' &&
+            (changed = step_changed_trace(step, shown, NULL, &changed_err)) == NULL)
             report(p, step->experiment_line, step->experiment_col, "experiment: %s", changed_err.message);
         for (int q = 0; q < step->n_quizzes; q++) {
             Quiz *quiz = &lesson->steps[k].quizzes[q];
             if (quiz->answer[0] != '=') {
-                if (trace != NULL && quiz->kind == QUIZ_SHAPE)
-                    check_plain_shape(p, quiz, trace, part);
+                if (shown != NULL && quiz->kind == QUIZ_SHAPE)
+                    check_plain_shape(p, quiz, shown, part);
                 continue;
             }
             if ((quiz->expr = strdup(quiz->answer + 1)) == NULL) {
                 p->oom = true;
                 break;
             }
-            if (trace == NULL)
+            if (shown == NULL)
                 report(p, quiz->answer_line, quiz->answer_col, "cannot check the answer: %s", err.message);
             else if (step->experiment[0] != '\0' && changed == NULL)
                 continue; /* reported at the experiment: line */
-            else if (!eval_quiz(quiz, changed != NULL ? changed : trace, changed != NULL ? trace : NULL, part, &err))
+            else if (!eval_quiz(quiz, changed != NULL ? changed : shown, changed != NULL ? shown : NULL, part, &err))
                 report(p, quiz->answer_line, expr_column(quiz, err.at == ERROR_AT_NONE ? 0 : err.at), "%s",
                        err.message);
         }
@@ -2318,6 +2838,9 @@ static bool bind_step(Lesson *lesson, int k, const char *name, const Trace *trac
                       Error *err)
 {
     LessonStep *step = &lesson->steps[k];
+    const Trace *own = lesson_step_trace(lesson, k);
+    if (own != NULL)
+        trace = own; /* a step with its own trace runs no experiment (check_own_trace_keys) */
     Trace *changed = NULL;
     bool has_expr = false;
     for (int q = 0; q < step->n_quizzes; q++)
@@ -2347,9 +2870,51 @@ static bool bind_step(Lesson *lesson, int k, const char *name, const Trace *trac
     return true;
 }
 
+const Trace *lesson_step_trace(const Lesson *lesson, int k)
+{
+    if (lesson == NULL || k < 0 || k >= lesson->n_steps || lesson->steps[k].trace < 0)
+        return NULL;
+    return lesson->traces[lesson->steps[k].trace];
+}
+
+void lesson_trace_label(const Lesson *lesson, int k, const Trace *trace, char *buf, size_t size)
+{
+    const char *model = lesson->model;
+    if (k >= 0 && k < lesson->n_steps && lesson->steps[k].model != NULL)
+        model = lesson->steps[k].model;
+    if (model == NULL || trace == NULL || trace->config.model == NULL) {
+        snprintf(buf, size, "%s", "");
+        return;
+    }
+    char name[QUOTE_BYTES];
+    model_short_name(model, name, sizeof name);
+    snprintf(buf, size, "%s, layer %zu", name, trace->config.layer);
+}
+
+/* The steps' own traces again, from trace's configuration (the header's
+ * with the command line's flags): see lesson_bind_answers. */
+static bool bind_step_traces(Lesson *lesson, const char *name, const Trace *trace, Error *err)
+{
+    step_traces_free(lesson);
+    if (lesson->config.model == NULL || trace->config.model == NULL)
+        return true;
+    for (int k = 0; k < lesson->n_steps; k++) {
+        int line = 0, col = 0;
+        if (step_trace_build(lesson, k, &trace->config, err, &line, &col))
+            continue;
+        char message[ERROR_MESSAGE_BYTES];
+        snprintf(message, sizeof message, "%s", err->message);
+        return error_set(err, err->status == STATUS_OK ? STATUS_DATAERR : err->status,
+                         "%s:%d:%d: %.600s (with the command line's settings)", name, line, col, message);
+    }
+    return true;
+}
+
 bool lesson_bind_answers(Lesson *lesson, const char *name, const Trace *trace, const struct Weights *weights,
                          Error *err)
 {
+    if (!bind_step_traces(lesson, name, trace, err))
+        return false;
     for (int k = 0; k < lesson->n_steps; k++)
         if (!bind_step(lesson, k, name, trace, weights, err))
             return false;
@@ -2555,9 +3120,15 @@ void lesson_free(Lesson *lesson)
     free(lesson->title);
     free(lesson->author);
     free(lesson->intro);
+    free(lesson->model);
     config_free(&lesson->config);
+    for (int i = 0; i < lesson->n_traces && i < LESSON_MAX_STEPS; i++)
+        trace_free(lesson->traces[i]);
     for (int s = 0; s < lesson->n_steps && s < LESSON_MAX_STEPS; s++) {
         LessonStep *step = &lesson->steps[s];
+        free(step->model);
+        free(step->model_dir);
+        free(step->sentence);
         free(step->text);
         free(step->notes);
         free(step->headline);

@@ -56,7 +56,18 @@ typedef struct LessonStep {
     int line;                                 /* the "## id" line, or 0 without a section */
     char experiment[LESSON_EXPERIMENT_BYTES]; /* "experiment:": the changes the step runs under ("no-scale"), or "" */
     int experiment_line, experiment_col;      /* where that value is in the file (0 when none) */
-    bool compare;                             /* "compare: yes": the original's panel beside the changed one */
+    bool compare; /* "compare: yes": the original's panel beside the changed one, or (with the step's own
+                     trace) the lesson's header trace beside the step's */
+    /* The step block's trace keys (a lesson with `model:` only): the step
+     * shows its own trace of another model, layer or text. */
+    char *model;               /* "model:" as written (a name or a path), or NULL for the header's; owned */
+    char *model_dir;           /* where that model was found, or NULL; owned */
+    int model_line, model_col; /* where model:'s value is in the file (0 when none) */
+    long layer;                /* "layer:", or -1 for the header's */
+    int layer_line, layer_col; /* where layer:'s value is (0 when none) */
+    char *sentence;            /* "sentence:", tokenized by the step's model, or NULL for the header's tokens; owned */
+    int sentence_line, sentence_col; /* where sentence:'s value is (0 when none) */
+    int trace;                       /* index in Lesson.traces of the trace this step shows, or -1: the header's */
 } LessonStep;
 
 typedef struct Lesson {
@@ -67,7 +78,10 @@ typedef struct Lesson {
     int precision; /* digits after the point */
     int n_steps;   /* steps walked, in order */
     LessonStep steps[LESSON_MAX_STEPS];
-    uint64_t hash;      /* FNV-1a 64 of the file's bytes */
+    char *model;                            /* the header's "model:" as written, or NULL (the article); owned */
+    int n_traces;                           /* distinct traces of the steps' own (model, layer, tokens) */
+    struct Trace *traces[LESSON_MAX_STEPS]; /* each built once, shared by the steps that show it; owned */
+    uint64_t hash;                          /* FNV-1a 64 of the file's bytes */
     uint64_t walk_hash; /* FNV-1a 64 of the walk: each step's id and its quizzes' kinds (progress is keyed by it) */
 } Lesson;
 
@@ -110,12 +124,27 @@ struct Weights;
  * answers of a step with `experiment:` are evaluated against the trace
  * the tracer shows on it: trace's configuration under trace's changes
  * and the step's, built with weights (those trace was built with, NULL
- * for none); their changed() compares it with trace. Returns true; false
- * with err set (STATUS_DATAERR, "FILE:LINE:COL: message", name naming the
- * file) at the first answer that no longer evaluates. A quiz's answer
- * text, shape and number are replaced; nothing else. */
+ * for none); their changed() compares it with trace. The steps' own
+ * traces (a model lesson's step `model:`, `layer:`, `sentence:`) are
+ * built again from trace's configuration, so they follow the flags too,
+ * and their steps' answers are evaluated against them. Returns true;
+ * false with err set (STATUS_DATAERR, "FILE:LINE:COL: message", name
+ * naming the file) at the first answer or step trace that no longer
+ * works (a build failure keeps its status). A quiz's answer text, shape
+ * and number are replaced, and the lesson's traces; nothing else. */
 bool lesson_bind_answers(Lesson *lesson, const char *name, const struct Trace *trace, const struct Weights *weights,
                          Error *err);
+
+/* The trace step k of lesson shows when it names its own model, layer
+ * or sentence (LessonStep.trace), or NULL when it shows the lesson's own
+ * trace (the one main builds). The lesson owns it. */
+const struct Trace *lesson_step_trace(const Lesson *lesson, int k);
+
+/* How a model trace is labelled beside another in a compare view: "tiny,
+ * layer 1", the model's name as the lesson writes it (the last part of a
+ * path) and trace's layer, for step k's model (k < 0: the header's).
+ * Writes "" for an article lesson. */
+void lesson_trace_label(const Lesson *lesson, int k, const struct Trace *trace, char *buf, size_t size);
 
 /* Where the step's select: points in trace, at trace step index
  * trace_step: *tensor gets the index of the tensor in that step's

@@ -475,9 +475,11 @@ static void put_torch(StrBuf *out, const char *torch)
     strbuf_puts(out, "\n");
 }
 
-/* One step: the rule with its number, title, formula, text and tensors. */
+/* One step: the rule with its number, title, formula, text and tensors;
+ * own names the step's own trace of a model lesson ("tiny, layer 1"), or
+ * is NULL. */
 static void put_step_text(StrBuf *out, const Trace *trace, int index, int number, int count, const char *lesson_text,
-                          const PrintOptions *opts)
+                          const char *own_trace, const PrintOptions *opts)
 {
     const TraceStep *step = &trace->steps[index];
     strbuf_puts(out, "\n");
@@ -489,6 +491,9 @@ static void put_step_text(StrBuf *out, const Trace *trace, int index, int number
         strbuf_repeat(out, '=', (size_t)(PRINT_LINE_WIDTH - n));
     const LessonStep *own = opts->lesson != NULL ? lesson_find_step(opts->lesson, step->id) : NULL;
     strbuf_printf(out, "\n%s\n\n", own != NULL && own->headline != NULL ? own->headline : step->title);
+    if (own_trace != NULL)
+        strbuf_printf(out, "  (this step traces %s: %s)\n\n", own_trace,
+                      trace->config.sentence != NULL ? trace->config.sentence : "the lesson's token ids");
     put_formula(out, step->formula);
     EinsumAxes axes;
     if (explain_einsum_axes(trace, index, &axes)) { /* what each letter runs over, as the tracer says it */
@@ -572,17 +577,23 @@ void print_trace_text(StrBuf *out, const Trace *trace, const PrintOptions *opts)
     put_config_text(out, &trace->config);
     if (lesson != NULL) {
         for (int k = 0; k < lesson->n_steps; k++) {
-            int index = trace_find_step(trace, lesson->steps[k].id, NULL);
-            if (index < 0 || (opts->only_step >= 0 && opts->only_step != index))
+            const Trace *own = lesson_step_trace(lesson, k); /* a model lesson's step may trace its own */
+            const Trace *shown = own != NULL ? own : trace;
+            int index = trace_find_step(shown, lesson->steps[k].id, NULL);
+            if (index < 0 ||
+                (opts->only_step >= 0 && strcmp(trace->steps[opts->only_step].id, lesson->steps[k].id) != 0))
                 continue;
-            put_step_text(out, trace, index, k + 1, lesson->n_steps, lesson->steps[k].text, opts);
+            char label[160];
+            lesson_trace_label(lesson, k, own, label, sizeof label);
+            put_step_text(out, shown, index, k + 1, lesson->n_steps, lesson->steps[k].text, own != NULL ? label : NULL,
+                          opts);
         }
         put_questions(out, trace, lesson, opts);
         return;
     }
     for (int i = 0; i < trace->n_steps && !out->failed; i++)
         if (opts->only_step < 0 || opts->only_step == i)
-            put_step_text(out, trace, i, i + 1, trace->n_steps, NULL, opts);
+            put_step_text(out, trace, i, i + 1, trace->n_steps, NULL, NULL, opts);
 }
 
 /* ------------------------------------------------------------------------

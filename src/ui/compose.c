@@ -16,6 +16,7 @@
 #include "compose.h"
 
 #include "diffview.h"
+#include "lessonview.h"
 #include "entropy.h"
 #include "explain.h"
 #include "frame.h"
@@ -125,11 +126,13 @@ static void compose_header(const App *app, Frame *frame)
 {
     const TraceStep *step = &app->trace->steps[app->step];
     frame_fill(frame, 0, 0, 1, frame->cols, ' ', ROLE_HEADER);
-    char right[96];
+    char right[160], label[96];
+    view_trace_label(app, false, label, sizeof label); /* a model lesson names the model and layer on screen */
     int n = snprintf(right, sizeof right, "%s  step %d/%d ",
-                     step->part == PART_SINGLE_HEAD  ? "part 1: one head"
-                     : step->part == PART_MULTI_HEAD ? "part 2: multi-head"
-                                                     : "part 3: GPT-2",
+                     label[0] != '\0'                 ? label
+                     : step->part == PART_SINGLE_HEAD ? "part 1: one head"
+                     : step->part == PART_MULTI_HEAD  ? "part 2: multi-head"
+                                                      : "part 3: GPT-2",
                      app->pos + 1, app->n_walk);
     int right_col = frame->cols - n;
     char left[256];
@@ -792,10 +795,8 @@ static void compose_diff_line(const App *app, Frame *frame, int row)
  * the tag that names its trace. */
 #define COMPARE_TITLE_COLS 12
 
-/* Fewest rows each of two stacked compare panels needs (title, column
- * labels, a row); with fewer, the trace on screen alone is shown (o
- * switches it). */
-#define COMPARE_MIN_ROWS 3
+/* Fewest rows each of two stacked compare panels needs (view.h). */
+#define COMPARE_MIN_ROWS VIEW_COMPARE_MIN_ROWS
 
 /* A copy of app with `trace` on screen (the original or the changed one),
  * its formats and heat scale with it; the caller frees it. NULL when out
@@ -834,25 +835,51 @@ static void compare_entropy(const App *view, Frame *frame, int tensor, int top, 
     }
 }
 
-/* One of the compare view's panels: the focused tensor of the trace
- * `which` (the original or the changed one) at (top, x), rows x width,
- * tagged at the right of its title with the trace's name and, for a
- * vector of weights, its entropy. */
-static void compare_panel(const App *app, Frame *frame, const Trace *which, int top, int x, int rows, int width)
+/* A copy of app with the lesson's own trace on screen at its step of
+ * the step on screen, focused on the tensor of the same name and, when
+ * the shapes agree, on the same value: the other side of a model lesson's
+ * compare view (lessonview.h). The caller frees it; NULL when there is
+ * no such tensor or memory runs out. The copy is only read. */
+static App *app_showing_base(const App *app)
 {
-    App *view = app_showing(app, which);
+    int s, t;
+    if (!view_own_compare_base(app, &s, &t))
+        return NULL;
+    App *copy = malloc(sizeof *copy);
+    if (copy == NULL)
+        return NULL;
+    *copy = *app;
+    copy->trace = app->original;
+    copy->own = NULL;
+    copy->step = s;
+    copy->formats = app->base_formats;
+    memcpy(copy->max_abs, app->base_max_abs, sizeof copy->max_abs);
+    copy->focus[s] = t;
+    const Tensor *mine = app->trace->steps[app->step].tensors[app->focus[app->step]].tensor;
+    const Tensor *theirs = app->original->steps[s].tensors[t].tensor;
+    bool same = mine->ndim == theirs->ndim;
+    for (int d = 0; same && d < mine->ndim; d++)
+        same = mine->shape[d] == theirs->shape[d];
+    copy->cursor[s][t] = same ? app->cursor[app->step][app->focus[app->step]] : 0;
+    return copy;
+}
+
+/* One of the compare view's panels: the focused tensor of view (an App
+ * copy with the trace to show on screen) at (top, x), rows x width,
+ * tagged at the right of its title with label (in label_role) and, for a
+ * vector of weights, its entropy. */
+static void compare_panel_of(const App *view, Frame *frame, int top, int x, int rows, int width, const char *label,
+                             Role label_role)
+{
     Frame part;
-    if (view == NULL || rows < 1 || width < 8 || !frame_init(&part, rows, width)) {
-        free(view);
+    if (rows < 1 || width < 8 || !frame_init(&part, rows, width))
         return;
-    }
     part.ascii = frame->ascii;
-    int tensor = app->focus[app->step], entropy_cols = view_compare_entropy_cols(view);
+    int s = view->step, tensor = view->focus[s], entropy_cols = view_compare_entropy_cols(view);
     int values_w = width - entropy_cols; /* the values, then the entropies right after them */
     if (entropy_cols > 0) {
-        TensorGrid grid = view_grid(view, app->step, tensor, values_w);
-        int natural = view_label_width(view, app->step, tensor) +
-                      (int)grid.cols * view_cell_width(view, app->step, tensor) + 1;
+        TensorGrid grid = view_grid(view, s, tensor, values_w);
+        int natural = view_label_width(view, s, tensor) + (int)grid.cols * view_cell_width(view, s, tensor) + 1;
         values_w = natural < values_w ? natural : values_w;
     }
     compose_panel(view, &part, tensor, 0, rows, values_w);
@@ -869,21 +896,62 @@ static void compare_panel(const App *app, Frame *frame, const Trace *which, int 
         }
     frame_free(&part);
     StrBuf tag = {0};
-    strbuf_puts(&tag, " ");
-    if (which == app->original)
-        strbuf_puts(&tag, "original");
-    else
-        view_changes_text(app, &tag);
-    const Tensor *t = which->steps[app->step].tensors[tensor].tensor;
-    if (view->formats.of[app->step][tensor].notation == NUM_PROBABILITY && entropy_cols == 0)
+    strbuf_printf(&tag, " %s", label);
+    const Tensor *t = view->trace->steps[s].tensors[tensor].tensor;
+    if (view->formats.of[s][tensor].notation == NUM_PROBABILITY && entropy_cols == 0)
         strbuf_printf(&tag, " · H %.3f", entropy_bits(t->data, t->size));
     strbuf_puts(&tag, " ");
     int w = (int)utf8_width(strbuf_text(&tag));
     int at = x + width - w - 1 > x + COMPARE_TITLE_COLS ? x + width - w - 1 : x + COMPARE_TITLE_COLS;
-    put_cut(frame, top, at, strbuf_text(&tag), which == app->original ? ROLE_PANEL_TITLE : ROLE_CHANGED,
-            x + width - 1 - at);
+    put_cut(frame, top, at, strbuf_text(&tag), label_role, x + width - 1 - at);
     strbuf_free(&tag);
+}
+
+/* One of an experiment's compare panels: the focused tensor of the trace
+ * `which` (the original or the changed one), tagged "original" or with
+ * the changes (compare_panel_of). */
+static void compare_panel(const App *app, Frame *frame, const Trace *which, int top, int x, int rows, int width)
+{
+    App *view = app_showing(app, which);
+    if (view == NULL)
+        return;
+    StrBuf label = {0};
+    if (which == app->original)
+        strbuf_puts(&label, "original");
+    else
+        view_changes_text(app, &label);
+    compare_panel_of(view, frame, top, x, rows, width, strbuf_text(&label),
+                     which == app->original ? ROLE_PANEL_TITLE : ROLE_CHANGED);
+    strbuf_free(&label);
     free(view);
+}
+
+/* A model lesson's compare view: the lesson's trace's tensor beside (or
+ * above) the step's own trace's, each tagged with its model and layer,
+ * no value marked (every one may differ). */
+static void compose_own_compare(const App *app, Frame *frame, const ViewLayout *layout)
+{
+    int top = layout->panels_top, rows = layout->panels_rows, width = layout->panels_width;
+    App *base = app_showing_base(app);
+    if (base == NULL)
+        return;
+    char base_label[96], own_label[96];
+    view_trace_label(app, true, base_label, sizeof base_label);
+    view_trace_label(app, false, own_label, sizeof own_label);
+    if (view_compare_side_by_side(app, width) && view_compare_side_by_side(base, width)) {
+        int half = (width - 1) / 2;
+        compare_panel_of(base, frame, top, 0, rows, half, base_label, ROLE_PANEL_TITLE);
+        compare_panel_of(app, frame, top, half + 1, rows, width - half - 1, own_label, ROLE_STRONG);
+    } else if (rows < 2 * COMPARE_MIN_ROWS && app->own_compare_base) { /* no room for two: the one o chose */
+        compare_panel_of(base, frame, top, 0, rows, width, base_label, ROLE_PANEL_TITLE);
+    } else if (rows < 2 * COMPARE_MIN_ROWS) { /* no room for two: the step's own, tagged */
+        compare_panel_of(app, frame, top, 0, rows, width, own_label, ROLE_STRONG);
+    } else {
+        int upper = rows / 2;
+        compare_panel_of(base, frame, top, 0, upper, width, base_label, ROLE_PANEL_TITLE);
+        compare_panel_of(app, frame, top + upper, 0, rows - upper, width, own_label, ROLE_STRONG);
+    }
+    free(base);
 }
 
 /* The compare view's panels area: the focused tensor of the original
@@ -1290,7 +1358,7 @@ static void compose_help(const App *app, Frame *frame)
 
 static void compose_steps(const App *app, Frame *frame)
 {
-    const Trace *trace = app->trace;
+    const Trace *trace = app->original; /* the walk holds its step indices */
     int widest = 0;
     for (int k = 0; k < app->n_walk; k++) {
         int w = 24 + (int)utf8_width(trace->steps[app->walk[k]].title); /* "> 12 * mh_weighted_sum   " + title */
@@ -1316,7 +1384,7 @@ static void compose_steps(const App *app, Frame *frame)
  * block, and in a lesson how its questions went. */
 static void recap_text(const App *app, StrBuf *text)
 {
-    const Trace *trace = app->trace;
+    const Trace *trace = app->own != NULL ? app->original : app->trace; /* the walk holds the lesson trace's indices */
     strbuf_printf(text, "You have walked all %d steps. The whole computation:\n\n", app->n_walk);
     strbuf_puts(text, "  step  what                                  tensor and shape\n");
     for (int k = 0; k < app->n_walk; k++) {
@@ -1873,8 +1941,11 @@ static bool compose_step_screen(const App *app, Frame *frame)
     compose_formula(app, frame, 2);
     if (layout.torch_rows > 0)
         compose_torch(app, frame, &layout);
-    bool any = false, comparing = view_comparing(app) && !app_tensors_hidden(app);
-    if (comparing)
+    bool own_compare = view_comparing_own(app) && !app_tensors_hidden(app);
+    bool any = false, comparing = (view_comparing(app) && !app_tensors_hidden(app)) || own_compare;
+    if (own_compare)
+        compose_own_compare(app, frame, &layout);
+    else if (comparing)
         compose_compare(app, frame, &layout);
     for (int i = 0; i < step->n_tensors && !comparing; i++)
         if (layout.panel_rows[i] > 0 && !view_tensor_hidden(app, i)) {

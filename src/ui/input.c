@@ -17,6 +17,7 @@
 #include "compose.h"
 #include "headsview.h"
 #include "diffview.h"
+#include "lessonview.h"
 #include "keys.h"
 #include "scroll.h"
 #include "utf8.h"
@@ -336,6 +337,7 @@ static void keep_overlay_scroll(App *app, int rows, int cols)
 /* What a step-screen handler knows of the screen besides the state. */
 typedef struct KeyContext {
     int panels_width; /* columns of the tensor panels (view_layout) */
+    int panels_rows;  /* rows of the tensor panels (view_layout) */
     long page;        /* rows Page Up and Page Down move the selection */
 } KeyContext;
 
@@ -406,9 +408,25 @@ static void toggle_torch(App *app, Action action, const KeyContext *ctx)
 }
 
 /* x: opens the experiment prompt on the status line, empty. */
+/* Refuses x, o and X on a step that shows its own trace (a model
+ * lesson's: lessonview.h), with a note; true when it did. */
+static bool experiment_refused(App *app)
+{
+    if (!view_own_trace(app))
+        return false;
+    char label[96];
+    view_trace_label(app, false, label, sizeof label);
+    snprintf(app->note, sizeof app->note,
+             "This step shows its own trace (%s): experiments change the lesson's, on its other steps.", label);
+    app->note_is_error = false;
+    return true;
+}
+
 static void open_experiment(App *app, Action action, const KeyContext *ctx)
 {
     (void)action, (void)ctx;
+    if (experiment_refused(app))
+        return;
     app->overlay = OVERLAY_EXPERIMENT;
     app->prompt[0] = '\0';
 }
@@ -417,7 +435,13 @@ static void open_experiment(App *app, Action action, const KeyContext *ctx)
  * undone (diffview.h). */
 static void experiment_view(App *app, Action action, const KeyContext *ctx)
 {
-    (void)ctx;
+    if (action == ACTION_ORIGINAL && view_comparing_own(app)) { /* a compare view with room for one panel: the other */
+        bool both = view_compare_side_by_side(app, ctx->panels_width) || ctx->panels_rows >= 2 * VIEW_COMPARE_MIN_ROWS;
+        app_lesson_trace_other_side(app, both);
+        return;
+    }
+    if (experiment_refused(app))
+        return;
     if (action == ACTION_ORIGINAL)
         app_experiment_toggle(app);
     else
@@ -462,10 +486,11 @@ static void open_text_overlay(App *app, Action action, const KeyContext *ctx)
  * into heads, or -1. */
 static int heads_position(const App *app)
 {
+    /* the walk holds the lesson trace's indices: on a step's own trace only its step is known */
     for (int pos = app->pos; pos < app->n_walk; pos++)
-        if (heads_tensor_of(app, app->walk[pos]) >= 0)
+        if (heads_tensor_of(app, pos == app->pos ? app->step : app->walk[pos]) >= 0 && (pos == app->pos || !app->own))
             return pos;
-    for (int pos = app->pos - 1; pos >= 0; pos--)
+    for (int pos = app->pos - 1; pos >= 0 && !app->own; pos--)
         if (heads_tensor_of(app, app->walk[pos]) >= 0)
             return pos;
     return -1;
@@ -602,7 +627,7 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
             return true;
         ViewLayout quiz_layout;
         view_layout(app, rows, cols, &quiz_layout);
-        KeyContext quiz_ctx = {quiz_layout.panels_width,
+        KeyContext quiz_ctx = {quiz_layout.panels_width, quiz_layout.panels_rows,
                                scroll_page(quiz_layout.panel_rows[app->focus[app->step]] - 2)};
         if (action == ACTION_NEXT_PANEL || action == ACTION_PREV_PANEL)
             switch_visible_panel(app, action);
@@ -636,7 +661,8 @@ static bool handle_key(App *app, KeyCode key, int rows, int cols)
         return false;
     ViewLayout layout;
     view_layout(app, rows, cols, &layout);
-    KeyContext ctx = {layout.panels_width, scroll_page(layout.panel_rows[app->focus[app->step]] - 2)};
+    KeyContext ctx = {layout.panels_width, layout.panels_rows,
+                      scroll_page(layout.panel_rows[app->focus[app->step]] - 2)};
     if (STEP_ACTIONS[action] != NULL)
         STEP_ACTIONS[action](app, action, &ctx);
     return true;

@@ -5,6 +5,7 @@
 #include "view.h"
 #include "compose.h"
 #include "diffview.h"
+#include "lessonview.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -257,7 +258,9 @@ void app_go(App *app, int pos)
     app->pos = pos;
     app->step = app->walk[pos];
     app->overlay = OVERLAY_NONE;
+    app_lesson_trace_leave(app);
     app_experiment_follow_lesson(app);
+    app_lesson_trace_follow(app);
     int q = app_first_open_quiz(app, true);
     if (q >= 0) {
         app_open_quiz(app, q);
@@ -582,7 +585,7 @@ bool view_compare_side_by_side(const App *app, int cols)
 static int view_panels_need(const App *app, int width)
 {
     const TraceStep *step = &app->trace->steps[app->step];
-    if (view_comparing(app)) {
+    if (view_comparing(app) || view_comparing_own(app)) {
         int one = view_panel_natural_rows(app, app->step, app->focus[app->step], width);
         return view_compare_side_by_side(app, width) ? one : 2 * one;
     }

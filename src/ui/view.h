@@ -139,6 +139,15 @@ struct App {
     char prompt[VIEW_PROMPT_BYTES];                               /* OVERLAY_EXPERIMENT: what is typed */
     char note[VIEW_NOTE_BYTES]; /* a line for the status row until the next key ("" for none) */
     bool note_is_error;         /* the note says why a change was refused */
+
+    /* A model lesson's step with its own trace (lessonview.h). While it is
+     * on screen, trace, formats and max_abs describe it, and these keep
+     * the lesson's own trace's. */
+    const Trace *own;                                            /* the step's own trace on screen, or NULL */
+    ExplainFormats base_formats;                                 /* the formats of `original` meanwhile */
+    float base_max_abs[TRACE_MAX_STEPS][TRACE_MAX_STEP_TENSORS]; /* its heat scale meanwhile */
+    const Trace *row_own[TRACE_MAX_STEPS]; /* the own trace (NULL: the lesson's) each focus/cursor row is for */
+    bool own_compare_base; /* o: a compare view with room for one panel shows the lesson trace's, not the step's */
 };
 
 /* The number format a tensor's panel uses, chosen by what the tensor is and
@@ -254,6 +263,10 @@ int view_panel_natural_rows(const App *app, int step, int tensor, int width);
 /* Narrowest half of the screen the compare view puts a panel in: room
  * for a tensor's name and the tag naming its trace and entropy. */
 #define VIEW_COMPARE_MIN_HALF 30
+
+/* Fewest rows each of two stacked compare panels needs (title, column
+ * labels, a row); with fewer, one panel alone is shown (o switches it). */
+#define VIEW_COMPARE_MIN_ROWS 3
 
 /* Columns of a row's entropy in the compare view (" H 1.23"). */
 #define VIEW_ENTROPY_COLS 7
