@@ -13,7 +13,7 @@ int main(void)
         golden_suite,   output_suite,     cli_suite,      view_suite,        explain_suite,   lesson_suite,
         progress_suite, kernels_suite,    npy_suite,      svg_suite,         scroll_suite,    model_suite,
         json_suite,     bpe_suite,        floatfmt_suite, model_trace_suite, headsview_suite, tiny_suite,
-        diffview_suite, experiment_suite, answer_suite, lessonmodel_suite,
+        diffview_suite, experiment_suite, answer_suite,   lessonmodel_suite,
     };
     SRunner *runner = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
