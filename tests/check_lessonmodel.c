@@ -122,7 +122,7 @@ static const ParseRow ROWS[] = {
      "4:8: step 'gpt2_blocks' shows the blocks before the layer traced: it needs 'layer: 1' or more in the header"},
     {"sentence and token-ids together", HEAD "sentence: a b\ntoken-ids: 1 2\n", STATUS_DATAERR,
      "5:1: give 'sentence:' or 'token-ids:' with 'model:', not both"},
-    {"a token id past the vocabulary", HEAD "token-ids: 5 400\n", STATUS_DATAERR, "4:12: "},
+    {"a token id past the vocabulary", HEAD "token-ids: 5 600\n", STATUS_DATAERR, "4:12: "},
     {"a step's layer out of range", HEAD "steps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nlayer: 2\n:::\n",
      STATUS_DATAERR, "8:8: layer 2 is out of range: tiny has n_layer 2 (layers 0 to 1)"},
     {"a step's unknown model", HEAD "steps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nmodel: tiny-nope\n:::\n",
@@ -142,8 +142,9 @@ static const ParseRow ROWS[] = {
      HEAD "token-ids: 5 100\nsteps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nmodel: " D16 "\n:::\n", STATUS_DATAERR,
      "9:8: token id "},
     {"a step's text longer than another model's positions",
-     HEAD "sentence: " SENTENCE "\nsteps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nmodel: " D16 "\n:::\n",
-     STATUS_DATAERR, "9:8: 22 tokens are more than d16_h2_l2_f32's n_positions (16)"},
+     HEAD "sentence: " SENTENCE " " SENTENCE "\nsteps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nmodel: " D16
+          "\n:::\n",
+     STATUS_DATAERR, "9:8: 27 tokens are more than d16_h2_l2_f32's n_positions (16)"},
     {"an answer that does not fit the step's trace",
      HEAD "token-ids: 5 9 12\nsteps: gpt2_softmax\n\n## gpt2_softmax\n::: step\nmodel: " D16 "\n:::\n"
           "::: quiz\nkind: number\nquestion: q\nanswer: =attention_weights[2][0][0]\n:::\n",

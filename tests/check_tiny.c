@@ -14,10 +14,16 @@
  *   directory (catalog_find_model) and tokenizes a sentence into the
  *   script's ids; an unknown name is refused with STATUS_NOINPUT.
  *
- * Not yet here: assertions on the heads. The committed training run does
- * not make a clear previous-token or induction head (docs/models.md).
+ * - The heads: for each held-out text of tests/fixtures/tiny/heads.txt,
+ *   the previous-token head's mean weight on the previous token and the
+ *   induction head's on the token after the earlier copy, in the shipped
+ *   model and in lessons/models/tiny-untrained, as the C trace computes
+ *   them, equal PyTorch's to 1e-4; over the texts the trained head puts
+ *   most of its weight (more than half) where its name says, and the
+ *   untrained one does not.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +92,7 @@ START_TEST(test_tokenizer_matches_script)
     error_clear(&err);
     Bpe *bpe = bpe_load(MODEL_DIR "/vocab.json", MODEL_DIR "/merges.txt", &err);
     ck_assert_msg(bpe != NULL, "%s", err.message);
-    ck_assert_uint_eq(bpe_vocab_size(bpe), 384);
+    ck_assert_uint_eq(bpe_vocab_size(bpe), 512);
     const char *path = FIXTURE_DIR "/bpe_ids.txt";
     FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "cannot open %s", path);
@@ -215,11 +221,12 @@ END_TEST
 
 /* The trace of `attn-trace --model tiny --sentence TEXT --layer L`, as
  * main builds it (the model found by its name). */
-static Trace *tiny_trace(const char *text, int layer)
+static Trace *model_trace(const char *model_name, const char *text, int layer)
 {
-    char prog[] = "attn-trace", model[] = "--model", name[] = "tiny", sentence[] = "--sentence",
-         layer_flag[] = "--layer", layer_text[16], json[] = "--json";
+    char prog[] = "attn-trace", model[] = "--model", name[64], sentence[] = "--sentence", layer_flag[] = "--layer",
+         layer_text[16], json[] = "--json";
     snprintf(layer_text, sizeof layer_text, "%d", layer);
+    snprintf(name, sizeof name, "%s", model_name);
     char *argv[] = {prog, model, name, sentence, (char *)text, layer_flag, layer_text, json, NULL};
     Options opts;
     Error err;
@@ -229,6 +236,11 @@ static Trace *tiny_trace(const char *text, int layer)
     cli_options_free(&opts);
     ck_assert_msg(trace != NULL, "%s: %s", text, err.message);
     return trace;
+}
+
+static Trace *tiny_trace(const char *text, int layer)
+{
+    return model_trace("tiny", text, layer);
 }
 
 /* The attention weights [h, s, s] of a model trace. */
@@ -271,6 +283,108 @@ START_TEST(test_model_by_name)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * The heads the lesson points at
+ * ---------------------------------------------------------------------- */
+
+/* The mean weight head puts, in weights [h, s, s] of the tokens ids, on
+ * the previous token (prev: over positions 1..s-1), or (induction) on the
+ * token after the earlier copy: for each position t whose token occurs
+ * exactly once before it, at p, with p + 1 < t, the weight of t on p + 1.
+ * train_tiny.py's head_figure has the same rule. NAN when no position
+ * counts. */
+static double head_figure(bool prev, const Tensor *weights, size_t head, const long *ids, size_t s)
+{
+    double sum = 0;
+    size_t n = 0;
+    for (size_t t = 1; t < s; t++) {
+        size_t target = t - 1, copies = 0;
+        if (!prev)
+            for (size_t p = 0; p < t; p++)
+                if (ids[p] == ids[t])
+                    copies++, target = p + 1;
+        if (!prev && (copies != 1 || target >= t))
+            continue;
+        sum += weights->data[(head * s + t) * s + target];
+        n++;
+    }
+    return n == 0 ? NAN : sum / (double)n;
+}
+
+/* One line of heads.txt: KIND<TAB>LAYER<TAB>HEAD<TAB>TRAINED<TAB>UNTRAINED<TAB>TEXT. */
+typedef struct {
+    bool prev;
+    int layer, head;
+    double trained, untrained;
+    char text[1024];
+} HeadLine;
+
+static bool read_head_line(char *line, HeadLine *h, const char *path, size_t line_no)
+{
+    char kind[16];
+    int used = 0;
+    line[strcspn(line, "\n")] = '\0';
+    if (line[0] == '#')
+        return false;
+    ck_assert_msg(sscanf(line, "%15[a-z]\t%d\t%d\t%lf\t%lf\t%n", kind, &h->layer, &h->head, &h->trained, &h->untrained,
+                         &used) == 5 &&
+                      used > 0,
+                  "%s:%zu: not KIND LAYER HEAD TRAINED UNTRAINED TEXT", path, line_no);
+    ck_assert_msg(strcmp(kind, "prev") == 0 || strcmp(kind, "induction") == 0, "%s:%zu: kind %s", path, line_no, kind);
+    h->prev = strcmp(kind, "prev") == 0;
+    snprintf(h->text, sizeof h->text, "%s", line + used);
+    return true;
+}
+
+/* The figure of h's head in h's text under the model model_name, as the C
+ * trace has it, checked against PyTorch's (expected). */
+static double checked_figure(const char *model_name, const HeadLine *h, double expected, const char *where)
+{
+    Trace *trace = model_trace(model_name, h->text, h->layer);
+    const Tensor *w = weights_of(trace);
+    ck_assert_int_lt(h->head, (int)w->shape[0]);
+    double got = head_figure(h->prev, w, (size_t)h->head, trace->config.token_ids, trace->config.n_tokens);
+    ck_assert_msg(fabs(got - expected) <= 1e-4, "%s, %s: head %d.%d's figure is %.6f, PyTorch's %.6f", where,
+                  model_name, h->layer, h->head, got, expected);
+    trace_free(trace);
+    return got;
+}
+
+START_TEST(test_heads_do_their_jobs)
+{
+    const char *path = FIXTURE_DIR "/heads.txt";
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char line[2048], where[64];
+    double sum[2][2] = {{0}}; /* [induction, prev][untrained, trained] */
+    int n[2] = {0}, layer[2] = {-1, -1}, head[2] = {-1, -1};
+    HeadLine h;
+    for (size_t line_no = 1; fgets(line, sizeof line, f) != NULL; line_no++) {
+        if (!read_head_line(line, &h, path, line_no))
+            continue;
+        ck_assert_msg(layer[h.prev] < 0 || (layer[h.prev] == h.layer && head[h.prev] == h.head),
+                      "%s:%zu: a second head of the same kind", path, line_no);
+        layer[h.prev] = h.layer, head[h.prev] = h.head;
+        snprintf(where, sizeof where, "%s:%zu", path, line_no);
+        sum[h.prev][1] += checked_figure("tiny", &h, h.trained, where);
+        sum[h.prev][0] += checked_figure("tiny-untrained", &h, h.untrained, where);
+        n[h.prev]++;
+    }
+    fclose(f);
+    ck_assert_msg(n[0] >= 8 && n[1] >= 12, "only %d induction and %d prev lines in %s", n[0], n[1], path);
+    for (int k = 0; k < 2; k++) {
+        const char *what = k == 1 ? "previous-token head" : "induction head";
+        double trained = sum[k][1] / n[k], untrained = sum[k][0] / n[k];
+        printf("tiny: %s %d.%d: mean weight %.3f over %d held-out texts (untrained: %.3f)\n", what, layer[k], head[k],
+               trained, n[k], untrained);
+        ck_assert_msg(trained > 0.5, "the %s %d.%d puts %.3f on its target: not most", what, layer[k], head[k],
+                      trained);
+        ck_assert_msg(untrained < 0.3, "the untrained model's head %d.%d already puts %.3f on the %s's target",
+                      layer[k], head[k], untrained, what);
+    }
+}
+END_TEST
+
 Suite *tiny_suite(void)
 {
     Suite *s = suite_create("tiny");
@@ -279,6 +393,7 @@ Suite *tiny_suite(void)
     tcase_add_test(tc, test_tokenizer_matches_script);
     tcase_add_test(tc, test_traces_equal_pytorch);
     tcase_add_test(tc, test_model_by_name);
+    tcase_add_test(tc, test_heads_do_their_jobs);
     suite_add_tcase(s, tc);
     return s;
 }

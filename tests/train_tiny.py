@@ -5,16 +5,29 @@ Run by hand, with Debian's PyTorch (python3-torch), on the CPU, one thread:
 
     /usr/bin/python3 tests/train_tiny.py            # train, write the model and the fixtures
     /usr/bin/python3 tests/train_tiny.py --heads    # only print the head scores of the written model
+    /usr/bin/python3 tests/train_tiny.py --fixtures # only write the fixtures of the written model
 
 Everything comes from SEED below; nothing is downloaded.
 
-The training text is made here. Two kinds of segment, drawn at random:
-  * sentences of a small English-like grammar (determiner, adjective,
-    noun, verb, preposition, ...) over the word lists below;
-  * a run of 4 to 10 words picked uniformly from the same lists, written
-    twice in a row ("lamp river sings . lamp river sings ."), so that the
-    only way to predict the second run is to copy the first: that is what
-    teaches an induction head.
+The training text is made here, by the functions below, from SEED. Three
+kinds of segment, drawn at random:
+  * (30%) sentences of a small English-like grammar (determiner,
+    adjective, noun, verb, preposition, ...) over the word lists below;
+  * (30%) "echoes": 3 to 8 pairs of random words, each pair followed by
+    its first word again ("lamp river lamp stone cat stone"). After the
+    second word of a pair the next word is the one just before it, so the
+    model gains from a head that looks at the previous token and carries
+    it forward: that is what teaches a previous-token head;
+  * (40%) a run of 6 to 20 words picked uniformly from the same lists,
+    written twice ("lamp river sings. lamp river sings."), so that the
+    only way to predict the second run is to find the earlier copy of the
+    current word and read the word after it: that is what teaches an
+    induction head (it reads the previous-token head's output).
+The tokenizer learns from BPE_SEGMENTS segments of that text. Training
+makes its windows as it goes: each row of a batch is segments (as token
+ids) joined until they fill N_POSITIONS + 1 tokens, cut at a random place.
+The vocabulary (512 tokens) is large enough that every word of the lists
+is one token, so a repeated word is a repeated token.
 
 The tokenizer is a byte-level BPE in GPT-2's format: the same byte to
 character map, the same pre-split (restricted to ASCII, which is all this
@@ -27,14 +40,32 @@ each merge's token.
 
 The model is GPT-2's architecture (the names and layouts of Hugging
 Face's GPT-2 files: Conv1D weights as x.W, tied wte, tanh GELU), trained
-with AdamW on next-token prediction over windows of N_POSITIONS tokens.
+with AdamW (a warm-up of WARMUP steps, then a constant rate) on next-token
+prediction over windows of N_POSITIONS tokens.
 
 It writes lessons/models/tiny/{model.safetensors (F32), config.json,
 vocab.json, merges.txt}, then tests/fixtures/tiny/: the tokenizer's ids of
 held-out text (bpe_ids.txt) and, for a few held-out sentences, every stage
 of every layer as PyTorch computes it from the written weights
 (SENTENCE/ref/*.npy, by tests/make_gpt2_fixtures.py's reference()).
+It also writes lessons/models/tiny-untrained/: the same model at its
+initial weights (seed 19, before the first step), with the same tokenizer,
+so that a lesson can put a trained head beside an untrained one.
 It prints each head's previous-token and induction scores.
+
+Speed and reproducibility: PyTorch's float results depend on the BLAS it
+runs on. The committed weights were trained with one thread on OpenBLAS
+(Debian's libopenblas0-pthread; about 0.05 s a step on a quiet machine,
+against 0.4 s on the reference BLAS): run it as
+
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 tests/train_tiny.py
+
+On the same BLAS and thread count the script writes the same bytes. On
+another BLAS the last bits of the floats differ from the first step on,
+so the weights it writes differ from the committed ones; whether the same
+heads form there has not been tried (6000 steps at 0.4 s). What to check
+after a run is the head table the script prints and make check's head
+tests, which read the fixtures the same run wrote.
 """
 
 import json
@@ -50,15 +81,21 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MODEL_DIR = os.path.join(ROOT, "lessons", "models", "tiny")
+UNTRAINED_DIR = os.path.join(ROOT, "lessons", "models", "tiny-untrained")
 FIXTURE_DIR = os.path.join(HERE, "fixtures", "tiny")
 sys.path.insert(0, HERE)
 
 SEED = 19
-VOCAB = 384
+VOCAB = 512
 N_EMBD, N_HEAD, N_LAYER, N_POSITIONS = 64, 4, 2, 64
-STEPS, BATCH, LR = 1800, 16, 3e-3
-N_SEGMENTS = 60000
-REPEAT_SHARE = 0.7
+STEPS, BATCH, LR, WARMUP = 6000, 32, 2e-3, 100
+BPE_SEGMENTS = 4000
+SENTENCE_SHARE, ECHO_SHARE = 0.3, 0.3
+# The weights start at 3 times GPT-2's 0.02 (0.06, about 1/2 of 1/sqrt(d)):
+# at 0.02 every score starts near 0 and the heads sat uniform for thousands
+# of steps in the runs docs/architecture.md records.
+INIT_STD = 0.06
+WPE_AMPLITUDE = 0.1
 EPS = 1e-5
 
 # ---------------------------------------------------------------------------
@@ -111,12 +148,23 @@ def sentence(rng):
 
 
 def repeated_run(rng):
-    run = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 10)))
+    run = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 20)))
     return run + ". " + run + "."
 
 
+def echoes(rng):
+    words = []
+    for _ in range(rng.randint(3, 8)):
+        a, b = rng.choice(WORDS), rng.choice(WORDS)
+        words += [a, b, a]
+    return " ".join(words) + "."
+
+
 def segment(rng):
-    return repeated_run(rng) if rng.random() < REPEAT_SHARE else sentence(rng)
+    u = rng.random()
+    if u < SENTENCE_SHARE:
+        return sentence(rng)
+    return echoes(rng) if u < SENTENCE_SHARE + ECHO_SHARE else repeated_run(rng)
 
 
 # ---------------------------------------------------------------------------
@@ -225,32 +273,32 @@ def init_weights(torch, gen):
     d = N_EMBD
     w = {}
 
-    def normal(*shape, std=0.02):
+    def normal(*shape, std=INIT_STD):
         return (torch.randn(*shape, generator=gen) * std).requires_grad_()
 
-    w["wte.weight"] = normal(VOCAB, d)
+    w["wte.weight"] = normal(VOCAB, d, std=0.02)
     # sines and cosines of the position (as in "Attention is all you need"),
-    # small beside the token embeddings: a start from which attending to
-    # the previous position is one linear map away
+    # a little larger than the token embeddings: a start from which
+    # attending to the previous position is one linear map away
     pos = torch.arange(N_POSITIONS, dtype=torch.float32)[:, None]
     freq = torch.exp(-torch.arange(0, d, 2, dtype=torch.float32) / d * 9.2103)   # 1 to 1/10000
     wpe = torch.zeros(N_POSITIONS, d)
     wpe[:, 0::2] = torch.sin(pos * freq)
     wpe[:, 1::2] = torch.cos(pos * freq)
-    w["wpe.weight"] = (0.03 * wpe).requires_grad_()
+    w["wpe.weight"] = (WPE_AMPLITUDE * wpe).requires_grad_()
     for l in range(N_LAYER):
         p = "h.%d." % l
         w[p + "ln_1.weight"] = torch.ones(d, requires_grad=True)
         w[p + "ln_1.bias"] = torch.zeros(d, requires_grad=True)
         w[p + "attn.c_attn.weight"] = normal(d, 3 * d)
         w[p + "attn.c_attn.bias"] = torch.zeros(3 * d, requires_grad=True)
-        w[p + "attn.c_proj.weight"] = normal(d, d, std=0.02 / (2 * N_LAYER) ** 0.5)
+        w[p + "attn.c_proj.weight"] = normal(d, d, std=INIT_STD / (2 * N_LAYER) ** 0.5)
         w[p + "attn.c_proj.bias"] = torch.zeros(d, requires_grad=True)
         w[p + "ln_2.weight"] = torch.ones(d, requires_grad=True)
         w[p + "ln_2.bias"] = torch.zeros(d, requires_grad=True)
         w[p + "mlp.c_fc.weight"] = normal(d, 4 * d)
         w[p + "mlp.c_fc.bias"] = torch.zeros(4 * d, requires_grad=True)
-        w[p + "mlp.c_proj.weight"] = normal(4 * d, d, std=0.02 / (2 * N_LAYER) ** 0.5)
+        w[p + "mlp.c_proj.weight"] = normal(4 * d, d, std=INIT_STD / (2 * N_LAYER) ** 0.5)
         w[p + "mlp.c_proj.bias"] = torch.zeros(d, requires_grad=True)
     w["ln_f.weight"] = torch.ones(d, requires_grad=True)
     w["ln_f.bias"] = torch.zeros(d, requires_grad=True)
@@ -284,34 +332,62 @@ def forward(torch, w, ids, want_weights=False):
     return (logits, maps) if want_weights else logits
 
 
-def train(torch, stream, progress=None):
-    """Trains from SEED on windows of the token stream; returns the weights."""
+def word_ids(enc):
+    """The token id of each word of the lists (each is one token), sorted."""
+    return sorted(set(enc.encode(" " + word)[0] for word in WORDS))
+
+
+def batch(torch, enc, words, dot, rng):
+    """BATCH windows of N_POSITIONS + 1 token ids [BATCH, N_POSITIONS + 1]:
+    each a run of segments (the three kinds of the docstring, as token ids)
+    cut at a random place."""
+    rows = []
+    for _ in range(BATCH):
+        seq = []
+        while len(seq) < N_POSITIONS + 1:
+            u = rng.random()
+            if u < SENTENCE_SHARE:
+                seq += enc.encode(" " + sentence(rng))
+            elif u < SENTENCE_SHARE + ECHO_SHARE:
+                for _ in range(rng.randint(3, 8)):
+                    a, b = rng.choice(words), rng.choice(words)
+                    seq += [a, b, a]
+            else:
+                run = [rng.choice(words) for _ in range(rng.randint(6, 20))]
+                seq += run + [dot] + run + [dot]
+        start = rng.randint(0, max(0, len(seq) - N_POSITIONS - 1))
+        rows.append(seq[start:start + N_POSITIONS + 1])
+    return torch.tensor(rows)
+
+
+def train(torch, enc, progress=None):
+    """Trains from SEED on windows made as they are needed; returns the
+    trained weights and the initial ones."""
     gen = torch.Generator().manual_seed(SEED)
     w = init_weights(torch, gen)
+    untrained = {n: t.detach().numpy().astype(np.float32).copy() for n, t in w.items()}
     decay = [t for n, t in w.items() if t.dim() == 2]
     no_decay = [t for n, t in w.items() if t.dim() != 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=LR, betas=(0.9, 0.98))
-    data = torch.tensor(stream, dtype=torch.long)
+    words, dot = word_ids(enc), enc.encode(".")[0]
+    rng = random.Random(SEED)
     start = time.time()
     for step in range(STEPS):
-        lr = LR * min(1.0, (step + 1) / 200, 0.1 + 0.9 * (STEPS - step) / (0.2 * STEPS))
         for g in opt.param_groups:
-            g["lr"] = lr
-        starts = torch.randint(0, len(stream) - N_POSITIONS - 1, (BATCH,), generator=gen)
-        x = torch.stack([data[i:i + N_POSITIONS] for i in starts.tolist()])
-        y = torch.stack([data[i + 1:i + N_POSITIONS + 1] for i in starts.tolist()])
-        loss = torch.nn.functional.cross_entropy(forward(torch, w, x).reshape(-1, VOCAB), y.reshape(-1))
+            g["lr"] = LR * min(1.0, (step + 1) / WARMUP)
+        d = batch(torch, enc, words, dot, rng)
+        loss = torch.nn.functional.cross_entropy(forward(torch, w, d[:, :-1]).reshape(-1, VOCAB), d[:, 1:].reshape(-1))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(w.values()), 1.0)
         opt.step()
         if step % 250 == 0 or step == STEPS - 1:
             print("step %4d  loss %.3f  %.0f s" % (step, loss.item(), time.time() - start), flush=True)
-        if progress is not None and step % 250 == 249:
+        if progress is not None and step % 500 == 499:
             prev, ind = progress({n: t.detach().numpy() for n, t in w.items()})
             print("  best previous-token head %.3f, best induction head %.3f" % (prev.max(), ind.max()), flush=True)
-    return {n: t.detach().numpy().astype(np.float32) for n, t in w.items()}
+    return {n: t.detach().numpy().astype(np.float32) for n, t in w.items()}, untrained
 
 
 # ---------------------------------------------------------------------------
@@ -335,8 +411,8 @@ def head_scores(torch, w, enc, rng):
     ind = np.zeros((N_LAYER, N_HEAD))
     n_ind = 0
     for _ in range(40):
-        words = [rng.choice(WORDS) for _ in range(8)]
-        first = enc.encode(" " + " ".join(words))
+        words = [rng.choice(WORDS) for _ in range(12)]
+        first = enc.encode(" " + " ".join(words) + ".")     # the training form: " w1 ... w12." twice
         assert 2 * len(first) <= N_POSITIONS
         ids = first + first
         n = len(first)
@@ -368,15 +444,15 @@ def read_safetensors_f32(path):
     return out
 
 
-def write_model(w, merges, enc):
+def write_model(w, merges, enc, model_dir=MODEL_DIR):
     import make_gpt2_fixtures as mg
-    os.makedirs(MODEL_DIR, exist_ok=True)
-    mg.write_safetensors(os.path.join(MODEL_DIR, "model.safetensors"), w, "F32", "",
+    os.makedirs(model_dir, exist_ok=True)
+    mg.write_safetensors(os.path.join(model_dir, "model.safetensors"), w, "F32", "",
                          {"format": "pt", "source": "tests/train_tiny.py", "seed": str(SEED)})
-    mg.write_config(os.path.join(MODEL_DIR, "config.json"), N_EMBD, N_HEAD, N_LAYER, VOCAB, N_POSITIONS)
-    with open(os.path.join(MODEL_DIR, "vocab.json"), "w", encoding="utf-8") as f:
+    mg.write_config(os.path.join(model_dir, "config.json"), N_EMBD, N_HEAD, N_LAYER, VOCAB, N_POSITIONS)
+    with open(os.path.join(model_dir, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(enc.vocab, f, ensure_ascii=False, separators=(",", ":"))
-    with open(os.path.join(MODEL_DIR, "merges.txt"), "w", encoding="utf-8") as f:
+    with open(os.path.join(model_dir, "merges.txt"), "w", encoding="utf-8") as f:
         f.write("#version: 0.2 (attn-trace tests/train_tiny.py, seed %d)\n" % SEED)
         for a, b in merges:
             f.write("%s %s\n" % (a, b))
@@ -409,6 +485,74 @@ def write_fixtures(enc, rng):
             arr = arr.astype("<i8") if arr.dtype == np.int64 else arr.astype("<f4")
             np.save(os.path.join(ref_dir, key + ".npy"), arr)
         print("fixture %s: %d tokens" % (name, len(ids)))
+    write_head_fixture(w, read_safetensors_f32(os.path.join(UNTRAINED_DIR, "model.safetensors")), enc,
+                       random.Random(SEED + 3))
+
+
+def induction_targets(ids):
+    """(t, p + 1) for each position t whose token occurs exactly once
+    before it, at p, with p + 1 < t: where an induction head at t looks
+    (the token after the earlier copy). check_tiny.c has the same rule."""
+    out = []
+    for t in range(len(ids)):
+        earlier = [p for p in range(t) if ids[p] == ids[t]]
+        if len(earlier) == 1 and earlier[0] + 1 < t:
+            out.append((t, earlier[0] + 1))
+    return out
+
+
+def head_figure(kind, a, ids):
+    """The mean weight of one head's map a [s, s] on the previous token
+    (kind "prev", over positions 1..s-1) or on the induction targets."""
+    pairs = [(i, i - 1) for i in range(1, len(ids))] if kind == "prev" else induction_targets(ids)
+    return float(np.mean([a[t, k] for t, k in pairs]))
+
+
+def head_maps(torch, w, enc, texts):
+    """text -> (ids, [layer] attention maps [h, s, s] in float64) under weights w."""
+    wt = {k: torch.from_numpy(v) for k, v in w.items()}
+    out = {}
+    for text in texts:
+        ids = enc.encode(text)
+        assert len(ids) <= N_POSITIONS, text
+        _, m = forward(torch, wt, torch.tensor([ids]), want_weights=True)
+        out[text] = (ids, [m[l][0].detach().numpy().astype(np.float64) for l in range(N_LAYER)])
+    return out
+
+
+def write_head_fixture(w, untrained, enc, rng):
+    """tests/fixtures/tiny/heads.txt: held-out texts (made from rng, a seed
+    the training never used) and PyTorch's figures for the best
+    previous-token head and the best induction head of the trained model
+    on each, with the same head's figure in the untrained model."""
+    import torch
+    texts = {"prev": []}
+    while len(texts["prev"]) < 6:
+        text = " ".join(sentence(rng) for _ in range(3))
+        if len(enc.encode(text)) <= N_POSITIONS:
+            texts["prev"].append(text)
+    texts["prev"] += [" ".join(rng.choice(WORDS) for _ in range(30)) + "." for _ in range(6)]
+    texts["induction"] = []
+    for _ in range(8):
+        run = " ".join(rng.sample(WORDS, 12)) + "."
+        texts["induction"].append(run + " " + run)
+    every = texts["prev"] + texts["induction"]
+    trained, initial = head_maps(torch, w, enc, every), head_maps(torch, untrained, enc, every)
+    lines = []
+    for kind in ("prev", "induction"):
+        mean = np.array([[np.mean([head_figure(kind, trained[t][1][l][h], trained[t][0]) for t in texts[kind]])
+                          for h in range(N_HEAD)] for l in range(N_LAYER)])
+        l, h = np.unravel_index(np.argmax(mean), mean.shape)
+        print("heads.txt: %s head %d.%d, mean %.3f over %d texts" % (kind, l, h, mean[l, h], len(texts[kind])))
+        for t in texts[kind]:
+            lines.append("%s\t%d\t%d\t%.6f\t%.6f\t%s\n" % (kind, l, h, head_figure(kind, trained[t][1][l][h], trained[t][0]),
+                                                    head_figure(kind, initial[t][1][l][h], initial[t][0]), t))
+    with open(os.path.join(FIXTURE_DIR, "heads.txt"), "w") as f:
+        f.write("# by tests/train_tiny.py: do not edit. Each line: prev or induction, a head's layer and\n")
+        f.write("# number, PyTorch's mean weight of that head on the previous token (prev) or on the token\n")
+        f.write("# after the earlier copy (induction, see induction_targets) in the trained model, then\n")
+        f.write("# the same in tiny-untrained, then the held-out text.\n")
+        f.writelines(lines)
 
 
 def print_heads(prev, ind):
@@ -423,18 +567,25 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
     rng = random.Random(SEED)
-    texts = [segment(rng) for _ in range(N_SEGMENTS)]
-    merges = train_bpe(texts[:4000], VOCAB)
+    texts = [segment(rng) for _ in range(BPE_SEGMENTS)]
+    merges = train_bpe(texts, VOCAB)
     enc = Encoder(merges)
     assert len(enc.vocab) == VOCAB, len(enc.vocab)
+    assert all(len(enc.encode(" " + word)) == 1 for word in WORDS), "a word is more than one token"
+    if sys.argv[1:] == ["--fixtures"]:
+        write_fixtures(enc, random.Random(SEED + 2))
+        return
     if sys.argv[1:] == ["--heads"]:
         w = read_safetensors_f32(os.path.join(MODEL_DIR, "model.safetensors"))
         print_heads(*head_scores(torch, w, enc, random.Random(SEED + 1)))
         return
-    stream = enc.encode(" ".join(texts))
-    print("text: %d segments, %d tokens, vocabulary %d" % (len(texts), len(stream), VOCAB), flush=True)
-    w = train(torch, stream, lambda w: head_scores(torch, w, enc, random.Random(SEED + 1)))
+    print("tokenizer: %d segments, vocabulary %d" % (len(texts), VOCAB), flush=True)
+    w, untrained = train(torch, enc, lambda w: head_scores(torch, w, enc, random.Random(SEED + 1)))
     write_model(w, merges, enc)
+    write_model(untrained, merges, enc, UNTRAINED_DIR)
+    print("untrained:")
+    print_heads(*head_scores(torch, untrained, enc, random.Random(SEED + 1)))
+    print("trained:")
     print_heads(*head_scores(torch, w, enc, random.Random(SEED + 1)))
     write_fixtures(enc, random.Random(SEED + 2))
 
