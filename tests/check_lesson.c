@@ -341,6 +341,26 @@ START_TEST(test_good_full)
 }
 END_TEST
 
+/* A model's token labels carry GPT-2's space mark (U+0120) before a word:
+ * a learner types the word without it, and the revealed answer reads so. */
+START_TEST(test_token_answer_without_space_mark)
+{
+    const char *label = "\xc4\xa0stone";
+    ck_assert(quiz_token_matches("stone", 5, label, strlen(label)));
+    ck_assert(quiz_token_matches("Stone", 5, label, strlen(label)));
+    ck_assert(quiz_token_matches(label, strlen(label), label, strlen(label)));
+    ck_assert(!quiz_token_matches("ston", 4, label, strlen(label)));
+    ck_assert(!quiz_token_matches("", 0, "\xc4\xa0", 2)); /* the mark alone is not a word */
+    ck_assert(!quiz_token_matches("stone", 5, "xstone", 6));
+    Quiz quiz = {.kind = QUIZ_TOKEN, .answer = (char *)label};
+    ck_assert(quiz_check(&quiz, "stone"));
+    ck_assert(!quiz_check(&quiz, "river"));
+    char text[32];
+    quiz_answer_text(&quiz, text, sizeof text);
+    ck_assert_str_eq(text, "stone");
+}
+END_TEST
+
 START_TEST(test_good_crlf_and_bom)
 {
     Lesson lesson;
@@ -1288,6 +1308,7 @@ Suite *lesson_suite(void)
     tcase_add_test(corpus, test_good_corpus);
     tcase_add_test(corpus, test_good_minimal_is_the_article);
     tcase_add_test(corpus, test_good_full);
+    tcase_add_test(corpus, test_token_answer_without_space_mark);
     tcase_add_test(corpus, test_answer_exprs_against_torch);
     tcase_add_test(corpus, test_catalog_progress_counts);
     tcase_add_test(corpus, test_walk_hash_survives_a_typo);

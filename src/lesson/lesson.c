@@ -244,6 +244,15 @@ static bool equal_fold(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
+bool quiz_token_matches(const char *typed, size_t len, const char *label, size_t llen)
+{
+    static const char space_mark[] = "\xc4\xa0"; /* U+0120, GPT-2's byte-level space */
+    size_t mark = sizeof space_mark - 1;
+    if (equal_fold(typed, len, label, llen))
+        return true;
+    return llen > mark && memcmp(label, space_mark, mark) == 0 && equal_fold(typed, len, label + mark, llen - mark);
+}
+
 /* Whether s[0..len) is exactly the NUL-terminated word. */
 static bool equal_word(const char *s, size_t len, const char *word)
 {
@@ -1753,7 +1762,7 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
             return true;
         const Config *cfg = &p->lesson->config;
         for (size_t i = 0; i < cfg->n_tokens; i++)
-            if (equal_fold(a->value, len, cfg->tokens[i], strlen(cfg->tokens[i])))
+            if (quiz_token_matches(a->value, len, cfg->tokens[i], strlen(cfg->tokens[i])))
                 return true;
         report(p, a->line, a->col, "token answer '%s' is not a token of the lesson (tokens: %s)",
                quote(q, a->value, len), token_list(cfg, list));
@@ -3189,7 +3198,7 @@ bool quiz_check(const Quiz *quiz, const char *typed)
             return false;
         size_t alen = strlen(quiz->answer);
         const char *answer = trim(quiz->answer, &alen);
-        return len > 0 && equal_fold(typed, len, answer, alen);
+        return len > 0 && quiz_token_matches(typed, len, answer, alen);
     }
     case QUIZ_CHOICE: {
         if (quiz->answer_choice < 0 || quiz->answer_choice >= quiz->n_choices || len == 0)
@@ -3229,11 +3238,15 @@ void quiz_answer_text(const Quiz *quiz, char *buf, size_t size)
     case QUIZ_NUMBER:
         used = snprintf(buf, size, "%s", quiz->answer != NULL ? quiz->answer : "");
         break;
-    case QUIZ_TOKEN:
-        used = snprintf(buf, size, "%s", quiz->answer != NULL ? quiz->answer : "");
+    case QUIZ_TOKEN: {
+        const char *answer = quiz->answer != NULL ? quiz->answer : "";
+        if (strncmp(answer, "\xc4\xa0", 2) == 0 && answer[2] != '\0')
+            answer += 2; /* "\u0120stone" reads "stone", as the learner types it */
+        used = snprintf(buf, size, "%s", answer);
         for (char *c = buf; *c != '\0'; c++)
             *c = lower_ascii(*c);
         break;
+    }
     case QUIZ_CHOICE:
         if (quiz->answer_choice >= 0 && quiz->answer_choice < quiz->n_choices && quiz->choices[quiz->answer_choice]) {
             char label[8];

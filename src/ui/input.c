@@ -12,7 +12,6 @@
 #include "app.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "compose.h"
 #include "headsview.h"
@@ -137,7 +136,7 @@ static bool is_token(const Config *cfg, const char *typed)
     while (len > start && typed[len - 1] == ' ')
         len--;
     for (size_t i = 0; i < cfg->n_tokens; i++)
-        if (strlen(cfg->tokens[i]) == len - start && strncasecmp(cfg->tokens[i], typed + start, len - start) == 0)
+        if (quiz_token_matches(typed + start, len - start, cfg->tokens[i], strlen(cfg->tokens[i])))
             return true;
     return false;
 }
