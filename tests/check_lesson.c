@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "catalog.h"
 #include "lesson.h"
 #include "progress.h"
@@ -358,6 +359,16 @@ START_TEST(test_token_answer_without_space_mark)
     char text[32];
     quiz_answer_text(&quiz, text, sizeof text);
     ck_assert_str_eq(text, "stone");
+}
+END_TEST
+
+/* Feedback ends "Right: b) keys." but not "Right: a) It is a sentence.." */
+START_TEST(test_feedback_sentence_end)
+{
+    ck_assert_str_eq(quiz_sentence_end("b) keys"), ".");
+    ck_assert_str_eq(quiz_sentence_end("a) Softmax of equal scores is even."), "");
+    ck_assert_str_eq(quiz_sentence_end("Why?"), "");
+    ck_assert_str_eq(quiz_sentence_end(""), ".");
 }
 END_TEST
 
@@ -1309,6 +1320,7 @@ Suite *lesson_suite(void)
     tcase_add_test(corpus, test_good_minimal_is_the_article);
     tcase_add_test(corpus, test_good_full);
     tcase_add_test(corpus, test_token_answer_without_space_mark);
+    tcase_add_test(corpus, test_feedback_sentence_end);
     tcase_add_test(corpus, test_answer_exprs_against_torch);
     tcase_add_test(corpus, test_catalog_progress_counts);
     tcase_add_test(corpus, test_walk_hash_survives_a_typo);

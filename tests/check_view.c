@@ -1343,6 +1343,43 @@ START_TEST(test_quizzes_teach)
 }
 END_TEST
 
+/* Enter after an answered "after" quiz opens the step's next question,
+ * and the selection stays on the input the lesson's select: names
+ * (issue 19: a lesson about weights shown as a step's input). */
+START_TEST(test_next_question_keeps_the_select)
+{
+    static const char TEXT[] =
+        "attn-lesson: 1\ntitle: two questions\nsteps: softmax\n\n## softmax\n\n"
+        "::: step\nselect: scaled_scores_1[name]\n:::\n\nText.\n\n"
+        "::: quiz\nkind: number\nquestion: One?\nanswer: 1\n:::\n\n"
+        "::: quiz\nkind: number\nquestion: Two?\nanswer: 2\n:::\n";
+    Trace *trace = fixture_article_trace();
+    static App app;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse(TEXT, sizeof TEXT - 1, "two.lesson", &lesson, &errors));
+    lesson_errors_free(&errors);
+    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    int s = app.step, tensor;
+    size_t at;
+    ck_assert(lesson_step_select(&lesson.steps[0], trace, s, &tensor, &at));
+    ck_assert(!trace->steps[s].tensors[tensor].is_output);
+    ck_assert_int_eq(app.focus[s], tensor);
+    press(&app, "<Space>1<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz[app.pos][0].status, QUIZ_RIGHT);
+    press(&app, "<Enter>", 0, 0, 24, 80); /* "Enter: the next question" */
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    ck_assert_int_eq(app.quiz_index, 1);
+    press(&app, "<Down>2<Enter><Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz[app.pos][1].status, QUIZ_RIGHT);
+    ck_assert_int_eq(app.overlay, OVERLAY_NONE);
+    ck_assert_int_eq(app.focus[s], tensor);           /* not the step's main tensor, a1 */
+    ck_assert_uint_eq(app.cursor[s][tensor], at + 1); /* the learner's Down kept */
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 /* Scrolling an overlay past its end stops at the end, so the first key
  * back scrolls back at once: with no frame composed in between (headless
  * replay) exactly as in the terminal, which composes after every key. */
@@ -1524,6 +1561,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_attention_pictures);
     tcase_add_test(tc, test_resuming_says_so);
     tcase_add_test(tc, test_quizzes_teach);
+    tcase_add_test(tc, test_next_question_keeps_the_select);
     tcase_add_test(tc, test_ascii_spellings);
     tcase_add_test(tc, test_einsum_letters_named);
     suite_add_tcase(s, tc);

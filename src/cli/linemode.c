@@ -241,7 +241,7 @@ static void say_answer(StrBuf *out, const Quiz *quiz, const char *lead)
 {
     char answer[128];
     quiz_answer_text(quiz, answer, sizeof answer);
-    strbuf_printf(out, "%s: %s.\n", lead, answer);
+    strbuf_printf(out, "%s: %s%s\n", lead, answer, quiz_sentence_end(answer));
     if (quiz->explain != NULL)
         strbuf_printf(out, "%s\n", quiz->explain);
 }

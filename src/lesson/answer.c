@@ -128,19 +128,31 @@ static size_t stride_from(const Tensor *t, int d)
     return n;
 }
 
+bool quiz_token_matches(const char *typed, size_t len, const char *label, size_t llen)
+{
+    static const char space_mark[] = "\xc4\xa0"; /* U+0120, GPT-2's byte-level space */
+    size_t mark = sizeof space_mark - 1;
+    if (llen > mark && memcmp(label, space_mark, mark) == 0 && len != llen) {
+        label += mark;
+        llen -= mark;
+    }
+    if (len != llen)
+        return false;
+    for (size_t k = 0; k < len; k++)
+        if (tolower((unsigned char)typed[k]) != tolower((unsigned char)label[k]))
+            return false;
+    return true;
+}
+
 /* The position a token word names in the sentence, or -1 with err set
- * (not a token, or a word that appears more than once). at is the
+ * (not a token, or a word that appears more than once). A model token's
+ * space mark may be left out ("boat" names "\u0120boat"). at is the
  * word's offset, for the error. */
 static long token_position(const Config *cfg, const char *word, size_t at, Error *err)
 {
     long found = -1;
     for (size_t i = 0; i < cfg->n_tokens; i++) {
-        if (cfg->tokens[i] == NULL || strlen(cfg->tokens[i]) != strlen(word))
-            continue;
-        bool same = true;
-        for (size_t k = 0; word[k] != '\0' && same; k++)
-            same = tolower((unsigned char)word[k]) == tolower((unsigned char)cfg->tokens[i][k]);
-        if (!same)
+        if (cfg->tokens[i] == NULL || !quiz_token_matches(word, strlen(word), cfg->tokens[i], strlen(cfg->tokens[i])))
             continue;
         if (found >= 0) {
             error_set_at(err, STATUS_DATAERR, at,

@@ -82,4 +82,10 @@ bool answer_locate(const Trace *trace, TracePart part, const char *ref, const Tr
  * or an index. Returns it (owned by trace) or NULL. */
 const TraceTensor *answer_question_tensor(const Trace *trace, TracePart part, const char *question);
 
+/* Whether typed[0..len) names the token label[0..llen), ignoring ASCII case: the
+ * label itself, or, for a label of a model's tokenizer that starts with
+ * the space mark "\u0120" (GPT-2's byte-level space, "\u0120farmer"), the
+ * rest of it ("farmer"), since a learner cannot type the mark. */
+bool quiz_token_matches(const char *typed, size_t len, const char *label, size_t llen);
+
 #endif

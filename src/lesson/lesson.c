@@ -244,15 +244,6 @@ static bool equal_fold(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
-bool quiz_token_matches(const char *typed, size_t len, const char *label, size_t llen)
-{
-    static const char space_mark[] = "\xc4\xa0"; /* U+0120, GPT-2's byte-level space */
-    size_t mark = sizeof space_mark - 1;
-    if (equal_fold(typed, len, label, llen))
-        return true;
-    return llen > mark && memcmp(label, space_mark, mark) == 0 && equal_fold(typed, len, label + mark, llen - mark);
-}
-
 /* Whether s[0..len) is exactly the NUL-terminated word. */
 static bool equal_word(const char *s, size_t len, const char *word)
 {
@@ -3214,6 +3205,12 @@ bool quiz_check(const Quiz *quiz, const char *typed)
     }
     }
     return false;
+}
+
+const char *quiz_sentence_end(const char *text)
+{
+    size_t len = strlen(text);
+    return len > 0 && strchr(".?!", text[len - 1]) != NULL ? "" : ".";
 }
 
 void quiz_answer_text(const Quiz *quiz, char *buf, size_t size)

@@ -162,15 +162,13 @@ const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);
  * file was parsed. */
 bool quiz_check(const Quiz *quiz, const char *typed);
 
-/* Whether typed[0..len) names the token label[0..llen), ignoring ASCII case: the
- * label itself, or, for a label of a model's tokenizer that starts with
- * the space mark "\u0120" (GPT-2's byte-level space, "\u0120farmer"), the
- * rest of it ("farmer"), since a learner cannot type the mark. */
-bool quiz_token_matches(const char *typed, size_t len, const char *label, size_t llen);
-
 /* The right answer, as a learner should read it ("[5, 16]", "marcello",
  * "b) softmax"), into buf. */
 void quiz_answer_text(const Quiz *quiz, char *buf, size_t size);
+
+/* What ends a sentence that ends with text: "" when text already ends
+ * with '.', '?' or '!' (a choice written as a sentence), else ".". */
+const char *quiz_sentence_end(const char *text);
 
 /* The label of choice c of a choice quiz, "b)" or, when one of its
  * choices is a single letter, "2)": the same on screen, in --print and in

@@ -1645,10 +1645,11 @@ static void quiz_text(const App *app, const QuizLook *look, StrBuf *text)
         break;
     }
     case FEEDBACK_RIGHT:
-        strbuf_printf(text, "Right%s: %s.\n", state->tries == 0 ? ", first try" : "", answer);
+        strbuf_printf(text, "Right%s: %s%s\n", state->tries == 0 ? ", first try" : "", answer,
+                      quiz_sentence_end(answer));
         break;
     case FEEDBACK_SHOWN:
-        strbuf_printf(text, "The answer: %s.\n", answer);
+        strbuf_printf(text, "The answer: %s%s\n", answer, quiz_sentence_end(answer));
         break;
     case FEEDBACK_NOT_A_TOKEN: {
         const Config *cfg = &app->trace->config;
@@ -1664,7 +1665,7 @@ static void quiz_text(const App *app, const QuizLook *look, StrBuf *text)
         strbuf_printf(text, "%s\n", quiz->explain);
     if (!settled)
         strbuf_puts(text, "> \n");
-    else if (app_first_open_quiz(app, false) >= 0)
+    else if (app_first_open_quiz(app, quiz->before) >= 0)
         strbuf_puts(text, "Enter: the next question\n");
     else
         strbuf_puts(text, quiz->before ? "Enter: see the step's tensors\n" : "Enter: on to the next step\n");

@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "answer.h"
 #include "compose.h"
 #include "headsview.h"
 #include "diffview.h"
@@ -142,13 +143,20 @@ static bool is_token(const Config *cfg, const char *typed)
 }
 
 /* Enter on a quiz: checks the typed answer, or, once it is settled,
- * closes it; closing the step's last open "after" quiz goes on to the
- * next step (the learner pressed Space to leave it). */
+ * closes it. After an "after" quiz the step's next open quiz opens
+ * straight away, and closing its last one goes on to the next step (the
+ * learner pressed Space to leave it); a "before" quiz's successor is
+ * opened by quiz_key. */
 static void quiz_enter(App *app, const Quiz *quiz, QuizState *state)
 {
     if (state->status != QUIZ_OPEN) {
         app->overlay = OVERLAY_NONE;
-        if (!quiz->before && app_first_open_quiz(app, false) < 0 && app->pos + 1 < app->n_walk)
+        if (quiz->before)
+            return;
+        int next = app_first_open_quiz(app, false);
+        if (next >= 0)
+            app_open_quiz(app, next);
+        else if (app->pos + 1 < app->n_walk)
             app_go(app, app->pos + 1);
         return;
     }

@@ -168,7 +168,16 @@ static void focus_visible(App *app)
             if (!step->tensors[t].is_output)
                 *focus = t;
     } else if (!step->tensors[*focus].is_output) {
-        *focus = step->main_tensor;
+        /* outputs shown again: back to what the lesson selects, else the main tensor */
+        int tensor;
+        size_t at;
+        if (lesson_step_select(app_lesson_step(app), app->trace, app->step, &tensor, &at)) {
+            if (*focus != tensor) /* on the selected input already: the learner's cursor stays */
+                app->cursor[app->step][tensor] = at;
+            *focus = tensor;
+        } else {
+            *focus = step->main_tensor;
+        }
     }
 }
 
