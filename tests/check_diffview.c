@@ -87,23 +87,6 @@ static void parse_lesson(const char *text, Lesson *lesson)
     lesson_errors_free(&errors);
 }
 
-/* Reads a whole file into a new string (NULL when it cannot). */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    StrBuf sb = {0};
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        strbuf_append(&sb, buf, got);
-    fclose(f);
-    char *copy = strdup(strbuf_text(&sb));
-    strbuf_free(&sb);
-    return copy;
-}
-
 static const char *screens_dir(void)
 {
     const char *dir = getenv("ATTN_SCREENS_DIR");
@@ -122,7 +105,7 @@ static void check_golden(const char *name, const char *text)
         fclose(f);
         return;
     }
-    char *want = read_text(path);
+    char *want = fixture_read_text(path);
     ck_assert_msg(want != NULL, "%s: %s (make screens writes it)", path, strerror(errno));
     int line = 1;
     const char *a = want, *b = text;

@@ -23,6 +23,7 @@
 #include "diffview.h"
 #include "frame.h"
 #include "keys.h"
+#include "fixture.h"
 #include "lesson.h"
 #include "lessonview.h"
 #include "strbuf.h"
@@ -314,23 +315,6 @@ static void screen_text(const App *app, int rows, int cols, StrBuf *out)
     frame_free(&frame);
 }
 
-/* Reads a whole file into a new string (NULL when it cannot). */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    StrBuf sb = {0};
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        strbuf_append(&sb, buf, got);
-    fclose(f);
-    char *copy = strdup(strbuf_text(&sb));
-    strbuf_free(&sb);
-    return copy;
-}
-
 /* Compares text with tests/screens/NAME.txt, or writes it when updating. */
 static void check_golden(const char *name, const char *text)
 {
@@ -344,7 +328,7 @@ static void check_golden(const char *name, const char *text)
         fclose(f);
         return;
     }
-    char *want = read_text(path);
+    char *want = fixture_read_text(path);
     ck_assert_msg(want != NULL, "%s: %s (make screens writes it)", path, strerror(errno));
     int line = 1;
     const char *a = want, *b = text;

@@ -29,9 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "bpe.h"
 #include "cli.h"
+#include "entropy.h"
+#include "fixture.h"
 #include "gpt2.h"
+#include "lesson.h"
 #include "npy.h"
 #include "suites.h"
 #include "trace.h"
@@ -385,6 +389,199 @@ START_TEST(test_heads_do_their_jobs)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * lessons/trained-heads.lesson: its numbers are PyTorch's
+ * ---------------------------------------------------------------------- */
+
+#define LESSON_PATH "lessons/trained-heads.lesson"
+
+/* One line of lesson-facts.txt: MODEL LAYER TEXT EXPR VALUE SHOWN, tabs apart. */
+typedef struct {
+    char model[32], text[512], expr[96], shown[16];
+    int layer;
+    double value;
+} Fact;
+
+/* The traces the facts read, each built once. */
+typedef struct {
+    Fact key[8];
+    Trace *trace[8];
+    int n;
+} TraceCache;
+
+static Trace *cached_trace(TraceCache *cache, const Fact *f)
+{
+    for (int i = 0; i < cache->n; i++)
+        if (strcmp(cache->key[i].model, f->model) == 0 && cache->key[i].layer == f->layer &&
+            strcmp(cache->key[i].text, f->text) == 0)
+            return cache->trace[i];
+    ck_assert_int_lt(cache->n, 8);
+    cache->key[cache->n] = *f;
+    cache->trace[cache->n] = model_trace(f->model, f->text, f->layer);
+    return cache->trace[cache->n++];
+}
+
+/* What f's expression gives on trace: an `=` answer's number or position,
+ * or, for H(ROW), the entropy in bits of that row (as the compare view
+ * prints it). */
+static double fact_value(const Trace *trace, const Fact *f)
+{
+    Error err;
+    error_clear(&err);
+    if (strncmp(f->expr, "H(", 2) == 0) {
+        char ref[96];
+        snprintf(ref, sizeof ref, "%.*s", (int)strlen(f->expr) - 3, f->expr + 2);
+        const TraceTensor *tt;
+        size_t offset;
+        ck_assert_msg(answer_locate(trace, PART_MODEL, ref, &tt, &offset, &err), "%s: %s", f->expr, err.message);
+        const Tensor *t = tt->tensor;
+        return entropy_bits(t->data + offset, t->shape[t->ndim - 1]);
+    }
+    AnswerValue v;
+    ck_assert_msg(answer_eval(trace, PART_MODEL, f->expr, &v, &err), "%s: %s", f->expr, err.message);
+    ck_assert(v.kind == ANSWER_NUMBER || v.kind == ANSWER_POSITION);
+    return v.kind == ANSWER_POSITION ? (double)v.position : v.number;
+}
+
+/* The lesson writes f's value as f->shown: rounded to its decimals (or,
+ * ">0.999", above that bound), and the lesson holds that text. */
+static void check_shown(const Fact *f, const char *lesson_text)
+{
+    if (strcmp(f->shown, "-") == 0)
+        return;
+    if (f->shown[0] == '>') {
+        ck_assert_msg(f->value > atof(f->shown + 1), "%s = %.9g is not %s", f->expr, f->value, f->shown);
+    } else {
+        const char *point = strchr(f->shown, '.');
+        int decimals = point == NULL ? 0 : (int)strlen(point + 1);
+        char rounded[32];
+        snprintf(rounded, sizeof rounded, "%.*f", decimals, f->value);
+        ck_assert_msg(strcmp(rounded, f->shown) == 0, "%s = %.9g reads %s, not %s", f->expr, f->value, rounded,
+                      f->shown);
+    }
+    const char *said = f->shown + (f->shown[0] == '>'); /* "more than 0.999" */
+    ck_assert_msg(strstr(lesson_text, said) != NULL, "%s does not say %s (%s)", LESSON_PATH, said, f->expr);
+}
+
+static int read_facts(Fact *facts, int max)
+{
+    const char *path = FIXTURE_DIR "/lesson-facts.txt";
+    FILE *file = fopen(path, "r");
+    ck_assert_msg(file != NULL, "cannot open %s", path);
+    char line[1024];
+    int n = 0;
+    for (size_t line_no = 1; fgets(line, sizeof line, file) != NULL; line_no++) {
+        if (line[0] == '#')
+            continue;
+        ck_assert_int_lt(n, max);
+        Fact *f = &facts[n++];
+        ck_assert_msg(sscanf(line, "%31[^\t]\t%d\t%511[^\t]\t%95[^\t]\t%lf\t%15[^\t\n]", f->model, &f->layer, f->text,
+                             f->expr, &f->value, f->shown) == 6,
+                      "%s:%zu: not MODEL LAYER TEXT EXPR VALUE SHOWN", path, line_no);
+    }
+    fclose(file);
+    return n;
+}
+
+/* The fact about quiz, asked on a step whose trace is (model, layer, text), or NULL. */
+static const Fact *quiz_fact(const Fact *facts, int n, const char *model, int layer, const char *text, const char *expr)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(facts[i].model, model) == 0 && facts[i].layer == layer && strcmp(facts[i].text, text) == 0 &&
+            strcmp(facts[i].expr, expr) == 0)
+            return &facts[i];
+    return NULL;
+}
+
+/* Every `=` answer of the lesson is a fact, and the quiz takes PyTorch's
+ * value (a number, or the token at that position) as right. */
+static int check_lesson_quizzes(const Lesson *lesson, const Fact *facts, int n, TraceCache *cache)
+{
+    int checked = 0;
+    for (int k = 0; k < lesson->n_steps; k++) {
+        const LessonStep *ls = &lesson->steps[k];
+        for (int q = 0; q < ls->n_quizzes; q++) {
+            const Quiz *quiz = &ls->quizzes[q];
+            if (quiz->expr == NULL || strncmp(quiz->expr, "shape(", 6) == 0)
+                continue;
+            const char *model = ls->model != NULL ? ls->model : lesson->model;
+            int layer = ls->layer >= 0 ? (int)ls->layer : (int)lesson->config.layer;
+            const char *text = ls->sentence != NULL ? ls->sentence : lesson->config.sentence;
+            const Fact *f = quiz_fact(facts, n, model, layer, text, quiz->expr);
+            ck_assert_msg(f != NULL, "%s, step %s: no PyTorch fact for =%s", LESSON_PATH, ls->id, quiz->expr);
+            char typed[64];
+            if (quiz->kind == QUIZ_TOKEN) {
+                const Trace *trace = cached_trace(cache, f);
+                ck_assert((size_t)f->value < trace->config.n_tokens);
+                snprintf(typed, sizeof typed, "%s", trace->config.tokens[(size_t)f->value]);
+            } else {
+                ck_assert_int_eq(quiz->kind, QUIZ_NUMBER);
+                snprintf(typed, sizeof typed, "%.9g", f->value);
+            }
+            ck_assert_msg(quiz_check(quiz, typed), "%s: PyTorch's %s is not taken", quiz->question, typed);
+            checked++;
+        }
+    }
+    return checked;
+}
+
+/* The head figures of heads.txt that the lesson quotes: each mean, to 3 decimals. */
+static void check_head_means(const char *lesson_text)
+{
+    const char *path = FIXTURE_DIR "/heads.txt";
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char line[2048], text[32];
+    double sum[2][2] = {{0}};
+    int n[2] = {0};
+    HeadLine h;
+    for (size_t line_no = 1; fgets(line, sizeof line, f) != NULL; line_no++)
+        if (read_head_line(line, &h, path, line_no))
+            sum[h.prev][0] += h.trained, sum[h.prev][1] += h.untrained, n[h.prev]++;
+    fclose(f);
+    for (int k = 0; k < 2; k++)
+        for (int m = 0; m < 2; m++) {
+            snprintf(text, sizeof text, "%.3f", sum[k][m] / n[k]);
+            ck_assert_msg(strstr(lesson_text, text) != NULL, "%s does not give heads.txt's mean %s", LESSON_PATH, text);
+        }
+}
+
+START_TEST(test_trained_heads_lesson_is_true)
+{
+    static Fact facts[64];
+    int n = read_facts(facts, 64);
+    char *lesson_text = fixture_read_text(LESSON_PATH);
+    ck_assert_msg(lesson_text != NULL, "cannot read %s", LESSON_PATH);
+    TraceCache cache = {.n = 0};
+    for (int i = 0; i < n; i++) {
+        double got = fact_value(cached_trace(&cache, &facts[i]), &facts[i]);
+        ck_assert_msg(fabs(got - facts[i].value) <= 1e-5 + 1e-5 * fabs(facts[i].value), "%s, %s: %.9g, PyTorch %.9g",
+                      facts[i].model, facts[i].expr, got, facts[i].value);
+        check_shown(&facts[i], lesson_text);
+    }
+    /* "Untrained, the same head's scores all lie within 0.33 of zero." */
+    Fact untrained = {.model = "tiny-untrained", .layer = 0};
+    snprintf(untrained.text, sizeof untrained.text, "%s", facts[0].text);
+    const TraceTensor *scores = trace_find_tensor(cached_trace(&cache, &untrained), PART_MODEL, "scores");
+    size_t s = scores->tensor->shape[1];
+    for (size_t i = 0; i < s * s; i++)
+        ck_assert(!isfinite(scores->tensor->data[i]) || fabsf(scores->tensor->data[i]) < 0.33f);
+    ck_assert(strstr(lesson_text, "within 0.33 of zero") != NULL);
+    check_head_means(lesson_text);
+    static Lesson lesson;
+    LessonErrors errors;
+    ck_assert_msg(lesson_load(LESSON_PATH, &lesson, &errors), "%s", strbuf_text(&errors.text));
+    lesson_errors_free(&errors);
+    int quizzes = check_lesson_quizzes(&lesson, facts, n, &cache);
+    printf("trained-heads.lesson: %d numbers and %d = answers against PyTorch\n", n, quizzes);
+    ck_assert_int_ge(quizzes, 5);
+    lesson_free(&lesson);
+    for (int i = 0; i < cache.n; i++)
+        trace_free(cache.trace[i]);
+    free(lesson_text);
+}
+END_TEST
+
 Suite *tiny_suite(void)
 {
     Suite *s = suite_create("tiny");
@@ -394,6 +591,7 @@ Suite *tiny_suite(void)
     tcase_add_test(tc, test_traces_equal_pytorch);
     tcase_add_test(tc, test_model_by_name);
     tcase_add_test(tc, test_heads_do_their_jobs);
+    tcase_add_test(tc, test_trained_heads_lesson_is_true);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -669,3 +669,27 @@ Trace *fixture_article_trace(void)
     config_free(&cfg);
     return trace;
 }
+
+char *fixture_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t size = 0, cap = 4096;
+    char *text = malloc(cap);
+    size_t got;
+    while (text != NULL && (got = fread(text + size, 1, cap - size - 1, f)) > 0) {
+        size += got;
+        if (cap - size - 1 == 0) {
+            char *bigger = realloc(text, cap * 2);
+            if (bigger == NULL)
+                free(text);
+            text = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (text != NULL)
+        text[size] = '\0';
+    return text;
+}

@@ -78,6 +78,10 @@ void fixture_list_free(char **paths, size_t n);
  * /tmp) into path (size bytes). False when mkdtemp fails. */
 bool fixture_temp_dir(char *path, size_t size, const char *tag);
 
+/* Reads the whole file at path into a new NUL-terminated string (free
+ * it), or NULL when it cannot be read. */
+char *fixture_read_text(const char *path);
+
 struct Trace;
 /* The article's trace at the default configuration (the sentence, sizes
  * and seed of config_default); the caller frees it with trace_free. Aborts

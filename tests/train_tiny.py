@@ -6,6 +6,7 @@ Run by hand, with Debian's PyTorch (python3-torch), on the CPU, one thread:
     /usr/bin/python3 tests/train_tiny.py            # train, write the model and the fixtures
     /usr/bin/python3 tests/train_tiny.py --heads    # only print the head scores of the written model
     /usr/bin/python3 tests/train_tiny.py --fixtures # only write the fixtures of the written model
+    /usr/bin/python3 tests/train_tiny.py --lesson-facts # only the numbers of trained-heads.lesson
 
 Everything comes from SEED below; nothing is downloaded.
 
@@ -487,6 +488,7 @@ def write_fixtures(enc, rng):
         print("fixture %s: %d tokens" % (name, len(ids)))
     write_head_fixture(w, read_safetensors_f32(os.path.join(UNTRAINED_DIR, "model.safetensors")), enc,
                        random.Random(SEED + 3))
+    write_lesson_facts(enc)
 
 
 def induction_targets(ids):
@@ -555,6 +557,84 @@ def write_head_fixture(w, untrained, enc, rng):
         f.writelines(lines)
 
 
+# The texts of lessons/trained-heads.lesson, and each number the lesson
+# quotes or asks for: (model, layer, text, expression as the lesson's "="
+# answers write it, PyTorch's value, the value as the lesson writes it or
+# "-"). check_tiny.c evaluates each expression on attn-trace's own trace,
+# and checks the quoted form against the value and the lesson's text.
+LESSON_SENTENCE = "old farmer paints a green boat near the river."
+LESSON_RUN = ("quiet reads happy runs one sings child sees letter teacher carries old. "
+              "quiet reads happy runs one sings child sees letter teacher carries old.")
+LESSON_TO_LETTER = LESSON_RUN[:LESSON_RUN.rindex(" letter") + len(" letter")]
+LESSON_TO_SEES = LESSON_RUN[:LESSON_RUN.rindex(" sees") + len(" sees")]
+
+
+def lesson_facts(ref):
+    """ref(model, layer, text) -> mg.reference()'s dict for that trace."""
+    def entropy(p):
+        p = p[p > 0].astype(np.float64)
+        return float(-(p * np.log2(p)).sum())
+    facts = []
+
+    def fact(model, layer, text, expr, value, shown="-"):
+        facts.append((model, layer, text, expr, float(value), shown))
+
+    t0 = ref("tiny", 0, LESSON_SENTENCE)
+    u0 = ref("tiny-untrained", 0, LESSON_SENTENCE)
+    scores, weights = t0["L0.scores"][0], t0["L0.attention_weights"][0]
+    for k, shown in enumerate(["-5.721", "-8.528", "-4.856", "6.040", "13.517", "8.170"]):
+        fact("tiny", 0, LESSON_SENTENCE, "scores[0][5][%d]" % k, scores[5, k], shown)
+    fact("tiny", 0, LESSON_SENTENCE, "scores[0][9][9]", scores[9, 9], "18.184")
+    fact("tiny", 0, LESSON_SENTENCE, "argmax(scores[0][boat])", np.argmax(scores[5]))
+    fact("tiny", 0, LESSON_SENTENCE, "attention_weights[0][5][4]", weights[5, 4], "0.995")
+    prev = [weights[r, r - 1] for r in range(1, 9)]  # farmer .. river: the weight on the token before
+    fact("tiny", 0, LESSON_SENTENCE, "attention_weights[0][%d][%d]" % (np.argmin(prev) + 1, np.argmin(prev)),
+         min(prev), "0.951")
+    fact("tiny", 0, LESSON_SENTENCE, "attention_weights[0][%d][%d]" % (np.argmax(prev) + 1, np.argmax(prev)),
+         max(prev), "0.999")
+    fact("tiny", 0, LESSON_SENTENCE, "H(attention_weights[0][5])", entropy(weights[5]), "0.050")
+    us, uw = u0["L0.scores"][0], u0["L0.attention_weights"][0]
+    finite = us[np.isfinite(us)]
+    fact("tiny-untrained", 0, LESSON_SENTENCE, "max(scores[0][5])", us[5, :6].max(), "-0.069")
+    fact("tiny-untrained", 0, LESSON_SENTENCE, "scores[0][5][%d]" % np.argmin(us[5, :6]), us[5, :6].min(), "-0.321")
+    assert np.abs(finite).max() < 0.33, "the lesson says every untrained score is within 0.33 of zero"
+    fact("tiny-untrained", 0, LESSON_SENTENCE, "max(attention_weights[0][boat])", uw[5].max(), "0.187")
+    fact("tiny-untrained", 0, LESSON_SENTENCE, "attention_weights[0][5][%d]" % np.argmin(uw[5, :6]), uw[5, :6].min(),
+         "0.145")
+    fact("tiny-untrained", 0, LESSON_SENTENCE, "H(attention_weights[0][5])", entropy(uw[5]), "2.579")
+    t1 = ref("tiny", 1, LESSON_RUN)
+    w1 = t1["L1.attention_weights"][3]
+    fact("tiny", 1, LESSON_RUN, "attention_weights[3][20][8]", w1[20, 8], ">0.999")
+    hits = [w1[r, r - 12] for r in range(15, 24)]  # happy(16) .. carries(24), on the token after the first copy
+    fact("tiny", 1, LESSON_RUN, "attention_weights[3][%d][%d]" % (np.argmin(hits) + 15, np.argmin(hits) + 3),
+         min(hits), "0.985")
+    fact("tiny", 1, LESSON_RUN, "max(attention_weights[3][24])", w1[24].max(), "0.709")
+    fact("tiny", 1, LESSON_RUN, "argmax(attention_weights[3][24])", np.argmax(w1[24]))
+    fact("tiny", 1, LESSON_RUN, "argmax(attention_weights[3][20])", np.argmax(w1[20]))
+    for name, text in (("letter", LESSON_TO_LETTER), ("sees", LESSON_TO_SEES)):
+        r = ref("tiny", 0, text)
+        fact("tiny", 0, text, "top_ids[0]", r["top5_ids"][0])
+        fact("tiny", 0, text, "top_probs[0]", r["top5_probs"][0], "0.987" if name == "letter" else "0.046")
+    return facts
+
+
+def write_lesson_facts(enc):
+    import make_gpt2_fixtures as mg
+    weights = {"tiny": read_safetensors_f32(os.path.join(MODEL_DIR, "model.safetensors")),
+               "tiny-untrained": read_safetensors_f32(os.path.join(UNTRAINED_DIR, "model.safetensors"))}
+    cache = {}
+
+    def ref(model, layer, text):
+        if (model, text) not in cache:
+            cache[model, text] = mg.reference(weights[model], N_EMBD, N_HEAD, N_LAYER, enc.encode(text))
+        return cache[model, text]
+    with open(os.path.join(FIXTURE_DIR, "lesson-facts.txt"), "w") as f:
+        f.write("# by tests/train_tiny.py: do not edit. The numbers of lessons/trained-heads.lesson, as PyTorch\n")
+        f.write("# computes them. Each line: model, layer, text, expression, value, the lesson's text of it or -.\n")
+        for model, layer, text, expr, value, shown in lesson_facts(ref):
+            f.write("%s\t%d\t%s\t%s\t%.9g\t%s\n" % (model, layer, text, expr, value, shown))
+
+
 def print_heads(prev, ind):
     print("head   previous-token  induction")
     for l in range(N_LAYER):
@@ -574,6 +654,9 @@ def main():
     assert all(len(enc.encode(" " + word)) == 1 for word in WORDS), "a word is more than one token"
     if sys.argv[1:] == ["--fixtures"]:
         write_fixtures(enc, random.Random(SEED + 2))
+        return
+    if sys.argv[1:] == ["--lesson-facts"]:
+        write_lesson_facts(enc)
         return
     if sys.argv[1:] == ["--heads"]:
         w = read_safetensors_f32(os.path.join(MODEL_DIR, "model.safetensors"))
