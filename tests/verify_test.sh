@@ -31,6 +31,15 @@ if [ ! -x "$BIN" ]; then
     exit 2
 fi
 PYTHON=${ATTN_PYTHON:-/usr/bin/python3}
+# The scripts check that torch runs on the reference BLAS (Debian's
+# libblas3), whose products are the ones attn-trace's match bit for bit;
+# a machine where OpenBLAS took libblas.so.3 would fail every one. Put the
+# reference BLAS first, as a user would (the scripts' own error says so).
+REFERENCE_BLAS=/usr/lib/x86_64-linux-gnu/blas
+if [ -e "$REFERENCE_BLAS/libblas.so.3" ]; then
+    LD_LIBRARY_PATH=$REFERENCE_BLAS:/usr/lib/x86_64-linux-gnu/lapack${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export LD_LIBRARY_PATH
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 LESSONS="$HERE/../lessons"
 

@@ -94,7 +94,9 @@ bool experiment_parse_list(ExperimentSet *set, const char *text, Error *err);
 
 /* Checks that every change of set makes sense for a trace of cfg (cfg
  * validated): the head exists, the tokens exist, a SET names a tensor
- * that trace has (in the part given) with indices in range, no-positions
+ * that trace has (in the part given; the number of its indices and their
+ * range are checked when the tensor is made, by trace_build_experiments,
+ * which refuses an index out of range with one line), no-positions
  * only with a model, no-mask not on a model (GPT-2 always masks),
  * kv-cache only on a causal article trace (a causal change counts).
  * False with err set (STATUS_USAGE) naming the change. A NULL or empty

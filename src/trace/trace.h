@@ -300,8 +300,9 @@ Trace *trace_build_weights(const Config *cfg, const struct Weights *weights, Err
  * to from's shares from's instead of keeping its own. The result is the
  * full build's, bit for bit, tensor for tensor. A from of other sizes, a
  * model trace or NULL gives a full build (model traces: see
- * docs/arch-notes/recomp.md). from is not changed, except that its
- * tensors count one more holder each time they are shared; either trace
+ * docs/architecture.md, "Recomputing only what a change reaches"). from
+ * is not changed, except that its tensors count one more holder each time
+ * they are shared; either trace
  * may be freed first. Returns a new Trace or NULL with err set. Traces
  * that share tensors are built and freed on one thread. */
 Trace *trace_build_from(const Config *cfg, const struct Weights *weights, const Trace *from, Error *err);
