@@ -305,6 +305,73 @@ START_TEST(test_diff_counts_what_changed)
 }
 END_TEST
 
+/* trace_diff's counts, largest change and its first cell, and
+ * trace_diff_cell_changed for every cell, against a plain loop written
+ * from the rule (bits equal, both zeros or both NaN count as the same; an
+ * infinite or NaN side is an infinite change), over changes that alter a
+ * few cells, half of them (the mask's -inf) and nearly all (a swap), on
+ * the article's sizes and on 64 tokens, unmasked and masked. */
+START_TEST(test_diff_matches_a_plain_loop)
+{
+    static const struct {
+        int tokens;
+        bool causal; /* the original masked too: -inf on both sides counts as the same */
+        const char *changes;
+    } DIFF_CASES[] = {{0, false, "no-scale"},
+                      {0, false, "causal"},
+                      {0, true, "no-scale"},
+                      {0, false, "swap-tokens=0,4"},
+                      {0, false, "set=scores_1[2]=inf set=w_key[1,1]=nan"},
+                      {64, false, "causal zero-head=1"},
+                      {64, true, "swap-tokens=3,60"}};
+    long cells_checked = 0;
+    for (size_t c = 0; c < sizeof DIFF_CASES / sizeof DIFF_CASES[0]; c++) {
+        Config cfg;
+        ExperimentSet set;
+        Error err;
+        error_clear(&err);
+        article(&cfg, DIFF_CASES[c].causal);
+        if (DIFF_CASES[c].tokens > 0)
+            ck_assert(config_repeat_tokens(&cfg, (size_t)DIFF_CASES[c].tokens, &err));
+        changes(&set, DIFF_CASES[c].changes);
+        Trace *a = trace_build(&cfg, &err), *b = trace_build_experiments(&cfg, NULL, &set, &err);
+        ck_assert_msg(a != NULL && b != NULL, "%s: %s", DIFF_CASES[c].changes, err.message);
+        TraceDiff diff;
+        ck_assert(trace_diff(a, b, &diff, &err));
+        for (int t = 0; t < diff.n; t++) {
+            const TensorDiff *d = &diff.tensors[t];
+            if (!d->same_shape)
+                continue;
+            size_t changed = 0, at = 0;
+            double largest = 0.0;
+            for (size_t i = 0; i < d->cells; i++) {
+                float x = d->a->data[i], y = d->b->data[i];
+                bool same = memcmp(&x, &y, sizeof x) == 0 || (x == 0.0f && y == 0.0f) || (isnan(x) && isnan(y));
+                ck_assert_msg(trace_diff_cell_changed(d, i) == !same, "%s: %s[%zu]", DIFF_CASES[c].changes, d->name, i);
+                if (same)
+                    continue;
+                double change = isfinite(x) && isfinite(y) ? fabs((double)y - (double)x) : INFINITY;
+                if (changed == 0 || change > largest) {
+                    largest = change;
+                    at = i;
+                }
+                changed++;
+            }
+            ck_assert_msg(d->changed == changed, "%s: %s: %zu changed, want %zu", DIFF_CASES[c].changes, d->name,
+                          d->changed, changed);
+            ck_assert_msg(d->max_change == largest && d->max_at == at, "%s: %s: largest %g at %zu, want %g at %zu",
+                          DIFF_CASES[c].changes, d->name, d->max_change, d->max_at, largest, at);
+            cells_checked += (long)d->cells;
+        }
+        trace_diff_free(&diff);
+        trace_free(a);
+        trace_free(b);
+        config_free(&cfg);
+    }
+    ck_assert_int_gt(cells_checked, 100000);
+}
+END_TEST
+
 /* A change at one step leaves the random draws of every other step as
  * they were: part 1's w_query and part 2's weights keep their bits. */
 START_TEST(test_a_change_leaves_the_draws)
@@ -641,6 +708,7 @@ Suite *experiment_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_changed_traces_match_pytorch);
     tcase_add_test(tc, test_diff_counts_what_changed);
+    tcase_add_test(tc, test_diff_matches_a_plain_loop);
     tcase_add_test(tc, test_a_change_leaves_the_draws);
     tcase_add_test(tc, test_kv_decode_is_the_full_row_bit_for_bit);
     tcase_add_test(tc, test_recompute_equals_a_fresh_build);

@@ -202,14 +202,13 @@ size_t experiment_kv_mismatches(const Trace *trace);
 typedef struct TensorDiff {
     TracePart part;
     char name[TRACE_NAME_BYTES];
-    const Tensor *a;              /* the first (original) trace's, or NULL when it has none of that name */
-    const Tensor *b;              /* the second (changed) trace's, or NULL */
-    bool same_shape;              /* both exist with the same shape (else every cell counts as changed) */
-    size_t cells;                 /* cells compared: the size of b (or of a when b is NULL) */
-    size_t changed;               /* cells that differ (see trace_diff) */
-    double max_change;            /* the largest |b - a| over changed cells; INFINITY when one side is inf or NaN */
-    size_t max_at;                /* the flat index (row-major) of that change in b; 0 when nothing changed */
-    unsigned char *changed_cells; /* same_shape: one byte per cell of b, 1 where it changed; owned; else NULL */
+    const Tensor *a;   /* the first (original) trace's, or NULL when it has none of that name */
+    const Tensor *b;   /* the second (changed) trace's, or NULL */
+    bool same_shape;   /* both exist with the same shape (else every cell counts as changed) */
+    size_t cells;      /* cells compared: the size of b (or of a when b is NULL) */
+    size_t changed;    /* cells that differ (see trace_diff) */
+    double max_change; /* the largest |b - a| over changed cells; INFINITY when one side is inf or NaN */
+    size_t max_at;     /* the flat index (row-major) of that change in b; 0 when nothing changed */
 } TensorDiff;
 
 typedef struct TraceDiff {
@@ -224,7 +223,11 @@ typedef struct TraceDiff {
  * both are zeros (+0 and -0 count as the same value) or both are NaN
  * (whatever their payloads); every other pair differs. A tensor only one
  * trace has, or of another shape, counts every cell as changed. Fills out
- * (free with trace_diff_free); false with err set when out of memory. */
+ * (free with trace_diff_free). It keeps no map of the changed cells:
+ * trace_diff_cell_changed compares a cell again when asked, so out
+ * borrows the tensors of a and b and is valid while both traces live.
+ * Allocates nothing today; false with err set is kept for a comparison
+ * that may need memory. */
 bool trace_diff(const Trace *a, const Trace *b, TraceDiff *out, Error *err);
 
 /* Frees what diff owns and empties it. NULL is a no-op. */
