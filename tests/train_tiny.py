@@ -61,12 +61,13 @@ against 0.4 s on the reference BLAS): run it as
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 tests/train_tiny.py
 
-On the same BLAS and thread count the script writes the same bytes. On
-another BLAS the last bits of the floats differ from the first step on,
-so the weights it writes differ from the committed ones; whether the same
-heads form there has not been tried (6000 steps at 0.4 s). What to check
-after a run is the head table the script prints and make check's head
-tests, which read the fixtures the same run wrote.
+On the same processor, BLAS and thread count the script writes the same
+bytes. Elsewhere the last bits of the floats differ from the first step
+on (OpenBLAS picks its kernels by processor), so the weights differ from
+the committed ones; a rerun on another processor (docs/models.md) still
+grew the same two heads. What to check after a run is the head table the
+script prints and make check's head tests, which read the fixtures the
+same run wrote.
 """
 
 import json
