@@ -569,6 +569,52 @@ START_TEST(test_why_scale_lesson)
 }
 END_TEST
 
+/* The last row of app's screen at rows x cols, into line. */
+static void footer_of(const App *app, int rows, int cols, char *line, size_t size)
+{
+    StrBuf text = {0};
+    screen_text(app, rows, cols, &text);
+    const char *all = strbuf_text(&text), *last = all;
+    for (const char *p = all; *p != '\0'; p++)
+        if (*p == '\n' && p[1] != '\0')
+            last = p + 1;
+    snprintf(line, size, "%s", last);
+    strbuf_free(&text);
+}
+
+/* The footer under the experiment prompt lists the changes this trace
+ * takes, whole, with an ellipsis when some had no room: causal on an
+ * unmasked trace, no-mask and kv-cache on a masked one, never
+ * no-positions on the article's trace. */
+START_TEST(test_prompt_footer_fits_the_trace)
+{
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    ck_assert(config_default(&cfg, &err));
+    for (int causal = 0; causal <= 1; causal++) {
+        cfg.causal = causal;
+        Trace *trace = trace_build(&cfg, &err);
+        ck_assert_msg(trace != NULL, "%s", err.message);
+        static App app;
+        app_init(&app, trace, NULL, &VIEW);
+        press(&app, "x", 24, 120);
+        char line[1024];
+        footer_of(&app, 24, 120, line, sizeof line);
+        ck_assert_msg(strstr(line, causal ? " no-mask " : " causal ") != NULL, "%s", line);
+        ck_assert_msg((strstr(line, "kv-cache") != NULL) == causal, "%s", line);
+        ck_assert_msg(strstr(line, "no-positions") == NULL && strstr(line, "…") == NULL, "%s", line);
+        ck_assert_msg(strstr(line, "swap-tokens=I,J") != NULL && strstr(line, "set=NAME[i,j]=V") != NULL, "%s", line);
+        footer_of(&app, 12, 50, line, sizeof line);
+        ck_assert_msg(strstr(line, "Enter apply  Esc cancel  no-scale") != NULL, "%s", line);
+        ck_assert_msg(strstr(line, " …") != NULL && strstr(line, "set=NAME") == NULL, "%s", line);
+        app_release(&app);
+        trace_free(trace);
+    }
+    config_free(&cfg);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Golden screens
  * ---------------------------------------------------------------------- */
@@ -663,6 +709,7 @@ Suite *diffview_suite(void)
     tcase_add_test(tc, test_why_scale_lesson);
     tcase_add_test(tc, test_quiz_hides_what_changed);
     tcase_add_test(tc, test_golden_diff_screens);
+    tcase_add_test(tc, test_prompt_footer_fits_the_trace);
     suite_add_tcase(s, tc);
     return s;
 }

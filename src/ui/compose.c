@@ -773,6 +773,47 @@ static void compose_prompt(const App *app, Frame *frame, int row)
     frame->cursor_col = col + w < frame->cols ? col + w : frame->cols - 1;
 }
 
+/* The footer under the experiment prompt: the keys, then the changes
+ * this trace takes, as the flags spell them, most useful first, each that
+ * fits the width (an ellipsis when some did not; docs/experiments.md has
+ * them all). A model always masks and takes no-positions; an article's
+ * trace takes the mask it lacks and, once causal, kv-cache. */
+static void compose_prompt_footer(const App *app, Frame *frame, int row)
+{
+    const Config *cfg = &app->original->config;
+    const bool model = cfg->model != NULL;
+    const char *const changes[] = {
+        "no-scale",        model ? NULL : cfg->causal ? "no-mask" : "causal",        "zero-head=H", "set=NAME[i,j]=V",
+        "swap-tokens=I,J", model ? "no-positions" : cfg->causal ? "kv-cache" : NULL, "scale=N",
+    };
+    enum { N_CHANGES = sizeof changes / sizeof changes[0] };
+    const char *keys = "Enter apply  Esc cancel ";
+    const char *more = app->options.ascii ? " ..." : " …";
+    const int room = frame->cols - 2, more_cols = app->options.ascii ? 4 : 2;
+    int used = (int)strlen(keys);
+    bool shown[N_CHANGES] = {false}, dropped = false;
+    for (int i = 0; i < N_CHANGES; i++) {
+        if (changes[i] == NULL)
+            continue;
+        const int w = 1 + (int)strlen(changes[i]);
+        if (used + w <= room - more_cols) { /* the columns of more kept */
+            shown[i] = true;
+            used += w;
+        } else {
+            dropped = true;
+        }
+    }
+    StrBuf text = {0};
+    strbuf_printf(&text, "%s", keys);
+    for (int i = 0; i < N_CHANGES; i++)
+        if (shown[i])
+            strbuf_printf(&text, " %s", changes[i]);
+    if (dropped)
+        strbuf_printf(&text, "%s", more);
+    put_cut(frame, row, 1, strbuf_text(&text), ROLE_FOOTER, room);
+    strbuf_free(&text);
+}
+
 /* The line under the selected value's while changes are in force: which
  * trace is on screen, and how many values of each tensor shown differ. */
 static void compose_diff_line(const App *app, Frame *frame, int row)
@@ -1043,12 +1084,8 @@ static void compose_footer(const App *app, Frame *frame)
         put_cut(frame, row, 1, keys, ROLE_FOOTER, frame->cols - 2);
         return;
     }
-    if (app->overlay == OVERLAY_EXPERIMENT) { /* what may be typed, as the flags spell it */
-        put_cut(frame, row, 1,
-                frame->cols >= 80 ? "Enter apply  Esc cancel  no-scale scale=N no-mask causal zero-head=H "
-                                    "swap-tokens=I,J set=NAME[i,j]=V"
-                                  : "Enter apply  Esc cancel  no-scale zero-head=H set=NAME[i]=V",
-                ROLE_FOOTER, frame->cols - 2);
+    if (app->overlay == OVERLAY_EXPERIMENT) {
+        compose_prompt_footer(app, frame, row);
         return;
     }
     TensorGrid grid = view_grid(app, app->step, app->focus[app->step], frame->cols);
