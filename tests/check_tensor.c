@@ -309,6 +309,35 @@ START_TEST(test_gather_rows_and_row)
 }
 END_TEST
 
+/* Every value of the transposed tensor is the one the index rule names,
+ * on shapes smaller than, equal to and past the 16 x 16 tiles; a 2-D
+ * tensor is refused. */
+START_TEST(test_transpose_last_by_index)
+{
+    static const size_t shapes[][3] = {{1, 1, 1}, {2, 17, 33}, {3, 16, 16}, {1, 40, 5}, {4, 5, 40}, {2, 32, 48}};
+    Error err;
+    error_clear(&err);
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        const size_t B = shapes[c][0], M = shapes[c][1], N = shapes[c][2];
+        Tensor *a = tensor_new3(B, M, N, &err);
+        fill_pattern(a, 0.3);
+        Tensor *t = tensor_transpose_last(a, &err);
+        ck_assert_msg(t != NULL, "%s", err.message);
+        ck_assert(t->ndim == 3 && t->shape[0] == B && t->shape[1] == N && t->shape[2] == M);
+        for (size_t b = 0; b < B; b++)
+            for (size_t m = 0; m < M; m++)
+                for (size_t n = 0; n < N; n++)
+                    ck_assert_msg(t->data[(b * N + n) * M + m] == a->data[(b * M + m) * N + n],
+                                  "[%zu, %zu, %zu]: (%zu, %zu, %zu)", B, M, N, b, m, n);
+        tensor_free(a), tensor_free(t);
+    }
+    Tensor *flat = tensor_new2(3, 4, &err);
+    ck_assert_ptr_null(tensor_transpose_last(flat, &err));
+    ck_assert_msg(strstr(err.message, "3-D") != NULL, "message: %s", err.message);
+    tensor_free(flat);
+}
+END_TEST
+
 Suite *tensor_suite(void)
 {
     Suite *s = suite_create("tensor");
@@ -323,6 +352,7 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, test_causal_masks);
     tcase_add_test(tc, test_concat_heads_is_permute_then_reshape);
     tcase_add_test(tc, test_gather_rows_and_row);
+    tcase_add_test(tc, test_transpose_last_by_index);
     tcase_add_test(tc, test_reused_mapping_is_zeroed);
     suite_add_tcase(s, tc);
     return s;

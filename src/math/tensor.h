@@ -95,6 +95,10 @@ Tensor *tensor_matmul(const Tensor *a, const Tensor *b, Error *err);
 /* Transpose of a 2-D tensor: (M, N) -> (N, M). */
 Tensor *tensor_transpose(const Tensor *a, Error *err);
 
+/* The last two dimensions of a 3-D tensor swapped: (B, M, N) -> (B, N, M),
+ * as a.transpose(-2, -1).contiguous(). */
+Tensor *tensor_transpose_last(const Tensor *a, Error *err);
+
 /* a * factor, elementwise, same shape. */
 Tensor *tensor_scale(const Tensor *a, float factor, Error *err);
 

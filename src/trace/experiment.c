@@ -787,20 +787,27 @@ static bool compare_tensors(TensorDiff *d, Error *err)
      * cell waits for the comparison of the one before, then the largest of
      * the four, the first cell on a tie (nothing is larger than an
      * infinite change, so the first infinite one stays). */
-    enum { LANES = 4 };
+    enum { LANES = 4, BLOCK = 16 }; /* BLOCK: a multiple of LANES */
     const float *xs = d->a->data, *ys = d->b->data;
     size_t changed = 0, lane_at[LANES] = {0};
     double lane_max[LANES] = {-1.0, -1.0, -1.0, -1.0};
-    for (size_t i = 0; i < d->cells; i++) {
-        uint32_t bx, by;
-        memcpy(&bx, &xs[i], sizeof bx);
-        memcpy(&by, &ys[i], sizeof by);
-        changed += same_bits(bx, by) ^ 1u;
-        const double change = cell_change(bx, by);
-        const size_t k = i % LANES;
-        if (change > lane_max[k]) {
-            lane_max[k] = change;
-            lane_at[k] = i;
+    for (size_t start = 0; start < d->cells; start += BLOCK) {
+        const size_t end = d->cells - start < BLOCK ? d->cells : start + BLOCK;
+        /* a block of equal bits has no change in it: most of a tensor
+         * whose changes are a few rows or columns (a set=, swapped tokens) */
+        if (memcmp(&xs[start], &ys[start], (end - start) * sizeof(float)) == 0)
+            continue;
+        for (size_t i = start; i < end; i++) {
+            uint32_t bx, by;
+            memcpy(&bx, &xs[i], sizeof bx);
+            memcpy(&by, &ys[i], sizeof by);
+            changed += same_bits(bx, by) ^ 1u;
+            const double change = cell_change(bx, by);
+            const size_t k = i % LANES;
+            if (change > lane_max[k]) {
+                lane_max[k] = change;
+                lane_at[k] = i;
+            }
         }
     }
     size_t max_at = lane_at[0];

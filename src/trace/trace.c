@@ -630,6 +630,30 @@ static Tensor *draw_weight(TraceBuild *b, WeightId id, int ndim, const size_t *s
  * Defined with the rebuild below. */
 static const Tensor *shared_output(TraceBuild *b, const char *pattern, const char *in0, const char *in1);
 
+/* In a rebuild, shares from's draws of the weights ids[0..n) (all of them
+ * or none) and leaves the generator as from's was after this step; true
+ * when it did. Only for a step whose draws cannot depend on what changed
+ * (it re-seeds before them, or draws before anything reads the tokens)
+ * and which draws nothing after them. Defined with the rebuild below. */
+static bool share_draws(TraceBuild *b, const WeightId *ids, int n);
+
+/* The products rows_again can make a few rows of: out = in0 · in1ᵀ
+ * (OP_DOT_ROWS, out [M, N]) and einsum('sd,hde->hse', in0, in1) (out
+ * [H, M, E]), where row m of out (of each head) reads row m of in0 and in1
+ * alone. */
+typedef enum RowsProduct { ROWS_DOT, ROWS_PER_HEAD } RowsProduct;
+
+/* What rows_again did: not taken (nothing made, err untouched), the output
+ * made, or failed with err set. */
+typedef enum RowsResult { ROWS_NOT_TAKEN, ROWS_MADE, ROWS_FAILED } RowsResult;
+
+/* In a rebuild, makes the step's output out (product `how` of in0, a
+ * matrix, and in1) from from's output when in1 is unchanged and at most
+ * half of in0's rows differ from from's: a copy of from's output with
+ * those rows computed again. Defined with the rebuild below. */
+static RowsResult rows_again(TraceBuild *b, const char *out, RowsProduct how, const char *in0, const char *in1,
+                             Error *err);
+
 /* The make_* helpers below make one output of the step from one or two
  * tensors of the part and nothing else; in a rebuild they share from's
  * output when its inputs did not change (shared_output), which is why
@@ -668,8 +692,14 @@ static Tensor *make_dot_rows_fresh(TraceBuild *b, const char *out, const char *i
 static const Tensor *make_dot_rows(TraceBuild *b, const char *out, const char *in0, const char *in1, Error *err)
 {
     const Tensor *t = shared_output(b, out, in0, in1);
-    if (t == NULL)
-        return make_dot_rows_fresh(b, out, in0, in1, err);
+    if (t == NULL) {
+        RowsResult rows = rows_again(b, out, ROWS_DOT, in0, in1, err);
+        if (rows == ROWS_FAILED)
+            return NULL;
+        if (rows == ROWS_NOT_TAKEN)
+            return make_dot_rows_fresh(b, out, in0, in1, err);
+        t = value(b, out);
+    }
     derive(b, out, OP_DOT_ROWS, in0, in1);
     return t;
 }
@@ -693,8 +723,15 @@ static const Tensor *make_einsum(TraceBuild *b, const char *out, const char *equ
                                  Error *err)
 {
     const Tensor *t = shared_output(b, out, in0, in1);
-    if (t == NULL)
-        return make_einsum_fresh(b, out, equation, in0, in1, err);
+    if (t == NULL) {
+        RowsResult rows = strcmp(equation, "sd,hde->hse") == 0 ? rows_again(b, out, ROWS_PER_HEAD, in0, in1, err)
+                                                               : ROWS_NOT_TAKEN;
+        if (rows == ROWS_FAILED)
+            return NULL;
+        if (rows == ROWS_NOT_TAKEN)
+            return make_einsum_fresh(b, out, equation, in0, in1, err);
+        t = value(b, out);
+    }
     derive(b, out, OP_EINSUM, in0, in1)->equation = equation;
     return t;
 }
@@ -767,15 +804,20 @@ static bool build_embed(TraceBuild *b, Error *err)
 {
     const Config *cfg = b->cfg;
     const size_t S = cfg->n_tokens, D = cfg->d_model, V = cfg->vocab_size;
-    Tensor *table = put(b, "embedding", draw_embedding(&b->rng, cfg, err), err);
-    if (table == NULL || !weights_apply(b->loaded, WEIGHT_EMBEDDING, table, err) ||
-        put(b, "sentence_embed", tensor_gather_rows(value(b, "embedding"), token_ids(b), S, err), err) == NULL)
+    /* a rebuild under other tokens draws the same table: it shares it */
+    static const WeightId drawn[] = {WEIGHT_EMBEDDING};
+    if (!share_draws(b, drawn, 1)) {
+        Tensor *table = put(b, "embedding", draw_embedding(&b->rng, cfg, err), err);
+        if (table == NULL || !weights_apply(b->loaded, WEIGHT_EMBEDDING, table, err))
+            return false;
+        derive(b, "embedding", OP_RAND_NORMAL, NULL, NULL);
+        mark_loaded(b, WEIGHT_EMBEDDING);
+    }
+    if (put(b, "sentence_embed", tensor_gather_rows(value(b, "embedding"), token_ids(b), S, err), err) == NULL)
         return false;
     bool loaded = weights_has(b->loaded, WEIGHT_EMBEDDING);
     formula(b, "sentence_embed = embedding[tokenized_sentence]   [%zu, %zu][%zu] → [%zu, %zu]%s%s", V, D, S, S, D,
             loaded ? "; embedding loaded from " : "", loaded ? b->loaded->shown_dir : "");
-    derive(b, "embedding", OP_RAND_NORMAL, NULL, NULL);
-    mark_loaded(b, WEIGHT_EMBEDDING);
     derive(b, "sentence_embed", OP_GATHER_ROWS, "embedding", "tokenized_sentence");
     return true;
 }
@@ -927,9 +969,13 @@ static bool build_mh_weights(TraceBuild *b, Error *err)
 {
     const size_t D = b->cfg->d_model, H = b->cfg->heads, E = config_d_k(b->cfg);
     const size_t hde[] = {H, D, E}, dd[] = {D, D};
-    if (!embed_again(b, err) || draw_weight(b, WEIGHT_MH_QUERY, 3, hde, err) == NULL ||
-        draw_weight(b, WEIGHT_MH_KEY, 3, hde, err) == NULL || draw_weight(b, WEIGHT_MH_VALUE, 3, hde, err) == NULL ||
-        draw_weight(b, WEIGHT_MH_OUTPUT, 2, dd, err) == NULL)
+    /* a rebuild under other tokens draws the same matrices: it shares them */
+    static const WeightId drawn[] = {WEIGHT_MH_QUERY, WEIGHT_MH_KEY, WEIGHT_MH_VALUE, WEIGHT_MH_OUTPUT};
+    if (!embed_again(b, err))
+        return false;
+    if (!share_draws(b, drawn, 4) &&
+        (draw_weight(b, WEIGHT_MH_QUERY, 3, hde, err) == NULL || draw_weight(b, WEIGHT_MH_KEY, 3, hde, err) == NULL ||
+         draw_weight(b, WEIGHT_MH_VALUE, 3, hde, err) == NULL || draw_weight(b, WEIGHT_MH_OUTPUT, 2, dd, err) == NULL))
         return false;
     title(b, "Stacked weights for %zu heads", H);
     char shapes[128];
@@ -960,14 +1006,9 @@ static bool build_mh_scores(TraceBuild *b, Error *err)
 {
     const Config *cfg = b->cfg;
     const size_t S = cfg->n_tokens, H = cfg->heads, E = config_d_k(cfg);
-    const Tensor *keys = value(b, "keys");
-    Tensor *keys_t = tensor_new3(H, E, S, err);
+    Tensor *keys_t = tensor_transpose_last(value(b, "keys"), err);
     if (keys_t == NULL)
         return false;
-    for (size_t h = 0; h < H; h++)
-        for (size_t s = 0; s < S; s++)
-            for (size_t e = 0; e < E; e++)
-                keys_t->data[(h * E + e) * S + s] = keys->data[(h * S + s) * E + e];
     const Tensor *ops[2] = {value(b, "queries"), keys_t};
     Tensor *scores = put(b, "scores", trace_einsum(b->trace, "hse,hek->hsk", ops, err), err);
     tensor_free(keys_t);
@@ -1079,13 +1120,9 @@ static bool decode_attend(TraceBuild *b, const Tensor *q, const Tensor *keys, co
                           Error *err)
 {
     const size_t H = keys->shape[0], P1 = keys->shape[1], E = keys->shape[2];
-    Tensor *keys_t = tensor_new3(H, E, P1, err);
+    Tensor *keys_t = tensor_transpose_last(keys, err);
     if (keys_t == NULL)
         return false;
-    for (size_t h = 0; h < H; h++)
-        for (size_t j = 0; j < P1; j++)
-            for (size_t e = 0; e < E; e++)
-                keys_t->data[(h * E + e) * P1 + j] = keys->data[(h * P1 + j) * E + e];
     const Tensor *ops[2] = {q, keys_t};
     Tensor *scores = trace_einsum(b->trace, "hse,hek->hsk", ops, err), *weights = NULL, *out = NULL;
     tensor_free(keys_t);
@@ -2360,29 +2397,31 @@ static bool step_reusable(const TraceBuild *b, const TraceStepDef *def)
     return b->trace->n_owned + (step_owned_end(from, i) - from->step_owned[i]) <= TRACE_MAX_VALUES;
 }
 
-static const Tensor *shared_output(TraceBuild *b, const char *pattern, const char *in0, const char *in1)
+/* In a rebuild, the index in from->owned of from's output `name` of the
+ * step being built when it may stand for this trace's: the same row at
+ * the same place, not a model trace, a tensor from still holds, and the
+ * same set= changes on it. Else -1. Whether its inputs are unchanged is
+ * the caller's to check. */
+static int shareable_index(const TraceBuild *b, const char *name)
 {
     const Trace *from = b->from;
     const int i = b->trace->n_steps - 1; /* the step being built */
-    if (from == NULL || b->model != NULL || i >= from->n_steps || from->steps[i].def != b->step->def)
-        return NULL;
-    char name[TRACE_NAME_BYTES];
-    expand_name(name, pattern, b->cfg->focus);
+    if (from == NULL || b->model != NULL || i >= from->n_steps || from->steps[i].def != b->step->def ||
+        b->trace->n_owned >= TRACE_MAX_VALUES)
+        return -1;
     const TracePart part = b->step->part;
     int k = owned_index(from, part, name, from->step_owned[i], step_owned_end(from, i));
-    char in_name[TRACE_NAME_BYTES];
-    for (int n = 0; n < 2 && k >= 0; n++) {
-        const char *in = n == 0 ? in0 : in1;
-        if (in == NULL)
-            continue;
-        expand_name(in_name, in, b->cfg->focus);
-        value(b, in); /* settles it, and checks that the row lists it */
-        if (!unchanged_value(b, part, in_name))
-            k = -1;
-    }
-    if (k < 0 || from->owned[k].holders == NULL || b->trace->n_owned >= TRACE_MAX_VALUES ||
-        !experiment_sets_same(&from->config, b->cfg, part, name))
-        return NULL;
+    if (k < 0 || from->owned[k].holders == NULL || !experiment_sets_same(&from->config, b->cfg, part, name))
+        return -1;
+    return k;
+}
+
+/* Makes from->owned[k] (shareable_index) this trace's value `name` too, as
+ * the step's tensor of that name, and returns it. */
+static const Tensor *share_index(TraceBuild *b, const char *name, int k)
+{
+    const Trace *from = b->from;
+    const TracePart part = b->step->part;
     for (int j = 0; j < b->trace->n_owned; j++)
         if (b->trace->owned[j].part == part && strcmp(b->trace->owned[j].name, name) == 0)
             ATTN_FATAL("step %s makes %s again", b->step->id, name);
@@ -2393,6 +2432,111 @@ static const Tensor *shared_output(TraceBuild *b, const char *pattern, const cha
         if (strcmp(b->step->tensors[t].name, name) == 0)
             b->step->tensors[t].tensor = from->owned[k].tensor;
     return from->owned[k].tensor;
+}
+
+static const Tensor *shared_output(TraceBuild *b, const char *pattern, const char *in0, const char *in1)
+{
+    char name[TRACE_NAME_BYTES];
+    expand_name(name, pattern, b->cfg->focus);
+    int k = shareable_index(b, name);
+    char in_name[TRACE_NAME_BYTES];
+    for (int n = 0; n < 2 && k >= 0; n++) {
+        const char *in = n == 0 ? in0 : in1;
+        if (in == NULL)
+            continue;
+        expand_name(in_name, in, b->cfg->focus);
+        value(b, in); /* settles it, and checks that the row lists it */
+        if (!unchanged_value(b, b->step->part, in_name))
+            k = -1;
+    }
+    return k >= 0 ? share_index(b, name, k) : NULL;
+}
+
+static bool share_draws(TraceBuild *b, const WeightId *ids, int n)
+{
+    int k[WEIGHT_COUNT];
+    ATTN_ASSERT(n <= WEIGHT_COUNT);
+    for (int i = 0; i < n; i++)
+        if ((k[i] = shareable_index(b, weights_tensor_name(ids[i]))) < 0 || b->trace->n_owned + n > TRACE_MAX_VALUES)
+            return false;
+    for (int i = 0; i < n; i++) {
+        share_index(b, weights_tensor_name(ids[i]), k[i]);
+        derive(b, weights_tensor_name(ids[i]), ids[i] == WEIGHT_EMBEDDING ? OP_RAND_NORMAL : OP_RAND_UNIFORM, NULL,
+               NULL);
+        mark_loaded(b, ids[i]);
+    }
+    b->rng = b->from->rng_after[b->trace->n_steps - 1];
+    return true;
+}
+
+/* rows_again's product of the rows x (r of in0's) and in1, as the full
+ * product would compute them, on the trace's kernels. NULL with err set. */
+static Tensor *rows_product(const TraceBuild *b, RowsProduct how, const Tensor *x, const Tensor *w, Error *err)
+{
+    if (how == ROWS_PER_HEAD) {
+        const Tensor *ops[2] = {x, w};
+        return trace_einsum(b->trace, "sd,hde->hse", ops, err);
+    }
+    Tensor *t = tensor_new2(x->shape[0], w->shape[0], err);
+    if (t != NULL && !product_bt(b->trace, t->data, x->data, w->data, x->shape[0], x->shape[1], w->shape[0], err)) {
+        tensor_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Each row of these products is one row of in0 against in1, summed in k
+ * order on every kernel (the reference loops; the blocked kernels keep a
+ * row in a lane of its own and walk k in the same blocks whatever rows are
+ * beside it), so computing a few rows alone gives the full product's bits;
+ * test_rebuild_equals_the_full_build_on_threads checks it on each kernel. */
+static RowsResult rows_again(TraceBuild *b, const char *out, RowsProduct how, const char *in0, const char *in1,
+                             Error *err)
+{
+    if (b->from == NULL)
+        return ROWS_NOT_TAKEN;
+    char name[TRACE_NAME_BYTES], in0_name[TRACE_NAME_BYTES], in1_name[TRACE_NAME_BYTES];
+    expand_name(name, out, b->cfg->focus);
+    expand_name(in0_name, in0, b->cfg->focus);
+    expand_name(in1_name, in1, b->cfg->focus);
+    const TracePart part = b->step->part;
+    const int k = shareable_index(b, name);
+    const Tensor *x = value(b, in0), *w = value(b, in1);
+    const int j = owned_index(b->from, part, in0_name, 0, b->from->n_owned);
+    if (k < 0 || j < 0 || !unchanged_value(b, part, in1_name) || x->ndim != 2 ||
+        !tensor_same_shape(x, b->from->owned[j].tensor))
+        return ROWS_NOT_TAKEN;
+    const Tensor *was = b->from->owned[j].tensor, *old = b->from->owned[k].tensor;
+    const size_t M = x->shape[0], K = x->shape[1];
+    const size_t heads = how == ROWS_PER_HEAD ? old->shape[0] : 1, width = old->shape[old->ndim - 1];
+    if (how == ROWS_PER_HEAD ? old->ndim != 3 || old->shape[1] != M : old->ndim != 2 || old->shape[0] != M)
+        ATTN_FATAL("step %s: %s has not the rows of %s", b->step->id, name, in0_name);
+    size_t *rows = malloc(M * sizeof *rows);
+    if (rows == NULL) {
+        error_oom(err, "a list of rows");
+        return ROWS_FAILED;
+    }
+    size_t r = 0;
+    for (size_t m = 0; m < M; m++)
+        if (memcmp(&x->data[m * K], &was->data[m * K], K * sizeof(float)) != 0)
+            rows[r++] = m;
+    if (r * 2 > M) {
+        free(rows);
+        return ROWS_NOT_TAKEN; /* the whole product costs little more */
+    }
+    Tensor *changed = r > 0 ? tensor_new2(r, K, err) : NULL, *fresh = NULL;
+    for (size_t q = 0; changed != NULL && q < r; q++)
+        memcpy(&changed->data[q * K], &x->data[rows[q] * K], K * sizeof(float));
+    Tensor *t = (r == 0 || (changed != NULL && (fresh = rows_product(b, how, changed, w, err)) != NULL))
+                    ? tensor_copy(old, err)
+                    : NULL;
+    for (size_t h = 0; t != NULL && h < heads; h++)
+        for (size_t q = 0; q < r; q++)
+            memcpy(&t->data[(h * M + rows[q]) * width], &fresh->data[(h * r + q) * width], width * sizeof(float));
+    free(rows);
+    tensor_free(changed);
+    tensor_free(fresh);
+    return t != NULL && put(b, out, t, err) != NULL ? ROWS_MADE : ROWS_FAILED;
 }
 
 /* Takes the next step whole from b->from (step_reusable said it may): its
