@@ -445,6 +445,27 @@ if [ "$status" -eq 65 ] && grep -q "^$BAD:3:1: unknown key 'colour'" "$ERR" && g
 else
     not_ok "--check on a broken lesson: status 65 and every error as FILE:LINE:COL" "status $status" "$(show "$ERR")"
 fi
+# --check takes a lesson's name as the tracer does: found in the lesson
+# directories, and the ok line names the file it found; a name found
+# nowhere is a file that cannot be read (66).
+mkdir -p "$TMP/named"
+cp "$LESSON_DIR/why-scale.lesson" "$TMP/named/scaling.lesson"
+NAMED="$(cd "$TMP/named" && pwd -P)/scaling.lesson"
+if ATTN_TRACE_LESSONS="$TMP/named" "$BIN" --check scaling >"$OUT" 2>"$ERR" &&
+    grep -q "^$NAMED: ok: \"Why scale?" "$OUT" && [ ! -s "$ERR" ]; then
+    ok "--check NAME finds the lesson in the lesson directories and names its file"
+else
+    not_ok "--check NAME finds the lesson in the lesson directories and names its file" "$(show "$OUT")" "$(show "$ERR")"
+fi
+ATTN_TRACE_LESSONS="$TMP/named" "$BIN" --check scaling no-such-lesson >"$OUT" 2>"$ERR"
+status=$?
+if [ "$status" -eq 66 ] && grep -q "^$NAMED: ok:" "$OUT" &&
+    [ "$(cat "$ERR")" = "attn-trace: no-such-lesson: cannot open: No such file or directory" ]; then
+    ok "--check with a name found nowhere: one line for it, status 66, the others still checked"
+else
+    not_ok "--check with a name found nowhere: one line for it, status 66" "status $status" "$(show "$OUT")" \
+        "$(show "$ERR")"
+fi
 # `=` answers follow the flags on top of the lesson: --d-model 32 makes
 # =shape(queries) [4, 5, 8]; a flag that breaks one is a data error at its column.
 EXPR="$(dirname "$0")/lessons/good-answer-exprs.lesson"

@@ -174,7 +174,7 @@ else
 fi
 expect "LESSON c offers causal-mask and conventions" "causal-mask conventions" "$BIN" c
 expect "LESSON after other options" "causal-mask conventions" "$BIN" --causal --seed 3 c
-hasnt "--check offers lesson files, not installed names" causal-mask "$BIN" --check ""
+has "--check offers the installed lessons' names too" causal-mask "$BIN" --check ""
 has "--check offers *.lesson files" my.lesson "$BIN" --check ""
 expect "a path offers only files and directories there" "$TMP/lessons/causal-mask.lesson" "$BIN" "$TMP/lessons/ca"
 unset ATTN_TRACE_LESSONS

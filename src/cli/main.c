@@ -108,16 +108,27 @@ static int check_lessons(const Options *opts)
     }
     int status = STATUS_OK;
     for (int i = 0; i < opts->n_check_files; i++) {
+        /* a file, or a lesson's name as the tracer takes it (why-scale):
+         * the lines then name the file found */
+        char path[LIMIT_PATH_BYTES];
+        Error resolve_err;
+        error_clear(&resolve_err);
+        if (!catalog_resolve(opts->check_files[i], path, sizeof path, &resolve_err)) {
+            fail(&resolve_err);
+            if (resolve_err.status == STATUS_NOINPUT || status != STATUS_NOINPUT)
+                status = resolve_err.status; /* as a file that cannot be read, below */
+            continue;
+        }
         LessonErrors errors = {0};
-        bool loaded = lesson_load(opts->check_files[i], lesson, &errors);
+        bool loaded = lesson_load(path, lesson, &errors);
         int file_status = errors.first.status;
         if (loaded) {
             int quizzes = 0;
             for (int k = 0; k < lesson->n_steps; k++)
                 quizzes += lesson->steps[k].n_quizzes;
             errno = 0;
-            bool written = printf("%s: ok: \"%s\", %d steps, %d quizzes\n", opts->check_files[i], lesson->title,
-                                  lesson->n_steps, quizzes) >= 0 &&
+            bool written = printf("%s: ok: \"%s\", %d steps, %d quizzes\n", path, lesson->title, lesson->n_steps,
+                                  quizzes) >= 0 &&
                            fflush(stdout) == 0;
             lesson_free(lesson);
             if (!written) { /* stdout is gone (a full disk): say so once and stop */

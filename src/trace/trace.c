@@ -2837,7 +2837,8 @@ int trace_find_step(const Trace *trace, const char *id_or_number, Error *err)
     for (int i = 0; i < trace->n_steps; i++)
         if (strcmp(trace->steps[i].id, id_or_number) == 0)
             return i;
-    char ids[TRACE_MAX_STEPS * 20] = ""; /* room for every id: the longest is 15 bytes */
+    char ids[TRACE_MAX_STEPS * 20] =
+        ""; /* room for every id and its ", ": the longest, gpt2_weighted_sum, is 17 bytes */
     size_t used = 0;
     for (int i = 0; i < trace->n_steps && used < sizeof ids; i++)
         used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%s", i ? ", " : "", trace->steps[i].id);

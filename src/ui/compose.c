@@ -1396,9 +1396,15 @@ static void compose_help(const App *app, Frame *frame)
 static void compose_steps(const App *app, Frame *frame)
 {
     const Trace *trace = app->original; /* the walk holds its step indices */
-    int widest = 0;
+    int id_width = 0, widest = 0;
     for (int k = 0; k < app->n_walk; k++) {
-        int w = 24 + (int)utf8_width(trace->steps[app->walk[k]].title); /* "> 12 * mh_weighted_sum   " + title */
+        int w = (int)utf8_width(trace->steps[app->walk[k]].id);
+        if (w > id_width)
+            id_width = w;
+    }
+    for (int k = 0; k < app->n_walk; k++) {
+        /* "> 12 * " + the id column + " " + title */
+        int w = 7 + id_width + 1 + (int)utf8_width(trace->steps[app->walk[k]].title);
         if (w > widest)
             widest = w;
     }
@@ -1410,9 +1416,12 @@ static void compose_steps(const App *app, Frame *frame)
         const TraceStep *step = &trace->steps[app->walk[k]];
         Role role = k == app->list_selected ? ROLE_OVERLAY_SELECT : ROLE_OVERLAY;
         frame_fill(frame, top + r, left, 1, cols, ' ', role);
-        /* ">" marks the highlighted line (visible without colour), "*" the step on screen */
-        frame_printf(frame, top + r, left, role, cols, "%c %2d %c %-16s %s", k == app->list_selected ? '>' : ' ', k + 1,
-                     k == app->pos ? '*' : ' ', step->id, step->title);
+        /* ">" marks the highlighted line (visible without colour), "*" the
+         * step on screen; a title too long for the box ends in "…" */
+        char line[sizeof step->title + 64]; /* ids are under 20 bytes (trace_find_step); snprintf cuts */
+        snprintf(line, sizeof line, "%c %2d %c %-*s %s", k == app->list_selected ? '>' : ' ', k + 1,
+                 k == app->pos ? '*' : ' ', id_width, step->id, step->title);
+        put_cut(frame, top + r, left, line, role, cols);
     }
 }
 
