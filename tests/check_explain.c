@@ -788,6 +788,33 @@ START_TEST(test_cell_copies_and_draws)
 }
 END_TEST
 
+START_TEST(test_token_labels)
+{
+    /* a repeated word carries its 1-based position; a label too wide keeps
+     * the position whole and cuts the word, which ends in "…" */
+    char the[] = "the", cat[] = "cat", the2[] = "the", long1[] = "ĠsupercalifragilisticĠ",
+         long2[] = "ĠsupercalifragilisticĠ";
+    char *tokens[] = {the, cat, the2, long1, long2};
+    Config cfg = {0};
+    cfg.tokens = tokens;
+    cfg.n_tokens = 5;
+    char buf[64];
+    ck_assert_str_eq(explain_token_label(&cfg, 0, 10, buf, sizeof buf), "the(1)");
+    ck_assert_str_eq(explain_token_label(&cfg, 1, 10, buf, sizeof buf), "cat");
+    ck_assert_str_eq(explain_token_label(&cfg, 2, 10, buf, sizeof buf), "the(3)");
+    ck_assert_str_eq(explain_token_label(&cfg, 2, 6, buf, sizeof buf), "the(3)");
+    ck_assert_str_eq(explain_token_label(&cfg, 2, 5, buf, sizeof buf), "t…(3)");
+    ck_assert_str_eq(explain_token_label(&cfg, 3, 10, buf, sizeof buf), "Ġsuper…(4)");
+    ck_assert_str_eq(explain_token_label(&cfg, 4, 10, buf, sizeof buf), "Ġsuper…(5)");
+    /* no room for the word: one code point and "…" are still kept */
+    ck_assert_str_eq(explain_token_label(&cfg, 4, 3, buf, sizeof buf), "Ġ…(5)");
+    /* a word that fits exactly is not cut */
+    cfg.n_tokens = 2;
+    ck_assert_str_eq(explain_token_label(&cfg, 0, 3, buf, sizeof buf), "the");
+    ck_assert_str_eq(explain_token_label(&cfg, 0, 2, buf, sizeof buf), "t…");
+}
+END_TEST
+
 START_TEST(test_cell_labels)
 {
     /* a repeated word carries its position */
@@ -896,6 +923,7 @@ Suite *explain_suite(void)
     tcase_add_test(tc, test_einsum_axes);
     tcase_add_test(tc, test_cell_fast_kernel_note_wraps);
     tcase_add_test(tc, test_cell_copies_and_draws);
+    tcase_add_test(tc, test_token_labels);
     tcase_add_test(tc, test_cell_labels);
     tcase_add_test(tc, test_cell_width_and_last_line);
     tcase_add_test(tc, test_cell_out_of_range);

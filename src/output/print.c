@@ -172,11 +172,12 @@ static void put_row(StrBuf *out, const float *row, size_t n, size_t stride, bool
     strbuf_puts(out, "]");
 }
 
-/* Label of entry i of a dimension of kind dim. */
+/* Label of entry i of a dimension of kind dim; a token's word carries its
+ * position when it is repeated (explain_token_label). */
 static void dim_label(char *buf, size_t size, DimKind dim, size_t i, const Config *cfg)
 {
     if (dim == DIM_SEQ && i < cfg->n_tokens)
-        snprintf(buf, size, "%s", cfg->tokens[i]);
+        explain_token_label(cfg, i, PRINT_LABEL_WIDTH, buf, size);
     else if (dim == DIM_HEAD)
         snprintf(buf, size, "head %zu", i);
     else
@@ -190,7 +191,8 @@ static void put_matrix(StrBuf *out, const float *data, size_t rows, size_t cols,
     size_t label_cols = 0;
     if (row_dim == DIM_SEQ) {
         for (size_t r = 0; r < rows && r < cfg->n_tokens; r++) {
-            size_t w = utf8_width(cfg->tokens[r]);
+            char label[64];
+            size_t w = utf8_width(explain_token_label(cfg, r, PRINT_LABEL_WIDTH, label, sizeof label));
             if (w > label_cols)
                 label_cols = w;
         }

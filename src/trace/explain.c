@@ -676,36 +676,40 @@ static bool has_words(const Trace *trace)
     return trace->config.sentence != NULL && trace->config.tokens != NULL;
 }
 
-/* Writes token s's word into buf (LABEL_BYTES), cut to LABEL_MAX_COLS
- * columns, with its position "(4)" when the word occurs more than once. */
-static void token_word(const Trace *trace, size_t s, char *buf)
+char *explain_token_label(const Config *cfg, size_t s, int max_cols, char *buf, size_t size)
 {
-    const char *word = trace->config.tokens[s];
-    size_t bytes = 0, cols = 0;
-    while (word[bytes] != '\0' && cols < LABEL_MAX_COLS) {
+    const char *word = cfg->tokens[s];
+    char position[24] = "";
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        if (i != s && strcmp(cfg->tokens[i], word) == 0) {
+            snprintf(position, sizeof position, "(%zu)", s + 1); /* 1-based, as "token 1" */
+            break;
+        }
+    int word_cols = max_cols - (int)strlen(position);
+    if (word_cols < 2)
+        word_cols = 2; /* a code point and the "…" at least; the caller cuts the rest */
+    /* bytes of the first word_cols code points, and whether more follow */
+    size_t bytes = 0, cut = 0;
+    int cols = 0;
+    while (word[bytes] != '\0' && cols < word_cols) {
+        if (cols == word_cols - 1)
+            cut = bytes;
         bytes++;
         while (((unsigned char)word[bytes] & 0xc0) == 0x80)
             bytes++;
         cols++;
     }
-    buf[0] = '\0';
-    if (word[bytes] != '\0') {
-        /* too long: keep LABEL_MAX_COLS - 1 code points and add "…" */
-        bytes = 0;
-        for (cols = 0; cols + 1 < LABEL_MAX_COLS; cols++) {
-            bytes++;
-            while (((unsigned char)word[bytes] & 0xc0) == 0x80)
-                bytes++;
-        }
-        append(buf, LABEL_BYTES, "%.*s…", (int)bytes, word);
-    } else {
-        append(buf, LABEL_BYTES, "%s", word);
-    }
-    for (size_t i = 0; i < trace->config.n_tokens; i++)
-        if (i != s && strcmp(trace->config.tokens[i], word) == 0) {
-            append(buf, LABEL_BYTES, "(%zu)", s + 1); /* 1-based, as "token 1" */
-            break;
-        }
+    if (word[bytes] != '\0') /* too long: word_cols - 1 code points and "…" */
+        snprintf(buf, size, "%.*s…%s", (int)cut, word, position);
+    else
+        snprintf(buf, size, "%s%s", word, position);
+    return buf;
+}
+
+/* Writes token s's word as an index label into buf (LABEL_BYTES). */
+static void token_word(const Trace *trace, size_t s, char *buf)
+{
+    explain_token_label(&trace->config, s, LABEL_MAX_COLS, buf, LABEL_BYTES);
 }
 
 /* Writes the label of index i along a dimension of kind `kind` into buf

@@ -63,6 +63,13 @@ bool explain_is_source(const Trace *trace, int step, int sel_tensor, size_t sel_
 void explain_cell(const Trace *trace, int step, int tensor, size_t offset, int precision, const ExplainFormats *formats,
                   int width, StrBuf *out);
 
+/* Writes the label of cfg's token s (s < n_tokens) into buf, at most size
+ * bytes: its word and, when the same word is also another token, its
+ * 1-based position, "Ġcat(4)". A label wider than max_cols keeps the
+ * position whole and cuts the word, which ends in "…" (a code point is
+ * counted as one column). Returns buf. */
+char *explain_token_label(const Config *cfg, size_t s, int max_cols, char *buf, size_t size);
+
 /* Names element offset of tt as the inspector does, into buf: "a1[is]",
  * "scores[the(1)][the(4)]" (a repeated word carries its 1-based position),
  * "queries[1][is][3]". */

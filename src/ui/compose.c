@@ -81,13 +81,14 @@ static void colour_letters(Frame *frame, const EinsumAxes *axes, int row, int co
         }
     }
 }
-/* The label of index i along a dimension of kind dim: a token word for a
- * sequence dimension, else the number. */
-static void index_label(const App *app, DimKind dim, size_t i, char *buf, size_t size)
+/* The label of index i along a dimension of kind dim, in about max_cols
+ * columns: a token word for a sequence dimension, with its position when
+ * the word is repeated (explain_token_label), else the number. */
+static void index_label(const App *app, DimKind dim, size_t i, int max_cols, char *buf, size_t size)
 {
     const Config *cfg = &app->trace->config;
     if (dim == DIM_SEQ && i < cfg->n_tokens)
-        snprintf(buf, size, "%s", cfg->tokens[i]);
+        explain_token_label(cfg, i, max_cols, buf, size);
     else
         snprintf(buf, size, "%zu", i);
 }
@@ -460,7 +461,7 @@ static void panel_title(const App *app, Frame *frame, int tensor, const PanelVie
     int shape_col = 1 + (int)utf8_width(marker) + 1 + (int)utf8_width(tt->name) + 1;
     if (grid->slices > 1 && n > 0 && (size_t)n < sizeof title) {
         char label[64];
-        index_label(app, grid->slice_dim, pv->slice, label, sizeof label);
+        index_label(app, grid->slice_dim, pv->slice, 64, label, sizeof label);
         n += snprintf(title + n, sizeof title - (size_t)n, ", head %s (heads 0-%zu)", label, grid->slices - 1);
     }
     if (rows > 1 && n > 0 && (size_t)n < sizeof title) {
@@ -536,10 +537,10 @@ static void panel_column_labels(const App *app, Frame *frame, int tensor, const 
     }
     for (int c = 0; c < pv->visible_cols && pv->left_col + (size_t)c < pv->grid.cols; c++) {
         char label[64];
-        index_label(app, pv->grid.col_dim, pv->left_col + (size_t)c, label, sizeof label);
+        int fit = pv->cell_w - 1;
+        index_label(app, pv->grid.col_dim, pv->left_col + (size_t)c, fit, label, sizeof label);
         int x = pv->label_w + c * pv->cell_w;
         int w = (int)utf8_width(label);
-        int fit = pv->cell_w - 1;
         /* right-aligned over the numbers, cut to the column */
         int at = x + (w < fit ? fit - w : 0);
         tint_label(app, frame, &axes, col_letter, row, at, put_cut(frame, row, at, label, ROLE_LABEL, fit));
@@ -659,7 +660,7 @@ static void panel_values(const App *app, Frame *frame, int tensor, const PanelVi
         if (grid->wrapped)
             snprintf(label, sizeof label, "%zu", grid_row * grid->cols);
         else
-            index_label(app, grid->row_dim, grid_row, label, sizeof label);
+            index_label(app, grid->row_dim, grid_row, pv->label_w - 1, label, sizeof label);
         if (pv->label_w > 0) {
             int w = (int)utf8_width(label);
             int fit = pv->label_w - 1;
@@ -705,7 +706,7 @@ static void panel_links(const App *app, Frame *frame, int tensor, const PanelVie
     for (int r = 0; r < pv->body_rows && pv->top_row + (size_t)r < grid->rows; r++) {
         size_t grid_row = pv->top_row + (size_t)r, first = view_grid_offset(grid, pv->slice, grid_row, 0);
         char label[64];
-        index_label(app, grid->row_dim, grid_row, label, sizeof label);
+        index_label(app, grid->row_dim, grid_row, pv->label_w - 1, label, sizeof label);
         put_cut(frame, row + r, 0, label, ROLE_LABEL, pv->label_w - 1);
         /* the next thickest after (prev_v, prev_c): weights down, then keys
          * left to right; one pass a word, and few words fit */
@@ -726,7 +727,7 @@ static void panel_links(const App *app, Frame *frame, int tensor, const PanelVie
             float v = t->data[first + best];
             prev_v = v, prev_c = best, started = true;
             char word[64];
-            index_label(app, grid->col_dim, best, word, sizeof word);
+            index_label(app, grid->col_dim, best, VIEW_LABEL_MAX, word, sizeof word);
             int bar = (int)ceilf(v * LINK_BAR_COLS);
             if (x + (int)utf8_width(word) + 1 + bar > width - 1)
                 break;
@@ -736,7 +737,7 @@ static void panel_links(const App *app, Frame *frame, int tensor, const PanelVie
         size_t sel = app->cursor[app->step][tensor];
         if (app->focus[app->step] == tensor && sel >= first && sel < first + grid->cols && !(t->data[sel] >= 0.01f)) {
             char word[64];
-            index_label(app, grid->col_dim, sel - first, word, sizeof word);
+            index_label(app, grid->col_dim, sel - first, VIEW_LABEL_MAX, word, sizeof word);
             link_entry(app, frame, tensor, sel, word, row + r, x, width);
         }
     }

@@ -304,9 +304,12 @@ int view_label_width(const App *app, int step, int tensor)
     if (row_dim == DIM_SEQ) {
         size_t width = 1;
         const Config *cfg = &app->trace->config;
-        for (size_t i = 0; i < rows && i < cfg->n_tokens; i++)
-            if (utf8_width(cfg->tokens[i]) > width)
-                width = utf8_width(cfg->tokens[i]);
+        char label[64];
+        for (size_t i = 0; i < rows && i < cfg->n_tokens; i++) {
+            size_t w = utf8_width(explain_token_label(cfg, i, VIEW_LABEL_MAX, label, sizeof label));
+            if (w > width)
+                width = w;
+        }
         return (int)(width > VIEW_LABEL_MAX ? VIEW_LABEL_MAX : width) + 1;
     }
     /* row numbers: as many digits as the largest index */
