@@ -1184,18 +1184,6 @@ static void report_model(Parser *p, int line, int col, const Error *why)
     report(p, line, col, "model: %s", why->message);
 }
 
-/* The last part of a model: value ("tiny", or "twin" for "models/twin/"). */
-static void model_short_name(const char *value, char *buf, size_t size)
-{
-    size_t len = strlen(value);
-    while (len > 1 && value[len - 1] == '/')
-        len--;
-    size_t start = len;
-    while (start > 0 && value[start - 1] != '/')
-        start--;
-    snprintf(buf, size, "%.*s", (int)(len - start), value + start);
-}
-
 /* Applies the header's sentence or token-ids to cfg for the checkpoint
  * in dir (the article's sentence when neither is given): the sentence
  * through the model's tokenizer, the ids as they are. Reports what is
@@ -1268,7 +1256,7 @@ static void apply_model_config(Parser *p)
         ok = false;
     } else if (layer >= m.n_layer) {
         char name[QUOTE_BYTES];
-        model_short_name(f->value, name, sizeof name);
+        config_model_name(f->value, name, sizeof name);
         report(p, lf->line, lf->col, "layer %zu is out of range: %s has n_layer %zu (layers 0 to %zu)", layer, name,
                m.n_layer, m.n_layer - 1);
         ok = false;
@@ -2628,7 +2616,7 @@ static bool step_config(const LessonStep *step, const Config *base, Config *out,
         return false;
     size_t layer = step->layer >= 0 ? (size_t)step->layer : base->layer;
     char name[QUOTE_BYTES];
-    model_short_name(step->model != NULL ? step->model : dir, name, sizeof name);
+    config_model_name(step->model != NULL ? step->model : dir, name, sizeof name);
     if (layer >= m.n_layer) {
         if (step->layer >= 0)
             *line = step->layer_line, *col = step->layer_col;
@@ -2887,7 +2875,7 @@ void lesson_trace_label(const Lesson *lesson, int k, const Trace *trace, char *b
         return;
     }
     char name[QUOTE_BYTES];
-    model_short_name(model, name, sizeof name);
+    config_model_name(model, name, sizeof name);
     snprintf(buf, size, "%s, layer %zu", name, trace->config.layer);
 }
 

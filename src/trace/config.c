@@ -495,3 +495,14 @@ bool config_validate(const Config *cfg, Error *err)
                          cfg->focus, cfg->n_tokens, cfg->n_tokens);
     return true;
 }
+
+void config_model_name(const char *dir, char *buf, size_t size)
+{
+    size_t end = strlen(dir);
+    while (end > 1 && dir[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    snprintf(buf, size, "%.*s", (int)(end - start), dir + start);
+}

@@ -90,4 +90,9 @@ size_t text_find_invalid(const char *text, size_t len, const char **why);
 /* d_model / heads. */
 size_t config_d_k(const Config *cfg);
 
+/* Writes the last name of a model's directory into buf, at most size
+ * bytes: "tiny" for "lessons/models/tiny/" or "tiny". What the screen
+ * calls a model, where its whole path has no room. */
+void config_model_name(const char *dir, char *buf, size_t size);
+
 #endif

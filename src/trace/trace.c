@@ -1304,20 +1304,6 @@ static Tensor *make_sum(TraceBuild *b, const char *out, const char *in0, const c
     return t;
 }
 
-/* The last name of the model's directory ("tiny" of ".../models/tiny/"):
- * what a formula line has room for. Its length is stored in *len. */
-static const char *model_dir_name(const char *dir, int *len)
-{
-    size_t end = strlen(dir);
-    while (end > 1 && dir[end - 1] == '/')
-        end--;
-    size_t start = end;
-    while (start > 0 && dir[start - 1] != '/')
-        start--;
-    *len = (int)(end - start);
-    return dir + start;
-}
-
 static bool build_model_tokens(TraceBuild *b, Error *err)
 {
     const size_t S = b->cfg->n_tokens;
@@ -1327,9 +1313,9 @@ static bool build_model_tokens(TraceBuild *b, Error *err)
     for (size_t i = 0; i < S; i++)
         ids->data[i] = (float)token_ids(b)[i];
     if (b->cfg->sentence != NULL) {
-        int len;
-        const char *name = model_dir_name(b->cfg->model, &len);
-        formula(b, "token_ids = GPT-2 BPE(sentence), by %.*s/vocab.json and merges.txt   → [%zu]", len, name, S);
+        char name[LIMIT_PATH_BYTES];
+        config_model_name(b->cfg->model, name, sizeof name);
+        formula(b, "token_ids = GPT-2 BPE(sentence), by %s/vocab.json and merges.txt   → [%zu]", name, S);
     } else {
         formula(b, "token_ids = the ids given (--token-ids), each below vocab_size %zu   → [%zu]", b->cfg->vocab_size,
                 S);
