@@ -195,6 +195,7 @@ static const char ANSWERS[] = HEAD
     "\n## gpt2_softmax\n::: step\nlayer: 1\ncompare: yes\n:::\n"
     "::: quiz\nkind: number\nquestion: q\nanswer: =attention_weights[1][5][2]\n:::\n"
     "::: quiz\nkind: number\nquestion: q\nanswer: =argmax(attention_weights[2][6])\n:::\n"
+    "::: quiz\nkind: token\nquestion: q\nanswer: =argmax(attention_weights[2][6])\n:::\n"
     "\n## gpt2_weighted_sum\n::: step\nlayer: 1\n:::\n"
     "::: quiz\nkind: number\nquestion: q\nanswer: =head_outputs[0][4][3]\n:::\n"
     "\n## gpt2_next_token\n::: step\nmodel: " D16
@@ -233,8 +234,13 @@ START_TEST(test_answers_read_each_steps_trace)
     float w = value_at(t1, "gpt2_softmax", "attention_weights", (1 * s + 5) * s + 2);
     ck_assert_float_eq((float)lesson.steps[1].quizzes[0].number, w);
     ck_assert_float_ne(w, value_at(t0, "gpt2_softmax", "attention_weights", (1 * s + 5) * s + 2));
-    ck_assert_double_eq(lesson.steps[1].quizzes[1].number,
-                        (double)argmax_of(t1, "gpt2_softmax", "attention_weights", (2 * s + 6) * s, s));
+    size_t best_key = argmax_of(t1, "gpt2_softmax", "attention_weights", (2 * s + 6) * s, s);
+    ck_assert_double_eq(lesson.steps[1].quizzes[1].number, (double)best_key);
+    /* as a token: the ids repeat, so the word carries its position from 1 */
+    ck_assert_uint_lt(best_key, 6);
+    char want[128];
+    snprintf(want, sizeof want, "%s(%zu)", t1->config.tokens[best_key], best_key + 1);
+    ck_assert_str_eq(lesson.steps[1].quizzes[2].answer, want);
     /* the second layer-1 step shares the first's trace */
     ck_assert_ptr_eq(lesson_step_trace(&lesson, 2), own);
     ck_assert_float_eq((float)lesson.steps[2].quizzes[0].number,

@@ -1343,6 +1343,69 @@ START_TEST(test_quizzes_teach)
 }
 END_TEST
 
+/* A token answer may be typed as a label shows a repeated word, "the(5)",
+ * and a position that holds another word is a slip (no try used), as a
+ * word not in the sentence is. An answer that is one copy of a repeated
+ * word takes that copy alone; the word alone asks which (no try used). */
+START_TEST(test_token_answer_as_a_label)
+{
+    static const char TEXT[] =
+        "attn-lesson: 1\ntitle: labels\nsentence: the cat sat on the mat\nsteps: softmax\n\n"
+        "## softmax\n\nText.\n\n"
+        "::: quiz\nkind: token\nquestion: Which?\nanswer: the\n:::\n\n"
+        "::: quiz\nkind: token\nquestion: And now?\nanswer: the(5)\n:::\n";
+    Config cfg;
+    Error err;
+    error_clear(&err);
+    ck_assert(config_default(&cfg, &err));
+    ck_assert(config_set_sentence(&cfg, "the cat sat on the mat", &err));
+    Trace *trace = trace_build(&cfg, &err);
+    ck_assert_msg(trace != NULL, "%s", err.message);
+    config_free(&cfg);
+    static App app;
+    static Lesson lesson;
+    LessonErrors errors = {0};
+    ck_assert(lesson_parse(TEXT, sizeof TEXT - 1, "labels.lesson", &lesson, &errors));
+    lesson_errors_free(&errors);
+    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    press(&app, "<Space>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
+    press(&app, "the(3)<Enter>", 0, 0, 24, 80); /* token 3 is "sat" */
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_NOT_A_TOKEN);
+    ck_assert_int_eq(app.quiz[app.pos][0].tries, 0);
+    press(&app, "the(7)<Enter>", 0, 0, 24, 80); /* there are 6 tokens */
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_NOT_A_TOKEN);
+    press(&app, "cat(2)<Enter>", 0, 0, 24, 80); /* a token, the wrong one */
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_WRONG);
+    ck_assert_int_eq(app.quiz[app.pos][0].tries, 1);
+    press(&app, " THE(5) <Enter>", 0, 0, 24, 80); /* the answer is the word alone: either copy */
+    ck_assert_int_eq(app.quiz[app.pos][0].status, QUIZ_RIGHT);
+    /* the answer is one copy, the(5): the word alone asks which, the other copy is wrong */
+    press(&app, "<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz_index, 1);
+    press(&app, "the<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_WHICH_TOKEN);
+    ck_assert_int_eq(app.quiz[app.pos][1].tries, 0);
+    Frame frame;
+    ck_assert(frame_init(&frame, 24, 80));
+    app_compose(&app, &frame);
+    StrBuf text = {0};
+    frame_to_text(&frame, &text);
+    ck_assert_msg(strstr(strbuf_text(&text),
+                         "\"the\" is more than one token: the(1), the(5). Type the one you mean.") != NULL,
+                  "%s", strbuf_text(&text));
+    strbuf_free(&text);
+    frame_free(&frame);
+    press(&app, "the(1)<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz_feedback, FEEDBACK_WRONG);
+    ck_assert_int_eq(app.quiz[app.pos][1].tries, 1);
+    press(&app, "the(5)<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.quiz[app.pos][1].status, QUIZ_RIGHT);
+    lesson_free(&lesson);
+    trace_free(trace);
+}
+END_TEST
+
 /* Enter after an answered "after" quiz opens the step's next question,
  * and the selection stays on the input the lesson's select: names
  * (issue 19: a lesson about weights shown as a step's input). */
@@ -1561,6 +1624,7 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_attention_pictures);
     tcase_add_test(tc, test_resuming_says_so);
     tcase_add_test(tc, test_quizzes_teach);
+    tcase_add_test(tc, test_token_answer_as_a_label);
     tcase_add_test(tc, test_next_question_keeps_the_select);
     tcase_add_test(tc, test_ascii_spellings);
     tcase_add_test(tc, test_einsum_letters_named);

@@ -283,12 +283,13 @@ static void answer_quiz(LineMode *lm, const char *text)
         }
         strbuf_puts(lm->out, "\nTry again, or type hint, reveal or skip.\n");
     } else if (app->quiz_feedback == FEEDBACK_NOT_A_TOKEN) {
-        const Config *cfg = &app->trace->config;
         strbuf_printf(lm->out, "\"%s\" is not a word of the sentence (", app->quiz_last);
-        for (size_t i = 0; i < cfg->n_tokens && i < 12; i++)
-            strbuf_printf(lm->out, "%s%s", i > 0 ? ", " : "", cfg->tokens[i]);
-        strbuf_puts(lm->out, cfg->n_tokens > 12 ? ", ...). " : "). ");
-        strbuf_puts(lm->out, "That did not count as a try.\n");
+        quiz_token_list(&app->trace->config, lm->out);
+        strbuf_puts(lm->out, "). That did not count as a try.\n");
+    } else if (app->quiz_feedback == FEEDBACK_WHICH_TOKEN) {
+        strbuf_printf(lm->out, "\"%s\" is more than one token: ", app->quiz_last);
+        quiz_token_copies(&app->trace->config, app->quiz_last, lm->out);
+        strbuf_puts(lm->out, ". Type the one you mean; that did not count as a try.\n");
     }
 }
 

@@ -127,8 +127,8 @@ static int check_lessons(const Options *opts)
             for (int k = 0; k < lesson->n_steps; k++)
                 quizzes += lesson->steps[k].n_quizzes;
             errno = 0;
-            bool written = printf("%s: ok: \"%s\", %d steps, %d quizzes\n", path, lesson->title, lesson->n_steps,
-                                  quizzes) >= 0 &&
+            bool written = printf("%s: ok: \"%s\", %d step%s, %d quiz%s\n", path, lesson->title, lesson->n_steps,
+                                  lesson->n_steps == 1 ? "" : "s", quizzes, quizzes == 1 ? "" : "zes") >= 0 &&
                            fflush(stdout) == 0;
             lesson_free(lesson);
             if (!written) { /* stdout is gone (a full disk): say so once and stop */

@@ -144,23 +144,56 @@ bool quiz_token_matches(const char *typed, size_t len, const char *label, size_t
     return true;
 }
 
+long quiz_token_named(const Config *cfg, const char *text, size_t len)
+{
+    long found = TOKEN_NOT_NAMED;
+    for (size_t i = 0; i < cfg->n_tokens; i++) {
+        if (cfg->tokens[i] == NULL || !quiz_token_matches(text, len, cfg->tokens[i], strlen(cfg->tokens[i])))
+            continue;
+        if (found >= 0)
+            return TOKEN_TWICE;
+        found = (long)i;
+    }
+    if (found >= 0 || len < 4 || text[len - 1] != ')')
+        return found;
+    /* a label: "word(N)", N from 1 */
+    size_t digits = len - 1;
+    while (digits > 0 && text[digits - 1] >= '0' && text[digits - 1] <= '9')
+        digits--;
+    if (digits == len - 1 || digits < 3 || text[digits - 1] != '(' || text[digits] == '0')
+        return TOKEN_NOT_NAMED;
+    size_t position = 0;
+    for (size_t k = digits; k + 1 < len && position <= cfg->n_tokens; k++)
+        position = position * 10 + (size_t)(text[k] - '0');
+    if (position == 0 || position > cfg->n_tokens || cfg->tokens[position - 1] == NULL)
+        return TOKEN_NOT_NAMED;
+    const char *word = cfg->tokens[position - 1];
+    return quiz_token_matches(text, digits - 1, word, strlen(word)) ? (long)position - 1 : TOKEN_NOT_NAMED;
+}
+
 /* The position a token word names in the sentence, or -1 with err set
  * (not a token, or a word that appears more than once). A model token's
- * space mark may be left out ("boat" names "\u0120boat"). at is the
- * word's offset, for the error. */
+ * space mark may be left out ("boat" names "\u0120boat"), and a repeated
+ * word may carry its label's position ("the(5)"). at is the word's
+ * offset, for the error. */
 static long token_position(const Config *cfg, const char *word, size_t at, Error *err)
 {
-    long found = -1;
-    for (size_t i = 0; i < cfg->n_tokens; i++) {
-        if (cfg->tokens[i] == NULL || !quiz_token_matches(word, strlen(word), cfg->tokens[i], strlen(cfg->tokens[i])))
-            continue;
-        if (found >= 0) {
-            error_set_at(err, STATUS_DATAERR, at,
-                         "'%s' is tokens %ld and %zu of the sentence: index it by its position (from 0)", word, found,
-                         i);
-            return -1;
+    long found = quiz_token_named(cfg, word, strlen(word));
+    if (found == TOKEN_TWICE) {
+        long first = -1;
+        for (size_t i = 0; i < cfg->n_tokens; i++) {
+            if (cfg->tokens[i] == NULL ||
+                !quiz_token_matches(word, strlen(word), cfg->tokens[i], strlen(cfg->tokens[i])))
+                continue;
+            if (first >= 0) {
+                error_set_at(err, STATUS_DATAERR, at,
+                             "'%s' is tokens %ld and %zu of the sentence: index it by its position (from 0) or "
+                             "by its label, %s(%ld) or %s(%zu)",
+                             word, first, i, word, first + 1, word, i + 1);
+                return -1;
+            }
+            first = (long)i;
         }
-        found = (long)i;
     }
     if (found < 0)
         error_set_at(err, STATUS_DATAERR, at, "'%s' is not a token of the sentence", word);

@@ -88,4 +88,15 @@ const TraceTensor *answer_question_tensor(const Trace *trace, TracePart part, co
  * rest of it ("farmer"), since a learner cannot type the mark. */
 bool quiz_token_matches(const char *typed, size_t len, const char *label, size_t llen);
 
+/* What quiz_token_named returns when text names no token, and when it is
+ * a word alone that is more than one token of the sentence. */
+enum { TOKEN_NOT_NAMED = -1, TOKEN_TWICE = -2 };
+
+/* The token of cfg's sentence that text[0..len) names, as the screen
+ * labels it (explain_token_label): a word alone (quiz_token_matches), or
+ * a word followed by a position counted from 1, "the(5)", when token 5 is
+ * that word. Returns the token's position counted from 0, TOKEN_TWICE for
+ * a word alone the sentence holds more than once, or TOKEN_NOT_NAMED. */
+long quiz_token_named(const Config *cfg, const char *text, size_t len);
+
 #endif

@@ -29,6 +29,7 @@
 #include "catalog.h"
 #include "floatfmt.h"
 #include "experiment.h"
+#include "explain.h"
 #include "gpt2.h"
 #include "trace.h"
 
@@ -1740,9 +1741,8 @@ static bool check_answer(Parser *p, const QuizDraft *d, QuizKind kind, Quiz *qui
         if (!p->config_ok) /* the tokens are not known: the configuration's own error says why */
             return true;
         const Config *cfg = &p->lesson->config;
-        for (size_t i = 0; i < cfg->n_tokens; i++)
-            if (quiz_token_matches(a->value, len, cfg->tokens[i], strlen(cfg->tokens[i])))
-                return true;
+        if (quiz_token_named(cfg, a->value, len) != TOKEN_NOT_NAMED)
+            return true;
         report(p, a->line, a->col, "token answer '%s' is not a token of the lesson (tokens: %s)",
                quote(q, a->value, len), token_list(cfg, list));
         return false;
@@ -2464,15 +2464,8 @@ static char *answer_from_value(Quiz *quiz, const Config *cfg, const AnswerValue 
                          v->tensor);
             return NULL;
         }
-        for (size_t i = 0; i < cfg->n_tokens; i++)
-            if (i != v->position && strcmp(cfg->tokens[i], cfg->tokens[v->position]) == 0) {
-                error_set_at(err, STATUS_DATAERR, 0,
-                             "the answer is token %zu, '%s', which the sentence holds twice: a token answer "
-                             "cannot say which",
-                             v->position, cfg->tokens[v->position]);
-                return NULL;
-            }
-        snprintf(text, sizeof text, "%s", cfg->tokens[v->position]);
+        /* a repeated word is named as its label names it, "the(5)" */
+        explain_token_label(cfg, v->position, QUOTE_BYTES, text, sizeof text);
         break;
     case QUIZ_CHOICE:
         error_set_at(err, STATUS_DATAERR, 0, "a choice quiz cannot have an '=' answer");
@@ -3193,6 +3186,56 @@ bool quiz_check(const Quiz *quiz, const char *typed)
     }
     }
     return false;
+}
+
+QuizTokenVerdict quiz_check_token(const Quiz *quiz, const Config *cfg, const char *typed)
+{
+    size_t len = strlen(typed), alen = quiz->answer != NULL ? strlen(quiz->answer) : 0;
+    typed = trim(typed, &len);
+    const char *answer = quiz->answer != NULL ? trim(quiz->answer, &alen) : "";
+    long said = quiz_token_named(cfg, typed, len), meant = quiz_token_named(cfg, answer, alen);
+    if (said == TOKEN_NOT_NAMED)
+        return TOKEN_VERDICT_NOT_A_TOKEN;
+    if (meant == TOKEN_NOT_NAMED) /* an answer of another sentence (flags changed the trace): its words decide */
+        return quiz_check(quiz, typed) ? TOKEN_VERDICT_RIGHT : TOKEN_VERDICT_WRONG;
+    if (said == TOKEN_TWICE && meant == TOKEN_TWICE) /* words alone: either copy is right */
+        return quiz_token_matches(typed, len, answer, alen) || quiz_token_matches(answer, alen, typed, len)
+                   ? TOKEN_VERDICT_RIGHT
+                   : TOKEN_VERDICT_WRONG;
+    if (said == TOKEN_TWICE) { /* the answer is one copy: which one did the learner mean? */
+        const char *word = cfg->tokens[meant];
+        return quiz_token_matches(typed, len, word, strlen(word)) ? TOKEN_VERDICT_WHICH : TOKEN_VERDICT_WRONG;
+    }
+    if (meant == TOKEN_TWICE) { /* the answer is a word alone: any copy of it */
+        const char *word = cfg->tokens[said];
+        return quiz_token_matches(answer, alen, word, strlen(word)) ? TOKEN_VERDICT_RIGHT : TOKEN_VERDICT_WRONG;
+    }
+    return said == meant ? TOKEN_VERDICT_RIGHT : TOKEN_VERDICT_WRONG;
+}
+
+void quiz_token_list(const Config *cfg, StrBuf *out)
+{
+    for (size_t i = 0; i < cfg->n_tokens && i < QUIZ_TOKENS_LISTED; i++) {
+        char label[QUOTE_BYTES];
+        strbuf_printf(out, "%s%s", i > 0 ? ", " : "", explain_token_label(cfg, i, QUOTE_BYTES, label, sizeof label));
+    }
+    if (cfg->n_tokens > QUIZ_TOKENS_LISTED)
+        strbuf_puts(out, ", ...");
+}
+
+void quiz_token_copies(const Config *cfg, const char *typed, StrBuf *out)
+{
+    size_t len = strlen(typed);
+    typed = trim(typed, &len);
+    int listed = 0;
+    for (size_t i = 0; i < cfg->n_tokens; i++) {
+        if (!quiz_token_matches(typed, len, cfg->tokens[i], strlen(cfg->tokens[i])))
+            continue;
+        char label[QUOTE_BYTES];
+        explain_token_label(cfg, i, QUOTE_BYTES, label, sizeof label);
+        strbuf_printf(out, "%s%s", listed == 0 ? "" : ", ", label);
+        listed++;
+    }
 }
 
 const char *quiz_sentence_end(const char *text)

@@ -162,6 +162,28 @@ const LessonStep *lesson_find_step(const Lesson *lesson, const char *id);
  * file was parsed. */
 bool quiz_check(const Quiz *quiz, const char *typed);
 
+/* How a token quiz's typed answer reads against cfg, the sentence on
+ * screen (rules in docs/lesson-format.md): right, wrong, no token of the
+ * sentence, or a word alone that is more than one token when the answer
+ * is one of them ("the" for "the(5)": which one is meant). */
+typedef enum QuizTokenVerdict {
+    TOKEN_VERDICT_RIGHT,
+    TOKEN_VERDICT_WRONG,
+    TOKEN_VERDICT_NOT_A_TOKEN,
+    TOKEN_VERDICT_WHICH
+} QuizTokenVerdict;
+QuizTokenVerdict quiz_check_token(const Quiz *quiz, const Config *cfg, const char *typed);
+
+/* Appends the labels of cfg's first QUIZ_TOKENS_LISTED tokens, "the(1),
+ * cat, ..., the(5), mat", and ", ..." when there are more: the words a
+ * token quiz takes. */
+#define QUIZ_TOKENS_LISTED 12
+void quiz_token_list(const Config *cfg, StrBuf *out);
+
+/* Appends the labels of the tokens of cfg that the word typed names,
+ * "the(1), the(5)": what TOKEN_VERDICT_WHICH offers to choose from. */
+void quiz_token_copies(const Config *cfg, const char *typed, StrBuf *out);
+
 /* The right answer, as a learner should read it ("[5, 16]", "marcello",
  * "b) softmax"), into buf. */
 void quiz_answer_text(const Quiz *quiz, char *buf, size_t size);

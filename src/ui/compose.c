@@ -1699,13 +1699,16 @@ static void quiz_text(const App *app, const QuizLook *look, StrBuf *text)
         strbuf_printf(text, "The answer: %s%s\n", answer, quiz_sentence_end(answer));
         break;
     case FEEDBACK_NOT_A_TOKEN: {
-        const Config *cfg = &app->trace->config;
         strbuf_printf(text, "\"%s\" is not a word of the sentence (", look->last);
-        for (size_t i = 0; i < cfg->n_tokens && i < 12; i++)
-            strbuf_printf(text, "%s%s", i > 0 ? ", " : "", cfg->tokens[i]);
-        strbuf_puts(text, cfg->n_tokens > 12 ? ", ...). Try again.\n" : "). Try again.\n");
+        quiz_token_list(&app->trace->config, text);
+        strbuf_puts(text, "). Try again.\n");
         break;
     }
+    case FEEDBACK_WHICH_TOKEN:
+        strbuf_printf(text, "\"%s\" is more than one token: ", look->last);
+        quiz_token_copies(&app->trace->config, look->last, text);
+        strbuf_puts(text, ". Type the one you mean.\n");
+        break;
     }
     bool settled = state->status != QUIZ_OPEN;
     if (settled && quiz->explain != NULL)
@@ -1821,6 +1824,7 @@ static int quiz_rows_needed(const App *app, int width)
         {FEEDBACK_RIGHT, {QUIZ_RIGHT, 1}, typed},
         {FEEDBACK_SHOWN, {QUIZ_SHOWN, 0}, typed},
         {quiz->kind == QUIZ_TOKEN ? FEEDBACK_NOT_A_TOKEN : FEEDBACK_NONE, {QUIZ_OPEN, 0}, typed},
+        {quiz->kind == QUIZ_TOKEN ? FEEDBACK_WHICH_TOKEN : FEEDBACK_NONE, {QUIZ_OPEN, 0}, typed},
     };
     for (size_t i = 0; i < sizeof looks / sizeof looks[0]; i++) {
         for (int hint = 1; hint <= (looks[i].feedback == FEEDBACK_WRONG ? quiz->n_hints : 1); hint++) {

@@ -127,21 +127,6 @@ static void settle_quiz(App *app, QuizState *state, QuizStatus status, QuizFeedb
     app->progress_dirty = true;
 }
 
-/* Whether typed (surrounding spaces and case aside) is a token of the
- * sentence traced. */
-static bool is_token(const Config *cfg, const char *typed)
-{
-    size_t len = strlen(typed), start = 0;
-    while (start < len && typed[start] == ' ')
-        start++;
-    while (len > start && typed[len - 1] == ' ')
-        len--;
-    for (size_t i = 0; i < cfg->n_tokens; i++)
-        if (quiz_token_matches(typed + start, len - start, cfg->tokens[i], strlen(cfg->tokens[i])))
-            return true;
-    return false;
-}
-
 /* Enter on a quiz: checks the typed answer, or, once it is settled,
  * closes it. After an "after" quiz the step's next open quiz opens
  * straight away, and closing its last one goes on to the next step (the
@@ -162,10 +147,16 @@ static void quiz_enter(App *app, const Quiz *quiz, QuizState *state)
     }
     if (app->quiz_input[0] == '\0')
         return;
-    if (quiz_check(quiz, app->quiz_input)) {
+    QuizTokenVerdict verdict = TOKEN_VERDICT_WRONG;
+    if (quiz->kind == QUIZ_TOKEN)
+        verdict = quiz_check_token(quiz, &app->trace->config, app->quiz_input);
+    else if (quiz_check(quiz, app->quiz_input))
+        verdict = TOKEN_VERDICT_RIGHT;
+    if (verdict == TOKEN_VERDICT_RIGHT) {
         settle_quiz(app, state, QUIZ_RIGHT, FEEDBACK_RIGHT);
-    } else if (quiz->kind == QUIZ_TOKEN && !is_token(&app->trace->config, app->quiz_input)) {
-        app->quiz_feedback = FEEDBACK_NOT_A_TOKEN; /* a slip, not a wrong answer */
+    } else if (verdict == TOKEN_VERDICT_NOT_A_TOKEN || verdict == TOKEN_VERDICT_WHICH) {
+        /* a slip, not a wrong answer */
+        app->quiz_feedback = verdict == TOKEN_VERDICT_WHICH ? FEEDBACK_WHICH_TOKEN : FEEDBACK_NOT_A_TOKEN;
         snprintf(app->quiz_last, sizeof app->quiz_last, "%s", app->quiz_input);
         app->quiz_input[0] = '\0';
     } else {

@@ -58,7 +58,8 @@ typedef enum QuizFeedback {
     FEEDBACK_WRONG,
     FEEDBACK_RIGHT,
     FEEDBACK_SHOWN,
-    FEEDBACK_NOT_A_TOKEN /* a token quiz's typed word is no token of the sentence: said so, no try used */
+    FEEDBACK_NOT_A_TOKEN, /* a token quiz's typed word is no token of the sentence: said so, no try used */
+    FEEDBACK_WHICH_TOKEN  /* ...is a word the sentence holds twice, the answer one copy: asks which, no try used */
 } QuizFeedback;
 
 /* How a tensor is laid out as a grid of rows and columns on screen. */
