@@ -1401,6 +1401,17 @@ START_TEST(test_token_answer_as_a_label)
     ck_assert_int_eq(app.quiz[app.pos][1].tries, 1);
     press(&app, "the(5)<Enter>", 0, 0, 24, 80);
     ck_assert_int_eq(app.quiz[app.pos][1].status, QUIZ_RIGHT);
+    /* the lesson's only step: Enter closes the question, and says so */
+    ck_assert(frame_init(&frame, 24, 80));
+    app_compose(&app, &frame);
+    frame_to_text(&frame, &text);
+    ck_assert_msg(strstr(strbuf_text(&text), "Enter: close it (this is the last step)") != NULL, "%s",
+                  strbuf_text(&text));
+    strbuf_free(&text);
+    frame_free(&frame);
+    press(&app, "<Enter>", 0, 0, 24, 80);
+    ck_assert_int_eq(app.overlay, OVERLAY_NONE);
+    ck_assert_int_eq(app.pos, 0);
     lesson_free(&lesson);
     trace_free(trace);
 }

@@ -1717,8 +1717,11 @@ static void quiz_text(const App *app, const QuizLook *look, StrBuf *text)
         strbuf_puts(text, "> \n");
     else if (app_first_open_quiz(app, quiz->before) >= 0)
         strbuf_puts(text, "Enter: the next question\n");
-    else
-        strbuf_puts(text, quiz->before ? "Enter: see the step's tensors\n" : "Enter: on to the next step\n");
+    else if (quiz->before)
+        strbuf_puts(text, "Enter: see the step's tensors\n");
+    else /* quiz_enter goes on only when there is a step to go to */
+        strbuf_puts(text, app->pos + 1 < app->n_walk ? "Enter: on to the next step\n"
+                                                     : "Enter: close it (this is the last step)\n");
 }
 
 /* Appends line (one line, no '\n') to out word-wrapped at width columns,
