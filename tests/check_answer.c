@@ -172,27 +172,24 @@ END_TEST
  * ("the(5)" is token 4); the word alone is refused, naming both labels. */
 START_TEST(test_token_labels_index)
 {
-    Config cfg;
+    Trace *trace = fixture_sentence_trace("the cat sat on the mat");
+    const Config *cfg = &trace->config;
     Error err;
     error_clear(&err);
-    ck_assert(config_default(&cfg, &err));
-    ck_assert(config_set_sentence(&cfg, "the cat sat on the mat", &err));
-    ck_assert_int_eq(quiz_token_named(&cfg, "cat", 3), 1);
-    ck_assert_int_eq(quiz_token_named(&cfg, "CAT(2)", 6), 1);
-    ck_assert_int_eq(quiz_token_named(&cfg, "the", 3), TOKEN_TWICE);
-    ck_assert_int_eq(quiz_token_named(&cfg, "the(1)", 6), 0);
-    ck_assert_int_eq(quiz_token_named(&cfg, "the(5)", 6), 4);
-    ck_assert_int_eq(quiz_token_named(&cfg, "the(05)", 7), TOKEN_NOT_NAMED); /* as no label writes it */
-    ck_assert_int_eq(quiz_token_named(&cfg, "the(3)", 6), TOKEN_NOT_NAMED);  /* token 3 is sat */
-    ck_assert_int_eq(quiz_token_named(&cfg, "the(7)", 6), TOKEN_NOT_NAMED);  /* 6 tokens */
-    ck_assert_int_eq(quiz_token_named(&cfg, "the(99999999999999999999)", 25), TOKEN_NOT_NAMED);
-    ck_assert_int_eq(quiz_token_named(&cfg, "(5)", 3), TOKEN_NOT_NAMED);
-    ck_assert_int_eq(quiz_token_named(&cfg, "the()", 5), TOKEN_NOT_NAMED);
-    ck_assert_int_eq(quiz_token_named(&cfg, "the5)", 5), TOKEN_NOT_NAMED);
-    ck_assert_int_eq(quiz_token_named(&cfg, "dog", 3), TOKEN_NOT_NAMED);
+    ck_assert_int_eq(quiz_token_named(cfg, "cat", 3), 1);
+    ck_assert_int_eq(quiz_token_named(cfg, "CAT(2)", 6), 1);
+    ck_assert_int_eq(quiz_token_named(cfg, "the", 3), TOKEN_TWICE);
+    ck_assert_int_eq(quiz_token_named(cfg, "the(1)", 6), 0);
+    ck_assert_int_eq(quiz_token_named(cfg, "the(5)", 6), 4);
+    ck_assert_int_eq(quiz_token_named(cfg, "the(05)", 7), TOKEN_NOT_NAMED); /* as no label writes it */
+    ck_assert_int_eq(quiz_token_named(cfg, "the(3)", 6), TOKEN_NOT_NAMED);  /* token 3 is sat */
+    ck_assert_int_eq(quiz_token_named(cfg, "the(7)", 6), TOKEN_NOT_NAMED);  /* 6 tokens */
+    ck_assert_int_eq(quiz_token_named(cfg, "the(99999999999999999999)", 25), TOKEN_NOT_NAMED);
+    ck_assert_int_eq(quiz_token_named(cfg, "(5)", 3), TOKEN_NOT_NAMED);
+    ck_assert_int_eq(quiz_token_named(cfg, "the()", 5), TOKEN_NOT_NAMED);
+    ck_assert_int_eq(quiz_token_named(cfg, "the5)", 5), TOKEN_NOT_NAMED);
+    ck_assert_int_eq(quiz_token_named(cfg, "dog", 3), TOKEN_NOT_NAMED);
 
-    Trace *trace = trace_build(&cfg, &err);
-    ck_assert_msg(trace != NULL, "%s", err.message);
     const Tensor *a1 = trace_find_tensor(trace, PART_SINGLE_HEAD, "a1")->tensor;
     AnswerValue v;
     ck_assert_msg(answer_eval(trace, PART_SINGLE_HEAD, "a1[the(5)]", &v, &err), "%s", err.message);
@@ -204,7 +201,6 @@ START_TEST(test_token_labels_index)
     ck_assert_uint_eq(err.at, 3);
     ck_assert_msg(strstr(err.message, "the(1) or the(5)") != NULL, "%s", err.message);
     trace_free(trace);
-    config_free(&cfg);
 }
 END_TEST
 

@@ -1343,6 +1343,16 @@ START_TEST(test_quizzes_teach)
 }
 END_TEST
 
+/* Parses the lesson text (a NUL-terminated literal) as name, failing the
+ * test on an error, and opens app on trace with it. */
+static void open_lesson(App *app, Lesson *lesson, Trace *trace, const char *text, const char *name)
+{
+    LessonErrors errors = {0};
+    ck_assert_msg(lesson_parse(text, strlen(text), name, lesson, &errors), "%s", strbuf_text(&errors.text));
+    lesson_errors_free(&errors);
+    app_init(app, trace, lesson, &DEFAULT_VIEW);
+}
+
 /* A token answer may be typed as a label shows a repeated word, "the(5)",
  * and a position that holds another word is a slip (no try used), as a
  * word not in the sentence is. An answer that is one copy of a repeated
@@ -1354,20 +1364,10 @@ START_TEST(test_token_answer_as_a_label)
         "## softmax\n\nText.\n\n"
         "::: quiz\nkind: token\nquestion: Which?\nanswer: the\n:::\n\n"
         "::: quiz\nkind: token\nquestion: And now?\nanswer: the(5)\n:::\n";
-    Config cfg;
-    Error err;
-    error_clear(&err);
-    ck_assert(config_default(&cfg, &err));
-    ck_assert(config_set_sentence(&cfg, "the cat sat on the mat", &err));
-    Trace *trace = trace_build(&cfg, &err);
-    ck_assert_msg(trace != NULL, "%s", err.message);
-    config_free(&cfg);
+    Trace *trace = fixture_sentence_trace("the cat sat on the mat");
     static App app;
     static Lesson lesson;
-    LessonErrors errors = {0};
-    ck_assert(lesson_parse(TEXT, sizeof TEXT - 1, "labels.lesson", &lesson, &errors));
-    lesson_errors_free(&errors);
-    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    open_lesson(&app, &lesson, trace, TEXT, "labels.lesson");
     press(&app, "<Space>", 0, 0, 24, 80);
     ck_assert_int_eq(app.overlay, OVERLAY_QUIZ);
     press(&app, "the(3)<Enter>", 0, 0, 24, 80); /* token 3 is "sat" */
@@ -1430,10 +1430,7 @@ START_TEST(test_next_question_keeps_the_select)
     Trace *trace = fixture_article_trace();
     static App app;
     static Lesson lesson;
-    LessonErrors errors = {0};
-    ck_assert(lesson_parse(TEXT, sizeof TEXT - 1, "two.lesson", &lesson, &errors));
-    lesson_errors_free(&errors);
-    app_init(&app, trace, &lesson, &DEFAULT_VIEW);
+    open_lesson(&app, &lesson, trace, TEXT, "two.lesson");
     int s = app.step, tensor;
     size_t at;
     ck_assert(lesson_step_select(&lesson.steps[0], trace, s, &tensor, &at));

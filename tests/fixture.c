@@ -656,18 +656,25 @@ void fixture_remove_dir(const char *dir)
     rmdir(dir);
 }
 
-Trace *fixture_article_trace(void)
+Trace *fixture_sentence_trace(const char *sentence)
 {
     Config cfg;
     Error err;
     error_clear(&err);
-    Trace *trace = config_default(&cfg, &err) ? trace_build(&cfg, &err) : NULL;
+    Trace *trace = NULL;
+    if (config_default(&cfg, &err) && (sentence == NULL || config_set_sentence(&cfg, sentence, &err)))
+        trace = trace_build(&cfg, &err);
     if (trace == NULL) {
-        fprintf(stderr, "fixture_article_trace: %s\n", err.message);
+        fprintf(stderr, "fixture_sentence_trace: %s\n", err.message);
         abort();
     }
     config_free(&cfg);
     return trace;
+}
+
+Trace *fixture_article_trace(void)
+{
+    return fixture_sentence_trace(NULL);
 }
 
 char *fixture_read_text(const char *path)

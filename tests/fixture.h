@@ -88,6 +88,9 @@ struct Trace;
  * with a message if it cannot be built (the test then fails). */
 struct Trace *fixture_article_trace(void);
 
+/* The same, of another sentence (NULL: the article's). */
+struct Trace *fixture_sentence_trace(const char *sentence);
+
 /* Removes dir and the files in it (one level; used on fixture_temp_dir's
  * directories). A missing dir is no error. */
 void fixture_remove_dir(const char *dir);
